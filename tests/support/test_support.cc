@@ -94,8 +94,10 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
     if (fds[0].revents & (POLLIN | POLLHUP)) {
       char buf[65536];
       ssize_t r = read(out_pipe[0], buf, sizeof buf);
-      if (r <= 0) out_open = false;
-      else result.out.append(buf, static_cast<size_t>(r));
+      if (r <= 0)
+        out_open = false;
+      else
+        result.out.append(buf, static_cast<size_t>(r));
     }
     if (n > 1 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
       ssize_t w = write(in_pipe[1], stdin_data.data() + written, stdin_data.size() - written);

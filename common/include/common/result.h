@@ -16,9 +16,9 @@ enum class ErrorCode {
   kInvalidInput,  // the caller's input is wrong; retrying it unchanged will not help
   kVerifyFailed,  // a signature, hash or proof did not check out
   kNotFound,
-  kConflict,      // a uniqueness or ordering rule refused the change
-  kUnavailable,   // a dependency (database, network peer) is down: retry later
-  kInternal,      // a bug or an unexpected state
+  kConflict,     // a uniqueness or ordering rule refused the change
+  kUnavailable,  // a dependency (database, network peer) is down: retry later
+  kInternal,     // a bug or an unexpected state
 };
 
 const char* ErrorCodeName(ErrorCode code);
@@ -46,15 +46,24 @@ class Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}   // NOLINT: implicit like std::expected
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit like std::expected
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { Check(); return std::get<0>(v_); }
-  const T& value() const& { Check(); return std::get<0>(v_); }
-  T&& value() && { Check(); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    Check();
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    Check();
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    Check();
+    return std::get<0>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }

@@ -1,0 +1,51 @@
+// ReceiptStore: commits received copies (bytes, envelope, canonical hashes, parts) and
+// reads them back. Every insert of a batch lands in one transaction, so a caller may
+// acknowledge the whole batch after Insert returns ok, and none of it otherwise.
+//
+// Thread-safety: thread-safe (uses the Database pool).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "storage/database.h"
+#include "storage/records.h"
+
+namespace storage {
+
+struct SearchQuery {
+  std::string tenant;  // required: results never cross tenants
+  std::optional<std::string> message_id, from, to, subject, sha256, attachment_sha256,
+      attachment_name, status;
+  std::optional<int64_t> since_us, until_us;
+  std::optional<std::string> after;  // cursor from a previous page
+  int limit = 50;
+};
+
+struct SearchPage {
+  std::vector<ReceiptRow> items;
+  std::optional<std::string> next;  // cursor, when more may follow
+};
+
+class ReceiptStore {
+ public:
+  explicit ReceiptStore(Database& db) : db_(db) {}
+
+  common::Result<std::vector<InsertedReceipt>> Insert(const std::vector<const NewReceipt*>& batch);
+  // nullopt when missing or when `tenant` is given and the receipt belongs to another one.
+  common::Result<std::optional<ReceiptRow>> Get(const std::string& id,
+                                                const std::optional<std::string>& tenant);
+  common::Result<std::string> GetRaw(const common::Hash& raw_sha256);
+  common::Result<SearchPage> Search(const SearchQuery& q);
+  common::Result<int64_t> PendingCount();
+
+ private:
+  Database& db_;
+};
+
+// True when `s` is a canonical UUID text (what receipt ids are).
+bool IsUuid(const std::string& s);
+
+}  // namespace storage

@@ -1,0 +1,276 @@
+#include "storage/receipt_store.h"
+
+#include <pqxx/pqxx>
+
+#include "common/utf8.h"
+#include "pg_util.h"
+#include "transaction.h"
+
+namespace storage {
+namespace {
+
+std::vector<std::string> Clean(const std::vector<std::string>& v) {
+  std::vector<std::string> out;
+  out.reserve(v.size());
+  for (const auto& s : v) out.push_back(common::SanitizeUtf8(s));
+  return out;
+}
+
+std::string C(const std::string& s) { return common::SanitizeUtf8(s); }
+
+// The columns ReadRow expects, in order.
+constexpr const char* kReceiptColumns =
+    "r.id::text, r.seq, t.name, r.received_at_us, r.node, r.source, r.listener, "
+    "r.envelope_from, array_to_json(r.envelope_to)::text, r.client_ip, r.client_port, "
+    "r.client_name, r.helo, r.tls_protocol, r.tls_cipher, r.auth_user, r.queue_id, r.smtputf8, "
+    "r.body_type, r.size, r.raw_sha256, r.canonical_sha256, r.parts_root, r.envelope_digest, "
+    "r.salt, r.canon_version, r.hdr_from, r.hdr_sender, r.hdr_reply_to, "
+    "array_to_json(r.hdr_to)::text, array_to_json(r.hdr_cc)::text, r.subject, r.date_header, "
+    "extract(epoch from r.date_utc)::bigint, r.message_id, r.in_reply_to, "
+    "array_to_json(r.attachment_names)::text, array_to_json(r.parse_warnings)::text, "
+    "l.leaf_index, l.block_height";
+
+constexpr const char* kReceiptFrom =
+    " FROM receipts r JOIN tenants t ON t.id = r.tenant_id"
+    " LEFT JOIN leaves l ON l.receipt_id = r.id ";
+
+ReceiptRow ReadRow(const pqxx::row& row) {
+  ReceiptRow r;
+  int i = 0;
+  r.id = row[i++].as<std::string>();
+  r.seq = row[i++].as<int64_t>();
+  r.tenant = row[i++].as<std::string>();
+  r.received_at_us = row[i++].as<int64_t>();
+  r.node = row[i++].as<std::string>();
+  r.source = row[i++].as<std::string>();
+  r.listener = row[i++].as<std::string>();
+  r.envelope_from = row[i++].as<std::string>();
+  r.envelope_to = JsonTextArray(row[i++]);
+  r.client_ip = row[i++].as<std::string>();
+  r.client_port = row[i++].as<int>();
+  r.client_name = row[i++].as<std::string>();
+  r.helo = row[i++].as<std::string>();
+  r.tls_protocol = row[i++].as<std::string>();
+  r.tls_cipher = row[i++].as<std::string>();
+  r.auth_user = row[i++].as<std::string>();
+  r.queue_id = row[i++].as<std::string>();
+  r.smtputf8 = row[i++].as<bool>();
+  r.body_type = row[i++].as<std::string>();
+  r.size = row[i++].as<int64_t>();
+  r.raw_sha256 = HashField(row[i++]);
+  r.canonical_sha256 = HashField(row[i++]);
+  r.parts_root = HashField(row[i++]);
+  r.envelope_digest = HashField(row[i++]);
+  r.salt = HashField(row[i++]);
+  r.canon_version = row[i++].as<uint32_t>();
+  r.hdr_from = row[i++].as<std::string>();
+  r.hdr_sender = row[i++].as<std::string>();
+  r.hdr_reply_to = row[i++].as<std::string>();
+  r.hdr_to = JsonTextArray(row[i++]);
+  r.hdr_cc = JsonTextArray(row[i++]);
+  r.subject = row[i++].as<std::string>();
+  r.date_header = row[i++].as<std::string>();
+  if (!row[i].is_null()) r.date_utc_unix = row[i].as<int64_t>();
+  ++i;
+  r.message_id = row[i++].as<std::string>();
+  r.in_reply_to = row[i++].as<std::string>();
+  r.attachment_names = JsonTextArray(row[i++]);
+  r.parse_warnings = JsonTextArray(row[i++]);
+  if (!row[i].is_null()) r.leaf_index = row[i].as<int64_t>();
+  ++i;
+  if (!row[i].is_null()) r.block_height = row[i].as<int64_t>();
+  return r;
+}
+
+void LoadParts(pqxx::work& tx, ReceiptRow& r) {
+  pqxx::result pr = tx.exec_params(
+      "SELECT position, content_type, charset, disposition, filename, size, sha256 "
+      "FROM message_parts WHERE receipt_id = $1::uuid ORDER BY ordinal",
+      r.id);
+  for (const auto& p : pr) {
+    PartRow part;
+    part.position = p[0].as<std::string>();
+    part.content_type = p[1].as<std::string>();
+    part.charset = p[2].as<std::string>();
+    part.disposition = p[3].as<std::string>();
+    part.filename = p[4].as<std::string>();
+    part.size = p[5].as<uint64_t>();
+    part.sha256 = HashField(p[6]);
+    r.parts.push_back(std::move(part));
+  }
+}
+
+}  // namespace
+
+bool IsUuid(const std::string& s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
+    const std::vector<const NewReceipt*>& batch) {
+  return InTransaction<std::vector<
+      InsertedReceipt>>(db_, [&](pqxx::work& tx) -> common::Result<std::vector<InsertedReceipt>> {
+    std::vector<InsertedReceipt> out;
+    for (const NewReceipt* m : batch) {
+      tx.exec_params(
+          "INSERT INTO message_blobs (sha256, size, data) VALUES ($1, $2, $3) "
+          "ON CONFLICT (sha256) DO NOTHING",
+          Bytea(m->raw_sha256), static_cast<int64_t>(m->raw.size()), Bytea(m->raw));
+      std::optional<std::string> date_utc;
+      if (m->date_utc_unix) date_utc = std::to_string(*m->date_utc_unix);
+      pqxx::result r = tx.exec_params(
+          "INSERT INTO receipts (id, tenant_id, received_at, received_at_us, node, source, "
+          " listener, envelope_from, envelope_to, client_ip, client_port, client_name, helo,"
+          " tls_protocol, tls_cipher, auth_user, queue_id, smtputf8, body_type, size,"
+          " raw_sha256, canonical_sha256, canon_version, parts_root, envelope_digest, salt,"
+          " hdr_from, hdr_sender, hdr_reply_to, hdr_to, hdr_cc, subject, date_header,"
+          " date_utc, message_id, in_reply_to, addresses, attachment_names,"
+          " parse_warnings, idempotency_key) "
+          "VALUES ($1::uuid, (SELECT id FROM tenants WHERE name = $2),"
+          " to_timestamp($3::bigint / 1e6), $3, $4, $5, $6, $7, $8::text[], $9, $10, $11,"
+          " $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27,"
+          " $28, $29::text[], $30::text[], $31, $32, to_timestamp($33::bigint), $34, $35,"
+          " $36::text[], $37::text[], $38::text[], $39) "
+          "ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id::text",
+          m->id, m->tenant, m->received_at_us, C(m->node), C(m->source), C(m->listener),
+          C(m->envelope_from), TextArray(Clean(m->envelope_to)), C(m->client_ip),
+          static_cast<int>(m->client_port), C(m->client_name), C(m->helo), C(m->tls_protocol),
+          C(m->tls_cipher), C(m->auth_user), C(m->queue_id), m->smtputf8, C(m->body_type),
+          static_cast<int64_t>(m->raw.size()), Bytea(m->raw_sha256), Bytea(m->canonical_sha256),
+          static_cast<int64_t>(m->canon_version), Bytea(m->parts_root), Bytea(m->envelope_digest),
+          Bytea(m->salt), C(m->hdr_from), C(m->hdr_sender), C(m->hdr_reply_to),
+          TextArray(Clean(m->hdr_to)), TextArray(Clean(m->hdr_cc)), C(m->subject),
+          C(m->date_header), date_utc, C(m->message_id), C(m->in_reply_to),
+          TextArray(Clean(m->addresses)), TextArray(Clean(m->attachment_names)),
+          TextArray(Clean(m->parse_warnings)), m->idempotency_key);
+      if (r.empty()) {
+        // A repeated idempotency key: the earlier receipt stands; nothing new is stored.
+        pqxx::result ex = tx.exec_params(
+            "SELECT r.id::text, r.received_at_us FROM receipts r JOIN tenants t"
+            " ON t.id = r.tenant_id WHERE t.name = $1 AND r.idempotency_key = $2",
+            m->tenant, m->idempotency_key);
+        if (ex.empty()) return common::Error::Internal("idempotency conflict vanished");
+        out.push_back({ex[0][0].as<std::string>(), true, ex[0][1].as<int64_t>()});
+        continue;
+      }
+      int ordinal = 0;
+      for (const PartRow& p : m->parts) {
+        tx.exec_params(
+            "INSERT INTO message_parts (receipt_id, ordinal, position, content_type, charset,"
+            " disposition, filename, size, sha256) VALUES ($1::uuid,$2,$3,$4,$5,$6,$7,$8,$9)",
+            m->id, ordinal++, C(p.position), C(p.content_type), C(p.charset), C(p.disposition),
+            C(p.filename), static_cast<int64_t>(p.size), Bytea(p.sha256));
+      }
+      tx.exec_params(
+          "INSERT INTO pending (seq, receipt_id) SELECT seq, id FROM receipts WHERE id = $1::uuid",
+          m->id);
+      out.push_back({m->id, false, m->received_at_us});
+    }
+    return out;
+  });
+}
+
+common::Result<std::optional<ReceiptRow>> ReceiptStore::Get(
+    const std::string& id, const std::optional<std::string>& tenant) {
+  if (!IsUuid(id)) return std::optional<ReceiptRow>();
+  return InTransaction<std::optional<ReceiptRow>>(
+      db_, [&](pqxx::work& tx) -> common::Result<std::optional<ReceiptRow>> {
+        pqxx::result r =
+            tx.exec_params(std::string("SELECT ") + kReceiptColumns + kReceiptFrom +
+                               "WHERE r.id = $1::uuid AND ($2::text IS NULL OR t.name = $2)",
+                           id, tenant);
+        if (r.empty()) return std::optional<ReceiptRow>();
+        ReceiptRow row = ReadRow(r[0]);
+        LoadParts(tx, row);
+        return std::optional<ReceiptRow>(std::move(row));
+      });
+}
+
+common::Result<std::string> ReceiptStore::GetRaw(const common::Hash& raw_sha256) {
+  return InTransaction<std::string>(db_, [&](pqxx::work& tx) -> common::Result<std::string> {
+    pqxx::result r =
+        tx.exec_params("SELECT data FROM message_blobs WHERE sha256 = $1", Bytea(raw_sha256));
+    if (r.empty()) return common::Error::NotFound("message bytes not found");
+    return BytesField(r[0][0]);
+  });
+}
+
+common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
+  std::vector<std::optional<std::string>> params;
+  auto param = [&](std::optional<std::string> v) {
+    params.push_back(std::move(v));
+    return "$" + std::to_string(params.size());
+  };
+  std::string where = "WHERE t.name = " + param(q.tenant);
+  if (q.message_id) where += " AND r.message_id = " + param(*q.message_id);
+  if (q.from) {
+    std::string p = param(*q.from);
+    where += " AND (lower(r.envelope_from) = lower(" + p + ") OR strpos(lower(r.hdr_from), lower(" +
+             p + ")) > 0)";
+  }
+  if (q.to) where += " AND r.addresses @> ARRAY[lower(" + param(*q.to) + ")]";
+  if (q.subject) where += " AND strpos(lower(r.subject), lower(" + param(*q.subject) + ")) > 0";
+  if (q.since_us)
+    where += " AND r.received_at_us >= " + param(std::to_string(*q.since_us)) + "::bigint";
+  if (q.until_us)
+    where += " AND r.received_at_us < " + param(std::to_string(*q.until_us)) + "::bigint";
+  if (q.sha256) {
+    std::string p = param(*q.sha256);
+    where += " AND (r.raw_sha256 = decode(" + p + ", 'hex') OR r.canonical_sha256 = decode(" + p +
+             ", 'hex'))";
+  }
+  if (q.attachment_sha256) {
+    where +=
+        " AND EXISTS (SELECT 1 FROM message_parts p WHERE p.receipt_id = r.id AND p.sha256 ="
+        " decode(" +
+        param(*q.attachment_sha256) + ", 'hex'))";
+  }
+  if (q.attachment_name) {
+    where +=
+        " AND EXISTS (SELECT 1 FROM unnest(r.attachment_names) n WHERE strpos(lower(n), lower(" +
+        param(*q.attachment_name) + ")) > 0)";
+  }
+  if (q.status) {
+    where += *q.status == "sealed" ? " AND l.leaf_index IS NOT NULL" : " AND l.leaf_index IS NULL";
+  }
+  if (q.after) {
+    // Cursor: "<received_at_us>_<id>"; rows strictly after it in (time, id) order.
+    auto us = q.after->substr(0, q.after->find('_'));
+    auto id = q.after->substr(q.after->find('_') + 1);
+    where += " AND (r.received_at_us, r.id) > (" + param(us) + "::bigint, " + param(id) + "::uuid)";
+  }
+  int limit = std::clamp(q.limit, 1, 1000);
+  std::string sql = std::string("SELECT ") + kReceiptColumns + kReceiptFrom + where +
+                    " ORDER BY r.received_at_us, r.id LIMIT " + std::to_string(limit + 1);
+  return InTransaction<SearchPage>(db_, [&](pqxx::work& tx) -> common::Result<SearchPage> {
+    pqxx::result r = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+    SearchPage page;
+    for (const auto& row : r) {
+      if (static_cast<int>(page.items.size()) == limit) {
+        const ReceiptRow& last = page.items.back();
+        page.next = std::to_string(last.received_at_us) + "_" + last.id;
+        break;
+      }
+      page.items.push_back(ReadRow(row));
+    }
+    for (auto& item : page.items) LoadParts(tx, item);
+    return page;
+  });
+}
+
+common::Result<int64_t> ReceiptStore::PendingCount() {
+  return InTransaction<int64_t>(db_, [](pqxx::work& tx) -> common::Result<int64_t> {
+    return tx.exec("SELECT count(*) FROM pending")[0][0].as<int64_t>();
+  });
+}
+
+}  // namespace storage

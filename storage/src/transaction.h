@@ -1,0 +1,47 @@
+// Private: the connection pool behind Database, and InTransaction, which runs a function in
+// one committed transaction and maps every libpqxx/std exception to a common::Error.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <pqxx/pqxx>
+#include <vector>
+
+#include "storage/database.h"
+
+namespace storage {
+
+// Connection problems, shutdowns and serialization failures are kUnavailable, unique
+// violations kConflict, the rest kInternal with the SQLSTATE only (never SQL text or values,
+// which may hold message content).
+common::Error MapDbException(const std::exception& e);
+
+struct Database::Pool {
+  explicit Pool(Options o) : options(std::move(o)) {}
+  common::Result<std::unique_ptr<pqxx::connection>> Acquire();
+  void Release(std::unique_ptr<pqxx::connection> conn, bool broken);
+  common::Status Run(const std::function<common::Status(pqxx::work&)>& fn);
+
+  const Options options;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::unique_ptr<pqxx::connection>> idle;  // GUARDED_BY(mu)
+  size_t open = 0;                                      // GUARDED_BY(mu)
+};
+
+template <typename T>
+common::Result<T> InTransaction(Database& db,
+                                const std::function<common::Result<T>(pqxx::work&)>& fn) {
+  std::optional<common::Result<T>> out;
+  common::Status st = db.pool().Run([&](pqxx::work& tx) -> common::Status {
+    out.emplace(fn(tx));
+    if (!out->ok()) return out->error();
+    return common::Ok();
+  });
+  if (!st.ok()) return st.error();
+  return std::move(*out);
+}
+
+}  // namespace storage

@@ -1,0 +1,108 @@
+#include "storage/migrations.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "support/test_support.h"
+
+namespace {
+
+using testsupport::RunCommand;
+using testsupport::TestDatabase;
+
+// psql as `url`; returns {exit code, output}.
+testsupport::CommandResult Sql(const std::string& url, const std::string& sql) {
+  return RunCommand({"psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", sql});
+}
+
+TEST(MigrationsTest, ApplyingTwiceIsANoOp) {
+  TestDatabase db;
+  auto first = storage::Migrate(db.OwnerUrl(), storage::BuiltinMigrations());
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  EXPECT_EQ(*first, static_cast<int>(storage::BuiltinMigrations().size()));
+  auto second = storage::Migrate(db.OwnerUrl(), storage::BuiltinMigrations());
+  ASSERT_TRUE(second.ok()) << second.error().ToString();
+  EXPECT_EQ(*second, 0);
+  auto count = Sql(db.OwnerUrl(), "SELECT count(*) FROM schema_migrations");
+  EXPECT_EQ(count.out, std::to_string(storage::BuiltinMigrations().size()) + "\n");
+  // The default tenant exists exactly once.
+  EXPECT_EQ(Sql(db.OwnerUrl(), "SELECT count(*) FROM tenants WHERE name='default'").out, "1\n");
+}
+
+TEST(MigrationsTest, EditedAppliedMigrationIsRefusedByName) {
+  TestDatabase db;
+  ASSERT_TRUE(storage::Migrate(db.OwnerUrl(), storage::BuiltinMigrations()).ok());
+  auto edited = storage::BuiltinMigrations();
+  edited[0].sql += "\n-- an innocent-looking edit\n";
+  auto r = storage::Migrate(db.OwnerUrl(), edited);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find(edited[0].name), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("checksum"), std::string::npos);
+}
+
+TEST(MigrationsTest, FailingMigrationLeavesNothingBehind) {
+  TestDatabase db;
+  auto ms = storage::BuiltinMigrations();
+  ms.push_back({9999, "9999_broken", "CREATE TABLE half_done (x int); SELECT no_such_function();"});
+  auto r = storage::Migrate(db.OwnerUrl(), ms);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(Sql(db.OwnerUrl(), "SELECT to_regclass('half_done') IS NULL").out, "t\n");
+  EXPECT_EQ(Sql(db.OwnerUrl(), "SELECT count(*) FROM schema_migrations WHERE version=9999").out,
+            "0\n");
+}
+
+class AppendOnlyTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(AppendOnlyTest, SuperuserCannotUpdateDeleteOrTruncateEvenWhenEmpty) {
+  TestDatabase db;
+  ASSERT_TRUE(storage::Migrate(db.OwnerUrl(), storage::BuiltinMigrations()).ok());
+  const std::string table = GetParam();
+  const std::map<std::string, std::string> column = {
+      {"blocks", "height"},      {"leaves", "leaf_index"}, {"timestamp_tokens", "tsa"},
+      {"access_log", "route"},   {"receipts", "subject"},  {"message_blobs", "size"},
+      {"message_parts", "size"}, {"tiles", "width"}};
+  const std::string col = column.at(table);
+  // CASCADE, so a foreign key cannot be what refuses: the trigger must.
+  for (const std::string& stmt : {"DELETE FROM " + table, "TRUNCATE " + table + " CASCADE",
+                                  "UPDATE " + table + " SET " + col + " = " + col}) {
+    auto r = Sql(db.SuperUrl(), stmt);
+    EXPECT_NE(r.exit_code, 0) << stmt << " was allowed";
+    EXPECT_NE(r.out.find("append-only"), std::string::npos) << stmt << ": " << r.out;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EvidenceTables, AppendOnlyTest,
+                         ::testing::Values("blocks", "leaves", "timestamp_tokens", "access_log",
+                                           "receipts", "message_blobs", "message_parts", "tiles"));
+
+TEST(AppendOnlyTest, DeleteFromBlocksAsSuperuserFailsWithRows) {
+  TestDatabase db;
+  ASSERT_TRUE(storage::Migrate(db.OwnerUrl(), storage::BuiltinMigrations()).ok());
+  // Insert a block row as a superuser (bypassing the app), then try to remove it.
+  auto ins = Sql(db.SuperUrl(),
+                 "INSERT INTO signing_keys (key_id, public_key, public_pem, fingerprint) VALUES "
+                 "('k', '\\x00', 'pem', 'fp');"
+                 "INSERT INTO blocks (height, prev_hash, batch_root, first_leaf, leaf_count,"
+                 " tree_size, tree_root, sealed_at, sealed_at_us, key_id, header, signature,"
+                 " block_hash, checkpoint) VALUES (0, '\\x00', '\\x00', 0, 1, 1, '\\x00', now(), 0,"
+                 " 'k', '\\x00', '\\x00', '\\x01', 'cp')");
+  ASSERT_EQ(ins.exit_code, 0) << ins.out;
+  auto del = Sql(db.SuperUrl(), "DELETE FROM blocks");
+  EXPECT_NE(del.exit_code, 0);
+  EXPECT_EQ(Sql(db.SuperUrl(), "SELECT count(*) FROM blocks").out, "1\n");
+  auto upd = Sql(db.SuperUrl(), "UPDATE blocks SET tree_size = 2");
+  EXPECT_NE(upd.exit_code, 0);
+}
+
+TEST(AppendOnlyTest, AppRoleHoldsNoDeletePrivilege) {
+  TestDatabase db;
+  ASSERT_TRUE(storage::Migrate(db.OwnerUrl(), storage::BuiltinMigrations()).ok());
+  auto r = Sql(db.AppUrl(), "DELETE FROM access_log");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("permission denied"), std::string::npos) << r.out;
+  auto ok = Sql(db.AppUrl(), "SELECT count(*) FROM receipts");
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+}
+
+}  // namespace

@@ -1,0 +1,156 @@
+#include "storage/receipt_store.h"
+
+#include <gtest/gtest.h>
+
+#include "common/sha256.h"
+#include "storage/migrations.h"
+#include "support/test_support.h"
+
+namespace {
+
+using testsupport::TestDatabase;
+
+class ReceiptStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(storage::Migrate(tdb_.OwnerUrl(), storage::BuiltinMigrations()).ok());
+    auto db = storage::Database::Open({tdb_.AppUrl(), 4});
+    ASSERT_TRUE(db.ok()) << db.error().ToString();
+    db_ = std::move(*db);
+  }
+
+  static storage::NewReceipt Make(const std::string& id, const std::string& raw) {
+    storage::NewReceipt r;
+    r.id = id;
+    r.tenant = "default";
+    r.received_at_us = 1764000000123456;
+    r.node = "test";
+    r.source = "smtp";
+    r.envelope_from = "alice@example.com";
+    r.envelope_to = {"bob@example.org", "carol@example.net"};
+    r.client_ip = "127.0.0.1";
+    r.raw = raw;
+    r.raw_sha256 = common::Sha256Of(raw);
+    r.subject = "Vertrag \xea\xb3\x84\xec\x95\xbd";  // Korean, UTF-8
+    r.addresses = {"alice@example.com", "bob@example.org"};
+    r.message_id = "m1@example.com";
+    r.parts.push_back({"1", "text/plain", "utf-8", "", "", 5, common::Sha256Of("hello")});
+    return r;
+  }
+
+  TestDatabase tdb_;
+  std::unique_ptr<storage::Database> db_;
+};
+
+TEST_F(ReceiptStoreTest, InsertedReceiptReadsBackWithPartsAndPendingStatus) {
+  storage::ReceiptStore store(*db_);
+  auto m = Make("0190a5d8-0000-7000-8000-000000000001", "Subject: x\r\n\r\nhello\r\n");
+  auto ins = store.Insert({&m});
+  ASSERT_TRUE(ins.ok()) << ins.error().ToString();
+  auto got = store.Get(m.id, std::nullopt);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  const storage::ReceiptRow& r = **got;
+  EXPECT_EQ(r.envelope_to, m.envelope_to);
+  EXPECT_EQ(r.raw_sha256, m.raw_sha256);
+  EXPECT_EQ(r.subject, m.subject);
+  EXPECT_EQ(r.received_at_us, m.received_at_us);
+  ASSERT_EQ(r.parts.size(), 1u);
+  EXPECT_EQ(r.parts[0].sha256, common::Sha256Of("hello"));
+  EXPECT_FALSE(r.leaf_index.has_value());
+  EXPECT_EQ(*store.PendingCount(), 1);
+  auto raw = store.GetRaw(m.raw_sha256);
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(*raw, m.raw);
+}
+
+TEST_F(ReceiptStoreTest, IdenticalBytesAreStoredOnceButEachReceptionIsAReceipt) {
+  storage::ReceiptStore store(*db_);
+  auto a = Make("0190a5d8-0000-7000-8000-000000000002", "same bytes");
+  auto b = Make("0190a5d8-0000-7000-8000-000000000003", "same bytes");
+  ASSERT_TRUE(store.Insert({&a, &b}).ok());
+  auto out = testsupport::RunCommand(
+      {"psql", "-X", "-At", tdb_.SuperUrl(), "-c",
+       "SELECT (SELECT count(*) FROM message_blobs) || ',' || (SELECT count(*) FROM receipts)"});
+  EXPECT_EQ(out.out, "1,2\n");
+}
+
+TEST_F(ReceiptStoreTest, OtherTenantSeesNothing) {
+  storage::ReceiptStore store(*db_);
+  auto m = Make("0190a5d8-0000-7000-8000-000000000004", "x");
+  ASSERT_TRUE(store.Insert({&m}).ok());
+  auto other = store.Get(m.id, std::string("someone-else"));
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->has_value());
+  auto mine = store.Get(m.id, std::string("default"));
+  ASSERT_TRUE(mine.ok());
+  EXPECT_TRUE(mine->has_value());
+}
+
+TEST_F(ReceiptStoreTest, RepeatedIdempotencyKeyReturnsTheFirstReceipt) {
+  storage::ReceiptStore store(*db_);
+  auto a = Make("0190a5d8-0000-7000-8000-000000000005", "x");
+  a.idempotency_key = "milter-q1";
+  auto b = Make("0190a5d8-0000-7000-8000-000000000006", "x");
+  b.idempotency_key = "milter-q1";
+  ASSERT_TRUE(store.Insert({&a}).ok());
+  auto r = store.Insert({&b});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE((*r)[0].duplicate);
+  EXPECT_EQ((*r)[0].id, a.id);
+  EXPECT_EQ(*store.PendingCount(), 1);
+}
+
+TEST_F(ReceiptStoreTest, InvalidUtf8AndNulInMetadataAreStoredSanitised) {
+  storage::ReceiptStore store(*db_);
+  auto m = Make("0190a5d8-0000-7000-8000-000000000007", "x");
+  m.subject = std::string("bad \xff\xfe and nul \0 here", 22);
+  m.helo = std::string("h\0elo", 5);
+  ASSERT_TRUE(store.Insert({&m}).ok());
+  auto got = store.Get(m.id, std::nullopt);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->subject, "bad \xEF\xBF\xBD\xEF\xBF\xBD and nul  here");
+  EXPECT_EQ((*got)->helo, "helo");
+}
+
+TEST_F(ReceiptStoreTest, SearchFiltersAndPaginatesWithinTenant) {
+  storage::ReceiptStore store(*db_);
+  std::vector<storage::NewReceipt> ms;
+  for (int i = 0; i < 5; ++i) {
+    auto m =
+        Make("0190a5d8-0000-7000-8000-00000000010" + std::to_string(i), "m" + std::to_string(i));
+    m.received_at_us += i;
+    ms.push_back(m);
+  }
+  std::vector<const storage::NewReceipt*> ptrs;
+  for (auto& m : ms) ptrs.push_back(&m);
+  ASSERT_TRUE(store.Insert(ptrs).ok());
+  storage::SearchQuery q;
+  q.tenant = "default";
+  q.subject = "\xea\xb3\x84\xec\x95\xbd";
+  q.limit = 2;
+  std::vector<std::string> seen;
+  for (int page = 0; page < 5; ++page) {
+    auto r = store.Search(q);
+    ASSERT_TRUE(r.ok()) << r.error().ToString();
+    for (auto& it : r->items) seen.push_back(it.id);
+    if (!r->next) break;
+    q.after = r->next;
+  }
+  ASSERT_EQ(seen.size(), 5u);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(seen[static_cast<size_t>(i)], ms[static_cast<size_t>(i)].id);
+  storage::SearchQuery other;
+  other.tenant = "nobody";
+  EXPECT_TRUE(store.Search(other)->items.empty());
+}
+
+TEST(DatabaseTest, UnreachableDatabaseIsUnavailableNotACrash) {
+  int port = testsupport::FreePort();
+  auto db = storage::Database::Open(
+      {"postgresql://notary_app@127.0.0.1:" + std::to_string(port) + "/notary?connect_timeout=2",
+       2});
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.error().code(), common::ErrorCode::kUnavailable);
+}
+
+}  // namespace
