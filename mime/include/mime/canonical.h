@@ -4,7 +4,8 @@
 //
 // Pure: no I/O, no clock, no logging. Never fails and never throws on malformed input:
 // problems become parse_warnings.
-// Thread-safety: Canonicalize may be called from many threads at once.
+// Thread-safety: Canonicalize and Differences may be called from many threads at once.
+// Ownership: every result is a plain value; nothing refers back to the input bytes.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,13 @@ struct Part {
   std::string filename;      // decoded to UTF-8 (RFC 2231 / RFC 2047), empty when none
   uint64_t size = 0;         // decoded byte count
   common::Hash sha256{};     // SHA-256 of the decoded bytes (what a mail client saves)
+
+  // Not part of the part record; what the canonical form carries for this part.
+  // true: an inline text part whose content was converted to UTF-8 and normalised
+  // (docs/canonical-form.md §text); content_sha256 is over that normalised text.
+  // false: content_sha256 == sha256 (the decoded bytes).
+  bool normalised_text = false;
+  common::Hash content_sha256{};
 };
 
 // The byte-exact part record hashed into parts_root (docs/canonical-form.md §parts).
@@ -48,6 +56,19 @@ struct Metadata {
   std::vector<std::string> attachment_names;
 };
 
+// One allow-listed header as it enters the canonical form: lower-case name, value
+// unfolded, RFC 2047-decoded to UTF-8 and whitespace-collapsed.
+struct CanonicalHeader {
+  std::string name;
+  std::string value;
+};
+
+// A multipart container (not a leaf); its subtype is visible (mixed vs alternative).
+struct Multipart {
+  std::string position;      // "" for the message's top-level body, else like Part
+  std::string content_type;  // lower case "multipart/subtype"
+};
+
 struct Canonical {
   uint32_t canon_version = kCanonVersion;
   std::string canonical;  // the canonical bytes
@@ -56,9 +77,22 @@ struct Canonical {
   common::Hash parts_root{};
   Metadata metadata;
   std::vector<std::string> warnings;  // parse_warnings: short, content-free descriptions
+
+  // The inputs of the canonical form, kept so that two results can be compared.
+  std::vector<CanonicalHeader> headers;  // allow-list order, then message order
+  std::vector<Multipart> multiparts;     // depth-first pre-order
 };
+
+// The allow-list of header names (lower case, in canonical order) that enter the form.
+const std::vector<std::string>& CanonicalHeaderNames();
 
 // Canonicalises `raw`, the exact bytes received (CRLF or LF, optional mbox "From " line).
 Canonical Canonicalize(std::string_view raw);
+
+// Human-readable differences between the notarised message and another copy, for
+// `notary-verify --eml`: which canonical headers differ, which parts were added, removed,
+// moved or changed (content, type, file name, disposition). Empty when the canonical hashes
+// are equal. Header values appear in the output (truncated), as the judge needs them.
+std::vector<std::string> Differences(const Canonical& notarised, const Canonical& other);
 
 }  // namespace mime

@@ -1,0 +1,536 @@
+// Canonicaliser: RFC 5322 bytes -> canonical form (docs/canonical-form.md), with GMime 3
+// doing all MIME parsing, transfer decoding, RFC 2047/2231 decoding and charset lookup.
+#include "mime/canonical.h"
+
+#include <gmime/gmime.h>
+#include <iconv.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/rfc6962.h"
+#include "common/sha256.h"
+#include "gmime_support.h"
+#include "text_normalise.h"
+
+using mime::internal::CollapseWhitespace;
+using mime::internal::NormaliseTextLines;
+using mime::internal::ToUtf8;
+
+namespace mime {
+namespace {
+
+using internal::DateTimePtr;
+using internal::FormatOptionsPtr;
+using internal::GCharPtr;
+using internal::GPtr;
+using internal::ParserOptionsPtr;
+
+// Larger inputs are not given to GMime (its buffers use 32-bit lengths); they are still
+// hashed, as an "unparsed" record.
+constexpr size_t kMaxParseBytes = size_t{1} << 30;
+// Bounds the warnings list: each distinct description appears once, with a count.
+constexpr size_t kMaxDistinctWarnings = 64;
+constexpr size_t kReadChunk = 64 * 1024;
+
+// Collects content-free warnings, deduplicated, in first-seen order.
+class Warnings {
+ public:
+  void Add(std::string_view what) {
+    for (auto& [text, count] : entries_) {
+      if (text == what) {
+        ++count;
+        return;
+      }
+    }
+    if (entries_.size() < kMaxDistinctWarnings) entries_.emplace_back(std::string(what), 1);
+  }
+  std::vector<std::string> Render() const {
+    std::vector<std::string> out;
+    out.reserve(entries_.size());
+    for (const auto& [text, count] : entries_) {
+      out.push_back(count == 1 ? text : text + " (x" + std::to_string(count) + ")");
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::pair<std::string, uint64_t>> entries_;
+};
+
+const char* ParserWarningText(GMimeParserWarning code) {
+  switch (code) {
+    case GMIME_WARN_DUPLICATED_HEADER:
+      return "parser: duplicated header";
+    case GMIME_WARN_DUPLICATED_PARAMETER:
+      return "parser: duplicated header parameter";
+    case GMIME_WARN_UNENCODED_8BIT_HEADER:
+      return "parser: unencoded 8-bit bytes in a header";
+    case GMIME_WARN_INVALID_CONTENT_TYPE:
+      return "parser: invalid content type, assumed application/octet-stream";
+    case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE:
+      return "parser: invalid RFC 2047 encoded header value";
+    case GMIME_WARN_INVALID_PARAMETER:
+      return "parser: invalid header parameter";
+    case GMIME_WARN_MALFORMED_MULTIPART:
+      return "parser: multipart without child parts";
+    case GMIME_WARN_TRUNCATED_MESSAGE:
+      return "parser: message truncated (missing closing boundary)";
+    case GMIME_WARN_MALFORMED_MESSAGE:
+      return "parser: malformed message";
+    case GMIME_WARN_INVALID_ADDRESS_LIST:
+      return "parser: invalid address list";
+    case GMIME_CRIT_INVALID_HEADER_NAME:
+      return "parser: invalid header name";
+    case GMIME_CRIT_CONFLICTING_HEADER:
+      return "parser: conflicting header";
+    case GMIME_CRIT_CONFLICTING_PARAMETER:
+      return "parser: conflicting header parameter";
+    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY:
+      return "parser: multipart without boundary parameter";
+    case GMIME_CRIT_NESTING_OVERFLOW:
+      return "parser: MIME nesting too deep, deeper parts kept as content";
+    case GMIME_WARN_PART_WITHOUT_CONTENT:
+      return "parser: part headers ended by a boundary";
+    case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT:
+      return "parser: part without headers or content";
+  }
+  return "parser: unclassified problem";
+}
+
+void OnParserWarning(gint64 /*offset*/, GMimeParserWarning code, const gchar* /*item*/,
+                     gpointer user_data) {
+  static_cast<Warnings*>(user_data)->Add(ParserWarningText(code));
+}
+
+// "From " at the start of an mbox entry, but not the obsolete "From :" header syntax.
+bool StartsWithMboxFromLine(std::string_view raw) {
+  if (!raw.starts_with("From ")) return false;
+  size_t i = 5;
+  while (i < raw.size() && (raw[i] == ' ' || raw[i] == '\t')) ++i;
+  return i >= raw.size() || raw[i] != ':';
+}
+
+// Bare LF -> CRLF, into a GByteArray the parser's stream will own.
+GByteArray* ToCrlf(std::string_view in) {
+  GByteArray* out = g_byte_array_sized_new(static_cast<guint>(in.size() + in.size() / 32 + 2));
+  const char* p = in.data();
+  size_t i = 0;
+  const size_t n = in.size();
+  while (i < n) {
+    const void* hit = std::memchr(p + i, '\n', n - i);
+    if (hit == nullptr) {
+      g_byte_array_append(out, reinterpret_cast<const guint8*>(p + i), static_cast<guint>(n - i));
+      break;
+    }
+    const size_t j = static_cast<size_t>(static_cast<const char*>(hit) - p);
+    if (j > 0 && p[j - 1] == '\r') {
+      g_byte_array_append(out, reinterpret_cast<const guint8*>(p + i),
+                          static_cast<guint>(j + 1 - i));
+    } else {
+      g_byte_array_append(out, reinterpret_cast<const guint8*>(p + i), static_cast<guint>(j - i));
+      g_byte_array_append(out, reinterpret_cast<const guint8*>("\r\n"), 2);
+    }
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(g_ascii_tolower(c));
+  return out;
+}
+
+std::string Safe(const char* s) { return s == nullptr ? std::string() : std::string(s); }
+
+// Unfold, RFC 2047-decode to UTF-8, collapse whitespace runs to one space, trim.
+std::string NormaliseHeaderValue(GMimeParserOptions* options, const char* raw) {
+  if (raw == nullptr) return {};
+  GCharPtr unfolded{g_mime_utils_header_unfold(raw)};
+  const char* src = unfolded ? unfolded.get() : raw;
+  GCharPtr decoded{g_mime_utils_header_decode_text(options, src)};
+  return CollapseWhitespace(decoded ? decoded.get() : src);
+}
+
+// Appends one length-prefixed field: decimal byte count, ':', the bytes.
+void AppendField(std::string& out, std::string_view s) {
+  out += std::to_string(s.size());
+  out += ':';
+  out += s;
+}
+
+void AppendRecord(std::string& out, std::string_view tag,
+                  std::initializer_list<std::string_view> fields) {
+  out += tag;
+  for (std::string_view f : fields) {
+    out += ' ';
+    AppendField(out, f);
+  }
+  out += '\n';
+}
+
+// Decodes the part's transfer encoding with GMime's decoder, feeding `sink` in chunks.
+template <class Sink>
+void DecodeContent(GMimeDataWrapper* wrapper, Sink&& sink) {
+  if (wrapper == nullptr) return;
+  GMimeStream* stream = g_mime_data_wrapper_get_stream(wrapper);  // transfer none
+  if (stream == nullptr) return;
+  const GMimeContentEncoding enc = g_mime_data_wrapper_get_encoding(wrapper);
+  const bool decode = enc == GMIME_CONTENT_ENCODING_BASE64 ||
+                      enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+                      enc == GMIME_CONTENT_ENCODING_UUENCODE;
+  GMimeEncoding state;
+  std::vector<char> in(kReadChunk);
+  std::vector<char> out;
+  if (decode) {
+    g_mime_encoding_init_decode(&state, enc);
+    out.resize(g_mime_encoding_outlen(&state, kReadChunk) + 16);
+  }
+  if (g_mime_stream_reset(stream) == -1) return;
+  while (true) {
+    const ssize_t n = g_mime_stream_read(stream, in.data(), in.size());
+    if (n <= 0) break;
+    if (decode) {
+      const size_t m = g_mime_encoding_step(&state, in.data(), static_cast<size_t>(n), out.data());
+      sink(out.data(), m);
+    } else {
+      sink(in.data(), static_cast<size_t>(n));
+    }
+  }
+  if (decode) {
+    const size_t m = g_mime_encoding_flush(&state, in.data(), 0, out.data());
+    sink(out.data(), m);
+  }
+}
+
+struct Builder {
+  GMimeParserOptions* options = nullptr;
+  Warnings* warnings = nullptr;
+  Canonical* result = nullptr;
+  std::string body_records;
+
+  void AddMultipart(GMimeObject* obj, const std::string& position) {
+    GCharPtr type{g_mime_content_type_get_mime_type(g_mime_object_get_content_type(obj))};
+    Multipart mp{position, Lower(Safe(type.get()))};
+    AppendRecord(body_records, "multipart", {mp.position, mp.content_type});
+    result->multiparts.push_back(std::move(mp));
+  }
+
+  void AddLeaf(GMimeObject* obj, const std::string& position) {
+    Part part;
+    part.position = position;
+    GMimeContentType* ct = g_mime_object_get_content_type(obj);  // transfer none
+    if (ct != nullptr) {
+      GCharPtr type{g_mime_content_type_get_mime_type(ct)};
+      part.content_type = Lower(Safe(type.get()));
+    }
+    if (part.content_type.empty()) part.content_type = "application/octet-stream";
+    part.charset =
+        Lower(CollapseWhitespace(Safe(g_mime_object_get_content_type_parameter(obj, "charset"))));
+    std::string disposition = Lower(CollapseWhitespace(Safe(g_mime_object_get_disposition(obj))));
+    if (!disposition.empty() && disposition != "inline" && disposition != "attachment") {
+      // RFC 2183 §2.8: an unrecognised disposition is treated as "attachment".
+      warnings->Add("unrecognised Content-Disposition treated as attachment");
+      disposition = "attachment";
+    }
+    part.disposition = std::move(disposition);
+
+    common::Sha256 hasher;
+    uint64_t size = 0;
+    std::string text;  // decoded bytes, kept only for inline text parts
+    const bool inline_text = part.content_type.starts_with("text/");
+    auto sink = [&](const char* data, size_t len) {
+      hasher.Update(std::string_view(data, len));
+      size += len;
+      if (collect_text_) text.append(data, len);
+    };
+
+    if (GMIME_IS_PART(obj)) {
+      part.filename = Safe(g_mime_part_get_filename(GMIME_PART(obj)));
+      collect_text_ = inline_text && part.filename.empty() && part.disposition != "attachment";
+      DecodeContent(g_mime_part_get_content(GMIME_PART(obj)), sink);
+    } else {
+      // message/rfc822 and similar: the embedded message, written back by GMime with CRLF.
+      const char* name = g_mime_object_get_content_disposition_parameter(obj, "filename");
+      if (name == nullptr) name = g_mime_object_get_content_type_parameter(obj, "name");
+      part.filename = Safe(name);
+      collect_text_ = false;
+      if (GMIME_IS_MESSAGE_PART(obj)) {
+        GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+        if (inner != nullptr) {
+          FormatOptionsPtr fmt{g_mime_format_options_new()};
+          g_mime_format_options_set_newline_format(fmt.get(), GMIME_NEWLINE_FORMAT_DOS);
+          GPtr<GMimeStream> mem{g_mime_stream_mem_new()};
+          g_mime_object_write_to_stream(GMIME_OBJECT(inner), fmt.get(), mem.get());
+          GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
+          if (bytes != nullptr) sink(reinterpret_cast<const char*>(bytes->data), bytes->len);
+        }
+      }
+    }
+    part.size = size;
+    part.sha256 = hasher.Finish();
+
+    std::string mode = "bytes";
+    std::string mode_charset;
+    if (collect_text_) {
+      part.normalised_text = true;
+      std::string utf8;
+      if (ToUtf8(text, part.charset, &utf8)) {
+        mode = "text";
+        part.content_sha256 = common::Sha256Of(NormaliseTextLines(utf8));
+      } else {
+        warnings->Add(
+            "text part not convertible to UTF-8 (unknown charset or invalid bytes); "
+            "hashed as raw text");
+        mode = "text-raw";
+        mode_charset = part.charset;
+        part.content_sha256 = common::Sha256Of(NormaliseTextLines(text));
+      }
+    } else {
+      part.content_sha256 = part.sha256;
+    }
+    const std::string digest = common::ToHex(part.content_sha256);
+    AppendRecord(body_records, "part",
+                 {part.position, part.content_type, part.disposition, part.filename, mode,
+                  mode_charset, digest});
+    if (!part.filename.empty()) result->metadata.attachment_names.push_back(part.filename);
+    result->parts.push_back(std::move(part));
+  }
+
+  // Depth-first pre-order walk with an explicit stack (no recursion on input depth).
+  void Walk(GMimeObject* root) {
+    struct Frame {
+      GMimeObject* obj;
+      std::string position;
+    };
+    std::vector<Frame> stack;
+    stack.push_back({root, GMIME_IS_MULTIPART(root) ? std::string() : std::string("1")});
+    while (!stack.empty()) {
+      Frame frame = std::move(stack.back());
+      stack.pop_back();
+      if (GMIME_IS_MULTIPART(frame.obj)) {
+        AddMultipart(frame.obj, frame.position);
+        GMimeMultipart* mp = GMIME_MULTIPART(frame.obj);
+        const int count = g_mime_multipart_get_count(mp);
+        for (int i = count - 1; i >= 0; --i) {
+          GMimeObject* child = g_mime_multipart_get_part(mp, i);
+          if (child == nullptr) continue;
+          std::string pos = frame.position.empty() ? std::string() : frame.position + ".";
+          pos += std::to_string(i + 1);
+          stack.push_back({child, std::move(pos)});
+        }
+      } else {
+        AddLeaf(frame.obj, frame.position);
+      }
+    }
+  }
+
+ private:
+  bool collect_text_ = false;
+};
+
+void AddAddresses(GMimeParserOptions* options, const char* raw, std::vector<std::string>* display,
+                  std::vector<std::string>* addrs) {
+  if (raw == nullptr) return;
+  GCharPtr unfolded{g_mime_utils_header_unfold(raw)};
+  GPtr<InternetAddressList> list{internet_address_list_parse(options, unfolded.get())};
+  if (!list) return;
+  // Groups are flattened with an explicit stack of lists.
+  std::vector<InternetAddressList*> todo{list.get()};
+  while (!todo.empty()) {
+    InternetAddressList* l = todo.back();
+    todo.pop_back();
+    const int n = internet_address_list_length(l);
+    for (int i = 0; i < n; ++i) {
+      InternetAddress* ia = internet_address_list_get_address(l, i);  // transfer none
+      if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+        InternetAddressList* members =
+            internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia));
+        if (members != nullptr) todo.push_back(members);
+        continue;
+      }
+      if (!INTERNET_ADDRESS_IS_MAILBOX(ia)) continue;
+      if (display != nullptr) {
+        GCharPtr s{internet_address_to_string(ia, nullptr, FALSE)};
+        if (s) display->push_back(CollapseWhitespace(s.get()));
+      }
+      std::string addr =
+          Lower(Safe(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia))));
+      if (!addr.empty() && std::find(addrs->begin(), addrs->end(), addr) == addrs->end()) {
+        addrs->push_back(std::move(addr));
+      }
+    }
+  }
+}
+
+std::string StripAngles(std::string_view s) {
+  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
+  return std::string(s);
+}
+
+void FillMetadata(GMimeParserOptions* options, GMimeHeaderList* list, Canonical* out,
+                  Warnings* warnings) {
+  Metadata& md = out->metadata;
+  auto first = [&](std::string_view name) -> const CanonicalHeader* {
+    for (const auto& h : out->headers) {
+      if (h.name == name) return &h;
+    }
+    return nullptr;
+  };
+  if (const auto* h = first("from")) md.from = h->value;
+  if (const auto* h = first("sender")) md.sender = h->value;
+  if (const auto* h = first("reply-to")) md.reply_to = h->value;
+  if (const auto* h = first("subject")) md.subject = h->value;
+  if (const auto* h = first("date")) {
+    md.date = h->value;
+    DateTimePtr dt{g_mime_utils_header_decode_date(h->value.c_str())};
+    if (dt) {
+      md.date_utc_unix = g_date_time_to_unix(dt.get());
+    } else {
+      warnings->Add("Date header could not be parsed");
+    }
+  } else {
+    warnings->Add("no Date header");
+  }
+  if (first("from") == nullptr) warnings->Add("no From header");
+  if (const auto* h = first("message-id")) {
+    GCharPtr id{g_mime_utils_decode_message_id(h->value.c_str())};
+    md.message_id = id ? std::string(id.get()) : StripAngles(h->value);
+  }
+  if (const auto* h = first("in-reply-to")) {
+    GCharPtr id{g_mime_utils_decode_message_id(h->value.c_str())};
+    md.in_reply_to = id ? std::string(id.get()) : StripAngles(h->value);
+  }
+
+  const int n = g_mime_header_list_get_count(list);
+  for (int i = 0; i < n; ++i) {
+    GMimeHeader* h = g_mime_header_list_get_header_at(list, i);
+    const std::string name = Lower(Safe(g_mime_header_get_name(h)));
+    const char* raw = g_mime_header_get_raw_value(h);
+    if (name == "to") {
+      AddAddresses(options, raw, &md.to, &md.addresses);
+    } else if (name == "cc") {
+      AddAddresses(options, raw, &md.cc, &md.addresses);
+    } else if (name == "from" || name == "sender" || name == "reply-to" || name == "bcc") {
+      AddAddresses(options, raw, nullptr, &md.addresses);
+    }
+  }
+}
+
+void Finish(Canonical* out, const std::string& body_records, Warnings* warnings) {
+  std::string form = "notary-canonical 1\n";
+  for (const auto& h : out->headers) AppendRecord(form, "header", {h.name, h.value});
+  form += body_records;
+  out->canonical = std::move(form);
+  out->canonical_sha256 = common::Sha256Of(out->canonical);
+  out->parts_root = PartsRoot(out->parts);
+  out->warnings = warnings->Render();
+}
+
+}  // namespace
+
+const std::vector<std::string>& CanonicalHeaderNames() {
+  // Only what a reader sees. Trace, transport, filter and signature headers (Received,
+  // Return-Path, Delivered-To, X-*, Authentication-Results, ARC-*, DKIM-Signature, ...)
+  // are outside by construction; Bcc exists only in the sender's copy.
+  static const std::vector<std::string> kNames = {
+      "from", "sender", "reply-to", "to", "cc", "subject", "date", "message-id", "in-reply-to"};
+  return kNames;
+}
+
+std::string EncodePartRecord(const Part& part) {
+  std::string out;
+  common::AppendU32(out, kCanonVersion);
+  common::AppendLengthPrefixed(out, part.position);
+  common::AppendLengthPrefixed(out, part.content_type);
+  common::AppendLengthPrefixed(out, part.charset);
+  common::AppendLengthPrefixed(out, part.disposition);
+  common::AppendLengthPrefixed(out, part.filename);
+  common::AppendU64(out, part.size);
+  common::AppendBytes(out, part.sha256);
+  return out;
+}
+
+common::Hash PartsRoot(const std::vector<Part>& parts) {
+  std::vector<common::Hash> leaves;
+  leaves.reserve(parts.size());
+  for (const Part& p : parts) leaves.push_back(common::HashLeaf(EncodePartRecord(p)));
+  return common::MerkleRoot(leaves);
+}
+
+Canonical Canonicalize(std::string_view raw) {
+  internal::EnsureGMimeInitialized();
+  Canonical out;
+  Warnings warnings;
+  std::string body_records;
+
+  if (StartsWithMboxFromLine(raw)) {
+    const size_t nl = raw.find('\n');
+    raw = nl == std::string_view::npos ? std::string_view() : raw.substr(nl + 1);
+  }
+  if (raw.empty()) {
+    warnings.Add("message is empty");
+    Finish(&out, body_records, &warnings);
+    return out;
+  }
+  if (raw.size() > kMaxParseBytes) {
+    warnings.Add("message too large to parse; canonical form covers the raw bytes");
+    AppendRecord(body_records, "unparsed", {common::ToHex(common::Sha256Of(raw))});
+    Finish(&out, body_records, &warnings);
+    return out;
+  }
+
+  ParserOptionsPtr options{g_mime_parser_options_new()};
+  g_mime_parser_options_set_warning_callback(options.get(), OnParserWarning, &warnings);
+  // Undeclared 8-bit header text: UTF-8 if valid, else ISO-8859-1 (never fails, so every
+  // byte still reaches the form). Fixed here so the result never depends on the locale.
+  const char* fallback[] = {"utf-8", "iso-8859-1", nullptr};
+  g_mime_parser_options_set_fallback_charsets(options.get(), fallback);
+
+  GByteArray* bytes = ToCrlf(raw);
+  const std::string crlf_digest_hex = common::ToHex(
+      common::Sha256Of(std::string_view(reinterpret_cast<const char*>(bytes->data), bytes->len)));
+  GPtr<GMimeStream> stream{g_mime_stream_mem_new_with_byte_array(bytes)};  // owns bytes
+  GPtr<GMimeParser> parser{g_mime_parser_new_with_stream(stream.get())};
+  g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
+  GPtr<GMimeMessage> message{g_mime_parser_construct_message(parser.get(), options.get())};
+  if (!message) {
+    warnings.Add("message could not be parsed; canonical form covers the raw bytes");
+    AppendRecord(body_records, "unparsed", {crlf_digest_hex});
+    Finish(&out, body_records, &warnings);
+    return out;
+  }
+
+  GMimeHeaderList* list = g_mime_object_get_header_list(GMIME_OBJECT(message.get()));
+  const int count = list == nullptr ? 0 : g_mime_header_list_get_count(list);
+  for (const std::string& name : CanonicalHeaderNames()) {
+    for (int i = 0; i < count; ++i) {
+      GMimeHeader* h = g_mime_header_list_get_header_at(list, i);  // transfer none
+      const char* hname = g_mime_header_get_name(h);
+      if (hname == nullptr || g_ascii_strcasecmp(hname, name.c_str()) != 0) continue;
+      out.headers.push_back(
+          {name, NormaliseHeaderValue(options.get(), g_mime_header_get_raw_value(h))});
+    }
+  }
+  if (list != nullptr) FillMetadata(options.get(), list, &out, &warnings);
+
+  Builder builder;
+  builder.options = options.get();
+  builder.warnings = &warnings;
+  builder.result = &out;
+  GMimeObject* root = g_mime_message_get_mime_part(message.get());  // transfer none
+  if (root == nullptr) {
+    warnings.Add("message has no body");
+  } else {
+    builder.Walk(root);
+  }
+  Finish(&out, builder.body_records, &warnings);
+  return out;
+}
+
+}  // namespace mime
