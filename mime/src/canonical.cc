@@ -17,18 +17,17 @@
 #include "gmime_support.h"
 #include "text_normalise.h"
 
-using mime::internal::CollapseWhitespace;
-using mime::internal::NormaliseTextLines;
-using mime::internal::ToUtf8;
-
 namespace mime {
 namespace {
 
+using internal::CollapseWhitespace;
 using internal::DateTimePtr;
 using internal::FormatOptionsPtr;
 using internal::GCharPtr;
 using internal::GPtr;
+using internal::NormaliseTextLines;
 using internal::ParserOptionsPtr;
+using internal::ToUtf8;
 
 // Larger inputs are not given to GMime (its buffers use 32-bit lengths); they are still
 // hashed, as an "unparsed" record.
@@ -36,6 +35,9 @@ constexpr size_t kMaxParseBytes = size_t{1} << 30;
 // Bounds the warnings list: each distinct description appears once, with a count.
 constexpr size_t kMaxDistinctWarnings = 64;
 constexpr size_t kReadChunk = 64 * 1024;
+// Legitimate mail stays far below these; beyond them a warning flags the structure.
+constexpr size_t kSuspiciousDepth = 100;
+constexpr size_t kSuspiciousParts = 10000;
 
 // Collects content-free warnings, deduplicated, in first-seen order.
 class Warnings {
@@ -307,12 +309,18 @@ struct Builder {
     struct Frame {
       GMimeObject* obj;
       std::string position;
+      size_t depth;
     };
     std::vector<Frame> stack;
-    stack.push_back({root, GMIME_IS_MULTIPART(root) ? std::string() : std::string("1")});
+    stack.push_back({root, GMIME_IS_MULTIPART(root) ? std::string() : std::string("1"), 0});
+    bool deep_warned = false;
     while (!stack.empty()) {
       Frame frame = std::move(stack.back());
       stack.pop_back();
+      if (frame.depth > kSuspiciousDepth && !deep_warned) {
+        warnings->Add("MIME nesting deeper than 100 levels");
+        deep_warned = true;
+      }
       if (GMIME_IS_MULTIPART(frame.obj)) {
         AddMultipart(frame.obj, frame.position);
         GMimeMultipart* mp = GMIME_MULTIPART(frame.obj);
@@ -322,12 +330,13 @@ struct Builder {
           if (child == nullptr) continue;
           std::string pos = frame.position.empty() ? std::string() : frame.position + ".";
           pos += std::to_string(i + 1);
-          stack.push_back({child, std::move(pos)});
+          stack.push_back({child, std::move(pos), frame.depth + 1});
         }
       } else {
         AddLeaf(frame.obj, frame.position);
       }
     }
+    if (result->parts.size() > kSuspiciousParts) warnings->Add("more than 10000 MIME parts");
   }
 
  private:
