@@ -117,28 +117,26 @@ bool StartsWithMboxFromLine(std::string_view raw) {
   return i >= raw.size() || raw[i] != ':';
 }
 
-// Bare LF -> CRLF, into a GByteArray the parser's stream will own.
+// Bare LF -> CRLF, into a GByteArray the parser's stream will own. Copies in runs between
+// bare LFs, so CRLF input is one append.
 GByteArray* ToCrlf(std::string_view in) {
   GByteArray* out = g_byte_array_sized_new(static_cast<guint>(in.size() + in.size() / 32 + 2));
-  const char* p = in.data();
-  size_t i = 0;
+  const auto* p = reinterpret_cast<const guint8*>(in.data());
   const size_t n = in.size();
+  size_t run = 0;  // start of the bytes not yet copied
+  size_t i = 0;
   while (i < n) {
     const void* hit = std::memchr(p + i, '\n', n - i);
-    if (hit == nullptr) {
-      g_byte_array_append(out, reinterpret_cast<const guint8*>(p + i), static_cast<guint>(n - i));
-      break;
-    }
-    const size_t j = static_cast<size_t>(static_cast<const char*>(hit) - p);
-    if (j > 0 && p[j - 1] == '\r') {
-      g_byte_array_append(out, reinterpret_cast<const guint8*>(p + i),
-                          static_cast<guint>(j + 1 - i));
-    } else {
-      g_byte_array_append(out, reinterpret_cast<const guint8*>(p + i), static_cast<guint>(j - i));
+    if (hit == nullptr) break;
+    const size_t j = static_cast<size_t>(static_cast<const guint8*>(hit) - p);
+    if (j == 0 || p[j - 1] != '\r') {
+      g_byte_array_append(out, p + run, static_cast<guint>(j - run));
       g_byte_array_append(out, reinterpret_cast<const guint8*>("\r\n"), 2);
+      run = j + 1;
     }
     i = j + 1;
   }
+  g_byte_array_append(out, p + run, static_cast<guint>(n - run));
   return out;
 }
 
@@ -502,15 +500,15 @@ Canonical Canonicalize(std::string_view raw) {
   g_mime_parser_options_set_fallback_charsets(options.get(), fallback);
 
   GByteArray* bytes = ToCrlf(raw);
-  const std::string crlf_digest_hex = common::ToHex(
-      common::Sha256Of(std::string_view(reinterpret_cast<const char*>(bytes->data), bytes->len)));
   GPtr<GMimeStream> stream{g_mime_stream_mem_new_with_byte_array(bytes)};  // owns bytes
   GPtr<GMimeParser> parser{g_mime_parser_new_with_stream(stream.get())};
   g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
   GPtr<GMimeMessage> message{g_mime_parser_construct_message(parser.get(), options.get())};
   if (!message) {
     warnings.Add("message could not be parsed; canonical form covers the raw bytes");
-    AppendRecord(body_records, "unparsed", {crlf_digest_hex});
+    GByteArray* crlf = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(stream.get()));
+    const std::string_view all(reinterpret_cast<const char*>(crlf->data), crlf->len);
+    AppendRecord(body_records, "unparsed", {common::ToHex(common::Sha256Of(all))});
     Finish(&out, body_records, &warnings);
     return out;
   }
