@@ -1,0 +1,194 @@
+// notaryctl: administration of a notary database.
+//   notaryctl migrate
+//   notaryctl tenant create NAME | tenant list
+//   notaryctl apikey create --tenant NAME --scope ingest,read,admin [--expires DATE] [--label T]
+//   notaryctl apikey list [--tenant NAME] | apikey revoke KEY_ID
+//   notaryctl keys rotate [--data-dir DIR]
+//   notaryctl audit
+// The database comes from --database-url or NOTARY_DATABASE_URL; migrations use
+// --owner-database-url / NOTARY_OWNER_DATABASE_URL when set.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+
+#include "audit.h"
+#include "auth.h"
+#include "files.h"
+#include "ingest.h"
+#include "notary/ed25519.h"
+#include "sealer.h"
+#include "storage/admin_store.h"
+#include "storage/migrations.h"
+
+namespace {
+
+int Fail(const std::string& message, int code = 1) {
+  std::cerr << "notaryctl: " << message << "\n";
+  return code;
+}
+
+std::unique_ptr<storage::Database> OpenOrExit(const std::string& url) {
+  if (url.empty()) std::exit(Fail("--database-url (or NOTARY_DATABASE_URL) is required", 2));
+  auto db = storage::Database::Open({url, 2});
+  if (!db.ok()) std::exit(Fail(db.error().ToString()));
+  return std::move(*db);
+}
+
+std::optional<int64_t> ParseDate(const std::string& s) {
+  int y, m, d;
+  if (s.size() != 10 || std::sscanf(s.c_str(), "%4d-%2d-%2d", &y, &m, &d) != 3) return std::nullopt;
+  if (m < 1 || m > 12 || d < 1 || d > 31) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = m - 1;
+  tm.tm_mday = d;
+  return static_cast<int64_t>(timegm(&tm)) * 1000000;
+}
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"notaryctl: administer the e-mail evidence notary"};
+  app.require_subcommand(1);
+  std::string url, owner_url, data_dir = "var/notary";
+  app.add_option("--database-url", url, "libpq URL")->envname("NOTARY_DATABASE_URL");
+  app.add_option("--owner-database-url", owner_url, "libpq URL of the schema owner")
+      ->envname("NOTARY_OWNER_DATABASE_URL");
+  app.add_option("--data-dir", data_dir, "notaryd's data directory")->envname("NOTARY_DATA_DIR");
+
+  auto* migrate = app.add_subcommand("migrate", "Apply database migrations");
+
+  auto* tenant = app.add_subcommand("tenant", "Tenants");
+  tenant->require_subcommand(1);
+  std::string tenant_name;
+  auto* tenant_create = tenant->add_subcommand("create", "Create a tenant");
+  tenant_create->add_option("name", tenant_name, "Tenant name")->required();
+  auto* tenant_list = tenant->add_subcommand("list", "List tenants");
+
+  auto* apikey = app.add_subcommand("apikey", "API keys");
+  apikey->require_subcommand(1);
+  std::string key_tenant, key_scope, key_expires, key_label, key_id;
+  auto* key_create = apikey->add_subcommand("create", "Create a key (printed once)");
+  key_create->add_option("--tenant", key_tenant, "Tenant")->required();
+  key_create->add_option("--scope", key_scope, "ingest, read, admin (comma-separated)")->required();
+  key_create->add_option("--expires", key_expires, "Expiry date YYYY-MM-DD (UTC)");
+  key_create->add_option("--label", key_label, "Free text shown in listings");
+  auto* key_list = apikey->add_subcommand("list", "List keys (never the secrets)");
+  key_list->add_option("--tenant", key_tenant, "Only this tenant");
+  auto* key_revoke = apikey->add_subcommand("revoke", "Revoke a key");
+  key_revoke->add_option("key_id", key_id, "Key id (from list)")->required();
+
+  auto* keys = app.add_subcommand("keys", "Block signing keys");
+  keys->require_subcommand(1);
+  auto* keys_rotate = keys->add_subcommand("rotate", "Sign new blocks with a new key");
+
+  auto* audit = app.add_subcommand("audit", "Re-verify everything from genesis");
+  bool quiet = false;
+  audit->add_flag("--quiet", quiet, "No progress output");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  if (migrate->parsed()) {
+    auto n = storage::Migrate(owner_url.empty() ? url : owner_url, storage::BuiltinMigrations());
+    if (!n.ok()) return Fail(n.error().ToString());
+    std::cout << "applied " << *n << " migration(s)\n";
+    return 0;
+  }
+  auto db = OpenOrExit(url);
+  storage::AdminStore admin(*db);
+
+  if (tenant_create->parsed()) {
+    auto st = admin.CreateTenant(tenant_name);
+    if (!st.ok()) return Fail(st.error().message());
+    std::cout << "tenant " << tenant_name << " created\n";
+    return 0;
+  }
+  if (tenant_list->parsed()) {
+    auto t = admin.ListTenants();
+    if (!t.ok()) return Fail(t.error().ToString());
+    for (const auto& n : *t) std::cout << n << "\n";
+    return 0;
+  }
+  if (key_create->parsed()) {
+    std::vector<std::string> scopes;
+    std::stringstream ss(key_scope);
+    for (std::string s; std::getline(ss, s, ',');) {
+      if (!s.empty()) scopes.push_back(s);
+    }
+    std::optional<int64_t> expires;
+    if (!key_expires.empty()) {
+      expires = ParseDate(key_expires);
+      if (!expires) return Fail("--expires: use YYYY-MM-DD", 2);
+    }
+    auto k = server::GenerateApiKey(key_tenant, scopes, expires, key_label);
+    if (!k.ok()) return Fail(k.error().message(), 2);
+    auto st = admin.InsertApiKey(k->row);
+    if (!st.ok()) return Fail(st.error().message());
+    std::cout << "key_id " << k->row.key_id << " tenant " << key_tenant << " scopes "
+              << Join(scopes) << "\n";
+    std::cout << "store this key now; it is not shown again:\n";
+    std::cout << k->key << "\n";
+    return 0;
+  }
+  if (key_list->parsed()) {
+    auto ks = admin.ListApiKeys(key_tenant.empty() ? std::nullopt
+                                                   : std::optional<std::string>(key_tenant));
+    if (!ks.ok()) return Fail(ks.error().ToString());
+    const int64_t now = server::NowUs();
+    for (const auto& k : *ks) {
+      std::string state = k.revoked_at_us                                ? "revoked"
+                          : (k.expires_at_us && *k.expires_at_us <= now) ? "expired"
+                                                                         : "active";
+      std::cout << k.key_id << "\t" << k.tenant << "\t" << Join(k.scopes) << "\t" << state << "\t"
+                << server::FormatTimeUs(k.created_at_us) << "\t"
+                << (k.expires_at_us ? server::FormatTimeUs(*k.expires_at_us) : "-") << "\t"
+                << k.label << "\n";
+    }
+    return 0;
+  }
+  if (key_revoke->parsed()) {
+    auto st = admin.RevokeApiKey(key_id);
+    if (!st.ok()) return Fail(st.error().message());
+    std::cout << "revoked " << key_id << "\n";
+    return 0;
+  }
+  if (keys_rotate->parsed()) {
+    const std::string path = data_dir + "/signing_key.pem";
+    if (server::FileExists(path)) {
+      auto pem = server::ReadTextFile(path);
+      if (!pem.ok()) return Fail(pem.error().message());
+      auto old = notary::Ed25519Signer::FromPrivatePem(*pem);
+      if (!old.ok()) return Fail("current key unreadable");
+      // Keep the old private key beside the new one; its public half stays in the database.
+      std::filesystem::rename(
+          path, data_dir + "/signing_key." + notary::KeyId(old->public_key()) + ".pem");
+    }
+    auto signer = server::LoadOrCreateSigningKey(data_dir, "", admin);
+    if (!signer.ok()) return Fail(signer.error().ToString());
+    const std::string id = notary::KeyId(signer->public_key());
+    auto st = admin.RetireSigningKeysExcept(id);
+    if (!st.ok()) return Fail(st.error().ToString());
+    std::cout << "new signing key " << id << " fingerprint "
+              << notary::Fingerprint(signer->public_key()) << "\n";
+    return 0;
+  }
+  if (audit->parsed()) {
+    return server::RunAudit(*db, !quiet && isatty(2), std::cout, std::cerr);
+  }
+  return Fail("nothing to do", 2);
+}

@@ -1,0 +1,180 @@
+#include "http_api.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <future>
+
+#include "common/utf8.h"
+#include "http_routes.h"
+#include "http_util.h"
+#include "receipt_json.h"
+
+namespace server {
+
+HttpApi::HttpApi(HttpOptions options, HttpDeps deps) : options_(std::move(options)), deps_(deps) {}
+
+HttpApi::~HttpApi() { Stop(); }
+
+common::Status HttpApi::Start() {
+  if (!options_.tls_cert.empty()) {
+    auto ssl =
+        std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
+    if (!ssl->is_valid()) {
+      return common::Error::InvalidInput("cannot load --tls-cert/--tls-key");
+    }
+    // TLS 1.2 and newer only.
+    SSL_CTX_set_min_proto_version(ssl->ssl_context(), TLS1_2_VERSION);
+    server_ = std::move(ssl);
+  } else {
+    server_ = std::make_unique<httplib::Server>();
+  }
+  const uint32_t threads = options_.threads;
+  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server_->set_payload_max_length(options_.max_message_bytes + 1);
+  server_->set_read_timeout(std::chrono::seconds(30));
+  server_->set_write_timeout(std::chrono::seconds(60));
+  server_->set_keep_alive_max_count(1000);
+  Routes();
+  int port = options_.port == 0
+                 ? server_->bind_to_any_port(options_.host)
+                 : (server_->bind_to_port(options_.host, options_.port) ? options_.port : -1);
+  if (port <= 0) {
+    return common::Error::Unavailable("cannot listen on " + options_.host + ":" +
+                                      std::to_string(options_.port) + " for HTTP");
+  }
+  bound_port_ = static_cast<uint16_t>(port);
+  thread_ = std::jthread([this] { server_->listen_after_bind(); });
+  spdlog::info("event=http_listening address={}:{} tls={}", options_.host, bound_port_,
+               !options_.tls_cert.empty());
+  return common::Ok();
+}
+
+void HttpApi::Stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HttpApi::Routes() {
+  httplib::Server& s = *server_;
+  HttpDeps& d = deps_;
+
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    SendError(res, 500, "internal", "internal error");
+  });
+  s.set_pre_routing_handler([&d](const httplib::Request&, httplib::Response& res) {
+    d.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Cache-Control", "no-store");
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    switch (res.status) {
+      case 404:
+        SendError(res, 404, "not_found", "no such route");
+        break;
+      case 413:
+        SendError(res, 413, "too_large", "request body too large");
+        break;
+      case 400:
+        SendError(res, 400, "bad_request", "malformed request");
+        break;
+      default:
+        SendError(res, res.status, "error", "request failed");
+        break;
+    }
+  });
+
+  s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    SendJson(res, {{"status", "ok"}});
+  });
+  s.Get("/readyz", [&d](const httplib::Request&, httplib::Response& res) {
+    if (d.db.Ping()) {
+      SendJson(res, {{"status", "ready"}});
+    } else {
+      res.set_header("Retry-After", "5");
+      SendError(res, 503, "unavailable", "database unreachable");
+    }
+  });
+  s.Get("/metrics", [&d](const httplib::Request&, httplib::Response& res) {
+    res.set_content(d.metrics.Render(), "text/plain; version=0.0.4");
+  });
+
+  // Ingest: the raw message as the body; durable before 201.
+  s.Post("/v1/messages", [&d, this](const httplib::Request& req, httplib::Response& res) {
+    auto who = RequireScope(d.auth, req, res, "ingest");
+    if (!who) return;
+    if (req.body.empty()) return SendError(res, 400, "empty_body", "the message body is empty");
+    if (req.body.size() > options_.max_message_bytes) {
+      return SendError(res, 413, "too_large", "message larger than the configured limit");
+    }
+    const std::string ctype = req.get_header_value("Content-Type");
+    if (!ctype.empty() && ctype.rfind("message/rfc822", 0) != 0 &&
+        ctype.rfind("application/octet-stream", 0) != 0) {
+      return SendError(res, 415, "unsupported_media_type",
+                       "send the message as Content-Type: message/rfc822");
+    }
+    auto envelope = EnvelopeFromHeaders(req);
+    if (!envelope.ok()) return SendError(res, 400, "bad_envelope", envelope.error().message());
+    Ingestor::Extra extra;
+    extra.tenant = who->tenant;
+    extra.idempotency_key = req.get_header_value("Idempotency-Key");
+    if (extra.idempotency_key.size() > 200) {
+      return SendError(res, 400, "bad_idempotency_key", "Idempotency-Key is at most 200 bytes");
+    }
+    std::promise<SubmitOutcome> promise;
+    auto future = promise.get_future();
+    d.ingestor.SubmitWithExtra(std::move(*envelope), req.body, std::move(extra),
+                               [&promise](SubmitOutcome o) { promise.set_value(std::move(o)); });
+    SubmitOutcome out = future.get();
+    if (out.kind != SubmitOutcome::Kind::kAccepted) {
+      res.set_header("Retry-After", "5");
+      return SendError(res, 503, "unavailable", out.message);
+    }
+    d.metrics.http_ingest_accepted.fetch_add(1);
+    SendJson(res,
+             {{"id", out.receipt_id},
+              {"raw_sha256", out.raw_sha256_hex},
+              {"canonical_sha256", out.canonical_sha256_hex},
+              {"received_at", out.received_at},
+              {"status", "pending"},
+              {"duplicate", out.message == "duplicate"}},
+             out.message == "duplicate" ? 200 : 201);
+  });
+
+  s.Get(R"(/v1/messages/([^/]+))", [&d](const httplib::Request& req, httplib::Response& res) {
+    auto who = RequireScope(d.auth, req, res, "read");
+    if (!who) return;
+    const std::string id = req.matches[1];
+    auto row = d.receipts.Get(id, who->tenant);
+    if (!row.ok()) {
+      res.set_header("Retry-After", "5");
+      return SendError(res, 503, "unavailable", "database unavailable, try again later");
+    }
+    if (!row->has_value()) return SendError(res, 404, "not_found", "no such message");
+    LogAccess(d, *who, req, "GET /v1/messages/{id}", id, "");
+    SendJson(res, ReceiptJson(**row));
+  });
+
+  s.Get("/v1/messages", [&d](const httplib::Request& req, httplib::Response& res) {
+    auto who = RequireScope(d.auth, req, res, "read");
+    if (!who) return;
+    auto q = SearchFromRequest(req, who->tenant);
+    if (!q.ok()) return SendError(res, 400, "bad_query", q.error().message());
+    auto page = d.receipts.Search(*q);
+    if (!page.ok()) {
+      res.set_header("Retry-After", "5");
+      return SendError(res, 503, "unavailable", "database unavailable, try again later");
+    }
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& r : page->items) items.push_back(ReceiptJson(r));
+    LogAccess(d, *who, req, "GET /v1/messages", "", req.params.empty() ? "" : "search");
+    SendJson(res, {{"items", items},
+                   {"next", page->next ? nlohmann::json(*page->next) : nlohmann::json()}});
+  });
+
+  RegisterChainRoutes(s, d);
+}
+
+}  // namespace server

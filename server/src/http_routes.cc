@@ -1,0 +1,166 @@
+#include "http_routes.h"
+
+#include <spdlog/spdlog.h>
+
+#include "http_util.h"
+
+namespace server {
+namespace {
+
+std::string Trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t");
+  auto e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+std::string StripBrackets(std::string s) {
+  s = Trim(s);
+  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
+  return s;
+}
+
+bool PlausibleAddress(const std::string& s) {
+  if (s.size() > 320) return false;
+  for (unsigned char c : s) {
+    if (c < 0x21 || c == 0x7f || c == ',' || c == '<' || c == '>') return false;
+  }
+  return true;
+}
+
+bool IsHex64(const std::string& s) { return s.size() == 64 && common::FromHex(s).has_value(); }
+
+}  // namespace
+
+common::Result<Envelope> EnvelopeFromHeaders(const httplib::Request& req) {
+  Envelope env;
+  env.source = "http";
+  env.client_ip = req.remote_addr;
+  env.client_port = static_cast<uint16_t>(req.remote_port);
+  env.listener = "http";
+  if (req.has_header("X-Envelope-From")) {
+    env.mail_from = StripBrackets(req.get_header_value("X-Envelope-From"));
+    if (!env.mail_from.empty() && !PlausibleAddress(env.mail_from)) {
+      return common::Error::InvalidInput("X-Envelope-From is not an address");
+    }
+  }
+  if (req.has_header("X-Envelope-To")) {
+    std::string all = req.get_header_value("X-Envelope-To");
+    size_t start = 0;
+    while (start <= all.size()) {
+      size_t comma = all.find(',', start);
+      std::string one = StripBrackets(
+          all.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      if (!one.empty()) {
+        if (!PlausibleAddress(one))
+          return common::Error::InvalidInput("X-Envelope-To holds a non-address");
+        env.rcpt_to.push_back(one);
+      }
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    if (env.rcpt_to.size() > 10000) return common::Error::InvalidInput("too many recipients");
+  }
+  // A milter (or another MTA-side plugin) reports what the MTA saw.
+  auto opt = [&](const char* name, std::string& field, size_t max) -> common::Status {
+    if (!req.has_header(name)) return common::Ok();
+    field = Trim(req.get_header_value(name));
+    if (field.size() > max) return common::Error::InvalidInput(std::string(name) + " too long");
+    return common::Ok();
+  };
+  std::string source, port;
+  for (auto st :
+       {opt("X-Envelope-Client-Address", env.client_ip, 64), opt("X-Envelope-Client-Port", port, 5),
+        opt("X-Envelope-Client-Name", env.client_name, 255), opt("X-Envelope-Helo", env.helo, 255),
+        opt("X-Envelope-TLS-Version", env.tls_protocol, 32),
+        opt("X-Envelope-TLS-Cipher", env.tls_cipher, 128),
+        opt("X-Envelope-Auth-User", env.auth_user, 255),
+        opt("X-Envelope-Queue-Id", env.queue_id, 64), opt("X-Envelope-Source", source, 16)}) {
+    if (!st.ok()) return st.error();
+  }
+  if (!port.empty()) {
+    auto p = ParseU64(port);
+    if (!p || *p > 65535)
+      return common::Error::InvalidInput("X-Envelope-Client-Port is not a port");
+    env.client_port = static_cast<uint16_t>(*p);
+  }
+  if (!source.empty()) {
+    if (source != "milter" && source != "http" && source != "journal") {
+      return common::Error::InvalidInput("X-Envelope-Source is milter, http or journal");
+    }
+    env.source = source;
+  }
+  return env;
+}
+
+common::Result<storage::SearchQuery> SearchFromRequest(const httplib::Request& req,
+                                                       const std::string& tenant) {
+  static const char* kKnown[] = {"message_id",      "from",   "to",     "subject",
+                                 "since",           "until",  "sha256", "attachment_sha256",
+                                 "attachment_name", "status", "limit",  "next"};
+  for (const auto& [name, value] : req.params) {
+    bool known = false;
+    for (const char* k : kKnown) known = known || name == k;
+    if (!known) return common::Error::InvalidInput("unknown parameter '" + name + "'");
+    if (value.size() > 1000)
+      return common::Error::InvalidInput("parameter '" + name + "' too long");
+  }
+  storage::SearchQuery q;
+  q.tenant = tenant;
+  if (auto v = Param(req, "message_id")) q.message_id = StripBrackets(*v);
+  q.from = Param(req, "from");
+  q.to = Param(req, "to");
+  q.subject = Param(req, "subject");
+  q.attachment_name = Param(req, "attachment_name");
+  if (auto v = Param(req, "sha256")) {
+    if (!IsHex64(*v)) return common::Error::InvalidInput("sha256 must be 64 hex digits");
+    q.sha256 = *v;
+  }
+  if (auto v = Param(req, "attachment_sha256")) {
+    if (!IsHex64(*v)) return common::Error::InvalidInput("attachment_sha256 must be 64 hex digits");
+    q.attachment_sha256 = *v;
+  }
+  if (auto v = Param(req, "status")) {
+    if (*v != "pending" && *v != "sealed")
+      return common::Error::InvalidInput("status is pending or sealed");
+    q.status = *v;
+  }
+  if (auto v = Param(req, "since")) {
+    q.since_us = ParseTime(*v);
+    if (!q.since_us) return common::Error::InvalidInput("since: use RFC 3339 or YYYY-MM-DD");
+  }
+  if (auto v = Param(req, "until")) {
+    q.until_us = ParseTime(*v);
+    if (!q.until_us) return common::Error::InvalidInput("until: use RFC 3339 or YYYY-MM-DD");
+  }
+  if (auto v = Param(req, "limit")) {
+    auto n = ParseU64(*v);
+    if (!n || *n < 1 || *n > 1000) return common::Error::InvalidInput("limit is 1 to 1000");
+    q.limit = static_cast<int>(*n);
+  }
+  if (auto v = Param(req, "next")) {
+    auto us = v->find('_');
+    if (us == std::string::npos || !ParseU64(v->substr(0, us)) ||
+        !storage::IsUuid(v->substr(us + 1))) {
+      return common::Error::InvalidInput("next is not a cursor from a previous page");
+    }
+    q.after = *v;
+  }
+  return q;
+}
+
+void LogAccess(HttpDeps& d, const Principal& who, const httplib::Request& req,
+               const std::string& route, const std::string& receipt_id, const std::string& detail) {
+  storage::AccessEntry e;
+  e.key_id = who.key_id;
+  e.tenant = who.tenant;
+  e.route = route;
+  e.receipt_id = receipt_id;
+  e.client_ip = req.remote_addr;
+  e.detail = detail;
+  auto st = d.admin.LogAccess(e);
+  if (!st.ok()) {
+    spdlog::warn("event=access_log_failed route=\"{}\" error=\"{}\"", route, st.error().ToString());
+  }
+}
+
+}  // namespace server

@@ -1,0 +1,101 @@
+#include "http_util.h"
+
+#include <ctime>
+
+#include "ingest.h"
+
+namespace server {
+
+void SendError(httplib::Response& res, int status, const std::string& code,
+               const std::string& message) {
+  res.status = status;
+  nlohmann::json body = {{"error", {{"code", code}, {"message", message}}}};
+  res.set_content(body.dump(), "application/json");
+}
+
+void SendJson(httplib::Response& res, const nlohmann::json& body, int status) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
+}
+
+std::optional<Principal> RequireScope(Authenticator& auth, const httplib::Request& req,
+                                      httplib::Response& res, const std::string& scope) {
+  auto outcome = auth.Authenticate(req.get_header_value("Authorization"), NowUs());
+  if (!outcome.principal) {
+    using F = Authenticator::Failure;
+    switch (outcome.failure) {
+      case F::kMissing:
+        res.set_header("WWW-Authenticate", "Bearer");
+        SendError(res, 401, "unauthenticated", "an API key is required (Authorization: Bearer)");
+        break;
+      case F::kMalformed:
+        SendError(res, 401, "unauthenticated", "malformed API key");
+        break;
+      case F::kUnknown:
+        SendError(res, 401, "unauthenticated", "unknown API key");
+        break;
+      case F::kExpired:
+        SendError(res, 401, "unauthenticated", "API key expired");
+        break;
+      case F::kRevoked:
+        SendError(res, 401, "unauthenticated", "API key revoked");
+        break;
+      case F::kRateLimited:
+        res.set_header("Retry-After", std::to_string(outcome.retry_after_s));
+        SendError(res, 429, "rate_limited", "too many requests for this API key");
+        break;
+      case F::kUnavailable:
+        res.set_header("Retry-After", "5");
+        SendError(res, 503, "unavailable", "database unavailable, try again later");
+        break;
+    }
+    return std::nullopt;
+  }
+  if (!outcome.principal->Has(scope)) {
+    SendError(res, 403, "forbidden", "this API key lacks the '" + scope + "' scope");
+    return std::nullopt;
+  }
+  return outcome.principal;
+}
+
+std::optional<std::string> Param(const httplib::Request& req, const char* name) {
+  if (!req.has_param(name)) return std::nullopt;
+  std::string v = req.get_param_value(name);
+  if (v.empty()) return std::nullopt;
+  return v;
+}
+
+std::optional<uint64_t> ParseU64(const std::string& s) {
+  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return std::stoull(s);
+}
+
+std::optional<int64_t> ParseTime(const std::string& s) {
+  std::tm tm{};
+  int y, mo, d, h = 0, mi = 0, sec = 0;
+  char tail[32] = {};
+  if (s.size() == 10 && std::sscanf(s.c_str(), "%4d-%2d-%2d", &y, &mo, &d) == 3) {
+  } else if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%31s", &y, &mo, &d, &h, &mi, &sec,
+                         tail) >= 6) {
+    std::string t = tail;
+    // Fractions are accepted and dropped; only UTC ("Z") or no zone.
+    auto dot = t.find_first_not_of(".0123456789");
+    std::string zone = dot == std::string::npos ? "" : t.substr(dot);
+    if (!zone.empty() && zone != "Z" && zone != "+00:00") return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  return static_cast<int64_t>(timegm(&tm)) * 1000000;
+}
+
+}  // namespace server

@@ -1,0 +1,32 @@
+// Small helpers shared by the HTTP route files: the one error shape, JSON replies,
+// authentication and parameter parsing.
+#pragma once
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "auth.h"
+
+namespace server {
+
+// {"error": {"code": code, "message": message}} with `status`.
+void SendError(httplib::Response& res, int status, const std::string& code,
+               const std::string& message);
+void SendJson(httplib::Response& res, const nlohmann::json& body, int status = 200);
+
+// Authenticates the request and checks `scope`; on failure sends 401/403/429/503 and
+// returns nullopt.
+std::optional<Principal> RequireScope(Authenticator& auth, const httplib::Request& req,
+                                      httplib::Response& res, const std::string& scope);
+
+// A query parameter, when present (and non-empty).
+std::optional<std::string> Param(const httplib::Request& req, const char* name);
+// Parses a non-negative decimal integer; nullopt on anything else.
+std::optional<uint64_t> ParseU64(const std::string& s);
+// RFC 3339 date-time or YYYY-MM-DD (UTC) to microseconds since the epoch.
+std::optional<int64_t> ParseTime(const std::string& s);
+
+}  // namespace server

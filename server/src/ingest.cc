@@ -1,0 +1,245 @@
+#include "ingest.h"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+
+#include "common/check.h"
+#include "common/sha256.h"
+#include "mime/canonical.h"
+#include "notary/leaf_record.h"
+
+namespace server {
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string FormatTimeUs(int64_t us) {
+  std::time_t secs = static_cast<std::time_t>(us / 1000000);
+  int64_t frac = us % 1000000;
+  if (frac < 0) {
+    frac += 1000000;
+    --secs;
+  }
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(frac));
+  return buf;
+}
+
+std::string NewReceiptId(int64_t now_us) {
+  uint8_t b[16];
+  CHECK(RAND_bytes(b, sizeof b) == 1);
+  uint64_t ms = static_cast<uint64_t>(now_us / 1000);
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<uint8_t>(ms >> (40 - 8 * i));
+  b[6] = static_cast<uint8_t>(0x70 | (b[6] & 0x0f));  // version 7
+  b[8] = static_cast<uint8_t>(0x80 | (b[8] & 0x3f));  // RFC 9562 variant
+  std::string hex = common::ToHex(std::span<const uint8_t>(b, 16));
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
+Ingestor::Ingestor(Options options, storage::ReceiptStore& store, const TenantRouter& router,
+                   Metrics& metrics)
+    : options_(std::move(options)), store_(store), router_(router), metrics_(metrics) {
+  for (size_t i = 0; i < options_.workers; ++i) {
+    workers_.emplace_back([this](std::stop_token st) { Work(st); });
+  }
+}
+
+Ingestor::~Ingestor() {
+  for (auto& w : workers_) w.request_stop();
+  cv_.notify_all();
+  workers_.clear();  // joins; workers drain the queue before they exit
+}
+
+size_t Ingestor::queued() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+void Ingestor::Submit(Envelope envelope, std::string raw, std::function<void(SubmitOutcome)> done) {
+  SubmitWithExtra(std::move(envelope), std::move(raw), Extra{}, std::move(done));
+}
+
+void Ingestor::SubmitWithExtra(Envelope envelope, std::string raw, Extra extra,
+                               std::function<void(SubmitOutcome)> done) {
+  const int64_t now = NowUs();
+  {
+    std::lock_guard lock(mu_);
+    if (queue_.size() < options_.max_queue_messages &&
+        queued_bytes_ + raw.size() <= options_.max_queue_bytes) {
+      queued_bytes_ += raw.size();
+      queue_.push_back(
+          Item{std::move(envelope), std::move(raw), std::move(extra), now, std::move(done)});
+      cv_.notify_one();
+      return;
+    }
+  }
+  metrics_.ingest_temp_failures.fetch_add(1);
+  SubmitOutcome busy;
+  busy.kind = SubmitOutcome::Kind::kTempFail;
+  busy.message = "notary busy, try again later";
+  done(std::move(busy));
+}
+
+void Ingestor::Work(std::stop_token stop) {
+  std::vector<Item> group;
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, stop, [&] { return !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      size_t bytes = 0;
+      while (!queue_.empty() && group.size() < options_.max_group && bytes < (64u << 20)) {
+        bytes += queue_.front().raw.size();
+        queued_bytes_ -= queue_.front().raw.size();
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitGroup(group);
+    group.clear();
+  }
+}
+
+namespace {
+
+storage::NewReceipt BuildReceipt(const Envelope& env, std::string raw, const std::string& tenant,
+                                 const std::string& idempotency_key, int64_t received_at_us,
+                                 const std::string& node) {
+  storage::NewReceipt r;
+  r.id = NewReceiptId(received_at_us);
+  r.tenant = tenant;
+  r.received_at_us = received_at_us;
+  r.node = node;
+  r.source = env.source;
+  r.listener = env.listener;
+  r.envelope_from = env.mail_from;
+  r.envelope_to = env.rcpt_to;
+  r.client_ip = env.client_ip;
+  r.client_port = env.client_port;
+  r.client_name = env.client_name;
+  r.helo = env.helo;
+  r.tls_protocol = env.tls_protocol;
+  r.tls_cipher = env.tls_cipher;
+  r.auth_user = env.auth_user;
+  r.queue_id = env.queue_id;
+  r.smtputf8 = env.smtputf8;
+  r.body_type = env.body_type;
+  r.raw_sha256 = common::Sha256Of(raw);
+
+  mime::Canonical c = mime::Canonicalize(raw);
+  r.canonical_sha256 = c.canonical_sha256;
+  r.canon_version = c.canon_version;
+  r.parts_root = c.parts_root;
+  r.hdr_from = c.metadata.from;
+  r.hdr_sender = c.metadata.sender;
+  r.hdr_reply_to = c.metadata.reply_to;
+  r.hdr_to = c.metadata.to;
+  r.hdr_cc = c.metadata.cc;
+  r.subject = c.metadata.subject;
+  r.date_header = c.metadata.date;
+  r.date_utc_unix = c.metadata.date_utc_unix;
+  r.message_id = c.metadata.message_id;
+  r.in_reply_to = c.metadata.in_reply_to;
+  r.attachment_names = c.metadata.attachment_names;
+  r.parse_warnings = c.warnings;
+  // Search by address covers the envelope as well as the headers.
+  auto lower = [](std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    return s;
+  };
+  r.addresses = c.metadata.addresses;
+  if (!env.mail_from.empty()) r.addresses.push_back(lower(env.mail_from));
+  for (const auto& t : env.rcpt_to) r.addresses.push_back(lower(t));
+  std::sort(r.addresses.begin(), r.addresses.end());
+  r.addresses.erase(std::unique(r.addresses.begin(), r.addresses.end()), r.addresses.end());
+  for (const mime::Part& p : c.parts) {
+    r.parts.push_back(
+        {p.position, p.content_type, p.charset, p.disposition, p.filename, p.size, p.sha256});
+  }
+  notary::Envelope ef;
+  ef.mail_from = env.mail_from;
+  ef.recipients = env.rcpt_to;
+  ef.client_ip = env.client_ip;
+  ef.client_port = env.client_port;
+  ef.helo = env.helo;
+  ef.tls_protocol = env.tls_protocol;
+  ef.tls_cipher = env.tls_cipher;
+  r.envelope_digest = notary::EnvelopeDigest(ef);
+  CHECK(RAND_bytes(r.salt.data(), static_cast<int>(r.salt.size())) == 1);
+  if (!idempotency_key.empty()) r.idempotency_key = idempotency_key;
+  r.raw = std::move(raw);
+  return r;
+}
+
+}  // namespace
+
+void Ingestor::CommitGroup(std::vector<Item>& group) {
+  std::vector<storage::NewReceipt> receipts;
+  receipts.reserve(group.size());
+  for (Item& item : group) {
+    const std::string tenant =
+        item.extra.tenant.empty() ? router_.Route(item.envelope) : item.extra.tenant;
+    receipts.push_back(BuildReceipt(item.envelope, std::move(item.raw), tenant,
+                                    item.extra.idempotency_key, item.received_at_us,
+                                    options_.node));
+  }
+  auto answer = [&](size_t i, const common::Result<std::vector<storage::InsertedReceipt>>& r,
+                    size_t index_in_result) {
+    SubmitOutcome out;
+    if (r.ok()) {
+      const storage::InsertedReceipt& ins = (*r)[index_in_result];
+      out.kind = SubmitOutcome::Kind::kAccepted;
+      out.receipt_id = ins.id;
+      out.raw_sha256_hex = common::ToHex(receipts[i].raw_sha256);
+      out.canonical_sha256_hex = common::ToHex(receipts[i].canonical_sha256);
+      out.received_at = FormatTimeUs(ins.received_at_us);
+      out.message = ins.duplicate ? "duplicate" : "";
+      metrics_.ingest_bytes.fetch_add(receipts[i].raw.size());
+      spdlog::info("event=message_accepted id={} source={} sha256={} bytes={}{}", ins.id,
+                   receipts[i].source, out.raw_sha256_hex, receipts[i].raw.size(),
+                   ins.duplicate ? " duplicate=true" : "");
+    } else {
+      metrics_.ingest_temp_failures.fetch_add(1);
+      out.kind = SubmitOutcome::Kind::kTempFail;
+      out.message = r.error().code() == common::ErrorCode::kUnavailable
+                        ? "database unavailable, try again later"
+                        : "could not store the message, try again later";
+      spdlog::warn("event=message_refused reason=store_failed error=\"{}\" bytes={}",
+                   r.error().ToString(), receipts[i].raw.size());
+    }
+    group[i].done(std::move(out));
+  };
+
+  std::vector<const storage::NewReceipt*> ptrs;
+  for (const auto& r : receipts) ptrs.push_back(&r);
+  auto start = std::chrono::steady_clock::now();
+  auto result = store_.Insert(ptrs);
+  metrics_.commit_latency.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  if (result.ok() || result.error().code() == common::ErrorCode::kUnavailable ||
+      group.size() == 1) {
+    for (size_t i = 0; i < group.size(); ++i) answer(i, result, i);
+    return;
+  }
+  // One message made the group fail for a reason other than the database being down:
+  // commit the rest one by one, so one bad row cannot hold back the others.
+  for (size_t i = 0; i < group.size(); ++i) {
+    auto single = store_.Insert({ptrs[i]});
+    answer(i, single, 0);
+  }
+}
+
+}  // namespace server

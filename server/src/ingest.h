@@ -1,0 +1,76 @@
+// Ingestor: the MessageSink behind SMTP and HTTP intake. Received messages wait in a
+// bounded queue; worker threads canonicalise them (mime/), then commit whole groups in one
+// PostgreSQL transaction (group commit) and only then answer each sender. A database that
+// is down answers every waiting sender with a temporary failure; nothing is acknowledged
+// that is not committed.
+//
+// Thread-safety: Submit is thread-safe. Owns its worker threads; the destructor drains the
+// queue (answering what remains) and joins them.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "message_sink.h"
+#include "metrics.h"
+#include "storage/receipt_store.h"
+#include "tenant_router.h"
+
+namespace server {
+
+class Ingestor : public MessageSink {
+ public:
+  struct Options {
+    std::string node;
+    size_t workers = 2;
+    size_t max_queue_messages = 4096;
+    size_t max_queue_bytes = 1ull << 30;
+    size_t max_group = 256;  // messages per transaction
+  };
+  Ingestor(Options options, storage::ReceiptStore& store, const TenantRouter& router,
+           Metrics& metrics);
+  ~Ingestor() override;
+
+  // Envelope::source "http"/"milter" may carry a tenant and idempotency key in `extra`.
+  void Submit(Envelope envelope, std::string raw, std::function<void(SubmitOutcome)> done) override;
+  struct Extra {
+    std::string tenant;           // set by HTTP intake from the API key; else routed
+    std::string idempotency_key;  // empty: none
+  };
+  void SubmitWithExtra(Envelope envelope, std::string raw, Extra extra,
+                       std::function<void(SubmitOutcome)> done);
+
+  size_t queued() const;
+
+ private:
+  struct Item {
+    Envelope envelope;
+    std::string raw;
+    Extra extra;
+    int64_t received_at_us;
+    std::function<void(SubmitOutcome)> done;
+  };
+  void Work(std::stop_token stop);
+  void CommitGroup(std::vector<Item>& group);
+
+  const Options options_;
+  storage::ReceiptStore& store_;
+  const TenantRouter& router_;
+  Metrics& metrics_;
+  mutable std::mutex mu_;
+  std::condition_variable_any cv_;
+  std::deque<Item> queue_;   // GUARDED_BY(mu_)
+  size_t queued_bytes_ = 0;  // GUARDED_BY(mu_)
+  std::vector<std::jthread> workers_;
+};
+
+// A random, time-ordered UUID (RFC 9562 version 7) as text.
+std::string NewReceiptId(int64_t now_us);
+// RFC 3339 UTC with microseconds, e.g. 2026-11-26T10:01:41.123456Z.
+std::string FormatTimeUs(int64_t us);
+int64_t NowUs();
+
+}  // namespace server

@@ -1,0 +1,138 @@
+// ChainStore: the sealed chain (blocks, leaves, tiles, time-stamp tokens) and the queue of
+// receipts waiting for a block. Sealing is one transaction: SealTransaction gives the sealer
+// a consistent view (pending receipts, chain head, tiles) and commits the new block with its
+// leaves, tiles and tokens together, or nothing.
+//
+// Thread-safety: thread-safe. A SealerLock holds its own connection.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "notary/tlog.h"
+#include "storage/database.h"
+#include "storage/records.h"
+
+namespace storage {
+
+// The fields of a waiting receipt that go into its leaf record.
+struct PendingLeaf {
+  int64_t seq = 0;
+  std::string receipt_id;
+  std::string tenant;
+  int64_t received_at_us = 0;
+  common::Hash raw_sha256{}, canonical_sha256{}, parts_root{}, envelope_digest{}, salt{};
+  uint32_t canon_version = 0;
+};
+
+// Everything the audit recomputes a leaf from.
+struct AuditLeaf {
+  int64_t leaf_index = 0;
+  std::string record;
+  common::Hash leaf_hash{};
+  std::string receipt_id, tenant;
+  int64_t received_at_us = 0;
+  std::string raw;  // the stored bytes
+  common::Hash raw_sha256{}, canonical_sha256{}, parts_root{}, envelope_digest{}, salt{};
+  uint32_t canon_version = 0;
+  std::string envelope_from;
+  std::vector<std::string> envelope_to;
+  std::string client_ip;
+  int client_port = 0;
+  std::string helo, tls_protocol, tls_cipher;
+};
+
+struct NewLeaf {
+  int64_t leaf_index = 0;
+  std::string receipt_id;
+  std::string record;  // encoded leaf record
+  common::Hash leaf_hash{};
+};
+
+struct NewBlock {
+  BlockRow block;
+  std::vector<NewLeaf> leaves;
+  std::vector<int64_t> sealed_seqs;  // pending rows to remove
+  std::vector<notary::tlog::Tile> tiles;
+  std::vector<TokenRow> tokens;           // tokens obtained at sealing
+  std::vector<std::string> tsa_to_fetch;  // external TSAs still to ask
+  std::string node;
+};
+
+// What the sealer sees inside its transaction.
+class SealView {
+ public:
+  virtual ~SealView() = default;
+  virtual std::optional<BlockRow> Head() = 0;
+  virtual std::vector<PendingLeaf> Pending(int limit) = 0;
+  virtual notary::tlog::TileReader& Tiles() = 0;
+};
+
+// A session-level advisory lock: while held, this process is the one sealer of the database.
+// Released when the object dies or its connection drops (so a dead sealer frees it).
+class SealerLock {
+ public:
+  static common::Result<std::unique_ptr<SealerLock>> TryAcquire(const std::string& url);
+  ~SealerLock();
+  bool StillHeld();  // false when the connection was lost
+
+  struct Impl;
+  explicit SealerLock(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+class ChainStore {
+ public:
+  explicit ChainStore(Database& db) : db_(db) {}
+
+  // Runs `build` with a view of the database and commits what it returns (if anything) in
+  // the same transaction. `build` returns nullopt when there is nothing to seal.
+  // kConflict when another sealer committed the same height first.
+  common::Result<std::optional<BlockRow>> Seal(
+      const std::function<common::Result<std::optional<NewBlock>>(SealView&)>& build);
+
+  common::Result<std::optional<BlockRow>> Latest();
+  common::Result<std::optional<BlockRow>> BlockAt(int64_t height);
+  common::Result<std::optional<BlockRow>> BlockContaining(int64_t leaf_index);
+  common::Result<std::vector<TokenRow>> Tokens(int64_t height);
+  // (block height, tsa) pairs whose token is still missing, due now.
+  struct MissingToken {
+    int64_t block_height;
+    std::string tsa;
+    common::Hash block_hash;
+    int attempts;
+  };
+  common::Result<std::vector<MissingToken>> DueTokens(int limit);
+  common::Result<std::vector<MissingToken>> MissingTokens(int64_t height);
+  common::Status AddToken(const TokenRow& token);  // also removes it from the queue
+  common::Status TokenFailed(int64_t height, const std::string& tsa, const std::string& error,
+                             int retry_in_s);
+  common::Result<std::optional<std::pair<std::string, common::Hash>>> Leaf(int64_t index);
+  common::Result<std::vector<BlockRow>> AllBlocks();
+  // The leaves of one block with their receipts and stored bytes, in leaf order.
+  common::Result<std::vector<AuditLeaf>> LeavesOfBlock(int64_t height);
+  common::Result<std::vector<KeyRow>> SigningKeys();
+  // Reads tiles through the pool (outside any sealing transaction).
+  notary::tlog::TileReader& Tiles() { return tiles_; }
+
+ private:
+  class PoolTileReader : public notary::tlog::TileReader {
+   public:
+    explicit PoolTileReader(Database& db) : db_(db) {}
+    common::Result<std::vector<std::string>> ReadTiles(
+        std::span<const notary::tlog::TileId> ids) override;
+
+   private:
+    Database& db_;
+  };
+  Database& db_;
+  PoolTileReader tiles_{db_};
+};
+
+}  // namespace storage

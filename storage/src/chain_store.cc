@@ -1,0 +1,408 @@
+#include "storage/chain_store.h"
+
+#include "pg_util.h"
+#include "transaction.h"
+
+namespace storage {
+namespace {
+
+constexpr int64_t kSealerLock = 0x6e6f7461727902;  // "notary" + 2
+
+constexpr const char* kBlockColumns =
+    "height, prev_hash, batch_root, first_leaf, leaf_count, tree_size, tree_root, sealed_at_us,"
+    " key_id, header, signature, block_hash, checkpoint FROM blocks ";
+
+BlockRow ReadBlock(const pqxx::row& r) {
+  BlockRow b;
+  b.height = r[0].as<int64_t>();
+  b.prev_hash = HashField(r[1]);
+  b.batch_root = HashField(r[2]);
+  b.first_leaf = r[3].as<int64_t>();
+  b.leaf_count = r[4].as<int64_t>();
+  b.tree_size = r[5].as<int64_t>();
+  b.tree_root = HashField(r[6]);
+  b.sealed_at_us = r[7].as<int64_t>();
+  b.key_id = r[8].as<std::string>();
+  b.header = BytesField(r[9]);
+  b.signature = BytesField(r[10]);
+  b.block_hash = HashField(r[11]);
+  b.checkpoint = r[12].as<std::string>();
+  return b;
+}
+
+// Reads tiles in one query: for each (level, index) the widest stored version.
+common::Result<std::vector<std::string>> ReadTilesTx(pqxx::work& tx,
+                                                     std::span<const notary::tlog::TileId> ids) {
+  if (ids.empty()) return std::vector<std::string>();
+  std::string levels = "{", idxs = "{";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) levels += ',', idxs += ',';
+    levels += std::to_string(ids[i].level);
+    idxs += std::to_string(ids[i].index);
+  }
+  levels += '}';
+  idxs += '}';
+  pqxx::result r = tx.exec_params(
+      "SELECT DISTINCT ON (t.level, t.idx) t.level, t.idx, t.width, t.hashes FROM tiles t"
+      " JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, idx)"
+      " ON t.level = w.level AND t.idx = w.idx ORDER BY t.level, t.idx, t.width DESC",
+      levels, idxs);
+  std::map<std::pair<int, int64_t>, std::string> found;
+  for (const auto& row : r) {
+    found[{row[0].as<int>(), row[1].as<int64_t>()}] = BytesField(row[3]);
+  }
+  std::vector<std::string> out;
+  for (const auto& id : ids) {
+    auto it = found.find({id.level, static_cast<int64_t>(id.index)});
+    if (it == found.end() || it->second.size() < 32u * id.width) {
+      return common::Error::NotFound("tile " + notary::tlog::TilePath(id) + " not stored");
+    }
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+class TxTileReader : public notary::tlog::TileReader {
+ public:
+  explicit TxTileReader(pqxx::work& tx) : tx_(tx) {}
+  common::Result<std::vector<std::string>> ReadTiles(
+      std::span<const notary::tlog::TileId> ids) override {
+    return ReadTilesTx(tx_, ids);
+  }
+
+ private:
+  pqxx::work& tx_;
+};
+
+class TxSealView : public SealView {
+ public:
+  explicit TxSealView(pqxx::work& tx) : tx_(tx), tiles_(tx) {}
+  std::optional<BlockRow> Head() override {
+    pqxx::result r =
+        tx_.exec(std::string("SELECT ") + kBlockColumns + "ORDER BY height DESC LIMIT 1");
+    if (r.empty()) return std::nullopt;
+    return ReadBlock(r[0]);
+  }
+  std::vector<PendingLeaf> Pending(int limit) override {
+    std::vector<PendingLeaf> out;
+    for (const auto& row : tx_.exec_params(
+             "SELECT p.seq, r.id::text, t.name, r.received_at_us, r.raw_sha256,"
+             " r.canonical_sha256, r.parts_root, r.envelope_digest, r.salt, r.canon_version"
+             " FROM pending p JOIN receipts r ON r.id = p.receipt_id"
+             " JOIN tenants t ON t.id = r.tenant_id ORDER BY p.seq LIMIT $1",
+             limit)) {
+      PendingLeaf l;
+      l.seq = row[0].as<int64_t>();
+      l.receipt_id = row[1].as<std::string>();
+      l.tenant = row[2].as<std::string>();
+      l.received_at_us = row[3].as<int64_t>();
+      l.raw_sha256 = HashField(row[4]);
+      l.canonical_sha256 = HashField(row[5]);
+      l.parts_root = HashField(row[6]);
+      l.envelope_digest = HashField(row[7]);
+      l.salt = HashField(row[8]);
+      l.canon_version = row[9].as<uint32_t>();
+      out.push_back(std::move(l));
+    }
+    return out;
+  }
+  notary::tlog::TileReader& Tiles() override { return tiles_; }
+
+ private:
+  pqxx::work& tx_;
+  TxTileReader tiles_;
+};
+
+}  // namespace
+
+struct SealerLock::Impl {
+  std::unique_ptr<pqxx::connection> conn;
+};
+
+SealerLock::SealerLock(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SealerLock::~SealerLock() {
+  try {
+    if (impl_ && impl_->conn) impl_->conn->disconnect();
+  } catch (...) {
+  }
+}
+
+common::Result<std::unique_ptr<SealerLock>> SealerLock::TryAcquire(const std::string& url) {
+  try {
+    auto impl = std::make_unique<Impl>();
+    impl->conn = std::make_unique<pqxx::connection>(url);
+    pqxx::nontransaction nt(*impl->conn);
+    bool got = nt.exec_params("SELECT pg_try_advisory_lock($1)", kSealerLock)[0][0].as<bool>();
+    if (!got) return common::Error::Conflict("another process is sealing");
+    return std::make_unique<SealerLock>(std::move(impl));
+  } catch (const std::exception& e) {
+    return MapDbException(e);
+  }
+}
+
+bool SealerLock::StillHeld() {
+  try {
+    pqxx::nontransaction nt(*impl_->conn);
+    // The lock is ours while this session holds it.
+    return nt.exec_params(
+                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = "
+                 "pg_backend_pid() AND objid = ($1::bigint & 4294967295)::oid AND granted",
+                 kSealerLock)[0][0]
+               .as<int>() > 0;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+common::Result<std::optional<BlockRow>> ChainStore::Seal(
+    const std::function<common::Result<std::optional<NewBlock>>(SealView&)>& build) {
+  return InTransaction<std::optional<BlockRow>>(
+      db_, [&](pqxx::work& tx) -> common::Result<std::optional<BlockRow>> {
+        TxSealView view(tx);
+        auto nb = build(view);
+        if (!nb.ok()) return nb.error();
+        if (!nb->has_value()) return std::optional<BlockRow>();
+        const NewBlock& n = **nb;
+        const BlockRow& b = n.block;
+        tx.exec_params(
+            "INSERT INTO blocks (height, prev_hash, batch_root, first_leaf, leaf_count, tree_size,"
+            " tree_root, sealed_at, sealed_at_us, key_id, header, signature, block_hash,"
+            " checkpoint, node) VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8::bigint / 1e6),"
+            " $8, $9, $10, $11, $12, $13, $14)",
+            b.height, Bytea(b.prev_hash), Bytea(b.batch_root), b.first_leaf, b.leaf_count,
+            b.tree_size, Bytea(b.tree_root), b.sealed_at_us, b.key_id, Bytea(b.header),
+            Bytea(b.signature), Bytea(b.block_hash), b.checkpoint, n.node);
+        // Leaves and tiles go in with COPY-like multi-row statements through the stream API.
+        {
+          pqxx::stream_to leaves(
+              tx, "leaves",
+              std::vector<std::string>{"leaf_index", "receipt_id", "block_height", "leaf_record",
+                                       "leaf_hash"});
+          for (const NewLeaf& l : n.leaves) {
+            leaves << std::make_tuple(l.leaf_index, l.receipt_id, b.height,
+                                      "\\x" + common::ToHex(common::AsBytes(l.record)),
+                                      "\\x" + common::ToHex(l.leaf_hash));
+          }
+          leaves.complete();
+        }
+        {
+          pqxx::stream_to tiles(tx, "tiles",
+                                std::vector<std::string>{"level", "idx", "width", "hashes"});
+          for (const auto& t : n.tiles) {
+            tiles << std::make_tuple(static_cast<int>(t.id.level), static_cast<int64_t>(t.id.index),
+                                     static_cast<int>(t.id.width),
+                                     "\\x" + common::ToHex(common::AsBytes(t.hashes)));
+          }
+          tiles.complete();
+        }
+        if (!n.sealed_seqs.empty()) {
+          std::string seqs = "{";
+          for (size_t i = 0; i < n.sealed_seqs.size(); ++i) {
+            if (i) seqs += ',';
+            seqs += std::to_string(n.sealed_seqs[i]);
+          }
+          seqs += '}';
+          tx.exec_params("DELETE FROM pending WHERE seq = ANY($1::bigint[])", seqs);
+        }
+        for (const TokenRow& t : n.tokens) {
+          tx.exec_params(
+              "INSERT INTO timestamp_tokens (block_height, tsa, gen_time, token) VALUES"
+              " ($1, $2, to_timestamp($3::bigint / 1e6), $4)",
+              t.block_height, t.tsa, t.gen_time_us, Bytea(t.token));
+        }
+        for (const std::string& tsa : n.tsa_to_fetch) {
+          tx.exec_params("INSERT INTO tsa_pending (block_height, tsa) VALUES ($1, $2)", b.height,
+                         tsa);
+        }
+        return std::optional<BlockRow>(b);
+      });
+}
+
+common::Result<std::optional<BlockRow>> ChainStore::Latest() {
+  return InTransaction<std::optional<BlockRow>>(
+      db_, [&](pqxx::work& tx) -> common::Result<std::optional<BlockRow>> {
+        pqxx::result r =
+            tx.exec(std::string("SELECT ") + kBlockColumns + "ORDER BY height DESC LIMIT 1");
+        if (r.empty()) return std::optional<BlockRow>();
+        return std::optional<BlockRow>(ReadBlock(r[0]));
+      });
+}
+
+common::Result<std::optional<BlockRow>> ChainStore::BlockAt(int64_t height) {
+  return InTransaction<std::optional<BlockRow>>(
+      db_, [&](pqxx::work& tx) -> common::Result<std::optional<BlockRow>> {
+        pqxx::result r =
+            tx.exec_params(std::string("SELECT ") + kBlockColumns + "WHERE height = $1", height);
+        if (r.empty()) return std::optional<BlockRow>();
+        return std::optional<BlockRow>(ReadBlock(r[0]));
+      });
+}
+
+common::Result<std::optional<BlockRow>> ChainStore::BlockContaining(int64_t leaf_index) {
+  return InTransaction<std::optional<BlockRow>>(
+      db_, [&](pqxx::work& tx) -> common::Result<std::optional<BlockRow>> {
+        pqxx::result r = tx.exec_params(std::string("SELECT ") + kBlockColumns +
+                                            "WHERE first_leaf <= $1 AND $1 < tree_size"
+                                            " ORDER BY height DESC LIMIT 1",
+                                        leaf_index);
+        if (r.empty()) return std::optional<BlockRow>();
+        return std::optional<BlockRow>(ReadBlock(r[0]));
+      });
+}
+
+common::Result<std::vector<TokenRow>> ChainStore::Tokens(int64_t height) {
+  return InTransaction<std::vector<TokenRow>>(
+      db_, [&](pqxx::work& tx) -> common::Result<std::vector<TokenRow>> {
+        std::vector<TokenRow> out;
+        for (const auto& r : tx.exec_params(
+                 "SELECT block_height, tsa, (extract(epoch from gen_time) * 1e6)::bigint, token"
+                 " FROM timestamp_tokens WHERE block_height = $1 ORDER BY id",
+                 height)) {
+          out.push_back(
+              {r[0].as<int64_t>(), r[1].as<std::string>(), r[2].as<int64_t>(), BytesField(r[3])});
+        }
+        return out;
+      });
+}
+
+common::Result<std::vector<ChainStore::MissingToken>> ChainStore::DueTokens(int limit) {
+  return InTransaction<std::vector<
+      MissingToken>>(db_, [&](pqxx::work& tx) -> common::Result<std::vector<MissingToken>> {
+    std::vector<MissingToken> out;
+    for (const auto& r :
+         tx.exec_params("SELECT p.block_height, p.tsa, b.block_hash, p.attempts FROM tsa_pending p"
+                        " JOIN blocks b ON b.height = p.block_height WHERE p.next_attempt <= now()"
+                        " ORDER BY p.next_attempt LIMIT $1",
+                        limit)) {
+      out.push_back({r[0].as<int64_t>(), r[1].as<std::string>(), HashField(r[2]), r[3].as<int>()});
+    }
+    return out;
+  });
+}
+
+common::Result<std::vector<ChainStore::MissingToken>> ChainStore::MissingTokens(int64_t height) {
+  return InTransaction<std::vector<
+      MissingToken>>(db_, [&](pqxx::work& tx) -> common::Result<std::vector<MissingToken>> {
+    std::vector<MissingToken> out;
+    for (const auto& r :
+         tx.exec_params("SELECT p.block_height, p.tsa, b.block_hash, p.attempts FROM tsa_pending p"
+                        " JOIN blocks b ON b.height = p.block_height WHERE p.block_height = $1",
+                        height)) {
+      out.push_back({r[0].as<int64_t>(), r[1].as<std::string>(), HashField(r[2]), r[3].as<int>()});
+    }
+    return out;
+  });
+}
+
+common::Status ChainStore::AddToken(const TokenRow& t) {
+  auto r = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
+    tx.exec_params(
+        "INSERT INTO timestamp_tokens (block_height, tsa, gen_time, token) VALUES"
+        " ($1, $2, to_timestamp($3::bigint / 1e6), $4) ON CONFLICT DO NOTHING",
+        t.block_height, t.tsa, t.gen_time_us, Bytea(t.token));
+    tx.exec_params("DELETE FROM tsa_pending WHERE block_height = $1 AND tsa = $2", t.block_height,
+                   t.tsa);
+    return true;
+  });
+  if (!r.ok()) return r.error();
+  return common::Ok();
+}
+
+common::Status ChainStore::TokenFailed(int64_t height, const std::string& tsa,
+                                       const std::string& error, int retry_in_s) {
+  auto r = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
+    tx.exec_params(
+        "UPDATE tsa_pending SET attempts = attempts + 1, last_error = $3,"
+        " next_attempt = now() + make_interval(secs => $4) WHERE block_height = $1 AND tsa = $2",
+        height, tsa, error.substr(0, 200), retry_in_s);
+    return true;
+  });
+  if (!r.ok()) return r.error();
+  return common::Ok();
+}
+
+common::Result<std::optional<std::pair<std::string, common::Hash>>> ChainStore::Leaf(
+    int64_t index) {
+  using Out = std::optional<std::pair<std::string, common::Hash>>;
+  return InTransaction<Out>(db_, [&](pqxx::work& tx) -> common::Result<Out> {
+    pqxx::result r =
+        tx.exec_params("SELECT leaf_record, leaf_hash FROM leaves WHERE leaf_index = $1", index);
+    if (r.empty()) return Out();
+    return Out(std::make_pair(BytesField(r[0][0]), HashField(r[0][1])));
+  });
+}
+
+common::Result<std::vector<std::string>> ChainStore::PoolTileReader::ReadTiles(
+    std::span<const notary::tlog::TileId> ids) {
+  return InTransaction<std::vector<std::string>>(
+      db_, [&](pqxx::work& tx) { return ReadTilesTx(tx, ids); });
+}
+
+common::Result<std::vector<BlockRow>> ChainStore::AllBlocks() {
+  return InTransaction<std::vector<BlockRow>>(
+      db_, [&](pqxx::work& tx) -> common::Result<std::vector<BlockRow>> {
+        std::vector<BlockRow> out;
+        for (const auto& r : tx.exec(std::string("SELECT ") + kBlockColumns + "ORDER BY height")) {
+          out.push_back(ReadBlock(r));
+        }
+        return out;
+      });
+}
+
+common::Result<std::vector<AuditLeaf>> ChainStore::LeavesOfBlock(int64_t height) {
+  return InTransaction<std::vector<AuditLeaf>>(
+      db_, [&](pqxx::work& tx) -> common::Result<std::vector<AuditLeaf>> {
+        std::vector<AuditLeaf> out;
+        for (const auto& r : tx.exec_params(
+                 "SELECT l.leaf_index, l.leaf_record, l.leaf_hash, r.id::text, t.name,"
+                 " r.received_at_us, b.data, r.raw_sha256, r.canonical_sha256, r.parts_root,"
+                 " r.envelope_digest, r.salt, r.canon_version, r.envelope_from,"
+                 " array_to_json(r.envelope_to)::text, r.client_ip, r.client_port, r.helo,"
+                 " r.tls_protocol, r.tls_cipher FROM leaves l"
+                 " LEFT JOIN receipts r ON r.id = l.receipt_id"
+                 " LEFT JOIN tenants t ON t.id = r.tenant_id"
+                 " LEFT JOIN message_blobs b ON b.sha256 = r.raw_sha256"
+                 " WHERE l.block_height = $1 ORDER BY l.leaf_index",
+                 height)) {
+          AuditLeaf a;
+          a.leaf_index = r[0].as<int64_t>();
+          a.record = BytesField(r[1]);
+          a.leaf_hash = HashField(r[2]);
+          a.receipt_id = r[3].is_null() ? "" : r[3].as<std::string>();
+          a.tenant = r[4].is_null() ? "" : r[4].as<std::string>();
+          a.received_at_us = r[5].is_null() ? 0 : r[5].as<int64_t>();
+          a.raw = BytesField(r[6]);
+          a.raw_sha256 = HashField(r[7]);
+          a.canonical_sha256 = HashField(r[8]);
+          a.parts_root = HashField(r[9]);
+          a.envelope_digest = HashField(r[10]);
+          a.salt = HashField(r[11]);
+          a.canon_version = r[12].is_null() ? 0 : r[12].as<uint32_t>();
+          a.envelope_from = r[13].is_null() ? "" : r[13].as<std::string>();
+          a.envelope_to = JsonTextArray(r[14]);
+          a.client_ip = r[15].is_null() ? "" : r[15].as<std::string>();
+          a.client_port = r[16].is_null() ? 0 : r[16].as<int>();
+          a.helo = r[17].is_null() ? "" : r[17].as<std::string>();
+          a.tls_protocol = r[18].is_null() ? "" : r[18].as<std::string>();
+          a.tls_cipher = r[19].is_null() ? "" : r[19].as<std::string>();
+          out.push_back(std::move(a));
+        }
+        return out;
+      });
+}
+
+common::Result<std::vector<KeyRow>> ChainStore::SigningKeys() {
+  return InTransaction<std::vector<KeyRow>>(
+      db_, [&](pqxx::work& tx) -> common::Result<std::vector<KeyRow>> {
+        std::vector<KeyRow> out;
+        for (const auto& r : tx.exec("SELECT key_id, public_key FROM signing_keys")) {
+          KeyRow k;
+          k.key_id = r[0].as<std::string>();
+          k.public_key = BytesField(r[1]);
+          out.push_back(std::move(k));
+        }
+        return out;
+      });
+}
+
+}  // namespace storage
