@@ -217,7 +217,9 @@ std::vector<TileId> PartialTiles(uint64_t size) {
 
 common::Result<AppendResult> AppendTiles(uint64_t old_size, std::span<const Hash> new_leaf_hashes,
                                          TileReader& reader) {
-  if (new_leaf_hashes.size() > std::numeric_limits<uint64_t>::max() / 2 - old_size) {
+  // Sizes stay below 2^63 so that no index arithmetic can overflow.
+  constexpr uint64_t kMaxSize = uint64_t{1} << 63;
+  if (old_size > kMaxSize || new_leaf_hashes.size() > kMaxSize - old_size) {
     return Error::InvalidInput("tree size overflow");
   }
   AppendResult result;

@@ -247,6 +247,11 @@ TEST(TlogTest, BadRequestsAndMissingTilesAreErrors) {
   EXPECT_EQ(InclusionProof(0, 600, store).error().code(), common::ErrorCode::kNotFound);
   MemoryTileStore empty;
   EXPECT_EQ(AppendTiles(300, leaves, empty).error().code(), common::ErrorCode::kNotFound);
+  EXPECT_EQ(
+      AppendTiles(uint64_t{1} << 63, std::span<const Hash>(leaves).first(1), empty).error().code(),
+      common::ErrorCode::kInvalidInput);
+  EXPECT_EQ(AppendTiles(~uint64_t{0}, std::span<const Hash>(leaves).first(1), empty).error().code(),
+            common::ErrorCode::kInvalidInput);
 
   // A reader that returns short tiles is caught.
   class ShortReader : public TileReader {

@@ -83,6 +83,7 @@ struct AppendResult {
 // Appends `new_leaf_hashes` (already HashLeaf()ed) to the tree of `old_size` leaves. Reads only
 // the old tree's rightmost partial tiles (one ReadTiles call, at most one tile per level) and
 // hashes O(batch + log n). An empty batch returns no tiles and the current root.
+// kInvalidInput when the new size would exceed 2^63.
 common::Result<AppendResult> AppendTiles(uint64_t old_size,
                                          std::span<const common::Hash> new_leaf_hashes,
                                          TileReader& reader);
