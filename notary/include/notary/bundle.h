@@ -52,6 +52,10 @@ struct BundlePart {
   std::string filename;
   uint64_t size = 0;
   common::Hash sha256{};
+  // Set by ReadBundleZip for a part withheld by selective disclosure: only the hash of its
+  // record is known (HashLeaf(EncodePartRecord)), the fields above are empty.
+  bool redacted = false;
+  common::Hash record_leaf_hash{};
 };
 
 // Selective disclosure: one part's decoded bytes instead of the message.

@@ -1,0 +1,528 @@
+// Evidence bundles: a real bundle verifies, and every kind of tampering fails naming the check
+// that catches it. The bundle comes from bundle_fixture: real message, leaf records, signed
+// blocks, RFC 3161 tokens and checkpoints.
+#include "notary/bundle.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "bundle_fixture.h"
+#include "common/sha256.h"
+#include "support/test_support.h"
+
+namespace notary {
+namespace {
+
+using bundle_test::BundleFactory;
+using bundle_test::MakeZip;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const std::vector<std::string> kCheckIds = {"bundle.files",
+                                            "message.raw_sha256",
+                                            "message.canonical_sha256",
+                                            "parts.records",
+                                            "parts.root",
+                                            "leaf.record",
+                                            "leaf.hash",
+                                            "block.header",
+                                            "batch.inclusion",
+                                            "block.signature",
+                                            "block.hash",
+                                            "timestamp.block",
+                                            "timestamp.previous",
+                                            "timestamp.interval",
+                                            "checkpoint.signature",
+                                            "checkpoint.inclusion",
+                                            "checkpoint.consistency",
+                                            "eml.compare",
+                                            "attachment.match"};
+
+Bundle Read(const std::string& zip) {
+  auto b = ReadBundleZip(zip);
+  EXPECT_TRUE(b.ok()) << b.error().ToString();
+  return b.ok() ? std::move(*b) : Bundle{};
+}
+
+VerifyReport Verify(const std::string& zip, const VerifyOptions& opt = {}) {
+  return VerifyBundle(Read(zip), opt);
+}
+
+const CheckResult& Find(const VerifyReport& r, const std::string& id) {
+  for (const auto& c : r.checks) {
+    if (c.id == id) return c;
+  }
+  ADD_FAILURE() << "no check " << id;
+  static const CheckResult kNone;
+  return kNone;
+}
+
+std::string FirstFailure(const VerifyReport& r) {
+  for (const auto& c : r.checks) {
+    if (c.status == CheckStatus::kFail) return c.id;
+  }
+  return "";
+}
+
+std::string Describe(const VerifyReport& r) {
+  std::string s;
+  for (const auto& c : r.checks) {
+    s += std::string(CheckStatusName(c.status)) + " " + c.id + ": " + c.reason + "\n";
+  }
+  return s;
+}
+
+VerifyOptions PinnedA() {
+  VerifyOptions o;
+  o.pinned_fingerprints = {BundleFactory::A().fingerprint()};
+  o.tsa_ca_pem = BundleFactory::A().tsa().ca_cert_pem;
+  return o;
+}
+
+// The zip's entries, with `edit` applied, zipped again (what someone editing the extracted
+// folder and zipping it back produces).
+std::string Rezip(const std::string& zip,
+                  const std::function<void(std::map<std::string, std::string>&)>& edit) {
+  Bundle b = Read(zip);
+  edit(b.files);
+  std::vector<std::pair<std::string, std::string>> entries(b.files.begin(), b.files.end());
+  return MakeZip(entries);
+}
+
+// Edits evidence.json as JSON.
+std::string EditJson(const std::string& zip, const std::function<void(nlohmann::json&)>& edit) {
+  return Rezip(zip, [&](auto& files) {
+    auto j = nlohmann::json::parse(files.at("evidence.json"));
+    edit(j);
+    files["evidence.json"] = j.dump(2);
+  });
+}
+
+std::string FlipHexDigit(std::string hex, size_t pos) {
+  hex[pos] = hex[pos] == '0' ? '1' : '0';
+  return hex;
+}
+
+TEST(BundleTest, CompleteBundleVerifiesAndSaysTheKeyIsSelfDeclared) {
+  VerifyReport r = Verify(BundleFactory::A().Zip());
+  EXPECT_TRUE(r.valid) << Describe(r);
+  std::vector<std::string> ids;
+  for (const auto& c : r.checks) ids.push_back(c.id);
+  EXPECT_EQ(ids, kCheckIds);
+  for (const auto& c : r.checks) {
+    bool optional =
+        c.id == "checkpoint.consistency" || c.id == "eml.compare" || c.id == "attachment.match";
+    EXPECT_EQ(c.status, optional ? CheckStatus::kSkip : CheckStatus::kPass)
+        << c.id << ": " << c.reason;
+  }
+  EXPECT_TRUE(r.key_self_declared);
+  EXPECT_TRUE(r.tsa_ca_self_declared);
+  EXPECT_EQ(r.key_fingerprint, BundleFactory::A().fingerprint());
+  EXPECT_THAT(Find(r, "block.signature").reason, HasSubstr("SELF-DECLARED"));
+  EXPECT_THAT(Find(r, "block.signature").reason, HasSubstr(BundleFactory::A().fingerprint()));
+  EXPECT_THAT(Find(r, "timestamp.block").reason, HasSubstr("SELF-DECLARED"));
+  EXPECT_EQ(r.block_height, 1u);
+  ASSERT_TRUE(r.not_before_us && r.not_after_us);
+  EXPECT_LE(*r.not_before_us, r.received_at_us);
+  EXPECT_LE(r.received_at_us, *r.not_after_us);
+}
+
+TEST(BundleTest, VerifiesWithPinnedFingerprintKeyAndTsaCa) {
+  VerifyReport r = Verify(BundleFactory::A().Zip(), PinnedA());
+  EXPECT_TRUE(r.valid) << Describe(r);
+  EXPECT_FALSE(r.key_self_declared);
+  EXPECT_FALSE(r.tsa_ca_self_declared);
+  EXPECT_THAT(Find(r, "block.signature").reason, HasSubstr("pinned key"));
+
+  VerifyOptions by_pem;
+  by_pem.pinned_key_pems = {BundleFactory::A().public_pem()};
+  EXPECT_TRUE(Verify(BundleFactory::A().Zip(), by_pem).valid);
+}
+
+TEST(BundleTest, ZipHoldsExactlyTheDocumentedFiles) {
+  Bundle b = Read(BundleFactory::A().Zip());
+  std::vector<std::string> names;
+  for (const auto& [name, _] : b.files) names.push_back(name);
+  std::string key = "keys/" + KeyId(BundleFactory::A().signer().public_key()) + ".pem";
+  std::vector<std::string> expected = {"VERIFY.md",       "block/0.header", "block/0.sig",
+                                       "block/1.header",  "block/1.sig",    "certificate.html",
+                                       "checkpoint.txt",  "evidence.json",  key,
+                                       "leaf-record.bin", "message.eml",    "tokens/0-0.tsr",
+                                       "tokens/1-0.tsr",  "tsa-ca.pem",     "tsa-chain.pem"};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(names, expected);
+  EXPECT_EQ(b.files.at("message.eml"), BundleFactory::A().message());
+  // Building twice gives the same bytes (fixed times, fixed order).
+  EXPECT_EQ(BundleFactory::A().Zip(), BundleFactory::A().Zip());
+}
+
+TEST(BundleTest, OneByteOfTheMessageFailsTheRawHash) {
+  std::string zip =
+      Rezip(BundleFactory::A().Zip(), [](auto& files) { files["message.eml"][700] ^= 0x01; });
+  VerifyReport r = Verify(zip, PinnedA());
+  EXPECT_FALSE(r.valid);
+  EXPECT_EQ(FirstFailure(r), "message.raw_sha256") << Describe(r);
+  EXPECT_EQ(Find(r, "leaf.record").status, CheckStatus::kPass);
+}
+
+TEST(BundleTest, ChangedReceiptFieldsFailTheLeafRecord) {
+  std::string zip = EditJson(BundleFactory::A().Zip(), [](auto& j) {
+    j["receipt"]["envelope"]["recipients"][0] = "mallory@example.org";
+  });
+  VerifyReport r = Verify(zip, PinnedA());
+  EXPECT_EQ(FirstFailure(r), "leaf.record") << Describe(r);
+  EXPECT_THAT(Find(r, "leaf.record").reason, HasSubstr("receipt.envelope"));
+
+  zip = EditJson(BundleFactory::A().Zip(), [](auto& j) {
+    j["receipt"]["received_at_us"] = bundle_test::kT0 - 7'200'000'000;
+  });
+  r = Verify(zip, PinnedA());
+  EXPECT_EQ(FirstFailure(r), "leaf.record") << Describe(r);
+  EXPECT_THAT(Find(r, "leaf.record").reason, HasSubstr("received_at_us"));
+  // Two hours before the previous block's time-stamp is also outside the interval.
+  EXPECT_EQ(Find(r, "timestamp.interval").status, CheckStatus::kFail);
+
+  zip = EditJson(BundleFactory::A().Zip(), [](auto& j) { j["receipt"]["id"] = "other"; });
+  EXPECT_EQ(FirstFailure(Verify(zip, PinnedA())), "leaf.record");
+}
+
+TEST(BundleTest, OneProofHashFailsTheInclusionCheck) {
+  std::string zip = EditJson(BundleFactory::A().Zip(), [](auto& j) {
+    auto& h = j["batch_proof"]["hashes"][0];
+    h = FlipHexDigit(h.template get<std::string>(), 5);
+  });
+  VerifyReport r = Verify(zip, PinnedA());
+  EXPECT_EQ(FirstFailure(r), "batch.inclusion") << Describe(r);
+
+  zip = EditJson(BundleFactory::A().Zip(), [](auto& j) {
+    auto& h = j["checkpoint"]["inclusion_proof"][1];
+    h = FlipHexDigit(h.template get<std::string>(), 0);
+  });
+  r = Verify(zip, PinnedA());
+  EXPECT_EQ(FirstFailure(r), "checkpoint.inclusion") << Describe(r);
+}
+
+TEST(BundleTest, ChangedBlockHeaderFailsTheSignature) {
+  // Change sealed_at_us only (bytes 132..139 of the header), keeping every proof intact.
+  BundleInput in = BundleFactory::A().Input();
+  in.block.header[139] ^= 0x01;
+  VerifyReport r = Verify(*BuildBundleZip(in), PinnedA());
+  EXPECT_EQ(FirstFailure(r), "block.signature") << Describe(r);
+  EXPECT_EQ(Find(r, "block.hash").status, CheckStatus::kFail);
+}
+
+TEST(BundleTest, ChangedSignatureFailsTheSignature) {
+  BundleInput in = BundleFactory::A().Input();
+  in.block.signature[10] ^= 0x01;
+  VerifyReport r = Verify(*BuildBundleZip(in), PinnedA());
+  EXPECT_EQ(FirstFailure(r), "block.signature") << Describe(r);
+}
+
+TEST(BundleTest, ChangedTokenFailsTheTimeStamp) {
+  BundleInput in = BundleFactory::A().Input();
+  std::string& der = in.block.tokens[0].der;
+  der[der.size() - 5] ^= 0x01;  // inside the CMS signature value
+  VerifyReport r = Verify(*BuildBundleZip(in), PinnedA());
+  EXPECT_EQ(FirstFailure(r), "timestamp.block") << Describe(r);
+  EXPECT_EQ(Find(r, "timestamp.interval").status, CheckStatus::kFail);
+
+  // A genuine token over another block.
+  in = BundleFactory::A().Input();
+  in.block.tokens = in.previous_block->tokens;
+  r = Verify(*BuildBundleZip(in), PinnedA());
+  EXPECT_EQ(FirstFailure(r), "timestamp.block") << Describe(r);
+  EXPECT_THAT(Find(r, "timestamp.block").reason, HasSubstr("imprint"));
+}
+
+TEST(BundleTest, TokenFromAnotherTsaFailsAgainstThePinnedTsaCa) {
+  VerifyOptions opt = PinnedA();
+  opt.tsa_ca_pem = BundleFactory::B().tsa().ca_cert_pem;
+  VerifyReport r = Verify(BundleFactory::A().Zip(), opt);
+  EXPECT_EQ(FirstFailure(r), "timestamp.block") << Describe(r);
+}
+
+TEST(BundleTest, ResignedWithAnotherKeyFailsOnlyWithThePinnedKey) {
+  auto forger = *Ed25519Signer::FromSeed(std::vector<uint8_t>(32, 0x66));
+  // The forger keeps the evidence and swaps the notary's signatures and key for his own
+  // (having them time-stamped anew): everything is consistent except who signed.
+  BundleInput in = BundleFactory::A().Input();
+  BundleFactory::A().Reseal(in, forger);
+  std::string zip = *BuildBundleZip(in);
+
+  VerifyReport self = Verify(zip);
+  EXPECT_TRUE(self.valid) << Describe(self);                          // internally consistent...
+  EXPECT_EQ(self.key_fingerprint, Fingerprint(forger.public_key()));  // ...but another key
+  EXPECT_THAT(Find(self, "block.signature").reason, HasSubstr("SELF-DECLARED"));
+
+  VerifyReport pinned = Verify(zip, PinnedA());
+  EXPECT_FALSE(pinned.valid);
+  EXPECT_EQ(FirstFailure(pinned), "block.signature") << Describe(pinned);
+  EXPECT_THAT(Find(pinned, "block.signature").reason, HasSubstr("not a pinned key"));
+  EXPECT_EQ(Find(pinned, "checkpoint.signature").status, CheckStatus::kFail);
+
+  VerifyOptions by_pem;
+  by_pem.pinned_key_pems = {BundleFactory::A().public_pem()};
+  EXPECT_EQ(FirstFailure(Verify(zip, by_pem)), "block.signature");
+}
+
+TEST(BundleTest, BundleFromAnotherNotaryFailsThePinnedKey) {
+  VerifyReport own = Verify(BundleFactory::B().Zip());
+  EXPECT_TRUE(own.valid) << Describe(own);
+  VerifyReport r = Verify(BundleFactory::B().Zip(), PinnedA());
+  EXPECT_FALSE(r.valid);
+  EXPECT_EQ(FirstFailure(r), "block.signature") << Describe(r);
+  EXPECT_EQ(Find(r, "timestamp.block").status, CheckStatus::kFail);  // A's TSA CA pinned
+  EXPECT_EQ(Find(r, "checkpoint.signature").status, CheckStatus::kFail);
+}
+
+TEST(BundleTest, NewerCheckpointMustBeConsistent) {
+  const BundleFactory& a = BundleFactory::A();
+  VerifyOptions opt = PinnedA();
+  opt.newer_checkpoint = a.NewerCheckpoint(true);
+  opt.consistency_proof_json = a.ConsistencyProofJson(true);
+  VerifyReport r = Verify(a.Zip(), opt);
+  EXPECT_TRUE(r.valid) << Describe(r);
+  EXPECT_EQ(Find(r, "checkpoint.consistency").status, CheckStatus::kPass);
+
+  opt.newer_checkpoint = a.NewerCheckpoint(false);
+  opt.consistency_proof_json = a.ConsistencyProofJson(false);
+  r = Verify(a.Zip(), opt);
+  EXPECT_EQ(FirstFailure(r), "checkpoint.consistency") << Describe(r);
+  EXPECT_THAT(Find(r, "checkpoint.consistency").reason, HasSubstr("fork"));
+
+  // The honest proof does not rescue a forked checkpoint either.
+  opt.consistency_proof_json = a.ConsistencyProofJson(true);
+  EXPECT_EQ(FirstFailure(Verify(a.Zip(), opt)), "checkpoint.consistency");
+
+  opt.consistency_proof_json.reset();
+  r = Verify(a.Zip(), opt);
+  EXPECT_EQ(FirstFailure(r), "checkpoint.consistency");
+  EXPECT_THAT(Find(r, "checkpoint.consistency").reason,
+              HasSubstr("/v1/proofs/consistency?first=7&second=9"));
+
+  // A newer checkpoint signed by another notary is not trusted.
+  opt.newer_checkpoint = BundleFactory::B().NewerCheckpoint(true);
+  EXPECT_EQ(FirstFailure(Verify(a.Zip(), opt)), "checkpoint.consistency");
+}
+
+TEST(BundleTest, EmlCopyThroughAnotherRelayMatchesAndAChangedBodyDoesNot) {
+  const std::string& original = BundleFactory::A().message();
+  // Another hop adds a Received header, and the mailbox stores LF line ends.
+  std::string relayed =
+      "Received: from mx.example.org (mx.example.org [198.51.100.7])\r\n"
+      "\tby mail.example.net with ESMTPS id 4dR2; Tue, 01 Jul 2025 10:00:05 +0200\r\n" +
+      original;
+  std::string lf;
+  for (char c : relayed) {
+    if (c != '\r') lf += c;
+  }
+  VerifyOptions opt = PinnedA();
+  opt.eml = lf;
+  VerifyReport r = Verify(BundleFactory::A().Zip(), opt);
+  EXPECT_TRUE(r.valid) << Describe(r);
+  EXPECT_EQ(Find(r, "eml.compare").status, CheckStatus::kPass);
+  EXPECT_THAT(Find(r, "eml.compare").reason, HasSubstr("bytes differ"));
+
+  std::string changed = original;
+  size_t pos = changed.find("Payment is due on 1 August");
+  ASSERT_NE(pos, std::string::npos);
+  changed[pos + 22] = '2';  // "1 August" -> "2 August"
+  opt.eml = changed;
+  r = Verify(BundleFactory::A().Zip(), opt);
+  EXPECT_FALSE(r.valid);
+  EXPECT_EQ(FirstFailure(r), "eml.compare") << Describe(r);
+  EXPECT_THAT(Find(r, "eml.compare").reason, HasSubstr("part 1"));
+}
+
+TEST(BundleTest, AttachmentIsFoundAmongTheParts) {
+  VerifyOptions opt = PinnedA();
+  opt.attachment = BundleFactory::A().Attachment();
+  VerifyReport r = Verify(BundleFactory::A().Zip(), opt);
+  EXPECT_TRUE(r.valid) << Describe(r);
+  EXPECT_EQ(Find(r, "attachment.match").status, CheckStatus::kPass);
+  EXPECT_THAT(Find(r, "attachment.match").reason, HasSubstr("part 2 \"contract.pdf\""));
+
+  opt.attachment = "not an attachment";
+  r = Verify(BundleFactory::A().Zip(), opt);
+  EXPECT_EQ(FirstFailure(r), "attachment.match");
+}
+
+TEST(BundleTest, SelectiveDisclosureProvesOnePartAndHidesTheRest) {
+  std::string zip = BundleFactory::A().Zip("2");
+  Bundle b = Read(zip);
+  EXPECT_FALSE(b.files.contains("message.eml"));
+  ASSERT_TRUE(b.files.contains("part-2.bin"));
+  EXPECT_EQ(b.files.at("part-2.bin"), BundleFactory::A().Attachment());
+  // Part 1 (the body text) is withheld: its hash and type do not appear.
+  const std::string& ev = b.files.at("evidence.json");
+  BundleInput full = BundleFactory::A().Input();
+  EXPECT_THAT(ev, Not(HasSubstr(common::ToHex(full.parts[0].sha256))));
+  EXPECT_THAT(ev, Not(HasSubstr("text/plain")));
+  EXPECT_THAT(ev, HasSubstr("\"redacted\": true"));
+  EXPECT_THAT(b.files.at("certificate.html"), Not(HasSubstr("Signed contract")));
+
+  VerifyOptions opt = PinnedA();
+  opt.attachment = BundleFactory::A().Attachment();
+  VerifyReport r = VerifyBundle(b, opt);
+  EXPECT_TRUE(r.valid) << Describe(r);
+  EXPECT_EQ(Find(r, "message.raw_sha256").status, CheckStatus::kSkip);
+  EXPECT_EQ(Find(r, "message.canonical_sha256").status, CheckStatus::kSkip);
+  EXPECT_EQ(Find(r, "parts.records").status, CheckStatus::kPass);
+  EXPECT_EQ(Find(r, "parts.root").status, CheckStatus::kPass);
+
+  std::string bad = Rezip(zip, [](auto& files) { files["part-2.bin"][100] ^= 0x20; });
+  r = Verify(bad, opt);
+  EXPECT_EQ(FirstFailure(r), "parts.records") << Describe(r);
+
+  // A withheld part's record hash cannot be changed without breaking parts_root.
+  bad = EditJson(zip, [](auto& j) {
+    auto& h = j["parts"][0]["record_leaf_hash"];
+    h = FlipHexDigit(h.template get<std::string>(), 3);
+  });
+  EXPECT_EQ(FirstFailure(Verify(bad, opt)), "parts.root");
+}
+
+TEST(BundleTest, ExtraOrMissingFilesAreRefused) {
+  std::string zip = Rezip(BundleFactory::A().Zip(), [](auto& f) { f["notes.txt"] = "hello"; });
+  auto r = ReadBundleZip(zip);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message(), HasSubstr("unexpected file notes.txt"));
+
+  zip = Rezip(BundleFactory::A().Zip(), [](auto& f) { f["tokens/7-0.tsr"] = "x"; });
+  r = ReadBundleZip(zip);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message(), HasSubstr("unexpected file tokens/7-0.tsr"));
+
+  for (const char* name : {"message.eml", "tokens/1-0.tsr", "evidence.json", "VERIFY.md"}) {
+    zip = Rezip(BundleFactory::A().Zip(), [&](auto& f) { f.erase(name); });
+    r = ReadBundleZip(zip);
+    ASSERT_FALSE(r.ok()) << name;
+    EXPECT_THAT(r.error().message(),
+                HasSubstr(std::string("missing ") +
+                          (std::string(name) == "evidence.json" ? "" : "file ") + name));
+  }
+}
+
+TEST(BundleTest, LooseCopiesThatDisagreeWithEvidenceJsonFail) {
+  std::string zip = Rezip(BundleFactory::A().Zip(), [](auto& f) {
+    f["tokens/1-0.tsr"] = f["tokens/0-0.tsr"];  // openssl would check the wrong token
+  });
+  VerifyReport r = Verify(zip, PinnedA());
+  EXPECT_EQ(FirstFailure(r), "bundle.files") << Describe(r);
+  EXPECT_THAT(Find(r, "bundle.files").reason, HasSubstr("tokens/1-0.tsr"));
+}
+
+TEST(BundleTest, PathTraversalAndAbsoluteNamesAreRefused) {
+  for (const char* name :
+       {"../x", "/etc/x", "tokens/../../x", "block/a/b", "a\\b", "..", "keys/.."}) {
+    std::string zip = MakeZip({{"evidence.json", "{}"}, {name, "x"}});
+    auto r = ReadBundleZip(zip);
+    ASSERT_FALSE(r.ok()) << name;
+    EXPECT_THAT(r.error().message(), HasSubstr("entry name not allowed")) << name;
+  }
+}
+
+TEST(BundleTest, DuplicateNamesAreRefused) {
+  std::string dir = testsupport::MakeTempDir("bundle_dup");
+  std::string path = dir + "/dup.zip";
+  auto res = testsupport::RunCommand({"python3", "-c",
+                                      "import sys, zipfile, warnings\n"
+                                      "warnings.simplefilter('ignore')\n"
+                                      "with zipfile.ZipFile(sys.argv[1], 'w') as z:\n"
+                                      "    z.writestr('evidence.json', '{}')\n"
+                                      "    z.writestr('evidence.json', '{}')\n",
+                                      path});
+  ASSERT_EQ(res.exit_code, 0) << res.out;
+  auto r = ReadBundleZip(testsupport::ReadFile(path));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message(), HasSubstr("duplicate"));
+}
+
+TEST(BundleTest, ZipBombIsRefusedWhileInflating) {
+  // 210 MiB of zeros deflate to about 200 KiB.
+  std::string zeros(210u << 20, '\0');
+  std::string zip = MakeZip({{"message.eml", zeros}});
+  zeros.clear();
+  zeros.shrink_to_fit();
+  ASSERT_LT(zip.size(), 1u << 20);
+  auto r = ReadBundleZip(zip);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message(), HasSubstr("zip bomb"));
+}
+
+TEST(BundleTest, TooManyEntriesAndJunkAreRefused) {
+  std::vector<std::pair<std::string, std::string>> many;
+  for (int i = 0; i < 65; ++i) many.push_back({"f" + std::to_string(i), "x"});
+  auto r = ReadBundleZip(MakeZip(many));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message(), HasSubstr("more than 64 entries"));
+
+  EXPECT_FALSE(ReadBundleZip("not a zip at all").ok());
+  EXPECT_FALSE(ReadBundleZip("").ok());
+  std::string zip = BundleFactory::A().Zip();
+  EXPECT_FALSE(ReadBundleZip(zip.substr(0, zip.size() / 2)).ok());
+  auto bad_json = ReadBundleZip(Rezip(zip, [](auto& f) { f["evidence.json"] = "{\"format\":"; }));
+  ASSERT_FALSE(bad_json.ok());
+  EXPECT_THAT(bad_json.error().message(), HasSubstr("evidence.json"));
+}
+
+TEST(BundleTest, CertificateIsLocalisedEscapedAndSelfContained) {
+  auto korean = std::make_unique<BundleFactory>(
+      0x33, "notary.example.kr/log",
+      testsupport::ReadFile(testsupport::SourceDir() + "/tests/data/canonical/korean/base.eml"));
+  BundleInput in = korean->Input(std::nullopt, "ko");
+  in.receipt.client_name = "<script>alert(1)</script>";
+  in.issued_to = "a&b \"quoted\"";
+  Bundle b = Read(*BuildBundleZip(in));
+  const std::string& html = b.files.at("certificate.html");
+  EXPECT_THAT(html, HasSubstr("<html lang=\"ko\">"));
+  EXPECT_THAT(html, HasSubstr("증거 증명서"));
+  EXPECT_THAT(html, HasSubstr("계약서 송부의 건"));  // the RFC 2047-encoded subject, decoded
+  EXPECT_THAT(html, HasSubstr("계약서.pdf"));
+  EXPECT_THAT(html, HasSubstr("&lt;script&gt;alert(1)&lt;/script&gt;"));
+  EXPECT_THAT(html, HasSubstr("a&amp;b &quot;quoted&quot;"));
+  EXPECT_THAT(html, Not(HasSubstr("<script")));
+  EXPECT_THAT(html, Not(HasSubstr("http://")));
+  EXPECT_THAT(html, Not(HasSubstr("https://")));
+  EXPECT_THAT(html, HasSubstr("@media print"));
+  EXPECT_THAT(html, HasSubstr(korean->fingerprint()));
+  EXPECT_TRUE(VerifyBundle(b, {}).valid);
+
+  in.lang = "zh";
+  EXPECT_THAT(Read(*BuildBundleZip(in)).files.at("certificate.html"), HasSubstr("证据证书"));
+  in.lang = "en";
+  const std::string en = Read(*BuildBundleZip(in)).files.at("certificate.html");
+  EXPECT_THAT(en, HasSubstr("Evidence certificate"));
+  EXPECT_THAT(en, HasSubstr("2026-01-15T10:20:30.500123Z"));  // received, UTC
+  in.lang = "fr";
+  EXPECT_FALSE(BuildBundleZip(in).ok());
+}
+
+TEST(BundleTest, InconsistentInputIsRefusedByTheBuilder) {
+  BundleInput in = BundleFactory::A().Input();
+  in.disclosed_part = DisclosedPart{"2", "x"};  // and the message too
+  EXPECT_FALSE(BuildBundleZip(in).ok());
+  in = BundleFactory::A().Input("9");
+  EXPECT_FALSE(BuildBundleZip(in).ok());  // no such part: neither message nor part
+  in = BundleFactory::A().Input();
+  in.block.header = "junk";
+  EXPECT_FALSE(BuildBundleZip(in).ok());
+}
+
+TEST(BundleTest, ReportJsonListsEveryCheck) {
+  VerifyReport r = Verify(BundleFactory::A().Zip(), PinnedA());
+  auto j = nlohmann::json::parse(VerifyReportJson(r));
+  EXPECT_TRUE(j["valid"].get<bool>());
+  ASSERT_EQ(j["checks"].size(), kCheckIds.size());
+  for (size_t i = 0; i < kCheckIds.size(); ++i) {
+    EXPECT_EQ(j["checks"][i]["id"], kCheckIds[i]);
+    EXPECT_FALSE(j["checks"][i]["name"].get<std::string>().empty());
+  }
+  EXPECT_EQ(j["key_fingerprint"], BundleFactory::A().fingerprint());
+  EXPECT_EQ(j["received_at"], "2026-01-15T10:20:30.500123Z");
+}
+
+}  // namespace
+}  // namespace notary
