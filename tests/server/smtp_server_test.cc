@@ -469,6 +469,21 @@ TEST_F(SmtpServerTest, SmtpSourceThousandMessagesInTwentySessions) {
   EXPECT_EQ(s.sessions_total, 20u);
 }
 
+TEST_F(SmtpServerTest, TwoLoopThreadsServeConcurrentSessions) {
+  SmtpServerConfig cfg = BaseConfig();
+  cfg.threads = 2;
+  ASSERT_TRUE(StartServer(cfg));
+  CommandResult r = RunCommand(
+      {"/usr/sbin/smtp-source", "-d", "-s", "20", "-m", "400", "-l", "20000", "-r", "3", "-f",
+       "s@example.org", "-t", "r@example.net", "127.0.0.1:" + std::to_string(port_)},
+      "", 300);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto msgs = sink_.messages();
+  ASSERT_EQ(msgs.size(), 400u);
+  for (const auto& m : msgs) EXPECT_EQ(m.envelope.rcpt_to.size(), 3u);
+  EXPECT_EQ(server_->stats().messages_accepted, 400u);
+}
+
 // ---------------------------------------------------------------------------------------
 // Exact bytes, pipelining and BDAT over a raw socket.
 
