@@ -1,0 +1,87 @@
+#include "notary_client.h"
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+namespace milter {
+namespace {
+
+std::string JoinRecipients(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) {
+    if (!out.empty()) out += ",";
+    out += s;
+  }
+  return out;
+}
+
+// Header values must not carry line breaks; anything else passes as the MTA reported it.
+std::string HeaderSafe(const std::string& s) {
+  std::string out;
+  for (char c : s) out += (c == '\r' || c == '\n') ? ' ' : c;
+  return out;
+}
+
+}  // namespace
+
+NotaryClient::NotaryClient(std::string url, std::string api_key, std::chrono::milliseconds timeout)
+    : api_key_(std::move(api_key)), timeout_(timeout) {
+  size_t scheme_end = url.find("://");
+  size_t path = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+  scheme_host_port_ = url.substr(0, path);
+  path_prefix_ = path == std::string::npos ? "" : url.substr(path);
+  while (!path_prefix_.empty() && path_prefix_.back() == '/') path_prefix_.pop_back();
+}
+
+common::Result<NotaryReceipt> NotaryClient::Submit(const SpoolRecord& r,
+                                                   const std::string& idempotency_key) const {
+  httplib::Client client(scheme_host_port_);
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout_);
+  const auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(timeout_ - secs);
+  client.set_connection_timeout(secs.count(), usecs.count());
+  client.set_read_timeout(secs.count(), usecs.count());
+  client.set_write_timeout(secs.count(), usecs.count());
+  httplib::Headers headers = {
+      {"Authorization", "Bearer " + api_key_},
+      {"X-Envelope-From", "<" + HeaderSafe(r.mail_from) + ">"},
+      {"X-Envelope-To", HeaderSafe(JoinRecipients(r.rcpt_to))},
+      {"X-Envelope-Source", "milter"},
+  };
+  auto opt = [&headers](const char* name, const std::string& v) {
+    if (!v.empty()) headers.emplace(name, HeaderSafe(v));
+  };
+  opt("X-Envelope-Client-Address", r.client_addr);
+  opt("X-Envelope-Client-Port", r.client_port);
+  opt("X-Envelope-Client-Name", r.client_name);
+  opt("X-Envelope-Helo", r.helo);
+  opt("X-Envelope-TLS-Version", r.tls_version);
+  opt("X-Envelope-TLS-Cipher", r.tls_cipher);
+  opt("X-Envelope-Auth-User", r.auth_user);
+  opt("X-Envelope-Queue-Id", r.queue_id);
+  opt("Idempotency-Key", idempotency_key);
+
+  auto res = client.Post(path_prefix_ + "/v1/messages", headers, r.message, "message/rfc822");
+  if (!res) {
+    return common::Error::Unavailable("notary unreachable: " + httplib::to_string(res.error()));
+  }
+  if (res->status == 201 || res->status == 200) {
+    try {
+      auto j = nlohmann::json::parse(res->body);
+      NotaryReceipt out;
+      out.id = j.at("id").get<std::string>();
+      out.canonical_sha256 = j.at("canonical_sha256").get<std::string>();
+      out.duplicate = j.value("duplicate", false);
+      return out;
+    } catch (const nlohmann::json::exception&) {
+      return common::Error::Unavailable("notary answered with an unreadable receipt");
+    }
+  }
+  const std::string status = "notary answered " + std::to_string(res->status);
+  if (res->status == 400 || res->status == 413 || res->status == 415) {
+    return common::Error::InvalidInput(status);
+  }
+  return common::Error::Unavailable(status);
+}
+
+}  // namespace milter

@@ -1,0 +1,195 @@
+// Exchange / Microsoft 365 envelope journal reports, built the way the published format
+// describes (report text: Sender, Subject, Message-Id, then To/Cc/Bcc/Recipient lines with
+// optional ", Expanded: <group>" / ", Forwarded: <original>"; the original as an unaltered
+// message/rfc822 attachment): the parser, and notaryd notarising the original.
+#include "../../server/src/journal.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/bytes.h"
+#include "common/sha256.h"
+#include "mail_harness.h"
+#include "mime/canonical.h"
+#include "storage/database.h"
+#include "storage/journal_store.h"
+
+namespace plugintest {
+namespace {
+
+const std::string kOriginal =
+    "From: Alice <alice@contoso.com>\r\n"
+    "To: Bob <bob@contoso.com>, team@contoso.com\r\n"
+    "Cc: carol@fabrikam.com\r\n"
+    "Subject: Quarterly figures\r\n"
+    "Date: Thu, 26 Nov 2026 09:00:00 +0000\r\n"
+    "Message-ID: <orig-1@contoso.com>\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "\r\n"
+    "Figures attached in spirit.\r\n"
+    "--not-a-boundary\r\n";
+
+const std::string kReportText =
+    "Sender: alice@contoso.com\r\n"
+    "Subject: Quarterly figures\r\n"
+    "Message-Id: <orig-1@contoso.com>\r\n"
+    "To: bob@contoso.com\r\n"
+    "Cc: carol@fabrikam.com\r\n"
+    "Bcc: dave@contoso.com\r\n"
+    "To: erin@contoso.com, Expanded: team@contoso.com\r\n"
+    "To: frank@contoso.com, Expanded: team@contoso.com\r\n"
+    "Cc: grace-alt@contoso.com, Forwarded: grace@contoso.com\r\n";
+
+std::string Report(const std::string& text_part_headers, const std::string& text,
+                   const std::string& original = kOriginal) {
+  return "From: Microsoft Outlook <MicrosoftExchange@contoso.com>\r\n"
+         "To: journal@notary.example\r\n"
+         "Subject: Quarterly figures\r\n"
+         "Date: Thu, 26 Nov 2026 09:00:01 +0000\r\n"
+         "Message-ID: <journal-1@contoso.com>\r\n"
+         "X-MS-Journal-Report:\r\n"
+         "MIME-Version: 1.0\r\n"
+         "Content-Type: multipart/mixed; boundary=\"JR_b0undary\"\r\n"
+         "\r\n"
+         "--JR_b0undary\r\n" +
+         text_part_headers + "\r\n" + text +
+         "\r\n--JR_b0undary\r\n"
+         "Content-Type: message/rfc822\r\n"
+         "Content-Disposition: attachment\r\n"
+         "\r\n" +
+         original + "\r\n--JR_b0undary--\r\n";
+}
+
+std::string PlainReport() {
+  return Report(
+      "Content-Type: text/plain; charset=\"us-ascii\"\r\n"
+      "Content-Transfer-Encoding: 7bit\r\n",
+      kReportText);
+}
+
+const std::vector<std::string> kRecipients = {"bob@contoso.com",   "carol@fabrikam.com",
+                                              "dave@contoso.com",  "erin@contoso.com",
+                                              "frank@contoso.com", "grace-alt@contoso.com"};
+
+TEST(JournalReportTest, ParsesEnvelopeAndReturnsTheOriginalsExactBytes) {
+  auto parsed = server::ParseJournalReport(PlainReport());
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  ASSERT_TRUE(parsed->has_value());
+  const server::JournalReport& r = **parsed;
+  EXPECT_EQ(r.sender, "alice@contoso.com");
+  EXPECT_EQ(r.subject, "Quarterly figures");
+  EXPECT_EQ(r.message_id, "orig-1@contoso.com");
+  EXPECT_EQ(r.original, kOriginal);
+  EXPECT_EQ(r.EnvelopeRecipients(), kRecipients);
+  ASSERT_EQ(r.recipients.size(), 6u);
+  EXPECT_EQ(r.recipients[2].kind, "Bcc");
+  EXPECT_EQ(r.recipients[3].redirection, "Expanded");
+  EXPECT_EQ(r.recipients[3].source_address, "team@contoso.com");
+  EXPECT_EQ(r.recipients[5].redirection, "Forwarded");
+  EXPECT_EQ(r.recipients[5].source_address, "grace@contoso.com");
+}
+
+TEST(JournalReportTest, DecodesABase64ReportTextAndAcceptsLfLineEnds) {
+  std::string b64 =
+      "U2VuZGVyOiBhbGljZUBjb250b3NvLmNvbQ0KU3ViamVjdDogUXVhcnRhbHN6YWhsZW4g4oCTIMOcYmVyc2ljaHQN"
+      "Ck1lc3NhZ2UtSWQ6IDxvcmlnLTFAY29udG9zby5jb20+DQpUbzogYm9iQGNvbnRvc28uY29tDQpCY2M6IGRhdmVA"
+      "Y29udG9zby5jb20NCg==";
+  auto parsed = server::ParseJournalReport(Report(
+      "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n", b64));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  ASSERT_TRUE(parsed->has_value());
+  EXPECT_EQ((*parsed)->subject,
+            "Quartalszahlen \xE2\x80\x93 \xC3\x9C"
+            "bersicht");
+  EXPECT_EQ((*parsed)->EnvelopeRecipients(),
+            (std::vector<std::string>{"bob@contoso.com", "dave@contoso.com"}));
+
+  std::string lf = PlainReport();
+  std::string out;
+  for (char c : lf) {
+    if (c != '\r') out += c;
+  }
+  auto parsed_lf = server::ParseJournalReport(out);
+  ASSERT_TRUE(parsed_lf.ok()) << parsed_lf.error().message();
+  std::string original_lf;
+  for (char c : kOriginal) {
+    if (c != '\r') original_lf += c;
+  }
+  EXPECT_EQ((*parsed_lf)->original, original_lf);
+}
+
+TEST(JournalReportTest, OrdinaryMessagesAndBrokenReportsAreTold) {
+  auto plain = server::ParseJournalReport(kOriginal);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->has_value());
+
+  std::string no_original = PlainReport();
+  no_original.replace(no_original.find("message/rfc822"), 14, "text/plain");
+  EXPECT_FALSE(server::ParseJournalReport(no_original).ok());
+
+  EXPECT_FALSE(server::ParseJournalReport(
+                   Report("Content-Type: text/plain\r\n", "Subject: no sender, no recipient\r\n"))
+                   .ok());
+
+  // A broken report is left alone: notarised as received, not as a journal.
+  server::Envelope env;
+  env.mail_from = "postmaster@contoso.com";
+  std::string raw = no_original;
+  EXPECT_FALSE(server::UnwrapJournalReport(env, raw).has_value());
+  EXPECT_EQ(raw, no_original);
+  EXPECT_EQ(env.source, "smtp");
+}
+
+class JournalNotaryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testsupport::MakeTempDir("journal");
+    notary_ = std::make_unique<Notary>(dir_);
+    notary_->Start();
+  }
+  void ExpectJournalReceipt(const nlohmann::json& j, const std::string& report) {
+    EXPECT_EQ(j["source"], "journal");
+    EXPECT_EQ(j["envelope_from"], "alice@contoso.com");
+    EXPECT_EQ(j["envelope_to"], nlohmann::json(kRecipients));
+    EXPECT_EQ(j["canonical_sha256"], common::ToHex(mime::Canonicalize(kOriginal).canonical_sha256));
+    auto db = storage::Database::Open({notary_->db().AppUrl(), 1});
+    ASSERT_TRUE(db.ok());
+    storage::JournalStore store(**db);
+    auto kept = store.Get(j["id"]);
+    ASSERT_TRUE(kept.ok());
+    ASSERT_TRUE(kept->has_value());
+    EXPECT_EQ((*kept)->data, report);
+    EXPECT_EQ((*kept)->sha256, common::Sha256Of(report));
+  }
+  std::string dir_;
+  std::unique_ptr<Notary> notary_;
+};
+
+TEST_F(JournalNotaryTest, HttpIngestNotarisesTheOriginalWithTheReportsEnvelope) {
+  const std::string report = PlainReport();
+  auto posted = HttpPost(notary_->url() + "/v1/messages", notary_->api_key(), report);
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  auto receipt = nlohmann::json::parse(posted.body);
+  EXPECT_EQ(receipt["raw_sha256"], common::ToHex(common::Sha256Of(kOriginal)));
+  auto got = HttpGet(notary_->url() + "/v1/messages/" + receipt["id"].get<std::string>(),
+                     notary_->api_key());
+  ASSERT_EQ(got.status, 200);
+  ExpectJournalReceipt(nlohmann::json::parse(got.body), report);
+}
+
+TEST_F(JournalNotaryTest, JournalReportsAreAppendOnly) {
+  auto posted = HttpPost(notary_->url() + "/v1/messages", notary_->api_key(), PlainReport());
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  for (const char* sql : {"UPDATE journal_reports SET size = 0", "DELETE FROM journal_reports",
+                          "TRUNCATE journal_reports"}) {
+    auto r = testsupport::RunCommand(
+        {"psql", notary_->db().SuperUrl(), "-v", "ON_ERROR_STOP=1", "-c", sql});
+    EXPECT_NE(r.exit_code, 0) << sql;
+    EXPECT_NE(r.out.find("append-only"), std::string::npos) << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace plugintest

@@ -1,0 +1,127 @@
+// Test harness for notary-milter: long-running child processes (notaryd, notary-milter,
+// smtp-sink) and a private Postfix instance, all on loopback ports, each stopped by its
+// destructor, also when a test fails half-way.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/test_support.h"
+
+namespace plugintest {
+
+// Polls `pred` every 50 ms for at most `timeout`.
+bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+
+// A child process in its own process group, output appended to `log`.
+class Child {
+ public:
+  Child(std::vector<std::string> argv, std::string log);
+  ~Child();
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  bool Alive();
+  void Signal(int sig);
+  // SIGTERM, then SIGKILL after `grace`; reaps the child.
+  void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+};
+
+// A TCP port on 127.0.0.1 accepts connections.
+bool PortOpen(int port);
+
+struct HttpResult {
+  int status = 0;
+  std::string body;
+};
+HttpResult HttpGet(const std::string& url, const std::string& api_key);
+HttpResult HttpPost(const std::string& url, const std::string& api_key, const std::string& body,
+                    const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+// notaryd on a fresh test database with an ingest+read key.
+class Notary {
+ public:
+  explicit Notary(const std::string& dir);
+  ~Notary();
+  void Start();
+  void Stop();
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(http_port_); }
+  const std::string& api_key() const { return api_key_; }
+  const std::string& key_file() const { return key_file_; }
+  testsupport::TestDatabase& db() { return db_; }
+  // GET /v1/messages?<query> -> items (JSON text of each).
+  std::vector<std::string> Search(const std::string& query);
+
+ private:
+  std::string dir_;
+  testsupport::TestDatabase db_;
+  int http_port_, smtp_port_;
+  std::string api_key_, key_file_;
+  std::unique_ptr<Child> proc_;
+};
+
+// smtp-sink writing one file per delivered message into <dir>.
+class Sink {
+ public:
+  explicit Sink(const std::string& dir);
+  ~Sink();
+  int port() const { return port_; }
+  // The delivered messages, smtp-sink's own dump headers removed, LF line ends.
+  std::vector<std::string> Messages() const;
+
+ private:
+  std::string dir_;
+  int port_;
+  std::unique_ptr<Child> proc_;
+};
+
+// notary-milter with the given extra flags.
+class Milter {
+ public:
+  Milter(const std::string& dir, const Notary& notary, std::vector<std::string> flags);
+  ~Milter();
+  void Start();
+  void Kill9();
+  int port() const { return port_; }
+  int status_port() const { return status_port_; }
+  std::string Log() const;
+  std::string Metrics() const;
+
+ private:
+  std::string dir_;
+  std::vector<std::string> argv_;
+  int port_, status_port_;
+  std::unique_ptr<Child> proc_;
+};
+
+// A private Postfix: its own config, queue and data directories, smtpd on a loopback port,
+// every message relayed to `sink_port`, smtpd_milters = the milter at `milter_port`.
+class Postfix {
+ public:
+  Postfix(const std::string& dir, int milter_port, int sink_port);
+  ~Postfix();
+  int smtp_port() const { return smtp_port_; }
+  std::string Log() const;
+
+ private:
+  std::string dir_;
+  int smtp_port_;
+  bool started_ = false;
+};
+
+// The path of a binary in the build tree, e.g. "server/notaryd".
+std::string Binary(const std::string& rel);
+
+// swaks against `port`; returns its exit code and transcript.
+testsupport::CommandResult Swaks(int port, const std::vector<std::string>& args);
+
+}  // namespace plugintest
