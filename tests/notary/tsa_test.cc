@@ -446,12 +446,7 @@ TEST_F(TsaTest, SerialNumbersAreUniqueAndLarge) {
 }
 
 TEST_F(TsaTest, RespondIsSafeFromManyThreads) {
-  TsaResponderOptions options;
-  options.clock = {};  // the real clock
-  auto created =
-      TsaResponder::Create(tsa_->tsa_key_pem, tsa_->tsa_cert_pem, tsa_->ca_cert_pem, options);
-  ASSERT_TRUE(created.ok());
-  const TsaResponder& r = *created;
+  const TsaResponder r = MakeResponder();
   std::atomic<int> verified{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
