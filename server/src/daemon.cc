@@ -10,6 +10,7 @@
 #include "smtp_server.h"
 #include "storage/admin_store.h"
 #include "storage/chain_store.h"
+#include "storage/journal_store.h"
 #include "storage/migrations.h"
 #include "storage/receipt_store.h"
 #include "tenant_router.h"
@@ -23,6 +24,7 @@ struct Daemon::Parts {
   std::unique_ptr<storage::ReceiptStore> receipts;
   std::unique_ptr<storage::AdminStore> admin;
   std::unique_ptr<storage::ChainStore> chain;
+  std::unique_ptr<storage::JournalStore> journal;
   std::unique_ptr<TsaService> tsa;
   std::unique_ptr<TenantRouter> router;
   std::unique_ptr<Authenticator> auth;
@@ -61,8 +63,10 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   if (!router.ok()) return router.error();
   p->router = std::make_unique<TenantRouter>(std::move(*router));
   p->auth = std::make_unique<Authenticator>(*p->admin, c.rate_limit_per_minute);
-  p->ingestor = std::make_unique<Ingestor>(Ingestor::Options{c.node_name}, *p->receipts, *p->router,
-                                           p->metrics);
+  p->journal = std::make_unique<storage::JournalStore>(*p->db);
+  Ingestor::Options ingest_options{c.node_name};
+  ingest_options.journal_store = p->journal.get();
+  p->ingestor = std::make_unique<Ingestor>(ingest_options, *p->receipts, *p->router, p->metrics);
 
   SealerOptions so;
   so.database_url = c.database_url;

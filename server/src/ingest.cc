@@ -9,6 +9,7 @@
 
 #include "common/check.h"
 #include "common/sha256.h"
+#include "journal.h"
 #include "mime/canonical.h"
 #include "notary/leaf_record.h"
 
@@ -189,12 +190,19 @@ storage::NewReceipt BuildReceipt(const Envelope& env, std::string raw, const std
 void Ingestor::CommitGroup(std::vector<Item>& group) {
   std::vector<storage::NewReceipt> receipts;
   receipts.reserve(group.size());
+  std::vector<storage::JournalReportRow> reports;  // journal reports of this group
   for (Item& item : group) {
     const std::string tenant =
         item.extra.tenant.empty() ? router_.Route(item.envelope) : item.extra.tenant;
+    // A journal report: notarise the original it carries, with the envelope it states.
+    std::optional<std::string> report;
+    if (options_.journal_store != nullptr) report = UnwrapJournalReport(item.envelope, item.raw);
     receipts.push_back(BuildReceipt(item.envelope, std::move(item.raw), tenant,
                                     item.extra.idempotency_key, item.received_at_us,
                                     options_.node));
+    if (report) {
+      reports.push_back({receipts.back().id, common::Sha256Of(*report), std::move(*report)});
+    }
   }
   auto answer = [&](size_t i, const common::Result<std::vector<storage::InsertedReceipt>>& r,
                     size_t index_in_result) {
@@ -226,6 +234,17 @@ void Ingestor::CommitGroup(std::vector<Item>& group) {
   std::vector<const storage::NewReceipt*> ptrs;
   for (const auto& r : receipts) ptrs.push_back(&r);
   auto start = std::chrono::steady_clock::now();
+  // Reports first: a journal receipt never exists without its report (docs/mail-server-setup.md).
+  std::vector<const storage::JournalReportRow*> report_ptrs;
+  for (const auto& r : reports) report_ptrs.push_back(&r);
+  if (!reports.empty()) {
+    auto kept = options_.journal_store->Append(report_ptrs);
+    if (!kept.ok()) {
+      common::Result<std::vector<storage::InsertedReceipt>> failed = kept.error();
+      for (size_t i = 0; i < group.size(); ++i) answer(i, failed, i);
+      return;
+    }
+  }
   auto result = store_.Insert(ptrs);
   metrics_.commit_latency.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

@@ -16,6 +16,7 @@
 
 #include "message_sink.h"
 #include "metrics.h"
+#include "storage/journal_store.h"
 #include "storage/receipt_store.h"
 #include "tenant_router.h"
 
@@ -29,6 +30,8 @@ class Ingestor : public MessageSink {
     size_t max_queue_messages = 4096;
     size_t max_queue_bytes = 1ull << 30;
     size_t max_group = 256;  // messages per transaction
+    // Where journal reports are kept; null: journal reports are notarised as received.
+    storage::JournalStore* journal_store = nullptr;
   };
   Ingestor(Options options, storage::ReceiptStore& store, const TenantRouter& router,
            Metrics& metrics);
