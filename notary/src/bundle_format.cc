@@ -42,7 +42,8 @@ std::string_view CheckStatusName(CheckStatus status) {
 namespace bundle_internal {
 namespace {
 
-using nlohmann::json;
+// ordered_json keeps the documented field order in evidence.json.
+using json = nlohmann::ordered_json;
 
 json HashArray(const std::vector<common::Hash>& hashes) {
   json a = json::array();

@@ -524,5 +524,54 @@ TEST(BundleTest, ReportJsonListsEveryCheck) {
   EXPECT_EQ(j["received_at"], "2026-01-15T10:20:30.500123Z");
 }
 
+// The worked example of docs/evidence-bundle.md: every deterministic value is pinned here
+// (tokens and the TSA certificates are random per run and are not).
+TEST(BundleTest, SpecWorkedExampleIsPinned) {
+  BundleInput in = BundleFactory::A().Input();
+  EXPECT_EQ(BundleFactory::A().fingerprint(),
+            "503d8ee46d581c649966569ae095e27041de83322e8e0480e5539e00d2d5d874");
+  EXPECT_EQ(common::ToHex(in.raw_sha256),
+            "739b5d01b3664f0f16008cea956413a26247c63892ab1e4f4a78f60246fba122");
+  EXPECT_EQ(common::ToHex(in.canonical_sha256),
+            "a4378d9aa180d768961d4fb9125af5b521950bbe646514ec7ace0a8798ed2944");
+  EXPECT_EQ(common::ToHex(in.parts_root),
+            "211004aed9fffe7201ccf2056af71d8c9fe47c8c7bdadabaf2d3fb2a126c5249");
+  EXPECT_EQ(common::ToHex(EnvelopeDigest(in.receipt.envelope)),
+            "339525240b2c65ceed54c70e9199a1a5b8159aa7e79fc7f6c9622297b11d3bf2");
+  EXPECT_EQ(common::ToHex(common::AsBytes(in.leaf_record)),
+            "656d61696c2d6e6f746172792f6c6561660a000000010000002430313933653962322d376331612d37"
+            "6434652d396630302d3561316232633364346535660006486a9303d91b739b5d01b3664f0f16008cea"
+            "956413a26247c63892ab1e4f4a78f60246fba122a4378d9aa180d768961d4fb9125af5b521950bbe64"
+            "6514ec7ace0a8798ed294400000001211004aed9fffe7201ccf2056af71d8c9fe47c8c7bdadabaf2d3"
+            "fb2a126c5249339525240b2c65ceed54c70e9199a1a5b8159aa7e79fc7f6c9622297b11d3bf2000000"
+            "0461636d65a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf");
+  EXPECT_EQ(common::ToHex(in.leaf_hash),
+            "5a6d9621a093f95e41c3fd8ccc3faa720c159e1fab31f59ef56cba2f31c597c5");
+  ASSERT_EQ(in.batch_proof.size(), 2u);
+  EXPECT_EQ(common::ToHex(in.batch_proof[0]),
+            "559e5a28e7dfc02d5bff7c0286ca83979e0d671948dee4e020721cf5b357421a");
+  EXPECT_EQ(common::ToHex(in.batch_proof[1]),
+            "cd53de753c81bf01d53e8c333c995e8a98474d88f2303274b5338fb2f1f37414");
+  EXPECT_EQ(common::ToHex(common::AsBytes(in.block.header)),
+            "0000000100000000000000015f46d65ca272b840655a32746a10c696dbf44048cbf11fa370b88bc8f5"
+            "e67580c04c4e1bb59a661d0a2641499a0c0824d67de534f61ab6954ffdc68354d9b008000000000000"
+            "00020000000000000003000000000000000570b51b027e11d68558bafe4774acf3249b199a233b0f1b"
+            "798dfb277a878c20d50006486a930b79c00000001035303364386565343664353831633634");
+  EXPECT_EQ(common::ToHex(common::AsBytes(in.block.signature)),
+            "f8d2fe8dec34e0d924d12e5cc1ac98e8c7b1d7778328503c9eb2dd619a96340c1560f51c50fd12d5f5"
+            "ff0e0ba43d96a62f3606b26c47c9fd0d8ec1f4ec2f8203");
+  EXPECT_EQ(common::ToHex(in.block.block_hash),
+            "0e05434576cc20f0c7d4d89b2e124efaad0de60086fbbca414a104756e7d104e");
+  EXPECT_EQ(common::ToHex(in.previous_block->block_hash),
+            "5f46d65ca272b840655a32746a10c696dbf44048cbf11fa370b88bc8f5e67580");
+  EXPECT_EQ(in.checkpoint,
+            "notary.example.com/log\n7\nlWQI+WnpbiqvAUQpQZeHpP4zEgsb3cZ/kN8yJ1TY/aU=\n\n"
+            "\xe2\x80\x94 notary.example.com/log VL8lTTRSq+v4rt1PLxx/QvfZgVcyDNEdN7ihVnCTuQ/2Rf2v"
+            "fWRi8bkmQCs1I8Q059O8Cb83rD47J12FBSWxv3T7+As=\n");
+  ASSERT_EQ(in.checkpoint_proof.size(), 3u);
+  EXPECT_EQ(common::ToHex(in.checkpoint_proof[2]),
+            "04bb54b6260c2327b8f0fcdb3d2b7cbc5cf6073d47bcb1f82ee179424cb9f937");
+}
+
 }  // namespace
 }  // namespace notary
