@@ -48,7 +48,10 @@ std::string MakeTempDir(const std::string& prefix) {
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_data,
                          int timeout_s) {
   int in_pipe[2], out_pipe[2];
-  if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0) throw std::runtime_error("pipe failed");
+  // Close-on-exec, so a daemon the command starts (pg_ctl start) cannot hold our pipe open.
+  if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) {
+    throw std::runtime_error("pipe failed");
+  }
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
