@@ -418,7 +418,7 @@ std::string CertificateHtml(const BundleInput& in, const Display& d) {
   for (const auto& t : d.tokens) {
     h.Raw("<tr><td>");
     h.Text(std::to_string(t.height));
-    h.Raw(t.height == d.height ? " (" : " (");
+    h.Raw(" (");
     h.Raw(t.height == d.height ? L.not_after : L.not_before);
     h.Raw(")</td><td>");
     h.Text(t.tsa);

@@ -455,7 +455,6 @@ class Verifier {
       return Fail(kId, kName, *problem);
     }
     report_.key_fingerprint = used->fingerprint;
-    signature_ok_ = true;
     if (pinned_) {
       return Pass(kId, kName,
                   "valid Ed25519 signature by pinned key " + used->key_id + " (fingerprint " +
@@ -750,7 +749,6 @@ class Verifier {
   std::optional<LeafRecord> record_;
   common::Hash leaf_hash_{};
   std::optional<BlockHeader> header_;
-  bool signature_ok_ = false;
   std::optional<common::Hash> block_hash_;
   std::optional<Checkpoint> checkpoint_;
 };
