@@ -20,6 +20,7 @@ struct Connection {
   std::string client_addr, client_port, client_name, helo;
   std::string tls_version, tls_cipher, auth_user;
   bool leading_space = false;  // SMFIP_HDR_LEADSPC negotiated: header values come verbatim
+  unsigned long protocol = 0;  // the SMFIP_* steps negotiated
   // The message in progress.
   bool in_message = false;
   SpoolRecord record;
@@ -47,6 +48,18 @@ void AppendCrlf(std::string& out, const char* s) {
   }
 }
 
+// Every stage before end of data only records: when the MTA allows it (SMFIP_NR_*), it sends
+// them without waiting for a reply, which saves a round trip per header, recipient, etc.
+constexpr unsigned long kNoReplySteps = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
+                                        SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_BODY |
+                                        SMFIP_NR_EOH | SMFIP_NR_DATA | SMFIP_NR_UNKN;
+// Stages this milter has no use for.
+constexpr unsigned long kSkippedSteps = SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH;
+
+sfsistat Reply(const Connection* c, unsigned long no_reply_flag) {
+  return (c != nullptr && (c->protocol & no_reply_flag) != 0) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
 void ResetMessage(Connection* c) {
   c->in_message = false;
   c->record = SpoolRecord{};
@@ -60,7 +73,8 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned 
   auto* c = new Connection();
   smfi_setpriv(ctx, c);
   *pf0 = (g_ctx->add_header && g_ctx->mode == Mode::kFailClosed) ? (f0 & SMFIF_ADDHDRS) : 0;
-  *pf1 = f1 & SMFIP_HDR_LEADSPC;
+  *pf1 = f1 & (SMFIP_HDR_LEADSPC | kNoReplySteps | kSkippedSteps);
+  c->protocol = *pf1;
   c->leading_space = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
   *pf2 = 0;
   *pf3 = 0;
@@ -87,7 +101,7 @@ sfsistat OnConnect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* addr) {
     }
     c->client_addr = buf;
   }
-  return SMFIS_CONTINUE;
+  return Reply(Conn(ctx), SMFIP_NR_CONN);
 }
 
 sfsistat OnHelo(SMFICTX* ctx, char* helo) {
@@ -96,7 +110,7 @@ sfsistat OnHelo(SMFICTX* ctx, char* helo) {
   // Postfix sends the TLS macros with HELO (milter_helo_macros), Sendmail too.
   c->tls_version = Macro(ctx, "{tls_version}");
   c->tls_cipher = Macro(ctx, "{cipher}");
-  return SMFIS_CONTINUE;
+  return Reply(Conn(ctx), SMFIP_NR_HELO);
 }
 
 sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
@@ -107,13 +121,13 @@ sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
   c->auth_user = Macro(ctx, "{auth_authen}");
   if (c->tls_version.empty()) c->tls_version = Macro(ctx, "{tls_version}");
   if (c->tls_cipher.empty()) c->tls_cipher = Macro(ctx, "{cipher}");
-  return SMFIS_CONTINUE;
+  return Reply(Conn(ctx), SMFIP_NR_MAIL);
 }
 
 sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
   Connection* c = Conn(ctx);
   if (argv != nullptr && argv[0] != nullptr) c->record.rcpt_to.push_back(StripBrackets(argv[0]));
-  return SMFIS_CONTINUE;
+  return Reply(Conn(ctx), SMFIP_NR_RCPT);
 }
 
 sfsistat OnHeader(SMFICTX* ctx, char* name, char* value) {
@@ -122,12 +136,12 @@ sfsistat OnHeader(SMFICTX* ctx, char* name, char* value) {
   c->headers += c->leading_space ? ":" : ": ";
   AppendCrlf(c->headers, value);
   c->headers += "\r\n";
-  return SMFIS_CONTINUE;
+  return Reply(Conn(ctx), SMFIP_NR_HDR);
 }
 
 sfsistat OnBody(SMFICTX* ctx, unsigned char* chunk, size_t len) {
   Conn(ctx)->body.append(reinterpret_cast<const char*>(chunk), len);
-  return SMFIS_CONTINUE;
+  return Reply(Conn(ctx), SMFIP_NR_BODY);
 }
 
 sfsistat OnEom(SMFICTX* ctx) {

@@ -80,26 +80,37 @@ std::string Spool::NewId() {
 }
 
 common::Result<std::string> Spool::Put(const std::string& data) {
-  std::lock_guard lock(mu_);
-  if (bytes_.load() + data.size() > max_bytes_) {
-    return common::Error::Unavailable("spool full");
+  {
+    // Reserve the space; the write itself runs unlocked so that concurrent sessions' fsyncs
+    // overlap instead of queueing behind one another.
+    std::lock_guard lock(mu_);
+    if (bytes_.load() + data.size() > max_bytes_) {
+      return common::Error::Unavailable("spool full");
+    }
+    bytes_ += data.size();
   }
   const std::string id = NewId();
   const std::string tmp = dir_ + "/tmp/" + id;
+  common::Status st = common::Ok();
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return common::Error::Unavailable(std::string("spool open: ") + strerror(errno));
-  common::Status st = WriteAll(fd, data);
-  if (st.ok() && ::fsync(fd) != 0) st = common::Error::Unavailable("spool fsync failed");
-  if (::close(fd) != 0 && st.ok()) st = common::Error::Unavailable("spool close failed");
-  if (st.ok() && ::rename(tmp.c_str(), (dir_ + "/new/" + id).c_str()) != 0) {
-    st = common::Error::Unavailable("spool rename failed");
+  if (fd < 0) {
+    st = common::Error::Unavailable(std::string("spool open: ") + strerror(errno));
+  } else {
+    st = WriteAll(fd, data);
+    if (st.ok() && ::fsync(fd) != 0) st = common::Error::Unavailable("spool fsync failed");
+    if (::close(fd) != 0 && st.ok()) st = common::Error::Unavailable("spool close failed");
+    if (st.ok() && ::rename(tmp.c_str(), (dir_ + "/new/" + id).c_str()) != 0) {
+      st = common::Error::Unavailable("spool rename failed");
+    }
+    if (!st.ok()) ::unlink(tmp.c_str());
   }
+  if (st.ok()) st = SyncDir(dir_ + "/new");
   if (!st.ok()) {
-    ::unlink(tmp.c_str());
+    // Not acknowledged: the MTA answers 4xx. A file already renamed stays and is forwarded
+    // (a copy too many is harmless; a copy missing is not), so its bytes stay counted.
+    if (!std::filesystem::exists(dir_ + "/new/" + id)) bytes_ -= data.size();
     return st.error();
   }
-  if (auto synced = SyncDir(dir_ + "/new"); !synced.ok()) return synced.error();
-  bytes_ += data.size();
   return id;
 }
 

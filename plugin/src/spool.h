@@ -47,7 +47,7 @@ class Spool {
   const uint64_t max_bytes_;
   std::atomic<uint64_t> bytes_{0};  // bytes in new/
   std::atomic<uint64_t> counter_{0};
-  std::mutex mu_;  // serialises the size check with the write in Put
+  std::mutex mu_;  // serialises the size check and reservation in Put
 };
 
 }  // namespace milter
