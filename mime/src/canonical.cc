@@ -213,6 +213,8 @@ struct Builder {
   Warnings* warnings = nullptr;
   Canonical* result = nullptr;
   std::string body_records;
+  const std::string* capture_position = nullptr;  // ExtractPart: the part to keep
+  std::string* captured = nullptr;
 
   void AddMultipart(GMimeObject* obj, const std::string& position) {
     GCharPtr type{g_mime_content_type_get_mime_type(g_mime_object_get_content_type(obj))};
@@ -244,10 +246,13 @@ struct Builder {
     uint64_t size = 0;
     std::string text;  // decoded bytes, kept only for inline text parts
     const bool inline_text = part.content_type.starts_with("text/");
+    const bool capture = capture_position != nullptr && *capture_position == position;
+    if (capture) captured->clear();
     auto sink = [&](const char* data, size_t len) {
       hasher.Update(std::string_view(data, len));
       size += len;
       if (collect_text_) text.append(data, len);
+      if (capture) captured->append(data, len);
     };
 
     if (GMIME_IS_PART(obj)) {
@@ -470,7 +475,25 @@ common::Hash PartsRoot(const std::vector<Part>& parts) {
   return common::MerkleRoot(leaves);
 }
 
-Canonical Canonicalize(std::string_view raw) {
+namespace {
+Canonical CanonicalizeImpl(std::string_view raw, const std::string* capture_position,
+                           std::string* captured);
+}  // namespace
+
+Canonical Canonicalize(std::string_view raw) { return CanonicalizeImpl(raw, nullptr, nullptr); }
+
+std::optional<std::string> ExtractPart(std::string_view raw, const std::string& position) {
+  std::string bytes;
+  Canonical c = CanonicalizeImpl(raw, &position, &bytes);
+  for (const Part& p : c.parts) {
+    if (p.position == position) return bytes;
+  }
+  return std::nullopt;
+}
+
+namespace {
+Canonical CanonicalizeImpl(std::string_view raw, const std::string* capture_position,
+                           std::string* captured) {
   internal::EnsureGMimeInitialized();
   Canonical out;
   Warnings warnings;
@@ -530,6 +553,8 @@ Canonical Canonicalize(std::string_view raw) {
   builder.options = options.get();
   builder.warnings = &warnings;
   builder.result = &out;
+  builder.capture_position = capture_position;
+  builder.captured = captured;
   GMimeObject* root = g_mime_message_get_mime_part(message.get());  // transfer none
   if (root == nullptr) {
     warnings.Add("message has no body");
@@ -539,5 +564,7 @@ Canonical Canonicalize(std::string_view raw) {
   Finish(&out, builder.body_records, &warnings);
   return out;
 }
+
+}  // namespace
 
 }  // namespace mime

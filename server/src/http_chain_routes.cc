@@ -118,6 +118,7 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d) {
   if (d.sealer == nullptr) return;
   Sealer* sealer = d.sealer;
   storage::ChainStore* chain = &sealer->chain();
+  RegisterEvidenceRoutes(s, d, *sealer);
 
   s.Get("/v1/checkpoint", [chain](const httplib::Request&, httplib::Response& res) {
     auto latest = chain->Latest();

@@ -391,6 +391,19 @@ common::Result<std::vector<AuditLeaf>> ChainStore::LeavesOfBlock(int64_t height)
       });
 }
 
+common::Result<std::vector<common::Hash>> ChainStore::BlockLeafHashes(int64_t height) {
+  return InTransaction<std::vector<common::Hash>>(
+      db_, [&](pqxx::work& tx) -> common::Result<std::vector<common::Hash>> {
+        std::vector<common::Hash> out;
+        for (const auto& r : tx.exec_params(
+                 "SELECT leaf_hash FROM leaves WHERE block_height = $1 ORDER BY leaf_index",
+                 height)) {
+          out.push_back(HashField(r[0]));
+        }
+        return out;
+      });
+}
+
 common::Result<std::vector<KeyRow>> ChainStore::SigningKeys() {
   return InTransaction<std::vector<KeyRow>>(
       db_, [&](pqxx::work& tx) -> common::Result<std::vector<KeyRow>> {

@@ -89,6 +89,10 @@ const std::vector<std::string>& CanonicalHeaderNames();
 // Canonicalises `raw`, the exact bytes received (CRLF or LF, optional mbox "From " line).
 Canonical Canonicalize(std::string_view raw);
 
+// The decoded bytes of the leaf part at `position` (what a mail client saves), from the same
+// walk as Canonicalize; nullopt when no part has that position. For selective disclosure.
+std::optional<std::string> ExtractPart(std::string_view raw, const std::string& position);
+
 // Human-readable differences between the notarised message and another copy, for
 // `notary-verify --eml`: which canonical headers differ, which parts were added, removed,
 // moved or changed (content, type, file name, disposition). Empty when the canonical hashes

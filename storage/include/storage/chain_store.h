@@ -115,6 +115,8 @@ class ChainStore {
                              int retry_in_s);
   common::Result<std::optional<std::pair<std::string, common::Hash>>> Leaf(int64_t index);
   common::Result<std::vector<BlockRow>> AllBlocks();
+  // The leaf hashes of one block, in leaf order (for a proof within its batch).
+  common::Result<std::vector<common::Hash>> BlockLeafHashes(int64_t height);
   // The leaves of one block with their receipts and stored bytes, in leaf order.
   common::Result<std::vector<AuditLeaf>> LeavesOfBlock(int64_t height);
   common::Result<std::vector<KeyRow>> SigningKeys();

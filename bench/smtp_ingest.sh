@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# SMTP ingest throughput: Postfix's smtp-source sends MESSAGES messages over 20 sessions,
+# for 10 KB and 100 KB messages, in one run to:
+#   1. notaryd          durable: every 250 follows a PostgreSQL commit
+#   2. smtp-sink        stores nothing: the upper bound on this machine
+#   3. Postfix smtpd    queues into its own durable queue (relaying on to an smtp-sink)
+# Prints messages/s and MB/s for each, the ratios, and notaryd's peak RSS.
+#
+#   bench/smtp_ingest.sh [MESSAGES]        BUILD_DIR=build SESSIONS=20
+# Needs root (Postfix's master) and a build with notaryd.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$here/build}
+[[ $build = /* ]] || build=$here/$build
+messages=${1:-10000}
+sessions=${SESSIONS:-20}
+export PATH="/usr/sbin:$PATH"
+[ -x "$build/server/notaryd" ] || { echo "smtp_ingest: build notaryd first" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/smtp-bench.XXXXXX)
+chmod 755 "$work"
+pids=()
+pf_conf=""
+cleanup() {
+  [ -n "$pf_conf" ] && postfix -c "$pf_conf" stop >/dev/null 2>&1 || true
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  NOTARY_PG_DIR=$work/pg "$here/scripts/pg" stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 200); do
+    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "smtp_ingest: nothing listens on port $1" >&2
+  return 1
+}
+
+export NOTARY_PG_DIR=$work/pg
+"$here/scripts/pg" start >/dev/null
+app=$("$here/scripts/pg" url app)
+owner=$("$here/scripts/pg" url owner)
+notary=$(port); http=$(port); sink=$(port); relay_sink=$(port); pfport=$(port)
+"$build/server/notaryd" --database-url "$app" --owner-database-url "$owner" \
+  --data-dir "$work/notaryd" --http-listen "127.0.0.1:$http" --smtp-listen "127.0.0.1:$notary" \
+  --log-level warn > "$work/notaryd.log" 2>&1 &
+notaryd_pid=$!
+pids+=($notaryd_pid)
+wait_port "$notary"
+smtp-sink -u postfix "127.0.0.1:$sink" 256 > /dev/null 2>&1 &
+pids+=($!)
+smtp-sink -u postfix "127.0.0.1:$relay_sink" 256 > /dev/null 2>&1 &
+pids+=($!)
+wait_port "$sink"
+wait_port "$relay_sink"
+
+d=$work/postfix
+mkdir -p "$d/conf" "$d/queue" "$d/data"
+chown postfix "$d/data"
+cat > "$d/conf/main.cf" <<CF
+compatibility_level = 3.6
+queue_directory = $d/queue
+data_directory = $d/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mta.bench.test
+mydestination =
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:$relay_sink
+smtp_dns_support_level = disabled
+alias_maps =
+alias_database =
+local_recipient_maps =
+maillog_file_prefixes = /
+maillog_file = $d/maillog
+default_process_limit = 100
+smtpd_client_connection_count_limit = 0
+smtpd_client_connection_rate_limit = 0
+CF
+cat > "$d/conf/master.cf" <<CF
+127.0.0.1:$pfport inet n - n - - smtpd
+pickup unix n - n 60 1 pickup
+cleanup unix n - n - 0 cleanup
+qmgr unix n - n 300 1 qmgr
+rewrite unix - - n - - trivial-rewrite
+bounce unix - - n - 0 bounce
+defer unix - - n - 0 bounce
+trace unix - - n - 0 bounce
+flush unix n - n 1000? 0 flush
+proxymap unix - - n - - proxymap
+smtp unix - - n - - smtp
+relay unix - - n - - smtp
+error unix - - n - - error
+retry unix - - n - - error
+discard unix - - n - - discard
+anvil unix - - n - 1 anvil
+scache unix - - n - 1 scache
+postlog unix-dgram n - n - 1 postlogd
+CF
+pf_conf=$d/conf
+postfix -c "$pf_conf" start >/dev/null 2>&1
+wait_port "$pfport"
+
+rate() {  # rate PORT SIZE -> "msgs/s MB/s"
+  local t0 t1
+  t0=$(date +%s.%N)
+  smtp-source -s "$sessions" -l "$2" -m "$messages" -f bench@example.com -t sink@example.net \
+    "127.0.0.1:$1"
+  t1=$(date +%s.%N)
+  python3 -c "d=$t1-$t0; print(f'{$messages/d:.0f} {$messages*$2/d/1e6:.1f}')"
+}
+
+printf '%-8s %-26s %10s %8s\n' size target msgs/s MB/s
+for size in 10240 102400; do
+  read -r n_rate n_mb <<<"$(rate "$notary" "$size")"
+  read -r s_rate s_mb <<<"$(rate "$sink" "$size")"
+  read -r p_rate p_mb <<<"$(rate "$pfport" "$size")"
+  printf '%-8s %-26s %10s %8s\n' "$size" "notaryd (durable)" "$n_rate" "$n_mb"
+  printf '%-8s %-26s %10s %8s\n' "$size" "smtp-sink (stores nothing)" "$s_rate" "$s_mb"
+  printf '%-8s %-26s %10s %8s\n' "$size" "Postfix smtpd + queue" "$p_rate" "$p_mb"
+  python3 -c "print(f'{$size:<8} notaryd/smtp-sink = {$n_rate/$s_rate:.2f}   notaryd/postfix = {$n_rate/$p_rate:.2f}')"
+done
+stored=$(psql -X -At "$("$here/scripts/pg" url super)" -c "SELECT count(*) FROM receipts")
+echo "receipts stored by notaryd: $stored (expected $((2 * messages)))"
+echo "notaryd peak RSS: $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$notaryd_pid/status)"

@@ -1,0 +1,129 @@
+// An external RFC 3161 authority (openssl ts -reply behind tests/tools/tsa_server.py):
+// its tokens reach every block; while it is down blocks keep sealing and say which token is
+// missing; once it is back the missing tokens arrive.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/bytes.h"
+#include "notaryd_process.h"
+#include "support/test_support.h"
+
+namespace {
+
+using nlohmann::json;
+using testsupport::RunCommand;
+
+class ExternalTsa {
+ public:
+  ExternalTsa(const std::string& dir, int port) : dir_(dir), port_(port) { Start(); }
+  ~ExternalTsa() { Stop(); }
+  void Start() {
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* f = freopen((dir_ + "/tsa.log").c_str(), "a", stdout);
+      (void)f;
+      dup2(1, 2);
+      execl("/usr/bin/python3", "python3",
+            (testsupport::SourceDir() + "/tests/tools/tsa_server.py").c_str(),
+            std::to_string(port_).c_str(), dir_.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 100; ++i) {
+      if (RunCommand({"curl", "-sf", "-o", "/dev/null", url() + "ca.pem"}, "", 5).exit_code == 0)
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  void Stop() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
+  std::string ca() const { return dir_ + "/ca.pem"; }
+
+ private:
+  std::string dir_;
+  int port_;
+  pid_t pid_ = -1;
+};
+
+json Block(const e2e::NotarydProcess& n, int64_t height) {
+  auto r = RunCommand({"curl", "-sf", n.Http("/v1/blocks/" + std::to_string(height))});
+  return r.exit_code == 0 ? json::parse(r.out) : json();
+}
+
+int64_t LatestHeight(const e2e::NotarydProcess& n) {
+  auto r = RunCommand({"curl", "-sf", n.Http("/v1/blocks/latest")});
+  return r.exit_code == 0 ? json::parse(r.out)["height"].get<int64_t>() : -1;
+}
+
+std::string TokenStatus(const json& block, const std::string& tsa) {
+  for (const auto& t : block["timestamps"]) {
+    if (t["tsa"] == tsa) return t["status"];
+  }
+  return "absent";
+}
+
+void Send(const e2e::NotarydProcess& n) {
+  auto r = RunCommand(
+      {"swaks", "--server", "127.0.0.1:" + std::to_string(n.smtp_port()), "--to", "b@example.org"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+}
+
+bool WaitFor(const std::function<bool()>& cond, int seconds) {
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return cond();
+}
+
+TEST(ExternalTsaTest, TokensArriveAndAnOutageNeverHoldsUpSealing) {
+  testsupport::TestDatabase db;
+  std::string dir = testsupport::MakeTempDir("tsa-ext");
+  ExternalTsa tsa(dir, testsupport::FreePort());
+  ASSERT_EQ(RunCommand({"test", "-f", tsa.ca()}).exit_code, 0)
+      << testsupport::ReadFile(dir + "/tsa.log");
+  e2e::NotarydProcess node(db.AppUrl(), db.OwnerUrl(), dir + "/data",
+                           {"--tsa-url", tsa.url(), "--tsa-ca", tsa.ca()});
+  ASSERT_TRUE(node.ready()) << node.Log();
+
+  Send(node);
+  ASSERT_TRUE(WaitFor([&] { return LatestHeight(node) == 0; }, 20));
+  ASSERT_TRUE(WaitFor([&] { return TokenStatus(Block(node, 0), tsa.url()) == "verified"; }, 20))
+      << Block(node, 0).dump();
+  EXPECT_EQ(TokenStatus(Block(node, 0), "local"), "verified");
+  EXPECT_EQ(Block(node, 0)["status"], "complete");
+
+  tsa.Stop();
+  Send(node);
+  ASSERT_TRUE(WaitFor([&] { return LatestHeight(node) == 1; }, 20)) << "sealing waited for the TSA";
+  json b1 = Block(node, 1);
+  EXPECT_EQ(TokenStatus(b1, "local"), "verified");
+  EXPECT_EQ(TokenStatus(b1, tsa.url()), "missing");
+  EXPECT_EQ(b1["status"], "timestamps_missing");
+
+  tsa.Start();
+  // Backoff is at most a few seconds after the first failures.
+  EXPECT_TRUE(WaitFor([&] { return TokenStatus(Block(node, 1), tsa.url()) == "verified"; }, 30))
+      << Block(node, 1).dump();
+  EXPECT_EQ(Block(node, 1)["status"], "complete");
+  // The stored token verifies with openssl against the external CA.
+  json tok;
+  for (const auto& t : Block(node, 1)["timestamps"]) {
+    if (t["tsa"] == tsa.url()) tok = t;
+  }
+  auto der = common::Base64Decode(tok["token"].get<std::string>());
+  ASSERT_TRUE(der.has_value());
+  testsupport::WriteFile(dir + "/t.tst", *der);
+  auto v = RunCommand({"openssl", "ts", "-verify", "-token_in", "-in", dir + "/t.tst", "-digest",
+                       Block(node, 1)["block_hash"].get<std::string>(), "-CAfile", tsa.ca()});
+  EXPECT_EQ(v.exit_code, 0) << v.out;
+}
+
+}  // namespace
