@@ -175,6 +175,7 @@ void HttpApi::Routes() {
   });
 
   RegisterChainRoutes(s, d);
+  RegisterConsoleRoutes(s, d);
 }
 
 }  // namespace server

@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "console_sessions.h"
 #include "ingest.h"
 
 namespace server {
@@ -21,7 +22,24 @@ void SendJson(httplib::Response& res, const nlohmann::json& body, int status) {
 
 std::optional<Principal> RequireScope(Authenticator& auth, const httplib::Request& req,
                                       httplib::Response& res, const std::string& scope) {
-  auto outcome = auth.Authenticate(req.get_header_value("Authorization"), NowUs());
+  std::string authorization = req.get_header_value("Authorization");
+  // The web console's session cookie stands in for the Bearer key (console_sessions.h).
+  if (authorization.empty() && req.has_header("Cookie")) {
+    auto cookie = ConsoleSessions::Instance().Check(
+        req.get_header_value("Cookie"), req.method,
+        req.get_header_value(ConsoleSessions::kCsrfHeader), NowUs());
+    using K = ConsoleSessions::CookieCheck::Kind;
+    if (cookie.kind == K::kEnded) {
+      SendError(res, 401, "session_ended", "the console session has ended; sign in again");
+      return std::nullopt;
+    }
+    if (cookie.kind == K::kBadCsrf) {
+      SendError(res, 403, "csrf", "missing or wrong X-CSRF-Token for this session");
+      return std::nullopt;
+    }
+    authorization = cookie.authorization;
+  }
+  auto outcome = auth.Authenticate(authorization, NowUs());
   if (!outcome.principal) {
     using F = Authenticator::Failure;
     switch (outcome.failure) {

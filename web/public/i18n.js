@@ -1,0 +1,135 @@
+// Console strings in English, Korean and Chinese. Check names in English are notary-verify's.
+const S = {
+  en: {
+    title: 'E-mail evidence notary', skip: 'Skip to content', nav_search: 'Search',
+    nav_verify: 'Verify a bundle', language: 'Language', sign_out: 'Sign out',
+    signed_in_as: 'Signed in: tenant {tenant}, key {key}',
+    signin_title: 'Sign in', api_key: 'API key (read scope)', signin: 'Sign in',
+    signin_help: 'The key is exchanged for a session cookie and is not kept in this page.',
+    signin_failed: 'Sign-in failed: {msg}', session_ended: 'Your session has ended. Please sign in again.',
+    search_title: 'Search messages', message_id: 'Message-ID', from: 'From', to: 'To (any recipient)',
+    subject: 'Subject contains', since: 'Received from (your time)', until: 'Received until (your time)',
+    sha256: 'Raw or canonical SHA-256', attachment_sha256: 'Attachment SHA-256',
+    attachment_name: 'Attachment name', status: 'Status', any: 'any', pending: 'pending',
+    sealed: 'sealed', limit: 'Rows per page', search: 'Search', clear: 'Clear',
+    results: 'Results, sorted by reception time', received: 'Received', attachments: 'Attachments',
+    no_results: 'No messages match.', next_page: 'Next page', prev_page: 'Previous page',
+    page: 'Page {n}', rows: '{n} rows', loading: 'Loading…', error: 'Error: {msg}',
+    message_title: 'Message', back: 'Back to the results', envelope: 'Envelope',
+    mail_from: 'Sender (MAIL FROM)', recipients: 'Recipients (RCPT TO)', client: 'Client',
+    helo: 'HELO', tls: 'TLS', no_tls: 'none', headers: 'Main headers', date: 'Date',
+    cc: 'Cc', reply_to: 'Reply-To', sender: 'Sender', in_reply_to: 'In-Reply-To',
+    parts: 'Parts', position: 'Position', type: 'Type', name: 'Name', size: 'Size',
+    hashes: 'Hashes', raw_sha256: 'Raw SHA-256', canonical_sha256: 'Canonical SHA-256',
+    parts_root: 'Parts root', seal: 'Seal', leaf_index: 'Leaf index', block_height: 'Block height',
+    sealed_at: 'Sealed at', block_hash: 'Block hash', timestamps: 'Time-stamps',
+    tsa: 'Authority', gen_time: 'Time', not_sealed: 'Not sealed yet: the bundle can be downloaded once the message is sealed.',
+    download: 'Download evidence bundle', download_part: 'Bundle for this attachment',
+    copy: 'Copy', copied: 'Copied', copy_label: 'Copy {what}', bytes: '{n} bytes',
+    verify_title: 'Verify an evidence bundle',
+    verify_intro: 'Choose or drop an evidence zip. It is checked in this browser only; nothing is uploaded.',
+    verify_scope: 'The browser checks the hashes, the Merkle proofs, the notary\'s Ed25519 signatures and that each time-stamp token covers the block hash. The canonical form, the time-stamp tokens\' CMS signatures and TSA certificates are checked by notary-verify only: run it for a complete check.',
+    bundle: 'Evidence bundle (.zip)', drop: 'or drop the file here', checking: 'Checking…',
+    check: 'Check', result: 'Result', reason: 'Reason',
+    verdict_valid: 'VALID: no check failed in the browser.',
+    verdict_invalid: 'INVALID: failed {ids}.', unreadable: 'Not a readable evidence bundle: {msg}',
+    key_fp: 'Notary key fingerprint (SHA-256)', key_published: 'matches a key this notary publishes (GET /v1/keys)',
+    key_not_published: 'NOT among the keys this notary publishes', key_unknown: 'could not fetch this notary\'s keys; the key is self-declared by the bundle',
+    PASS: 'PASS', FAIL: 'FAIL', SKIP: 'SKIP', utc: 'UTC', receipt: 'Receipt',
+    h_to: 'To', h_subject: 'Subject', c_to: 'To', c_subject: 'Subject',
+  },
+  ko: {
+    title: '이메일 증거 공증', skip: '본문으로 건너뛰기', nav_search: '검색', nav_verify: '증거 번들 검증',
+    language: '언어', sign_out: '로그아웃', signed_in_as: '로그인됨: 테넌트 {tenant}, 키 {key}',
+    signin_title: '로그인', api_key: 'API 키 (read 권한)', signin: '로그인',
+    signin_help: '키는 세션 쿠키로 교환되며 이 페이지에 남지 않습니다.',
+    signin_failed: '로그인 실패: {msg}', session_ended: '세션이 만료되었습니다. 다시 로그인하세요.',
+    search_title: '메시지 검색', message_id: 'Message-ID', from: '보낸 사람', to: '받는 사람 (모든 수신자)',
+    subject: '제목 포함', since: '수신 시작 (현지 시간)', until: '수신 종료 (현지 시간)',
+    sha256: '원본 또는 정규화 SHA-256', attachment_sha256: '첨부 파일 SHA-256',
+    attachment_name: '첨부 파일 이름', status: '상태', any: '전체', pending: '대기',
+    sealed: '봉인됨', limit: '페이지당 행 수', search: '검색', clear: '지우기',
+    results: '결과 (수신 시각 순)', received: '수신 시각', attachments: '첨부 파일',
+    no_results: '일치하는 메시지가 없습니다.', next_page: '다음 페이지', prev_page: '이전 페이지',
+    page: '{n} 페이지', rows: '{n}행', loading: '불러오는 중…', error: '오류: {msg}',
+    message_title: '메시지', back: '결과로 돌아가기', envelope: '봉투 (SMTP)',
+    mail_from: '발신자 (MAIL FROM)', recipients: '수신자 (RCPT TO)', client: '클라이언트',
+    helo: 'HELO', tls: 'TLS', no_tls: '없음', headers: '주요 헤더', date: '날짜',
+    cc: '참조', reply_to: '회신 주소', sender: 'Sender', in_reply_to: 'In-Reply-To',
+    parts: '파트', position: '위치', type: '형식', name: '이름', size: '크기',
+    hashes: '해시', raw_sha256: '원본 SHA-256', canonical_sha256: '정규화 SHA-256',
+    parts_root: '파트 루트', seal: '봉인', leaf_index: '리프 번호', block_height: '블록 높이',
+    sealed_at: '봉인 시각', block_hash: '블록 해시', timestamps: '타임스탬프',
+    tsa: '기관', gen_time: '시각', not_sealed: '아직 봉인되지 않았습니다. 봉인 후 번들을 내려받을 수 있습니다.',
+    download: '증거 번들 내려받기', download_part: '이 첨부 파일의 번들',
+    copy: '복사', copied: '복사됨', copy_label: '{what} 복사', bytes: '{n}바이트',
+    verify_title: '증거 번들 검증',
+    verify_intro: '증거 zip 파일을 선택하거나 끌어다 놓으세요. 이 브라우저 안에서만 검사하며 아무것도 업로드하지 않습니다.',
+    verify_scope: '브라우저는 해시, 머클 증명, 공증인의 Ed25519 서명, 각 타임스탬프 토큰이 블록 해시를 가리키는지를 검사합니다. 정규화 형식, 타임스탬프 토큰의 CMS 서명과 TSA 인증서는 notary-verify만 검사합니다. 완전한 검증에는 notary-verify를 실행하세요.',
+    bundle: '증거 번들 (.zip)', drop: '또는 파일을 여기에 끌어다 놓기', checking: '검사 중…',
+    check: '검사', result: '결과', reason: '이유',
+    verdict_valid: '유효: 브라우저 검사에서 실패한 항목이 없습니다.',
+    verdict_invalid: '무효: 실패 {ids}.', unreadable: '읽을 수 없는 증거 번들: {msg}',
+    key_fp: '공증 키 지문 (SHA-256)', key_published: '이 공증인이 공개한 키와 일치 (GET /v1/keys)',
+    key_not_published: '이 공증인이 공개한 키가 아님', key_unknown: '공개 키를 가져오지 못했습니다. 번들 자체의 키입니다',
+    PASS: '통과', FAIL: '실패', SKIP: '건너뜀', utc: 'UTC', receipt: '접수',
+    h_to: '받는 사람', h_subject: '제목', c_to: '받는 사람', c_subject: '제목',
+  },
+  zh: {
+    title: '电子邮件证据公证', skip: '跳到正文', nav_search: '搜索', nav_verify: '验证证据包',
+    language: '语言', sign_out: '退出', signed_in_as: '已登录：租户 {tenant}，密钥 {key}',
+    signin_title: '登录', api_key: 'API 密钥（read 权限）', signin: '登录',
+    signin_help: '密钥将换成会话 Cookie，不会保留在此页面中。',
+    signin_failed: '登录失败：{msg}', session_ended: '会话已结束，请重新登录。',
+    search_title: '搜索邮件', message_id: 'Message-ID', from: '发件人', to: '收件人（任一）',
+    subject: '主题包含', since: '接收起始（本地时间）', until: '接收截止（本地时间）',
+    sha256: '原始或规范化 SHA-256', attachment_sha256: '附件 SHA-256',
+    attachment_name: '附件名', status: '状态', any: '全部', pending: '待封存',
+    sealed: '已封存', limit: '每页行数', search: '搜索', clear: '清除',
+    results: '结果（按接收时间排序）', received: '接收时间', attachments: '附件',
+    no_results: '没有匹配的邮件。', next_page: '下一页', prev_page: '上一页',
+    page: '第 {n} 页', rows: '{n} 行', loading: '加载中…', error: '错误：{msg}',
+    message_title: '邮件', back: '返回结果', envelope: '信封（SMTP）',
+    mail_from: '发件人（MAIL FROM）', recipients: '收件人（RCPT TO）', client: '客户端',
+    helo: 'HELO', tls: 'TLS', no_tls: '无', headers: '主要邮件头', date: '日期',
+    cc: '抄送', reply_to: '回复地址', sender: 'Sender', in_reply_to: 'In-Reply-To',
+    parts: '部分', position: '位置', type: '类型', name: '名称', size: '大小',
+    hashes: '哈希', raw_sha256: '原始 SHA-256', canonical_sha256: '规范化 SHA-256',
+    parts_root: '部分根', seal: '封存', leaf_index: '叶索引', block_height: '区块高度',
+    sealed_at: '封存时间', block_hash: '区块哈希', timestamps: '时间戳',
+    tsa: '机构', gen_time: '时间', not_sealed: '尚未封存：封存后即可下载证据包。',
+    download: '下载证据包', download_part: '此附件的证据包',
+    copy: '复制', copied: '已复制', copy_label: '复制{what}', bytes: '{n} 字节',
+    verify_title: '验证证据包',
+    verify_intro: '选择或拖放证据 zip 文件。仅在此浏览器中检查，不会上传任何内容。',
+    verify_scope: '浏览器检查哈希、默克尔证明、公证方的 Ed25519 签名，以及每个时间戳令牌是否覆盖区块哈希。规范化形式、时间戳令牌的 CMS 签名和 TSA 证书仅由 notary-verify 检查；完整验证请运行 notary-verify。',
+    bundle: '证据包（.zip）', drop: '或将文件拖放到此处', checking: '检查中…',
+    check: '检查项', result: '结果', reason: '原因',
+    verdict_valid: '有效：浏览器中没有检查项失败。',
+    verdict_invalid: '无效：失败项 {ids}。', unreadable: '无法读取的证据包：{msg}',
+    key_fp: '公证密钥指纹（SHA-256）', key_published: '与此公证方公布的密钥一致（GET /v1/keys）',
+    key_not_published: '不是此公证方公布的密钥', key_unknown: '无法获取公布的密钥；该密钥由证据包自行声明',
+    PASS: '通过', FAIL: '失败', SKIP: '跳过', utc: 'UTC', receipt: '回执',
+    h_to: '收件人', h_subject: '主题', c_to: '收件人', c_subject: '主题',
+  },
+};
+
+export const LANGS = [['en', 'English'], ['ko', '한국어'], ['zh', '中文']];
+
+export function pickLang(stored, languages) {
+  if (stored && S[stored]) return stored;
+  for (const l of languages || []) {
+    const base = String(l).toLowerCase().split('-')[0];
+    if (S[base]) return base;
+  }
+  return 'en';
+}
+
+export function translator(lang) {
+  const table = S[lang] || S.en;
+  return (key, vars = {}) => {
+    let s = table[key] ?? S.en[key] ?? key;
+    for (const [k, v] of Object.entries(vars)) s = s.split('{' + k + '}').join(String(v));
+    return s;
+  };
+}
