@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -136,6 +137,9 @@ TEST_F(ConsoleTest, BrowserScenariosPassInHeadlessChromium) {
                            " node --test --test-concurrency=1 tests/console/console.test.mjs"},
                       "", 540);
   EXPECT_EQ(r.exit_code, 0) << r.out << "\n--- notaryd log ---\n" << node.Log();
+  // node --test's closing summary ("# pass N", "# fail N"), for the CTest log.
+  std::cout << r.out.substr(r.out.rfind("# tests") == std::string::npos ? 0
+                                                                        : r.out.rfind("# tests"));
   // Neither the key nor the session token may appear in notaryd's log.
   EXPECT_EQ(node.Log().find(read_key), std::string::npos);
   EXPECT_EQ(node.Log().find(read_key.substr(20)), std::string::npos);
