@@ -8,6 +8,7 @@
 #include "common/utf8.h"
 #include "http_routes.h"
 #include "http_util.h"
+#include "openapi.h"
 #include "receipt_json.h"
 
 namespace server {
@@ -172,6 +173,44 @@ void HttpApi::Routes() {
     LogAccess(d, *who, req, "GET /v1/messages", "", req.params.empty() ? "" : "search");
     SendJson(res, {{"items", items},
                    {"next", page->next ? nlohmann::json(*page->next) : nlohmann::json()}});
+  });
+
+  // The access trail of the key's own tenant (admin scope).
+  s.Get("/v1/access-log", [&d](const httplib::Request& req, httplib::Response& res) {
+    auto who = RequireScope(d.auth, req, res, "admin");
+    if (!who) return;
+    std::optional<std::string> receipt = Param(req, "receipt_id");
+    if (receipt && !storage::IsUuid(*receipt)) {
+      return SendError(res, 400, "bad_query", "receipt_id is a receipt id");
+    }
+    int limit = 100;
+    if (auto v = Param(req, "limit")) {
+      auto n = ParseU64(*v);
+      if (!n || *n < 1 || *n > 1000) return SendError(res, 400, "bad_query", "limit is 1 to 1000");
+      limit = static_cast<int>(*n);
+    }
+    auto entries = d.admin.ListAccess(who->tenant, receipt, limit);
+    if (!entries.ok()) {
+      res.set_header("Retry-After", "5");
+      return SendError(res, 503, "unavailable", "database unavailable, try again later");
+    }
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& e : *entries) {
+      items.push_back(
+          {{"at", FormatTimeUs(e.at_us)},
+           {"key_id", e.key_id},
+           {"tenant", e.tenant},
+           {"route", e.route},
+           {"receipt_id", e.receipt_id.empty() ? nlohmann::json() : nlohmann::json(e.receipt_id)},
+           {"client_ip", e.client_ip},
+           {"detail", e.detail}});
+    }
+    SendJson(res, {{"items", items}});
+  });
+
+  // The API description (docs/openapi.yaml, compiled in).
+  s.Get("/v1/openapi.yaml", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(OpenApiYaml()), "application/yaml");
   });
 
   RegisterChainRoutes(s, d);

@@ -28,6 +28,8 @@ void LogAccess(HttpDeps& d, const Principal& who, const httplib::Request& req,
 
 // Checkpoint, keys, blocks, proofs, tiles (and evidence bundles): http_chain_routes.cc.
 void RegisterChainRoutes(httplib::Server& s, HttpDeps& d);
+// GET /v1/messages/{id}/evidence: http_evidence_routes.cc.
+void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, Sealer& sealer);
 // The web console's pages, assets and /v1/session: http_console_routes.cc.
 void RegisterConsoleRoutes(httplib::Server& s, HttpDeps& d);
 

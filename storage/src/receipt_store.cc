@@ -100,6 +100,17 @@ void LoadParts(pqxx::work& tx, ReceiptRow& r) {
   }
 }
 
+// "%<s with LIKE wildcards escaped>%"; callers compare lower(column) LIKE lower(pattern): a
+// case-insensitive "contains" that the trigram indexes of migration 0003 can serve.
+std::string LikePattern(const std::string& s) {
+  std::string out = "%";
+  for (char c : s) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "%";
+}
+
 }  // namespace
 
 bool IsUuid(const std::string& s) {
@@ -214,11 +225,13 @@ common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
   if (q.message_id) where += " AND r.message_id = " + param(*q.message_id);
   if (q.from) {
     std::string p = param(*q.from);
-    where += " AND (lower(r.envelope_from) = lower(" + p + ") OR strpos(lower(r.hdr_from), lower(" +
-             p + ")) > 0)";
+    std::string like = param(LikePattern(*q.from));
+    where += " AND (lower(r.envelope_from) = lower(" + p + ") OR lower(r.hdr_from) LIKE lower(" +
+             like + "))";
   }
   if (q.to) where += " AND r.addresses @> ARRAY[lower(" + param(*q.to) + ")]";
-  if (q.subject) where += " AND strpos(lower(r.subject), lower(" + param(*q.subject) + ")) > 0";
+  if (q.subject)
+    where += " AND lower(r.subject) LIKE lower(" + param(LikePattern(*q.subject)) + ")";
   if (q.since_us)
     where += " AND r.received_at_us >= " + param(std::to_string(*q.since_us)) + "::bigint";
   if (q.until_us)
@@ -235,9 +248,8 @@ common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
         param(*q.attachment_sha256) + ", 'hex'))";
   }
   if (q.attachment_name) {
-    where +=
-        " AND EXISTS (SELECT 1 FROM unnest(r.attachment_names) n WHERE strpos(lower(n), lower(" +
-        param(*q.attachment_name) + ")) > 0)";
+    where += " AND notary_names_text(r.attachment_names) LIKE lower(" +
+             param(LikePattern(*q.attachment_name)) + ")";
   }
   if (q.status) {
     where += *q.status == "sealed" ? " AND l.leaf_index IS NOT NULL" : " AND l.leaf_index IS NULL";

@@ -44,6 +44,7 @@ class NotarydProcess {
              "--log-level",
              "warn"};
     args_.insert(args_.end(), extra.begin(), extra.end());
+    for (const auto& a : extra) tls_ = tls_ || a == "--tls-cert";
     Start();
   }
   ~NotarydProcess() { Kill(SIGKILL); }
@@ -62,7 +63,8 @@ class NotarydProcess {
       _exit(127);
     }
     for (int i = 0; i < 200; ++i) {
-      auto r = testsupport::RunCommand({"curl", "-sf", Http("/healthz")}, "", 5);
+      // Readiness only: with TLS on, the certificate is checked by the tests themselves.
+      auto r = testsupport::RunCommand({"curl", "-sfk", Http("/healthz")}, "", 5);
       if (r.exit_code == 0) return;
       int status;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -89,7 +91,8 @@ class NotarydProcess {
   int smtp_port() const { return smtp_port_; }
   int http_port() const { return http_port_; }
   std::string Http(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(http_port_) + path;
+    return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(http_port_) +
+           path;
   }
   std::string Log() const { return testsupport::ReadFile(log_); }
 
@@ -99,6 +102,7 @@ class NotarydProcess {
   std::string log_;
   pid_t pid_ = -1;
   bool ready_ = true;
+  bool tls_ = false;
 };
 
 // Makes an API key with notaryctl; returns the key (its last output line).

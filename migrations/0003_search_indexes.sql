@@ -1,0 +1,16 @@
+-- 0003: indexes for GET /v1/messages at a million receipts and more.
+-- pg_trgm (a trusted extension: the database owner may create it) serves the
+-- case-insensitive "contains" searches on subject, From and attachment names.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+-- array_to_string is only STABLE; attachment names are plain text, so this is immutable.
+CREATE FUNCTION notary_names_text(text[]) RETURNS text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT lower(array_to_string($1, ' ')) $$;
+
+CREATE INDEX receipts_subject_trgm ON receipts USING gin (lower(subject) gin_trgm_ops);
+CREATE INDEX receipts_hdr_from_trgm ON receipts USING gin (lower(hdr_from) gin_trgm_ops);
+CREATE INDEX receipts_envelope_from ON receipts (tenant_id, lower(envelope_from));
+CREATE INDEX receipts_addresses ON receipts USING gin (addresses);
+CREATE INDEX receipts_attachment_names_trgm ON receipts
+  USING gin (notary_names_text(attachment_names) gin_trgm_ops);
+CREATE INDEX receipts_tenant_time_us ON receipts (tenant_id, received_at_us, id);
