@@ -29,6 +29,7 @@ smtp=$(port)
 "$build/server/notaryd" --database-url "$app" --owner-database-url "$owner" \
   --data-dir "$work/data" --smtp-listen "127.0.0.1:$smtp" --http-listen "127.0.0.1:$http" \
   --node-name bench --origin notary.bench/log --batch-interval-ms 200 --log-level warn \
+  --rate-limit 1000000 \
   > "$work/notaryd.log" 2>&1 &
 pid=$!
 url=http://127.0.0.1:$http

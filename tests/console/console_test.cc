@@ -35,7 +35,7 @@ const char kKoreanMessage[] =
     "Content-Disposition: attachment; filename*=UTF-8''%EA%B3%84%EC%95%BD%EC%84%9C.pdf\r\n"
     "Content-Transfer-Encoding: base64\r\n"
     "\r\n"
-    "JVBERi0xLjQKJcfsj6IKMSAwIG9iago8PD4+CmVuZG9iagp0cmFpbGVyCjw8Pj4KJSVFT0YK\r\n"
+    "JVBERi0xLjQKJcfsj6IKMSAwIG9iago8PD4+CmVuZG9iagp0cmFpbGVyCjw8Pj4KJSVFT0YKCg==\r\n"
     "--xyz--\r\n";
 
 const char kHostileMessage[] =

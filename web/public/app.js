@@ -32,7 +32,10 @@ const t = (k, v) => state.t(k, v);
 function fmtTime(iso, us) {
   const d = us !== undefined && us !== null ? new Date(Number(us) / 1000) : new Date(iso);
   if (isNaN(d)) return String(iso ?? '');
-  const local = new Intl.DateTimeFormat(state.lang, { dateStyle: 'medium', timeStyle: 'medium' }).format(d);
+  if (!fmtTime.cache || fmtTime.cache.lang !== state.lang) {
+    fmtTime.cache = { lang: state.lang, f: new Intl.DateTimeFormat(state.lang, { dateStyle: 'medium', timeStyle: 'medium' }) };
+  }
+  const local = fmtTime.cache.f.format(d);
   return h('time', { datetime: d.toISOString() }, local, h('span', { class: 'utc' }, ' (' + d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z').replace('Z', ' ' + t('utc')) + ')'));
 }
 function copyButton(value, what) {
@@ -210,7 +213,9 @@ async function renderSearch() {
 
   const q = new URLSearchParams(params);
   if (!q.has('limit')) q.set('limit', '50');
+  performance.mark('search-request');
   const page = await api('/v1/messages?' + q.toString());
+  performance.mark('search-data');
   const rows = page.items.map((r) => {
     const md = r.metadata || {};
     return h('tr', { dataset: { messageId: r.id } },

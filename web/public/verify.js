@@ -302,52 +302,78 @@ function param(value, name) {
   return m ? (m[1] ?? m[2]) : '';
 }
 function toCrlf(b) {
-  // §1: line ends become CRLF before parsing.
-  const out = [];
+  // §1: line ends become CRLF before parsing. Mail is mostly CRLF already: then no copy.
+  let bare = 0;
   for (let i = 0; i < b.length; i++) {
-    if (b[i] === 0x0a && (i === 0 || b[i - 1] !== 0x0d)) out.push(0x0d);
-    if (b[i] === 0x0d && b[i + 1] !== 0x0a) { out.push(0x0d, 0x0a); continue; }
-    out.push(b[i]);
+    if (b[i] === 0x0a && (i === 0 || b[i - 1] !== 0x0d)) bare++;
+    else if (b[i] === 0x0d && b[i + 1] !== 0x0a) bare++;
   }
-  return Uint8Array.from(out);
+  if (bare === 0) return b;
+  const out = new Uint8Array(b.length + bare);
+  let o = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (b[i] === 0x0a && (i === 0 || b[i - 1] !== 0x0d)) out[o++] = 0x0d;
+    out[o++] = b[i];
+    if (b[i] === 0x0d && b[i + 1] !== 0x0a) out[o++] = 0x0a;
+  }
+  return out;
 }
+const B64 = new Uint8Array(256).fill(255);
+for (let i = 0; i < 64; i++) B64['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
 function decodeBody(body, cte) {
   cte = cte.toLowerCase();
   if (cte === 'base64') {
-    const s = latin1.decode(body).replace(/[^A-Za-z0-9+/]/g, '');
-    return unb64(s.slice(0, s.length - (s.length % 4)) + ['', '', '==', '='][s.length % 4]);
+    // Like a mail client: bytes outside the alphabet (line ends, padding) are skipped.
+    const out = new Uint8Array(Math.floor(body.length * 3 / 4) + 3);
+    let o = 0, acc = 0, n = 0;
+    for (let i = 0; i < body.length; i++) {
+      const v = B64[body[i]];
+      if (v === 255) continue;
+      acc = (acc << 6) | v;
+      if (++n === 4) {
+        out[o++] = acc >> 16; out[o++] = (acc >> 8) & 0xff; out[o++] = acc & 0xff;
+        acc = 0; n = 0;
+      }
+    }
+    if (n === 2) out[o++] = acc >> 4;
+    else if (n === 3) { out[o++] = acc >> 10; out[o++] = (acc >> 2) & 0xff; }
+    return out.subarray(0, o);
   }
   if (cte === 'quoted-printable') {
-    const s = latin1.decode(body).replace(/[ \t]+\r?\n/g, '\r\n').replace(/=\r?\n/g, '');
-    const out = [];
-    for (let i = 0; i < s.length; i++) {
-      if (s[i] === '=' && /^[0-9A-Fa-f]{2}$/.test(s.substr(i + 1, 2))) {
-        out.push(parseInt(s.substr(i + 1, 2), 16)); i += 2;
-      } else out.push(s.charCodeAt(i) & 0xff);
+    // RFC 2045 §6.7 on the bytes: trailing blanks dropped, soft breaks removed, =XX decoded.
+    const out = new Uint8Array(body.length);
+    const isHex = (x) => (x >= 0x30 && x <= 0x39) || (x >= 0x41 && x <= 0x46) || (x >= 0x61 && x <= 0x66);
+    let o = 0, lineStart = 0;
+    for (let i = 0; i < body.length; i++) {
+      const x = body[i];
+      if (x === 0x0d && body[i + 1] === 0x0a) {
+        while (o > lineStart && (out[o - 1] === 0x20 || out[o - 1] === 0x09)) o--;
+        out[o++] = 0x0d; out[o++] = 0x0a; i++; lineStart = o;
+      } else if (x === 0x3d && body[i + 1] === 0x0d && body[i + 2] === 0x0a) {
+        i += 2;
+      } else if (x === 0x3d && isHex(body[i + 1] ?? 0) && isHex(body[i + 2] ?? 0)) {
+        out[o++] = parseInt(String.fromCharCode(body[i + 1], body[i + 2]), 16); i += 2;
+      } else out[o++] = x;
     }
-    return Uint8Array.from(out);
+    return out.subarray(0, o);
   }
   if (['', '7bit', '8bit', 'binary'].includes(cte)) return body;
   return null;  // x-uuencode and the rest: notary-verify only
 }
-function indexOfBytes(h, n, from) {
-  outer: for (let i = from; i <= h.length - n.length; i++) {
-    for (let j = 0; j < n.length; j++) if (h[i + j] !== n[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
+// Byte offsets equal string offsets: the single-byte decoder maps each byte to one unit.
 function multipartChildren(body, boundary) {
-  const delim = enc.encode('--' + boundary);
+  const text = latin1.decode(body);
+  const delim = '--' + boundary;
   const kids = [];
-  let p = indexOfBytes(body, delim, 0);
+  let p = text.startsWith(delim) ? 0 : text.indexOf('\r\n' + delim);
+  if (p > 0) p += 2;
   while (p >= 0) {
     let start = p + delim.length;
-    if (body[start] === 0x2d && body[start + 1] === 0x2d) break;  // closing delimiter
-    const eol = indexOfBytes(body, Uint8Array.of(0x0d, 0x0a), start);
+    if (text.startsWith('--', start)) break;  // closing delimiter
+    const eol = text.indexOf('\r\n', start);
     if (eol < 0) break;
     start = eol + 2;
-    let next = indexOfBytes(body, concat(Uint8Array.of(0x0d, 0x0a), delim), start - 2);
+    let next = text.indexOf('\r\n' + delim, start - 2);
     if (next < 0) next = body.length;
     kids.push(body.subarray(start, Math.max(start, next)));
     p = next === body.length ? -1 : next + 2;
