@@ -1,5 +1,6 @@
 #include "storage/receipt_store.h"
 
+#include <map>
 #include <pqxx/pqxx>
 
 #include "common/utf8.h"
@@ -82,22 +83,32 @@ ReceiptRow ReadRow(const pqxx::row& row) {
   return r;
 }
 
-void LoadParts(pqxx::work& tx, ReceiptRow& r) {
-  pqxx::result pr = tx.exec_params(
-      "SELECT position, content_type, charset, disposition, filename, size, sha256 "
-      "FROM message_parts WHERE receipt_id = $1::uuid ORDER BY ordinal",
-      r.id);
-  for (const auto& p : pr) {
-    PartRow part;
-    part.position = p[0].as<std::string>();
-    part.content_type = p[1].as<std::string>();
-    part.charset = p[2].as<std::string>();
-    part.disposition = p[3].as<std::string>();
-    part.filename = p[4].as<std::string>();
-    part.size = p[5].as<uint64_t>();
-    part.sha256 = HashField(p[6]);
-    r.parts.push_back(std::move(part));
+PartRow ReadPart(const pqxx::row& p, int first) {
+  PartRow part;
+  part.position = p[first].as<std::string>();
+  part.content_type = p[first + 1].as<std::string>();
+  part.charset = p[first + 2].as<std::string>();
+  part.disposition = p[first + 3].as<std::string>();
+  part.filename = p[first + 4].as<std::string>();
+  part.size = p[first + 5].as<uint64_t>();
+  part.sha256 = HashField(p[first + 6]);
+  return part;
+}
+
+// The parts of every row in one query (a page of search results is one round trip).
+void LoadParts(pqxx::work& tx, std::vector<ReceiptRow*> rows) {
+  if (rows.empty()) return;
+  std::map<std::string, ReceiptRow*> by_id;
+  std::vector<std::string> ids;
+  for (ReceiptRow* r : rows) {
+    by_id[r->id] = r;
+    ids.push_back(r->id);
   }
+  pqxx::result pr = tx.exec_params(
+      "SELECT receipt_id::text, position, content_type, charset, disposition, filename, size,"
+      " sha256 FROM message_parts WHERE receipt_id = ANY($1::uuid[]) ORDER BY receipt_id, ordinal",
+      TextArray(ids));
+  for (const auto& p : pr) by_id[p[0].as<std::string>()]->parts.push_back(ReadPart(p, 1));
 }
 
 // "%<s with LIKE wildcards escaped>%"; callers compare lower(column) LIKE lower(pattern): a
@@ -201,7 +212,7 @@ common::Result<std::optional<ReceiptRow>> ReceiptStore::Get(
                            id, tenant);
         if (r.empty()) return std::optional<ReceiptRow>();
         ReceiptRow row = ReadRow(r[0]);
-        LoadParts(tx, row);
+        LoadParts(tx, {&row});
         return std::optional<ReceiptRow>(std::move(row));
       });
 }
@@ -274,7 +285,9 @@ common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
       }
       page.items.push_back(ReadRow(row));
     }
-    for (auto& item : page.items) LoadParts(tx, item);
+    std::vector<ReceiptRow*> rows;
+    for (auto& item : page.items) rows.push_back(&item);
+    LoadParts(tx, rows);
     return page;
   });
 }

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <regex>
 #include <set>
 #include <thread>
@@ -151,6 +152,30 @@ TEST_F(ChainTest, TwoSealersOneKilledKeepTheChainLinearAndLoseNothing) {
       << b.Log();
   const int64_t receipts = Count(db_.SuperUrl(), "SELECT count(*) FROM receipts");
   EXPECT_GE(receipts, 400);  // at least everything node b acknowledged
+  EXPECT_EQ(Count(db_.SuperUrl(), "SELECT count(*) FROM leaves"), receipts);
+  EXPECT_EQ(Count(db_.SuperUrl(), "SELECT count(DISTINCT receipt_id) FROM leaves"), receipts);
+  EXPECT_EQ(Count(db_.SuperUrl(), "SELECT coalesce(max(leaf_index) + 1, 0) FROM leaves"), receipts);
+  EXPECT_EQ(Count(db_.SuperUrl(), "SELECT coalesce(max(height) + 1, 0) - count(*) FROM blocks"), 0);
+  auto audit = Audit();
+  EXPECT_EQ(audit.exit_code, 0) << audit.out;
+}
+
+TEST_F(ChainTest, KillNineAtRandomPointsNeverSealsTwiceOrSkips) {
+  std::mt19937 rng(20261126);
+  for (int round = 0; round < 5; ++round) {
+    e2e::NotarydProcess node(db_.AppUrl(), db_.OwnerUrl(), dir_ + "/data");
+    ASSERT_TRUE(node.ready()) << node.Log();
+    std::thread load([&] { SmtpSource(node.smtp_port(), 300, 4); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 500));
+    node.Kill(SIGKILL);  // wherever it is: mid-commit, mid-seal, idle
+    load.join();
+  }
+  e2e::NotarydProcess last(db_.AppUrl(), db_.OwnerUrl(), dir_ + "/data");
+  ASSERT_TRUE(last.ready()) << last.Log();
+  ASSERT_TRUE(
+      WaitUntil([&] { return Count(db_.SuperUrl(), "SELECT count(*) FROM pending") == 0; }, 30));
+  const int64_t receipts = Count(db_.SuperUrl(), "SELECT count(*) FROM receipts");
+  EXPECT_GT(receipts, 0);
   EXPECT_EQ(Count(db_.SuperUrl(), "SELECT count(*) FROM leaves"), receipts);
   EXPECT_EQ(Count(db_.SuperUrl(), "SELECT count(DISTINCT receipt_id) FROM leaves"), receipts);
   EXPECT_EQ(Count(db_.SuperUrl(), "SELECT coalesce(max(leaf_index) + 1, 0) FROM leaves"), receipts);

@@ -144,6 +144,39 @@ TEST_F(ReceiptStoreTest, SearchFiltersAndPaginatesWithinTenant) {
   EXPECT_TRUE(store.Search(other)->items.empty());
 }
 
+TEST_F(ReceiptStoreTest, PaginationStaysStableWhileNewMailArrives) {
+  storage::ReceiptStore store(*db_);
+  std::vector<storage::NewReceipt> first;
+  for (int i = 0; i < 6; ++i) {
+    auto m =
+        Make("0190a5d8-0000-7000-8000-00000000020" + std::to_string(i), "p" + std::to_string(i));
+    m.received_at_us += i;
+    first.push_back(m);
+  }
+  std::vector<const storage::NewReceipt*> ptrs;
+  for (auto& m : first) ptrs.push_back(&m);
+  ASSERT_TRUE(store.Insert(ptrs).ok());
+  storage::SearchQuery q;
+  q.tenant = "default";
+  q.limit = 4;
+  auto page1 = store.Search(q);
+  ASSERT_TRUE(page1.ok() && page1->next);
+  // New mail arrives between the two pages (later reception times, as always).
+  auto late = Make("0190a5d8-0000-7000-8000-000000000299", "late");
+  late.received_at_us += 1000;
+  ASSERT_TRUE(store.Insert({&late}).ok());
+  q.after = page1->next;
+  auto page2 = store.Search(q);
+  ASSERT_TRUE(page2.ok());
+  std::vector<std::string> ids;
+  for (auto& r : page1->items) ids.push_back(r.id);
+  for (auto& r : page2->items) ids.push_back(r.id);
+  ASSERT_EQ(ids.size(), 7u);  // the six, once each, then the newcomer at the end
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(ids[static_cast<size_t>(i)], first[static_cast<size_t>(i)].id);
+  EXPECT_EQ(ids[6], late.id);
+}
+
 TEST(DatabaseTest, UnreachableDatabaseIsUnavailableNotACrash) {
   int port = testsupport::FreePort();
   auto db = storage::Database::Open(
