@@ -42,7 +42,8 @@ TEST(SpoolRecordTest, RoundTripsEnvelopeAndExactBytes) {
   r.tls_cipher = "TLS_AES_256_GCM_SHA384";
   r.auth_user = "alice";
   r.queue_id = "4ABC";
-  r.message = std::string("Subject: x\r\n\r\nbody\0with nul\r\n\r\n", 33);
+  static const char kWithNul[] = "Subject: x\r\n\r\nbody\0with nul\r\n\r\n";
+  r.message = std::string(kWithNul, sizeof(kWithNul) - 1);
   auto back = milter::DecodeSpoolRecord(milter::EncodeSpoolRecord(r));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->mail_from, r.mail_from);
