@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "auth.h"
 #include "http_api.h"
 #include "ingest.h"
@@ -61,6 +63,16 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
 
   auto router = TenantRouter::Create(c.tenant_rules, c.default_tenant);
   if (!router.ok()) return router.error();
+  // A rule naming a tenant that does not exist would refuse its mail forever: refuse to start.
+  auto tenants = p->admin->ListTenants();
+  if (!tenants.ok()) return tenants.error();
+  for (const std::string& t : router->tenants()) {
+    if (std::find(tenants->begin(), tenants->end(), t) == tenants->end()) {
+      return common::Error::InvalidInput("tenant '" + t +
+                                         "' (--default-tenant or --tenant-rule) does not exist; "
+                                         "create it with notaryctl tenant create");
+    }
+  }
   p->router = std::make_unique<TenantRouter>(std::move(*router));
   p->auth = std::make_unique<Authenticator>(*p->admin, c.rate_limit_per_minute);
   p->journal = std::make_unique<storage::JournalStore>(*p->db);

@@ -45,6 +45,12 @@ common::Result<TenantRouter> TenantRouter::Create(const std::vector<std::string>
   return r;
 }
 
+std::vector<std::string> TenantRouter::tenants() const {
+  std::vector<std::string> out = {default_};
+  for (const Rule& r : rules_) out.push_back(r.tenant);
+  return out;
+}
+
 std::string TenantRouter::Route(const Envelope& env) const {
   auto ip = IpAddress::Parse(env.client_ip);
   for (const Rule& rule : rules_) {

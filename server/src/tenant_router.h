@@ -22,6 +22,8 @@ class TenantRouter {
                                              std::string default_tenant);
   std::string Route(const Envelope& envelope) const;
   const std::string& default_tenant() const { return default_; }
+  // Every tenant the rules can assign, the default included.
+  std::vector<std::string> tenants() const;
 
  private:
   struct Rule {

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <pqxx/pqxx>
+#include <set>
 
 #include "common/utf8.h"
 #include "pg_util.h"
@@ -137,68 +138,141 @@ bool IsUuid(const std::string& s) {
   return true;
 }
 
+namespace {
+
+// Multi-row statements take text parameters (bytea as hex, decoded in SQL), so that a
+// whole group commits in a handful of round trips instead of several per message.
+class Params {
+ public:
+  std::string Add(std::optional<std::string> v) {
+    values_.push_back(std::move(v));
+    return "$" + std::to_string(values_.size());
+  }
+  std::string Hex(const common::Hash& h) { return "decode(" + Add(common::ToHex(h)) + ", 'hex')"; }
+  size_t size() const { return values_.size(); }
+  auto Dynamic() const { return pqxx::prepare::make_dynamic_params(values_); }
+
+ private:
+  std::vector<std::optional<std::string>> values_;
+};
+
+// PostgreSQL accepts at most 65,535 parameters per statement.
+constexpr size_t kMaxParams = 60000;
+
+}  // namespace
+
 common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
     const std::vector<const NewReceipt*>& batch) {
-  return InTransaction<std::vector<
-      InsertedReceipt>>(db_, [&](pqxx::work& tx) -> common::Result<std::vector<InsertedReceipt>> {
-    std::vector<InsertedReceipt> out;
-    for (const NewReceipt* m : batch) {
-      tx.exec_params(
-          "INSERT INTO message_blobs (sha256, size, data) VALUES ($1, $2, $3) "
-          "ON CONFLICT (sha256) DO NOTHING",
-          Bytea(m->raw_sha256), static_cast<int64_t>(m->raw.size()), Bytea(m->raw));
-      std::optional<std::string> date_utc;
-      if (m->date_utc_unix) date_utc = std::to_string(*m->date_utc_unix);
-      pqxx::result r = tx.exec_params(
-          "INSERT INTO receipts (id, tenant_id, received_at, received_at_us, node, source, "
-          " listener, envelope_from, envelope_to, client_ip, client_port, client_name, helo,"
-          " tls_protocol, tls_cipher, auth_user, queue_id, smtputf8, body_type, size,"
-          " raw_sha256, canonical_sha256, canon_version, parts_root, envelope_digest, salt,"
-          " hdr_from, hdr_sender, hdr_reply_to, hdr_to, hdr_cc, subject, date_header,"
-          " date_utc, message_id, in_reply_to, addresses, attachment_names,"
-          " parse_warnings, idempotency_key) "
-          "VALUES ($1::uuid, (SELECT id FROM tenants WHERE name = $2),"
-          " to_timestamp($3::bigint / 1e6), $3, $4, $5, $6, $7, $8::text[], $9, $10, $11,"
-          " $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27,"
-          " $28, $29::text[], $30::text[], $31, $32, to_timestamp($33::bigint), $34, $35,"
-          " $36::text[], $37::text[], $38::text[], $39) "
-          "ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id::text",
-          m->id, m->tenant, m->received_at_us, C(m->node), C(m->source), C(m->listener),
-          C(m->envelope_from), TextArray(Clean(m->envelope_to)), C(m->client_ip),
-          static_cast<int>(m->client_port), C(m->client_name), C(m->helo), C(m->tls_protocol),
-          C(m->tls_cipher), C(m->auth_user), C(m->queue_id), m->smtputf8, C(m->body_type),
-          static_cast<int64_t>(m->raw.size()), Bytea(m->raw_sha256), Bytea(m->canonical_sha256),
-          static_cast<int64_t>(m->canon_version), Bytea(m->parts_root), Bytea(m->envelope_digest),
-          Bytea(m->salt), C(m->hdr_from), C(m->hdr_sender), C(m->hdr_reply_to),
-          TextArray(Clean(m->hdr_to)), TextArray(Clean(m->hdr_cc)), C(m->subject),
-          C(m->date_header), date_utc, C(m->message_id), C(m->in_reply_to),
-          TextArray(Clean(m->addresses)), TextArray(Clean(m->attachment_names)),
-          TextArray(Clean(m->parse_warnings)), m->idempotency_key);
-      if (r.empty()) {
-        // A repeated idempotency key: the earlier receipt stands; nothing new is stored.
-        pqxx::result ex = tx.exec_params(
-            "SELECT r.id::text, r.received_at_us FROM receipts r JOIN tenants t"
-            " ON t.id = r.tenant_id WHERE t.name = $1 AND r.idempotency_key = $2",
-            m->tenant, m->idempotency_key);
-        if (ex.empty()) return common::Error::Internal("idempotency conflict vanished");
-        out.push_back({ex[0][0].as<std::string>(), true, ex[0][1].as<int64_t>()});
-        continue;
-      }
-      int ordinal = 0;
-      for (const PartRow& p : m->parts) {
-        tx.exec_params(
-            "INSERT INTO message_parts (receipt_id, ordinal, position, content_type, charset,"
-            " disposition, filename, size, sha256) VALUES ($1::uuid,$2,$3,$4,$5,$6,$7,$8,$9)",
-            m->id, ordinal++, C(p.position), C(p.content_type), C(p.charset), C(p.disposition),
-            C(p.filename), static_cast<int64_t>(p.size), Bytea(p.sha256));
-      }
-      tx.exec_params(
-          "INSERT INTO pending (seq, receipt_id) SELECT seq, id FROM receipts WHERE id = $1::uuid",
-          m->id);
-      out.push_back({m->id, false, m->received_at_us});
-    }
-    return out;
-  });
+  return InTransaction<std::vector<InsertedReceipt>>(
+      db_, [&](pqxx::work& tx) -> common::Result<std::vector<InsertedReceipt>> {
+        // Bytes: one statement per distinct blob, binary (a message may be 50 MiB).
+        std::set<common::Hash> blobs;
+        for (const NewReceipt* m : batch) {
+          if (!blobs.insert(m->raw_sha256).second) continue;
+          tx.exec_params(
+              "INSERT INTO message_blobs (sha256, size, data) VALUES ($1, $2, $3) "
+              "ON CONFLICT (sha256) DO NOTHING",
+              Bytea(m->raw_sha256), static_cast<int64_t>(m->raw.size()), Bytea(m->raw));
+        }
+        // Receipts: one multi-row statement; a repeated idempotency key inserts nothing.
+        std::set<std::string> inserted;
+        for (size_t first = 0; first < batch.size();) {
+          Params p;
+          std::string sql =
+              "INSERT INTO receipts (id, tenant_id, received_at, received_at_us, node, source, "
+              " listener, envelope_from, envelope_to, client_ip, client_port, client_name, helo,"
+              " tls_protocol, tls_cipher, auth_user, queue_id, smtputf8, body_type, size,"
+              " raw_sha256, canonical_sha256, canon_version, parts_root, envelope_digest, salt,"
+              " hdr_from, hdr_sender, hdr_reply_to, hdr_to, hdr_cc, subject, date_header,"
+              " date_utc, message_id, in_reply_to, addresses, attachment_names,"
+              " parse_warnings, idempotency_key) VALUES ";
+          size_t i = first;
+          for (; i < batch.size() && p.size() + 64 < kMaxParams; ++i) {
+            const NewReceipt* m = batch[i];
+            const std::string us = p.Add(std::to_string(m->received_at_us));
+            std::optional<std::string> date_utc;
+            if (m->date_utc_unix) date_utc = std::to_string(*m->date_utc_unix);
+            sql += (i == first ? "(" : ", (") + p.Add(m->id) +
+                   "::uuid, (SELECT id FROM tenants WHERE name = " + p.Add(m->tenant) +
+                   "), to_timestamp(" + us + "::bigint / 1e6), " + us + "::bigint, " +
+                   p.Add(C(m->node)) + ", " + p.Add(C(m->source)) + ", " + p.Add(C(m->listener)) +
+                   ", " + p.Add(C(m->envelope_from)) + ", " +
+                   p.Add(TextArray(Clean(m->envelope_to))) + "::text[], " + p.Add(C(m->client_ip)) +
+                   ", " + p.Add(std::to_string(m->client_port)) + "::int, " +
+                   p.Add(C(m->client_name)) + ", " + p.Add(C(m->helo)) + ", " +
+                   p.Add(C(m->tls_protocol)) + ", " + p.Add(C(m->tls_cipher)) + ", " +
+                   p.Add(C(m->auth_user)) + ", " + p.Add(C(m->queue_id)) + ", " +
+                   p.Add(m->smtputf8 ? "true" : "false") + "::boolean, " + p.Add(C(m->body_type)) +
+                   ", " + p.Add(std::to_string(m->raw.size())) + "::bigint, " +
+                   p.Hex(m->raw_sha256) + ", " + p.Hex(m->canonical_sha256) + ", " +
+                   p.Add(std::to_string(m->canon_version)) + "::int, " + p.Hex(m->parts_root) +
+                   ", " + p.Hex(m->envelope_digest) + ", " + p.Hex(m->salt) + ", " +
+                   p.Add(C(m->hdr_from)) + ", " + p.Add(C(m->hdr_sender)) + ", " +
+                   p.Add(C(m->hdr_reply_to)) + ", " + p.Add(TextArray(Clean(m->hdr_to))) +
+                   "::text[], " + p.Add(TextArray(Clean(m->hdr_cc))) + "::text[], " +
+                   p.Add(C(m->subject)) + ", " + p.Add(C(m->date_header)) + ", to_timestamp(" +
+                   p.Add(date_utc) + "::bigint), " + p.Add(C(m->message_id)) + ", " +
+                   p.Add(C(m->in_reply_to)) + ", " + p.Add(TextArray(Clean(m->addresses))) +
+                   "::text[], " + p.Add(TextArray(Clean(m->attachment_names))) + "::text[], " +
+                   p.Add(TextArray(Clean(m->parse_warnings))) + "::text[], " +
+                   p.Add(m->idempotency_key) + ")";
+          }
+          sql += " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id::text";
+          for (const auto& row : tx.exec_params(sql, p.Dynamic()))
+            inserted.insert(row[0].as<std::string>());
+          first = i;
+        }
+        // Parts of the new receipts, as many rows per statement as the parameter limit allows.
+        {
+          Params p;
+          std::string sql;
+          auto flush = [&] {
+            if (sql.empty()) return;
+            tx.exec_params(
+                "INSERT INTO message_parts (receipt_id, ordinal, position, content_type, charset,"
+                " disposition, filename, size, sha256) VALUES " +
+                    sql,
+                p.Dynamic());
+            p = Params();
+            sql.clear();
+          };
+          for (const NewReceipt* m : batch) {
+            if (!inserted.count(m->id)) continue;
+            int ordinal = 0;
+            for (const PartRow& part : m->parts) {
+              if (p.size() + 16 > kMaxParams) flush();
+              sql += (sql.empty() ? "(" : ", (") + p.Add(m->id) + "::uuid, " +
+                     p.Add(std::to_string(ordinal++)) + "::int, " + p.Add(C(part.position)) + ", " +
+                     p.Add(C(part.content_type)) + ", " + p.Add(C(part.charset)) + ", " +
+                     p.Add(C(part.disposition)) + ", " + p.Add(C(part.filename)) + ", " +
+                     p.Add(std::to_string(part.size)) + "::bigint, " + p.Hex(part.sha256) + ")";
+            }
+          }
+          flush();
+        }
+        std::vector<std::string> new_ids(inserted.begin(), inserted.end());
+        if (!new_ids.empty()) {
+          tx.exec_params(
+              "INSERT INTO pending (seq, receipt_id) SELECT seq, id FROM receipts"
+              " WHERE id = ANY($1::uuid[])",
+              TextArray(new_ids));
+        }
+        std::vector<InsertedReceipt> out;
+        for (const NewReceipt* m : batch) {
+          if (inserted.count(m->id)) {
+            out.push_back({m->id, false, m->received_at_us});
+            continue;
+          }
+          // A repeated idempotency key: the earlier receipt stands; nothing new is stored.
+          pqxx::result ex = tx.exec_params(
+              "SELECT r.id::text, r.received_at_us FROM receipts r JOIN tenants t"
+              " ON t.id = r.tenant_id WHERE t.name = $1 AND r.idempotency_key = $2",
+              m->tenant, m->idempotency_key);
+          if (ex.empty()) return common::Error::Internal("receipt neither inserted nor found");
+          out.push_back({ex[0][0].as<std::string>(), true, ex[0][1].as<int64_t>()});
+        }
+        return out;
+      });
 }
 
 common::Result<std::optional<ReceiptRow>> ReceiptStore::Get(
