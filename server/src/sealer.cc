@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <chrono>
+
 #include "common/rfc6962.h"
 #include "common/utf8.h"
 #include "files.h"
@@ -135,9 +137,13 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
   }
   if (auto st = ReloadKeyIfRotated(); !st.ok()) return st.error();
 
+  using Clock = std::chrono::steady_clock;
+  auto t_start = Clock::now();
+  Clock::time_point t_read, t_tiles, t_built;
   auto block = chain_.Seal([&](storage::SealView& view)
                                -> common::Result<std::optional<storage::NewBlock>> {
     auto pending = view.Pending(static_cast<int>(options_.batch_max));
+    t_read = Clock::now();
     if (pending.empty()) return std::optional<storage::NewBlock>();
     auto head = view.Head();
     const uint64_t old_size = head ? static_cast<uint64_t>(head->tree_size) : 0;
@@ -171,6 +177,7 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
     }
     auto appended = notary::tlog::AppendTiles(old_size, hashes, view.Tiles());
     if (!appended.ok()) return appended.error();
+    t_tiles = Clock::now();
     nb.tiles = std::move(appended->tiles);
 
     notary::BlockHeader h;
@@ -222,6 +229,7 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
       nb.tsa_to_fetch.push_back(TsaService::kLocalName);
     }
     for (const auto& url : options_.tsa_urls) nb.tsa_to_fetch.push_back(url);
+    t_built = Clock::now();
     return std::optional<storage::NewBlock>(std::move(nb));
   });
   if (!block.ok()) return block.error();
@@ -231,8 +239,15 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
     metrics_.leaves_sealed.fetch_add(static_cast<uint64_t>(b.leaf_count));
     metrics_.tree_size.store(b.tree_size);
     metrics_.last_seal_unix.store(b.sealed_at_us / 1000000);
-    spdlog::info("event=block_sealed height={} leaves={} tree_size={} block_hash={}", b.height,
-                 b.leaf_count, b.tree_size, common::ToHex(b.block_hash));
+    auto ms = [](Clock::time_point a, Clock::time_point z) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(z - a).count();
+    };
+    const auto t_end = Clock::now();
+    spdlog::info(
+        "event=block_sealed height={} leaves={} tree_size={} block_hash={} ms_read={} "
+        "ms_leaves_tiles={} ms_sign_stamp={} ms_write_commit={}",
+        b.height, b.leaf_count, b.tree_size, common::ToHex(b.block_hash), ms(t_start, t_read),
+        ms(t_read, t_tiles), ms(t_tiles, t_built), ms(t_built, t_end));
     if (!options_.tsa_urls.empty()) token_wake_.store(true);
   }
   return block;

@@ -337,7 +337,10 @@ common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
              param(LikePattern(*q.attachment_name)) + ")";
   }
   if (q.status) {
-    where += *q.status == "sealed" ? " AND l.leaf_index IS NOT NULL" : " AND l.leaf_index IS NULL";
+    // Unsealed receipts are exactly those in the (small) pending queue.
+    where += *q.status == "sealed"
+                 ? " AND l.leaf_index IS NOT NULL"
+                 : " AND EXISTS (SELECT 1 FROM pending p WHERE p.receipt_id = r.id)";
   }
   if (q.after) {
     // Cursor: "<received_at_us>_<id>"; rows strictly after it in (time, id) order.
