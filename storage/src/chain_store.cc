@@ -88,8 +88,11 @@ class TxSealView : public SealView {
     for (const auto& row : tx_.exec_params(
              "SELECT p.seq, r.id::text, t.name, r.received_at_us, r.raw_sha256,"
              " r.canonical_sha256, r.parts_root, r.envelope_digest, r.salt, r.canon_version"
-             " FROM pending p JOIN receipts r ON r.id = p.receipt_id"
-             " JOIN tenants t ON t.id = r.tenant_id ORDER BY p.seq LIMIT $1",
+             // LATERAL: one index lookup per waiting receipt, whatever the planner's
+             // statistics say about the queue (it swings from empty to huge).
+             " FROM (SELECT seq, receipt_id FROM pending ORDER BY seq LIMIT $1) p"
+             " CROSS JOIN LATERAL (SELECT * FROM receipts WHERE id = p.receipt_id) r"
+             " JOIN tenants t ON t.id = r.tenant_id ORDER BY p.seq",
              limit)) {
       PendingLeaf l;
       l.seq = row[0].as<int64_t>();
