@@ -9,6 +9,10 @@ CREATE FUNCTION notary_names_text(text[]) RETURNS text
 
 CREATE INDEX receipts_subject_trgm ON receipts USING gin (lower(subject) gin_trgm_ops);
 CREATE INDEX receipts_hdr_from_trgm ON receipts USING gin (lower(hdr_from) gin_trgm_ops);
+-- The From header's address alone, for exact sender searches ("from=alice@example.com").
+ALTER TABLE receipts ADD COLUMN hdr_from_addr text GENERATED ALWAYS AS
+  (lower(coalesce(substring(hdr_from from '<([^<>]*)>\s*$'), hdr_from))) STORED;
+CREATE INDEX receipts_hdr_from_addr ON receipts (tenant_id, hdr_from_addr);
 CREATE INDEX receipts_envelope_from ON receipts (tenant_id, lower(envelope_from));
 CREATE INDEX receipts_addresses ON receipts USING gin (addresses);
 CREATE INDEX receipts_attachment_names_trgm ON receipts

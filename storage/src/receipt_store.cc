@@ -309,10 +309,15 @@ common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
   std::string where = "WHERE t.name = " + param(q.tenant);
   if (q.message_id) where += " AND r.message_id = " + param(*q.message_id);
   if (q.from) {
-    std::string p = param(*q.from);
-    std::string like = param(LikePattern(*q.from));
-    where += " AND (lower(r.envelope_from) = lower(" + p + ") OR lower(r.hdr_from) LIKE lower(" +
-             like + "))";
+    if (q.from->find('@') != std::string::npos && q.from->find(' ') == std::string::npos) {
+      std::string p = param(*q.from);
+      // An address: the envelope sender or the From header's address, exactly.
+      where +=
+          " AND (lower(r.envelope_from) = lower(" + p + ") OR r.hdr_from_addr = lower(" + p + "))";
+    } else {
+      // Anything else (a name, part of an address): contained in the From header.
+      where += " AND lower(r.hdr_from) LIKE lower(" + param(LikePattern(*q.from)) + ")";
+    }
   }
   if (q.to) where += " AND r.addresses @> ARRAY[lower(" + param(*q.to) + ")]";
   if (q.subject)

@@ -177,6 +177,37 @@ TEST_F(ReceiptStoreTest, PaginationStaysStableWhileNewMailArrives) {
   EXPECT_EQ(ids[6], late.id);
 }
 
+TEST_F(ReceiptStoreTest, SearchByFromMatchesAddressesExactlyAndNamesByContains) {
+  storage::ReceiptStore store(*db_);
+  auto a = Make("0190a5d8-0000-7000-8000-000000000301", "a");
+  a.hdr_from = "Alice Kim <Alice.Kim@Example.com>";
+  a.envelope_from = "bounces@list.example";
+  auto b = Make("0190a5d8-0000-7000-8000-000000000302", "b");
+  b.hdr_from = "bob@example.org";
+  b.envelope_from = "bob@example.org";
+  auto c = Make("0190a5d8-0000-7000-8000-000000000303", "c");
+  c.hdr_from = "Mallory <alice.kim@example.com.evil>";
+  c.envelope_from = "m@evil.example";
+  ASSERT_TRUE(store.Insert({&a, &b, &c}).ok());
+  auto ids = [&](const std::string& from) {
+    storage::SearchQuery q;
+    q.tenant = "default";
+    q.from = from;
+    std::vector<std::string> out;
+    auto r = store.Search(q);
+    EXPECT_TRUE(r.ok());
+    if (r.ok()) {
+      for (auto& i : r->items) out.push_back(i.id);
+    }
+    return out;
+  };
+  EXPECT_EQ(ids("alice.kim@example.com"), std::vector<std::string>{a.id});  // header address
+  EXPECT_EQ(ids("BOUNCES@list.example"), std::vector<std::string>{a.id});   // envelope sender
+  EXPECT_EQ(ids("bob@example.org"), std::vector<std::string>{b.id});
+  EXPECT_EQ(ids("kim"), (std::vector<std::string>{a.id, c.id}));  // a name: contains
+  EXPECT_TRUE(ids("nobody@example.com").empty());
+}
+
 TEST(DatabaseTest, UnreachableDatabaseIsUnavailableNotACrash) {
   int port = testsupport::FreePort();
   auto db = storage::Database::Open(
