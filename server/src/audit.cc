@@ -4,6 +4,7 @@
 
 #include "common/rfc6962.h"
 #include "common/sha256.h"
+#include "leaf_input.h"
 #include "mime/canonical.h"
 #include "notary/block.h"
 #include "notary/checkpoint.h"
@@ -141,16 +142,7 @@ int RunAudit(storage::Database& db, bool progress, std::ostream& out, std::ostre
       if (notary::EnvelopeDigest(env) != l.envelope_digest) {
         return fail(lw + ": the receipt's envelope does not match its envelope digest");
       }
-      notary::LeafRecord rec;
-      rec.receipt_id = l.receipt_id;
-      rec.received_at_us = l.received_at_us;
-      rec.raw_sha256 = l.raw_sha256;
-      rec.canonical_sha256 = l.canonical_sha256;
-      rec.canonical_version = l.canon_version;
-      rec.parts_root = l.parts_root;
-      rec.envelope_digest = l.envelope_digest;
-      rec.tenant = l.tenant;
-      std::copy(l.salt.begin(), l.salt.end(), rec.salt.begin());
+      notary::LeafRecord rec = LeafRecordOf(l);
       auto enc = rec.Encode();
       if (!enc.ok() || *enc != l.record) {
         return fail(lw + ": leaf record differs from the one rebuilt from the receipt");

@@ -9,6 +9,7 @@
 #include "common/utf8.h"
 #include "files.h"
 #include "ingest.h"
+#include "leaf_input.h"
 #include "notary/block.h"
 #include "notary/checkpoint.h"
 #include "notary/leaf_record.h"
@@ -154,16 +155,7 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
     hashes.reserve(pending.size());
     for (size_t i = 0; i < pending.size(); ++i) {
       const storage::PendingLeaf& p = pending[i];
-      notary::LeafRecord rec;
-      rec.receipt_id = p.receipt_id;
-      rec.received_at_us = p.received_at_us;
-      rec.raw_sha256 = p.raw_sha256;
-      rec.canonical_sha256 = p.canonical_sha256;
-      rec.canonical_version = p.canon_version;
-      rec.parts_root = p.parts_root;
-      rec.envelope_digest = p.envelope_digest;
-      rec.tenant = p.tenant;
-      std::copy(p.salt.begin(), p.salt.end(), rec.salt.begin());
+      notary::LeafRecord rec = LeafRecordOf(p);
       auto encoded = rec.Encode();
       if (!encoded.ok()) return encoded.error();
       storage::NewLeaf leaf;

@@ -29,16 +29,12 @@ struct PendingLeaf {
   uint32_t canon_version = 0;
 };
 
-// Everything the audit recomputes a leaf from.
-struct AuditLeaf {
+// Everything the audit recomputes a leaf from: the leaf's inputs plus what was stored.
+struct AuditLeaf : PendingLeaf {
   int64_t leaf_index = 0;
   std::string record;
   common::Hash leaf_hash{};
-  std::string receipt_id, tenant;
-  int64_t received_at_us = 0;
   std::string raw;  // the stored bytes
-  common::Hash raw_sha256{}, canonical_sha256{}, parts_root{}, envelope_digest{}, salt{};
-  uint32_t canon_version = 0;
   std::string envelope_from;
   std::vector<std::string> envelope_to;
   std::string client_ip;
