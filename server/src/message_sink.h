@@ -14,20 +14,20 @@
 namespace server {
 
 struct Envelope {
-  std::string mail_from;               // reverse-path without angle brackets; "" for <>
-  std::vector<std::string> rcpt_to;    // forward-paths without angle brackets, in order
-  std::string client_ip;               // textual address of the peer
+  std::string mail_from;             // reverse-path without angle brackets; "" for <>
+  std::vector<std::string> rcpt_to;  // forward-paths without angle brackets, in order
+  std::string client_ip;             // textual address of the peer
   uint16_t client_port = 0;
-  std::string client_name;             // reverse DNS or what the MTA reported (milter)
-  std::string helo;                    // EHLO/HELO argument
-  std::string tls_protocol;            // e.g. "TLSv1.3"; empty without TLS
-  std::string tls_cipher;              // e.g. "TLS_AES_256_GCM_SHA384"
-  std::string auth_user;               // authenticated user reported by a milter
-  std::string queue_id;                // the MTA's queue id reported by a milter
-  std::string source = "smtp";         // "smtp", "http", "milter", "journal"
-  std::string listener;                // the listener that received it, e.g. "smtp:127.0.0.1:2525"
+  std::string client_name;      // reverse DNS or what the MTA reported (milter)
+  std::string helo;             // EHLO/HELO argument
+  std::string tls_protocol;     // e.g. "TLSv1.3"; empty without TLS
+  std::string tls_cipher;       // e.g. "TLS_AES_256_GCM_SHA384"
+  std::string auth_user;        // authenticated user reported by a milter
+  std::string queue_id;         // the MTA's queue id reported by a milter
+  std::string source = "smtp";  // "smtp", "http", "milter", "journal"
+  std::string listener;         // the listener that received it, e.g. "smtp:127.0.0.1:2525"
   bool smtputf8 = false;
-  std::string body_type;               // "7BIT", "8BITMIME", "BINARYMIME" or empty
+  std::string body_type;  // "7BIT", "8BITMIME", "BINARYMIME" or empty
 };
 
 struct SubmitOutcome {
