@@ -168,18 +168,33 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (keys_rotate->parsed()) {
+    // The key file is replaced atomically (write aside, then rename), so a running sealer
+    // never sees it missing or half-written; the old private key is kept beside it.
     const std::string path = data_dir + "/signing_key.pem";
     if (server::FileExists(path)) {
       auto pem = server::ReadTextFile(path);
       if (!pem.ok()) return Fail(pem.error().message());
       auto old = notary::Ed25519Signer::FromPrivatePem(*pem);
-      if (!old.ok()) return Fail("current key unreadable");
-      // Keep the old private key beside the new one; its public half stays in the database.
-      std::filesystem::rename(
-          path, data_dir + "/signing_key." + notary::KeyId(old->public_key()) + ".pem");
+      if (!old.ok()) return Fail("the current signing key is unreadable");
+      const std::string archive =
+          data_dir + "/signing_key." + notary::KeyId(old->public_key()) + ".pem";
+      if (!server::FileExists(archive)) {
+        if (auto st = server::WriteSecretFile(archive, *pem); !st.ok())
+          return Fail(st.error().message());
+      }
     }
-    auto signer = server::LoadOrCreateSigningKey(data_dir, "", admin);
+    auto signer = notary::Ed25519Signer::Generate();
     if (!signer.ok()) return Fail(signer.error().ToString());
+    auto pem = signer->PrivatePem();
+    if (!pem.ok()) return Fail(pem.error().ToString());
+    const std::string tmp = path + ".new";
+    std::filesystem::remove(tmp);
+    if (auto st = server::WriteSecretFile(tmp, *pem); !st.ok()) return Fail(st.error().message());
+    auto registered = server::LoadOrCreateSigningKey(data_dir, tmp, admin);
+    if (!registered.ok()) return Fail(registered.error().ToString());
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) return Fail("cannot install the new key: " + ec.message());
     const std::string id = notary::KeyId(signer->public_key());
     auto st = admin.RetireSigningKeysExcept(id);
     if (!st.ok()) return Fail(st.error().ToString());

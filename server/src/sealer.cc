@@ -1,7 +1,6 @@
 #include "sealer.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
 #include <chrono>
 
@@ -16,12 +15,6 @@
 
 namespace server {
 namespace {
-
-int64_t MtimeOf(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return 0;
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-}
 
 storage::KeyRow KeyRowOf(const notary::Ed25519Signer& signer) {
   storage::KeyRow k;
@@ -89,7 +82,7 @@ Sealer::Sealer(SealerOptions options, storage::ChainStore& chain, storage::Admin
       signer_(std::move(signer)) {
   key_file_ = options_.signing_key_file.empty() ? options_.data_dir + "/signing_key.pem"
                                                 : options_.signing_key_file;
-  key_mtime_ = MtimeOf(key_file_);
+  if (auto pem = ReadTextFile(key_file_); pem.ok()) key_pem_ = std::move(*pem);
 }
 
 Sealer::~Sealer() { Stop(); }
@@ -117,12 +110,15 @@ void Sealer::Poke() {
 
 common::Status Sealer::ReloadKeyIfRotated() {
   // `notaryctl keys rotate` replaces the key file; the next block is signed with the new key.
-  int64_t mtime = MtimeOf(key_file_);
-  if (mtime == key_mtime_) return common::Ok();
-  auto signer = LoadOrCreateSigningKey(options_.data_dir, options_.signing_key_file, admin_);
-  if (!signer.ok()) return signer.error();
+  // Compared by content (a few hundred bytes, once per seal), not by mtime; a file missing or
+  // half-written mid-rotation leaves the loaded key in use until the next seal.
+  auto pem = ReadTextFile(key_file_);
+  if (!pem.ok() || *pem == key_pem_) return common::Ok();
+  auto signer = notary::Ed25519Signer::FromPrivatePem(*pem);
+  if (!signer.ok()) return common::Ok();
+  if (auto st = admin_.InsertSigningKey(KeyRowOf(*signer)); !st.ok()) return st.error();
   signer_ = std::move(*signer);
-  key_mtime_ = mtime;
+  key_pem_ = std::move(*pem);
   spdlog::info("event=signing_key_loaded key_id={}", notary::KeyId(signer_.public_key()));
   return common::Ok();
 }

@@ -75,7 +75,7 @@ class Sealer {
   std::mutex mu_;  // guards signer_ and lock_
   notary::Ed25519Signer signer_;
   std::string key_file_;
-  int64_t key_mtime_ = 0;
+  std::string key_pem_;  // the key file's contents when signer_ was loaded
   std::unique_ptr<storage::SealerLock> lock_;
   std::condition_variable_any cv_;
   std::atomic<bool> poked_{false};

@@ -1,0 +1,54 @@
+// tsa_http_bench: RFC 3161 replies per second over HTTP from POST /v1/tsa, with concurrent
+// keep-alive clients. Run by bench/tsa_http_bench.sh, which starts notaryd with ECDSA P-256
+// and RSA-2048 TSA keys and prints the raw signing rate of `openssl speed` beside it.
+//   tsa_http_bench URL THREADS SECONDS
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/sha256.h"
+#include "notary/tsa_client.h"
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: tsa_http_bench URL THREADS SECONDS\n");
+    return 2;
+  }
+  const std::string url = argv[1];
+  const int threads = std::atoi(argv[2]);
+  const double seconds = std::atof(argv[3]);
+  const common::Hash digest = common::Sha256Of(std::string_view("tsa http bench"));
+  std::atomic<bool> stop{false};
+  std::atomic<long> ok{0}, failed{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      httplib::Client cli(url);
+      cli.set_keep_alive(true);
+      while (!stop.load()) {
+        auto q = notary::CreateQuery(notary::TsaHashAlg::kSha256, digest, notary::RandomTsaNonce(),
+                                     true);
+        if (!q.ok()) return;
+        auto r = cli.Post("/v1/tsa", *q, "application/timestamp-query");
+        if (r && r->status == 200 && r->body.size() > 100) {
+          ok.fetch_add(1);
+        } else {
+          failed.fetch_add(1);
+        }
+      }
+    });
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& t : pool) t.join();
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("%.0f %ld\n", static_cast<double>(ok.load()) / elapsed, failed.load());
+  return failed.load() == 0 ? 0 : 1;
+}
