@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     pool.emplace_back([&] {
       httplib::Client cli(url);
       cli.set_keep_alive(true);
+      cli.set_tcp_nodelay(true);
       while (!stop.load()) {
         auto q = notary::CreateQuery(notary::TsaHashAlg::kSha256, digest, notary::RandomTsaNonce(),
                                      true);
