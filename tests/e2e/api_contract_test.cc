@@ -237,30 +237,34 @@ TEST(ConfigTest, InvalidValuesExit2NamingTheOption) {
 TEST_F(AccessTest, KeyRotationSignsNewBlocksWithTheNewKeyAndKeepsTheOld) {
   Start({});
   std::string key = e2e::MakeKey(db_.AppUrl(), "default", "ingest,read");
-  auto send = [&] {
+  // Sends one message and returns the key id of the block that seals it.
+  auto sealing_key_of_new_message = [&]() -> std::string {
     auto r = RunCommand({"swaks", "--server", "127.0.0.1:" + std::to_string(node_->smtp_port()),
                          "--to", "b@example.org"});
-    ASSERT_EQ(r.exit_code, 0) << r.out;
-  };
-  auto latest_key = [&] {
-    for (int i = 0; i < 50; ++i) {
-      auto b = Curl({node_->Http("/v1/blocks/latest")});
-      if (b.status == 200 &&
-          json::parse(Get(node_->Http("/v1/messages?status=pending"), key).body)["items"].empty()) {
-        return json::parse(b.body)["key_id"].get<std::string>();
+    std::smatch m;
+    if (!std::regex_search(r.out, m, std::regex("notarised id=([0-9a-f-]{36})"))) return "";
+    const std::string id = m[1];
+    for (int i = 0; i < 100; ++i) {
+      auto got = Get(node_->Http("/v1/messages/" + id), key);
+      if (got.status == 200) {
+        json j = json::parse(got.body);
+        if (j["status"] == "sealed") {
+          auto b =
+              Curl({node_->Http("/v1/blocks/" + std::to_string(j["block_height"].get<int64_t>()))});
+          return json::parse(b.body)["key_id"].get<std::string>();
+        }
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    return std::string();
+    return "";
   };
-  send();
-  std::string first = latest_key();
+  std::string first = sealing_key_of_new_message();
   ASSERT_FALSE(first.empty());
   auto rot = RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "--data-dir",
                          dir_ + "/data", "keys", "rotate"});
   ASSERT_EQ(rot.exit_code, 0) << rot.out;
-  send();
-  std::string second = latest_key();
+  std::string second = sealing_key_of_new_message();
+  ASSERT_FALSE(second.empty());
   EXPECT_NE(second, first);
   EXPECT_NE(rot.out.find(second), std::string::npos) << rot.out;
   auto keys = json::parse(Curl({node_->Http("/v1/keys")}).body)["keys"];
