@@ -353,17 +353,17 @@ void AddAddresses(GMimeParserOptions* options, const char* raw, std::vector<std:
   GPtr<InternetAddressList> list{internet_address_list_parse(options, unfolded.get())};
   if (!list) return;
   // Groups are flattened with an explicit stack of lists.
-  std::vector<InternetAddressList*> todo{list.get()};
-  while (!todo.empty()) {
-    InternetAddressList* l = todo.back();
-    todo.pop_back();
+  std::vector<InternetAddressList*> lists_left{list.get()};
+  while (!lists_left.empty()) {
+    InternetAddressList* l = lists_left.back();
+    lists_left.pop_back();
     const int n = internet_address_list_length(l);
     for (int i = 0; i < n; ++i) {
       InternetAddress* ia = internet_address_list_get_address(l, i);  // transfer none
       if (INTERNET_ADDRESS_IS_GROUP(ia)) {
         InternetAddressList* members =
             internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia));
-        if (members != nullptr) todo.push_back(members);
+        if (members != nullptr) lists_left.push_back(members);
         continue;
       }
       if (!INTERNET_ADDRESS_IS_MAILBOX(ia)) continue;
