@@ -9,41 +9,14 @@
 #   bench/smtp_ingest.sh [MESSAGES]        BUILD_DIR=build SESSIONS=20
 # Needs root (Postfix's master) and a build with notaryd.
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD_DIR:-$here/build}
-[[ $build = /* ]] || build=$here/$build
+source "$(dirname "$0")/lib.sh"
 messages=${1:-10000}
 sessions=${SESSIONS:-20}
 export PATH="/usr/sbin:$PATH"
 [ -x "$build/server/notaryd" ] || { echo "smtp_ingest: build notaryd first" >&2; exit 1; }
-
-work=$(mktemp -d /tmp/smtp-bench.XXXXXX)
-chmod 755 "$work"
-pids=()
 pf_conf=""
-cleanup() {
-  [ -n "$pf_conf" ] && postfix -c "$pf_conf" stop >/dev/null 2>&1 || true
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  NOTARY_PG_DIR=$work/pg "$here/scripts/pg" stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 200); do
-    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "smtp_ingest: nothing listens on port $1" >&2
-  return 1
-}
-
-export NOTARY_PG_DIR=$work/pg
-"$here/scripts/pg" start >/dev/null
-app=$("$here/scripts/pg" url app)
-owner=$("$here/scripts/pg" url owner)
+bench_cleanup_hook() { [ -z "$pf_conf" ] || postfix -c "$pf_conf" stop >/dev/null 2>&1; }
+bench_start smtp-bench
 notary=$(port); http=$(port); sink=$(port); relay_sink=$(port); pfport=$(port)
 "$build/server/notaryd" --database-url "$app" --owner-database-url "$owner" \
   --data-dir "$work/notaryd" --http-listen "127.0.0.1:$http" --smtp-listen "127.0.0.1:$notary" \

@@ -3,24 +3,10 @@
 # P-256 and an RSA-2048 TSA key, each next to `openssl speed` for the same key type measured
 # in the same run on both cores (-multi 2).   bench/tsa_http_bench.sh [SECONDS]     BUILD_DIR=build THREADS=4
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD_DIR:-$here/build}
+source "$(dirname "$0")/lib.sh"
 seconds=${1:-5}
 threads=${THREADS:-4}
-work=$(mktemp -d /tmp/tsa-http-bench.XXXXXX)
-chmod 755 "$work"
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  NOTARY_PG_DIR=$work/pg "$here/scripts/pg" stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-export NOTARY_PG_DIR=$work/pg
-"$here/scripts/pg" start >/dev/null
-app=$("$here/scripts/pg" url app)
-owner=$("$here/scripts/pg" url owner)
-port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+bench_start tsa-http-bench
 
 # An RSA-2048 CA and TSA certificate (critical extendedKeyUsage timeStamping).
 openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=Bench TSA CA" \
@@ -38,10 +24,11 @@ run() {  # run NAME [notaryd flags...]
   "$build/server/notaryd" --database-url "$app" --owner-database-url "$owner" \
     --data-dir "$work/data-$name" --http-listen "127.0.0.1:$http" --smtp-listen "127.0.0.1:$smtp" \
     --seal false --log-level warn "$@" > "$work/notaryd-$name.log" 2>&1 &
-  pid=$!
+  local pid=$!
+  pids+=("$pid")
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$http/healthz" >/dev/null && break; sleep 0.1; done
   read -r rate failures <<<"$("$build/bench/tsa_http_bench" "http://127.0.0.1:$http" "$threads" "$seconds")"
-  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  kill "$pid"; wait "$pid" 2>/dev/null || true
   echo "$rate"
 }
 
