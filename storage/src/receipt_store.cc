@@ -1,11 +1,11 @@
 #include "storage/receipt_store.h"
 
-#include <map>
 #include <pqxx/pqxx>
 #include <set>
 
 #include "common/utf8.h"
 #include "pg_util.h"
+#include "receipt_rows.h"
 #include "transaction.h"
 
 namespace storage {
@@ -19,109 +19,6 @@ std::vector<std::string> Clean(const std::vector<std::string>& v) {
 }
 
 std::string C(const std::string& s) { return common::SanitizeUtf8(s); }
-
-// The columns ReadRow expects, in order.
-constexpr const char* kReceiptColumns =
-    "r.id::text, r.seq, t.name, r.received_at_us, r.node, r.source, r.listener, "
-    "r.envelope_from, array_to_json(r.envelope_to)::text, r.client_ip, r.client_port, "
-    "r.client_name, r.helo, r.tls_protocol, r.tls_cipher, r.auth_user, r.queue_id, r.smtputf8, "
-    "r.body_type, r.size, r.raw_sha256, r.canonical_sha256, r.parts_root, r.envelope_digest, "
-    "r.salt, r.canon_version, r.hdr_from, r.hdr_sender, r.hdr_reply_to, "
-    "array_to_json(r.hdr_to)::text, array_to_json(r.hdr_cc)::text, r.subject, r.date_header, "
-    "extract(epoch from r.date_utc)::bigint, r.message_id, r.in_reply_to, "
-    "array_to_json(r.attachment_names)::text, array_to_json(r.parse_warnings)::text, "
-    "l.leaf_index, l.block_height";
-
-constexpr const char* kReceiptFrom =
-    " FROM receipts r JOIN tenants t ON t.id = r.tenant_id"
-    " LEFT JOIN leaves l ON l.receipt_id = r.id ";
-
-ReceiptRow ReadRow(const pqxx::row& row) {
-  ReceiptRow r;
-  int i = 0;
-  r.id = row[i++].as<std::string>();
-  r.seq = row[i++].as<int64_t>();
-  r.tenant = row[i++].as<std::string>();
-  r.received_at_us = row[i++].as<int64_t>();
-  r.node = row[i++].as<std::string>();
-  r.source = row[i++].as<std::string>();
-  r.listener = row[i++].as<std::string>();
-  r.envelope_from = row[i++].as<std::string>();
-  r.envelope_to = JsonTextArray(row[i++]);
-  r.client_ip = row[i++].as<std::string>();
-  r.client_port = row[i++].as<int>();
-  r.client_name = row[i++].as<std::string>();
-  r.helo = row[i++].as<std::string>();
-  r.tls_protocol = row[i++].as<std::string>();
-  r.tls_cipher = row[i++].as<std::string>();
-  r.auth_user = row[i++].as<std::string>();
-  r.queue_id = row[i++].as<std::string>();
-  r.smtputf8 = row[i++].as<bool>();
-  r.body_type = row[i++].as<std::string>();
-  r.size = row[i++].as<int64_t>();
-  r.raw_sha256 = HashField(row[i++]);
-  r.canonical_sha256 = HashField(row[i++]);
-  r.parts_root = HashField(row[i++]);
-  r.envelope_digest = HashField(row[i++]);
-  r.salt = HashField(row[i++]);
-  r.canon_version = row[i++].as<uint32_t>();
-  r.hdr_from = row[i++].as<std::string>();
-  r.hdr_sender = row[i++].as<std::string>();
-  r.hdr_reply_to = row[i++].as<std::string>();
-  r.hdr_to = JsonTextArray(row[i++]);
-  r.hdr_cc = JsonTextArray(row[i++]);
-  r.subject = row[i++].as<std::string>();
-  r.date_header = row[i++].as<std::string>();
-  if (!row[i].is_null()) r.date_utc_unix = row[i].as<int64_t>();
-  ++i;
-  r.message_id = row[i++].as<std::string>();
-  r.in_reply_to = row[i++].as<std::string>();
-  r.attachment_names = JsonTextArray(row[i++]);
-  r.parse_warnings = JsonTextArray(row[i++]);
-  if (!row[i].is_null()) r.leaf_index = row[i].as<int64_t>();
-  ++i;
-  if (!row[i].is_null()) r.block_height = row[i].as<int64_t>();
-  return r;
-}
-
-PartRow ReadPart(const pqxx::row& p, int first) {
-  PartRow part;
-  part.position = p[first].as<std::string>();
-  part.content_type = p[first + 1].as<std::string>();
-  part.charset = p[first + 2].as<std::string>();
-  part.disposition = p[first + 3].as<std::string>();
-  part.filename = p[first + 4].as<std::string>();
-  part.size = p[first + 5].as<uint64_t>();
-  part.sha256 = HashField(p[first + 6]);
-  return part;
-}
-
-// The parts of every row in one query (a page of search results is one round trip).
-void LoadParts(pqxx::work& tx, std::vector<ReceiptRow*> rows) {
-  if (rows.empty()) return;
-  std::map<std::string, ReceiptRow*> by_id;
-  std::vector<std::string> ids;
-  for (ReceiptRow* r : rows) {
-    by_id[r->id] = r;
-    ids.push_back(r->id);
-  }
-  pqxx::result pr = tx.exec_params(
-      "SELECT receipt_id::text, position, content_type, charset, disposition, filename, size,"
-      " sha256 FROM message_parts WHERE receipt_id = ANY($1::uuid[]) ORDER BY receipt_id, ordinal",
-      TextArray(ids));
-  for (const auto& p : pr) by_id[p[0].as<std::string>()]->parts.push_back(ReadPart(p, 1));
-}
-
-// "%<s with LIKE wildcards escaped>%"; callers compare lower(column) LIKE lower(pattern): a
-// case-insensitive "contains" that the trigram indexes of migration 0003 can serve.
-std::string LikePattern(const std::string& s) {
-  std::string out = "%";
-  for (char c : s) {
-    if (c == '%' || c == '_' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "%";
-}
 
 }  // namespace
 
@@ -297,80 +194,6 @@ common::Result<std::string> ReceiptStore::GetRaw(const common::Hash& raw_sha256)
         tx.exec_params("SELECT data FROM message_blobs WHERE sha256 = $1", Bytea(raw_sha256));
     if (r.empty()) return common::Error::NotFound("message bytes not found");
     return BytesField(r[0][0]);
-  });
-}
-
-common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
-  std::vector<std::optional<std::string>> params;
-  auto param = [&](std::optional<std::string> v) {
-    params.push_back(std::move(v));
-    return "$" + std::to_string(params.size());
-  };
-  std::string where = "WHERE t.name = " + param(q.tenant);
-  if (q.message_id) where += " AND r.message_id = " + param(*q.message_id);
-  if (q.from) {
-    if (q.from->find('@') != std::string::npos && q.from->find(' ') == std::string::npos) {
-      std::string p = param(*q.from);
-      // An address: the envelope sender or the From header's address, exactly.
-      where +=
-          " AND (lower(r.envelope_from) = lower(" + p + ") OR r.hdr_from_addr = lower(" + p + "))";
-    } else {
-      // Anything else (a name, part of an address): contained in the From header.
-      where += " AND lower(r.hdr_from) LIKE lower(" + param(LikePattern(*q.from)) + ")";
-    }
-  }
-  if (q.to) where += " AND r.addresses @> ARRAY[lower(" + param(*q.to) + ")]";
-  if (q.subject)
-    where += " AND lower(r.subject) LIKE lower(" + param(LikePattern(*q.subject)) + ")";
-  if (q.since_us)
-    where += " AND r.received_at_us >= " + param(std::to_string(*q.since_us)) + "::bigint";
-  if (q.until_us)
-    where += " AND r.received_at_us < " + param(std::to_string(*q.until_us)) + "::bigint";
-  if (q.sha256) {
-    std::string p = param(*q.sha256);
-    where += " AND (r.raw_sha256 = decode(" + p + ", 'hex') OR r.canonical_sha256 = decode(" + p +
-             ", 'hex'))";
-  }
-  if (q.attachment_sha256) {
-    where +=
-        " AND EXISTS (SELECT 1 FROM message_parts p WHERE p.receipt_id = r.id AND p.sha256 ="
-        " decode(" +
-        param(*q.attachment_sha256) + ", 'hex'))";
-  }
-  if (q.attachment_name) {
-    where += " AND notary_names_text(r.attachment_names) LIKE lower(" +
-             param(LikePattern(*q.attachment_name)) + ")";
-  }
-  if (q.status) {
-    // Unsealed receipts are exactly those in the (small) pending queue.
-    where += *q.status == "sealed"
-                 ? " AND l.leaf_index IS NOT NULL"
-                 : " AND EXISTS (SELECT 1 FROM pending p WHERE p.receipt_id = r.id)";
-  }
-  if (q.after) {
-    // Cursor: "<received_at_us>_<id>"; rows strictly after it in (time, id) order.
-    auto us = q.after->substr(0, q.after->find('_'));
-    auto id = q.after->substr(q.after->find('_') + 1);
-    where += " AND (r.received_at_us, r.id) > (" + param(us) + "::bigint, " + param(id) + "::uuid)";
-  }
-  int limit = std::clamp(q.limit, 1, 1000);
-  std::string sql = std::string("SELECT ") + kReceiptColumns + kReceiptFrom + where +
-                    " ORDER BY r.received_at_us, r.id LIMIT " + std::to_string(limit + 1);
-  return InTransaction<SearchPage>(db_, [&](pqxx::work& tx) -> common::Result<SearchPage> {
-    pqxx::result r = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
-    SearchPage page;
-    for (const auto& row : r) {
-      if (static_cast<int>(page.items.size()) == limit) {
-        const ReceiptRow& last = page.items.back();
-        page.next = std::to_string(last.received_at_us) + "_" + last.id;
-        break;
-      }
-      page.items.push_back(ReadRow(row));
-    }
-    std::vector<ReceiptRow*> rows;
-    for (auto& item : page.items) rows.push_back(&item);
-    LoadParts(tx, rows);
-    return page;
   });
 }
 

@@ -1,0 +1,103 @@
+#include "receipt_rows.h"
+
+#include <map>
+
+#include "pg_util.h"
+
+namespace storage {
+
+const char* const kReceiptColumns =
+    "r.id::text, r.seq, t.name, r.received_at_us, r.node, r.source, r.listener, "
+    "r.envelope_from, array_to_json(r.envelope_to)::text, r.client_ip, r.client_port, "
+    "r.client_name, r.helo, r.tls_protocol, r.tls_cipher, r.auth_user, r.queue_id, r.smtputf8, "
+    "r.body_type, r.size, r.raw_sha256, r.canonical_sha256, r.parts_root, r.envelope_digest, "
+    "r.salt, r.canon_version, r.hdr_from, r.hdr_sender, r.hdr_reply_to, "
+    "array_to_json(r.hdr_to)::text, array_to_json(r.hdr_cc)::text, r.subject, r.date_header, "
+    "extract(epoch from r.date_utc)::bigint, r.message_id, r.in_reply_to, "
+    "array_to_json(r.attachment_names)::text, array_to_json(r.parse_warnings)::text, "
+    "l.leaf_index, l.block_height";
+
+const char* const kReceiptFrom =
+    " FROM receipts r JOIN tenants t ON t.id = r.tenant_id"
+    " LEFT JOIN leaves l ON l.receipt_id = r.id ";
+
+ReceiptRow ReadRow(const pqxx::row& row) {
+  ReceiptRow r;
+  int i = 0;
+  r.id = row[i++].as<std::string>();
+  r.seq = row[i++].as<int64_t>();
+  r.tenant = row[i++].as<std::string>();
+  r.received_at_us = row[i++].as<int64_t>();
+  r.node = row[i++].as<std::string>();
+  r.source = row[i++].as<std::string>();
+  r.listener = row[i++].as<std::string>();
+  r.envelope_from = row[i++].as<std::string>();
+  r.envelope_to = JsonTextArray(row[i++]);
+  r.client_ip = row[i++].as<std::string>();
+  r.client_port = row[i++].as<int>();
+  r.client_name = row[i++].as<std::string>();
+  r.helo = row[i++].as<std::string>();
+  r.tls_protocol = row[i++].as<std::string>();
+  r.tls_cipher = row[i++].as<std::string>();
+  r.auth_user = row[i++].as<std::string>();
+  r.queue_id = row[i++].as<std::string>();
+  r.smtputf8 = row[i++].as<bool>();
+  r.body_type = row[i++].as<std::string>();
+  r.size = row[i++].as<int64_t>();
+  r.raw_sha256 = HashField(row[i++]);
+  r.canonical_sha256 = HashField(row[i++]);
+  r.parts_root = HashField(row[i++]);
+  r.envelope_digest = HashField(row[i++]);
+  r.salt = HashField(row[i++]);
+  r.canon_version = row[i++].as<uint32_t>();
+  r.hdr_from = row[i++].as<std::string>();
+  r.hdr_sender = row[i++].as<std::string>();
+  r.hdr_reply_to = row[i++].as<std::string>();
+  r.hdr_to = JsonTextArray(row[i++]);
+  r.hdr_cc = JsonTextArray(row[i++]);
+  r.subject = row[i++].as<std::string>();
+  r.date_header = row[i++].as<std::string>();
+  if (!row[i].is_null()) r.date_utc_unix = row[i].as<int64_t>();
+  ++i;
+  r.message_id = row[i++].as<std::string>();
+  r.in_reply_to = row[i++].as<std::string>();
+  r.attachment_names = JsonTextArray(row[i++]);
+  r.parse_warnings = JsonTextArray(row[i++]);
+  if (!row[i].is_null()) r.leaf_index = row[i].as<int64_t>();
+  ++i;
+  if (!row[i].is_null()) r.block_height = row[i].as<int64_t>();
+  return r;
+}
+
+namespace {
+
+PartRow ReadPart(const pqxx::row& p, int first) {
+  PartRow part;
+  part.position = p[first].as<std::string>();
+  part.content_type = p[first + 1].as<std::string>();
+  part.charset = p[first + 2].as<std::string>();
+  part.disposition = p[first + 3].as<std::string>();
+  part.filename = p[first + 4].as<std::string>();
+  part.size = p[first + 5].as<uint64_t>();
+  part.sha256 = HashField(p[first + 6]);
+  return part;
+}
+
+}  // namespace
+
+void LoadParts(pqxx::work& tx, std::vector<ReceiptRow*> rows) {
+  if (rows.empty()) return;
+  std::map<std::string, ReceiptRow*> by_id;
+  std::vector<std::string> ids;
+  for (ReceiptRow* r : rows) {
+    by_id[r->id] = r;
+    ids.push_back(r->id);
+  }
+  pqxx::result pr = tx.exec_params(
+      "SELECT receipt_id::text, position, content_type, charset, disposition, filename, size,"
+      " sha256 FROM message_parts WHERE receipt_id = ANY($1::uuid[]) ORDER BY receipt_id, ordinal",
+      TextArray(ids));
+  for (const auto& p : pr) by_id[p[0].as<std::string>()]->parts.push_back(ReadPart(p, 1));
+}
+
+}  // namespace storage

@@ -1,0 +1,101 @@
+// ReceiptStore::Search: the filters of GET /v1/messages as one parameterised query over the
+// indexes of migration 0003, with (reception time, id) cursor pagination.
+#include <algorithm>
+#include <pqxx/pqxx>
+
+#include "pg_util.h"
+#include "receipt_rows.h"
+#include "storage/receipt_store.h"
+#include "transaction.h"
+
+namespace storage {
+namespace {
+
+// "%<s with LIKE wildcards escaped>%"; callers compare lower(column) LIKE lower(pattern): a
+// case-insensitive "contains" that the trigram indexes of migration 0003 can serve.
+std::string LikePattern(const std::string& s) {
+  std::string out = "%";
+  for (char c : s) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "%";
+}
+
+}  // namespace
+
+common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
+  std::vector<std::optional<std::string>> params;
+  auto param = [&](std::optional<std::string> v) {
+    params.push_back(std::move(v));
+    return "$" + std::to_string(params.size());
+  };
+  std::string where = "WHERE t.name = " + param(q.tenant);
+  if (q.message_id) where += " AND r.message_id = " + param(*q.message_id);
+  if (q.from) {
+    if (q.from->find('@') != std::string::npos && q.from->find(' ') == std::string::npos) {
+      std::string p = param(*q.from);
+      // An address: the envelope sender or the From header's address, exactly.
+      where +=
+          " AND (lower(r.envelope_from) = lower(" + p + ") OR r.hdr_from_addr = lower(" + p + "))";
+    } else {
+      // Anything else (a name, part of an address): contained in the From header.
+      where += " AND lower(r.hdr_from) LIKE lower(" + param(LikePattern(*q.from)) + ")";
+    }
+  }
+  if (q.to) where += " AND r.addresses @> ARRAY[lower(" + param(*q.to) + ")]";
+  if (q.subject)
+    where += " AND lower(r.subject) LIKE lower(" + param(LikePattern(*q.subject)) + ")";
+  if (q.since_us)
+    where += " AND r.received_at_us >= " + param(std::to_string(*q.since_us)) + "::bigint";
+  if (q.until_us)
+    where += " AND r.received_at_us < " + param(std::to_string(*q.until_us)) + "::bigint";
+  if (q.sha256) {
+    std::string p = param(*q.sha256);
+    where += " AND (r.raw_sha256 = decode(" + p + ", 'hex') OR r.canonical_sha256 = decode(" + p +
+             ", 'hex'))";
+  }
+  if (q.attachment_sha256) {
+    where +=
+        " AND EXISTS (SELECT 1 FROM message_parts p WHERE p.receipt_id = r.id AND p.sha256 ="
+        " decode(" +
+        param(*q.attachment_sha256) + ", 'hex'))";
+  }
+  if (q.attachment_name) {
+    where += " AND notary_names_text(r.attachment_names) LIKE lower(" +
+             param(LikePattern(*q.attachment_name)) + ")";
+  }
+  if (q.status) {
+    // Unsealed receipts are exactly those in the (small) pending queue.
+    where += *q.status == "sealed"
+                 ? " AND l.leaf_index IS NOT NULL"
+                 : " AND EXISTS (SELECT 1 FROM pending p WHERE p.receipt_id = r.id)";
+  }
+  if (q.after) {
+    // Cursor: "<received_at_us>_<id>"; rows strictly after it in (time, id) order.
+    auto us = q.after->substr(0, q.after->find('_'));
+    auto id = q.after->substr(q.after->find('_') + 1);
+    where += " AND (r.received_at_us, r.id) > (" + param(us) + "::bigint, " + param(id) + "::uuid)";
+  }
+  int limit = std::clamp(q.limit, 1, 1000);
+  std::string sql = std::string("SELECT ") + kReceiptColumns + kReceiptFrom + where +
+                    " ORDER BY r.received_at_us, r.id LIMIT " + std::to_string(limit + 1);
+  return InTransaction<SearchPage>(db_, [&](pqxx::work& tx) -> common::Result<SearchPage> {
+    pqxx::result r = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+    SearchPage page;
+    for (const auto& row : r) {
+      if (static_cast<int>(page.items.size()) == limit) {
+        const ReceiptRow& last = page.items.back();
+        page.next = std::to_string(last.received_at_us) + "_" + last.id;
+        break;
+      }
+      page.items.push_back(ReadRow(row));
+    }
+    std::vector<ReceiptRow*> rows;
+    for (auto& item : page.items) rows.push_back(&item);
+    LoadParts(tx, rows);
+    return page;
+  });
+}
+
+}  // namespace storage
