@@ -1,0 +1,118 @@
+// The audit's reads, for `notaryctl audit`: one ordered pass over the sealed chain in
+// bounded memory, whatever the size of the database.
+//   AuditSnapshot: one read-only REPEATABLE READ transaction holding a server-side cursor
+//     over blocks in height order, the signing keys, the chain's extent and any stray leaf.
+//   LeafRangeReader: one connection of its own per worker thread, reading leaves
+//     [first, end) in leaf order joined with their receipts and stored bytes, as text that
+//     the worker decodes (hex, arrays) itself.
+// Readers on several connections see different snapshots; that is sound because every row
+// read is append-only and a block's leaves are committed with the block: leaves below the
+// snapshot's tree size are the same in every later snapshot. Leaves beyond it are the
+// snapshot's to report (StrayLeaf).
+//
+// Depends only on the columns of blocks, leaves, receipts, tenants, message_blobs and
+// signing_keys (migrations/), never on how they were written. All SQL is constant text with
+// bound parameters.
+//
+// Thread-safety: AuditSnapshot and LeafRangeReader are each used by one thread at a time
+// (each owns a connection). LeafChunk is immutable: Decode may run on any thread, and a
+// chunk may outlive its reader.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "storage/database.h"
+#include "storage/records.h"
+
+namespace storage {
+
+// One leaf as stored, with its receipt and bytes. Hash-valued columns are kept as stored
+// (any length), so that a tampered value shows as a mismatch rather than being cut to fit.
+struct StoredLeaf {
+  int64_t leaf_index = 0;
+  int64_t block_height = 0;
+  std::string record;     // leaf_record
+  std::string leaf_hash;  // as stored
+  bool has_receipt = false;
+  bool has_bytes = false;  // a message_blobs row for the receipt's raw_sha256
+  std::string receipt_id, tenant;
+  int64_t received_at_us = 0;
+  std::string raw;  // the stored message bytes
+  std::string raw_sha256, canonical_sha256, parts_root, envelope_digest, salt;
+  int64_t canon_version = 0;
+  std::string envelope_from;
+  std::vector<std::string> envelope_to;
+  std::string client_ip;
+  int64_t client_port = 0;
+  std::string helo, tls_protocol, tls_cipher;
+};
+
+class LeafChunk {
+ public:
+  struct Impl;
+  explicit LeafChunk(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+
+  size_t size() const;
+  // The leaf index of row i, without decoding the rest.
+  int64_t LeafIndexAt(size_t i) const;
+  // Decodes row i into `out` (reusing its buffers). kInternal when a value does not parse.
+  common::Status Decode(size_t i, StoredLeaf& out) const;
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+class AuditSnapshot {
+ public:
+  // Takes a connection from `db`'s pool for the snapshot's lifetime.
+  static common::Result<std::unique_ptr<AuditSnapshot>> Open(Database& db);
+  ~AuditSnapshot();
+  AuditSnapshot(const AuditSnapshot&) = delete;
+  AuditSnapshot& operator=(const AuditSnapshot&) = delete;
+
+  common::Result<std::vector<KeyRow>> SigningKeys();
+  // A block as stored; `well_formed` is false when a hash column is not 32 bytes long (the
+  // row's fixed-size fields then cannot hold it as stored).
+  struct Block {
+    BlockRow row;
+    bool well_formed = true;
+  };
+  // The next few hundred blocks in height order; empty at the end.
+  common::Result<std::vector<Block>> NextBlocks();
+  // The leaf indexes worth reading: [0, min(tree size of the highest block, highest stored
+  // leaf index + 1)).
+  common::Result<int64_t> LeafExtent();
+  // The lowest stored leaf index outside [0, tree_size), if any.
+  common::Result<std::optional<int64_t>> StrayLeaf(int64_t tree_size);
+
+  struct Impl;
+
+ private:
+  explicit AuditSnapshot(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class LeafRangeReader {
+ public:
+  // Opens a connection of its own (not from the pool: one per worker, for a long read).
+  static common::Result<std::unique_ptr<LeafRangeReader>> Open(Database& db);
+  ~LeafRangeReader();
+  LeafRangeReader(const LeafRangeReader&) = delete;
+  LeafRangeReader& operator=(const LeafRangeReader&) = delete;
+
+  // The stored leaves with first <= leaf_index < end, in leaf order.
+  common::Result<LeafChunk> Read(int64_t first, int64_t end);
+
+  struct Impl;
+
+ private:
+  explicit LeafRangeReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace storage
