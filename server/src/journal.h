@@ -1,48 +1,15 @@
-// Exchange / Microsoft 365 envelope journal reports.
-//
-// A journal report is a message carrying the header X-MS-Journal-Report whose multipart body
-// holds a text part (the report: "Sender:", "Subject:", "Message-Id:", then one line per
-// envelope recipient, "To:|Cc:|Bcc:|Recipient: <addr>[, Expanded:|Forwarded: <source>]")
-// and the journaled original as an unaltered message/rfc822 attachment. The notary
-// notarises the original with the envelope the report states and keeps the report's bytes.
-//
-// Pure: bytes in, values out; no I/O. UnwrapJournalReport logs one line for a report that is
-// malformed (and then leaves the message alone, so it is notarised as received).
+// Exchange / Microsoft 365 envelope journal reports arriving at notaryd: the parser is
+// mime/journal_report.h; this unwraps a report into the original and its envelope.
 // Thread-safety: may be called from many threads at once.
 #pragma once
 
 #include <optional>
 #include <string>
-#include <string_view>
-#include <vector>
 
-#include "common/result.h"
 #include "message_sink.h"
+#include "mime/journal_report.h"
 
 namespace server {
-
-struct JournalRecipient {
-  std::string kind;            // "To", "Cc", "Bcc" or "Recipient"
-  std::string address;         // the journaled recipient (what the MTA delivered to)
-  std::string redirection;     // "", "Expanded" or "Forwarded"
-  std::string source_address;  // the group or original address before redirection
-};
-
-struct JournalReport {
-  std::string sender;        // the envelope sender of the original
-  std::string on_behalf_of;  // present when someone sent on behalf of the sender
-  std::string subject;
-  std::string message_id;  // without angle brackets
-  std::vector<JournalRecipient> recipients;
-  std::string original;  // the journaled message's exact bytes
-  // Distinct recipient addresses in report order: the envelope recipients.
-  std::vector<std::string> EnvelopeRecipients() const;
-};
-
-// nullopt: `raw` is no journal report (no X-MS-Journal-Report header). An error: it claims
-// to be one but lacks the report text or the message/rfc822 original, or its report text
-// names no sender or no recipient.
-common::Result<std::optional<JournalReport>> ParseJournalReport(std::string_view raw);
 
 // When `raw` is a well-formed journal report: replaces `raw` with the original's bytes,
 // `env.mail_from`/`env.rcpt_to` with the report's sender and recipients, sets env.source
