@@ -6,6 +6,7 @@
 
 #include "bundle_internal.h"
 #include "common/rfc6962.h"
+#include "common/sha256.h"
 #include "mime/canonical.h"
 #include "notary/block.h"
 #include "notary/bundle.h"
@@ -221,6 +222,13 @@ common::Status ValidateInput(const BundleInput& input) {
   if (input.disclosed_part && !positions.contains(input.disclosed_part->position)) {
     return common::Error::InvalidInput("the disclosed part is not among the parts");
   }
+  if (input.journal_report && input.disclosed_part) {
+    // The report holds the whole original: it would disclose what selective disclosure hides.
+    return common::Error::InvalidInput("a journal report cannot go with a disclosed part");
+  }
+  if (input.journal_report && input.journal_report->empty()) {
+    return common::Error::InvalidInput("the journal report is empty");
+  }
   auto h = HeaderHeight(input.block.header);
   if (!h.ok()) return common::Error::InvalidInput("block header: " + h.error().message());
   if (input.previous_block) {
@@ -247,6 +255,7 @@ std::map<std::string, std::string> LooseFiles(const BundleInput& input) {
   } else {
     files[std::string(kMessageFile)] = input.message;
   }
+  if (input.journal_report) files[std::string(kJournalReportFile)] = *input.journal_report;
   files[std::string(kLeafRecordFile)] = input.leaf_record;
   auto add_block = [&](const BundleBlock& b) {
     uint64_t height = *HeaderHeight(b.header);
@@ -339,6 +348,11 @@ std::string EvidenceJson(const BundleInput& in) {
       {"message", message},
       {"parts", parts},
       {"parts_root", common::ToHex(in.parts_root)},
+      {"journal_report", !in.journal_report
+                             ? json()
+                             : json{{"file", std::string(kJournalReportFile)},
+                                    {"sha256", common::ToHex(common::Sha256Of(*in.journal_report))},
+                                    {"size", in.journal_report->size()}}},
       {"leaf",
        {{"record_hex", common::ToHex(common::AsBytes(in.leaf_record))},
         {"file", std::string(kLeafRecordFile)},
@@ -451,6 +465,15 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
       Bad("message.disclosed_part.position", "not among the parts");
     }
     in.parts_root = HashField(doc, "parts_root", "");
+
+    // Optional: bundles issued before journal reports were included lack the field.
+    if (auto jr = doc.find("journal_report"); jr != doc.end() && !jr->is_null()) {
+      if (in.disclosed_part) Bad("journal_report", "must be null when a part is disclosed");
+      ExpectFile(*jr, "file", "journal_report", std::string(kJournalReportFile));
+      in.journal_report_sha256 = HashField(*jr, "sha256", "journal_report");
+      if (U64(*jr, "size", "journal_report") == 0) Bad("journal_report.size", "must not be 0");
+      in.journal_report = std::string();  // the bytes come from the file (ReadBundleZip)
+    }
 
     const json& leaf = Field(doc, "leaf", "");
     in.leaf_record = HexField(leaf, "record_hex", "leaf");

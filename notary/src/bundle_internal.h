@@ -18,6 +18,7 @@ inline constexpr std::string_view kEvidenceFile = "evidence.json";
 inline constexpr std::string_view kCertificateFile = "certificate.html";
 inline constexpr std::string_view kVerifyFile = "VERIFY.md";
 inline constexpr std::string_view kMessageFile = "message.eml";
+inline constexpr std::string_view kJournalReportFile = "journal-report.eml";
 inline constexpr std::string_view kLeafRecordFile = "leaf-record.bin";
 inline constexpr std::string_view kCheckpointFile = "checkpoint.txt";
 inline constexpr std::string_view kTsaCaFile = "tsa-ca.pem";

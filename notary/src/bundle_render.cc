@@ -4,6 +4,7 @@
 
 #include "bundle_internal.h"
 #include "common/bytes.h"
+#include "common/sha256.h"
 #include "notary/block.h"
 
 namespace notary::bundle_internal {
@@ -27,6 +28,7 @@ struct Labels {
   const char* envelope_to;
   const char* client;
   const char* tls;
+  const char* journal_report;
   const char* none;
   const char* section_hashes;
   const char* raw_sha256;
@@ -79,6 +81,7 @@ const Labels kEnglish = {
     "Envelope recipients (RCPT TO)",
     "Sending server",
     "Encryption (TLS)",
+    "Exchange journal report",
     "none",
     "Fingerprints (SHA-256)",
     "Exact message bytes",
@@ -132,6 +135,7 @@ const Labels kKorean = {
     "봉투 수신자(RCPT TO)",
     "발신 서버",
     "암호화(TLS)",
+    "Exchange 저널 보고서",
     "없음",
     "지문(SHA-256)",
     "메시지 원본 바이트",
@@ -184,6 +188,7 @@ const Labels kChinese = {
     "信封收件人（RCPT TO）",
     "发送服务器",
     "加密（TLS）",
+    "Exchange 日志报告",
     "无",
     "指纹（SHA-256）",
     "邮件原始字节",
@@ -345,6 +350,11 @@ std::string CertificateHtml(const BundleInput& in, const Display& d) {
   h.Row(L.client, client);
   h.Row(L.tls,
         env.tls_protocol.empty() ? std::string(L.none) : env.tls_protocol + " " + env.tls_cipher);
+  if (in.journal_report) {
+    // The envelope above is the one the report states; the report itself is in the bundle.
+    h.Row(L.journal_report, std::string(kJournalReportFile) + " (SHA-256 " +
+                                common::ToHex(common::Sha256Of(*in.journal_report)) + ")");
+  }
   h.Raw("</table>\n");
 
   h.Raw("<h2>");

@@ -6,6 +6,7 @@
 #include "common/rfc6962.h"
 #include "common/sha256.h"
 #include "mime/canonical.h"
+#include "mime/journal_report.h"
 #include "notary/block.h"
 #include "notary/bundle.h"
 #include "notary/checkpoint.h"
@@ -79,6 +80,7 @@ class Verifier {
     CheckConsistency();
     CheckEml();
     CheckAttachment();
+    CheckJournalReport();
     report_.valid =
         std::none_of(report_.checks.begin(), report_.checks.end(),
                      [](const CheckResult& c) { return c.status == CheckStatus::kFail; });
@@ -732,6 +734,54 @@ class Verifier {
          "SHA-256 " + common::ToHex(h) + " is none of the " +
              (in_.disclosed_part ? std::string("disclosed ") : std::string()) +
              "parts of the message");
+  }
+
+  void CheckJournalReport() {
+    static constexpr const char* kId = "journal.report";
+    static constexpr const char* kName = "Journal report agrees with the sealed envelope";
+    if (!in_.journal_report) {
+      return Skip(kId, kName, "the message did not arrive in an Exchange journal report");
+    }
+    const std::string& bytes = *in_.journal_report;
+    const common::Hash h = common::Sha256Of(bytes);
+    if (h != in_.journal_report_sha256) {
+      return Fail(kId, kName,
+                  "SHA-256 of journal-report.eml is " + common::ToHex(h) + ", evidence states " +
+                      common::ToHex(in_.journal_report_sha256));
+    }
+    auto parsed = mime::ParseJournalReport(bytes);
+    if (!parsed.ok()) {
+      return Fail(
+          kId, kName,
+          "journal-report.eml is not a well-formed journal report: " + parsed.error().message());
+    }
+    if (!parsed->has_value()) {
+      return Fail(kId, kName, "journal-report.eml has no X-MS-Journal-Report header");
+    }
+    const mime::JournalReport& report = **parsed;
+    const Envelope& env = in_.receipt.envelope;
+    std::string problems;
+    if (report.original != in_.message) {
+      problems += " the original it carries is not message.eml byte for byte;";
+    }
+    if (report.sender != env.mail_from) {
+      problems += " it names the sender \"" + Short(report.sender, 200) +
+                  "\", the sealed envelope \"" + Short(env.mail_from, 200) + "\";";
+    }
+    const std::vector<std::string> rcpts = report.EnvelopeRecipients();
+    if (rcpts != env.recipients) {
+      problems += " it names " + std::to_string(rcpts.size()) +
+                  " recipients, not the sealed envelope's " +
+                  std::to_string(env.recipients.size()) + " in the same order;";
+    }
+    if (!problems.empty()) return Fail(kId, kName, "journal-report.eml disagrees:" + problems);
+    size_t bcc = 0;
+    for (const auto& r : report.recipients) bcc += r.kind == "Bcc" ? 1 : 0;
+    Pass(kId, kName,
+         "journal-report.eml (SHA-256 " + common::ToHex(h) +
+             ") carries message.eml unchanged and states the sealed sender and " +
+             std::to_string(rcpts.size()) + " recipients (" + std::to_string(bcc) +
+             " Bcc); the envelope it states is sealed, the report's own bytes are not");
   }
 
   const Bundle& b_;

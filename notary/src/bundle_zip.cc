@@ -259,6 +259,13 @@ common::Result<Bundle> ReadBundleZip(std::string_view zip_bytes) {
   } else {
     in.message = content->second;
   }
+  if (in.journal_report) {
+    auto report = bundle.files.find(std::string(kJournalReportFile));
+    if (report == bundle.files.end()) {
+      return Error::InvalidInput("bundle: missing file " + std::string(kJournalReportFile));
+    }
+    in.journal_report = report->second;
+  }
   std::set<std::string> expected{std::string(kEvidenceFile), std::string(kCertificateFile),
                                  std::string(kVerifyFile)};
   for (const auto& [name, _] : LooseFiles(in)) expected.insert(name);

@@ -47,6 +47,7 @@ struct HttpDeps {
   Metrics& metrics;
   Sealer* sealer = nullptr;   // chain routes, when sealing is configured
   TsaService* tsa = nullptr;  // RFC 3161 routes
+  storage::JournalStore* journal = nullptr;  // journal reports, for evidence bundles
 };
 
 class HttpApi {

@@ -121,6 +121,13 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, Sealer& sealer) {
       in.disclosed_part = notary::DisclosedPart{*part, std::move(*bytes)};
     } else {
       in.message = *raw;
+      // The journal report the message arrived in is evidence of its envelope; it carries
+      // the whole message, so a part-only bundle never includes it.
+      if (d.journal != nullptr) {
+        auto report = d.journal->Get(row->id);
+        if (!report.ok()) return fail(report.error());
+        if (report->has_value()) in.journal_report = std::move((*report)->data);
+      }
     }
     in.raw_sha256 = row->raw_sha256;
     in.canonical_sha256 = row->canonical_sha256;

@@ -153,7 +153,8 @@ test('the verify page, signed out, says valid, and invalid naming the failing st
   const good = await verifyInBrowser(page, bundlePath);
   assert.equal(good.verdict, 'valid', good.text);
   const rows = await page.$$eval('tr[data-check]', (r) => r.map((x) => x.dataset.check));
-  assert.equal(rows.length, 19);
+  assert.equal(rows.length, 20);
+  assert.equal(rows[19], 'journal.report');
   assert.equal(rows[0], 'bundle.files');
   assert.equal(rows[15], 'checkpoint.inclusion');
   assert.ok((await page.textContent('p.key')).match(/[0-9a-f]{64}/));

@@ -38,7 +38,8 @@ const std::vector<std::string> kCheckIds = {"bundle.files",
                                             "checkpoint.inclusion",
                                             "checkpoint.consistency",
                                             "eml.compare",
-                                            "attachment.match"};
+                                            "attachment.match",
+                                            "journal.report"};
 
 Bundle Read(const std::string& zip) {
   auto b = ReadBundleZip(zip);
@@ -112,8 +113,8 @@ TEST(BundleTest, CompleteBundleVerifiesAndSaysTheKeyIsSelfDeclared) {
   for (const auto& c : r.checks) ids.push_back(c.id);
   EXPECT_EQ(ids, kCheckIds);
   for (const auto& c : r.checks) {
-    bool optional =
-        c.id == "checkpoint.consistency" || c.id == "eml.compare" || c.id == "attachment.match";
+    bool optional = c.id == "checkpoint.consistency" || c.id == "eml.compare" ||
+                    c.id == "attachment.match" || c.id == "journal.report";
     EXPECT_EQ(c.status, optional ? CheckStatus::kSkip : CheckStatus::kPass)
         << c.id << ": " << c.reason;
   }
@@ -509,6 +510,72 @@ TEST(BundleTest, InconsistentInputIsRefusedByTheBuilder) {
   in = BundleFactory::A().Input();
   in.block.header = "junk";
   EXPECT_FALSE(BuildBundleZip(in).ok());
+}
+
+// An Exchange envelope journal report around `original`, stating `sender` and `recipients`
+// (the last one as Bcc), as tests/plugin/journal_test.cc builds them.
+std::string JournalReportOf(const std::string& original, const std::string& sender,
+                            const std::vector<std::string>& recipients) {
+  std::string text = "Sender: " + sender + "\r\nSubject: x\r\nMessage-Id: <x@example>\r\n";
+  for (size_t i = 0; i < recipients.size(); ++i) {
+    text += (i + 1 == recipients.size() ? "Bcc: " : "To: ") + recipients[i] + "\r\n";
+  }
+  return "From: journal@example.com\r\nX-MS-Journal-Report:\r\nMIME-Version: 1.0\r\n"
+         "Content-Type: multipart/mixed; boundary=\"JR\"\r\n\r\n--JR\r\n"
+         "Content-Type: text/plain; charset=us-ascii\r\n\r\n" +
+         text + "\r\n--JR\r\nContent-Type: message/rfc822\r\n\r\n" + original + "\r\n--JR--\r\n";
+}
+
+TEST(BundleTest, JournalReportIsCheckedAgainstTheSealedEnvelope) {
+  const BundleFactory& f = BundleFactory::A();
+  BundleInput in = f.Input();
+  const Envelope& env = in.receipt.envelope;
+  ASSERT_FALSE(env.recipients.empty());
+  in.journal_report = JournalReportOf(f.message(), env.mail_from, env.recipients);
+  auto zip = BuildBundleZip(in);
+  ASSERT_TRUE(zip.ok()) << zip.error().ToString();
+  Bundle b = Read(*zip);
+  EXPECT_EQ(b.files.at("journal-report.eml"), *in.journal_report);
+  EXPECT_THAT(b.files.at("certificate.html"), HasSubstr("journal-report.eml"));
+  VerifyReport r = VerifyBundle(b, PinnedA());
+  EXPECT_TRUE(r.valid) << Describe(r);
+  EXPECT_EQ(Find(r, "journal.report").status, CheckStatus::kPass) << Describe(r);
+  EXPECT_THAT(Find(r, "journal.report").reason, HasSubstr("(1 Bcc)"));
+
+  // A notary that states one more (Bcc) recipient in the report than it sealed.
+  std::vector<std::string> more = env.recipients;
+  more.push_back("hidden@example.org");
+  in.journal_report = JournalReportOf(f.message(), env.mail_from, more);
+  r = Verify(*BuildBundleZip(in), PinnedA());
+  EXPECT_EQ(FirstFailure(r), "journal.report") << Describe(r);
+  EXPECT_THAT(Find(r, "journal.report").reason, HasSubstr("recipients"));
+
+  // Another sender, or another original inside the report.
+  in.journal_report = JournalReportOf(f.message(), "someone@else.example", env.recipients);
+  r = Verify(*BuildBundleZip(in), PinnedA());
+  EXPECT_THAT(Find(r, "journal.report").reason, HasSubstr("sender"));
+  in.journal_report = JournalReportOf(f.message() + "x", env.mail_from, env.recipients);
+  r = Verify(*BuildBundleZip(in), PinnedA());
+  EXPECT_THAT(Find(r, "journal.report").reason, HasSubstr("byte for byte"));
+
+  // Not a journal report at all; and the file swapped after issue (hash mismatch).
+  in.journal_report = f.message();
+  r = Verify(*BuildBundleZip(in), PinnedA());
+  EXPECT_EQ(Find(r, "journal.report").status, CheckStatus::kFail);
+  in.journal_report = JournalReportOf(f.message(), env.mail_from, env.recipients);
+  std::string swapped = Rezip(*BuildBundleZip(in), [&](auto& files) {
+    files["journal-report.eml"] = JournalReportOf(f.message(), env.mail_from, more);
+  });
+  r = Verify(swapped, PinnedA());
+  EXPECT_THAT(Find(r, "journal.report").reason, HasSubstr("evidence states"));
+
+  // Never with a disclosed part; evidence.json naming a report the zip lacks is refused.
+  BundleInput part = f.Input("2");
+  part.journal_report = *in.journal_report;
+  EXPECT_FALSE(BuildBundleZip(part).ok());
+  std::string missing =
+      Rezip(*BuildBundleZip(in), [](auto& files) { files.erase("journal-report.eml"); });
+  EXPECT_FALSE(ReadBundleZip(missing).ok());
 }
 
 TEST(BundleTest, ReportJsonListsEveryCheck) {

@@ -74,10 +74,10 @@ const std::vector<std::string> kRecipients = {"bob@contoso.com",   "carol@fabrik
                                               "frank@contoso.com", "grace-alt@contoso.com"};
 
 TEST(JournalReportTest, ParsesEnvelopeAndReturnsTheOriginalsExactBytes) {
-  auto parsed = server::ParseJournalReport(PlainReport());
+  auto parsed = mime::ParseJournalReport(PlainReport());
   ASSERT_TRUE(parsed.ok()) << parsed.error().message();
   ASSERT_TRUE(parsed->has_value());
-  const server::JournalReport& r = **parsed;
+  const mime::JournalReport& r = **parsed;
   EXPECT_EQ(r.sender, "alice@contoso.com");
   EXPECT_EQ(r.subject, "Quarterly figures");
   EXPECT_EQ(r.message_id, "orig-1@contoso.com");
@@ -96,7 +96,7 @@ TEST(JournalReportTest, DecodesABase64ReportTextAndAcceptsLfLineEnds) {
       "U2VuZGVyOiBhbGljZUBjb250b3NvLmNvbQ0KU3ViamVjdDogUXVhcnRhbHN6YWhsZW4g4oCTIMOcYmVyc2ljaHQN"
       "Ck1lc3NhZ2UtSWQ6IDxvcmlnLTFAY29udG9zby5jb20+DQpUbzogYm9iQGNvbnRvc28uY29tDQpCY2M6IGRhdmVA"
       "Y29udG9zby5jb20NCg==";
-  auto parsed = server::ParseJournalReport(Report(
+  auto parsed = mime::ParseJournalReport(Report(
       "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n", b64));
   ASSERT_TRUE(parsed.ok()) << parsed.error().message();
   ASSERT_TRUE(parsed->has_value());
@@ -111,7 +111,7 @@ TEST(JournalReportTest, DecodesABase64ReportTextAndAcceptsLfLineEnds) {
   for (char c : lf) {
     if (c != '\r') out += c;
   }
-  auto parsed_lf = server::ParseJournalReport(out);
+  auto parsed_lf = mime::ParseJournalReport(out);
   ASSERT_TRUE(parsed_lf.ok()) << parsed_lf.error().message();
   std::string original_lf;
   for (char c : kOriginal) {
@@ -121,15 +121,15 @@ TEST(JournalReportTest, DecodesABase64ReportTextAndAcceptsLfLineEnds) {
 }
 
 TEST(JournalReportTest, OrdinaryMessagesAndBrokenReportsAreTold) {
-  auto plain = server::ParseJournalReport(kOriginal);
+  auto plain = mime::ParseJournalReport(kOriginal);
   ASSERT_TRUE(plain.ok());
   EXPECT_FALSE(plain->has_value());
 
   std::string no_original = PlainReport();
   no_original.replace(no_original.find("message/rfc822"), 14, "text/plain");
-  EXPECT_FALSE(server::ParseJournalReport(no_original).ok());
+  EXPECT_FALSE(mime::ParseJournalReport(no_original).ok());
 
-  EXPECT_FALSE(server::ParseJournalReport(
+  EXPECT_FALSE(mime::ParseJournalReport(
                    Report("Content-Type: text/plain\r\n", "Subject: no sender, no recipient\r\n"))
                    .ok());
 
@@ -189,6 +189,59 @@ TEST_F(JournalNotaryTest, JournalReportsAreAppendOnly) {
     EXPECT_NE(r.exit_code, 0) << sql;
     EXPECT_NE(r.out.find("append-only"), std::string::npos) << r.out;
   }
+}
+
+// A lawyer's bundle of a journaled message carries the report it arrived in, and notary-verify
+// checks it against the sealed envelope (Bcc recipients included).
+TEST_F(JournalNotaryTest, EvidenceBundleCarriesTheReportAndNotaryVerifyChecksIt) {
+  const std::string report = PlainReport();
+  auto posted = HttpPost(notary_->url() + "/v1/messages", notary_->api_key(), report);
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  const std::string id = nlohmann::json::parse(posted.body)["id"];
+  const std::string zip = dir_ + "/e.zip";
+  auto got = testsupport::RunCommand({"curl", "-s", "-o", zip, "-w", "%{http_code}", "-H",
+                                      "Authorization: Bearer " + notary_->api_key(),
+                                      notary_->url() + "/v1/messages/" + id + "/evidence?wait=30"});
+  ASSERT_EQ(got.out, "200");
+  const std::string x = dir_ + "/x";
+  ASSERT_EQ(testsupport::RunCommand({"unzip", "-q", "-o", zip, "-d", x}).exit_code, 0);
+  EXPECT_EQ(testsupport::ReadFile(x + "/journal-report.eml"), report);
+  EXPECT_EQ(testsupport::ReadFile(x + "/message.eml"), kOriginal);
+  auto evidence = nlohmann::json::parse(testsupport::ReadFile(x + "/evidence.json"));
+  EXPECT_EQ(evidence["journal_report"]["sha256"], common::ToHex(common::Sha256Of(report)));
+
+  auto verdict = [&](const std::string& bundle, const std::string& check) {
+    auto v = testsupport::RunCommand({Binary("cli/notary-verify"), bundle, "--json"});
+    auto j = nlohmann::json::parse(v.out, nullptr, false);
+    if (j.is_discarded()) return std::string("no JSON: ") + v.out;
+    for (const auto& c : j["checks"]) {
+      if (c["id"] == check)
+        return c["status"].get<std::string>() + ": " + c["reason"].get<std::string>();
+    }
+    return std::string("no such check");
+  };
+  EXPECT_EQ(verdict(zip, "journal.report").rfind("PASS: ", 0), 0u)
+      << verdict(zip, "journal.report");
+  EXPECT_NE(verdict(zip, "journal.report").find("6 recipients (1 Bcc)"), std::string::npos);
+
+  // The same report with the Bcc line gone: the bytes no longer match evidence.json.
+  std::string edited = report;
+  edited.erase(edited.find("Bcc: dave@contoso.com\r\n"), 23);
+  testsupport::WriteFile(x + "/journal-report.eml", edited);
+  ASSERT_EQ(
+      testsupport::RunCommand({"sh", "-c", "cd " + x + " && zip -q -X -r ../t.zip ."}).exit_code,
+      0);
+  EXPECT_EQ(verdict(dir_ + "/t.zip", "journal.report").rfind("FAIL: ", 0), 0u)
+      << verdict(dir_ + "/t.zip", "journal.report");
+
+  // A bundle of one part never carries the report (it holds the whole message).
+  auto part = testsupport::RunCommand({"curl", "-s", "-o", dir_ + "/p.zip", "-w", "%{http_code}",
+                                       "-H", "Authorization: Bearer " + notary_->api_key(),
+                                       notary_->url() + "/v1/messages/" + id + "/evidence?part=1"});
+  ASSERT_EQ(part.out, "200");
+  auto list = testsupport::RunCommand({"unzip", "-Z1", dir_ + "/p.zip"});
+  EXPECT_EQ(list.out.find("journal-report.eml"), std::string::npos) << list.out;
+  EXPECT_EQ(verdict(dir_ + "/p.zip", "journal.report").rfind("SKIP: ", 0), 0u);
 }
 
 }  // namespace

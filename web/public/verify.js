@@ -4,7 +4,8 @@
 //
 // What only notary-verify does (docs/verifying.md): the canonical form (check 3), the CMS
 // signature and certificate chain of time-stamp tokens (12, 13 check only their message
-// imprints here), a newer checkpoint (17), comparing another copy (18) or a file (19).
+// imprints here), a newer checkpoint (17), comparing another copy (18) or a file (19), and
+// reading a journal report (20: only its hash is checked here, in bundle.files).
 
 export const CHECKS = [
   ['bundle.files', 'Loose copies agree with evidence.json'],
@@ -26,6 +27,7 @@ export const CHECKS = [
   ['checkpoint.consistency', 'Consistency with a newer checkpoint'],
   ['eml.compare', 'Another copy of the message (--eml)'],
   ['attachment.match', 'A file among the parts (--attachment)'],
+  ['journal.report', 'Journal report agrees with the sealed envelope'],
 ];
 
 const MAX_ENTRIES = 64;
@@ -444,6 +446,12 @@ export async function verifyBundle(files, trusted) {
     expect.set(e.tsa.ca_file, enc.encode(e.tsa.ca_pem));
     if (e.tsa.chain_file) expect.set(e.tsa.chain_file, enc.encode(e.tsa.chain_pem));
     const problems = [];
+    const report = e.journal_report ?? null;
+    if (report) {
+      expect.set(report.file, null);
+      const got = files.get(report.file);
+      if (got && hex(await sha256(got)) !== report.sha256) problems.push(report.file + ' differs from evidence.json');
+    }
     for (const [name, want] of expect) {
       const got = files.get(name);
       if (!got) problems.push(name + ' is missing');
@@ -705,6 +713,8 @@ export async function verifyBundle(files, trusted) {
   skip('checkpoint.consistency', 'no newer checkpoint given (notary-verify --checkpoint)');
   skip('eml.compare', 'no other copy given (notary-verify --eml)');
   skip('attachment.match', 'no file given (notary-verify --attachment)');
+  if (e.journal_report) skip('journal.report', 'the journal report matches its hash; notary-verify compares it with the sealed envelope');
+  else skip('journal.report', 'the message did not arrive in an Exchange journal report');
 
   out.checks = CHECKS.map(([id, name]) => ({ id, name, ...(results.get(id) || { status: 'FAIL', reason: 'not run' }) }));
   out.valid = out.checks.every((c) => c.status !== 'FAIL');

@@ -103,6 +103,13 @@ struct BundleInput {
   std::vector<BundlePart> parts;  // every part, in order (all of them, also when disclosing one)
   common::Hash parts_root{};
 
+  // The Exchange / Microsoft 365 journal report the message arrived in, if it did: the
+  // report's exact bytes, as notaryd kept them (docs/mail-server-setup.md). It carries the
+  // whole message, so it is never given with a disclosed part. When reading a bundle,
+  // journal_report_sha256 is what evidence.json states; BuildBundleZip computes it itself.
+  std::optional<std::string> journal_report;
+  common::Hash journal_report_sha256{};
+
   std::string leaf_record;  // LeafRecord::Encode() bytes (the salt is inside)
   uint64_t leaf_index = 0;  // global index in the log
   common::Hash leaf_hash{};
