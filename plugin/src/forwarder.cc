@@ -1,8 +1,13 @@
 #include "forwarder.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstring>
+
+#include "spool_record.h"
 
 namespace milter {
 
@@ -13,8 +18,9 @@ std::string IdempotencyKeyFor(const std::string& spool_id) {
   return "notary-milter-" + stem;
 }
 
-Forwarder::Forwarder(Spool& spool, const NotaryClient& client, Stats& stats)
-    : spool_(spool), client_(client), stats_(stats) {
+Forwarder::Forwarder(Spool& spool, const NotaryClient& client, Stats& stats,
+                     ForwarderPriority priority)
+    : spool_(spool), client_(client), stats_(stats), priority_(priority) {
   thread_ = std::jthread([this](std::stop_token st) { Run(st); });
 }
 
@@ -38,62 +44,88 @@ bool Forwarder::Sleep(std::stop_token& stop, std::chrono::milliseconds d) {
   return stop.stop_requested();
 }
 
+bool Forwarder::Backoff(std::stop_token& stop, std::chrono::milliseconds d) {
+  // Only a timer ends a backoff: new mail must not hammer a notary that is down.
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, stop, d, [] { return false; });
+  woken_ = false;
+  return stop.stop_requested();
+}
+
+void Forwarder::ApplyPriority() {
+  if (priority_ != ForwarderPriority::kIdle) return;
+  sched_param param{};
+  param.sched_priority = 0;
+  if (int rc = pthread_setschedparam(pthread_self(), SCHED_IDLE, &param); rc != 0) {
+    spdlog::warn("event=forwarder_priority_failed reason=\"{}\"", std::strerror(rc));
+  }
+}
+
+void Forwarder::UpdateGauges() {
+  stats_.spool_records = spool_.records();
+  stats_.spool_bytes = spool_.bytes();
+  stats_.spool_commits_total = spool_.commits();
+}
+
 void Forwarder::Run(std::stop_token stop) {
   using std::chrono::milliseconds;
+  pthread_setname_np(pthread_self(), "notary-forward");
+  ApplyPriority();
+  std::unique_ptr<NotaryClient::Session> session = client_.NewSession();
   milliseconds backoff{200};
   while (!stop.stop_requested()) {
-    std::vector<std::string> ids = spool_.List();
-    stats_.spool_files = ids.size();
-    stats_.spool_bytes = spool_.bytes();
-    bool failed = false;
-    for (const std::string& id : ids) {
-      if (stop.stop_requested()) return;
-      auto data = spool_.Read(id);
-      if (!data.ok()) continue;  // vanished: nothing to send
-      auto record = DecodeSpoolRecord(*data);
-      if (!record.ok()) {
-        spdlog::error("event=spool_file_unreadable id={} action=quarantined", id);
-        (void)spool_.Quarantine(id);
+    UpdateGauges();
+    auto next = spool_.Next();
+    if (!next.ok()) {
+      if (next.error().code() == common::ErrorCode::kInvalidInput) {
+        spdlog::error("event=spool_segment_set_aside reason=\"{}\"", next.error().message());
         stats_.quarantined_total.fetch_add(1);
         continue;
       }
-      auto receipt = client_.Submit(*record, IdempotencyKeyFor(id));
-      if (!receipt.ok() && receipt.error().code() == common::ErrorCode::kInvalidInput) {
-        spdlog::error("event=spool_forward_refused id={} reason=\"{}\" action=quarantined", id,
-                      receipt.error().message());
-        (void)spool_.Quarantine(id);
-        stats_.quarantined_total.fetch_add(1);
-        continue;
-      }
-      if (!receipt.ok()) {
-        stats_.forward_failures_total.fetch_add(1);
-        spdlog::warn("event=spool_forward_failed id={} reason=\"{}\" retry_ms={}", id,
-                     receipt.error().message(), backoff.count());
-        failed = true;
-        break;
-      }
-      if (auto st = spool_.Remove(id); !st.ok()) {
-        spdlog::error("event=spool_remove_failed id={} reason=\"{}\"", id, st.error().message());
-        failed = true;
-        break;
-      }
-      stats_.forwarded_total.fetch_add(1);
-      backoff = milliseconds{200};
-      spdlog::info("event=spool_forwarded id={} receipt={}{}", id, receipt->id,
-                   receipt->duplicate ? " duplicate=true" : "");
-    }
-    stats_.spool_files = spool_.List().size();
-    stats_.spool_bytes = spool_.bytes();
-    if (failed) {
-      // Only a timer ends a backoff: new mail must not hammer a notary that is down.
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, stop, backoff, [] { return false; });
-      woken_ = false;
-      if (stop.stop_requested()) return;
+      spdlog::error("event=spool_read_failed reason=\"{}\" retry_ms={}", next.error().message(),
+                    backoff.count());
+      if (Backoff(stop, backoff)) return;
       backoff = std::min(backoff * 2, milliseconds{30000});
-    } else if (Sleep(stop, milliseconds{1000})) {
-      return;
+      continue;
     }
+    if (!next->has_value()) {
+      if (auto st = spool_.SaveCursor(); !st.ok()) {
+        spdlog::warn("event=spool_cursor_save_failed reason=\"{}\"", st.error().message());
+      }
+      UpdateGauges();
+      if (Sleep(stop, milliseconds{1000})) return;
+      continue;
+    }
+    const Spool::Entry& e = **next;
+    auto record = DecodeSpoolRecord(e.data);
+    auto receipt = record.ok() ? client_.Submit(*record, IdempotencyKeyFor(e.id), session.get())
+                               : common::Result<NotaryReceipt>(common::Error::InvalidInput(
+                                     "unreadable spool record: " + record.error().message()));
+    if (!receipt.ok() && receipt.error().code() == common::ErrorCode::kInvalidInput) {
+      spdlog::error("event=spool_forward_refused id={} reason=\"{}\" action=quarantined", e.id,
+                    receipt.error().message());
+      if (auto st = spool_.Quarantine(e); !st.ok()) {
+        spdlog::error("event=spool_quarantine_failed id={} reason=\"{}\"", e.id,
+                      st.error().message());
+        if (Backoff(stop, backoff)) return;
+        continue;
+      }
+      stats_.quarantined_total.fetch_add(1);
+      continue;
+    }
+    if (!receipt.ok()) {
+      stats_.forward_failures_total.fetch_add(1);
+      spdlog::warn("event=spool_forward_failed id={} reason=\"{}\" retry_ms={}", e.id,
+                   receipt.error().message(), backoff.count());
+      if (Backoff(stop, backoff)) return;
+      backoff = std::min(backoff * 2, milliseconds{30000});
+      continue;
+    }
+    spool_.Done(e);
+    stats_.forwarded_total.fetch_add(1);
+    backoff = milliseconds{200};
+    spdlog::info("event=spool_forwarded id={} receipt={}{}", e.id, receipt->id,
+                 receipt->duplicate ? " duplicate=true" : "");
   }
 }
 

@@ -182,6 +182,8 @@ sfsistat OnEom(SMFICTX* ctx) {
       return SMFIS_TEMPFAIL;
     }
     stats.spooled_total.fetch_add(1);
+    stats.spool_records = g_ctx->spool->records();
+    stats.spool_bytes = g_ctx->spool->bytes();
     spdlog::info("event=message_spooled queue_id={} spool_id={} bytes={}", queue_id, *id, bytes);
     g_ctx->forwarder->Wake();
     return SMFIS_CONTINUE;

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace milter {
 namespace {
@@ -25,6 +26,20 @@ std::string HeaderSafe(const std::string& s) {
 
 }  // namespace
 
+struct NotaryClient::Session::Impl {
+  explicit Impl(const std::string& scheme_host_port) : client(scheme_host_port) {}
+  httplib::Client client;
+};
+
+NotaryClient::Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+NotaryClient::Session::~Session() = default;
+
+std::unique_ptr<NotaryClient::Session> NotaryClient::NewSession() const {
+  auto impl = std::make_unique<Session::Impl>(scheme_host_port_);
+  impl->client.set_keep_alive(true);
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
 NotaryClient::NotaryClient(std::string url, std::string api_key, std::chrono::milliseconds timeout)
     : api_key_(std::move(api_key)), timeout_(timeout) {
   size_t scheme_end = url.find("://");
@@ -35,8 +50,11 @@ NotaryClient::NotaryClient(std::string url, std::string api_key, std::chrono::mi
 }
 
 common::Result<NotaryReceipt> NotaryClient::Submit(const SpoolRecord& r,
-                                                   const std::string& idempotency_key) const {
-  httplib::Client client(scheme_host_port_);
+                                                   const std::string& idempotency_key,
+                                                   Session* session) const {
+  std::optional<httplib::Client> own;
+  httplib::Client& client =
+      session != nullptr ? session->impl_->client : own.emplace(scheme_host_port_);
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout_);
   const auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(timeout_ - secs);
   client.set_connection_timeout(secs.count(), usecs.count());

@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
   int timeout_ms = 10000;
   uint64_t spool_max_bytes = 1ull << 30;
   bool add_header = false;
+  std::string forwarder_priority = "idle";
   app.add_option("--listen", listen,
                  "milter socket: inet:HOST:PORT, inet6:[HOST]:PORT, unix:PATH (or libmilter's "
                  "inet:PORT@HOST)")
@@ -100,6 +101,11 @@ int main(int argc, char** argv) {
   app.add_option("--spool-dir", spool_dir, "fail-open spool directory (required for fail-open)");
   app.add_option("--spool-max-bytes", spool_max_bytes,
                  "fail-open: when the spool holds this much, answer 4xx (tempfail)")
+      ->capture_default_str();
+  app.add_option("--forwarder-priority", forwarder_priority,
+                 "fail-open: CPU priority of forwarding; idle (SCHED_IDLE: only when the host "
+                 "has a CPU to spare, so mail flow wins) or normal")
+      ->check(CLI::IsMember({"idle", "normal"}))
       ->capture_default_str();
   app.add_option("--timeout-ms", timeout_ms, "timeout of one request to notaryd")
       ->check(CLI::Range(100, 600000))
@@ -156,7 +162,12 @@ int main(int argc, char** argv) {
       return 2;
     }
     spool = std::move(*opened);
-    forwarder = std::make_unique<milter::Forwarder>(*spool, client, stats);
+    spdlog::info("event=spool_opened dir={} records={} bytes={}", spool_dir, spool->records(),
+                 spool->bytes());
+    forwarder = std::make_unique<milter::Forwarder>(*spool, client, stats,
+                                                    forwarder_priority == "idle"
+                                                        ? milter::ForwarderPriority::kIdle
+                                                        : milter::ForwarderPriority::kNormal);
   }
   std::unique_ptr<StatusServer> status;
   if (!status_listen.empty()) {
@@ -186,7 +197,8 @@ int main(int argc, char** argv) {
   // Postfix's milter_content_timeout and friends bound a stuck conversation; our own request
   // timeout is --timeout-ms. libmilter's timeout covers an MTA that stops talking.
   smfi_settimeout(std::max(30, timeout_ms / 1000 + 10));
-  spdlog::info("event=started mode={} listen={} add_header={}", mode_name, *spec, add_header);
+  spdlog::info("event=started mode={} listen={} add_header={} forwarder_priority={}", mode_name,
+               *spec, add_header, forwarder_priority);
   int rc = smfi_main();
   spdlog::info("event=stopping rc={}", rc);
   // Reverse of startup: status endpoint, forwarder (a copy in flight stays spooled).

@@ -1,19 +1,30 @@
-// Spool: the durable fail-open queue of notary-milter, one file per message in <dir>/new,
-// named so that name order is arrival order. A file appears there only complete and on disk:
-// written to <dir>/tmp, fsync'd, renamed, then the directory fsync'd. Files left in tmp by a
-// crash were never acknowledged to the MTA and are removed at start. Files notaryd refused
-// for good (bad request) move to <dir>/failed, never deleted.
+// Spool: the durable fail-open queue of notary-milter, an append-only log of records in
+// segment files <dir>/log/<seq>.seg (format: spool_frame.h), read in order by the forwarder.
 //
-// Thread-safety: thread-safe; Put may run from many milter threads while the forwarder lists,
-// reads and removes.
+// Put group-commits: the records that arrive while a write is under way are appended
+// together by one thread and made durable by one fdatasync, as Postfix's queue and database
+// logs do; each Put returns only once its own record is on disk (the MTA says 250 only then).
+// <dir>/cursor holds the reader's position: records before it were confirmed by notaryd. It
+// is saved every 64 records and when the log is drained, so a crash may lose the last
+// moments of progress and a few records are sent again; their idempotency keys make notaryd
+// answer with the first receipt. A copy too many is harmless, a copy missing is not.
+//
+// At Open: a torn tail of the last segment (written, never acknowledged) is cut off;
+// segments before the cursor are deleted; a spool of the earlier one-file-per-message
+// format (<dir>/new/*.msg) is taken over in name order; writing starts in a new segment.
+// Records notaryd refused for good go to <dir>/failed/<id>.msg, never deleted.
+//
+// Thread-safety: Put from any number of threads; Next, Done, Quarantine and SaveCursor from
+// one reader thread; the counters from anywhere.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
-#include <vector>
 
 #include "common/result.h"
 
@@ -21,33 +32,70 @@ namespace milter {
 
 class Spool {
  public:
-  // Creates <dir>/{tmp,new,failed} when missing, removes leftovers in tmp, counts the bytes.
-  static common::Result<std::unique_ptr<Spool>> Open(const std::string& dir, uint64_t max_bytes);
+  static constexpr uint64_t kDefaultSegmentBytes = 64ull << 20;
 
-  // Stores `data` durably; returns its id (the file name). kUnavailable when the spool holds
-  // max_bytes already (nothing written) or the disk refuses.
+  static common::Result<std::unique_ptr<Spool>> Open(const std::string& dir, uint64_t max_bytes,
+                                                     uint64_t segment_bytes = kDefaultSegmentBytes);
+  ~Spool();
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
+
+  // Stores `data` durably; returns its id (unique across restarts and hosts, an idempotency
+  // key). kUnavailable "spool full" when the spool holds max_bytes already (nothing
+  // written), or when the disk refuses.
   common::Result<std::string> Put(const std::string& data);
-  // Ids waiting in new/, oldest first.
-  std::vector<std::string> List() const;
-  common::Result<std::string> Read(const std::string& id) const;
-  // Deletes a forwarded file and makes the deletion durable.
-  common::Status Remove(const std::string& id);
-  // Moves a file notaryd refused for good to failed/.
-  common::Status Quarantine(const std::string& id);
 
-  uint64_t bytes() const { return bytes_.load(); }
+  struct Entry {
+    std::string id, data;
+    uint64_t seq = 0, offset = 0, frame_bytes = 0;
+  };
+  // The oldest durable record not yet Done; nullopt when there is none.
+  common::Result<std::optional<Entry>> Next();
+  // `e` (the last Next) was forwarded: the reader moves past it.
+  void Done(const Entry& e);
+  // `e` was refused for good: kept in failed/, then Done.
+  common::Status Quarantine(const Entry& e);
+  // Makes the reader's position durable when it moved since the last save.
+  common::Status SaveCursor();
+
+  uint64_t bytes() const { return bytes_.load(); }      // bytes of records not yet Done
+  uint64_t records() const { return records_.load(); }  // records not yet Done
+  uint64_t commits() const { return commits_.load(); }  // fdatasyncs of the write side
   uint64_t max_bytes() const { return max_bytes_; }
   const std::string& dir() const { return dir_; }
 
  private:
-  Spool(std::string dir, uint64_t max_bytes) : dir_(std::move(dir)), max_bytes_(max_bytes) {}
+  Spool(std::string dir, uint64_t max_bytes, uint64_t segment_bytes);
   std::string NewId();
+  common::Result<std::string> Append(std::string id, const std::string& data, bool enforce_limit);
+  common::Status WriteBatch(const std::string& buf);  // the leader of a group commit
+  common::Status StartSegment(uint64_t seq);
+  common::Status Recover();
+  common::Status TakeOverOldSpool();
+  void FinishReadSegment(bool corrupt);
+  std::string SegmentPath(uint64_t seq) const;
 
   const std::string dir_;
-  const uint64_t max_bytes_;
-  std::atomic<uint64_t> bytes_{0};  // bytes in new/
-  std::atomic<uint64_t> counter_{0};
-  std::mutex mu_;  // serialises the size check and reservation in Put
+  const uint64_t max_bytes_, segment_bytes_;
+  std::atomic<uint64_t> bytes_{0}, records_{0}, commits_{0}, counter_{0};
+
+  // Write side.
+  struct Batch;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<Batch> open_;  // GUARDED_BY(mu_): the batch new records join
+  bool writing_ = false;         // GUARDED_BY(mu_): a leader is writing a batch
+  uint64_t durable_seq_ = 0;     // GUARDED_BY(mu_): the readable end of the log
+  uint64_t durable_size_ = 0;    // GUARDED_BY(mu_)
+  int fd_ = -1;                  // the segment being written; only the leader touches these
+  uint64_t seq_ = 0, size_ = 0;
+
+  // Read side (reader thread only).
+  uint64_t read_seq_ = 0, read_offset_ = 0;
+  int read_fd_ = -1;
+  uint64_t read_fd_seq_ = 0;
+  int done_since_save_ = 0;
+  bool cursor_dirty_ = false;
 };
 
 }  // namespace milter

@@ -17,7 +17,8 @@ std::string Stats::Render(const std::string& mode) const {
   metric("milter_forwarded_total", "counter", forwarded_total.load());
   metric("milter_forward_failures_total", "counter", forward_failures_total.load());
   metric("milter_quarantined_total", "counter", quarantined_total.load());
-  metric("milter_spool_files", "gauge", spool_files.load());
+  metric("milter_spool_commits_total", "counter", spool_commits_total.load());
+  metric("milter_spool_records", "gauge", spool_records.load());
   metric("milter_spool_bytes", "gauge", spool_bytes.load());
   return out;
 }

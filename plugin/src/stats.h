@@ -18,7 +18,8 @@ struct Stats {
   std::atomic<uint64_t> forwarded_total{0};         // spooled copies notaryd confirmed
   std::atomic<uint64_t> forward_failures_total{0};  // forwarding attempts that failed
   std::atomic<uint64_t> quarantined_total{0};       // spooled copies notaryd refused for good
-  std::atomic<uint64_t> spool_files{0};             // gauge: files waiting
+  std::atomic<uint64_t> spool_commits_total{0};     // spool fdatasyncs (group commits)
+  std::atomic<uint64_t> spool_records{0};           // gauge: records waiting
   std::atomic<uint64_t> spool_bytes{0};             // gauge: bytes waiting
 
   std::string Render(const std::string& mode) const;

@@ -277,6 +277,8 @@ void Milter::Kill9() {
   proc_.reset();
 }
 
+pid_t Milter::pid() const { return proc_ ? proc_->pid() : -1; }
+
 std::string Milter::Log() const { return ReadAll(dir_ + "/milter.log"); }
 
 std::string Milter::Metrics() const {

@@ -93,6 +93,7 @@ class Milter {
   void Kill9();
   int port() const { return port_; }
   int status_port() const { return status_port_; }
+  pid_t pid() const;
   std::string Log() const;
   std::string Metrics() const;
 

@@ -6,10 +6,12 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/bytes.h"
 #include "mail_harness.h"
 #include "mime/canonical.h"
+#include "spool.h"
 
 namespace plugintest {
 namespace {
@@ -51,10 +53,14 @@ std::vector<nlohmann::json> ReceiptsWithSubject(Notary& n, const std::string& su
   return out;
 }
 
-size_t SpoolFiles(const std::string& spool) {
-  size_t n = 0;
-  for (const auto& e : fs::directory_iterator(spool + "/new")) n += e.is_regular_file() ? 1 : 0;
-  return n;
+// Records waiting in a spool no milter has open (as a restarted milter would see them).
+uint64_t SpoolRecords(const std::string& spool) {
+  auto s = milter::Spool::Open(spool, 1ull << 30);
+  return s.ok() ? (*s)->records() : 0;
+}
+
+bool HasMetric(const Milter& m, const std::string& line) {
+  return m.Metrics().find("\n" + line + "\n") != std::string::npos;
 }
 
 class MilterPostfixTest : public ::testing::Test {
@@ -139,28 +145,31 @@ TEST_F(MilterPostfixTest, FailClosedAnswers4xxWhileNotaryDownAndRetryIsNotarised
 TEST_F(MilterPostfixTest, FailOpenSpoolsSurvivesKill9AndEveryCopyArrivesExactlyOnce) {
   const std::string spool = dir_ + "/spool";
   StartMilterAndPostfix({"--mode", "fail-open", "--spool-dir", spool});  // notaryd down
-  constexpr int kMessages = 5;
-  for (int i = 0; i < kMessages; ++i) {
-    auto sent = Send(*postfix_, dir_, "open-" + std::to_string(i));
-    ASSERT_EQ(sent.exit_code, 0) << sent.out;
+  // Sessions at once, so that their copies share spool commits.
+  constexpr int kMessages = 6;
+  {
+    std::vector<std::jthread> senders;
+    for (int i = 0; i < kMessages; ++i) {
+      senders.emplace_back([&, i] {
+        auto sent = Send(*postfix_, dir_, "open-" + std::to_string(i));
+        EXPECT_EQ(sent.exit_code, 0) << sent.out;
+      });
+    }
   }
   ASSERT_TRUE(WaitFor([&] { return sink_->Messages().size() == kMessages; }, seconds(30)));
-  EXPECT_EQ(SpoolFiles(spool), static_cast<size_t>(kMessages));
-  EXPECT_NE(milter_->Metrics().find("milter_spooled_total 5"), std::string::npos);
+  EXPECT_TRUE(HasMetric(*milter_, "milter_spooled_total 6")) << milter_->Metrics();
 
   milter_->Kill9();
-  // Keep a copy of the oldest file: put back later, it plays a crash between notaryd's
-  // confirmation and the deletion.
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(spool + "/new")) files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  const std::string saved = dir_ + "/saved-spool-file";
-  fs::copy_file(files[0], saved);
+  EXPECT_EQ(SpoolRecords(spool), static_cast<uint64_t>(kMessages));
+  // Keep a copy of the spool as it is: put back later, it plays a crash after notaryd had
+  // confirmed every copy but before the forwarder's position reached the disk.
+  const std::string saved = dir_ + "/saved-spool";
+  fs::copy(spool, saved, fs::copy_options::recursive);
 
   milter_->Start();
-  EXPECT_EQ(SpoolFiles(spool), static_cast<size_t>(kMessages));
   notary_->Start();
-  ASSERT_TRUE(WaitFor([&] { return SpoolFiles(spool) == 0; }, seconds(60))) << milter_->Log();
+  ASSERT_TRUE(WaitFor([&] { return HasMetric(*milter_, "milter_forwarded_total 6"); }, seconds(60)))
+      << milter_->Log();
   for (int i = 0; i < kMessages; ++i) {
     auto receipts = ReceiptsWithSubject(*notary_, "open-" + std::to_string(i));
     ASSERT_EQ(receipts.size(), 1u) << i;
@@ -168,9 +177,16 @@ TEST_F(MilterPostfixTest, FailOpenSpoolsSurvivesKill9AndEveryCopyArrivesExactlyO
     EXPECT_EQ(receipts[0]["envelope_to"].size(), 3u);
   }
 
-  fs::copy_file(saved, spool + "/new/" + files[0].filename().string());
-  ASSERT_TRUE(WaitFor([&] { return SpoolFiles(spool) == 0; }, seconds(30)));
-  EXPECT_NE(milter_->Log().find("duplicate=true"), std::string::npos);
+  milter_->Kill9();
+  fs::remove_all(spool);
+  fs::copy(saved, spool, fs::copy_options::recursive);
+  milter_->Start();
+  ASSERT_TRUE(WaitFor([&] { return HasMetric(*milter_, "milter_forwarded_total 6"); }, seconds(60)))
+      << milter_->Log();
+  size_t duplicates = 0;
+  const std::string log = milter_->Log();
+  for (size_t p = 0; (p = log.find("duplicate=true", p)) != std::string::npos; ++p) ++duplicates;
+  EXPECT_EQ(duplicates, static_cast<size_t>(kMessages));
   for (int i = 0; i < kMessages; ++i) {
     EXPECT_EQ(ReceiptsWithSubject(*notary_, "open-" + std::to_string(i)).size(), 1u) << i;
   }

@@ -1,10 +1,13 @@
-// notary-milter's pieces without an MTA: socket specs, spool records and the spool, the
-// API key file check, and miltertest (opendkim's milter test client) driving the binary.
+// notary-milter's pieces without an MTA: socket specs, spool records, the API key file
+// check, the forwarder's CPU priority, and miltertest (opendkim's milter test client)
+// driving the binary. The spool itself: spool_test.cc.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "forwarder.h"
 #include "mail_harness.h"
@@ -57,32 +60,6 @@ TEST(SpoolRecordTest, RoundTripsEnvelopeAndExactBytes) {
   EXPECT_FALSE(milter::DecodeSpoolRecord("notary-spool 1\nfrom %4\n\nx").ok());
 }
 
-TEST(SpoolTest, KeepsArrivalOrderRemovesTmpLeftoversAndRefusesBeyondLimit) {
-  std::string dir = testsupport::MakeTempDir("spool");
-  {
-    auto spool = milter::Spool::Open(dir, 1000);
-    ASSERT_TRUE(spool.ok());
-    std::vector<std::string> ids;
-    for (int i = 0; i < 5; ++i) ids.push_back(*(*spool)->Put("message " + std::to_string(i)));
-    EXPECT_EQ((*spool)->List(), ids);
-    EXPECT_EQ(*(*spool)->Read(ids[2]), "message 2");
-    EXPECT_TRUE((*spool)->Remove(ids[0]).ok());
-    EXPECT_EQ((*spool)->List().size(), 4u);
-    EXPECT_FALSE((*spool)->Put(std::string(2000, 'x')).ok());  // beyond the limit
-    EXPECT_TRUE((*spool)->Quarantine(ids[1]).ok());
-    EXPECT_TRUE(fs::exists(dir + "/failed/" + ids[1]));
-    EXPECT_NE(milter::IdempotencyKeyFor(ids[2]), milter::IdempotencyKeyFor(ids[3]));
-    EXPECT_LE(milter::IdempotencyKeyFor(ids[2]).size(), 200u);
-  }
-  testsupport::WriteFile(dir + "/tmp/half-written", "partial");
-  auto reopened = milter::Spool::Open(dir, 1000);
-  ASSERT_TRUE(reopened.ok());
-  EXPECT_FALSE(fs::exists(dir + "/tmp/half-written"));
-  EXPECT_EQ((*reopened)->List().size(), 3u);
-  EXPECT_EQ((*reopened)->bytes(), 27u);
-  fs::remove_all(dir);
-}
-
 TEST(MilterBinaryTest, RefusesAnApiKeyFileOthersCanRead) {
   std::string dir = testsupport::MakeTempDir("milter-key");
   testsupport::WriteFile(dir + "/key", "secret\n");
@@ -91,6 +68,41 @@ TEST(MilterBinaryTest, RefusesAnApiKeyFileOthersCanRead) {
                                     "http://127.0.0.1:1", "--api-key-file", dir + "/key"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("chmod 600"), std::string::npos) << r.out;
+  fs::remove_all(dir);
+}
+
+// The forwarder thread, found by its name, runs under SCHED_IDLE unless told otherwise.
+int ForwarderPolicy(pid_t pid) {
+  for (const auto& t : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::string comm = testsupport::ReadFile(t.path().string() + "/comm");
+    if (comm != "notary-forward\n") continue;
+    std::string stat = testsupport::ReadFile(t.path().string() + "/stat");
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string f;
+    for (int i = 3; i <= 41 && fields >> f; ++i) {
+    }
+    return std::stoi(f);  // field 41: policy
+  }
+  return -1;
+}
+
+TEST(MilterBinaryTest, ForwarderRunsAtIdlePriorityUnlessToldNormal) {
+  std::string dir = testsupport::MakeTempDir("milter-prio");
+  Notary notary(dir);  // not started: only its key file is used
+  for (const auto& [flag, policy] : {std::pair{"idle", SCHED_IDLE}, {"normal", SCHED_OTHER}}) {
+    Milter m(dir, notary,
+             {"--mode", "fail-open", "--spool-dir", dir + "/spool", "--forwarder-priority", flag});
+    m.Start();
+    int seen = -1;
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          seen = ForwarderPolicy(m.pid());
+          return seen == policy;
+        },
+        seconds(10)))
+        << flag << ": policy " << seen << "\n"
+        << m.Log();
+  }
   fs::remove_all(dir);
 }
 
