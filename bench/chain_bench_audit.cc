@@ -84,6 +84,17 @@ double ReadAndHash(const std::string& owner, int64_t& bytes_out) {
   return s;
 }
 
+std::string LoadAverage() {
+  std::FILE* f = std::fopen("/proc/loadavg", "r");
+  char buf[64] = {0};
+  if (f) {
+    if (!std::fgets(buf, sizeof buf, f)) buf[0] = 0;
+    std::fclose(f);
+  }
+  std::string s(buf);
+  return s.substr(0, s.find(' ', s.find(' ', s.find(' ') + 1) + 1));
+}
+
 }  // namespace
 
 int AuditFigures(storage::Database& db, const std::string& owner, int64_t n) {
@@ -91,48 +102,64 @@ int AuditFigures(storage::Database& db, const std::string& owner, int64_t n) {
   pqxx::work tx(c);
   const int64_t bytes = tx.exec("SELECT sum(size) FROM message_blobs")[0][0].as<int64_t>();
   tx.commit();
+  std::printf("audit: load average before: %s\n", LoadAverage().c_str());
 
+  // Each reference and the default audit run twice, the better figure kept: other work on a
+  // shared machine only ever adds time.
   // Reference 1: SHA-256 once over the same number of bytes, in memory.
+  double mem_s = 1e9;
   std::string block(1 << 20, 'y');
-  const auto h0 = Clock::now();
-  for (int64_t done = 0; done < bytes; done += static_cast<int64_t>(block.size())) {
-    block[0] = static_cast<char>(done);
-    (void)common::Sha256Of(block);
+  for (int rep = 0; rep < 2; ++rep) {
+    const auto h0 = Clock::now();
+    for (int64_t done = 0; done < bytes; done += static_cast<int64_t>(block.size())) {
+      block[0] = static_cast<char>(done);
+      (void)common::Sha256Of(block);
+    }
+    mem_s = std::min(mem_s, Seconds(Clock::now() - h0));
   }
-  const double mem_s = Seconds(Clock::now() - h0);
 
   // Reference 2: read every stored message once from PostgreSQL and hash it (this process).
   int64_t read_bytes = 0;
-  const double read_s = ReadAndHash(owner, read_bytes);
+  double read_s = 1e9;
+  for (int rep = 0; rep < 2; ++rep) read_s = std::min(read_s, ReadAndHash(owner, read_bytes));
 
   // Reference 3: the same with tools not written here (binary COPY, one SHA-256 of it all).
   const std::string cmd = "psql -X -q '" + owner +
                           "' -c 'COPY (SELECT data FROM message_blobs) TO STDOUT (FORMAT binary)'"
                           " | sha256sum > /dev/null";
-  const auto p0 = Clock::now();
-  const int prc = std::system(cmd.c_str());
-  const double psql_s = Seconds(Clock::now() - p0);
+  double psql_s = 1e9;
+  int prc = 0;
+  for (int rep = 0; rep < 2 && prc == 0; ++rep) {
+    const auto p0 = Clock::now();
+    prc = std::system(cmd.c_str());
+    psql_s = std::min(psql_s, Seconds(Clock::now() - p0));
+  }
 
-  // The audit, default mode, then with the canonicaliser re-run.
+  // The audit, default mode (twice), then with the canonicaliser re-run (once: it is long).
   Timed a = TimeAudit(db, false);
   std::printf("%s", a.out.c_str());
   if (a.rc != 0) std::printf("audit failed: %s", a.err.c_str());
+  Timed a2 = TimeAudit(db, false);
+  std::printf("audit (default) runs: %.2f s, %.2f s\n", a.wall, a2.wall);
+  if (a2.rc == 0 && a2.wall < a.wall) a = a2;
   Timed k = TimeAudit(db, true);
   std::printf("%s", k.out.c_str());
   if (k.rc != 0) std::printf("audit --canonical failed: %s", k.err.c_str());
 
   const double floor_s = prc == 0 ? std::min(read_s, psql_s) : read_s;
   std::printf(
-      "audit references for %lld receipts, %lld stored bytes:\n"
+      "audit references for %lld receipts, %lld stored bytes (best of 2 each):\n"
       "  SHA-256 of that many bytes in memory:                 %6.2f s\n"
       "  read every stored message once + SHA-256 (cursor):   %6.2f s (%lld bytes)\n"
       "  psql COPY binary | sha256sum:                         %6.2f s%s\n"
       "audit (default):     %6.2f s wall, %6.2f s CPU in this process; pace = %.2f x in-memory "
       "hashing, %.2f x the database floor (%.2f s)\n"
-      "audit --canonical:   %6.2f s wall, %6.2f s CPU in this process; pace = %.2f x in-memory "
-      "hashing, %.2f x the database floor\n",
+      "audit --canonical:   %6.2f s wall, %6.2f s CPU in this process; pace = %.3f x in-memory "
+      "hashing, %.2f x the database floor\n"
+      "audit: load average after: %s\n",
       static_cast<long long>(n), static_cast<long long>(bytes), mem_s, read_s,
       static_cast<long long>(read_bytes), psql_s, prc == 0 ? "" : " (psql failed)", a.wall, a.cpu,
-      mem_s / a.wall, floor_s / a.wall, floor_s, k.wall, k.cpu, mem_s / k.wall, floor_s / k.wall);
+      mem_s / a.wall, floor_s / a.wall, floor_s, k.wall, k.cpu, mem_s / k.wall, floor_s / k.wall,
+      LoadAverage().c_str());
   return a.rc != 0 ? a.rc : k.rc;
 }
