@@ -19,6 +19,7 @@
 
 #include "chain_bench_audit.h"
 #include "common/bytes.h"
+#include "common/rfc6962.h"
 #include "common/sha256.h"
 #include "metrics.h"
 #include "mime/canonical.h"
@@ -28,6 +29,7 @@
 #include "storage/admin_store.h"
 #include "storage/chain_store.h"
 #include "storage/database.h"
+#include "storage/leaf_input.h"
 #include "storage/migrations.h"
 #include "tsa_service.h"
 
@@ -100,6 +102,13 @@ std::string Arr(const std::vector<std::string>& v) {
   return s + "}";
 }
 
+common::Hash HashOf(const pqxx::field& f) {
+  pqxx::binarystring b(f);
+  common::Hash h{};
+  std::copy_n(b.str().begin(), std::min(b.size(), h.size()), h.begin());
+  return h;
+}
+
 // Inserts the templates, then N receipts in SQL. Each receipt's bytes are its template with
 // an X-Bench-Seq header (outside the canonical header set): distinct raw hashes, the
 // template's canonical hash, so notaryctl audit recomputes and agrees.
@@ -143,10 +152,14 @@ void Generate(const std::string& owner_url, int64_t n, int templates) {
     pqxx::work w(c);
     const int64_t end = std::min(n, start + chunk);
     w.exec_params(
-        "CREATE TEMP TABLE g ON COMMIT DROP AS SELECT i, gen_random_uuid() AS id, t.*,"
+        "CREATE TEMP TABLE g ON COMMIT DROP AS SELECT i, encode(set_byte(set_byte(overlay(u"
+        " placing substring(int8send(1764000000000 + i * 10) from 3 for 6) from 1 for 6), 6,"
+        " (get_byte(u, 6) & 15) | 112), 8, (get_byte(u, 8) & 63) | 128), 'hex')::uuid AS id, t.*,"
         " convert_to(t.head || 'X-Bench-Seq: ' || i || E'\\r\\n' || t.tail, 'UTF8') AS data"
-        " FROM generate_series($1::bigint, $2::bigint - 1) i JOIN bench_templates t ON t.k = i % "
-        "$3",
+        // Receipt ids as ingest makes them: UUIDv7, the reception millisecond then random bits.
+        " FROM (SELECT i, decode(md5(i || ':' || random()), 'hex') AS u"
+        "       FROM generate_series($1::bigint, $2::bigint - 1) i) s"
+        " JOIN bench_templates t ON t.k = i % $3",
         start, end, templates);
     w.exec(
         "INSERT INTO message_blobs (sha256, size, data) SELECT sha256(data), length(data), data "
@@ -169,9 +182,33 @@ void Generate(const std::string& owner_url, int64_t n, int templates) {
         " p.e->>'ct', p.e->>'cs', p.e->>'disp', p.e->>'fn', (p.e->>'size')::bigint,"
         " decode(p.e->>'sha', 'hex') FROM g, jsonb_array_elements(g.parts) WITH ORDINALITY p(e, "
         "ord)");
-    w.exec(
-        "INSERT INTO pending (seq, receipt_id) SELECT r.seq, r.id FROM receipts r JOIN g ON g.id = "
-        "r.id");
+    // Queued as ingest queues them: with the leaf record and hash built from the receipt.
+    pqxx::result fresh = w.exec(
+        "SELECT r.seq, r.id::text, r.received_at_us, r.raw_sha256, r.canonical_sha256,"
+        " r.parts_root, r.envelope_digest, r.salt, r.canon_version FROM receipts r"
+        " JOIN g ON g.id = r.id ORDER BY r.seq");
+    {
+      pqxx::stream_to queue(
+          w, "pending", std::vector<std::string>{"seq", "receipt_id", "leaf_record", "leaf_hash"});
+      for (const auto& row : fresh) {
+        storage::PendingLeaf p;
+        p.receipt_id = row[1].as<std::string>();
+        p.tenant = "default";
+        p.received_at_us = row[2].as<int64_t>();
+        p.raw_sha256 = HashOf(row[3]);
+        p.canonical_sha256 = HashOf(row[4]);
+        p.parts_root = HashOf(row[5]);
+        p.envelope_digest = HashOf(row[6]);
+        p.salt = HashOf(row[7]);
+        p.canon_version = row[8].as<uint32_t>();
+        auto record = storage::LeafRecordOf(p).Encode();
+        if (!record.ok()) throw std::runtime_error(record.error().ToString());
+        queue << std::make_tuple(row[0].as<int64_t>(), p.receipt_id,
+                                 "\\x" + common::ToHex(common::AsBytes(*record)),
+                                 "\\x" + common::ToHex(common::HashLeaf(*record)));
+      }
+      queue.complete();
+    }
     w.commit();
     std::cerr << "\rgenerated " << end << "/" << n << std::flush;
   }
@@ -184,8 +221,9 @@ void Generate(const std::string& owner_url, int64_t n, int templates) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string owner, app, http, key, data_dir = "/tmp/chain-bench-data";
+  std::string owner, app, http, key, data_dir = "/tmp/chain-bench-data", stop_after;
   int64_t n = 1000000, batch = 100000;
+  bool generate = true;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
     if (a == "--owner-url")
@@ -202,10 +240,14 @@ int main(int argc, char** argv) {
       batch = std::stoll(v);
     else if (a == "--data-dir")
       data_dir = v;
+    else if (a == "--generate")  // "no": the receipts are already there (investigations)
+      generate = v != "no";
+    else if (a == "--stop-after")  // "generate" or "seal" (investigations)
+      stop_after = v;
   }
   if (owner.empty() || app.empty()) {
     std::cerr << "usage: chain_bench --owner-url URL --app-url URL [--n N] [--batch B] [--http URL "
-                 "--key KEY]\n";
+                 "--key KEY] [--generate no] [--stop-after generate|seal]\n";
     return 2;
   }
   const double sha = Sha64PerSecond();
@@ -215,10 +257,13 @@ int main(int argc, char** argv) {
     std::cerr << m.error().ToString() << "\n";
     return 1;
   }
-  auto t0 = Clock::now();
-  Generate(owner, n, 1000);
-  std::printf("generated %lld receipts in %.1f s\n", static_cast<long long>(n),
-              Ms(Clock::now() - t0) / 1000);
+  if (generate) {
+    auto t0 = Clock::now();
+    Generate(owner, n, 1000);
+    std::printf("generated %lld receipts in %.1f s\n", static_cast<long long>(n),
+                Ms(Clock::now() - t0) / 1000);
+  }
+  if (stop_after == "generate") return 0;
 
   auto db = storage::Database::Open({app, 8});
   if (!db.ok()) return 1;
@@ -254,6 +299,10 @@ int main(int argc, char** argv) {
                 static_cast<long long>((*b)->height), static_cast<long long>((*b)->leaf_count), ms,
                 static_cast<long long>((*b)->tree_size));
   }
+  if (seal_ms.empty()) {
+    std::cerr << "nothing was waiting to be sealed\n";
+    return 1;
+  }
   auto sp = Pct(seal_ms);
   std::printf(
       "sealing a block of %lld leaves: p50 %.0f ms, max %.0f ms (%.1f us/leaf = %.1f x SHA-256 of "
@@ -261,11 +310,16 @@ int main(int argc, char** argv) {
       static_cast<long long>(batch), sp.p50, *std::max_element(seal_ms.begin(), seal_ms.end()),
       sp.p50 * 1000 / static_cast<double>(batch),
       sp.p50 * 1000 / static_cast<double>(batch) * sha / 1e6);
+  if (stop_after == "seal") return 0;
 
   {
-    // As autovacuum would after a large seal: the planner must know pending is now empty.
+    // As autovacuum would after a large seal: the planner must know pending is now empty,
+    // and the queue's million dead rows (each with its leaf record) are gone before a
+    // status=pending search reads the queue. Migration 0004 has autovacuum do this after
+    // every 10,000 dead rows; it wakes once a minute, later than these searches start.
     pqxx::connection c(owner);
     pqxx::nontransaction nt(c);
+    nt.exec("VACUUM pending");
     nt.exec("ANALYZE");
   }
   std::mt19937_64 rng(7);

@@ -1,25 +1,11 @@
-// The leaf record of a receipt, built the same way by the sealer and by the audit.
+// The leaf record of a receipt: the one builder lives in storage (ingest queues each receipt
+// with its record); the audit rebuilds records with it.
 #pragma once
 
-#include <algorithm>
-
-#include "notary/leaf_record.h"
-#include "storage/chain_store.h"
+#include "storage/leaf_input.h"
 
 namespace server {
 
-inline notary::LeafRecord LeafRecordOf(const storage::PendingLeaf& p) {
-  notary::LeafRecord rec;
-  rec.receipt_id = p.receipt_id;
-  rec.received_at_us = p.received_at_us;
-  rec.raw_sha256 = p.raw_sha256;
-  rec.canonical_sha256 = p.canonical_sha256;
-  rec.canonical_version = p.canon_version;
-  rec.parts_root = p.parts_root;
-  rec.envelope_digest = p.envelope_digest;
-  rec.tenant = p.tenant;
-  std::copy(p.salt.begin(), p.salt.end(), rec.salt.begin());
-  return rec;
-}
+using storage::LeafRecordOf;
 
 }  // namespace server

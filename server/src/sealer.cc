@@ -8,10 +8,8 @@
 #include "common/utf8.h"
 #include "files.h"
 #include "ingest.h"
-#include "leaf_input.h"
 #include "notary/block.h"
 #include "notary/checkpoint.h"
-#include "notary/leaf_record.h"
 
 namespace server {
 namespace {
@@ -139,30 +137,17 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
   Clock::time_point t_read, t_tiles, t_built;
   auto block = chain_.Seal([&](storage::SealView& view)
                                -> common::Result<std::optional<storage::NewBlock>> {
-    auto pending = view.Pending(static_cast<int>(options_.batch_max));
+    // Leaf records and hashes were built at ingest; the queue hands over the hashes.
+    auto queued = view.Queue(static_cast<int>(options_.batch_max));
     t_read = Clock::now();
-    if (pending.empty()) return std::optional<storage::NewBlock>();
+    if (!queued.ok()) return queued.error();
+    const std::vector<common::Hash>& hashes = *queued;
+    if (hashes.empty()) return std::optional<storage::NewBlock>();
     auto head = view.Head();
     const uint64_t old_size = head ? static_cast<uint64_t>(head->tree_size) : 0;
 
     storage::NewBlock nb;
     nb.node = options_.node;
-    std::vector<common::Hash> hashes;
-    hashes.reserve(pending.size());
-    for (size_t i = 0; i < pending.size(); ++i) {
-      const storage::PendingLeaf& p = pending[i];
-      notary::LeafRecord rec = LeafRecordOf(p);
-      auto encoded = rec.Encode();
-      if (!encoded.ok()) return encoded.error();
-      storage::NewLeaf leaf;
-      leaf.leaf_index = static_cast<int64_t>(old_size + i);
-      leaf.receipt_id = p.receipt_id;
-      leaf.record = std::move(*encoded);
-      leaf.leaf_hash = common::HashLeaf(leaf.record);
-      hashes.push_back(leaf.leaf_hash);
-      nb.leaves.push_back(std::move(leaf));
-      nb.sealed_seqs.push_back(p.seq);
-    }
     auto appended = notary::tlog::AppendTiles(old_size, hashes, view.Tiles());
     if (!appended.ok()) return appended.error();
     t_tiles = Clock::now();

@@ -1,6 +1,12 @@
 #include "storage/chain_store.h"
 
+#include <algorithm>
+#include <future>
+#include <stdexcept>
+
+#include "common/rfc6962.h"
 #include "pg_util.h"
+#include "storage/leaf_input.h"
 #include "transaction.h"
 
 namespace storage {
@@ -62,40 +68,148 @@ common::Result<std::vector<std::string>> ReadTilesTx(pqxx::work& tx,
   return out;
 }
 
-class TxTileReader : public notary::tlog::TileReader {
- public:
-  explicit TxTileReader(pqxx::work& tx) : tx_(tx) {}
-  common::Result<std::vector<std::string>> ReadTiles(
-      std::span<const notary::tlog::TileId> ids) override {
-    return ReadTilesTx(tx_, ids);
-  }
-
- private:
-  pqxx::work& tx_;
+struct NewLeafRow {
+  std::string receipt_id;
+  std::string record;
+  common::Hash leaf_hash{};
 };
 
+std::string IntArray(const std::vector<int64_t>& v) {
+  std::string out = "{";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    out += std::to_string(v[i]);
+  }
+  return out + "}";
+}
+
+// The sealer's view. Once Queue() has read the waiting hashes (and the tiles the append will
+// need), the queue's records move into `leaves` on a second thread, on this transaction's
+// connection, while the sealer hashes, signs and time-stamps: the two run on two cores. The
+// connection is then busy until FinishMove(); nothing else touches it meanwhile.
 class TxSealView : public SealView {
  public:
-  explicit TxSealView(pqxx::work& tx) : tx_(tx), tiles_(tx) {}
-  std::optional<BlockRow> Head() override {
-    pqxx::result r =
-        tx_.exec(std::string("SELECT ") + kBlockColumns + "ORDER BY height DESC LIMIT 1");
-    if (r.empty()) return std::nullopt;
-    return ReadBlock(r[0]);
+  explicit TxSealView(pqxx::work& tx) : tx_(tx) {}
+  ~TxSealView() override {
+    if (moving_.valid()) moving_.wait();
   }
-  std::vector<PendingLeaf> Pending(int limit) override {
-    std::vector<PendingLeaf> out;
-    for (const auto& row : tx_.exec_params(
-             "SELECT p.seq, r.id::text, t.name, r.received_at_us, r.raw_sha256,"
-             " r.canonical_sha256, r.parts_root, r.envelope_digest, r.salt, r.canon_version"
-             // LATERAL: one index lookup per waiting receipt, whatever the planner's
-             // statistics say about the queue (it swings from empty to huge).
-             " FROM (SELECT seq, receipt_id FROM pending ORDER BY seq LIMIT $1) p"
-             " CROSS JOIN LATERAL (SELECT * FROM receipts WHERE id = p.receipt_id) r"
-             " JOIN tenants t ON t.id = r.tenant_id ORDER BY p.seq",
-             limit)) {
+
+  std::optional<BlockRow> Head() override {
+    if (!head_read_) {
+      pqxx::result r =
+          tx_.exec(std::string("SELECT ") + kBlockColumns + "ORDER BY height DESC LIMIT 1");
+      if (!r.empty()) head_ = ReadBlock(r[0]);
+      head_read_ = true;
+    }
+    return head_;
+  }
+
+  common::Result<std::vector<common::Hash>> Queue(int limit) override {
+    if (count_ >= 0) return common::Error::Internal("the queue is read once per block");
+    Head();
+    std::vector<common::Hash> hashes;
+    std::vector<int64_t> without_record;  // positions of rows queued by an older notaryd
+    for (const auto& row :
+         tx_.exec_params("SELECT seq, leaf_hash FROM pending ORDER BY seq LIMIT $1", limit)) {
+      last_seq_ = row[0].as<int64_t>();
+      if (row[1].is_null()) without_record.push_back(static_cast<int64_t>(hashes.size()));
+      hashes.push_back(HashField(row[1]));
+    }
+    if (auto built = BuildMissing(without_record, hashes); !built.ok()) return built.error();
+    count_ = static_cast<int64_t>(hashes.size());
+    if (hashes.empty()) return hashes;
+    first_leaf_ = head_ ? head_->tree_size : 0;
+    height_ = head_ ? head_->height + 1 : 0;
+    // The rightmost partial tiles: all that appending to the tree reads.
+    partial_ids_ = notary::tlog::PartialTiles(static_cast<uint64_t>(first_leaf_));
+    auto partials = ReadTilesTx(tx_, partial_ids_);
+    if (!partials.ok()) return partials.error();
+    partials_ = std::move(*partials);
+    moving_ = std::async(std::launch::async, [this] { return MoveLeaves(); });
+    started_ = true;
+    return hashes;
+  }
+
+  notary::tlog::TileReader& Tiles() override { return tiles_; }
+
+  // True once Queue() has started moving a non-empty queue into `leaves`.
+  bool moving() const { return started_; }
+  // Waits for the leaves; rethrows what writing them threw. REQUIRES: moving().
+  void FinishMove() {
+    if (moving_.valid()) moving_.get();
+  }
+  int64_t count() const { return count_; }
+  int64_t first_leaf() const { return first_leaf_; }
+  int64_t height() const { return height_; }
+
+ private:
+  // Serves the tiles read by Queue(); before Queue(), reads through the transaction.
+  class Reader : public notary::tlog::TileReader {
+   public:
+    explicit Reader(TxSealView& view) : view_(view) {}
+    common::Result<std::vector<std::string>> ReadTiles(
+        std::span<const notary::tlog::TileId> ids) override {
+      if (!view_.started_) return ReadTilesTx(view_.tx_, ids);
+      std::vector<std::string> out;
+      for (const auto& id : ids) {
+        auto it = std::find(view_.partial_ids_.begin(), view_.partial_ids_.end(), id);
+        if (it == view_.partial_ids_.end()) {
+          return common::Error::Internal("tile " + notary::tlog::TilePath(id) +
+                                         " was not read with the queue");
+        }
+        out.push_back(view_.partials_[static_cast<size_t>(it - view_.partial_ids_.begin())]);
+      }
+      return out;
+    }
+
+   private:
+    TxSealView& view_;
+  };
+
+  // The queue's rows up to the last one read become leaves first_leaf_.., numbered in queue
+  // order, and leave the queue; both from this transaction's snapshot, so exactly the rows
+  // whose hashes were read, whatever ingest commits meanwhile. Throws when a count differs.
+  void MoveLeaves() {
+    const pqxx::result moved = tx_.exec_params(
+        "INSERT INTO leaves (leaf_index, receipt_id, block_height, leaf_record, leaf_hash)"
+        " SELECT $1::bigint + n - 1, receipt_id, $2, leaf_record, leaf_hash FROM"
+        " (SELECT receipt_id, leaf_record, leaf_hash, row_number() OVER (ORDER BY seq) AS n"
+        "  FROM pending WHERE seq <= $3) q WHERE leaf_record IS NOT NULL",
+        first_leaf_, height_, last_seq_);
+    if (!built_.empty()) {
+      pqxx::stream_to leaves(tx_, "leaves",
+                             std::vector<std::string>{"leaf_index", "receipt_id", "block_height",
+                                                      "leaf_record", "leaf_hash"});
+      for (const auto& [position, l] : built_) {
+        leaves << std::make_tuple(first_leaf_ + position, l.receipt_id, height_,
+                                  "\\x" + common::ToHex(common::AsBytes(l.record)),
+                                  "\\x" + common::ToHex(l.leaf_hash));
+      }
+      leaves.complete();
+    }
+    const pqxx::result dequeued = tx_.exec_params("DELETE FROM pending WHERE seq <= $1", last_seq_);
+    const auto expected = static_cast<size_t>(count_);
+    if (moved.affected_rows() + built_.size() != expected || dequeued.affected_rows() != expected) {
+      throw std::runtime_error("the queue changed while sealing");
+    }
+  }
+
+  // Rows queued without a leaf record (by a notaryd older than migration 0004): built from
+  // their receipts, as the sealer always did before.
+  common::Status BuildMissing(const std::vector<int64_t>& positions,
+                              std::vector<common::Hash>& hashes) {
+    if (positions.empty()) return common::Ok();
+    pqxx::result r = tx_.exec_params(
+        "SELECT p.n, r.id::text, t.name, r.received_at_us, r.raw_sha256, r.canonical_sha256,"
+        " r.parts_root, r.envelope_digest, r.salt, r.canon_version"
+        " FROM (SELECT seq, receipt_id, row_number() OVER (ORDER BY seq) - 1 AS n"
+        "       FROM pending WHERE seq <= $1) p"
+        " JOIN receipts r ON r.id = p.receipt_id JOIN tenants t ON t.id = r.tenant_id"
+        " WHERE p.n = ANY($2::bigint[]) ORDER BY p.n",
+        last_seq_, IntArray(positions));
+    if (r.size() != positions.size()) return common::Error::Internal("queued receipt missing");
+    for (const auto& row : r) {
       PendingLeaf l;
-      l.seq = row[0].as<int64_t>();
       l.receipt_id = row[1].as<std::string>();
       l.tenant = row[2].as<std::string>();
       l.received_at_us = row[3].as<int64_t>();
@@ -105,15 +219,26 @@ class TxSealView : public SealView {
       l.envelope_digest = HashField(row[7]);
       l.salt = HashField(row[8]);
       l.canon_version = row[9].as<uint32_t>();
-      out.push_back(std::move(l));
+      auto record = LeafRecordOf(l).Encode();
+      if (!record.ok()) return record.error();
+      NewLeafRow leaf{l.receipt_id, std::move(*record), {}};
+      leaf.leaf_hash = common::HashLeaf(leaf.record);
+      const int64_t n = row[0].as<int64_t>();
+      hashes[static_cast<size_t>(n)] = leaf.leaf_hash;
+      built_.emplace_back(n, std::move(leaf));
     }
-    return out;
+    return common::Ok();
   }
-  notary::tlog::TileReader& Tiles() override { return tiles_; }
 
- private:
   pqxx::work& tx_;
-  TxTileReader tiles_;
+  Reader tiles_{*this};
+  bool head_read_ = false, started_ = false;
+  std::optional<BlockRow> head_;
+  int64_t count_ = -1, last_seq_ = 0, first_leaf_ = 0, height_ = 0;
+  std::vector<std::pair<int64_t, NewLeafRow>> built_;
+  std::vector<notary::tlog::TileId> partial_ids_;
+  std::vector<std::string> partials_;
+  std::future<void> moving_;
 };
 
 }  // namespace
@@ -159,66 +284,63 @@ bool SealerLock::StillHeld() {
 
 common::Result<std::optional<BlockRow>> ChainStore::Seal(
     const std::function<common::Result<std::optional<NewBlock>>(SealView&)>& build) {
-  return InTransaction<std::optional<BlockRow>>(
-      db_, [&](pqxx::work& tx) -> common::Result<std::optional<BlockRow>> {
-        TxSealView view(tx);
-        auto nb = build(view);
-        if (!nb.ok()) return nb.error();
-        if (!nb->has_value()) return std::optional<BlockRow>();
-        const NewBlock& n = **nb;
-        const BlockRow& b = n.block;
-        tx.exec_params(
-            "INSERT INTO blocks (height, prev_hash, batch_root, first_leaf, leaf_count, tree_size,"
-            " tree_root, sealed_at, sealed_at_us, key_id, header, signature, block_hash,"
-            " checkpoint, node) VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8::bigint / 1e6),"
-            " $8, $9, $10, $11, $12, $13, $14)",
-            b.height, Bytea(b.prev_hash), Bytea(b.batch_root), b.first_leaf, b.leaf_count,
-            b.tree_size, Bytea(b.tree_root), b.sealed_at_us, b.key_id, Bytea(b.header),
-            Bytea(b.signature), Bytea(b.block_hash), b.checkpoint, n.node);
-        // Leaves and tiles go in with COPY-like multi-row statements through the stream API.
-        {
-          pqxx::stream_to leaves(
-              tx, "leaves",
-              std::vector<std::string>{"leaf_index", "receipt_id", "block_height", "leaf_record",
-                                       "leaf_hash"});
-          for (const NewLeaf& l : n.leaves) {
-            leaves << std::make_tuple(l.leaf_index, l.receipt_id, b.height,
-                                      "\\x" + common::ToHex(common::AsBytes(l.record)),
-                                      "\\x" + common::ToHex(l.leaf_hash));
-          }
-          leaves.complete();
-        }
-        {
-          pqxx::stream_to tiles(tx, "tiles",
-                                std::vector<std::string>{"level", "idx", "width", "hashes"});
-          for (const auto& t : n.tiles) {
-            tiles << std::make_tuple(static_cast<int>(t.id.level), static_cast<int64_t>(t.id.index),
-                                     static_cast<int>(t.id.width),
-                                     "\\x" + common::ToHex(common::AsBytes(t.hashes)));
-          }
-          tiles.complete();
-        }
-        if (!n.sealed_seqs.empty()) {
-          std::string seqs = "{";
-          for (size_t i = 0; i < n.sealed_seqs.size(); ++i) {
-            if (i) seqs += ',';
-            seqs += std::to_string(n.sealed_seqs[i]);
-          }
-          seqs += '}';
-          tx.exec_params("DELETE FROM pending WHERE seq = ANY($1::bigint[])", seqs);
-        }
-        for (const TokenRow& t : n.tokens) {
-          tx.exec_params(
-              "INSERT INTO timestamp_tokens (block_height, tsa, gen_time, token) VALUES"
-              " ($1, $2, to_timestamp($3::bigint / 1e6), $4)",
-              t.block_height, t.tsa, t.gen_time_us, Bytea(t.token));
-        }
-        for (const std::string& tsa : n.tsa_to_fetch) {
-          tx.exec_params("INSERT INTO tsa_pending (block_height, tsa) VALUES ($1, $2)", b.height,
-                         tsa);
-        }
-        return std::optional<BlockRow>(b);
-      });
+  return InTransaction<
+      std::optional<BlockRow>>(db_, [&](pqxx::work& tx) -> common::Result<std::optional<BlockRow>> {
+    // One snapshot for the whole seal: the queue rows that become leaves and are removed
+    // are exactly those whose hashes the sealer read, whatever ingest commits meanwhile.
+    tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+    // Numbering a block's queue rows sorts them: in memory, not spilled to disk.
+    tx.exec("SET LOCAL work_mem = '256MB'");
+    TxSealView view(tx);
+    auto nb = build(view);
+    if (view.moving()) view.FinishMove();
+    if (!nb.ok()) return nb.error();
+    if (!nb->has_value()) {
+      if (view.moving()) return common::Error::Internal("queue read but no block built");
+      return std::optional<BlockRow>();
+    }
+    const NewBlock& n = **nb;
+    const BlockRow& b = n.block;
+    if (!view.moving() || view.count() != b.leaf_count || view.first_leaf() != b.first_leaf ||
+        view.height() != b.height) {
+      return common::Error::Internal("block does not hold the queue it was built from");
+    }
+    tx.exec_params(
+        "INSERT INTO blocks (height, prev_hash, batch_root, first_leaf, leaf_count, tree_size,"
+        " tree_root, sealed_at, sealed_at_us, key_id, header, signature, block_hash,"
+        " checkpoint, node) VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8::bigint / 1e6),"
+        " $8, $9, $10, $11, $12, $13, $14)",
+        b.height, Bytea(b.prev_hash), Bytea(b.batch_root), b.first_leaf, b.leaf_count, b.tree_size,
+        Bytea(b.tree_root), b.sealed_at_us, b.key_id, Bytea(b.header), Bytea(b.signature),
+        Bytea(b.block_hash), b.checkpoint, n.node);
+    if (!n.tiles.empty()) {
+      // All tiles in one statement, their hashes as one binary parameter (no hex).
+      std::vector<int64_t> levels, idxs, widths, offsets;
+      std::string hashes;
+      for (const auto& t : n.tiles) {
+        levels.push_back(t.id.level);
+        idxs.push_back(static_cast<int64_t>(t.id.index));
+        widths.push_back(t.id.width);
+        offsets.push_back(static_cast<int64_t>(hashes.size()));
+        hashes += t.hashes;
+      }
+      tx.exec_params(
+          "INSERT INTO tiles (level, idx, width, hashes) SELECT l, i, w,"
+          " substring($4::bytea from o::int + 1 for w * 32) FROM"
+          " unnest($1::smallint[], $2::bigint[], $3::smallint[], $5::bigint[]) AS t(l, i, w, o)",
+          IntArray(levels), IntArray(idxs), IntArray(widths), Bytea(hashes), IntArray(offsets));
+    }
+    for (const TokenRow& t : n.tokens) {
+      tx.exec_params(
+          "INSERT INTO timestamp_tokens (block_height, tsa, gen_time, token) VALUES"
+          " ($1, $2, to_timestamp($3::bigint / 1e6), $4)",
+          t.block_height, t.tsa, t.gen_time_us, Bytea(t.token));
+    }
+    for (const std::string& tsa : n.tsa_to_fetch) {
+      tx.exec_params("INSERT INTO tsa_pending (block_height, tsa) VALUES ($1, $2)", b.height, tsa);
+    }
+    return std::optional<BlockRow>(b);
+  });
 }
 
 common::Result<std::optional<BlockRow>> ChainStore::Latest() {
@@ -353,45 +475,47 @@ common::Result<std::vector<BlockRow>> ChainStore::AllBlocks() {
 }
 
 common::Result<std::vector<AuditLeaf>> ChainStore::LeavesOfBlock(int64_t height) {
-  return InTransaction<std::vector<AuditLeaf>>(
-      db_, [&](pqxx::work& tx) -> common::Result<std::vector<AuditLeaf>> {
-        std::vector<AuditLeaf> out;
-        for (const auto& r : tx.exec_params(
-                 "SELECT l.leaf_index, l.leaf_record, l.leaf_hash, r.id::text, t.name,"
-                 " r.received_at_us, b.data, r.raw_sha256, r.canonical_sha256, r.parts_root,"
-                 " r.envelope_digest, r.salt, r.canon_version, r.envelope_from,"
-                 " array_to_json(r.envelope_to)::text, r.client_ip, r.client_port, r.helo,"
-                 " r.tls_protocol, r.tls_cipher FROM leaves l"
-                 " LEFT JOIN receipts r ON r.id = l.receipt_id"
-                 " LEFT JOIN tenants t ON t.id = r.tenant_id"
-                 " LEFT JOIN message_blobs b ON b.sha256 = r.raw_sha256"
-                 " WHERE l.block_height = $1 ORDER BY l.leaf_index",
-                 height)) {
-          AuditLeaf a;
-          a.leaf_index = r[0].as<int64_t>();
-          a.record = BytesField(r[1]);
-          a.leaf_hash = HashField(r[2]);
-          a.receipt_id = r[3].is_null() ? "" : r[3].as<std::string>();
-          a.tenant = r[4].is_null() ? "" : r[4].as<std::string>();
-          a.received_at_us = r[5].is_null() ? 0 : r[5].as<int64_t>();
-          a.raw = BytesField(r[6]);
-          a.raw_sha256 = HashField(r[7]);
-          a.canonical_sha256 = HashField(r[8]);
-          a.parts_root = HashField(r[9]);
-          a.envelope_digest = HashField(r[10]);
-          a.salt = HashField(r[11]);
-          a.canon_version = r[12].is_null() ? 0 : r[12].as<uint32_t>();
-          a.envelope_from = r[13].is_null() ? "" : r[13].as<std::string>();
-          a.envelope_to = JsonTextArray(r[14]);
-          a.client_ip = r[15].is_null() ? "" : r[15].as<std::string>();
-          a.client_port = r[16].is_null() ? 0 : r[16].as<int>();
-          a.helo = r[17].is_null() ? "" : r[17].as<std::string>();
-          a.tls_protocol = r[18].is_null() ? "" : r[18].as<std::string>();
-          a.tls_cipher = r[19].is_null() ? "" : r[19].as<std::string>();
-          out.push_back(std::move(a));
-        }
-        return out;
-      });
+  return InTransaction<
+      std::vector<AuditLeaf>>(db_, [&](pqxx::work& tx) -> common::Result<std::vector<AuditLeaf>> {
+    std::vector<AuditLeaf> out;
+    for (const auto& r : tx.exec_params(
+             "SELECT l.leaf_index, l.leaf_record, l.leaf_hash, r.id::text, t.name,"
+             " r.received_at_us, b.data, r.raw_sha256, r.canonical_sha256, r.parts_root,"
+             " r.envelope_digest, r.salt, r.canon_version, r.envelope_from,"
+             " array_to_json(r.envelope_to)::text, r.client_ip, r.client_port, r.helo,"
+             " r.tls_protocol, r.tls_cipher FROM leaves l"
+             " LEFT JOIN receipts r ON r.id = l.receipt_id"
+             " LEFT JOIN tenants t ON t.id = r.tenant_id"
+             " LEFT JOIN message_blobs b ON b.sha256 = r.raw_sha256"
+             " WHERE l.leaf_index >= (SELECT first_leaf FROM blocks WHERE height = $1)"
+             " AND l.leaf_index < (SELECT first_leaf + leaf_count FROM blocks WHERE height = $1)"
+             " ORDER BY l.leaf_index",
+             height)) {
+      AuditLeaf a;
+      a.leaf_index = r[0].as<int64_t>();
+      a.record = BytesField(r[1]);
+      a.leaf_hash = HashField(r[2]);
+      a.receipt_id = r[3].is_null() ? "" : r[3].as<std::string>();
+      a.tenant = r[4].is_null() ? "" : r[4].as<std::string>();
+      a.received_at_us = r[5].is_null() ? 0 : r[5].as<int64_t>();
+      a.raw = BytesField(r[6]);
+      a.raw_sha256 = HashField(r[7]);
+      a.canonical_sha256 = HashField(r[8]);
+      a.parts_root = HashField(r[9]);
+      a.envelope_digest = HashField(r[10]);
+      a.salt = HashField(r[11]);
+      a.canon_version = r[12].is_null() ? 0 : r[12].as<uint32_t>();
+      a.envelope_from = r[13].is_null() ? "" : r[13].as<std::string>();
+      a.envelope_to = JsonTextArray(r[14]);
+      a.client_ip = r[15].is_null() ? "" : r[15].as<std::string>();
+      a.client_port = r[16].is_null() ? 0 : r[16].as<int>();
+      a.helo = r[17].is_null() ? "" : r[17].as<std::string>();
+      a.tls_protocol = r[18].is_null() ? "" : r[18].as<std::string>();
+      a.tls_cipher = r[19].is_null() ? "" : r[19].as<std::string>();
+      out.push_back(std::move(a));
+    }
+    return out;
+  });
 }
 
 common::Result<std::vector<common::Hash>> ChainStore::BlockLeafHashes(int64_t height) {
@@ -399,7 +523,9 @@ common::Result<std::vector<common::Hash>> ChainStore::BlockLeafHashes(int64_t he
       db_, [&](pqxx::work& tx) -> common::Result<std::vector<common::Hash>> {
         std::vector<common::Hash> out;
         for (const auto& r : tx.exec_params(
-                 "SELECT leaf_hash FROM leaves WHERE block_height = $1 ORDER BY leaf_index",
+                 "SELECT l.leaf_hash FROM blocks b JOIN leaves l ON l.leaf_index >= b.first_leaf"
+                 " AND l.leaf_index < b.first_leaf + b.leaf_count WHERE b.height = $1"
+                 " ORDER BY l.leaf_index",
                  height)) {
           out.push_back(HashField(r[0]));
         }

@@ -3,9 +3,11 @@
 #include <pqxx/pqxx>
 #include <set>
 
+#include "common/rfc6962.h"
 #include "common/utf8.h"
 #include "pg_util.h"
 #include "receipt_rows.h"
+#include "storage/leaf_input.h"
 #include "transaction.h"
 
 namespace storage {
@@ -19,6 +21,21 @@ std::vector<std::string> Clean(const std::vector<std::string>& v) {
 }
 
 std::string C(const std::string& s) { return common::SanitizeUtf8(s); }
+
+// What the leaf record takes from a receipt, exactly as stored.
+PendingLeaf PendingLeafOf(const NewReceipt& m) {
+  PendingLeaf p;
+  p.receipt_id = m.id;
+  p.tenant = m.tenant;
+  p.received_at_us = m.received_at_us;
+  p.raw_sha256 = m.raw_sha256;
+  p.canonical_sha256 = m.canonical_sha256;
+  p.canon_version = m.canon_version;
+  p.parts_root = m.parts_root;
+  p.envelope_digest = m.envelope_digest;
+  p.salt = m.salt;
+  return p;
+}
 
 }  // namespace
 
@@ -147,12 +164,24 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
           }
           flush();
         }
-        std::vector<std::string> new_ids(inserted.begin(), inserted.end());
+        // Queued for sealing with its leaf record and hash: every field is known now, so the
+        // sealer need not read the receipt back (docs/architecture.md, "Sealing").
+        std::vector<std::string> new_ids, records, hashes;
+        for (const NewReceipt* m : batch) {
+          if (!inserted.count(m->id)) continue;
+          auto record = LeafRecordOf(PendingLeafOf(*m)).Encode();
+          if (!record.ok()) return record.error();
+          new_ids.push_back(m->id);
+          hashes.push_back(common::ToHex(common::HashLeaf(*record)));
+          records.push_back(common::ToHex(common::AsBytes(*record)));
+        }
         if (!new_ids.empty()) {
           tx.exec_params(
-              "INSERT INTO pending (seq, receipt_id) SELECT seq, id FROM receipts"
-              " WHERE id = ANY($1::uuid[])",
-              TextArray(new_ids));
+              "INSERT INTO pending (seq, receipt_id, leaf_record, leaf_hash)"
+              " SELECT r.seq, r.id, decode(q.record, 'hex'), decode(q.hash, 'hex')"
+              " FROM unnest($1::uuid[], $2::text[], $3::text[]) AS q(id, record, hash)"
+              " JOIN receipts r ON r.id = q.id",
+              TextArray(new_ids), TextArray(records), TextArray(hashes));
         }
         std::vector<InsertedReceipt> out;
         for (const NewReceipt* m : batch) {

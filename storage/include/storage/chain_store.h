@@ -42,29 +42,24 @@ struct AuditLeaf : PendingLeaf {
   std::string helo, tls_protocol, tls_cipher;
 };
 
-struct NewLeaf {
-  int64_t leaf_index = 0;
-  std::string receipt_id;
-  std::string record;  // encoded leaf record
-  common::Hash leaf_hash{};
-};
-
+// A block to commit. Its leaves are the receipts SealView::Queue returned, in that order,
+// from block.first_leaf on.
 struct NewBlock {
   BlockRow block;
-  std::vector<NewLeaf> leaves;
-  std::vector<int64_t> sealed_seqs;  // pending rows to remove
   std::vector<notary::tlog::Tile> tiles;
   std::vector<TokenRow> tokens;           // tokens obtained at sealing
   std::vector<std::string> tsa_to_fetch;  // external TSAs still to ask
   std::string node;
 };
 
-// What the sealer sees inside its transaction.
+// What the sealer sees inside its transaction (one snapshot: what it reads is what commits).
 class SealView {
  public:
   virtual ~SealView() = default;
   virtual std::optional<BlockRow> Head() = 0;
-  virtual std::vector<PendingLeaf> Pending(int limit) = 0;
+  // The leaf hashes of the first `limit` waiting receipts, in queue order. The block that
+  // Seal commits takes exactly these receipts as its leaves. Call it once.
+  virtual common::Result<std::vector<common::Hash>> Queue(int limit) = 0;
   virtual notary::tlog::TileReader& Tiles() = 0;
 };
 
@@ -111,9 +106,10 @@ class ChainStore {
                              int retry_in_s);
   common::Result<std::optional<std::pair<std::string, common::Hash>>> Leaf(int64_t index);
   common::Result<std::vector<BlockRow>> AllBlocks();
-  // The leaf hashes of one block, in leaf order (for a proof within its batch).
+  // The leaf hashes of one block (its first_leaf .. first_leaf + leaf_count), in leaf order
+  // (for a proof within its batch).
   common::Result<std::vector<common::Hash>> BlockLeafHashes(int64_t height);
-  // The leaves of one block with their receipts and stored bytes, in leaf order.
+  // The leaves in one block's index range with their receipts and stored bytes, in leaf order.
   common::Result<std::vector<AuditLeaf>> LeavesOfBlock(int64_t height);
   common::Result<std::vector<KeyRow>> SigningKeys();
   // Reads tiles through the pool (outside any sealing transaction).
