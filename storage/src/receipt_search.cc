@@ -22,6 +22,16 @@ std::string LikePattern(const std::string& s) {
   return out + "%";
 }
 
+// The words of `text` bounded by separators on both sides, split by the database exactly as
+// the name index splits names.
+common::Result<std::vector<std::string>> InnerWords(Database& db, const std::string& text) {
+  return InTransaction<std::vector<std::string>>(
+      db, [&](pqxx::work& tx) -> common::Result<std::vector<std::string>> {
+        return JsonTextArray(
+            tx.exec_params("SELECT array_to_json(notary_inner_tokens($1))::text", text)[0][0]);
+      });
+}
+
 }  // namespace
 
 common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
@@ -62,8 +72,18 @@ common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
         param(*q.attachment_sha256) + ", 'hex'))";
   }
   if (q.attachment_name) {
-    where += " AND notary_names_text(r.attachment_names) LIKE lower(" +
-             param(LikePattern(*q.attachment_name)) + ")";
+    // Whole words of the text, when it has any, find the candidates (migration 0005); the
+    // contains test then runs on those alone. Otherwise the trigram index serves the LIKE.
+    auto words = InnerWords(db_, *q.attachment_name);
+    if (!words.ok()) return words.error();
+    if (!words->empty()) {
+      where += " AND notary_name_tokens(r.attachment_names) @> " + param(TextArray(*words)) +
+               "::text[] AND strpos(notary_names_text(r.attachment_names), lower(" +
+               param(*q.attachment_name) + ")) > 0";
+    } else {
+      where += " AND notary_names_text(r.attachment_names) LIKE lower(" +
+               param(LikePattern(*q.attachment_name)) + ")";
+    }
   }
   if (q.status) {
     // Unsealed receipts are exactly those in the (small) pending queue.

@@ -208,6 +208,46 @@ TEST_F(ReceiptStoreTest, SearchByFromMatchesAddressesExactlyAndNamesByContains) 
   EXPECT_TRUE(ids("nobody@example.com").empty());
 }
 
+TEST_F(ReceiptStoreTest, AttachmentNameIsAContainsMatchWithOrWithoutWholeWords) {
+  storage::ReceiptStore store(*db_);
+  const std::vector<std::vector<std::string>> names = {{"Case-517.BIN"},
+                                                       {"showcase-517.bin.zip"},
+                                                       {"case-5170.bin"},
+                                                       {"\xea\xb3\x84\xec\x95\xbd.pdf"},
+                                                       {"a.txt", "517.doc"}};
+  std::vector<storage::NewReceipt> ms;
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto m =
+        Make("0190a5d8-0000-7000-8000-00000000030" + std::to_string(i), "n" + std::to_string(i));
+    m.received_at_us += static_cast<int64_t>(i);
+    m.attachment_names = names[i];
+    ms.push_back(m);
+  }
+  std::vector<const storage::NewReceipt*> ptrs;
+  for (auto& m : ms) ptrs.push_back(&m);
+  ASSERT_TRUE(store.Insert(ptrs).ok());
+  auto found = [&](const std::string& text) {
+    storage::SearchQuery q;
+    q.tenant = "default";
+    q.attachment_name = text;
+    auto r = store.Search(q);
+    EXPECT_TRUE(r.ok()) << r.error().ToString();
+    std::string out;
+    for (const auto& it : r->items) out += it.id.substr(it.id.size() - 1);
+    return out;
+  };
+  // With a whole word (517 between separators): candidates by word, then contains.
+  EXPECT_EQ(found("case-517.bin"), "01");
+  EXPECT_EQ(found("-517."), "01");
+  EXPECT_EQ(found(" 517."), "4");
+  EXPECT_EQ(found("CASE-517.b"), "01");
+  // Without one: the trigram path, the same contains semantics.
+  EXPECT_EQ(found("517"), "0124");
+  EXPECT_EQ(found("\xec\x95\xbd.pd"), "3");
+  EXPECT_EQ(found("txt 517"), "4");  // names are searched as one text, joined by spaces
+  EXPECT_EQ(found("50%"), "");
+}
+
 TEST(DatabaseTest, UnreachableDatabaseIsUnavailableNotACrash) {
   int port = testsupport::FreePort();
   auto db = storage::Database::Open(
