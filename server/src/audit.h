@@ -1,5 +1,5 @@
 // Audit: re-verifies the whole chain from genesis against the stored data, in one ordered
-// pass over blocks and leaves (storage::AuditReader) in bounded memory.
+// pass over blocks and leaves (storage/audit_store.h) in bounded memory.
 //
 // Always (the default): every block's header against its columns, height, first leaf and
 // tree size, previous-hash link, Ed25519 signature, block hash and checkpoint; every leaf's
