@@ -79,21 +79,47 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
     const std::vector<const NewReceipt*>& batch) {
   return InTransaction<std::vector<InsertedReceipt>>(
       db_, [&](pqxx::work& tx) -> common::Result<std::vector<InsertedReceipt>> {
-        // Bytes: one statement per distinct blob, binary (a message may be 50 MiB).
-        std::set<common::Hash> blobs;
-        for (const NewReceipt* m : batch) {
-          if (!blobs.insert(m->raw_sha256).second) continue;
-          tx.exec_params(
-              "INSERT INTO message_blobs (sha256, size, data) VALUES ($1, $2, $3) "
-              "ON CONFLICT (sha256) DO NOTHING",
-              Bytea(m->raw_sha256), static_cast<int64_t>(m->raw.size()), Bytea(m->raw));
+        // Bytes: the group's distinct blobs in as few statements as their size allows, as
+        // binary parameters (no hex: a message may be 50 MiB). One statement per message cost
+        // a round trip, a parse and a plan each: the largest item of a small group's commit.
+        {
+          std::set<common::Hash> seen;
+          std::vector<pqxx::binarystring> params;
+          std::string values;
+          size_t bytes = 0;
+          auto flush = [&] {
+            if (params.empty()) return;
+            tx.exec_params(
+                "INSERT INTO message_blobs (sha256, size, data) SELECT h, length(d), d"
+                " FROM (VALUES " +
+                    values + ") AS v(h, d) ON CONFLICT (sha256) DO NOTHING",
+                pqxx::prepare::make_dynamic_params(params));
+            params.clear();
+            values.clear();
+            bytes = 0;
+          };
+          for (const NewReceipt* m : batch) {
+            if (!seen.insert(m->raw_sha256).second) continue;
+            if (bytes > 0 && bytes + m->raw.size() > (16u << 20)) flush();
+            params.push_back(Bytea(m->raw_sha256));
+            params.push_back(Bytea(m->raw));
+            values += (values.empty() ? "($" : ", ($") + std::to_string(params.size() - 1) +
+                      "::bytea, $" + std::to_string(params.size()) + "::bytea)";
+            bytes += m->raw.size();
+          }
+          flush();
         }
-        // Receipts: one multi-row statement; a repeated idempotency key inserts nothing.
+        // Receipts, and the queue entries of those inserted, in one statement: a repeated
+        // idempotency key inserts neither. The queue holds each leaf record and hash, built
+        // now (every field is known; the leaf index is not part of it), so the sealer need
+        // not read receipts back (docs/architecture.md, "Sealing").
         std::set<std::string> inserted;
         for (size_t first = 0; first < batch.size();) {
           Params p;
+          std::string leaves;  // VALUES rows (id, record, hash) for the queue
           std::string sql =
-              "INSERT INTO receipts (id, tenant_id, received_at, received_at_us, node, source, "
+              "WITH r AS (INSERT INTO receipts (id, tenant_id, received_at, received_at_us, node, "
+              "source, "
               " listener, envelope_from, envelope_to, client_ip, client_port, client_name, helo,"
               " tls_protocol, tls_cipher, auth_user, queue_id, smtputf8, body_type, size,"
               " raw_sha256, canonical_sha256, canon_version, parts_root, envelope_digest, salt,"
@@ -103,6 +129,11 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
           size_t i = first;
           for (; i < batch.size() && p.size() + 64 < kMaxParams; ++i) {
             const NewReceipt* m = batch[i];
+            auto record = LeafRecordOf(PendingLeafOf(*m)).Encode();
+            if (!record.ok()) return record.error();
+            leaves += (i == first ? "(" : ", (") + p.Add(m->id) + "::uuid, decode(" +
+                      p.Add(common::ToHex(common::AsBytes(*record))) + ", 'hex'), " +
+                      p.Hex(common::HashLeaf(*record)) + ")";
             const std::string us = p.Add(std::to_string(m->received_at_us));
             std::optional<std::string> date_utc;
             if (m->date_utc_unix) date_utc = std::to_string(*m->date_utc_unix);
@@ -131,7 +162,11 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
                    p.Add(TextArray(Clean(m->parse_warnings))) + "::text[], " +
                    p.Add(m->idempotency_key) + ")";
           }
-          sql += " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id::text";
+          sql +=
+              " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id, seq)"
+              " INSERT INTO pending (seq, receipt_id, leaf_record, leaf_hash)"
+              " SELECT r.seq, r.id, q.record, q.hash FROM r JOIN (VALUES " +
+              leaves + ") AS q(id, record, hash) ON q.id = r.id RETURNING receipt_id::text";
           for (const auto& row : tx.exec_params(sql, p.Dynamic()))
             inserted.insert(row[0].as<std::string>());
           first = i;
@@ -163,25 +198,6 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
             }
           }
           flush();
-        }
-        // Queued for sealing with its leaf record and hash: every field is known now, so the
-        // sealer need not read the receipt back (docs/architecture.md, "Sealing").
-        std::vector<std::string> new_ids, records, hashes;
-        for (const NewReceipt* m : batch) {
-          if (!inserted.count(m->id)) continue;
-          auto record = LeafRecordOf(PendingLeafOf(*m)).Encode();
-          if (!record.ok()) return record.error();
-          new_ids.push_back(m->id);
-          hashes.push_back(common::ToHex(common::HashLeaf(*record)));
-          records.push_back(common::ToHex(common::AsBytes(*record)));
-        }
-        if (!new_ids.empty()) {
-          tx.exec_params(
-              "INSERT INTO pending (seq, receipt_id, leaf_record, leaf_hash)"
-              " SELECT r.seq, r.id, decode(q.record, 'hex'), decode(q.hash, 'hex')"
-              " FROM unnest($1::uuid[], $2::text[], $3::text[]) AS q(id, record, hash)"
-              " JOIN receipts r ON r.id = q.id",
-              TextArray(new_ids), TextArray(records), TextArray(hashes));
         }
         std::vector<InsertedReceipt> out;
         for (const NewReceipt* m : batch) {
