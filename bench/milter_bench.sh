@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Postfix throughput with and without notary-milter, in one run:
 #   1. no milter   2. notary-milter --mode fail-open   3. notary-milter --mode fail-closed
+#   4. fail-open while notaryd is away (spool-only: the milter's own cost in the SMTP path)
 # A private PostgreSQL, notaryd, smtp-sink (the next hop) and a private Postfix, all on
 # loopback; smtp-source sends MESSAGES messages of SIZE bytes over SESSIONS parallel
-# sessions. Prints messages/s accepted by Postfix per setup and the ratios to no milter.
+# sessions. Prints per setup: messages/s accepted by Postfix, the ratio to no milter, and
+# the CPU time (user+sys, ms per message) each component used while Postfix was accepting:
+# wall-clock moves with the machine's load, CPU time much less.
+# After fail-open it waits until the spool has drained and counts the receipts in the
+# database: every message must have reached notaryd; the drain time is printed.
 #
 #   bench/milter_bench.sh [MESSAGES]      BUILD_DIR=build SESSIONS=20 SIZE=10240
+#   MILTER_FLAGS="..." extra notary-milter flags for every milter run
+#   SETUPS="none spool-only" runs only those (no ratios), e.g. under perf record -a
 # Needs root (Postfix's master), the build's notaryd, notaryctl and notary-milter.
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD_DIR:-$here/build}
-[[ $build = /* ]] || build=$here/$build
+source "$(dirname "$0")/lib.sh"
 messages=${1:-5000}
 sessions=${SESSIONS:-20}
 size=${SIZE:-10240}
@@ -18,48 +23,60 @@ export PATH="/usr/sbin:$PATH"
 for b in server/notaryd cli/notaryctl plugin/notary-milter; do
   [ -x "$build/$b" ] || { echo "milter_bench: $build/$b missing; build it first" >&2; exit 1; }
 done
-
-work=$(mktemp -d /tmp/milter-bench.XXXXXX)
-chmod 755 "$work"
-pids=()
 pf_conf=""
-cleanup() {
-  [ -n "$pf_conf" ] && postfix -c "$pf_conf" stop >/dev/null 2>&1 || true
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  NOTARY_PG_DIR=$work/pg "$here/scripts/pg" stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench_cleanup_hook() { [ -z "$pf_conf" ] || postfix -c "$pf_conf" stop >/dev/null 2>&1; }
+bench_start milter-bench
 
-port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 200); do
-    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "milter_bench: nothing listens on port $1" >&2
-  return 1
+# CPU ms (user+sys) of process trees: each pid with the children it reaped, plus its live
+# descendants (which have not yet been counted in a parent).
+cpu_ms() {
+  python3 - "$@" <<'PY'
+import os, sys
+hz = os.sysconf("SC_CLK_TCK")
+def stat(pid):
+    try:
+        s = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        return None
+    f = s[s.rindex(")") + 2:].split()
+    return int(f[1]), sum(int(x) for x in f[11:15])  # ppid, utime+stime+cutime+cstime
+procs = {}
+for p in os.listdir("/proc"):
+    if p.isdigit() and (st := stat(p)):
+        procs[int(p)] = st
+children = {}
+for pid, (ppid, _) in procs.items():
+    children.setdefault(ppid, []).append(pid)
+total, todo = 0, [int(p) for p in sys.argv[1:] if p]
+while todo:
+    pid = todo.pop()
+    if pid in procs:
+        total += procs[pid][1]
+        todo += children.get(pid, [])
+print(total * 1000 // hz)
+PY
+}
+receipts() {
+  psql -X -tA "$owner" -c "SELECT count(*) FROM receipts WHERE source = 'milter'" 2>/dev/null
 }
 
-export NOTARY_PG_DIR=$work/pg
-"$here/scripts/pg" start >/dev/null
-app=$("$here/scripts/pg" url app)
-owner=$("$here/scripts/pg" url owner)
 "$build/cli/notaryctl" --database-url "$app" --owner-database-url "$owner" migrate >/dev/null
 "$build/cli/notaryctl" --database-url "$app" apikey create --tenant default --scope ingest \
   | tail -1 > "$work/key"
 chmod 600 "$work/key"
 
-http=$(port); smtp=$(port); sink=$(port); milter=$(port); pfport=$(port)
+http=$(port); smtp=$(port); sink=$(port); milter=$(port); status=$(port); pfport=$(port)
 mkdir -p "$work/notaryd"
 "$build/server/notaryd" --database-url "$app" --owner-database-url "$owner" \
   --data-dir "$work/notaryd" --http-listen "127.0.0.1:$http" --smtp-listen "127.0.0.1:$smtp" \
   --rate-limit 1000000 --log-level warn > "$work/notaryd.log" 2>&1 &
-pids+=($!)
+notaryd_pid=$!
+pids+=($notaryd_pid)
 wait_port "$http"
+pg_pid=$(head -1 "$work/pg/data/postmaster.pid")
 smtp-sink -u postfix "127.0.0.1:$sink" 256 > "$work/sink.log" 2>&1 &
-pids+=($!)
+sink_pid=$!
+pids+=($sink_pid)
 wait_port "$sink"
 
 run() {  # run NAME MILTER_FLAGS...   (NOTARY_URL overrides the notary the milter posts to)
@@ -69,8 +86,10 @@ run() {  # run NAME MILTER_FLAGS...   (NOTARY_URL overrides the notary the milte
   chown postfix "$d/data"
   local milters=""
   if [ $# -gt 0 ]; then
+    # shellcheck disable=SC2086
     "$build/plugin/notary-milter" --listen "inet:127.0.0.1:$milter" \
-      --notary-url "${NOTARY_URL:-http://127.0.0.1:$http}" --api-key-file "$work/key" --log-level warn "$@" \
+      --notary-url "${NOTARY_URL:-http://127.0.0.1:$http}" --api-key-file "$work/key" \
+      --status-listen "127.0.0.1:$status" --log-level warn ${MILTER_FLAGS:-} "$@" \
       > "$d/milter.log" 2>&1 &
     mpid=$!
     pids+=("$mpid")
@@ -127,11 +146,32 @@ CF
   pf_conf=$d/conf
   postfix -c "$pf_conf" start >/dev/null 2>&1
   wait_port "$pfport"
-  local t0 t1
+  local master r0 t0 t1 c0 c1
+  master=$(head -1 "$d/queue/pid/master.pid" | tr -d ' ')
+  r0=$(receipts)
+  c0=$(cpu_ms "$master"; cpu_ms "$mpid"; cpu_ms "$notaryd_pid" "$pg_pid"; cpu_ms "$sink_pid")
   t0=$(date +%s.%N)
-  smtp-source -s "$sessions" -l "$size" -m "$messages" -f bench@example.com \
-    -t sink@example.net "127.0.0.1:$pfport"
+  local src_ms
+  src_ms=$( { /usr/bin/time -f '%U %S' smtp-source -s "$sessions" -l "$size" -m "$messages" \
+    -f bench@example.com -t sink@example.net "127.0.0.1:$pfport" >/dev/null; } 2>&1 \
+    | awk '{ printf "%d", ($1 + $2) * 1000 }')
   t1=$(date +%s.%N)
+  c1=$(cpu_ms "$master"; cpu_ms "$mpid"; cpu_ms "$notaryd_pid" "$pg_pid"; cpu_ms "$sink_pid")
+  local load
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  # Fail-open: the spool must drain completely; every message must reach notaryd.
+  local drain=""
+  if [ "$name" = fail-open ]; then
+    local want=$((r0 + messages)) got
+    for _ in $(seq 1 1200); do
+      got=$(receipts)
+      [ "$got" -ge "$want" ] && break
+      sleep 0.25
+    done
+    drain=$(python3 -c "import time; print(f'{time.time() - $t1:.1f}')")
+    got=$(receipts)
+    drain="receipts $((got - r0))/$messages, all in notaryd ${drain} s after the last acceptance"
+  fi
   postfix -c "$pf_conf" stop >/dev/null 2>&1 || true
   pf_conf=""
   local accepted refused
@@ -139,18 +179,31 @@ CF
   refused=$(grep -c "milter-reject\|451 4.3.0" "$d/maillog" || true)
   if [ -n "$mpid" ]; then kill "$mpid"; wait "$mpid" 2>/dev/null || true; fi
   rate=$(python3 -c "print(f'{$messages/($t1-$t0):.1f}')")
-  printf '%-12s %8s msgs/s  (%d messages in %.2f s, %s relayed so far, %s refused)\n' \
-    "$name" "$rate" "$messages" "$(python3 -c "print($t1-$t0)")" "$accepted" "$refused"
+  printf '%-12s %8s msgs/s  (%d messages in %.2f s, %s relayed so far, %s refused; load %s)\n' \
+    "$name" "$rate" "$messages" "$(python3 -c "print($t1-$t0)")" "$accepted" "$refused" "$load"
+  python3 - "$messages" "$src_ms" $c0 $c1 <<'PY'
+import sys
+n, src = int(sys.argv[1]), int(sys.argv[2])
+a = list(map(int, sys.argv[3:7])); b = list(map(int, sys.argv[7:11]))
+d = [(y - x) / n for x, y in zip(a, b)]
+print(f"             CPU ms/message: postfix {d[0]:.2f}  milter {d[1]:.2f}  notaryd+postgres "
+      f"{d[2]:.2f}  smtp-source+sink {d[3] + src / n:.2f}  total {sum(d) + src / n:.2f}")
+PY
+  [ -z "$drain" ] || echo "             $drain"
   eval "rate_${name//-/_}=$rate"
 }
 
-echo "notary-milter benchmark: $messages messages x $size bytes, $sessions sessions"
-run none
-run fail-open --mode fail-open --spool-dir "${SPOOL_DIR:-$work/spool}"
-run fail-closed --mode fail-closed
+echo "notary-milter benchmark: $messages messages x $size bytes, $sessions sessions," \
+  "load $(cut -d' ' -f1-3 /proc/loadavg)"
+setups=" ${SETUPS:-none fail-open fail-closed spool-only} "
+[[ $setups != *" none "* ]] || run none
+[[ $setups != *" fail-open "* ]] || run fail-open --mode fail-open --spool-dir "${SPOOL_DIR:-$work/spool}"
+[[ $setups != *" fail-closed "* ]] || run fail-closed --mode fail-closed
 # The milter's own cost in the SMTP path: fail-open while notaryd is away, so the forwarder
 # (and notaryd, and PostgreSQL) do not compete with Postfix for this machine's cores.
-NOTARY_URL="http://127.0.0.1:$(port)" run spool-only --mode fail-open --spool-dir "$work/spool2"
+[[ $setups != *" spool-only "* ]] ||
+  NOTARY_URL="http://127.0.0.1:$(port)" run spool-only --mode fail-open --spool-dir "$work/spool2"
+[ -z "${SETUPS:-}" ] || exit 0
 python3 - "$rate_none" "$rate_fail_open" "$rate_fail_closed" "$rate_spool_only" <<'PY'
 import sys
 none, fo, fc, so = map(float, sys.argv[1:])
