@@ -6,8 +6,11 @@
 #include <array>
 #include <chrono>
 #include <climits>
+#include <mutex>
 #include <utility>
+#include <vector>
 
+#include "tsa_token_signer.h"
 #include "tsa_util.h"
 
 namespace notary {
@@ -29,6 +32,12 @@ struct TsaResponder::State {
   TsaAccuracy accuracy;
   TsaClock clock;
   EvpMdPtr sha256;  // fetched once: the signer digest and the ESSCertIDv2 digest
+  tsa_internal::TsaSignerConfig signer_config;  // points into the members above
+
+  // Granted tokens are issued by pooled signers (one thread at a time each), so a responder
+  // builds one per concurrent caller, not one per token.
+  std::mutex pool_mu;
+  std::vector<std::unique_ptr<tsa_internal::TsaTokenSigner>> idle_signers;
 };
 
 namespace {
@@ -130,6 +139,23 @@ common::Result<TsaResponder> TsaResponder::Create(std::string_view key_pem,
 
   state->sha256.reset(EVP_MD_fetch(nullptr, "SHA256", nullptr));
   if (!state->sha256) return common::Error::Internal("SHA-256: " + common::OpenSslError());
+
+  tsa_internal::TsaSignerConfig& sc = state->signer_config;
+  sc.key = state->key.get();
+  sc.cert = state->cert.get();
+  sc.chain = state->chain.get();
+  sc.policy = state->policy.get();
+  sc.accuracy_seconds = acc.seconds;
+  sc.accuracy_millis = acc.millis;
+  sc.accuracy_micros = acc.micros;
+  sc.sha256 = state->sha256.get();
+  auto ess = tsa_internal::EncodeSigningCertV2(state->sha256.get(), state->cert.get());
+  if (!ess.ok()) return ess.error();
+  sc.signing_cert_v2_der = std::move(*ess);
+  // One signer now, so that a key OpenSSL cannot sign with fails here, not on first use.
+  auto signer = tsa_internal::TsaTokenSigner::Create(sc);
+  if (!signer.ok()) return signer.error();
+  state->idle_signers.push_back(std::move(*signer));
   return TsaResponder(std::move(state));
 }
 
@@ -148,10 +174,94 @@ std::string TsaResponder::CertificatesPem() const {
   return out;
 }
 
+namespace {
+
+// The checks of OpenSSL's responder (ts_RESP_check_request, ts_RESP_get_policy,
+// ts_RESP_process_extensions) for our configuration: version 1, a SHA-256/384/512 imprint
+// of the right length with NULL or absent parameters, our policy or none, no extensions.
+// A request failing any of them is answered by TS_RESP_create_response itself.
+bool Acceptable(TS_REQ* req, const ASN1_OBJECT* policy) {
+  if (TS_REQ_get_version(req) != 1) return false;
+  TS_MSG_IMPRINT* imprint = TS_REQ_get_msg_imprint(req);
+  const ASN1_OBJECT* alg = nullptr;
+  int param_type = V_ASN1_UNDEF;
+  const void* param = nullptr;
+  X509_ALGOR_get0(&alg, &param_type, &param, TS_MSG_IMPRINT_get_algo(imprint));
+  int size = 0;
+  switch (OBJ_obj2nid(alg)) {
+    case NID_sha256:
+      size = 32;
+      break;
+    case NID_sha384:
+      size = 48;
+      break;
+    case NID_sha512:
+      size = 64;
+      break;
+    default:
+      return false;
+  }
+  if (param_type != V_ASN1_UNDEF && param_type != V_ASN1_NULL) return false;
+  if (ASN1_STRING_length(TS_MSG_IMPRINT_get_msg(imprint)) != size) return false;
+  const ASN1_OBJECT* requested = TS_REQ_get_policy_id(req);
+  if (requested != nullptr && OBJ_cmp(requested, policy) != 0) return false;
+  return sk_X509_EXTENSION_num(TS_REQ_get_exts(req)) <= 0;
+}
+
+}  // namespace
+
 common::Result<std::string> TsaResponder::Respond(std::string_view query_der) const {
-  // A TS_RESP_CTX keeps the request being answered, so it is never shared between threads:
-  // each call builds its own (a few microseconds; docs/benchmarks.md compares it with the
-  // signature itself).
+  return Answer(query_der, nullptr);
+}
+
+common::Result<std::string> TsaResponder::RespondToQuery(std::string_view body) const {
+  bool is_query = false;
+  auto reply = Answer(body, &is_query);
+  if (!is_query) return common::Error::InvalidInput("not a DER TimeStampReq");
+  return reply;
+}
+
+common::Result<std::string> TsaResponder::Answer(std::string_view query_der, bool* is_query) const {
+  State& s = *state_;
+  // Oversized bodies and bodies with trailing bytes count as unparseable.
+  tsa_internal::TsReqPtr req;
+  if (query_der.size() <= kMaxTsaQueryBytes) req = tsa_internal::DecodeRequest(query_der);
+  ERR_clear_error();
+  if (is_query != nullptr) {
+    *is_query = req != nullptr;
+    if (!req) return std::string();
+  }
+  const int64_t now = s.clock ? s.clock() : SystemClockMicros();
+  if (req && now >= 0 && Acceptable(req.get(), s.policy.get())) {
+    std::unique_ptr<tsa_internal::TsaTokenSigner> signer;
+    {
+      std::lock_guard lock(s.pool_mu);
+      if (!s.idle_signers.empty()) {
+        signer = std::move(s.idle_signers.back());
+        s.idle_signers.pop_back();
+      }
+    }
+    if (!signer) {
+      auto made = tsa_internal::TsaTokenSigner::Create(s.signer_config);
+      if (!made.ok()) return made.error();
+      signer = std::move(*made);
+    }
+    auto der = signer->Sign(req.get(), now);
+    ERR_clear_error();
+    // A signer that failed midway is dropped rather than reused.
+    if (der.ok()) {
+      std::lock_guard lock(s.pool_mu);
+      if (s.idle_signers.size() < 64) s.idle_signers.push_back(std::move(signer));
+      return der;
+    }
+    // Otherwise OpenSSL's own responder decides (it reports the error in the reply).
+  }
+  return ReplyFromOpenSsl(req ? query_der : std::string_view());
+}
+
+// Rejections, and a token the pooled signer failed to make: OpenSSL's own responder, with a
+// TS_RESP_CTX per call.
+common::Result<std::string> TsaResponder::ReplyFromOpenSsl(std::string_view query_der) const {
   TsRespCtxPtr ctx{TS_RESP_CTX_new()};
   if (!ctx) return common::Error::Internal("TS_RESP_CTX_new: " + common::OpenSslError());
   const State& s = *state_;
@@ -175,10 +285,7 @@ common::Result<std::string> TsaResponder::Respond(std::string_view query_der) co
   TS_RESP_CTX_set_serial_cb(ctx.get(), RandomSerial, nullptr);
   TS_RESP_CTX_set_time_cb(ctx.get(), InjectedTime, const_cast<TsaClock*>(&s.clock));
 
-  // Oversized bodies and bodies with trailing bytes are answered as unparseable: OpenSSL
-  // then replies badDataFormat, as it does for anything that is not a TimeStampReq.
-  std::string_view input = IsTimeStampQuery(query_der) ? query_der : std::string_view();
-  common::BioPtr bio = tsa_internal::ReadBio(input);
+  common::BioPtr bio = tsa_internal::ReadBio(query_der);
   if (!bio) return common::Error::Internal("out of memory");
   TsRespPtr resp{TS_RESP_create_response(ctx.get(), bio.get())};
   // Rejections leave TS errors on this thread's queue; they are answers, not failures.

@@ -466,6 +466,223 @@ TEST_F(TsaTest, RespondIsSafeFromManyThreads) {
   EXPECT_EQ(verified.load(), 100);
 }
 
+// The DER of an OpenSSL object, for byte-for-byte comparisons.
+template <class T>
+std::string Der(int (*i2d)(const T*, unsigned char**), const T* obj) {
+  int len = i2d(obj, nullptr);
+  if (len <= 0) return "(encoding failed)";
+  std::string der(static_cast<size_t>(len), '\0');
+  auto* p = reinterpret_cast<unsigned char*>(der.data());
+  i2d(obj, &p);
+  return der;
+}
+
+using TsRespPtr = std::unique_ptr<TS_RESP, common::Deleter<TS_RESP_free>>;
+
+TsRespPtr DecodeReply(const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  return TsRespPtr{d2i_TS_RESP(nullptr, &p, static_cast<long>(der.size()))};
+}
+
+std::string AttributeValue(PKCS7_SIGNER_INFO* si, int nid) {
+  for (int i = 0; i < sk_X509_ATTRIBUTE_num(si->auth_attr); ++i) {
+    X509_ATTRIBUTE* a = sk_X509_ATTRIBUTE_value(si->auth_attr, i);
+    if (OBJ_obj2nid(X509_ATTRIBUTE_get0_object(a)) != nid) continue;
+    if (X509_ATTRIBUTE_count(a) != 1) return "(not one value)";
+    return Der<ASN1_TYPE>(i2d_ASN1_TYPE, X509_ATTRIBUTE_get0_type(a, 0));
+  }
+  return "(absent)";
+}
+
+// Granted tokens are built from prepared objects (tsa_token_signer.cc), not by
+// TS_RESP_create_response: they must be what OpenSSL's own responder would have issued with
+// the same settings, serial and time, apart from the signature and signingTime (OpenSSL takes
+// that from the system clock).
+TEST_F(TsaTest, GrantedTokensAreWhatOpenSslsResponderIssues) {
+  common::BioPtr key_bio{BIO_new_mem_buf(tsa_->tsa_key_pem.data(), -1)};
+  common::EvpPkeyPtr key{PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr)};
+  common::X509Ptr cert = ReadCert(tsa_->tsa_cert_pem);
+  common::X509Ptr ca = ReadCert(tsa_->ca_cert_pem);
+  ASSERT_TRUE(key && cert && ca);
+  struct FreeStack {
+    void operator()(STACK_OF(X509) * s) const { sk_X509_free(s); }
+  };
+  std::unique_ptr<STACK_OF(X509), FreeStack> chain{sk_X509_new_null()};
+  sk_X509_push(chain.get(), ca.get());
+  std::unique_ptr<ASN1_OBJECT, common::Deleter<ASN1_OBJECT_free>> policy{
+      OBJ_txt2obj(std::string(kDefaultTsaPolicyOid).c_str(), 1)};
+
+  // 10:20:30.123456, a whole second, trailing zeros in the fraction, one microsecond.
+  for (int64_t now :
+       {kFixedNowUs, kFixedNowUs - 123456, kFixedNowUs - 23456, kFixedNowUs - 123455}) {
+    TsaResponderOptions options;
+    options.clock = [now] { return now; };
+    TsaResponder r = MakeResponder(std::move(options));
+    for (TsaHashAlg alg : {TsaHashAlg::kSha256, TsaHashAlg::kSha384, TsaHashAlg::kSha512}) {
+      for (bool with_nonce : {false, true}) {
+        for (bool cert_req : {false, true}) {
+          SCOPED_TRACE(std::string(TsaHashAlgName(alg)) + " nonce=" + std::to_string(with_nonce) +
+                       " cert=" + std::to_string(cert_req) + " now=" + std::to_string(now));
+          std::string digest = Digest(alg, "same token");
+          std::optional<uint64_t> nonce;
+          if (with_nonce) nonce = 0x00ab0000000000cdULL;
+          auto q = CreateQuery(alg, common::AsBytes(digest), nonce, cert_req);
+          ASSERT_TRUE(q.ok());
+          auto reply = r.Respond(*q);
+          ASSERT_TRUE(reply.ok());
+          ASSERT_TRUE(VerifyReply(*reply, *q, tsa_->ca_cert_pem, tsa_->tsa_cert_pem).ok());
+          TsRespPtr ours = DecodeReply(*reply);
+          ASSERT_TRUE(ours);
+
+          // OpenSSL's responder, as `openssl ts -reply` would run it with our settings.
+          std::unique_ptr<TS_RESP_CTX, common::Deleter<TS_RESP_CTX_free>> ctx{TS_RESP_CTX_new()};
+          ASSERT_EQ(TS_RESP_CTX_set_signer_cert(ctx.get(), cert.get()), 1);
+          ASSERT_EQ(TS_RESP_CTX_set_signer_key(ctx.get(), key.get()), 1);
+          ASSERT_EQ(TS_RESP_CTX_set_signer_digest(ctx.get(), EVP_sha256()), 1);
+          ASSERT_EQ(TS_RESP_CTX_set_ess_cert_id_digest(ctx.get(), EVP_sha256()), 1);
+          ASSERT_EQ(TS_RESP_CTX_set_def_policy(ctx.get(), policy.get()), 1);
+          for (const EVP_MD* md : {EVP_sha256(), EVP_sha384(), EVP_sha512()}) {
+            ASSERT_EQ(TS_RESP_CTX_add_md(ctx.get(), md), 1);
+          }
+          ASSERT_EQ(TS_RESP_CTX_set_accuracy(ctx.get(), 1, 0, 0), 1);
+          ASSERT_EQ(TS_RESP_CTX_set_clock_precision_digits(ctx.get(), 6), 1);
+          ASSERT_EQ(TS_RESP_CTX_set_certs(ctx.get(), chain.get()), 1);
+          TS_RESP_CTX_add_flags(ctx.get(), TS_TSA_NAME);
+          TS_RESP_CTX_set_serial_cb(
+              ctx.get(),
+              [](TS_RESP_CTX*, void* data) {
+                return ASN1_INTEGER_dup(TS_TST_INFO_get_serial(static_cast<TS_TST_INFO*>(data)));
+              },
+              TS_RESP_get_tst_info(ours.get()));
+          TS_RESP_CTX_set_time_cb(
+              ctx.get(),
+              [](TS_RESP_CTX*, void* data, long* sec, long* usec) {
+                const int64_t t = *static_cast<const int64_t*>(data);
+                *sec = static_cast<long>(t / 1000000);
+                *usec = static_cast<long>(t % 1000000);
+                return 1;
+              },
+              &now);
+          common::BioPtr in{BIO_new_mem_buf(q->data(), static_cast<int>(q->size()))};
+          TsRespPtr ref{TS_RESP_create_response(ctx.get(), in.get())};
+          ASSERT_TRUE(ref);
+
+          EXPECT_EQ(Der(i2d_TS_STATUS_INFO, TS_RESP_get_status_info(ours.get())),
+                    Der(i2d_TS_STATUS_INFO, TS_RESP_get_status_info(ref.get())));
+          PKCS7* a = TS_RESP_get_token(ours.get());
+          PKCS7* b = TS_RESP_get_token(ref.get());
+          ASSERT_TRUE(a != nullptr && b != nullptr);
+          // The signed content, byte for byte: TSTInfo with serial, genTime, nonce, imprint.
+          EXPECT_EQ(Der(i2d_PKCS7, a->d.sign->contents), Der(i2d_PKCS7, b->d.sign->contents));
+          EXPECT_EQ(ASN1_INTEGER_get(a->d.sign->version), ASN1_INTEGER_get(b->d.sign->version));
+          auto algs = [](PKCS7* p) {
+            std::string out;
+            for (int i = 0; i < sk_X509_ALGOR_num(p->d.sign->md_algs); ++i) {
+              out += Der(i2d_X509_ALGOR, sk_X509_ALGOR_value(p->d.sign->md_algs, i));
+            }
+            return out;
+          };
+          EXPECT_EQ(algs(a), algs(b));
+          auto certs = [](PKCS7* p) {
+            std::string out;
+            for (int i = 0; i < sk_X509_num(p->d.sign->cert); ++i) {
+              out += Der(i2d_X509, sk_X509_value(p->d.sign->cert, i));
+            }
+            return out;
+          };
+          EXPECT_EQ(certs(a), certs(b));
+          EXPECT_EQ(sk_X509_num(a->d.sign->cert), cert_req ? 2 : -1);
+          ASSERT_EQ(sk_PKCS7_SIGNER_INFO_num(a->d.sign->signer_info), 1);
+          ASSERT_EQ(sk_PKCS7_SIGNER_INFO_num(b->d.sign->signer_info), 1);
+          PKCS7_SIGNER_INFO* sa = sk_PKCS7_SIGNER_INFO_value(a->d.sign->signer_info, 0);
+          PKCS7_SIGNER_INFO* sb = sk_PKCS7_SIGNER_INFO_value(b->d.sign->signer_info, 0);
+          EXPECT_EQ(Der(i2d_PKCS7_ISSUER_AND_SERIAL, sa->issuer_and_serial),
+                    Der(i2d_PKCS7_ISSUER_AND_SERIAL, sb->issuer_and_serial));
+          EXPECT_EQ(Der(i2d_X509_ALGOR, sa->digest_alg), Der(i2d_X509_ALGOR, sb->digest_alg));
+          EXPECT_EQ(Der(i2d_X509_ALGOR, sa->digest_enc_alg),
+                    Der(i2d_X509_ALGOR, sb->digest_enc_alg));
+          EXPECT_EQ(sk_X509_ATTRIBUTE_num(sa->auth_attr), 4);
+          EXPECT_EQ(sk_X509_ATTRIBUTE_num(sb->auth_attr), 4);
+          for (int nid : {NID_pkcs9_contentType, NID_pkcs9_messageDigest,
+                          NID_id_smime_aa_signingCertificateV2}) {
+            EXPECT_EQ(AttributeValue(sa, nid), AttributeValue(sb, nid)) << OBJ_nid2sn(nid);
+          }
+          EXPECT_NE(AttributeValue(sa, NID_pkcs9_signingTime), "(absent)");
+          EXPECT_EQ(sa->unauth_attr, nullptr);
+        }
+      }
+    }
+  }
+}
+
+// Each pooled signer is reused for the next token: nothing of one token may leak into the
+// next, whatever the order of queries, and serials stay distinct across threads.
+TEST_F(TsaTest, SerialsAreUniqueAcrossThreads) {
+  const TsaResponder r = MakeResponder();
+  constexpr int kThreads = 4, kEach = 250;
+  std::vector<std::vector<std::string>> serials(kThreads);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        std::string digest = Digest(TsaHashAlg::kSha256, std::to_string(t * kEach + i));
+        auto q = CreateQuery(TsaHashAlg::kSha256, common::AsBytes(digest), std::nullopt, false);
+        auto reply = q.ok() ? r.Respond(*q) : q.error();
+        auto info = reply.ok() ? VerifyReply(*reply, *q, tsa_->ca_cert_pem, tsa_->tsa_cert_pem)
+                               : reply.error();
+        if (!info.ok() || info->serial_hex.size() <= 16) {
+          ++failures;
+          continue;
+        }
+        serials[static_cast<size_t>(t)].push_back(info->serial_hex);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  std::set<std::string> all;
+  for (const auto& v : serials) all.insert(v.begin(), v.end());
+  EXPECT_EQ(all.size(), static_cast<size_t>(kThreads * kEach));
+}
+
+TEST_F(TsaTest, TokensOfTwoRespondersUsedInTurnCarryTheirOwnKey) {
+  TsaResponder a = MakeResponder();
+  auto made = TsaResponder::Create(other_->tsa_key_pem, other_->tsa_cert_pem, other_->ca_cert_pem);
+  ASSERT_TRUE(made.ok());
+  TsaResponder b = std::move(*made);  // a moved responder keeps its signers
+  std::string digest = Digest(TsaHashAlg::kSha256, "two keys");
+  auto q = CreateQuery(TsaHashAlg::kSha256, common::AsBytes(digest), 42, true);
+  ASSERT_TRUE(q.ok());
+  for (int i = 0; i < 3; ++i) {
+    auto ra = a.Respond(*q);
+    auto rb = b.Respond(*q);
+    ASSERT_TRUE(ra.ok() && rb.ok());
+    EXPECT_TRUE(VerifyReply(*ra, *q, tsa_->ca_cert_pem, "").ok());
+    EXPECT_FALSE(VerifyReply(*ra, *q, other_->ca_cert_pem, "").ok());
+    EXPECT_TRUE(VerifyReply(*rb, *q, other_->ca_cert_pem, "").ok());
+    EXPECT_FALSE(VerifyReply(*rb, *q, tsa_->ca_cert_pem, "").ok());
+  }
+}
+
+TEST_F(TsaTest, RespondToQueryRefusesOnlyWhatIsNotATimeStampReq) {
+  TsaResponder r = MakeResponder();
+  std::string q = RawQuery(NID_sha256, 32);
+  for (std::string body : {std::string("garbage"), std::string(), q + "x",
+                           std::string(kMaxTsaQueryBytes + 1, '\x30')}) {
+    auto reply = r.RespondToQuery(body);
+    ASSERT_FALSE(reply.ok());
+    EXPECT_EQ(reply.error().code(), common::ErrorCode::kInvalidInput);
+  }
+  auto granted = r.RespondToQuery(q);
+  ASSERT_TRUE(granted.ok());
+  EXPECT_EQ(ParseReplyStatus(*granted)->status, PkiStatus::kGranted);
+  // Parseable but refused: a reply with the failure info, as from Respond().
+  auto refused = r.RespondToQuery(RawQuery(NID_md5, 16));
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(ParseReplyStatus(*refused)->failure_info, tsa_failure::kBadAlg);
+}
+
 TEST(TsaHashAlgTest, NamesRoundTrip) {
   for (TsaHashAlg alg : {TsaHashAlg::kSha256, TsaHashAlg::kSha384, TsaHashAlg::kSha512}) {
     EXPECT_EQ(TsaHashAlgFromName(TsaHashAlgName(alg)), alg);

@@ -9,8 +9,12 @@
 // subject) in TSTInfo.tsa; a 127-bit random serial number per token; genTime with
 // microsecond digits from an injectable clock.
 //
-// Thread-safety: a TsaResponder is immutable after Create(); Respond() may be called from
-// any number of threads at once (each call uses its own OpenSSL TS_RESP_CTX).
+// Granted tokens are built from objects prepared once per responder (docs/timestamping.md,
+// "Implementation"); rejections come from OpenSSL's TS_RESP_create_response.
+//
+// Thread-safety: Respond() may be called from any number of threads at once: each call
+// borrows a signer from a small pool (one per concurrent caller) or uses its own
+// TS_RESP_CTX.
 #pragma once
 
 #include <cstdint>
@@ -67,6 +71,11 @@ class TsaResponder {
   // Errors: kInternal only when OpenSSL cannot build any response (out of memory).
   common::Result<std::string> Respond(std::string_view query_der) const;
 
+  // As Respond(), for a body that has not been checked yet (the HTTP route): kInvalidInput
+  // when `body` is not exactly one TimeStampReq (IsTimeStampQuery() false), without a
+  // second parse for the check.
+  common::Result<std::string> RespondToQuery(std::string_view body) const;
+
   // The TSA certificate followed by the chain, PEM (for GET /v1/tsa/certs).
   std::string CertificatesPem() const;
   const std::string& policy_oid() const;
@@ -78,6 +87,9 @@ class TsaResponder {
  private:
   struct State;
   explicit TsaResponder(std::unique_ptr<State> state);
+  // *is_query (when given) tells whether `query_der` parsed; nothing is answered if not.
+  common::Result<std::string> Answer(std::string_view query_der, bool* is_query) const;
+  common::Result<std::string> ReplyFromOpenSsl(std::string_view query_der) const;
   std::unique_ptr<State> state_;
 };
 
