@@ -103,10 +103,11 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d) {
         return SendError(res, 400, "bad_content_type",
                          "send Content-Type: application/timestamp-query");
       }
-      if (req.body.size() > notary::kMaxTsaQueryBytes || !notary::IsTimeStampQuery(req.body)) {
+      // One parse: the responder says when the body is not a TimeStampReq at all.
+      auto reply = tsa->RespondToQuery(req.body);
+      if (!reply.ok() && reply.error().code() == common::ErrorCode::kInvalidInput) {
         return SendError(res, 400, "bad_request", "the body is not a DER TimeStampReq");
       }
-      auto reply = tsa->Respond(req.body);
       if (!reply.ok()) return SendError(res, 500, "internal", "time-stamping failed");
       d.metrics.tsa_replies.fetch_add(1, std::memory_order_relaxed);
       res.set_content(*reply, "application/timestamp-reply");

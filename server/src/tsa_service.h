@@ -30,6 +30,10 @@ class TsaService {
 
   // The reply to a DER TimeStampReq (see notary::TsaResponder::Respond).
   common::Result<std::string> Respond(std::string_view query_der) const;
+  // The same for an unchecked HTTP body: kInvalidInput when it is not a TimeStampReq.
+  common::Result<std::string> RespondToQuery(std::string_view body) const {
+    return responder_.RespondToQuery(body);
+  }
   // A verified token over `digest` (SHA-256) from the built-in authority.
   common::Result<notary::TokenInfo> StampLocal(const common::Hash& digest) const;
   // Asks an external authority over HTTP(S) and verifies its reply.
