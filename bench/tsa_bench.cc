@@ -2,8 +2,14 @@
 // and 2 threads, for ECDSA P-256 and RSA-2048 TSA keys, next to the raw signing rate of the
 // same key type from `openssl speed` measured in the same run (right before each figure).
 //
+// Two comparisons, because `openssl speed` divides by CPU user time unless given -elapsed:
+// replies per CPU-second of the responding threads against `openssl speed` (sign/s per
+// CPU-second, robust to other load on the machine), and wall-clock replies/s against
+// `openssl speed -elapsed` (-multi 2 for two threads).
+//
 // Usage: tsa_bench [seconds per measurement, default 3]
 // Needs the `openssl` command on PATH (for the RSA certificate and `openssl speed`).
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -70,20 +76,29 @@ double SignsPerSecond(const std::string& speed_output, const std::string& marker
 }
 
 struct Rate {
-  double per_second = 0;
+  double per_second = 0;      // wall clock
+  double per_cpu_second = 0;  // CPU time of the calling threads
   long failures = 0;
 };
+
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
 
 // Calls Respond(query) from `threads` threads for `seconds`.
 Rate Measure(const notary::TsaResponder& responder, const std::string& query, int threads,
              double seconds, size_t min_reply_size = 100) {
   std::atomic<bool> stop{false};
   std::atomic<long> done{0}, failed{0};
+  std::atomic<long> cpu_ns{0};
   std::vector<std::thread> pool;
   const auto start = std::chrono::steady_clock::now();
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&] {
       long n = 0, bad = 0;
+      const double cpu0 = ThreadCpuSeconds();
       while (!stop.load(std::memory_order_relaxed)) {
         auto reply = responder.Respond(query);
         if (reply.ok() && reply->size() >= min_reply_size) {
@@ -94,6 +109,7 @@ Rate Measure(const notary::TsaResponder& responder, const std::string& query, in
       }
       done += n;
       failed += bad;
+      cpu_ns += static_cast<long>((ThreadCpuSeconds() - cpu0) * 1e9);
     });
   }
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
@@ -101,7 +117,9 @@ Rate Measure(const notary::TsaResponder& responder, const std::string& query, in
   for (auto& th : pool) th.join();
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return {static_cast<double>(done.load()) / elapsed, failed.load()};
+  const double cpu = static_cast<double>(cpu_ns.load()) / 1e9;
+  return {static_cast<double>(done.load()) / elapsed,
+          cpu > 0 ? static_cast<double>(done.load()) / cpu : 0, failed.load()};
 }
 
 }  // namespace
@@ -160,42 +178,48 @@ int main(int argc, char** argv) {
     }
   }
 
-  // The raw reference is measured right before each measurement, on the same machine state:
-  // one process for one thread, and `-multi 2` (the summed rate of two processes) for two
-  // threads, so that both sides get the same share of the cores.
+  // The raw references are measured right before each measurement, on the same machine
+  // state: per CPU-second (openssl's default divisor), and wall clock with -elapsed, one
+  // process for one thread and `-multi 2` (two processes, rates summed) for two threads.
   const std::string secs = std::to_string(std::max(1, static_cast<int>(seconds + 0.5)));
   std::printf("cores: %u; %g s per measurement; query: SHA-256, nonce, certReq\n",
               std::thread::hardware_concurrency(), seconds);
-  std::printf("%-10s %8s %14s %16s %8s\n", "key", "threads", "replies/s", "openssl sign/s",
-              "ratio");
+  std::printf("%-10s %3s | %9s %14s %6s | %9s %14s %6s\n", "", "", "replies", "openssl sign", "",
+              "replies", "openssl sign", "");
+  std::printf("%-10s %3s | %9s %14s %6s | %9s %14s %6s\n", "key", "thr", "per CPU-s", "per CPU-s",
+              "ratio", "/s wall", "/s -elapsed", "ratio");
   struct Case {
     const char* name;
     const notary::TsaResponder* responder;
     const char* speed_alg;
     const char* speed_marker;
   };
+  auto speed = [&](const Case& c, const std::string& flags) {
+    const std::string command =
+        "openssl speed " + flags + " -seconds " + secs + " " + c.speed_alg + " 2>/dev/null";
+    const double sign = SignsPerSecond(Capture(command), c.speed_marker);
+    if (sign <= 0) std::fprintf(stderr, "could not parse the output of: %s\n", command.c_str());
+    return sign;
+  };
   for (const Case& c : {Case{"ECDSA-P256", &*ec, "ecdsap256", "ecdsa (nistp256)"},
                         Case{"RSA-2048", &*rsa, "rsa2048", "rsa 2048 bits"}}) {
     for (int threads : {1, 2}) {
-      const std::string command = "openssl speed" +
-                                  (threads > 1 ? " -multi " + std::to_string(threads) : "") +
-                                  " -seconds " + secs + " " + c.speed_alg + " 2>/dev/null";
-      const double reference = SignsPerSecond(Capture(command), c.speed_marker);
-      if (reference <= 0) {
-        std::fprintf(stderr, "could not parse the output of: %s\n", command.c_str());
-        return 1;
-      }
+      const double cpu_ref = speed(c, "");
+      const double wall_ref =
+          speed(c, threads > 1 ? "-elapsed -multi " + std::to_string(threads) : "-elapsed");
+      if (cpu_ref <= 0 || wall_ref <= 0) return 1;
       Rate rate = Measure(*c.responder, *query, threads, seconds);
-      std::printf("%-10s %8d %14.0f %16.0f %7.0f%%%s\n", c.name, threads, rate.per_second,
-                  reference, 100.0 * rate.per_second / reference,
+      std::printf("%-10s %3d | %9.0f %14.0f %5.0f%% | %9.0f %14.0f %5.0f%%%s\n", c.name, threads,
+                  rate.per_cpu_second, cpu_ref, 100.0 * rate.per_cpu_second / cpu_ref,
+                  rate.per_second, wall_ref, 100.0 * rate.per_second / wall_ref,
                   rate.failures ? "  (failures!)" : "");
       std::fflush(stdout);
     }
   }
-  // The cost of everything but the signature: a reply to an unparseable body builds the
-  // same TS_RESP_CTX and a rejection, and signs nothing.
+  // A rejection of an unparseable body: OpenSSL's responder with a per-call TS_RESP_CTX,
+  // no signature.
   Rate unsigned_rate = Measure(*ec, "not a query", 1, seconds / 3, 1);
-  std::printf("unsigned rejection replies/s (per-call TS_RESP_CTX, no signature), 1 thread: %.0f\n",
-              unsigned_rate.per_second);
+  std::printf("unsigned rejections per CPU-second (TS_RESP_create_response), 1 thread: %.0f\n",
+              unsigned_rate.per_cpu_second);
   return 0;
 }
