@@ -89,15 +89,25 @@ rate() {  # rate PORT SIZE -> "msgs/s MB/s"
   python3 -c "d=$t1-$t0; print(f'{$messages/d:.0f} {$messages*$2/d/1e6:.1f}')"
 }
 
+# CPU seconds (user+sys) used so far by notaryd and by the cluster's processes.
+cpu_of() { local s=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && s=$((s + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$s"; }
+pg_pids() { pgrep -P "$(head -1 "$work/pg/data/postmaster.pid")" | tr '\n' ' '; }
+tick=$(getconf CLK_TCK)
+
 printf '%-8s %-26s %10s %8s\n' size target msgs/s MB/s
 for size in 10240 102400; do
+  n0=$(cpu_of "$notaryd_pid"); p0=$(cpu_of $(pg_pids))
   read -r n_rate n_mb <<<"$(rate "$notary" "$size")"
+  n1=$(cpu_of "$notaryd_pid"); p1=$(cpu_of $(pg_pids))
   read -r s_rate s_mb <<<"$(rate "$sink" "$size")"
   read -r p_rate p_mb <<<"$(rate "$pfport" "$size")"
   printf '%-8s %-26s %10s %8s\n' "$size" "notaryd (durable)" "$n_rate" "$n_mb"
   printf '%-8s %-26s %10s %8s\n' "$size" "smtp-sink (stores nothing)" "$s_rate" "$s_mb"
   printf '%-8s %-26s %10s %8s\n' "$size" "Postfix smtpd + queue" "$p_rate" "$p_mb"
   python3 -c "print(f'{$size:<8} notaryd/smtp-sink = {$n_rate/$s_rate:.2f}   notaryd/postfix = {$n_rate/$p_rate:.2f}')"
+  # Where the CPU goes per message while notaryd ingests (PostgreSQL: every server process,
+  # backends of notaryd's pool, WAL writer, checkpointer and autovacuum included).
+  python3 -c "print(f'{$size:<8} CPU per message: notaryd {($n1-$n0)/$tick/$messages*1e6:.0f} us, PostgreSQL {($p1-$p0)/$tick/$messages*1e6:.0f} us')"
 done
 stored=$(psql -X -At "$("$here/scripts/pg" url super)" -c "SELECT count(*) FROM receipts")
 echo "receipts stored by notaryd: $stored (expected $((2 * messages)))"
