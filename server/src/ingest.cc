@@ -9,6 +9,7 @@
 
 #include "common/check.h"
 #include "common/sha256.h"
+#include "common/utf8.h"
 #include "journal.h"
 #include "mime/canonical.h"
 #include "notary/leaf_record.h"
@@ -115,9 +116,24 @@ void Ingestor::Work(std::stop_token stop) {
 
 namespace {
 
-storage::NewReceipt BuildReceipt(const Envelope& env, std::string raw, const std::string& tenant,
-                                 const std::string& idempotency_key, int64_t received_at_us,
-                                 const std::string& node) {
+// The envelope as it will be stored: text columns hold valid UTF-8 (invalid sequences become
+// U+FFFD), and the envelope digest sealed in the leaf must be over exactly what is stored,
+// or the receipt would fail its own audit and every bundle of it. SMTPUTF8 paths and HTTP
+// envelope headers can carry any bytes.
+Envelope StoredEnvelope(const Envelope& in) {
+  Envelope e = in;
+  for (std::string* s : {&e.mail_from, &e.client_ip, &e.client_name, &e.helo, &e.tls_protocol,
+                         &e.tls_cipher, &e.auth_user, &e.queue_id}) {
+    *s = common::SanitizeUtf8(*s);
+  }
+  for (std::string& t : e.rcpt_to) t = common::SanitizeUtf8(t);
+  return e;
+}
+
+storage::NewReceipt BuildReceipt(const Envelope& received, std::string raw,
+                                 const std::string& tenant, const std::string& idempotency_key,
+                                 int64_t received_at_us, const std::string& node) {
+  const Envelope env = StoredEnvelope(received);
   storage::NewReceipt r;
   r.id = NewReceiptId(received_at_us);
   r.tenant = tenant;

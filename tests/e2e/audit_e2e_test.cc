@@ -134,6 +134,28 @@ TEST_F(AuditTest, PassesOverManyChunksAndWorkersInBothModes) {
   }
 }
 
+// An envelope that is not valid UTF-8 (SMTPUTF8 lets bytes >= 0x80 through; HTTP headers
+// carry any bytes) is stored with U+FFFD replacements: the envelope digest sealed in the
+// leaf must be over what is stored, or the audit and every bundle of it would fail.
+TEST_F(AuditTest, EnvelopeBytesThatAreNotUtf8AreSealedAsStored) {
+  e2e::NotarydProcess node(db_.AppUrl(), db_.OwnerUrl(), dir_ + "/data");
+  ASSERT_TRUE(node.ready()) << node.Log();
+  const std::string key = e2e::MakeKey(db_.AppUrl(), "default", "ingest");
+  testsupport::WriteFile(dir_ + "/m.eml", "From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n");
+  auto r = RunCommand({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                       "Authorization: Bearer " + key, "-H", "Content-Type: message/rfc822",
+                       "-H", "X-Envelope-From: caf\xe9@example.com", "-H",
+                       "X-Envelope-To: b\xff\xfe@example.org", "-H", "X-Envelope-Helo: h\xc3",
+                       "--data-binary", "@" + dir_ + "/m.eml", node.Http("/v1/messages")});
+  ASSERT_EQ(r.out, "201");
+  ASSERT_TRUE(
+      WaitUntil([&] { return Count(db_.SuperUrl(), "SELECT count(*) FROM leaves") == 1; }, 60));
+  node.Stop();
+  EXPECT_EQ(Psql(db_.SuperUrl(), "SELECT envelope_from FROM receipts"), "caf\uFFFD@example.com");
+  AuditRun a = Audit(false, 2, 2 << 20);
+  EXPECT_EQ(a.rc, 0) << a.out << a.err;
+}
+
 TEST_F(AuditTest, NamesABadLeafInTheMiddleOfABigBlock) {
   SealSome(120);
   // The leaf in the middle of the largest block: many chunks before and after it.
