@@ -156,9 +156,8 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   ho.threads = c.http_threads;
   ho.max_message_bytes = c.max_message_bytes;
   ho.node = c.node_name;
-  HttpDeps deps{*p->db,   *p->receipts, *p->admin,       *p->ingestor,
-                *p->auth, p->metrics,   p->sealer.get(), p->tsa.get(),
-                p->journal.get()};
+  HttpDeps deps{*p->db,     *p->receipts,    *p->admin,    *p->ingestor,    *p->auth,
+                p->metrics, p->sealer.get(), p->tsa.get(), p->journal.get()};
   p->http = std::make_unique<HttpApi>(ho, deps);
   if (auto st = p->http->Start(); !st.ok()) return st.error();
   spdlog::info("event=started node={} smtp_port={} http_port={}", c.node_name, p->smtp->port(),

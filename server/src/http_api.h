@@ -45,8 +45,8 @@ struct HttpDeps {
   Ingestor& ingestor;
   Authenticator& auth;
   Metrics& metrics;
-  Sealer* sealer = nullptr;   // chain routes, when sealing is configured
-  TsaService* tsa = nullptr;  // RFC 3161 routes
+  Sealer* sealer = nullptr;                  // chain routes, when sealing is configured
+  TsaService* tsa = nullptr;                 // RFC 3161 routes
   storage::JournalStore* journal = nullptr;  // journal reports, for evidence bundles
 };
 

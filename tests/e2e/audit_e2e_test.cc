@@ -143,8 +143,8 @@ TEST_F(AuditTest, EnvelopeBytesThatAreNotUtf8AreSealedAsStored) {
   const std::string key = e2e::MakeKey(db_.AppUrl(), "default", "ingest");
   testsupport::WriteFile(dir_ + "/m.eml", "From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n");
   auto r = RunCommand({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
-                       "Authorization: Bearer " + key, "-H", "Content-Type: message/rfc822",
-                       "-H", "X-Envelope-From: caf\xe9@example.com", "-H",
+                       "Authorization: Bearer " + key, "-H", "Content-Type: message/rfc822", "-H",
+                       "X-Envelope-From: caf\xe9@example.com", "-H",
                        "X-Envelope-To: b\xff\xfe@example.org", "-H", "X-Envelope-Helo: h\xc3",
                        "--data-binary", "@" + dir_ + "/m.eml", node.Http("/v1/messages")});
   ASSERT_EQ(r.out, "201");
