@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/ascii.h"
 #include "gmime_support.h"
 
 namespace mime {
@@ -16,16 +17,6 @@ using internal::ParserOptionsPtr;
 namespace {
 
 constexpr std::string_view kJournalHeader = "x-ms-journal-report";
-
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -80,7 +71,7 @@ bool HasJournalHeader(std::string_view raw) {
     if (colon == std::string_view::npos || line.empty() || line[0] == ' ' || line[0] == '\t') {
       continue;
     }
-    if (IEquals(Trim(line.substr(0, colon)), kJournalHeader)) return true;
+    if (common::EqualsIgnoreAsciiCase(Trim(line.substr(0, colon)), kJournalHeader)) return true;
   }
   return false;
 }
@@ -121,16 +112,18 @@ common::Status ParseReportText(std::string_view text, JournalReport& out) {
     if (colon == std::string_view::npos) continue;
     std::string_view key = Trim(line.substr(0, colon));
     std::string_view value = Trim(line.substr(colon + 1));
-    if (IEquals(key, "Sender")) {
+    if (common::EqualsIgnoreAsciiCase(key, "Sender")) {
       out.sender = StripBrackets(value);
-    } else if (IEquals(key, "On-Behalf-Of")) {
+    } else if (common::EqualsIgnoreAsciiCase(key, "On-Behalf-Of")) {
       out.on_behalf_of = StripBrackets(value);
-    } else if (IEquals(key, "Subject")) {
+    } else if (common::EqualsIgnoreAsciiCase(key, "Subject")) {
       out.subject = std::string(value);
-    } else if (IEquals(key, "Message-Id")) {
+    } else if (common::EqualsIgnoreAsciiCase(key, "Message-Id")) {
       out.message_id = StripBrackets(value);
-    } else if (IEquals(key, "To") || IEquals(key, "Cc") || IEquals(key, "Bcc") ||
-               IEquals(key, "Recipient")) {
+    } else if (common::EqualsIgnoreAsciiCase(key, "To") ||
+               common::EqualsIgnoreAsciiCase(key, "Cc") ||
+               common::EqualsIgnoreAsciiCase(key, "Bcc") ||
+               common::EqualsIgnoreAsciiCase(key, "Recipient")) {
       JournalRecipient r;
       r.kind = std::string(key);
       std::string_view addr = value;
@@ -140,7 +133,8 @@ common::Status ParseReportText(std::string_view text, JournalReport& out) {
              comma = addr.find(',', comma + 1)) {
           std::string_view rest = Trim(addr.substr(comma + 1));
           size_t c2 = rest.find(':');
-          if (c2 != std::string_view::npos && IEquals(Trim(rest.substr(0, c2)), redirect)) {
+          if (c2 != std::string_view::npos &&
+              common::EqualsIgnoreAsciiCase(Trim(rest.substr(0, c2)), redirect)) {
             r.redirection = std::string(redirect);
             r.source_address = StripBrackets(rest.substr(c2 + 1));
             addr = addr.substr(0, comma);
@@ -163,7 +157,8 @@ common::Status ParseReportText(std::string_view text, JournalReport& out) {
 bool IsIdentityEncoding(const char* cte) {
   if (cte == nullptr) return true;
   std::string_view v = Trim(cte);
-  return v.empty() || IEquals(v, "7bit") || IEquals(v, "8bit") || IEquals(v, "binary");
+  return v.empty() || common::EqualsIgnoreAsciiCase(v, "7bit") ||
+         common::EqualsIgnoreAsciiCase(v, "8bit") || common::EqualsIgnoreAsciiCase(v, "binary");
 }
 
 }  // namespace

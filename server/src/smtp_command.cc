@@ -3,21 +3,16 @@
 #include <charconv>
 #include <cstdio>
 
+#include "common/ascii.h"
+
 namespace server {
 namespace {
 
-char Upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Upper(a[i]) != Upper(b[i])) return false;
-  }
-  return true;
-}
+using common::AsciiUpper;
+using common::EqualsIgnoreAsciiCase;
 
 bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && EqualsNoCase(s.substr(0, prefix.size()), prefix);
+  return s.size() >= prefix.size() && EqualsIgnoreAsciiCase(s.substr(0, prefix.size()), prefix);
 }
 
 bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
@@ -118,7 +113,7 @@ PathParse ParsePath(std::string_view s, bool allow_null, bool allow_postmaster, 
       return r;
     }
   }
-  if (allow_postmaster && EqualsNoCase(content, "postmaster")) {
+  if (allow_postmaster && EqualsIgnoreAsciiCase(content, "postmaster")) {
     r.address = content;
     return r;
   }
@@ -210,7 +205,7 @@ SmtpCommand ParseSmtpCommand(std::string_view line) {
   size_t sp = line.find(' ');
   std::string_view verb = line.substr(0, sp);
   cmd.verb.reserve(verb.size());
-  for (char c : verb) cmd.verb.push_back(Upper(c));
+  for (char c : verb) cmd.verb.push_back(AsciiUpper(c));
   if (sp != std::string_view::npos) {
     std::string_view args = line.substr(sp + 1);
     while (!args.empty() && (args.back() == ' ' || args.back() == '\t')) args.remove_suffix(1);
@@ -230,7 +225,7 @@ SmtpArgError ParseMailFrom(std::string_view args, MailFromArgs& out) {
       std::string_view rest = after->substr(close + 1);
       Param p;
       while (NextParam(rest, p)) {
-        if (EqualsNoCase(p.keyword, "SMTPUTF8")) smtputf8 = true;
+        if (EqualsIgnoreAsciiCase(p.keyword, "SMTPUTF8")) smtputf8 = true;
       }
     }
   }
@@ -243,20 +238,20 @@ SmtpArgError ParseMailFrom(std::string_view args, MailFromArgs& out) {
   while (NextParam(rest, p)) {
     if (!ValidKeyword(p.keyword)) return SmtpArgError::kSyntax;
     if (p.value && !ValidValue(*p.value)) return SmtpArgError::kBadParameterValue;
-    if (EqualsNoCase(p.keyword, "SIZE")) {
+    if (EqualsIgnoreAsciiCase(p.keyword, "SIZE")) {
       if (!p.value || result.size) return SmtpArgError::kBadParameterValue;
       result.size = ParseDecimal(*p.value);
       if (!result.size) return SmtpArgError::kBadParameterValue;
-    } else if (EqualsNoCase(p.keyword, "BODY")) {
+    } else if (EqualsIgnoreAsciiCase(p.keyword, "BODY")) {
       if (!p.value || !result.body.empty()) return SmtpArgError::kBadParameterValue;
-      if (EqualsNoCase(*p.value, "7BIT")) {
+      if (EqualsIgnoreAsciiCase(*p.value, "7BIT")) {
         result.body = "7BIT";
-      } else if (EqualsNoCase(*p.value, "8BITMIME")) {
+      } else if (EqualsIgnoreAsciiCase(*p.value, "8BITMIME")) {
         result.body = "8BITMIME";
       } else {
         return SmtpArgError::kBadParameterValue;
       }
-    } else if (EqualsNoCase(p.keyword, "SMTPUTF8")) {
+    } else if (EqualsIgnoreAsciiCase(p.keyword, "SMTPUTF8")) {
       if (p.value) return SmtpArgError::kBadParameterValue;
       result.smtputf8 = true;
     } else {
@@ -289,7 +284,7 @@ std::optional<BdatArgs> ParseBdat(std::string_view args) {
   BdatArgs b;
   b.size = *size;
   if (sp != std::string_view::npos) {
-    if (!EqualsNoCase(TrimBlanks(args.substr(sp)), "LAST")) return std::nullopt;
+    if (!EqualsIgnoreAsciiCase(TrimBlanks(args.substr(sp)), "LAST")) return std::nullopt;
     b.last = true;
   }
   return b;
