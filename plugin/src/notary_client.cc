@@ -2,8 +2,8 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
-#include <optional>
 
 namespace milter {
 namespace {
@@ -43,8 +43,11 @@ std::unique_ptr<NotaryClient::Session> NotaryClient::NewSession() const {
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
-NotaryClient::NotaryClient(std::string url, std::string api_key, std::chrono::milliseconds timeout)
-    : api_key_(std::move(api_key)), timeout_(timeout) {
+NotaryClient::NotaryClient(std::string url, std::string api_key, std::chrono::milliseconds timeout,
+                           int max_connections)
+    : api_key_(std::move(api_key)),
+      timeout_(timeout),
+      max_connections_(std::max(1, max_connections)) {
   size_t scheme_end = url.find("://");
   size_t path = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
   scheme_host_port_ = url.substr(0, path);
@@ -52,12 +55,58 @@ NotaryClient::NotaryClient(std::string url, std::string api_key, std::chrono::mi
   while (!path_prefix_.empty() && path_prefix_.back() == '/') path_prefix_.pop_back();
 }
 
+NotaryClient::~NotaryClient() = default;
+
+int NotaryClient::pooled_connections() const {
+  std::lock_guard lock(pool_mu_);
+  return open_;
+}
+
+common::Result<std::unique_ptr<NotaryClient::Session>> NotaryClient::Borrow() const {
+  std::unique_lock lock(pool_mu_);
+  // All connections busy: wait for one, within the request's own timeout.
+  if (!pool_cv_.wait_for(lock, timeout_,
+                         [this] { return !idle_.empty() || open_ < max_connections_; })) {
+    return common::Error::Unavailable("no connection to the notary became free in time");
+  }
+  if (!idle_.empty()) {
+    std::unique_ptr<Session> s = std::move(idle_.back());
+    idle_.pop_back();
+    return s;
+  }
+  ++open_;
+  lock.unlock();
+  return NewSession();
+}
+
+void NotaryClient::Return(std::unique_ptr<Session> session, bool reusable) const {
+  {
+    std::lock_guard lock(pool_mu_);
+    if (reusable) {
+      idle_.push_back(std::move(session));
+    } else {
+      --open_;
+    }
+  }
+  pool_cv_.notify_one();
+}
+
 common::Result<NotaryReceipt> NotaryClient::Submit(const SpoolRecord& r,
                                                    const std::string& idempotency_key,
                                                    Session* session) const {
-  std::optional<httplib::Client> own;
-  httplib::Client& client =
-      session != nullptr ? session->impl_->client : own.emplace(scheme_host_port_);
+  bool transport_ok = true;
+  if (session != nullptr) return Post(*session, r, idempotency_key, transport_ok);
+  auto borrowed = Borrow();
+  if (!borrowed.ok()) return borrowed.error();
+  auto result = Post(**borrowed, r, idempotency_key, transport_ok);
+  Return(std::move(*borrowed), transport_ok);
+  return result;
+}
+
+common::Result<NotaryReceipt> NotaryClient::Post(Session& session, const SpoolRecord& r,
+                                                 const std::string& idempotency_key,
+                                                 bool& transport_ok) const {
+  httplib::Client& client = session.impl_->client;
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout_);
   const auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(timeout_ - secs);
   client.set_connection_timeout(secs.count(), usecs.count());
@@ -84,6 +133,7 @@ common::Result<NotaryReceipt> NotaryClient::Submit(const SpoolRecord& r,
 
   auto res = client.Post(path_prefix_ + "/v1/messages", headers, r.message, "message/rfc822");
   if (!res) {
+    transport_ok = false;
     return common::Error::Unavailable("notary unreachable: " + httplib::to_string(res.error()));
   }
   if (res->status == 201 || res->status == 200) {

@@ -1,13 +1,17 @@
 // NotaryClient: POSTs one message with its envelope to notaryd's HTTP ingest
 // (POST /v1/messages, docs/mail-server-setup.md lists the X-Envelope-* headers it sends).
 //
-// Thread-safety: Submit may be called from many threads at once: without a Session each call
-// has a connection of its own; a Session (one kept-alive connection) serves one thread.
+// Thread-safety: Submit may be called from many threads at once: without a Session a call
+// borrows a kept-alive connection from a bounded pool (and waits for one when all are busy);
+// a Session (one kept-alive connection) serves one thread.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "spool_record.h"
@@ -23,7 +27,13 @@ struct NotaryReceipt {
 class NotaryClient {
  public:
   // `url`: http://host:port (a path prefix is allowed); `api_key`: an ingest-scope key.
-  NotaryClient(std::string url, std::string api_key, std::chrono::milliseconds timeout);
+  // `max_connections`: the pool's bound. Each open connection holds one of notaryd's HTTP
+  // worker threads while it stays alive, so the bound must stay below notaryd's
+  // --http-threads; a connection per call instead would cost both sides a TCP handshake
+  // and notaryd a connection set-up for every message.
+  NotaryClient(std::string url, std::string api_key, std::chrono::milliseconds timeout,
+               int max_connections = 4);
+  ~NotaryClient();
 
   // A connection kept alive across requests, for a thread that sends one after another
   // (the forwarder): no TCP handshake per message for either side.
@@ -45,10 +55,25 @@ class NotaryClient {
                                        const std::string& idempotency_key,
                                        Session* session = nullptr) const;
 
+  // Connections open in the pool (idle or lent out), for tests and the status endpoint.
+  int pooled_connections() const;
+
  private:
+  // Result of one POST; `transport_ok` false when the connection itself failed (it is then
+  // not reused).
+  common::Result<NotaryReceipt> Post(Session& session, const SpoolRecord& record,
+                                     const std::string& idempotency_key, bool& transport_ok) const;
+  common::Result<std::unique_ptr<Session>> Borrow() const;
+  void Return(std::unique_ptr<Session> session, bool reusable) const;
+
   std::string scheme_host_port_, path_prefix_;
   std::string api_key_;
   std::chrono::milliseconds timeout_;
+  int max_connections_;
+  mutable std::mutex pool_mu_;
+  mutable std::condition_variable pool_cv_;
+  mutable std::vector<std::unique_ptr<Session>> idle_;  // guarded by pool_mu_
+  mutable int open_ = 0;                                // guarded by pool_mu_
 };
 
 }  // namespace milter

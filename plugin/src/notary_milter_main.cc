@@ -81,9 +81,11 @@ int main(int argc, char** argv) {
   std::string notary_url, api_key_file, mode_name = "fail-closed", spool_dir, status_listen;
   std::string log_level = "info";
   int timeout_ms = 10000;
+  int notary_connections = 4;
   uint64_t spool_max_bytes = 1ull << 30;
   bool add_header = false;
   std::string forwarder_priority = "idle";
+  int forward_quiet_ms = 250, forward_max_delay_ms = 30000;
   app.add_option("--listen", listen,
                  "milter socket: inet:HOST:PORT, inet6:[HOST]:PORT, unix:PATH (or libmilter's "
                  "inet:PORT@HOST)")
@@ -107,8 +109,23 @@ int main(int argc, char** argv) {
                  "has a CPU to spare, so mail flow wins) or normal")
       ->check(CLI::IsMember({"idle", "normal"}))
       ->capture_default_str();
+  app.add_option("--forward-quiet-ms", forward_quiet_ms,
+                 "fail-open: start forwarding once no message has arrived for this long (0: "
+                 "forward at once), so that a burst of mail is not slowed down by notarising")
+      ->check(CLI::Range(0, 600000))
+      ->capture_default_str();
+  app.add_option("--forward-max-delay-ms", forward_max_delay_ms,
+                 "fail-open: forward a waiting message after this long even while mail keeps "
+                 "arriving")
+      ->check(CLI::Range(0, 86400000))
+      ->capture_default_str();
   app.add_option("--timeout-ms", timeout_ms, "timeout of one request to notaryd")
       ->check(CLI::Range(100, 600000))
+      ->capture_default_str();
+  app.add_option("--notary-connections", notary_connections,
+                 "fail-closed: kept-alive connections to notaryd shared by all SMTP sessions "
+                 "(keep it below notaryd's --http-threads: each holds one of its workers)")
+      ->check(CLI::Range(1, 256))
       ->capture_default_str();
   app.add_flag("--add-header", add_header,
                "fail-closed: add X-Notary-Receipt: id=<id>; sha256=<canonical sha256>");
@@ -152,7 +169,8 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   milter::Stats stats;
-  milter::NotaryClient client(notary_url, *key, std::chrono::milliseconds(timeout_ms));
+  milter::NotaryClient client(notary_url, *key, std::chrono::milliseconds(timeout_ms),
+                              notary_connections);
   std::unique_ptr<milter::Spool> spool;
   std::unique_ptr<milter::Forwarder> forwarder;
   if (mode == milter::Mode::kFailOpen) {
@@ -164,10 +182,12 @@ int main(int argc, char** argv) {
     spool = std::move(*opened);
     spdlog::info("event=spool_opened dir={} records={} bytes={}", spool_dir, spool->records(),
                  spool->bytes());
-    forwarder = std::make_unique<milter::Forwarder>(*spool, client, stats,
-                                                    forwarder_priority == "idle"
-                                                        ? milter::ForwarderPriority::kIdle
-                                                        : milter::ForwarderPriority::kNormal);
+    forwarder = std::make_unique<milter::Forwarder>(
+        *spool, client, stats,
+        forwarder_priority == "idle" ? milter::ForwarderPriority::kIdle
+                                     : milter::ForwarderPriority::kNormal,
+        milter::ForwarderPacing{std::chrono::milliseconds(forward_quiet_ms),
+                                std::chrono::milliseconds(forward_max_delay_ms)});
   }
   std::unique_ptr<StatusServer> status;
   if (!status_listen.empty()) {
@@ -197,8 +217,10 @@ int main(int argc, char** argv) {
   // Postfix's milter_content_timeout and friends bound a stuck conversation; our own request
   // timeout is --timeout-ms. libmilter's timeout covers an MTA that stops talking.
   smfi_settimeout(std::max(30, timeout_ms / 1000 + 10));
-  spdlog::info("event=started mode={} listen={} add_header={} forwarder_priority={}", mode_name,
-               *spec, add_header, forwarder_priority);
+  spdlog::info(
+      "event=started mode={} listen={} add_header={} forwarder_priority={} forward_quiet_ms={} "
+      "forward_max_delay_ms={}",
+      mode_name, *spec, add_header, forwarder_priority, forward_quiet_ms, forward_max_delay_ms);
   int rc = smfi_main();
   spdlog::info("event=stopping rc={}", rc);
   // Reverse of startup: status endpoint, forwarder (a copy in flight stays spooled).
