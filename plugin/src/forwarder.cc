@@ -19,8 +19,8 @@ std::string IdempotencyKeyFor(const std::string& spool_id) {
 }
 
 Forwarder::Forwarder(Spool& spool, const NotaryClient& client, Stats& stats,
-                     ForwarderPriority priority)
-    : spool_(spool), client_(client), stats_(stats), priority_(priority) {
+                     ForwarderPriority priority, ForwarderPacing pacing)
+    : spool_(spool), client_(client), stats_(stats), priority_(priority), pacing_(pacing) {
   thread_ = std::jthread([this](std::stop_token st) { Run(st); });
 }
 
@@ -30,6 +30,7 @@ Forwarder::~Forwarder() {
 }
 
 void Forwarder::Wake() {
+  last_spooled_ns_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
   {
     std::lock_guard lock(mu_);
     woken_ = true;
@@ -50,6 +51,15 @@ bool Forwarder::Backoff(std::stop_token& stop, std::chrono::milliseconds d) {
   cv_.wait_for(lock, stop, d, [] { return false; });
   woken_ = false;
   return stop.stop_requested();
+}
+
+std::optional<Forwarder::Clock::time_point> Forwarder::HeldUntil(Clock::time_point now) const {
+  if (pacing_.quiet.count() <= 0 || released_ || !backlog_since_) return std::nullopt;
+  const Clock::time_point last{Clock::duration(last_spooled_ns_.load(std::memory_order_relaxed))};
+  const Clock::time_point quiet_end = last + pacing_.quiet;
+  const Clock::time_point deadline = *backlog_since_ + pacing_.max_delay;
+  if (now >= quiet_end || now >= deadline) return std::nullopt;
+  return std::min(quiet_end, deadline);
 }
 
 void Forwarder::ApplyPriority() {
@@ -89,6 +99,8 @@ void Forwarder::Run(std::stop_token stop) {
       continue;
     }
     if (!next->has_value()) {
+      backlog_since_.reset();
+      released_ = false;
       if (auto st = spool_.SaveCursor(); !st.ok()) {
         spdlog::warn("event=spool_cursor_save_failed reason=\"{}\"", st.error().message());
       }
@@ -96,6 +108,15 @@ void Forwarder::Run(std::stop_token stop) {
       if (Sleep(stop, milliseconds{1000})) return;
       continue;
     }
+    // Pacing: hold the backlog while mail keeps arriving (see forwarder.h).
+    const Clock::time_point now = Clock::now();
+    if (!backlog_since_) backlog_since_ = now;
+    if (auto until = HeldUntil(now)) {
+      const auto wait = std::chrono::ceil<milliseconds>(*until - now);
+      if (Backoff(stop, std::max(wait, milliseconds{1}))) return;
+      continue;
+    }
+    released_ = true;
     const Spool::Entry& e = **next;
     auto record = DecodeSpoolRecord(e.data);
     auto receipt = record.ok() ? client_.Submit(*record, IdempotencyKeyFor(e.id), session.get())

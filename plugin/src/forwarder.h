@@ -14,13 +14,23 @@
 // answers 4xx. (An unprivileged thread cannot leave SCHED_IDLE again, so the policy is set
 // once; ForwarderPriority::kNormal is for hosts that must drain while saturated.)
 //
+// Pacing: records are not forwarded while the MTA is receiving mail. Forwarding starts once
+// no record has been spooled for `quiet`, or once the oldest waiting record has waited
+// `max_delay`, whichever comes first; then it goes on until the spool is empty. A burst of
+// mail is thus accepted at the MTA's own pace and notarised right after it, and the notary's
+// work (in notaryd and PostgreSQL, which do not run at idle priority) does not compete with
+// the burst. Under load that lasts longer than `max_delay`, forwarding runs beside it. A
+// zero `quiet` turns pacing off.
+//
 // Thread-safety: Wake may be called from any thread. Owns its thread; the destructor stops
 // and joins it (a record being sent then stays in the spool and is sent at the next start).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -32,9 +42,15 @@ namespace milter {
 
 enum class ForwarderPriority { kIdle, kNormal };
 
+struct ForwarderPacing {
+  std::chrono::milliseconds quiet{250};
+  std::chrono::milliseconds max_delay{30000};
+};
+
 class Forwarder {
  public:
-  Forwarder(Spool& spool, const NotaryClient& client, Stats& stats, ForwarderPriority priority);
+  Forwarder(Spool& spool, const NotaryClient& client, Stats& stats, ForwarderPriority priority,
+            ForwarderPacing pacing = {});
   ~Forwarder();
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;
@@ -42,6 +58,11 @@ class Forwarder {
   void Wake();  // a new record was spooled
 
  private:
+  using Clock = std::chrono::steady_clock;
+  // While pacing holds records back: the moment forwarding may start (the later of now and
+  // the end of the quiet period, capped by the oldest record's deadline); nullopt when it
+  // may start now.
+  std::optional<Clock::time_point> HeldUntil(Clock::time_point now) const;
   void Run(std::stop_token stop);
   void ApplyPriority();
   void UpdateGauges();
@@ -54,6 +75,12 @@ class Forwarder {
   const NotaryClient& client_;
   Stats& stats_;
   const ForwarderPriority priority_;
+  const ForwarderPacing pacing_;
+  std::atomic<int64_t> last_spooled_ns_{0};  // Clock time of the latest Wake
+  // Reader thread only: when the forwarder first saw records waiting (unset while the spool
+  // is empty), and whether pacing has let this backlog go.
+  std::optional<Clock::time_point> backlog_since_;
+  bool released_ = false;
   std::mutex mu_;
   std::condition_variable_any cv_;
   bool woken_ = false;  // GUARDED_BY(mu_)
