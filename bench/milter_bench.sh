@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Postfix throughput with and without notary-milter, in one run:
-#   1. no milter   2. notary-milter --mode fail-open   3. notary-milter --mode fail-closed
-#   4. fail-open while notaryd is away (spool-only: the milter's own cost in the SMTP path)
+#   1. no milter
+#   2. notary-milter --mode fail-open (forwarding paced: after the burst)
+#   3. fail-open with pacing off (--forward-quiet-ms 0): forwarding during the burst
+#   4. notary-milter --mode fail-closed
+#   5. fail-open while notaryd is away (spool-only: the milter's own cost in the SMTP path)
+#   6. bench/noop_milter: the same milter events to a milter that does nothing (the floor
+#      of any libmilter plugin on this machine)
+# The milters listen on a Unix socket, as a milter on the MTA's own host is deployed
+# (MILTER_SOCKET=inet: loopback TCP instead).
 # A private PostgreSQL, notaryd, smtp-sink (the next hop) and a private Postfix, all on
 # loopback; smtp-source sends MESSAGES messages of SIZE bytes over SESSIONS parallel
 # sessions. Prints per setup: messages/s accepted by Postfix, the ratio to no milter, and
@@ -12,15 +19,16 @@
 #
 #   bench/milter_bench.sh [MESSAGES]      BUILD_DIR=build SESSIONS=20 SIZE=10240
 #   MILTER_FLAGS="..." extra notary-milter flags for every milter run
+#   MILTER_SOCKET=inet  the milters listen on loopback TCP instead of a Unix socket
 #   SETUPS="none spool-only" runs only those (no ratios), e.g. under perf record -a
-# Needs root (Postfix's master), the build's notaryd, notaryctl and notary-milter.
+# Needs root (Postfix's master), the build's notaryd, notaryctl, notary-milter, noop_milter.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 messages=${1:-5000}
 sessions=${SESSIONS:-20}
 size=${SIZE:-10240}
 export PATH="/usr/sbin:$PATH"
-for b in server/notaryd cli/notaryctl plugin/notary-milter; do
+for b in server/notaryd cli/notaryctl plugin/notary-milter bench/noop_milter; do
   [ -x "$build/$b" ] || { echo "milter_bench: $build/$b missing; build it first" >&2; exit 1; }
 done
 pf_conf=""
@@ -84,17 +92,34 @@ run() {  # run NAME MILTER_FLAGS...   (NOTARY_URL overrides the notary the milte
   local d=$work/$name mpid=""
   mkdir -p "$d/conf" "$d/queue" "$d/data"
   chown postfix "$d/data"
-  local milters=""
-  if [ $# -gt 0 ]; then
+  local milters
+  # The milter's socket: a Unix socket (Postfix's smtpd runs unchrooted here, so it can
+  # reach it), or with MILTER_SOCKET=inet loopback TCP.
+  local listen="inet:127.0.0.1:$milter" lib_listen="inet:$milter@127.0.0.1"
+  milters="inet:127.0.0.1:$milter"
+  if [ "${MILTER_SOCKET:-unix}" = unix ]; then
+    listen="unix:$d/milter.sock" lib_listen="unix:$d/milter.sock" milters="unix:$d/milter.sock"
+  fi
+  if [ "${1:-}" = --noop ]; then
+    "$build/bench/noop_milter" "$lib_listen" > "$d/milter.log" 2>&1 &
+  elif [ $# -gt 0 ]; then
     # shellcheck disable=SC2086
-    "$build/plugin/notary-milter" --listen "inet:127.0.0.1:$milter" \
+    "$build/plugin/notary-milter" --listen "$listen" \
       --notary-url "${NOTARY_URL:-http://127.0.0.1:$http}" --api-key-file "$work/key" \
       --status-listen "127.0.0.1:$status" --log-level warn ${MILTER_FLAGS:-} "$@" \
       > "$d/milter.log" 2>&1 &
+  else
+    milters=""
+  fi
+  if [ -n "$milters" ]; then
     mpid=$!
     pids+=("$mpid")
-    wait_port "$milter"
-    milters="inet:127.0.0.1:$milter"
+    if [ "${MILTER_SOCKET:-unix}" = unix ]; then
+      for _ in $(seq 1 100); do [ -S "$d/milter.sock" ] && break; sleep 0.1; done
+      chmod 666 "$d/milter.sock"  # Postfix's smtpd runs as the postfix user
+    else
+      wait_port "$milter"
+    fi
   fi
   cat > "$d/conf/main.cf" <<CF
 compatibility_level = 3.6
@@ -149,19 +174,19 @@ CF
   local master r0 t0 t1 c0 c1
   master=$(head -1 "$d/queue/pid/master.pid" | tr -d ' ')
   r0=$(receipts)
-  c0=$(cpu_ms "$master"; cpu_ms "$mpid"; cpu_ms "$notaryd_pid" "$pg_pid"; cpu_ms "$sink_pid")
+  c0=$(cpu_ms "$master"; cpu_ms "$mpid"; cpu_ms "$notaryd_pid"; cpu_ms "$pg_pid"; cpu_ms "$sink_pid")
   t0=$(date +%s.%N)
   local src_ms
   src_ms=$( { /usr/bin/time -f '%U %S' smtp-source -s "$sessions" -l "$size" -m "$messages" \
     -f bench@example.com -t sink@example.net "127.0.0.1:$pfport" >/dev/null; } 2>&1 \
     | awk '{ printf "%d", ($1 + $2) * 1000 }')
   t1=$(date +%s.%N)
-  c1=$(cpu_ms "$master"; cpu_ms "$mpid"; cpu_ms "$notaryd_pid" "$pg_pid"; cpu_ms "$sink_pid")
+  c1=$(cpu_ms "$master"; cpu_ms "$mpid"; cpu_ms "$notaryd_pid"; cpu_ms "$pg_pid"; cpu_ms "$sink_pid")
   local load
   load=$(cut -d' ' -f1 /proc/loadavg)
   # Fail-open: the spool must drain completely; every message must reach notaryd.
   local drain=""
-  if [ "$name" = fail-open ]; then
+  if [[ $name = fail-open* ]]; then
     local want=$((r0 + messages)) got
     for _ in $(seq 1 1200); do
       got=$(receipts)
@@ -184,10 +209,10 @@ CF
   python3 - "$messages" "$src_ms" $c0 $c1 <<'PY'
 import sys
 n, src = int(sys.argv[1]), int(sys.argv[2])
-a = list(map(int, sys.argv[3:7])); b = list(map(int, sys.argv[7:11]))
+a = list(map(int, sys.argv[3:8])); b = list(map(int, sys.argv[8:13]))
 d = [(y - x) / n for x, y in zip(a, b)]
-print(f"             CPU ms/message: postfix {d[0]:.2f}  milter {d[1]:.2f}  notaryd+postgres "
-      f"{d[2]:.2f}  smtp-source+sink {d[3] + src / n:.2f}  total {sum(d) + src / n:.2f}")
+print(f"             CPU ms/message: postfix {d[0]:.2f}  milter {d[1]:.2f}  notaryd {d[2]:.2f}  "
+      f"postgres {d[3]:.2f}  smtp-source+sink {d[4] + src / n:.2f}  total {sum(d) + src / n:.2f}")
 PY
   [ -z "$drain" ] || echo "             $drain"
   eval "rate_${name//-/_}=$rate"
@@ -195,19 +220,28 @@ PY
 
 echo "notary-milter benchmark: $messages messages x $size bytes, $sessions sessions," \
   "load $(cut -d' ' -f1-3 /proc/loadavg)"
-setups=" ${SETUPS:-none fail-open fail-closed spool-only} "
+setups=" ${SETUPS:-none fail-open fail-open-now fail-closed spool-only noop} "
 [[ $setups != *" none "* ]] || run none
 [[ $setups != *" fail-open "* ]] || run fail-open --mode fail-open --spool-dir "${SPOOL_DIR:-$work/spool}"
+# Fail-open forwarding at once instead of after the burst (pacing off): the cost while
+# notarising keeps pace with the mail, as under load longer than --forward-max-delay-ms.
+[[ $setups != *" fail-open-now "* ]] ||
+  run fail-open-now --mode fail-open --spool-dir "$work/spool3" --forward-quiet-ms 0
 [[ $setups != *" fail-closed "* ]] || run fail-closed --mode fail-closed
 # The milter's own cost in the SMTP path: fail-open while notaryd is away, so the forwarder
 # (and notaryd, and PostgreSQL) do not compete with Postfix for this machine's cores.
 [[ $setups != *" spool-only "* ]] ||
   NOTARY_URL="http://127.0.0.1:$(port)" run spool-only --mode fail-open --spool-dir "$work/spool2"
+# The floor of any libmilter plugin: the same events delivered to a milter that does nothing.
+[[ $setups != *" noop "* ]] || run noop --noop
 [ -z "${SETUPS:-}" ] || exit 0
-python3 - "$rate_none" "$rate_fail_open" "$rate_fail_closed" "$rate_spool_only" <<'PY'
+python3 - "$rate_none" "$rate_fail_open" "$rate_fail_closed" "$rate_spool_only" "$rate_noop" \
+  "$rate_fail_open_now" <<'PY'
 import sys
-none, fo, fc, so = map(float, sys.argv[1:])
+none, fo, fc, so, noop, fon = map(float, sys.argv[1:])
 print(f"fail-open   {fo/none:6.1%} of no-milter throughput (cost {1-fo/none:5.1%}, target <= 20 %)")
+print(f"fail-open, forwarding at once {fon/none:6.1%} (cost {1-fon/none:5.1%})")
 print(f"fail-closed {fc/none:6.1%} of no-milter throughput (cost {1-fc/none:5.1%}, target <= 50 %)")
 print(f"spool-only  {so/none:6.1%} of no-milter throughput (cost {1-so/none:5.1%}: fail-open, notaryd away)")
+print(f"noop milter {noop/none:6.1%} of no-milter throughput (cost {1-noop/none:5.1%}: libmilter floor, no work)")
 PY
