@@ -1,0 +1,62 @@
+// The audit's pass over the stored message bytes, apart from the chain: message_blobs is
+// content-addressed (its key is the SHA-256 of its data), so one sequential read of the table
+// checks every stored byte without a look-up per receipt.
+//   BlobScan::ForEach: every (key, data) in physical order, streamed with binary COPY over a
+//     libpq connection of its own; memory stays at one row (or one network message).
+//   FirstLeafReferencing / FirstLeafWithoutBlob: map bad keys, and receipts whose bytes are
+//     not stored at all, to the lowest sealed leaf they affect, so that the audit can still
+//     name the first fault in chain order (which receipt, which block).
+// Rows are append-only, so a scan and the audit's other reads on other connections (other
+// snapshots) agree on every row that both see.
+//
+// Thread-safety: a BlobScan is used by one thread at a time (it owns two connections).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "storage/database.h"
+
+namespace storage {
+
+// A sealed leaf whose receipt's bytes are wrong or missing.
+struct BlobLeaf {
+  int64_t leaf_index = 0;
+  std::string receipt_id;
+  int64_t block_height = -1;  // the block whose index range holds the leaf; -1 if none
+  std::string raw_sha256;     // the receipt's raw_sha256, as stored
+};
+
+class BlobScan {
+ public:
+  // Opens two connections of its own with the pool's URL (not from the pool: a long read).
+  static common::Result<std::unique_ptr<BlobScan>> Open(Database& db);
+  ~BlobScan();
+  BlobScan(const BlobScan&) = delete;
+  BlobScan& operator=(const BlobScan&) = delete;
+
+  // Calls `fn(key, data)` for every row of message_blobs; the views are valid during the call
+  // only. `fn` returns false to stop the scan (then kUnavailable, and the scan is spent).
+  // kInternal when the stream is not well-formed binary COPY.
+  common::Status ForEach(const std::function<bool(std::string_view, std::string_view)>& fn);
+
+  // The lowest leaf index in [0, extent) whose receipt's raw_sha256 is one of `keys`.
+  common::Result<std::optional<BlobLeaf>> FirstLeafReferencing(const std::vector<std::string>& keys,
+                                                               int64_t extent);
+  // The lowest leaf index in [0, extent) whose receipt's raw_sha256 has no message_blobs row.
+  common::Result<std::optional<BlobLeaf>> FirstLeafWithoutBlob(int64_t extent);
+
+  struct Impl;
+
+ private:
+  explicit BlobScan(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace storage

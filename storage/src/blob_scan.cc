@@ -1,0 +1,247 @@
+#include "storage/blob_scan.h"
+
+#include <cstring>
+#include <pqxx/pqxx>
+
+#include "common/bytes.h"
+#include "libpq_util.h"
+#include "transaction.h"
+
+namespace storage {
+namespace {
+
+// Binary COPY, so that the bytes come as they are stored (no hex on either side), in the
+// table's physical order (no index, no sort).
+constexpr const char* kCopyBlobs =
+    "COPY (SELECT sha256, data FROM message_blobs) TO STDOUT (FORMAT binary)";
+
+// The leaf found is the lowest in chain order; its block is the one whose index range holds
+// it (blocks.tree_size is unique, so this is an index look-up), as the ordered pass names it.
+constexpr const char* kLeafColumns =
+    "SELECT l.leaf_index, r.id::text,"
+    " (SELECT b.height FROM blocks b WHERE b.tree_size > l.leaf_index ORDER BY b.tree_size"
+    " LIMIT 1),"
+    " r.raw_sha256";
+
+// Keys come as hex text: one text[] parameter, no bytea escaping.
+const std::string kReferencing = std::string(kLeafColumns) +
+                                 " FROM receipts r JOIN leaves l ON l.receipt_id = r.id"
+                                 " WHERE r.raw_sha256 IN (SELECT decode(k, 'hex')"
+                                 " FROM unnest($1::text[]) k)"
+                                 " AND l.leaf_index >= 0 AND l.leaf_index < $2"
+                                 " ORDER BY l.leaf_index LIMIT 1";
+
+// The anti-join first, on the two indexes' keys alone (receipts_raw_sha256 and
+// message_blobs' primary key, merged in key order: no heap, no hash table), then the leaves
+// of the few receipts it finds: never a look-up per leaf.
+const std::string kWithoutBlob =
+    "WITH missing AS MATERIALIZED (SELECT r.raw_sha256 FROM receipts r WHERE NOT EXISTS"
+    " (SELECT 1 FROM message_blobs b WHERE b.sha256 = r.raw_sha256)) " +
+    std::string(kLeafColumns) +
+    " FROM missing m JOIN receipts r ON r.raw_sha256 = m.raw_sha256"
+    " JOIN leaves l ON l.receipt_id = r.id"
+    " WHERE l.leaf_index >= 0 AND l.leaf_index < $1 ORDER BY l.leaf_index LIMIT 1";
+
+constexpr char kSignature[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\xff', '\r', '\n', '\0'};
+
+// Parses binary COPY out of the network messages, which need not end on row boundaries.
+class CopyParser {
+ public:
+  enum class State { kMore, kDone, kBad };
+
+  // Feeds one message; calls `fn` for each complete row.
+  template <typename F>
+  State Feed(const char* data, size_t n, F&& fn) {
+    if (carry_.empty()) {
+      const size_t used = Parse(data, n, fn);
+      if (state_ == State::kMore) carry_.assign(data + used, n - used);
+      return state_;
+    }
+    carry_.append(data, n);
+    const size_t used = Parse(carry_.data(), carry_.size(), fn);
+    carry_.erase(0, used);
+    return state_;
+  }
+  State state() const { return state_; }
+  bool clean_end() const { return state_ == State::kDone && carry_.empty(); }
+
+ private:
+  // Returns how many bytes were consumed (whole header and rows only).
+  template <typename F>
+  size_t Parse(const char* p, size_t n, F&& fn) {
+    size_t at = 0;
+    if (!header_done_) {
+      if (n < 19) return 0;
+      const uint32_t ext = Be32(p + 15);
+      if (std::memcmp(p, kSignature, sizeof kSignature) != 0 || ext > (1u << 20)) {
+        state_ = State::kBad;
+        return 0;
+      }
+      if (n < 19 + size_t{ext}) return 0;
+      at = 19 + ext;
+      header_done_ = true;
+    }
+    while (state_ == State::kMore && n - at >= 2) {
+      const auto fields = static_cast<int16_t>(Be16(p + at));
+      if (fields == -1) {
+        state_ = State::kDone;
+        return at + 2;
+      }
+      if (fields != 2) {
+        state_ = State::kBad;
+        return at;
+      }
+      // Two fields, each a 4-byte length and its bytes; neither may be NULL.
+      size_t q = at + 2;
+      std::string_view f[2];
+      bool whole = true;
+      for (auto& v : f) {
+        if (n - q < 4) {
+          whole = false;
+          break;
+        }
+        const uint32_t len = Be32(p + q);
+        if (len == 0xffffffffu) {
+          state_ = State::kBad;
+          return at;
+        }
+        if (n - q - 4 < len) {
+          whole = false;
+          break;
+        }
+        v = std::string_view(p + q + 4, len);
+        q += 4 + size_t{len};
+      }
+      if (!whole) break;
+      fn(f[0], f[1]);
+      at = q;
+    }
+    return at;
+  }
+
+  bool header_done_ = false;
+  State state_ = State::kMore;
+  std::string carry_;
+};
+
+}  // namespace
+
+struct BlobScan::Impl {
+  PgConnPtr copy;                          // the COPY stream (libpq: pqxx 6 has no binary COPY)
+  std::unique_ptr<pqxx::connection> conn;  // the look-ups
+};
+
+BlobScan::BlobScan(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BlobScan::~BlobScan() = default;
+
+common::Result<std::unique_ptr<BlobScan>> BlobScan::Open(Database& db) {
+  auto impl = std::make_unique<Impl>();
+  impl->copy.reset(PQconnectdb(db.pool().options.url.c_str()));
+  if (!impl->copy || PQstatus(impl->copy.get()) != CONNECTION_OK) {
+    // libpq's message may name the host and user: it stays out of the error.
+    return common::Error::Unavailable("cannot connect to the database for the byte scan");
+  }
+  try {
+    impl->conn = std::make_unique<pqxx::connection>(db.pool().options.url);
+    // Serial plans: the audit keeps both cores busy already, and a parallel hash anti-join
+    // over the receipts' heap cost three times the CPU of the merge over the two indexes.
+    pqxx::nontransaction setup(*impl->conn);
+    setup.exec("SET max_parallel_workers_per_gather = 0");
+    setup.exec("SET jit = off");
+    setup.commit();
+    impl->conn->prepare("audit_blob_referencing", kReferencing);
+    impl->conn->prepare("audit_blob_missing", kWithoutBlob);
+  } catch (const std::exception& e) {
+    return MapDbException(e);
+  }
+  return std::unique_ptr<BlobScan>(new BlobScan(std::move(impl)));
+}
+
+common::Status BlobScan::ForEach(
+    const std::function<bool(std::string_view, std::string_view)>& fn) {
+  PGconn* c = impl_->copy.get();
+  if (c == nullptr) return common::Error::Unavailable("the byte scan was stopped");
+  PgResultPtr start(PQexec(c, kCopyBlobs));
+  if (PQresultStatus(start.get()) != PGRES_COPY_OUT) {
+    return PQstatus(c) == CONNECTION_OK
+               ? common::Error::Internal("cannot start reading the stored bytes, sqlstate " +
+                                         SqlState(start.get()))
+               : common::Error::Unavailable("database connection lost");
+  }
+  CopyParser parser;
+  bool stopped = false;
+  auto row = [&](std::string_view key, std::string_view data) {
+    if (!stopped) stopped = !fn(key, data);
+  };
+  while (!stopped) {
+    char* buf = nullptr;
+    const int n = PQgetCopyData(c, &buf, 0);
+    if (n == -1) break;  // end of the COPY
+    if (n < 0) return common::Error::Unavailable("database connection lost while reading bytes");
+    std::unique_ptr<char, PqDeleter<PQfreemem>> owned(buf);
+    if (parser.state() != CopyParser::State::kMore) continue;  // drain after the trailer
+    (void)parser.Feed(buf, static_cast<size_t>(n), row);
+  }
+  if (stopped) {
+    // Mid-COPY the connection cannot take another statement: it goes with the scan.
+    impl_->copy.reset();
+    return common::Error::Unavailable("the byte scan was stopped");
+  }
+  // The COPY's own result: an error here (for instance the server stopping) wins.
+  bool ok = true;
+  while (PGresult* r = PQgetResult(c)) {
+    ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+  }
+  if (!ok) {
+    return PQstatus(c) == CONNECTION_OK
+               ? common::Error::Internal("reading the stored bytes failed")
+               : common::Error::Unavailable("database connection lost while reading bytes");
+  }
+  if (!parser.clean_end()) {
+    return common::Error::Internal("the stored bytes did not come as well-formed binary COPY");
+  }
+  return common::Ok();
+}
+
+namespace {
+
+std::optional<BlobLeaf> LeafOf(const pqxx::result& r) {
+  if (r.empty()) return std::nullopt;
+  BlobLeaf b;
+  b.leaf_index = r[0][0].as<int64_t>();
+  b.receipt_id = r[0][1].as<std::string>();
+  b.block_height = r[0][2].is_null() ? -1 : r[0][2].as<int64_t>();
+  b.raw_sha256 = pqxx::binarystring(r[0][3]).str();
+  return b;
+}
+
+}  // namespace
+
+common::Result<std::optional<BlobLeaf>> BlobScan::FirstLeafReferencing(
+    const std::vector<std::string>& keys, int64_t extent) {
+  if (keys.empty()) return std::optional<BlobLeaf>();
+  std::string array = "{";
+  for (const auto& k : keys) {
+    if (array.size() > 1) array += ',';
+    array += common::ToHex(common::AsBytes(k));
+  }
+  array += '}';
+  try {
+    pqxx::nontransaction tx(*impl_->conn);
+    return LeafOf(tx.exec_prepared("audit_blob_referencing", array, extent));
+  } catch (const std::exception& e) {
+    return MapDbException(e);
+  }
+}
+
+common::Result<std::optional<BlobLeaf>> BlobScan::FirstLeafWithoutBlob(int64_t extent) {
+  try {
+    pqxx::nontransaction tx(*impl_->conn);
+    return LeafOf(tx.exec_prepared("audit_blob_missing", extent));
+  } catch (const std::exception& e) {
+    return MapDbException(e);
+  }
+}
+
+}  // namespace storage
