@@ -76,10 +76,10 @@ common::Status AdminStore::InsertApiKey(const ApiKeyRow& k) {
 }
 
 common::Result<std::optional<ApiKeyRow>> AdminStore::FindApiKey(const std::string& key_id) {
-  return InTransaction<std::optional<ApiKeyRow>>(
-      db_, [&](pqxx::work& tx) -> common::Result<std::optional<ApiKeyRow>> {
-        // Every authenticated HTTP request comes here: prepared once per connection, so that
-        // PostgreSQL does not plan the join again for each request.
+  return InSingleRead<std::optional<ApiKeyRow>>(
+      db_, [&](pqxx::nontransaction& tx) -> common::Result<std::optional<ApiKeyRow>> {
+        // Every authenticated HTTP request comes here: one round trip, prepared once per
+        // connection so that PostgreSQL does not plan the join again for each request.
         tx.conn().prepare("find_api_key",
                           std::string("SELECT ") + kKeyColumns + "WHERE k.key_id = $1");
         pqxx::result r = tx.exec_prepared("find_api_key", key_id);

@@ -81,14 +81,17 @@ void Database::Pool::Release(std::unique_ptr<pqxx::connection> conn, bool broken
   cv.notify_one();
 }
 
-common::Status Database::Pool::Run(const std::function<common::Status(pqxx::work&)>& fn) {
-  auto conn = Acquire();
+namespace {
+
+template <typename Tx>
+common::Status RunOn(Database::Pool& pool, const std::function<common::Status(Tx&)>& fn) {
+  auto conn = pool.Acquire();
   if (!conn.ok()) return conn.error();
   std::unique_ptr<pqxx::connection> c = std::move(*conn);
   common::Status result;
   bool broken = false;
   try {
-    pqxx::work tx(*c);
+    Tx tx(*c);
     result = fn(tx);
     if (result.ok()) tx.commit();
   } catch (const std::exception& e) {
@@ -102,8 +105,19 @@ common::Status Database::Pool::Run(const std::function<common::Status(pqxx::work
     }
     c.reset();
   }
-  Release(std::move(c), broken);
+  pool.Release(std::move(c), broken);
   return result;
+}
+
+}  // namespace
+
+common::Status Database::Pool::Run(const std::function<common::Status(pqxx::work&)>& fn) {
+  return RunOn<pqxx::work>(*this, fn);
+}
+
+common::Status Database::Pool::RunRead(
+    const std::function<common::Status(pqxx::nontransaction&)>& fn) {
+  return RunOn<pqxx::nontransaction>(*this, fn);
 }
 
 }  // namespace storage

@@ -1,5 +1,6 @@
 // Private: the connection pool behind Database, and InTransaction, which runs a function in
-// one committed transaction and maps every libpqxx/std exception to a common::Error.
+// one committed transaction and maps every libpqxx/std exception to a common::Error
+// (InSingleRead: the same for one reading statement, without a transaction).
 #pragma once
 
 #include <condition_variable>
@@ -23,6 +24,9 @@ struct Database::Pool {
   common::Result<std::unique_ptr<pqxx::connection>> Acquire();
   void Release(std::unique_ptr<pqxx::connection> conn, bool broken);
   common::Status Run(const std::function<common::Status(pqxx::work&)>& fn);
+  // One statement that reads, with no transaction around it: one round trip instead of
+  // three (BEGIN, the statement, COMMIT). For the lookups every request makes.
+  common::Status RunRead(const std::function<common::Status(pqxx::nontransaction&)>& fn);
 
   const Options options;
   std::mutex mu;
@@ -36,6 +40,19 @@ common::Result<T> InTransaction(Database& db,
                                 const std::function<common::Result<T>(pqxx::work&)>& fn) {
   std::optional<common::Result<T>> out;
   common::Status st = db.pool().Run([&](pqxx::work& tx) -> common::Status {
+    out.emplace(fn(tx));
+    if (!out->ok()) return out->error();
+    return common::Ok();
+  });
+  if (!st.ok()) return st.error();
+  return std::move(*out);
+}
+
+template <typename T>
+common::Result<T> InSingleRead(Database& db,
+                               const std::function<common::Result<T>(pqxx::nontransaction&)>& fn) {
+  std::optional<common::Result<T>> out;
+  common::Status st = db.pool().RunRead([&](pqxx::nontransaction& tx) -> common::Status {
     out.emplace(fn(tx));
     if (!out->ok()) return out->error();
     return common::Ok();
