@@ -31,16 +31,22 @@ Forwarder::~Forwarder() {
 
 void Forwarder::Wake() {
   last_spooled_ns_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  bool idle;
   {
     std::lock_guard lock(mu_);
     woken_ = true;
+    idle = idle_;
   }
-  cv_.notify_all();
+  // Only a forwarder waiting for work needs waking: during a backoff or while pacing holds
+  // the backlog, a notification per message would only cost a context switch each.
+  if (idle) cv_.notify_all();
 }
 
 bool Forwarder::Sleep(std::stop_token& stop, std::chrono::milliseconds d) {
   std::unique_lock lock(mu_);
+  idle_ = true;
   cv_.wait_for(lock, stop, d, [this] { return woken_; });
+  idle_ = false;
   woken_ = false;
   return stop.stop_requested();
 }

@@ -84,6 +84,7 @@ class Forwarder {
   std::mutex mu_;
   std::condition_variable_any cv_;
   bool woken_ = false;  // GUARDED_BY(mu_)
+  bool idle_ = false;   // GUARDED_BY(mu_): waiting in Sleep for new records
   std::jthread thread_;
 };
 
