@@ -241,13 +241,15 @@ std::vector<std::string> Sink::Messages() const {
   return out;
 }
 
-Milter::Milter(const std::string& dir, const Notary& notary, std::vector<std::string> flags)
+Milter::Milter(const std::string& dir, const Notary& notary, std::vector<std::string> flags,
+               Socket socket)
     : dir_(dir) {
   port_ = testsupport::FreePort();
   status_port_ = testsupport::FreePort();
+  if (socket == Socket::kUnix) unix_path_ = dir + "/milter.sock";
   argv_ = {Binary("plugin/notary-milter"),
            "--listen",
-           "inet:127.0.0.1:" + std::to_string(port_),
+           unix_path_.empty() ? "inet:127.0.0.1:" + std::to_string(port_) : "unix:" + unix_path_,
            "--notary-url",
            notary.url(),
            "--api-key-file",
@@ -265,10 +267,21 @@ Milter::~Milter() {
 
 void Milter::Start() {
   proc_ = std::make_unique<Child>(argv_, dir_ + "/milter.log");
-  if (!WaitFor([this] { return PortOpen(port_) || !proc_->Alive(); }, std::chrono::seconds(10)) ||
+  auto listening = [this] {
+    if (unix_path_.empty()) return PortOpen(port_);
+    struct stat st {};
+    return stat(unix_path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+  };
+  if (!WaitFor([&] { return listening() || !proc_->Alive(); }, std::chrono::seconds(10)) ||
       !proc_->Alive()) {
     throw std::runtime_error("notary-milter did not start: " + Log());
   }
+  // Postfix's smtpd runs as the postfix user; the milter here runs as root.
+  if (!unix_path_.empty()) chmod(unix_path_.c_str(), 0666);
+}
+
+std::string Milter::postfix_spec() const {
+  return unix_path_.empty() ? "inet:127.0.0.1:" + std::to_string(port_) : "unix:" + unix_path_;
 }
 
 void Milter::Kill9() {
@@ -285,7 +298,8 @@ std::string Milter::Metrics() const {
   return Curl({"http://127.0.0.1:" + std::to_string(status_port_) + "/metrics"}).body;
 }
 
-Postfix::Postfix(const std::string& dir, int milter_port, int sink_port) : dir_(dir + "/postfix") {
+Postfix::Postfix(const std::string& dir, const std::string& milter_spec, int sink_port)
+    : dir_(dir + "/postfix") {
   smtp_port_ = testsupport::FreePort();
   for (const char* sub : {"conf", "queue", "data"}) fs::create_directories(dir_ + "/" + sub);
   // The postfix user must reach its directories.
@@ -322,8 +336,8 @@ Postfix::Postfix(const std::string& dir, int milter_port, int sink_port) : dir_(
       "maillog_file = " +
       dir_ +
       "/maillog\n"
-      "smtpd_milters = inet:127.0.0.1:" +
-      std::to_string(milter_port) +
+      "smtpd_milters = " +
+      milter_spec +
       "\n"
       "milter_default_action = tempfail\n"
       "milter_command_timeout = 10s\n"

@@ -84,14 +84,18 @@ class Sink {
   std::unique_ptr<Child> proc_;
 };
 
-// notary-milter with the given extra flags.
+// notary-milter with the given extra flags, on loopback TCP or on a Unix socket in `dir`.
 class Milter {
  public:
-  Milter(const std::string& dir, const Notary& notary, std::vector<std::string> flags);
+  enum class Socket { kInet, kUnix };
+  Milter(const std::string& dir, const Notary& notary, std::vector<std::string> flags,
+         Socket socket = Socket::kInet);
   ~Milter();
   void Start();
   void Kill9();
   int port() const { return port_; }
+  // Postfix's name for the milter's socket: inet:127.0.0.1:PORT or unix:PATH.
+  std::string postfix_spec() const;
   int status_port() const { return status_port_; }
   pid_t pid() const;
   std::string Log() const;
@@ -101,14 +105,15 @@ class Milter {
   std::string dir_;
   std::vector<std::string> argv_;
   int port_, status_port_;
+  std::string unix_path_;  // empty for TCP
   std::unique_ptr<Child> proc_;
 };
 
 // A private Postfix: its own config, queue and data directories, smtpd on a loopback port,
-// every message relayed to `sink_port`, smtpd_milters = the milter at `milter_port`.
+// every message relayed to `sink_port`, smtpd_milters = `milter_spec` (Milter::postfix_spec).
 class Postfix {
  public:
-  Postfix(const std::string& dir, int milter_port, int sink_port);
+  Postfix(const std::string& dir, const std::string& milter_spec, int sink_port);
   ~Postfix();
   int smtp_port() const { return smtp_port_; }
   std::string Log() const;

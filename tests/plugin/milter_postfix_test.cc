@@ -81,10 +81,11 @@ class MilterPostfixTest : public ::testing::Test {
     sink_.reset();
     notary_.reset();
   }
-  void StartMilterAndPostfix(std::vector<std::string> flags) {
-    milter_ = std::make_unique<Milter>(dir_, *notary_, std::move(flags));
+  void StartMilterAndPostfix(std::vector<std::string> flags,
+                             Milter::Socket socket = Milter::Socket::kInet) {
+    milter_ = std::make_unique<Milter>(dir_, *notary_, std::move(flags), socket);
     milter_->Start();
-    postfix_ = std::make_unique<Postfix>(dir_, milter_->port(), sink_->port());
+    postfix_ = std::make_unique<Postfix>(dir_, milter_->postfix_spec(), sink_->port());
   }
 
   std::string dir_;
@@ -120,6 +121,21 @@ TEST_F(MilterPostfixTest, ReceiptListsEveryRecipientAndDeliveredCopyCarriesMatch
       << delivered;
   EXPECT_EQ(common::ToHex(mime::Canonicalize(delivered).canonical_sha256), canonical);
   EXPECT_NE(milter_->Metrics().find("milter_notarised_total 1"), std::string::npos);
+}
+
+// The deployment docs/mail-server-setup.md recommends on the MTA's own host: a Unix socket.
+TEST_F(MilterPostfixTest, OverAUnixSocketEveryRecipientIsRecordedAndTheCopyCarriesItsReceipt) {
+  notary_->Start();
+  StartMilterAndPostfix({"--mode", "fail-closed", "--add-header"}, Milter::Socket::kUnix);
+  auto sent = Send(*postfix_, dir_, "unix-socket-1");
+  ASSERT_EQ(sent.exit_code, 0) << sent.out;
+  ASSERT_TRUE(WaitFor([&] { return sink_->Messages().size() == 1; }, seconds(30)));
+  auto receipts = ReceiptsWithSubject(*notary_, "unix-socket-1");
+  ASSERT_EQ(receipts.size(), 1u);
+  EXPECT_EQ(receipts[0]["envelope_to"],
+            nlohmann::json::array({"bob@example.net", "carol@example.org", "dave@example.org"}));
+  const std::string id = receipts[0]["id"];
+  EXPECT_NE(sink_->Messages()[0].find("X-Notary-Receipt: id=" + id + ";"), std::string::npos);
 }
 
 TEST_F(MilterPostfixTest, FailClosedAnswers4xxWhileNotaryDownAndRetryIsNotarisedAndDelivered) {
