@@ -68,9 +68,11 @@ common::Result<std::vector<std::string>> ReadTilesTx(pqxx::work& tx,
   return out;
 }
 
+// A leaf for a row queued without a hash: its record, when the receipt has none yet, is
+// written into the receipt with the leaf.
 struct NewLeafRow {
   std::string receipt_id;
-  std::string record;
+  std::optional<std::string> record;
   common::Hash leaf_hash{};
 };
 
@@ -84,7 +86,7 @@ std::string IntArray(const std::vector<int64_t>& v) {
 }
 
 // The sealer's view. Once Queue() has read the waiting hashes (and the tiles the append will
-// need), the queue's records move into `leaves` on a second thread, on this transaction's
+// need), the queue's rows move into `leaves` on a second thread, on this transaction's
 // connection, while the sealer hashes, signs and time-stamps: the two run on two cores. The
 // connection is then busy until FinishMove(); nothing else touches it meanwhile.
 class TxSealView : public SealView {
@@ -108,14 +110,14 @@ class TxSealView : public SealView {
     if (count_ >= 0) return common::Error::Internal("the queue is read once per block");
     Head();
     std::vector<common::Hash> hashes;
-    std::vector<int64_t> without_record;  // positions of rows queued by an older notaryd
+    std::vector<int64_t> without_hash;  // positions of rows queued by an older notaryd
     for (const auto& row :
          tx_.exec_params("SELECT seq, leaf_hash FROM pending ORDER BY seq LIMIT $1", limit)) {
       last_seq_ = row[0].as<int64_t>();
-      if (row[1].is_null()) without_record.push_back(static_cast<int64_t>(hashes.size()));
+      if (row[1].is_null()) without_hash.push_back(static_cast<int64_t>(hashes.size()));
       hashes.push_back(HashField(row[1]));
     }
-    if (auto built = BuildMissing(without_record, hashes); !built.ok()) return built.error();
+    if (auto built = BuildMissing(without_hash, hashes); !built.ok()) return built.error();
     count_ = static_cast<int64_t>(hashes.size());
     if (hashes.empty()) return hashes;
     first_leaf_ = head_ ? head_->tree_size : 0;
@@ -168,40 +170,60 @@ class TxSealView : public SealView {
 
   // The queue's rows up to the last one read become leaves first_leaf_.., numbered in queue
   // order, and leave the queue; both from this transaction's snapshot, so exactly the rows
-  // whose hashes were read, whatever ingest commits meanwhile. Throws when a count differs.
+  // whose hashes were read, whatever ingest commits meanwhile. A leaf is narrow (index,
+  // receipt, height, hash): its record stays in the receipt. Throws when a count differs.
   void MoveLeaves() {
     const pqxx::result moved = tx_.exec_params(
-        "INSERT INTO leaves (leaf_index, receipt_id, block_height, leaf_record, leaf_hash)"
-        " SELECT $1::bigint + n - 1, receipt_id, $2, leaf_record, leaf_hash FROM"
-        " (SELECT receipt_id, leaf_record, leaf_hash, row_number() OVER (ORDER BY seq) AS n"
-        "  FROM pending WHERE seq <= $3) q WHERE leaf_record IS NOT NULL",
+        "INSERT INTO leaves (leaf_index, receipt_id, block_height, leaf_hash)"
+        " SELECT $1::bigint + n - 1, receipt_id, $2, leaf_hash FROM"
+        " (SELECT receipt_id, leaf_hash, row_number() OVER (ORDER BY seq) AS n"
+        "  FROM pending WHERE seq <= $3) q WHERE leaf_hash IS NOT NULL",
         first_leaf_, height_, last_seq_);
+    size_t recorded = 0, to_record = 0;
     if (!built_.empty()) {
-      pqxx::stream_to leaves(tx_, "leaves",
-                             std::vector<std::string>{"leaf_index", "receipt_id", "block_height",
-                                                      "leaf_record", "leaf_hash"});
+      pqxx::stream_to leaves(
+          tx_, "leaves",
+          std::vector<std::string>{"leaf_index", "receipt_id", "block_height", "leaf_hash"});
+      std::string ids = "{", records = "{", hashes = "{";
       for (const auto& [position, l] : built_) {
         leaves << std::make_tuple(first_leaf_ + position, l.receipt_id, height_,
-                                  "\\x" + common::ToHex(common::AsBytes(l.record)),
                                   "\\x" + common::ToHex(l.leaf_hash));
+        if (!l.record) continue;
+        const char* sep = to_record++ ? "," : "";
+        ids += sep + l.receipt_id;
+        records += sep + common::ToHex(common::AsBytes(*l.record));
+        hashes += sep + common::ToHex(l.leaf_hash);
       }
       leaves.complete();
+      if (to_record > 0) {
+        // Only a receipt without a record takes one (the receipts' trigger allows nothing
+        // else); the CHECK ties the hash to it.
+        recorded = tx_.exec_params(
+                          "UPDATE receipts r SET leaf_record = decode(v.record, 'hex'),"
+                          " leaf_hash = decode(v.hash, 'hex')"
+                          " FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, record, hash)"
+                          " WHERE r.id = v.id AND r.leaf_record IS NULL",
+                          ids + "}", records + "}", hashes + "}")
+                       .affected_rows();
+      }
     }
     const pqxx::result dequeued = tx_.exec_params("DELETE FROM pending WHERE seq <= $1", last_seq_);
     const auto expected = static_cast<size_t>(count_);
-    if (moved.affected_rows() + built_.size() != expected || dequeued.affected_rows() != expected) {
+    if (moved.affected_rows() + built_.size() != expected || dequeued.affected_rows() != expected ||
+        recorded != to_record) {
       throw std::runtime_error("the queue changed while sealing");
     }
   }
 
-  // Rows queued without a leaf record (by a notaryd older than migration 0004): built from
-  // their receipts, as the sealer always did before.
+  // Rows queued without a leaf hash (by a notaryd older than migration 0004): their records
+  // are built from their receipts, as the sealer always did before, and MoveLeaves() writes
+  // them into the receipts. A receipt that already holds a record keeps it.
   common::Status BuildMissing(const std::vector<int64_t>& positions,
                               std::vector<common::Hash>& hashes) {
     if (positions.empty()) return common::Ok();
     pqxx::result r = tx_.exec_params(
         "SELECT p.n, r.id::text, t.name, r.received_at_us, r.raw_sha256, r.canonical_sha256,"
-        " r.parts_root, r.envelope_digest, r.salt, r.canon_version"
+        " r.parts_root, r.envelope_digest, r.salt, r.canon_version, r.leaf_hash"
         " FROM (SELECT seq, receipt_id, row_number() OVER (ORDER BY seq) - 1 AS n"
         "       FROM pending WHERE seq <= $1) p"
         " JOIN receipts r ON r.id = p.receipt_id JOIN tenants t ON t.id = r.tenant_id"
@@ -209,6 +231,13 @@ class TxSealView : public SealView {
         last_seq_, IntArray(positions));
     if (r.size() != positions.size()) return common::Error::Internal("queued receipt missing");
     for (const auto& row : r) {
+      const int64_t n = row[0].as<int64_t>();
+      if (!row[10].is_null()) {
+        NewLeafRow leaf{row[1].as<std::string>(), std::nullopt, HashField(row[10])};
+        hashes[static_cast<size_t>(n)] = leaf.leaf_hash;
+        built_.emplace_back(n, std::move(leaf));
+        continue;
+      }
       PendingLeaf l;
       l.receipt_id = row[1].as<std::string>();
       l.tenant = row[2].as<std::string>();
@@ -222,8 +251,7 @@ class TxSealView : public SealView {
       auto record = LeafRecordOf(l).Encode();
       if (!record.ok()) return record.error();
       NewLeafRow leaf{l.receipt_id, std::move(*record), {}};
-      leaf.leaf_hash = common::HashLeaf(leaf.record);
-      const int64_t n = row[0].as<int64_t>();
+      leaf.leaf_hash = common::HashLeaf(*leaf.record);
       hashes[static_cast<size_t>(n)] = leaf.leaf_hash;
       built_.emplace_back(n, std::move(leaf));
     }
@@ -450,8 +478,11 @@ common::Result<std::optional<std::pair<std::string, common::Hash>>> ChainStore::
     int64_t index) {
   using Out = std::optional<std::pair<std::string, common::Hash>>;
   return InTransaction<Out>(db_, [&](pqxx::work& tx) -> common::Result<Out> {
-    pqxx::result r =
-        tx.exec_params("SELECT leaf_record, leaf_hash FROM leaves WHERE leaf_index = $1", index);
+    // The record is the receipt's; the hash is the one the tree holds.
+    pqxx::result r = tx.exec_params(
+        "SELECT r.leaf_record, l.leaf_hash FROM leaves l LEFT JOIN receipts r"
+        " ON r.id = l.receipt_id WHERE l.leaf_index = $1",
+        index);
     if (r.empty()) return Out();
     return Out(std::make_pair(BytesField(r[0][0]), HashField(r[0][1])));
   });
@@ -479,7 +510,7 @@ common::Result<std::vector<AuditLeaf>> ChainStore::LeavesOfBlock(int64_t height)
       std::vector<AuditLeaf>>(db_, [&](pqxx::work& tx) -> common::Result<std::vector<AuditLeaf>> {
     std::vector<AuditLeaf> out;
     for (const auto& r : tx.exec_params(
-             "SELECT l.leaf_index, l.leaf_record, l.leaf_hash, r.id::text, t.name,"
+             "SELECT l.leaf_index, r.leaf_record, l.leaf_hash, r.id::text, t.name,"
              " r.received_at_us, b.data, r.raw_sha256, r.canonical_sha256, r.parts_root,"
              " r.envelope_digest, r.salt, r.canon_version, r.envelope_from,"
              " array_to_json(r.envelope_to)::text, r.client_ip, r.client_port, r.helo,"

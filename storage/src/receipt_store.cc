@@ -110,13 +110,13 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
           flush();
         }
         // Receipts, and the queue entries of those inserted, in one statement: a repeated
-        // idempotency key inserts neither. The queue holds each leaf record and hash, built
-        // now (every field is known; the leaf index is not part of it), so the sealer need
-        // not read receipts back (docs/architecture.md, "Sealing").
+        // idempotency key inserts neither. Each receipt holds its leaf record and hash, built
+        // now (every field is known; the leaf index is not part of it); the queue takes the
+        // hash from the inserted row, so the sealer reads 32 bytes per receipt and copies no
+        // record (docs/architecture.md, "Sealing").
         std::set<std::string> inserted;
         for (size_t first = 0; first < batch.size();) {
           Params p;
-          std::string leaves;  // VALUES rows (id, record, hash) for the queue
           std::string sql =
               "WITH r AS (INSERT INTO receipts (id, tenant_id, received_at, received_at_us, node, "
               "source, "
@@ -125,15 +125,12 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
               " raw_sha256, canonical_sha256, canon_version, parts_root, envelope_digest, salt,"
               " hdr_from, hdr_sender, hdr_reply_to, hdr_to, hdr_cc, subject, date_header,"
               " date_utc, message_id, in_reply_to, addresses, attachment_names,"
-              " parse_warnings, idempotency_key) VALUES ";
+              " parse_warnings, idempotency_key, leaf_record, leaf_hash) VALUES ";
           size_t i = first;
           for (; i < batch.size() && p.size() + 64 < kMaxParams; ++i) {
             const NewReceipt* m = batch[i];
             auto record = LeafRecordOf(PendingLeafOf(*m)).Encode();
             if (!record.ok()) return record.error();
-            leaves += (i == first ? "(" : ", (") + p.Add(m->id) + "::uuid, decode(" +
-                      p.Add(common::ToHex(common::AsBytes(*record))) + ", 'hex'), " +
-                      p.Hex(common::HashLeaf(*record)) + ")";
             const std::string us = p.Add(std::to_string(m->received_at_us));
             std::optional<std::string> date_utc;
             if (m->date_utc_unix) date_utc = std::to_string(*m->date_utc_unix);
@@ -160,13 +157,14 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
                    p.Add(C(m->in_reply_to)) + ", " + p.Add(TextArray(Clean(m->addresses))) +
                    "::text[], " + p.Add(TextArray(Clean(m->attachment_names))) + "::text[], " +
                    p.Add(TextArray(Clean(m->parse_warnings))) + "::text[], " +
-                   p.Add(m->idempotency_key) + ")";
+                   p.Add(m->idempotency_key) + ", decode(" +
+                   p.Add(common::ToHex(common::AsBytes(*record))) + ", 'hex'), " +
+                   p.Hex(common::HashLeaf(*record)) + ")";
           }
           sql +=
-              " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id, seq)"
-              " INSERT INTO pending (seq, receipt_id, leaf_record, leaf_hash)"
-              " SELECT r.seq, r.id, q.record, q.hash FROM r JOIN (VALUES " +
-              leaves + ") AS q(id, record, hash) ON q.id = r.id RETURNING receipt_id::text";
+              " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id, seq, leaf_hash)"
+              " INSERT INTO pending (seq, receipt_id, leaf_hash)"
+              " SELECT seq, id, leaf_hash FROM r RETURNING receipt_id::text";
           for (const auto& row : tx.exec_params(sql, p.Dynamic()))
             inserted.insert(row[0].as<std::string>());
           first = i;

@@ -106,9 +106,11 @@ TEST_F(ChainTest, AuditNamesATamperedMessageByte) {
 
 TEST_F(ChainTest, AuditNamesATamperedLeaf) {
   SealSome(10);
+  // The record lives in the receipt; its hash goes along, as the CHECK demands.
   Tamper(
-      "UPDATE leaves SET leaf_record = overlay(leaf_record placing '\\xff'::bytea from 30 for 1) "
-      "WHERE leaf_index = 7");
+      "UPDATE receipts SET leaf_record = overlay(leaf_record placing '\\xff'::bytea from 30 for 1),"
+      " leaf_hash = sha256('\\x00'::bytea || overlay(leaf_record placing '\\xff'::bytea from 30"
+      " for 1)) WHERE id = (SELECT receipt_id FROM leaves WHERE leaf_index = 7)");
   auto a = Audit();
   EXPECT_EQ(a.exit_code, 1);
   EXPECT_NE(a.out.find("leaf 7 "), std::string::npos) << a.out;

@@ -32,9 +32,9 @@ struct PendingLeaf {
 // Everything the audit recomputes a leaf from: the leaf's inputs plus what was stored.
 struct AuditLeaf : PendingLeaf {
   int64_t leaf_index = 0;
-  std::string record;
-  common::Hash leaf_hash{};
-  std::string raw;  // the stored bytes
+  std::string record;        // the receipt's leaf record
+  common::Hash leaf_hash{};  // the leaf's
+  std::string raw;           // the stored bytes
   std::string envelope_from;
   std::vector<std::string> envelope_to;
   std::string client_ip;
@@ -104,6 +104,7 @@ class ChainStore {
   common::Status AddToken(const TokenRow& token);  // also removes it from the queue
   common::Status TokenFailed(int64_t height, const std::string& tsa, const std::string& error,
                              int retry_in_s);
+  // Leaf `index`: its receipt's leaf record and the leaf hash the tree holds.
   common::Result<std::optional<std::pair<std::string, common::Hash>>> Leaf(int64_t index);
   common::Result<std::vector<BlockRow>> AllBlocks();
   // The leaf hashes of one block (its first_leaf .. first_leaf + leaf_count), in leaf order

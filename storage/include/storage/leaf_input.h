@@ -1,5 +1,6 @@
 // The leaf record of a receipt, built from its stored fields. One builder for ingest (which
-// queues each receipt with its record), the sealer (for rows queued without one) and the audit.
+// stores each receipt with its record), the sealer (for receipts stored without one) and the
+// audit.
 #pragma once
 
 #include <algorithm>
