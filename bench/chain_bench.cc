@@ -164,17 +164,46 @@ void Generate(const std::string& owner_url, int64_t n, int templates) {
     w.exec(
         "INSERT INTO message_blobs (sha256, size, data) SELECT sha256(data), length(data), data "
         "FROM g");
+    // Each receipt's leaf record and hash, built in C++ with ingest's builder from the fields
+    // the receipt will hold, as ingest builds them before it stores the receipt.
+    pqxx::result fields = w.exec(
+        "SELECT id::text, (1764000000 * 1e6 + i * 10000)::bigint, sha256(data), canonical,"
+        " parts_root, envelope_digest, sha256(convert_to(id::text, 'UTF8')) FROM g ORDER BY i");
+    w.exec("CREATE TEMP TABLE rec (id uuid PRIMARY KEY, record bytea, hash bytea) ON COMMIT DROP");
+    {
+      pqxx::stream_to rec(w, "rec", std::vector<std::string>{"id", "record", "hash"});
+      for (const auto& row : fields) {
+        storage::PendingLeaf p;
+        p.receipt_id = row[0].as<std::string>();
+        p.tenant = "default";
+        p.received_at_us = row[1].as<int64_t>();
+        p.raw_sha256 = HashOf(row[2]);
+        p.canonical_sha256 = HashOf(row[3]);
+        p.parts_root = HashOf(row[4]);
+        p.envelope_digest = HashOf(row[5]);
+        p.salt = HashOf(row[6]);
+        p.canon_version = mime::kCanonVersion;
+        auto record = storage::LeafRecordOf(p).Encode();
+        if (!record.ok()) throw std::runtime_error(record.error().ToString());
+        rec << std::make_tuple(p.receipt_id, "\\x" + common::ToHex(common::AsBytes(*record)),
+                               "\\x" + common::ToHex(common::HashLeaf(*record)));
+      }
+      rec.complete();
+    }
+    // Receipts with their records, and their queue entries taking the hash from the inserted
+    // row, in one statement: as ingest writes them (storage/src/receipt_store.cc).
     w.exec_params(
-        "INSERT INTO receipts (id, tenant_id, received_at, received_at_us, node, source,"
+        "WITH r AS (INSERT INTO receipts (id, tenant_id, received_at, received_at_us, node, source,"
         " envelope_from, envelope_to, client_ip, size, raw_sha256, canonical_sha256, canon_version,"
         " parts_root, envelope_digest, salt, hdr_from, hdr_to, subject, message_id, addresses,"
-        " attachment_names) SELECT id, 1, to_timestamp(1764000000 + i / 100.0), (1764000000 * 1e6 "
-        "+ i * 10000)::bigint,"
+        " attachment_names, leaf_record, leaf_hash) SELECT g.id, 1,"
+        " to_timestamp(1764000000 + i / 100.0), (1764000000 * 1e6 + i * 10000)::bigint,"
         " 'bench', 'smtp', 'bounce@bench.example', '{archive@notary.example}', '127.0.0.1',"
         " length(data), sha256(data), canonical, $1, parts_root, envelope_digest,"
-        " sha256(convert_to(id::text, 'UTF8')), hdr_from, hdr_to, subject, message_id, addresses, "
-        "names"
-        " FROM g ORDER BY i",
+        " sha256(convert_to(g.id::text, 'UTF8')), hdr_from, hdr_to, subject, message_id,"
+        " addresses, names, rec.record, rec.hash FROM g JOIN rec ON rec.id = g.id ORDER BY i"
+        " RETURNING id, seq, leaf_hash)"
+        " INSERT INTO pending (seq, receipt_id, leaf_hash) SELECT seq, id, leaf_hash FROM r",
         static_cast<int>(mime::kCanonVersion));
     w.exec(
         "INSERT INTO message_parts (receipt_id, ordinal, position, content_type, charset,"
@@ -182,33 +211,6 @@ void Generate(const std::string& owner_url, int64_t n, int templates) {
         " p.e->>'ct', p.e->>'cs', p.e->>'disp', p.e->>'fn', (p.e->>'size')::bigint,"
         " decode(p.e->>'sha', 'hex') FROM g, jsonb_array_elements(g.parts) WITH ORDINALITY p(e, "
         "ord)");
-    // Queued as ingest queues them: with the leaf record and hash built from the receipt.
-    pqxx::result fresh = w.exec(
-        "SELECT r.seq, r.id::text, r.received_at_us, r.raw_sha256, r.canonical_sha256,"
-        " r.parts_root, r.envelope_digest, r.salt, r.canon_version FROM receipts r"
-        " JOIN g ON g.id = r.id ORDER BY r.seq");
-    {
-      pqxx::stream_to queue(
-          w, "pending", std::vector<std::string>{"seq", "receipt_id", "leaf_record", "leaf_hash"});
-      for (const auto& row : fresh) {
-        storage::PendingLeaf p;
-        p.receipt_id = row[1].as<std::string>();
-        p.tenant = "default";
-        p.received_at_us = row[2].as<int64_t>();
-        p.raw_sha256 = HashOf(row[3]);
-        p.canonical_sha256 = HashOf(row[4]);
-        p.parts_root = HashOf(row[5]);
-        p.envelope_digest = HashOf(row[6]);
-        p.salt = HashOf(row[7]);
-        p.canon_version = row[8].as<uint32_t>();
-        auto record = storage::LeafRecordOf(p).Encode();
-        if (!record.ok()) throw std::runtime_error(record.error().ToString());
-        queue << std::make_tuple(row[0].as<int64_t>(), p.receipt_id,
-                                 "\\x" + common::ToHex(common::AsBytes(*record)),
-                                 "\\x" + common::ToHex(common::HashLeaf(*record)));
-      }
-      queue.complete();
-    }
     w.commit();
     std::cerr << "\rgenerated " << end << "/" << n << std::flush;
   }
@@ -314,8 +316,8 @@ int main(int argc, char** argv) {
 
   {
     // As autovacuum would after a large seal: the planner must know pending is now empty,
-    // and the queue's million dead rows (each with its leaf record) are gone before a
-    // status=pending search reads the queue. Migration 0004 has autovacuum do this after
+    // and the queue's million dead rows are gone before a status=pending search reads the
+    // queue. Migration 0004 has autovacuum do this after
     // every 10,000 dead rows; it wakes once a minute, later than these searches start.
     pqxx::connection c(owner);
     pqxx::nontransaction nt(c);
