@@ -1,9 +1,11 @@
 #include "audit.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -18,6 +20,7 @@
 #include "notary/ed25519.h"
 #include "notary/leaf_record.h"
 #include "storage/audit_store.h"
+#include "storage/blob_scan.h"
 
 namespace server {
 namespace {
@@ -64,6 +67,12 @@ bool ToHash(std::string_view s, common::Hash& out) {
   return true;
 }
 
+// The two byte faults, worded the same whichever pass finds them.
+constexpr const char* kBytesMissing = "its stored message bytes are missing";
+std::string BytesDiffer(std::string_view raw_sha256) {
+  return "stored message bytes do not hash to raw_sha256 " + Hex(raw_sha256);
+}
+
 // What a worker found for one leaf. `error` is empty when every per-leaf check held.
 struct LeafResult {
   int64_t index = 0;
@@ -73,6 +82,7 @@ struct LeafResult {
   bool canonical_skipped = false;  // stored under another canonical-form version
   std::string receipt_id;          // kept only with an error
   std::string error;
+  bool bytes_fault = false;  // the error is about the receipt or its bytes
 };
 
 // The checks of one leaf that need nothing but its own row.
@@ -84,11 +94,14 @@ void CheckLeaf(const storage::StoredLeaf& l, bool canonical, LeafResult& r) {
     r.error = std::move(what);
     r.receipt_id = l.receipt_id;
   };
+  r.bytes_fault = true;
   if (!l.has_receipt) return fail("its receipt is missing");
-  if (!l.has_bytes) return fail("its stored message bytes are missing");
-  if (!SameHash(common::Sha256Of(l.raw), l.raw_sha256)) {
-    return fail("stored message bytes do not hash to raw_sha256 " + Hex(l.raw_sha256));
+  // Without the bytes here, the byte scan (BlobCheck) checks them.
+  if (l.bytes_read && !l.has_bytes) return fail(kBytesMissing);
+  if (l.bytes_read && !SameHash(common::Sha256Of(l.raw), l.raw_sha256)) {
+    return fail(BytesDiffer(l.raw_sha256));
   }
+  r.bytes_fault = false;
   if (canonical) {
     if (l.canon_version == static_cast<int64_t>(mime::kCanonVersion)) {
       mime::Canonical c = mime::Canonicalize(l.raw);
@@ -205,7 +218,7 @@ class Pipeline {
   }
 
   void Work() {
-    auto reader = storage::LeafRangeReader::Open(db_);
+    auto reader = storage::LeafRangeReader::Open(db_, canonical_);
     storage::StoredLeaf leaf;
     while (auto item = Reserve()) {
       uint64_t bytes = 0;
@@ -247,6 +260,19 @@ class Pipeline {
   std::vector<std::jthread> workers_;
 };
 
+// Where a fault lies in chain order: the leaf index the chain had reached, then which check
+// at that index (in the order the ordered pass makes them). The byte scan's faults are placed
+// on the same scale, so that the first fault in chain order wins whichever pass found it.
+enum Phase : int {
+  kBlockStart = 0,  // a block's own checks, before its first leaf
+  kLeafOrder = 1,   // the leaf expected next is missing or out of place
+  kLeafBytes = 2,   // the leaf's receipt or its stored bytes
+  kLeafRest = 3,    // the rest of the leaf's own checks
+  kLeafBlock = 4,   // the leaf filed under another block
+  kBlockEnd = 5,    // batch and tree roots, after the block's last leaf
+};
+using Position = std::pair<int64_t, int>;
+
 // The checks that depend on chain order, fed blocks and leaf results in stream order.
 class ChainCheck {
  public:
@@ -257,7 +283,8 @@ class ChainCheck {
   const std::optional<common::Error>& read_error() const { return read_error_; }
 
   // Leaf() and Finish() return an empty string when everything holds, else the first
-  // inconsistency.
+  // inconsistency, whose place in chain order is then position().
+  Position position() const { return pos_; }
 
   std::string Leaf(const LeafResult& r) {
     while (!cur_ || r.index >= cur_end_) {
@@ -265,6 +292,7 @@ class ChainCheck {
         if (auto e = FinishBlock(); !e.empty()) return e;
       }
       if (pending_.empty() && !Refill()) {
+        pos_ = {r.index, kBlockStart};
         if (read_error_) return "cannot read the blocks: " + read_error_->ToString();
         return "leaf " + std::to_string(r.index) +
                " is stored but no block signs it (the chain's " + "last block ends at tree size " +
@@ -274,6 +302,7 @@ class ChainCheck {
     }
     // Messages are built only on failure: this runs once per leaf.
     auto where = [&] { return "block " + std::to_string(cur_->row.height); };
+    pos_ = {next_index_, kLeafOrder};
     if (r.index != next_index_) {
       if (r.index > next_index_) {
         return where() + ": " + std::to_string(cur_->row.leaf_count) + " leaves signed, leaf " +
@@ -284,11 +313,13 @@ class ChainCheck {
              " lies before the block's first leaf " + std::to_string(next_index_);
     }
     if (!r.error.empty()) {
+      pos_ = {r.index, r.bytes_fault ? kLeafBytes : kLeafRest};
       return "leaf " + std::to_string(r.index) + " (receipt " +
              (r.receipt_id.empty() ? std::string("missing") : r.receipt_id) + ", " + where() +
              "): " + r.error;
     }
     if (r.block_height != cur_->row.height) {
+      pos_ = {r.index, kLeafBlock};
       return "leaf " + std::to_string(r.index) + " is stored as part of block " +
              std::to_string(r.block_height) + ", but " + where() + " signs it";
     }
@@ -340,6 +371,7 @@ class ChainCheck {
     pending_.pop_front();
     const storage::BlockRow& b = cur_->row;
     const std::string where = "block " + std::to_string(b.height);
+    pos_ = {next_index_, kBlockStart};
     if (b.height != blocks_) {
       return "block heights are not consecutive: expected " + std::to_string(blocks_) + ", found " +
              std::to_string(b.height);
@@ -393,10 +425,12 @@ class ChainCheck {
   std::string FinishBlock() {
     const storage::BlockRow& b = cur_->row;
     const std::string where = "block " + std::to_string(b.height);
+    pos_ = {next_index_, kLeafOrder};
     if (next_index_ != cur_end_) {
       return where + ": " + std::to_string(b.leaf_count) + " leaves signed, " +
              std::to_string(next_index_ - b.first_leaf) + " stored";
     }
+    pos_ = {cur_end_ - 1, kBlockEnd};
     if (batch_.Root() != b.batch_root) {
       return where + ": batch_root recomputed as " + Hex(batch_.Root()) + ", signed " +
              Hex(b.batch_root);
@@ -423,6 +457,113 @@ class ChainCheck {
   common::Hash prev_{};
   Frontier batch_, tree_;
   uint64_t leaves_ = 0, bytes_ = 0, canonical_skipped_ = 0;
+  Position pos_{0, kBlockStart};
+};
+
+// The stored bytes, checked apart from the chain on two threads of their own (default mode):
+// one scan of message_blobs in physical order checks that every blob hashes to its key, and,
+// alongside it, an anti-join finds receipts whose bytes are not stored at all. Each fault is mapped
+// to the lowest sealed leaf it affects (bad keys a thousand at a time, so memory stays bounded
+// however many are bad), for RunAudit to weigh against the ordered pass's first fault.
+// Together with the ordered pass's check that each receipt's raw_sha256 is in its leaf
+// record, this binds every sealed receipt's bytes to the chain, as reading the bytes per leaf
+// did.
+class BlobCheck {
+ public:
+  struct Outcome {
+    std::optional<common::Error> read_error;
+    std::optional<storage::BlobLeaf> first;  // the lowest leaf with a byte fault
+    bool missing = false;                    // `first`'s bytes are missing (else they differ)
+    uint64_t blobs = 0, bytes = 0;
+  };
+
+  BlobCheck(storage::Database& db, int64_t extent)
+      : scan_([this, &db, extent](std::stop_token stop) { Scan(db, extent, stop); }),
+        missing_([this, &db, extent] { Missing(db, extent); }) {}
+
+  // Stops the scan early (its outcome is then of no use).
+  void Stop() { scan_.request_stop(); }
+  // Waits for both checks and merges what they found.
+  const Outcome& Wait() {
+    if (scan_.joinable()) scan_.join();
+    if (missing_.joinable()) missing_.join();
+    Outcome& o = outcome_;
+    if (!o.read_error) o.read_error = missing_outcome_.read_error;
+    if (missing_outcome_.first &&
+        (!o.first || missing_outcome_.first->leaf_index < o.first->leaf_index)) {
+      o.first = std::move(missing_outcome_.first);
+      o.missing = true;
+    }
+    return o;
+  }
+  uint64_t bytes_so_far() const { return bytes_.load(std::memory_order_relaxed); }
+
+ private:
+  static void Keep(Outcome& o, common::Result<std::optional<storage::BlobLeaf>> found) {
+    if (!found.ok()) {
+      if (!o.read_error) o.read_error = found.error();
+      return;
+    }
+    if (*found && (!o.first || (*found)->leaf_index < o.first->leaf_index)) {
+      o.first = std::move(*found);
+    }
+  }
+
+  // The scan: every blob against its key.
+  void Scan(storage::Database& db, int64_t extent, std::stop_token stop) {
+    Outcome& o = outcome_;
+    auto scan = storage::BlobScan::Open(db);
+    if (!scan.ok()) {
+      o.read_error = scan.error();
+      return;
+    }
+    std::unique_ptr<storage::BlobLeafFinder> finder;  // opened at the first bad blob
+    std::vector<std::string> bad;
+    auto flush = [&] {
+      if (bad.empty() || o.read_error) return;
+      if (!finder) {
+        auto f = storage::BlobLeafFinder::Open(db);
+        if (!f.ok()) {
+          o.read_error = f.error();
+          return;
+        }
+        finder = std::move(*f);
+      }
+      Keep(o, finder->FirstLeafReferencing(bad, extent));
+      bad.clear();
+    };
+    auto st = (*scan)->ForEach([&](std::string_view key, std::string_view data) {
+      if (!SameHash(common::Sha256Of(data), key)) {
+        bad.emplace_back(key);
+        if (bad.size() >= 1024) flush();
+      }
+      ++o.blobs;
+      o.bytes += data.size();
+      bytes_.store(o.bytes, std::memory_order_relaxed);
+      return !stop.stop_requested();
+    });
+    if (!st.ok()) {
+      o.read_error = st.error();
+      return;
+    }
+    flush();
+  }
+
+  // The anti-join, alongside the scan (it reads two indexes, not the bytes).
+  void Missing(storage::Database& db, int64_t extent) {
+    auto finder = storage::BlobLeafFinder::Open(db);
+    if (!finder.ok()) {
+      missing_outcome_.read_error = finder.error();
+      return;
+    }
+    Keep(missing_outcome_, (*finder)->FirstLeafWithoutBlob(extent));
+  }
+
+  Outcome outcome_;          // written by scan_ only, read after Wait()
+  Outcome missing_outcome_;  // written by missing_ only, read after Wait()
+  std::atomic<uint64_t> bytes_{0};
+  // Last: they start after the members they use exist.
+  std::jthread scan_, missing_;
 };
 
 }  // namespace
@@ -455,34 +596,79 @@ int RunAudit(storage::Database& db, const AuditOptions& options, std::ostream& o
 
   const unsigned workers =
       options.workers ? options.workers : std::max(1u, std::thread::hardware_concurrency());
+  // Default mode: the bytes are checked by a scan of their own, alongside the ordered pass.
+  std::optional<BlobCheck> blobs;
+  if (!options.canonical) blobs.emplace(db, *extent);
+  auto stop_blobs = [&] {
+    if (blobs) blobs->Stop();
+  };
+  // The ordered pass's first fault and where it lies in chain order.
+  std::string fault;
+  Position fault_at{std::numeric_limits<int64_t>::max(), kBlockStart};
   auto last_progress = std::chrono::steady_clock::now();
   {
     Pipeline pipe(db, *extent, workers, options.canonical, options.chunk_bytes);
-    while (auto item = pipe.Next()) {
-      if (item->read_error) return cannot_read(*item->read_error);
+    while (fault.empty()) {
+      auto item = pipe.Next();
+      if (!item) break;
+      if (item->read_error) {
+        stop_blobs();
+        return cannot_read(*item->read_error);
+      }
       for (const LeafResult& r : item->results) {
-        if (auto e = check.Leaf(r); !e.empty()) return fail(e);
+        if (auto e = check.Leaf(r); !e.empty()) {
+          fault = std::move(e);
+          fault_at = check.position();
+          break;
+        }
       }
       if (options.progress &&
           std::chrono::steady_clock::now() - last_progress > std::chrono::milliseconds(500)) {
         last_progress = std::chrono::steady_clock::now();
         err << "\raudit: " << check.leaves() << " of " << *extent << " leaves, "
-            << check.bytes() / 1000000 << " MB" << std::flush;
+            << (blobs ? blobs->bytes_so_far() : check.bytes()) / 1000000 << " MB" << std::flush;
       }
     }
   }
-  if (auto e = check.Finish(); !e.empty()) return fail(e);
-  // Leaves outside the signed tree (after it in chain order).
-  auto stray = (*snapshot)->StrayLeaf(check.tree_size());
-  if (!stray.ok()) return cannot_read(stray.error());
-  if (*stray) {
-    return fail("leaf " + std::to_string(**stray) +
-                " is stored but no block signs it (the chain's last block ends at tree size " +
-                std::to_string(check.tree_size()) + ")");
+  if (fault.empty()) {
+    fault = check.Finish();
+    fault_at = check.position();
   }
+  if (check.read_error()) {
+    stop_blobs();
+    return cannot_read(*check.read_error());
+  }
+  // Leaves outside the signed tree (after it in chain order).
+  if (fault.empty()) {
+    auto stray = (*snapshot)->StrayLeaf(check.tree_size());
+    if (!stray.ok()) {
+      stop_blobs();
+      return cannot_read(stray.error());
+    }
+    if (*stray) {
+      fault = "leaf " + std::to_string(**stray) +
+              " is stored but no block signs it (the chain's last block ends at tree size " +
+              std::to_string(check.tree_size()) + ")";
+      fault_at = {std::numeric_limits<int64_t>::max(), kBlockStart};
+    }
+  }
+  uint64_t bytes = check.bytes();
+  if (blobs) {
+    const BlobCheck::Outcome& o = blobs->Wait();
+    if (o.read_error) return cannot_read(*o.read_error);
+    if (o.first && Position{o.first->leaf_index, kLeafBytes} < fault_at) {
+      const storage::BlobLeaf& b = *o.first;
+      return fail("leaf " + std::to_string(b.leaf_index) + " (receipt " + b.receipt_id +
+                  ", block " +
+                  (b.block_height < 0 ? std::string("none") : std::to_string(b.block_height)) +
+                  "): " + (o.missing ? std::string(kBytesMissing) : BytesDiffer(b.raw_sha256)));
+    }
+    bytes = o.bytes;
+  }
+  if (!fault.empty()) return fail(fault);
   if (options.progress) err << "\n";
-  out << "audit: OK: " << check.blocks() << " blocks, " << check.leaves() << " receipts, "
-      << check.bytes() << " bytes re-verified"
+  out << "audit: OK: " << check.blocks() << " blocks, " << check.leaves() << " receipts, " << bytes
+      << " bytes re-verified"
       << (options.canonical ? "; canonical hashes and parts roots re-derived"
                             : "; canonical hashes not re-derived (--canonical does)");
   if (check.canonical_skipped() > 0) {

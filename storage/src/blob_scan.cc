@@ -127,8 +127,7 @@ class CopyParser {
 }  // namespace
 
 struct BlobScan::Impl {
-  PgConnPtr copy;                          // the COPY stream (libpq: pqxx 6 has no binary COPY)
-  std::unique_ptr<pqxx::connection> conn;  // the look-ups
+  PgConnPtr copy;  // the COPY stream (libpq: libpqxx 6 has no binary COPY)
 };
 
 BlobScan::BlobScan(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -140,19 +139,6 @@ common::Result<std::unique_ptr<BlobScan>> BlobScan::Open(Database& db) {
   if (!impl->copy || PQstatus(impl->copy.get()) != CONNECTION_OK) {
     // libpq's message may name the host and user: it stays out of the error.
     return common::Error::Unavailable("cannot connect to the database for the byte scan");
-  }
-  try {
-    impl->conn = std::make_unique<pqxx::connection>(db.pool().options.url);
-    // Serial plans: the audit keeps both cores busy already, and a parallel hash anti-join
-    // over the receipts' heap cost three times the CPU of the merge over the two indexes.
-    pqxx::nontransaction setup(*impl->conn);
-    setup.exec("SET max_parallel_workers_per_gather = 0");
-    setup.exec("SET jit = off");
-    setup.commit();
-    impl->conn->prepare("audit_blob_referencing", kReferencing);
-    impl->conn->prepare("audit_blob_missing", kWithoutBlob);
-  } catch (const std::exception& e) {
-    return MapDbException(e);
   }
   return std::unique_ptr<BlobScan>(new BlobScan(std::move(impl)));
 }
@@ -218,7 +204,32 @@ std::optional<BlobLeaf> LeafOf(const pqxx::result& r) {
 
 }  // namespace
 
-common::Result<std::optional<BlobLeaf>> BlobScan::FirstLeafReferencing(
+struct BlobLeafFinder::Impl {
+  std::unique_ptr<pqxx::connection> conn;
+};
+
+BlobLeafFinder::BlobLeafFinder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BlobLeafFinder::~BlobLeafFinder() = default;
+
+common::Result<std::unique_ptr<BlobLeafFinder>> BlobLeafFinder::Open(Database& db) {
+  auto impl = std::make_unique<Impl>();
+  try {
+    impl->conn = std::make_unique<pqxx::connection>(db.pool().options.url);
+    // Serial plans: the audit keeps both cores busy already, and a parallel hash anti-join
+    // over the receipts' heap cost three times the CPU of the merge over the two indexes.
+    pqxx::nontransaction setup(*impl->conn);
+    setup.exec("SET max_parallel_workers_per_gather = 0");
+    setup.exec("SET jit = off");
+    setup.commit();
+    impl->conn->prepare("audit_blob_referencing", kReferencing);
+    impl->conn->prepare("audit_blob_missing", kWithoutBlob);
+  } catch (const std::exception& e) {
+    return MapDbException(e);
+  }
+  return std::unique_ptr<BlobLeafFinder>(new BlobLeafFinder(std::move(impl)));
+}
+
+common::Result<std::optional<BlobLeaf>> BlobLeafFinder::FirstLeafReferencing(
     const std::vector<std::string>& keys, int64_t extent) {
   if (keys.empty()) return std::optional<BlobLeaf>();
   std::string array = "{";
@@ -235,7 +246,7 @@ common::Result<std::optional<BlobLeaf>> BlobScan::FirstLeafReferencing(
   }
 }
 
-common::Result<std::optional<BlobLeaf>> BlobScan::FirstLeafWithoutBlob(int64_t extent) {
+common::Result<std::optional<BlobLeaf>> BlobLeafFinder::FirstLeafWithoutBlob(int64_t extent) {
   try {
     pqxx::nontransaction tx(*impl_->conn);
     return LeafOf(tx.exec_prepared("audit_blob_missing", extent));

@@ -111,6 +111,14 @@ class AuditTest : public ::testing::Test {
   void Tamper(const std::string& sql) {
     Psql(db_.SuperUrl(), "SET session_replication_role = replica; " + sql);
   }
+  // Since migration 0006 the record is in the receipt, under a CHECK that ties its hash to
+  // it (which holds with triggers off): the attacker rewrites both.
+  void TamperLeafRecord(int64_t leaf) {
+    const std::string changed = "overlay(leaf_record placing '\\xff'::bytea from 30 for 1)";
+    Tamper("UPDATE receipts SET leaf_record = " + changed +
+           ", leaf_hash = sha256('\\x00'::bytea || " + changed + ") WHERE id = '" +
+           ReceiptOf(leaf) + "'");
+  }
   void TamperMessageByte(int64_t leaf) {
     Tamper(
         "UPDATE message_blobs SET data = overlay(data placing 'Z' from 60 for 1) WHERE sha256 = "
@@ -179,9 +187,7 @@ TEST_F(AuditTest, ReportsTheFirstInconsistencyInChainOrder) {
   const int64_t last_block = Count(db_.SuperUrl(), "SELECT max(height) FROM blocks");
   const int64_t last_first =
       Count(db_.SuperUrl(), "SELECT first_leaf FROM blocks ORDER BY height DESC LIMIT 1");
-  Tamper(
-      "UPDATE leaves SET leaf_record = overlay(leaf_record placing '\\xff'::bytea from 30 for 1) "
-      "WHERE leaf_index = 101");
+  TamperLeafRecord(101);
   if (last_first > 37) {
     Tamper(
         "UPDATE blocks SET signature = overlay(signature placing '\\x00'::bytea from 5 for 1) "
@@ -237,8 +243,8 @@ TEST_F(AuditTest, CanonicalModeRederivesWhatTheDefaultTakesAsSigned) {
 TEST_F(AuditTest, NamesALeafThatNoBlockSigns) {
   SealSome(10);
   Tamper(
-      "INSERT INTO leaves (leaf_index, receipt_id, block_height, leaf_record, leaf_hash)"
-      " SELECT 10, gen_random_uuid(), 0, leaf_record, leaf_hash FROM leaves WHERE leaf_index = 0");
+      "INSERT INTO leaves (leaf_index, receipt_id, block_height, leaf_hash)"
+      " SELECT 10, gen_random_uuid(), 0, leaf_hash FROM leaves WHERE leaf_index = 0");
   ExpectEveryLayoutReports({"leaf 10 is stored but no block signs it"});
 }
 
@@ -269,6 +275,48 @@ TEST_F(AuditTest, NamesAReceiptWhoseEnvelopeWasChanged) {
   Tamper("UPDATE receipts SET envelope_to = '{someone@else.example}' WHERE id = '" + receipt + "'");
   ExpectEveryLayoutReports(
       {"leaf 3 (receipt " + receipt, "envelope does not match its envelope digest"});
+}
+
+TEST_F(AuditTest, NamesATamperedLeafRecord) {
+  SealSome(10);
+  const std::string receipt = ReceiptOf(5);
+  TamperLeafRecord(5);
+  ExpectEveryLayoutReports({"leaf 5 (receipt " + receipt + ", block " + BlockOf(5) + ")",
+                            "leaf record differs from the one rebuilt from the receipt"});
+}
+
+// The bytes are checked by a scan of their own, apart from the ordered pass over leaves: a
+// fault the ordered pass finds earlier in chain order must still win over a bad message
+// later in the chain, and a missing message earlier over a bad envelope later.
+TEST_F(AuditTest, AnEarlierChainFaultWinsOverLaterBadBytes) {
+  SealSome(10);
+  const std::string receipt = ReceiptOf(2);
+  Tamper("UPDATE receipts SET envelope_to = '{someone@else.example}' WHERE id = '" + receipt + "'");
+  TamperMessageByte(7);
+  ExpectEveryLayoutReports({"leaf 2 (receipt " + receipt, "envelope does not match"});
+}
+
+TEST_F(AuditTest, EarlierMissingBytesWinOverALaterChainFault) {
+  SealSome(10);
+  const std::string receipt = ReceiptOf(1);
+  Tamper("UPDATE receipts SET envelope_to = '{someone@else.example}' WHERE id = '" + ReceiptOf(8) +
+         "'");
+  TamperMessageByte(4);
+  Tamper("DELETE FROM message_blobs WHERE sha256 = (SELECT raw_sha256 FROM receipts WHERE id = '" +
+         receipt + "')");
+  ExpectEveryLayoutReports({"leaf 1 (receipt " + receipt, "stored message bytes are missing"});
+}
+
+// Bytes stored once and shared by several receipts: a bad copy is named at the first leaf
+// that uses it, whichever receipt comes first in the table.
+TEST_F(AuditTest, NamesTheFirstLeafOfBytesSharedByManyReceipts) {
+  SealSome(10);
+  // Receipt of leaf 6 and 3 share the bytes of leaf 3 (foreign keys off, as an attacker).
+  Tamper("UPDATE receipts SET raw_sha256 = (SELECT raw_sha256 FROM receipts WHERE id = '" +
+         ReceiptOf(3) + "') WHERE id = '" + ReceiptOf(6) + "'");
+  const std::string receipt = ReceiptOf(3);
+  TamperMessageByte(6);
+  ExpectEveryLayoutReports({"leaf 3 (receipt " + receipt, "do not hash to raw_sha256"});
 }
 
 }  // namespace

@@ -80,10 +80,21 @@ TEST_F(BlobScanTest, StopsWhenAsked) {
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code(), common::ErrorCode::kUnavailable);
   EXPECT_EQ(rows, 3);
-  // The look-up connection is still usable: nothing is sealed, so nothing is found.
-  auto none = (*scan)->FirstLeafWithoutBlob(1000);
+  // A spent scan says so instead of reading on.
+  auto again = (*scan)->ForEach([](std::string_view, std::string_view) { return true; });
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code(), common::ErrorCode::kUnavailable);
+}
+
+TEST_F(BlobScanTest, FindsNoLeafWhenNothingIsSealed) {
+  auto finder = storage::BlobLeafFinder::Open(*database_);
+  ASSERT_TRUE(finder.ok()) << finder.error().ToString();
+  auto none = (*finder)->FirstLeafWithoutBlob(1000);
   ASSERT_TRUE(none.ok()) << none.error().ToString();
   EXPECT_FALSE(none->has_value());
+  auto bad = (*finder)->FirstLeafReferencing({std::string(32, 'x')}, 1000);
+  ASSERT_TRUE(bad.ok()) << bad.error().ToString();
+  EXPECT_FALSE(bad->has_value());
 }
 
 }  // namespace

@@ -3,16 +3,17 @@
 //   AuditSnapshot: one read-only REPEATABLE READ transaction holding a server-side cursor
 //     over blocks in height order, the signing keys, the chain's extent and any stray leaf.
 //   LeafRangeReader: one connection of its own per worker thread, reading leaves
-//     [first, end) in leaf order joined with their receipts and stored bytes, as text that
-//     the worker decodes (hex, arrays) itself.
+//     [first, end) in leaf order joined with their receipts (and, when asked, their stored
+//     bytes), as text that the worker decodes (hex, arrays) itself. Without the bytes, the
+//     audit checks them in one scan of message_blobs (storage/blob_scan.h).
 // Readers on several connections see different snapshots; that is sound because every row
 // read is append-only and a block's leaves are committed with the block: leaves below the
 // snapshot's tree size are the same in every later snapshot. Leaves beyond it are the
 // snapshot's to report (StrayLeaf).
 //
-// Depends only on the columns of blocks, leaves, receipts, tenants, message_blobs and
-// signing_keys (migrations/), never on how they were written. All SQL is constant text with
-// bound parameters.
+// Depends only on the columns of blocks, leaves, receipts (the leaf record is there since
+// migration 0006), tenants, message_blobs and signing_keys (migrations/), never on how they were
+// written. All SQL is constant text with bound parameters.
 //
 // Thread-safety: AuditSnapshot and LeafRangeReader are each used by one thread at a time
 // (each owns a connection). LeafChunk is immutable: Decode may run on any thread, and a
@@ -39,10 +40,11 @@ struct StoredLeaf {
   std::string record;     // leaf_record
   std::string leaf_hash;  // as stored
   bool has_receipt = false;
-  bool has_bytes = false;  // a message_blobs row for the receipt's raw_sha256
+  bool bytes_read = false;  // the reader was asked for the bytes (raw, has_bytes)
+  bool has_bytes = false;   // a message_blobs row for the receipt's raw_sha256
   std::string receipt_id, tenant;
   int64_t received_at_us = 0;
-  std::string raw;  // the stored message bytes
+  std::string raw;  // the stored message bytes, when read
   std::string raw_sha256, canonical_sha256, parts_root, envelope_digest, salt;
   int64_t canon_version = 0;
   std::string envelope_from;
@@ -100,7 +102,8 @@ class AuditSnapshot {
 class LeafRangeReader {
  public:
   // Opens a connection of its own (not from the pool: one per worker, for a long read).
-  static common::Result<std::unique_ptr<LeafRangeReader>> Open(Database& db);
+  // `with_bytes`: each leaf also carries its receipt's stored message bytes.
+  static common::Result<std::unique_ptr<LeafRangeReader>> Open(Database& db, bool with_bytes);
   ~LeafRangeReader();
   LeafRangeReader(const LeafRangeReader&) = delete;
   LeafRangeReader& operator=(const LeafRangeReader&) = delete;

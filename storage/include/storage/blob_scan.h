@@ -3,13 +3,15 @@
 // checks every stored byte without a look-up per receipt.
 //   BlobScan::ForEach: every (key, data) in physical order, streamed with binary COPY over a
 //     libpq connection of its own; memory stays at one row (or one network message).
-//   FirstLeafReferencing / FirstLeafWithoutBlob: map bad keys, and receipts whose bytes are
-//     not stored at all, to the lowest sealed leaf they affect, so that the audit can still
-//     name the first fault in chain order (which receipt, which block).
+//   BlobLeafFinder: maps bad keys, and receipts whose bytes are not stored at all, to the
+//     lowest sealed leaf they affect, so that the audit can still name the first fault in
+//     chain order (which receipt, which block). A connection of its own, so that the
+//     anti-join can run while a scan streams.
 // Rows are append-only, so a scan and the audit's other reads on other connections (other
 // snapshots) agree on every row that both see.
 //
-// Thread-safety: a BlobScan is used by one thread at a time (it owns two connections).
+// Thread-safety: a BlobScan or a BlobLeafFinder is used by one thread at a time (each owns
+// its connection).
 #pragma once
 
 #include <cstdint>
@@ -35,7 +37,7 @@ struct BlobLeaf {
 
 class BlobScan {
  public:
-  // Opens two connections of its own with the pool's URL (not from the pool: a long read).
+  // Opens a connection of its own with the pool's URL (not from the pool: a long read).
   static common::Result<std::unique_ptr<BlobScan>> Open(Database& db);
   ~BlobScan();
   BlobScan(const BlobScan&) = delete;
@@ -46,6 +48,21 @@ class BlobScan {
   // kInternal when the stream is not well-formed binary COPY.
   common::Status ForEach(const std::function<bool(std::string_view, std::string_view)>& fn);
 
+  struct Impl;
+
+ private:
+  explicit BlobScan(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class BlobLeafFinder {
+ public:
+  // Opens a connection of its own with the pool's URL.
+  static common::Result<std::unique_ptr<BlobLeafFinder>> Open(Database& db);
+  ~BlobLeafFinder();
+  BlobLeafFinder(const BlobLeafFinder&) = delete;
+  BlobLeafFinder& operator=(const BlobLeafFinder&) = delete;
+
   // The lowest leaf index in [0, extent) whose receipt's raw_sha256 is one of `keys`.
   common::Result<std::optional<BlobLeaf>> FirstLeafReferencing(const std::vector<std::string>& keys,
                                                                int64_t extent);
@@ -55,7 +72,7 @@ class BlobScan {
   struct Impl;
 
  private:
-  explicit BlobScan(std::unique_ptr<Impl> impl);
+  explicit BlobLeafFinder(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
