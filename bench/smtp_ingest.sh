@@ -4,7 +4,9 @@
 #   1. notaryd          durable: every 250 follows a PostgreSQL commit
 #   2. smtp-sink        stores nothing: the upper bound on this machine
 #   3. Postfix smtpd    queues into its own durable queue (relaying on to an smtp-sink)
-# Prints messages/s and MB/s for each, the ratios, and notaryd's peak RSS.
+# Prints messages/s and MB/s for each, the ratios, and notaryd's peak RSS; CPU per message of
+# notaryd, PostgreSQL, smtp-source and smtp-sink, and the CPU budget per message that half of
+# smtp-sink's rate leaves for notaryd and PostgreSQL on this machine.
 #
 #   bench/smtp_ingest.sh [MESSAGES]        BUILD_DIR=build SESSIONS=20
 # Needs root (Postfix's master) and a build with notaryd.
@@ -25,7 +27,8 @@ notaryd_pid=$!
 pids+=($notaryd_pid)
 wait_port "$notary"
 smtp-sink -u postfix "127.0.0.1:$sink" 256 > /dev/null 2>&1 &
-pids+=($!)
+sink_pid=$!
+pids+=($sink_pid)
 smtp-sink -u postfix "127.0.0.1:$relay_sink" 256 > /dev/null 2>&1 &
 pids+=($!)
 wait_port "$sink"
@@ -80,13 +83,14 @@ pf_conf=$d/conf
 postfix -c "$pf_conf" start >/dev/null 2>&1
 wait_port "$pfport"
 
-rate() {  # rate PORT SIZE -> "msgs/s MB/s"
+rate() {  # rate PORT SIZE -> "msgs/s MB/s smtp-source-CPU-seconds"
   local t0 t1
   t0=$(date +%s.%N)
-  smtp-source -s "$sessions" -l "$2" -m "$messages" -f bench@example.com -t sink@example.net \
-    "127.0.0.1:$1"
+  /usr/bin/time -f '%U %S' -o "$work/source.time" smtp-source -s "$sessions" -l "$2" \
+    -m "$messages" -f bench@example.com -t sink@example.net "127.0.0.1:$1"
   t1=$(date +%s.%N)
-  python3 -c "d=$t1-$t0; print(f'{$messages/d:.0f} {$messages*$2/d/1e6:.1f}')"
+  python3 -c "d=$t1-$t0; u, s = open('$work/source.time').read().split()[-2:]; \
+print(f'{$messages/d:.0f} {$messages*$2/d/1e6:.1f} {float(u) + float(s):.2f}')"
 }
 
 # CPU seconds (user+sys) used so far by notaryd and by the cluster's processes.
@@ -97,17 +101,24 @@ tick=$(getconf CLK_TCK)
 printf '%-8s %-26s %10s %8s\n' size target msgs/s MB/s
 for size in 10240 102400; do
   n0=$(cpu_of "$notaryd_pid"); p0=$(cpu_of $(pg_pids))
-  read -r n_rate n_mb <<<"$(rate "$notary" "$size")"
+  read -r n_rate n_mb n_src <<<"$(rate "$notary" "$size")"
   n1=$(cpu_of "$notaryd_pid"); p1=$(cpu_of $(pg_pids))
-  read -r s_rate s_mb <<<"$(rate "$sink" "$size")"
-  read -r p_rate p_mb <<<"$(rate "$pfport" "$size")"
+  k0=$(cpu_of "$sink_pid")
+  read -r s_rate s_mb s_src <<<"$(rate "$sink" "$size")"
+  k1=$(cpu_of "$sink_pid")
+  read -r p_rate p_mb _ <<<"$(rate "$pfport" "$size")"
   printf '%-8s %-26s %10s %8s\n' "$size" "notaryd (durable)" "$n_rate" "$n_mb"
   printf '%-8s %-26s %10s %8s\n' "$size" "smtp-sink (stores nothing)" "$s_rate" "$s_mb"
   printf '%-8s %-26s %10s %8s\n' "$size" "Postfix smtpd + queue" "$p_rate" "$p_mb"
   python3 -c "print(f'{$size:<8} notaryd/smtp-sink = {$n_rate/$s_rate:.2f}   notaryd/postfix = {$n_rate/$p_rate:.2f}')"
   # Where the CPU goes per message while notaryd ingests (PostgreSQL: every server process,
   # backends of notaryd's pool, WAL writer, checkpointer and autovacuum included).
-  python3 -c "print(f'{$size:<8} CPU per message: notaryd {($n1-$n0)/$tick/$messages*1e6:.0f} us, PostgreSQL {($p1-$p0)/$tick/$messages*1e6:.0f} us')"
+  python3 -c "print(f'{$size:<8} CPU per message: notaryd {($n1-$n0)/$tick/$messages*1e6:.0f} us, PostgreSQL {($p1-$p0)/$tick/$messages*1e6:.0f} us, smtp-source {$n_src/$messages*1e6:.0f} us')"
+  # The budget half of smtp-sink's rate leaves on this machine's cores: what notaryd and
+  # PostgreSQL together may spend per message after smtp-source's share (measured as it
+  # sends to notaryd), next to smtp-sink's own CPU per message.
+  python3 -c "b = $(nproc) / (0.5 * $s_rate) * 1e6 - $n_src / $messages * 1e6; \
+print(f'{$size:<8} at 0.5 x smtp-sink on $(nproc) cores: {b:.0f} us per message for notaryd + PostgreSQL; smtp-sink itself used {($k1-$k0)/$tick/$messages*1e6:.0f} us, smtp-source {$s_src/$messages*1e6:.0f} us')"
 done
 stored=$(psql -X -At "$("$here/scripts/pg" url super)" -c "SELECT count(*) FROM receipts")
 echo "receipts stored by notaryd: $stored (expected $((2 * messages)))"
