@@ -20,11 +20,13 @@
 #   bench/milter_bench.sh [MESSAGES]      BUILD_DIR=build SESSIONS=20 SIZE=10240
 #   MILTER_FLAGS="..." extra notary-milter flags for every milter run
 #   MILTER_SOCKET=inet  the milters listen on loopback TCP instead of a Unix socket
-#   SETUPS="none spool-only" runs only those (no ratios), e.g. under perf record -a
+#   SETUPS="none spool-only" runs only those (ratios only when none is among them)
+#   ROUNDS=3            rounds of every setup; the cost printed is the median over rounds
 # Needs root (Postfix's master), the build's notaryd, notaryctl, notary-milter, noop_milter.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 messages=${1:-5000}
+rounds=${ROUNDS:-3}
 sessions=${SESSIONS:-20}
 size=${SIZE:-10240}
 export PATH="/usr/sbin:$PATH"
@@ -89,7 +91,7 @@ wait_port "$sink"
 
 run() {  # run NAME MILTER_FLAGS...   (NOTARY_URL overrides the notary the milter posts to)
   local name=$1; shift
-  local d=$work/$name mpid=""
+  local d=$work/$name.$round mpid=""
   mkdir -p "$d/conf" "$d/queue" "$d/data"
   chown postfix "$d/data"
   local milters
@@ -215,33 +217,46 @@ print(f"             CPU ms/message: postfix {d[0]:.2f}  milter {d[1]:.2f}  nota
       f"postgres {d[3]:.2f}  smtp-source+sink {d[4] + src / n:.2f}  total {sum(d) + src / n:.2f}")
 PY
   [ -z "$drain" ] || echo "             $drain"
-  eval "rate_${name//-/_}=$rate"
+  echo "$round $name $rate" >> "$work/rates"
 }
 
 echo "notary-milter benchmark: $messages messages x $size bytes, $sessions sessions," \
-  "load $(cut -d' ' -f1-3 /proc/loadavg)"
+  "$rounds rounds, load $(cut -d' ' -f1-3 /proc/loadavg)"
 setups=" ${SETUPS:-none fail-open fail-open-now fail-closed spool-only noop} "
-[[ $setups != *" none "* ]] || run none
-[[ $setups != *" fail-open "* ]] || run fail-open --mode fail-open --spool-dir "${SPOOL_DIR:-$work/spool}"
-# Fail-open forwarding at once instead of after the burst (pacing off): the cost while
-# notarising keeps pace with the mail, as under load longer than --forward-max-delay-ms.
-[[ $setups != *" fail-open-now "* ]] ||
-  run fail-open-now --mode fail-open --spool-dir "$work/spool3" --forward-quiet-ms 0
-[[ $setups != *" fail-closed "* ]] || run fail-closed --mode fail-closed
-# The milter's own cost in the SMTP path: fail-open while notaryd is away, so the forwarder
-# (and notaryd, and PostgreSQL) do not compete with Postfix for this machine's cores.
-[[ $setups != *" spool-only "* ]] ||
-  NOTARY_URL="http://127.0.0.1:$(port)" run spool-only --mode fail-open --spool-dir "$work/spool2"
-# The floor of any libmilter plugin: the same events delivered to a milter that does nothing.
-[[ $setups != *" noop "* ]] || run noop --noop
-[ -z "${SETUPS:-}" ] || exit 0
-python3 - "$rate_none" "$rate_fail_open" "$rate_fail_closed" "$rate_spool_only" "$rate_noop" \
-  "$rate_fail_open_now" <<'PY'
-import sys
-none, fo, fc, so, noop, fon = map(float, sys.argv[1:])
-print(f"fail-open   {fo/none:6.1%} of no-milter throughput (cost {1-fo/none:5.1%}, target <= 20 %)")
-print(f"fail-open, forwarding at once {fon/none:6.1%} (cost {1-fon/none:5.1%})")
-print(f"fail-closed {fc/none:6.1%} of no-milter throughput (cost {1-fc/none:5.1%}, target <= 50 %)")
-print(f"spool-only  {so/none:6.1%} of no-milter throughput (cost {1-so/none:5.1%}: fail-open, notaryd away)")
-print(f"noop milter {noop/none:6.1%} of no-milter throughput (cost {1-noop/none:5.1%}: libmilter floor, no work)")
+# This machine's speed drifts by tens of percent from one minute to the next (a shared VM):
+# every round runs each setup once, no milter first, and each setup's cost is judged against
+# the no-milter run of its own round; the median over rounds is the figure.
+for round in $(seq 1 "$rounds"); do
+  echo "-- round $round"
+  [[ $setups != *" none "* ]] || run none
+  [[ $setups != *" fail-open "* ]] ||
+    run fail-open --mode fail-open --spool-dir "${SPOOL_DIR:-$work/spool}.$round"
+  # Fail-open forwarding at once instead of after the burst (pacing off): the cost while
+  # notarising keeps pace with the mail, as under load longer than --forward-max-delay-ms.
+  [[ $setups != *" fail-open-now "* ]] ||
+    run fail-open-now --mode fail-open --spool-dir "$work/spool3.$round" --forward-quiet-ms 0
+  [[ $setups != *" fail-closed "* ]] || run fail-closed --mode fail-closed
+  # The milter's own cost in the SMTP path: fail-open while notaryd is away, so the forwarder
+  # (and notaryd, and PostgreSQL) do not compete with Postfix for this machine's cores.
+  [[ $setups != *" spool-only "* ]] ||
+    NOTARY_URL="http://127.0.0.1:$(port)" run spool-only --mode fail-open \
+      --spool-dir "$work/spool2.$round"
+  # The floor of any libmilter plugin: the same events delivered to a milter that does nothing.
+  [[ $setups != *" noop "* ]] || run noop --noop
+done
+[[ $setups = *" none "* ]] || exit 0
+python3 - "$work/rates" <<'PY'
+import statistics, sys
+rates = {}
+for line in open(sys.argv[1]):
+    r, name, rate = line.split()
+    rates.setdefault(name, {})[int(r)] = float(rate)
+none = rates.pop("none")
+what = {"fail-open": "target <= 20 %", "fail-open-now": "fail-open, forwarding at once",
+        "fail-closed": "target <= 50 %", "spool-only": "fail-open, notaryd away",
+        "noop": "a libmilter milter that does nothing"}
+for name, per_round in rates.items():
+    costs = [1 - rate / none[r] for r, rate in sorted(per_round.items())]
+    print(f"{name:<14} cost median {statistics.median(costs):6.1%}  (rounds: "
+          + ", ".join(f"{c:.0%}" for c in costs) + f")  {what.get(name, '')}")
 PY
