@@ -164,7 +164,7 @@ common::Status BlobScan::ForEach(
     const int n = PQgetCopyData(c, &buf, 0);
     if (n == -1) break;  // end of the COPY
     if (n < 0) return common::Error::Unavailable("database connection lost while reading bytes");
-    std::unique_ptr<char, PqDeleter<PQfreemem>> owned(buf);
+    std::unique_ptr<char, common::Deleter<PQfreemem>> owned(buf);
     if (parser.state() != CopyParser::State::kMore) continue;  // drain after the trailer
     (void)parser.Feed(buf, static_cast<size_t>(n), row);
   }

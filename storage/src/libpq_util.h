@@ -8,17 +8,12 @@
 #include <memory>
 #include <string>
 
+#include "common/deleter.h"
+
 namespace storage {
 
-template <auto Fn>
-struct PqDeleter {
-  template <class T>
-  void operator()(T* p) const {
-    Fn(p);
-  }
-};
-using PgConnPtr = std::unique_ptr<PGconn, PqDeleter<PQfinish>>;
-using PgResultPtr = std::unique_ptr<PGresult, PqDeleter<PQclear>>;
+using PgConnPtr = std::unique_ptr<PGconn, common::Deleter<PQfinish>>;
+using PgResultPtr = std::unique_ptr<PGresult, common::Deleter<PQclear>>;
 
 inline uint32_t Be32(const char* p) {
   const auto* u = reinterpret_cast<const unsigned char*>(p);

@@ -35,11 +35,14 @@ struct Database::Pool {
   size_t open = 0;                                      // GUARDED_BY(mu)
 };
 
-template <typename T>
-common::Result<T> InTransaction(Database& db,
-                                const std::function<common::Result<T>(pqxx::work&)>& fn) {
+namespace internal {
+
+// Runs `fn` through `run` (a Pool entry point) and hands back its result, or the error that
+// running it met.
+template <typename T, typename Tx, typename Run>
+common::Result<T> Collect(const Run& run, const std::function<common::Result<T>(Tx&)>& fn) {
   std::optional<common::Result<T>> out;
-  common::Status st = db.pool().Run([&](pqxx::work& tx) -> common::Status {
+  common::Status st = run([&](Tx& tx) -> common::Status {
     out.emplace(fn(tx));
     if (!out->ok()) return out->error();
     return common::Ok();
@@ -48,17 +51,23 @@ common::Result<T> InTransaction(Database& db,
   return std::move(*out);
 }
 
+}  // namespace internal
+
+template <typename T>
+common::Result<T> InTransaction(Database& db,
+                                const std::function<common::Result<T>(pqxx::work&)>& fn) {
+  return internal::Collect<T, pqxx::work>(
+      [&](const std::function<common::Status(pqxx::work&)>& f) { return db.pool().Run(f); }, fn);
+}
+
 template <typename T>
 common::Result<T> InSingleRead(Database& db,
                                const std::function<common::Result<T>(pqxx::nontransaction&)>& fn) {
-  std::optional<common::Result<T>> out;
-  common::Status st = db.pool().RunRead([&](pqxx::nontransaction& tx) -> common::Status {
-    out.emplace(fn(tx));
-    if (!out->ok()) return out->error();
-    return common::Ok();
-  });
-  if (!st.ok()) return st.error();
-  return std::move(*out);
+  return internal::Collect<T, pqxx::nontransaction>(
+      [&](const std::function<common::Status(pqxx::nontransaction&)>& f) {
+        return db.pool().RunRead(f);
+      },
+      fn);
 }
 
 }  // namespace storage

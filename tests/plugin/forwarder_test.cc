@@ -107,6 +107,16 @@ class PacingTest : public NotaryPathTest {
     ASSERT_TRUE(spool_->Put(milter::EncodeSpoolRecord(Record(subject))).ok());
     forwarder_->Wake();
   }
+  // Spools a message every 50 ms (up to 20 s) until the forwarder has sent one; true when it
+  // did while messages were still arriving.
+  bool ForwardsWhileMailArrives(const std::string& prefix) {
+    for (int i = 0; i < 400; ++i) {
+      Spool(prefix + std::to_string(i));
+      std::this_thread::sleep_for(milliseconds(50));
+      if (stats_.forwarded_total.load() > 0) return true;
+    }
+    return false;
+  }
   void TearDown() override {
     forwarder_.reset();
     spool_.reset();
@@ -133,24 +143,12 @@ TEST_F(PacingTest, HoldsTheBacklogWhileMailArrivesThenForwardsAllOfIt) {
 
 TEST_F(PacingTest, ForwardsOnceTheOldestHasWaitedTheMaximumDelayWhileMailKeepsArriving) {
   Open({milliseconds(600000), milliseconds(300)});
-  bool forwarded_while_busy = false;
-  for (int i = 0; i < 400 && !forwarded_while_busy; ++i) {
-    Spool("busy-" + std::to_string(i));
-    std::this_thread::sleep_for(milliseconds(50));
-    forwarded_while_busy = stats_.forwarded_total.load() > 0;
-  }
-  EXPECT_TRUE(forwarded_while_busy);
+  EXPECT_TRUE(ForwardsWhileMailArrives("busy-"));
 }
 
 TEST_F(PacingTest, ZeroQuietForwardsAtOnce) {
   Open({milliseconds(0), seconds(600)});
-  bool forwarded_while_busy = false;
-  for (int i = 0; i < 400 && !forwarded_while_busy; ++i) {
-    Spool("unpaced-" + std::to_string(i));
-    std::this_thread::sleep_for(milliseconds(50));
-    forwarded_while_busy = stats_.forwarded_total.load() > 0;
-  }
-  EXPECT_TRUE(forwarded_while_busy);
+  EXPECT_TRUE(ForwardsWhileMailArrives("unpaced-"));
 }
 
 }  // namespace
