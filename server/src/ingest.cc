@@ -109,9 +109,28 @@ void Ingestor::Work(std::stop_token stop) {
         queue_.pop_front();
       }
     }
-    CommitGroup(group);
+    std::vector<Ready> prepared;
+    prepared.reserve(group.size());
+    for (Item& item : group) prepared.push_back(Prepare(std::move(item)));
     group.clear();
+    {
+      std::lock_guard lock(ready_mu_);
+      for (Ready& r : prepared) ready_.push_back(std::move(r));
+    }
+    CommitReady();
   }
+}
+
+void Ingestor::CommitReady() {
+  // Whoever holds commit_mu_ commits what is ready when it takes it; a worker that finds
+  // nothing left once it gets the lock had its messages committed by the other.
+  std::lock_guard commit(commit_mu_);
+  std::vector<Ready> group;
+  {
+    std::lock_guard lock(ready_mu_);
+    group.swap(ready_);
+  }
+  if (!group.empty()) CommitGroup(group);
 }
 
 namespace {
@@ -203,23 +222,24 @@ storage::NewReceipt BuildReceipt(const Envelope& received, std::string raw,
 
 }  // namespace
 
-void Ingestor::CommitGroup(std::vector<Item>& group) {
-  std::vector<storage::NewReceipt> receipts;
-  receipts.reserve(group.size());
-  std::vector<storage::JournalReportRow> reports;  // journal reports of this group
-  for (Item& item : group) {
-    const std::string tenant =
-        item.extra.tenant.empty() ? router_.Route(item.envelope) : item.extra.tenant;
-    // A journal report: notarise the original it carries, with the envelope it states.
-    std::optional<std::string> report;
-    if (options_.journal_store != nullptr) report = UnwrapJournalReport(item.envelope, item.raw);
-    receipts.push_back(BuildReceipt(item.envelope, std::move(item.raw), tenant,
-                                    item.extra.idempotency_key, item.received_at_us,
-                                    options_.node));
-    if (report) {
-      reports.push_back({receipts.back().id, common::Sha256Of(*report), std::move(*report)});
-    }
+Ingestor::Ready Ingestor::Prepare(Item item) const {
+  const std::string tenant =
+      item.extra.tenant.empty() ? router_.Route(item.envelope) : item.extra.tenant;
+  // A journal report: notarise the original it carries, with the envelope it states.
+  std::optional<std::string> report;
+  if (options_.journal_store != nullptr) report = UnwrapJournalReport(item.envelope, item.raw);
+  Ready r{std::move(item.done),
+          BuildReceipt(item.envelope, std::move(item.raw), tenant, item.extra.idempotency_key,
+                       item.received_at_us, options_.node),
+          std::nullopt};
+  if (report) {
+    r.report =
+        storage::JournalReportRow{r.receipt.id, common::Sha256Of(*report), std::move(*report)};
   }
+  return r;
+}
+
+void Ingestor::CommitGroup(std::vector<Ready>& group) {
   auto answer = [&](size_t i, const common::Result<std::vector<storage::InsertedReceipt>>& r,
                     size_t index_in_result) {
     SubmitOutcome out;
@@ -227,13 +247,13 @@ void Ingestor::CommitGroup(std::vector<Item>& group) {
       const storage::InsertedReceipt& ins = (*r)[index_in_result];
       out.kind = SubmitOutcome::Kind::kAccepted;
       out.receipt_id = ins.id;
-      out.raw_sha256_hex = common::ToHex(receipts[i].raw_sha256);
-      out.canonical_sha256_hex = common::ToHex(receipts[i].canonical_sha256);
+      out.raw_sha256_hex = common::ToHex(group[i].receipt.raw_sha256);
+      out.canonical_sha256_hex = common::ToHex(group[i].receipt.canonical_sha256);
       out.received_at = FormatTimeUs(ins.received_at_us);
       out.message = ins.duplicate ? "duplicate" : "";
-      metrics_.ingest_bytes.fetch_add(receipts[i].raw.size());
+      metrics_.ingest_bytes.fetch_add(group[i].receipt.raw.size());
       spdlog::info("event=message_accepted id={} source={} sha256={} bytes={}{}", ins.id,
-                   receipts[i].source, out.raw_sha256_hex, receipts[i].raw.size(),
+                   group[i].receipt.source, out.raw_sha256_hex, group[i].receipt.raw.size(),
                    ins.duplicate ? " duplicate=true" : "");
     } else {
       metrics_.ingest_temp_failures.fetch_add(1);
@@ -242,18 +262,20 @@ void Ingestor::CommitGroup(std::vector<Item>& group) {
                         ? "database unavailable, try again later"
                         : "could not store the message, try again later";
       spdlog::warn("event=message_refused reason=store_failed error=\"{}\" bytes={}",
-                   r.error().ToString(), receipts[i].raw.size());
+                   r.error().ToString(), group[i].receipt.raw.size());
     }
     group[i].done(std::move(out));
   };
 
   std::vector<const storage::NewReceipt*> ptrs;
-  for (const auto& r : receipts) ptrs.push_back(&r);
+  std::vector<const storage::JournalReportRow*> report_ptrs;
+  for (const Ready& r : group) {
+    ptrs.push_back(&r.receipt);
+    if (r.report) report_ptrs.push_back(&*r.report);
+  }
   auto start = std::chrono::steady_clock::now();
   // Reports first: a journal receipt never exists without its report (docs/mail-server-setup.md).
-  std::vector<const storage::JournalReportRow*> report_ptrs;
-  for (const auto& r : reports) report_ptrs.push_back(&r);
-  if (!reports.empty()) {
+  if (!report_ptrs.empty()) {
     auto kept = options_.journal_store->Append(report_ptrs);
     if (!kept.ok()) {
       common::Result<std::vector<storage::InsertedReceipt>> failed = kept.error();
