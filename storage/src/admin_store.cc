@@ -76,7 +76,7 @@ common::Status AdminStore::InsertApiKey(const ApiKeyRow& k) {
 }
 
 common::Result<std::optional<ApiKeyRow>> AdminStore::FindApiKey(const std::string& key_id) {
-  return InSingleRead<std::optional<ApiKeyRow>>(
+  return InAutocommit<std::optional<ApiKeyRow>>(
       db_, [&](pqxx::nontransaction& tx) -> common::Result<std::optional<ApiKeyRow>> {
         // Every authenticated HTTP request comes here: one round trip, prepared once per
         // connection so that PostgreSQL does not plan the join again for each request.

@@ -115,7 +115,7 @@ common::Status Database::Pool::Run(const std::function<common::Status(pqxx::work
   return RunOn<pqxx::work>(*this, fn);
 }
 
-common::Status Database::Pool::RunRead(
+common::Status Database::Pool::RunAutocommit(
     const std::function<common::Status(pqxx::nontransaction&)>& fn) {
   return RunOn<pqxx::nontransaction>(*this, fn);
 }

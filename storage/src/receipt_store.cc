@@ -6,6 +6,7 @@
 #include "common/rfc6962.h"
 #include "common/sha256.h"
 #include "common/utf8.h"
+#include "pg_array.h"
 #include "pg_util.h"
 #include "receipt_rows.h"
 #include "storage/leaf_input.h"
@@ -55,186 +56,250 @@ bool IsUuid(const std::string& s) {
 
 namespace {
 
-// Multi-row statements take text parameters (bytea as hex, decoded in SQL), so that a
-// whole group commits in a handful of round trips instead of several per message.
-class Params {
- public:
-  std::string Add(std::optional<std::string> v) {
-    values_.push_back(std::move(v));
-    return "$" + std::to_string(values_.size());
-  }
-  std::string Hex(const common::Hash& h) { return "decode(" + Add(common::ToHex(h)) + ", 'hex')"; }
-  size_t size() const { return values_.size(); }
-  auto Dynamic() const { return pqxx::prepare::make_dynamic_params(values_); }
+// Statements take a group's rows as one binary array per column (pg_array.h), so their text
+// is fixed: each is prepared once per connection and serves a group of any size. Parsing and
+// planning a statement built for its number of rows had cost PostgreSQL a fifth of its CPU
+// per message (groups of up to 8 rows were prepared by size; larger ones were not).
+template <typename... Arrays>
+pqxx::result ExecArrays(pqxx::transaction_base& tx, const char* name, const char* sql,
+                        const Arrays&... arrays) {
+  tx.conn().prepare(name, sql);  // a no-op once this connection has it
+  return tx.exec_prepared(name, arrays.Param()...);
+}
 
- private:
-  std::vector<std::optional<std::string>> values_;
+// message_blobs: the group's distinct bytes, when they are too many for one statement.
+constexpr size_t kBlobBytesPerStatement = 16u << 20;
+constexpr const char* kInsertBlobs =
+    "INSERT INTO message_blobs (sha256, size, data) SELECT h, length(d), d"
+    " FROM unnest($1::bytea[], $2::bytea[]) AS v(h, d) ON CONFLICT (sha256) DO NOTHING";
+
+// The group's bytes (unless they went ahead in statements of their own), receipts, the queue
+// entries and the parts of the receipts inserted, in one statement: a repeated idempotency
+// key inserts none of them, and the foreign keys are checked at its end, with the bytes in.
+// Each receipt holds its leaf record and hash, built at ingest (every field is known; the
+// leaf index is not part of it); the queue takes the hash from the inserted row, so the
+// sealer reads 32 bytes per receipt and copies no record (docs/architecture.md, "Sealing").
+// Columns that are text[] arrive as one array literal per row (text[][] cannot be ragged).
+// An unknown tenant makes tenant_id NULL, which fails the statement.
+constexpr const char* kInsertReceipts =
+    "WITH b AS (INSERT INTO message_blobs (sha256, size, data) SELECT h, length(d), d"
+    " FROM unnest($51::bytea[], $52::bytea[]) AS b(h, d) ON CONFLICT (sha256) DO NOTHING),"
+    " v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[],"
+    " $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int4[], $11::text[],"
+    " $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::bool[],"
+    " $18::text[], $19::int8[], $20::bytea[], $21::bytea[], $22::int4[], $23::bytea[],"
+    " $24::bytea[], $25::bytea[], $26::text[], $27::text[], $28::text[], $29::text[],"
+    " $30::text[], $31::text[], $32::text[], $33::int8[], $34::text[], $35::text[],"
+    " $36::text[], $37::text[], $38::text[], $39::text[], $40::bytea[], $41::bytea[])"
+    " AS v(id, tenant, us, node, source, listener, envelope_from, envelope_to, client_ip,"
+    " client_port, client_name, helo, tls_protocol, tls_cipher, auth_user, queue_id,"
+    " smtputf8, body_type, size, raw_sha256, canonical_sha256, canon_version, parts_root,"
+    " envelope_digest, salt, hdr_from, hdr_sender, hdr_reply_to, hdr_to, hdr_cc, subject,"
+    " date_header, date_utc, message_id, in_reply_to, addresses, attachment_names,"
+    " parse_warnings, idempotency_key, leaf_record, leaf_hash)),"
+    " r AS (INSERT INTO receipts (id, tenant_id, received_at, received_at_us, node, source,"
+    " listener, envelope_from, envelope_to, client_ip, client_port, client_name, helo,"
+    " tls_protocol, tls_cipher, auth_user, queue_id, smtputf8, body_type, size, raw_sha256,"
+    " canonical_sha256, canon_version, parts_root, envelope_digest, salt, hdr_from,"
+    " hdr_sender, hdr_reply_to, hdr_to, hdr_cc, subject, date_header, date_utc, message_id,"
+    " in_reply_to, addresses, attachment_names, parse_warnings, idempotency_key,"
+    " leaf_record, leaf_hash)"
+    " SELECT v.id::uuid, (SELECT t.id FROM tenants t WHERE t.name = v.tenant),"
+    " to_timestamp(v.us / 1e6), v.us, v.node, v.source, v.listener, v.envelope_from,"
+    " v.envelope_to::text[], v.client_ip, v.client_port, v.client_name, v.helo,"
+    " v.tls_protocol, v.tls_cipher, v.auth_user, v.queue_id, v.smtputf8, v.body_type, v.size,"
+    " v.raw_sha256, v.canonical_sha256, v.canon_version, v.parts_root, v.envelope_digest,"
+    " v.salt, v.hdr_from, v.hdr_sender, v.hdr_reply_to, v.hdr_to::text[], v.hdr_cc::text[],"
+    " v.subject, v.date_header, to_timestamp(v.date_utc), v.message_id, v.in_reply_to,"
+    " v.addresses::text[], v.attachment_names::text[], v.parse_warnings::text[],"
+    " v.idempotency_key, v.leaf_record, v.leaf_hash FROM v"
+    " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id, seq, leaf_hash),"
+    " q AS (INSERT INTO pending (seq, receipt_id, leaf_hash) SELECT seq, id, leaf_hash FROM r),"
+    " p AS (INSERT INTO message_parts (receipt_id, ordinal, position, content_type, charset,"
+    " disposition, filename, size, sha256)"
+    " SELECT p.receipt_id::uuid, p.ordinal, p.position, p.content_type, p.charset,"
+    " p.disposition, p.filename, p.size, p.sha256 FROM unnest($42::text[], $43::int4[],"
+    " $44::text[], $45::text[], $46::text[], $47::text[], $48::text[], $49::int8[],"
+    " $50::bytea[]) AS p(receipt_id, ordinal, position, content_type, charset, disposition,"
+    " filename, size, sha256) WHERE p.receipt_id::uuid IN (SELECT id FROM r))"
+    " SELECT id::text FROM r";
+
+// The receipts statement's columns, in its parameter order.
+struct ReceiptArrays {
+  using T = PgArray::Type;
+  PgArray id{T::kText}, tenant{T::kText}, us{T::kInt8}, node{T::kText}, source{T::kText},
+      listener{T::kText}, envelope_from{T::kText}, envelope_to{T::kText}, client_ip{T::kText},
+      client_port{T::kInt4}, client_name{T::kText}, helo{T::kText}, tls_protocol{T::kText},
+      tls_cipher{T::kText}, auth_user{T::kText}, queue_id{T::kText}, smtputf8{T::kBool},
+      body_type{T::kText}, size{T::kInt8}, raw_sha256{T::kBytea}, canonical_sha256{T::kBytea},
+      canon_version{T::kInt4}, parts_root{T::kBytea}, envelope_digest{T::kBytea}, salt{T::kBytea},
+      hdr_from{T::kText}, hdr_sender{T::kText}, hdr_reply_to{T::kText}, hdr_to{T::kText},
+      hdr_cc{T::kText}, subject{T::kText}, date_header{T::kText}, date_utc{T::kInt8},
+      message_id{T::kText}, in_reply_to{T::kText}, addresses{T::kText}, attachment_names{T::kText},
+      parse_warnings{T::kText}, idempotency_key{T::kText}, leaf_record{T::kBytea},
+      leaf_hash{T::kBytea};
+  PgArray part_receipt{T::kText}, part_ordinal{T::kInt4}, part_position{T::kText},
+      part_content_type{T::kText}, part_charset{T::kText}, part_disposition{T::kText},
+      part_filename{T::kText}, part_size{T::kInt8}, part_sha256{T::kBytea};
+
+  static std::string_view B(const common::Hash& h) {
+    return {reinterpret_cast<const char*>(h.data()), h.size()};
+  }
+
+  common::Status Add(const NewReceipt& m) {
+    auto record = LeafRecordOf(PendingLeafOf(m)).Encode();
+    if (!record.ok()) return record.error();
+    id.Add(m.id);
+    tenant.Add(m.tenant);
+    us.AddInt8(m.received_at_us);
+    node.Add(C(m.node));
+    source.Add(C(m.source));
+    listener.Add(C(m.listener));
+    envelope_from.Add(C(m.envelope_from));
+    envelope_to.Add(TextArray(Clean(m.envelope_to)));
+    client_ip.Add(C(m.client_ip));
+    client_port.AddInt4(m.client_port);
+    client_name.Add(C(m.client_name));
+    helo.Add(C(m.helo));
+    tls_protocol.Add(C(m.tls_protocol));
+    tls_cipher.Add(C(m.tls_cipher));
+    auth_user.Add(C(m.auth_user));
+    queue_id.Add(C(m.queue_id));
+    smtputf8.AddBool(m.smtputf8);
+    body_type.Add(C(m.body_type));
+    size.AddInt8(static_cast<int64_t>(m.raw.size()));
+    raw_sha256.Add(B(m.raw_sha256));
+    canonical_sha256.Add(B(m.canonical_sha256));
+    canon_version.AddInt4(m.canon_version);
+    parts_root.Add(B(m.parts_root));
+    envelope_digest.Add(B(m.envelope_digest));
+    salt.Add(B(m.salt));
+    hdr_from.Add(C(m.hdr_from));
+    hdr_sender.Add(C(m.hdr_sender));
+    hdr_reply_to.Add(C(m.hdr_reply_to));
+    hdr_to.Add(TextArray(Clean(m.hdr_to)));
+    hdr_cc.Add(TextArray(Clean(m.hdr_cc)));
+    subject.Add(C(m.subject));
+    date_header.Add(C(m.date_header));
+    if (m.date_utc_unix) {
+      date_utc.AddInt8(*m.date_utc_unix);
+    } else {
+      date_utc.AddNull();
+    }
+    message_id.Add(C(m.message_id));
+    in_reply_to.Add(C(m.in_reply_to));
+    addresses.Add(TextArray(Clean(m.addresses)));
+    attachment_names.Add(TextArray(Clean(m.attachment_names)));
+    parse_warnings.Add(TextArray(Clean(m.parse_warnings)));
+    if (m.idempotency_key) {
+      idempotency_key.Add(*m.idempotency_key);
+    } else {
+      idempotency_key.AddNull();
+    }
+    leaf_record.Add(*record);
+    leaf_hash.Add(B(common::HashLeaf(*record)));
+    int32_t ordinal = 0;
+    for (const PartRow& part : m.parts) {
+      part_receipt.Add(m.id);
+      part_ordinal.AddInt4(ordinal++);
+      part_position.Add(C(part.position));
+      part_content_type.Add(C(part.content_type));
+      part_charset.Add(C(part.charset));
+      part_disposition.Add(C(part.disposition));
+      part_filename.Add(C(part.filename));
+      part_size.AddInt8(static_cast<int64_t>(part.size));
+      part_sha256.Add(B(part.sha256));
+    }
+    return common::Ok();
+  }
+
+  // The group's distinct bytes; empty when they went ahead in statements of their own.
+  PgArray blob_sha256{T::kBytea}, blob_data{T::kBytea};
+
+  pqxx::result Exec(pqxx::transaction_base& tx) const {
+    return ExecArrays(
+        tx, "ingest_receipts", kInsertReceipts, id, tenant, us, node, source, listener,
+        envelope_from, envelope_to, client_ip, client_port, client_name, helo, tls_protocol,
+        tls_cipher, auth_user, queue_id, smtputf8, body_type, size, raw_sha256, canonical_sha256,
+        canon_version, parts_root, envelope_digest, salt, hdr_from, hdr_sender, hdr_reply_to,
+        hdr_to, hdr_cc, subject, date_header, date_utc, message_id, in_reply_to, addresses,
+        attachment_names, parse_warnings, idempotency_key, leaf_record, leaf_hash, part_receipt,
+        part_ordinal, part_position, part_content_type, part_charset, part_disposition,
+        part_filename, part_size, part_sha256, blob_sha256, blob_data);
+  }
 };
 
-// PostgreSQL accepts at most 65,535 parameters per statement.
-constexpr size_t kMaxParams = 60000;
-
-// A lightly loaded notary commits groups of one or two messages (a milter in fail-closed
-// mode, a trickle of SMTP), and planning each of their statements cost PostgreSQL about
-// half as much as running it. Statements for up to kPreparedRows rows are therefore
-// prepared once per connection, named after a digest of their text (the text is fixed for
-// a given number of rows); larger groups spread one plan over many rows and are run
-// unprepared, so that a connection keeps a bounded set of prepared statements.
-constexpr size_t kPreparedRows = 8;
-
-template <typename DynamicParams>
-pqxx::result ExecGroup(pqxx::work& tx, const std::string& sql, size_t rows,
-                       const DynamicParams& params) {
-  if (rows > kPreparedRows) return tx.exec_params(sql, params);
-  common::Sha256 digest;
-  digest.Update(sql);
-  const std::string name = "ingest_" + common::ToHex(digest.Finish()).substr(0, 32);
-  tx.conn().prepare(name, sql);
-  return tx.exec_prepared(name, params);
+// Inserts a group whose rows are in `rows`. Bytes too large for one statement have gone
+// ahead in statements of their own (in the same transaction).
+common::Result<std::vector<InsertedReceipt>> InsertRows(
+    pqxx::transaction_base& tx, const ReceiptArrays& rows,
+    const std::vector<const NewReceipt*>& batch) {
+  std::set<std::string> inserted;
+  for (const auto& row : rows.Exec(tx)) inserted.insert(row[0].as<std::string>());
+  std::vector<InsertedReceipt> out;
+  for (const NewReceipt* m : batch) {
+    if (inserted.count(m->id)) {
+      out.push_back({m->id, false, m->received_at_us});
+      continue;
+    }
+    // A repeated idempotency key: the earlier receipt stands; nothing new is stored.
+    pqxx::result ex = tx.exec_params(
+        "SELECT r.id::text, r.received_at_us FROM receipts r JOIN tenants t"
+        " ON t.id = r.tenant_id WHERE t.name = $1 AND r.idempotency_key = $2",
+        m->tenant, m->idempotency_key);
+    if (ex.empty()) return common::Error::Internal("receipt neither inserted nor found");
+    out.push_back({ex[0][0].as<std::string>(), true, ex[0][1].as<int64_t>()});
+  }
+  return out;
 }
 
 }  // namespace
 
 common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
     const std::vector<const NewReceipt*>& batch) {
+  ReceiptArrays rows;
+  std::vector<const NewReceipt*> blobs;  // identical bytes in one group are stored once
+  size_t blob_bytes = 0;
+  {
+    std::set<common::Hash> seen;
+    for (const NewReceipt* m : batch) {
+      if (auto st = rows.Add(*m); !st.ok()) return st.error();
+      if (!seen.insert(m->raw_sha256).second) continue;
+      blobs.push_back(m);
+      blob_bytes += m->raw.size();
+    }
+  }
+  // The usual group is one statement and nothing else: it commits on its own, so the group
+  // costs one round trip instead of BEGIN, the statement and COMMIT.
+  if (blob_bytes <= kBlobBytesPerStatement) {
+    for (const NewReceipt* m : blobs) {
+      rows.blob_sha256.Add(ReceiptArrays::B(m->raw_sha256));
+      rows.blob_data.Add(m->raw);
+    }
+    return InAutocommit<std::vector<InsertedReceipt>>(
+        db_, [&](pqxx::nontransaction& tx) { return InsertRows(tx, rows, batch); });
+  }
+  // Large bytes go ahead in statements of at most about 16 MiB (a message may be 50 MiB),
+  // in the transaction that then inserts the receipts.
   return InTransaction<std::vector<InsertedReceipt>>(
       db_, [&](pqxx::work& tx) -> common::Result<std::vector<InsertedReceipt>> {
-        // Bytes: the group's distinct blobs in as few statements as their size allows, as
-        // binary parameters (no hex: a message may be 50 MiB). One statement per message cost
-        // a round trip, a parse and a plan each: the largest item of a small group's commit.
-        {
-          std::set<common::Hash> seen;
-          std::vector<pqxx::binarystring> params;
-          std::string values;
-          size_t bytes = 0;
-          auto flush = [&] {
-            if (params.empty()) return;
-            ExecGroup(tx,
-                      "INSERT INTO message_blobs (sha256, size, data) SELECT h, length(d), d"
-                      " FROM (VALUES " +
-                          values + ") AS v(h, d) ON CONFLICT (sha256) DO NOTHING",
-                      params.size() / 2, pqxx::prepare::make_dynamic_params(params));
-            params.clear();
-            values.clear();
-            bytes = 0;
-          };
-          for (const NewReceipt* m : batch) {
-            if (!seen.insert(m->raw_sha256).second) continue;
-            if (bytes > 0 && bytes + m->raw.size() > (16u << 20)) flush();
-            params.push_back(Bytea(m->raw_sha256));
-            params.push_back(Bytea(m->raw));
-            values += (values.empty() ? "($" : ", ($") + std::to_string(params.size() - 1) +
-                      "::bytea, $" + std::to_string(params.size()) + "::bytea)";
-            bytes += m->raw.size();
-          }
-          flush();
+        PgArray hashes(PgArray::Type::kBytea), data(PgArray::Type::kBytea);
+        size_t bytes = 0;
+        auto flush = [&] {
+          if (hashes.size() == 0) return;
+          ExecArrays(tx, "ingest_blobs", kInsertBlobs, hashes, data);
+          hashes = PgArray(PgArray::Type::kBytea);
+          data = PgArray(PgArray::Type::kBytea);
+          bytes = 0;
+        };
+        for (const NewReceipt* m : blobs) {
+          if (bytes > 0 && bytes + m->raw.size() > kBlobBytesPerStatement) flush();
+          hashes.Add(ReceiptArrays::B(m->raw_sha256));
+          data.Add(m->raw);
+          bytes += m->raw.size();
         }
-        // Receipts, and the queue entries of those inserted, in one statement: a repeated
-        // idempotency key inserts neither. Each receipt holds its leaf record and hash, built
-        // now (every field is known; the leaf index is not part of it); the queue takes the
-        // hash from the inserted row, so the sealer reads 32 bytes per receipt and copies no
-        // record (docs/architecture.md, "Sealing").
-        std::set<std::string> inserted;
-        for (size_t first = 0; first < batch.size();) {
-          Params p;
-          std::string sql =
-              "WITH r AS (INSERT INTO receipts (id, tenant_id, received_at, received_at_us, node, "
-              "source, "
-              " listener, envelope_from, envelope_to, client_ip, client_port, client_name, helo,"
-              " tls_protocol, tls_cipher, auth_user, queue_id, smtputf8, body_type, size,"
-              " raw_sha256, canonical_sha256, canon_version, parts_root, envelope_digest, salt,"
-              " hdr_from, hdr_sender, hdr_reply_to, hdr_to, hdr_cc, subject, date_header,"
-              " date_utc, message_id, in_reply_to, addresses, attachment_names,"
-              " parse_warnings, idempotency_key, leaf_record, leaf_hash) VALUES ";
-          size_t i = first;
-          for (; i < batch.size() && p.size() + 64 < kMaxParams; ++i) {
-            const NewReceipt* m = batch[i];
-            auto record = LeafRecordOf(PendingLeafOf(*m)).Encode();
-            if (!record.ok()) return record.error();
-            const std::string us = p.Add(std::to_string(m->received_at_us));
-            std::optional<std::string> date_utc;
-            if (m->date_utc_unix) date_utc = std::to_string(*m->date_utc_unix);
-            sql += (i == first ? "(" : ", (") + p.Add(m->id) +
-                   "::uuid, (SELECT id FROM tenants WHERE name = " + p.Add(m->tenant) +
-                   "), to_timestamp(" + us + "::bigint / 1e6), " + us + "::bigint, " +
-                   p.Add(C(m->node)) + ", " + p.Add(C(m->source)) + ", " + p.Add(C(m->listener)) +
-                   ", " + p.Add(C(m->envelope_from)) + ", " +
-                   p.Add(TextArray(Clean(m->envelope_to))) + "::text[], " + p.Add(C(m->client_ip)) +
-                   ", " + p.Add(std::to_string(m->client_port)) + "::int, " +
-                   p.Add(C(m->client_name)) + ", " + p.Add(C(m->helo)) + ", " +
-                   p.Add(C(m->tls_protocol)) + ", " + p.Add(C(m->tls_cipher)) + ", " +
-                   p.Add(C(m->auth_user)) + ", " + p.Add(C(m->queue_id)) + ", " +
-                   p.Add(m->smtputf8 ? "true" : "false") + "::boolean, " + p.Add(C(m->body_type)) +
-                   ", " + p.Add(std::to_string(m->raw.size())) + "::bigint, " +
-                   p.Hex(m->raw_sha256) + ", " + p.Hex(m->canonical_sha256) + ", " +
-                   p.Add(std::to_string(m->canon_version)) + "::int, " + p.Hex(m->parts_root) +
-                   ", " + p.Hex(m->envelope_digest) + ", " + p.Hex(m->salt) + ", " +
-                   p.Add(C(m->hdr_from)) + ", " + p.Add(C(m->hdr_sender)) + ", " +
-                   p.Add(C(m->hdr_reply_to)) + ", " + p.Add(TextArray(Clean(m->hdr_to))) +
-                   "::text[], " + p.Add(TextArray(Clean(m->hdr_cc))) + "::text[], " +
-                   p.Add(C(m->subject)) + ", " + p.Add(C(m->date_header)) + ", to_timestamp(" +
-                   p.Add(date_utc) + "::bigint), " + p.Add(C(m->message_id)) + ", " +
-                   p.Add(C(m->in_reply_to)) + ", " + p.Add(TextArray(Clean(m->addresses))) +
-                   "::text[], " + p.Add(TextArray(Clean(m->attachment_names))) + "::text[], " +
-                   p.Add(TextArray(Clean(m->parse_warnings))) + "::text[], " +
-                   p.Add(m->idempotency_key) + ", decode(" +
-                   p.Add(common::ToHex(common::AsBytes(*record))) + ", 'hex'), " +
-                   p.Hex(common::HashLeaf(*record)) + ")";
-          }
-          sql +=
-              " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id, seq, leaf_hash)"
-              " INSERT INTO pending (seq, receipt_id, leaf_hash)"
-              " SELECT seq, id, leaf_hash FROM r RETURNING receipt_id::text";
-          for (const auto& row : ExecGroup(tx, sql, i - first, p.Dynamic()))
-            inserted.insert(row[0].as<std::string>());
-          first = i;
-        }
-        // Parts of the new receipts, as many rows per statement as the parameter limit allows.
-        {
-          Params p;
-          std::string sql;
-          size_t rows = 0;
-          auto flush = [&] {
-            if (sql.empty()) return;
-            ExecGroup(tx,
-                      "INSERT INTO message_parts (receipt_id, ordinal, position, content_type,"
-                      " charset, disposition, filename, size, sha256) VALUES " +
-                          sql,
-                      rows, p.Dynamic());
-            p = Params();
-            sql.clear();
-            rows = 0;
-          };
-          for (const NewReceipt* m : batch) {
-            if (!inserted.count(m->id)) continue;
-            int ordinal = 0;
-            for (const PartRow& part : m->parts) {
-              if (p.size() + 16 > kMaxParams) flush();
-              sql += (sql.empty() ? "(" : ", (") + p.Add(m->id) + "::uuid, " +
-                     p.Add(std::to_string(ordinal++)) + "::int, " + p.Add(C(part.position)) + ", " +
-                     p.Add(C(part.content_type)) + ", " + p.Add(C(part.charset)) + ", " +
-                     p.Add(C(part.disposition)) + ", " + p.Add(C(part.filename)) + ", " +
-                     p.Add(std::to_string(part.size)) + "::bigint, " + p.Hex(part.sha256) + ")";
-              ++rows;
-            }
-          }
-          flush();
-        }
-        std::vector<InsertedReceipt> out;
-        for (const NewReceipt* m : batch) {
-          if (inserted.count(m->id)) {
-            out.push_back({m->id, false, m->received_at_us});
-            continue;
-          }
-          // A repeated idempotency key: the earlier receipt stands; nothing new is stored.
-          pqxx::result ex = tx.exec_params(
-              "SELECT r.id::text, r.received_at_us FROM receipts r JOIN tenants t"
-              " ON t.id = r.tenant_id WHERE t.name = $1 AND r.idempotency_key = $2",
-              m->tenant, m->idempotency_key);
-          if (ex.empty()) return common::Error::Internal("receipt neither inserted nor found");
-          out.push_back({ex[0][0].as<std::string>(), true, ex[0][1].as<int64_t>()});
-        }
-        return out;
+        flush();
+        return InsertRows(tx, rows, batch);  // its arrays of bytes are empty
       });
 }
 

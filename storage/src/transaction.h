@@ -1,6 +1,6 @@
 // Private: the connection pool behind Database, and InTransaction, which runs a function in
 // one committed transaction and maps every libpqxx/std exception to a common::Error
-// (InSingleRead: the same for one reading statement, without a transaction).
+// (InAutocommit: the same for statements that each commit on their own, without BEGIN).
 #pragma once
 
 #include <condition_variable>
@@ -24,9 +24,10 @@ struct Database::Pool {
   common::Result<std::unique_ptr<pqxx::connection>> Acquire();
   void Release(std::unique_ptr<pqxx::connection> conn, bool broken);
   common::Status Run(const std::function<common::Status(pqxx::work&)>& fn);
-  // One statement that reads, with no transaction around it: one round trip instead of
-  // three (BEGIN, the statement, COMMIT). For the lookups every request makes.
-  common::Status RunRead(const std::function<common::Status(pqxx::nontransaction&)>& fn);
+  // Statements with no transaction around them, each committed on its own: one round trip
+  // instead of three (BEGIN, the statement, COMMIT). For the lookups every request makes, and
+  // for writes that one statement makes atomic.
+  common::Status RunAutocommit(const std::function<common::Status(pqxx::nontransaction&)>& fn);
 
   const Options options;
   std::mutex mu;
@@ -61,11 +62,11 @@ common::Result<T> InTransaction(Database& db,
 }
 
 template <typename T>
-common::Result<T> InSingleRead(Database& db,
+common::Result<T> InAutocommit(Database& db,
                                const std::function<common::Result<T>(pqxx::nontransaction&)>& fn) {
   return internal::Collect<T, pqxx::nontransaction>(
       [&](const std::function<common::Status(pqxx::nontransaction&)>& f) {
-        return db.pool().RunRead(f);
+        return db.pool().RunAutocommit(f);
       },
       fn);
 }
