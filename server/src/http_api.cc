@@ -127,6 +127,13 @@ void HttpApi::Routes() {
     if (extra.idempotency_key.size() > 200) {
       return SendError(res, 400, "bad_idempotency_key", "Idempotency-Key is at most 200 bytes");
     }
+    // Stored as text: other bytes would fail the commit, and the client would retry forever.
+    for (unsigned char ch : extra.idempotency_key) {
+      if (ch < 0x20 || ch > 0x7e) {
+        return SendError(res, 400, "bad_idempotency_key",
+                         "Idempotency-Key must be printable ASCII");
+      }
+    }
     std::promise<SubmitOutcome> promise;
     auto future = promise.get_future();
     d.ingestor.SubmitWithExtra(std::move(*envelope), req.body, std::move(extra),

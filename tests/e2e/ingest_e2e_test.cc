@@ -160,6 +160,11 @@ TEST_F(E2eTest, HttpIngestAnswersEachErrorWithItsCodeAndStoresNothing) {
   EXPECT_EQ(json::parse(forbidden.body)["error"]["code"], "forbidden");
   EXPECT_EQ(PostMessage(*node_, key_, big).status, 413);
   EXPECT_EQ(PostMessage(*node_, key_, good, {"Content-Type: text/html"}).status, 415);
+  auto bad_key = PostMessage(*node_, key_, good, {"Idempotency-Key: caf\xc3\xa9"});
+  EXPECT_EQ(bad_key.status, 400);
+  EXPECT_EQ(json::parse(bad_key.body)["error"]["code"], "bad_idempotency_key");
+  EXPECT_EQ(PostMessage(*node_, key_, good, {"Idempotency-Key: " + std::string(201, 'k')}).status,
+            400);
   EXPECT_EQ(Psql("SELECT count(*) FROM receipts"), "1\n");
 
   // Another tenant's key sees a 404, exactly as for a missing id.
