@@ -3,14 +3,17 @@
 #include <fcntl.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <vector>
 
 #include "common/bytes.h"
@@ -41,6 +44,28 @@ common::Status WriteAll(int fd, std::string_view data) {
   return common::Ok();
 }
 
+// Writes `iov` (consumed) at `offset`, resuming after short writes.
+common::Status WriteAllAt(int fd, uint64_t offset, std::vector<iovec>& iov) {
+  size_t first = 0;
+  while (first < iov.size()) {
+    const int n_iov = static_cast<int>(std::min<size_t>(iov.size() - first, IOV_MAX));
+    ssize_t n = ::pwritev(fd, iov.data() + first, n_iov, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return common::Error::Unavailable(std::string("spool write: ") + strerror(errno));
+    offset += static_cast<uint64_t>(n);
+    for (size_t left = static_cast<size_t>(n); left > 0;) {
+      iovec& v = iov[first];
+      const size_t take = std::min(left, v.iov_len);
+      v.iov_base = static_cast<char*>(v.iov_base) + take;
+      v.iov_len -= take;
+      left -= take;
+      if (v.iov_len == 0) ++first;
+    }
+    while (first < iov.size() && iov[first].iov_len == 0) ++first;
+  }
+  return common::Ok();
+}
+
 bool ReadAt(int fd, uint64_t offset, size_t n, std::string& out) {
   out.resize(n);
   size_t done = 0;
@@ -49,6 +74,19 @@ bool ReadAt(int fd, uint64_t offset, size_t n, std::string& out) {
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return false;
     done += static_cast<size_t>(r);
+  }
+  return true;
+}
+
+// True when the file holds only zero bytes from `offset` to `end`: the zero-filled space
+// ahead of the records of a segment that was not closed cleanly.
+bool ZerosToEnd(int fd, uint64_t offset, uint64_t end) {
+  std::string buf;
+  while (offset < end) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(end - offset, 1 << 16));
+    if (!ReadAt(fd, offset, n, buf)) return false;
+    if (buf.find_first_not_of('\0') != std::string::npos) return false;
+    offset += n;
   }
   return true;
 }
@@ -113,18 +151,21 @@ uint64_t ScanFrames(int fd, uint64_t offset, uint64_t end, bool check_digest, ui
 
 }  // namespace
 
+// The records of one group commit. Its iovecs point into the Append frames of its members,
+// which wait until `done`, so the bytes stay where they are until the leader wrote them.
 struct Spool::Batch {
-  std::string buf;
-  uint64_t records = 0;
+  std::vector<iovec> iov;
+  uint64_t bytes = 0, records = 0;
   bool done = false;
   common::Status status = common::Ok();
+  std::condition_variable cv;  // the members wait here for `done`
 };
 
 Spool::Spool(std::string dir, uint64_t max_bytes, uint64_t segment_bytes)
     : dir_(std::move(dir)), max_bytes_(max_bytes), segment_bytes_(segment_bytes) {}
 
 Spool::~Spool() {
-  if (fd_ >= 0) ::close(fd_);
+  CloseSegment();
   if (read_fd_ >= 0) ::close(read_fd_);
 }
 
@@ -142,6 +183,11 @@ common::Result<std::unique_ptr<Spool>> Spool::Open(const std::string& dir, uint6
     if (ec) return common::Error::Unavailable("cannot create spool directory " + dir);
   }
   std::unique_ptr<Spool> spool(new Spool(dir, max_bytes, segment_bytes));
+  uint8_t rnd[8];
+  if (RAND_bytes(rnd, sizeof rnd) != 1) {
+    return common::Error::Unavailable("no random bytes for spool ids");
+  }
+  spool->id_suffix_ = common::ToHex(std::span<const uint8_t>(rnd, sizeof rnd));
   if (auto st = spool->Recover(); !st.ok()) return st.error();
   if (auto st = spool->TakeOverOldSpool(); !st.ok()) return st.error();
   return spool;
@@ -207,7 +253,9 @@ common::Status Spool::TakeOverOldSpool() {
     std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (in.bad()) return common::Error::Unavailable("cannot read old spool file " + name);
     // Taken over whatever the limit: these were acknowledged to the MTA already.
-    auto id = Append(name.substr(0, name.size() - 4), data, /*enforce_limit=*/false);
+    const std::string_view part = data;
+    auto id = Append(name.substr(0, name.size() - 4), std::span<const std::string_view>(&part, 1),
+                     /*enforce_limit=*/false);
     if (!id.ok()) return id.error();
     fs::remove(old_new / name, ec);
   }
@@ -218,7 +266,7 @@ common::Status Spool::TakeOverOldSpool() {
 
 common::Status Spool::StartSegment(uint64_t seq) {
   const std::string path = SegmentPath(seq);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return common::Error::Unavailable(std::string("spool segment: ") + strerror(errno));
   // The new name must be durable before any record in it is acknowledged.
   if (auto st = SyncDir(dir_ + "/log"); !st.ok()) {
@@ -226,86 +274,127 @@ common::Status Spool::StartSegment(uint64_t seq) {
     ::unlink(path.c_str());
     return st;
   }
-  if (fd_ >= 0) ::close(fd_);
+  CloseSegment();
   fd_ = fd;
   seq_ = seq;
   size_ = 0;
+  zeroed_ = 0;
+  return common::Ok();
+}
+
+void Spool::CloseSegment() {
+  if (fd_ < 0) return;
+  // A closed segment holds its records and nothing else. Should the cut not reach the disk,
+  // a reader still stops at the zeros.
+  if (zeroed_ > size_ && ::ftruncate(fd_, static_cast<off_t>(size_)) == 0) (void)::fdatasync(fd_);
+  ::close(fd_);
+  fd_ = -1;
+}
+
+common::Status Spool::ZeroAhead(uint64_t end) {
+  if (end <= zeroed_) return common::Ok();
+  // A whole step at a time (a segment's worth at most, but always past `end`): most commits
+  // then find their blocks written already.
+  const uint64_t step = std::max<uint64_t>(1, std::min(kZeroAheadBytes, segment_bytes_));
+  const uint64_t target = std::max(end, zeroed_ + step);
+  static const std::string zeros(1 << 16, '\0');
+  std::vector<iovec> iov;
+  for (uint64_t left = target - zeroed_; left > 0;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(left, zeros.size()));
+    iov.push_back({const_cast<char*>(zeros.data()), n});
+    left -= n;
+  }
+  if (auto st = WriteAllAt(fd_, zeroed_, iov); !st.ok()) return st;
+  zeroed_ = target;  // made durable by the commit that follows
   return common::Ok();
 }
 
 std::string Spool::NewId() {
-  // <microseconds since the epoch, 17 digits>-<counter, 8 digits>-<random>: unique across
-  // restarts and hosts, so it serves as the idempotency key.
+  // <microseconds since the epoch, 17 digits>-<counter, 8 digits>-<random of this Open>:
+  // unique across restarts and hosts, so it serves as the idempotency key. The random part
+  // is drawn once: a draw per record would set up OpenSSL's per-thread generator in every
+  // libmilter thread, that is for every SMTP connection.
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                 std::chrono::system_clock::now().time_since_epoch())
                 .count();
-  uint8_t rnd[8];
-  if (RAND_bytes(rnd, sizeof rnd) != 1) std::fill(std::begin(rnd), std::end(rnd), 0);
   char head[64];
   std::snprintf(head, sizeof head, "%017lld-%08llu-", static_cast<long long>(us),
                 static_cast<unsigned long long>(counter_.fetch_add(1) % 100000000));
-  return std::string(head) + common::ToHex(std::span<const uint8_t>(rnd, sizeof rnd));
+  return std::string(head) + id_suffix_;
 }
 
-common::Result<std::string> Spool::Put(const std::string& data) {
-  return Append(NewId(), data, true);
+common::Result<std::string> Spool::Put(std::span<const std::string_view> parts) {
+  return Append(NewId(), parts, true);
 }
 
-common::Result<std::string> Spool::Append(std::string id, const std::string& data,
+common::Result<std::string> Spool::Append(std::string id, std::span<const std::string_view> parts,
                                           bool enforce_limit) {
-  std::string frame = EncodeFrame(id, data);  // hashing outside the lock
+  const std::string header = EncodeFrameHeader(id, parts);  // hashing outside the lock
+  uint64_t frame_bytes = header.size() + id.size();
+  for (std::string_view p : parts) frame_bytes += p.size();
   std::unique_lock lock(mu_);
-  if (enforce_limit && bytes_.load() + frame.size() > max_bytes_) {
+  if (enforce_limit && bytes_.load() + frame_bytes > max_bytes_) {
     return common::Error::Unavailable("spool full");
   }
-  bytes_ += frame.size();
-  if (!open_) open_ = std::make_shared<Batch>();
-  std::shared_ptr<Batch> mine = open_;
-  mine->buf += frame;
-  mine->records += 1;
-  while (!mine->done) {
-    if (writing_) {
-      cv_.wait(lock);
-      continue;
-    }
-    // No leader: this thread writes the open batch, its own record among them.
-    std::shared_ptr<Batch> batch = std::move(open_);
-    open_.reset();
-    writing_ = true;
-    lock.unlock();
-    common::Status st = WriteBatch(batch->buf);
-    lock.lock();
-    writing_ = false;
-    batch->done = true;
-    batch->status = st;
-    if (st.ok()) {
-      durable_seq_ = seq_;
-      durable_size_ = size_;
-      records_ += batch->records;
-    } else {
-      bytes_ -= batch->buf.size();
-    }
-    cv_.notify_all();
+  bytes_ += frame_bytes;
+  // The first record of a batch leads it. The members hold the batch too: they look at it
+  // after the leader has returned.
+  const bool leader = open_ == nullptr;
+  if (leader) open_ = std::make_shared<Batch>();
+  const std::shared_ptr<Batch> mine = open_;
+  Batch& batch = *mine;
+  batch.iov.push_back({const_cast<char*>(header.data()), header.size()});
+  batch.iov.push_back({id.data(), id.size()});
+  for (std::string_view p : parts) batch.iov.push_back({const_cast<char*>(p.data()), p.size()});
+  batch.bytes += frame_bytes;
+  batch.records += 1;
+  if (!leader) {
+    batch.cv.wait(lock, [&batch] { return batch.done; });
+    if (!batch.status.ok()) return batch.status.error();
+    return id;
   }
-  if (!mine->status.ok()) return mine->status.error();
+  leader_cv_.wait(lock, [this] { return !writing_; });
+  // From here on no record joins this batch: later ones open the next.
+  open_.reset();
+  writing_ = true;
+  lock.unlock();
+  common::Status st = WriteBatch(batch);
+  lock.lock();
+  writing_ = false;
+  batch.done = true;
+  batch.status = st;
+  if (st.ok()) {
+    durable_seq_ = seq_;
+    durable_size_ = size_;
+    records_ += batch.records;
+  } else {
+    bytes_ -= batch.bytes;
+  }
+  batch.cv.notify_all();
+  leader_cv_.notify_one();  // the leader of the next batch, if one waits
+  if (!st.ok()) return st.error();
   return id;
 }
 
-common::Status Spool::WriteBatch(const std::string& buf) {
+common::Status Spool::WriteBatch(const Batch& batch) {
   if (fd_ < 0 || size_ >= segment_bytes_) {
     if (auto st = StartSegment(seq_ + 1); !st.ok()) return st;
   }
   const uint64_t start = size_;
-  common::Status st = WriteAll(fd_, buf);
+  std::vector<iovec> iov = batch.iov;
+  common::Status st = ZeroAhead(start + batch.bytes);
+  if (st.ok()) st = WriteAllAt(fd_, start, iov);
   if (st.ok() && ::fdatasync(fd_) != 0) st = common::Error::Unavailable("spool fdatasync failed");
   commits_.fetch_add(1);
   if (st.ok()) {
-    size_ += buf.size();
+    size_ += batch.bytes;
     return st;
   }
   // Not acknowledged: cut the batch off so that no reader meets half a frame; when that
   // fails too, the next batch starts a new segment and the reader sets this one aside.
-  if (::ftruncate(fd_, static_cast<off_t>(start)) != 0) {
+  if (::ftruncate(fd_, static_cast<off_t>(start)) == 0) {
+    zeroed_ = start;
+  } else {
     ::close(fd_);
     fd_ = -1;
   }
@@ -367,6 +456,10 @@ common::Result<std::optional<Spool::Entry>> Spool::Next() {
     std::optional<FrameHeader> h;
     if (ReadAt(read_fd_, read_offset_, kFrameHeaderBytes, header)) {
       h = DecodeFrameHeader(header, end - read_offset_);
+    }
+    if (!h && !active && ZerosToEnd(read_fd_, read_offset_, end)) {
+      FinishReadSegment(false);  // zero-filled space that was never cut off: the end
+      continue;
     }
     if (!h ||
         !ReadAt(read_fd_, read_offset_ + kFrameHeaderBytes, h->id_bytes + h->data_bytes, body) ||

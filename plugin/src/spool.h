@@ -4,6 +4,12 @@
 // Put group-commits: the records that arrive while a write is under way are appended
 // together by one thread and made durable by one fdatasync, as Postfix's queue and database
 // logs do; each Put returns only once its own record is on disk (the MTA says 250 only then).
+// The segment being written is zero-filled ahead of the records (kZeroAheadBytes at a time,
+// synced with the batch that needed them), so that a commit overwrites blocks that already
+// exist: its fdatasync then writes the data and nothing else (no block allocation, no inode
+// update for a new size, no journal commit), as a database's preallocated log does. The
+// zeros are cut off when the segment is closed; a reader stops at them (a frame never starts
+// with a zero byte).
 // <dir>/cursor holds the reader's position: records before it were confirmed by notaryd. It
 // is saved every 64 records and when the log is drained, so a crash may lose the last
 // moments of progress and a few records are sent again; their idempotency keys make notaryd
@@ -24,7 +30,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 
@@ -33,6 +41,7 @@ namespace milter {
 class Spool {
  public:
   static constexpr uint64_t kDefaultSegmentBytes = 64ull << 20;
+  static constexpr uint64_t kZeroAheadBytes = 4ull << 20;
 
   static common::Result<std::unique_ptr<Spool>> Open(const std::string& dir, uint64_t max_bytes,
                                                      uint64_t segment_bytes = kDefaultSegmentBytes);
@@ -43,7 +52,11 @@ class Spool {
   // Stores `data` durably; returns its id (unique across restarts and hosts, an idempotency
   // key). kUnavailable "spool full" when the spool holds max_bytes already (nothing
   // written), or when the disk refuses.
-  common::Result<std::string> Put(const std::string& data);
+  // The record's data is the concatenation of `parts`, which are written where they lie.
+  common::Result<std::string> Put(std::span<const std::string_view> parts);
+  common::Result<std::string> Put(std::string_view data) {
+    return Put(std::span<const std::string_view>(&data, 1));
+  }
 
   struct Entry {
     std::string id, data;
@@ -67,8 +80,12 @@ class Spool {
  private:
   Spool(std::string dir, uint64_t max_bytes, uint64_t segment_bytes);
   std::string NewId();
-  common::Result<std::string> Append(std::string id, const std::string& data, bool enforce_limit);
-  common::Status WriteBatch(const std::string& buf);  // the leader of a group commit
+  common::Result<std::string> Append(std::string id, std::span<const std::string_view> parts,
+                                     bool enforce_limit);
+  struct Batch;
+  common::Status WriteBatch(const Batch& batch);  // the leader of a group commit
+  common::Status ZeroAhead(uint64_t end);         // the leader: zeros up to at least `end`
+  void CloseSegment();                            // the leader: cut the zeros, close
   common::Status StartSegment(uint64_t seq);
   common::Status Recover();
   common::Status TakeOverOldSpool();
@@ -78,17 +95,20 @@ class Spool {
   const std::string dir_;
   const uint64_t max_bytes_, segment_bytes_;
   std::atomic<uint64_t> bytes_{0}, records_{0}, commits_{0}, counter_{0};
+  std::string id_suffix_;  // random, drawn once per Open: ids stay unique across processes
 
-  // Write side.
-  struct Batch;
+  // Write side. The first record of a batch makes its thread the batch's leader: it waits
+  // (leader_cv_) until no other batch is being written, then writes its batch; the others in
+  // the batch wait on the batch's own condition. Each wait thus ends with one wake-up.
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable leader_cv_;
   std::shared_ptr<Batch> open_;  // GUARDED_BY(mu_): the batch new records join
   bool writing_ = false;         // GUARDED_BY(mu_): a leader is writing a batch
   uint64_t durable_seq_ = 0;     // GUARDED_BY(mu_): the readable end of the log
   uint64_t durable_size_ = 0;    // GUARDED_BY(mu_)
   int fd_ = -1;                  // the segment being written; only the leader touches these
   uint64_t seq_ = 0, size_ = 0;
+  uint64_t zeroed_ = 0;  // the segment's length, zeros beyond size_ included
 
   // Read side (reader thread only).
   uint64_t read_seq_ = 0, read_offset_ = 0;

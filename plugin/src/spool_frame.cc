@@ -18,23 +18,31 @@ uint64_t GetLe(std::string_view in, int bytes) {
   return v;
 }
 
-std::string Digest(std::string_view id, std::string_view data) {
+std::string Digest(std::string_view id, std::span<const std::string_view> parts) {
   common::Sha256 h;
   h.Update(id);
-  h.Update(data);
+  for (std::string_view p : parts) h.Update(p);
   common::Hash d = h.Finish();
   return std::string(reinterpret_cast<const char*>(d.data()), d.size());
 }
 
 }  // namespace
 
-std::string EncodeFrame(std::string_view id, std::string_view data) {
+std::string EncodeFrameHeader(std::string_view id, std::span<const std::string_view> parts) {
+  uint64_t data_bytes = 0;
+  for (std::string_view p : parts) data_bytes += p.size();
   std::string out;
-  out.reserve(kFrameHeaderBytes + id.size() + data.size());
+  out.reserve(kFrameHeaderBytes);
   out += kMagic;
   PutLe(out, id.size(), 4);
-  PutLe(out, data.size(), 8);
-  out += Digest(id, data);
+  PutLe(out, data_bytes, 8);
+  out += Digest(id, parts);
+  return out;
+}
+
+std::string EncodeFrame(std::string_view id, std::string_view data) {
+  std::string out = EncodeFrameHeader(id, std::span<const std::string_view>(&data, 1));
+  out.reserve(kFrameHeaderBytes + id.size() + data.size());
   out += id;
   out += data;
   return out;
@@ -53,7 +61,9 @@ std::optional<FrameHeader> DecodeFrameHeader(std::string_view header, uint64_t a
 
 bool FrameBodyMatches(const FrameHeader& h, std::string_view body) {
   if (body.size() != h.id_bytes + h.data_bytes) return false;
-  return Digest(body.substr(0, h.id_bytes), body.substr(h.id_bytes)) == h.digest;
+  const std::string_view data = body.substr(h.id_bytes);
+  return Digest(body.substr(0, h.id_bytes), std::span<const std::string_view>(&data, 1)) ==
+         h.digest;
 }
 
 }  // namespace milter

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,9 @@ namespace milter {
 inline constexpr size_t kFrameHeaderBytes = 4 + 4 + 8 + 32;
 
 std::string EncodeFrame(std::string_view id, std::string_view data);
+// The kFrameHeaderBytes that precede `id` and the data, when the data is the concatenation of
+// `parts` (so that a writer can send the parts where they lie, without joining them first).
+std::string EncodeFrameHeader(std::string_view id, std::span<const std::string_view> parts);
 
 struct FrameHeader {
   uint32_t id_bytes = 0;

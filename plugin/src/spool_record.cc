@@ -49,6 +49,12 @@ std::optional<std::string> Decode(std::string_view v) {
 }  // namespace
 
 std::string EncodeSpoolRecord(const SpoolRecord& r) {
+  std::string out = EncodeSpoolEnvelope(r);
+  out += r.message;
+  return out;
+}
+
+std::string EncodeSpoolEnvelope(const SpoolRecord& r) {
   std::string out(kMagic);
   auto line = [&out](std::string_view key, std::string_view value) {
     out.append(key).append(" ").append(Encode(value)).append("\n");
@@ -64,7 +70,6 @@ std::string EncodeSpoolRecord(const SpoolRecord& r) {
   line("auth_user", r.auth_user);
   line("queue_id", r.queue_id);
   out += "\n";
-  out += r.message;
   return out;
 }
 

@@ -22,6 +22,9 @@ struct SpoolRecord {
 };
 
 std::string EncodeSpoolRecord(const SpoolRecord& r);
+// The encoding up to the message (magic, envelope lines, blank line), `r.message` unused: a
+// record is this followed by the message bytes.
+std::string EncodeSpoolEnvelope(const SpoolRecord& r);
 common::Result<SpoolRecord> DecodeSpoolRecord(std::string_view data);
 
 }  // namespace milter

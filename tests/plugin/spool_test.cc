@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -167,6 +168,76 @@ TEST(SpoolTest, QuarantineKeepsTheRecordInFailedAndMovesOn) {
   EXPECT_EQ(testsupport::ReadFile(dir + "/failed/" + (*e)->id + ".msg"), "refused");
   EXPECT_EQ(Drain(*spool), std::vector<std::string>{"fine"});
   fs::remove_all(dir);
+}
+
+// A record given in parts is stored as their concatenation, under the digest of the whole.
+TEST(SpoolTest, PutInPartsStoresTheirConcatenation) {
+  const std::string dir = testsupport::MakeTempDir("spool-parts");
+  auto spool = OpenSpool(dir);
+  const std::string_view parts[] = {"head\n", "", "body ", "bytes"};
+  ASSERT_TRUE(spool->Put(parts).ok());
+  EXPECT_EQ(Drain(*spool), std::vector<std::string>{"head\nbody bytes"});
+  const std::string_view whole = "head\nbody bytes";
+  EXPECT_EQ(milter::EncodeFrameHeader("id", parts),
+            milter::EncodeFrame("id", whole).substr(0, milter::kFrameHeaderBytes));
+  fs::remove_all(dir);
+}
+
+// Commits overwrite zeros written ahead of them; a closed segment holds only its records, as
+// segments always did, so that an earlier reader reads it too.
+TEST(SpoolTest, ZerosAheadOfTheRecordsAreCutWhenTheSegmentCloses) {
+  const std::string dir = testsupport::MakeTempDir("spool-zeros");
+  fs::path seg;
+  uint64_t bytes = 0;
+  {
+    auto spool = OpenSpool(dir);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(spool->Put("record " + std::to_string(i)).ok());
+    bytes = spool->bytes();
+    for (const auto& e : fs::directory_iterator(dir + "/log")) seg = e.path();
+    EXPECT_GE(fs::file_size(seg), Spool::kZeroAheadBytes);
+  }
+  EXPECT_EQ(fs::file_size(seg), bytes);
+  auto spool = OpenSpool(dir);
+  EXPECT_EQ(Drain(*spool).size(), 3u);
+  fs::remove_all(dir);
+}
+
+// A segment whose zeros were not cut (the cut did not reach the disk before a crash) ends at
+// its zeros: every record in it is read and the segment is not set aside as corrupt.
+TEST(SpoolTest, ZerosAfterTheRecordsOfAnOlderSegmentAreItsEnd) {
+  const std::string dir = testsupport::MakeTempDir("spool-zero-tail");
+  {
+    auto spool = OpenSpool(dir, 1 << 20, /*segment_bytes=*/200);
+    for (int i = 0; i < 6; ++i) ASSERT_TRUE(spool->Put("message " + std::to_string(i)).ok());
+  }
+  std::vector<fs::path> segs;
+  for (const auto& e : fs::directory_iterator(dir + "/log")) segs.push_back(e.path());
+  std::sort(segs.begin(), segs.end());
+  ASSERT_GT(segs.size(), 2u);
+  const std::string first = testsupport::ReadFile(segs[0].string());
+  testsupport::WriteFile(segs[0].string(), first + std::string(5000, '\0'));
+  auto spool = OpenSpool(dir, 1 << 20, 200);
+  std::vector<std::string> all = Drain(*spool);
+  ASSERT_EQ(all.size(), 6u);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(all[i], "message " + std::to_string(i));
+  EXPECT_TRUE(fs::is_empty(dir + "/failed"));
+  fs::remove_all(dir);
+}
+
+// Ids carry a random part drawn at Open: two spools (two processes, two hosts) never share
+// an id, and with it an idempotency key.
+TEST(SpoolTest, IdsOfDifferentOpensDiffer) {
+  const std::string a = testsupport::MakeTempDir("spool-id-a");
+  const std::string b = testsupport::MakeTempDir("spool-id-b");
+  auto sa = OpenSpool(a);
+  auto sb = OpenSpool(b);
+  auto ia = sa->Put("x");
+  auto ib = sb->Put("x");
+  ASSERT_TRUE(ia.ok() && ib.ok());
+  EXPECT_NE(ia->substr(ia->rfind('-')), ib->substr(ib->rfind('-')));
+  EXPECT_EQ(ia->size(), 43u);
+  fs::remove_all(a);
+  fs::remove_all(b);
 }
 
 // Many sessions at once: their records share fdatasyncs (group commit), none is lost or
