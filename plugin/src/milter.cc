@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <memory>
+#include <utility>
 
 #include "common/bytes.h"
 
@@ -73,6 +74,25 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned 
   auto* c = new Connection();
   smfi_setpriv(ctx, c);
   *pf0 = (g_ctx->add_header && g_ctx->mode == Mode::kFailClosed) ? (f0 & SMFIF_ADDHDRS) : 0;
+  if ((f0 & SMFIF_SETSYMLIST) != 0) {
+    // Only the macros this milter reads, fewer for the MTA to expand and send per message
+    // (Postfix's defaults are about twenty). Postfix takes an empty list as "the default", so
+    // a stage without use gets one short macro.
+    const std::pair<int, const char*> lists[] = {
+        {SMFIM_CONNECT, "j"},
+        {SMFIM_HELO, "{tls_version} {cipher}"},
+        {SMFIM_ENVFROM, "{auth_authen} {tls_version} {cipher}"},
+        {SMFIM_ENVRCPT, "i"},
+        {SMFIM_DATA, "i"},
+        {SMFIM_EOH, "i"},
+        {SMFIM_EOM, "i"},
+    };
+    bool set = true;
+    for (const auto& [stage, macros] : lists) {
+      set = set && smfi_setsymlist(ctx, stage, const_cast<char*>(macros)) == MI_SUCCESS;
+    }
+    if (set) *pf0 |= SMFIF_SETSYMLIST;
+  }
   *pf1 = f1 & (SMFIP_HDR_LEADSPC | kNoReplySteps | kSkippedSteps);
   c->protocol = *pf1;
   c->leading_space = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
@@ -157,14 +177,14 @@ sfsistat OnEom(SMFICTX* ctx) {
   r.tls_cipher = c->tls_cipher;
   r.auth_user = c->auth_user;
   r.queue_id = Macro(ctx, "i");
-  r.message = std::move(c->headers);
-  r.message += "\r\n";
-  r.message += c->body;
   const std::string queue_id = r.queue_id;
-  const size_t bytes = r.message.size();
+  const size_t bytes = c->headers.size() + 2 + c->body.size();
 
   if (g_ctx->mode == Mode::kFailOpen) {
-    auto id = g_ctx->spool->Put(EncodeSpoolRecord(r));
+    // The record goes to the spool from where its parts lie: no copy of the message.
+    const std::string envelope = EncodeSpoolEnvelope(r);
+    const std::string_view parts[] = {envelope, c->headers, "\r\n", c->body};
+    auto id = g_ctx->spool->Put(parts);
     ResetMessage(c);
     if (!id.ok()) {
       if (id.error().message() == "spool full") {
@@ -190,6 +210,9 @@ sfsistat OnEom(SMFICTX* ctx) {
   }
 
   // Fail-closed: a fresh key per attempt; a retry by the client is a new attempt.
+  r.message = std::move(c->headers);
+  r.message += "\r\n";
+  r.message += c->body;
   uint8_t rnd[16];
   if (RAND_bytes(rnd, sizeof rnd) != 1) std::memset(rnd, 0, sizeof rnd);
   const std::string key = "notary-milter-" + common::ToHex(std::span<const uint8_t>(rnd, 16));
