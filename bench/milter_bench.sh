@@ -22,6 +22,8 @@
 #   MILTER_SOCKET=inet  the milters listen on loopback TCP instead of a Unix socket
 #   SETUPS="none spool-only" runs only those (ratios only when none is among them)
 #   ROUNDS=3            rounds of every setup; the cost printed is the median over rounds
+#                       (each round starts one setup further along: ROUNDS=6 puts every
+#                       setup once in every position)
 # Needs root (Postfix's master), the build's notaryd, notaryctl, notary-milter, noop_milter.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -224,25 +226,34 @@ echo "notary-milter benchmark: $messages messages x $size bytes, $sessions sessi
   "$rounds rounds, load $(cut -d' ' -f1-3 /proc/loadavg)"
 setups=" ${SETUPS:-none fail-open fail-open-now fail-closed spool-only noop} "
 # This machine's speed drifts by tens of percent from one minute to the next (a shared VM):
-# every round runs each setup once, no milter first, and each setup's cost is judged against
+# every round runs each setup once, and each setup's cost is judged against
 # the no-milter run of its own round; the median over rounds is the figure.
+setup() {  # setup NAME: one run of that setup in the current round
+  case $1 in
+    none) run none ;;
+    fail-open) run fail-open --mode fail-open --spool-dir "${SPOOL_DIR:-$work/spool}.$round" ;;
+    # Fail-open forwarding at once instead of after the burst (pacing off): the cost while
+    # notarising keeps pace with the mail, as under load longer than --forward-max-delay-ms.
+    fail-open-now)
+      run fail-open-now --mode fail-open --spool-dir "$work/spool3.$round" --forward-quiet-ms 0 ;;
+    fail-closed) run fail-closed --mode fail-closed ;;
+    # The milter's own cost in the SMTP path: fail-open while notaryd is away, so the
+    # forwarder (and notaryd, and PostgreSQL) do not compete with Postfix for the cores.
+    spool-only)
+      NOTARY_URL="http://127.0.0.1:$(port)" run spool-only --mode fail-open \
+        --spool-dir "$work/spool2.$round" ;;
+    # The floor of any libmilter plugin: the same events delivered to a milter that does nothing.
+    noop) run noop --noop ;;
+  esac
+}
+read -r -a order <<< "$setups"
+# Each round starts one setup further along the list, so that over as many rounds as there
+# are setups each one runs once in every position: a setup's place in the round (right after
+# another's burst, say) would otherwise be counted as its cost.
 for round in $(seq 1 "$rounds"); do
   echo "-- round $round"
-  [[ $setups != *" none "* ]] || run none
-  [[ $setups != *" fail-open "* ]] ||
-    run fail-open --mode fail-open --spool-dir "${SPOOL_DIR:-$work/spool}.$round"
-  # Fail-open forwarding at once instead of after the burst (pacing off): the cost while
-  # notarising keeps pace with the mail, as under load longer than --forward-max-delay-ms.
-  [[ $setups != *" fail-open-now "* ]] ||
-    run fail-open-now --mode fail-open --spool-dir "$work/spool3.$round" --forward-quiet-ms 0
-  [[ $setups != *" fail-closed "* ]] || run fail-closed --mode fail-closed
-  # The milter's own cost in the SMTP path: fail-open while notaryd is away, so the forwarder
-  # (and notaryd, and PostgreSQL) do not compete with Postfix for this machine's cores.
-  [[ $setups != *" spool-only "* ]] ||
-    NOTARY_URL="http://127.0.0.1:$(port)" run spool-only --mode fail-open \
-      --spool-dir "$work/spool2.$round"
-  # The floor of any libmilter plugin: the same events delivered to a milter that does nothing.
-  [[ $setups != *" noop "* ]] || run noop --noop
+  n=${#order[@]}
+  for i in $(seq 0 $((n - 1))); do setup "${order[$(((i + round - 1) % n))]}"; done
 done
 [[ $setups = *" none "* ]] || exit 0
 python3 - "$work/rates" <<'PY'
