@@ -16,7 +16,7 @@ class PgArray {
  public:
   // Element type OIDs (pg_type.dat), which array_recv checks against the parameter's type.
   enum class Type : uint32_t { kBool = 16, kBytea = 17, kInt8 = 20, kInt4 = 23, kText = 25 };
-  explicit PgArray(Type type) : type_(type) {}
+  explicit PgArray(Type type);
 
   // The element as it is sent in binary: raw bytes for text and bytea (text must be valid
   // UTF-8 without NUL, or PostgreSQL refuses the array).
@@ -28,15 +28,16 @@ class PgArray {
 
   size_t size() const { return count_; }
   // The whole array (header, dimension, elements) as a binary parameter.
-  pqxx::binarystring Param() const;
+  pqxx::binarystring Param();
 
  private:
   void AddFixed(uint64_t v, int bytes);
 
+  static constexpr size_t kHeaderBytes = 20;  // ndim, flags, type, length, lower bound
   Type type_;
   size_t count_ = 0;
   bool has_null_ = false;
-  std::string elements_;  // length-prefixed elements, big-endian
+  std::string buf_;  // kHeaderBytes kept for the header, then length-prefixed elements
 };
 
 }  // namespace storage

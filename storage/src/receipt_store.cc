@@ -3,8 +3,8 @@
 #include <pqxx/pqxx>
 #include <set>
 
+#include "common/bytes.h"
 #include "common/rfc6962.h"
-#include "common/sha256.h"
 #include "common/utf8.h"
 #include "pg_array.h"
 #include "pg_util.h"
@@ -62,7 +62,7 @@ namespace {
 // per message (groups of up to 8 rows were prepared by size; larger ones were not).
 template <typename... Arrays>
 pqxx::result ExecArrays(pqxx::transaction_base& tx, const char* name, const char* sql,
-                        const Arrays&... arrays) {
+                        Arrays&... arrays) {
   tx.conn().prepare(name, sql);  // a no-op once this connection has it
   return tx.exec_prepared(name, arrays.Param()...);
 }
@@ -153,10 +153,6 @@ struct ReceiptArrays {
       part_content_type{T::kText}, part_charset{T::kText}, part_disposition{T::kText},
       part_filename{T::kText}, part_size{T::kInt8}, part_sha256{T::kBytea};
 
-  static std::string_view B(const common::Hash& h) {
-    return {reinterpret_cast<const char*>(h.data()), h.size()};
-  }
-
   common::Status Add(const NewReceipt& m) {
     auto record = LeafRecordOf(PendingLeafOf(m)).Encode();
     if (!record.ok()) return record.error();
@@ -179,12 +175,12 @@ struct ReceiptArrays {
     smtputf8.AddBool(m.smtputf8);
     body_type.Add(C(m.body_type));
     size.AddInt8(static_cast<int64_t>(m.raw.size()));
-    raw_sha256.Add(B(m.raw_sha256));
-    canonical_sha256.Add(B(m.canonical_sha256));
+    raw_sha256.Add(common::AsChars(m.raw_sha256));
+    canonical_sha256.Add(common::AsChars(m.canonical_sha256));
     canon_version.AddInt4(m.canon_version);
-    parts_root.Add(B(m.parts_root));
-    envelope_digest.Add(B(m.envelope_digest));
-    salt.Add(B(m.salt));
+    parts_root.Add(common::AsChars(m.parts_root));
+    envelope_digest.Add(common::AsChars(m.envelope_digest));
+    salt.Add(common::AsChars(m.salt));
     hdr_from.Add(C(m.hdr_from));
     hdr_sender.Add(C(m.hdr_sender));
     hdr_reply_to.Add(C(m.hdr_reply_to));
@@ -208,7 +204,7 @@ struct ReceiptArrays {
       idempotency_key.AddNull();
     }
     leaf_record.Add(*record);
-    leaf_hash.Add(B(common::HashLeaf(*record)));
+    leaf_hash.Add(common::AsChars(common::HashLeaf(*record)));
     int32_t ordinal = 0;
     for (const PartRow& part : m.parts) {
       part_receipt.Add(m.id);
@@ -219,7 +215,7 @@ struct ReceiptArrays {
       part_disposition.Add(C(part.disposition));
       part_filename.Add(C(part.filename));
       part_size.AddInt8(static_cast<int64_t>(part.size));
-      part_sha256.Add(B(part.sha256));
+      part_sha256.Add(common::AsChars(part.sha256));
     }
     return common::Ok();
   }
@@ -227,7 +223,7 @@ struct ReceiptArrays {
   // The group's distinct bytes; empty when they went ahead in statements of their own.
   PgArray blob_sha256{T::kBytea}, blob_data{T::kBytea};
 
-  pqxx::result Exec(pqxx::transaction_base& tx) const {
+  pqxx::result Exec(pqxx::transaction_base& tx) {
     return ExecArrays(
         tx, "ingest_receipts", kInsertReceipts, id, tenant, us, node, source, listener,
         envelope_from, envelope_to, client_ip, client_port, client_name, helo, tls_protocol,
@@ -243,8 +239,7 @@ struct ReceiptArrays {
 // Inserts a group whose rows are in `rows`. Bytes too large for one statement have gone
 // ahead in statements of their own (in the same transaction).
 common::Result<std::vector<InsertedReceipt>> InsertRows(
-    pqxx::transaction_base& tx, const ReceiptArrays& rows,
-    const std::vector<const NewReceipt*>& batch) {
+    pqxx::transaction_base& tx, ReceiptArrays& rows, const std::vector<const NewReceipt*>& batch) {
   std::set<std::string> inserted;
   for (const auto& row : rows.Exec(tx)) inserted.insert(row[0].as<std::string>());
   std::vector<InsertedReceipt> out;
@@ -284,7 +279,7 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
   // costs one round trip instead of BEGIN, the statement and COMMIT.
   if (blob_bytes <= kBlobBytesPerStatement) {
     for (const NewReceipt* m : blobs) {
-      rows.blob_sha256.Add(ReceiptArrays::B(m->raw_sha256));
+      rows.blob_sha256.Add(common::AsChars(m->raw_sha256));
       rows.blob_data.Add(m->raw);
     }
     return InAutocommit<std::vector<InsertedReceipt>>(
@@ -305,7 +300,7 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
         };
         for (const NewReceipt* m : blobs) {
           if (bytes > 0 && bytes + m->raw.size() > kBlobBytesPerStatement) flush();
-          hashes.Add(ReceiptArrays::B(m->raw_sha256));
+          hashes.Add(common::AsChars(m->raw_sha256));
           data.Add(m->raw);
           bytes += m->raw.size();
         }
