@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/printable.h"
 #include "notary/bundle.h"
 
 namespace {
@@ -62,13 +63,18 @@ bool OnlyMatchChecksFailed(const notary::VerifyReport& r) {
   return any;
 }
 
+// Every value printed comes from the bundle or the command line and goes through
+// TerminalSafe: a crafted receipt id or file name must not be able to move the cursor and
+// paint a verdict of its own.
 void PrintText(const std::string& path, const notary::VerifyReport& r) {
-  std::cout << "Evidence bundle " << path << "\n"
-            << "Receipt " << r.receipt_id << ", received "
+  using common::TerminalSafe;
+  std::cout << "Evidence bundle " << TerminalSafe(path) << "\n"
+            << "Receipt " << TerminalSafe(r.receipt_id) << ", received "
             << notary::FormatUtcMicros(r.received_at_us) << ", block " << r.block_height << "\n\n";
   for (const auto& c : r.checks) {
     std::printf("%s  %-24s %s: %s\n", std::string(notary::CheckStatusName(c.status)).c_str(),
-                c.id.c_str(), c.name.c_str(), c.reason.c_str());
+                TerminalSafe(c.id).c_str(), TerminalSafe(c.name).c_str(),
+                TerminalSafe(c.reason).c_str());
   }
   std::cout << "\n";
   if (r.valid) {
@@ -91,7 +97,7 @@ void PrintText(const std::string& path, const notary::VerifyReport& r) {
   if (r.key_self_declared) {
     std::cout << "NOTE: the notary key was taken from the bundle itself (self-declared). Its "
                  "fingerprint is "
-              << (r.key_fingerprint.empty() ? "unknown" : r.key_fingerprint)
+              << (r.key_fingerprint.empty() ? "unknown" : TerminalSafe(r.key_fingerprint))
               << ": compare it with the fingerprint the notary publishes, or run again with "
                  "--fingerprint or --key.\n";
   }
@@ -150,7 +156,7 @@ int main(int argc, char** argv) {
     if (!proof_path.empty()) opt.consistency_proof_json = ReadInput(proof_path, 1 << 20);
     zip = ReadInput(bundle_path, notary::kMaxBundleZipBytes);
   } catch (const Unreadable& u) {
-    std::cerr << "notary-verify: " << u.message << "\n";
+    std::cerr << "notary-verify: " << common::TerminalSafe(u.message) << "\n";
     return kExitUsage;
   }
 
@@ -159,7 +165,8 @@ int main(int argc, char** argv) {
     if (json) {
       std::cout << "{\"valid\": false, \"error\": \"unreadable bundle\"}\n";
     }
-    std::cerr << "notary-verify: " << bundle_path << ": " << bundle.error().message() << "\n";
+    std::cerr << "notary-verify: " << common::TerminalSafe(bundle_path) << ": "
+              << common::TerminalSafe(bundle.error().message()) << "\n";
     return kExitUsage;
   }
   notary::VerifyReport report = notary::VerifyBundle(*bundle, opt);

@@ -17,6 +17,7 @@
 
 #include "audit.h"
 #include "auth.h"
+#include "common/printable.h"
 #include "files.h"
 #include "ingest.h"
 #include "notary/ed25519.h"
@@ -26,8 +27,10 @@
 
 namespace {
 
+// Values printed may come from the database or the command line (tenant names, labels,
+// errors naming stored data): all of them go through common::TerminalSafe.
 int Fail(const std::string& message, int code = 1) {
-  std::cerr << "notaryctl: " << message << "\n";
+  std::cerr << "notaryctl: " << common::TerminalSafe(message) << "\n";
   return code;
 }
 
@@ -127,13 +130,13 @@ int main(int argc, char** argv) {
   if (tenant_create->parsed()) {
     auto st = admin.CreateTenant(tenant_name);
     if (!st.ok()) return Fail(st.error().message());
-    std::cout << "tenant " << tenant_name << " created\n";
+    std::cout << "tenant " << common::TerminalSafe(tenant_name) << " created\n";
     return 0;
   }
   if (tenant_list->parsed()) {
     auto t = admin.ListTenants();
     if (!t.ok()) return Fail(t.error().ToString());
-    for (const auto& n : *t) std::cout << n << "\n";
+    for (const auto& n : *t) std::cout << common::TerminalSafe(n) << "\n";
     return 0;
   }
   if (key_create->parsed()) {
@@ -151,8 +154,8 @@ int main(int argc, char** argv) {
     if (!k.ok()) return Fail(k.error().message(), 2);
     auto st = admin.InsertApiKey(k->row);
     if (!st.ok()) return Fail(st.error().message());
-    std::cout << "key_id " << k->row.key_id << " tenant " << key_tenant << " scopes "
-              << Join(scopes) << "\n";
+    std::cout << "key_id " << k->row.key_id << " tenant " << common::TerminalSafe(key_tenant)
+              << " scopes " << common::TerminalSafe(Join(scopes)) << "\n";
     std::cout << "store this key now; it is not shown again:\n";
     std::cout << k->key << "\n";
     return 0;
@@ -166,17 +169,18 @@ int main(int argc, char** argv) {
       std::string state = k.revoked_at_us                                ? "revoked"
                           : (k.expires_at_us && *k.expires_at_us <= now) ? "expired"
                                                                          : "active";
-      std::cout << k.key_id << "\t" << k.tenant << "\t" << Join(k.scopes) << "\t" << state << "\t"
+      std::cout << common::TerminalSafe(k.key_id) << "\t" << common::TerminalSafe(k.tenant) << "\t"
+                << common::TerminalSafe(Join(k.scopes)) << "\t" << state << "\t"
                 << server::FormatTimeUs(k.created_at_us) << "\t"
                 << (k.expires_at_us ? server::FormatTimeUs(*k.expires_at_us) : "-") << "\t"
-                << k.label << "\n";
+                << common::TerminalSafe(k.label) << "\n";
     }
     return 0;
   }
   if (key_revoke->parsed()) {
     auto st = admin.RevokeApiKey(key_id);
     if (!st.ok()) return Fail(st.error().message());
-    std::cout << "revoked " << key_id << "\n";
+    std::cout << "revoked " << common::TerminalSafe(key_id) << "\n";
     return 0;
   }
   if (keys_rotate->parsed()) {

@@ -46,6 +46,20 @@ std::optional<std::string> FromHex(std::string_view hex) {
   return out;
 }
 
+std::optional<std::string> FromLowerHex(std::string_view hex) {
+  for (char c : hex) {
+    if (c >= 'A' && c <= 'F') return std::nullopt;
+  }
+  return FromHex(hex);
+}
+
+std::optional<Hash> HashFromLowerHex(std::string_view hex) {
+  for (char c : hex) {
+    if (c >= 'A' && c <= 'F') return std::nullopt;
+  }
+  return HashFromHex(hex);
+}
+
 std::optional<Hash> HashFromHex(std::string_view hex) {
   if (hex.size() != 64) return std::nullopt;
   auto raw = FromHex(hex);

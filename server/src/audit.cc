@@ -11,6 +11,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/printable.h"
 #include "common/rfc6962.h"
 #include "common/sha256.h"
 #include "leaf_input.h"
@@ -572,7 +573,7 @@ int RunAudit(storage::Database& db, const AuditOptions& options, std::ostream& o
              std::ostream& err) {
   auto cannot_read = [&](const common::Error& e) {
     if (options.progress) err << "\n";
-    err << "audit: cannot read the database: " << e.ToString() << "\n";
+    err << "audit: cannot read the database: " << common::TerminalSafe(e.ToString()) << "\n";
     return 2;
   };
   auto snapshot = storage::AuditSnapshot::Open(db);
@@ -590,7 +591,7 @@ int RunAudit(storage::Database& db, const AuditOptions& options, std::ostream& o
   auto fail = [&](const std::string& what) {
     if (check.read_error()) return cannot_read(*check.read_error());
     if (options.progress) err << "\n";
-    err << "audit: FAILED: " << what << "\n";
+    err << "audit: FAILED: " << common::TerminalSafe(what) << "\n";
     return 1;
   };
 

@@ -22,6 +22,10 @@ inline std::string ToHex(const Hash& h) { return ToHex(std::span<const uint8_t>(
 // Accepts upper and lower case; nullopt on odd length or a non-hex character.
 std::optional<std::string> FromHex(std::string_view hex);
 std::optional<Hash> HashFromHex(std::string_view hex);
+// Lower case only, as every hashed or signed format here writes hex: evidence a person reads
+// must have one spelling, so "AB" where "ab" is specified is malformed, not equal.
+std::optional<std::string> FromLowerHex(std::string_view hex);
+std::optional<Hash> HashFromLowerHex(std::string_view hex);
 
 std::string Base64Encode(std::span<const uint8_t> bytes);
 inline std::string Base64Encode(std::string_view s) { return Base64Encode(AsBytes(s)); }
