@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -346,8 +347,10 @@ struct Builder {
   bool collect_text_ = false;
 };
 
+// `seen` holds the addresses already in `addrs`: a header of 150,000 mailboxes must not cost
+// a linear search per mailbox.
 void AddAddresses(GMimeParserOptions* options, const char* raw, std::vector<std::string>* display,
-                  std::vector<std::string>* addrs) {
+                  std::vector<std::string>* addrs, std::unordered_set<std::string>* seen) {
   if (raw == nullptr) return;
   GCharPtr unfolded{g_mime_utils_header_unfold(raw)};
   GPtr<InternetAddressList> list{internet_address_list_parse(options, unfolded.get())};
@@ -373,9 +376,7 @@ void AddAddresses(GMimeParserOptions* options, const char* raw, std::vector<std:
       }
       std::string addr =
           Lower(Safe(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia))));
-      if (!addr.empty() && std::find(addrs->begin(), addrs->end(), addr) == addrs->end()) {
-        addrs->push_back(std::move(addr));
-      }
+      if (!addr.empty() && seen->insert(addr).second) addrs->push_back(std::move(addr));
     }
   }
 }
@@ -419,17 +420,18 @@ void FillMetadata(GMimeParserOptions* options, GMimeHeaderList* list, Canonical*
     md.in_reply_to = id ? std::string(id.get()) : StripAngles(h->value);
   }
 
+  std::unordered_set<std::string> seen;
   const int n = g_mime_header_list_get_count(list);
   for (int i = 0; i < n; ++i) {
     GMimeHeader* h = g_mime_header_list_get_header_at(list, i);
     const std::string name = Lower(Safe(g_mime_header_get_name(h)));
     const char* raw = g_mime_header_get_raw_value(h);
     if (name == "to") {
-      AddAddresses(options, raw, &md.to, &md.addresses);
+      AddAddresses(options, raw, &md.to, &md.addresses, &seen);
     } else if (name == "cc") {
-      AddAddresses(options, raw, &md.cc, &md.addresses);
+      AddAddresses(options, raw, &md.cc, &md.addresses, &seen);
     } else if (name == "from" || name == "sender" || name == "reply-to" || name == "bcc") {
-      AddAddresses(options, raw, nullptr, &md.addresses);
+      AddAddresses(options, raw, nullptr, &md.addresses, &seen);
     }
   }
 }

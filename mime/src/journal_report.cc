@@ -3,6 +3,7 @@
 #include <gmime/gmime.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "common/ascii.h"
 #include "gmime_support.h"
@@ -106,6 +107,14 @@ std::optional<std::string_view> PartBytes(std::string_view raw, size_t body_star
   return raw.substr(begin, stop - begin);
 }
 
+// "Expanded" or "Forwarded" when `s` starts with one of them (any case), else "".
+std::string_view RedirectionKeyword(std::string_view s) {
+  for (std::string_view k : {std::string_view("Expanded"), std::string_view("Forwarded")}) {
+    if (s.size() >= k.size() && common::EqualsIgnoreAsciiCase(s.substr(0, k.size()), k)) return k;
+  }
+  return {};
+}
+
 common::Status ParseReportText(std::string_view text, JournalReport& out) {
   for (std::string_view line : Lines(text)) {
     size_t colon = line.find(':');
@@ -126,21 +135,24 @@ common::Status ParseReportText(std::string_view text, JournalReport& out) {
                common::EqualsIgnoreAsciiCase(key, "Recipient")) {
       JournalRecipient r;
       r.kind = std::string(key);
+      // "<recipient>, Expanded: <source>" on one line. Each comma is looked at once, with a
+      // bounded look-ahead: a line of many commas costs linear time.
       std::string_view addr = value;
-      for (std::string_view redirect : {"Expanded", "Forwarded"}) {
-        // "<recipient>, Expanded: <source>" on one line.
-        for (size_t comma = addr.find(','); comma != std::string_view::npos;
-             comma = addr.find(',', comma + 1)) {
-          std::string_view rest = Trim(addr.substr(comma + 1));
-          size_t c2 = rest.find(':');
-          if (c2 != std::string_view::npos &&
-              common::EqualsIgnoreAsciiCase(Trim(rest.substr(0, c2)), redirect)) {
-            r.redirection = std::string(redirect);
-            r.source_address = StripBrackets(rest.substr(c2 + 1));
-            addr = addr.substr(0, comma);
-            break;
-          }
-        }
+      for (size_t comma = addr.find(','); comma != std::string_view::npos;
+           comma = addr.find(',', comma + 1)) {
+        std::string_view rest = addr.substr(comma + 1);
+        while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t'))
+          rest.remove_prefix(1);
+        std::string_view redirect = RedirectionKeyword(rest);
+        if (redirect.empty()) continue;
+        rest.remove_prefix(redirect.size());
+        while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t'))
+          rest.remove_prefix(1);
+        if (rest.empty() || rest.front() != ':') continue;
+        r.redirection = std::string(redirect);
+        r.source_address = StripBrackets(rest.substr(1));
+        addr = addr.substr(0, comma);
+        break;
       }
       r.address = StripBrackets(addr);
       if (r.address.empty()) return common::Error::InvalidInput("journal recipient line is empty");
@@ -165,8 +177,9 @@ bool IsIdentityEncoding(const char* cte) {
 
 std::vector<std::string> JournalReport::EnvelopeRecipients() const {
   std::vector<std::string> out;
+  std::unordered_set<std::string_view> seen;
   for (const JournalRecipient& r : recipients) {
-    if (std::find(out.begin(), out.end(), r.address) == out.end()) out.push_back(r.address);
+    if (seen.insert(r.address).second) out.push_back(r.address);
   }
   return out;
 }
