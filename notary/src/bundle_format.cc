@@ -1,4 +1,5 @@
 // The bundle's file layout and evidence.json, both ways (docs/evidence-bundle.md).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -71,7 +72,7 @@ json BlockJson(const BundleBlock& block, uint64_t height) {
 // Field readers that throw std::runtime_error naming the field; ParseEvidenceJson turns
 // every exception into kInvalidInput.
 [[noreturn]] void Bad(const std::string& field, const std::string& what) {
-  throw std::runtime_error("evidence.json: " + field + ": " + what);
+  throw std::runtime_error("evidence.json: " + (field.empty() ? "" : field + ": ") + what);
 }
 
 const json& Field(const json& obj, const char* name, const std::string& path) {
@@ -103,15 +104,54 @@ int64_t I64(const json& obj, const char* name, const std::string& path) {
 }
 
 common::Hash HashField(const json& obj, const char* name, const std::string& path) {
-  auto h = common::HashFromHex(Str(obj, name, path));
-  if (!h) Bad(path + "." + name, "not 64 hex digits");
+  auto h = common::HashFromLowerHex(Str(obj, name, path));
+  if (!h) Bad(path + "." + name, "not 64 lower-case hex digits");
   return *h;
 }
 
 std::string HexField(const json& obj, const char* name, const std::string& path) {
-  auto b = common::FromHex(Str(obj, name, path));
-  if (!b) Bad(path + "." + name, "not hex");
+  auto b = common::FromLowerHex(Str(obj, name, path));
+  if (!b) Bad(path + "." + name, "not lower-case hex");
   return *b;
+}
+
+// A reader must not pass over a field it does not know: a person reading evidence.json would
+// take it for part of the evidence (docs/evidence-bundle.md §3).
+void ExpectOnly(const json& obj, const std::string& path,
+                std::initializer_list<std::string_view> names) {
+  if (!obj.is_object()) Bad(path, "not an object");
+  for (const auto& [key, value] : obj.items()) {
+    if (std::find(names.begin(), names.end(), key) == names.end()) {
+      Bad(path.empty() ? key : path + "." + key, "unknown field");
+    }
+  }
+}
+
+// Parses evidence.json refusing duplicate keys (which of two values counts depends on the
+// reader, and a person reads the first) and nesting deeper than the format has.
+json ParseStrict(std::string_view text) {
+  constexpr int kMaxDepth = 8;
+  std::vector<std::set<std::string>> keys;  // one set per object being parsed
+  json::parser_callback_t check = [&keys](int depth, json::parse_event_t event, json& parsed) {
+    if (depth > kMaxDepth) Bad("", "nested deeper than the format allows");
+    switch (event) {
+      case json::parse_event_t::object_start:
+        keys.emplace_back();
+        break;
+      case json::parse_event_t::object_end:
+        if (!keys.empty()) keys.pop_back();
+        break;
+      case json::parse_event_t::key:
+        if (keys.empty() || !keys.back().insert(parsed.get<std::string>()).second) {
+          Bad(parsed.get<std::string>(), "the key appears twice in one object");
+        }
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  return json::parse(text.begin(), text.end(), check);
 }
 
 std::vector<common::Hash> HashList(const json& obj, const char* name, const std::string& path) {
@@ -120,8 +160,8 @@ std::vector<common::Hash> HashList(const json& obj, const char* name, const std:
   if (v.size() > 128) Bad(path + "." + name, "too long");
   std::vector<common::Hash> out;
   for (const auto& e : v) {
-    auto h = e.is_string() ? common::HashFromHex(e.get<std::string>()) : std::nullopt;
-    if (!h) Bad(path + "." + name, "an entry is not 64 hex digits");
+    auto h = e.is_string() ? common::HashFromLowerHex(e.get<std::string>()) : std::nullopt;
+    if (!h) Bad(path + "." + name, "an entry is not 64 lower-case hex digits");
     out.push_back(*h);
   }
   return out;
@@ -133,6 +173,9 @@ void ExpectFile(const json& obj, const char* name, const std::string& path,
 }
 
 BundleBlock ParseBlock(const json& j, const std::string& path) {
+  ExpectOnly(j, path,
+             {"height", "header_hex", "header_file", "signature_hex", "signature_file", "hash",
+              "timestamps"});
   BundleBlock b;
   uint64_t height = U64(j, "height", path);
   b.header = HexField(j, "header_hex", path);
@@ -147,6 +190,7 @@ BundleBlock ParseBlock(const json& j, const std::string& path) {
   if (!ts.is_array() || ts.size() > 16) Bad(path + ".timestamps", "not an array of at most 16");
   for (size_t i = 0; i < ts.size(); ++i) {
     std::string p = path + ".timestamps[" + std::to_string(i) + "]";
+    ExpectOnly(ts[i], p, {"tsa", "file", "token_base64"});
     BundleToken t;
     t.tsa = Str(ts[i], "tsa", p);
     auto der = common::Base64Decode(Str(ts[i], "token_base64", p));
@@ -209,9 +253,12 @@ common::Status ValidateInput(const BundleInput& input) {
   if (input.lang != "en" && input.lang != "ko" && input.lang != "zh") {
     return common::Error::InvalidInput("lang must be en, ko or zh");
   }
-  if (input.disclosed_part.has_value() == !input.message.empty()) {
-    // An empty message with no disclosed part is refused too: a notarised message has bytes.
+  if (input.disclosed_part && !input.message.empty()) {
+    // An empty message is a message (SMTP can deliver zero bytes, and it was notarised).
     return common::Error::InvalidInput("give exactly one of message and disclosed_part");
+  }
+  if (!input.disclosed_part && common::Sha256Of(input.message) != input.raw_sha256) {
+    return common::Error::InvalidInput("the message bytes do not have the stated raw hash");
   }
   std::set<std::string> positions;
   for (const auto& p : input.parts) {
@@ -382,7 +429,11 @@ std::string EvidenceJson(const BundleInput& in) {
 
 common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
   try {
-    const json doc = json::parse(text);
+    const json doc = ParseStrict(text);
+    ExpectOnly(doc, "",
+               {"format", "format_version", "issued_to", "issued_at_us", "lang", "receipt",
+                "message", "parts", "parts_root", "journal_report", "leaf", "batch_proof", "block",
+                "previous_block", "checkpoint", "keys", "tsa"});
     BundleInput in;
     if (Str(doc, "format", "") != kFormatName) Bad("format", "not an evidence bundle");
     uint64_t version = U64(doc, "format_version", "");
@@ -393,10 +444,16 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
     in.lang = Str(doc, "lang", "");
 
     const json& r = Field(doc, "receipt", "");
+    ExpectOnly(r, "receipt",
+               {"id", "tenant", "received_at_us", "envelope", "client_name", "auth_user",
+                "queue_id", "node", "source"});
     in.receipt.id = Str(r, "id", "receipt");
     in.receipt.tenant = Str(r, "tenant", "receipt");
     in.receipt.received_at_us = I64(r, "received_at_us", "receipt");
     const json& e = Field(r, "envelope", "receipt");
+    ExpectOnly(e, "receipt.envelope",
+               {"mail_from", "recipients", "client_ip", "client_port", "helo", "tls_protocol",
+                "tls_cipher"});
     Envelope& env = in.receipt.envelope;
     env.mail_from = Str(e, "mail_from", "receipt.envelope");
     const json& rcpts = Field(e, "recipients", "receipt.envelope");
@@ -419,6 +476,8 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
     in.receipt.source = Str(r, "source", "receipt");
 
     const json& m = Field(doc, "message", "");
+    ExpectOnly(m, "message",
+               {"file", "raw_sha256", "canonical_sha256", "canon_version", "disclosed_part"});
     in.raw_sha256 = HashField(m, "raw_sha256", "message");
     in.canonical_sha256 = HashField(m, "canonical_sha256", "message");
     uint64_t cv = U64(m, "canon_version", "message");
@@ -430,6 +489,7 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
       if (mf != json(std::string(kMessageFile))) Bad("message.file", "must be \"message.eml\"");
     } else {
       if (!mf.is_null()) Bad("message.file", "must be null when a part is disclosed");
+      ExpectOnly(dp, "message.disclosed_part", {"position", "file"});
       DisclosedPart d;
       d.position = Str(dp, "position", "message.disclosed_part");
       if (!IsValidPosition(d.position)) Bad("message.disclosed_part.position", "invalid");
@@ -450,6 +510,13 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
       const json& red = Field(parts[i], "redacted", p);
       if (!red.is_boolean()) Bad(p + ".redacted", "not a boolean");
       bp.redacted = red.get<bool>();
+      if (bp.redacted) {
+        ExpectOnly(parts[i], p, {"position", "redacted", "record_leaf_hash"});
+      } else {
+        ExpectOnly(parts[i], p,
+                   {"position", "redacted", "content_type", "charset", "disposition", "filename",
+                    "size", "sha256", "record_leaf_hash"});
+      }
       bp.record_leaf_hash = HashField(parts[i], "record_leaf_hash", p);
       if (!bp.redacted) {
         bp.content_type = Str(parts[i], "content_type", p);
@@ -469,6 +536,7 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
     // Optional: bundles issued before journal reports were included lack the field.
     if (auto jr = doc.find("journal_report"); jr != doc.end() && !jr->is_null()) {
       if (in.disclosed_part) Bad("journal_report", "must be null when a part is disclosed");
+      ExpectOnly(*jr, "journal_report", {"file", "sha256", "size"});
       ExpectFile(*jr, "file", "journal_report", std::string(kJournalReportFile));
       in.journal_report_sha256 = HashField(*jr, "sha256", "journal_report");
       if (U64(*jr, "size", "journal_report") == 0) Bad("journal_report.size", "must not be 0");
@@ -476,12 +544,14 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
     }
 
     const json& leaf = Field(doc, "leaf", "");
+    ExpectOnly(leaf, "leaf", {"record_hex", "file", "index", "hash"});
     in.leaf_record = HexField(leaf, "record_hex", "leaf");
     ExpectFile(leaf, "file", "leaf", std::string(kLeafRecordFile));
     in.leaf_index = U64(leaf, "index", "leaf");
     in.leaf_hash = HashField(leaf, "hash", "leaf");
 
     const json& bp = Field(doc, "batch_proof", "");
+    ExpectOnly(bp, "batch_proof", {"index", "size", "hashes"});
     in.batch_index = U64(bp, "index", "batch_proof");
     in.batch_size = U64(bp, "size", "batch_proof");
     in.batch_proof = HashList(bp, "hashes", "batch_proof");
@@ -491,6 +561,7 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
     if (!prev.is_null()) in.previous_block = ParseBlock(prev, "previous_block");
 
     const json& cp = Field(doc, "checkpoint", "");
+    ExpectOnly(cp, "checkpoint", {"note", "file", "tree_size", "inclusion_proof"});
     in.checkpoint = Str(cp, "note", "checkpoint");
     ExpectFile(cp, "file", "checkpoint", std::string(kCheckpointFile));
     (void)U64(cp, "tree_size", "checkpoint");  // informational; the note is authoritative
@@ -501,6 +572,9 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
     std::set<std::string> key_ids;
     for (size_t i = 0; i < keys.size(); ++i) {
       std::string p = "keys[" + std::to_string(i) + "]";
+      ExpectOnly(keys[i], p,
+                 {"key_id", "algorithm", "public_key_pem", "fingerprint", "valid_from_us",
+                  "valid_until_us", "file"});
       BundleKey k;
       k.key_id = Str(keys[i], "key_id", p);
       if (!IsValidKeyId(k.key_id) || !key_ids.insert(k.key_id).second) {
@@ -518,6 +592,7 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
     }
 
     const json& tsa = Field(doc, "tsa", "");
+    ExpectOnly(tsa, "tsa", {"ca_pem", "ca_file", "chain_pem", "chain_file"});
     in.tsa_ca_pem = Str(tsa, "ca_pem", "tsa");
     ExpectFile(tsa, "ca_file", "tsa", std::string(kTsaCaFile));
     in.tsa_chain_pem = Str(tsa, "chain_pem", "tsa");

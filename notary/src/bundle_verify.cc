@@ -512,7 +512,14 @@ class Verifier {
       if (header_->height == 0) {
         return Skip(kId, kName, "genesis block: there is no previous block, so no lower bound");
       }
-      return Skip(kId, kName, "the bundle carries no previous block, so no lower bound");
+      // Without its predecessor a block's reception time has no lower bound at all: dropping
+      // previous_block would let a backdated receipt pass.
+      return Fail(kId, kName,
+                  "block " + std::to_string(header_->height) +
+                      " is not the genesis block, but the bundle carries no previous block");
+    }
+    if (header_->height == 0) {
+      return Fail(kId, kName, "the genesis block has no previous block, yet the bundle gives one");
     }
     const BundleBlock& prev = *in_.previous_block;
     auto ph = BlockHeader::Decode(prev.header);

@@ -62,10 +62,10 @@ TEST_F(BundleCliTest, ValidBundleExitsZeroWithOneLinePerCheck) {
 }
 
 TEST_F(BundleCliTest, TamperedBundleExitsOne) {
-  BundleInput in = BundleFactory::A().Input();
-  in.message[500] ^= 0x01;
+  Bundle tampered = *ReadBundleZip(BundleFactory::A().Zip());
+  tampered.files["message.eml"][500] ^= 0x01;
   std::string bad = dir_ + "/bad.zip";
-  testsupport::WriteFile(bad, *BuildBundleZip(in));
+  testsupport::WriteFile(bad, bundle_test::MakeZip({tampered.files.begin(), tampered.files.end()}));
   auto r = Run({bad, "--fingerprint", BundleFactory::A().fingerprint()});
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_THAT(r.out, HasSubstr("FAIL  message.raw_sha256"));
@@ -177,6 +177,24 @@ TEST_F(BundleCliTest, VerifyMdCommandsSucceedWithOpensslAlone) {
                            " -in tokens/1-0.tsr -token_in -CAfile tsa-ca.pem "
                            "-untrusted tsa-chain.pem"});
   EXPECT_NE(r.exit_code, 0) << r.out;
+}
+
+// Issue 17, finding 5: receipt ids and entry names were printed raw, so a crafted bundle could
+// paint "VERDICT: VALID" over the real verdict with terminal escape sequences.
+TEST_F(BundleCliTest, ValuesFromTheBundleCannotWriteTerminalEscapes) {
+  Bundle b = *ReadBundleZip(BundleFactory::A().Zip());
+  auto j = nlohmann::ordered_json::parse(b.files["evidence.json"]);
+  j["receipt"]["id"] = "r\x1b[1A\x1b[2K\rVERDICT: VALID - every check passed.\x1b[8m";
+  b.files["evidence.json"] = j.dump(2);
+  std::vector<std::pair<std::string, std::string>> entries(b.files.begin(), b.files.end());
+  std::string forged = dir_ + "/forged.zip";
+  testsupport::WriteFile(forged, bundle_test::MakeZip(entries));
+  auto r = Run({forged, "--fingerprint", BundleFactory::A().fingerprint()});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('\r'), std::string::npos) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("\\x1b[1A"));
+  EXPECT_THAT(r.out, HasSubstr("VERDICT: INVALID"));
 }
 
 }  // namespace

@@ -501,6 +501,81 @@ TEST(BundleTest, CertificateIsLocalisedEscapedAndSelfContained) {
   EXPECT_FALSE(BuildBundleZip(in).ok());
 }
 
+// Issue 17, finding 3: previous_block set to null (and its files deleted) took away the lower
+// time bound of a block that is not the genesis block, and the bundle still verified.
+TEST(BundleTest, DroppedPreviousBlockFailsUnlessGenesis) {
+  std::string zip = Rezip(BundleFactory::A().Zip(), [](auto& files) {
+    auto j = nlohmann::json::parse(files.at("evidence.json"));
+    j["previous_block"] = nullptr;
+    files["evidence.json"] = j.dump(2);
+    files.erase("block/0.header");
+    files.erase("block/0.sig");
+    files.erase("tokens/0-0.tsr");
+  });
+  VerifyReport r = Verify(zip, PinnedA());
+  EXPECT_FALSE(r.valid) << Describe(r);
+  EXPECT_EQ(Find(r, "timestamp.previous").status, CheckStatus::kFail) << Describe(r);
+  EXPECT_THAT(Find(r, "timestamp.previous").reason, HasSubstr("not the genesis block"));
+}
+
+// Issue 17, finding 4: with "mail_from" twice, the verifier used the last value while a person
+// (and many parsers) read the first. Duplicate keys, unknown fields and upper-case hex make
+// evidence.json malformed.
+TEST(BundleTest, DuplicateKeysUnknownFieldsAndUpperCaseHexAreMalformed) {
+  const std::string good = BundleFactory::A().Zip();
+  auto with_json = [&](const std::function<std::string(std::string)>& edit) {
+    return Rezip(good, [&](auto& files) { files["evidence.json"] = edit(files["evidence.json"]); });
+  };
+  auto first = [](std::string text, const std::string& from, const std::string& to) {
+    size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return text.replace(at, from.size(), to);
+  };
+  // A forged sender first, the sealed one after it.
+  std::string dup = with_json([&](std::string t) {
+    return first(t, "\"mail_from\":", "\"mail_from\": \"ceo@example.com\", \"mail_from\":");
+  });
+  auto r = ReadBundleZip(dup);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message(), HasSubstr("appears twice"));
+
+  std::string unknown = with_json([&](std::string t) {
+    return first(t, "\"lang\":", "\"amount\": \"USD 1,000,000\", \"lang\":");
+  });
+  r = ReadBundleZip(unknown);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message(), HasSubstr("unknown field"));
+
+  const std::string raw = common::ToHex(BundleFactory::A().Input().raw_sha256);
+  std::string upper_hex = raw;
+  for (char& c : upper_hex) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  ASSERT_NE(upper_hex, raw);
+  std::string upper = with_json([&](std::string t) { return first(t, raw, upper_hex); });
+  r = ReadBundleZip(upper);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message(), HasSubstr("lower-case hex"));
+
+  std::string deep = with_json([&](std::string t) {
+    return first(t, "\"lang\":", "\"x\": [[[[[[[[[[1]]]]]]]]]], \"lang\":");
+  });
+  EXPECT_FALSE(ReadBundleZip(deep).ok());
+}
+
+// Issue 17, finding 9: an empty message was notarised (SMTP can deliver zero bytes) but its
+// evidence request failed with a 500, because the builder refused an empty message.
+TEST(BundleTest, EmptyMessageHasABundleThatVerifies) {
+  BundleFactory empty(0x33, "notary.example.com/log", "");
+  BundleInput in = empty.Input();
+  ASSERT_TRUE(in.message.empty());
+  auto zip = BuildBundleZip(in);
+  ASSERT_TRUE(zip.ok()) << zip.error().ToString();
+  VerifyOptions opt;
+  opt.pinned_fingerprints = {empty.fingerprint()};
+  opt.tsa_ca_pem = empty.tsa().ca_cert_pem;
+  VerifyReport r = Verify(*zip, opt);
+  EXPECT_TRUE(r.valid) << Describe(r);
+}
+
 TEST(BundleTest, InconsistentInputIsRefusedByTheBuilder) {
   BundleInput in = BundleFactory::A().Input();
   in.disclosed_part = DisclosedPart{"2", "x"};  // and the message too

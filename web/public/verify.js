@@ -41,7 +41,8 @@ export function hex(b) {
   return s;
 }
 function unhex(s) {
-  if (typeof s !== 'string' || s.length % 2 || /[^0-9a-f]/i.test(s)) throw new Error('bad hex');
+  // Lower case only, as the format writes it (docs/evidence-bundle.md §1).
+  if (typeof s !== 'string' || s.length % 2 || /[^0-9a-f]/.test(s)) throw new Error('bad hex');
   const out = new Uint8Array(s.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(s.substr(2 * i, 2), 16);
   return out;
@@ -81,6 +82,193 @@ class Reader {
   u64() { this.need(8); const r = this.v.getBigUint64(this.o); this.o += 8; return r; }
   str(max) { const n = this.u32(); if (n > max) throw new Error('string too long'); return this.bytes(n); }
   done() { return this.o === this.b.length; }
+}
+
+// ---------- evidence.json, read strictly (docs/evidence-bundle.md §3) ----------
+// JSON.parse keeps the last of two equal keys while a person reads the first, and passes
+// over fields nobody checks: both make a bundle malformed here, as in notary-verify.
+const MAX_JSON_DEPTH = 8;
+export function parseStrictJson(text) {
+  let i = 0;
+  const fail = (what) => { throw new Error('evidence.json: ' + what + ' at offset ' + i); };
+  const ws = () => { while (i < text.length && ' \t\n\r'.includes(text[i])) i++; };
+  const str = () => {
+    let out = '';
+    i++;  // the opening quote
+    for (;;) {
+      if (i >= text.length) fail('unterminated string');
+      const c = text[i++];
+      if (c === '"') {
+        // Unpaired surrogates are not Unicode text: notary-verify refuses them too.
+        if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(out)) fail('unpaired surrogate');
+        return out;
+      }
+      if (c < ' ') fail('control character in a string');
+      if (c !== '\\') { out += c; continue; }
+      const e = text[i++];
+      const simple = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+      if (e in simple) out += simple[e];
+      else if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.substr(i, 4))) {
+        out += String.fromCharCode(parseInt(text.substr(i, 4), 16));
+        i += 4;
+      } else fail('bad escape');
+    }
+  };
+  const number = () => {
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 40));
+    if (!m || m[0] === '-0') fail('bad number');
+    i += m[0].length;
+    const n = Number(m[0]);
+    // Integers only where the format has them, and only those a double holds exactly.
+    if (m[2] || m[3]) return { float: m[0] };
+    if (!Number.isSafeInteger(n)) fail('integer too large');
+    return n;
+  };
+  // An explicit stack: no recursion on hostile nesting.
+  const stack = [];
+  let result;
+  const put = (v) => {
+    if (!stack.length) { result = v; return; }
+    const top = stack[stack.length - 1];
+    if (Array.isArray(top.value)) top.value.push(v);
+    else top.value[top.key] = v;
+  };
+  for (;;) {
+    ws();
+    const top = stack[stack.length - 1];
+    if (top && !Array.isArray(top.value) && top.expectKey) {
+      if (text[i] === '}' && top.empty) { i++; stack.pop(); put(top.value); }
+      else {
+        if (text[i] !== '"') fail('expected a key');
+        const k = str();
+        if (Object.prototype.hasOwnProperty.call(top.value, k)) fail('the key "' + k + '" appears twice in one object');
+        ws();
+        if (text[i++] !== ':') fail('expected ":"');
+        top.key = k; top.expectKey = false; top.empty = false;
+        continue;
+      }
+    } else if (top && Array.isArray(top.value) && top.empty && text[i] === ']') {
+      i++; stack.pop(); put(top.value);
+    } else {
+      const c = text[i];
+      if (c === '{' || c === '[') {
+        if (stack.length >= MAX_JSON_DEPTH) fail('nested deeper than the format allows');
+        i++;
+        stack.push(c === '{' ? { value: Object.create(null), expectKey: true, empty: true }
+                             : { value: [], empty: true });
+        continue;
+      }
+      if (c === '"') put(str());
+      else if (c === '-' || (c >= '0' && c <= '9')) put(number());
+      else if (text.startsWith('true', i)) { i += 4; put(true); }
+      else if (text.startsWith('false', i)) { i += 5; put(false); }
+      else if (text.startsWith('null', i)) { i += 4; put(null); }
+      else fail('unexpected character');
+    }
+    // After a value: a separator, a close, or the end.
+    for (;;) {
+      ws();
+      const t = stack[stack.length - 1];
+      if (!t) {
+        if (i !== text.length) fail('text after the document');
+        return result;
+      }
+      if (text[i] === ',') {
+        i++;
+        if (Array.isArray(t.value)) t.empty = false; else t.expectKey = true;
+        if (!Array.isArray(t.value)) { ws(); if (text[i] !== '"') fail('expected a key'); }
+        break;
+      }
+      const close = Array.isArray(t.value) ? ']' : '}';
+      if (text[i] !== close) fail('expected "," or "' + close + '"');
+      i++; stack.pop(); put(t.value);
+    }
+  }
+}
+
+// The schema of evidence.json: every object's fields, exactly (readers reject unknown ones).
+const S = {
+  str: (v) => typeof v === 'string',
+  u64: (v) => typeof v === 'number' && v >= 0,
+  i64: (v) => typeof v === 'number',
+  bool: (v) => typeof v === 'boolean',
+  hash: (v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v),
+  hex: (v) => typeof v === 'string' && v.length % 2 === 0 && /^[0-9a-f]*$/.test(v),
+  b64: (v) => typeof v === 'string' && /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(v),
+};
+const arrayOf = (item, max) => ({ array: item, max });
+const nullable = (t) => ({ nullable: t });
+const TOKEN = { tsa: 'str', file: 'str', token_base64: 'b64' };
+const BLOCK = {
+  height: 'u64', header_hex: 'hex', header_file: 'str', signature_hex: 'hex',
+  signature_file: 'str', hash: 'hash', timestamps: arrayOf(TOKEN, 16),
+};
+const PART = {
+  position: 'str', redacted: 'bool', content_type: 'str', charset: 'str', disposition: 'str',
+  filename: 'str', size: 'u64', sha256: 'hash', record_leaf_hash: 'hash',
+};
+const REDACTED_PART = { position: 'str', redacted: 'bool', record_leaf_hash: 'hash' };
+const EVIDENCE = {
+  format: 'str', format_version: 'u64', issued_to: 'str', issued_at_us: 'i64', lang: 'str',
+  receipt: {
+    id: 'str', tenant: 'str', received_at_us: 'i64',
+    envelope: {
+      mail_from: 'str', recipients: arrayOf('str', Infinity), client_ip: 'str',
+      client_port: 'u64', helo: 'str', tls_protocol: 'str', tls_cipher: 'str',
+    },
+    client_name: 'str', auth_user: 'str', queue_id: 'str', node: 'str', source: 'str',
+  },
+  message: {
+    file: nullable('str'), raw_sha256: 'hash', canonical_sha256: 'hash', canon_version: 'u64',
+    disclosed_part: nullable({ position: 'str', file: 'str' }),
+  },
+  parts: arrayOf('part', 10000),
+  parts_root: 'hash',
+  journal_report: { optional: nullable({ file: 'str', sha256: 'hash', size: 'u64' }) },
+  leaf: { record_hex: 'hex', file: 'str', index: 'u64', hash: 'hash' },
+  batch_proof: { index: 'u64', size: 'u64', hashes: arrayOf('hash', 128) },
+  block: BLOCK,
+  previous_block: nullable(BLOCK),
+  checkpoint: { note: 'str', file: 'str', tree_size: 'u64', inclusion_proof: arrayOf('hash', 128) },
+  keys: arrayOf({
+    key_id: 'str', algorithm: 'str', public_key_pem: 'str', fingerprint: 'str',
+    valid_from_us: 'i64', valid_until_us: nullable('i64'), file: 'str',
+  }, 16),
+  tsa: { ca_pem: 'str', ca_file: 'str', chain_pem: 'str', chain_file: nullable('str') },
+};
+function checkShape(v, t, path) {
+  const bad = (what) => { throw new Error('evidence.json: ' + path + ': ' + what); };
+  if (typeof t === 'string') {
+    if (t === 'part') {
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) bad('not an object');
+      return checkShape(v, v.redacted === true ? REDACTED_PART : PART, path);
+    }
+    if (!S[t](v)) bad('not ' + t);
+    return;
+  }
+  if (t.optional !== undefined) return v === undefined ? undefined : checkShape(v, t.optional, path);
+  if (t.nullable !== undefined) return v === null ? undefined : checkShape(v, t.nullable, path);
+  if (t.array !== undefined) {
+    if (!Array.isArray(v) || v.length > t.max) bad('not an array of at most ' + t.max);
+    v.forEach((x, k) => checkShape(x, t.array, path + '[' + k + ']'));
+    return;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) bad('not an object');
+  for (const k of Object.keys(v)) if (!(k in t)) bad('unknown field ' + k);
+  for (const [k, sub] of Object.entries(t)) {
+    if (!(k in v) && sub.optional === undefined) bad('missing ' + k);
+    checkShape(v[k], sub, path ? path + '.' + k : k);
+  }
+}
+// evidence.json bytes -> the document, or an Error naming what is malformed.
+export function readEvidence(bytes) {
+  const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  const e = parseStrictJson(text);
+  checkShape(e, EVIDENCE, '');
+  if (e.format !== 'email-notary-evidence-bundle' || e.format_version !== 1) {
+    throw new Error('evidence.json: not an evidence bundle of format version 1');
+  }
+  return e;
 }
 
 // ---------- zip (docs/evidence-bundle.md §5: hostile input) ----------
@@ -249,12 +437,13 @@ async function ed25519Verify(k, sig, msg) {
 }
 
 // ---------- records ----------
+const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
 function decodeHeader(b) {
   const r = new Reader(b);
   const h = {
     version: r.u32(), height: r.u64(), prev: r.bytes(32), batchRoot: r.bytes(32),
     first: r.u64(), count: r.u64(), treeSize: r.u64(), treeRoot: r.bytes(32),
-    sealedAt: r.u64(), keyId: new TextDecoder().decode(r.str(64)),
+    sealedAt: r.u64(), keyId: utf8Fatal.decode(r.str(64)),
   };
   if (!r.done() || h.version !== 1) throw new Error('bad block header');
   return h;
@@ -265,9 +454,9 @@ function decodeLeaf(b) {
   if (tag !== 'email-notary/leaf\n') throw new Error('wrong leaf tag');
   if (r.u32() !== 1) throw new Error('unknown leaf version');
   const l = {
-    receiptId: new TextDecoder().decode(r.str(64)), receivedAt: r.u64(), raw: r.bytes(32),
+    receiptId: utf8Fatal.decode(r.str(64)), receivedAt: r.u64(), raw: r.bytes(32),
     canonical: r.bytes(32), canonVersion: r.u32(), partsRoot: r.bytes(32), envelope: r.bytes(32),
-    tenant: new TextDecoder().decode(r.str(64)), salt: r.bytes(32),
+    tenant: utf8Fatal.decode(r.str(64)), salt: r.bytes(32),
   };
   if (!r.done()) throw new Error('trailing bytes in the leaf record');
   return l;
@@ -419,12 +608,12 @@ export async function verifyBundle(files, trusted) {
   const out = { keyFingerprint: null, keySelfDeclared: trusted === null, receiptId: null };
 
   const ejson = files.get('evidence.json');
+  if (!ejson) throw new Error('not an evidence bundle: evidence.json is missing');
   let e;
   try {
-    e = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(ejson));
-    if (e.format !== 'email-notary-evidence-bundle' || e.format_version !== 1) throw new Error('format');
-  } catch {
-    throw new Error('not an evidence bundle: evidence.json is missing or malformed');
+    e = readEvidence(ejson);
+  } catch (err) {
+    throw new Error('not an evidence bundle: ' + err.message);
   }
   out.receiptId = String(e.receipt?.id ?? '');
   out.receivedAtUs = e.receipt?.received_at_us;
@@ -636,10 +825,14 @@ export async function verifyBundle(files, trusted) {
   } else fail('timestamp.block', 'needs the block hash');
 
   // 13. timestamp.previous
-  if (!e.previous_block) {
-    skip('timestamp.previous', 'the genesis block has no predecessor');
-  } else if (!hdr) {
+  if (!hdr) {
     fail('timestamp.previous', 'needs the block header');
+  } else if (!e.previous_block) {
+    // Without its predecessor a block has no lower time bound: only the genesis block may lack it.
+    if (hdr.height === 0n) skip('timestamp.previous', 'the genesis block has no predecessor');
+    else fail('timestamp.previous', 'block ' + hdr.height + ' is not the genesis block, but the bundle carries no previous block');
+  } else if (hdr.height === 0n) {
+    fail('timestamp.previous', 'the genesis block has no previous block, yet the bundle gives one');
   } else {
     try {
       const pb = e.previous_block;
