@@ -1,5 +1,7 @@
-// Canonicaliser: RFC 5322 bytes -> canonical form (docs/canonical-form.md), with GMime 3
-// doing all MIME parsing, transfer decoding, RFC 2047/2231 decoding and charset lookup.
+// Canonicaliser, version 1: RFC 5322 bytes -> canonical form (docs/canonical-form.md), with
+// GMime 3 doing all MIME parsing, transfer decoding, RFC 2047/2231 decoding and charset
+// lookup. Also the entry points, which dispatch on the version (version 2 is canonical_v2.cc),
+// and the part records of both versions. Version 1's output must never change.
 #include "mime/canonical.h"
 
 #include <gmime/gmime.h>
@@ -9,10 +11,12 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "canonical_common.h"
+#include "canonical_v2.h"
+#include "common/check.h"
 #include "common/rfc6962.h"
 #include "common/sha256.h"
 #include "gmime_support.h"
@@ -21,49 +25,25 @@
 namespace mime {
 namespace {
 
+using internal::AppendRecord;
 using internal::CollapseWhitespace;
-using internal::DateTimePtr;
 using internal::FormatOptionsPtr;
 using internal::GCharPtr;
 using internal::GPtr;
+using internal::MetadataField;
 using internal::NormaliseTextLines;
 using internal::ParserOptionsPtr;
+using internal::StartsWithMboxFromLine;
 using internal::ToUtf8;
+using internal::Warnings;
 
 // Larger inputs are not given to GMime (its buffers use 32-bit lengths); they are still
 // hashed, as an "unparsed" record.
 constexpr size_t kMaxParseBytes = size_t{1} << 30;
-// Bounds the warnings list: each distinct description appears once, with a count.
-constexpr size_t kMaxDistinctWarnings = 64;
 constexpr size_t kReadChunk = 64 * 1024;
 // Legitimate mail stays far below these; beyond them a warning flags the structure.
 constexpr size_t kSuspiciousDepth = 100;
 constexpr size_t kSuspiciousParts = 10000;
-
-// Collects content-free warnings, deduplicated, in first-seen order.
-class Warnings {
- public:
-  void Add(std::string_view what) {
-    for (auto& [text, count] : entries_) {
-      if (text == what) {
-        ++count;
-        return;
-      }
-    }
-    if (entries_.size() < kMaxDistinctWarnings) entries_.emplace_back(std::string(what), 1);
-  }
-  std::vector<std::string> Render() const {
-    std::vector<std::string> out;
-    out.reserve(entries_.size());
-    for (const auto& [text, count] : entries_) {
-      out.push_back(count == 1 ? text : text + " (x" + std::to_string(count) + ")");
-    }
-    return out;
-  }
-
- private:
-  std::vector<std::pair<std::string, uint64_t>> entries_;
-};
 
 const char* ParserWarningText(GMimeParserWarning code) {
   switch (code) {
@@ -110,14 +90,6 @@ void OnParserWarning(gint64 /*offset*/, GMimeParserWarning code, const gchar* /*
   static_cast<Warnings*>(user_data)->Add(ParserWarningText(code));
 }
 
-// "From " at the start of an mbox entry, but not the obsolete "From :" header syntax.
-bool StartsWithMboxFromLine(std::string_view raw) {
-  if (!raw.starts_with("From ")) return false;
-  size_t i = 5;
-  while (i < raw.size() && (raw[i] == ' ' || raw[i] == '\t')) ++i;
-  return i >= raw.size() || raw[i] != ':';
-}
-
 // Bare LF -> CRLF, into a GByteArray the parser's stream will own. Copies in runs between
 // bare LFs, so CRLF input is one append.
 GByteArray* ToCrlf(std::string_view in) {
@@ -156,23 +128,6 @@ std::string NormaliseHeaderValue(GMimeParserOptions* options, const char* raw) {
   const char* src = unfolded ? unfolded.get() : raw;
   GCharPtr decoded{g_mime_utils_header_decode_text(options, src)};
   return CollapseWhitespace(decoded ? decoded.get() : src);
-}
-
-// Appends one length-prefixed field: decimal byte count, ':', the bytes.
-void AppendField(std::string& out, std::string_view s) {
-  out += std::to_string(s.size());
-  out += ':';
-  out += s;
-}
-
-void AppendRecord(std::string& out, std::string_view tag,
-                  std::initializer_list<std::string_view> fields) {
-  out += tag;
-  for (std::string_view f : fields) {
-    out += ' ';
-    AppendField(out, f);
-  }
-  out += '\n';
 }
 
 // Decodes the part's transfer encoding with GMime's decoder, feeding `sink` in chunks.
@@ -347,93 +302,16 @@ struct Builder {
   bool collect_text_ = false;
 };
 
-// `seen` holds the addresses already in `addrs`: a header of 150,000 mailboxes must not cost
-// a linear search per mailbox.
-void AddAddresses(GMimeParserOptions* options, const char* raw, std::vector<std::string>* display,
-                  std::vector<std::string>* addrs, std::unordered_set<std::string>* seen) {
-  if (raw == nullptr) return;
-  GCharPtr unfolded{g_mime_utils_header_unfold(raw)};
-  GPtr<InternetAddressList> list{internet_address_list_parse(options, unfolded.get())};
-  if (!list) return;
-  // Groups are flattened with an explicit stack of lists.
-  std::vector<InternetAddressList*> lists_left{list.get()};
-  while (!lists_left.empty()) {
-    InternetAddressList* l = lists_left.back();
-    lists_left.pop_back();
-    const int n = internet_address_list_length(l);
-    for (int i = 0; i < n; ++i) {
-      InternetAddress* ia = internet_address_list_get_address(l, i);  // transfer none
-      if (INTERNET_ADDRESS_IS_GROUP(ia)) {
-        InternetAddressList* members =
-            internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia));
-        if (members != nullptr) lists_left.push_back(members);
-        continue;
-      }
-      if (!INTERNET_ADDRESS_IS_MAILBOX(ia)) continue;
-      if (display != nullptr) {
-        GCharPtr s{internet_address_to_string(ia, nullptr, FALSE)};
-        if (s) display->push_back(CollapseWhitespace(s.get()));
-      }
-      std::string addr =
-          Lower(Safe(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia))));
-      if (!addr.empty() && seen->insert(addr).second) addrs->push_back(std::move(addr));
-    }
-  }
-}
-
-std::string StripAngles(std::string_view s) {
-  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
-  return std::string(s);
-}
-
-void FillMetadata(GMimeParserOptions* options, GMimeHeaderList* list, Canonical* out,
-                  Warnings* warnings) {
-  Metadata& md = out->metadata;
-  auto first = [&](std::string_view name) -> const CanonicalHeader* {
-    for (const auto& h : out->headers) {
-      if (h.name == name) return &h;
-    }
-    return nullptr;
-  };
-  if (const auto* h = first("from")) md.from = h->value;
-  if (const auto* h = first("sender")) md.sender = h->value;
-  if (const auto* h = first("reply-to")) md.reply_to = h->value;
-  if (const auto* h = first("subject")) md.subject = h->value;
-  if (const auto* h = first("date")) {
-    md.date = h->value;
-    DateTimePtr dt{g_mime_utils_header_decode_date(h->value.c_str())};
-    if (dt) {
-      md.date_utc_unix = g_date_time_to_unix(dt.get());
-    } else {
-      warnings->Add("Date header could not be parsed");
-    }
-  } else {
-    warnings->Add("no Date header");
-  }
-  if (first("from") == nullptr) warnings->Add("no From header");
-  if (const auto* h = first("message-id")) {
-    GCharPtr id{g_mime_utils_decode_message_id(h->value.c_str())};
-    md.message_id = id ? std::string(id.get()) : StripAngles(h->value);
-  }
-  if (const auto* h = first("in-reply-to")) {
-    GCharPtr id{g_mime_utils_decode_message_id(h->value.c_str())};
-    md.in_reply_to = id ? std::string(id.get()) : StripAngles(h->value);
-  }
-
-  std::unordered_set<std::string> seen;
+// Every header field of the message, for the metadata's address lists.
+std::vector<MetadataField> MetadataFields(GMimeHeaderList* list) {
+  std::vector<MetadataField> out;
   const int n = g_mime_header_list_get_count(list);
+  out.reserve(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
     GMimeHeader* h = g_mime_header_list_get_header_at(list, i);
-    const std::string name = Lower(Safe(g_mime_header_get_name(h)));
-    const char* raw = g_mime_header_get_raw_value(h);
-    if (name == "to") {
-      AddAddresses(options, raw, &md.to, &md.addresses, &seen);
-    } else if (name == "cc") {
-      AddAddresses(options, raw, &md.cc, &md.addresses, &seen);
-    } else if (name == "from" || name == "sender" || name == "reply-to" || name == "bcc") {
-      AddAddresses(options, raw, nullptr, &md.addresses, &seen);
-    }
+    out.push_back({Lower(Safe(g_mime_header_get_name(h))), g_mime_header_get_raw_value(h)});
   }
+  return out;
 }
 
 void Finish(Canonical* out, const std::string& body_records, Warnings* warnings) {
@@ -457,9 +335,12 @@ const std::vector<std::string>& CanonicalHeaderNames() {
   return kNames;
 }
 
-std::string EncodePartRecord(const Part& part) {
+std::string EncodePartRecord(const Part& part, uint32_t version) {
+  CHECK(IsSupportedCanonVersion(version));
   std::string out;
-  common::AppendU32(out, kCanonVersion);
+  common::AppendU32(out, version);
+  // Version 2 (docs/canonical-form.md §V2.9): the per-part salt hides withheld parts.
+  if (version >= 2) common::AppendBytes(out, part.salt);
   common::AppendLengthPrefixed(out, part.position);
   common::AppendLengthPrefixed(out, part.content_type);
   common::AppendLengthPrefixed(out, part.charset);
@@ -470,10 +351,11 @@ std::string EncodePartRecord(const Part& part) {
   return out;
 }
 
-common::Hash PartsRoot(const std::vector<Part>& parts) {
+common::Hash PartsRoot(const std::vector<Part>& parts, uint32_t version) {
+  CHECK(IsSupportedCanonVersion(version));
   std::vector<common::Hash> leaves;
   leaves.reserve(parts.size());
-  for (const Part& p : parts) leaves.push_back(common::HashLeaf(EncodePartRecord(p)));
+  for (const Part& p : parts) leaves.push_back(common::HashLeaf(EncodePartRecord(p, version)));
   return common::MerkleRoot(leaves);
 }
 
@@ -482,9 +364,16 @@ Canonical CanonicalizeImpl(std::string_view raw, const std::string* capture_posi
                            std::string* captured);
 }  // namespace
 
-Canonical Canonicalize(std::string_view raw) { return CanonicalizeImpl(raw, nullptr, nullptr); }
+Canonical Canonicalize(std::string_view raw, uint32_t version) {
+  CHECK(IsSupportedCanonVersion(version));
+  if (version == 2) return internal::CanonicalizeV2(raw);
+  return CanonicalizeImpl(raw, nullptr, nullptr);
+}
 
-std::optional<std::string> ExtractPart(std::string_view raw, const std::string& position) {
+std::optional<std::string> ExtractPart(std::string_view raw, const std::string& position,
+                                       uint32_t version) {
+  CHECK(IsSupportedCanonVersion(version));
+  if (version == 2) return internal::ExtractPartV2(raw, position);
   std::string bytes;
   Canonical c = CanonicalizeImpl(raw, &position, &bytes);
   for (const Part& p : c.parts) {
@@ -549,7 +438,9 @@ Canonical CanonicalizeImpl(std::string_view raw, const std::string* capture_posi
           {name, NormaliseHeaderValue(options.get(), g_mime_header_get_raw_value(h))});
     }
   }
-  if (list != nullptr) FillMetadata(options.get(), list, &out, &warnings);
+  if (list != nullptr) {
+    internal::FillMetadata(options.get(), MetadataFields(list), &out, &warnings);
+  }
 
   Builder builder;
   builder.options = options.get();
