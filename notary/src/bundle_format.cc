@@ -69,6 +69,19 @@ json BlockJson(const BundleBlock& block, uint64_t height) {
           {"timestamps", tokens}};
 }
 
+json ProvenanceJson(const Provenance& p) {
+  const bool journal = p.journal_report_sha256 != common::Hash{};
+  return {
+      {"source", p.source},
+      {"listener", p.listener},
+      {"node", p.node},
+      {"client_name", p.client_name},
+      {"auth_user", p.auth_user},
+      {"queue_id", p.queue_id},
+      {"asserted_by", p.asserted_by},
+      {"journal_report_sha256", journal ? json(common::ToHex(p.journal_report_sha256)) : json()}};
+}
+
 // Field readers that throw std::runtime_error naming the field; ParseEvidenceJson turns
 // every exception into kInvalidInput.
 [[noreturn]] void Bad(const std::string& field, const std::string& what) {
@@ -193,8 +206,10 @@ BundleBlock ParseBlock(const json& j, const std::string& path) {
     ExpectOnly(ts[i], p, {"tsa", "file", "token_base64"});
     BundleToken t;
     t.tsa = Str(ts[i], "tsa", p);
-    auto der = common::Base64Decode(Str(ts[i], "token_base64", p));
-    if (!der) Bad(p + ".token_base64", "not base64");
+    const std::string b64 = Str(ts[i], "token_base64", p);
+    auto der = common::Base64Decode(b64);
+    // One spelling per token: what decodes must encode back to the same text (RFC 4648 §3.5).
+    if (!der || common::Base64Encode(*der) != b64) Bad(p + ".token_base64", "not canonical base64");
     t.der = std::move(*der);
     ExpectFile(ts[i], "file", p, TokenFileName(height, i));
     b.tokens.push_back(std::move(t));
@@ -240,6 +255,21 @@ bool IsValidKeyId(std::string_view key_id) {
 }
 std::string KeyFileName(std::string_view key_id) { return "keys/" + std::string(key_id) + ".pem"; }
 
+common::Hash PartRecordLeafHash(const BundlePart& part, uint32_t canon_version) {
+  mime::Part mp;
+  mp.position = part.position;
+  mp.content_type = part.content_type;
+  mp.charset = part.charset;
+  mp.disposition = part.disposition;
+  mp.filename = part.filename;
+  mp.size = part.size;
+  mp.sha256 = part.sha256;
+  if (part.salt) mp.salt = *part.salt;
+  // An unknown version has no record format: the leaf is of nothing (parts.records fails).
+  if (!mime::IsSupportedCanonVersion(canon_version)) return common::Hash{};
+  return common::HashLeaf(mime::EncodePartRecord(mp, canon_version));
+}
+
 common::Result<uint64_t> HeaderHeight(std::string_view header) {
   auto h = BlockHeader::Decode(header);
   if (!h.ok()) return h.error();
@@ -249,6 +279,12 @@ common::Result<uint64_t> HeaderHeight(std::string_view header) {
 common::Status ValidateInput(const BundleInput& input) {
   if (input.format_version != kBundleFormatVersion) {
     return common::Error::InvalidInput("unsupported bundle format version");
+  }
+  if (!input.disclosed_part && common::Sha256Of(input.canonical_form) != input.canonical_sha256) {
+    return common::Error::InvalidInput("the canonical form does not have the canonical hash");
+  }
+  if (input.disclosed_part && !input.canonical_form.empty()) {
+    return common::Error::InvalidInput("no canonical form under selective disclosure");
   }
   if (input.lang != "en" && input.lang != "ko" && input.lang != "zh") {
     return common::Error::InvalidInput("lang must be en, ko or zh");
@@ -265,6 +301,15 @@ common::Status ValidateInput(const BundleInput& input) {
     if (!IsValidPosition(p.position) || !positions.insert(p.position).second) {
       return common::Error::InvalidInput("part positions must be distinct, digits and dots");
     }
+    if (p.salt.has_value() != (input.canon_version >= 2)) {
+      return common::Error::InvalidInput(
+          "parts of canonical form version 2, and only they, "
+          "have salts");
+    }
+  }
+  if (input.parts.size() > mime::kMaxParts) {
+    return common::Error::InvalidInput("more than " + std::to_string(mime::kMaxParts) +
+                                       " parts: no reader would accept the bundle");
   }
   if (input.disclosed_part && !positions.contains(input.disclosed_part->position)) {
     return common::Error::InvalidInput("the disclosed part is not among the parts");
@@ -301,6 +346,7 @@ std::map<std::string, std::string> LooseFiles(const BundleInput& input) {
     files[PartFileName(input.disclosed_part->position)] = input.disclosed_part->bytes;
   } else {
     files[std::string(kMessageFile)] = input.message;
+    if (input.format_version >= 2) files[std::string(kCanonicalFormFile)] = input.canonical_form;
   }
   if (input.journal_report) files[std::string(kJournalReportFile)] = *input.journal_report;
   files[std::string(kLeafRecordFile)] = input.leaf_record;
@@ -332,30 +378,21 @@ std::string EvidenceJson(const BundleInput& in) {
                     {"helo", env.helo},
                     {"tls_protocol", env.tls_protocol},
                     {"tls_cipher", env.tls_cipher}}},
-                  {"client_name", in.receipt.client_name},
-                  {"auth_user", in.receipt.auth_user},
-                  {"queue_id", in.receipt.queue_id},
-                  {"node", in.receipt.node},
-                  {"source", in.receipt.source}};
-  json message = {{"file", in.disclosed_part ? json() : json(std::string(kMessageFile))},
-                  {"raw_sha256", common::ToHex(in.raw_sha256)},
-                  {"canonical_sha256", common::ToHex(in.canonical_sha256)},
-                  {"canon_version", in.canon_version},
-                  {"disclosed_part", in.disclosed_part
-                                         ? json{{"position", in.disclosed_part->position},
-                                                {"file", PartFileName(in.disclosed_part->position)}}
-                                         : json()}};
+                  {"provenance", ProvenanceJson(in.receipt.provenance)},
+                  {"provenance_bound", in.receipt.provenance_bound}};
+  json message = {
+      {"file", in.disclosed_part ? json() : json(std::string(kMessageFile))},
+      {"raw_sha256", common::ToHex(in.raw_sha256)},
+      {"canonical_sha256", common::ToHex(in.canonical_sha256)},
+      {"canon_version", in.canon_version},
+      {"canonical_file", in.disclosed_part ? json() : json(std::string(kCanonicalFormFile))},
+      {"disclosed_part", in.disclosed_part
+                             ? json{{"position", in.disclosed_part->position},
+                                    {"file", PartFileName(in.disclosed_part->position)}}
+                             : json()}};
   json parts = json::array();
   for (const auto& p : in.parts) {
-    mime::Part mp;
-    mp.position = p.position;
-    mp.content_type = p.content_type;
-    mp.charset = p.charset;
-    mp.disposition = p.disposition;
-    mp.filename = p.filename;
-    mp.size = p.size;
-    mp.sha256 = p.sha256;
-    std::string leaf = common::ToHex(common::HashLeaf(mime::EncodePartRecord(mp)));
+    std::string leaf = common::ToHex(PartRecordLeafHash(p, in.canon_version));
     if (in.disclosed_part && in.disclosed_part->position != p.position) {
       parts.push_back({{"position", p.position}, {"redacted", true}, {"record_leaf_hash", leaf}});
     } else {
@@ -367,6 +404,7 @@ std::string EvidenceJson(const BundleInput& in) {
                        {"filename", p.filename},
                        {"size", p.size},
                        {"sha256", common::ToHex(p.sha256)},
+                       {"salt", p.salt ? json(common::ToHex(*p.salt)) : json()},
                        {"record_leaf_hash", leaf}});
     }
   }
@@ -437,16 +475,22 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
     BundleInput in;
     if (Str(doc, "format", "") != kFormatName) Bad("format", "not an evidence bundle");
     uint64_t version = U64(doc, "format_version", "");
-    if (version != kBundleFormatVersion) Bad("format_version", "unsupported version");
+    if (version != 1 && version != 2) Bad("format_version", "unsupported version");
     in.format_version = static_cast<uint32_t>(version);
+    const bool v2 = version == 2;
     in.issued_to = Str(doc, "issued_to", "");
     in.issued_at_us = I64(doc, "issued_at_us", "");
     in.lang = Str(doc, "lang", "");
 
     const json& r = Field(doc, "receipt", "");
-    ExpectOnly(r, "receipt",
-               {"id", "tenant", "received_at_us", "envelope", "client_name", "auth_user",
-                "queue_id", "node", "source"});
+    if (v2) {
+      ExpectOnly(r, "receipt",
+                 {"id", "tenant", "received_at_us", "envelope", "provenance", "provenance_bound"});
+    } else {
+      ExpectOnly(r, "receipt",
+                 {"id", "tenant", "received_at_us", "envelope", "client_name", "auth_user",
+                  "queue_id", "node", "source"});
+    }
     in.receipt.id = Str(r, "id", "receipt");
     in.receipt.tenant = Str(r, "tenant", "receipt");
     in.receipt.received_at_us = I64(r, "received_at_us", "receipt");
@@ -469,15 +513,47 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
     env.helo = Str(e, "helo", "receipt.envelope");
     env.tls_protocol = Str(e, "tls_protocol", "receipt.envelope");
     env.tls_cipher = Str(e, "tls_cipher", "receipt.envelope");
-    in.receipt.client_name = Str(r, "client_name", "receipt");
-    in.receipt.auth_user = Str(r, "auth_user", "receipt");
-    in.receipt.queue_id = Str(r, "queue_id", "receipt");
-    in.receipt.node = Str(r, "node", "receipt");
-    in.receipt.source = Str(r, "source", "receipt");
+    Provenance& pv = in.receipt.provenance;
+    if (v2) {
+      const json& pj = Field(r, "provenance", "receipt");
+      const std::string pp = "receipt.provenance";
+      ExpectOnly(pj, pp,
+                 {"source", "listener", "node", "client_name", "auth_user", "queue_id",
+                  "asserted_by", "journal_report_sha256"});
+      pv.source = Str(pj, "source", pp);
+      pv.listener = Str(pj, "listener", pp);
+      pv.node = Str(pj, "node", pp);
+      pv.client_name = Str(pj, "client_name", pp);
+      pv.auth_user = Str(pj, "auth_user", pp);
+      pv.queue_id = Str(pj, "queue_id", pp);
+      pv.asserted_by = Str(pj, "asserted_by", pp);
+      if (!Field(pj, "journal_report_sha256", pp).is_null()) {
+        pv.journal_report_sha256 = HashField(pj, "journal_report_sha256", pp);
+        if (pv.journal_report_sha256 == common::Hash{}) {
+          Bad(pp + ".journal_report_sha256", "zero bytes are written as null");
+        }
+      }
+      const json& bound = Field(r, "provenance_bound", "receipt");
+      if (!bound.is_boolean()) Bad("receipt.provenance_bound", "not a boolean");
+      in.receipt.provenance_bound = bound.get<bool>();
+    } else {
+      // Version 1: informational fields, bound by nothing.
+      pv.client_name = Str(r, "client_name", "receipt");
+      pv.auth_user = Str(r, "auth_user", "receipt");
+      pv.queue_id = Str(r, "queue_id", "receipt");
+      pv.node = Str(r, "node", "receipt");
+      pv.source = Str(r, "source", "receipt");
+    }
 
     const json& m = Field(doc, "message", "");
-    ExpectOnly(m, "message",
-               {"file", "raw_sha256", "canonical_sha256", "canon_version", "disclosed_part"});
+    if (v2) {
+      ExpectOnly(m, "message",
+                 {"file", "raw_sha256", "canonical_sha256", "canon_version", "canonical_file",
+                  "disclosed_part"});
+    } else {
+      ExpectOnly(m, "message",
+                 {"file", "raw_sha256", "canonical_sha256", "canon_version", "disclosed_part"});
+    }
     in.raw_sha256 = HashField(m, "raw_sha256", "message");
     in.canonical_sha256 = HashField(m, "canonical_sha256", "message");
     uint64_t cv = U64(m, "canon_version", "message");
@@ -485,6 +561,13 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
     in.canon_version = static_cast<uint32_t>(cv);
     const json& dp = Field(m, "disclosed_part", "message");
     const json& mf = Field(m, "file", "message");
+    if (v2) {
+      const json& cf = Field(m, "canonical_file", "message");
+      if (dp.is_null() ? cf != json(std::string(kCanonicalFormFile)) : !cf.is_null()) {
+        Bad("message.canonical_file",
+            "must be \"canonical-form.txt\", or null when a part is disclosed");
+      }
+    }
     if (dp.is_null()) {
       if (mf != json(std::string(kMessageFile))) Bad("message.file", "must be \"message.eml\"");
     } else {
@@ -498,7 +581,9 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
     }
 
     const json& parts = Field(doc, "parts", "");
-    if (!parts.is_array() || parts.size() > 10000) Bad("parts", "not an array");
+    if (!parts.is_array() || parts.size() > mime::kMaxParts) {
+      Bad("parts", "not an array of at most " + std::to_string(mime::kMaxParts));
+    }
     std::set<std::string> positions;
     for (size_t i = 0; i < parts.size(); ++i) {
       std::string p = "parts[" + std::to_string(i) + "]";
@@ -512,6 +597,10 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
       bp.redacted = red.get<bool>();
       if (bp.redacted) {
         ExpectOnly(parts[i], p, {"position", "redacted", "record_leaf_hash"});
+      } else if (v2) {
+        ExpectOnly(parts[i], p,
+                   {"position", "redacted", "content_type", "charset", "disposition", "filename",
+                    "size", "sha256", "salt", "record_leaf_hash"});
       } else {
         ExpectOnly(parts[i], p,
                    {"position", "redacted", "content_type", "charset", "disposition", "filename",
@@ -525,11 +614,21 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
         bp.filename = Str(parts[i], "filename", p);
         bp.size = U64(parts[i], "size", p);
         bp.sha256 = HashField(parts[i], "sha256", p);
+        if (v2 && !Field(parts[i], "salt", p).is_null()) bp.salt = HashField(parts[i], "salt", p);
       }
       in.parts.push_back(std::move(bp));
     }
     if (in.disclosed_part && !positions.contains(in.disclosed_part->position)) {
       Bad("message.disclosed_part.position", "not among the parts");
+    }
+    // Part records of canonical form version 2 are salted, version 1's are not.
+    if (!v2 && in.canon_version >= 2) Bad("message.canon_version", "needs format version 2");
+    for (const BundlePart& part : in.parts) {
+      if (!part.redacted && part.salt.has_value() != (in.canon_version >= 2)) {
+        Bad("parts[" + part.position + "].salt", in.canon_version >= 2
+                                                     ? "missing (canonical form version 2)"
+                                                     : "must be null (canonical form version 1)");
+      }
     }
     in.parts_root = HashField(doc, "parts_root", "");
 

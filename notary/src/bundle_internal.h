@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,7 @@ inline constexpr std::string_view kEvidenceFile = "evidence.json";
 inline constexpr std::string_view kCertificateFile = "certificate.html";
 inline constexpr std::string_view kVerifyFile = "VERIFY.md";
 inline constexpr std::string_view kMessageFile = "message.eml";
+inline constexpr std::string_view kCanonicalFormFile = "canonical-form.txt";
 inline constexpr std::string_view kJournalReportFile = "journal-report.eml";
 inline constexpr std::string_view kLeafRecordFile = "leaf-record.bin";
 inline constexpr std::string_view kCheckpointFile = "checkpoint.txt";
@@ -35,6 +37,10 @@ std::string TokenFileName(uint64_t height, size_t index);
 bool IsValidKeyId(std::string_view key_id);
 std::string KeyFileName(std::string_view key_id);
 
+// HashLeaf of a part's record as docs/canonical-form.md defines it for `canon_version`
+// (version 2 records carry the part's salt). REQUIRES: !part.redacted.
+common::Hash PartRecordLeafHash(const BundlePart& part, uint32_t canon_version);
+
 // The block height from an encoded header; kInvalidInput when it does not decode.
 common::Result<uint64_t> HeaderHeight(std::string_view header);
 
@@ -51,26 +57,12 @@ std::string EvidenceJson(const BundleInput& input);
 // come back with redacted = true. The message / disclosed part bytes are not filled in.
 common::Result<BundleInput> ParseEvidenceJson(std::string_view json);
 
-// What the texts for people show, decoded from the message when it is in the bundle.
-struct Display {
-  bool message_disclosed = true;
-  std::string subject, from, date;
-  std::vector<std::string> to;
-  struct Token {
-    uint64_t height = 0;
-    std::string tsa, file;
-    int64_t gen_time_us = 0;
-  };
-  std::vector<Token> tokens;  // this block's, then the previous block's
-  uint64_t height = 0;
-  uint64_t tree_size = 0;  // of the checkpoint
-  std::string checkpoint_origin;
-  std::string signing_key_id;
-};
-
-std::string CertificateHtml(const BundleInput& input, const Display& display);
-std::string VerifyMarkdown(const BundleInput& input, const Display& display);
-
-std::string HtmlEscape(std::string_view text);
+// The texts for people (bundle_texts.cc): a view of the evidence (docs/evidence-bundle.md,
+// "Rendering") rendered with the templates of web/public/. The same evidence gives the same
+// bytes. kInvalidInput when the evidence cannot be rendered (a time outside the years 1 to
+// 9999, a canonical form that does not parse, an unknown lang).
+common::Result<nlohmann::json> TextsView(const BundleInput& input);
+common::Result<std::string> CertificateHtml(const BundleInput& input);
+common::Result<std::string> VerifyMarkdown(const BundleInput& input);
 
 }  // namespace notary::bundle_internal

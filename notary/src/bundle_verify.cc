@@ -81,6 +81,7 @@ class Verifier {
     CheckEml();
     CheckAttachment();
     CheckJournalReport();
+    CheckTexts();
     report_.valid =
         std::none_of(report_.checks.begin(), report_.checks.end(),
                      [](const CheckResult& c) { return c.status == CheckStatus::kFail; });
@@ -242,6 +243,11 @@ class Verifier {
         problems += " " + name + " differs from evidence.json;";
       }
     }
+    if (in_.format_version >= 2 && !in_.disclosed_part &&
+        common::Sha256Of(in_.canonical_form) != in_.canonical_sha256) {
+      problems += " " + std::string(kCanonicalFormFile) +
+                  " does not have the SHA-256 message.canonical_sha256 states;";
+    }
     if (!problems.empty()) return Fail(kId, kName, "Copies disagree:" + problems);
     Pass(kId, kName, "every file the openssl commands of VERIFY.md use equals evidence.json");
   }
@@ -271,17 +277,21 @@ class Verifier {
                   "selective disclosure: the canonical hash " +
                       common::ToHex(in_.canonical_sha256) + " is stated, not recomputable");
     }
-    if (in_.canon_version != mime::kCanonVersion) {
+    if (!mime::IsSupportedCanonVersion(in_.canon_version)) {
       return Fail(kId, kName,
                   "canonical form version " + std::to_string(in_.canon_version) +
-                      " is not implemented by this verifier (it implements " +
-                      std::to_string(mime::kCanonVersion) + ")");
+                      " is not implemented by this verifier (it implements 1 to " +
+                      std::to_string(mime::kLatestCanonVersion) + ")");
     }
-    canonical_ = mime::Canonicalize(in_.message);
+    canonical_ = mime::Canonicalize(in_.message, in_.canon_version);
     if (canonical_->canonical_sha256 != in_.canonical_sha256) {
       return Fail(kId, kName,
                   "recomputed " + common::ToHex(canonical_->canonical_sha256) +
                       ", evidence states " + common::ToHex(in_.canonical_sha256));
+    }
+    if (in_.format_version >= 2 && canonical_->canonical != in_.canonical_form) {
+      return Fail(kId, kName,
+                  std::string(kCanonicalFormFile) + " is not the canonical form of message.eml");
     }
     Pass(kId, kName,
          common::ToHex(canonical_->canonical_sha256) + " (canonical form v" +
@@ -300,7 +310,7 @@ class Verifier {
         part_leaves_.push_back(p.record_leaf_hash);
         continue;
       }
-      common::Hash leaf = common::HashLeaf(mime::EncodePartRecord(ToMimePart(p)));
+      common::Hash leaf = PartRecordLeafHash(p, in_.canon_version);
       if (leaf != p.record_leaf_hash) {
         problems += " part " + p.position + "'s record_leaf_hash does not match its fields;";
       }
@@ -332,8 +342,9 @@ class Verifier {
                     std::to_string(in_.parts.size()) + ";";
       } else {
         for (size_t i = 0; i < got.size(); ++i) {
-          if (in_.parts[i].redacted ||
-              mime::EncodePartRecord(got[i]) != mime::EncodePartRecord(ToMimePart(in_.parts[i]))) {
+          // The fields compared as a version 1 record encodes them (salts are not derived).
+          if (in_.parts[i].redacted || mime::EncodePartRecord(got[i], 1) !=
+                                           mime::EncodePartRecord(ToMimePart(in_.parts[i]), 1)) {
             problems += " part " + got[i].position + " differs from its record;";
           }
         }
@@ -378,6 +389,14 @@ class Verifier {
     if (rec->parts_root != in_.parts_root) diff += " parts_root;";
     if (rec->envelope_digest != EnvelopeDigest(in_.receipt.envelope)) {
       diff += " receipt.envelope (the envelope digest recomputed from it differs);";
+    }
+    // Version 2 binds the provenance; a bundle must then say so, and must not claim it for a
+    // version 1 record, whose provenance nothing binds.
+    if (rec->format_version >= 2) {
+      if (!in_.receipt.provenance_bound) diff += " receipt.provenance_bound (must be true);";
+      if (rec->provenance != in_.receipt.provenance) diff += " receipt.provenance;";
+    } else if (in_.receipt.provenance_bound) {
+      diff += " receipt.provenance_bound (a version 1 record binds no provenance);";
     }
     if (!diff.empty()) {
       return Fail(kId, kName, "the notarised leaf record disagrees with evidence.json:" + diff);
@@ -699,12 +718,12 @@ class Verifier {
     static constexpr const char* kId = "eml.compare";
     static constexpr const char* kName = "Another copy of the message (--eml)";
     if (!opt_.eml) return Skip(kId, kName, "no --eml given");
-    mime::Canonical other = mime::Canonicalize(*opt_.eml);
-    if (in_.canon_version != mime::kCanonVersion) {
+    if (!mime::IsSupportedCanonVersion(in_.canon_version)) {
       return Fail(kId, kName,
                   "canonical form version " + std::to_string(in_.canon_version) +
                       " is not implemented by this verifier");
     }
+    mime::Canonical other = mime::Canonicalize(*opt_.eml, in_.canon_version);
     if (other.canonical_sha256 == in_.canonical_sha256) {
       bool same_bytes = !in_.disclosed_part && *opt_.eml == in_.message;
       return Pass(kId, kName,
@@ -746,11 +765,26 @@ class Verifier {
   void CheckJournalReport() {
     static constexpr const char* kId = "journal.report";
     static constexpr const char* kName = "Journal report agrees with the sealed envelope";
+    const bool bound_report = in_.receipt.provenance_bound &&
+                              in_.receipt.provenance.journal_report_sha256 != common::Hash{};
     if (!in_.journal_report) {
-      return Skip(kId, kName, "the message did not arrive in an Exchange journal report");
+      if (bound_report && !in_.disclosed_part) {
+        return Fail(kId, kName,
+                    "the leaf record says the message was unwrapped from a journal report, but "
+                    "the bundle does not carry it");
+      }
+      return Skip(kId, kName,
+                  bound_report ? "selective disclosure: the journal report (hash bound by the "
+                                 "leaf record) is withheld with the message"
+                               : "the message did not arrive in an Exchange journal report");
     }
     const std::string& bytes = *in_.journal_report;
     const common::Hash h = common::Sha256Of(bytes);
+    if (in_.receipt.provenance_bound && h != in_.receipt.provenance.journal_report_sha256) {
+      return Fail(kId, kName,
+                  "SHA-256 of journal-report.eml is " + common::ToHex(h) +
+                      ", not the report hash the leaf record binds");
+    }
     if (h != in_.journal_report_sha256) {
       return Fail(kId, kName,
                   "SHA-256 of journal-report.eml is " + common::ToHex(h) + ", evidence states " +
@@ -789,6 +823,39 @@ class Verifier {
              ") carries message.eml unchanged and states the sealed sender and " +
              std::to_string(rcpts.size()) + " recipients (" + std::to_string(bcc) +
              " Bcc); the envelope it states is sealed, the report's own bytes are not");
+  }
+
+  // Issue 17, finding 2: an edited certificate.html verified VALID. A judge reads it, so it
+  // must be exactly what evidence.json gives (rendered the same way on every verifier).
+  void CheckTexts() {
+    static constexpr const char* kId = "texts.rendered";
+    static constexpr const char* kName = "certificate.html and VERIFY.md follow from the evidence";
+    if (in_.format_version < 2) {
+      return Fail(kId, kName,
+                  "a format version 1 bundle carries a certificate.html and VERIFY.md that no "
+                  "verifier can derive from its evidence: do not rely on them; download the "
+                  "bundle again (the evidence is the same, the texts are then checked)");
+    }
+    auto certificate = CertificateHtml(in_);
+    auto verify = VerifyMarkdown(in_);
+    if (!certificate.ok() || !verify.ok()) {
+      return Fail(kId, kName,
+                  "the evidence cannot be rendered: " +
+                      (certificate.ok() ? verify.error() : certificate.error()).message());
+    }
+    std::string problems;
+    auto compare = [&](std::string_view name, const std::string& expected) {
+      auto it = b_.files.find(std::string(name));
+      if (it == b_.files.end() || it->second != expected) {
+        problems += " " + std::string(name) + " is not what evidence.json gives;";
+      }
+    };
+    compare(kCertificateFile, *certificate);
+    compare(kVerifyFile, *verify);
+    if (!problems.empty()) {
+      return Fail(kId, kName, "Changed after issue:" + problems + " do not rely on it");
+    }
+    Pass(kId, kName, "both re-rendered from evidence.json (lang " + in_.lang + ") byte for byte");
   }
 
   const Bundle& b_;

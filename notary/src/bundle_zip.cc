@@ -53,38 +53,6 @@ void DosTime(int64_t us, uint16_t& dos_time, uint16_t& dos_date) {
                                    (tod.seconds().count() / 2));
 }
 
-Display MakeDisplay(const BundleInput& in) {
-  Display d;
-  d.message_disclosed = !in.disclosed_part.has_value();
-  if (d.message_disclosed) {
-    mime::Canonical c = mime::Canonicalize(in.message);
-    d.subject = c.metadata.subject;
-    d.from = c.metadata.from;
-    d.to = c.metadata.to;
-    d.date = c.metadata.date;
-  }
-  auto header = BlockHeader::Decode(in.block.header);
-  d.height = header->height;
-  d.signing_key_id = header->key_id;
-  auto add_tokens = [&](const BundleBlock& b) {
-    uint64_t height = *HeaderHeight(b.header);
-    for (size_t i = 0; i < b.tokens.size(); ++i) {
-      Display::Token t{height, b.tokens[i].tsa, TokenFileName(height, i), 0};
-      if (auto info = ParseToken(b.tokens[i].der); info.ok()) t.gen_time_us = info->gen_time_us;
-      d.tokens.push_back(std::move(t));
-    }
-  };
-  add_tokens(in.block);
-  if (in.previous_block) add_tokens(*in.previous_block);
-  if (auto note = ParseNote(in.checkpoint); note.ok()) {
-    if (auto cp = ParseCheckpoint(note->text); cp.ok()) {
-      d.tree_size = cp->size;
-      d.checkpoint_origin = cp->origin;
-    }
-  }
-  return d;
-}
-
 // Zip entry names we ever write: "name" or "dir/name", with dir one of the bundle's own,
 // from [A-Za-z0-9._-] and never "." or "..".
 bool IsAllowedName(std::string_view name, bool& is_directory) {
@@ -114,11 +82,14 @@ bool IsAllowedName(std::string_view name, bool& is_directory) {
 
 common::Result<std::string> BuildBundleZip(const BundleInput& input) {
   if (auto st = ValidateInput(input); !st.ok()) return st.error();
-  const Display display = MakeDisplay(input);
   std::map<std::string, std::string> files = LooseFiles(input);
   files[std::string(kEvidenceFile)] = EvidenceJson(input);
-  files[std::string(kCertificateFile)] = CertificateHtml(input, display);
-  files[std::string(kVerifyFile)] = VerifyMarkdown(input, display);
+  auto certificate = CertificateHtml(input);
+  if (!certificate.ok()) return certificate.error();
+  auto verify = VerifyMarkdown(input);
+  if (!verify.ok()) return verify.error();
+  files[std::string(kCertificateFile)] = std::move(*certificate);
+  files[std::string(kVerifyFile)] = std::move(*verify);
 
   zip_error_t err;
   zip_error_init(&err);
@@ -258,6 +229,13 @@ common::Result<Bundle> ReadBundleZip(std::string_view zip_bytes) {
     in.disclosed_part->bytes = content->second;
   } else {
     in.message = content->second;
+    if (in.format_version >= 2) {
+      auto canonical = bundle.files.find(std::string(kCanonicalFormFile));
+      if (canonical == bundle.files.end()) {
+        return Error::InvalidInput("bundle: missing file " + std::string(kCanonicalFormFile));
+      }
+      in.canonical_form = canonical->second;
+    }
   }
   if (in.journal_report) {
     auto report = bundle.files.find(std::string(kJournalReportFile));

@@ -32,7 +32,22 @@ common::Hash EnvelopeDigest(const Envelope& envelope) {
 }
 
 common::Result<std::string> LeafRecord::Encode() const {
-  if (format_version != kFormatVersion) return Error::InvalidInput("unknown leaf record version");
+  if (format_version != 1 && format_version != 2) {
+    return Error::InvalidInput("unknown leaf record version");
+  }
+  if (format_version == 1 && provenance != Provenance{}) {
+    return Error::InvalidInput("a version 1 leaf record carries no provenance");
+  }
+  const Provenance& p = provenance;
+  for (const std::string* f :
+       {&p.source, &p.listener, &p.node, &p.client_name, &p.auth_user, &p.queue_id}) {
+    if (f->size() > Provenance::kMaxFieldBytes) {
+      return Error::InvalidInput("a provenance field is over 255 bytes");
+    }
+  }
+  if (p.asserted_by.size() > Provenance::kMaxKeyIdBytes) {
+    return Error::InvalidInput("asserted_by is over 64 bytes");
+  }
   if (receipt_id.empty() || receipt_id.size() > kMaxReceiptIdBytes) {
     return Error::InvalidInput("receipt id must have 1 to 64 bytes");
   }
@@ -47,6 +62,13 @@ common::Result<std::string> LeafRecord::Encode() const {
   common::AppendBytes(out, parts_root);
   common::AppendBytes(out, envelope_digest);
   common::AppendLengthPrefixed(out, tenant);
+  if (format_version == 2) {
+    for (const std::string* f : {&p.source, &p.listener, &p.node, &p.client_name, &p.auth_user,
+                                 &p.queue_id, &p.asserted_by}) {
+      common::AppendLengthPrefixed(out, *f);
+    }
+    common::AppendBytes(out, p.journal_report_sha256);
+  }
   common::AppendBytes(out, salt);
   return out;
 }
@@ -56,15 +78,26 @@ common::Result<LeafRecord> LeafRecord::Decode(std::string_view bytes) {
   LeafRecord r;
   if (!in.Literal(kLeafTag)) return Error::InvalidInput("not a leaf record");
   if (!in.U32(r.format_version)) return Error::InvalidInput("truncated leaf record");
-  if (r.format_version != kFormatVersion) {
+  if (r.format_version != 1 && r.format_version != 2) {
     return Error::InvalidInput("unknown leaf record version " + std::to_string(r.format_version));
   }
   if (!in.String(r.receipt_id, kMaxReceiptIdBytes) || r.receipt_id.empty() ||
       !in.I64(r.received_at_us) || !in.Fixed(r.raw_sha256) || !in.Fixed(r.canonical_sha256) ||
       !in.U32(r.canonical_version) || !in.Fixed(r.parts_root) || !in.Fixed(r.envelope_digest) ||
-      !in.String(r.tenant, kMaxTenantBytes) || !in.Fixed(r.salt)) {
+      !in.String(r.tenant, kMaxTenantBytes)) {
     return Error::InvalidInput("truncated or malformed leaf record");
   }
+  if (r.format_version == 2) {
+    Provenance& p = r.provenance;
+    constexpr size_t kMax = Provenance::kMaxFieldBytes;
+    if (!in.String(p.source, kMax) || !in.String(p.listener, kMax) || !in.String(p.node, kMax) ||
+        !in.String(p.client_name, kMax) || !in.String(p.auth_user, kMax) ||
+        !in.String(p.queue_id, kMax) || !in.String(p.asserted_by, Provenance::kMaxKeyIdBytes) ||
+        !in.Fixed(p.journal_report_sha256)) {
+      return Error::InvalidInput("truncated or malformed leaf record provenance");
+    }
+  }
+  if (!in.Fixed(r.salt)) return Error::InvalidInput("truncated leaf record");
   if (!in.done()) return Error::InvalidInput("trailing bytes after the leaf record");
   return r;
 }

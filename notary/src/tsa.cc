@@ -5,6 +5,9 @@
 
 #include <array>
 #include <cctype>
+#include <chrono>
+#include <cstdint>
+#include <optional>
 #include <utility>
 
 #include "tsa_util.h"
@@ -218,6 +221,11 @@ std::optional<int64_t> GeneralizedTimeMicros(const ASN1_GENERALIZEDTIME* t) {
       scale /= 10;
     }
   }
+  // A real calendar day: DaysFromCivil would carry 31 February into March.
+  const std::chrono::year_month_day ymd{std::chrono::year{static_cast<int>(year)},
+                                        std::chrono::month{static_cast<unsigned>(month)},
+                                        std::chrono::day{static_cast<unsigned>(day)}};
+  if (!ymd.ok()) return std::nullopt;
   const int64_t days = DaysFromCivil(year, month, day);
   return ((days * 24 + hour) * 60 + minute) * 60'000'000 + second * 1'000'000 + micros;
 }
@@ -253,10 +261,22 @@ common::Result<TokenInfo> TokenInfoOf(PKCS7* token) {
     info.nonce_hex = IntegerHex(nonce);
   }
   if (TS_ACCURACY* acc = TS_TST_INFO_get_accuracy(tst.get())) {
-    auto part = [](const ASN1_INTEGER* v) -> int64_t { return v ? ASN1_INTEGER_get(v) : 0; };
-    info.accuracy_us = part(TS_ACCURACY_get_seconds(acc)) * 1'000'000 +
-                       part(TS_ACCURACY_get_millis(acc)) * 1'000 +
-                       part(TS_ACCURACY_get_micros(acc));
+    // RFC 3161 §2.4.2: millis and micros are 1..999 (0 tolerated); seconds are bounded here
+    // so that genTime ± accuracy cannot overflow. This runs before any signature is checked:
+    // the values are hostile until then.
+    auto part = [](const ASN1_INTEGER* v, int64_t max) -> std::optional<int64_t> {
+      if (v == nullptr) return 0;
+      int64_t out = 0;
+      if (ASN1_INTEGER_get_int64(&out, v) != 1 || out < 0 || out > max) return std::nullopt;
+      return out;
+    };
+    auto sec = part(TS_ACCURACY_get_seconds(acc), INT32_MAX);
+    auto ms = part(TS_ACCURACY_get_millis(acc), 999);
+    auto us = part(TS_ACCURACY_get_micros(acc), 999);
+    if (!sec || !ms || !us) {
+      return common::Error::InvalidInput("token accuracy out of range");
+    }
+    info.accuracy_us = *sec * 1'000'000 + *ms * 1'000 + *us;
   }
   if (GENERAL_NAME* tsa = TS_TST_INFO_get_tsa(tst.get())) {
     if (tsa->type == GEN_DIRNAME) {

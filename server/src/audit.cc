@@ -104,11 +104,25 @@ void CheckLeaf(const storage::StoredLeaf& l, bool canonical, LeafResult& r) {
   }
   r.bytes_fault = false;
   if (canonical) {
-    if (l.canon_version == static_cast<int64_t>(mime::kCanonVersion)) {
-      mime::Canonical c = mime::Canonicalize(l.raw);
+    const auto version = static_cast<uint32_t>(l.canon_version);
+    if (l.canon_version >= 0 && l.canon_version <= UINT32_MAX &&
+        mime::IsSupportedCanonVersion(version)) {
+      mime::Canonical c = mime::Canonicalize(l.raw, version);
       if (!SameHash(c.canonical_sha256, l.canonical_sha256)) {
         return fail("canonical hash recomputed as " + Hex(c.canonical_sha256) + ", stored " +
                     Hex(l.canonical_sha256));
+      }
+      if (version >= 2) {
+        // The part records are salted: the root is rebuilt from the parts re-derived from
+        // the bytes and the salts stored with the receipt's parts.
+        if (l.part_salts.size() != c.parts.size()) {
+          return fail("the receipt stores " + std::to_string(l.part_salts.size()) +
+                      " part salts for " + std::to_string(c.parts.size()) + " parts");
+        }
+        for (size_t i = 0; i < c.parts.size(); ++i) {
+          if (!ToHash(l.part_salts[i], c.parts[i].salt)) return fail("a part salt is not 32 bytes");
+        }
+        c.parts_root = mime::PartsRoot(c.parts, version);
       }
       if (!SameHash(c.parts_root, l.parts_root)) {
         return fail("parts_root recomputed differs from the stored one");
@@ -135,9 +149,24 @@ void CheckLeaf(const storage::StoredLeaf& l, bool canonical, LeafResult& r) {
                      ToHash(l.canonical_sha256, p.canonical_sha256) &
                      ToHash(l.parts_root, p.parts_root) &
                      ToHash(l.envelope_digest, p.envelope_digest) & ToHash(l.salt, p.salt);
+  bool provenance_ok = l.leaf_version == 1 || l.leaf_version == 2;
+  p.leaf_version = static_cast<uint32_t>(provenance_ok ? l.leaf_version : 1);
+  if (l.leaf_version == 2) {
+    notary::Provenance& v = p.provenance;
+    v.source = l.source;
+    v.listener = l.listener;
+    v.node = l.node;
+    v.client_name = l.client_name;
+    v.auth_user = l.auth_user;
+    v.queue_id = l.queue_id;
+    v.asserted_by = l.asserted_by;
+    if (l.has_journal_report) {
+      provenance_ok = ToHash(l.journal_report_sha256, v.journal_report_sha256);
+    }
+  }
   auto enc = LeafRecordOf(p).Encode();
-  if (!sized || l.canon_version < 0 || l.canon_version > UINT32_MAX || !enc.ok() ||
-      *enc != l.record) {
+  if (!sized || !provenance_ok || l.canon_version < 0 || l.canon_version > UINT32_MAX ||
+      !enc.ok() || *enc != l.record) {
     return fail("leaf record differs from the one rebuilt from the receipt");
   }
   r.leaf_hash = common::HashLeaf(l.record);

@@ -90,6 +90,12 @@ Config ParseConfigOrExit(int argc, char** argv) {
       ->envname("NOTARY_SMTP_ALLOW")
       ->delimiter(',')
       ->check(CidrValidator());
+  app.add_option("--smtp-journal-from", c.smtp_journal_from,
+                 "Trusted journaling sources: SMTP client networks whose Exchange journal reports "
+                 "are unwrapped (repeatable; default none: reports are notarised as received)")
+      ->envname("NOTARY_SMTP_JOURNAL_FROM")
+      ->delimiter(',')
+      ->check(CidrValidator());
   app.add_option("--max-message-bytes", c.max_message_bytes, "Largest message accepted")
       ->envname("NOTARY_MAX_MESSAGE_BYTES")
       ->check(CLI::Range(1024ull, 1ull << 34));
@@ -99,6 +105,20 @@ Config ParseConfigOrExit(int argc, char** argv) {
   app.add_option("--max-sessions", c.max_sessions, "Concurrent SMTP sessions")
       ->envname("NOTARY_MAX_SESSIONS")
       ->check(CLI::Range(1u, 100000u));
+  app.add_option("--max-sessions-per-ip", c.max_sessions_per_ip,
+                 "Concurrent SMTP sessions from one client address")
+      ->envname("NOTARY_MAX_SESSIONS_PER_IP")
+      ->check(CLI::Range(1u, 100000u));
+  app.add_option("--smtp-memory-budget", c.smtp_max_buffered_bytes,
+                 "Bytes of messages being received over SMTP, all sessions together (past it: "
+                 "452 4.3.1)")
+      ->envname("NOTARY_SMTP_MEMORY_BUDGET")
+      ->check(CLI::Range(1ull << 20, 1ull << 40));
+  app.add_option("--smtp-between-messages-timeout", c.smtp_between_messages_timeout_s,
+                 "Seconds a session may spend outside a transaction (from connect or the last "
+                 "message to the next MAIL)")
+      ->envname("NOTARY_SMTP_BETWEEN_MESSAGES_TIMEOUT")
+      ->check(CLI::Range(1u, 86400u));
   app.add_option("--smtp-idle-timeout", c.smtp_idle_timeout_s, "Seconds of client silence")
       ->envname("NOTARY_SMTP_IDLE_TIMEOUT")
       ->check(CLI::Range(1u, 86400u));
@@ -121,6 +141,26 @@ Config ParseConfigOrExit(int argc, char** argv) {
   app.add_option("--http-threads", c.http_threads, "HTTP worker threads")
       ->envname("NOTARY_HTTP_THREADS")
       ->check(CLI::Range(1u, 256u));
+  app.add_option("--http-max-connections", c.http_max_connections,
+                 "Open HTTP connections; past it new ones get 503")
+      ->envname("NOTARY_HTTP_MAX_CONNECTIONS")
+      ->check(CLI::Range(1u, 1000000u));
+  app.add_option("--http-max-connections-per-ip", c.http_max_connections_per_ip,
+                 "Open HTTP connections from one address; past it new ones get 429")
+      ->envname("NOTARY_HTTP_MAX_CONNECTIONS_PER_IP")
+      ->check(CLI::Range(1u, 1000000u));
+  app.add_option("--http-header-timeout", c.http_header_timeout_s,
+                 "Seconds for a whole HTTP request head to arrive (then 408)")
+      ->envname("NOTARY_HTTP_HEADER_TIMEOUT")
+      ->check(CLI::Range(1u, 3600u));
+  app.add_option("--http-keepalive-timeout", c.http_keepalive_timeout_s,
+                 "Seconds an idle kept-alive HTTP connection waits for its next request")
+      ->envname("NOTARY_HTTP_KEEPALIVE_TIMEOUT")
+      ->check(CLI::Range(1u, 3600u));
+  app.add_option("--http-body-timeout", c.http_body_timeout_s,
+                 "Seconds of grace for an HTTP request body, then at least 16 KiB/s (then 408)")
+      ->envname("NOTARY_HTTP_BODY_TIMEOUT")
+      ->check(CLI::Range(1u, 86400u));
   app.add_option("--db-connections", c.db_connections, "Database connection pool size")
       ->envname("NOTARY_DB_CONNECTIONS")
       ->check(CLI::Range(2u, 500u));
@@ -177,6 +217,11 @@ Config ParseConfigOrExit(int argc, char** argv) {
   if (c.owner_database_url.empty()) c.owner_database_url = c.database_url;
   if (c.node_name.empty()) c.node_name = HostName();
   if (c.origin.empty()) c.origin = "notary.local/" + c.node_name;
+  // Both are bound into every leaf record (version 2), whose fields hold at most 255 bytes.
+  if (c.node_name.size() > 255 || c.smtp_listen.size() > 250) {
+    std::cerr << "notaryd: --node-name and --smtp-listen are at most 255 and 250 bytes\n";
+    std::exit(2);
+  }
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     std::cerr << "notaryd: --tls-cert and --tls-key go together\n";
     std::exit(2);

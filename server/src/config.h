@@ -20,14 +20,23 @@ struct Config {
   std::string origin;     // checkpoint origin line; defaults to "notary.local/<node>"
   std::string log_level = "info";
   std::vector<std::string> smtp_allow = {"127.0.0.0/8", "::1/128"};
+  std::vector<std::string> smtp_journal_from;  // trusted journaling sources (CIDR)
   uint64_t max_message_bytes = 50ull << 20;
   uint32_t max_recipients = 1000;
   uint32_t max_sessions = 2000;
+  uint32_t max_sessions_per_ip = 100;
+  uint64_t smtp_max_buffered_bytes = 1ull << 30;
+  uint32_t smtp_between_messages_timeout_s = 300;
   uint32_t smtp_idle_timeout_s = 300;
   uint32_t smtp_transaction_timeout_s = 1800;
   std::string tls_cert, tls_key;            // HTTPS and (unless set apart) SMTP STARTTLS
   std::string smtp_tls_cert, smtp_tls_key;  // STARTTLS only
   uint32_t http_threads = 8;
+  uint32_t http_max_connections = 4096;
+  uint32_t http_max_connections_per_ip = 128;
+  uint32_t http_header_timeout_s = 10;
+  uint32_t http_keepalive_timeout_s = 5;
+  uint32_t http_body_timeout_s = 60;
   uint32_t db_connections = 16;
   uint32_t batch_interval_ms = 1000;
   uint32_t batch_max = 4096;

@@ -114,6 +114,7 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
       refused("policy", s.refused_policy);
       refused("session_limit", s.refused_session_limit);
       refused("temp_failure", s.refused_temp_failure);
+      refused("memory", s.refused_memory);
       refused("perm_failure", s.refused_perm_failure);
       refused("protocol", s.refused_protocol);
       refused("aborted_in_data", s.aborted_in_data);
@@ -137,9 +138,13 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   sc.port = smtp_addr->second;
   sc.hostname = c.node_name;
   sc.allow = c.smtp_allow;
+  sc.journal_from = c.smtp_journal_from;
   sc.max_message_bytes = c.max_message_bytes;
   sc.max_recipients = c.max_recipients;
   sc.max_sessions = c.max_sessions;
+  sc.max_sessions_per_ip = c.max_sessions_per_ip;
+  sc.max_buffered_bytes = c.smtp_max_buffered_bytes;
+  sc.between_messages_timeout = std::chrono::seconds(c.smtp_between_messages_timeout_s);
   sc.idle_timeout = std::chrono::seconds(c.smtp_idle_timeout_s);
   sc.transaction_timeout = std::chrono::seconds(c.smtp_transaction_timeout_s);
   sc.tls_cert_file = c.smtp_tls_cert;
@@ -154,7 +159,13 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   ho.tls_cert = c.tls_cert;
   ho.tls_key = c.tls_key;
   ho.threads = c.http_threads;
+  ho.max_connections = c.http_max_connections;
+  ho.max_connections_per_ip = c.http_max_connections_per_ip;
+  ho.header_timeout = std::chrono::seconds(c.http_header_timeout_s);
+  ho.keepalive_timeout = std::chrono::seconds(c.http_keepalive_timeout_s);
+  ho.body_timeout = std::chrono::seconds(c.http_body_timeout_s);
   ho.max_message_bytes = c.max_message_bytes;
+  ho.max_recipients = c.max_recipients;
   ho.node = c.node_name;
   HttpDeps deps{*p->db,     *p->receipts,    *p->admin,    *p->ingestor,    *p->auth,
                 p->metrics, p->sealer.get(), p->tsa.get(), p->journal.get()};

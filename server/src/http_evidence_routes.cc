@@ -78,6 +78,13 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, Sealer& sealer) {
       return SendError(res, 409, "not_sealed", "the message is not sealed yet; retry shortly");
     }
     std::optional<std::string> part = Param(req, "part");
+    if (row->parts.size() > mime::kMaxParts) {
+      // Only a receipt of canonical form version 1 can list more (version 2 stops at the
+      // limit): its bundle would exceed what every reader accepts.
+      return SendError(res, 413, "too_many_parts",
+                       "the message lists more than " + std::to_string(mime::kMaxParts) +
+                           " parts, more than a bundle may hold");
+    }
 
     auto fail = [&res](const common::Error& e) {
       if (e.code() == common::ErrorCode::kUnavailable) {
@@ -110,17 +117,31 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, Sealer& sealer) {
                            row->client_ip,     static_cast<uint16_t>(row->client_port),
                            row->helo,          row->tls_protocol,
                            row->tls_cipher};
-    in.receipt.client_name = row->client_name;
-    in.receipt.auth_user = row->auth_user;
-    in.receipt.queue_id = row->queue_id;
-    in.receipt.node = row->node;
-    in.receipt.source = row->source;
+    notary::Provenance& pv = in.receipt.provenance;
+    pv.source = row->source;
+    pv.listener = row->listener;
+    pv.node = row->node;
+    pv.client_name = row->client_name;
+    pv.auth_user = row->auth_user;
+    pv.queue_id = row->queue_id;
+    pv.asserted_by = row->provenance.asserted_by;
+    if (row->provenance.journal_report_sha256) {
+      pv.journal_report_sha256 = *row->provenance.journal_report_sha256;
+    }
+    in.receipt.provenance_bound = row->provenance.leaf_version >= 2;
     if (part) {
-      auto bytes = mime::ExtractPart(*raw, *part);
+      if (!mime::IsSupportedCanonVersion(row->canon_version)) {
+        return fail(common::Error::Internal("receipt of an unknown canonical form version"));
+      }
+      auto bytes = mime::ExtractPart(*raw, *part, row->canon_version);
       if (!bytes) return SendError(res, 404, "not_found", "the message has no part " + *part);
       in.disclosed_part = notary::DisclosedPart{*part, std::move(*bytes)};
     } else {
       in.message = *raw;
+      if (!mime::IsSupportedCanonVersion(row->canon_version)) {
+        return fail(common::Error::Internal("receipt of an unknown canonical form version"));
+      }
+      in.canonical_form = mime::Canonicalize(in.message, row->canon_version).canonical;
       // The journal report the message arrived in is evidence of its envelope; it carries
       // the whole message, so a part-only bundle never includes it.
       if (d.journal != nullptr) {
@@ -141,6 +162,7 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, Sealer& sealer) {
       bp.filename = p.filename;
       bp.size = p.size;
       bp.sha256 = p.sha256;
+      bp.salt = p.salt;
       in.parts.push_back(std::move(bp));
     }
     in.parts_root = row->parts_root;

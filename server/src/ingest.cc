@@ -151,7 +151,8 @@ Envelope StoredEnvelope(const Envelope& in) {
 
 storage::NewReceipt BuildReceipt(const Envelope& received, std::string raw,
                                  const std::string& tenant, const std::string& idempotency_key,
-                                 int64_t received_at_us, const std::string& node) {
+                                 int64_t received_at_us, const std::string& node,
+                                 const std::optional<common::Hash>& journal_report_sha256) {
   const Envelope env = StoredEnvelope(received);
   storage::NewReceipt r;
   r.id = NewReceiptId(received_at_us);
@@ -172,12 +173,20 @@ storage::NewReceipt BuildReceipt(const Envelope& received, std::string raw,
   r.queue_id = env.queue_id;
   r.smtputf8 = env.smtputf8;
   r.body_type = env.body_type;
+  r.provenance.leaf_version = notary::LeafRecord::kLatestFormatVersion;
+  r.provenance.asserted_by = env.asserted_by;
+  r.provenance.journal_report_sha256 = journal_report_sha256;
   r.raw_sha256 = common::Sha256Of(raw);
 
-  mime::Canonical c = mime::Canonicalize(raw);
+  // Canonical form version 2: its part records are salted, one random salt per part, so the
+  // root is computed here, once the salts are drawn (docs/canonical-form.md).
+  mime::Canonical c = mime::Canonicalize(raw, mime::kLatestCanonVersion);
+  for (mime::Part& p : c.parts) {
+    CHECK(RAND_bytes(p.salt.data(), static_cast<int>(p.salt.size())) == 1);
+  }
   r.canonical_sha256 = c.canonical_sha256;
   r.canon_version = c.canon_version;
-  r.parts_root = c.parts_root;
+  r.parts_root = mime::PartsRoot(c.parts, c.canon_version);
   r.hdr_from = c.metadata.from;
   r.hdr_sender = c.metadata.sender;
   r.hdr_reply_to = c.metadata.reply_to;
@@ -202,8 +211,8 @@ storage::NewReceipt BuildReceipt(const Envelope& received, std::string raw,
   std::sort(r.addresses.begin(), r.addresses.end());
   r.addresses.erase(std::unique(r.addresses.begin(), r.addresses.end()), r.addresses.end());
   for (const mime::Part& p : c.parts) {
-    r.parts.push_back(
-        {p.position, p.content_type, p.charset, p.disposition, p.filename, p.size, p.sha256});
+    r.parts.push_back({p.position, p.content_type, p.charset, p.disposition, p.filename, p.size,
+                       p.sha256, p.salt});
   }
   notary::Envelope ef;
   ef.mail_from = env.mail_from;
@@ -225,16 +234,20 @@ storage::NewReceipt BuildReceipt(const Envelope& received, std::string raw,
 Ingestor::Ready Ingestor::Prepare(Item item) const {
   const std::string tenant =
       item.extra.tenant.empty() ? router_.Route(item.envelope) : item.extra.tenant;
-  // A journal report: notarise the original it carries, with the envelope it states.
+  // A journal report from a source the operator trusts for journaling: notarise the original
+  // it carries, with the envelope it states. From anywhere else it is an ordinary message.
   std::optional<std::string> report;
-  if (options_.journal_store != nullptr) report = UnwrapJournalReport(item.envelope, item.raw);
+  if (options_.journal_store != nullptr && item.envelope.journal_trusted) {
+    report = UnwrapJournalReport(item.envelope, item.raw);
+  }
+  std::optional<common::Hash> report_sha256;
+  if (report) report_sha256 = common::Sha256Of(*report);
   Ready r{std::move(item.done),
           BuildReceipt(item.envelope, std::move(item.raw), tenant, item.extra.idempotency_key,
-                       item.received_at_us, options_.node),
+                       item.received_at_us, options_.node, report_sha256),
           std::nullopt};
   if (report) {
-    r.report =
-        storage::JournalReportRow{r.receipt.id, common::Sha256Of(*report), std::move(*report)};
+    r.report = storage::JournalReportRow{r.receipt.id, *report_sha256, std::move(*report)};
   }
   return r;
 }
@@ -243,7 +256,12 @@ void Ingestor::CommitGroup(std::vector<Ready>& group) {
   auto answer = [&](size_t i, const common::Result<std::vector<storage::InsertedReceipt>>& r,
                     size_t index_in_result) {
     SubmitOutcome out;
-    if (r.ok()) {
+    if (r.ok() && (*r)[index_in_result].conflict) {
+      out.kind = SubmitOutcome::Kind::kConflict;
+      out.message = "the Idempotency-Key was used before for another message or envelope";
+      spdlog::info("event=message_refused reason=idempotency_conflict bytes={}",
+                   group[i].receipt.raw.size());
+    } else if (r.ok()) {
       const storage::InsertedReceipt& ins = (*r)[index_in_result];
       out.kind = SubmitOutcome::Kind::kAccepted;
       out.receipt_id = ins.id;

@@ -26,6 +26,14 @@ struct Envelope {
   std::string queue_id;         // the MTA's queue id reported by a milter
   std::string source = "smtp";  // "smtp", "http", "milter", "journal"
   std::string listener;         // the listener that received it, e.g. "smtp:127.0.0.1:2525"
+  // The API key whose holder stated this envelope (HTTP ingest, the milter); "" when the
+  // notary observed it on its own SMTP listener. Bound by the leaf record.
+  std::string asserted_by;
+  // The operator declared this source a trusted journaling source (an SMTP client network of
+  // --smtp-journal-from, or an API key with the `journal` scope): an Exchange journal report
+  // from it is unwrapped and notarised with the envelope it states. From anywhere else a
+  // report is notarised as received, with the envelope the notary saw (issue 17, finding 1).
+  bool journal_trusted = false;
   bool smtputf8 = false;
   std::string body_type;  // "7BIT", "8BITMIME", "BINARYMIME" or empty
 };
@@ -35,6 +43,7 @@ struct SubmitOutcome {
     kAccepted,  // committed: reply 250 / 201
     kTempFail,  // not stored; the sender should retry (451 / 503)
     kPermFail,  // not stored; do not retry (554 / 4xx client error)
+    kConflict,  // not stored: the idempotency key names another message (409)
   };
   Kind kind = Kind::kTempFail;
   std::string receipt_id;

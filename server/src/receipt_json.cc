@@ -36,6 +36,13 @@ nlohmann::json ReceiptJson(const storage::ReceiptRow& r) {
       {"tls_cipher", r.tls_cipher},
       {"auth_user", r.auth_user},
       {"queue_id", r.queue_id},
+      // Who stated the envelope ("" when the notary observed it on SMTP), whether the message
+      // was unwrapped from a journal report, and whether the leaf record binds all of this.
+      {"asserted_by", r.provenance.asserted_by},
+      {"journal_report_sha256", r.provenance.journal_report_sha256
+                                    ? json(common::ToHex(*r.provenance.journal_report_sha256))
+                                    : json()},
+      {"leaf_version", r.provenance.leaf_version},
       {"smtputf8", r.smtputf8},
       {"body_type", r.body_type},
       {"size", r.size},

@@ -80,6 +80,20 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<SmtpContext> ctx,
                      "554 5.7.1 " + ctx->config.hostname + " Error: client address not allowed");
       continue;
     }
+    bool per_ip_full = false;
+    {
+      std::lock_guard<std::mutex> lock(ctx->mu);
+      auto it = ctx->per_ip.find(ip);
+      per_ip_full = it != ctx->per_ip.end() && it->second >= ctx->config.max_sessions_per_ip;
+    }
+    if (per_ip_full) {
+      ctx->stats->refused_session_limit.fetch_add(1);
+      spdlog::warn("event=smtp_connection_refused reason=per_ip_limit peer={} limit={}", ip,
+                   ctx->config.max_sessions_per_ip);
+      RejectAndClose(std::move(socket), "421 4.7.0 " + ctx->config.hostname +
+                                            " Error: too many sessions from your address");
+      continue;
+    }
     if (ctx->stats->sessions_active.load() >= ctx->config.max_sessions) {
       ctx->stats->refused_session_limit.fetch_add(1);
       spdlog::warn("event=smtp_connection_refused reason=session_limit peer={} limit={}", ip,
@@ -112,6 +126,7 @@ SmtpStatsSnapshot SmtpStats::Snapshot() const {
   s.refused_policy = refused_policy.load();
   s.refused_session_limit = refused_session_limit.load();
   s.refused_temp_failure = refused_temp_failure.load();
+  s.refused_memory = refused_memory.load();
   s.refused_perm_failure = refused_perm_failure.load();
   s.refused_protocol = refused_protocol.load();
   s.aborted_in_data = aborted_in_data.load();
@@ -147,6 +162,12 @@ common::Status SmtpServer::Start() {
   if (!allow.ok())
     return common::Error::InvalidInput("SMTP allow-list: " + allow.error().message());
   ctx->allow = std::move(*allow);
+  common::Result<CidrSet> journal = CidrSet::Parse(config_.journal_from);
+  if (!journal.ok()) {
+    return common::Error::InvalidInput("SMTP journal sources: " + journal.error().message());
+  }
+  ctx->journal_from = std::move(*journal);
+  ctx->budget = std::make_unique<MemoryBudget>(config_.max_buffered_bytes);
 
   asio::error_code ec;
   asio::ip::address address = asio::ip::make_address(config_.listen_address, ec);

@@ -32,13 +32,25 @@ struct SmtpServerConfig {
   std::string hostname = "localhost";        // in the banner and the EHLO reply
   // Clients outside these prefixes get "554 5.7.1" at connect and are closed.
   std::vector<std::string> allow = {"127.0.0.0/8", "::1/128"};
+  // Trusted journaling sources: an Exchange / Microsoft 365 journal report from a client in
+  // these prefixes is unwrapped (its original notarised with the envelope the report states).
+  // Empty: journal reports are notarised as received, like any other message.
+  std::vector<std::string> journal_from;
   uint64_t max_message_bytes = 50ull * 1024 * 1024;
   size_t max_recipients = 1000;  // further RCPTs get "452 4.5.3"
   size_t max_sessions = 2000;    // further connections get "421 4.7.0" and are closed
+  // Sessions from one client address; further connections get "421 4.7.0" and are closed.
+  size_t max_sessions_per_ip = 100;
+  // Bytes of messages being received, all sessions together; a message that does not fit is
+  // read to its end, dropped and answered "452 4.3.1" (the sender retries).
+  uint64_t max_buffered_bytes = 1ull << 30;
   // Longest wait for the client to send (or take) data; then "421 4.4.2" and close.
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
   // Longest time from MAIL to the end of the message data.
   std::chrono::milliseconds transaction_timeout{std::chrono::minutes(10)};
+  // Longest time outside a transaction: from connect, or the end of the last message, to the
+  // next MAIL. NOOPs and RSETs do not extend it; then "421 4.4.2" and close.
+  std::chrono::milliseconds between_messages_timeout{std::chrono::minutes(5)};
   // PEM files; STARTTLS is offered only when both are set. TLS 1.2 or newer.
   std::string tls_cert_file;
   std::string tls_key_file;
@@ -59,8 +71,9 @@ struct SmtpStatsSnapshot {
   uint64_t refused_size = 0;           // 552: SIZE= or actual size over the limit
   uint64_t refused_timeout = 0;        // 421 4.4.2: idle or transaction timeout
   uint64_t refused_policy = 0;         // 554 5.7.1: client address not allowed
-  uint64_t refused_session_limit = 0;  // 421 4.7.0: too many sessions
+  uint64_t refused_session_limit = 0;  // 421 4.7.0: too many sessions (all, or one address)
   uint64_t refused_temp_failure = 0;   // 451 4.3.0: the sink said retry
+  uint64_t refused_memory = 0;         // 452 4.3.1: the memory budget was spent
   uint64_t refused_perm_failure = 0;   // 554: the sink refused the message
   uint64_t refused_protocol = 0;       // 5xx for bad commands, syntax, sequence, long lines
   uint64_t aborted_in_data = 0;        // the client went away during DATA/BDAT
@@ -77,6 +90,7 @@ struct SmtpStats {
   std::atomic<uint64_t> refused_policy{0};
   std::atomic<uint64_t> refused_session_limit{0};
   std::atomic<uint64_t> refused_temp_failure{0};
+  std::atomic<uint64_t> refused_memory{0};
   std::atomic<uint64_t> refused_perm_failure{0};
   std::atomic<uint64_t> refused_protocol{0};
   std::atomic<uint64_t> aborted_in_data{0};

@@ -61,15 +61,21 @@ SmtpSession::SmtpSession(std::shared_ptr<SmtpContext> ctx, std::weak_ptr<asio::i
       timer_(socket_.get_executor()),
       id_(id),
       peer_ip_(std::move(peer_ip)),
-      peer_port_(peer_port) {
+      peer_port_(peer_port),
+      next_mail_deadline_(Clock::now() + ctx_->config.between_messages_timeout) {
   ctx_->stats->sessions_active.fetch_add(1);
   ctx_->stats->sessions_total.fetch_add(1);
+  std::lock_guard<std::mutex> lock(ctx_->mu);
+  ++ctx_->per_ip[peer_ip_];
 }
 
 SmtpSession::~SmtpSession() {
   ctx_->stats->sessions_active.fetch_sub(1);
   std::lock_guard<std::mutex> lock(ctx_->mu);
   ctx_->sessions.erase(id_);
+  if (auto it = ctx_->per_ip.find(peer_ip_); it != ctx_->per_ip.end() && --it->second == 0) {
+    ctx_->per_ip.erase(it);
+  }
 }
 
 void SmtpSession::Launch(std::shared_ptr<SmtpSession> session) {
@@ -110,7 +116,9 @@ asio::ip::tcp::socket& SmtpSession::Lowest() { return tls_ ? tls_->next_layer() 
 
 SmtpSession::Clock::time_point SmtpSession::Deadline() const {
   Clock::time_point d = Clock::now() + ctx_->config.idle_timeout;
-  if (have_mail_) d = std::min(d, transaction_deadline_);
+  // Inside a transaction its deadline; outside, the time left to start the next one (a NOOP
+  // every few minutes must not hold a session forever).
+  d = std::min(d, have_mail_ ? transaction_deadline_ : next_mail_deadline_);
   return d;
 }
 
@@ -438,7 +446,8 @@ asio::awaitable<SmtpSession::Step> SmtpSession::DoData(std::string_view args) {
     co_return Step::kContinue;
   }
   Reply("354 End data with <CR><LF>.<CR><LF>");
-  SmtpDataDecoder decoder(SmtpDataDecoder::Mode::kDotStuffed, ctx_->config.max_message_bytes);
+  SmtpDataDecoder decoder(SmtpDataDecoder::Mode::kDotStuffed, ctx_->config.max_message_bytes,
+                          ctx_->budget.get());
   for (;;) {
     const size_t used = decoder.Feed(in_);
     in_.erase(0, used);
@@ -467,7 +476,8 @@ asio::awaitable<SmtpSession::Step> SmtpSession::DoBdat(std::string_view args) {
   }
   const bool accept = have_mail_ && !rcpt_to_.empty();
   if (accept && !bdat_) {
-    bdat_.emplace(SmtpDataDecoder::Mode::kChunked, ctx_->config.max_message_bytes);
+    bdat_.emplace(SmtpDataDecoder::Mode::kChunked, ctx_->config.max_message_bytes,
+                  ctx_->budget.get());
   }
   // RFC 3030 §2: the chunk is read in full whatever the answer will be.
   uint64_t left = bdat->size;
@@ -493,6 +503,14 @@ asio::awaitable<SmtpSession::Step> SmtpSession::DoBdat(std::string_view args) {
     RefuseCommand("503 5.5.1 Error: need MAIL and RCPT before BDAT");
     co_return Step::kContinue;
   }
+  if (bdat_->over_budget()) {
+    ctx_->stats->refused_memory.fetch_add(1);
+    spdlog::warn("event=smtp_message_refused session={} reason=memory_budget bytes={}", id_,
+                 bdat_->total_bytes());
+    Reply("452 4.3.1 Error: insufficient system storage, try again later");
+    ResetTransaction();
+    co_return Step::kContinue;
+  }
   if (bdat_->oversize()) {
     // RFC 3030 §2: after a failed chunk the client sends no more; the transaction is over.
     ctx_->stats->refused_size.fetch_add(1);
@@ -510,6 +528,16 @@ asio::awaitable<SmtpSession::Step> SmtpSession::DoBdat(std::string_view args) {
 }
 
 asio::awaitable<SmtpSession::Step> SmtpSession::Deliver(SmtpDataDecoder& decoder) {
+  // Whatever the answer, the next message may take as long again to start.
+  next_mail_deadline_ = Clock::now() + ctx_->config.between_messages_timeout;
+  if (decoder.over_budget()) {
+    ctx_->stats->refused_memory.fetch_add(1);
+    spdlog::warn("event=smtp_message_refused session={} reason=memory_budget bytes={}", id_,
+                 decoder.total_bytes());
+    Reply("452 4.3.1 Error: insufficient system storage, try again later");
+    ResetTransaction();
+    co_return Step::kContinue;
+  }
   if (decoder.oversize()) {
     ctx_->stats->refused_size.fetch_add(1);
     spdlog::info("event=smtp_message_refused session={} reason=size bytes={}", id_,
@@ -537,6 +565,7 @@ asio::awaitable<SmtpSession::Step> SmtpSession::Deliver(SmtpDataDecoder& decoder
   envelope.tls_cipher = tls_cipher_;
   envelope.source = "smtp";
   envelope.listener = ctx_->config.listener_name;
+  envelope.journal_trusted = ctx_->journal_from.Contains(peer_ip_);
   envelope.smtputf8 = smtputf8_;
   envelope.body_type = body_;
   const size_t rcpts = envelope.rcpt_to.size();
@@ -574,6 +603,7 @@ asio::awaitable<SmtpSession::Step> SmtpSession::Deliver(SmtpDataDecoder& decoder
       Reply("451 4.3.0 Error: message not stored, try again later");
       break;
     case SubmitOutcome::Kind::kPermFail:
+    case SubmitOutcome::Kind::kConflict:  // SMTP carries no idempotency key; never expected
       ctx_->stats->refused_perm_failure.fetch_add(1);
       spdlog::info("event=smtp_message_refused session={} reason=perm_failure bytes={}", id_,
                    bytes);

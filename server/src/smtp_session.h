@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cidr.h"
+#include "memory_budget.h"
 #include "message_sink.h"
 #include "smtp_data.h"
 #include "smtp_server.h"
@@ -33,13 +34,17 @@ class SmtpSession;
 struct SmtpContext {
   SmtpServerConfig config;  // listener_name filled in
   CidrSet allow;
+  CidrSet journal_from;  // trusted journaling sources (SmtpServerConfig::journal_from)
   MessageSink* sink = nullptr;
   std::shared_ptr<SmtpStats> stats;
   std::unique_ptr<asio::ssl::context> tls;  // null when STARTTLS is not offered
   std::atomic<bool> stopping{false};
 
+  std::unique_ptr<MemoryBudget> budget;  // bytes of messages being received
+
   std::mutex mu;
   std::unordered_map<uint64_t, std::weak_ptr<SmtpSession>> sessions;  // guarded by mu
+  std::unordered_map<std::string, size_t> per_ip;  // guarded by mu: live sessions per address
 };
 
 class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
@@ -114,6 +119,9 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   std::string body_;
   bool smtputf8_ = false;
   Clock::time_point transaction_deadline_{};
+  // When a session outside a transaction must have started one (between_messages_timeout
+  // after connect or the end of the last message).
+  Clock::time_point next_mail_deadline_{};
   std::optional<SmtpDataDecoder> bdat_;
 };
 

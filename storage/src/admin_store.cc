@@ -105,11 +105,9 @@ common::Result<std::vector<ApiKeyRow>> AdminStore::ListApiKeys(
 
 common::Status AdminStore::RevokeApiKey(const std::string& key_id) {
   auto r = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
-    pqxx::result res = tx.exec_params(
-        "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE key_id = $1 "
-        "RETURNING key_id",
-        key_id);
-    if (res.empty()) return common::Error::NotFound("no API key " + key_id);
+    // The application role has no UPDATE on api_keys: one function revokes (migration 0008).
+    pqxx::result res = tx.exec_params("SELECT notary_revoke_api_key($1)", key_id);
+    if (res.empty() || res[0][0].is_null()) return common::Error::NotFound("no API key " + key_id);
     return true;
   });
   if (!r.ok()) return r.error();
@@ -153,9 +151,7 @@ common::Result<std::vector<KeyRow>> AdminStore::ListSigningKeys() {
 
 common::Status AdminStore::RetireSigningKeysExcept(const std::string& current) {
   auto r = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
-    tx.exec_params(
-        "UPDATE signing_keys SET valid_until = now() WHERE key_id <> $1 AND valid_until IS NULL",
-        current);
+    tx.exec_params("SELECT notary_retire_signing_keys_except($1)", current);
     return true;
   });
   if (!r.ok()) return r.error();

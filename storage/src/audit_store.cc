@@ -19,7 +19,9 @@ constexpr const char* kLeafRange =
     "SELECT l.leaf_index, l.block_height, r.leaf_record, l.leaf_hash, r.id::text, t.name,"
     " r.received_at_us, r.raw_sha256, r.canonical_sha256, r.parts_root, r.envelope_digest,"
     " r.salt, r.canon_version::int8, r.envelope_from, r.envelope_to, r.client_ip,"
-    " r.client_port::int8, r.helo, r.tls_protocol, r.tls_cipher"
+    " r.client_port::int8, r.helo, r.tls_protocol, r.tls_cipher, r.leaf_version::int8,"
+    " r.source, r.listener, r.node, r.client_name, r.auth_user, r.queue_id, r.asserted_by,"
+    " r.journal_report_sha256"
     " FROM leaves l"
     " LEFT JOIN receipts r ON r.id = l.receipt_id"
     " LEFT JOIN tenants t ON t.id = r.tenant_id"
@@ -29,7 +31,11 @@ constexpr const char* kLeafRangeWithBytes =
     "SELECT l.leaf_index, l.block_height, r.leaf_record, l.leaf_hash, r.id::text, t.name,"
     " r.received_at_us, r.raw_sha256, r.canonical_sha256, r.parts_root, r.envelope_digest,"
     " r.salt, r.canon_version::int8, r.envelope_from, r.envelope_to, r.client_ip,"
-    " r.client_port::int8, r.helo, r.tls_protocol, r.tls_cipher, b.data"
+    " r.client_port::int8, r.helo, r.tls_protocol, r.tls_cipher, r.leaf_version::int8,"
+    " r.source, r.listener, r.node, r.client_name, r.auth_user, r.queue_id, r.asserted_by,"
+    " r.journal_report_sha256, b.data,"
+    " (SELECT array_agg(p.salt ORDER BY p.ordinal) FROM message_parts p"
+    "  WHERE p.receipt_id = r.id)"
     " FROM leaves l"
     " LEFT JOIN receipts r ON r.id = l.receipt_id"
     " LEFT JOIN tenants t ON t.id = r.tenant_id"
@@ -93,10 +99,15 @@ bool HashColumn(const pqxx::field& f, common::Hash& out) {
 }  // namespace
 
 // The column types of a leaf range, as PostgreSQL's type OIDs (pg_type.dat).
-constexpr Oid kInt8 = 20, kBytea = 17, kText = 25, kTextArray = 1009;
-constexpr Oid kLeafTypes[] = {kInt8,      kInt8,  kBytea, kBytea, kText,  kText, kInt8,
-                              kBytea,     kBytea, kBytea, kBytea, kBytea, kInt8, kText,
-                              kTextArray, kText,  kInt8,  kText,  kText,  kText, kBytea};
+constexpr Oid kInt8 = 20, kBytea = 17, kText = 25, kTextArray = 1009, kByteaArray = 1001;
+constexpr Oid kLeafTypes[] = {
+    kInt8, kInt8, kBytea, kBytea, kText, kText, kInt8, kBytea, kBytea, kBytea, kBytea, kBytea,
+    kInt8, kText, kTextArray, kText, kInt8, kText, kText, kText,
+    // leaf_version, source, listener, node, client_name, auth_user, queue_id, asserted_by,
+    // journal_report_sha256 (migration 0007), then the bytes when asked for.
+    kInt8, kText, kText, kText, kText, kText, kText, kText, kBytea,
+    // With the bytes: the bytes, and the receipt's part salts (canonical form version 2).
+    kBytea, kByteaArray};
 
 struct LeafChunk::Impl {
   PgResultPtr rows;
@@ -122,16 +133,16 @@ struct LeafChunk::Impl {
       out.assign(Value(row, col));
     }
   }
-  // A one-dimensional text[] in binary form: dimensions, flags, element type, then each
-  // element as a length and its bytes.
-  bool TextArray(int row, int col, std::vector<std::string>& out) const {
+  // A one-dimensional text[] (or bytea[]) in binary form: dimensions, flags, element type,
+  // then each element as a length and its bytes.
+  bool TextArray(int row, int col, std::vector<std::string>& out, Oid element = kText) const {
     out.clear();
     if (Null(row, col)) return true;
     std::string_view v = Value(row, col);
     if (v.size() < 12) return false;
     const uint32_t ndim = Be32(v.data());
     if (ndim == 0) return true;
-    if (ndim != 1 || v.size() < 20 || Be32(v.data() + 8) != kText) return false;
+    if (ndim != 1 || v.size() < 20 || Be32(v.data() + 8) != element) return false;
     const uint32_t n = Be32(v.data() + 12);
     size_t at = 20;
     for (uint32_t k = 0; k < n; ++k) {
@@ -181,10 +192,26 @@ common::Status LeafChunk::Decode(size_t i, StoredLeaf& out) const {
   c.Bytes(r, 17, out.helo);
   c.Bytes(r, 18, out.tls_protocol);
   c.Bytes(r, 19, out.tls_cipher);
+  if (out.has_receipt) {
+    ok = ok && c.Int(r, 20, out.leaf_version);
+  } else {
+    out.leaf_version = 0;
+  }
+  c.Bytes(r, 21, out.source);
+  c.Bytes(r, 22, out.listener);
+  c.Bytes(r, 23, out.node);
+  c.Bytes(r, 24, out.client_name);
+  c.Bytes(r, 25, out.auth_user);
+  c.Bytes(r, 26, out.queue_id);
+  c.Bytes(r, 27, out.asserted_by);
+  out.has_journal_report = !c.Null(r, 28);
+  c.Bytes(r, 28, out.journal_report_sha256);
   out.bytes_read = c.with_bytes;
-  out.has_bytes = out.bytes_read && !c.Null(r, 20);
+  out.has_bytes = out.bytes_read && !c.Null(r, 29);
+  out.part_salts.clear();
   if (out.bytes_read) {
-    c.Bytes(r, 20, out.raw);
+    ok = ok && c.TextArray(r, 30, out.part_salts, kBytea);
+    c.Bytes(r, 29, out.raw);
   } else {
     out.raw.clear();
   }
@@ -354,7 +381,7 @@ common::Result<LeafChunk> LeafRangeReader::Read(int64_t first, int64_t end) {
   PGresult* r = chunk->rows.get();
   if (PQresultStatus(r) != PGRES_TUPLES_OK) return PqError(c, r, "reading leaves failed");
   // The decoder reads each column as the type it expects: check them once per range.
-  const int columns = impl_->with_bytes ? 21 : 20;
+  const int columns = impl_->with_bytes ? 31 : 29;
   if (PQnfields(r) != columns) return common::Error::Internal("unexpected leaf columns");
   for (int k = 0; k < columns; ++k) {
     if (PQftype(r, k) != kLeafTypes[k] || PQfformat(r, k) != 1) {

@@ -15,7 +15,7 @@ const char* const kReceiptColumns =
     "array_to_json(r.hdr_to)::text, array_to_json(r.hdr_cc)::text, r.subject, r.date_header, "
     "extract(epoch from r.date_utc)::bigint, r.message_id, r.in_reply_to, "
     "array_to_json(r.attachment_names)::text, array_to_json(r.parse_warnings)::text, "
-    "l.leaf_index, l.block_height";
+    "l.leaf_index, l.block_height, r.leaf_version, r.asserted_by, r.journal_report_sha256";
 
 const char* const kReceiptFrom =
     " FROM receipts r JOIN tenants t ON t.id = r.tenant_id"
@@ -66,6 +66,10 @@ ReceiptRow ReadRow(const pqxx::row& row) {
   if (!row[i].is_null()) r.leaf_index = row[i].as<int64_t>();
   ++i;
   if (!row[i].is_null()) r.block_height = row[i].as<int64_t>();
+  ++i;
+  r.provenance.leaf_version = row[i++].as<uint32_t>();
+  r.provenance.asserted_by = row[i++].as<std::string>();
+  if (!row[i].is_null()) r.provenance.journal_report_sha256 = HashField(row[i]);
   return r;
 }
 
@@ -80,6 +84,7 @@ PartRow ReadPart(const pqxx::row& p, int first) {
   part.filename = p[first + 4].as<std::string>();
   part.size = p[first + 5].as<uint64_t>();
   part.sha256 = HashField(p[first + 6]);
+  if (!p[first + 7].is_null()) part.salt = HashField(p[first + 7]);
   return part;
 }
 
@@ -95,7 +100,8 @@ void LoadParts(pqxx::work& tx, std::vector<ReceiptRow*> rows) {
   }
   pqxx::result pr = tx.exec_params(
       "SELECT receipt_id::text, position, content_type, charset, disposition, filename, size,"
-      " sha256 FROM message_parts WHERE receipt_id = ANY($1::uuid[]) ORDER BY receipt_id, ordinal",
+      " sha256, salt FROM message_parts WHERE receipt_id = ANY($1::uuid[]) ORDER BY receipt_id, "
+      "ordinal",
       TextArray(ids));
   for (const auto& p : pr) by_id[p[0].as<std::string>()]->parts.push_back(ReadPart(p, 1));
 }

@@ -36,6 +36,22 @@ PendingLeaf PendingLeafOf(const NewReceipt& m) {
   p.parts_root = m.parts_root;
   p.envelope_digest = m.envelope_digest;
   p.salt = m.salt;
+  p.leaf_version = m.provenance.leaf_version;
+  if (p.leaf_version >= 2) {
+    // Exactly what the row stores (text columns hold valid UTF-8), or the receipt would fail
+    // its own audit.
+    notary::Provenance& v = p.provenance;
+    v.source = C(m.source);
+    v.listener = C(m.listener);
+    v.node = C(m.node);
+    v.client_name = C(m.client_name);
+    v.auth_user = C(m.auth_user);
+    v.queue_id = C(m.queue_id);
+    v.asserted_by = C(m.provenance.asserted_by);
+    if (m.provenance.journal_report_sha256) {
+      v.journal_report_sha256 = *m.provenance.journal_report_sha256;
+    }
+  }
   return p;
 }
 
@@ -98,25 +114,29 @@ constexpr const char* kInsertReceipts =
     " $37::text[] AS c37, $38::text[] AS c38, $39::text[] AS c39, $40::bytea[] AS c40,"
     " $41::bytea[] AS c41, $42::text[] AS c42, $43::int4[] AS c43, $44::text[] AS c44,"
     " $45::text[] AS c45, $46::text[] AS c46, $47::text[] AS c47, $48::text[] AS c48,"
-    " $49::int8[] AS c49, $50::bytea[] AS c50, $51::bytea[] AS c51, $52::bytea[] AS c52), b"
+    " $49::int8[] AS c49, $50::bytea[] AS c50, $51::bytea[] AS c51, $52::bytea[] AS c52,"
+    " $53::text[] AS c53, $54::bytea[] AS c54, $55::int4[] AS c55, $56::bytea[] AS c56), b"
     " AS (INSERT INTO message_blobs (sha256, size, data) SELECT h, length(d), d FROM a,"
     " unnest(a.c51, a.c52) AS b(h, d) ON CONFLICT (sha256) DO NOTHING), v AS (SELECT * FROM"
     " a, unnest(a.c1, a.c2, a.c3, a.c4, a.c5, a.c6, a.c7, a.c8, a.c9, a.c10, a.c11, a.c12,"
     " a.c13, a.c14, a.c15, a.c16, a.c17, a.c18, a.c19, a.c20, a.c21, a.c22, a.c23, a.c24,"
     " a.c25, a.c26, a.c27, a.c28, a.c29, a.c30, a.c31, a.c32, a.c33, a.c34, a.c35, a.c36,"
-    " a.c37, a.c38, a.c39, a.c40, a.c41) AS v(id, tenant, us, node, source, listener,"
+    " a.c37, a.c38, a.c39, a.c40, a.c41, a.c53, a.c54, a.c55) AS v(id, tenant, us, node,"
+    " source, listener,"
     " envelope_from, envelope_to, client_ip, client_port, client_name, helo, tls_protocol,"
     " tls_cipher, auth_user, queue_id, smtputf8, body_type, size, raw_sha256,"
     " canonical_sha256, canon_version, parts_root, envelope_digest, salt, hdr_from,"
     " hdr_sender, hdr_reply_to, hdr_to, hdr_cc, subject, date_header, date_utc, message_id,"
     " in_reply_to, addresses, attachment_names, parse_warnings, idempotency_key,"
-    " leaf_record, leaf_hash)), r AS (INSERT INTO receipts (id, tenant_id, received_at,"
+    " leaf_record, leaf_hash, asserted_by, journal_report_sha256, leaf_version)), r AS"
+    " (INSERT INTO receipts (id, tenant_id, received_at,"
     " received_at_us, node, source, listener, envelope_from, envelope_to, client_ip,"
     " client_port, client_name, helo, tls_protocol, tls_cipher, auth_user, queue_id,"
     " smtputf8, body_type, size, raw_sha256, canonical_sha256, canon_version, parts_root,"
     " envelope_digest, salt, hdr_from, hdr_sender, hdr_reply_to, hdr_to, hdr_cc, subject,"
     " date_header, date_utc, message_id, in_reply_to, addresses, attachment_names,"
-    " parse_warnings, idempotency_key, leaf_record, leaf_hash) SELECT v.id::uuid, (SELECT"
+    " parse_warnings, idempotency_key, leaf_record, leaf_hash, asserted_by,"
+    " journal_report_sha256, leaf_version) SELECT v.id::uuid, (SELECT"
     " t.id FROM tenants t WHERE t.name = v.tenant), to_timestamp(v.us / 1e6), v.us, v.node,"
     " v.source, v.listener, v.envelope_from, v.envelope_to::text[], v.client_ip,"
     " v.client_port, v.client_name, v.helo, v.tls_protocol, v.tls_cipher, v.auth_user,"
@@ -125,14 +145,16 @@ constexpr const char* kInsertReceipts =
     " v.hdr_reply_to, v.hdr_to::text[], v.hdr_cc::text[], v.subject, v.date_header,"
     " to_timestamp(v.date_utc), v.message_id, v.in_reply_to, v.addresses::text[],"
     " v.attachment_names::text[], v.parse_warnings::text[], v.idempotency_key,"
-    " v.leaf_record, v.leaf_hash FROM v ON CONFLICT (tenant_id, idempotency_key) DO NOTHING"
+    " v.leaf_record, v.leaf_hash, v.asserted_by, v.journal_report_sha256, v.leaf_version"
+    " FROM v ON CONFLICT (tenant_id, idempotency_key) DO NOTHING"
     " RETURNING id, seq, leaf_hash), q AS (INSERT INTO pending (seq, receipt_id, leaf_hash)"
     " SELECT seq, id, leaf_hash FROM r), p AS (INSERT INTO message_parts (receipt_id,"
-    " ordinal, position, content_type, charset, disposition, filename, size, sha256) SELECT"
-    " p.receipt_id::uuid, p.ordinal, p.position, p.content_type, p.charset, p.disposition,"
-    " p.filename, p.size, p.sha256 FROM a, unnest(a.c42, a.c43, a.c44, a.c45, a.c46, a.c47,"
-    " a.c48, a.c49, a.c50) AS p(receipt_id, ordinal, position, content_type, charset,"
-    " disposition, filename, size, sha256) WHERE p.receipt_id::uuid IN (SELECT id FROM r))"
+    " ordinal, position, content_type, charset, disposition, filename, size, sha256, salt)"
+    " SELECT p.receipt_id::uuid, p.ordinal, p.position, p.content_type, p.charset,"
+    " p.disposition, p.filename, p.size, p.sha256, p.salt FROM a, unnest(a.c42, a.c43, a.c44,"
+    " a.c45, a.c46, a.c47, a.c48, a.c49, a.c50, a.c56) AS p(receipt_id, ordinal, position,"
+    " content_type, charset, disposition, filename, size, sha256, salt) WHERE"
+    " p.receipt_id::uuid IN (SELECT id FROM r))"
     " SELECT id::text FROM r";
 
 // The receipts statement's columns, in its parameter order.
@@ -148,10 +170,11 @@ struct ReceiptArrays {
       hdr_cc{T::kText}, subject{T::kText}, date_header{T::kText}, date_utc{T::kInt8},
       message_id{T::kText}, in_reply_to{T::kText}, addresses{T::kText}, attachment_names{T::kText},
       parse_warnings{T::kText}, idempotency_key{T::kText}, leaf_record{T::kBytea},
-      leaf_hash{T::kBytea};
+      leaf_hash{T::kBytea}, asserted_by{T::kText}, journal_report_sha256{T::kBytea},
+      leaf_version{T::kInt4};
   PgArray part_receipt{T::kText}, part_ordinal{T::kInt4}, part_position{T::kText},
       part_content_type{T::kText}, part_charset{T::kText}, part_disposition{T::kText},
-      part_filename{T::kText}, part_size{T::kInt8}, part_sha256{T::kBytea};
+      part_filename{T::kText}, part_size{T::kInt8}, part_sha256{T::kBytea}, part_salt{T::kBytea};
 
   common::Status Add(const NewReceipt& m) {
     auto record = LeafRecordOf(PendingLeafOf(m)).Encode();
@@ -205,6 +228,13 @@ struct ReceiptArrays {
     }
     leaf_record.Add(*record);
     leaf_hash.Add(common::AsChars(common::HashLeaf(*record)));
+    asserted_by.Add(C(m.provenance.asserted_by));
+    if (m.provenance.journal_report_sha256) {
+      journal_report_sha256.Add(common::AsChars(*m.provenance.journal_report_sha256));
+    } else {
+      journal_report_sha256.AddNull();
+    }
+    leaf_version.AddInt4(static_cast<int32_t>(m.provenance.leaf_version));
     int32_t ordinal = 0;
     for (const PartRow& part : m.parts) {
       part_receipt.Add(m.id);
@@ -216,6 +246,11 @@ struct ReceiptArrays {
       part_filename.Add(C(part.filename));
       part_size.AddInt8(static_cast<int64_t>(part.size));
       part_sha256.Add(common::AsChars(part.sha256));
+      if (part.salt) {
+        part_salt.Add(common::AsChars(*part.salt));
+      } else {
+        part_salt.AddNull();
+      }
     }
     return common::Ok();
   }
@@ -224,15 +259,16 @@ struct ReceiptArrays {
   PgArray blob_sha256{T::kBytea}, blob_data{T::kBytea};
 
   pqxx::result Exec(pqxx::transaction_base& tx) {
-    return ExecArrays(
-        tx, "ingest_receipts", kInsertReceipts, id, tenant, us, node, source, listener,
-        envelope_from, envelope_to, client_ip, client_port, client_name, helo, tls_protocol,
-        tls_cipher, auth_user, queue_id, smtputf8, body_type, size, raw_sha256, canonical_sha256,
-        canon_version, parts_root, envelope_digest, salt, hdr_from, hdr_sender, hdr_reply_to,
-        hdr_to, hdr_cc, subject, date_header, date_utc, message_id, in_reply_to, addresses,
-        attachment_names, parse_warnings, idempotency_key, leaf_record, leaf_hash, part_receipt,
-        part_ordinal, part_position, part_content_type, part_charset, part_disposition,
-        part_filename, part_size, part_sha256, blob_sha256, blob_data);
+    return ExecArrays(tx, "ingest_receipts", kInsertReceipts, id, tenant, us, node, source,
+                      listener, envelope_from, envelope_to, client_ip, client_port, client_name,
+                      helo, tls_protocol, tls_cipher, auth_user, queue_id, smtputf8, body_type,
+                      size, raw_sha256, canonical_sha256, canon_version, parts_root,
+                      envelope_digest, salt, hdr_from, hdr_sender, hdr_reply_to, hdr_to, hdr_cc,
+                      subject, date_header, date_utc, message_id, in_reply_to, addresses,
+                      attachment_names, parse_warnings, idempotency_key, leaf_record, leaf_hash,
+                      part_receipt, part_ordinal, part_position, part_content_type, part_charset,
+                      part_disposition, part_filename, part_size, part_sha256, blob_sha256,
+                      blob_data, asserted_by, journal_report_sha256, leaf_version, part_salt);
   }
 };
 
@@ -248,13 +284,20 @@ common::Result<std::vector<InsertedReceipt>> InsertRows(
       out.push_back({m->id, false, m->received_at_us});
       continue;
     }
-    // A repeated idempotency key: the earlier receipt stands; nothing new is stored.
+    // A repeated idempotency key: the earlier receipt stands; nothing new is stored. The
+    // key promises the same message: other bytes or another envelope (sender, recipients)
+    // under it are a conflict, never the earlier receipt passed off as theirs. The
+    // connection (client port) differs on every retry and is not compared.
     pqxx::result ex = tx.exec_params(
-        "SELECT r.id::text, r.received_at_us FROM receipts r JOIN tenants t"
+        "SELECT r.id::text, r.received_at_us, r.raw_sha256 = $3 AND r.envelope_from = $4"
+        " AND r.envelope_to = $5::text[] FROM receipts r JOIN tenants t"
         " ON t.id = r.tenant_id WHERE t.name = $1 AND r.idempotency_key = $2",
-        m->tenant, m->idempotency_key);
+        m->tenant, m->idempotency_key, Bytea(m->raw_sha256), C(m->envelope_from),
+        TextArray(Clean(m->envelope_to)));
     if (ex.empty()) return common::Error::Internal("receipt neither inserted nor found");
-    out.push_back({ex[0][0].as<std::string>(), true, ex[0][1].as<int64_t>()});
+    InsertedReceipt dup{ex[0][0].as<std::string>(), true, ex[0][1].as<int64_t>()};
+    dup.conflict = !ex[0][2].as<bool>();
+    out.push_back(std::move(dup));
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // Browser scenarios for the web console (issue 10), run by console_test.cc with node --test.
 // Environment: CONSOLE_URL, CONSOLE_SHORT_URL (3 s sessions), READ_KEY, INGEST_KEY, RIVAL_KEY,
-// SHORT_KEY, KOREAN_ID, HOSTILE_ID, CHINESE_ID, RIVAL_ID, NOTARY_VERIFY, TSA_CA, WORK_DIR,
-// SCREENSHOT_DIR. Chromium is Debian's /usr/bin/chromium; nothing downloads a browser.
+// SHORT_KEY, KOREAN_ID, HOSTILE_ID, CHINESE_ID, RIVAL_ID, EDGE_ID (a message in a later block,
+// with hostile header values), NOTARY_VERIFY, TSA_CA, WORK_DIR, SCREENSHOT_DIR. Chromium is Debian's /usr/bin/chromium; nothing downloads a browser.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -153,8 +153,9 @@ test('the verify page, signed out, says valid, and invalid naming the failing st
   const good = await verifyInBrowser(page, bundlePath);
   assert.equal(good.verdict, 'valid', good.text);
   const rows = await page.$$eval('tr[data-check]', (r) => r.map((x) => x.dataset.check));
-  assert.equal(rows.length, 20);
+  assert.equal(rows.length, 21);
   assert.equal(rows[19], 'journal.report');
+  assert.equal(rows[20], 'texts.rendered');
   assert.equal(rows[0], 'bundle.files');
   assert.equal(rows[15], 'checkpoint.inclusion');
   assert.ok((await page.textContent('p.key')).match(/[0-9a-f]{64}/));
@@ -321,6 +322,314 @@ for (const lang of ['en', 'ko', 'zh']) {
     await context.close();
   });
 }
+
+// ---------- the browser verifier and notary-verify agree (bundle format version 2) ----------
+// Checks the browser cannot run, skipped there where notary-verify passes them: recomputing the
+// canonical form (3) and reading the journal report (20; the browser checks its hashes only).
+const BROWSER_SKIPS = new Set(['message.canonical_sha256', 'journal.report']);
+
+async function download(id, query = '') {
+  const res = await fetch(URL0 + '/v1/messages/' + id + '/evidence' + query,
+                          { headers: { Authorization: 'Bearer ' + E.READ_KEY } });
+  assert.equal(res.status, 200, await res.clone().text());
+  const file = path.join(WORK, 'agree-' + id + query.replace(/[^a-z0-9]+/gi, '-') + '.zip');
+  writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+  return file;
+}
+// Unzips `zip`, lets `edit(dir)` change the tree, zips it again (Info-ZIP) as `name`.zip.
+function rezip(zip, name, edit) {
+  const dir = path.join(WORK, 'rezip-' + name);
+  rmSync(dir, { recursive: true, force: true });
+  execFileSync('unzip', ['-q', '-o', zip, '-d', dir]);
+  edit(dir);
+  const out = path.join(WORK, name + '.zip');
+  rmSync(out, { force: true });
+  execFileSync('sh', ['-c', `cd '${dir}' && zip -q -X -r '${out}' .`]);
+  return out;
+}
+const editFile = (dir, entry, f) => { const p = path.join(dir, entry); writeFileSync(p, f(readFileSync(p))); };
+// notary-verify --json: {checks: [{id, status, reason}], valid} or {error} for an unreadable bundle.
+function cliReport(file) {
+  const r = spawnSync(E.NOTARY_VERIFY, [file, '--tsa-ca', E.TSA_CA, '--json'], { encoding: 'utf8' });
+  const j = JSON.parse(r.stdout);
+  if (j.error !== undefined) {
+    assert.equal(r.status, 2, r.stderr);
+    return { error: r.stderr };
+  }
+  assert.equal(r.status, j.valid ? 0 : 1, r.stdout + r.stderr);
+  return { valid: j.valid, checks: j.checks.map(({ id, status, reason }) => ({ id, status, reason })) };
+}
+// The /verify page as a person uses it (app.js, which fetches the templates from /assets/).
+async function pageReport(page, file) {
+  const { verdict, text } = await verifyInBrowser(page, file);
+  const checks = await page.$$eval('tr[data-check]', (rows) => rows.map((r) => ({
+    id: r.dataset.check, status: r.dataset.status, reason: r.querySelector('td.reason').textContent })));
+  if (!checks.length) return { error: text, verdict };
+  return { valid: verdict === 'valid', checks };
+}
+// verifyBundle imported in the page: the report and the texts it re-rendered (bytes, base64).
+async function moduleReport(page, file) {
+  return page.evaluate(async (b64) => {
+    const V = await import('/assets/verify.js');
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const files = await V.readZip(bytes);
+    const enc = (u) => (u ? btoa(Array.from(u, (x) => String.fromCharCode(x)).join('')) : null);
+    try {
+      const r = await V.verifyBundle(files, null);
+      return { valid: r.valid, checks: r.checks, certificate: enc(r.renderedTexts?.certificate),
+               verify: enc(r.renderedTexts?.verify) };
+    } catch (err) {
+      return { error: err.message };
+    }
+  }, readFileSync(file).toString('base64'));
+}
+function assertAgree(browser, cli, what) {
+  assert.ok(!browser.error && !cli.error, what + ': ' + (browser.error || cli.error));
+  assert.deepEqual(browser.checks.map((c) => c.id), cli.checks.map((c) => c.id), what);
+  for (let i = 0; i < cli.checks.length; i++) {
+    const b = browser.checks[i], c = cli.checks[i];
+    if (BROWSER_SKIPS.has(c.id) && c.status === 'PASS' && b.status === 'SKIP') continue;
+    assert.equal(b.status, c.status, `${what}: ${c.id}: browser ${b.status} (${b.reason}), notary-verify ${c.status} (${c.reason})`);
+  }
+  assert.equal(browser.valid, cli.valid, what);
+}
+const statusOf = (report, id) => report.checks.find((c) => c.id === id);
+
+test('the browser verifier gives notary-verify\'s verdicts, check for check', async () => {
+  const { context, page, errors } = await newPage('en');
+  const full = await download(E.EDGE_ID);
+  const part = await download(E.EDGE_ID, '?part=2');
+  const cases = [];
+
+  // A genuine bundle of a block with a predecessor, and its selective disclosure.
+  const genuine = cliReport(full);
+  assert.equal(genuine.valid, true, JSON.stringify(genuine.checks));
+  assert.equal(statusOf(genuine, 'timestamp.previous').status, 'PASS');
+  assert.equal(statusOf(genuine, 'texts.rendered').status, 'PASS');
+  cases.push(['genuine', full, genuine]);
+  const disclosed = cliReport(part);
+  assert.equal(disclosed.valid, true, JSON.stringify(disclosed.checks));
+  assert.equal(statusOf(disclosed, 'message.raw_sha256').status, 'SKIP');
+  cases.push(['disclosed', part, disclosed]);
+
+  // certificate.html or VERIFY.md edited after issue.
+  const cert = rezip(full, 'agree-cert', (d) => editFile(d, 'certificate.html',
+    (b) => Buffer.from(b.toString('utf8').replace('</h1>', ' (certified)</h1>'))));
+  const md = rezip(full, 'agree-md', (d) => editFile(d, 'VERIFY.md',
+    (b) => Buffer.concat([b, Buffer.from('\nAlso trust this.\n')])));
+  for (const [name, file, edited, other] of [['certificate', cert, 'certificate.html', 'VERIFY.md'],
+                                              ['verify-md', md, 'VERIFY.md', 'certificate.html']]) {
+    const cli = cliReport(file);
+    assert.equal(cli.valid, false);
+    assert.deepEqual(cli.checks.filter((c) => c.status === 'FAIL').map((c) => c.id), ['texts.rendered']);
+    assert.ok(statusOf(cli, 'texts.rendered').reason.includes(edited));
+    assert.ok(!statusOf(cli, 'texts.rendered').reason.includes(other));
+    cases.push([name, file, cli, edited, other]);
+  }
+
+  // previous_block dropped (and its files): no lower time bound, which must fail.
+  const noprev = rezip(full, 'agree-noprev', (d) => {
+    const p = path.join(d, 'evidence.json');
+    const e = JSON.parse(readFileSync(p, 'utf8'));
+    assert.ok(e.previous_block, 'the message must be in a block above height 0');
+    for (const f of [e.previous_block.header_file, e.previous_block.signature_file,
+                     ...e.previous_block.timestamps.map((t) => t.file)]) rmSync(path.join(d, f));
+    e.previous_block = null;
+    writeFileSync(p, JSON.stringify(e, null, 2) + '\n');
+  });
+  const noprevCli = cliReport(noprev);
+  assert.equal(statusOf(noprevCli, 'timestamp.previous').status, 'FAIL');
+  cases.push(['no-previous-block', noprev, noprevCli]);
+
+  for (const [name, file, cli, edited, other] of cases) {
+    const viaPage = await pageReport(page, file);
+    assertAgree(viaPage, cli, name + ' (the /verify page)');
+    const viaModule = await moduleReport(page, file);
+    assertAgree(viaModule, cli, name + ' (verifyBundle)');
+    if (edited) {
+      const reason = statusOf(viaPage, 'texts.rendered').reason;
+      assert.ok(reason.includes(edited) && !reason.includes(other), reason);
+    }
+  }
+
+  // A key twice in one object: malformed for both (which value counts depends on the reader).
+  const dup = rezip(full, 'agree-dup', (d) => editFile(d, 'evidence.json', (b) => {
+    const t = b.toString('utf8');
+    const m = /\n( *)"lang": ("[a-z]+"),\n/.exec(t);
+    assert.ok(m, 'evidence.json has a lang line');
+    return Buffer.from(t.replace(m[0], `\n${m[1]}"lang": ${m[2]},\n${m[1]}"lang": "zh",\n`));
+  }));
+  assert.ok(cliReport(dup).error);
+  const dupPage = await pageReport(page, dup);
+  assert.equal(dupPage.verdict, 'invalid');
+  assert.ok(dupPage.error.includes('twice'), dupPage.error);
+  assert.ok((await moduleReport(page, dup)).error.includes('twice'));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the browser re-renders certificate.html and VERIFY.md byte for byte in en, ko and zh', async () => {
+  const { context, page, errors } = await newPage('en');
+  await page.goto(URL0 + '/verify');
+  await ready(page, 'verify');
+  for (const id of [E.KOREAN_ID, E.EDGE_ID, E.HOSTILE_ID]) {
+    for (const lang of ['en', 'ko', 'zh']) {
+      const file = await download(id, '?lang=' + lang);
+      const dir = path.join(WORK, 'texts-' + lang);
+      rmSync(dir, { recursive: true, force: true });
+      execFileSync('unzip', ['-q', '-o', file, '-d', dir]);
+      assert.equal(JSON.parse(readFileSync(path.join(dir, 'evidence.json'), 'utf8')).lang, lang);
+      const r = await moduleReport(page, file);
+      assert.ok(!r.error, r.error);
+      assert.ok(Buffer.from(r.certificate, 'base64').equals(readFileSync(path.join(dir, 'certificate.html'))),
+                `certificate.html of ${id} in ${lang}`);
+      assert.ok(Buffer.from(r.verify, 'base64').equals(readFileSync(path.join(dir, 'VERIFY.md'))),
+                `VERIFY.md of ${id} in ${lang}`);
+      assert.equal(statusOf(r, 'texts.rendered').status, 'PASS');
+      assertAgree(r, cliReport(file), `${id} in ${lang}`);
+    }
+  }
+  // The edge message's texts escape what they show: no raw bidi control, no raw markup.
+  const cert = readFileSync(path.join(WORK, 'texts-zh', 'certificate.html'), 'utf8');
+  assert.ok(!cert.includes('<script>'), 'the hostile body is not in the certificate');
+  assert.ok(!/[\u202a-\u202e\u2066-\u2069\u0080-\u009f]/.test(cert));
+  const edgeCert = (await moduleReport(page, await download(E.EDGE_ID))).certificate;
+  const edgeText = Buffer.from(edgeCert, 'base64').toString('utf8');
+  assert.ok(edgeText.includes('[U+202E]gnp.exe &amp; &lt;b&gt;&quot;q&quot; &#39;a&#39; C1[&#xFFFD;] bidi[[U+2066]] end'), edgeText);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+// Values only certificate.html and VERIFY.md show (issued_to and the TSA names are bound by
+// nothing) changed to text that needs every kind of escaping, the texts re-rendered by the
+// browser and put back: notary-verify must find them exactly what evidence.json gives.
+test('texts the browser renders from hostile evidence are the ones notary-verify renders', async () => {
+  const { context, page, errors } = await newPage('en');
+  await page.goto(URL0 + '/verify');
+  await ready(page, 'verify');
+  const nasty = 'x\u202e<i>&amp;"\'\u0007\u0085\u009f\u061c\u200f\u2069\t\n\u007f\u00a0\ufeff\u{1f600}{{l.title}}\r';
+  for (const [id, query] of [[E.EDGE_ID, '?lang=ko'], [E.EDGE_ID, '?part=2&lang=zh'], [E.KOREAN_ID, '']]) {
+    const file = await download(id, query);
+    const edited = rezip(file, 'hostile-values', (d) => editFile(d, 'evidence.json', (b) => {
+      const e = JSON.parse(b.toString('utf8'));
+      e.issued_to = nasty + e.issued_to;
+      for (const blk of [e.block, e.previous_block]) for (const t of blk?.timestamps ?? []) t.tsa = nasty;
+      return Buffer.from(JSON.stringify(e, null, 1));
+    }));
+    const before = await moduleReport(page, edited);
+    assert.equal(statusOf(before, 'texts.rendered').status, 'FAIL');
+    const rerendered = rezip(edited, 'hostile-rerendered', (d) => {
+      writeFileSync(path.join(d, 'certificate.html'), Buffer.from(before.certificate, 'base64'));
+      writeFileSync(path.join(d, 'VERIFY.md'), Buffer.from(before.verify, 'base64'));
+    });
+    const cli = cliReport(rerendered);
+    assert.equal(statusOf(cli, 'texts.rendered').status, 'PASS', statusOf(cli, 'texts.rendered').reason);
+    assert.equal(cli.valid, true, JSON.stringify(cli.checks.filter((c) => c.status === 'FAIL')));
+    assertAgree(await moduleReport(page, rerendered), cli, 'hostile values ' + id + query);
+  }
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+// DER re-encoding of a TimeStampToken with `edit(tag, body)` applied to every primitive
+// element (the TSTInfo inside the eContent OCTET STRING included): lengths are recomputed.
+function derTlv(b, o) {
+  const tag = b[o];
+  let len = b[o + 1], h = 2;
+  if (len & 0x80) { const n = len & 0x7f; len = 0; for (let i = 0; i < n; i++) len = len * 256 + b[o + 2 + i]; h += n; }
+  return { tag, body: b.subarray(o + h, o + h + len), end: o + h + len };
+}
+function derEncode(tag, body) {
+  const len = [];
+  for (let n = body.length; n > 0; n = Math.floor(n / 256)) len.unshift(n & 255);
+  return Buffer.concat([Buffer.from(body.length < 128 ? [tag, body.length] : [tag, 0x80 | len.length, ...len]), body]);
+}
+function derRewrite(b, edit) {
+  const t = derTlv(b, 0);
+  let kids = null;
+  if (t.tag & 0x20) kids = [];
+  else if (t.tag === 0x04 && t.body[0] === 0x30 && derTlv(t.body, 0).end === t.body.length) kids = [];
+  if (!kids) return edit(t.tag, Buffer.from(t.body)) ?? Buffer.from(b);
+  if (t.tag === 0x30) { const r = edit(t.tag, Buffer.from(t.body)); if (r) return r; }
+  for (let o = 0; o < t.body.length;) { const k = derTlv(t.body, o); kids.push(derRewrite(t.body.subarray(o, k.end), edit)); o = k.end; }
+  return derEncode(t.tag, Buffer.concat(kids));
+}
+const isAccuracy = (body) => {
+  const kids = [];
+  for (let o = 0; o < body.length;) { const k = derTlv(body, o); kids.push(k.tag); o = k.end; }
+  return kids.length >= 1 && kids.length <= 3 && kids.every((x) => [0x02, 0x80, 0x81].includes(x)) && body.length < 16;
+};
+
+// What notary-verify and the browser must render alike although no genuine bundle has it:
+// canonical-form.txt and the tokens are replaced (they then fail other checks), the texts are
+// re-rendered by the browser, and notary-verify must find them exactly what it renders.
+test('edge cases render alike in the browser and notary-verify (canonical form, genTime, accuracy)', async () => {
+  const { context, page, errors } = await newPage('en');
+  await page.goto(URL0 + '/verify');
+  await ready(page, 'verify');
+  const full = await download(E.EDGE_ID);
+  const rec = (name, value) => Buffer.concat([Buffer.from(`header ${name.length}:${name} ${value.length}:`), value, Buffer.from('\n')]);
+  const notUtf8 = Buffer.from('e0a078 eda080 c080 f5808080 ff80 f09f9880 c285 d89c efbbbf 7f00 0d09 e280ae f4908080 e2808f 3c2627 22c3'.replace(/ /g, '20'), 'hex');
+  const first = 'notary-canonical 1\n';
+  const forms = {
+    'not UTF-8, controls, bidi': Buffer.concat([Buffer.from(first), rec('subject', notUtf8), rec('from', notUtf8), rec('to', notUtf8), rec('to', Buffer.from('b')), rec('date', notUtf8)]),
+    'an empty subject first': Buffer.concat([Buffer.from(first), rec('subject', Buffer.from('')), rec('subject', Buffer.from('second')), rec('Subject', Buffer.from('caps'))]),
+    'other records, an empty tag': Buffer.from(first + 'part 1:1 0: 3:abc\n 1:x\nmultipart \nheader 7:subject 1:s\n'),
+    'a 19-digit length': Buffer.from(first + 'header 0000000000000000007:subject 1:b\n'),
+    'a 20-digit length': Buffer.from(first + 'header 00000000000000000007:subject 1:b\n'),
+    'a record without fields': Buffer.from(first + 'boundary\n'),
+    'three fields': Buffer.from(first + 'header 1:a 1:b 1:c\n'),
+    'no final newline': Buffer.from(first + 'header 7:subject 1:s'),
+    'CRLF': Buffer.from(first.replace('\n', '\r\n') + 'header 7:subject 1:s\r\n'),
+    'newlines in values': Buffer.concat([Buffer.from(first), rec('subject', Buffer.from('a\nb')), rec('to', Buffer.from('x\r\ny'))]),
+  };
+  const times = ['*.332612345Z', '*.5000000Z', '*Z', '*.Z', '*,5Z', '*.5z', '*.5ZZ', '20261204045360.5Z', '20250229120000Z',
+                 '20240229120000Z', '00001231235959.999Z', '99991231235959.9999999Z', '+0261204045306Z'];
+  const accuracies = ['3007020101800203e8', '3007020101800203e7', '30030201ff', '300702050080000000', '300602047fffffff', '3004810203e7'];
+  const variants = [
+    ...Object.entries(forms).map(([name, form]) => [name, (d) => writeFileSync(path.join(d, 'canonical-form.txt'), form)]),
+    ...[...times.map((t) => ['genTime ' + t, (tag, body) => (tag === 0x18 ? derEncode(0x18, Buffer.from(t.replace('*', body.toString('latin1').slice(0, 14)), 'latin1')) : null)]),
+        ...accuracies.map((a) => ['accuracy ' + a, (tag, body) => (tag === 0x30 && isAccuracy(body) ? Buffer.from(a, 'hex') : null)])]
+      .map(([name, edit]) => [name, (d) => {
+        const p = path.join(d, 'evidence.json');
+        const e = JSON.parse(readFileSync(p, 'utf8'));
+        for (const b of [e.block, e.previous_block]) {
+          for (const t of b?.timestamps ?? []) {
+            const der = derRewrite(Buffer.from(t.token_base64, 'base64'), edit);
+            t.token_base64 = der.toString('base64');
+            writeFileSync(path.join(d, t.file), der);
+          }
+        }
+        writeFileSync(p, JSON.stringify(e, null, 2) + '\n');
+      }]),
+  ];
+  for (const [name, change] of variants) {
+    const changed = rezip(full, 'edge-variant', change);
+    const browser = await moduleReport(page, changed);
+    assert.ok(!browser.error, name + ': ' + browser.error);
+    const file = browser.certificate === null ? changed : rezip(changed, 'edge-variant-rendered', (d) => {
+      writeFileSync(path.join(d, 'certificate.html'), Buffer.from(browser.certificate, 'base64'));
+      writeFileSync(path.join(d, 'VERIFY.md'), Buffer.from(browser.verify, 'base64'));
+    });
+    const cli = cliReport(file);
+    const b = statusOf(browser, 'texts.rendered'), c = statusOf(cli, 'texts.rendered');
+    if (browser.certificate === null) {
+      assert.ok(b.reason.startsWith('the evidence cannot be rendered'), name + ': ' + b.reason);
+      assert.ok(c.status === 'FAIL' && c.reason.startsWith('the evidence cannot be rendered'), `${name}: notary-verify ${c.status} ${c.reason}`);
+    } else {
+      assert.equal(c.status, 'PASS', `${name}: notary-verify renders other texts: ${c.reason}`);
+    }
+    // A token the browser cannot parse is one notary-verify cannot parse either, and back.
+    for (const id of ['timestamp.block', 'timestamp.previous']) {
+      const bt = statusOf(browser, id), ct = statusOf(cli, id);
+      const cUnparsed = / is not a time-stamp token: /.test(ct.reason);
+      const bUnparsed = bt.status === 'FAIL' && /genTime|accuracy|parse|DER|TSTInfo/.test(bt.reason);
+      assert.equal(bUnparsed, cUnparsed, `${name}: ${id}: browser ${bt.status} ${bt.reason}; notary-verify ${ct.status} ${ct.reason}`);
+    }
+  }
+  assert.deepEqual(errors, []);
+  await context.close();
+});
 
 test('no request left this origin', () => {
   assert.deepEqual(foreignRequests, []);

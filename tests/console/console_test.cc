@@ -1,7 +1,9 @@
 // The web console in a real headless Chromium: this test starts notaryd (two of them: one with
 // a 3-second session TTL for the expiry test), puts mail of two tenants in over SMTP and HTTP,
 // makes API keys with notaryctl, then runs tests/console/console.test.mjs (node --test,
-// playwright-core on Debian's /usr/bin/chromium, axe-core) and checks that it passes.
+// playwright-core on Debian's /usr/bin/chromium, axe-core) and checks that it passes. Among
+// its scenarios: the browser verifier (web/public/verify.js) against notary-verify on the same
+// genuine and tampered bundles, check for check.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -66,6 +68,31 @@ const char kRivalMessage[] =
     "\r\n"
     "Not yours.\r\n";
 
+// Ingested over HTTP after the Korean message's block was sealed, so it lands in a later block
+// (its bundle has a previous block). Its headers exercise the escaping of the bundle's texts:
+// a right-to-left override and an isolate (bidi controls), a C1 control, markup and quotes
+// (RFC 2047), a raw 8-bit byte that is not UTF-8, and an attachment name with markup.
+const char kEdgeMessage[] =
+    "From: \"Zo\xc3\xab & Co\" <zoe@example.com>\r\n"
+    "To: \"Lee \xff\" <lee@example.org>, <b@example.org>\r\n"
+    "Subject: =?UTF-8?B?RWRnZSDigK5nbnAuZXhlICYgPGI+InEiICdhJyBDMVvChV0gYmlkaVvigaZdIGVuZA==?=\r\n"
+    "Date: Thu, 26 Nov 2026 13:00:00 +0000\r\n"
+    "Message-ID: <edge@example.com>\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=\"b1\"\r\n"
+    "\r\n"
+    "--b1\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "\r\n"
+    "Body.\r\n"
+    "--b1\r\n"
+    "Content-Type: application/octet-stream\r\n"
+    "Content-Disposition: attachment; filename=\"a&b<c>.bin\"\r\n"
+    "Content-Transfer-Encoding: base64\r\n"
+    "\r\n"
+    "AAECAw==\r\n"
+    "--b1--\r\n";
+
 class ConsoleTest : public ::testing::Test {
  protected:
   // Sends `message` over SMTP to `node`; returns the receipt id.
@@ -114,6 +141,13 @@ TEST_F(ConsoleTest, BrowserScenariosPassInHeadlessChromium) {
   ASSERT_FALSE(rival_id.empty()) << rival.out;
   ASSERT_TRUE(Sealed(node, read_key, korean_id)) << node.Log();
   ASSERT_TRUE(Sealed(node, rival_key, rival_id)) << node.Log();
+  testsupport::WriteFile(dir_ + "/edge.eml", kEdgeMessage);
+  auto edge = RunCommand({"curl", "-s", "-H", "Authorization: Bearer " + ingest_key, "-H",
+                          "Content-Type: message/rfc822", "--data-binary", "@" + dir_ + "/edge.eml",
+                          node.Http("/v1/messages")});
+  const std::string edge_id = json::parse(edge.out, nullptr, false).value("id", "");
+  ASSERT_FALSE(edge_id.empty()) << edge.out;
+  ASSERT_TRUE(Sealed(node, read_key, edge_id)) << node.Log();
 
   // A second notaryd whose console sessions last 3 s.
   testsupport::TestDatabase short_db;
@@ -128,7 +162,7 @@ TEST_F(ConsoleTest, BrowserScenariosPassInHeadlessChromium) {
                     " READ_KEY=" + read_key + " INGEST_KEY=" + ingest_key +
                     " RIVAL_KEY=" + rival_key + " SHORT_KEY=" + short_key +
                     " KOREAN_ID=" + korean_id + " HOSTILE_ID=" + hostile_id +
-                    " CHINESE_ID=" + chinese_id + " RIVAL_ID=" + rival_id +
+                    " CHINESE_ID=" + chinese_id + " RIVAL_ID=" + rival_id + " EDGE_ID=" + edge_id +
                     " NOTARY_VERIFY=" + testsupport::BinaryDir() + "/cli/notary-verify" +
                     " TSA_CA=" + dir_ + "/data/tsa/ca.pem" + " WORK_DIR=" + dir_ +
                     " SCREENSHOT_DIR=" + testsupport::BinaryDir() + "/console-screenshots";

@@ -148,7 +148,7 @@ TEST_F(AuditTest, PassesOverManyChunksAndWorkersInBothModes) {
 TEST_F(AuditTest, EnvelopeBytesThatAreNotUtf8AreSealedAsStored) {
   e2e::NotarydProcess node(db_.AppUrl(), db_.OwnerUrl(), dir_ + "/data");
   ASSERT_TRUE(node.ready()) << node.Log();
-  const std::string key = e2e::MakeKey(db_.AppUrl(), "default", "ingest");
+  const std::string key = e2e::MakeKey(db_.AppUrl(), "default", "ingest,relay");
   testsupport::WriteFile(dir_ + "/m.eml", "From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n");
   auto r = RunCommand({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
                        "Authorization: Bearer " + key, "-H", "Content-Type: message/rfc822", "-H",

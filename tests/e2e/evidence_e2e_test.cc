@@ -93,6 +93,35 @@ TEST_F(EvidenceTest, DownloadedBundlePassesNotaryVerifyWithPinnedKeyAndTsaCa) {
   EXPECT_EQ(trail.out, "1\n");
 }
 
+// Issue 17, finding 9: an empty message got 250 but its evidence was a 500, and a message of
+// more than 10,000 parts was issued a bundle that the verifier then refused. Both now have
+// bundles that verify (canonical form version 2 lists no parts past mime::kMaxParts).
+TEST_F(EvidenceTest, EmptyMessagesAndMessagesOfManyPartsHaveBundlesThatVerify) {
+  std::string many =
+      "From: a@example.com\r\nSubject: parts\r\nContent-Type: multipart/mixed; "
+      "boundary=b\r\n\r\n";
+  for (int i = 0; i < 10001; ++i) many += "--b\r\nContent-Type: text/plain\r\n\r\nx\r\n";
+  many += "--b--\r\n";
+  for (const std::string& body : {std::string(), many}) {
+    const std::string posted = dir_ + "/posted.bin";
+    testsupport::WriteFile(posted,
+                           "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\n"
+                           "DATA\r\n" +
+                               body);
+    auto created =
+        json::parse(RunCommand({"curl", "-s", "-H", "Authorization: Bearer " + key_, "-H",
+                                "Content-Type: application/vnd.email-notary.envelope",
+                                "--data-binary", "@" + posted, node_->Http("/v1/messages")})
+                        .out);
+    ASSERT_TRUE(created.contains("id")) << created.dump();
+    id_ = created["id"];
+    ASSERT_EQ(Download("?wait=30", dir_ + "/p.zip"), 200) << body.size();
+    auto v = Verify(
+        {dir_ + "/p.zip", "--fingerprint", fingerprint_, "--tsa-ca", dir_ + "/data/tsa/ca.pem"});
+    EXPECT_EQ(v.exit_code, 0) << v.out;
+  }
+}
+
 TEST_F(EvidenceTest, OneFlippedByteOfTheMessageFailsVerification) {
   ASSERT_EQ(Download("?wait=20", dir_ + "/e.zip"), 200);
   ASSERT_EQ(RunCommand({"unzip", "-q", "-o", dir_ + "/e.zip", "-d", dir_ + "/x"}).exit_code, 0);

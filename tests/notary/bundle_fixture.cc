@@ -16,6 +16,15 @@
 namespace notary::bundle_test {
 namespace {
 
+// Canonical form version 2, as notaryd issues it, with fixed part salts (notaryd draws
+// random ones) so that the worked example is reproducible: SHA-256("part salt " position).
+mime::Canonical Canonical(const std::string& message) {
+  mime::Canonical c = mime::Canonicalize(message, mime::kLatestCanonVersion);
+  for (mime::Part& p : c.parts) p.salt = common::Sha256Of("part salt " + p.position);
+  c.parts_root = mime::PartsRoot(c.parts, c.canon_version);
+  return c;
+}
+
 constexpr uint64_t kLeafIndex = 3;  // the notarised message: block 1 holds leaves 2, 3, 4
 
 template <class T>
@@ -31,9 +40,11 @@ common::Hash Filler(const std::string& tag) { return common::HashLeaf("filler " 
 
 }  // namespace
 
-BundleFactory::BundleFactory(uint8_t seed_byte, std::string origin, std::string message)
+BundleFactory::BundleFactory(uint8_t seed_byte, std::string origin, std::string message,
+                             std::optional<std::string> journal_report)
     : origin_(std::move(origin)),
       message_(std::move(message)),
+      journal_report_(std::move(journal_report)),
       signer_(Must(Ed25519Signer::FromSeed(std::vector<uint8_t>(32, seed_byte)))),
       local_tsa_(Must(GenerateLocalTsa(origin_.substr(0, 40), kT0))),
       tsa_now_(std::make_shared<int64_t>(kT0)) {
@@ -53,12 +64,20 @@ BundleFactory::BundleFactory(uint8_t seed_byte, std::string origin, std::string 
   receipt_.envelope.helo = "mail.example.com";
   receipt_.envelope.tls_protocol = "TLSv1.3";
   receipt_.envelope.tls_cipher = "TLS_AES_256_GCM_SHA384";
-  receipt_.client_name = "mail.example.com";
-  receipt_.queue_id = "4dQx1T0abcz";
-  receipt_.node = "notary-1";
-  receipt_.source = "smtp";
+  // Forwarded by notary-milter: the MTA's observations, stated by its API key (relay scope).
+  receipt_.provenance.source = "milter";
+  receipt_.provenance.listener = "http";
+  receipt_.provenance.node = "notary-1";
+  receipt_.provenance.client_name = "mail.example.com";
+  receipt_.provenance.queue_id = "4dQx1T0abcz";
+  receipt_.provenance.asserted_by = "7f3a9c21d04e5b68";
+  receipt_.provenance_bound = true;
+  if (journal_report_) {
+    receipt_.provenance.source = "journal";
+    receipt_.provenance.journal_report_sha256 = common::Sha256Of(*journal_report_);
+  }
 
-  mime::Canonical c = mime::Canonicalize(message_);
+  const mime::Canonical c = Canonical(message_);
   LeafRecord rec;
   rec.receipt_id = receipt_.id;
   rec.received_at_us = receipt_.received_at_us;
@@ -68,6 +87,8 @@ BundleFactory::BundleFactory(uint8_t seed_byte, std::string origin, std::string 
   rec.parts_root = c.parts_root;
   rec.envelope_digest = EnvelopeDigest(receipt_.envelope);
   rec.tenant = receipt_.tenant;
+  rec.format_version = 2;
+  rec.provenance = receipt_.provenance;
   for (size_t i = 0; i < rec.salt.size(); ++i) rec.salt[i] = static_cast<uint8_t>(0xa0 + i);
   leaf_record_ = Must(rec.Encode());
 
@@ -129,7 +150,7 @@ BundleFactory::Block BundleFactory::Seal(uint64_t height, const common::Hash& pr
 }
 
 BundleInput BundleFactory::Input(std::optional<std::string> part, std::string lang) const {
-  mime::Canonical c = mime::Canonicalize(message_);
+  const mime::Canonical c = Canonical(message_);
   BundleInput in;
   in.receipt = receipt_;
   if (part) {
@@ -139,13 +160,23 @@ BundleInput BundleFactory::Input(std::optional<std::string> part, std::string la
     }
   } else {
     in.message = message_;
+    in.canonical_form = c.canonical;
+    in.journal_report = journal_report_;
   }
   in.raw_sha256 = common::Sha256Of(message_);
   in.canonical_sha256 = c.canonical_sha256;
   in.canon_version = c.canon_version;
   for (const auto& p : c.parts) {
-    in.parts.push_back(
-        {p.position, p.content_type, p.charset, p.disposition, p.filename, p.size, p.sha256});
+    BundlePart bp;
+    bp.position = p.position;
+    bp.content_type = p.content_type;
+    bp.charset = p.charset;
+    bp.disposition = p.disposition;
+    bp.filename = p.filename;
+    bp.size = p.size;
+    bp.sha256 = p.sha256;
+    bp.salt = p.salt;
+    in.parts.push_back(std::move(bp));
   }
   in.parts_root = c.parts_root;
   in.leaf_record = leaf_record_;

@@ -26,7 +26,10 @@ class BundleFactory {
  public:
   // `seed_byte` picks the notary key (so two factories are two notaries); `message` is the
   // exact bytes of the notarised e-mail.
-  BundleFactory(uint8_t seed_byte, std::string origin, std::string message);
+  // `journal_report`: the message arrived unwrapped from this Exchange journal report (the
+  // leaf record binds its hash; full bundles carry it).
+  BundleFactory(uint8_t seed_byte, std::string origin, std::string message,
+                std::optional<std::string> journal_report = std::nullopt);
 
   // The notary of tests/data/canonical/contract/base.eml, and another notary with the same
   // message but its own key and TSA.
@@ -69,6 +72,7 @@ class BundleFactory {
 
   std::string origin_;
   std::string message_;
+  std::optional<std::string> journal_report_;
   Ed25519Signer signer_;
   LocalTsa local_tsa_;
   std::unique_ptr<TsaResponder> tsa_;

@@ -6,10 +6,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "bundle_fixture.h"
+#include "common/rfc6962.h"
 #include "common/sha256.h"
+#include "mime/canonical.h"
 #include "support/test_support.h"
 
 namespace notary {
@@ -19,6 +23,20 @@ using bundle_test::BundleFactory;
 using bundle_test::MakeZip;
 using ::testing::HasSubstr;
 using ::testing::Not;
+
+// The leaf hash of a part's record, as evidence.json states it.
+common::Hash PartRecordLeafHashForTest(const BundlePart& p, uint32_t canon_version) {
+  mime::Part m;
+  m.position = p.position;
+  m.content_type = p.content_type;
+  m.charset = p.charset;
+  m.disposition = p.disposition;
+  m.filename = p.filename;
+  m.size = p.size;
+  m.sha256 = p.sha256;
+  if (p.salt) m.salt = *p.salt;
+  return common::HashLeaf(mime::EncodePartRecord(m, canon_version));
+}
 
 const std::vector<std::string> kCheckIds = {"bundle.files",
                                             "message.raw_sha256",
@@ -39,7 +57,8 @@ const std::vector<std::string> kCheckIds = {"bundle.files",
                                             "checkpoint.consistency",
                                             "eml.compare",
                                             "attachment.match",
-                                            "journal.report"};
+                                            "journal.report",
+                                            "texts.rendered"};
 
 Bundle Read(const std::string& zip) {
   auto b = ReadBundleZip(zip);
@@ -147,11 +166,14 @@ TEST(BundleTest, ZipHoldsExactlyTheDocumentedFiles) {
   std::vector<std::string> names;
   for (const auto& [name, _] : b.files) names.push_back(name);
   std::string key = "keys/" + KeyId(BundleFactory::A().signer().public_key()) + ".pem";
-  std::vector<std::string> expected = {"VERIFY.md",       "block/0.header", "block/0.sig",
-                                       "block/1.header",  "block/1.sig",    "certificate.html",
-                                       "checkpoint.txt",  "evidence.json",  key,
-                                       "leaf-record.bin", "message.eml",    "tokens/0-0.tsr",
-                                       "tokens/1-0.tsr",  "tsa-ca.pem",     "tsa-chain.pem"};
+  std::vector<std::string> expected = {"canonical-form.txt", "VERIFY.md",
+                                       "block/0.header",     "block/0.sig",
+                                       "block/1.header",     "block/1.sig",
+                                       "certificate.html",   "checkpoint.txt",
+                                       "evidence.json",      key,
+                                       "leaf-record.bin",    "message.eml",
+                                       "tokens/0-0.tsr",     "tokens/1-0.tsr",
+                                       "tsa-ca.pem",         "tsa-chain.pem"};
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(names, expected);
   EXPECT_EQ(b.files.at("message.eml"), BundleFactory::A().message());
@@ -474,7 +496,7 @@ TEST(BundleTest, CertificateIsLocalisedEscapedAndSelfContained) {
       0x33, "notary.example.kr/log",
       testsupport::ReadFile(testsupport::SourceDir() + "/tests/data/canonical/korean/base.eml"));
   BundleInput in = korean->Input(std::nullopt, "ko");
-  in.receipt.client_name = "<script>alert(1)</script>";
+  in.receipt.provenance.client_name = "<script>alert(1)</script>";
   in.issued_to = "a&b \"quoted\"";
   Bundle b = Read(*BuildBundleZip(in));
   const std::string& html = b.files.at("certificate.html");
@@ -489,7 +511,9 @@ TEST(BundleTest, CertificateIsLocalisedEscapedAndSelfContained) {
   EXPECT_THAT(html, Not(HasSubstr("https://")));
   EXPECT_THAT(html, HasSubstr("@media print"));
   EXPECT_THAT(html, HasSubstr(korean->fingerprint()));
-  EXPECT_TRUE(VerifyBundle(b, {}).valid);
+  // (The client name is bound by the leaf record: the bundle above fails it; the unaltered
+  // one verifies.)
+  EXPECT_TRUE(VerifyBundle(Read(korean->Zip(std::nullopt, "ko")), {}).valid);
 
   in.lang = "zh";
   EXPECT_THAT(Read(*BuildBundleZip(in)).files.at("certificate.html"), HasSubstr("证据证书"));
@@ -576,6 +600,70 @@ TEST(BundleTest, EmptyMessageHasABundleThatVerifies) {
   EXPECT_TRUE(r.valid) << Describe(r);
 }
 
+// Issue 17, finding 2: editing certificate.html (a judge reads it) or VERIFY.md still verified
+// VALID. Both are re-rendered from evidence.json and compared byte for byte.
+TEST(BundleTest, EditedCertificateOrVerifyMdFailsNamingTheFile) {
+  const std::string zip = BundleFactory::A().Zip();
+  VerifyReport good = Verify(zip, PinnedA());
+  EXPECT_EQ(Find(good, "texts.rendered").status, CheckStatus::kPass) << Describe(good);
+
+  std::string edited = Rezip(zip, [](auto& files) {
+    std::string& html = files["certificate.html"];
+    size_t at = html.find("Signed contract");
+    ASSERT_NE(at, std::string::npos);
+    html.replace(at, 15, "Signed contract for USD 9,000,000");
+  });
+  VerifyReport r = Verify(edited, PinnedA());
+  EXPECT_FALSE(r.valid);
+  EXPECT_EQ(FirstFailure(r), "texts.rendered") << Describe(r);
+  EXPECT_THAT(Find(r, "texts.rendered").reason, HasSubstr("certificate.html"));
+  EXPECT_THAT(Find(r, "texts.rendered").reason, Not(HasSubstr("VERIFY.md")));
+
+  std::string md = Rezip(zip, [](auto& files) { files["VERIFY.md"] += "\nAlso trust us.\n"; });
+  r = Verify(md, PinnedA());
+  EXPECT_EQ(FirstFailure(r), "texts.rendered") << Describe(r);
+  EXPECT_THAT(Find(r, "texts.rendered").reason, HasSubstr("VERIFY.md"));
+
+  // The same evidence and lang give the same bytes; another lang gives another certificate
+  // whose bundle verifies too.
+  for (const char* lang : {"en", "ko", "zh"}) {
+    const std::string a = BundleFactory::A().Zip(std::nullopt, lang);
+    EXPECT_EQ(a, BundleFactory::A().Zip(std::nullopt, lang)) << lang;
+    EXPECT_TRUE(Verify(a, PinnedA()).valid) << lang << Describe(Verify(a, PinnedA()));
+    EXPECT_TRUE(Verify(BundleFactory::A().Zip("2", lang), PinnedA()).valid) << lang;
+  }
+}
+
+// A version 1 bundle cannot have its texts checked, so a downgrade from version 2 (which a
+// forger could attempt to escape the check) is refused or fails.
+TEST(BundleTest, FormatVersionOneTextsAreNeverTrusted) {
+  auto downgrade = [](bool claim_canonical_v1) {
+    return Rezip(BundleFactory::A().Zip(), [&](auto& files) {
+      auto j = nlohmann::ordered_json::parse(files.at("evidence.json"));
+      j["format_version"] = 1;
+      auto& r = j["receipt"];
+      const auto p = r["provenance"];
+      r.erase("provenance");
+      r.erase("provenance_bound");
+      for (const char* f : {"client_name", "auth_user", "queue_id", "node", "source"}) r[f] = p[f];
+      j["message"].erase("canonical_file");
+      if (claim_canonical_v1) j["message"]["canon_version"] = 1;
+      for (auto& part : j["parts"]) part.erase("salt");
+      files["evidence.json"] = j.dump(2);
+      files.erase("canonical-form.txt");
+    });
+  };
+  // Canonical form version 2 exists only in bundle format version 2.
+  auto refused = ReadBundleZip(downgrade(false));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.error().message(), HasSubstr("needs format version 2"));
+  // Claiming version 1 everywhere reads, and fails, the texts among the rest.
+  VerifyReport r = Verify(downgrade(true), PinnedA());
+  EXPECT_FALSE(r.valid);
+  EXPECT_EQ(Find(r, "texts.rendered").status, CheckStatus::kFail) << Describe(r);
+  EXPECT_THAT(Find(r, "texts.rendered").reason, HasSubstr("format version 1"));
+}
+
 TEST(BundleTest, InconsistentInputIsRefusedByTheBuilder) {
   BundleInput in = BundleFactory::A().Input();
   in.disclosed_part = DisclosedPart{"2", "x"};  // and the message too
@@ -602,54 +690,71 @@ std::string JournalReportOf(const std::string& original, const std::string& send
 }
 
 TEST(BundleTest, JournalReportIsCheckedAgainstTheSealedEnvelope) {
-  const BundleFactory& f = BundleFactory::A();
-  BundleInput in = f.Input();
-  const Envelope& env = in.receipt.envelope;
+  const BundleFactory& a = BundleFactory::A();
+  const Envelope& env = a.Input().receipt.envelope;
   ASSERT_FALSE(env.recipients.empty());
-  in.journal_report = JournalReportOf(f.message(), env.mail_from, env.recipients);
-  auto zip = BuildBundleZip(in);
-  ASSERT_TRUE(zip.ok()) << zip.error().ToString();
-  Bundle b = Read(*zip);
-  EXPECT_EQ(b.files.at("journal-report.eml"), *in.journal_report);
+  // A notary that unwrapped `report`: the leaf record binds the report's hash.
+  auto notarised = [&](const std::string& report) {
+    return std::make_unique<BundleFactory>(0x44, "journal.example.com/log", a.message(), report);
+  };
+  auto verify = [](const BundleFactory& f, const std::string& zip) {
+    VerifyOptions o;
+    o.pinned_fingerprints = {f.fingerprint()};
+    o.tsa_ca_pem = f.tsa().ca_cert_pem;
+    return Verify(zip, o);
+  };
+  const std::string good = JournalReportOf(a.message(), env.mail_from, env.recipients);
+  auto f = notarised(good);
+  Bundle b = Read(f->Zip());
+  EXPECT_EQ(b.files.at("journal-report.eml"), good);
   EXPECT_THAT(b.files.at("certificate.html"), HasSubstr("journal-report.eml"));
-  VerifyReport r = VerifyBundle(b, PinnedA());
+  VerifyReport r = verify(*f, f->Zip());
   EXPECT_TRUE(r.valid) << Describe(r);
   EXPECT_EQ(Find(r, "journal.report").status, CheckStatus::kPass) << Describe(r);
   EXPECT_THAT(Find(r, "journal.report").reason, HasSubstr("(1 Bcc)"));
 
-  // A notary that states one more (Bcc) recipient in the report than it sealed.
+  // A notary whose report states one more (Bcc) recipient than it sealed, another sender, or
+  // another original inside it: it bound the report, and the report contradicts the envelope.
   std::vector<std::string> more = env.recipients;
   more.push_back("hidden@example.org");
-  in.journal_report = JournalReportOf(f.message(), env.mail_from, more);
-  r = Verify(*BuildBundleZip(in), PinnedA());
+  const std::string lying = JournalReportOf(a.message(), env.mail_from, more);
+  f = notarised(lying);
+  r = verify(*f, f->Zip());
   EXPECT_EQ(FirstFailure(r), "journal.report") << Describe(r);
   EXPECT_THAT(Find(r, "journal.report").reason, HasSubstr("recipients"));
+  f = notarised(JournalReportOf(a.message(), "someone@else.example", env.recipients));
+  EXPECT_THAT(Find(verify(*f, f->Zip()), "journal.report").reason, HasSubstr("sender"));
+  f = notarised(JournalReportOf(a.message() + "x", env.mail_from, env.recipients));
+  EXPECT_THAT(Find(verify(*f, f->Zip()), "journal.report").reason, HasSubstr("byte for byte"));
+  f = notarised(a.message());  // not a journal report at all
+  EXPECT_EQ(Find(verify(*f, f->Zip()), "journal.report").status, CheckStatus::kFail);
 
-  // Another sender, or another original inside the report.
-  in.journal_report = JournalReportOf(f.message(), "someone@else.example", env.recipients);
+  // The file swapped after issue: the hash the leaf record binds catches it.
+  f = notarised(good);
+  std::string swapped = Rezip(f->Zip(), [&](auto& files) { files["journal-report.eml"] = lying; });
+  r = verify(*f, swapped);
+  EXPECT_EQ(Find(r, "journal.report").status, CheckStatus::kFail) << Describe(r);
+  EXPECT_THAT(Find(r, "journal.report").reason, HasSubstr("leaf record binds"));
+  // A report attached to a receipt that did not arrive in one (its leaf binds no report).
+  BundleInput in = a.Input();
+  in.journal_report = good;
   r = Verify(*BuildBundleZip(in), PinnedA());
-  EXPECT_THAT(Find(r, "journal.report").reason, HasSubstr("sender"));
-  in.journal_report = JournalReportOf(f.message() + "x", env.mail_from, env.recipients);
-  r = Verify(*BuildBundleZip(in), PinnedA());
-  EXPECT_THAT(Find(r, "journal.report").reason, HasSubstr("byte for byte"));
-
-  // Not a journal report at all; and the file swapped after issue (hash mismatch).
-  in.journal_report = f.message();
-  r = Verify(*BuildBundleZip(in), PinnedA());
-  EXPECT_EQ(Find(r, "journal.report").status, CheckStatus::kFail);
-  in.journal_report = JournalReportOf(f.message(), env.mail_from, env.recipients);
-  std::string swapped = Rezip(*BuildBundleZip(in), [&](auto& files) {
-    files["journal-report.eml"] = JournalReportOf(f.message(), env.mail_from, more);
+  EXPECT_EQ(Find(r, "journal.report").status, CheckStatus::kFail) << Describe(r);
+  // The report dropped from a bundle whose leaf record binds one.
+  std::string dropped = Rezip(f->Zip(), [](auto& files) {
+    auto j = nlohmann::json::parse(files.at("evidence.json"));
+    j["journal_report"] = nullptr;
+    files["evidence.json"] = j.dump(2);
+    files.erase("journal-report.eml");
   });
-  r = Verify(swapped, PinnedA());
-  EXPECT_THAT(Find(r, "journal.report").reason, HasSubstr("evidence states"));
+  r = verify(*f, dropped);
+  EXPECT_EQ(Find(r, "journal.report").status, CheckStatus::kFail) << Describe(r);
 
   // Never with a disclosed part; evidence.json naming a report the zip lacks is refused.
-  BundleInput part = f.Input("2");
-  part.journal_report = *in.journal_report;
+  BundleInput part = a.Input("2");
+  part.journal_report = good;
   EXPECT_FALSE(BuildBundleZip(part).ok());
-  std::string missing =
-      Rezip(*BuildBundleZip(in), [](auto& files) { files.erase("journal-report.eml"); });
+  std::string missing = Rezip(f->Zip(), [](auto& files) { files.erase("journal-report.eml"); });
   EXPECT_FALSE(ReadBundleZip(missing).ok());
 }
 
@@ -670,46 +775,76 @@ TEST(BundleTest, ReportJsonListsEveryCheck) {
 // (tokens and the TSA certificates are random per run and are not).
 TEST(BundleTest, SpecWorkedExampleIsPinned) {
   BundleInput in = BundleFactory::A().Input();
+  if (std::getenv("NOTARY_PRINT_BUNDLE_EXAMPLE") != nullptr) {
+    auto hex = [](std::string_view s) { return common::ToHex(common::AsBytes(s)); };
+    std::cout << "raw " << common::ToHex(in.raw_sha256) << "\ncanonical "
+              << common::ToHex(in.canonical_sha256) << "\nparts_root "
+              << common::ToHex(in.parts_root) << "\nenvelope "
+              << common::ToHex(EnvelopeDigest(in.receipt.envelope)) << "\nleaf_record "
+              << hex(in.leaf_record) << "\nleaf_hash " << common::ToHex(in.leaf_hash) << "\nbatch0 "
+              << common::ToHex(in.batch_proof[0]) << "\nbatch1 " << common::ToHex(in.batch_proof[1])
+              << "\nheader " << hex(in.block.header) << "\nsignature " << hex(in.block.signature)
+              << "\nblock_hash " << common::ToHex(in.block.block_hash) << "\nprev_hash "
+              << common::ToHex(in.previous_block->block_hash) << "\ncheckpoint\n"
+              << in.checkpoint << "cp0 " << common::ToHex(in.checkpoint_proof[0]) << "\ncp1 "
+              << common::ToHex(in.checkpoint_proof[1]) << "\ncp2 "
+              << common::ToHex(in.checkpoint_proof[2]) << "\n";
+    for (const auto& p : in.parts) {
+      std::cout << "part " << p.position << " salt " << common::ToHex(*p.salt) << " leaf "
+                << common::ToHex(PartRecordLeafHashForTest(p, in.canon_version)) << "\n";
+    }
+  }
   EXPECT_EQ(BundleFactory::A().fingerprint(),
             "503d8ee46d581c649966569ae095e27041de83322e8e0480e5539e00d2d5d874");
   EXPECT_EQ(common::ToHex(in.raw_sha256),
             "739b5d01b3664f0f16008cea956413a26247c63892ab1e4f4a78f60246fba122");
+  EXPECT_EQ(in.canon_version, 2u);
   EXPECT_EQ(common::ToHex(in.canonical_sha256),
-            "a4378d9aa180d768961d4fb9125af5b521950bbe646514ec7ace0a8798ed2944");
+            "94b1897528ea23c3de5b99e8a471172d07ea91a7b64f3d0b4f4ab2a2437efeb5");
+  EXPECT_EQ(common::ToHex(*in.parts[0].salt),
+            "30fb32944bb991bc56b92f316241065eb45862058586a567b5aa30de5c56eb5f");
+  EXPECT_EQ(common::ToHex(PartRecordLeafHashForTest(in.parts[0], 2)),
+            "3c3ca1893d379a4845597483bc0f8673832d1070be4bc37b16815459620d4c8a");
+  EXPECT_EQ(common::ToHex(PartRecordLeafHashForTest(in.parts[1], 2)),
+            "49e0a69f897b91b10e5ac780bbeea59ae7f6eb6f5912dafaee2695fad88e0b66");
   EXPECT_EQ(common::ToHex(in.parts_root),
-            "211004aed9fffe7201ccf2056af71d8c9fe47c8c7bdadabaf2d3fb2a126c5249");
+            "8dab726f048e33b22792afe99f3f12faff1446ea060110e396c6c9c833e7eb6e");
   EXPECT_EQ(common::ToHex(EnvelopeDigest(in.receipt.envelope)),
             "339525240b2c65ceed54c70e9199a1a5b8159aa7e79fc7f6c9622297b11d3bf2");
   EXPECT_EQ(common::ToHex(common::AsBytes(in.leaf_record)),
-            "656d61696c2d6e6f746172792f6c6561660a000000010000002430313933653962322d376331612d37"
-            "6434652d396630302d3561316232633364346535660006486a9303d91b739b5d01b3664f0f16008cea"
-            "956413a26247c63892ab1e4f4a78f60246fba122a4378d9aa180d768961d4fb9125af5b521950bbe64"
-            "6514ec7ace0a8798ed294400000001211004aed9fffe7201ccf2056af71d8c9fe47c8c7bdadabaf2d3"
-            "fb2a126c5249339525240b2c65ceed54c70e9199a1a5b8159aa7e79fc7f6c9622297b11d3bf2000000"
-            "0461636d65a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf");
+            "656d61696c2d6e6f746172792f6c6561660a000000020000002430313933653962322d376331612d"
+            "376434652d396630302d3561316232633364346535660006486a9303d91b739b5d01b3664f0f1600"
+            "8cea956413a26247c63892ab1e4f4a78f60246fba12294b1897528ea23c3de5b99e8a471172d07ea"
+            "91a7b64f3d0b4f4ab2a2437efeb5000000028dab726f048e33b22792afe99f3f12faff1446ea0601"
+            "10e396c6c9c833e7eb6e339525240b2c65ceed54c70e9199a1a5b8159aa7e79fc7f6c9622297b11d"
+            "3bf20000000461636d65000000066d696c7465720000000468747470000000086e6f746172792d31"
+            "000000106d61696c2e6578616d706c652e636f6d000000000000000b346451783154306162637a00"
+            "00001037663361396332316430346535623638000000000000000000000000000000000000000000"
+            "0000000000000000000000a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbc"
+            "bdbebf");
   EXPECT_EQ(common::ToHex(in.leaf_hash),
-            "5a6d9621a093f95e41c3fd8ccc3faa720c159e1fab31f59ef56cba2f31c597c5");
+            "6603bd5bfb8da1b4526b0ee4ed014ec074fa8baa9bb1b0e3c4bebd45f36544ff");
   ASSERT_EQ(in.batch_proof.size(), 2u);
   EXPECT_EQ(common::ToHex(in.batch_proof[0]),
             "559e5a28e7dfc02d5bff7c0286ca83979e0d671948dee4e020721cf5b357421a");
   EXPECT_EQ(common::ToHex(in.batch_proof[1]),
             "cd53de753c81bf01d53e8c333c995e8a98474d88f2303274b5338fb2f1f37414");
   EXPECT_EQ(common::ToHex(common::AsBytes(in.block.header)),
-            "0000000100000000000000015f46d65ca272b840655a32746a10c696dbf44048cbf11fa370b88bc8f5"
-            "e67580c04c4e1bb59a661d0a2641499a0c0824d67de534f61ab6954ffdc68354d9b008000000000000"
-            "00020000000000000003000000000000000570b51b027e11d68558bafe4774acf3249b199a233b0f1b"
-            "798dfb277a878c20d50006486a930b79c00000001035303364386565343664353831633634");
+            "0000000100000000000000015f46d65ca272b840655a32746a10c696dbf44048cbf11fa370b88bc8"
+            "f5e67580a6821082aa1b002dd4eef3a91f028e420dbca9dca048007d722a1a222b350a4f00000000"
+            "000000020000000000000003000000000000000504397a3996c38f62d1d7890e7185255b199efa39"
+            "c1bbd94474f79c56667b2f240006486a930b79c00000001035303364386565343664353831633634");
   EXPECT_EQ(common::ToHex(common::AsBytes(in.block.signature)),
-            "f8d2fe8dec34e0d924d12e5cc1ac98e8c7b1d7778328503c9eb2dd619a96340c1560f51c50fd12d5f5"
-            "ff0e0ba43d96a62f3606b26c47c9fd0d8ec1f4ec2f8203");
+            "0c8fbfc20158d4e597148c5cafda5d2d8e21f4d340db9a984da9a0036c0d2787eeb521486e5067f8"
+            "7638d4fda5d4001f649d261121dad9d2536a585e493a6400");
   EXPECT_EQ(common::ToHex(in.block.block_hash),
-            "0e05434576cc20f0c7d4d89b2e124efaad0de60086fbbca414a104756e7d104e");
+            "e9740b1f49fecfec99d6c8b8bc04221f2256ff6352e9dc2e2c44deafa7236edb");
   EXPECT_EQ(common::ToHex(in.previous_block->block_hash),
             "5f46d65ca272b840655a32746a10c696dbf44048cbf11fa370b88bc8f5e67580");
   EXPECT_EQ(in.checkpoint,
-            "notary.example.com/log\n7\nlWQI+WnpbiqvAUQpQZeHpP4zEgsb3cZ/kN8yJ1TY/aU=\n\n"
-            "\xe2\x80\x94 notary.example.com/log VL8lTTRSq+v4rt1PLxx/QvfZgVcyDNEdN7ihVnCTuQ/2Rf2v"
-            "fWRi8bkmQCs1I8Q059O8Cb83rD47J12FBSWxv3T7+As=\n");
+            "notary.example.com/log\n7\naSOxrP/PKSTzTeVBA84FY6LkTLK6JVdIyuuFibzgcDg=\n\n"
+            "\xe2\x80\x94 notary.example.com/log VL8lTUxOM5xL11cbS2+smuOgPx8Kczwf1ab9qKNY4tCRiQfv"
+            "xEyboUze8yBylsJfIXmXD33dhsNYpfbSb+kDzrWAMAg=\n");
   ASSERT_EQ(in.checkpoint_proof.size(), 3u);
   EXPECT_EQ(common::ToHex(in.checkpoint_proof[2]),
             "04bb54b6260c2327b8f0fcdb3d2b7cbc5cf6073d47bcb1f82ee179424cb9f937");

@@ -127,5 +127,40 @@ TEST(EvidenceExampleTest, DocumentedValuesAreWhatTheCodeProduces) {
             "L0o+hLcqly7X+ZDnTW7Pqv77uY5bZxL1HcfntmQ7BkMp7iqv2SNFezYHaSgrP3uc0ywdgo=\n");
 }
 
+// The version 2 leaf record of docs/evidence-format.md: the same receipt, received on the SMTP
+// listener (nothing stated by an API key, no journal report).
+TEST(EvidenceExampleTest, LeafRecordVersionTwoIsPinned) {
+  LeafRecord leaf;
+  leaf.format_version = 2;
+  leaf.receipt_id = "r-0001";
+  leaf.received_at_us = 1764151200123456;
+  leaf.raw_sha256.fill(0x11);
+  leaf.canonical_sha256.fill(0x22);
+  leaf.canonical_version = 2;
+  leaf.parts_root.fill(0x33);
+  leaf.envelope_digest =
+      *common::HashFromHex("10e65043b6c8b7c4923d591cb65ba1e56641a330ea0c61120a128f8e2a2906f9");
+  leaf.tenant = "acme";
+  leaf.provenance.source = "smtp";
+  leaf.provenance.listener = "smtp:192.0.2.1:25";
+  leaf.provenance.node = "notary-1";
+  for (size_t i = 0; i < leaf.salt.size(); ++i) leaf.salt[i] = static_cast<uint8_t>(i);
+  const std::string record = common::ToHex(common::AsBytes(*leaf.Encode()));
+  const std::string hash = common::ToHex(*leaf.LeafHash());
+  if (std::getenv("NOTARY_PRINT_EVIDENCE_EXAMPLE") != nullptr) {
+    std::cout << "leaf_record_v2 " << record << "\nleaf_hash_v2 " << hash << "\n";
+  }
+  EXPECT_EQ(record,
+            "656d61696c2d6e6f746172792f6c6561660a0000000200000006722d303030310006447c759d0a40"
+            "11111111111111111111111111111111111111111111111111111111111111112222222222222222"
+            "22222222222222222222222222222222222222222222222200000002333333333333333333333333"
+            "333333333333333333333333333333333333333310e65043b6c8b7c4923d591cb65ba1e56641a330"
+            "ea0c61120a128f8e2a2906f90000000461636d6500000004736d747000000011736d74703a313932"
+            "2e302e322e313a3235000000086e6f746172792d3100000000000000000000000000000000000000"
+            "0000000000000000000000000000000000000000000000000000000000000102030405060708090a"
+            "0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+  EXPECT_EQ(hash, "39585d612921e96272aadf9b602fbb3a9494b4e2a937d132c5c523b71cb6f91a");
+}
+
 }  // namespace
 }  // namespace notary

@@ -68,9 +68,60 @@ TEST(LeafRecordTest, EncodeRejectsBadFields) {
   r.tenant = std::string(65, 't');
   EXPECT_FALSE(r.Encode().ok());
   r = Sample();
-  r.format_version = 2;
+  r.format_version = 3;
   EXPECT_FALSE(r.Encode().ok());
   EXPECT_FALSE(r.LeafHash().ok());
+  r = Sample();
+  r.format_version = 1;
+  r.provenance.source = "smtp";  // version 1 cannot carry provenance
+  EXPECT_FALSE(r.Encode().ok());
+  r.format_version = 2;
+  EXPECT_TRUE(r.Encode().ok());
+  r.provenance.client_name = std::string(256, 'n');
+  EXPECT_FALSE(r.Encode().ok());
+  r.provenance.client_name = "";
+  r.provenance.asserted_by = std::string(65, 'k');
+  EXPECT_FALSE(r.Encode().ok());
+}
+
+LeafRecord SampleV2() {
+  LeafRecord r = Sample();
+  r.format_version = 2;
+  r.provenance.source = "milter";
+  r.provenance.listener = "http";
+  r.provenance.node = "notary-1";
+  r.provenance.client_name = "mail.example.org";
+  r.provenance.auth_user = "alice";
+  r.provenance.queue_id = "4dQx1T0abcz";
+  r.provenance.asserted_by = "7f3a9c21d04e5b68";
+  r.provenance.journal_report_sha256 = common::Sha256Of("report");
+  return r;
+}
+
+// Version 2 binds the provenance (issue 17, finding 10): each field is in the leaf hash.
+TEST(LeafRecordTest, VersionTwoRoundTripsAndBindsEveryProvenanceField) {
+  const LeafRecord r = SampleV2();
+  const std::string bytes = *r.Encode();
+  EXPECT_EQ(*LeafRecord::Decode(bytes), r);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(LeafRecord::Decode(bytes.substr(0, n)).ok()) << n;
+  }
+  const common::Hash base = *r.LeafHash();
+  std::vector<LeafRecord> variants(8, r);
+  variants[0].provenance.source = "smtp";
+  variants[1].provenance.listener = "smtp:127.0.0.1:2525";
+  variants[2].provenance.node = "notary-2";
+  variants[3].provenance.client_name = "";
+  variants[4].provenance.auth_user = "bob";
+  variants[5].provenance.queue_id = "x";
+  variants[6].provenance.asserted_by = "";
+  variants[7].provenance.journal_report_sha256[0] ^= 1;
+  for (const LeafRecord& v : variants) EXPECT_NE(*v.LeafHash(), base);
+  // Moving bytes between adjacent fields changes the hash too (length prefixes).
+  LeafRecord shifted = r;
+  shifted.provenance.source = "milterh";
+  shifted.provenance.listener = "ttp";
+  EXPECT_NE(*shifted.LeafHash(), base);
 }
 
 TEST(LeafRecordTest, DecodeRejectsTruncationTrailingBytesAndOtherVersions) {

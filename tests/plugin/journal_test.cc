@@ -153,7 +153,7 @@ class JournalNotaryTest : public ::testing::Test {
     EXPECT_EQ(j["source"], "journal");
     EXPECT_EQ(j["envelope_from"], "alice@contoso.com");
     EXPECT_EQ(j["envelope_to"], nlohmann::json(kRecipients));
-    EXPECT_EQ(j["canonical_sha256"], common::ToHex(mime::Canonicalize(kOriginal).canonical_sha256));
+    EXPECT_EQ(j["canonical_sha256"], common::ToHex(mime::Canonicalize(kOriginal, mime::kLatestCanonVersion).canonical_sha256));
     auto db = storage::Database::Open({notary_->db().AppUrl(), 1});
     ASSERT_TRUE(db.ok());
     storage::JournalStore store(**db);
@@ -167,9 +167,12 @@ class JournalNotaryTest : public ::testing::Test {
   std::unique_ptr<Notary> notary_;
 };
 
+// Only a trusted journaling source may have its reports unwrapped: an API key with the
+// `journal` scope, or an SMTP client in --smtp-journal-from.
 TEST_F(JournalNotaryTest, HttpIngestNotarisesTheOriginalWithTheReportsEnvelope) {
   const std::string report = PlainReport();
-  auto posted = HttpPost(notary_->url() + "/v1/messages", notary_->api_key(), report);
+  auto posted =
+      HttpPost(notary_->url() + "/v1/messages", notary_->CreateKey("ingest,read,journal"), report);
   ASSERT_EQ(posted.status, 201) << posted.body;
   auto receipt = nlohmann::json::parse(posted.body);
   EXPECT_EQ(receipt["raw_sha256"], common::ToHex(common::Sha256Of(kOriginal)));
@@ -179,8 +182,72 @@ TEST_F(JournalNotaryTest, HttpIngestNotarisesTheOriginalWithTheReportsEnvelope) 
   ExpectJournalReceipt(nlohmann::json::parse(got.body), report);
 }
 
+// Issue 17, finding 1: any message carrying X-MS-Journal-Report, from anyone, was unwrapped,
+// and the sealed envelope became what its sender wrote inside the report. From a source the
+// operator did not declare, the report is notarised as received, with the envelope the notary
+// observed.
+TEST_F(JournalNotaryTest, ReportsFromUntrustedSourcesAreNotarisedAsReceived) {
+  const std::string report = PlainReport();
+  // swaks ends DATA with a line end of its own, after the file's last one.
+  auto expect_as_received = [&](const nlohmann::json& j, const std::string& source) {
+    EXPECT_EQ(j["source"], source);
+    EXPECT_EQ(j["raw_sha256"],
+              common::ToHex(common::Sha256Of(source == "smtp" ? report + "\r\n" : report)));
+    EXPECT_NE(j["envelope_from"], "alice@contoso.com");
+    auto db = storage::Database::Open({notary_->db().AppUrl(), 1});
+    ASSERT_TRUE(db.ok());
+    storage::JournalStore store(**db);
+    auto kept = store.Get(j["id"]);
+    ASSERT_TRUE(kept.ok());
+    EXPECT_FALSE(kept->has_value());
+  };
+  // HTTP, with an ingest key that lacks the journal scope (the milter's kind of key).
+  auto posted = HttpPost(notary_->url() + "/v1/messages", notary_->api_key(), report,
+                         {{"X-Envelope-From", "<mallory@attacker.example>"},
+                          {"X-Envelope-To", "<journal@notary.example>"}});
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  auto got = HttpGet(notary_->url() + "/v1/messages/" +
+                         nlohmann::json::parse(posted.body)["id"].get<std::string>(),
+                     notary_->api_key());
+  ASSERT_EQ(got.status, 200);
+  auto j = nlohmann::json::parse(got.body);
+  expect_as_received(j, "http");
+  EXPECT_EQ(j["envelope_from"], "mallory@attacker.example");
+
+  // SMTP from a network not declared a journaling source, with swaks.
+  const std::string file = dir_ + "/report.eml";
+  testsupport::WriteFile(file, report);
+  auto sent = Swaks(notary_->smtp_port(), {"--from", "mallory@attacker.example", "--to",
+                                           "journal@notary.example", "--data", "@" + file});
+  ASSERT_EQ(sent.exit_code, 0) << sent.out;
+  auto found = notary_->Search("from=mallory@attacker.example&limit=10");
+  ASSERT_EQ(found.size(), 2u);
+  for (const auto& item : found) {
+    auto r = nlohmann::json::parse(item);
+    if (r["source"] == "smtp") {
+      expect_as_received(r, "smtp");
+      EXPECT_EQ(r["envelope_to"], nlohmann::json({"journal@notary.example"}));
+    }
+  }
+}
+
+TEST_F(JournalNotaryTest, SmtpFromADeclaredJournalingNetworkIsUnwrapped) {
+  notary_->Stop();
+  notary_->Start({"--smtp-journal-from", "127.0.0.0/8"});
+  const std::string report = PlainReport();
+  const std::string file = dir_ + "/report.eml";
+  testsupport::WriteFile(file, report);
+  auto sent = Swaks(notary_->smtp_port(), {"--from", "MicrosoftExchange@contoso.com", "--to",
+                                           "journal@notary.example", "--data", "@" + file});
+  ASSERT_EQ(sent.exit_code, 0) << sent.out;
+  auto found = notary_->Search("from=alice@contoso.com&limit=10");
+  ASSERT_EQ(found.size(), 1u);
+  ExpectJournalReceipt(nlohmann::json::parse(found[0]), report + "\r\n");  // swaks' line end
+}
+
 TEST_F(JournalNotaryTest, JournalReportsAreAppendOnly) {
-  auto posted = HttpPost(notary_->url() + "/v1/messages", notary_->api_key(), PlainReport());
+  auto posted = HttpPost(notary_->url() + "/v1/messages", notary_->CreateKey("ingest,journal"),
+                         PlainReport());
   ASSERT_EQ(posted.status, 201) << posted.body;
   for (const char* sql : {"UPDATE journal_reports SET size = 0", "DELETE FROM journal_reports",
                           "TRUNCATE journal_reports"}) {
@@ -195,7 +262,8 @@ TEST_F(JournalNotaryTest, JournalReportsAreAppendOnly) {
 // checks it against the sealed envelope (Bcc recipients included).
 TEST_F(JournalNotaryTest, EvidenceBundleCarriesTheReportAndNotaryVerifyChecksIt) {
   const std::string report = PlainReport();
-  auto posted = HttpPost(notary_->url() + "/v1/messages", notary_->api_key(), report);
+  auto posted =
+      HttpPost(notary_->url() + "/v1/messages", notary_->CreateKey("ingest,journal"), report);
   ASSERT_EQ(posted.status, 201) << posted.body;
   const std::string id = nlohmann::json::parse(posted.body)["id"];
   const std::string zip = dir_ + "/e.zip";

@@ -152,12 +152,7 @@ Notary::Notary(const std::string& dir) : dir_(dir) {
   auto r = RunCommand({Binary("cli/notaryctl"), "--database-url", db_.AppUrl(),
                        "--owner-database-url", db_.OwnerUrl(), "migrate"});
   if (r.exit_code != 0) throw std::runtime_error("notaryctl migrate: " + r.out);
-  r = RunCommand({Binary("cli/notaryctl"), "--database-url", db_.AppUrl(), "apikey", "create",
-                  "--tenant", "default", "--scope", "ingest,read"});
-  if (r.exit_code != 0) throw std::runtime_error("notaryctl apikey: " + r.out);
-  std::string out = r.out;
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  api_key_ = out.substr(out.rfind('\n') + 1);
+  api_key_ = CreateKey("ingest,read,relay");
   key_file_ = dir_ + "/api-key";
   testsupport::WriteFile(key_file_, api_key_ + "\n");
   chmod(key_file_.c_str(), 0600);
@@ -165,16 +160,31 @@ Notary::Notary(const std::string& dir) : dir_(dir) {
 
 Notary::~Notary() { Stop(); }
 
-void Notary::Start() {
+std::string Notary::CreateKey(const std::string& scopes) {
+  auto r = RunCommand({Binary("cli/notaryctl"), "--database-url", db_.AppUrl(), "apikey", "create",
+                       "--tenant", "default", "--scope", scopes});
+  if (r.exit_code != 0) throw std::runtime_error("notaryctl apikey: " + r.out);
+  std::string out = r.out;
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out.substr(out.rfind('\n') + 1);
+}
+
+void Notary::Start(const std::vector<std::string>& flags) {
   if (proc_ && proc_->Alive()) return;
   fs::create_directories(dir_ + "/notaryd");
-  proc_ = std::make_unique<Child>(
-      std::vector<std::string>{Binary("server/notaryd"), "--database-url", db_.AppUrl(),
-                               "--owner-database-url", db_.OwnerUrl(), "--data-dir",
-                               dir_ + "/notaryd", "--smtp-listen",
-                               "127.0.0.1:" + std::to_string(smtp_port_), "--http-listen",
-                               "127.0.0.1:" + std::to_string(http_port_)},
-      dir_ + "/notaryd.log");
+  std::vector<std::string> argv{Binary("server/notaryd"),
+                                "--database-url",
+                                db_.AppUrl(),
+                                "--owner-database-url",
+                                db_.OwnerUrl(),
+                                "--data-dir",
+                                dir_ + "/notaryd",
+                                "--smtp-listen",
+                                "127.0.0.1:" + std::to_string(smtp_port_),
+                                "--http-listen",
+                                "127.0.0.1:" + std::to_string(http_port_)};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  proc_ = std::make_unique<Child>(argv, dir_ + "/notaryd.log");
   if (!WaitFor([this] { return PortOpen(http_port_) || !proc_->Alive(); },
                std::chrono::seconds(30)) ||
       !proc_->Alive()) {

@@ -47,14 +47,18 @@ HttpResult HttpGet(const std::string& url, const std::string& api_key);
 HttpResult HttpPost(const std::string& url, const std::string& api_key, const std::string& body,
                     const std::vector<std::pair<std::string, std::string>>& headers = {});
 
-// notaryd on a fresh test database with an ingest+read key.
+// notaryd on a fresh test database with an ingest+read+relay key (what notary-milter uses).
 class Notary {
  public:
   explicit Notary(const std::string& dir);
   ~Notary();
-  void Start();
+  // `flags`: more notaryd flags (e.g. --smtp-journal-from).
+  void Start(const std::vector<std::string>& flags = {});
   void Stop();
+  // A new API key of tenant "default" with `scopes` (comma-separated).
+  std::string CreateKey(const std::string& scopes);
   std::string url() const { return "http://127.0.0.1:" + std::to_string(http_port_); }
+  int smtp_port() const { return smtp_port_; }
   const std::string& api_key() const { return api_key_; }
   const std::string& key_file() const { return key_file_; }
   testsupport::TestDatabase& db() { return db_; }

@@ -34,7 +34,8 @@ class ReceiptStoreTest : public ::testing::Test {
     r.subject = "Vertrag \xea\xb3\x84\xec\x95\xbd";  // Korean, UTF-8
     r.addresses = {"alice@example.com", "bob@example.org"};
     r.message_id = "m1@example.com";
-    r.parts.push_back({"1", "text/plain", "utf-8", "", "", 5, common::Sha256Of("hello")});
+    r.parts.push_back(
+        {"1", "text/plain", "utf-8", "", "", 5, common::Sha256Of("hello"), std::nullopt});
     return r;
   }
 
@@ -56,6 +57,7 @@ TEST_F(ReceiptStoreTest, InsertedReceiptReadsBackWithPartsAndPendingStatus) {
   EXPECT_EQ(r.received_at_us, m.received_at_us);
   ASSERT_EQ(r.parts.size(), 1u);
   EXPECT_EQ(r.parts[0].sha256, common::Sha256Of("hello"));
+  EXPECT_FALSE(r.parts[0].salt.has_value());
   EXPECT_FALSE(r.leaf_index.has_value());
   EXPECT_EQ(*store.PendingCount(), 1);
   auto raw = store.GetRaw(m.raw_sha256);
@@ -126,8 +128,17 @@ TEST_F(ReceiptStoreTest, GroupRowsReadBackFieldByField) {
     m.tls_protocol = i == 2 ? "TLSv1.3" : "";
     if (i == 3) m.date_utc_unix = 1764000000 + i;
     if (i == 4) m.idempotency_key = "key-4";
+    if (i >= 1) {  // leaf record version 2 binds the provenance columns
+      m.provenance.leaf_version = 2;
+      m.provenance.asserted_by = i == 1 ? "0123456789abcdef" : "";
+      if (i == 2) m.provenance.journal_report_sha256 = common::Sha256Of("report");
+      m.source = i == 2 ? "journal" : "http";
+      m.listener = "http";
+      m.auth_user = i == 3 ? "al\xc3\xaf" "ce" : "";
+    }
     m.parts.push_back({"2", "image/png", "", "attachment", "a \"b\".png", 7,
-                       common::Sha256Of("part" + std::to_string(i))});
+                       common::Sha256Of("part" + std::to_string(i)),
+                       common::Sha256Of("salt" + std::to_string(i))});
     group.push_back(m);
   }
   std::vector<const storage::NewReceipt*> ptrs;
@@ -149,7 +160,13 @@ TEST_F(ReceiptStoreTest, GroupRowsReadBackFieldByField) {
     ASSERT_EQ(r.parts.size(), 2u);
     EXPECT_EQ(r.parts[1].filename, "a \"b\".png");
     EXPECT_EQ(r.parts[1].sha256, m.parts[1].sha256);
+    EXPECT_EQ(r.parts[1].salt, m.parts[1].salt);  // canonical form version 2 part salts
+    EXPECT_FALSE(r.parts[0].salt.has_value());
     EXPECT_EQ(*store.GetRaw(m.raw_sha256), m.raw);
+    EXPECT_EQ(r.provenance.leaf_version, m.provenance.leaf_version);
+    EXPECT_EQ(r.provenance.asserted_by, m.provenance.asserted_by);
+    EXPECT_EQ(r.provenance.journal_report_sha256, m.provenance.journal_report_sha256);
+    EXPECT_EQ(r.auth_user, m.auth_user);
   }
   auto out = testsupport::RunCommand(
       {"psql", "-X", "-At", tdb_.SuperUrl(), "-c",

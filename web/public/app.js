@@ -8,6 +8,13 @@ const nav = document.getElementById('nav');
 const state = { session: null, lang: 'en', t: translator('en'), cursors: [] };
 
 // ---------- DOM ----------
+// Unicode's bidirectional controls (UAX #9) reorder the text around them: a file name
+// "invoice" U+202E "fdp.exe" would read as "invoiceexe.pdf". Every text shown is marked
+// instead: the control becomes a visible "[U+202E]", as on the certificate.
+const BIDI = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+export function markBidi(s) {
+  return s.replace(BIDI, (c) => '[U+' + c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0') + ']');
+}
 function h(tag, attrs = {}, ...kids) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -18,7 +25,7 @@ function h(tag, attrs = {}, ...kids) {
   }
   for (const k of kids.flat()) {
     if (k === null || k === undefined || k === false) continue;
-    el.append(k instanceof Node ? k : document.createTextNode(String(k)));
+    el.append(k instanceof Node ? k : document.createTextNode(markBidi(String(k))));
   }
   return el;
 }

@@ -1,11 +1,20 @@
 // In-browser verification of an evidence bundle (docs/evidence-bundle.md §4), with the same
-// check ids, names and order as notary-verify. Nothing leaves the browser: the zip is read
-// with DecompressionStream, hashes and Ed25519 signatures use WebCrypto.
+// check ids, names and order as notary-verify (notary/src/bundle_verify.cc). Nothing leaves
+// the browser: the zip is read with DecompressionStream, hashes and Ed25519 signatures use
+// WebCrypto. Bundle format versions 1 and 2 (the C++ reader is the reference for version 2).
 //
-// What only notary-verify does (docs/verifying.md): the canonical form (check 3), the CMS
+// What only notary-verify does (docs/verifying.md): the canonical form of version 1 (check 3;
+// version 2 is recomputed here by canonical_v2.js), the CMS
 // signature and certificate chain of time-stamp tokens (12, 13 check only their message
 // imprints here), a newer checkpoint (17), comparing another copy (18) or a file (19), and
-// reading a journal report (20: only its hash is checked here, in bundle.files).
+// reading a journal report (20: only its hashes are checked here).
+//
+// Check 21 re-renders certificate.html and VERIFY.md from evidence.json with the very
+// templates notaryd compiles in (web/public/cert_template.html, verify_template.md,
+// cert_labels.json, served at /assets/) and the template language of
+// notary/src/text_template.cc, and compares them byte for byte.
+
+import { canonicalizeV2, partRecord } from './canonical_v2.js';
 
 export const CHECKS = [
   ['bundle.files', 'Loose copies agree with evidence.json'],
@@ -28,6 +37,7 @@ export const CHECKS = [
   ['eml.compare', 'Another copy of the message (--eml)'],
   ['attachment.match', 'A file among the parts (--attachment)'],
   ['journal.report', 'Journal report agrees with the sealed envelope'],
+  ['texts.rendered', 'certificate.html and VERIFY.md follow from the evidence'],
 ];
 
 const MAX_ENTRIES = 64;
@@ -52,6 +62,14 @@ function unb64(s) {
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
+}
+// evidence.json's token_base64: canonical base64 (RFC 4648 §4 with padding, the unused bits
+// of the last group zero), as notary-verify requires: one spelling per token.
+const CANONICAL_B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$/;
+function isEvidenceB64(s) { return typeof s === 'string' && CANONICAL_B64.test(s); }
+function evidenceB64(s) {
+  if (!isEvidenceB64(s)) throw new Error('not canonical base64');
+  return unb64(s);
 }
 function concat(...parts) {
   let n = 0;
@@ -80,6 +98,7 @@ class Reader {
   u16() { this.need(2); const r = this.v.getUint16(this.o); this.o += 2; return r; }
   u32() { this.need(4); const r = this.v.getUint32(this.o); this.o += 4; return r; }
   u64() { this.need(8); const r = this.v.getBigUint64(this.o); this.o += 8; return r; }
+  i64() { this.need(8); const r = this.v.getBigInt64(this.o); this.o += 8; return r; }
   str(max) { const n = this.u32(); if (n > max) throw new Error('string too long'); return this.bytes(n); }
   done() { return this.o === this.b.length; }
 }
@@ -115,14 +134,18 @@ export function parseStrictJson(text) {
     }
   };
   const number = () => {
-    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 40));
-    if (!m || m[0] === '-0') fail('bad number');
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (!m || m[0].length === 400) fail('bad number');
     i += m[0].length;
-    const n = Number(m[0]);
-    // Integers only where the format has them, and only those a double holds exactly.
+    // Integers only where the format has them. As nlohmann::json (notary-verify) reads them:
+    // -2^63 .. 2^64-1 are integers (BigInt beyond a double's exact range), "-0" is a signed
+    // zero (an int64, not a uint64), anything else is a float, which no field accepts.
     if (m[2] || m[3]) return { float: m[0] };
-    if (!Number.isSafeInteger(n)) fail('integer too large');
-    return n;
+    if (m[0] === '-0') return -0;
+    const n = Number(m[0]);
+    if (Number.isSafeInteger(n)) return n;
+    const b = BigInt(m[0]);
+    return b >= -(2n ** 63n) && b < 2n ** 64n ? b : { float: m[0] };
   };
   // An explicit stack: no recursion on hostile nesting.
   const stack = [];
@@ -186,15 +209,17 @@ export function parseStrictJson(text) {
   }
 }
 
-// The schema of evidence.json: every object's fields, exactly (readers reject unknown ones).
+// The schema of evidence.json: every object's fields, exactly (readers reject unknown ones),
+// per format version, as ParseEvidenceJson (notary/src/bundle_format.cc) reads them.
+const INT64_MIN = -(2n ** 63n), INT64_MAX = 2n ** 63n - 1n;
 const S = {
   str: (v) => typeof v === 'string',
-  u64: (v) => typeof v === 'number' && v >= 0,
-  i64: (v) => typeof v === 'number',
+  u64: (v) => (typeof v === 'number' && v >= 0 && !Object.is(v, -0)) || (typeof v === 'bigint' && v >= 0n),
+  i64: (v) => typeof v === 'number' || (typeof v === 'bigint' && v >= INT64_MIN && v <= INT64_MAX),
   bool: (v) => typeof v === 'boolean',
   hash: (v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v),
   hex: (v) => typeof v === 'string' && v.length % 2 === 0 && /^[0-9a-f]*$/.test(v),
-  b64: (v) => typeof v === 'string' && /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(v),
+  b64: isEvidenceB64,
 };
 const arrayOf = (item, max) => ({ array: item, max });
 const nullable = (t) => ({ nullable: t });
@@ -203,48 +228,64 @@ const BLOCK = {
   height: 'u64', header_hex: 'hex', header_file: 'str', signature_hex: 'hex',
   signature_file: 'str', hash: 'hash', timestamps: arrayOf(TOKEN, 16),
 };
-const PART = {
+const PART_V1 = {
   position: 'str', redacted: 'bool', content_type: 'str', charset: 'str', disposition: 'str',
   filename: 'str', size: 'u64', sha256: 'hash', record_leaf_hash: 'hash',
 };
+const PART_V2 = { ...PART_V1, salt: nullable('hash') };
 const REDACTED_PART = { position: 'str', redacted: 'bool', record_leaf_hash: 'hash' };
-const EVIDENCE = {
-  format: 'str', format_version: 'u64', issued_to: 'str', issued_at_us: 'i64', lang: 'str',
-  receipt: {
-    id: 'str', tenant: 'str', received_at_us: 'i64',
-    envelope: {
-      mail_from: 'str', recipients: arrayOf('str', Infinity), client_ip: 'str',
-      client_port: 'u64', helo: 'str', tls_protocol: 'str', tls_cipher: 'str',
-    },
-    client_name: 'str', auth_user: 'str', queue_id: 'str', node: 'str', source: 'str',
-  },
-  message: {
-    file: nullable('str'), raw_sha256: 'hash', canonical_sha256: 'hash', canon_version: 'u64',
-    disclosed_part: nullable({ position: 'str', file: 'str' }),
-  },
-  parts: arrayOf('part', 10000),
-  parts_root: 'hash',
-  journal_report: { optional: nullable({ file: 'str', sha256: 'hash', size: 'u64' }) },
-  leaf: { record_hex: 'hex', file: 'str', index: 'u64', hash: 'hash' },
-  batch_proof: { index: 'u64', size: 'u64', hashes: arrayOf('hash', 128) },
-  block: BLOCK,
-  previous_block: nullable(BLOCK),
-  checkpoint: { note: 'str', file: 'str', tree_size: 'u64', inclusion_proof: arrayOf('hash', 128) },
-  keys: arrayOf({
-    key_id: 'str', algorithm: 'str', public_key_pem: 'str', fingerprint: 'str',
-    valid_from_us: 'i64', valid_until_us: nullable('i64'), file: 'str',
-  }, 16),
-  tsa: { ca_pem: 'str', ca_file: 'str', chain_pem: 'str', chain_file: nullable('str') },
+const ENVELOPE = {
+  mail_from: 'str', recipients: arrayOf('str', Infinity), client_ip: 'str',
+  client_port: 'u64', helo: 'str', tls_protocol: 'str', tls_cipher: 'str',
 };
+const DISCLOSED = nullable({ position: 'str', file: 'str' });
+function evidenceSchema(version) {
+  const v2 = version === 2;
+  return {
+    format: 'str', format_version: 'u64', issued_to: 'str', issued_at_us: 'i64', lang: 'str',
+    receipt: v2 ? {
+      id: 'str', tenant: 'str', received_at_us: 'i64', envelope: ENVELOPE,
+      provenance: {
+        source: 'str', listener: 'str', node: 'str', client_name: 'str', auth_user: 'str',
+        queue_id: 'str', asserted_by: 'str', journal_report_sha256: nullable('hash'),
+      },
+      provenance_bound: 'bool',
+    } : {
+      id: 'str', tenant: 'str', received_at_us: 'i64', envelope: ENVELOPE,
+      client_name: 'str', auth_user: 'str', queue_id: 'str', node: 'str', source: 'str',
+    },
+    message: v2 ? {
+      file: nullable('str'), raw_sha256: 'hash', canonical_sha256: 'hash', canon_version: 'u64',
+      canonical_file: nullable('str'), disclosed_part: DISCLOSED,
+    } : {
+      file: nullable('str'), raw_sha256: 'hash', canonical_sha256: 'hash', canon_version: 'u64',
+      disclosed_part: DISCLOSED,
+    },
+    parts: arrayOf({ part: v2 ? PART_V2 : PART_V1 }, 10000),
+    parts_root: 'hash',
+    journal_report: { optional: nullable({ file: 'str', sha256: 'hash', size: 'u64' }) },
+    leaf: { record_hex: 'hex', file: 'str', index: 'u64', hash: 'hash' },
+    batch_proof: { index: 'u64', size: 'u64', hashes: arrayOf('hash', 128) },
+    block: BLOCK,
+    previous_block: nullable(BLOCK),
+    checkpoint: { note: 'str', file: 'str', tree_size: 'u64', inclusion_proof: arrayOf('hash', 128) },
+    keys: arrayOf({
+      key_id: 'str', algorithm: 'str', public_key_pem: 'str', fingerprint: 'str',
+      valid_from_us: 'i64', valid_until_us: nullable('i64'), file: 'str',
+    }, 16),
+    tsa: { ca_pem: 'str', ca_file: 'str', chain_pem: 'str', chain_file: nullable('str') },
+  };
+}
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
 function checkShape(v, t, path) {
   const bad = (what) => { throw new Error('evidence.json: ' + path + ': ' + what); };
   if (typeof t === 'string') {
-    if (t === 'part') {
-      if (v === null || typeof v !== 'object' || Array.isArray(v)) bad('not an object');
-      return checkShape(v, v.redacted === true ? REDACTED_PART : PART, path);
-    }
     if (!S[t](v)) bad('not ' + t);
     return;
+  }
+  if (t.part !== undefined) {
+    if (!isObject(v)) bad('not an object');
+    return checkShape(v, v.redacted === true ? REDACTED_PART : t.part, path);
   }
   if (t.optional !== undefined) return v === undefined ? undefined : checkShape(v, t.optional, path);
   if (t.nullable !== undefined) return v === null ? undefined : checkShape(v, t.nullable, path);
@@ -253,21 +294,89 @@ function checkShape(v, t, path) {
     v.forEach((x, k) => checkShape(x, t.array, path + '[' + k + ']'));
     return;
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) bad('not an object');
-  for (const k of Object.keys(v)) if (!(k in t)) bad('unknown field ' + k);
+  if (!isObject(v)) bad('not an object');
+  for (const k of Object.keys(v)) if (!Object.hasOwn(t, k)) bad('unknown field ' + k);
   for (const [k, sub] of Object.entries(t)) {
-    if (!(k in v) && sub.optional === undefined) bad('missing ' + k);
+    if (!Object.hasOwn(v, k) && sub.optional === undefined) bad('missing ' + k);
     checkShape(v[k], sub, path ? path + '.' + k : k);
+  }
+}
+const FORMAT_NAME = 'email-notary-evidence-bundle';
+const CANONICAL_FILE = 'canonical-form.txt';
+const JOURNAL_FILE = 'journal-report.eml';
+export function isValidPosition(p) { return typeof p === 'string' && p.length <= 64 && /^[0-9]+(\.[0-9]+)*$/.test(p); }
+const partFile = (position) => 'part-' + position + '.bin';
+const headerFile = (height) => 'block/' + height + '.header';
+const sigFile = (height) => 'block/' + height + '.sig';
+const tokenFile = (height, i) => 'tokens/' + height + '-' + i + '.tsr';
+const keyFile = (keyId) => 'keys/' + keyId + '.pem';
+// What ParseEvidenceJson refuses beyond the shape: file names other than the prescribed
+// ones, positions and key ids, a header that does not decode, and the like.
+function checkValues(e) {
+  const bad = (path, what) => { throw new Error('evidence.json: ' + path + ': ' + what); };
+  if (e.format !== FORMAT_NAME) bad('format', 'not an evidence bundle');
+  if (e.format_version !== 1 && e.format_version !== 2) bad('format_version', 'unsupported version ' + e.format_version);
+  const v2 = e.format_version === 2;
+  if (BigInt(e.receipt.envelope.client_port) > 65535n) bad('receipt.envelope.client_port', 'out of range');
+  if (v2 && e.receipt.provenance.journal_report_sha256 === '0'.repeat(64)) {
+    bad('receipt.provenance.journal_report_sha256', 'zero bytes are written as null');
+  }
+  if (BigInt(e.message.canon_version) > 0xffffffffn) bad('message.canon_version', 'out of range');
+  const dp = e.message.disclosed_part;
+  if (v2 && (dp === null ? e.message.canonical_file !== CANONICAL_FILE : e.message.canonical_file !== null)) {
+    bad('message.canonical_file', 'must be "canonical-form.txt", or null when a part is disclosed');
+  }
+  if (dp === null) {
+    if (e.message.file !== 'message.eml') bad('message.file', 'must be "message.eml"');
+  } else {
+    if (e.message.file !== null) bad('message.file', 'must be null when a part is disclosed');
+    if (!isValidPosition(dp.position)) bad('message.disclosed_part.position', 'invalid');
+    if (dp.file !== partFile(dp.position)) bad('message.disclosed_part.file', 'must be "' + partFile(dp.position) + '"');
+  }
+  const positions = new Set();
+  e.parts.forEach((p, i) => {
+    if (!isValidPosition(p.position) || positions.has(p.position)) bad('parts[' + i + '].position', 'invalid or repeated');
+    positions.add(p.position);
+  });
+  if (dp && !positions.has(dp.position)) bad('message.disclosed_part.position', 'not among the parts');
+  const jr = e.journal_report ?? null;
+  if (jr !== null) {
+    if (dp) bad('journal_report', 'must be null when a part is disclosed');
+    if (jr.file !== JOURNAL_FILE) bad('journal_report.file', 'must be "' + JOURNAL_FILE + '"');
+    if (BigInt(jr.size) === 0n) bad('journal_report.size', 'must not be 0');
+  }
+  if (e.leaf.file !== 'leaf-record.bin') bad('leaf.file', 'must be "leaf-record.bin"');
+  for (const [path, b] of [['block', e.block], ['previous_block', e.previous_block]]) {
+    if (b === null) continue;
+    let h;
+    try { h = decodeHeader(unhex(b.header_hex)); } catch (err) { bad(path + '.header_hex', err.message); }
+    if (h.height !== BigInt(b.height)) bad(path + '.height', 'differs from the height in header_hex');
+    if (b.header_file !== headerFile(b.height)) bad(path + '.header_file', 'must be "' + headerFile(b.height) + '"');
+    if (b.signature_file !== sigFile(b.height)) bad(path + '.signature_file', 'must be "' + sigFile(b.height) + '"');
+    b.timestamps.forEach((t, i) => {
+      if (t.file !== tokenFile(b.height, i)) bad(path + '.timestamps[' + i + '].file', 'must be "' + tokenFile(b.height, i) + '"');
+    });
+  }
+  if (e.checkpoint.file !== 'checkpoint.txt') bad('checkpoint.file', 'must be "checkpoint.txt"');
+  const ids = new Set();
+  e.keys.forEach((k, i) => {
+    if (!/^[0-9a-f]{1,64}$/.test(k.key_id) || ids.has(k.key_id)) bad('keys[' + i + '].key_id', 'invalid or repeated');
+    ids.add(k.key_id);
+    if (k.algorithm !== 'ed25519') bad('keys[' + i + '].algorithm', 'must be ed25519');
+    if (k.file !== keyFile(k.key_id)) bad('keys[' + i + '].file', 'must be "' + keyFile(k.key_id) + '"');
+  });
+  if (e.tsa.ca_file !== 'tsa-ca.pem') bad('tsa.ca_file', 'must be "tsa-ca.pem"');
+  if (e.tsa.chain_pem === '' ? e.tsa.chain_file !== null : e.tsa.chain_file !== 'tsa-chain.pem') {
+    bad('tsa.chain_file', 'must be "tsa-chain.pem", or null when chain_pem is empty');
   }
 }
 // evidence.json bytes -> the document, or an Error naming what is malformed.
 export function readEvidence(bytes) {
   const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   const e = parseStrictJson(text);
-  checkShape(e, EVIDENCE, '');
-  if (e.format !== 'email-notary-evidence-bundle' || e.format_version !== 1) {
-    throw new Error('evidence.json: not an evidence bundle of format version 1');
-  }
+  if (!isObject(e)) throw new Error('evidence.json: not an object');
+  checkShape(e, evidenceSchema(e.format_version), '');
+  checkValues(e);
   return e;
 }
 
@@ -360,38 +469,115 @@ function children(b) {
   return out;
 }
 const SHA256_OID = unhex('608648016503040201');
+const SHA384_OID = unhex('608648016503040202');
+const SHA512_OID = unhex('608648016503040203');
 const TSTINFO_OID = unhex('2a864886f70d0109100104');
 
-function parseGeneralizedTime(s) {
-  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,6}))?Z$/.exec(s);
-  if (!m) throw new Error('bad genTime');
-  const us = BigInt(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])) * 1000n +
-      BigInt((m[7] || '').padEnd(6, '0'));
-  return us;
+// Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms).
+function daysFromCivil(y, m, d) {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.trunc((y >= 0 ? y : y - 399) / 400);
+  const yoe = y - era * 400;
+  const doy = Math.trunc((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.trunc(yoe / 4) - Math.trunc(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
 }
-function intValue(b) { let n = 0n; for (const x of b) n = n * 256n + BigInt(x); return n; }
+function civilFromDays(z) {
+  z += 719468;
+  const era = Math.trunc((z >= 0 ? z : z - 146096) / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.trunc((doe - Math.trunc(doe / 1460) + Math.trunc(doe / 36524) - Math.trunc(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.trunc(yoe / 4) - Math.trunc(yoe / 100));
+  const mp = Math.trunc((5 * doy + 2) / 153);
+  const d = doy - Math.trunc((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  return { y: yoe + era * 400 + (m <= 2 ? 1 : 0), m, d };
+}
+const daysInMonth = (y, m) => (m === 2 ? ((y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)) ? 29 : 28)
+                                        : [4, 6, 9, 11].includes(m) ? 30 : 31);
 
-// Returns {imprint, genTimeUs, accuracyUs} of a DER TimeStampToken.
-export function parseToken(tok) {
-  const ci = children(der(tok).body);
+// A token's genTime as notary-verify reads it (GeneralizedTimeMicros, notary/src/tsa.cc):
+// YYYYMMDDHHMMSS, then optionally "." and any number of digits (truncated to microseconds),
+// then "Z"; a real calendar day, second 0..60. Microseconds since 1970 (BigInt).
+export function parseGeneralizedTime(b) {
+  const s = typeof b === 'string' ? b : String.fromCharCode(...b);
+  if (s.length < 15 || s[s.length - 1] !== 'Z') throw new Error('bad genTime');
+  const num = (pos, len) => {
+    let v = 0;
+    for (let i = pos; i < pos + len; i++) {
+      if (!(s[i] >= '0' && s[i] <= '9')) return -1;
+      v = v * 10 + (s.charCodeAt(i) - 48);
+    }
+    return v;
+  };
+  const year = num(0, 4), month = num(4, 2), day = num(6, 2);
+  const hour = num(8, 2), minute = num(10, 2), second = num(12, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 ||
+      minute < 0 || minute > 59 || second < 0 || second > 60) {
+    throw new Error('bad genTime');
+  }
+  let micros = 0;
+  const rest = s.slice(14, s.length - 1);
+  if (rest.length) {
+    if (rest[0] !== '.' || rest.length < 2) throw new Error('bad genTime');
+    let scale = 100000;
+    for (let i = 1; i < rest.length; i++) {
+      if (!(rest[i] >= '0' && rest[i] <= '9')) throw new Error('bad genTime');
+      if (scale > 0) micros += (rest.charCodeAt(i) - 48) * scale;
+      scale = Math.trunc(scale / 10);
+    }
+  }
+  if (day > daysInMonth(year, month)) throw new Error('bad genTime');
+  const days = BigInt(daysFromCivil(year, month, day));
+  return ((days * 24n + BigInt(hour)) * 60n + BigInt(minute)) * 60000000n + BigInt(second) * 1000000n + BigInt(micros);
+}
+// A DER INTEGER, signed (two's complement).
+function intValue(b) {
+  let n = 0n;
+  for (const x of b) n = n * 256n + BigInt(x);
+  if (b.length && b[0] & 0x80) n -= 1n << BigInt(8 * b.length);
+  return n;
+}
+
+// Returns {alg, imprint, genTimeUs, accuracyUs} of a DER TimeStampToken, or throws where
+// notary-verify's ParseToken fails too (as far as this walker can tell: it reads the fields
+// it needs, not the whole CMS structure). alg: 'SHA-256', 'SHA-384' or 'SHA-512'.
+export function parseTokenInfo(tok) {
+  const outer = der(tok);
+  if (outer.end !== tok.length) throw new Error('trailing bytes after the token');
+  const ci = children(outer.body);
   const sd = children(der(ci[1].body).body);  // [0] EXPLICIT SignedData
   const encap = children(sd[2].body);
   if (!equal(encap[0].body, TSTINFO_OID)) throw new Error('not a TSTInfo');
   const octets = der(encap[1].body);  // [0] EXPLICIT OCTET STRING
   const tst = children(der(octets.body).body);
   const mi = children(tst[2].body);
-  const alg = children(mi[0].body);
-  if (!equal(alg[0].body, SHA256_OID)) throw new Error('message imprint is not SHA-256');
-  const genTimeUs = parseGeneralizedTime(new TextDecoder().decode(tst[4].body));
+  const algOid = children(mi[0].body)[0].body;
+  const alg = equal(algOid, SHA256_OID) ? 'SHA-256' : equal(algOid, SHA384_OID) ? 'SHA-384'
+    : equal(algOid, SHA512_OID) ? 'SHA-512' : null;
+  if (!alg) throw new Error('token imprint uses an unsupported hash algorithm');
+  if (tst[4].tag !== 0x18) throw new Error('genTime is not a GeneralizedTime');
+  const genTimeUs = parseGeneralizedTime(tst[4].body);
   let accuracyUs = 0n;
   if (tst.length > 5 && tst[5].tag === 0x30) {
+    // RFC 3161 §2.4.2, bounded as notary-verify bounds them: seconds 0..2^31-1, millis and
+    // micros 0..999; out of range, the token does not parse.
+    const max = { 0x02: 2147483647n, 0x80: 999n, 0x81: 999n };
+    const unit = { 0x02: 1000000n, 0x80: 1000n, 0x81: 1n };
     for (const a of children(tst[5].body)) {
-      if (a.tag === 0x02) accuracyUs += intValue(a.body) * 1000000n;
-      else if (a.tag === 0x80) accuracyUs += intValue(a.body) * 1000n;
-      else if (a.tag === 0x81) accuracyUs += intValue(a.body);
+      if (!(a.tag in max)) continue;
+      const v = intValue(a.body);
+      if (v < 0n || v > max[a.tag]) throw new Error('token accuracy out of range');
+      accuracyUs += v * unit[a.tag];
     }
   }
-  return { imprint: mi[1].body, genTimeUs, accuracyUs };
+  return { alg, imprint: mi[1].body, genTimeUs, accuracyUs };
+}
+// The same, for a token that must be over a SHA-256 imprint (a block hash).
+export function parseToken(tok) {
+  const info = parseTokenInfo(tok);
+  if (info.alg !== 'SHA-256') throw new Error('message imprint is ' + info.alg + ', not SHA-256');
+  return info;
 }
 
 // ---------- Merkle (RFC 9162 §2.1) ----------
@@ -437,28 +623,43 @@ async function ed25519Verify(k, sig, msg) {
 }
 
 // ---------- records ----------
-const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
+// Strings in records are bytes; they are compared as bytes (the UTF-8 of evidence.json's
+// strings), never through a decoder that could change them (a BOM, a replacement).
+const utf8Lenient = new TextDecoder('utf-8', { ignoreBOM: true });
 function decodeHeader(b) {
   const r = new Reader(b);
+  const version = r.u32();
+  if (version !== 1) throw new Error('unknown block version ' + version);
   const h = {
-    version: r.u32(), height: r.u64(), prev: r.bytes(32), batchRoot: r.bytes(32),
+    version, height: r.u64(), prev: r.bytes(32), batchRoot: r.bytes(32),
     first: r.u64(), count: r.u64(), treeSize: r.u64(), treeRoot: r.bytes(32),
-    sealedAt: r.u64(), keyId: utf8Fatal.decode(r.str(64)),
+    sealedAt: r.i64(), keyIdBytes: r.str(64),
   };
-  if (!r.done() || h.version !== 1) throw new Error('bad block header');
+  if (!h.keyIdBytes.length) throw new Error('truncated or malformed block header');
+  if (!r.done()) throw new Error('trailing bytes after the block header');
+  h.keyId = utf8Lenient.decode(h.keyIdBytes);  // for look-ups among hex key ids only
   return h;
 }
+// Leaf record versions 1 and 2 (notary/src/leaf_record.cc).
+const PROVENANCE_FIELDS = ['source', 'listener', 'node', 'client_name', 'auth_user', 'queue_id', 'asserted_by'];
 function decodeLeaf(b) {
   const r = new Reader(b);
-  const tag = new TextDecoder().decode(r.bytes(18));
-  if (tag !== 'email-notary/leaf\n') throw new Error('wrong leaf tag');
-  if (r.u32() !== 1) throw new Error('unknown leaf version');
+  if (!equal(r.bytes(18), enc.encode('email-notary/leaf\n'))) throw new Error('not a leaf record');
+  const version = r.u32();
+  if (version !== 1 && version !== 2) throw new Error('unknown leaf record version ' + version);
   const l = {
-    receiptId: utf8Fatal.decode(r.str(64)), receivedAt: r.u64(), raw: r.bytes(32),
+    version, receiptId: r.str(64), receivedAt: r.i64(), raw: r.bytes(32),
     canonical: r.bytes(32), canonVersion: r.u32(), partsRoot: r.bytes(32), envelope: r.bytes(32),
-    tenant: utf8Fatal.decode(r.str(64)), salt: r.bytes(32),
+    tenant: r.str(64), provenance: null,
   };
-  if (!r.done()) throw new Error('trailing bytes in the leaf record');
+  if (!l.receiptId.length) throw new Error('empty receipt id');
+  if (version === 2) {
+    l.provenance = {};
+    for (const f of PROVENANCE_FIELDS) l.provenance[f] = r.str(f === 'asserted_by' ? 64 : 255);
+    l.provenance.journal_report_sha256 = r.bytes(32);
+  }
+  l.salt = r.bytes(32);
+  if (!r.done()) throw new Error('trailing bytes after the leaf record');
   return l;
 }
 function encodeEnvelope(e) {
@@ -468,7 +669,10 @@ function encodeEnvelope(e) {
   parts.push(lp(e.client_ip), port, lp(e.helo), lp(e.tls_protocol), lp(e.tls_cipher));
   return concat(...parts);
 }
-function encodePartRecord(p) {
+// docs/canonical-form.md §3 (version 1) and §V2.9 (version 2: the part's salt follows the
+// version).
+function encodePartRecord(p, version) {
+  if (version === 2) return partRecord(p, unhex(p.salt));
   return concat(u32(1), lp(p.position), lp(p.content_type), lp(p.charset), lp(p.disposition),
                 lp(p.filename), u64(p.size), unhex(p.sha256));
 }
@@ -594,12 +798,358 @@ export function mimeLeaves(eml) {
   return leaves;
 }
 
+// ---------- texts for people: certificate.html and VERIFY.md ----------
+// "2025-11-26T10:00:00.123456Z", as notary::FormatUtcMicros writes it (years 1..9999).
+export function formatUtcMicros(us) {
+  us = BigInt(us);
+  const DAY = 86400000000n;
+  let days = us / DAY, rem = us % DAY;
+  if (rem < 0n) { rem += DAY; days -= 1n; }
+  const { y, m, d } = civilFromDays(Number(days));
+  const p = (n, w = 2) => String(n).padStart(w, '0');
+  const sec = rem / 1000000n;
+  return p(y, 4) + '-' + p(m) + '-' + p(d) + 'T' + p(sec / 3600n) + ':' + p((sec / 60n) % 60n) + ':' +
+         p(sec % 60n) + '.' + p(rem % 1000000n, 6) + 'Z';
+}
+const MIN_TEXT_US = -62135596800000000n;  // 0001-01-01T00:00:00Z
+const MAX_TEXT_US = 253402300799999999n;  // 9999-12-31T23:59:59.999999Z
+function textTime(us) {
+  us = BigInt(us);
+  if (us < MIN_TEXT_US || us > MAX_TEXT_US) throw new Error('a time outside the years 1 to 9999');
+  return formatUtcMicros(us);
+}
+
+function indexOfBytes(hay, needle, from) {
+  outer: for (let i = from; i + needle.length <= hay.length; i++) {
+    for (let k = 0; k < needle.length; k++) if (hay[i + k] !== needle[k]) continue outer;
+    return i;
+  }
+  return -1;
+}
+const startsWithBytes = (b, prefix) => b.length >= prefix.length && equal(b.subarray(0, prefix.length), prefix);
+
+// The header records of a canonical form (docs/canonical-form.md §2), as bundle_texts.cc's
+// CanonicalHeaders reads them: [[name bytes, value bytes]]; throws when malformed.
+export function canonicalHeaders(form) {
+  const bad = () => { throw new Error('canonical-form.txt is malformed'); };
+  const out = [];
+  const first = form.indexOf(0x0a);
+  if (first < 0 || !startsWithBytes(form, enc.encode('notary-canonical '))) bad();
+  let pos = first + 1;
+  while (pos < form.length) {
+    const space = form.indexOf(0x20, pos);
+    const nl = form.indexOf(0x0a, pos);
+    if (space < 0 || (nl >= 0 && nl < space)) bad();
+    const tag = form.subarray(pos, space);
+    pos = space;
+    const fields = [];
+    while (pos < form.length && form[pos] === 0x20) {
+      const colon = form.indexOf(0x3a, pos + 1);
+      if (colon < 0 || colon === pos + 1 || colon - pos - 1 > 19) bad();
+      let len = 0;
+      for (let i = pos + 1; i < colon; i++) {
+        if (form[i] < 0x30 || form[i] > 0x39) bad();
+        len = len * 10 + (form[i] - 0x30);
+      }
+      if (len > form.length - colon - 1) bad();
+      fields.push(form.subarray(colon + 1, colon + 1 + len));
+      pos = colon + 1 + len;
+    }
+    if (pos >= form.length || form[pos] !== 0x0a) bad();
+    ++pos;
+    if (equal(tag, enc.encode('header'))) {
+      if (fields.length !== 2) bad();
+      out.push(fields);
+    }
+  }
+  return out;
+}
+
+// The template language of notary/src/text_template.cc (a Mustache subset), on bytes:
+//   {{name}} escaped, {{&name}} as is, {{#name}}…{{/name}}, {{^name}}…{{/name}}, {{! … }};
+//   a name is [a-z0-9_] segments joined by "."; the first is looked up innermost-first,
+//   the rest inside it; a newline right after a section or comment tag is not output.
+// View values: strings are JS strings (their UTF-8 is used) or Uint8Array (bytes as they are).
+const T_TEXT = 0, T_VAR = 1, T_RAW = 2, T_SECTION = 3, T_INVERTED = 4;
+const OPEN_TAG = enc.encode('{{'), CLOSE_TAG = enc.encode('}}');
+export function parseTemplate(bytes) {
+  const open = [[]];
+  const names = [];
+  let pos = 0;
+  while (pos < bytes.length) {
+    const tag = indexOfBytes(bytes, OPEN_TAG, pos);
+    if (tag < 0) { open[open.length - 1].push({ type: T_TEXT, text: bytes.subarray(pos) }); break; }
+    if (tag > pos) open[open.length - 1].push({ type: T_TEXT, text: bytes.subarray(pos, tag) });
+    const end = indexOfBytes(bytes, CLOSE_TAG, tag + 2);
+    if (end < 0) throw new Error('template: unclosed tag');
+    const body = bytes.subarray(tag + 2, end);
+    pos = end + 2;
+    const sigil = body.length ? String.fromCharCode(body[0]) : '';
+    const blockTag = sigil === '#' || sigil === '^' || sigil === '/' || sigil === '!';
+    if (blockTag && pos < bytes.length && bytes[pos] === 0x0a) ++pos;  // the whitespace rule
+    if (sigil === '!') continue;
+    const name = String.fromCharCode(...(blockTag || sigil === '&' ? body.subarray(1) : body));
+    if (!/^[a-z0-9_]+(\.[a-z0-9_]+)*$/.test(name)) throw new Error('template: bad tag {{' + name + '}}');
+    if (sigil === '#' || sigil === '^') {
+      open.push([]);
+      names.push(sigil + name);
+    } else if (sigil === '/') {
+      if (!names.length || names[names.length - 1].slice(1) !== name) throw new Error('template: unexpected {{/' + name + '}}');
+      const children = open.pop();
+      const opened = names.pop();
+      open[open.length - 1].push({ type: opened[0] === '#' ? T_SECTION : T_INVERTED, name, children });
+    } else {
+      open[open.length - 1].push({ type: sigil === '&' ? T_RAW : T_VAR, name });
+    }
+  }
+  if (names.length) throw new Error('template: unclosed section ' + names[names.length - 1]);
+  return open[0];
+}
+function lookup(stack, name) {
+  const segs = name.split('.');
+  let found;
+  for (let i = stack.length - 1; i >= 0 && found === undefined; i--) {
+    if (isObject(stack[i]) && Object.hasOwn(stack[i], segs[0])) found = stack[i][segs[0]];
+  }
+  for (let k = 1; found !== undefined && k < segs.length; k++) {
+    if (!isObject(found)) return undefined;
+    found = Object.hasOwn(found, segs[k]) ? found[segs[k]] : undefined;
+  }
+  return found;
+}
+function truthy(v) {
+  if (v === undefined || v === null) return false;
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string' || v instanceof Uint8Array || Array.isArray(v)) return v.length > 0;
+  return true;  // objects, numbers
+}
+class ByteSink {
+  constructor() { this.buf = new Uint8Array(16384); this.n = 0; }
+  grow(k) {
+    if (this.n + k <= this.buf.length) return;
+    const b = new Uint8Array(Math.max(this.buf.length * 2, this.n + k));
+    b.set(this.buf.subarray(0, this.n));
+    this.buf = b;
+  }
+  byte(x) { this.grow(1); this.buf[this.n++] = x; }
+  bytes(b) { this.grow(b.length); this.buf.set(b, this.n); this.n += b.length; }
+  result() { return this.buf.slice(0, this.n); }
+}
+const HTML_ENTITIES = { 0x26: enc.encode('&amp;'), 0x3c: enc.encode('&lt;'), 0x3e: enc.encode('&gt;'),
+                        0x22: enc.encode('&quot;'), 0x27: enc.encode('&#39;') };
+const REPLACEMENT_HTML = enc.encode('&#xFFFD;'), REPLACEMENT_TEXT = enc.encode('\uFFFD');
+export const isBidiControl = (cp) => cp === 0x061c || cp === 0x200e || cp === 0x200f ||
+  (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+// EscapeForTemplate: HTML entities (html only); C0 controls but TAB and LF, DEL, C1 controls
+// and bytes that are not UTF-8 (each, one at a time) become U+FFFD (html: "&#xFFFD;"); bidi
+// controls become "[U+202E]".
+function escapeInto(sink, v, html) {
+  const repl = html ? REPLACEMENT_HTML : REPLACEMENT_TEXT;
+  let i = 0;
+  while (i < v.length) {
+    const c = v[i];
+    if (c < 0x80) {
+      ++i;
+      if (html && HTML_ENTITIES[c]) sink.bytes(HTML_ENTITIES[c]);
+      else if ((c < 0x20 && c !== 0x09 && c !== 0x0a) || c === 0x7f) sink.bytes(repl);
+      else sink.byte(c);
+      continue;
+    }
+    let len = 0, cp = 0;
+    if ((c & 0xe0) === 0xc0) { len = 2; cp = c & 0x1f; }
+    else if ((c & 0xf0) === 0xe0) { len = 3; cp = c & 0x0f; }
+    else if ((c & 0xf8) === 0xf0) { len = 4; cp = c & 0x07; }
+    let ok = len !== 0 && i + len <= v.length;
+    for (let k = 1; ok && k < len; k++) {
+      const cc = v[i + k];
+      ok = (cc & 0xc0) === 0x80;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    ok = ok && !((len === 2 && cp < 0x80) || (len === 3 && cp < 0x800) || (len === 4 && cp < 0x10000) ||
+                 (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff);
+    if (!ok) { sink.bytes(repl); ++i; continue; }
+    if (cp <= 0x9f) sink.bytes(repl);  // C1 controls
+    else if (isBidiControl(cp)) sink.bytes(enc.encode('[U+' + cp.toString(16).toUpperCase().padStart(4, '0') + ']'));
+    else sink.bytes(v.subarray(i, i + len));
+    i += len;
+  }
+}
+export function escapeForTemplate(value, html) {
+  const sink = new ByteSink();
+  escapeInto(sink, typeof value === 'string' ? enc.encode(value) : value, html);
+  return sink.result();
+}
+function renderNodes(nodes, stack, html, sink) {
+  for (const n of nodes) {
+    if (n.type === T_TEXT) { sink.bytes(n.text); continue; }
+    const v = lookup(stack, n.name);
+    if (n.type === T_VAR || n.type === T_RAW) {
+      if (typeof v !== 'string' && !(v instanceof Uint8Array)) throw new Error('template variable ' + n.name + ' is not a string');
+      const b = typeof v === 'string' ? enc.encode(v) : v;
+      if (n.type === T_RAW) sink.bytes(b); else escapeInto(sink, b, html);
+    } else if (n.type === T_SECTION) {
+      if (!truthy(v)) continue;
+      if (Array.isArray(v)) {
+        for (const item of v) { stack.push(item); renderNodes(n.children, stack, html, sink); stack.pop(); }
+      } else {
+        const push = isObject(v);
+        if (push) stack.push(v);
+        renderNodes(n.children, stack, html, sink);
+        if (push) stack.pop();
+      }
+    } else if (!truthy(v)) {
+      renderNodes(n.children, stack, html, sink);
+    }
+  }
+}
+// template: parseTemplate() nodes; html: certificate.html (true) or VERIFY.md (false).
+export function renderTemplate(template, view, html) {
+  const sink = new ByteSink();
+  renderNodes(template, [view], html, sink);
+  return sink.result();
+}
+
+// The templates and labels, loaded once from notaryd (/assets/ serves web/public/).
+const TEXT_ASSETS = { certTemplate: 'cert_template.html', verifyTemplate: 'verify_template.md', labels: 'cert_labels.json' };
+let textAssets = null;
+export function loadTextAssets(base = '/assets/') {
+  if (!textAssets) {
+    textAssets = (async () => {
+      const out = {};
+      for (const [k, name] of Object.entries(TEXT_ASSETS)) {
+        const res = await fetch(base + name, { credentials: 'omit' });
+        if (!res.ok) throw new Error(base + name + ': HTTP ' + res.status);
+        out[k] = new Uint8Array(await res.arrayBuffer());
+      }
+      return out;
+    })();
+    textAssets.catch(() => { textAssets = null; });  // a later bundle tries again
+  }
+  return textAssets;
+}
+// {certTemplate, verifyTemplate, labels}: bytes (or text) -> parsed templates and labels.
+function prepareTextAssets(a) {
+  const bytes = (x) => (typeof x === 'string' ? enc.encode(x) : x);
+  const labels = a.labels instanceof Uint8Array || typeof a.labels === 'string'
+    ? JSON.parse(typeof a.labels === 'string' ? a.labels : new TextDecoder().decode(a.labels)) : a.labels;
+  return { cert: parseTemplate(bytes(a.certTemplate)), verify: parseTemplate(bytes(a.verifyTemplate)), labels };
+}
+
+// The view certificate.html and VERIFY.md are rendered from, field for field as TextsView
+// (notary/src/bundle_texts.cc) builds it from the evidence; throws when the evidence cannot be
+// rendered (a time outside the years 1 to 9999, a canonical form that does not parse).
+export async function textsView(e, files, labels) {
+  if (!isObject(labels) || !Object.hasOwn(labels, e.lang)) throw new Error('lang must be en, ko or zh');
+  const header = decodeHeader(unhex(e.block.header_hex));
+  const received = textTime(e.receipt.received_at_us);
+  const issued = textTime(e.issued_at_us);
+  const dp = e.message.disclosed_part;
+  const full = dp === null;
+  const v = { lang: e.lang, l: labels[e.lang], full, disclosed_part: full ? '' : dp.position };
+  let subject = new Uint8Array(0), from = subject, date = subject;
+  const to = [];
+  if (full) {
+    const isName = (b, n) => equal(b, enc.encode(n));
+    for (const [name, value] of canonicalHeaders(files.get(CANONICAL_FILE) ?? new Uint8Array(0))) {
+      if (isName(name, 'subject') && !subject.length) subject = value;
+      if (isName(name, 'from') && !from.length) from = value;
+      if (isName(name, 'date') && !date.length) date = value;
+      if (isName(name, 'to')) to.push(value);
+    }
+  }
+  const join = (list, sep) => {
+    const parts = [];
+    list.forEach((x, i) => { if (i) parts.push(enc.encode(sep)); parts.push(typeof x === 'string' ? enc.encode(x) : x); });
+    return concat(...parts);
+  };
+  Object.assign(v, { subject, from, to: join(to, ', '), date });
+  const env = e.receipt.envelope;
+  const v2 = e.format_version >= 2;
+  const pv = v2 ? e.receipt.provenance : { source: e.receipt.source, listener: '', node: e.receipt.node,
+    client_name: e.receipt.client_name, auth_user: e.receipt.auth_user, queue_id: e.receipt.queue_id, asserted_by: '' };
+  v.receipt_id = e.receipt.id;
+  v.received_at = received;
+  v.envelope_from = env.mail_from === '' ? '<>' : env.mail_from;
+  v.envelope_to = env.recipients.join(', ');
+  let client = env.client_ip + ' port ' + String(env.client_port);
+  if (pv.client_name !== '') client += ' (' + pv.client_name + ')';
+  if (env.helo !== '') client += ', HELO ' + env.helo;
+  v.client = client;
+  v.tls = env.tls_protocol === '' ? '' : env.tls_protocol + ' ' + env.tls_cipher;
+  v.journal = e.journal_report
+    ? { file: JOURNAL_FILE, sha256: hex(await sha256(files.get(JOURNAL_FILE) ?? new Uint8Array(0))) } : null;
+  v.provenance = { bound: v2 && e.receipt.provenance_bound, source: pv.source, asserted_by: pv.asserted_by,
+                   listener: pv.listener, node: pv.node, auth_user: pv.auth_user, queue_id: pv.queue_id };
+  v.raw_sha256 = e.message.raw_sha256;
+  v.canonical_sha256 = e.message.canonical_sha256;
+  v.canon_version = String(e.message.canon_version);
+  v.parts_root = e.parts_root;
+  v.parts = e.parts.map((p) => {
+    // A read bundle has the withheld parts redacted.
+    const shown = !p.redacted && (full || p.position === dp.position);
+    return { position: p.position, shown, filename: shown ? p.filename : '', content_type: shown ? p.content_type : '',
+             size: shown ? String(p.size) : '', sha256: shown ? p.sha256 : '' };
+  });
+  v.has_parts = v.parts.length > 0;
+  const blockHash = e.block.hash;
+  v.block_height = String(header.height);
+  v.block_hash = blockHash;
+  v.leaf_index = String(e.leaf.index);
+  v.leaf_hash = e.leaf.hash;
+  // The checkpoint's first two lines: origin and size, as written.
+  const note = e.checkpoint.note;
+  const a = note.indexOf('\n');
+  const b = a < 0 ? -1 : note.indexOf('\n', a + 1);
+  v.checkpoint_origin = a < 0 ? note : note.slice(0, a);
+  v.checkpoint_size = a < 0 ? '' : b < 0 ? note.slice(a + 1) : note.slice(a + 1, b);
+  const tokens = [];
+  const tokenList = (block, height, thisBlock) => block.timestamps.map((t, i) => {
+    let time = '';
+    let info = null;
+    try { info = parseTokenInfo(evidenceB64(t.token_base64)); } catch { /* a token that does not parse shows no time */ }
+    if (info) time = textTime(info.genTimeUs);
+    tokens.push({ height: String(height), this_block: thisBlock, tsa: t.tsa, time });
+    return { file: tokenFile(height, i), block_hash: block.hash };
+  });
+  v.block_tokens = tokenList(e.block, header.height, true);
+  v.previous = null;
+  if (e.previous_block) {
+    const prev = decodeHeader(unhex(e.previous_block.header_hex));
+    v.previous = { height: String(prev.height), header_file: headerFile(prev.height), sig_file: sigFile(prev.height),
+                   tokens: tokenList(e.previous_block, prev.height, false) };
+  }
+  v.tokens = tokens;
+  v.keys = e.keys.map((k) => ({ key_id: k.key_id, fingerprint: k.fingerprint, signs: equal(enc.encode(k.key_id), header.keyIdBytes) }));
+  v.issued_to = e.issued_to;
+  v.issued_at = issued;
+  // VERIFY.md's file names and values.
+  v.key_file = concat(enc.encode('keys/'), header.keyIdBytes, enc.encode('.pem'));
+  v.header_file = headerFile(header.height);
+  v.sig_file = sigFile(header.height);
+  v.batch_root = hex(header.batchRoot);
+  v.has_chain = e.tsa.chain_pem !== '';
+  v.part = null;
+  if (dp) {
+    for (const p of e.parts) {
+      if (p.position === dp.position && !p.redacted) v.part = { file: partFile(p.position), sha256: p.sha256, position: p.position };
+    }
+  }
+  return v;
+}
+// certificate.html and VERIFY.md as the evidence gives them: {certificate, verify} bytes.
+export async function renderTexts(e, files, assets) {
+  const a = prepareTextAssets(assets);
+  const view = await textsView(e, files, a.labels);
+  return { certificate: renderTemplate(a.cert, view, true), verify: renderTemplate(a.verify, view, false) };
+}
+
 // ---------- the checks ----------
-function num(x) { return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0; }
-function fmtUs(us) { return new Date(Number(BigInt(us) / 1000n)).toISOString(); }
+function fmtUs(us) { return formatUtcMicros(us); }
 
 // `trusted`: null (use the bundle's own keys: self-declared) or [{fingerprint, public_key_pem}].
-export async function verifyBundle(files, trusted) {
+// `assets`: {certTemplate, verifyTemplate, labels} (bytes or text) for check 21; when absent
+// they are loaded from /assets/ (notaryd serves web/public/ there).
+export async function verifyBundle(files, trusted, assets) {
   const results = new Map();
   const set = (id, status, reason) => { if (!results.has(id)) results.set(id, { status, reason }); };
   const pass = (id, reason) => set(id, 'PASS', reason);
@@ -628,25 +1178,29 @@ export async function verifyBundle(files, trusted) {
       if (!b) continue;
       expect.set(b.header_file, unhex(b.header_hex));
       expect.set(b.signature_file, unhex(b.signature_hex));
-      for (const t of b.timestamps) expect.set(t.file, unb64(t.token_base64));
+      for (const t of b.timestamps) expect.set(t.file, evidenceB64(t.token_base64));
     }
     for (const k of e.keys) expect.set(k.file, enc.encode(k.public_key_pem));
     expect.set(e.checkpoint.file, enc.encode(e.checkpoint.note));
     expect.set(e.tsa.ca_file, enc.encode(e.tsa.ca_pem));
     if (e.tsa.chain_file) expect.set(e.tsa.chain_file, enc.encode(e.tsa.chain_pem));
     const problems = [];
-    const report = e.journal_report ?? null;
-    if (report) {
-      expect.set(report.file, null);
-      const got = files.get(report.file);
-      if (got && hex(await sha256(got)) !== report.sha256) problems.push(report.file + ' differs from evidence.json');
-    }
+    // The journal report's hashes are check 20's, as in notary-verify.
+    if (e.journal_report) expect.set(e.journal_report.file, null);
+    // Format version 2, full bundle: the canonical form the notary computed, whose header
+    // lines certificate.html shows; it must have the canonical hash the leaf record binds.
+    const canonical = e.format_version >= 2 && !disclosed;
+    if (canonical) expect.set(CANONICAL_FILE, null);
     for (const [name, want] of expect) {
       const got = files.get(name);
       if (!got) problems.push(name + ' is missing');
       else if (want && !equal(got, want)) problems.push(name + ' differs from evidence.json');
     }
     for (const name of files.keys()) if (!expect.has(name)) problems.push('unexpected file ' + name);
+    const form = files.get(CANONICAL_FILE);
+    if (canonical && form && hex(await sha256(form)) !== e.message.canonical_sha256) {
+      problems.push(CANONICAL_FILE + ' does not have the SHA-256 message.canonical_sha256 states');
+    }
     if (problems.length) fail('bundle.files', problems.join('; '));
     else pass('bundle.files', expect.size + ' files, every loose copy equals evidence.json');
   } catch (err) {
@@ -655,6 +1209,7 @@ export async function verifyBundle(files, trusted) {
 
   // 2. message.raw_sha256, 3. message.canonical_sha256
   const eml = files.get('message.eml');
+  let canonicalV2 = null;
   if (disclosed) {
     skip('message.raw_sha256', 'one attachment disclosed; message.eml is not in the bundle');
     skip('message.canonical_sha256', 'one attachment disclosed; message.eml is not in the bundle');
@@ -665,13 +1220,36 @@ export async function verifyBundle(files, trusted) {
     const raw = hex(await sha256(eml));
     if (raw === e.message.raw_sha256) pass('message.raw_sha256', 'SHA-256 ' + raw);
     else fail('message.raw_sha256', 'message.eml has SHA-256 ' + raw + ', evidence.json states ' + e.message.raw_sha256);
-    skip('message.canonical_sha256', 'not checked in the browser: run notary-verify (canonical form)');
+    if (e.message.canon_version === 2) {
+      // Canonical form version 2 is specified without any library's behaviour: the browser
+      // recomputes it (canonical_v2.js) as notary-verify does.
+      try {
+        canonicalV2 = await canonicalizeV2(eml);
+        const got = hex(await sha256(canonicalV2.canonical));
+        const form = files.get(CANONICAL_FILE);
+        if (got !== e.message.canonical_sha256) {
+          fail('message.canonical_sha256', 'recomputed ' + got + ', evidence states ' + e.message.canonical_sha256);
+        } else if (!form || !equal(form, canonicalV2.canonical)) {
+          fail('message.canonical_sha256', CANONICAL_FILE + ' is not the canonical form of message.eml');
+        } else {
+          pass('message.canonical_sha256', got + ' (canonical form v2)');
+        }
+      } catch (err) {
+        canonicalV2 = null;
+        fail('message.canonical_sha256', 'cannot canonicalise message.eml here: ' + err.message);
+      }
+    } else {
+      skip('message.canonical_sha256', 'not checked in the browser for canonical form version ' +
+           e.message.canon_version + ': run notary-verify');
+    }
   }
 
   // 4. parts.records
   const recordHashes = [];
   try {
-    const leaves = eml && !disclosed ? mimeLeaves(eml) : null;
+    const v2 = e.message.canon_version === 2;
+    if (v2 && !disclosed && !canonicalV2) throw new Error('the message could not be canonicalised, so its parts were not recomputed');
+    const leaves = v2 || !eml || disclosed ? null : mimeLeaves(eml);
     const problems = [];
     let unchecked = 0;
     for (const p of e.parts) {
@@ -680,18 +1258,32 @@ export async function verifyBundle(files, trusted) {
       if (disclosed && p.position === disclosed.position) content = files.get(disclosed.file);
       else if (leaves) content = leaves.has(p.position) ? leaves.get(p.position) : undefined;
       if (content === undefined) problems.push('part ' + p.position + ' not found in message.eml');
-      else if (content === null) unchecked++;
+      else if (content === null) { if (!v2 || disclosed) unchecked++; }
       else {
         const h = hex(await sha256(content));
         if (h !== p.sha256 || content.length !== p.size) {
           problems.push('part ' + p.position + ' has SHA-256 ' + h + ' and ' + content.length + ' bytes');
         }
       }
-      const rh = await leafHash(encodePartRecord(p));
+      const rh = await leafHash(encodePartRecord(p, e.message.canon_version));
       if (hex(rh) !== p.record_leaf_hash) problems.push('record of part ' + p.position + ' does not give its record_leaf_hash');
       recordHashes.push(rh);
     }
     if (leaves && leaves.size !== e.parts.length) problems.push('message.eml has ' + leaves.size + ' parts, evidence.json lists ' + e.parts.length);
+    if (v2 && !disclosed) {
+      // Version 2: the parts canonical_v2.js derived from message.eml, field by field.
+      const got = canonicalV2.parts;
+      if (got.length !== e.parts.length) problems.push('message.eml has ' + got.length + ' parts, evidence.json lists ' + e.parts.length);
+      else {
+        got.forEach((g, k) => {
+          const p = e.parts[k];
+          for (const f of ['position', 'content_type', 'charset', 'disposition', 'filename', 'sha256']) {
+            if (g[f] !== p[f]) problems.push('part ' + g.position + ' differs from its record in ' + f);
+          }
+          if (g.size !== p.size) problems.push('part ' + g.position + ' differs from its record in size');
+        });
+      }
+    }
     if (disclosed && !files.get(disclosed.file)) problems.push(disclosed.file + ' is missing');
     if (problems.length) fail('parts.records', problems.join('; '));
     else pass('parts.records', e.parts.length + ' part records' +
@@ -713,19 +1305,34 @@ export async function verifyBundle(files, trusted) {
     leafBytes = unhex(e.leaf.record_hex);
     const l = decodeLeaf(leafBytes);
     const env = hex(await sha256(encodeEnvelope(e.receipt.envelope)));
+    const same = (bytes, str) => equal(bytes, enc.encode(str));
     const diffs = [];
-    if (l.receiptId !== e.receipt.id) diffs.push('receipt_id');
-    if (l.receivedAt !== BigInt(e.receipt.received_at_us)) diffs.push('received_at_us');
-    if (hex(l.raw) !== e.message.raw_sha256) diffs.push('raw_sha256');
-    if (hex(l.canonical) !== e.message.canonical_sha256) diffs.push('canonical_sha256');
-    if (l.canonVersion !== e.message.canon_version) diffs.push('canonical_version');
+    if (!same(l.receiptId, e.receipt.id)) diffs.push('receipt.id');
+    if (l.receivedAt !== BigInt(e.receipt.received_at_us)) diffs.push('receipt.received_at_us (record says ' + fmtUs(l.receivedAt) + ')');
+    if (!same(l.tenant, e.receipt.tenant)) diffs.push('receipt.tenant');
+    if (hex(l.raw) !== e.message.raw_sha256) diffs.push('message.raw_sha256');
+    if (hex(l.canonical) !== e.message.canonical_sha256) diffs.push('message.canonical_sha256');
+    if (BigInt(l.canonVersion) !== BigInt(e.message.canon_version)) diffs.push('message.canon_version');
     if (hex(l.partsRoot) !== e.parts_root) diffs.push('parts_root');
-    if (l.tenant !== e.receipt.tenant) diffs.push('tenant');
-    if (hex(l.envelope) !== env) diffs.push('envelope_digest');
-    if (diffs.length) fail('leaf.record', 'the leaf record differs in ' + diffs.join(', '));
-    else pass('leaf.record', 'receipt ' + l.receiptId + ', envelope digest ' + env);
+    if (hex(l.envelope) !== env) diffs.push('receipt.envelope (the envelope digest recomputed from it differs)');
+    // Version 2 binds the provenance; a bundle must then say so, and must not claim it for a
+    // version 1 record, whose provenance nothing binds.
+    const bound = e.format_version >= 2 && e.receipt.provenance_bound;
+    if (l.version >= 2) {
+      if (!bound) diffs.push('receipt.provenance_bound (must be true)');
+      const pv = e.format_version >= 2 ? e.receipt.provenance : { ...e.receipt, listener: '', asserted_by: '', journal_report_sha256: null };
+      const journal = pv.journal_report_sha256 === null ? '0'.repeat(64) : pv.journal_report_sha256;
+      if (PROVENANCE_FIELDS.some((f) => !same(l.provenance[f], pv[f])) ||
+          hex(l.provenance.journal_report_sha256) !== journal) diffs.push('receipt.provenance');
+    } else if (bound) {
+      diffs.push('receipt.provenance_bound (a version 1 record binds no provenance)');
+    }
+    if (diffs.length) fail('leaf.record', 'the notarised leaf record disagrees with evidence.json: ' + diffs.join('; '));
+    else pass('leaf.record', 'receipt ' + e.receipt.id + ' (leaf record version ' + l.version + '), received ' +
+              fmtUs(l.receivedAt) + ', hashes, tenant' + (l.version >= 2 ? ', provenance' : '') +
+              ' and envelope digest ' + env + ' all match');
   } catch (err) {
-    fail('leaf.record', 'cannot decode the leaf record: ' + err.message);
+    fail('leaf.record', 'leaf record does not decode: ' + err.message);
   }
   if (leafBytes) {
     leafH = await leafHash(leafBytes);
@@ -805,7 +1412,7 @@ export async function verifyBundle(files, trusted) {
     let earliest = null, latest = null;
     for (const t of b.timestamps) {
       let tok;
-      try { tok = parseToken(unb64(t.token_base64)); } catch (err) { return { error: t.file + ': ' + err.message }; }
+      try { tok = parseToken(evidenceB64(t.token_base64)); } catch (err) { return { error: t.file + ': ' + err.message }; }
       if (!equal(tok.imprint, h)) return { error: t.file + ': message imprint ' + hex(tok.imprint) + ' is not the block hash' };
       const hi = tok.genTimeUs + tok.accuracyUs, lo = tok.genTimeUs - tok.accuracyUs;
       if (earliest === null || hi < earliest) earliest = hi;
@@ -863,14 +1470,20 @@ export async function verifyBundle(files, trusted) {
   let cp = null;
   try {
     const note = e.checkpoint.note;
+    // The note text runs to the first empty line: origin, size, root, then any C2SP extension
+    // lines (signed, given no meaning; docs/evidence-format.md), as notary-verify reads it.
     const lines = note.split('\n');
-    if (lines.length < 6 || lines[3] !== '') throw new Error('not a signed note');
-    const text = lines.slice(0, 3).join('\n') + '\n';
+    const blank = lines.indexOf('');
+    if (blank < 3 || !note.endsWith('\n')) throw new Error('not a signed note');
+    const text = lines.slice(0, blank).join('\n') + '\n';
     const origin = lines[0];
+    if (!/^(0|[1-9][0-9]{0,19})$/.test(lines[1]) || !CANONICAL_B64.test(lines[2]) || lines[2].length !== 44) {
+      throw new Error('not a checkpoint');
+    }
     const size = BigInt(lines[1]);
     const root = unb64(lines[2]);
     let verified = null, sawTrusted = false;
-    for (const line of lines.slice(4)) {
+    for (const line of lines.slice(blank + 1)) {
       const m = /^\u2014 (\S+) (\S+)$/.exec(line);
       if (!m || m[1] !== origin) continue;
       const sig = unb64(m[2]);
@@ -906,8 +1519,59 @@ export async function verifyBundle(files, trusted) {
   skip('checkpoint.consistency', 'no newer checkpoint given (notary-verify --checkpoint)');
   skip('eml.compare', 'no other copy given (notary-verify --eml)');
   skip('attachment.match', 'no file given (notary-verify --attachment)');
-  if (e.journal_report) skip('journal.report', 'the journal report matches its hash; notary-verify compares it with the sealed envelope');
-  else skip('journal.report', 'the message did not arrive in an Exchange journal report');
+  // 20. journal.report: its hashes here; notary-verify also reads it (envelope, original).
+  const boundReport = e.format_version >= 2 && e.receipt.provenance_bound &&
+                      e.receipt.provenance.journal_report_sha256 !== null;
+  if (!e.journal_report) {
+    if (boundReport && !disclosed) {
+      fail('journal.report', 'the leaf record says the message was unwrapped from a journal report, but the bundle does not carry it');
+    } else {
+      skip('journal.report', boundReport
+        ? 'selective disclosure: the journal report (hash bound by the leaf record) is withheld with the message'
+        : 'the message did not arrive in an Exchange journal report');
+    }
+  } else {
+    const report = files.get(e.journal_report.file);
+    const h = report ? hex(await sha256(report)) : null;
+    const bound = e.format_version >= 2 && e.receipt.provenance_bound;
+    const boundHash = bound ? (e.receipt.provenance.journal_report_sha256 ?? '0'.repeat(64)) : null;
+    if (!report) fail('journal.report', e.journal_report.file + ' is missing');
+    else if (bound && h !== boundHash) fail('journal.report', 'SHA-256 of ' + e.journal_report.file + ' is ' + h + ', not the report hash the leaf record binds');
+    else if (h !== e.journal_report.sha256) fail('journal.report', 'SHA-256 of ' + e.journal_report.file + ' is ' + h + ', evidence states ' + e.journal_report.sha256);
+    else skip('journal.report', e.journal_report.file + ' has the SHA-256 ' + h + (bound ? ' the leaf record binds' : ' evidence.json states') +
+              '; notary-verify reads it and compares it with the sealed envelope');
+  }
+
+  // 21. texts.rendered: certificate.html and VERIFY.md are what evidence.json gives.
+  if (e.format_version < 2) {
+    fail('texts.rendered', 'a format version 1 bundle carries a certificate.html and VERIFY.md that no ' +
+         'verifier can derive from its evidence: do not rely on them; download the ' +
+         'bundle again (the evidence is the same, the texts are then checked)');
+  } else {
+    let texts = null, a = assets;
+    try {
+      a ??= await loadTextAssets();
+    } catch (err) {
+      fail('texts.rendered', 'the templates could not be loaded (' + err.message + '): certificate.html and VERIFY.md were not checked');
+    }
+    if (a) {
+      try {
+        texts = await renderTexts(e, files, a);
+      } catch (err) {
+        fail('texts.rendered', 'the evidence cannot be rendered: ' + err.message);
+      }
+    }
+    if (texts) {
+      const problems = [];
+      for (const [name, want] of [['certificate.html', texts.certificate], ['VERIFY.md', texts.verify]]) {
+        const got = files.get(name);
+        if (!got || !equal(got, want)) problems.push(' ' + name + ' is not what evidence.json gives;');
+      }
+      out.renderedTexts = texts;
+      if (problems.length) fail('texts.rendered', 'Changed after issue:' + problems.join('') + ' do not rely on it');
+      else pass('texts.rendered', 'both re-rendered from evidence.json (lang ' + e.lang + ') byte for byte');
+    }
+  }
 
   out.checks = CHECKS.map(([id, name]) => ({ id, name, ...(results.get(id) || { status: 'FAIL', reason: 'not run' }) }));
   out.valid = out.checks.every((c) => c.status !== 'FAIL');

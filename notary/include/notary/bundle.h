@@ -22,25 +22,25 @@
 
 namespace notary {
 
-inline constexpr uint32_t kBundleFormatVersion = 1;
+// What BuildBundleZip writes; ReadBundleZip also reads version 1 (docs/evidence-bundle.md).
+inline constexpr uint32_t kBundleFormatVersion = 2;
 
 // Limits of ReadBundleZip (zip bombs and junk are refused before they cost memory).
 inline constexpr size_t kMaxBundleEntries = 64;
 inline constexpr uint64_t kMaxBundleTotalBytes = 200ull << 20;  // uncompressed, all entries
 inline constexpr uint64_t kMaxBundleZipBytes = 200ull << 20;    // the zip itself
 
-// The receipt as stored. Only id, received_at_us, tenant and the envelope are bound by the
-// leaf record; node, source, client_name, auth_user and queue_id are informational.
+// The receipt as stored. id, received_at_us, tenant and the envelope are bound by the leaf
+// record; so is `provenance` when provenance_bound (leaf record version 2). For receipts with
+// a version 1 leaf record (and every version 1 bundle) the provenance is the notary's
+// statement only, and says so wherever it is shown.
 struct BundleReceipt {
   std::string id;  // 1..64 bytes
   std::string tenant;
   int64_t received_at_us = 0;  // µs since 1970-01-01T00:00:00Z
   Envelope envelope;           // MAIL FROM, RCPT TO, client ip/port, HELO, TLS
-  std::string client_name;     // reverse DNS name, "" when unknown
-  std::string auth_user;       // SMTP AUTH user, "" when none
-  std::string queue_id;        // the forwarding MTA's queue id, "" when unknown
-  std::string node;            // notaryd node that received it
-  std::string source;          // "smtp", "http", ...
+  Provenance provenance;       // source, listener, node, client name, AUTH user, queue id, ...
+  bool provenance_bound = false;
 };
 
 // A part record (docs/canonical-form.md §3), as mime::Part without the canonical-form extras.
@@ -52,6 +52,9 @@ struct BundlePart {
   std::string filename;
   uint64_t size = 0;
   common::Hash sha256{};
+  // The part record's salt (canonical form version 2: docs/canonical-form.md); absent for
+  // version 1 records, which are not salted, and for a redacted part (it stays private).
+  std::optional<common::Hash> salt;
   // Set by ReadBundleZip for a part withheld by selective disclosure: only the hash of its
   // record is known (HashLeaf(EncodePartRecord)), the fields above are empty.
   bool redacted = false;
@@ -100,6 +103,11 @@ struct BundleInput {
   common::Hash raw_sha256{};
   common::Hash canonical_sha256{};
   uint32_t canon_version = 0;
+  // The canonical form of the message (mime::Canonical::canonical), whose SHA-256 is
+  // canonical_sha256: canonical-form.txt. Format version 2, full bundles only (empty under
+  // selective disclosure). A reader that cannot canonicalise (the browser) still gets the
+  // headers a person reads from it, bound by the leaf record.
+  std::string canonical_form;
   std::vector<BundlePart> parts;  // every part, in order (all of them, also when disclosing one)
   common::Hash parts_root{};
 

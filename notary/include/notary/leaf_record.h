@@ -39,8 +39,31 @@ std::string EncodeEnvelope(const Envelope& envelope);
 // SHA-256(EncodeEnvelope(envelope)).
 common::Hash EnvelopeDigest(const Envelope& envelope);
 
+// Leaf record version 2: how the message reached the notary and who stated what. Version 1
+// left these informational; version 2 binds them (docs/evidence-format.md).
+struct Provenance {
+  static constexpr size_t kMaxFieldBytes = 255;
+  static constexpr size_t kMaxKeyIdBytes = 64;
+
+  std::string source;       // "smtp", "http", "milter" or "journal"
+  std::string listener;     // the listener that received it, e.g. "smtp:127.0.0.1:2525", "http"
+  std::string node;         // the notaryd node that received it
+  std::string client_name;  // as the forwarding MTA reported it (milter); "" when unknown
+  std::string auth_user;    // SMTP AUTH user the forwarding MTA reported; "" when none
+  std::string queue_id;     // the forwarding MTA's queue id; "" when unknown
+  // The id of the API key whose holder stated the envelope (HTTP ingest, the milter); "" when
+  // the notary observed it itself on its SMTP listener.
+  std::string asserted_by;
+  // SHA-256 of the Exchange journal report the message was unwrapped from (the envelope is
+  // the one the report states); 32 zero bytes when it did not arrive in one.
+  common::Hash journal_report_sha256{};
+
+  bool operator==(const Provenance&) const = default;
+};
+
 struct LeafRecord {
-  static constexpr uint32_t kFormatVersion = 1;
+  static constexpr uint32_t kFormatVersion = 1;  // what Decode of an old record gives
+  static constexpr uint32_t kLatestFormatVersion = 2;
   static constexpr size_t kMaxReceiptIdBytes = 64;
   static constexpr size_t kMaxTenantBytes = 64;
 
@@ -53,11 +76,13 @@ struct LeafRecord {
   common::Hash parts_root{};
   common::Hash envelope_digest{};  // EnvelopeDigest()
   std::string tenant;              // 0..64 bytes
+  Provenance provenance;           // version 2 only (empty and not encoded in version 1)
   std::array<uint8_t, 32> salt{};  // random, private
 
   bool operator==(const LeafRecord&) const = default;
 
-  // kInvalidInput for an unknown version or a receipt id / tenant of the wrong length.
+  // kInvalidInput for an unknown version, a receipt id / tenant / provenance field of the
+  // wrong length, or a version 1 record with provenance set (version 1 cannot carry it).
   common::Result<std::string> Encode() const;
   // kInvalidInput for a wrong tag, an unknown version, truncation, bad lengths or trailing
   // bytes: Decode(x) succeeds only when Encode() of the result gives back x exactly.

@@ -52,6 +52,14 @@ struct StoredLeaf {
   std::string client_ip;
   int64_t client_port = 0;
   std::string helo, tls_protocol, tls_cipher;
+  // What leaf record version 2 binds besides (migration 0007).
+  int64_t leaf_version = 1;
+  std::string source, listener, node, client_name, auth_user, queue_id, asserted_by;
+  bool has_journal_report = false;
+  std::string journal_report_sha256;  // as stored, when has_journal_report
+  // With the bytes: the salts of the receipt's parts, in order ("" for an unsalted part of
+  // canonical form version 1).
+  std::vector<std::string> part_salts;
 };
 
 class LeafChunk {

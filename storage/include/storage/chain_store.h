@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "notary/leaf_record.h"
 #include "notary/tlog.h"
 #include "storage/database.h"
 #include "storage/records.h"
@@ -27,6 +28,8 @@ struct PendingLeaf {
   int64_t received_at_us = 0;
   common::Hash raw_sha256{}, canonical_sha256{}, parts_root{}, envelope_digest{}, salt{};
   uint32_t canon_version = 0;
+  uint32_t leaf_version = 1;
+  notary::Provenance provenance;  // leaf version 2 only
 };
 
 // Everything the audit recomputes a leaf from: the leaf's inputs plus what was stored.

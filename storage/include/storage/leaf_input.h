@@ -20,6 +20,8 @@ inline notary::LeafRecord LeafRecordOf(const PendingLeaf& p) {
   rec.parts_root = p.parts_root;
   rec.envelope_digest = p.envelope_digest;
   rec.tenant = p.tenant;
+  rec.format_version = p.leaf_version;
+  if (p.leaf_version >= 2) rec.provenance = p.provenance;
   std::copy(p.salt.begin(), p.salt.end(), rec.salt.begin());
   return rec;
 }

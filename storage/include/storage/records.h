@@ -14,6 +14,14 @@ struct PartRow {
   std::string position, content_type, charset, disposition, filename;
   uint64_t size = 0;
   common::Hash sha256{};
+  std::optional<common::Hash> salt;  // parts of canonical form version 2 only
+};
+
+// How a receipt reached the notary, bound by leaf record version 2 (notary::Provenance).
+struct ProvenanceColumns {
+  uint32_t leaf_version = 1;  // the leaf record's format version
+  std::string asserted_by;    // API key id that stated the envelope; "" when observed
+  std::optional<common::Hash> journal_report_sha256;
 };
 
 // What ingest commits for one received copy.
@@ -44,12 +52,16 @@ struct NewReceipt {
   std::vector<std::string> addresses, attachment_names, parse_warnings;
   std::vector<PartRow> parts;
   std::optional<std::string> idempotency_key;
+  ProvenanceColumns provenance;
 };
 
 struct InsertedReceipt {
   std::string id;  // the new id, or the existing one for a repeated idempotency key
   bool duplicate = false;
   int64_t received_at_us = 0;
+  // A repeated idempotency key whose earlier receipt has other bytes or another envelope:
+  // nothing was stored, and the caller must not hand out the earlier id.
+  bool conflict = false;
 };
 
 // A stored receipt with its sealing state.
@@ -75,6 +87,7 @@ struct ReceiptRow {
   std::string message_id, in_reply_to;
   std::vector<std::string> attachment_names, parse_warnings;
   std::vector<PartRow> parts;
+  ProvenanceColumns provenance;
   // Sealing state: present once sealed.
   std::optional<int64_t> leaf_index, block_height;
 };
