@@ -12,6 +12,10 @@ const char* ErrorCodeName(ErrorCode code) {
       return "not_found";
     case ErrorCode::kConflict:
       return "conflict";
+    case ErrorCode::kPermissionDenied:
+      return "permission_denied";
+    case ErrorCode::kTooLarge:
+      return "too_large";
     case ErrorCode::kUnavailable:
       return "unavailable";
     case ErrorCode::kInternal:

@@ -8,21 +8,33 @@
 namespace milter {
 namespace {
 
-std::string JoinRecipients(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) {
-    if (!out.empty()) out += ",";
-    out += s;
-  }
-  return out;
-}
-
 // Header values must not carry line breaks; anything else passes as the MTA reported it.
 std::string HeaderSafe(const std::string& s) {
   std::string out;
   for (char c : s) out += (c == '\r' || c == '\n') ? ' ' : c;
   return out;
 }
+
+// The envelope body form of POST /v1/messages (docs/mail-server-setup.md): the SMTP commands
+// MAIL, RCPT (one per recipient) and DATA, then the message. Any number of recipients, and
+// paths exactly as the MTA gave them (quoted local parts with spaces and commas included),
+// which one header line could not carry. SMTPUTF8 when any path holds UTF-8, as an SMTP
+// client would send it. (Line breaks cannot come from an MTA's envelope; HeaderSafe keeps one
+// that did from starting a line of its own.)
+std::string EnvelopeLines(const SpoolRecord& r) {
+  auto utf8 = [](const std::string& s) {
+    return std::any_of(s.begin(), s.end(),
+                       [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+  };
+  const bool smtputf8 = utf8(r.mail_from) || std::any_of(r.rcpt_to.begin(), r.rcpt_to.end(), utf8);
+  std::string out =
+      "MAIL FROM:<" + HeaderSafe(r.mail_from) + ">" + (smtputf8 ? " SMTPUTF8" : "") + "\r\n";
+  for (const auto& t : r.rcpt_to) out += "RCPT TO:<" + HeaderSafe(t) + ">\r\n";
+  out += "DATA\r\n";
+  return out;
+}
+
+constexpr const char* kEnvelopeBodyType = "application/vnd.email-notary.envelope";
 
 }  // namespace
 
@@ -114,8 +126,6 @@ common::Result<NotaryReceipt> NotaryClient::Post(Session& session, const SpoolRe
   client.set_write_timeout(secs.count(), usecs.count());
   httplib::Headers headers = {
       {"Authorization", "Bearer " + api_key_},
-      {"X-Envelope-From", "<" + HeaderSafe(r.mail_from) + ">"},
-      {"X-Envelope-To", HeaderSafe(JoinRecipients(r.rcpt_to))},
       {"X-Envelope-Source", "milter"},
   };
   auto opt = [&headers](const char* name, const std::string& v) {
@@ -131,7 +141,25 @@ common::Result<NotaryReceipt> NotaryClient::Post(Session& session, const SpoolRe
   opt("X-Envelope-Queue-Id", r.queue_id);
   opt("Idempotency-Key", idempotency_key);
 
-  auto res = client.Post(path_prefix_ + "/v1/messages", headers, r.message, "message/rfc822");
+  // The envelope lines and the message go out as one body without being joined in memory.
+  const std::string envelope = EnvelopeLines(r);
+  const size_t total = envelope.size() + r.message.size();
+  auto res = client.Post(
+      path_prefix_ + "/v1/messages", headers, total,
+      [&](size_t offset, size_t length, httplib::DataSink& sink) {
+        while (length > 0) {
+          const bool in_envelope = offset < envelope.size();
+          const char* data = in_envelope ? envelope.data() + offset
+                                         : r.message.data() + (offset - envelope.size());
+          const size_t available = in_envelope ? envelope.size() - offset : total - offset;
+          const size_t n = std::min(length, available);
+          if (!sink.write(data, n)) return false;
+          offset += n;
+          length -= n;
+        }
+        return true;
+      },
+      kEnvelopeBodyType);
   if (!res) {
     transport_ok = false;
     return common::Error::Unavailable("notary unreachable: " + httplib::to_string(res.error()));

@@ -40,8 +40,9 @@ common::Result<NewApiKey> GenerateApiKey(const std::string& tenant,
                                          const std::string& label) {
   if (scopes.empty()) return common::Error::InvalidInput("at least one scope is needed");
   for (const auto& s : scopes) {
-    if (s != "ingest" && s != "read" && s != "admin") {
-      return common::Error::InvalidInput("unknown scope '" + s + "' (ingest, read, admin)");
+    if (s != "ingest" && s != "read" && s != "admin" && s != "relay" && s != "journal") {
+      return common::Error::InvalidInput("unknown scope '" + s +
+                                         "' (ingest, read, admin, relay, journal)");
     }
   }
   NewApiKey k;
@@ -60,10 +61,51 @@ common::Result<NewApiKey> GenerateApiKey(const std::string& tenant,
 Authenticator::Authenticator(storage::AdminStore& store, uint32_t per_minute)
     : store_(store), per_minute_(per_minute) {}
 
-Authenticator::Outcome Authenticator::Authenticate(const std::string& authorization,
-                                                   int64_t now_us) {
+Authenticator::Bucket& Authenticator::FailureBucketLocked(
+    const std::string& client, std::chrono::steady_clock::time_point now) {
+  if (failures_.size() >= kMaxTrackedAddresses && !failures_.contains(client)) {
+    // Forget addresses whose buckets have refilled: they carry no penalty.
+    std::erase_if(failures_, [&](const auto& kv) {
+      const double elapsed = std::chrono::duration<double>(now - kv.second.last).count();
+      return kv.second.tokens + elapsed * kFailuresPerMinute / 60.0 >= kFailureBurst;
+    });
+    if (failures_.size() >= kMaxTrackedAddresses) failures_.clear();  // a flood of addresses
+  }
+  auto [it, inserted] = failures_.try_emplace(client, Bucket{kFailureBurst, now});
+  Bucket& b = it->second;
+  const double elapsed = std::chrono::duration<double>(now - b.last).count();
+  b.tokens = std::min(kFailureBurst, b.tokens + elapsed * kFailuresPerMinute / 60.0);
+  b.last = now;
+  return b;
+}
+
+Authenticator::Outcome Authenticator::Authenticate(const std::string& authorization, int64_t now_us,
+                                                   const std::string& client) {
   Outcome out;
   if (authorization.empty()) return out;
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = failures_.find(client); it != failures_.end()) {
+      Bucket& b = FailureBucketLocked(client, now);
+      if (b.tokens < 1.0) {
+        out.failure = Failure::kRateLimited;
+        out.retry_after_s = static_cast<int>((1.0 - b.tokens) * 60.0 / kFailuresPerMinute) + 1;
+        return out;
+      }
+    }
+  }
+  out = Check(authorization, now_us);
+  if (!out.principal && out.failure != Failure::kUnavailable &&
+      out.failure != Failure::kRateLimited) {
+    std::lock_guard lock(mu_);
+    FailureBucketLocked(client, now).tokens -= 1.0;
+  }
+  return out;
+}
+
+Authenticator::Outcome Authenticator::Check(const std::string& authorization, int64_t now_us) {
+  Outcome out;
   out.failure = Failure::kMalformed;
   const std::string prefix = "Bearer ";
   if (authorization.size() <= prefix.size() ||

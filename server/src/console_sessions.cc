@@ -58,24 +58,58 @@ bool ConsoleSessions::Split(std::string_view token, std::string& id, std::string
   return IsLowerHex(id) && IsLowerHex(secret);
 }
 
+void ConsoleSessions::EraseLocked(std::map<std::string, Entry>::iterator it) {
+  const Session& s = it->second.session;
+  auto k = by_key_.find(s.key_id);
+  if (k != by_key_.end()) {
+    std::erase(k->second, it->first);  // at most kMaxPerKey ids
+    if (k->second.empty()) by_key_.erase(k);
+  }
+  auto t = per_tenant_.find(s.tenant);
+  if (t != per_tenant_.end() && --t->second == 0) per_tenant_.erase(t);
+  entries_.erase(it);
+}
+
 void ConsoleSessions::DropExpiredLocked(int64_t now_us) {
   for (auto it = entries_.begin(); it != entries_.end();) {
-    it = it->second.session.expires_at_us <= now_us ? entries_.erase(it) : std::next(it);
+    auto next = std::next(it);
+    if (it->second.session.expires_at_us <= now_us) EraseLocked(it);
+    it = next;
   }
 }
 
 std::optional<ConsoleSessions::Created> ConsoleSessions::Create(std::string api_key,
                                                                 std::string key_id,
-                                                                std::string tenant,
-                                                                int64_t now_us) {
+                                                                std::string tenant, int64_t now_us,
+                                                                Refusal* why) {
   const std::string id = RandomHex(kIdBytes);
   const std::string secret = RandomHex(kSecretBytes);
   Session s{std::move(api_key), std::move(key_id), std::move(tenant), RandomHex(kSecretBytes),
             now_us + ttl_us_};
+  if (why != nullptr) *why = Refusal::kNone;
   std::lock_guard lock(mu_);
-  if (entries_.size() >= kMaxSessions) DropExpiredLocked(now_us);
-  if (entries_.size() >= kMaxSessions) return std::nullopt;
+  auto refuse = [&](Refusal r) {
+    if (why != nullptr) *why = r;
+    return std::nullopt;
+  };
+  // The key's oldest session makes room for its newest.
+  if (auto k = by_key_.find(s.key_id); k != by_key_.end() && k->second.size() >= kMaxPerKey) {
+    if (auto oldest = entries_.find(k->second.front()); oldest != entries_.end()) {
+      EraseLocked(oldest);
+    }
+  }
+  auto tenant_sessions = [&] {
+    auto t = per_tenant_.find(s.tenant);
+    return t == per_tenant_.end() ? size_t{0} : t->second;
+  };
+  if (entries_.size() >= kMaxSessions || tenant_sessions() >= kMaxPerTenant) {
+    DropExpiredLocked(now_us);
+  }
+  if (tenant_sessions() >= kMaxPerTenant) return refuse(Refusal::kTenantFull);
+  if (entries_.size() >= kMaxSessions) return refuse(Refusal::kStoreFull);
   entries_[id] = Entry{Sha256Of(secret), s};
+  by_key_[s.key_id].push_back(id);
+  ++per_tenant_[s.tenant];
   return Created{id + "." + secret, std::move(s)};
 }
 
@@ -89,7 +123,7 @@ std::optional<ConsoleSessions::Session> ConsoleSessions::Find(std::string_view t
   if (it == entries_.end()) return std::nullopt;
   if (!common::ConstantTimeEquals(presented, it->second.secret_hash)) return std::nullopt;
   if (it->second.session.expires_at_us <= now_us) {
-    entries_.erase(it);
+    EraseLocked(it);
     return std::nullopt;
   }
   return it->second.session;
@@ -104,7 +138,7 @@ bool ConsoleSessions::Remove(std::string_view token) {
   if (it == entries_.end() || !common::ConstantTimeEquals(presented, it->second.secret_hash)) {
     return false;
   }
-  entries_.erase(it);
+  EraseLocked(it);
   return true;
 }
 

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -27,6 +28,10 @@ class ConsoleSessions {
  public:
   static constexpr int64_t kDefaultTtlSeconds = 8 * 3600;
   static constexpr size_t kMaxSessions = 10000;
+  // One key or one tenant cannot take the whole store (issue 17, finding 9): a key's new
+  // session past kMaxPerKey ends that key's oldest one; a tenant past kMaxPerTenant is refused.
+  static constexpr size_t kMaxPerKey = 32;
+  static constexpr size_t kMaxPerTenant = 1000;
   static constexpr const char* kCookieName = "notary_session";
   static constexpr const char* kCsrfHeader = "X-CSRF-Token";
 
@@ -50,9 +55,10 @@ class ConsoleSessions {
   // set at start-up, else kDefaultTtlSeconds.
   static ConsoleSessions& Instance();
 
-  // nullopt when the store is full of live sessions.
+  enum class Refusal { kNone, kStoreFull, kTenantFull };
+  // nullopt when the store, or the tenant's share of it, is full of live sessions (`why`).
   std::optional<Created> Create(std::string api_key, std::string key_id, std::string tenant,
-                                int64_t now_us);
+                                int64_t now_us, Refusal* why = nullptr);
   // The live session for `token`, or nullopt (unknown, malformed or expired).
   std::optional<Session> Find(std::string_view token, int64_t now_us);
   // Ends the session for `token`; false when there was none.
@@ -80,10 +86,15 @@ class ConsoleSessions {
   // Splits "<id>.<secret>"; false when malformed.
   static bool Split(std::string_view token, std::string& id, std::string& secret);
   void DropExpiredLocked(int64_t now_us);
+  // Erases the session and its place in the per-key and per-tenant indexes.
+  void EraseLocked(std::map<std::string, Entry>::iterator it);
 
   const int64_t ttl_us_;
   std::mutex mu_;
   std::map<std::string, Entry> entries_;  // GUARDED_BY(mu_), by session id
+  // GUARDED_BY(mu_): session ids of each key, oldest first; live sessions per tenant.
+  std::map<std::string, std::deque<std::string>> by_key_;
+  std::map<std::string, size_t> per_tenant_;
 };
 
 }  // namespace server

@@ -6,57 +6,69 @@
 #include <future>
 
 #include "common/utf8.h"
+#include "http_envelope.h"
+#include "http_front_door.h"
 #include "http_routes.h"
 #include "http_util.h"
 #include "openapi.h"
 #include "receipt_json.h"
 
 namespace server {
+namespace {
+
+// The largest request body: a message of the configured size, plus room for the envelope
+// body form's command lines (512 octets each, one per recipient, MAIL and DATA).
+size_t MaxBody(const HttpOptions& o) {
+  return static_cast<size_t>(o.max_message_bytes) + 512 * (o.max_recipients + 2) + 1;
+}
+
+}  // namespace
 
 HttpApi::HttpApi(HttpOptions options, HttpDeps deps) : options_(std::move(options)), deps_(deps) {}
 
 HttpApi::~HttpApi() { Stop(); }
 
 common::Status HttpApi::Start() {
-  if (!options_.tls_cert.empty()) {
-    auto ssl =
-        std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
-    if (!ssl->is_valid()) {
-      return common::Error::InvalidInput("cannot load --tls-cert/--tls-key");
-    }
-    // TLS 1.2 and newer only.
-    SSL_CTX_set_min_proto_version(ssl->ssl_context(), TLS1_2_VERSION);
-    server_ = std::move(ssl);
-  } else {
-    server_ = std::make_unique<httplib::Server>();
-  }
-  const uint32_t threads = options_.threads;
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server_->set_payload_max_length(options_.max_message_bytes + 1);
-  server_->set_read_timeout(std::chrono::seconds(30));
-  server_->set_write_timeout(std::chrono::seconds(60));
+  if (front_door_) return common::Error::Internal("HTTP API already started");
+  server_ = std::make_unique<HttpRouter>();
+  server_->set_payload_max_length(MaxBody(options_));
+  // Only for the Keep-Alive header cpp-httplib writes; the front door enforces both.
+  server_->set_keep_alive_timeout(
+      std::chrono::duration_cast<std::chrono::seconds>(options_.keepalive_timeout).count());
   server_->set_keep_alive_max_count(1000);
-  // Replies are written in pieces (headers, body): without this, Nagle's algorithm and the
-  // peer's delayed ACK add 40 ms to every keep-alive request.
-  server_->set_tcp_nodelay(true);
   Routes();
-  int port = options_.port == 0
-                 ? server_->bind_to_any_port(options_.host)
-                 : (server_->bind_to_port(options_.host, options_.port) ? options_.port : -1);
-  if (port <= 0) {
-    return common::Error::Unavailable("cannot listen on " + options_.host + ":" +
-                                      std::to_string(options_.port) + " for HTTP");
+
+  HttpFrontDoorConfig c;
+  c.listen_address = options_.host;
+  c.port = options_.port;
+  c.tls_cert_file = options_.tls_cert;
+  c.tls_key_file = options_.tls_key;
+  c.worker_threads = static_cast<int>(options_.threads);
+  c.max_connections = options_.max_connections;
+  c.max_connections_per_ip = options_.max_connections_per_ip;
+  c.header_timeout = options_.header_timeout;
+  c.keepalive_timeout = options_.keepalive_timeout;
+  c.body_timeout = options_.body_timeout;
+  c.write_timeout = options_.write_timeout;
+  // The same bound as cpp-httplib's payload limit: a larger declared body gets 413 at once.
+  c.max_body_bytes = MaxBody(options_);
+  c.max_requests_per_connection = 1000;
+  front_door_ = std::make_unique<HttpFrontDoor>(std::move(c), *server_);
+  if (auto st = front_door_->Start(); !st.ok()) {
+    front_door_.reset();
+    return st;
   }
-  bound_port_ = static_cast<uint16_t>(port);
-  thread_ = std::jthread([this] { server_->listen_after_bind(); });
+  bound_port_ = front_door_->port();
+  deps_.metrics.AddCollector([stats = front_door_->shared_stats()](std::string& out) {
+    AppendHttpFrontDoorMetrics(stats->Snapshot(), out);
+  });
   spdlog::info("event=http_listening address={}:{} tls={}", options_.host, bound_port_,
                !options_.tls_cert.empty());
   return common::Ok();
 }
 
 void HttpApi::Stop() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (front_door_) front_door_->Stop();
 }
 
 void HttpApi::Routes() {
@@ -109,18 +121,22 @@ void HttpApi::Routes() {
   s.Post("/v1/messages", [&d, this](const httplib::Request& req, httplib::Response& res) {
     auto who = RequireScope(d.auth, req, res, "ingest");
     if (!who) return;
-    if (req.body.empty()) return SendError(res, 400, "empty_body", "the message body is empty");
-    if (req.body.size() > options_.max_message_bytes) {
-      return SendError(res, 413, "too_large", "message larger than the configured limit");
-    }
     const std::string ctype = req.get_header_value("Content-Type");
     if (!ctype.empty() && ctype.rfind("message/rfc822", 0) != 0 &&
-        ctype.rfind("application/octet-stream", 0) != 0) {
+        ctype.rfind("application/octet-stream", 0) != 0 && ctype.rfind(kEnvelopeBodyType, 0) != 0) {
       return SendError(res, 415, "unsupported_media_type",
-                       "send the message as Content-Type: message/rfc822");
+                       "send the message as Content-Type: message/rfc822, or with its envelope "
+                       "as " +
+                           std::string(kEnvelopeBodyType));
     }
-    auto envelope = EnvelopeFromHeaders(req);
-    if (!envelope.ok()) return SendError(res, 400, "bad_envelope", envelope.error().message());
+    std::string_view message;
+    auto envelope = EnvelopeFromRequest(req, *who, options_.max_recipients, message);
+    if (!envelope.ok()) return SendErrorFor(res, envelope.error(), "bad_envelope");
+    if (message.size() > options_.max_message_bytes) {
+      return SendError(res, 413, "too_large", "message larger than the configured limit");
+    }
+    // A bare message must have bytes; the envelope form may carry an empty one, as SMTP may.
+    if (req.body.empty()) return SendError(res, 400, "empty_body", "the message body is empty");
     Ingestor::Extra extra;
     extra.tenant = who->tenant;
     extra.idempotency_key = req.get_header_value("Idempotency-Key");
@@ -136,9 +152,12 @@ void HttpApi::Routes() {
     }
     std::promise<SubmitOutcome> promise;
     auto future = promise.get_future();
-    d.ingestor.SubmitWithExtra(std::move(*envelope), req.body, std::move(extra),
+    d.ingestor.SubmitWithExtra(std::move(*envelope), std::string(message), std::move(extra),
                                [&promise](SubmitOutcome o) { promise.set_value(std::move(o)); });
     SubmitOutcome out = future.get();
+    if (out.kind == SubmitOutcome::Kind::kConflict) {
+      return SendError(res, 409, "idempotency_conflict", out.message);
+    }
     if (out.kind != SubmitOutcome::Kind::kAccepted) {
       res.set_header("Retry-After", "5");
       return SendError(res, 503, "unavailable", out.message);

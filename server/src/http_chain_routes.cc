@@ -66,10 +66,13 @@ json BlockJson(const storage::BlockRow& b, const std::vector<storage::TokenRow>&
           {"status", missing.empty() ? "complete" : "timestamps_missing"}};
 }
 
-json KeysJson(storage::AdminStore& admin, Sealer& sealer) {
+// nullopt when the keys cannot be read: an empty list would read as "this notary publishes no
+// such key", which a verifier takes for a forgery.
+std::optional<json> KeysJson(storage::AdminStore& admin, Sealer& sealer) {
   json keys = json::array();
   auto rows = admin.ListSigningKeys();
-  if (rows.ok()) {
+  if (!rows.ok()) return std::nullopt;
+  {
     for (const auto& k : *rows) {
       json entry = {
           {"key_id", k.key_id},
@@ -86,12 +89,12 @@ json KeysJson(storage::AdminStore& admin, Sealer& sealer) {
       keys.push_back(entry);
     }
   }
-  return {{"origin", sealer.origin()},
-          {"keys", keys},
-          {"tsa",
-           {{"certificates_pem", sealer.tsa().certs_pem()},
-            {"ca_pem", sealer.tsa().ca_pem()},
-            {"external", sealer.tsa_urls()}}}};
+  return json{{"origin", sealer.origin()},
+              {"keys", keys},
+              {"tsa",
+               {{"certificates_pem", sealer.tsa().certs_pem()},
+                {"ca_pem", sealer.tsa().ca_pem()},
+                {"external", sealer.tsa_urls()}}}};
 }
 
 void RegisterChainRoutes(httplib::Server& s, HttpDeps& d) {
@@ -129,7 +132,9 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d) {
   });
 
   s.Get("/v1/keys", [&d, sealer](const httplib::Request&, httplib::Response& res) {
-    SendJson(res, KeysJson(d.admin, *sealer));
+    auto keys = KeysJson(d.admin, *sealer);
+    if (!keys) return Unavailable(res);
+    SendJson(res, *keys);
   });
 
   auto block_route = [chain](const std::optional<storage::BlockRow>& b, httplib::Response& res) {
@@ -159,13 +164,16 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d) {
     }
     auto latest = chain->Latest();
     if (!latest.ok()) return Unavailable(res);
-    if (!latest->has_value() || static_cast<int64_t>(*size) > (*latest)->tree_size) {
+    // Compared as unsigned: a tree_size above 2^63 is larger than any log, not a negative one.
+    if (!latest->has_value() || *size > static_cast<uint64_t>((*latest)->tree_size)) {
       return SendError(res, 400, "bad_query", "tree_size is larger than the log");
     }
     auto proof = notary::tlog::InclusionProof(*index, *size, chain->Tiles());
+    if (!proof.ok()) return SendErrorFor(res, proof.error(), "bad_query");
     auto leaf = notary::tlog::LeafHash(*index, *size, chain->Tiles());
+    if (!leaf.ok()) return SendErrorFor(res, leaf.error(), "bad_query");
     auto root = notary::tlog::TreeRoot(*size, chain->Tiles());
-    if (!proof.ok() || !leaf.ok() || !root.ok()) return Unavailable(res);
+    if (!root.ok()) return SendErrorFor(res, root.error(), "bad_query");
     SendJson(res, {{"leaf_index", *index},
                    {"tree_size", *size},
                    {"leaf_hash", common::ToHex(*leaf)},
@@ -181,11 +189,11 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d) {
     }
     auto latest = chain->Latest();
     if (!latest.ok()) return Unavailable(res);
-    if (!latest->has_value() || static_cast<int64_t>(*second) > (*latest)->tree_size) {
+    if (!latest->has_value() || *second > static_cast<uint64_t>((*latest)->tree_size)) {
       return SendError(res, 400, "bad_query", "second is larger than the log");
     }
     auto proof = notary::tlog::ConsistencyProof(*first, *second, chain->Tiles());
-    if (!proof.ok()) return Unavailable(res);
+    if (!proof.ok()) return SendErrorFor(res, proof.error(), "bad_query");
     SendJson(res, {{"first", *first}, {"second", *second}, {"hashes", HashList(*proof)}});
   });
 
@@ -200,14 +208,22 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d) {
     bool exists = false;
     for (const auto& t : notary::tlog::PartialTiles(size)) exists = exists || t == *id;
     if (!exists && id->full()) {
+      // (index + 1) * 256^(level + 1) <= size, without overflow: from level 7 on, the span
+      // alone passes 2^64, and no log is that large.
       uint64_t span = 1;
-      for (int l = 0; l <= id->level; ++l) span *= notary::tlog::kTileWidth;
-      exists = (id->index + 1) * span <= size;
+      bool overflow = false;
+      for (int l = 0; l <= id->level && !overflow; ++l) {
+        overflow = __builtin_mul_overflow(span, uint64_t{notary::tlog::kTileWidth}, &span);
+      }
+      uint64_t end = 0;
+      overflow =
+          overflow || id->index == UINT64_MAX || __builtin_mul_overflow(id->index + 1, span, &end);
+      exists = !overflow && end <= size;
     }
     if (!exists) return SendError(res, 404, "not_found", "no such tile");
     notary::tlog::TileId want = *id;
     auto data = chain->Tiles().ReadTiles(std::span<const notary::tlog::TileId>(&want, 1));
-    if (!data.ok()) return Unavailable(res);
+    if (!data.ok()) return SendErrorFor(res, data.error(), "bad_query");
     res.headers.erase("Cache-Control");
     res.set_header("Cache-Control", "public, max-age=31536000, immutable");
     res.set_content((*data)[0].substr(0, 32u * id->width), "application/octet-stream");

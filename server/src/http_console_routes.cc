@@ -113,13 +113,18 @@ void RegisterConsoleRoutes(httplib::Server& s, HttpDeps& d) {
     // Authenticated exactly like a Bearer request with that key.
     httplib::Request probe;
     probe.method = "GET";
+    probe.remote_addr = req.remote_addr;  // failed sign-ins count against the address
     probe.headers.emplace("Authorization", "Bearer " + key);
     auto who = RequireScope(d.auth, probe, res, "read");
     if (!who) return;
-    auto made = ConsoleSessions::Instance().Create(key, who->key_id, who->tenant, NowUs());
+    ConsoleSessions::Refusal why = ConsoleSessions::Refusal::kNone;
+    auto made = ConsoleSessions::Instance().Create(key, who->key_id, who->tenant, NowUs(), &why);
     if (!made) {
       res.set_header("Retry-After", "60");
-      return SendError(res, 503, "unavailable", "too many console sessions");
+      return SendError(res, 429, "too_many_sessions",
+                       why == ConsoleSessions::Refusal::kTenantFull
+                           ? "too many console sessions for this tenant; sign out elsewhere"
+                           : "too many console sessions; try again later");
     }
     spdlog::info("event=console_sign_in key_id={} tenant={}", who->key_id, who->tenant);
     res.set_header("Set-Cookie",

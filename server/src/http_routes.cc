@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/utf8.h"
+#include "http_envelope.h"
 #include "http_util.h"
 
 namespace server {
@@ -19,50 +21,68 @@ std::string StripBrackets(std::string s) {
   return s;
 }
 
-bool PlausibleAddress(const std::string& s) {
-  if (s.size() > 320) return false;
-  for (unsigned char c : s) {
-    if (c < 0x21 || c == 0x7f || c == ',' || c == '<' || c == '>') return false;
-  }
-  return true;
-}
-
 bool IsHex64(const std::string& s) { return s.size() == 64 && common::FromHex(s).has_value(); }
 
 }  // namespace
 
-common::Result<Envelope> EnvelopeFromHeaders(const httplib::Request& req) {
+common::Result<Envelope> EnvelopeFromRequest(const httplib::Request& req, const Principal& who,
+                                             size_t max_recipients, std::string_view& message) {
   Envelope env;
   env.source = "http";
   env.client_ip = req.remote_addr;
   env.client_port = static_cast<uint16_t>(req.remote_port);
   env.listener = "http";
-  if (req.has_header("X-Envelope-From")) {
-    env.mail_from = StripBrackets(req.get_header_value("X-Envelope-From"));
-    if (!env.mail_from.empty() && !PlausibleAddress(env.mail_from)) {
-      return common::Error::InvalidInput("X-Envelope-From is not an address");
+  env.asserted_by = who.key_id;
+  env.journal_trusted = who.Has("journal");
+  message = req.body;
+  const bool body_form = req.get_header_value("Content-Type").rfind(kEnvelopeBodyType, 0) == 0;
+  if (body_form) {
+    if (req.has_header("X-Envelope-From") || req.has_header("X-Envelope-To")) {
+      return common::Error::InvalidInput(
+          "give the envelope either in the body or in X-Envelope-* headers, not both");
     }
-  }
-  if (req.has_header("X-Envelope-To")) {
-    std::string all = req.get_header_value("X-Envelope-To");
-    size_t start = 0;
-    while (start <= all.size()) {
-      size_t comma = all.find(',', start);
-      std::string one = StripBrackets(
-          all.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-      if (!one.empty()) {
-        if (!PlausibleAddress(one))
-          return common::Error::InvalidInput("X-Envelope-To holds a non-address");
-        env.rcpt_to.push_back(one);
+    auto parsed = ParseEnvelopeBody(req.body, max_recipients);
+    if (!parsed.ok()) return parsed.error();
+    env.mail_from = std::move(parsed->envelope.mail_from);
+    env.rcpt_to = std::move(parsed->envelope.rcpt_to);
+    env.smtputf8 = parsed->envelope.smtputf8;
+    env.body_type = parsed->envelope.body_type;
+    message = message.substr(parsed->message_offset);
+  } else {
+    if (req.get_header_value_count("X-Envelope-From") > 1) {
+      return common::Error::InvalidInput("X-Envelope-From given more than once");
+    }
+    if (req.has_header("X-Envelope-From")) {
+      auto from = ParseEnvelopeFromHeader(req.get_header_value("X-Envelope-From"));
+      if (!from.ok()) return from.error();
+      env.mail_from = std::move(*from);
+    }
+    // Every X-Envelope-To header counts (a second one was silently ignored).
+    auto range = req.headers.equal_range("X-Envelope-To");
+    for (auto it = range.first; it != range.second; ++it) {
+      if (auto st = AppendEnvelopeToHeader(it->second, max_recipients, env.rcpt_to); !st.ok()) {
+        return st.error();
       }
-      if (comma == std::string::npos) break;
-      start = comma + 1;
     }
-    if (env.rcpt_to.size() > 10000) return common::Error::InvalidInput("too many recipients");
   }
-  // A milter (or another MTA-side plugin) reports what the MTA saw.
+  // What the forwarding MTA observed: only a key trusted to relay may state it, or any ingest
+  // key could claim any client address, TLS or authenticated user.
+  static const char* kRelayHeaders[] = {
+      "X-Envelope-Client-Address", "X-Envelope-Client-Port", "X-Envelope-Client-Name",
+      "X-Envelope-Helo",           "X-Envelope-TLS-Version", "X-Envelope-TLS-Cipher",
+      "X-Envelope-Auth-User",      "X-Envelope-Queue-Id",    "X-Envelope-Source"};
+  bool relay = false;
+  for (const char* h : kRelayHeaders) relay = relay || req.has_header(h);
+  if (relay && !who.Has("relay")) {
+    return common::Error::PermissionDenied(
+        "X-Envelope-Client-* and the other relay headers need an API key with the 'relay' "
+        "scope");
+  }
   auto opt = [&](const char* name, std::string& field, size_t max) -> common::Status {
     if (!req.has_header(name)) return common::Ok();
+    if (req.get_header_value_count(name) > 1) {
+      return common::Error::InvalidInput(std::string(name) + " given more than once");
+    }
     field = Trim(req.get_header_value(name));
     if (field.size() > max) return common::Error::InvalidInput(std::string(name) + " too long");
     return common::Ok();
@@ -84,8 +104,9 @@ common::Result<Envelope> EnvelopeFromHeaders(const httplib::Request& req) {
     env.client_port = static_cast<uint16_t>(*p);
   }
   if (!source.empty()) {
-    if (source != "milter" && source != "http" && source != "journal") {
-      return common::Error::InvalidInput("X-Envelope-Source is milter, http or journal");
+    // "journal" is not claimed: it is what unwrapping a report from a trusted source sets.
+    if (source != "milter" && source != "http") {
+      return common::Error::InvalidInput("X-Envelope-Source is milter or http");
     }
     env.source = source;
   }
@@ -103,6 +124,11 @@ common::Result<storage::SearchQuery> SearchFromRequest(const httplib::Request& r
     if (!known) return common::Error::InvalidInput("unknown parameter '" + name + "'");
     if (value.size() > 1000)
       return common::Error::InvalidInput("parameter '" + name + "' too long");
+    // Text the database stores is valid UTF-8 without NUL: anything else matches nothing and
+    // would make the query fail, which is the client's error, not the database's.
+    if (value.find('\0') != std::string::npos || common::SanitizeUtf8(value) != value) {
+      return common::Error::InvalidInput("parameter '" + name + "' is not UTF-8 text without NUL");
+    }
   }
   storage::SearchQuery q;
   q.tenant = tenant;

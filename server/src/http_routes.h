@@ -13,10 +13,15 @@
 
 namespace server {
 
-// The envelope an HTTP client declares: X-Envelope-From, X-Envelope-To (comma-separated),
-// and the milter's X-Envelope-Client-Address, -Client-Port, -Client-Name, -Helo,
-// -TLS-Version, -TLS-Cipher, -Auth-User, -Queue-Id, -Source.
-common::Result<Envelope> EnvelopeFromHeaders(const httplib::Request& req);
+// The envelope an HTTP client states (http_envelope.h: the X-Envelope-From/-To headers or the
+// envelope body form) and, for a key with the `relay` scope only, what the forwarding MTA
+// observed: X-Envelope-Client-Address, -Client-Port, -Client-Name, -Helo, -TLS-Version,
+// -TLS-Cipher, -Auth-User, -Queue-Id, -Source. The envelope records which key stated it
+// (asserted_by) and whether the key is a trusted journaling source (`journal` scope).
+// `message` is set to the message bytes within the body. Errors: kInvalidInput (400),
+// kPermissionDenied (403: relay headers without the `relay` scope).
+common::Result<Envelope> EnvelopeFromRequest(const httplib::Request& req, const Principal& who,
+                                             size_t max_recipients, std::string_view& message);
 
 // GET /v1/messages query parameters -> a search within `tenant`.
 common::Result<storage::SearchQuery> SearchFromRequest(const httplib::Request& req,

@@ -1,6 +1,7 @@
 #include "http_util.h"
 
-#include <ctime>
+#include <chrono>
+#include <cstdio>
 
 #include "console_sessions.h"
 #include "ingest.h"
@@ -12,6 +13,48 @@ void SendError(httplib::Response& res, int status, const std::string& code,
   res.status = status;
   nlohmann::json body = {{"error", {{"code", code}, {"message", message}}}};
   res.set_content(body.dump(), "application/json");
+}
+
+int HttpStatusFor(common::ErrorCode code) {
+  switch (code) {
+    case common::ErrorCode::kInvalidInput:
+    case common::ErrorCode::kVerifyFailed:
+      return 400;
+    case common::ErrorCode::kPermissionDenied:
+      return 403;
+    case common::ErrorCode::kNotFound:
+      return 404;
+    case common::ErrorCode::kConflict:
+      return 409;
+    case common::ErrorCode::kTooLarge:
+      return 413;
+    case common::ErrorCode::kUnavailable:
+      return 503;
+    case common::ErrorCode::kInternal:
+      return 500;
+  }
+  return 500;
+}
+
+void SendErrorFor(httplib::Response& res, const common::Error& error, const std::string& code) {
+  const int status = HttpStatusFor(error.code());
+  switch (status) {
+    case 400:
+      return SendError(res, 400, code, error.message());
+    case 403:
+      return SendError(res, 403, "forbidden", error.message());
+    case 404:
+      return SendError(res, 404, "not_found", error.message());
+    case 409:
+      return SendError(res, 409, "conflict", error.message());
+    case 413:
+      return SendError(res, 413, "too_large", error.message());
+    case 503:
+      res.set_header("Retry-After", "5");
+      return SendError(res, 503, "unavailable", "a dependency is unavailable, try again later");
+    default:
+      return SendError(res, 500, "internal", "internal error");
+  }
 }
 
 void SendJson(httplib::Response& res, const nlohmann::json& body, int status) {
@@ -39,7 +82,7 @@ std::optional<Principal> RequireScope(Authenticator& auth, const httplib::Reques
     }
     authorization = cookie.authorization;
   }
-  auto outcome = auth.Authenticate(authorization, NowUs());
+  auto outcome = auth.Authenticate(authorization, NowUs(), req.remote_addr);
   if (!outcome.principal) {
     using F = Authenticator::Failure;
     switch (outcome.failure) {
@@ -61,7 +104,9 @@ std::optional<Principal> RequireScope(Authenticator& auth, const httplib::Reques
         break;
       case F::kRateLimited:
         res.set_header("Retry-After", std::to_string(outcome.retry_after_s));
-        SendError(res, 429, "rate_limited", "too many requests for this API key");
+        SendError(res, 429, "rate_limited",
+                  "too many requests for this API key, or too many failed attempts from this "
+                  "address");
         break;
       case F::kUnavailable:
         res.set_header("Retry-After", "5");
@@ -92,7 +137,6 @@ std::optional<uint64_t> ParseU64(const std::string& s) {
 }
 
 std::optional<int64_t> ParseTime(const std::string& s) {
-  std::tm tm{};
   int y, mo, d, h = 0, mi = 0, sec = 0;
   char tail[32] = {};
   if (s.size() == 10 && std::sscanf(s.c_str(), "%4d-%2d-%2d", &y, &mo, &d) == 3) {
@@ -106,14 +150,15 @@ std::optional<int64_t> ParseTime(const std::string& s) {
   } else {
     return std::nullopt;
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return static_cast<int64_t>(timegm(&tm)) * 1000000;
+  // A real calendar day (2026-02-31 is none; timegm would have made it 2026-03-03).
+  using namespace std::chrono;
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
+                           day{static_cast<unsigned>(d)}};
+  if (y < 1 || !ymd.ok() || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60) {
+    return std::nullopt;
+  }
+  const auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec};
+  return duration_cast<microseconds>(t.time_since_epoch()).count();
 }
 
 }  // namespace server

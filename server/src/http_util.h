@@ -9,6 +9,7 @@
 #include <string>
 
 #include "auth.h"
+#include "common/result.h"
 
 namespace server {
 
@@ -16,6 +17,15 @@ namespace server {
 void SendError(httplib::Response& res, int status, const std::string& code,
                const std::string& message);
 void SendJson(httplib::Response& res, const nlohmann::json& body, int status = 200);
+
+// The one map from an error to a reply, for every route: kInvalidInput and kVerifyFailed 400,
+// kPermissionDenied 403, kNotFound 404, kConflict 409, kTooLarge 413, kUnavailable 503 with
+// Retry-After (only a dependency that is down: the database, the signer), kInternal 500.
+// `code` names the error for 400s ("bad_query", "bad_envelope"); the others have fixed codes.
+// The message of a kUnavailable or kInternal error is not shown: it may name internals.
+int HttpStatusFor(common::ErrorCode code);
+void SendErrorFor(httplib::Response& res, const common::Error& error,
+                  const std::string& code = "bad_request");
 
 // Authenticates the request and checks `scope`; on failure sends 401/403/429/503 and
 // returns nullopt.

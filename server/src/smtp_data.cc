@@ -1,22 +1,48 @@
 #include "smtp_data.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace server {
 
-SmtpDataDecoder::SmtpDataDecoder(Mode mode, uint64_t max_bytes)
-    : mode_(mode), max_bytes_(max_bytes) {}
+SmtpDataDecoder::SmtpDataDecoder(Mode mode, uint64_t max_bytes, MemoryBudget* budget)
+    : mode_(mode), max_bytes_(max_bytes), budget_(budget) {}
+
+SmtpDataDecoder::~SmtpDataDecoder() { ReleaseBudget(); }
+
+void SmtpDataDecoder::ReleaseBudget() {
+  if (budget_ != nullptr && reserved_ > 0) budget_->Release(reserved_);
+  reserved_ = 0;
+}
 
 void SmtpDataDecoder::Append(std::string_view bytes) {
   total_ += bytes.size();
   line_len_ += bytes.size();
-  if (oversize_) return;
+  if (oversize_ || over_budget_) return;
   if (total_ > max_bytes_) {
     oversize_ = true;
     std::string().swap(message_);  // free it now; nothing of this message is stored
+    ReleaseBudget();
     return;
   }
+  if (budget_ != nullptr && message_.size() + bytes.size() > reserved_) {
+    // Reserve ahead in steps, so that the shared counter is touched once per step.
+    const uint64_t step = std::max<uint64_t>(kBudgetStep, bytes.size());
+    if (!budget_->TryReserve(step)) {
+      over_budget_ = true;
+      std::string().swap(message_);
+      ReleaseBudget();
+      return;
+    }
+    reserved_ += step;
+  }
   message_.append(bytes);
+}
+
+std::string SmtpDataDecoder::TakeMessage() {
+  // From here the sink's own queue limit accounts for the bytes.
+  ReleaseBudget();
+  return std::move(message_);
 }
 
 void SmtpDataDecoder::EndLine() {

@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "memory_budget.h"
+
 namespace server {
 
 class SmtpDataDecoder {
@@ -24,7 +26,12 @@ class SmtpDataDecoder {
   };
 
   // `max_bytes`: once the message would exceed it, further bytes are counted and dropped.
-  SmtpDataDecoder(Mode mode, uint64_t max_bytes);
+  // `budget` (may be null): the bytes held are reserved from it as they arrive; once a
+  // reservation fails, the message is dropped the same way (over_budget()).
+  SmtpDataDecoder(Mode mode, uint64_t max_bytes, MemoryBudget* budget = nullptr);
+  ~SmtpDataDecoder();
+  SmtpDataDecoder(const SmtpDataDecoder&) = delete;
+  SmtpDataDecoder& operator=(const SmtpDataDecoder&) = delete;
 
   // Consumes bytes from the front of `in`; returns how many. In kDotStuffed mode it stops
   // right after the end marker, leaving the next command unread.
@@ -32,17 +39,20 @@ class SmtpDataDecoder {
 
   bool done() const { return done_; }  // the end marker was seen (kDotStuffed)
   bool oversize() const { return oversize_; }
+  bool over_budget() const { return over_budget_; }
   // A line longer than kSmtpMaxTextLine octets (CRLF excluded) was seen.
   bool long_line() const { return long_line_ || line_len_ > kMaxLineWithCr; }
   uint64_t total_bytes() const { return total_; }  // message bytes, dropped ones included
-  // The message; empty once oversize() became true.
-  std::string TakeMessage() { return std::move(message_); }
+  // The message; empty once oversize() or over_budget() became true. Releases the budget.
+  std::string TakeMessage();
 
  private:
   static constexpr uint64_t kMaxLineWithCr = 999;  // kSmtpMaxTextLine plus the CR
+  static constexpr uint64_t kBudgetStep = 256 * 1024;
   enum class State { kLineStart, kDotAtStart, kDotCr, kInLine, kCr };
   void Append(std::string_view bytes);
   void EndLine();
+  void ReleaseBudget();
 
   Mode mode_;
   uint64_t max_bytes_;
@@ -52,6 +62,9 @@ class SmtpDataDecoder {
   bool done_ = false;
   bool oversize_ = false;
   bool long_line_ = false;
+  bool over_budget_ = false;
+  MemoryBudget* budget_;
+  uint64_t reserved_ = 0;  // bytes reserved from budget_
   std::string message_;
 };
 

@@ -40,9 +40,11 @@ Curl Get(const e2e::NotarydProcess& n, const std::string& path, const std::strin
 
 Curl PostMessage(const e2e::NotarydProcess& n, const std::string& key, const std::string& file,
                  std::vector<std::string> headers = {}) {
-  std::vector<std::string> a = {"-H", "Content-Type: message/rfc822", "--data-binary", "@" + file};
-  if (!key.empty()) a.insert(a.begin(), {"-H", "Authorization: Bearer " + key});
-  for (auto& h : headers) a.insert(a.begin(), {"-H", h});
+  // Headers in the order given, before the default Content-Type (the server reads the first).
+  std::vector<std::string> a;
+  if (!key.empty()) a.insert(a.end(), {"-H", "Authorization: Bearer " + key});
+  for (auto& h : headers) a.insert(a.end(), {"-H", h});
+  a.insert(a.end(), {"-H", "Content-Type: message/rfc822", "--data-binary", "@" + file});
   a.push_back(n.Http("/v1/messages"));
   return CurlDo(a);
 }
@@ -177,6 +179,112 @@ TEST_F(E2eTest, HttpIngestAnswersEachErrorWithItsCodeAndStoresNothing) {
   auto missing = Get(*node_, "/v1/messages/00000000-0000-7000-8000-000000000000", other);
   EXPECT_EQ(cross.status, 404);
   EXPECT_EQ(cross.body, missing.body);
+}
+
+// Issue 17, finding 8: the envelope over HTTP takes every RFC 5321 path the SMTP listener
+// takes, from repeated X-Envelope-To headers or the envelope body form; and finding 9: only a
+// key with the relay scope may state what the MTA observed, and the receipt records which key
+// stated the envelope.
+TEST_F(E2eTest, HttpEnvelopesTakeQuotedPathsRepeatedHeadersAndTheBodyForm) {
+  std::string good = WriteMessage(dir_, "good.eml", kMessage);
+  auto created = PostMessage(*node_, key_, good,
+                             {"X-Envelope-From: <\"a, b\"@example.com>",
+                              "X-Envelope-To: <\"john smith\"@example.org>, <c@example.org>",
+                              "X-Envelope-To: d@example.org"});
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto got =
+      Get(*node_, "/v1/messages/" + json::parse(created.body)["id"].get<std::string>(), key_);
+  json j = json::parse(got.body);
+  EXPECT_EQ(j["envelope_from"], "\"a, b\"@example.com");
+  EXPECT_EQ(j["envelope_to"],
+            json({"\"john smith\"@example.org", "c@example.org", "d@example.org"}));
+  EXPECT_EQ(j["source"], "http");
+  EXPECT_EQ(j["asserted_by"], key_.substr(3, 16));
+  EXPECT_EQ(j["leaf_version"], 2);
+
+  std::string body =
+      "MAIL FROM:<alice@example.com>\r\nRCPT TO:<\"x, y\"@example.org>\r\n"
+      "RCPT TO:<bob@example.org>\r\nDATA\r\n" +
+      std::string(kMessage);
+  std::string form = WriteMessage(dir_, "form.bin", body);
+  auto posted = CurlDo({"-H", "Authorization: Bearer " + key_, "-H",
+                        "Content-Type: application/vnd.email-notary.envelope", "--data-binary",
+                        "@" + form, node_->Http("/v1/messages")});
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  json p = json::parse(posted.body);
+  EXPECT_EQ(p["raw_sha256"], common::ToHex(common::Sha256Of(std::string(kMessage))));
+  j = json::parse(Get(*node_, "/v1/messages/" + p["id"].get<std::string>(), key_).body);
+  EXPECT_EQ(j["envelope_to"], json({"\"x, y\"@example.org", "bob@example.org"}));
+
+  // Malformed paths and envelope lines are the client's error.
+  EXPECT_EQ(PostMessage(*node_, key_, good, {"X-Envelope-To: <a b@example.org>"}).status, 400);
+  EXPECT_EQ(
+      PostMessage(*node_, key_, good, {"X-Envelope-From: a@x", "X-Envelope-From: b@x"}).status,
+      400);
+  std::string no_data = WriteMessage(dir_, "nodata.bin", "MAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\n");
+  EXPECT_EQ(CurlDo({"-H", "Authorization: Bearer " + key_, "-H",
+                    "Content-Type: application/vnd.email-notary.envelope", "--data-binary",
+                    "@" + no_data, node_->Http("/v1/messages")})
+                .status,
+            400);
+
+  // Relay headers: 403 without the relay scope, recorded with it.
+  auto claimed = PostMessage(*node_, key_, good, {"X-Envelope-Client-Address: 203.0.113.9"});
+  EXPECT_EQ(claimed.status, 403) << claimed.body;
+  std::string relay = e2e::MakeKey(db_.AppUrl(), "default", "ingest,relay");
+  auto relayed = PostMessage(*node_, relay, good,
+                             {"X-Envelope-Client-Address: 203.0.113.9", "X-Envelope-Source: milter",
+                              "X-Envelope-Auth-User: alice"});
+  ASSERT_EQ(relayed.status, 201) << relayed.body;
+  j = json::parse(
+      Get(*node_, "/v1/messages/" + json::parse(relayed.body)["id"].get<std::string>(), key_).body);
+  EXPECT_EQ(j["client_ip"], "203.0.113.9");
+  EXPECT_EQ(j["auth_user"], "alice");
+  EXPECT_EQ(j["asserted_by"], relay.substr(3, 16));
+  // "journal" is set by unwrapping a report from a trusted source, never claimed.
+  EXPECT_EQ(PostMessage(*node_, relay, good, {"X-Envelope-Source: journal"}).status, 400);
+}
+
+// Issue 17, finding 9: an Idempotency-Key reused with another message answered 200 with the
+// earlier receipt's id, as if the new message had been notarised.
+TEST_F(E2eTest, IdempotencyKeyReusedForAnotherMessageIs409) {
+  std::string one = WriteMessage(dir_, "one.eml", kMessage);
+  std::string two = WriteMessage(dir_, "two.eml", std::string(kMessage) + "changed\r\n");
+  auto first = PostMessage(*node_, key_, one, {"Idempotency-Key: k-1"});
+  ASSERT_EQ(first.status, 201) << first.body;
+  auto again = PostMessage(*node_, key_, one, {"Idempotency-Key: k-1"});
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(json::parse(again.body)["id"], json::parse(first.body)["id"]);
+  auto other = PostMessage(*node_, key_, two, {"Idempotency-Key: k-1"});
+  EXPECT_EQ(other.status, 409) << other.body;
+  EXPECT_EQ(json::parse(other.body)["error"]["code"], "idempotency_conflict");
+  auto other_envelope =
+      PostMessage(*node_, key_, one, {"Idempotency-Key: k-1", "X-Envelope-To: z@example.org"});
+  EXPECT_EQ(other_envelope.status, 409) << other_envelope.body;
+  EXPECT_EQ(Psql("SELECT count(*) FROM receipts"), "1\n");
+}
+
+// Issue 17, finding 9: bad input on read routes answered "503 database unavailable"; it is
+// the client's error (400/404, the JSON error shape), and 503 only when the database is down.
+TEST_F(E2eTest, HostileQueriesAre4xxNot503) {
+  auto expect = [&](const std::string& path, int status) {
+    auto r = Get(*node_, path, key_);
+    EXPECT_EQ(r.status, status) << path << ": " << r.body;
+    auto j = json::parse(r.body, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << path << ": " << r.body;
+    EXPECT_TRUE(j["error"]["code"].is_string()) << path << ": " << r.body;
+  };
+  expect("/v1/messages?subject=%ff%fe", 400);
+  expect("/v1/messages?subject=a%00b", 400);
+  expect("/v1/messages?since=2026-02-31", 400);
+  expect("/v1/messages?until=2026-13-01", 400);
+  expect("/v1/proofs/inclusion?leaf_index=0&tree_size=18446744073709551615", 400);
+  expect("/v1/proofs/inclusion?leaf_index=0&tree_size=9223372036854775809", 400);
+  expect("/v1/proofs/consistency?first=1&second=18446744073709551615", 400);
+  expect("/tile/7/000", 404);
+  expect("/tile/8/x001/x002/003", 404);
+  expect("/tile/63/000", 404);
+  EXPECT_EQ(Get(*node_, "/readyz").status, 200);
 }
 
 TEST_F(E2eTest, InclusionProofReachesTheSignedCheckpointVerifiedByOpenSsl) {

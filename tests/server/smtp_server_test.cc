@@ -121,8 +121,20 @@ class RecordingSink : public MessageSink {
 // A plain TCP client for what the real clients cannot send.
 class RawClient {
  public:
-  explicit RawClient(uint16_t port) {
+  // `from`: the loopback address to connect from (a second client address for per-address
+  // limits); empty: the kernel's choice (127.0.0.1).
+  explicit RawClient(uint16_t port, const char* from = nullptr) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    if (from != nullptr) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      inet_pton(AF_INET, from, &local.sin_addr);
+      if (bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) {
+        close(fd_);
+        fd_ = -1;
+        return;
+      }
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -751,9 +763,73 @@ TEST_F(SmtpServerTest, ConnectionsPastTheSessionLimitGet421) {
   EXPECT_EQ(ok.exit_code, 0) << ok.out;
 }
 
+// Issue 17, finding 9: no per-address session limit, no idle limit outside a transaction and
+// no global memory budget (2,000 sessions x 50 MiB).
+TEST_F(SmtpServerTest, ConnectionsFromOneAddressPastItsLimitGet421) {
+  SmtpServerConfig cfg = BaseConfig();
+  cfg.max_sessions_per_ip = 2;
+  ASSERT_TRUE(StartServer(cfg));
+  auto a = Greeted();
+  auto b = Greeted();
+  RawClient third(port_);
+  EXPECT_EQ(third.Reply().substr(0, 9), "421 4.7.0");
+  EXPECT_TRUE(third.WaitClosed());
+  RawClient other(port_, "127.0.0.2");  // another client address is served
+  ASSERT_TRUE(other.connected());
+  EXPECT_EQ(Code(other.Reply()), 220);
+  EXPECT_EQ(server_->stats().refused_session_limit, 1u);
+  EXPECT_EQ(Code(a->Command("QUIT")), 221);
+  EXPECT_TRUE(a->WaitClosed());
+  EXPECT_TRUE(WaitFor([&] { return server_->stats().sessions_active == 2; }));
+  RawClient fourth(port_);
+  EXPECT_EQ(Code(fourth.Reply()), 220);
+}
+
+TEST_F(SmtpServerTest, SessionsOutsideATransactionEndAtTheirLimitWhateverTheyNoop) {
+  SmtpServerConfig cfg = BaseConfig();
+  cfg.idle_timeout = 10s;
+  cfg.between_messages_timeout = 1s;
+  ASSERT_TRUE(StartServer(cfg));
+  auto c = Greeted();
+  std::string reply;
+  for (int i = 0; i < 100; ++i) {
+    reply = c->Command("NOOP");  // every 100 ms: never idle, never sending mail
+    if (Code(reply) != 250) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(reply.substr(0, 9), "421 4.4.2") << reply;
+  EXPECT_TRUE(c->WaitClosed());
+  // A session that sends mail is not cut short by it.
+  CommandResult r = Swaks({"--body", "on time"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+}
+
+TEST_F(SmtpServerTest, MessagesPastTheMemoryBudgetGet452AndTheBudgetComesBack) {
+  SmtpServerConfig cfg = BaseConfig();
+  cfg.max_buffered_bytes = 600 * 1024;
+  ASSERT_TRUE(StartServer(cfg));
+  auto c = Greeted();
+  EXPECT_EQ(Code(c->Command("MAIL FROM:<a@example.org>")), 250);
+  EXPECT_EQ(Code(c->Command("RCPT TO:<b@example.net>")), 250);
+  EXPECT_EQ(Code(c->Command("DATA")), 354);
+  const std::string line(998, 'x');
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(c->Send(line + "\r\n"));  // about 1 MB
+  std::string reply = c->Command(".");
+  EXPECT_EQ(reply.substr(0, 9), "452 4.3.1") << reply;
+  EXPECT_EQ(server_->stats().refused_memory, 1u);
+  EXPECT_EQ(sink_.submitted(), 0u);
+  // The session goes on, and the budget was given back.
+  EXPECT_EQ(Code(c->Command("MAIL FROM:<a@example.org>")), 250);
+  EXPECT_EQ(Code(c->Command("RCPT TO:<b@example.net>")), 250);
+  EXPECT_EQ(Code(c->Command("DATA")), 354);
+  c->Send("Subject: small\r\n\r\nfits\r\n");
+  EXPECT_EQ(Code(c->Command(".")), 250);
+}
+
 TEST_F(SmtpServerTest, ThousandIdleSessionsDoNotStopAMessage) {
   SmtpServerConfig cfg = BaseConfig();
   cfg.max_sessions = 1100;
+  cfg.max_sessions_per_ip = 1100;
   ASSERT_TRUE(StartServer(cfg));
   std::vector<std::unique_ptr<RawClient>> idle;
   for (int i = 0; i < 1000; ++i) {

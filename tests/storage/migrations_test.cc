@@ -105,4 +105,36 @@ TEST(AppendOnlyTest, AppRoleHoldsNoDeletePrivilege) {
   EXPECT_EQ(ok.exit_code, 0) << ok.out;
 }
 
+// Issue 17, finding 9: the application role could UPDATE api_keys and signing_keys (un-revoke
+// a key, widen its scopes, move a signing key's validity). It has two functions instead.
+TEST(AppendOnlyTest, AppRoleChangesKeysOnlyThroughTheirFunctions) {
+  TestDatabase db;
+  ASSERT_TRUE(storage::Migrate(db.OwnerUrl(), storage::BuiltinMigrations()).ok());
+  ASSERT_EQ(Sql(db.SuperUrl(),
+                "INSERT INTO tenants (name) VALUES ('t') ON CONFLICT DO NOTHING;"
+                "INSERT INTO api_keys (key_id, tenant_id, scopes, salt, hash) SELECT 'k1', id,"
+                " '{read}', '\\x00', '\\x00' FROM tenants WHERE name = 't';"
+                "INSERT INTO signing_keys (key_id, public_key, public_pem, fingerprint) VALUES"
+                " ('s1', '\\x00', 'p', 'f'), ('s2', '\\x01', 'p', 'f')")
+                .exit_code,
+            0);
+  for (const char* sql :
+       {"UPDATE api_keys SET scopes = '{admin}'", "UPDATE api_keys SET revoked_at = NULL",
+        "UPDATE signing_keys SET valid_until = NULL",
+        "UPDATE signing_keys SET valid_from = now() - interval '1 year'"}) {
+    auto r = Sql(db.AppUrl(), sql);
+    EXPECT_NE(r.exit_code, 0) << sql;
+    EXPECT_NE(r.out.find("permission denied"), std::string::npos) << sql << ": " << r.out;
+  }
+  auto revoked = Sql(db.AppUrl(), "SELECT notary_revoke_api_key('k1')");
+  EXPECT_EQ(revoked.out, "t\n") << revoked.out;
+  EXPECT_EQ(Sql(db.AppUrl(), "SELECT notary_revoke_api_key('nope') IS NULL").out, "t\n");
+  EXPECT_EQ(Sql(db.AppUrl(), "SELECT revoked_at IS NOT NULL FROM api_keys").out, "t\n");
+  // Rotation to a key that does not exist closes nothing; to s2, closes s1.
+  EXPECT_EQ(Sql(db.AppUrl(), "SELECT notary_retire_signing_keys_except('nope')").out, "0\n");
+  EXPECT_EQ(Sql(db.AppUrl(), "SELECT notary_retire_signing_keys_except('s2')").out, "1\n");
+  EXPECT_EQ(Sql(db.AppUrl(), "SELECT key_id FROM signing_keys WHERE valid_until IS NULL").out,
+            "s2\n");
+}
+
 }  // namespace

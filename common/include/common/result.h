@@ -16,9 +16,11 @@ enum class ErrorCode {
   kInvalidInput,  // the caller's input is wrong; retrying it unchanged will not help
   kVerifyFailed,  // a signature, hash or proof did not check out
   kNotFound,
-  kConflict,     // a uniqueness or ordering rule refused the change
-  kUnavailable,  // a dependency (database, network peer) is down: retry later
-  kInternal,     // a bug or an unexpected state
+  kConflict,          // a uniqueness or ordering rule refused the change
+  kPermissionDenied,  // the caller is known but may not do this (a missing scope)
+  kTooLarge,          // the input is over a configured size limit
+  kUnavailable,       // a dependency (database, network peer) is down: retry later
+  kInternal,          // a bug or an unexpected state
 };
 
 const char* ErrorCodeName(ErrorCode code);
@@ -31,6 +33,10 @@ class Error {
   static Error VerifyFailed(std::string m) { return {ErrorCode::kVerifyFailed, std::move(m)}; }
   static Error NotFound(std::string m) { return {ErrorCode::kNotFound, std::move(m)}; }
   static Error Conflict(std::string m) { return {ErrorCode::kConflict, std::move(m)}; }
+  static Error PermissionDenied(std::string m) {
+    return {ErrorCode::kPermissionDenied, std::move(m)};
+  }
+  static Error TooLarge(std::string m) { return {ErrorCode::kTooLarge, std::move(m)}; }
   static Error Unavailable(std::string m) { return {ErrorCode::kUnavailable, std::move(m)}; }
   static Error Internal(std::string m) { return {ErrorCode::kInternal, std::move(m)}; }
 
