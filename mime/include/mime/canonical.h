@@ -25,9 +25,9 @@
 
 namespace mime {
 
-// The version that the overloads without a `version` argument use, and that notaryd issues
-// today. It stays 1 until notaryd draws part salts (version 2 part records need them, see
-// Part::salt); existing callers keep getting version 1 bit for bit.
+// The version that the overloads without a `version` argument use: 1, so that callers written
+// for version 1 keep getting it bit for bit. notaryd issues kLatestCanonVersion (ingest draws
+// the part salts that version 2 records need, see Part::salt).
 inline constexpr uint32_t kCanonVersion = 1;
 // The newest version this build can produce and verify.
 inline constexpr uint32_t kLatestCanonVersion = 2;
