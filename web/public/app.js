@@ -32,7 +32,10 @@ function h(tag, attrs = {}, ...kids) {
 function show(...nodes) {
   main.replaceChildren(...nodes);
   const h1 = main.querySelector('h1');
-  if (h1) { h1.tabIndex = -1; h1.focus({ preventScroll: true }); }
+  if (h1) {
+    h1.tabIndex = -1;
+    h1.focus({ preventScroll: true });
+  }
 }
 const t = (k, v) => state.t(k, v);
 
@@ -40,30 +43,73 @@ function fmtTime(iso, us) {
   const d = us !== undefined && us !== null ? new Date(Number(us) / 1000) : new Date(iso);
   if (isNaN(d)) return String(iso ?? '');
   if (!fmtTime.cache || fmtTime.cache.lang !== state.lang) {
-    fmtTime.cache = { lang: state.lang, f: new Intl.DateTimeFormat(state.lang, { dateStyle: 'medium', timeStyle: 'medium' }) };
+    fmtTime.cache = {
+      lang: state.lang,
+      f: new Intl.DateTimeFormat(state.lang, { dateStyle: 'medium', timeStyle: 'medium' }),
+    };
   }
   const local = fmtTime.cache.f.format(d);
-  return h('time', { datetime: d.toISOString() }, local, h('span', { class: 'utc' }, ' (' + d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z').replace('Z', ' ' + t('utc')) + ')'));
+  return h(
+    'time',
+    { datetime: d.toISOString() },
+    local,
+    h(
+      'span',
+      { class: 'utc' },
+      ' (' +
+        d
+          .toISOString()
+          .replace('T', ' ')
+          .replace(/\.\d+Z$/, 'Z')
+          .replace('Z', ' ' + t('utc')) +
+        ')',
+    ),
+  );
 }
 function copyButton(value, what) {
-  return h('button', {
-    type: 'button', class: 'copy', 'aria-label': t('copy_label', { what }),
-    onclick: async (ev) => {
-      const b = ev.currentTarget;
-      try { await navigator.clipboard.writeText(value); } catch { /* clipboard denied */ }
-      b.textContent = t('copied');
-      setTimeout(() => { b.textContent = t('copy'); }, 1500);
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: 'copy',
+      'aria-label': t('copy_label', { what }),
+      onclick: async (ev) => {
+        const b = ev.currentTarget;
+        try {
+          await navigator.clipboard.writeText(value);
+        } catch {
+          /* clipboard denied */
+        }
+        b.textContent = t('copied');
+        setTimeout(() => {
+          b.textContent = t('copy');
+        }, 1500);
+      },
     },
-  }, t('copy'));
+    t('copy'),
+  );
 }
 function hashRow(label, value) {
-  return h('tr', {}, h('th', { scope: 'row' }, label),
-           h('td', {}, h('code', { class: 'hash' }, value), ' ', copyButton(value, label)));
+  return h(
+    'tr',
+    {},
+    h('th', { scope: 'row' }, label),
+    h('td', {}, h('code', { class: 'hash' }, value), ' ', copyButton(value, label)),
+  );
 }
-function list(v) { return Array.isArray(v) ? v.join(', ') : (v || ''); }
+function list(v) {
+  return Array.isArray(v) ? v.join(', ') : v || '';
+}
 function kv(rows) {
-  return h('table', { class: 'kv' }, h('tbody', {}, rows.map(([k, v]) =>
-    h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, v ?? '')))));
+  return h(
+    'table',
+    { class: 'kv' },
+    h(
+      'tbody',
+      {},
+      rows.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, v ?? ''))),
+    ),
+  );
 }
 
 // ---------- API ----------
@@ -72,8 +118,7 @@ async function api(path, opts = {}) {
   const headers = { Accept: 'application/json', ...(opts.headers || {}) };
   if (opts.method && opts.method !== 'GET' && state.session) headers['X-CSRF-Token'] = state.session.csrf_token;
   const res = await fetch(path, { credentials: 'same-origin', ...opts, headers });
-  let body = null;
-  try { body = await res.json(); } catch { body = null; }
+  const body = await res.json().catch(() => null);
   if (res.status === 401 && state.session) {
     state.session = null;
     renderNav();
@@ -101,27 +146,46 @@ function renderNav() {
   document.title = t('title');
   document.getElementById('brand').textContent = t('title');
   document.getElementById('skip').textContent = t('skip');
-  const select = h('select', { id: 'lang', name: 'lang', onchange: (ev) => {
-    state.lang = ev.target.value;
-    try { localStorage.setItem('lang', state.lang); } catch { /* private mode */ }
-    state.t = translator(state.lang);
-    renderNav();
-    route();
-  } }, LANGS.map(([code, name]) => h('option', { value: code, selected: code === state.lang, lang: code }, name)));
+  const select = h(
+    'select',
+    {
+      id: 'lang',
+      name: 'lang',
+      onchange: (ev) => {
+        state.lang = ev.target.value;
+        try {
+          localStorage.setItem('lang', state.lang);
+        } catch {
+          /* private mode */
+        }
+        state.t = translator(state.lang);
+        renderNav();
+        route();
+      },
+    },
+    LANGS.map(([code, name]) => h('option', { value: code, selected: code === state.lang, lang: code }, name)),
+  );
   const items = [
     h('a', { href: '/search', 'data-nav': true }, t('nav_search')),
     h('a', { href: '/verify', 'data-nav': true }, t('nav_verify')),
-    h('label', { for: 'lang', class: 'lang' }, t('language')), select,
+    h('label', { for: 'lang', class: 'lang' }, t('language')),
+    select,
   ];
   if (state.session) {
-    items.push(h('span', { class: 'who' }, t('signed_in_as', { tenant: state.session.tenant, key: state.session.key_id })),
-               h('button', { type: 'button', 'data-action': 'sign-out', onclick: signOut }, t('sign_out')));
+    items.push(
+      h('span', { class: 'who' }, t('signed_in_as', { tenant: state.session.tenant, key: state.session.key_id })),
+      h('button', { type: 'button', 'data-action': 'sign-out', onclick: signOut }, t('sign_out')),
+    );
   }
   nav.replaceChildren(...items);
 }
 
 async function signOut() {
-  try { await api('/v1/session', { method: 'DELETE' }); } catch { /* ended already */ }
+  try {
+    await api('/v1/session', { method: 'DELETE' });
+  } catch {
+    /* ended already */
+  }
   state.session = null;
   state.cursors = [];
   renderNav();
@@ -145,37 +209,60 @@ async function route() {
 // ---------- sign-in ----------
 function renderSignIn(notice) {
   const status = h('p', { role: 'alert', class: 'error', id: 'signin-status' }, notice || '');
-  const input = h('input', { id: 'api_key', name: 'api_key', type: 'password', autocomplete: 'off',
-                             required: true, spellcheck: 'false', 'aria-describedby': 'signin-help' });
-  const form = h('form', { class: 'signin', onsubmit: async (ev) => {
-    ev.preventDefault();
-    const key = input.value.trim();
-    input.value = '';  // the key does not stay in the page
-    try {
-      const res = await fetch('/v1/session', { method: 'POST', credentials: 'same-origin',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify({ api_key: key }) });
-      const body = await res.json().catch(() => null);
-      if (!res.ok) throw new Error(body?.error?.message || String(res.status));
-      state.session = body;
-      renderNav();
-      go(location.pathname === '/' ? '/search' : location.pathname + location.search, true);
-    } catch (err) {
-      status.textContent = t('signin_failed', { msg: err.message });
-    }
-  } },
-  h('label', { for: 'api_key' }, t('api_key')), input,
-  h('p', { id: 'signin-help', class: 'help' }, t('signin_help')),
-  h('button', { type: 'submit' }, t('signin')));
+  const input = h('input', {
+    id: 'api_key',
+    name: 'api_key',
+    type: 'password',
+    autocomplete: 'off',
+    required: true,
+    spellcheck: 'false',
+    'aria-describedby': 'signin-help',
+  });
+  const form = h(
+    'form',
+    {
+      class: 'signin',
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        const key = input.value.trim();
+        input.value = ''; // the key does not stay in the page
+        try {
+          const res = await fetch('/v1/session', {
+            method: 'POST',
+            credentials: 'same-origin',
+            headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+            body: JSON.stringify({ api_key: key }),
+          });
+          const body = await res.json().catch(() => null);
+          if (!res.ok) throw new Error(body?.error?.message || String(res.status));
+          state.session = body;
+          renderNav();
+          go(location.pathname === '/' ? '/search' : location.pathname + location.search, true);
+        } catch (err) {
+          status.textContent = t('signin_failed', { msg: err.message });
+        }
+      },
+    },
+    h('label', { for: 'api_key' }, t('api_key')),
+    input,
+    h('p', { id: 'signin-help', class: 'help' }, t('signin_help')),
+    h('button', { type: 'submit' }, t('signin')),
+  );
   show(h('h1', {}, t('signin_title')), status, form);
   document.documentElement.dataset.ready = 'signin';
 }
 
 // ---------- search ----------
 const FIELDS = [
-  ['message_id', 'text'], ['from', 'text'], ['to', 'text'], ['subject', 'text'],
-  ['since', 'datetime-local'], ['until', 'datetime-local'], ['sha256', 'text'],
-  ['attachment_sha256', 'text'], ['attachment_name', 'text'],
+  ['message_id', 'text'],
+  ['from', 'text'],
+  ['to', 'text'],
+  ['subject', 'text'],
+  ['since', 'datetime-local'],
+  ['until', 'datetime-local'],
+  ['sha256', 'text'],
+  ['attachment_sha256', 'text'],
+  ['attachment_name', 'text'],
 ];
 function toLocalInput(iso) {
   const d = new Date(iso);
@@ -186,34 +273,78 @@ function toLocalInput(iso) {
 
 async function renderSearch() {
   const params = new URLSearchParams(location.search);
-  const form = h('form', { class: 'search', role: 'search', onsubmit: (ev) => {
-    ev.preventDefault();
-    const q = new URLSearchParams();
-    for (const [name, type] of FIELDS) {
-      const v = form.elements[name].value.trim();
-      if (!v) continue;
-      q.set(name, type === 'datetime-local' ? new Date(v).toISOString() : v);
-    }
-    if (form.elements.status.value) q.set('status', form.elements.status.value);
-    q.set('limit', form.elements.limit.value);
-    state.cursors = [];
-    go('/search?' + q.toString());
-  } });
+  const form = h('form', {
+    class: 'search',
+    role: 'search',
+    onsubmit: (ev) => {
+      ev.preventDefault();
+      const q = new URLSearchParams();
+      for (const [name, type] of FIELDS) {
+        const v = form.elements[name].value.trim();
+        if (!v) continue;
+        q.set(name, type === 'datetime-local' ? new Date(v).toISOString() : v);
+      }
+      if (form.elements.status.value) q.set('status', form.elements.status.value);
+      q.set('limit', form.elements.limit.value);
+      state.cursors = [];
+      go('/search?' + q.toString());
+    },
+  });
   const grid = h('div', { class: 'grid' });
   for (const [name, type] of FIELDS) {
     const v = params.get(name) || '';
-    grid.append(h('div', { class: 'field' }, h('label', { for: 'f-' + name }, t(name)),
-      h('input', { id: 'f-' + name, name, type, value: type === 'datetime-local' ? toLocalInput(v) : v,
-                   spellcheck: 'false' })));
+    grid.append(
+      h(
+        'div',
+        { class: 'field' },
+        h('label', { for: 'f-' + name }, t(name)),
+        h('input', {
+          id: 'f-' + name,
+          name,
+          type,
+          value: type === 'datetime-local' ? toLocalInput(v) : v,
+          spellcheck: 'false',
+        }),
+      ),
+    );
   }
-  grid.append(h('div', { class: 'field' }, h('label', { for: 'f-status' }, t('status')),
-    h('select', { id: 'f-status', name: 'status' }, ['', 'pending', 'sealed'].map((s) =>
-      h('option', { value: s, selected: (params.get('status') || '') === s }, t(s || 'any'))))));
-  grid.append(h('div', { class: 'field' }, h('label', { for: 'f-limit' }, t('limit')),
-    h('select', { id: 'f-limit', name: 'limit' }, ['25', '50', '100', '1000'].map((s) =>
-      h('option', { value: s, selected: (params.get('limit') || '50') === s }, s)))));
-  form.append(grid, h('div', { class: 'buttons' }, h('button', { type: 'submit' }, t('search')),
-    h('a', { href: '/search', 'data-nav': true, class: 'button-link' }, t('clear'))));
+  grid.append(
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'f-status' }, t('status')),
+      h(
+        'select',
+        { id: 'f-status', name: 'status' },
+        ['', 'pending', 'sealed'].map((s) =>
+          h('option', { value: s, selected: (params.get('status') || '') === s }, t(s || 'any')),
+        ),
+      ),
+    ),
+  );
+  grid.append(
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'f-limit' }, t('limit')),
+      h(
+        'select',
+        { id: 'f-limit', name: 'limit' },
+        ['25', '50', '100', '1000'].map((s) =>
+          h('option', { value: s, selected: (params.get('limit') || '50') === s }, s),
+        ),
+      ),
+    ),
+  );
+  form.append(
+    grid,
+    h(
+      'div',
+      { class: 'buttons' },
+      h('button', { type: 'submit' }, t('search')),
+      h('a', { href: '/search', 'data-nav': true, class: 'button-link' }, t('clear')),
+    ),
+  );
 
   const results = h('section', { 'aria-live': 'polite', 'aria-busy': 'true' }, h('p', {}, t('loading')));
   show(h('h1', {}, t('search_title')), form, results);
@@ -225,43 +356,84 @@ async function renderSearch() {
   performance.mark('search-data');
   const rows = page.items.map((r) => {
     const md = r.metadata || {};
-    return h('tr', { dataset: { messageId: r.id } },
+    return h(
+      'tr',
+      { dataset: { messageId: r.id } },
       h('td', {}, fmtTime(r.received_at, r.received_at_us)),
       h('td', {}, list(md.from) || r.envelope_from),
       h('td', {}, list(md.to) || (r.envelope_to || []).join(', ')),
       h('td', {}, h('a', { href: '/messages/' + encodeURIComponent(r.id), 'data-nav': true }, md.subject || '(—)')),
       h('td', {}, (md.attachment_names || []).join(', ')),
-      h('td', {}, h('span', { class: 'status ' + r.status }, t(r.status))));
+      h('td', {}, h('span', { class: 'status ' + r.status }, t(r.status))),
+    );
   });
   const pager = h('div', { class: 'pager' });
   const pageNo = state.cursors.length + 1;
   if (state.cursors.length) {
-    pager.append(h('button', { type: 'button', 'data-action': 'prev-page', onclick: () => {
-      state.cursors.pop();
-      const q2 = new URLSearchParams(location.search);
-      const prev = state.cursors.pop();
-      if (prev) { q2.set('next', prev); state.cursors.push(prev); } else q2.delete('next');
-      history.replaceState({}, '', '/search?' + q2.toString());
-      route();
-    } }, t('prev_page')));
+    pager.append(
+      h(
+        'button',
+        {
+          type: 'button',
+          'data-action': 'prev-page',
+          onclick: () => {
+            state.cursors.pop();
+            const q2 = new URLSearchParams(location.search);
+            const prev = state.cursors.pop();
+            if (prev) {
+              q2.set('next', prev);
+              state.cursors.push(prev);
+            } else q2.delete('next');
+            history.replaceState({}, '', '/search?' + q2.toString());
+            route();
+          },
+        },
+        t('prev_page'),
+      ),
+    );
   }
   pager.append(h('span', {}, t('page', { n: pageNo }) + ' · ' + t('rows', { n: page.items.length })));
   if (page.next) {
-    pager.append(h('button', { type: 'button', 'data-action': 'next-page', onclick: () => {
-      const q2 = new URLSearchParams(location.search);
-      q2.set('next', page.next);
-      state.cursors.push(page.next);
-      history.replaceState({}, '', '/search?' + q2.toString());
-      route();
-    } }, t('next_page')));
+    pager.append(
+      h(
+        'button',
+        {
+          type: 'button',
+          'data-action': 'next-page',
+          onclick: () => {
+            const q2 = new URLSearchParams(location.search);
+            q2.set('next', page.next);
+            state.cursors.push(page.next);
+            history.replaceState({}, '', '/search?' + q2.toString());
+            route();
+          },
+        },
+        t('next_page'),
+      ),
+    );
   }
   results.replaceChildren(
     h('h2', {}, t('results')),
-    rows.length ? h('table', { class: 'results' },
-      h('thead', {}, h('tr', {}, ['received', 'from', 'to', 'subject', 'attachments', 'status'].map((c) =>
-        h('th', { scope: 'col' }, t({ to: 'c_to', subject: 'c_subject' }[c] || c))))),
-      h('tbody', {}, rows)) : h('p', {}, t('no_results')),
-    pager);
+    rows.length
+      ? h(
+          'table',
+          { class: 'results' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ['received', 'from', 'to', 'subject', 'attachments', 'status'].map((c) =>
+                h('th', { scope: 'col' }, t({ to: 'c_to', subject: 'c_subject' }[c] || c)),
+              ),
+            ),
+          ),
+          h('tbody', {}, rows),
+        )
+      : h('p', {}, t('no_results')),
+    pager,
+  );
   results.setAttribute('aria-busy', 'false');
   document.documentElement.dataset.ready = 'search';
 }
@@ -273,63 +445,225 @@ async function renderMessage(id) {
   let block = null;
   if (r.block_height !== null && r.block_height !== undefined) {
     block = await fetch('/v1/blocks/' + r.block_height, { credentials: 'same-origin' })
-      .then((res) => (res.ok ? res.json() : null)).catch(() => null);
+      .then((res) => (res.ok ? res.json() : null))
+      .catch(() => null);
   }
   const md = r.metadata || {};
   const lang = state.lang;
   const evidence = '/v1/messages/' + encodeURIComponent(r.id) + '/evidence?lang=' + lang;
   const sealed = r.status === 'sealed';
   const downloads = sealed
-    ? h('p', { class: 'buttons' }, h('a', { href: evidence, download: 'evidence-' + r.id + '.zip',
-        class: 'button-link primary', 'data-action': 'download-evidence' }, t('download')))
+    ? h(
+        'p',
+        { class: 'buttons' },
+        h(
+          'a',
+          {
+            href: evidence,
+            download: 'evidence-' + r.id + '.zip',
+            class: 'button-link primary',
+            'data-action': 'download-evidence',
+          },
+          t('download'),
+        ),
+      )
     : h('p', { class: 'note' }, t('not_sealed'));
 
-  const parts = h('table', { class: 'parts' },
+  const parts = h(
+    'table',
+    { class: 'parts' },
     h('caption', {}, t('parts')),
-    h('thead', {}, h('tr', {}, ['position', 'type', 'name', 'size', 'SHA-256', ''].map((c, i) =>
-      h('th', { scope: 'col' }, i === 4 ? c : c ? t(c) : h('span', { class: 'sr-only' }, t('download_part')))))),
-    h('tbody', {}, (r.parts || []).map((p) => h('tr', { dataset: { position: p.position } },
-      h('td', {}, p.position), h('td', {}, p.content_type + (p.charset ? '; ' + p.charset : '')),
-      h('td', {}, p.filename), h('td', {}, t('bytes', { n: Number(p.size).toLocaleString(lang) })),
-      h('td', {}, h('code', { class: 'hash' }, p.sha256), ' ', copyButton(p.sha256, 'SHA-256 ' + p.position)),
-      h('td', {}, sealed && (p.filename || p.disposition === 'attachment')
-        ? h('a', { href: '/v1/messages/' + encodeURIComponent(r.id) + '/evidence?part=' + encodeURIComponent(p.position) + '&lang=' + lang,
-                   download: 'evidence-' + r.id + '-part-' + p.position + '.zip', 'data-action': 'download-part-evidence' }, t('download_part'))
-        : '')))));
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ['position', 'type', 'name', 'size', 'SHA-256', ''].map((c, i) =>
+          h('th', { scope: 'col' }, i === 4 ? c : c ? t(c) : h('span', { class: 'sr-only' }, t('download_part'))),
+        ),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      (r.parts || []).map((p) =>
+        h(
+          'tr',
+          { dataset: { position: p.position } },
+          h('td', {}, p.position),
+          h('td', {}, p.content_type + (p.charset ? '; ' + p.charset : '')),
+          h('td', {}, p.filename),
+          h('td', {}, t('bytes', { n: Number(p.size).toLocaleString(lang) })),
+          h('td', {}, h('code', { class: 'hash' }, p.sha256), ' ', copyButton(p.sha256, 'SHA-256 ' + p.position)),
+          h(
+            'td',
+            {},
+            sealed && (p.filename || p.disposition === 'attachment')
+              ? h(
+                  'a',
+                  {
+                    href:
+                      '/v1/messages/' +
+                      encodeURIComponent(r.id) +
+                      '/evidence?part=' +
+                      encodeURIComponent(p.position) +
+                      '&lang=' +
+                      lang,
+                    download: 'evidence-' + r.id + '-part-' + p.position + '.zip',
+                    'data-action': 'download-part-evidence',
+                  },
+                  t('download_part'),
+                )
+              : '',
+          ),
+        ),
+      ),
+    ),
+  );
 
-  const stamps = block && block.timestamps && block.timestamps.length
-    ? h('table', { class: 'stamps' }, h('caption', {}, t('timestamps')),
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('tsa')), h('th', { scope: 'col' }, t('gen_time')), h('th', { scope: 'col' }, t('status')))),
-        h('tbody', {}, block.timestamps.map((s) => h('tr', {}, h('td', {}, s.tsa),
-          h('td', {}, s.gen_time ? fmtTime(s.gen_time) : '—'), h('td', {}, s.status)))))
-    : null;
+  const stamps =
+    block && block.timestamps && block.timestamps.length
+      ? h(
+          'table',
+          { class: 'stamps' },
+          h('caption', {}, t('timestamps')),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', { scope: 'col' }, t('tsa')),
+              h('th', { scope: 'col' }, t('gen_time')),
+              h('th', { scope: 'col' }, t('status')),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            block.timestamps.map((s) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, s.tsa),
+                h('td', {}, s.gen_time ? fmtTime(s.gen_time) : '—'),
+                h('td', {}, s.status),
+              ),
+            ),
+          ),
+        )
+      : null;
 
   show(
-    h('p', {}, h('a', { href: '/search', 'data-nav': true, onclick: (ev) => { if (history.length > 1) { ev.preventDefault(); ev.stopPropagation(); history.back(); } } }, '← ' + t('back'))),
+    h(
+      'p',
+      {},
+      h(
+        'a',
+        {
+          href: '/search',
+          'data-nav': true,
+          onclick: (ev) => {
+            if (history.length > 1) {
+              ev.preventDefault();
+              ev.stopPropagation();
+              history.back();
+            }
+          },
+        },
+        '← ' + t('back'),
+      ),
+    ),
     h('h1', { class: 'subject' }, md.subject || '(—)'),
-    h('p', {}, h('span', { class: 'status ' + r.status }, t(r.status)), ' · ', t('receipt'), ' ', h('code', {}, r.id), ' · ', t('received'), ': ', fmtTime(r.received_at, r.received_at_us)),
+    h(
+      'p',
+      {},
+      h('span', { class: 'status ' + r.status }, t(r.status)),
+      ' · ',
+      t('receipt'),
+      ' ',
+      h('code', {}, r.id),
+      ' · ',
+      t('received'),
+      ': ',
+      fmtTime(r.received_at, r.received_at_us),
+    ),
     downloads,
-    h('section', {}, h('h2', {}, t('envelope')), kv([
-      [t('mail_from'), r.envelope_from || '<>'],
-      [t('recipients'), (r.envelope_to || []).join(', ')],
-      [t('client'), `${r.client_ip}:${r.client_port}` + (r.client_name ? ` (${r.client_name})` : '')],
-      [t('helo'), r.helo],
-      [t('tls'), r.tls_protocol ? `${r.tls_protocol} ${r.tls_cipher}` : t('no_tls')],
-    ])),
-    h('section', {}, h('h2', {}, t('headers')), kv([
-      [t('from'), md.from], [t('sender'), md.sender], [t('reply_to'), md.reply_to], [t('h_to'), md.to],
-      [t('cc'), md.cc], [t('h_subject'), md.subject], [t('date'), md.date],
-      ['Message-ID', md.message_id], [t('in_reply_to'), md.in_reply_to],
-    ].map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]).filter(([, v]) => v))),
+    h(
+      'section',
+      {},
+      h('h2', {}, t('envelope')),
+      kv([
+        [t('mail_from'), r.envelope_from || '<>'],
+        [t('recipients'), (r.envelope_to || []).join(', ')],
+        [t('client'), `${r.client_ip}:${r.client_port}` + (r.client_name ? ` (${r.client_name})` : '')],
+        [t('helo'), r.helo],
+        [t('tls'), r.tls_protocol ? `${r.tls_protocol} ${r.tls_cipher}` : t('no_tls')],
+      ]),
+    ),
+    h(
+      'section',
+      {},
+      h('h2', {}, t('headers')),
+      kv(
+        [
+          [t('from'), md.from],
+          [t('sender'), md.sender],
+          [t('reply_to'), md.reply_to],
+          [t('h_to'), md.to],
+          [t('cc'), md.cc],
+          [t('h_subject'), md.subject],
+          [t('date'), md.date],
+          ['Message-ID', md.message_id],
+          [t('in_reply_to'), md.in_reply_to],
+        ]
+          .map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v])
+          .filter(([, v]) => v),
+      ),
+    ),
     h('section', {}, parts),
-    h('section', {}, h('h2', {}, t('hashes')), h('table', { class: 'kv' }, h('tbody', {},
-      hashRow(t('raw_sha256'), r.raw_sha256), hashRow(t('canonical_sha256'), r.canonical_sha256),
-      hashRow(t('parts_root'), r.parts_root)))),
-    h('section', {}, h('h2', {}, t('seal')), sealed ? kv([
-      [t('leaf_index'), String(r.leaf_index)], [t('block_height'), String(r.block_height)],
-      [t('sealed_at'), block ? fmtTime(block.sealed_at, block.sealed_at_us) : '—'],
-      [t('block_hash'), block ? h('span', {}, h('code', { class: 'hash' }, block.block_hash), ' ', copyButton(block.block_hash, t('block_hash'))) : '—'],
-    ]) : h('p', {}, t('not_sealed')), stamps),
+    h(
+      'section',
+      {},
+      h('h2', {}, t('hashes')),
+      h(
+        'table',
+        { class: 'kv' },
+        h(
+          'tbody',
+          {},
+          hashRow(t('raw_sha256'), r.raw_sha256),
+          hashRow(t('canonical_sha256'), r.canonical_sha256),
+          hashRow(t('parts_root'), r.parts_root),
+        ),
+      ),
+    ),
+    h(
+      'section',
+      {},
+      h('h2', {}, t('seal')),
+      sealed
+        ? kv([
+            [t('leaf_index'), String(r.leaf_index)],
+            [t('block_height'), String(r.block_height)],
+            [t('sealed_at'), block ? fmtTime(block.sealed_at, block.sealed_at_us) : '—'],
+            [
+              t('block_hash'),
+              block
+                ? h(
+                    'span',
+                    {},
+                    h('code', { class: 'hash' }, block.block_hash),
+                    ' ',
+                    copyButton(block.block_hash, t('block_hash')),
+                  )
+                : '—',
+            ],
+          ])
+        : h('p', {}, t('not_sealed')),
+      stamps,
+    ),
   );
   document.documentElement.dataset.ready = 'message';
 }
@@ -350,55 +684,132 @@ function renderVerify() {
         if (keys && Array.isArray(keys.keys)) {
           trusted = keys.keys.map((k) => ({ fingerprint: k.fingerprint_sha256, public_key_pem: k.public_key_pem }));
         }
-      } catch { /* offline copy of the page: keys are self-declared */ }
+      } catch {
+        /* offline copy of the page: keys are self-declared */
+      }
       report = await verifyBundle(files, trusted);
     } catch (err) {
-      out.replaceChildren(h('p', { 'data-verdict': 'invalid', class: 'verdict invalid', role: 'status' },
-        t('unreadable', { msg: err.message })));
+      out.replaceChildren(
+        h(
+          'p',
+          { 'data-verdict': 'invalid', class: 'verdict invalid', role: 'status' },
+          t('unreadable', { msg: err.message }),
+        ),
+      );
       return;
     }
     const ms = performance.now() - started;
-    const verdict = h('p', { 'data-verdict': report.valid ? 'valid' : 'invalid', role: 'status',
-                             class: 'verdict ' + (report.valid ? 'valid' : 'invalid'), dataset: { ms: ms.toFixed(1) } },
-      report.valid ? t('verdict_valid') : t('verdict_invalid', { ids: report.failed.join(', ') }));
+    const verdict = h(
+      'p',
+      {
+        'data-verdict': report.valid ? 'valid' : 'invalid',
+        role: 'status',
+        class: 'verdict ' + (report.valid ? 'valid' : 'invalid'),
+        dataset: { ms: ms.toFixed(1) },
+      },
+      report.valid ? t('verdict_valid') : t('verdict_invalid', { ids: report.failed.join(', ') }),
+    );
     const keyLine = report.keyFingerprint
-      ? h('p', { class: 'key' }, t('key_fp') + ': ', h('code', { class: 'hash' }, report.keyFingerprint), ' — ',
-          report.keySelfDeclared ? t('key_unknown') : t('key_published'))
-      : h('p', { class: 'key' }, t('key_fp') + ': — ', report.keySelfDeclared ? t('key_unknown') : t('key_not_published'));
-    out.replaceChildren(verdict, keyLine,
-      h('table', { class: 'checks' }, h('caption', {}, t('receipt') + ' ' + report.receiptId),
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '#'), h('th', { scope: 'col' }, t('check')),
-          h('th', { scope: 'col' }, t('result')), h('th', { scope: 'col' }, t('reason')))),
-        h('tbody', {}, report.checks.map((c, i) => h('tr', { dataset: { check: c.id, status: c.status } },
-          h('td', {}, String(i + 1)), h('td', {}, h('code', {}, c.id), ' ', c.name),
-          h('td', {}, h('span', { class: 'result ' + c.status }, c.status + (state.lang === 'en' ? '' : ' · ' + t(c.status)))),
-          h('td', { class: 'reason' }, c.reason))))));
+      ? h(
+          'p',
+          { class: 'key' },
+          t('key_fp') + ': ',
+          h('code', { class: 'hash' }, report.keyFingerprint),
+          ' — ',
+          report.keySelfDeclared ? t('key_unknown') : t('key_published'),
+        )
+      : h(
+          'p',
+          { class: 'key' },
+          t('key_fp') + ': — ',
+          report.keySelfDeclared ? t('key_unknown') : t('key_not_published'),
+        );
+    out.replaceChildren(
+      verdict,
+      keyLine,
+      h(
+        'table',
+        { class: 'checks' },
+        h('caption', {}, t('receipt') + ' ' + report.receiptId),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'col' }, '#'),
+            h('th', { scope: 'col' }, t('check')),
+            h('th', { scope: 'col' }, t('result')),
+            h('th', { scope: 'col' }, t('reason')),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          report.checks.map((c, i) =>
+            h(
+              'tr',
+              { dataset: { check: c.id, status: c.status } },
+              h('td', {}, String(i + 1)),
+              h('td', {}, h('code', {}, c.id), ' ', c.name),
+              h(
+                'td',
+                {},
+                h('span', { class: 'result ' + c.status }, c.status + (state.lang === 'en' ? '' : ' · ' + t(c.status))),
+              ),
+              h('td', { class: 'reason' }, c.reason),
+            ),
+          ),
+        ),
+      ),
+    );
   };
-  input.addEventListener('change', () => { if (input.files[0]) run(input.files[0]); });
-  const drop = h('div', { class: 'drop' },
-    h('label', { for: 'bundle' }, t('bundle')), input, h('p', { class: 'help' }, t('drop')));
-  drop.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
+  input.addEventListener('change', () => {
+    if (input.files[0]) run(input.files[0]);
+  });
+  const drop = h(
+    'div',
+    { class: 'drop' },
+    h('label', { for: 'bundle' }, t('bundle')),
+    input,
+    h('p', { class: 'help' }, t('drop')),
+  );
+  drop.addEventListener('dragover', (ev) => {
+    ev.preventDefault();
+    drop.classList.add('over');
+  });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', (ev) => {
     ev.preventDefault();
     drop.classList.remove('over');
     if (ev.dataTransfer.files[0]) run(ev.dataTransfer.files[0]);
   });
-  show(h('h1', {}, t('verify_title')), h('p', {}, t('verify_intro')),
-       h('p', { class: 'note' }, t('verify_scope')), drop, out);
+  show(
+    h('h1', {}, t('verify_title')),
+    h('p', {}, t('verify_intro')),
+    h('p', { class: 'note' }, t('verify_scope')),
+    drop,
+    out,
+  );
   document.documentElement.dataset.ready = 'verify';
 }
 
 // ---------- start ----------
 async function start() {
   let stored = null;
-  try { stored = localStorage.getItem('lang'); } catch { /* private mode */ }
+  try {
+    stored = localStorage.getItem('lang');
+  } catch {
+    /* private mode */
+  }
   state.lang = pickLang(stored, navigator.languages);
   state.t = translator(state.lang);
   try {
     const res = await fetch('/v1/session', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
     state.session = res.ok ? await res.json() : null;
-  } catch { state.session = null; }
+  } catch {
+    state.session = null;
+  }
   renderNav();
   await route();
 }

@@ -15,8 +15,7 @@
 const MAX_PARTS = 10000;
 const MAX_DEPTH = 100;
 const MAX_PREPARED = 2 ** 30;
-const HEADER_NAMES = ['from', 'sender', 'reply-to', 'to', 'cc', 'subject', 'date', 'message-id',
-  'in-reply-to'];
+const HEADER_NAMES = ['from', 'sender', 'reply-to', 'to', 'cc', 'subject', 'date', 'message-id', 'in-reply-to'];
 
 const utf8Encoder = new TextEncoder();
 
@@ -98,7 +97,7 @@ const WORD = /=\?([\x21-\x3c\x3e\x40-\x7e]+)\?([BbQq])\?([\x21-\x3e\x40-\x7e]*)\
 
 function decodeEncodedWords(text) {
   let out = '';
-  let run = [];  // [{label, encoding, bytes: number[]}]
+  let run = []; // [{label, encoding, bytes: number[]}]
   const flush = () => {
     for (const g of run) out += decodeWith(g.label, Uint8Array.from(g.bytes));
     run = [];
@@ -115,7 +114,7 @@ function decodeEncodedWords(text) {
       const label = m[1].split('*')[0];
       const decoder = label === '' ? null : decoderFor(label);
       if (decoder) {
-        let bytes = null;
+        let bytes;
         if (m[2] === 'B' || m[2] === 'b') {
           try {
             bytes = bytesOf(atob(m[3]));
@@ -151,7 +150,10 @@ function decodeEncodedWords(text) {
 }
 
 function collapse(text) {
-  return text.split(/[ \t\r\n]+/).filter((s) => s !== '').join(' ');
+  return text
+    .split(/[ \t\r\n]+/)
+    .filter((s) => s !== '')
+    .join(' ');
 }
 
 // ---------------------------------------------------------------- §V2.4 structured values
@@ -467,8 +469,7 @@ export async function canonicalizeV2(input) {
   if (raw === '') return { canonical: Uint8Array.from(preamble), parts: [] };
   const m = raw.replace(/\r?\n/g, '\r\n');
   if (m.length > MAX_PREPARED) throw new Error('inputs over 1 GiB are not supported here');
-  const unparsed = async () => Uint8Array.from(
-      [...preamble, ...record('unparsed', [await sha256Hex(bytesOf(m))])]);
+  const unparsed = async () => Uint8Array.from([...preamble, ...record('unparsed', [await sha256Hex(bytesOf(m))])]);
 
   const records = [];
   const parts = [];
@@ -518,10 +519,14 @@ export async function canonicalizeV2(input) {
     const ctField = first('content-type');
     let ct = ctField ? contentType(ctField.text) : null;
     if (!ct) {
-      ct = !ctField && inDigest
+      ct =
+        !ctField && inDigest
           ? { type: 'message', subtype: 'rfc822', params: [] }
-          : { type: 'text', subtype: 'plain',
-            params: [{ name: 'charset', section: -1, extended: false, value: 'us-ascii' }] };
+          : {
+              type: 'text',
+              subtype: 'plain',
+              params: [{ name: 'charset', section: -1, extended: false, value: 'us-ascii' }],
+            };
     }
     const bodyStart = block.bodyStart;
 
@@ -533,7 +538,7 @@ export async function canonicalizeV2(input) {
         const pos = top ? '' : position;
         records.push(record('multipart', [pos, `multipart/${ct.subtype}`]));
         const dash = '--' + binaryString(utf8(boundary));
-        const delimiters = [];  // [lineStart, next, close]
+        const delimiters = []; // [lineStart, next, close]
         let p = bodyStart;
         while (p < end) {
           const [lineEnd, next] = lineAt(p, end);
@@ -569,12 +574,15 @@ export async function canonicalizeV2(input) {
     const body = m.slice(bodyStart, end);
     const cte = first('content-transfer-encoding');
     const mechanism = cte ? transferMechanism(cte.text) : '';
-    const content = mechanism === 'base64' ? base64Body(body)
-        : mechanism === 'quoted-printable' ? quotedPrintableBody(body) : bytesOf(body);
+    const content =
+      mechanism === 'base64'
+        ? base64Body(body)
+        : mechanism === 'quoted-printable'
+          ? quotedPrintableBody(body)
+          : bytesOf(body);
 
     const charsetValue = parameter(ct.params, 'charset', false);
-    const charset = charsetValue === null ? ''
-        : asciiLower(charsetValue.replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, ''));
+    const charset = charsetValue === null ? '' : asciiLower(charsetValue.replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, ''));
     let disposition = '';
     let dispositionParams = [];
     const cdField = first('content-disposition');
@@ -598,8 +606,7 @@ export async function canonicalizeV2(input) {
     if (ct.type === 'text' && filename === '' && disposition !== 'attachment') {
       let text = null;
       if (charset === '') {
-        text = isValidUtf8(content) ? decodeWith('utf-8', content)
-            : decodeWith('windows-1252', content);
+        text = isValidUtf8(content) ? decodeWith('utf-8', content) : decodeWith('windows-1252', content);
       } else if (decoderFor(charset)) {
         text = decodeWith(charset, content);
       }
@@ -613,10 +620,18 @@ export async function canonicalizeV2(input) {
       }
     }
     const contentTypeName = `${ct.type}/${ct.subtype}`;
-    records.push(record('part',
-        [pos, contentTypeName, disposition, filename, mode, modeCharset, digest]));
-    parts.push({ position: pos, content_type: contentTypeName, charset, disposition, filename,
-      size: content.length, sha256, mode, content_sha256: digest });
+    records.push(record('part', [pos, contentTypeName, disposition, filename, mode, modeCharset, digest]));
+    parts.push({
+      position: pos,
+      content_type: contentTypeName,
+      charset,
+      disposition,
+      filename,
+      size: content.length,
+      sha256,
+      mode,
+      content_sha256: digest,
+    });
   }
 
   try {

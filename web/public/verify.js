@@ -1,5 +1,5 @@
 // In-browser verification of an evidence bundle (docs/evidence-bundle.md §4), with the same
-// check ids, names and order as notary-verify (notary/src/bundle_verify.cc). Nothing leaves
+// check ids, names and order as notary-verify (evidence/src/verify.cc). Nothing leaves
 // the browser: the zip is read with DecompressionStream, hashes and Ed25519 signatures use
 // WebCrypto. Bundle format versions 1 and 2 (the C++ reader is the reference for version 2).
 //
@@ -12,7 +12,7 @@
 // Check 21 re-renders certificate.html and VERIFY.md from evidence.json with the very
 // templates notaryd compiles in (web/public/cert_template.html, verify_template.md,
 // cert_labels.json, served at /assets/) and the template language of
-// notary/src/text_template.cc, and compares them byte for byte.
+// evidence/src/text_template.cc, and compares them byte for byte.
 
 import { canonicalizeV2, partRecord } from './canonical_v2.js';
 
@@ -66,7 +66,9 @@ function unb64(s) {
 // evidence.json's token_base64: canonical base64 (RFC 4648 §4 with padding, the unused bits
 // of the last group zero), as notary-verify requires: one spelling per token.
 const CANONICAL_B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$/;
-function isEvidenceB64(s) { return typeof s === 'string' && CANONICAL_B64.test(s); }
+function isEvidenceB64(s) {
+  return typeof s === 'string' && CANONICAL_B64.test(s);
+}
 function evidenceB64(s) {
   if (!isEvidenceB64(s)) throw new Error('not canonical base64');
   return unb64(s);
@@ -76,7 +78,10 @@ function concat(...parts) {
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 function equal(a, b) {
@@ -87,20 +92,68 @@ function equal(a, b) {
 export async function sha256(b) {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', b));
 }
-function u32(n) { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, n); return b; }
-function u64(n) { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, BigInt(n)); return b; }
-function lp(s) { const b = typeof s === 'string' ? enc.encode(s) : s; return concat(u32(b.length), b); }
+function u32(n) {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+}
+function u64(n) {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n));
+  return b;
+}
+function lp(s) {
+  const b = typeof s === 'string' ? enc.encode(s) : s;
+  return concat(u32(b.length), b);
+}
 
 class Reader {
-  constructor(b) { this.b = b; this.o = 0; this.v = new DataView(b.buffer, b.byteOffset, b.length); }
-  need(n) { if (this.o + n > this.b.length) throw new Error('truncated'); }
-  bytes(n) { this.need(n); const r = this.b.subarray(this.o, this.o + n); this.o += n; return r; }
-  u16() { this.need(2); const r = this.v.getUint16(this.o); this.o += 2; return r; }
-  u32() { this.need(4); const r = this.v.getUint32(this.o); this.o += 4; return r; }
-  u64() { this.need(8); const r = this.v.getBigUint64(this.o); this.o += 8; return r; }
-  i64() { this.need(8); const r = this.v.getBigInt64(this.o); this.o += 8; return r; }
-  str(max) { const n = this.u32(); if (n > max) throw new Error('string too long'); return this.bytes(n); }
-  done() { return this.o === this.b.length; }
+  constructor(b) {
+    this.b = b;
+    this.o = 0;
+    this.v = new DataView(b.buffer, b.byteOffset, b.length);
+  }
+  need(n) {
+    if (this.o + n > this.b.length) throw new Error('truncated');
+  }
+  bytes(n) {
+    this.need(n);
+    const r = this.b.subarray(this.o, this.o + n);
+    this.o += n;
+    return r;
+  }
+  u16() {
+    this.need(2);
+    const r = this.v.getUint16(this.o);
+    this.o += 2;
+    return r;
+  }
+  u32() {
+    this.need(4);
+    const r = this.v.getUint32(this.o);
+    this.o += 4;
+    return r;
+  }
+  u64() {
+    this.need(8);
+    const r = this.v.getBigUint64(this.o);
+    this.o += 8;
+    return r;
+  }
+  i64() {
+    this.need(8);
+    const r = this.v.getBigInt64(this.o);
+    this.o += 8;
+    return r;
+  }
+  str(max) {
+    const n = this.u32();
+    if (n > max) throw new Error('string too long');
+    return this.bytes(n);
+  }
+  done() {
+    return this.o === this.b.length;
+  }
 }
 
 // ---------- evidence.json, read strictly (docs/evidence-bundle.md §3) ----------
@@ -109,21 +162,29 @@ class Reader {
 const MAX_JSON_DEPTH = 8;
 export function parseStrictJson(text) {
   let i = 0;
-  const fail = (what) => { throw new Error('evidence.json: ' + what + ' at offset ' + i); };
-  const ws = () => { while (i < text.length && ' \t\n\r'.includes(text[i])) i++; };
+  const fail = (what) => {
+    throw new Error('evidence.json: ' + what + ' at offset ' + i);
+  };
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
+  };
   const str = () => {
     let out = '';
-    i++;  // the opening quote
+    i++; // the opening quote
     for (;;) {
       if (i >= text.length) fail('unterminated string');
       const c = text[i++];
       if (c === '"') {
         // Unpaired surrogates are not Unicode text: notary-verify refuses them too.
-        if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(out)) fail('unpaired surrogate');
+        if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(out))
+          fail('unpaired surrogate');
         return out;
       }
       if (c < ' ') fail('control character in a string');
-      if (c !== '\\') { out += c; continue; }
+      if (c !== '\\') {
+        out += c;
+        continue;
+      }
       const e = text[i++];
       const simple = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
       if (e in simple) out += simple[e];
@@ -151,7 +212,10 @@ export function parseStrictJson(text) {
   const stack = [];
   let result;
   const put = (v) => {
-    if (!stack.length) { result = v; return; }
+    if (!stack.length) {
+      result = v;
+      return;
+    }
     const top = stack[stack.length - 1];
     if (Array.isArray(top.value)) top.value.push(v);
     else top.value[top.key] = v;
@@ -160,33 +224,47 @@ export function parseStrictJson(text) {
     ws();
     const top = stack[stack.length - 1];
     if (top && !Array.isArray(top.value) && top.expectKey) {
-      if (text[i] === '}' && top.empty) { i++; stack.pop(); put(top.value); }
-      else {
+      if (text[i] === '}' && top.empty) {
+        i++;
+        stack.pop();
+        put(top.value);
+      } else {
         if (text[i] !== '"') fail('expected a key');
         const k = str();
         if (Object.prototype.hasOwnProperty.call(top.value, k)) fail('the key "' + k + '" appears twice in one object');
         ws();
         if (text[i++] !== ':') fail('expected ":"');
-        top.key = k; top.expectKey = false; top.empty = false;
+        top.key = k;
+        top.expectKey = false;
+        top.empty = false;
         continue;
       }
     } else if (top && Array.isArray(top.value) && top.empty && text[i] === ']') {
-      i++; stack.pop(); put(top.value);
+      i++;
+      stack.pop();
+      put(top.value);
     } else {
       const c = text[i];
       if (c === '{' || c === '[') {
         if (stack.length >= MAX_JSON_DEPTH) fail('nested deeper than the format allows');
         i++;
-        stack.push(c === '{' ? { value: Object.create(null), expectKey: true, empty: true }
-                             : { value: [], empty: true });
+        stack.push(
+          c === '{' ? { value: Object.create(null), expectKey: true, empty: true } : { value: [], empty: true },
+        );
         continue;
       }
       if (c === '"') put(str());
       else if (c === '-' || (c >= '0' && c <= '9')) put(number());
-      else if (text.startsWith('true', i)) { i += 4; put(true); }
-      else if (text.startsWith('false', i)) { i += 5; put(false); }
-      else if (text.startsWith('null', i)) { i += 4; put(null); }
-      else fail('unexpected character');
+      else if (text.startsWith('true', i)) {
+        i += 4;
+        put(true);
+      } else if (text.startsWith('false', i)) {
+        i += 5;
+        put(false);
+      } else if (text.startsWith('null', i)) {
+        i += 4;
+        put(null);
+      } else fail('unexpected character');
     }
     // After a value: a separator, a close, or the end.
     for (;;) {
@@ -198,20 +276,27 @@ export function parseStrictJson(text) {
       }
       if (text[i] === ',') {
         i++;
-        if (Array.isArray(t.value)) t.empty = false; else t.expectKey = true;
-        if (!Array.isArray(t.value)) { ws(); if (text[i] !== '"') fail('expected a key'); }
+        if (Array.isArray(t.value)) t.empty = false;
+        else t.expectKey = true;
+        if (!Array.isArray(t.value)) {
+          ws();
+          if (text[i] !== '"') fail('expected a key');
+        }
         break;
       }
       const close = Array.isArray(t.value) ? ']' : '}';
       if (text[i] !== close) fail('expected "," or "' + close + '"');
-      i++; stack.pop(); put(t.value);
+      i++;
+      stack.pop();
+      put(t.value);
     }
   }
 }
 
 // The schema of evidence.json: every object's fields, exactly (readers reject unknown ones),
-// per format version, as ParseEvidenceJson (notary/src/bundle_format.cc) reads them.
-const INT64_MIN = -(2n ** 63n), INT64_MAX = 2n ** 63n - 1n;
+// per format version, as ParseEvidenceJson (evidence/src/format.cc) reads them.
+const INT64_MIN = -(2n ** 63n),
+  INT64_MAX = 2n ** 63n - 1n;
 const S = {
   str: (v) => typeof v === 'string',
   u64: (v) => (typeof v === 'number' && v >= 0 && !Object.is(v, -0)) || (typeof v === 'bigint' && v >= 0n),
@@ -225,42 +310,90 @@ const arrayOf = (item, max) => ({ array: item, max });
 const nullable = (t) => ({ nullable: t });
 const TOKEN = { tsa: 'str', file: 'str', token_base64: 'b64' };
 const BLOCK = {
-  height: 'u64', header_hex: 'hex', header_file: 'str', signature_hex: 'hex',
-  signature_file: 'str', hash: 'hash', timestamps: arrayOf(TOKEN, 16),
+  height: 'u64',
+  header_hex: 'hex',
+  header_file: 'str',
+  signature_hex: 'hex',
+  signature_file: 'str',
+  hash: 'hash',
+  timestamps: arrayOf(TOKEN, 16),
 };
 const PART_V1 = {
-  position: 'str', redacted: 'bool', content_type: 'str', charset: 'str', disposition: 'str',
-  filename: 'str', size: 'u64', sha256: 'hash', record_leaf_hash: 'hash',
+  position: 'str',
+  redacted: 'bool',
+  content_type: 'str',
+  charset: 'str',
+  disposition: 'str',
+  filename: 'str',
+  size: 'u64',
+  sha256: 'hash',
+  record_leaf_hash: 'hash',
 };
 const PART_V2 = { ...PART_V1, salt: nullable('hash') };
 const REDACTED_PART = { position: 'str', redacted: 'bool', record_leaf_hash: 'hash' };
 const ENVELOPE = {
-  mail_from: 'str', recipients: arrayOf('str', Infinity), client_ip: 'str',
-  client_port: 'u64', helo: 'str', tls_protocol: 'str', tls_cipher: 'str',
+  mail_from: 'str',
+  recipients: arrayOf('str', Infinity),
+  client_ip: 'str',
+  client_port: 'u64',
+  helo: 'str',
+  tls_protocol: 'str',
+  tls_cipher: 'str',
 };
 const DISCLOSED = nullable({ position: 'str', file: 'str' });
 function evidenceSchema(version) {
   const v2 = version === 2;
   return {
-    format: 'str', format_version: 'u64', issued_to: 'str', issued_at_us: 'i64', lang: 'str',
-    receipt: v2 ? {
-      id: 'str', tenant: 'str', received_at_us: 'i64', envelope: ENVELOPE,
-      provenance: {
-        source: 'str', listener: 'str', node: 'str', client_name: 'str', auth_user: 'str',
-        queue_id: 'str', asserted_by: 'str', journal_report_sha256: nullable('hash'),
-      },
-      provenance_bound: 'bool',
-    } : {
-      id: 'str', tenant: 'str', received_at_us: 'i64', envelope: ENVELOPE,
-      client_name: 'str', auth_user: 'str', queue_id: 'str', node: 'str', source: 'str',
-    },
-    message: v2 ? {
-      file: nullable('str'), raw_sha256: 'hash', canonical_sha256: 'hash', canon_version: 'u64',
-      canonical_file: nullable('str'), disclosed_part: DISCLOSED,
-    } : {
-      file: nullable('str'), raw_sha256: 'hash', canonical_sha256: 'hash', canon_version: 'u64',
-      disclosed_part: DISCLOSED,
-    },
+    format: 'str',
+    format_version: 'u64',
+    issued_to: 'str',
+    issued_at_us: 'i64',
+    lang: 'str',
+    receipt: v2
+      ? {
+          id: 'str',
+          tenant: 'str',
+          received_at_us: 'i64',
+          envelope: ENVELOPE,
+          provenance: {
+            source: 'str',
+            listener: 'str',
+            node: 'str',
+            client_name: 'str',
+            auth_user: 'str',
+            queue_id: 'str',
+            asserted_by: 'str',
+            journal_report_sha256: nullable('hash'),
+          },
+          provenance_bound: 'bool',
+        }
+      : {
+          id: 'str',
+          tenant: 'str',
+          received_at_us: 'i64',
+          envelope: ENVELOPE,
+          client_name: 'str',
+          auth_user: 'str',
+          queue_id: 'str',
+          node: 'str',
+          source: 'str',
+        },
+    message: v2
+      ? {
+          file: nullable('str'),
+          raw_sha256: 'hash',
+          canonical_sha256: 'hash',
+          canon_version: 'u64',
+          canonical_file: nullable('str'),
+          disclosed_part: DISCLOSED,
+        }
+      : {
+          file: nullable('str'),
+          raw_sha256: 'hash',
+          canonical_sha256: 'hash',
+          canon_version: 'u64',
+          disclosed_part: DISCLOSED,
+        },
     parts: arrayOf({ part: v2 ? PART_V2 : PART_V1 }, 10000),
     parts_root: 'hash',
     journal_report: { optional: nullable({ file: 'str', sha256: 'hash', size: 'u64' }) },
@@ -269,16 +402,26 @@ function evidenceSchema(version) {
     block: BLOCK,
     previous_block: nullable(BLOCK),
     checkpoint: { note: 'str', file: 'str', tree_size: 'u64', inclusion_proof: arrayOf('hash', 128) },
-    keys: arrayOf({
-      key_id: 'str', algorithm: 'str', public_key_pem: 'str', fingerprint: 'str',
-      valid_from_us: 'i64', valid_until_us: nullable('i64'), file: 'str',
-    }, 16),
+    keys: arrayOf(
+      {
+        key_id: 'str',
+        algorithm: 'str',
+        public_key_pem: 'str',
+        fingerprint: 'str',
+        valid_from_us: 'i64',
+        valid_until_us: nullable('i64'),
+        file: 'str',
+      },
+      16,
+    ),
     tsa: { ca_pem: 'str', ca_file: 'str', chain_pem: 'str', chain_file: nullable('str') },
   };
 }
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
 function checkShape(v, t, path) {
-  const bad = (what) => { throw new Error('evidence.json: ' + path + ': ' + what); };
+  const bad = (what) => {
+    throw new Error('evidence.json: ' + path + ': ' + what);
+  };
   if (typeof t === 'string') {
     if (!S[t](v)) bad('not ' + t);
     return;
@@ -304,7 +447,9 @@ function checkShape(v, t, path) {
 const FORMAT_NAME = 'email-notary-evidence-bundle';
 const CANONICAL_FILE = 'canonical-form.txt';
 const JOURNAL_FILE = 'journal-report.eml';
-export function isValidPosition(p) { return typeof p === 'string' && p.length <= 64 && /^[0-9]+(\.[0-9]+)*$/.test(p); }
+export function isValidPosition(p) {
+  return typeof p === 'string' && p.length <= 64 && /^[0-9]+(\.[0-9]+)*$/.test(p);
+}
 const partFile = (position) => 'part-' + position + '.bin';
 const headerFile = (height) => 'block/' + height + '.header';
 const sigFile = (height) => 'block/' + height + '.sig';
@@ -313,9 +458,12 @@ const keyFile = (keyId) => 'keys/' + keyId + '.pem';
 // What ParseEvidenceJson refuses beyond the shape: file names other than the prescribed
 // ones, positions and key ids, a header that does not decode, and the like.
 function checkValues(e) {
-  const bad = (path, what) => { throw new Error('evidence.json: ' + path + ': ' + what); };
+  const bad = (path, what) => {
+    throw new Error('evidence.json: ' + path + ': ' + what);
+  };
   if (e.format !== FORMAT_NAME) bad('format', 'not an evidence bundle');
-  if (e.format_version !== 1 && e.format_version !== 2) bad('format_version', 'unsupported version ' + e.format_version);
+  if (e.format_version !== 1 && e.format_version !== 2)
+    bad('format_version', 'unsupported version ' + e.format_version);
   const v2 = e.format_version === 2;
   if (BigInt(e.receipt.envelope.client_port) > 65535n) bad('receipt.envelope.client_port', 'out of range');
   if (v2 && e.receipt.provenance.journal_report_sha256 === '0'.repeat(64)) {
@@ -331,11 +479,13 @@ function checkValues(e) {
   } else {
     if (e.message.file !== null) bad('message.file', 'must be null when a part is disclosed');
     if (!isValidPosition(dp.position)) bad('message.disclosed_part.position', 'invalid');
-    if (dp.file !== partFile(dp.position)) bad('message.disclosed_part.file', 'must be "' + partFile(dp.position) + '"');
+    if (dp.file !== partFile(dp.position))
+      bad('message.disclosed_part.file', 'must be "' + partFile(dp.position) + '"');
   }
   const positions = new Set();
   e.parts.forEach((p, i) => {
-    if (!isValidPosition(p.position) || positions.has(p.position)) bad('parts[' + i + '].position', 'invalid or repeated');
+    if (!isValidPosition(p.position) || positions.has(p.position))
+      bad('parts[' + i + '].position', 'invalid or repeated');
     positions.add(p.position);
   });
   if (dp && !positions.has(dp.position)) bad('message.disclosed_part.position', 'not among the parts');
@@ -346,15 +496,23 @@ function checkValues(e) {
     if (BigInt(jr.size) === 0n) bad('journal_report.size', 'must not be 0');
   }
   if (e.leaf.file !== 'leaf-record.bin') bad('leaf.file', 'must be "leaf-record.bin"');
-  for (const [path, b] of [['block', e.block], ['previous_block', e.previous_block]]) {
+  for (const [path, b] of [
+    ['block', e.block],
+    ['previous_block', e.previous_block],
+  ]) {
     if (b === null) continue;
     let h;
-    try { h = decodeHeader(unhex(b.header_hex)); } catch (err) { bad(path + '.header_hex', err.message); }
+    try {
+      h = decodeHeader(unhex(b.header_hex));
+    } catch (err) {
+      bad(path + '.header_hex', err.message);
+    }
     if (h.height !== BigInt(b.height)) bad(path + '.height', 'differs from the height in header_hex');
     if (b.header_file !== headerFile(b.height)) bad(path + '.header_file', 'must be "' + headerFile(b.height) + '"');
     if (b.signature_file !== sigFile(b.height)) bad(path + '.signature_file', 'must be "' + sigFile(b.height) + '"');
     b.timestamps.forEach((t, i) => {
-      if (t.file !== tokenFile(b.height, i)) bad(path + '.timestamps[' + i + '].file', 'must be "' + tokenFile(b.height, i) + '"');
+      if (t.file !== tokenFile(b.height, i))
+        bad(path + '.timestamps[' + i + '].file', 'must be "' + tokenFile(b.height, i) + '"');
     });
   }
   if (e.checkpoint.file !== 'checkpoint.txt') bad('checkpoint.file', 'must be "checkpoint.txt"');
@@ -390,7 +548,10 @@ async function inflate(data, budget) {
     const { done, value } = await reader.read();
     if (done) break;
     n += value.length;
-    if (n > budget) { await reader.cancel(); throw new Error('the bundle inflates past 200 MiB'); }
+    if (n > budget) {
+      await reader.cancel();
+      throw new Error('the bundle inflates past 200 MiB');
+    }
     chunks.push(value);
   }
   return { bytes: concat(...chunks), size: n };
@@ -401,7 +562,10 @@ export async function readZip(bytes) {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   let eocd = -1;
   for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 65535); i--) {
-    if (v.getUint32(i, true) === 0x06054b50) { eocd = i; break; }
+    if (v.getUint32(i, true) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
   }
   if (eocd < 0) throw new Error('not a zip file');
   const count = v.getUint16(eocd + 10, true);
@@ -465,7 +629,11 @@ function der(b, o = 0) {
 }
 function children(b) {
   const out = [];
-  for (let o = 0; o < b.length;) { const t = der(b, o); out.push(t); o = t.end; }
+  for (let o = 0; o < b.length;) {
+    const t = der(b, o);
+    out.push(t);
+    o = t.end;
+  }
   return out;
 }
 const SHA256_OID = unhex('608648016503040201');
@@ -493,10 +661,10 @@ function civilFromDays(z) {
   const m = mp < 10 ? mp + 3 : mp - 9;
   return { y: yoe + era * 400 + (m <= 2 ? 1 : 0), m, d };
 }
-const daysInMonth = (y, m) => (m === 2 ? ((y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)) ? 29 : 28)
-                                        : [4, 6, 9, 11].includes(m) ? 30 : 31);
+const daysInMonth = (y, m) =>
+  m === 2 ? (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(m) ? 30 : 31;
 
-// A token's genTime as notary-verify reads it (GeneralizedTimeMicros, notary/src/tsa.cc):
+// A token's genTime as notary-verify reads it (GeneralizedTimeMicros, tsa/src/token.cc):
 // YYYYMMDDHHMMSS, then optionally "." and any number of digits (truncated to microseconds),
 // then "Z"; a real calendar day, second 0..60. Microseconds since 1970 (BigInt).
 export function parseGeneralizedTime(b) {
@@ -510,10 +678,25 @@ export function parseGeneralizedTime(b) {
     }
     return v;
   };
-  const year = num(0, 4), month = num(4, 2), day = num(6, 2);
-  const hour = num(8, 2), minute = num(10, 2), second = num(12, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 ||
-      minute < 0 || minute > 59 || second < 0 || second > 60) {
+  const year = num(0, 4),
+    month = num(4, 2),
+    day = num(6, 2);
+  const hour = num(8, 2),
+    minute = num(10, 2),
+    second = num(12, 2);
+  if (
+    year < 0 ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > 31 ||
+    hour < 0 ||
+    hour > 23 ||
+    minute < 0 ||
+    minute > 59 ||
+    second < 0 ||
+    second > 60
+  ) {
     throw new Error('bad genTime');
   }
   let micros = 0;
@@ -546,15 +729,20 @@ export function parseTokenInfo(tok) {
   const outer = der(tok);
   if (outer.end !== tok.length) throw new Error('trailing bytes after the token');
   const ci = children(outer.body);
-  const sd = children(der(ci[1].body).body);  // [0] EXPLICIT SignedData
+  const sd = children(der(ci[1].body).body); // [0] EXPLICIT SignedData
   const encap = children(sd[2].body);
   if (!equal(encap[0].body, TSTINFO_OID)) throw new Error('not a TSTInfo');
-  const octets = der(encap[1].body);  // [0] EXPLICIT OCTET STRING
+  const octets = der(encap[1].body); // [0] EXPLICIT OCTET STRING
   const tst = children(der(octets.body).body);
   const mi = children(tst[2].body);
   const algOid = children(mi[0].body)[0].body;
-  const alg = equal(algOid, SHA256_OID) ? 'SHA-256' : equal(algOid, SHA384_OID) ? 'SHA-384'
-    : equal(algOid, SHA512_OID) ? 'SHA-512' : null;
+  const alg = equal(algOid, SHA256_OID)
+    ? 'SHA-256'
+    : equal(algOid, SHA384_OID)
+      ? 'SHA-384'
+      : equal(algOid, SHA512_OID)
+        ? 'SHA-512'
+        : null;
   if (!alg) throw new Error('token imprint uses an unsupported hash algorithm');
   if (tst[4].tag !== 0x18) throw new Error('genTime is not a GeneralizedTime');
   const genTimeUs = parseGeneralizedTime(tst[4].body);
@@ -581,8 +769,12 @@ export function parseToken(tok) {
 }
 
 // ---------- Merkle (RFC 9162 §2.1) ----------
-async function nodeHash(l, r) { return sha256(concat(Uint8Array.of(1), l, r)); }
-async function leafHash(b) { return sha256(concat(Uint8Array.of(0), b)); }
+async function nodeHash(l, r) {
+  return sha256(concat(Uint8Array.of(1), l, r));
+}
+async function leafHash(b) {
+  return sha256(concat(Uint8Array.of(0), b));
+}
 async function mth(leaves) {
   if (leaves.length === 0) return sha256(new Uint8Array(0));
   if (leaves.length === 1) return leaves[0];
@@ -593,16 +785,24 @@ async function mth(leaves) {
 // §2.1.3.2; returns the computed root or null.
 export async function rootFromInclusion(index, size, leaf, path) {
   if (index >= size) return null;
-  let fn = BigInt(index), sn = BigInt(size) - 1n, r = leaf;
+  let fn = BigInt(index),
+    sn = BigInt(size) - 1n,
+    r = leaf;
   for (const p of path) {
     if (sn === 0n) return null;
     if (fn % 2n === 1n || fn === sn) {
       r = await nodeHash(p, r);
-      if (fn % 2n === 0n) { while (fn % 2n === 0n && fn !== 0n) { fn >>= 1n; sn >>= 1n; } }
+      if (fn % 2n === 0n) {
+        while (fn % 2n === 0n && fn !== 0n) {
+          fn >>= 1n;
+          sn >>= 1n;
+        }
+      }
     } else {
       r = await nodeHash(r, p);
     }
-    fn >>= 1n; sn >>= 1n;
+    fn >>= 1n;
+    sn >>= 1n;
   }
   return sn === 0n ? r : null;
 }
@@ -619,7 +819,11 @@ export async function keyFromPem(pem) {
   return { key, raw: spki.subarray(12), fingerprint, keyId: fingerprint.slice(0, 16) };
 }
 async function ed25519Verify(k, sig, msg) {
-  try { return await crypto.subtle.verify({ name: 'Ed25519' }, k.key, sig, msg); } catch { return false; }
+  try {
+    return await crypto.subtle.verify({ name: 'Ed25519' }, k.key, sig, msg);
+  } catch {
+    return false;
+  }
 }
 
 // ---------- records ----------
@@ -631,16 +835,23 @@ function decodeHeader(b) {
   const version = r.u32();
   if (version !== 1) throw new Error('unknown block version ' + version);
   const h = {
-    version, height: r.u64(), prev: r.bytes(32), batchRoot: r.bytes(32),
-    first: r.u64(), count: r.u64(), treeSize: r.u64(), treeRoot: r.bytes(32),
-    sealedAt: r.i64(), keyIdBytes: r.str(64),
+    version,
+    height: r.u64(),
+    prev: r.bytes(32),
+    batchRoot: r.bytes(32),
+    first: r.u64(),
+    count: r.u64(),
+    treeSize: r.u64(),
+    treeRoot: r.bytes(32),
+    sealedAt: r.i64(),
+    keyIdBytes: r.str(64),
   };
   if (!h.keyIdBytes.length) throw new Error('truncated or malformed block header');
   if (!r.done()) throw new Error('trailing bytes after the block header');
-  h.keyId = utf8Lenient.decode(h.keyIdBytes);  // for look-ups among hex key ids only
+  h.keyId = utf8Lenient.decode(h.keyIdBytes); // for look-ups among hex key ids only
   return h;
 }
-// Leaf record versions 1 and 2 (notary/src/leaf_record.cc).
+// Leaf record versions 1 and 2 (log/src/leaf_record.cc).
 const PROVENANCE_FIELDS = ['source', 'listener', 'node', 'client_name', 'auth_user', 'queue_id', 'asserted_by'];
 function decodeLeaf(b) {
   const r = new Reader(b);
@@ -648,9 +859,16 @@ function decodeLeaf(b) {
   const version = r.u32();
   if (version !== 1 && version !== 2) throw new Error('unknown leaf record version ' + version);
   const l = {
-    version, receiptId: r.str(64), receivedAt: r.i64(), raw: r.bytes(32),
-    canonical: r.bytes(32), canonVersion: r.u32(), partsRoot: r.bytes(32), envelope: r.bytes(32),
-    tenant: r.str(64), provenance: null,
+    version,
+    receiptId: r.str(64),
+    receivedAt: r.i64(),
+    raw: r.bytes(32),
+    canonical: r.bytes(32),
+    canonVersion: r.u32(),
+    partsRoot: r.bytes(32),
+    envelope: r.bytes(32),
+    tenant: r.str(64),
+    provenance: null,
   };
   if (!l.receiptId.length) throw new Error('empty receipt id');
   if (version === 2) {
@@ -665,7 +883,8 @@ function decodeLeaf(b) {
 function encodeEnvelope(e) {
   const parts = [enc.encode('email-notary/envelope/v1\n'), lp(e.mail_from), u32(e.recipients.length)];
   for (const r of e.recipients) parts.push(lp(r));
-  const port = new Uint8Array(2); new DataView(port.buffer).setUint16(0, e.client_port);
+  const port = new Uint8Array(2);
+  new DataView(port.buffer).setUint16(0, e.client_port);
   parts.push(lp(e.client_ip), port, lp(e.helo), lp(e.tls_protocol), lp(e.tls_cipher));
   return concat(...parts);
 }
@@ -673,8 +892,16 @@ function encodeEnvelope(e) {
 // version).
 function encodePartRecord(p, version) {
   if (version === 2) return partRecord(p, unhex(p.salt));
-  return concat(u32(1), lp(p.position), lp(p.content_type), lp(p.charset), lp(p.disposition),
-                lp(p.filename), u64(p.size), unhex(p.sha256));
+  return concat(
+    u32(1),
+    lp(p.position),
+    lp(p.content_type),
+    lp(p.charset),
+    lp(p.disposition),
+    lp(p.filename),
+    u64(p.size),
+    unhex(p.sha256),
+  );
 }
 
 // ---------- a small MIME walker: decoded bytes of each leaf part, by position ----------
@@ -719,41 +946,54 @@ function decodeBody(body, cte) {
   cte = cte.toLowerCase();
   if (cte === 'base64') {
     // Like a mail client: bytes outside the alphabet (line ends, padding) are skipped.
-    const out = new Uint8Array(Math.floor(body.length * 3 / 4) + 3);
-    let o = 0, acc = 0, n = 0;
+    const out = new Uint8Array(Math.floor((body.length * 3) / 4) + 3);
+    let o = 0,
+      acc = 0,
+      n = 0;
     for (let i = 0; i < body.length; i++) {
       const v = B64[body[i]];
       if (v === 255) continue;
       acc = (acc << 6) | v;
       if (++n === 4) {
-        out[o++] = acc >> 16; out[o++] = (acc >> 8) & 0xff; out[o++] = acc & 0xff;
-        acc = 0; n = 0;
+        out[o++] = acc >> 16;
+        out[o++] = (acc >> 8) & 0xff;
+        out[o++] = acc & 0xff;
+        acc = 0;
+        n = 0;
       }
     }
     if (n === 2) out[o++] = acc >> 4;
-    else if (n === 3) { out[o++] = acc >> 10; out[o++] = (acc >> 2) & 0xff; }
+    else if (n === 3) {
+      out[o++] = acc >> 10;
+      out[o++] = (acc >> 2) & 0xff;
+    }
     return out.subarray(0, o);
   }
   if (cte === 'quoted-printable') {
     // RFC 2045 §6.7 on the bytes: trailing blanks dropped, soft breaks removed, =XX decoded.
     const out = new Uint8Array(body.length);
     const isHex = (x) => (x >= 0x30 && x <= 0x39) || (x >= 0x41 && x <= 0x46) || (x >= 0x61 && x <= 0x66);
-    let o = 0, lineStart = 0;
+    let o = 0,
+      lineStart = 0;
     for (let i = 0; i < body.length; i++) {
       const x = body[i];
       if (x === 0x0d && body[i + 1] === 0x0a) {
         while (o > lineStart && (out[o - 1] === 0x20 || out[o - 1] === 0x09)) o--;
-        out[o++] = 0x0d; out[o++] = 0x0a; i++; lineStart = o;
+        out[o++] = 0x0d;
+        out[o++] = 0x0a;
+        i++;
+        lineStart = o;
       } else if (x === 0x3d && body[i + 1] === 0x0d && body[i + 2] === 0x0a) {
         i += 2;
       } else if (x === 0x3d && isHex(body[i + 1] ?? 0) && isHex(body[i + 2] ?? 0)) {
-        out[o++] = parseInt(String.fromCharCode(body[i + 1], body[i + 2]), 16); i += 2;
+        out[o++] = parseInt(String.fromCharCode(body[i + 1], body[i + 2]), 16);
+        i += 2;
       } else out[o++] = x;
     }
     return out.subarray(0, o);
   }
   if (['', '7bit', '8bit', 'binary'].includes(cte)) return body;
-  return null;  // x-uuencode and the rest: notary-verify only
+  return null; // x-uuencode and the rest: notary-verify only
 }
 // Byte offsets equal string offsets: the single-byte decoder maps each byte to one unit.
 function multipartChildren(body, boundary) {
@@ -764,7 +1004,7 @@ function multipartChildren(body, boundary) {
   if (p > 0) p += 2;
   while (p >= 0) {
     let start = p + delim.length;
-    if (text.startsWith('--', start)) break;  // closing delimiter
+    if (text.startsWith('--', start)) break; // closing delimiter
     const eol = text.indexOf('\r\n', start);
     if (eol < 0) break;
     start = eol + 2;
@@ -792,8 +1032,10 @@ export function mimeLeaves(eml) {
     }
     // A message/rfc822 part's bytes are the embedded message as GMime rewrites it: left to
     // notary-verify, like encodings this walker does not decode (null).
-    leaves.set(top ? '1' : pos, type === 'message/rfc822' ? null
-                                : decodeBody(body, header(headers, 'Content-Transfer-Encoding')));
+    leaves.set(
+      top ? '1' : pos,
+      type === 'message/rfc822' ? null : decodeBody(body, header(headers, 'Content-Transfer-Encoding')),
+    );
   }
   return leaves;
 }
@@ -803,16 +1045,34 @@ export function mimeLeaves(eml) {
 export function formatUtcMicros(us) {
   us = BigInt(us);
   const DAY = 86400000000n;
-  let days = us / DAY, rem = us % DAY;
-  if (rem < 0n) { rem += DAY; days -= 1n; }
+  let days = us / DAY,
+    rem = us % DAY;
+  if (rem < 0n) {
+    rem += DAY;
+    days -= 1n;
+  }
   const { y, m, d } = civilFromDays(Number(days));
   const p = (n, w = 2) => String(n).padStart(w, '0');
   const sec = rem / 1000000n;
-  return p(y, 4) + '-' + p(m) + '-' + p(d) + 'T' + p(sec / 3600n) + ':' + p((sec / 60n) % 60n) + ':' +
-         p(sec % 60n) + '.' + p(rem % 1000000n, 6) + 'Z';
+  return (
+    p(y, 4) +
+    '-' +
+    p(m) +
+    '-' +
+    p(d) +
+    'T' +
+    p(sec / 3600n) +
+    ':' +
+    p((sec / 60n) % 60n) +
+    ':' +
+    p(sec % 60n) +
+    '.' +
+    p(rem % 1000000n, 6) +
+    'Z'
+  );
 }
-const MIN_TEXT_US = -62135596800000000n;  // 0001-01-01T00:00:00Z
-const MAX_TEXT_US = 253402300799999999n;  // 9999-12-31T23:59:59.999999Z
+const MIN_TEXT_US = -62135596800000000n; // 0001-01-01T00:00:00Z
+const MAX_TEXT_US = 253402300799999999n; // 9999-12-31T23:59:59.999999Z
 function textTime(us) {
   us = BigInt(us);
   if (us < MIN_TEXT_US || us > MAX_TEXT_US) throw new Error('a time outside the years 1 to 9999');
@@ -828,10 +1088,12 @@ function indexOfBytes(hay, needle, from) {
 }
 const startsWithBytes = (b, prefix) => b.length >= prefix.length && equal(b.subarray(0, prefix.length), prefix);
 
-// The header records of a canonical form (docs/canonical-form.md §2), as bundle_texts.cc's
+// The header records of a canonical form (docs/canonical-form.md §2), as evidence/src/texts.cc's
 // CanonicalHeaders reads them: [[name bytes, value bytes]]; throws when malformed.
 export function canonicalHeaders(form) {
-  const bad = () => { throw new Error('canonical-form.txt is malformed'); };
+  const bad = () => {
+    throw new Error('canonical-form.txt is malformed');
+  };
   const out = [];
   const first = form.indexOf(0x0a);
   if (first < 0 || !startsWithBytes(form, enc.encode('notary-canonical '))) bad();
@@ -865,20 +1127,28 @@ export function canonicalHeaders(form) {
   return out;
 }
 
-// The template language of notary/src/text_template.cc (a Mustache subset), on bytes:
+// The template language of evidence/src/text_template.cc (a Mustache subset), on bytes:
 //   {{name}} escaped, {{&name}} as is, {{#name}}…{{/name}}, {{^name}}…{{/name}}, {{! … }};
 //   a name is [a-z0-9_] segments joined by "."; the first is looked up innermost-first,
 //   the rest inside it; a newline right after a section or comment tag is not output.
 // View values: strings are JS strings (their UTF-8 is used) or Uint8Array (bytes as they are).
-const T_TEXT = 0, T_VAR = 1, T_RAW = 2, T_SECTION = 3, T_INVERTED = 4;
-const OPEN_TAG = enc.encode('{{'), CLOSE_TAG = enc.encode('}}');
+const T_TEXT = 0,
+  T_VAR = 1,
+  T_RAW = 2,
+  T_SECTION = 3,
+  T_INVERTED = 4;
+const OPEN_TAG = enc.encode('{{'),
+  CLOSE_TAG = enc.encode('}}');
 export function parseTemplate(bytes) {
   const open = [[]];
   const names = [];
   let pos = 0;
   while (pos < bytes.length) {
     const tag = indexOfBytes(bytes, OPEN_TAG, pos);
-    if (tag < 0) { open[open.length - 1].push({ type: T_TEXT, text: bytes.subarray(pos) }); break; }
+    if (tag < 0) {
+      open[open.length - 1].push({ type: T_TEXT, text: bytes.subarray(pos) });
+      break;
+    }
     if (tag > pos) open[open.length - 1].push({ type: T_TEXT, text: bytes.subarray(pos, tag) });
     const end = indexOfBytes(bytes, CLOSE_TAG, tag + 2);
     if (end < 0) throw new Error('template: unclosed tag');
@@ -886,7 +1156,7 @@ export function parseTemplate(bytes) {
     pos = end + 2;
     const sigil = body.length ? String.fromCharCode(body[0]) : '';
     const blockTag = sigil === '#' || sigil === '^' || sigil === '/' || sigil === '!';
-    if (blockTag && pos < bytes.length && bytes[pos] === 0x0a) ++pos;  // the whitespace rule
+    if (blockTag && pos < bytes.length && bytes[pos] === 0x0a) ++pos; // the whitespace rule
     if (sigil === '!') continue;
     const name = String.fromCharCode(...(blockTag || sigil === '&' ? body.subarray(1) : body));
     if (!/^[a-z0-9_]+(\.[a-z0-9_]+)*$/.test(name)) throw new Error('template: bad tag {{' + name + '}}');
@@ -894,7 +1164,8 @@ export function parseTemplate(bytes) {
       open.push([]);
       names.push(sigil + name);
     } else if (sigil === '/') {
-      if (!names.length || names[names.length - 1].slice(1) !== name) throw new Error('template: unexpected {{/' + name + '}}');
+      if (!names.length || names[names.length - 1].slice(1) !== name)
+        throw new Error('template: unexpected {{/' + name + '}}');
       const children = open.pop();
       const opened = names.pop();
       open[open.length - 1].push({ type: opened[0] === '#' ? T_SECTION : T_INVERTED, name, children });
@@ -921,25 +1192,43 @@ function truthy(v) {
   if (v === undefined || v === null) return false;
   if (typeof v === 'boolean') return v;
   if (typeof v === 'string' || v instanceof Uint8Array || Array.isArray(v)) return v.length > 0;
-  return true;  // objects, numbers
+  return true; // objects, numbers
 }
 class ByteSink {
-  constructor() { this.buf = new Uint8Array(16384); this.n = 0; }
+  constructor() {
+    this.buf = new Uint8Array(16384);
+    this.n = 0;
+  }
   grow(k) {
     if (this.n + k <= this.buf.length) return;
     const b = new Uint8Array(Math.max(this.buf.length * 2, this.n + k));
     b.set(this.buf.subarray(0, this.n));
     this.buf = b;
   }
-  byte(x) { this.grow(1); this.buf[this.n++] = x; }
-  bytes(b) { this.grow(b.length); this.buf.set(b, this.n); this.n += b.length; }
-  result() { return this.buf.slice(0, this.n); }
+  byte(x) {
+    this.grow(1);
+    this.buf[this.n++] = x;
+  }
+  bytes(b) {
+    this.grow(b.length);
+    this.buf.set(b, this.n);
+    this.n += b.length;
+  }
+  result() {
+    return this.buf.slice(0, this.n);
+  }
 }
-const HTML_ENTITIES = { 0x26: enc.encode('&amp;'), 0x3c: enc.encode('&lt;'), 0x3e: enc.encode('&gt;'),
-                        0x22: enc.encode('&quot;'), 0x27: enc.encode('&#39;') };
-const REPLACEMENT_HTML = enc.encode('&#xFFFD;'), REPLACEMENT_TEXT = enc.encode('\uFFFD');
-export const isBidiControl = (cp) => cp === 0x061c || cp === 0x200e || cp === 0x200f ||
-  (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+const HTML_ENTITIES = {
+  0x26: enc.encode('&amp;'),
+  0x3c: enc.encode('&lt;'),
+  0x3e: enc.encode('&gt;'),
+  0x22: enc.encode('&quot;'),
+  0x27: enc.encode('&#39;'),
+};
+const REPLACEMENT_HTML = enc.encode('&#xFFFD;'),
+  REPLACEMENT_TEXT = enc.encode('\uFFFD');
+export const isBidiControl = (cp) =>
+  cp === 0x061c || cp === 0x200e || cp === 0x200f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 // EscapeForTemplate: HTML entities (html only); C0 controls but TAB and LF, DEL, C1 controls
 // and bytes that are not UTF-8 (each, one at a time) become U+FFFD (html: "&#xFFFD;"); bidi
 // controls become "[U+202E]".
@@ -955,20 +1244,40 @@ function escapeInto(sink, v, html) {
       else sink.byte(c);
       continue;
     }
-    let len = 0, cp = 0;
-    if ((c & 0xe0) === 0xc0) { len = 2; cp = c & 0x1f; }
-    else if ((c & 0xf0) === 0xe0) { len = 3; cp = c & 0x0f; }
-    else if ((c & 0xf8) === 0xf0) { len = 4; cp = c & 0x07; }
+    let len = 0,
+      cp = 0;
+    if ((c & 0xe0) === 0xc0) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) === 0xe0) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) === 0xf0) {
+      len = 4;
+      cp = c & 0x07;
+    }
     let ok = len !== 0 && i + len <= v.length;
     for (let k = 1; ok && k < len; k++) {
       const cc = v[i + k];
       ok = (cc & 0xc0) === 0x80;
       cp = (cp << 6) | (cc & 0x3f);
     }
-    ok = ok && !((len === 2 && cp < 0x80) || (len === 3 && cp < 0x800) || (len === 4 && cp < 0x10000) ||
-                 (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff);
-    if (!ok) { sink.bytes(repl); ++i; continue; }
-    if (cp <= 0x9f) sink.bytes(repl);  // C1 controls
+    ok =
+      ok &&
+      !(
+        (len === 2 && cp < 0x80) ||
+        (len === 3 && cp < 0x800) ||
+        (len === 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) ||
+        cp > 0x10ffff
+      );
+    if (!ok) {
+      sink.bytes(repl);
+      ++i;
+      continue;
+    }
+    if (cp <= 0x9f)
+      sink.bytes(repl); // C1 controls
     else if (isBidiControl(cp)) sink.bytes(enc.encode('[U+' + cp.toString(16).toUpperCase().padStart(4, '0') + ']'));
     else sink.bytes(v.subarray(i, i + len));
     i += len;
@@ -981,16 +1290,25 @@ export function escapeForTemplate(value, html) {
 }
 function renderNodes(nodes, stack, html, sink) {
   for (const n of nodes) {
-    if (n.type === T_TEXT) { sink.bytes(n.text); continue; }
+    if (n.type === T_TEXT) {
+      sink.bytes(n.text);
+      continue;
+    }
     const v = lookup(stack, n.name);
     if (n.type === T_VAR || n.type === T_RAW) {
-      if (typeof v !== 'string' && !(v instanceof Uint8Array)) throw new Error('template variable ' + n.name + ' is not a string');
+      if (typeof v !== 'string' && !(v instanceof Uint8Array))
+        throw new Error('template variable ' + n.name + ' is not a string');
       const b = typeof v === 'string' ? enc.encode(v) : v;
-      if (n.type === T_RAW) sink.bytes(b); else escapeInto(sink, b, html);
+      if (n.type === T_RAW) sink.bytes(b);
+      else escapeInto(sink, b, html);
     } else if (n.type === T_SECTION) {
       if (!truthy(v)) continue;
       if (Array.isArray(v)) {
-        for (const item of v) { stack.push(item); renderNodes(n.children, stack, html, sink); stack.pop(); }
+        for (const item of v) {
+          stack.push(item);
+          renderNodes(n.children, stack, html, sink);
+          stack.pop();
+        }
       } else {
         const push = isObject(v);
         if (push) stack.push(v);
@@ -1010,7 +1328,11 @@ export function renderTemplate(template, view, html) {
 }
 
 // The templates and labels, loaded once from notaryd (/assets/ serves web/public/).
-const TEXT_ASSETS = { certTemplate: 'cert_template.html', verifyTemplate: 'verify_template.md', labels: 'cert_labels.json' };
+const TEXT_ASSETS = {
+  certTemplate: 'cert_template.html',
+  verifyTemplate: 'verify_template.md',
+  labels: 'cert_labels.json',
+};
 let textAssets = null;
 export function loadTextAssets(base = '/assets/') {
   if (!textAssets) {
@@ -1023,20 +1345,24 @@ export function loadTextAssets(base = '/assets/') {
       }
       return out;
     })();
-    textAssets.catch(() => { textAssets = null; });  // a later bundle tries again
+    textAssets.catch(() => {
+      textAssets = null;
+    }); // a later bundle tries again
   }
   return textAssets;
 }
 // {certTemplate, verifyTemplate, labels}: bytes (or text) -> parsed templates and labels.
 function prepareTextAssets(a) {
   const bytes = (x) => (typeof x === 'string' ? enc.encode(x) : x);
-  const labels = a.labels instanceof Uint8Array || typeof a.labels === 'string'
-    ? JSON.parse(typeof a.labels === 'string' ? a.labels : new TextDecoder().decode(a.labels)) : a.labels;
+  const labels =
+    a.labels instanceof Uint8Array || typeof a.labels === 'string'
+      ? JSON.parse(typeof a.labels === 'string' ? a.labels : new TextDecoder().decode(a.labels))
+      : a.labels;
   return { cert: parseTemplate(bytes(a.certTemplate)), verify: parseTemplate(bytes(a.verifyTemplate)), labels };
 }
 
 // The view certificate.html and VERIFY.md are rendered from, field for field as TextsView
-// (notary/src/bundle_texts.cc) builds it from the evidence; throws when the evidence cannot be
+// (evidence/src/texts.cc) builds it from the evidence; throws when the evidence cannot be
 // rendered (a time outside the years 1 to 9999, a canonical form that does not parse).
 export async function textsView(e, files, labels) {
   if (!isObject(labels) || !Object.hasOwn(labels, e.lang)) throw new Error('lang must be en, ko or zh');
@@ -1046,7 +1372,9 @@ export async function textsView(e, files, labels) {
   const dp = e.message.disclosed_part;
   const full = dp === null;
   const v = { lang: e.lang, l: labels[e.lang], full, disclosed_part: full ? '' : dp.position };
-  let subject = new Uint8Array(0), from = subject, date = subject;
+  let subject = new Uint8Array(0),
+    from = subject,
+    date = subject;
   const to = [];
   if (full) {
     const isName = (b, n) => equal(b, enc.encode(n));
@@ -1059,14 +1387,26 @@ export async function textsView(e, files, labels) {
   }
   const join = (list, sep) => {
     const parts = [];
-    list.forEach((x, i) => { if (i) parts.push(enc.encode(sep)); parts.push(typeof x === 'string' ? enc.encode(x) : x); });
+    list.forEach((x, i) => {
+      if (i) parts.push(enc.encode(sep));
+      parts.push(typeof x === 'string' ? enc.encode(x) : x);
+    });
     return concat(...parts);
   };
   Object.assign(v, { subject, from, to: join(to, ', '), date });
   const env = e.receipt.envelope;
   const v2 = e.format_version >= 2;
-  const pv = v2 ? e.receipt.provenance : { source: e.receipt.source, listener: '', node: e.receipt.node,
-    client_name: e.receipt.client_name, auth_user: e.receipt.auth_user, queue_id: e.receipt.queue_id, asserted_by: '' };
+  const pv = v2
+    ? e.receipt.provenance
+    : {
+        source: e.receipt.source,
+        listener: '',
+        node: e.receipt.node,
+        client_name: e.receipt.client_name,
+        auth_user: e.receipt.auth_user,
+        queue_id: e.receipt.queue_id,
+        asserted_by: '',
+      };
   v.receipt_id = e.receipt.id;
   v.received_at = received;
   v.envelope_from = env.mail_from === '' ? '<>' : env.mail_from;
@@ -1077,9 +1417,17 @@ export async function textsView(e, files, labels) {
   v.client = client;
   v.tls = env.tls_protocol === '' ? '' : env.tls_protocol + ' ' + env.tls_cipher;
   v.journal = e.journal_report
-    ? { file: JOURNAL_FILE, sha256: hex(await sha256(files.get(JOURNAL_FILE) ?? new Uint8Array(0))) } : null;
-  v.provenance = { bound: v2 && e.receipt.provenance_bound, source: pv.source, asserted_by: pv.asserted_by,
-                   listener: pv.listener, node: pv.node, auth_user: pv.auth_user, queue_id: pv.queue_id };
+    ? { file: JOURNAL_FILE, sha256: hex(await sha256(files.get(JOURNAL_FILE) ?? new Uint8Array(0))) }
+    : null;
+  v.provenance = {
+    bound: v2 && e.receipt.provenance_bound,
+    source: pv.source,
+    asserted_by: pv.asserted_by,
+    listener: pv.listener,
+    node: pv.node,
+    auth_user: pv.auth_user,
+    queue_id: pv.queue_id,
+  };
   v.raw_sha256 = e.message.raw_sha256;
   v.canonical_sha256 = e.message.canonical_sha256;
   v.canon_version = String(e.message.canon_version);
@@ -1087,8 +1435,14 @@ export async function textsView(e, files, labels) {
   v.parts = e.parts.map((p) => {
     // A read bundle has the withheld parts redacted.
     const shown = !p.redacted && (full || p.position === dp.position);
-    return { position: p.position, shown, filename: shown ? p.filename : '', content_type: shown ? p.content_type : '',
-             size: shown ? String(p.size) : '', sha256: shown ? p.sha256 : '' };
+    return {
+      position: p.position,
+      shown,
+      filename: shown ? p.filename : '',
+      content_type: shown ? p.content_type : '',
+      size: shown ? String(p.size) : '',
+      sha256: shown ? p.sha256 : '',
+    };
   });
   v.has_parts = v.parts.length > 0;
   const blockHash = e.block.hash;
@@ -1103,23 +1457,36 @@ export async function textsView(e, files, labels) {
   v.checkpoint_origin = a < 0 ? note : note.slice(0, a);
   v.checkpoint_size = a < 0 ? '' : b < 0 ? note.slice(a + 1) : note.slice(a + 1, b);
   const tokens = [];
-  const tokenList = (block, height, thisBlock) => block.timestamps.map((t, i) => {
-    let time = '';
-    let info = null;
-    try { info = parseTokenInfo(evidenceB64(t.token_base64)); } catch { /* a token that does not parse shows no time */ }
-    if (info) time = textTime(info.genTimeUs);
-    tokens.push({ height: String(height), this_block: thisBlock, tsa: t.tsa, time });
-    return { file: tokenFile(height, i), block_hash: block.hash };
-  });
+  const tokenList = (block, height, thisBlock) =>
+    block.timestamps.map((t, i) => {
+      let time = '';
+      let info = null;
+      try {
+        info = parseTokenInfo(evidenceB64(t.token_base64));
+      } catch {
+        /* a token that does not parse shows no time */
+      }
+      if (info) time = textTime(info.genTimeUs);
+      tokens.push({ height: String(height), this_block: thisBlock, tsa: t.tsa, time });
+      return { file: tokenFile(height, i), block_hash: block.hash };
+    });
   v.block_tokens = tokenList(e.block, header.height, true);
   v.previous = null;
   if (e.previous_block) {
     const prev = decodeHeader(unhex(e.previous_block.header_hex));
-    v.previous = { height: String(prev.height), header_file: headerFile(prev.height), sig_file: sigFile(prev.height),
-                   tokens: tokenList(e.previous_block, prev.height, false) };
+    v.previous = {
+      height: String(prev.height),
+      header_file: headerFile(prev.height),
+      sig_file: sigFile(prev.height),
+      tokens: tokenList(e.previous_block, prev.height, false),
+    };
   }
   v.tokens = tokens;
-  v.keys = e.keys.map((k) => ({ key_id: k.key_id, fingerprint: k.fingerprint, signs: equal(enc.encode(k.key_id), header.keyIdBytes) }));
+  v.keys = e.keys.map((k) => ({
+    key_id: k.key_id,
+    fingerprint: k.fingerprint,
+    signs: equal(enc.encode(k.key_id), header.keyIdBytes),
+  }));
   v.issued_to = e.issued_to;
   v.issued_at = issued;
   // VERIFY.md's file names and values.
@@ -1131,7 +1498,8 @@ export async function textsView(e, files, labels) {
   v.part = null;
   if (dp) {
     for (const p of e.parts) {
-      if (p.position === dp.position && !p.redacted) v.part = { file: partFile(p.position), sha256: p.sha256, position: p.position };
+      if (p.position === dp.position && !p.redacted)
+        v.part = { file: partFile(p.position), sha256: p.sha256, position: p.position };
     }
   }
   return v;
@@ -1144,14 +1512,18 @@ export async function renderTexts(e, files, assets) {
 }
 
 // ---------- the checks ----------
-function fmtUs(us) { return formatUtcMicros(us); }
+function fmtUs(us) {
+  return formatUtcMicros(us);
+}
 
 // `trusted`: null (use the bundle's own keys: self-declared) or [{fingerprint, public_key_pem}].
 // `assets`: {certTemplate, verifyTemplate, labels} (bytes or text) for check 21; when absent
 // they are loaded from /assets/ (notaryd serves web/public/ there).
 export async function verifyBundle(files, trusted, assets) {
   const results = new Map();
-  const set = (id, status, reason) => { if (!results.has(id)) results.set(id, { status, reason }); };
+  const set = (id, status, reason) => {
+    if (!results.has(id)) results.set(id, { status, reason });
+  };
   const pass = (id, reason) => set(id, 'PASS', reason);
   const fail = (id, reason) => set(id, 'FAIL', reason);
   const skip = (id, reason) => set(id, 'SKIP', reason);
@@ -1163,7 +1535,7 @@ export async function verifyBundle(files, trusted, assets) {
   try {
     e = readEvidence(ejson);
   } catch (err) {
-    throw new Error('not an evidence bundle: ' + err.message);
+    throw new Error('not an evidence bundle: ' + err.message, { cause: err });
   }
   out.receiptId = String(e.receipt?.id ?? '');
   out.receivedAtUs = e.receipt?.received_at_us;
@@ -1171,8 +1543,13 @@ export async function verifyBundle(files, trusted, assets) {
 
   // 1. bundle.files
   try {
-    const expect = new Map([['evidence.json', ejson], ['certificate.html', null], ['VERIFY.md', null]]);
-    if (disclosed) expect.set(disclosed.file, null); else expect.set('message.eml', null);
+    const expect = new Map([
+      ['evidence.json', ejson],
+      ['certificate.html', null],
+      ['VERIFY.md', null],
+    ]);
+    if (disclosed) expect.set(disclosed.file, null);
+    else expect.set('message.eml', null);
     expect.set(e.leaf.file, unhex(e.leaf.record_hex));
     for (const b of [e.block, e.previous_block]) {
       if (!b) continue;
@@ -1219,7 +1596,8 @@ export async function verifyBundle(files, trusted, assets) {
   } else {
     const raw = hex(await sha256(eml));
     if (raw === e.message.raw_sha256) pass('message.raw_sha256', 'SHA-256 ' + raw);
-    else fail('message.raw_sha256', 'message.eml has SHA-256 ' + raw + ', evidence.json states ' + e.message.raw_sha256);
+    else
+      fail('message.raw_sha256', 'message.eml has SHA-256 ' + raw + ', evidence.json states ' + e.message.raw_sha256);
     if (e.message.canon_version === 2) {
       // Canonical form version 2 is specified without any library's behaviour: the browser
       // recomputes it (canonical_v2.js) as notary-verify does.
@@ -1239,8 +1617,10 @@ export async function verifyBundle(files, trusted, assets) {
         fail('message.canonical_sha256', 'cannot canonicalise message.eml here: ' + err.message);
       }
     } else {
-      skip('message.canonical_sha256', 'not checked in the browser for canonical form version ' +
-           e.message.canon_version + ': run notary-verify');
+      skip(
+        'message.canonical_sha256',
+        'not checked in the browser for canonical form version ' + e.message.canon_version + ': run notary-verify',
+      );
     }
   }
 
@@ -1248,32 +1628,40 @@ export async function verifyBundle(files, trusted, assets) {
   const recordHashes = [];
   try {
     const v2 = e.message.canon_version === 2;
-    if (v2 && !disclosed && !canonicalV2) throw new Error('the message could not be canonicalised, so its parts were not recomputed');
+    if (v2 && !disclosed && !canonicalV2)
+      throw new Error('the message could not be canonicalised, so its parts were not recomputed');
     const leaves = v2 || !eml || disclosed ? null : mimeLeaves(eml);
     const problems = [];
     let unchecked = 0;
     for (const p of e.parts) {
-      if (p.redacted) { recordHashes.push(unhex(p.record_leaf_hash)); continue; }
+      if (p.redacted) {
+        recordHashes.push(unhex(p.record_leaf_hash));
+        continue;
+      }
       let content = null;
       if (disclosed && p.position === disclosed.position) content = files.get(disclosed.file);
       else if (leaves) content = leaves.has(p.position) ? leaves.get(p.position) : undefined;
       if (content === undefined) problems.push('part ' + p.position + ' not found in message.eml');
-      else if (content === null) { if (!v2 || disclosed) unchecked++; }
-      else {
+      else if (content === null) {
+        if (!v2 || disclosed) unchecked++;
+      } else {
         const h = hex(await sha256(content));
         if (h !== p.sha256 || content.length !== p.size) {
           problems.push('part ' + p.position + ' has SHA-256 ' + h + ' and ' + content.length + ' bytes');
         }
       }
       const rh = await leafHash(encodePartRecord(p, e.message.canon_version));
-      if (hex(rh) !== p.record_leaf_hash) problems.push('record of part ' + p.position + ' does not give its record_leaf_hash');
+      if (hex(rh) !== p.record_leaf_hash)
+        problems.push('record of part ' + p.position + ' does not give its record_leaf_hash');
       recordHashes.push(rh);
     }
-    if (leaves && leaves.size !== e.parts.length) problems.push('message.eml has ' + leaves.size + ' parts, evidence.json lists ' + e.parts.length);
+    if (leaves && leaves.size !== e.parts.length)
+      problems.push('message.eml has ' + leaves.size + ' parts, evidence.json lists ' + e.parts.length);
     if (v2 && !disclosed) {
       // Version 2: the parts canonical_v2.js derived from message.eml, field by field.
       const got = canonicalV2.parts;
-      if (got.length !== e.parts.length) problems.push('message.eml has ' + got.length + ' parts, evidence.json lists ' + e.parts.length);
+      if (got.length !== e.parts.length)
+        problems.push('message.eml has ' + got.length + ' parts, evidence.json lists ' + e.parts.length);
       else {
         got.forEach((g, k) => {
           const p = e.parts[k];
@@ -1286,8 +1674,13 @@ export async function verifyBundle(files, trusted, assets) {
     }
     if (disclosed && !files.get(disclosed.file)) problems.push(disclosed.file + ' is missing');
     if (problems.length) fail('parts.records', problems.join('; '));
-    else pass('parts.records', e.parts.length + ' part records' +
-              (unchecked ? ' (' + unchecked + ' in a transfer encoding only notary-verify decodes)' : ''));
+    else
+      pass(
+        'parts.records',
+        e.parts.length +
+          ' part records' +
+          (unchecked ? ' (' + unchecked + ' in a transfer encoding only notary-verify decodes)' : ''),
+      );
   } catch (err) {
     fail('parts.records', err.message);
   }
@@ -1300,7 +1693,8 @@ export async function verifyBundle(files, trusted, assets) {
   } else fail('parts.root', 'the part records could not be read');
 
   // 6. leaf.record, 7. leaf.hash
-  let leafBytes = null, leafH = null;
+  let leafBytes = null,
+    leafH = null;
   try {
     leafBytes = unhex(e.leaf.record_hex);
     const l = decodeLeaf(leafBytes);
@@ -1308,7 +1702,8 @@ export async function verifyBundle(files, trusted, assets) {
     const same = (bytes, str) => equal(bytes, enc.encode(str));
     const diffs = [];
     if (!same(l.receiptId, e.receipt.id)) diffs.push('receipt.id');
-    if (l.receivedAt !== BigInt(e.receipt.received_at_us)) diffs.push('receipt.received_at_us (record says ' + fmtUs(l.receivedAt) + ')');
+    if (l.receivedAt !== BigInt(e.receipt.received_at_us))
+      diffs.push('receipt.received_at_us (record says ' + fmtUs(l.receivedAt) + ')');
     if (!same(l.tenant, e.receipt.tenant)) diffs.push('receipt.tenant');
     if (hex(l.raw) !== e.message.raw_sha256) diffs.push('message.raw_sha256');
     if (hex(l.canonical) !== e.message.canonical_sha256) diffs.push('message.canonical_sha256');
@@ -1320,24 +1715,45 @@ export async function verifyBundle(files, trusted, assets) {
     const bound = e.format_version >= 2 && e.receipt.provenance_bound;
     if (l.version >= 2) {
       if (!bound) diffs.push('receipt.provenance_bound (must be true)');
-      const pv = e.format_version >= 2 ? e.receipt.provenance : { ...e.receipt, listener: '', asserted_by: '', journal_report_sha256: null };
+      const pv =
+        e.format_version >= 2
+          ? e.receipt.provenance
+          : { ...e.receipt, listener: '', asserted_by: '', journal_report_sha256: null };
       const journal = pv.journal_report_sha256 === null ? '0'.repeat(64) : pv.journal_report_sha256;
-      if (PROVENANCE_FIELDS.some((f) => !same(l.provenance[f], pv[f])) ||
-          hex(l.provenance.journal_report_sha256) !== journal) diffs.push('receipt.provenance');
+      if (
+        PROVENANCE_FIELDS.some((f) => !same(l.provenance[f], pv[f])) ||
+        hex(l.provenance.journal_report_sha256) !== journal
+      )
+        diffs.push('receipt.provenance');
     } else if (bound) {
       diffs.push('receipt.provenance_bound (a version 1 record binds no provenance)');
     }
-    if (diffs.length) fail('leaf.record', 'the notarised leaf record disagrees with evidence.json: ' + diffs.join('; '));
-    else pass('leaf.record', 'receipt ' + e.receipt.id + ' (leaf record version ' + l.version + '), received ' +
-              fmtUs(l.receivedAt) + ', hashes, tenant' + (l.version >= 2 ? ', provenance' : '') +
-              ' and envelope digest ' + env + ' all match');
+    if (diffs.length)
+      fail('leaf.record', 'the notarised leaf record disagrees with evidence.json: ' + diffs.join('; '));
+    else
+      pass(
+        'leaf.record',
+        'receipt ' +
+          e.receipt.id +
+          ' (leaf record version ' +
+          l.version +
+          '), received ' +
+          fmtUs(l.receivedAt) +
+          ', hashes, tenant' +
+          (l.version >= 2 ? ', provenance' : '') +
+          ' and envelope digest ' +
+          env +
+          ' all match',
+      );
   } catch (err) {
     fail('leaf.record', 'leaf record does not decode: ' + err.message);
   }
   if (leafBytes) {
     leafH = await leafHash(leafBytes);
     if (hex(leafH) === e.leaf.hash) pass('leaf.hash', hex(leafH));
-    else { fail('leaf.hash', 'recomputed ' + hex(leafH) + ', evidence.json states ' + e.leaf.hash); }
+    else {
+      fail('leaf.hash', 'recomputed ' + hex(leafH) + ', evidence.json states ' + e.leaf.hash);
+    }
   } else fail('leaf.hash', 'no leaf record');
 
   // 8. block.header
@@ -1350,18 +1766,29 @@ export async function verifyBundle(files, trusted, assets) {
     if ((hdr.height === 0n) !== hdr.prev.every((x) => x === 0)) problems.push('prev_block_hash');
     if (hdr.height !== BigInt(e.block.height)) problems.push('height');
     if (idx < hdr.first || idx >= hdr.treeSize) problems.push('the leaf is outside the block');
-    if (BigInt(e.batch_proof.index) !== idx - hdr.first || BigInt(e.batch_proof.size) !== hdr.count) problems.push('batch_proof index/size');
-    if (problems.length) { fail('block.header', problems.join('; ')); hdr = null; }
-    else pass('block.header', 'height ' + hdr.height + ', leaves ' + hdr.first + '..' + (hdr.treeSize - 1n));
+    if (BigInt(e.batch_proof.index) !== idx - hdr.first || BigInt(e.batch_proof.size) !== hdr.count)
+      problems.push('batch_proof index/size');
+    if (problems.length) {
+      fail('block.header', problems.join('; '));
+      hdr = null;
+    } else pass('block.header', 'height ' + hdr.height + ', leaves ' + hdr.first + '..' + (hdr.treeSize - 1n));
   } catch (err) {
     fail('block.header', err.message);
   }
 
   // 9. batch.inclusion
   if (hdr && leafH) {
-    const root = await rootFromInclusion(e.batch_proof.index, e.batch_proof.size, leafH,
-                                         e.batch_proof.hashes.map(unhex)).catch(() => null);
-    if (root && equal(root, hdr.batchRoot)) pass('batch.inclusion', 'leaf ' + e.batch_proof.index + ' of ' + e.batch_proof.size + ' gives batch_root ' + hex(hdr.batchRoot));
+    const root = await rootFromInclusion(
+      e.batch_proof.index,
+      e.batch_proof.size,
+      leafH,
+      e.batch_proof.hashes.map(unhex),
+    ).catch(() => null);
+    if (root && equal(root, hdr.batchRoot))
+      pass(
+        'batch.inclusion',
+        'leaf ' + e.batch_proof.index + ' of ' + e.batch_proof.size + ' gives batch_root ' + hex(hdr.batchRoot),
+      );
     else fail('batch.inclusion', 'the proof does not lead to batch_root ' + hex(hdr.batchRoot));
   } else fail('batch.inclusion', 'needs the block header and the leaf hash');
 
@@ -1371,23 +1798,30 @@ export async function verifyBundle(files, trusted, assets) {
     try {
       const pk = await keyFromPem(k.public_key_pem);
       if (pk.fingerprint === k.fingerprint && pk.keyId === k.key_id) bundleKeys.push({ ...pk, entry: k });
-    } catch { /* an entry that does not match its PEM is ignored (§4 check 10) */ }
+    } catch {
+      /* an entry that does not match its PEM is ignored (§4 check 10) */
+    }
   }
   const trustedFps = trusted ? new Set(trusted.map((t) => t.fingerprint)) : null;
   const keyFor = (keyId) => {
     const k = bundleKeys.find((x) => x.keyId === keyId);
     if (!k) return { error: 'no key ' + keyId + ' in the bundle' };
-    if (trustedFps && !trustedFps.has(k.fingerprint)) return { error: 'key ' + k.fingerprint + ' is not one this notary publishes' };
+    if (trustedFps && !trustedFps.has(k.fingerprint))
+      return { error: 'key ' + k.fingerprint + ' is not one this notary publishes' };
     return { key: k };
   };
   async function blockSig(b, h) {
     const k = keyFor(h.keyId);
     if (k.error) return k.error;
-    const ok = await ed25519Verify(k.key, unhex(b.signature_hex), concat(enc.encode('email-notary/block/v1\n'), unhex(b.header_hex)));
+    const ok = await ed25519Verify(
+      k.key,
+      unhex(b.signature_hex),
+      concat(enc.encode('email-notary/block/v1\n'), unhex(b.header_hex)),
+    );
     if (!ok) return 'the Ed25519 signature does not verify with key ' + k.key.fingerprint;
     const from = BigInt(k.key.entry.valid_from_us);
     const until = k.key.entry.valid_until_us == null ? null : BigInt(k.key.entry.valid_until_us);
-    if (h.sealedAt < from || (until !== null && h.sealedAt >= until)) return 'sealed outside the key\'s validity';
+    if (h.sealedAt < from || (until !== null && h.sealedAt >= until)) return "sealed outside the key's validity";
     out.keyFingerprint = k.key.fingerprint;
     return null;
   }
@@ -1397,7 +1831,11 @@ export async function verifyBundle(files, trusted, assets) {
   if (hdr) {
     const err = await blockSig(e.block, hdr);
     if (err) fail('block.signature', err);
-    else pass('block.signature', 'Ed25519 by key ' + out.keyFingerprint + (trusted ? ' (published by this notary)' : ' (self-declared)'));
+    else
+      pass(
+        'block.signature',
+        'Ed25519 by key ' + out.keyFingerprint + (trusted ? ' (published by this notary)' : ' (self-declared)'),
+      );
     blockHash = await sha256(concat(unhex(e.block.header_hex), unhex(e.block.signature_hex)));
     if (hex(blockHash) === e.block.hash) pass('block.hash', hex(blockHash));
     else fail('block.hash', 'recomputed ' + hex(blockHash) + ', evidence.json states ' + e.block.hash);
@@ -1409,25 +1847,38 @@ export async function verifyBundle(files, trusted, assets) {
   // 12. timestamp.block: message imprints (the CMS signature is notary-verify's).
   async function imprints(b, h) {
     if (!b.timestamps.length) return { error: 'no time-stamp token' };
-    let earliest = null, latest = null;
+    let earliest = null,
+      latest = null;
     for (const t of b.timestamps) {
       let tok;
-      try { tok = parseToken(evidenceB64(t.token_base64)); } catch (err) { return { error: t.file + ': ' + err.message }; }
-      if (!equal(tok.imprint, h)) return { error: t.file + ': message imprint ' + hex(tok.imprint) + ' is not the block hash' };
-      const hi = tok.genTimeUs + tok.accuracyUs, lo = tok.genTimeUs - tok.accuracyUs;
+      try {
+        tok = parseToken(evidenceB64(t.token_base64));
+      } catch (err) {
+        return { error: t.file + ': ' + err.message };
+      }
+      if (!equal(tok.imprint, h))
+        return { error: t.file + ': message imprint ' + hex(tok.imprint) + ' is not the block hash' };
+      const hi = tok.genTimeUs + tok.accuracyUs,
+        lo = tok.genTimeUs - tok.accuracyUs;
       if (earliest === null || hi < earliest) earliest = hi;
       if (latest === null || lo > latest) latest = lo;
     }
     return { notAfter: earliest, notBefore: latest, n: b.timestamps.length };
   }
-  let notAfter = null, notBefore = null;
+  let notAfter = null,
+    notBefore = null;
   if (blockHash && hex(blockHash) === e.block.hash) {
     const r = await imprints(e.block, blockHash);
     if (r.error) fail('timestamp.block', r.error);
     else {
       notAfter = r.notAfter;
-      pass('timestamp.block', r.n + ' token(s) over the block hash, no later than ' + fmtUs(notAfter) +
-           '; CMS signatures and TSA certificates: checked by notary-verify only');
+      pass(
+        'timestamp.block',
+        r.n +
+          ' token(s) over the block hash, no later than ' +
+          fmtUs(notAfter) +
+          '; CMS signatures and TSA certificates: checked by notary-verify only',
+      );
     }
   } else fail('timestamp.block', 'needs the block hash');
 
@@ -1437,7 +1888,11 @@ export async function verifyBundle(files, trusted, assets) {
   } else if (!e.previous_block) {
     // Without its predecessor a block has no lower time bound: only the genesis block may lack it.
     if (hdr.height === 0n) skip('timestamp.previous', 'the genesis block has no predecessor');
-    else fail('timestamp.previous', 'block ' + hdr.height + ' is not the genesis block, but the bundle carries no previous block');
+    else
+      fail(
+        'timestamp.previous',
+        'block ' + hdr.height + ' is not the genesis block, but the bundle carries no previous block',
+      );
   } else if (hdr.height === 0n) {
     fail('timestamp.previous', 'the genesis block has no previous block, yet the bundle gives one');
   } else {
@@ -1447,13 +1902,19 @@ export async function verifyBundle(files, trusted, assets) {
       const h = await sha256(concat(unhex(pb.header_hex), unhex(pb.signature_hex)));
       const problems = [];
       if (ph.height + 1n !== hdr.height) problems.push('height is not ' + (hdr.height - 1n));
-      if (hex(h) !== pb.hash || !equal(h, hdr.prev)) problems.push('its hash is not the block\'s prev_block_hash');
+      if (hex(h) !== pb.hash || !equal(h, hdr.prev)) problems.push("its hash is not the block's prev_block_hash");
       const sigErr = problems.length ? null : await blockSig(pb, ph);
       if (sigErr) problems.push(sigErr);
       let r = null;
-      if (!problems.length) { r = await imprints(pb, h); if (r.error) problems.push(r.error); }
+      if (!problems.length) {
+        r = await imprints(pb, h);
+        if (r.error) problems.push(r.error);
+      }
       if (problems.length) fail('timestamp.previous', problems.join('; '));
-      else { notBefore = r.notBefore; pass('timestamp.previous', 'block ' + ph.height + ', no earlier than ' + fmtUs(notBefore)); }
+      else {
+        notBefore = r.notBefore;
+        pass('timestamp.previous', 'block ' + ph.height + ', no earlier than ' + fmtUs(notBefore));
+      }
     } catch (err) {
       fail('timestamp.previous', err.message);
     }
@@ -1461,10 +1922,19 @@ export async function verifyBundle(files, trusted, assets) {
 
   // 14. timestamp.interval
   const received = BigInt(e.receipt.received_at_us);
-  if (notAfter === null) fail('timestamp.interval', 'needs the block\'s time-stamps');
-  else if (received > notAfter) fail('timestamp.interval', 'received ' + fmtUs(received) + ' after the time-stamp ' + fmtUs(notAfter));
-  else if (notBefore !== null && received < notBefore - 60000000n) fail('timestamp.interval', 'received ' + fmtUs(received) + ' more than a minute before the previous block\'s time-stamp');
-  else pass('timestamp.interval', fmtUs(received) + ' lies in [' + (notBefore === null ? '-' : fmtUs(notBefore)) + ', ' + fmtUs(notAfter) + ']');
+  if (notAfter === null) fail('timestamp.interval', "needs the block's time-stamps");
+  else if (received > notAfter)
+    fail('timestamp.interval', 'received ' + fmtUs(received) + ' after the time-stamp ' + fmtUs(notAfter));
+  else if (notBefore !== null && received < notBefore - 60000000n)
+    fail(
+      'timestamp.interval',
+      'received ' + fmtUs(received) + " more than a minute before the previous block's time-stamp",
+    );
+  else
+    pass(
+      'timestamp.interval',
+      fmtUs(received) + ' lies in [' + (notBefore === null ? '-' : fmtUs(notBefore)) + ', ' + fmtUs(notAfter) + ']',
+    );
 
   // 15. checkpoint.signature
   let cp = null;
@@ -1482,7 +1952,8 @@ export async function verifyBundle(files, trusted, assets) {
     }
     const size = BigInt(lines[1]);
     const root = unb64(lines[2]);
-    let verified = null, sawTrusted = false;
+    let verified = null,
+      sawTrusted = false;
     for (const line of lines.slice(blank + 1)) {
       const m = /^\u2014 (\S+) (\S+)$/.exec(line);
       if (!m || m[1] !== origin) continue;
@@ -1496,7 +1967,10 @@ export async function verifyBundle(files, trusted, assets) {
         if (await ed25519Verify(k, sig.subarray(4), enc.encode(text))) verified = k;
       }
     }
-    if (!verified) throw new Error(sawTrusted ? 'the signature by the notary key does not verify' : 'no signature by a trusted notary key');
+    if (!verified)
+      throw new Error(
+        sawTrusted ? 'the signature by the notary key does not verify' : 'no signature by a trusted notary key',
+      );
     cp = { size, root };
     pass('checkpoint.signature', origin + ', size ' + size + ', key ' + verified.fingerprint);
   } catch (err) {
@@ -1507,9 +1981,12 @@ export async function verifyBundle(files, trusted, assets) {
   if (cp && hdr && leafH) {
     let problem = null;
     if (cp.size < hdr.treeSize) problem = 'the checkpoint is older than the block';
-    else if (cp.size === hdr.treeSize && !equal(cp.root, hdr.treeRoot)) problem = 'same size as the block but another root';
+    else if (cp.size === hdr.treeSize && !equal(cp.root, hdr.treeRoot))
+      problem = 'same size as the block but another root';
     else {
-      const r = await rootFromInclusion(e.leaf.index, cp.size, leafH, e.checkpoint.inclusion_proof.map(unhex)).catch(() => null);
+      const r = await rootFromInclusion(e.leaf.index, cp.size, leafH, e.checkpoint.inclusion_proof.map(unhex)).catch(
+        () => null,
+      );
       if (!r || !equal(r, cp.root)) problem = 'the proof does not lead to the checkpoint root ' + hex(cp.root);
     }
     if (problem) fail('checkpoint.inclusion', problem);
@@ -1520,15 +1997,21 @@ export async function verifyBundle(files, trusted, assets) {
   skip('eml.compare', 'no other copy given (notary-verify --eml)');
   skip('attachment.match', 'no file given (notary-verify --attachment)');
   // 20. journal.report: its hashes here; notary-verify also reads it (envelope, original).
-  const boundReport = e.format_version >= 2 && e.receipt.provenance_bound &&
-                      e.receipt.provenance.journal_report_sha256 !== null;
+  const boundReport =
+    e.format_version >= 2 && e.receipt.provenance_bound && e.receipt.provenance.journal_report_sha256 !== null;
   if (!e.journal_report) {
     if (boundReport && !disclosed) {
-      fail('journal.report', 'the leaf record says the message was unwrapped from a journal report, but the bundle does not carry it');
+      fail(
+        'journal.report',
+        'the leaf record says the message was unwrapped from a journal report, but the bundle does not carry it',
+      );
     } else {
-      skip('journal.report', boundReport
-        ? 'selective disclosure: the journal report (hash bound by the leaf record) is withheld with the message'
-        : 'the message did not arrive in an Exchange journal report');
+      skip(
+        'journal.report',
+        boundReport
+          ? 'selective disclosure: the journal report (hash bound by the leaf record) is withheld with the message'
+          : 'the message did not arrive in an Exchange journal report',
+      );
     }
   } else {
     const report = files.get(e.journal_report.file);
@@ -1536,23 +2019,45 @@ export async function verifyBundle(files, trusted, assets) {
     const bound = e.format_version >= 2 && e.receipt.provenance_bound;
     const boundHash = bound ? (e.receipt.provenance.journal_report_sha256 ?? '0'.repeat(64)) : null;
     if (!report) fail('journal.report', e.journal_report.file + ' is missing');
-    else if (bound && h !== boundHash) fail('journal.report', 'SHA-256 of ' + e.journal_report.file + ' is ' + h + ', not the report hash the leaf record binds');
-    else if (h !== e.journal_report.sha256) fail('journal.report', 'SHA-256 of ' + e.journal_report.file + ' is ' + h + ', evidence states ' + e.journal_report.sha256);
-    else skip('journal.report', e.journal_report.file + ' has the SHA-256 ' + h + (bound ? ' the leaf record binds' : ' evidence.json states') +
-              '; notary-verify reads it and compares it with the sealed envelope');
+    else if (bound && h !== boundHash)
+      fail(
+        'journal.report',
+        'SHA-256 of ' + e.journal_report.file + ' is ' + h + ', not the report hash the leaf record binds',
+      );
+    else if (h !== e.journal_report.sha256)
+      fail(
+        'journal.report',
+        'SHA-256 of ' + e.journal_report.file + ' is ' + h + ', evidence states ' + e.journal_report.sha256,
+      );
+    else
+      skip(
+        'journal.report',
+        e.journal_report.file +
+          ' has the SHA-256 ' +
+          h +
+          (bound ? ' the leaf record binds' : ' evidence.json states') +
+          '; notary-verify reads it and compares it with the sealed envelope',
+      );
   }
 
   // 21. texts.rendered: certificate.html and VERIFY.md are what evidence.json gives.
   if (e.format_version < 2) {
-    fail('texts.rendered', 'a format version 1 bundle carries a certificate.html and VERIFY.md that no ' +
-         'verifier can derive from its evidence: do not rely on them; download the ' +
-         'bundle again (the evidence is the same, the texts are then checked)');
+    fail(
+      'texts.rendered',
+      'a format version 1 bundle carries a certificate.html and VERIFY.md that no ' +
+        'verifier can derive from its evidence: do not rely on them; download the ' +
+        'bundle again (the evidence is the same, the texts are then checked)',
+    );
   } else {
-    let texts = null, a = assets;
+    let texts = null,
+      a = assets;
     try {
       a ??= await loadTextAssets();
     } catch (err) {
-      fail('texts.rendered', 'the templates could not be loaded (' + err.message + '): certificate.html and VERIFY.md were not checked');
+      fail(
+        'texts.rendered',
+        'the templates could not be loaded (' + err.message + '): certificate.html and VERIFY.md were not checked',
+      );
     }
     if (a) {
       try {
@@ -1563,7 +2068,10 @@ export async function verifyBundle(files, trusted, assets) {
     }
     if (texts) {
       const problems = [];
-      for (const [name, want] of [['certificate.html', texts.certificate], ['VERIFY.md', texts.verify]]) {
+      for (const [name, want] of [
+        ['certificate.html', texts.certificate],
+        ['VERIFY.md', texts.verify],
+      ]) {
         const got = files.get(name);
         if (!got || !equal(got, want)) problems.push(' ' + name + ' is not what evidence.json gives;');
       }
@@ -1573,7 +2081,11 @@ export async function verifyBundle(files, trusted, assets) {
     }
   }
 
-  out.checks = CHECKS.map(([id, name]) => ({ id, name, ...(results.get(id) || { status: 'FAIL', reason: 'not run' }) }));
+  out.checks = CHECKS.map(([id, name]) => ({
+    id,
+    name,
+    ...(results.get(id) || { status: 'FAIL', reason: 'not run' }),
+  }));
   out.valid = out.checks.every((c) => c.status !== 'FAIL');
   out.failed = out.checks.filter((c) => c.status === 'FAIL').map((c) => c.id);
   out.notAfterUs = notAfter;

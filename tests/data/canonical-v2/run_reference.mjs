@@ -63,7 +63,6 @@ async function chromiumRunner() {
         const s = atob(b64);
         const input = new Uint8Array(s.length);
         for (let i = 0; i < s.length; i++) input[i] = s.charCodeAt(i);
-        // eslint-disable-next-line no-undef
         const out = await canonicalizeV2(input);
         let c = '';
         for (const b of out.canonical) c += String.fromCharCode(b);
