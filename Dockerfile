@@ -15,7 +15,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       ca-certificates curl libssl3 libgmime-3.0-0 libpqxx-6.4 libcpp-httplib0.11 libspdlog1.10 \
       libfmt9 libzip4 && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /var/lib/notary --create-home notary
-COPY --from=build /build/server/notaryd /build/cli/notaryctl /build/cli/notary-verify /usr/local/bin/
+COPY --from=build /build/notaryd/notaryd /build/cli/notaryctl /build/cli/notary-verify /usr/local/bin/
 USER notary
 VOLUME /var/lib/notary
 EXPOSE 2525 8080

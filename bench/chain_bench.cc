@@ -19,19 +19,19 @@
 
 #include "chain_bench_audit.h"
 #include "common/bytes.h"
+#include "common/metrics.h"
 #include "common/rfc6962.h"
 #include "common/sha256.h"
-#include "metrics.h"
+#include "log/leaf_record.h"
+#include "log/tlog.h"
 #include "mime/canonical.h"
-#include "notary/leaf_record.h"
-#include "notary/tlog.h"
-#include "sealer.h"
+#include "pipeline/sealer.h"
+#include "pipeline/tsa_service.h"
 #include "storage/admin_store.h"
 #include "storage/chain_store.h"
 #include "storage/database.h"
 #include "storage/leaf_input.h"
 #include "storage/migrations.h"
-#include "tsa_service.h"
 
 namespace {
 
@@ -271,17 +271,17 @@ int main(int argc, char** argv) {
   if (!db.ok()) return 1;
   storage::ChainStore chain(**db);
   storage::AdminStore admin(**db);
-  auto tsa = server::TsaService::Create({data_dir, "", "", "", "", ""});
+  auto tsa = pipeline::TsaService::Create({data_dir, "", "", "", "", ""});
   if (!tsa.ok()) return 1;
-  server::Metrics metrics;
-  server::SealerOptions so;
+  common::Metrics metrics;
+  pipeline::SealerOptions so;
   so.database_url = app;
   so.data_dir = data_dir;
   so.origin = "bench.example/log";
   so.node = "bench";
   so.batch_max = static_cast<uint32_t>(batch);
   so.seal = false;  // sealed by hand below, to time each block
-  auto sealer = server::Sealer::Create(so, chain, admin, **tsa, metrics);
+  auto sealer = pipeline::Sealer::Create(so, chain, admin, **tsa, metrics);
   if (!sealer.ok()) {
     std::cerr << sealer.error().ToString() << "\n";
     return 1;

@@ -18,8 +18,8 @@
 #include <string>
 #include <thread>
 
-#include "audit.h"
 #include "common/sha256.h"
+#include "pipeline/audit.h"
 
 namespace {
 
@@ -62,13 +62,13 @@ struct Timed {
 };
 
 Timed TimeAudit(storage::Database& db, bool canonical) {
-  server::AuditOptions o;
+  pipeline::AuditOptions o;
   o.canonical = canonical;
   std::ostringstream out, err;
   Timed t;
   const double c0 = CpuSeconds(), p0 = PostgresCpuSeconds();
   const auto t0 = Clock::now();
-  t.rc = server::RunAudit(db, o, out, err);
+  t.rc = pipeline::RunAudit(db, o, out, err);
   t.wall = Seconds(Clock::now() - t0);
   t.cpu = CpuSeconds() - c0;
   // Backends are reaped a moment after their connections close.

@@ -5,7 +5,7 @@
 #
 #   bench/console_bench.sh BUILD_DIR
 #
-# BUILD_DIR holds server/notaryd, cli/notaryctl and cli/notary-verify (use an optimised build).
+# BUILD_DIR holds notaryd/notaryd, cli/notaryctl and cli/notary-verify (use an optimised build).
 # Starts its own PostgreSQL (scripts/pg in a temporary folder) and notaryd on loopback, puts
 # 1,000 messages and one with a 10 MB attachment in over HTTP, then runs console_bench.mjs.
 set -euo pipefail
@@ -26,7 +26,7 @@ owner=$("$here/scripts/pg" url owner)
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 http=$(port)
 smtp=$(port)
-"$build/server/notaryd" --database-url "$app" --owner-database-url "$owner" \
+"$build/notaryd/notaryd" --database-url "$app" --owner-database-url "$owner" \
   --data-dir "$work/data" --smtp-listen "127.0.0.1:$smtp" --http-listen "127.0.0.1:$http" \
   --node-name bench --origin notary.bench/log --batch-interval-ms 200 --log-level warn \
   --rate-limit 1000000 \

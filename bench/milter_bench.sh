@@ -32,7 +32,7 @@ rounds=${ROUNDS:-3}
 sessions=${SESSIONS:-20}
 size=${SIZE:-10240}
 export PATH="/usr/sbin:$PATH"
-for b in server/notaryd cli/notaryctl plugin/notary-milter bench/noop_milter; do
+for b in notaryd/notaryd cli/notaryctl plugin/notary-milter bench/noop_milter; do
   [ -x "$build/$b" ] || { echo "milter_bench: $build/$b missing; build it first" >&2; exit 1; }
 done
 pf_conf=""
@@ -79,7 +79,7 @@ chmod 600 "$work/key"
 
 http=$(port); smtp=$(port); sink=$(port); milter=$(port); status=$(port); pfport=$(port)
 mkdir -p "$work/notaryd"
-"$build/server/notaryd" --database-url "$app" --owner-database-url "$owner" \
+"$build/notaryd/notaryd" --database-url "$app" --owner-database-url "$owner" \
   --data-dir "$work/notaryd" --http-listen "127.0.0.1:$http" --smtp-listen "127.0.0.1:$smtp" \
   --rate-limit 1000000 --log-level warn > "$work/notaryd.log" 2>&1 &
 notaryd_pid=$!

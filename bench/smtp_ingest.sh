@@ -15,12 +15,12 @@ source "$(dirname "$0")/lib.sh"
 messages=${1:-10000}
 sessions=${SESSIONS:-20}
 export PATH="/usr/sbin:$PATH"
-[ -x "$build/server/notaryd" ] || { echo "smtp_ingest: build notaryd first" >&2; exit 1; }
+[ -x "$build/notaryd/notaryd" ] || { echo "smtp_ingest: build notaryd first" >&2; exit 1; }
 pf_conf=""
 bench_cleanup_hook() { [ -z "$pf_conf" ] || postfix -c "$pf_conf" stop >/dev/null 2>&1; }
 bench_start smtp-bench
 notary=$(port); http=$(port); sink=$(port); relay_sink=$(port); pfport=$(port)
-"$build/server/notaryd" --database-url "$app" --owner-database-url "$owner" \
+"$build/notaryd/notaryd" --database-url "$app" --owner-database-url "$owner" \
   --data-dir "$work/notaryd" --http-listen "127.0.0.1:$http" --smtp-listen "127.0.0.1:$notary" \
   --log-level warn > "$work/notaryd.log" 2>&1 &
 notaryd_pid=$!

@@ -13,8 +13,8 @@
 #include "common/bytes.h"
 #include "common/rfc6962.h"
 #include "common/sha256.h"
-#include "notary/merkle.h"
-#include "notary/tlog.h"
+#include "log/merkle.h"
+#include "log/tlog.h"
 
 namespace {
 

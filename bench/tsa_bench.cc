@@ -25,10 +25,10 @@
 #include <vector>
 
 #include "common/sha256.h"
-#include "notary/tsa.h"
-#include "notary/tsa_client.h"
-#include "notary/tsa_local_ca.h"
-#include "notary/tsa_responder.h"
+#include "tsa/client.h"
+#include "tsa/token.h"
+#include "tsa_authority/local_ca.h"
+#include "tsa_authority/responder.h"
 
 namespace {
 

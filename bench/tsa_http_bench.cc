@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "common/sha256.h"
-#include "notary/tsa_client.h"
+#include "tsa/client.h"
 
 int main(int argc, char** argv) {
   if (argc != 4 && !(argc == 5 && std::string(argv[4]) == "floor")) {

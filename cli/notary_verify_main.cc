@@ -21,7 +21,7 @@
 
 #include "common/bytes.h"
 #include "common/printable.h"
-#include "notary/bundle.h"
+#include "evidence/bundle.h"
 
 namespace {
 

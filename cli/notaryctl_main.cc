@@ -15,13 +15,13 @@
 #include <filesystem>
 #include <iostream>
 
-#include "audit.h"
-#include "auth.h"
 #include "common/printable.h"
-#include "files.h"
-#include "ingest.h"
-#include "notary/ed25519.h"
-#include "sealer.h"
+#include "log/ed25519.h"
+#include "pipeline/audit.h"
+#include "pipeline/auth.h"
+#include "pipeline/ingest.h"
+#include "pipeline/key_files.h"
+#include "pipeline/sealer.h"
 #include "storage/admin_store.h"
 #include "storage/migrations.h"
 
@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
       expires = ParseDate(key_expires);
       if (!expires) return Fail("--expires: use YYYY-MM-DD", 2);
     }
-    auto k = server::GenerateApiKey(key_tenant, scopes, expires, key_label);
+    auto k = pipeline::GenerateApiKey(key_tenant, scopes, expires, key_label);
     if (!k.ok()) return Fail(k.error().message(), 2);
     auto st = admin.InsertApiKey(k->row);
     if (!st.ok()) return Fail(st.error().message());
@@ -164,15 +164,15 @@ int main(int argc, char** argv) {
     auto ks = admin.ListApiKeys(key_tenant.empty() ? std::nullopt
                                                    : std::optional<std::string>(key_tenant));
     if (!ks.ok()) return Fail(ks.error().ToString());
-    const int64_t now = server::NowUs();
+    const int64_t now = pipeline::NowUs();
     for (const auto& k : *ks) {
       std::string state = k.revoked_at_us                                ? "revoked"
                           : (k.expires_at_us && *k.expires_at_us <= now) ? "expired"
                                                                          : "active";
       std::cout << common::TerminalSafe(k.key_id) << "\t" << common::TerminalSafe(k.tenant) << "\t"
                 << common::TerminalSafe(Join(k.scopes)) << "\t" << state << "\t"
-                << server::FormatTimeUs(k.created_at_us) << "\t"
-                << (k.expires_at_us ? server::FormatTimeUs(*k.expires_at_us) : "-") << "\t"
+                << pipeline::FormatTimeUs(k.created_at_us) << "\t"
+                << (k.expires_at_us ? pipeline::FormatTimeUs(*k.expires_at_us) : "-") << "\t"
                 << common::TerminalSafe(k.label) << "\n";
     }
     return 0;
@@ -187,15 +187,15 @@ int main(int argc, char** argv) {
     // The key file is replaced atomically (write aside, then rename), so a running sealer
     // never sees it missing or half-written; the old private key is kept beside it.
     const std::string path = data_dir + "/signing_key.pem";
-    if (server::FileExists(path)) {
-      auto pem = server::ReadTextFile(path);
+    if (pipeline::FileExists(path)) {
+      auto pem = pipeline::ReadTextFile(path);
       if (!pem.ok()) return Fail(pem.error().message());
       auto old = notary::Ed25519Signer::FromPrivatePem(*pem);
       if (!old.ok()) return Fail("the current signing key is unreadable");
       const std::string archive =
           data_dir + "/signing_key." + notary::KeyId(old->public_key()) + ".pem";
-      if (!server::FileExists(archive)) {
-        if (auto st = server::WriteSecretFile(archive, *pem); !st.ok())
+      if (!pipeline::FileExists(archive)) {
+        if (auto st = pipeline::WriteSecretFile(archive, *pem); !st.ok())
           return Fail(st.error().message());
       }
     }
@@ -205,8 +205,8 @@ int main(int argc, char** argv) {
     if (!pem.ok()) return Fail(pem.error().ToString());
     const std::string tmp = path + ".new";
     std::filesystem::remove(tmp);
-    if (auto st = server::WriteSecretFile(tmp, *pem); !st.ok()) return Fail(st.error().message());
-    auto registered = server::LoadOrCreateSigningKey(data_dir, tmp, admin);
+    if (auto st = pipeline::WriteSecretFile(tmp, *pem); !st.ok()) return Fail(st.error().message());
+    auto registered = pipeline::LoadOrCreateSigningKey(data_dir, tmp, admin);
     if (!registered.ok()) return Fail(registered.error().ToString());
     std::error_code ec;
     std::filesystem::rename(tmp, path, ec);
@@ -219,11 +219,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (audit->parsed()) {
-    server::AuditOptions options;
+    pipeline::AuditOptions options;
     options.canonical = canonical;
     options.progress = !quiet && isatty(2);
     options.workers = workers;
-    return server::RunAudit(*db, options, std::cout, std::cerr);
+    return pipeline::RunAudit(*db, options, std::cout, std::cerr);
   }
   return Fail("nothing to do", 2);
 }

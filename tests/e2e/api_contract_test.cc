@@ -37,7 +37,7 @@ std::set<std::string> RoutesInSources() {
   std::set<std::string> out;
   std::regex call(R"re(\.(Get|Post|Put|Delete|Patch)\(\s*(R"\(([^"]*)\)"|"([^"]*)"))re");
   for (const auto& entry :
-       std::filesystem::directory_iterator(testsupport::SourceDir() + "/server/src")) {
+       std::filesystem::directory_iterator(testsupport::SourceDir() + "/http/src")) {
     if (entry.path().extension() != ".cc") continue;
     std::string src = testsupport::ReadFile(entry.path().string());
     for (auto it = std::sregex_iterator(src.begin(), src.end(), call); it != std::sregex_iterator();

@@ -7,11 +7,11 @@
 #include <sstream>
 #include <thread>
 
-#include "../../server/src/audit.h"
 #include "common/bytes.h"
+#include "log/leaf_record.h"
 #include "mime/canonical.h"
-#include "notary/leaf_record.h"
 #include "notaryd_process.h"
+#include "pipeline/audit.h"
 #include "storage/database.h"
 #include "support/test_support.h"
 
@@ -69,13 +69,13 @@ class AuditTest : public ::testing::Test {
     auto db = storage::Database::Open({db_.AppUrl(), 2});
     EXPECT_TRUE(db.ok());
     if (!db.ok()) return {};
-    server::AuditOptions o;
+    pipeline::AuditOptions o;
     o.canonical = canonical;
     o.workers = workers;
     o.chunk_bytes = chunk_bytes;
     std::ostringstream out, err;
     AuditRun a;
-    a.rc = server::RunAudit(**db, o, out, err);
+    a.rc = pipeline::RunAudit(**db, o, out, err);
     a.out = out.str();
     a.err = err.str();
     return a;

@@ -15,7 +15,7 @@
 
 namespace e2e {
 
-inline std::string NotarydBinary() { return testsupport::BinaryDir() + "/server/notaryd"; }
+inline std::string NotarydBinary() { return testsupport::BinaryDir() + "/notaryd/notaryd"; }
 inline std::string NotaryctlBinary() { return testsupport::BinaryDir() + "/cli/notaryctl"; }
 
 class NotarydProcess {

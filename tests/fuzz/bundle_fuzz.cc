@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "../../notary/src/bundle_internal.h"
-#include "notary/bundle.h"
+#include "evidence/bundle.h"
+#include "evidence/evidence_json.h"
 
 namespace {
 
@@ -17,8 +17,8 @@ void VerifyAll(const notary::Bundle& bundle) {
   const notary::VerifyReport r = notary::VerifyBundle(bundle, opt);
   if (r.checks.size() != 21) std::abort();
   (void)notary::VerifyReportJson(r);
-  (void)notary::bundle_internal::CertificateHtml(bundle.evidence);
-  (void)notary::bundle_internal::VerifyMarkdown(bundle.evidence);
+  (void)notary::CertificateHtml(bundle.evidence);
+  (void)notary::VerifyMarkdown(bundle.evidence);
 }
 
 }  // namespace
@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);
   if (auto bundle = notary::ReadBundleZip(in); bundle.ok()) VerifyAll(*bundle);
   // The same bytes as evidence.json, with no files beside it.
-  if (auto evidence = notary::bundle_internal::ParseEvidenceJson(in); evidence.ok()) {
+  if (auto evidence = notary::ParseEvidenceJson(in); evidence.ok()) {
     notary::Bundle b;
     b.evidence = std::move(*evidence);
     VerifyAll(b);

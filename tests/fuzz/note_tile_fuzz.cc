@@ -1,5 +1,5 @@
-// libFuzzer target for the log's text formats that come from strangers (notary/checkpoint.h,
-// notary/tlog.h): signed notes and checkpoints (witness replies, newer checkpoints given to
+// libFuzzer target for the log's text formats that come from strangers (log/checkpoint.h,
+// log/tlog.h): signed notes and checkpoints (witness replies, newer checkpoints given to
 // notary-verify), verifier keys and tile paths. Whatever parses must re-encode to the bytes
 // it came from.
 #include <cstddef>
@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
-#include "notary/checkpoint.h"
-#include "notary/ed25519.h"
-#include "notary/tlog.h"
+#include "log/checkpoint.h"
+#include "log/ed25519.h"
+#include "log/tlog.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);

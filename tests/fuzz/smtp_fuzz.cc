@@ -1,4 +1,4 @@
-// libFuzzer target for the SMTP listener's parsers (server/src/smtp_command.h, smtp_data.h):
+// libFuzzer target for the SMTP listener's parsers (smtp/command.h, smtp/data.h):
 // any command line and any DATA/BDAT byte stream must parse without crash, hang or undefined
 // behaviour, and the DATA decoder must give the same message however the bytes are split.
 #include <cstddef>
@@ -7,13 +7,13 @@
 #include <string>
 #include <string_view>
 
-#include "../../server/src/smtp_command.h"
-#include "../../server/src/smtp_data.h"
+#include "smtp/command.h"
+#include "smtp/data.h"
 
 namespace {
 
 std::string Decode(std::string_view in, size_t chunk, bool* done) {
-  server::SmtpDataDecoder d(server::SmtpDataDecoder::Mode::kDotStuffed, 1 << 20);
+  smtp::SmtpDataDecoder d(smtp::SmtpDataDecoder::Mode::kDotStuffed, 1 << 20);
   size_t pos = 0;
   while (pos < in.size() && !d.done()) {
     const size_t n = std::min(chunk, in.size() - pos);
@@ -32,15 +32,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);
   // Command lines: the first line of the input.
   const std::string_view line = in.substr(0, std::min(in.find('\n'), size_t{4096}));
-  server::SmtpCommand cmd = server::ParseSmtpCommand(line);
-  server::MailFromArgs mail;
-  (void)server::ParseMailFrom(cmd.args, mail);
-  server::RcptToArgs rcpt;
-  (void)server::ParseRcptTo(cmd.args, true, rcpt);
-  (void)server::ParseRcptTo(cmd.args, false, rcpt);
-  (void)server::ParseBdat(cmd.args);
-  (void)server::LogSafe(line);
-  (void)server::ReplySafe(line);
+  smtp::SmtpCommand cmd = smtp::ParseSmtpCommand(line);
+  smtp::MailFromArgs mail;
+  (void)smtp::ParseMailFrom(cmd.args, mail);
+  smtp::RcptToArgs rcpt;
+  (void)smtp::ParseRcptTo(cmd.args, true, rcpt);
+  (void)smtp::ParseRcptTo(cmd.args, false, rcpt);
+  (void)smtp::ParseBdat(cmd.args);
+  (void)smtp::LogSafe(line);
+  (void)smtp::ReplySafe(line);
 
   // Message data, fed whole and in pieces of 1 and 7 bytes: one result.
   bool done_whole = false, done_1 = false, done_7 = false;

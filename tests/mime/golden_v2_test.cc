@@ -16,13 +16,13 @@
 #include <string>
 #include <vector>
 
-#include "../../mime/src/text_normalise.h"
-#include "../../mime/src/whatwg_encoding.h"
 #include "common/bytes.h"
 #include "common/rfc6962.h"
 #include "common/sha256.h"
 #include "mime/canonical.h"
 #include "support/test_support.h"
+#include "text_normalise.h"
+#include "whatwg_encoding.h"
 
 namespace {
 

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "../../mime/src/header_fields.h"
-#include "../../mime/src/rfc2047.h"
-#include "../../mime/src/rfc2231.h"
-#include "../../mime/src/transfer_decode.h"
+#include "header_fields.h"
+#include "rfc2047.h"
+#include "rfc2231.h"
+#include "transfer_decode.h"
 
 namespace {
 

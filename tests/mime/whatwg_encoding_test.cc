@@ -2,7 +2,7 @@
 // for every multi-byte decoder taken from the standard's text and index files, malformed
 // input, byte order marks, hostile input, and a cross-check of several hundred thousand inputs
 // against Chromium's TextDecoder (tests/mime/whatwg_crosscheck.mjs).
-#include "../../mime/src/whatwg_encoding.h"
+#include "whatwg_encoding.h"
 
 #include <gtest/gtest.h>
 
@@ -19,8 +19,8 @@
 #include <utility>
 #include <vector>
 
-#include "../../mime/src/whatwg_tables.inc"  // the label table, for the label cross-check
 #include "support/test_support.h"
+#include "whatwg_tables.inc"  // the label table, for the label cross-check
 
 namespace {
 

@@ -2,7 +2,7 @@
 // describes (report text: Sender, Subject, Message-Id, then To/Cc/Bcc/Recipient lines with
 // optional ", Expanded: <group>" / ", Forwarded: <original>"; the original as an unaltered
 // message/rfc822 attachment): the parser, and notaryd notarising the original.
-#include "../../server/src/journal.h"
+#include "pipeline/journal.h"
 
 #include <gtest/gtest.h>
 
@@ -134,10 +134,10 @@ TEST(JournalReportTest, OrdinaryMessagesAndBrokenReportsAreTold) {
                    .ok());
 
   // A broken report is left alone: notarised as received, not as a journal.
-  server::Envelope env;
+  pipeline::Envelope env;
   env.mail_from = "postmaster@contoso.com";
   std::string raw = no_original;
-  EXPECT_FALSE(server::UnwrapJournalReport(env, raw).has_value());
+  EXPECT_FALSE(pipeline::UnwrapJournalReport(env, raw).has_value());
   EXPECT_EQ(raw, no_original);
   EXPECT_EQ(env.source, "smtp");
 }
@@ -153,7 +153,9 @@ class JournalNotaryTest : public ::testing::Test {
     EXPECT_EQ(j["source"], "journal");
     EXPECT_EQ(j["envelope_from"], "alice@contoso.com");
     EXPECT_EQ(j["envelope_to"], nlohmann::json(kRecipients));
-    EXPECT_EQ(j["canonical_sha256"], common::ToHex(mime::Canonicalize(kOriginal, mime::kLatestCanonVersion).canonical_sha256));
+    EXPECT_EQ(
+        j["canonical_sha256"],
+        common::ToHex(mime::Canonicalize(kOriginal, mime::kLatestCanonVersion).canonical_sha256));
     auto db = storage::Database::Open({notary_->db().AppUrl(), 1});
     ASSERT_TRUE(db.ok());
     storage::JournalStore store(**db);

@@ -172,7 +172,7 @@ std::string Notary::CreateKey(const std::string& scopes) {
 void Notary::Start(const std::vector<std::string>& flags) {
   if (proc_ && proc_->Alive()) return;
   fs::create_directories(dir_ + "/notaryd");
-  std::vector<std::string> argv{Binary("server/notaryd"),
+  std::vector<std::string> argv{Binary("notaryd/notaryd"),
                                 "--database-url",
                                 db_.AppUrl(),
                                 "--owner-database-url",

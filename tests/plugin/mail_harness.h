@@ -128,7 +128,7 @@ class Postfix {
   bool started_ = false;
 };
 
-// The path of a binary in the build tree, e.g. "server/notaryd".
+// The path of a binary in the build tree, e.g. "notaryd/notaryd".
 std::string Binary(const std::string& rel);
 
 // swaks against `port`; returns its exit code and transcript.

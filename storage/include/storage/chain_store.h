@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "common/result.h"
-#include "notary/leaf_record.h"
-#include "notary/tlog.h"
+#include "log/leaf_record.h"
+#include "log/tlog.h"
 #include "storage/database.h"
 #include "storage/records.h"
 

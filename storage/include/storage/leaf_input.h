@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "notary/leaf_record.h"
+#include "log/leaf_record.h"
 #include "storage/chain_store.h"
 
 namespace storage {

@@ -1,0 +1,61 @@
+// Metrics: counters, gauges and histograms rendered in the Prometheus text format at
+// GET /metrics. Lock-free increments on the hot path.
+//
+// Thread-safety: thread-safe.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace common {
+
+class Histogram {
+ public:
+  // Upper bounds in seconds.
+  explicit Histogram(std::vector<double> bounds);
+  void Observe(double seconds);
+  void Render(const std::string& name, std::string& out) const;
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<std::atomic<uint64_t>> counts_;  // one per bound, plus +Inf
+  std::atomic<uint64_t> sum_micros_{0};
+  std::atomic<uint64_t> total_{0};
+};
+
+class Metrics {
+ public:
+  Metrics();
+
+  std::atomic<uint64_t> http_ingest_accepted{0};
+  std::atomic<uint64_t> ingest_bytes{0};
+  std::atomic<uint64_t> ingest_temp_failures{0};
+  std::atomic<uint64_t> blocks_sealed{0};
+  std::atomic<uint64_t> leaves_sealed{0};
+  std::atomic<uint64_t> tsa_failures{0};
+  std::atomic<uint64_t> tsa_replies{0};
+  std::atomic<uint64_t> http_requests{0};
+  std::atomic<int64_t> tree_size{-1};
+  std::atomic<int64_t> last_seal_unix{0};
+  Histogram commit_latency;
+
+  // Gauges and counters owned elsewhere, read at render time (e.g. SMTP stats, pending).
+  void AddCollector(std::function<void(std::string&)> collector);
+  std::string Render() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::function<void(std::string&)>> collectors_;  // GUARDED_BY(mu_)
+};
+
+// Appends "# TYPE name type\nname{labels} value\n".
+void AppendMetric(std::string& out, const std::string& name, const char* type, double value,
+                  const std::string& labels = "");
+
+}  // namespace common

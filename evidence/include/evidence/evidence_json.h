@@ -1,0 +1,32 @@
+// The two documents of a bundle that are not files of the log: evidence.json, and the texts
+// for people rendered from it (certificate.html, VERIFY.md). BuildBundleZip and ReadBundleZip
+// (bundle.h) use them; they are public for verifiers and fuzzers that start from the JSON.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "evidence/bundle.h"
+
+namespace notary {
+
+// evidence.json of `input` (docs/evidence-bundle.md §3). REQUIRES: the input is one that
+// BuildBundleZip accepts.
+std::string EvidenceJson(const BundleInput& input);
+
+// Strict reader of evidence.json (docs/evidence-bundle.md §1, §3): kInvalidInput naming the
+// first missing, repeated, unknown or mistyped field. Redacted parts come back with
+// redacted = true. The message and disclosed part bytes are not filled in.
+common::Result<BundleInput> ParseEvidenceJson(std::string_view json);
+
+// certificate.html and VERIFY.md: the view of the evidence (docs/evidence-bundle.md §7)
+// rendered with the templates of web/public/. The same evidence gives the same bytes.
+// kInvalidInput when the evidence cannot be rendered (a time outside the years 1 to 9999, a
+// canonical form that does not parse, an unknown lang).
+common::Result<std::string> CertificateHtml(const BundleInput& input);
+common::Result<std::string> VerifyMarkdown(const BundleInput& input);
+
+}  // namespace notary

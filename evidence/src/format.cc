@@ -1,0 +1,714 @@
+// The bundle's file layout and evidence.json, both ways (docs/evidence-bundle.md).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "bundle_internal.h"
+#include "common/rfc6962.h"
+#include "common/sha256.h"
+#include "evidence/bundle.h"
+#include "log/block.h"
+#include "log/checkpoint.h"
+#include "mime/canonical.h"
+
+namespace notary {
+
+std::string FormatUtcMicros(int64_t us) {
+  using namespace std::chrono;
+  const sys_time<microseconds> tp{microseconds{us}};
+  const sys_days day = floor<days>(tp);
+  const year_month_day ymd{day};
+  const hh_mm_ss<microseconds> tod{tp - day};
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ", int(ymd.year()),
+                unsigned(ymd.month()), unsigned(ymd.day()), int(tod.hours().count()),
+                int(tod.minutes().count()), int(tod.seconds().count()),
+                static_cast<long long>(tod.subseconds().count()));
+  return buf;
+}
+
+std::string_view CheckStatusName(CheckStatus status) {
+  switch (status) {
+    case CheckStatus::kPass:
+      return "PASS";
+    case CheckStatus::kFail:
+      return "FAIL";
+    case CheckStatus::kSkip:
+      return "SKIP";
+  }
+  return "FAIL";
+}
+
+namespace bundle_internal {
+namespace {
+
+// ordered_json keeps the documented field order in evidence.json.
+using json = nlohmann::ordered_json;
+
+json HashArray(const std::vector<common::Hash>& hashes) {
+  json a = json::array();
+  for (const auto& h : hashes) a.push_back(common::ToHex(h));
+  return a;
+}
+
+json BlockJson(const BundleBlock& block, uint64_t height) {
+  json tokens = json::array();
+  for (size_t i = 0; i < block.tokens.size(); ++i) {
+    tokens.push_back({{"tsa", block.tokens[i].tsa},
+                      {"file", TokenFileName(height, i)},
+                      {"token_base64", common::Base64Encode(block.tokens[i].der)}});
+  }
+  return {{"height", height},
+          {"header_hex", common::ToHex(common::AsBytes(block.header))},
+          {"header_file", BlockHeaderFileName(height)},
+          {"signature_hex", common::ToHex(common::AsBytes(block.signature))},
+          {"signature_file", BlockSignatureFileName(height)},
+          {"hash", common::ToHex(block.block_hash)},
+          {"timestamps", tokens}};
+}
+
+json ProvenanceJson(const Provenance& p) {
+  const bool journal = p.journal_report_sha256 != common::Hash{};
+  return {
+      {"source", p.source},
+      {"listener", p.listener},
+      {"node", p.node},
+      {"client_name", p.client_name},
+      {"auth_user", p.auth_user},
+      {"queue_id", p.queue_id},
+      {"asserted_by", p.asserted_by},
+      {"journal_report_sha256", journal ? json(common::ToHex(p.journal_report_sha256)) : json()}};
+}
+
+// Field readers that throw std::runtime_error naming the field; ParseEvidenceJson turns
+// every exception into kInvalidInput.
+[[noreturn]] void Bad(const std::string& field, const std::string& what) {
+  throw std::runtime_error("evidence.json: " + (field.empty() ? "" : field + ": ") + what);
+}
+
+const json& Field(const json& obj, const char* name, const std::string& path) {
+  if (!obj.is_object()) Bad(path, "not an object");
+  auto it = obj.find(name);
+  if (it == obj.end()) Bad(path + "." + name, "missing");
+  return *it;
+}
+
+std::string Str(const json& obj, const char* name, const std::string& path) {
+  const json& v = Field(obj, name, path);
+  if (!v.is_string()) Bad(path + "." + name, "not a string");
+  return v.get<std::string>();
+}
+
+uint64_t U64(const json& obj, const char* name, const std::string& path) {
+  const json& v = Field(obj, name, path);
+  if (!v.is_number_unsigned()) Bad(path + "." + name, "not an unsigned integer");
+  return v.get<uint64_t>();
+}
+
+int64_t I64(const json& obj, const char* name, const std::string& path) {
+  const json& v = Field(obj, name, path);
+  if (!v.is_number_integer()) Bad(path + "." + name, "not an integer");
+  if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) {
+    Bad(path + "." + name, "out of range");
+  }
+  return v.get<int64_t>();
+}
+
+common::Hash HashField(const json& obj, const char* name, const std::string& path) {
+  auto h = common::HashFromLowerHex(Str(obj, name, path));
+  if (!h) Bad(path + "." + name, "not 64 lower-case hex digits");
+  return *h;
+}
+
+std::string HexField(const json& obj, const char* name, const std::string& path) {
+  auto b = common::FromLowerHex(Str(obj, name, path));
+  if (!b) Bad(path + "." + name, "not lower-case hex");
+  return *b;
+}
+
+// A reader must not pass over a field it does not know: a person reading evidence.json would
+// take it for part of the evidence (docs/evidence-bundle.md §3).
+void ExpectOnly(const json& obj, const std::string& path,
+                std::initializer_list<std::string_view> names) {
+  if (!obj.is_object()) Bad(path, "not an object");
+  for (const auto& [key, value] : obj.items()) {
+    if (std::find(names.begin(), names.end(), key) == names.end()) {
+      Bad(path.empty() ? key : path + "." + key, "unknown field");
+    }
+  }
+}
+
+// Parses evidence.json refusing duplicate keys (which of two values counts depends on the
+// reader, and a person reads the first) and nesting deeper than the format has.
+json ParseStrict(std::string_view text) {
+  constexpr int kMaxDepth = 8;
+  std::vector<std::set<std::string>> keys;  // one set per object being parsed
+  json::parser_callback_t check = [&keys](int depth, json::parse_event_t event, json& parsed) {
+    if (depth > kMaxDepth) Bad("", "nested deeper than the format allows");
+    switch (event) {
+      case json::parse_event_t::object_start:
+        keys.emplace_back();
+        break;
+      case json::parse_event_t::object_end:
+        if (!keys.empty()) keys.pop_back();
+        break;
+      case json::parse_event_t::key:
+        if (keys.empty() || !keys.back().insert(parsed.get<std::string>()).second) {
+          Bad(parsed.get<std::string>(), "the key appears twice in one object");
+        }
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  return json::parse(text.begin(), text.end(), check);
+}
+
+std::vector<common::Hash> HashList(const json& obj, const char* name, const std::string& path) {
+  const json& v = Field(obj, name, path);
+  if (!v.is_array()) Bad(path + "." + name, "not an array");
+  if (v.size() > 128) Bad(path + "." + name, "too long");
+  std::vector<common::Hash> out;
+  for (const auto& e : v) {
+    auto h = e.is_string() ? common::HashFromLowerHex(e.get<std::string>()) : std::nullopt;
+    if (!h) Bad(path + "." + name, "an entry is not 64 lower-case hex digits");
+    out.push_back(*h);
+  }
+  return out;
+}
+
+void ExpectFile(const json& obj, const char* name, const std::string& path,
+                const std::string& expected) {
+  if (Str(obj, name, path) != expected) Bad(path + "." + name, "must be \"" + expected + "\"");
+}
+
+BundleBlock ParseBlock(const json& j, const std::string& path) {
+  ExpectOnly(j, path,
+             {"height", "header_hex", "header_file", "signature_hex", "signature_file", "hash",
+              "timestamps"});
+  BundleBlock b;
+  uint64_t height = U64(j, "height", path);
+  b.header = HexField(j, "header_hex", path);
+  b.signature = HexField(j, "signature_hex", path);
+  b.block_hash = HashField(j, "hash", path);
+  auto decoded = HeaderHeight(b.header);
+  if (!decoded.ok()) Bad(path + ".header_hex", decoded.error().message());
+  if (*decoded != height) Bad(path + ".height", "differs from the height in header_hex");
+  ExpectFile(j, "header_file", path, BlockHeaderFileName(height));
+  ExpectFile(j, "signature_file", path, BlockSignatureFileName(height));
+  const json& ts = Field(j, "timestamps", path);
+  if (!ts.is_array() || ts.size() > 16) Bad(path + ".timestamps", "not an array of at most 16");
+  for (size_t i = 0; i < ts.size(); ++i) {
+    std::string p = path + ".timestamps[" + std::to_string(i) + "]";
+    ExpectOnly(ts[i], p, {"tsa", "file", "token_base64"});
+    BundleToken t;
+    t.tsa = Str(ts[i], "tsa", p);
+    const std::string b64 = Str(ts[i], "token_base64", p);
+    auto der = common::Base64Decode(b64);
+    // One spelling per token: what decodes must encode back to the same text (RFC 4648 §3.5).
+    if (!der || common::Base64Encode(*der) != b64) Bad(p + ".token_base64", "not canonical base64");
+    t.der = std::move(*der);
+    ExpectFile(ts[i], "file", p, TokenFileName(height, i));
+    b.tokens.push_back(std::move(t));
+  }
+  return b;
+}
+
+}  // namespace
+
+bool IsValidPosition(std::string_view position) {
+  if (position.empty() || position.size() > 64) return false;
+  bool digit_before = false;
+  for (char c : position) {
+    if (c >= '0' && c <= '9') {
+      digit_before = true;
+    } else if (c == '.' && digit_before) {
+      digit_before = false;
+    } else {
+      return false;
+    }
+  }
+  return digit_before;
+}
+
+std::string PartFileName(std::string_view position) {
+  return "part-" + std::string(position) + ".bin";
+}
+std::string BlockHeaderFileName(uint64_t height) {
+  return "block/" + std::to_string(height) + ".header";
+}
+std::string BlockSignatureFileName(uint64_t height) {
+  return "block/" + std::to_string(height) + ".sig";
+}
+std::string TokenFileName(uint64_t height, size_t index) {
+  return "tokens/" + std::to_string(height) + "-" + std::to_string(index) + ".tsr";
+}
+bool IsValidKeyId(std::string_view key_id) {
+  if (key_id.empty() || key_id.size() > 64) return false;
+  for (char c : key_id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+std::string KeyFileName(std::string_view key_id) { return "keys/" + std::string(key_id) + ".pem"; }
+
+common::Hash PartRecordLeafHash(const BundlePart& part, uint32_t canon_version) {
+  mime::Part mp;
+  mp.position = part.position;
+  mp.content_type = part.content_type;
+  mp.charset = part.charset;
+  mp.disposition = part.disposition;
+  mp.filename = part.filename;
+  mp.size = part.size;
+  mp.sha256 = part.sha256;
+  if (part.salt) mp.salt = *part.salt;
+  // An unknown version has no record format: the leaf is of nothing (parts.records fails).
+  if (!mime::IsSupportedCanonVersion(canon_version)) return common::Hash{};
+  return common::HashLeaf(mime::EncodePartRecord(mp, canon_version));
+}
+
+common::Result<uint64_t> HeaderHeight(std::string_view header) {
+  auto h = BlockHeader::Decode(header);
+  if (!h.ok()) return h.error();
+  return h->height;
+}
+
+common::Status ValidateInput(const BundleInput& input) {
+  if (input.format_version != kBundleFormatVersion) {
+    return common::Error::InvalidInput("unsupported bundle format version");
+  }
+  if (!input.disclosed_part && common::Sha256Of(input.canonical_form) != input.canonical_sha256) {
+    return common::Error::InvalidInput("the canonical form does not have the canonical hash");
+  }
+  if (input.disclosed_part && !input.canonical_form.empty()) {
+    return common::Error::InvalidInput("no canonical form under selective disclosure");
+  }
+  if (input.lang != "en" && input.lang != "ko" && input.lang != "zh") {
+    return common::Error::InvalidInput("lang must be en, ko or zh");
+  }
+  if (input.disclosed_part && !input.message.empty()) {
+    // An empty message is a message (SMTP can deliver zero bytes, and it was notarised).
+    return common::Error::InvalidInput("give exactly one of message and disclosed_part");
+  }
+  if (!input.disclosed_part && common::Sha256Of(input.message) != input.raw_sha256) {
+    return common::Error::InvalidInput("the message bytes do not have the stated raw hash");
+  }
+  std::set<std::string> positions;
+  for (const auto& p : input.parts) {
+    if (!IsValidPosition(p.position) || !positions.insert(p.position).second) {
+      return common::Error::InvalidInput("part positions must be distinct, digits and dots");
+    }
+    if (p.salt.has_value() != (input.canon_version >= 2)) {
+      return common::Error::InvalidInput(
+          "parts of canonical form version 2, and only they, "
+          "have salts");
+    }
+  }
+  if (input.parts.size() > mime::kMaxParts) {
+    return common::Error::InvalidInput("more than " + std::to_string(mime::kMaxParts) +
+                                       " parts: no reader would accept the bundle");
+  }
+  if (input.disclosed_part && !positions.contains(input.disclosed_part->position)) {
+    return common::Error::InvalidInput("the disclosed part is not among the parts");
+  }
+  if (input.journal_report && input.disclosed_part) {
+    // The report holds the whole original: it would disclose what selective disclosure hides.
+    return common::Error::InvalidInput("a journal report cannot go with a disclosed part");
+  }
+  if (input.journal_report && input.journal_report->empty()) {
+    return common::Error::InvalidInput("the journal report is empty");
+  }
+  auto h = HeaderHeight(input.block.header);
+  if (!h.ok()) return common::Error::InvalidInput("block header: " + h.error().message());
+  if (input.previous_block) {
+    auto p = HeaderHeight(input.previous_block->header);
+    if (!p.ok()) return common::Error::InvalidInput("previous block: " + p.error().message());
+  }
+  std::set<std::string> key_ids;
+  for (const auto& k : input.keys) {
+    if (!IsValidKeyId(k.key_id) || !key_ids.insert(k.key_id).second) {
+      return common::Error::InvalidInput("key ids must be distinct lower-case hex");
+    }
+  }
+  if (input.block.tokens.size() > 16 ||
+      (input.previous_block && input.previous_block->tokens.size() > 16)) {
+    return common::Error::InvalidInput("at most 16 tokens per block");
+  }
+  return common::Ok();
+}
+
+std::map<std::string, std::string> LooseFiles(const BundleInput& input) {
+  std::map<std::string, std::string> files;
+  if (input.disclosed_part) {
+    files[PartFileName(input.disclosed_part->position)] = input.disclosed_part->bytes;
+  } else {
+    files[std::string(kMessageFile)] = input.message;
+    if (input.format_version >= 2) files[std::string(kCanonicalFormFile)] = input.canonical_form;
+  }
+  if (input.journal_report) files[std::string(kJournalReportFile)] = *input.journal_report;
+  files[std::string(kLeafRecordFile)] = input.leaf_record;
+  auto add_block = [&](const BundleBlock& b) {
+    uint64_t height = *HeaderHeight(b.header);
+    files[BlockHeaderFileName(height)] = b.header;
+    files[BlockSignatureFileName(height)] = b.signature;
+    for (size_t i = 0; i < b.tokens.size(); ++i) files[TokenFileName(height, i)] = b.tokens[i].der;
+  };
+  add_block(input.block);
+  if (input.previous_block) add_block(*input.previous_block);
+  for (const auto& k : input.keys) files[KeyFileName(k.key_id)] = k.public_key_pem;
+  files[std::string(kCheckpointFile)] = input.checkpoint;
+  files[std::string(kTsaCaFile)] = input.tsa_ca_pem;
+  if (!input.tsa_chain_pem.empty()) files[std::string(kTsaChainFile)] = input.tsa_chain_pem;
+  return files;
+}
+
+}  // namespace bundle_internal
+
+std::string EvidenceJson(const BundleInput& in) {
+  using namespace bundle_internal;  // the file names and helpers above
+  const Envelope& env = in.receipt.envelope;
+  json receipt = {{"id", in.receipt.id},
+                  {"tenant", in.receipt.tenant},
+                  {"received_at_us", in.receipt.received_at_us},
+                  {"envelope",
+                   {{"mail_from", env.mail_from},
+                    {"recipients", env.recipients},
+                    {"client_ip", env.client_ip},
+                    {"client_port", env.client_port},
+                    {"helo", env.helo},
+                    {"tls_protocol", env.tls_protocol},
+                    {"tls_cipher", env.tls_cipher}}},
+                  {"provenance", ProvenanceJson(in.receipt.provenance)},
+                  {"provenance_bound", in.receipt.provenance_bound}};
+  json message = {
+      {"file", in.disclosed_part ? json() : json(std::string(kMessageFile))},
+      {"raw_sha256", common::ToHex(in.raw_sha256)},
+      {"canonical_sha256", common::ToHex(in.canonical_sha256)},
+      {"canon_version", in.canon_version},
+      {"canonical_file", in.disclosed_part ? json() : json(std::string(kCanonicalFormFile))},
+      {"disclosed_part", in.disclosed_part
+                             ? json{{"position", in.disclosed_part->position},
+                                    {"file", PartFileName(in.disclosed_part->position)}}
+                             : json()}};
+  json parts = json::array();
+  for (const auto& p : in.parts) {
+    std::string leaf = common::ToHex(PartRecordLeafHash(p, in.canon_version));
+    if (in.disclosed_part && in.disclosed_part->position != p.position) {
+      parts.push_back({{"position", p.position}, {"redacted", true}, {"record_leaf_hash", leaf}});
+    } else {
+      parts.push_back({{"position", p.position},
+                       {"redacted", false},
+                       {"content_type", p.content_type},
+                       {"charset", p.charset},
+                       {"disposition", p.disposition},
+                       {"filename", p.filename},
+                       {"size", p.size},
+                       {"sha256", common::ToHex(p.sha256)},
+                       {"salt", p.salt ? json(common::ToHex(*p.salt)) : json()},
+                       {"record_leaf_hash", leaf}});
+    }
+  }
+  json keys = json::array();
+  for (const auto& k : in.keys) {
+    keys.push_back({{"key_id", k.key_id},
+                    {"algorithm", "ed25519"},
+                    {"public_key_pem", k.public_key_pem},
+                    {"fingerprint", k.fingerprint},
+                    {"valid_from_us", k.valid_from_us},
+                    {"valid_until_us", k.valid_until_us ? json(*k.valid_until_us) : json()},
+                    {"file", KeyFileName(k.key_id)}});
+  }
+  uint64_t height = *HeaderHeight(in.block.header);
+  uint64_t cp_size = 0;
+  if (auto note = ParseNote(in.checkpoint); note.ok()) {
+    if (auto cp = ParseCheckpoint(note->text); cp.ok()) cp_size = cp->size;
+  }
+  json doc = {
+      {"format", std::string(kFormatName)},
+      {"format_version", in.format_version},
+      {"issued_to", in.issued_to},
+      {"issued_at_us", in.issued_at_us},
+      {"lang", in.lang},
+      {"receipt", receipt},
+      {"message", message},
+      {"parts", parts},
+      {"parts_root", common::ToHex(in.parts_root)},
+      {"journal_report", !in.journal_report
+                             ? json()
+                             : json{{"file", std::string(kJournalReportFile)},
+                                    {"sha256", common::ToHex(common::Sha256Of(*in.journal_report))},
+                                    {"size", in.journal_report->size()}}},
+      {"leaf",
+       {{"record_hex", common::ToHex(common::AsBytes(in.leaf_record))},
+        {"file", std::string(kLeafRecordFile)},
+        {"index", in.leaf_index},
+        {"hash", common::ToHex(in.leaf_hash)}}},
+      {"batch_proof",
+       {{"index", in.batch_index}, {"size", in.batch_size}, {"hashes", HashArray(in.batch_proof)}}},
+      {"block", BlockJson(in.block, height)},
+      {"previous_block",
+       in.previous_block ? BlockJson(*in.previous_block, *HeaderHeight(in.previous_block->header))
+                         : json()},
+      {"checkpoint",
+       {{"note", in.checkpoint},
+        {"file", std::string(kCheckpointFile)},
+        {"tree_size", cp_size},
+        {"inclusion_proof", HashArray(in.checkpoint_proof)}}},
+      {"keys", keys},
+      {"tsa",
+       {{"ca_pem", in.tsa_ca_pem},
+        {"ca_file", std::string(kTsaCaFile)},
+        {"chain_pem", in.tsa_chain_pem},
+        {"chain_file", in.tsa_chain_pem.empty() ? json() : json(std::string(kTsaChainFile))}}},
+  };
+  // Strings that are not UTF-8 are replaced (U+FFFD) rather than thrown on; see the spec.
+  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
+  using namespace bundle_internal;  // the file names and helpers above
+  try {
+    const json doc = ParseStrict(text);
+    ExpectOnly(doc, "",
+               {"format", "format_version", "issued_to", "issued_at_us", "lang", "receipt",
+                "message", "parts", "parts_root", "journal_report", "leaf", "batch_proof", "block",
+                "previous_block", "checkpoint", "keys", "tsa"});
+    BundleInput in;
+    if (Str(doc, "format", "") != kFormatName) Bad("format", "not an evidence bundle");
+    uint64_t version = U64(doc, "format_version", "");
+    if (version != 1 && version != 2) Bad("format_version", "unsupported version");
+    in.format_version = static_cast<uint32_t>(version);
+    const bool v2 = version == 2;
+    in.issued_to = Str(doc, "issued_to", "");
+    in.issued_at_us = I64(doc, "issued_at_us", "");
+    in.lang = Str(doc, "lang", "");
+
+    const json& r = Field(doc, "receipt", "");
+    if (v2) {
+      ExpectOnly(r, "receipt",
+                 {"id", "tenant", "received_at_us", "envelope", "provenance", "provenance_bound"});
+    } else {
+      ExpectOnly(r, "receipt",
+                 {"id", "tenant", "received_at_us", "envelope", "client_name", "auth_user",
+                  "queue_id", "node", "source"});
+    }
+    in.receipt.id = Str(r, "id", "receipt");
+    in.receipt.tenant = Str(r, "tenant", "receipt");
+    in.receipt.received_at_us = I64(r, "received_at_us", "receipt");
+    const json& e = Field(r, "envelope", "receipt");
+    ExpectOnly(e, "receipt.envelope",
+               {"mail_from", "recipients", "client_ip", "client_port", "helo", "tls_protocol",
+                "tls_cipher"});
+    Envelope& env = in.receipt.envelope;
+    env.mail_from = Str(e, "mail_from", "receipt.envelope");
+    const json& rcpts = Field(e, "recipients", "receipt.envelope");
+    if (!rcpts.is_array()) Bad("receipt.envelope.recipients", "not an array");
+    for (const auto& x : rcpts) {
+      if (!x.is_string()) Bad("receipt.envelope.recipients", "an entry is not a string");
+      env.recipients.push_back(x.get<std::string>());
+    }
+    env.client_ip = Str(e, "client_ip", "receipt.envelope");
+    uint64_t port = U64(e, "client_port", "receipt.envelope");
+    if (port > 65535) Bad("receipt.envelope.client_port", "out of range");
+    env.client_port = static_cast<uint16_t>(port);
+    env.helo = Str(e, "helo", "receipt.envelope");
+    env.tls_protocol = Str(e, "tls_protocol", "receipt.envelope");
+    env.tls_cipher = Str(e, "tls_cipher", "receipt.envelope");
+    Provenance& pv = in.receipt.provenance;
+    if (v2) {
+      const json& pj = Field(r, "provenance", "receipt");
+      const std::string pp = "receipt.provenance";
+      ExpectOnly(pj, pp,
+                 {"source", "listener", "node", "client_name", "auth_user", "queue_id",
+                  "asserted_by", "journal_report_sha256"});
+      pv.source = Str(pj, "source", pp);
+      pv.listener = Str(pj, "listener", pp);
+      pv.node = Str(pj, "node", pp);
+      pv.client_name = Str(pj, "client_name", pp);
+      pv.auth_user = Str(pj, "auth_user", pp);
+      pv.queue_id = Str(pj, "queue_id", pp);
+      pv.asserted_by = Str(pj, "asserted_by", pp);
+      if (!Field(pj, "journal_report_sha256", pp).is_null()) {
+        pv.journal_report_sha256 = HashField(pj, "journal_report_sha256", pp);
+        if (pv.journal_report_sha256 == common::Hash{}) {
+          Bad(pp + ".journal_report_sha256", "zero bytes are written as null");
+        }
+      }
+      const json& bound = Field(r, "provenance_bound", "receipt");
+      if (!bound.is_boolean()) Bad("receipt.provenance_bound", "not a boolean");
+      in.receipt.provenance_bound = bound.get<bool>();
+    } else {
+      // Version 1: informational fields, bound by nothing.
+      pv.client_name = Str(r, "client_name", "receipt");
+      pv.auth_user = Str(r, "auth_user", "receipt");
+      pv.queue_id = Str(r, "queue_id", "receipt");
+      pv.node = Str(r, "node", "receipt");
+      pv.source = Str(r, "source", "receipt");
+    }
+
+    const json& m = Field(doc, "message", "");
+    if (v2) {
+      ExpectOnly(m, "message",
+                 {"file", "raw_sha256", "canonical_sha256", "canon_version", "canonical_file",
+                  "disclosed_part"});
+    } else {
+      ExpectOnly(m, "message",
+                 {"file", "raw_sha256", "canonical_sha256", "canon_version", "disclosed_part"});
+    }
+    in.raw_sha256 = HashField(m, "raw_sha256", "message");
+    in.canonical_sha256 = HashField(m, "canonical_sha256", "message");
+    uint64_t cv = U64(m, "canon_version", "message");
+    if (cv > UINT32_MAX) Bad("message.canon_version", "out of range");
+    in.canon_version = static_cast<uint32_t>(cv);
+    const json& dp = Field(m, "disclosed_part", "message");
+    const json& mf = Field(m, "file", "message");
+    if (v2) {
+      const json& cf = Field(m, "canonical_file", "message");
+      if (dp.is_null() ? cf != json(std::string(kCanonicalFormFile)) : !cf.is_null()) {
+        Bad("message.canonical_file",
+            "must be \"canonical-form.txt\", or null when a part is disclosed");
+      }
+    }
+    if (dp.is_null()) {
+      if (mf != json(std::string(kMessageFile))) Bad("message.file", "must be \"message.eml\"");
+    } else {
+      if (!mf.is_null()) Bad("message.file", "must be null when a part is disclosed");
+      ExpectOnly(dp, "message.disclosed_part", {"position", "file"});
+      DisclosedPart d;
+      d.position = Str(dp, "position", "message.disclosed_part");
+      if (!IsValidPosition(d.position)) Bad("message.disclosed_part.position", "invalid");
+      ExpectFile(dp, "file", "message.disclosed_part", PartFileName(d.position));
+      in.disclosed_part = std::move(d);
+    }
+
+    const json& parts = Field(doc, "parts", "");
+    if (!parts.is_array() || parts.size() > mime::kMaxParts) {
+      Bad("parts", "not an array of at most " + std::to_string(mime::kMaxParts));
+    }
+    std::set<std::string> positions;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      std::string p = "parts[" + std::to_string(i) + "]";
+      BundlePart bp;
+      bp.position = Str(parts[i], "position", p);
+      if (!IsValidPosition(bp.position) || !positions.insert(bp.position).second) {
+        Bad(p + ".position", "invalid or repeated");
+      }
+      const json& red = Field(parts[i], "redacted", p);
+      if (!red.is_boolean()) Bad(p + ".redacted", "not a boolean");
+      bp.redacted = red.get<bool>();
+      if (bp.redacted) {
+        ExpectOnly(parts[i], p, {"position", "redacted", "record_leaf_hash"});
+      } else if (v2) {
+        ExpectOnly(parts[i], p,
+                   {"position", "redacted", "content_type", "charset", "disposition", "filename",
+                    "size", "sha256", "salt", "record_leaf_hash"});
+      } else {
+        ExpectOnly(parts[i], p,
+                   {"position", "redacted", "content_type", "charset", "disposition", "filename",
+                    "size", "sha256", "record_leaf_hash"});
+      }
+      bp.record_leaf_hash = HashField(parts[i], "record_leaf_hash", p);
+      if (!bp.redacted) {
+        bp.content_type = Str(parts[i], "content_type", p);
+        bp.charset = Str(parts[i], "charset", p);
+        bp.disposition = Str(parts[i], "disposition", p);
+        bp.filename = Str(parts[i], "filename", p);
+        bp.size = U64(parts[i], "size", p);
+        bp.sha256 = HashField(parts[i], "sha256", p);
+        if (v2 && !Field(parts[i], "salt", p).is_null()) bp.salt = HashField(parts[i], "salt", p);
+      }
+      in.parts.push_back(std::move(bp));
+    }
+    if (in.disclosed_part && !positions.contains(in.disclosed_part->position)) {
+      Bad("message.disclosed_part.position", "not among the parts");
+    }
+    // Part records of canonical form version 2 are salted, version 1's are not.
+    if (!v2 && in.canon_version >= 2) Bad("message.canon_version", "needs format version 2");
+    for (const BundlePart& part : in.parts) {
+      if (!part.redacted && part.salt.has_value() != (in.canon_version >= 2)) {
+        Bad("parts[" + part.position + "].salt", in.canon_version >= 2
+                                                     ? "missing (canonical form version 2)"
+                                                     : "must be null (canonical form version 1)");
+      }
+    }
+    in.parts_root = HashField(doc, "parts_root", "");
+
+    // Optional: bundles issued before journal reports were included lack the field.
+    if (auto jr = doc.find("journal_report"); jr != doc.end() && !jr->is_null()) {
+      if (in.disclosed_part) Bad("journal_report", "must be null when a part is disclosed");
+      ExpectOnly(*jr, "journal_report", {"file", "sha256", "size"});
+      ExpectFile(*jr, "file", "journal_report", std::string(kJournalReportFile));
+      in.journal_report_sha256 = HashField(*jr, "sha256", "journal_report");
+      if (U64(*jr, "size", "journal_report") == 0) Bad("journal_report.size", "must not be 0");
+      in.journal_report = std::string();  // the bytes come from the file (ReadBundleZip)
+    }
+
+    const json& leaf = Field(doc, "leaf", "");
+    ExpectOnly(leaf, "leaf", {"record_hex", "file", "index", "hash"});
+    in.leaf_record = HexField(leaf, "record_hex", "leaf");
+    ExpectFile(leaf, "file", "leaf", std::string(kLeafRecordFile));
+    in.leaf_index = U64(leaf, "index", "leaf");
+    in.leaf_hash = HashField(leaf, "hash", "leaf");
+
+    const json& bp = Field(doc, "batch_proof", "");
+    ExpectOnly(bp, "batch_proof", {"index", "size", "hashes"});
+    in.batch_index = U64(bp, "index", "batch_proof");
+    in.batch_size = U64(bp, "size", "batch_proof");
+    in.batch_proof = HashList(bp, "hashes", "batch_proof");
+
+    in.block = ParseBlock(Field(doc, "block", ""), "block");
+    const json& prev = Field(doc, "previous_block", "");
+    if (!prev.is_null()) in.previous_block = ParseBlock(prev, "previous_block");
+
+    const json& cp = Field(doc, "checkpoint", "");
+    ExpectOnly(cp, "checkpoint", {"note", "file", "tree_size", "inclusion_proof"});
+    in.checkpoint = Str(cp, "note", "checkpoint");
+    ExpectFile(cp, "file", "checkpoint", std::string(kCheckpointFile));
+    (void)U64(cp, "tree_size", "checkpoint");  // informational; the note is authoritative
+    in.checkpoint_proof = HashList(cp, "inclusion_proof", "checkpoint");
+
+    const json& keys = Field(doc, "keys", "");
+    if (!keys.is_array() || keys.size() > 16) Bad("keys", "not an array of at most 16");
+    std::set<std::string> key_ids;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      std::string p = "keys[" + std::to_string(i) + "]";
+      ExpectOnly(keys[i], p,
+                 {"key_id", "algorithm", "public_key_pem", "fingerprint", "valid_from_us",
+                  "valid_until_us", "file"});
+      BundleKey k;
+      k.key_id = Str(keys[i], "key_id", p);
+      if (!IsValidKeyId(k.key_id) || !key_ids.insert(k.key_id).second) {
+        Bad(p + ".key_id", "invalid or repeated");
+      }
+      if (Str(keys[i], "algorithm", p) != "ed25519") Bad(p + ".algorithm", "must be ed25519");
+      k.public_key_pem = Str(keys[i], "public_key_pem", p);
+      k.fingerprint = Str(keys[i], "fingerprint", p);
+      k.valid_from_us = I64(keys[i], "valid_from_us", p);
+      if (!Field(keys[i], "valid_until_us", p).is_null()) {
+        k.valid_until_us = I64(keys[i], "valid_until_us", p);
+      }
+      ExpectFile(keys[i], "file", p, KeyFileName(k.key_id));
+      in.keys.push_back(std::move(k));
+    }
+
+    const json& tsa = Field(doc, "tsa", "");
+    ExpectOnly(tsa, "tsa", {"ca_pem", "ca_file", "chain_pem", "chain_file"});
+    in.tsa_ca_pem = Str(tsa, "ca_pem", "tsa");
+    ExpectFile(tsa, "ca_file", "tsa", std::string(kTsaCaFile));
+    in.tsa_chain_pem = Str(tsa, "chain_pem", "tsa");
+    const json& cf = Field(tsa, "chain_file", "tsa");
+    if (in.tsa_chain_pem.empty() ? !cf.is_null() : cf != json(std::string(kTsaChainFile))) {
+      Bad("tsa.chain_file", "must be \"tsa-chain.pem\", or null when chain_pem is empty");
+    }
+    return in;
+  } catch (const nlohmann::json::exception& e) {
+    return common::Error::InvalidInput(std::string("evidence.json: ") + e.what());
+  } catch (const std::exception& e) {
+    return common::Error::InvalidInput(e.what());
+  }
+}
+
+}  // namespace notary

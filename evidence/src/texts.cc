@@ -1,0 +1,262 @@
+// The bundle's texts for people, certificate.html and VERIFY.md: a view built from the
+// evidence alone (docs/evidence-bundle.md, "Rendering"), rendered with the templates of
+// web/public/. The same evidence gives the same bytes, so that a verifier re-renders both and
+// compares: a certificate edited after issue fails (issue 17, finding 2).
+#include <nlohmann/json.hpp>
+
+#include "bundle_internal.h"
+#include "bundle_templates.h"
+#include "common/bytes.h"
+#include "common/sha256.h"
+#include "log/block.h"
+#include "text_template.h"
+#include "tsa/token.h"
+
+namespace notary {
+namespace bundle_internal {
+namespace {
+
+using json = nlohmann::json;
+
+// Times a view shows: years 1 to 9999 (FormatUtcMicros's four digits); others cannot be
+// rendered the same way everywhere, and no genuine bundle has them.
+constexpr int64_t kMinTimeUs = -62135596800000000;  // 0001-01-01T00:00:00Z
+constexpr int64_t kMaxTimeUs = 253402300799999999;  // 9999-12-31T23:59:59.999999Z
+
+common::Result<std::string> Time(int64_t us) {
+  if (us < kMinTimeUs || us > kMaxTimeUs) {
+    return common::Error::InvalidInput("a time outside the years 1 to 9999");
+  }
+  return FormatUtcMicros(us);
+}
+
+// The header records of a canonical form (docs/canonical-form.md §2): "header" F(name)
+// F(value) LF, where F is " " decimal-length ":" bytes. Other records are skipped field by
+// field. kInvalidInput when the bytes are not a canonical form.
+common::Result<std::vector<std::pair<std::string, std::string>>> CanonicalHeaders(
+    std::string_view form) {
+  const auto bad = [] { return common::Error::InvalidInput("canonical-form.txt is malformed"); };
+  std::vector<std::pair<std::string, std::string>> out;
+  const size_t first = form.find('\n');
+  if (first == std::string_view::npos || form.substr(0, 17) != "notary-canonical ") return bad();
+  size_t pos = first + 1;
+  while (pos < form.size()) {
+    const size_t space = form.find(' ', pos);
+    const size_t nl = form.find('\n', pos);
+    if (space == std::string_view::npos || (nl != std::string_view::npos && nl < space)) {
+      return bad();
+    }
+    const std::string_view tag = form.substr(pos, space - pos);
+    pos = space;
+    std::vector<std::string_view> fields;
+    while (pos < form.size() && form[pos] == ' ') {
+      const size_t colon = form.find(':', pos + 1);
+      if (colon == std::string_view::npos || colon == pos + 1 || colon - pos - 1 > 19) return bad();
+      uint64_t len = 0;
+      for (size_t i = pos + 1; i < colon; ++i) {
+        if (form[i] < '0' || form[i] > '9') return bad();
+        len = len * 10 + static_cast<uint64_t>(form[i] - '0');
+      }
+      if (len > form.size() - colon - 1) return bad();
+      fields.push_back(form.substr(colon + 1, len));
+      pos = colon + 1 + len;
+    }
+    if (pos >= form.size() || form[pos] != '\n') return bad();
+    ++pos;
+    if (tag == "header") {
+      if (fields.size() != 2) return bad();
+      out.emplace_back(fields[0], fields[1]);
+    }
+  }
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& v, std::string_view sep) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) s += sep;
+    s += v[i];
+  }
+  return s;
+}
+
+// The first two lines of a signed note: the checkpoint's origin and size as written.
+std::pair<std::string, std::string> CheckpointLines(std::string_view note) {
+  const size_t a = note.find('\n');
+  if (a == std::string_view::npos) return {std::string(note), ""};
+  const size_t b = note.find('\n', a + 1);
+  return {std::string(note.substr(0, a)),
+          std::string(note.substr(a + 1, b == std::string_view::npos ? b : b - a - 1))};
+}
+
+common::Result<json> TokenList(const BundleBlock& block, uint64_t height, bool this_block,
+                               const std::string& block_hash_hex, json& certificate_tokens) {
+  json files = json::array();
+  for (size_t i = 0; i < block.tokens.size(); ++i) {
+    std::string time;
+    if (auto info = ParseToken(block.tokens[i].der); info.ok()) {
+      auto t = Time(info->gen_time_us);
+      if (!t.ok()) return t.error();
+      time = *t;
+    }
+    certificate_tokens.push_back({{"height", std::to_string(height)},
+                                  {"this_block", this_block},
+                                  {"tsa", block.tokens[i].tsa},
+                                  {"time", time}});
+    files.push_back({{"file", TokenFileName(height, i)}, {"block_hash", block_hash_hex}});
+  }
+  return files;
+}
+
+}  // namespace
+
+common::Result<json> TextsView(const BundleInput& in) {
+  auto labels = json::parse(TextLabels(), nullptr, false);
+  if (labels.is_discarded() || !labels.contains(in.lang)) {
+    return common::Error::InvalidInput("lang must be en, ko or zh");
+  }
+  auto header = BlockHeader::Decode(in.block.header);
+  if (!header.ok()) return header.error();
+  auto received = Time(in.receipt.received_at_us);
+  if (!received.ok()) return received.error();
+  auto issued = Time(in.issued_at_us);
+  if (!issued.ok()) return issued.error();
+
+  json v;
+  v["lang"] = in.lang;
+  v["l"] = labels[in.lang];
+  const bool full = !in.disclosed_part;
+  v["full"] = full;
+  v["disclosed_part"] = full ? "" : in.disclosed_part->position;
+  std::string subject, from, date;
+  std::vector<std::string> to;
+  if (full) {
+    auto headers = CanonicalHeaders(in.canonical_form);
+    if (!headers.ok()) return headers.error();
+    for (const auto& [name, value] : *headers) {
+      if (name == "subject" && subject.empty()) subject = value;
+      if (name == "from" && from.empty()) from = value;
+      if (name == "date" && date.empty()) date = value;
+      if (name == "to") to.push_back(value);
+    }
+  }
+  v["subject"] = subject;
+  v["from"] = from;
+  v["to"] = Join(to, ", ");
+  v["date"] = date;
+
+  const Envelope& env = in.receipt.envelope;
+  const Provenance& pv = in.receipt.provenance;
+  v["receipt_id"] = in.receipt.id;
+  v["received_at"] = *received;
+  v["envelope_from"] = env.mail_from.empty() ? "<>" : env.mail_from;
+  v["envelope_to"] = Join(env.recipients, ", ");
+  std::string client = env.client_ip + " port " + std::to_string(env.client_port);
+  if (!pv.client_name.empty()) client += " (" + pv.client_name + ")";
+  if (!env.helo.empty()) client += ", HELO " + env.helo;
+  v["client"] = client;
+  v["tls"] = env.tls_protocol.empty() ? "" : env.tls_protocol + " " + env.tls_cipher;
+  v["journal"] = in.journal_report
+                     ? json{{"file", std::string(kJournalReportFile)},
+                            {"sha256", common::ToHex(common::Sha256Of(*in.journal_report))}}
+                     : json();
+  v["provenance"] = {{"bound", in.receipt.provenance_bound},
+                     {"source", pv.source},
+                     {"asserted_by", pv.asserted_by},
+                     {"listener", pv.listener},
+                     {"node", pv.node},
+                     {"auth_user", pv.auth_user},
+                     {"queue_id", pv.queue_id}};
+  v["raw_sha256"] = common::ToHex(in.raw_sha256);
+  v["canonical_sha256"] = common::ToHex(in.canonical_sha256);
+  v["canon_version"] = std::to_string(in.canon_version);
+  v["parts_root"] = common::ToHex(in.parts_root);
+  json parts = json::array();
+  for (const BundlePart& p : in.parts) {
+    // A built bundle's input has every part; a read one has the withheld ones redacted.
+    const bool shown = !p.redacted && (full || p.position == in.disclosed_part->position);
+    parts.push_back({{"position", p.position},
+                     {"shown", shown},
+                     {"filename", shown ? p.filename : ""},
+                     {"content_type", shown ? p.content_type : ""},
+                     {"size", shown ? std::to_string(p.size) : ""},
+                     {"sha256", shown ? common::ToHex(p.sha256) : ""}});
+  }
+  v["has_parts"] = !parts.empty();
+  v["parts"] = std::move(parts);
+
+  const std::string block_hash = common::ToHex(in.block.block_hash);
+  v["block_height"] = std::to_string(header->height);
+  v["block_hash"] = block_hash;
+  v["leaf_index"] = std::to_string(in.leaf_index);
+  v["leaf_hash"] = common::ToHex(in.leaf_hash);
+  const auto [origin, size] = CheckpointLines(in.checkpoint);
+  v["checkpoint_origin"] = origin;
+  v["checkpoint_size"] = size;
+  json tokens = json::array();
+  auto block_tokens = TokenList(in.block, header->height, true, block_hash, tokens);
+  if (!block_tokens.ok()) return block_tokens.error();
+  v["block_tokens"] = std::move(*block_tokens);
+  v["previous"] = json();
+  if (in.previous_block) {
+    auto prev = BlockHeader::Decode(in.previous_block->header);
+    if (!prev.ok()) return prev.error();
+    auto prev_tokens = TokenList(*in.previous_block, prev->height, false,
+                                 common::ToHex(in.previous_block->block_hash), tokens);
+    if (!prev_tokens.ok()) return prev_tokens.error();
+    v["previous"] = {{"height", std::to_string(prev->height)},
+                     {"header_file", BlockHeaderFileName(prev->height)},
+                     {"sig_file", BlockSignatureFileName(prev->height)},
+                     {"tokens", std::move(*prev_tokens)}};
+  }
+  v["tokens"] = std::move(tokens);
+  json keys = json::array();
+  for (const BundleKey& k : in.keys) {
+    keys.push_back({{"key_id", k.key_id},
+                    {"fingerprint", k.fingerprint},
+                    {"signs", k.key_id == header->key_id}});
+  }
+  v["keys"] = std::move(keys);
+  v["issued_to"] = in.issued_to;
+  v["issued_at"] = *issued;
+
+  // VERIFY.md's file names and values.
+  v["key_file"] = KeyFileName(header->key_id);
+  v["header_file"] = BlockHeaderFileName(header->height);
+  v["sig_file"] = BlockSignatureFileName(header->height);
+  v["batch_root"] = common::ToHex(header->batch_root);
+  v["has_chain"] = !in.tsa_chain_pem.empty();
+  v["part"] = json();
+  if (in.disclosed_part) {
+    for (const BundlePart& p : in.parts) {
+      if (p.position == in.disclosed_part->position && !p.redacted) {  // the disclosed part
+        v["part"] = {{"file", PartFileName(p.position)},
+                     {"sha256", common::ToHex(p.sha256)},
+                     {"position", p.position}};
+      }
+    }
+  }
+  return v;
+}
+
+}  // namespace bundle_internal
+
+common::Result<std::string> CertificateHtml(const BundleInput& in) {
+  using namespace bundle_internal;  // the templates and the view above
+  static const auto tmpl = TextTemplate::Parse(CertificateTemplate(), TextTemplate::Kind::kHtml);
+  if (!tmpl.ok()) return common::Error::Internal(tmpl.error().message());
+  auto view = TextsView(in);
+  if (!view.ok()) return view.error();
+  return tmpl->Render(*view);
+}
+
+common::Result<std::string> VerifyMarkdown(const BundleInput& in) {
+  using namespace bundle_internal;  // the templates and the view above
+  static const auto tmpl = TextTemplate::Parse(VerifyTemplate(), TextTemplate::Kind::kText);
+  if (!tmpl.ok()) return common::Error::Internal(tmpl.error().message());
+  auto view = TextsView(in);
+  if (!view.ok()) return view.error();
+  return tmpl->Render(*view);
+}
+
+}  // namespace notary

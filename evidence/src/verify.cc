@@ -1,0 +1,912 @@
+// VerifyBundle: every check of docs/verifying.md, in order, one result each.
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "bundle_internal.h"
+#include "common/rfc6962.h"
+#include "common/sha256.h"
+#include "evidence/bundle.h"
+#include "log/block.h"
+#include "log/checkpoint.h"
+#include "log/ed25519.h"
+#include "log/merkle.h"
+#include "mime/canonical.h"
+#include "mime/journal_report.h"
+#include "tsa/client.h"
+#include "tsa/token.h"
+
+namespace notary {
+namespace {
+
+using namespace bundle_internal;
+
+// A message may arrive while the previous block is being sealed and time-stamped, and then
+// lands in the next block with a reception time slightly before the previous block's token.
+// Sealing (with the built-in TSA) takes well under a second; a minute also absorbs clock
+// differences between the receiving node and the TSA.
+constexpr int64_t kSealingToleranceUs = 60'000'000;
+
+struct KnownKey {
+  Ed25519PublicKey key{};
+  std::string key_id;
+  std::string fingerprint;
+  const BundleKey* meta = nullptr;  // the bundle's entry, when the key came from the bundle
+};
+
+std::string Short(std::string_view s, size_t n = 200) {
+  std::string out;
+  for (char c : s.substr(0, n)) out += (static_cast<unsigned char>(c) < 0x20) ? '?' : c;
+  if (s.size() > n) out += "...";
+  return out;
+}
+
+mime::Part ToMimePart(const BundlePart& p) {
+  mime::Part m;
+  m.position = p.position;
+  m.content_type = p.content_type;
+  m.charset = p.charset;
+  m.disposition = p.disposition;
+  m.filename = p.filename;
+  m.size = p.size;
+  m.sha256 = p.sha256;
+  return m;
+}
+
+class Verifier {
+ public:
+  Verifier(const Bundle& bundle, const VerifyOptions& options)
+      : b_(bundle), in_(bundle.evidence), opt_(options) {}
+
+  VerifyReport Run() {
+    report_.receipt_id = in_.receipt.id;
+    report_.received_at_us = in_.receipt.received_at_us;
+    LoadKeys();
+    CheckFiles();
+    CheckRawHash();
+    CheckCanonicalHash();
+    CheckPartRecords();
+    CheckPartsRoot();
+    CheckLeafRecord();
+    CheckLeafHash();
+    CheckBlockHeader();
+    CheckBatchInclusion();
+    CheckBlockSignature();
+    CheckBlockHash();
+    CheckBlockTokens();
+    CheckPreviousTokens();
+    CheckInterval();
+    CheckCheckpointSignature();
+    CheckCheckpointInclusion();
+    CheckConsistency();
+    CheckEml();
+    CheckAttachment();
+    CheckJournalReport();
+    CheckTexts();
+    report_.valid =
+        std::none_of(report_.checks.begin(), report_.checks.end(),
+                     [](const CheckResult& c) { return c.status == CheckStatus::kFail; });
+    return std::move(report_);
+  }
+
+ private:
+  void Add(const char* id, const char* name, CheckStatus status, std::string reason) {
+    report_.checks.push_back({id, name, status, std::move(reason)});
+  }
+  void Pass(const char* id, const char* name, std::string r) {
+    Add(id, name, CheckStatus::kPass, std::move(r));
+  }
+  void Fail(const char* id, const char* name, std::string r) {
+    Add(id, name, CheckStatus::kFail, std::move(r));
+  }
+  void Skip(const char* id, const char* name, std::string r) {
+    Add(id, name, CheckStatus::kSkip, std::move(r));
+  }
+
+  // The keys that may sign: pinned ones when any were given, else the bundle's own.
+  void LoadKeys() {
+    pinned_ = !opt_.pinned_key_pems.empty() || !opt_.pinned_fingerprints.empty();
+    report_.key_self_declared = !pinned_;
+    report_.tsa_ca_self_declared = !opt_.tsa_ca_pem.has_value();
+    std::vector<std::string> pinned_fps;
+    for (const auto& fp : opt_.pinned_fingerprints) {
+      std::string lower;
+      for (char c : fp) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      pinned_fps.push_back(lower);
+    }
+    for (const auto& k : in_.keys) {
+      auto pk = ParseEd25519PublicKey(k.public_key_pem);
+      if (!pk.ok()) {
+        key_notes_ += " Key " + k.key_id + " in the bundle is not an Ed25519 public key.";
+        continue;
+      }
+      KnownKey known{*pk, KeyId(*pk), Fingerprint(*pk), &k};
+      if (known.key_id != k.key_id || known.fingerprint != k.fingerprint) {
+        key_notes_ += " Key " + k.key_id +
+                      " in the bundle has a key_id or fingerprint that does not match its PEM.";
+        continue;
+      }
+      bundle_keys_.push_back(known);
+      if (!pinned_ ||
+          std::find(pinned_fps.begin(), pinned_fps.end(), known.fingerprint) != pinned_fps.end()) {
+        trusted_.push_back(known);
+      }
+    }
+    for (const auto& pem : opt_.pinned_key_pems) {
+      auto pk = ParseEd25519PublicKey(pem);
+      if (!pk.ok()) {
+        key_notes_ += " A pinned key is not an Ed25519 public key PEM.";
+        continue;
+      }
+      KnownKey known{*pk, KeyId(*pk), Fingerprint(*pk), nullptr};
+      // Prefer the bundle's entry (it has the validity period) when it is the same key.
+      for (const auto& bk : bundle_keys_) {
+        if (bk.key == known.key) known.meta = bk.meta;
+      }
+      trusted_.push_back(known);
+    }
+  }
+
+  const KnownKey* TrustedById(std::string_view key_id) const {
+    for (const auto& k : trusted_) {
+      if (k.key_id == key_id) return &k;
+    }
+    return nullptr;
+  }
+  const KnownKey* BundleKeyById(std::string_view key_id) const {
+    for (const auto& k : bundle_keys_) {
+      if (k.key_id == key_id) return &k;
+    }
+    return nullptr;
+  }
+
+  // Signature of one block under a trusted key; returns the reason on failure.
+  std::optional<std::string> BlockSignatureProblem(const BlockHeader& header,
+                                                   std::string_view signature,
+                                                   const KnownKey** used) {
+    const KnownKey* key = TrustedById(header.key_id);
+    if (key == nullptr) {
+      const KnownKey* declared = BundleKeyById(header.key_id);
+      if (pinned_) {
+        return "block " + std::to_string(header.height) + " is signed by key " +
+               Short(header.key_id, 64) +
+               (declared ? " (fingerprint " + declared->fingerprint + ")" : "") +
+               ", which is not a pinned key: another notary, or a forgery." + key_notes_;
+      }
+      return "the bundle carries no usable key " + Short(header.key_id, 64) +
+             " that signed block " + std::to_string(header.height) + "." + key_notes_;
+    }
+    auto st = VerifyBlock(header, common::AsBytes(signature), key->key);
+    if (!st.ok()) {
+      return "the signature of block " + std::to_string(header.height) +
+             " does not verify under key " + key->key_id + " (" + st.error().message() + ")";
+    }
+    if (key->meta != nullptr) {
+      bool before = header.sealed_at_us < key->meta->valid_from_us;
+      bool after = key->meta->valid_until_us && header.sealed_at_us >= *key->meta->valid_until_us;
+      if (before || after) {
+        return "block " + std::to_string(header.height) + " was sealed at " +
+               FormatUtcMicros(header.sealed_at_us) + ", outside the validity period of key " +
+               key->key_id;
+      }
+    }
+    *used = key;
+    return std::nullopt;
+  }
+
+  const std::string& TsaCa() const { return opt_.tsa_ca_pem ? *opt_.tsa_ca_pem : in_.tsa_ca_pem; }
+
+  // Verifies every token over `digest`; fills the earliest/latest bounds.
+  std::optional<std::string> TokensProblem(const BundleBlock& block, const common::Hash& digest,
+                                           uint64_t height, int64_t& earliest_upper,
+                                           int64_t& latest_lower, std::string& summary) {
+    if (block.tokens.empty()) {
+      return "block " + std::to_string(height) + " has no time-stamp token";
+    }
+    earliest_upper = INT64_MAX;
+    latest_lower = INT64_MIN;
+    for (size_t i = 0; i < block.tokens.size(); ++i) {
+      const auto& t = block.tokens[i];
+      std::string file = TokenFileName(height, i);
+      auto parsed = ParseToken(t.der);
+      if (!parsed.ok()) return file + " is not a time-stamp token: " + parsed.error().message();
+      if (parsed->hash_alg != TsaHashAlg::kSha256) {
+        return file + " is over a " + std::string(TsaHashAlgName(parsed->hash_alg)) +
+               " imprint, not the SHA-256 block hash";
+      }
+      if (parsed->imprint != common::AsChars(digest)) {
+        return file + "'s message imprint " + common::ToHex(common::AsBytes(parsed->imprint)) +
+               " is not the block hash " + common::ToHex(digest);
+      }
+      auto v = VerifyToken(t.der, digest, TsaHashAlg::kSha256, TsaCa(), in_.tsa_chain_pem);
+      if (!v.ok()) return file + " (" + Short(t.tsa, 80) + "): " + v.error().message();
+      int64_t acc = v->accuracy_us > 0 ? v->accuracy_us : 0;
+      earliest_upper = std::min(earliest_upper, v->gen_time_us + acc);
+      latest_lower = std::max(latest_lower, v->gen_time_us - acc);
+      if (!summary.empty()) summary += "; ";
+      summary += Short(t.tsa, 80) + " at " + FormatUtcMicros(v->gen_time_us);
+      if (!v->tsa_name.empty()) summary += " (" + Short(v->tsa_name, 120) + ")";
+    }
+    return std::nullopt;
+  }
+
+  // ---- the checks, in order ----
+
+  void CheckFiles() {
+    static constexpr const char* kId = "bundle.files";
+    static constexpr const char* kName = "Loose copies agree with evidence.json";
+    std::string problems;
+    for (const auto& [name, data] : LooseFiles(in_)) {
+      auto it = b_.files.find(name);
+      if (it == b_.files.end()) {
+        problems += " " + name + " is missing;";
+      } else if (it->second != data) {
+        problems += " " + name + " differs from evidence.json;";
+      }
+    }
+    if (in_.format_version >= 2 && !in_.disclosed_part &&
+        common::Sha256Of(in_.canonical_form) != in_.canonical_sha256) {
+      problems += " " + std::string(kCanonicalFormFile) +
+                  " does not have the SHA-256 message.canonical_sha256 states;";
+    }
+    if (!problems.empty()) return Fail(kId, kName, "Copies disagree:" + problems);
+    Pass(kId, kName, "every file the openssl commands of VERIFY.md use equals evidence.json");
+  }
+
+  void CheckRawHash() {
+    static constexpr const char* kId = "message.raw_sha256";
+    static constexpr const char* kName = "Raw hash of message.eml";
+    if (in_.disclosed_part) {
+      return Skip(kId, kName,
+                  "selective disclosure: message.eml is withheld; its raw hash " +
+                      common::ToHex(in_.raw_sha256) + " is stated, not recomputable");
+    }
+    common::Hash h = common::Sha256Of(in_.message);
+    if (h != in_.raw_sha256) {
+      return Fail(kId, kName,
+                  "SHA-256 of message.eml is " + common::ToHex(h) + ", evidence states " +
+                      common::ToHex(in_.raw_sha256) + ": the message bytes were changed");
+    }
+    Pass(kId, kName, common::ToHex(h) + " over " + std::to_string(in_.message.size()) + " bytes");
+  }
+
+  void CheckCanonicalHash() {
+    static constexpr const char* kId = "message.canonical_sha256";
+    static constexpr const char* kName = "Canonical hash recomputed";
+    if (in_.disclosed_part) {
+      return Skip(kId, kName,
+                  "selective disclosure: the canonical hash " +
+                      common::ToHex(in_.canonical_sha256) + " is stated, not recomputable");
+    }
+    if (!mime::IsSupportedCanonVersion(in_.canon_version)) {
+      return Fail(kId, kName,
+                  "canonical form version " + std::to_string(in_.canon_version) +
+                      " is not implemented by this verifier (it implements 1 to " +
+                      std::to_string(mime::kLatestCanonVersion) + ")");
+    }
+    canonical_ = mime::Canonicalize(in_.message, in_.canon_version);
+    if (canonical_->canonical_sha256 != in_.canonical_sha256) {
+      return Fail(kId, kName,
+                  "recomputed " + common::ToHex(canonical_->canonical_sha256) +
+                      ", evidence states " + common::ToHex(in_.canonical_sha256));
+    }
+    if (in_.format_version >= 2 && canonical_->canonical != in_.canonical_form) {
+      return Fail(kId, kName,
+                  std::string(kCanonicalFormFile) + " is not the canonical form of message.eml");
+    }
+    Pass(kId, kName,
+         common::ToHex(canonical_->canonical_sha256) + " (canonical form v" +
+             std::to_string(in_.canon_version) + ")");
+  }
+
+  void CheckPartRecords() {
+    static constexpr const char* kId = "parts.records";
+    static constexpr const char* kName = "Part records and their hashes";
+    std::string problems;
+    part_leaves_.clear();
+    for (const auto& p : in_.parts) {
+      if (p.redacted) {
+        if (!in_.disclosed_part)
+          problems += " part " + p.position + " is redacted in a full bundle;";
+        part_leaves_.push_back(p.record_leaf_hash);
+        continue;
+      }
+      common::Hash leaf = PartRecordLeafHash(p, in_.canon_version);
+      if (leaf != p.record_leaf_hash) {
+        problems += " part " + p.position + "'s record_leaf_hash does not match its fields;";
+      }
+      part_leaves_.push_back(leaf);
+    }
+    if (in_.disclosed_part) {
+      const BundlePart* part = nullptr;
+      for (const auto& p : in_.parts) {
+        if (p.position == in_.disclosed_part->position) part = &p;
+      }
+      const std::string& bytes = in_.disclosed_part->bytes;
+      if (part == nullptr || part->redacted) {
+        problems += " the disclosed part has no record;";
+      } else if (common::Sha256Of(bytes) != part->sha256 || bytes.size() != part->size) {
+        problems += " " + PartFileName(part->position) + " (SHA-256 " +
+                    common::ToHex(common::Sha256Of(bytes)) + ", " + std::to_string(bytes.size()) +
+                    " bytes) does not match its record;";
+      }
+      if (!problems.empty()) return Fail(kId, kName, "Problems:" + problems);
+      return Pass(kId, kName,
+                  PartFileName(in_.disclosed_part->position) + " matches its record (SHA-256 " +
+                      common::ToHex(part->sha256) + "); the other " +
+                      std::to_string(in_.parts.size() - 1) + " part(s) are withheld");
+    }
+    if (canonical_) {
+      const auto& got = canonical_->parts;
+      if (got.size() != in_.parts.size()) {
+        problems += " the message has " + std::to_string(got.size()) + " parts, evidence lists " +
+                    std::to_string(in_.parts.size()) + ";";
+      } else {
+        for (size_t i = 0; i < got.size(); ++i) {
+          // The fields compared as a version 1 record encodes them (salts are not derived).
+          if (in_.parts[i].redacted || mime::EncodePartRecord(got[i], 1) !=
+                                           mime::EncodePartRecord(ToMimePart(in_.parts[i]), 1)) {
+            problems += " part " + got[i].position + " differs from its record;";
+          }
+        }
+      }
+    } else {
+      problems += " the message could not be canonicalised, so its parts were not recomputed;";
+    }
+    if (!problems.empty()) return Fail(kId, kName, "Problems:" + problems);
+    Pass(kId, kName,
+         std::to_string(in_.parts.size()) +
+             " part(s) recomputed from message.eml match their "
+             "records");
+  }
+
+  void CheckPartsRoot() {
+    static constexpr const char* kId = "parts.root";
+    static constexpr const char* kName = "Parts root";
+    common::Hash root = common::MerkleRoot(part_leaves_);
+    if (root != in_.parts_root) {
+      return Fail(kId, kName,
+                  "Merkle root of the part records is " + common::ToHex(root) +
+                      ", evidence states " + common::ToHex(in_.parts_root));
+    }
+    Pass(kId, kName,
+         common::ToHex(root) + " over " + std::to_string(part_leaves_.size()) + " part record(s)");
+  }
+
+  void CheckLeafRecord() {
+    static constexpr const char* kId = "leaf.record";
+    static constexpr const char* kName = "Leaf record matches the evidence";
+    auto rec = LeafRecord::Decode(in_.leaf_record);
+    if (!rec.ok()) return Fail(kId, kName, "leaf record does not decode: " + rec.error().message());
+    std::string diff;
+    if (rec->receipt_id != in_.receipt.id) diff += " receipt.id;";
+    if (rec->received_at_us != in_.receipt.received_at_us) {
+      diff += " receipt.received_at_us (record says " + FormatUtcMicros(rec->received_at_us) + ");";
+    }
+    if (rec->tenant != in_.receipt.tenant) diff += " receipt.tenant;";
+    if (rec->raw_sha256 != in_.raw_sha256) diff += " message.raw_sha256;";
+    if (rec->canonical_sha256 != in_.canonical_sha256) diff += " message.canonical_sha256;";
+    if (rec->canonical_version != in_.canon_version) diff += " message.canon_version;";
+    if (rec->parts_root != in_.parts_root) diff += " parts_root;";
+    if (rec->envelope_digest != EnvelopeDigest(in_.receipt.envelope)) {
+      diff += " receipt.envelope (the envelope digest recomputed from it differs);";
+    }
+    // Version 2 binds the provenance; a bundle must then say so, and must not claim it for a
+    // version 1 record, whose provenance nothing binds.
+    if (rec->format_version >= 2) {
+      if (!in_.receipt.provenance_bound) diff += " receipt.provenance_bound (must be true);";
+      if (rec->provenance != in_.receipt.provenance) diff += " receipt.provenance;";
+    } else if (in_.receipt.provenance_bound) {
+      diff += " receipt.provenance_bound (a version 1 record binds no provenance);";
+    }
+    if (!diff.empty()) {
+      return Fail(kId, kName, "the notarised leaf record disagrees with evidence.json:" + diff);
+    }
+    record_ = std::move(*rec);
+    Pass(kId, kName,
+         "receipt " + Short(record_->receipt_id, 64) + ", received " +
+             FormatUtcMicros(record_->received_at_us) + ", hashes, tenant and envelope digest " +
+             common::ToHex(record_->envelope_digest) + " all match");
+  }
+
+  void CheckLeafHash() {
+    static constexpr const char* kId = "leaf.hash";
+    static constexpr const char* kName = "Leaf hash";
+    leaf_hash_ = common::HashLeaf(in_.leaf_record);
+    if (leaf_hash_ != in_.leaf_hash) {
+      return Fail(kId, kName,
+                  "SHA-256(0x00 || leaf record) is " + common::ToHex(leaf_hash_) +
+                      ", evidence states " + common::ToHex(in_.leaf_hash));
+    }
+    Pass(kId, kName, common::ToHex(leaf_hash_) + ", leaf " + std::to_string(in_.leaf_index));
+  }
+
+  void CheckBlockHeader() {
+    static constexpr const char* kId = "block.header";
+    static constexpr const char* kName = "Block header";
+    auto h = BlockHeader::Decode(in_.block.header);
+    if (!h.ok()) return Fail(kId, kName, "does not decode: " + h.error().message());
+    report_.block_height = h->height;
+    if (auto st = h->Validate(); !st.ok()) return Fail(kId, kName, st.error().message());
+    if (in_.leaf_index < h->first_leaf_index ||
+        in_.leaf_index - h->first_leaf_index >= h->leaf_count) {
+      return Fail(kId, kName,
+                  "leaf " + std::to_string(in_.leaf_index) + " is not in block " +
+                      std::to_string(h->height) + " (leaves " +
+                      std::to_string(h->first_leaf_index) + " to " +
+                      std::to_string(h->tree_size - 1) + ")");
+    }
+    if (in_.batch_index != in_.leaf_index - h->first_leaf_index ||
+        in_.batch_size != h->leaf_count) {
+      return Fail(kId, kName, "batch_proof index/size disagree with the header");
+    }
+    header_ = std::move(*h);
+    Pass(kId, kName,
+         "block " + std::to_string(header_->height) + ", leaves " +
+             std::to_string(header_->first_leaf_index) + " to " +
+             std::to_string(header_->tree_size - 1) + ", sealed " +
+             FormatUtcMicros(header_->sealed_at_us) + ", key " + Short(header_->key_id, 64));
+  }
+
+  void CheckBatchInclusion() {
+    static constexpr const char* kId = "batch.inclusion";
+    static constexpr const char* kName = "Leaf included in the block's batch";
+    if (!header_) return Fail(kId, kName, "no valid block header");
+    auto st = VerifyInclusion(leaf_hash_, in_.batch_index, in_.batch_size, in_.batch_proof,
+                              header_->batch_root);
+    if (!st.ok()) {
+      return Fail(kId, kName,
+                  "the inclusion proof does not lead to batch_root " +
+                      common::ToHex(header_->batch_root) + " (" + st.error().message() + ")");
+    }
+    Pass(kId, kName,
+         "position " + std::to_string(in_.batch_index) + " of " + std::to_string(in_.batch_size) +
+             ", " + std::to_string(in_.batch_proof.size()) + " proof hash(es) lead to batch_root " +
+             common::ToHex(header_->batch_root));
+  }
+
+  void CheckBlockSignature() {
+    static constexpr const char* kId = "block.signature";
+    static constexpr const char* kName = "Notary's signature on the block";
+    if (!header_) return Fail(kId, kName, "no valid block header");
+    const KnownKey* used = nullptr;
+    if (auto problem = BlockSignatureProblem(*header_, in_.block.signature, &used)) {
+      if (const KnownKey* declared = BundleKeyById(header_->key_id)) {
+        report_.key_fingerprint = declared->fingerprint;
+      }
+      return Fail(kId, kName, *problem);
+    }
+    report_.key_fingerprint = used->fingerprint;
+    if (pinned_) {
+      return Pass(kId, kName,
+                  "valid Ed25519 signature by pinned key " + used->key_id + " (fingerprint " +
+                      used->fingerprint + ")");
+    }
+    Pass(kId, kName,
+         "valid Ed25519 signature by key " + used->key_id +
+             ", but that key is SELF-DECLARED by the bundle: compare its fingerprint " +
+             used->fingerprint + " with the notary's published one, or pass --fingerprint/--key");
+  }
+
+  void CheckBlockHash() {
+    static constexpr const char* kId = "block.hash";
+    static constexpr const char* kName = "Block hash";
+    if (!header_) return Fail(kId, kName, "no valid block header");
+    auto h = BlockHash(*header_, common::AsBytes(in_.block.signature));
+    if (!h.ok()) return Fail(kId, kName, h.error().message());
+    block_hash_ = *h;
+    if (*h != in_.block.block_hash) {
+      return Fail(kId, kName,
+                  "SHA-256(header || signature) is " + common::ToHex(*h) + ", evidence states " +
+                      common::ToHex(in_.block.block_hash));
+    }
+    Pass(kId, kName, common::ToHex(*h));
+  }
+
+  std::string CaNote() const {
+    return report_.tsa_ca_self_declared
+               ? " The TSA root certificate is SELF-DECLARED by the bundle; pass --tsa-ca with "
+                 "one obtained from the TSA."
+               : " Chain verified to the --tsa-ca root.";
+  }
+
+  void CheckBlockTokens() {
+    static constexpr const char* kId = "timestamp.block";
+    static constexpr const char* kName = "Time-stamps on the block";
+    if (!block_hash_) return Fail(kId, kName, "no block hash to compare the tokens with");
+    int64_t upper = 0, lower = 0;
+    std::string summary;
+    if (auto problem =
+            TokensProblem(in_.block, *block_hash_, header_->height, upper, lower, summary)) {
+      return Fail(kId, kName, *problem);
+    }
+    report_.not_after_us = upper;
+    Pass(kId, kName, summary + ": imprint = block hash, signature and chain valid." + CaNote());
+  }
+
+  void CheckPreviousTokens() {
+    static constexpr const char* kId = "timestamp.previous";
+    static constexpr const char* kName = "Time-stamps on the previous block";
+    if (!header_) return Fail(kId, kName, "no valid block header");
+    if (!in_.previous_block) {
+      if (header_->height == 0) {
+        return Skip(kId, kName, "genesis block: there is no previous block, so no lower bound");
+      }
+      // Without its predecessor a block's reception time has no lower bound at all: dropping
+      // previous_block would let a backdated receipt pass.
+      return Fail(kId, kName,
+                  "block " + std::to_string(header_->height) +
+                      " is not the genesis block, but the bundle carries no previous block");
+    }
+    if (header_->height == 0) {
+      return Fail(kId, kName, "the genesis block has no previous block, yet the bundle gives one");
+    }
+    const BundleBlock& prev = *in_.previous_block;
+    auto ph = BlockHeader::Decode(prev.header);
+    if (!ph.ok()) return Fail(kId, kName, "previous header does not decode");
+    if (ph->height + 1 != header_->height) {
+      return Fail(kId, kName, "the previous block has height " + std::to_string(ph->height));
+    }
+    auto hash = BlockHash(*ph, common::AsBytes(prev.signature));
+    if (!hash.ok() || *hash != header_->prev_block_hash || *hash != prev.block_hash) {
+      return Fail(kId, kName,
+                  "the previous block's hash is not the prev_block_hash of block " +
+                      std::to_string(header_->height));
+    }
+    const KnownKey* used = nullptr;
+    if (auto problem = BlockSignatureProblem(*ph, prev.signature, &used)) {
+      return Fail(kId, kName, *problem);
+    }
+    int64_t upper = 0, lower = 0;
+    std::string summary;
+    if (auto problem = TokensProblem(prev, *hash, ph->height, upper, lower, summary)) {
+      return Fail(kId, kName, *problem);
+    }
+    report_.not_before_us = lower;
+    Pass(kId, kName,
+         "block " + std::to_string(ph->height) + " (hash " + common::ToHex(*hash) +
+             ", signed by key " + used->key_id + "): " + summary + "." + CaNote());
+  }
+
+  void CheckInterval() {
+    static constexpr const char* kId = "timestamp.interval";
+    static constexpr const char* kName = "Reception time within the time-stamps";
+    if (!report_.not_after_us) {
+      return Fail(kId, kName, "no verified time-stamp on the block, so no upper bound");
+    }
+    const int64_t t = in_.receipt.received_at_us;
+    const int64_t na = *report_.not_after_us;
+    std::string interval =
+        "[" + (report_.not_before_us ? FormatUtcMicros(*report_.not_before_us) : std::string("-")) +
+        ", " + FormatUtcMicros(na) + "]";
+    if (t > na) {
+      return Fail(kId, kName,
+                  "received " + FormatUtcMicros(t) + " is after the block's time-stamp " +
+                      FormatUtcMicros(na));
+    }
+    if (report_.not_before_us && t < *report_.not_before_us - kSealingToleranceUs) {
+      return Fail(kId, kName,
+                  "received " + FormatUtcMicros(t) +
+                      " is long before the previous block's time-stamp " +
+                      FormatUtcMicros(*report_.not_before_us) +
+                      ": it should have been sealed in an earlier block");
+    }
+    std::string note;
+    if (report_.not_before_us && t < *report_.not_before_us) {
+      note = " (it arrived while the previous block was being sealed: " +
+             std::to_string((*report_.not_before_us - t) / 1000) + " ms before its time-stamp)";
+    }
+    Pass(kId, kName, "received " + FormatUtcMicros(t) + " within " + interval + note);
+  }
+
+  void CheckCheckpointSignature() {
+    static constexpr const char* kId = "checkpoint.signature";
+    static constexpr const char* kName = "Checkpoint signature";
+    auto note = ParseNote(in_.checkpoint);
+    if (!note.ok()) return Fail(kId, kName, "not a signed note: " + note.error().message());
+    auto cp = ParseCheckpoint(note->text);
+    if (!cp.ok()) return Fail(kId, kName, "not a checkpoint: " + cp.error().message());
+    for (const auto& k : trusted_) {
+      auto vkey = MakeNoteVerifierKey(cp->origin, k.key);
+      if (!vkey.ok()) continue;
+      if (auto opened = OpenCheckpoint(in_.checkpoint, *vkey); opened.ok()) {
+        checkpoint_ = *opened;
+        return Pass(kId, kName,
+                    Short(cp->origin, 100) + " at tree size " + std::to_string(cp->size) +
+                        ", signed by key " + k.key_id +
+                        (pinned_ ? " (pinned)" : " (self-declared)"));
+      }
+    }
+    Fail(kId, kName,
+         "no valid signature on the checkpoint by a trusted key" +
+             std::string(pinned_ ? " (pinned keys)" : " (the bundle's keys)"));
+  }
+
+  void CheckCheckpointInclusion() {
+    static constexpr const char* kId = "checkpoint.inclusion";
+    static constexpr const char* kName = "Leaf included in the checkpoint's tree";
+    if (!checkpoint_) return Fail(kId, kName, "no verified checkpoint");
+    if (header_ && checkpoint_->size < header_->tree_size) {
+      return Fail(kId, kName,
+                  "the checkpoint (size " + std::to_string(checkpoint_->size) +
+                      ") is older than the block");
+    }
+    if (header_ && checkpoint_->size == header_->tree_size &&
+        checkpoint_->root != header_->tree_root) {
+      return Fail(kId, kName, "the checkpoint and the block give different roots at one size");
+    }
+    auto st = VerifyInclusion(leaf_hash_, in_.leaf_index, checkpoint_->size, in_.checkpoint_proof,
+                              checkpoint_->root);
+    if (!st.ok()) {
+      return Fail(kId, kName,
+                  "the inclusion proof does not lead to the checkpoint root (" +
+                      st.error().message() + ")");
+    }
+    Pass(kId, kName,
+         "leaf " + std::to_string(in_.leaf_index) + " is in the log of " +
+             std::to_string(checkpoint_->size) + " leaves with root " +
+             common::ToHex(checkpoint_->root));
+  }
+
+  void CheckConsistency() {
+    static constexpr const char* kId = "checkpoint.consistency";
+    static constexpr const char* kName = "Consistency with a newer checkpoint";
+    if (!opt_.newer_checkpoint) {
+      return Skip(kId, kName, "no --checkpoint given");
+    }
+    if (!checkpoint_) return Fail(kId, kName, "the bundle's checkpoint is not verified");
+    std::optional<Checkpoint> other;
+    std::string signer;
+    if (auto note = ParseNote(*opt_.newer_checkpoint); note.ok()) {
+      if (auto cp = ParseCheckpoint(note->text); cp.ok()) {
+        if (cp->origin != checkpoint_->origin) {
+          return Fail(kId, kName,
+                      "the other checkpoint is of another log (" + Short(cp->origin, 100) + ")");
+        }
+        for (const auto& k : trusted_) {
+          auto vkey = MakeNoteVerifierKey(cp->origin, k.key);
+          if (!vkey.ok()) continue;
+          if (auto opened = OpenCheckpoint(*opt_.newer_checkpoint, *vkey); opened.ok()) {
+            other = *opened;
+            signer = k.key_id;
+            break;
+          }
+        }
+        if (!other) return Fail(kId, kName, "the other checkpoint has no valid trusted signature");
+      }
+    }
+    if (!other) return Fail(kId, kName, "--checkpoint is not a signed checkpoint");
+    const Checkpoint& older = other->size < checkpoint_->size ? *other : *checkpoint_;
+    const Checkpoint& newer = other->size < checkpoint_->size ? *checkpoint_ : *other;
+    std::vector<common::Hash> proof;
+    if (older.size != newer.size) {
+      if (!opt_.consistency_proof_json) {
+        return Fail(kId, kName,
+                    "needs --consistency-proof: the JSON of GET /v1/proofs/consistency?first=" +
+                        std::to_string(older.size) + "&second=" + std::to_string(newer.size));
+      }
+      try {
+        auto j = nlohmann::json::parse(*opt_.consistency_proof_json);
+        if (j.at("first").get<uint64_t>() != older.size ||
+            j.at("second").get<uint64_t>() != newer.size) {
+          return Fail(kId, kName,
+                      "the consistency proof is for other sizes; fetch first=" +
+                          std::to_string(older.size) + "&second=" + std::to_string(newer.size));
+        }
+        for (const auto& h : j.at("hashes")) {
+          auto hh = common::HashFromHex(h.get<std::string>());
+          if (!hh) return Fail(kId, kName, "the consistency proof holds a malformed hash");
+          proof.push_back(*hh);
+        }
+      } catch (const std::exception&) {
+        return Fail(kId, kName,
+                    "--consistency-proof is not {\"first\",\"second\",\"hashes\"} JSON");
+      }
+    }
+    auto st = VerifyConsistency(older.size, newer.size, older.root, newer.root, proof);
+    if (!st.ok()) {
+      return Fail(kId, kName,
+                  "the log at size " + std::to_string(newer.size) +
+                      " does not extend the log at size " + std::to_string(older.size) +
+                      ": the two checkpoints fork (" + st.error().message() + ")");
+    }
+    Pass(kId, kName,
+         "the log at size " + std::to_string(newer.size) + " (signed by key " + signer +
+             ") extends the bundle's checkpoint at size " + std::to_string(older.size));
+  }
+
+  void CheckEml() {
+    static constexpr const char* kId = "eml.compare";
+    static constexpr const char* kName = "Another copy of the message (--eml)";
+    if (!opt_.eml) return Skip(kId, kName, "no --eml given");
+    if (!mime::IsSupportedCanonVersion(in_.canon_version)) {
+      return Fail(kId, kName,
+                  "canonical form version " + std::to_string(in_.canon_version) +
+                      " is not implemented by this verifier");
+    }
+    mime::Canonical other = mime::Canonicalize(*opt_.eml, in_.canon_version);
+    if (other.canonical_sha256 == in_.canonical_sha256) {
+      bool same_bytes = !in_.disclosed_part && *opt_.eml == in_.message;
+      return Pass(kId, kName,
+                  "same canonical hash " + common::ToHex(other.canonical_sha256) +
+                      (same_bytes ? " (identical bytes)"
+                                  : " (the bytes differ only in what a relay or mailbox may "
+                                    "change: trace headers, line ends, encodings)"));
+    }
+    std::string reason = "canonical hash " + common::ToHex(other.canonical_sha256) +
+                         " differs from the notarised " + common::ToHex(in_.canonical_sha256);
+    if (canonical_) {
+      auto diffs = mime::Differences(*canonical_, other);
+      for (size_t i = 0; i < diffs.size() && i < 20; ++i) reason += "; " + diffs[i];
+    } else {
+      reason += " (the notarised message is not in this bundle, so differences are not listed)";
+    }
+    Fail(kId, kName, reason);
+  }
+
+  void CheckAttachment() {
+    static constexpr const char* kId = "attachment.match";
+    static constexpr const char* kName = "A file among the parts (--attachment)";
+    if (!opt_.attachment) return Skip(kId, kName, "no --attachment given");
+    common::Hash h = common::Sha256Of(*opt_.attachment);
+    for (const auto& p : in_.parts) {
+      if (!p.redacted && p.sha256 == h) {
+        return Pass(kId, kName,
+                    "SHA-256 " + common::ToHex(h) + " is part " + p.position +
+                        (p.filename.empty() ? "" : " \"" + Short(p.filename, 100) + "\"") + " (" +
+                        p.content_type + ", " + std::to_string(p.size) + " bytes)");
+      }
+    }
+    Fail(kId, kName,
+         "SHA-256 " + common::ToHex(h) + " is none of the " +
+             (in_.disclosed_part ? std::string("disclosed ") : std::string()) +
+             "parts of the message");
+  }
+
+  void CheckJournalReport() {
+    static constexpr const char* kId = "journal.report";
+    static constexpr const char* kName = "Journal report agrees with the sealed envelope";
+    const bool bound_report = in_.receipt.provenance_bound &&
+                              in_.receipt.provenance.journal_report_sha256 != common::Hash{};
+    if (!in_.journal_report) {
+      if (bound_report && !in_.disclosed_part) {
+        return Fail(kId, kName,
+                    "the leaf record says the message was unwrapped from a journal report, but "
+                    "the bundle does not carry it");
+      }
+      return Skip(kId, kName,
+                  bound_report ? "selective disclosure: the journal report (hash bound by the "
+                                 "leaf record) is withheld with the message"
+                               : "the message did not arrive in an Exchange journal report");
+    }
+    const std::string& bytes = *in_.journal_report;
+    const common::Hash h = common::Sha256Of(bytes);
+    if (in_.receipt.provenance_bound && h != in_.receipt.provenance.journal_report_sha256) {
+      return Fail(kId, kName,
+                  "SHA-256 of journal-report.eml is " + common::ToHex(h) +
+                      ", not the report hash the leaf record binds");
+    }
+    if (h != in_.journal_report_sha256) {
+      return Fail(kId, kName,
+                  "SHA-256 of journal-report.eml is " + common::ToHex(h) + ", evidence states " +
+                      common::ToHex(in_.journal_report_sha256));
+    }
+    auto parsed = mime::ParseJournalReport(bytes);
+    if (!parsed.ok()) {
+      return Fail(
+          kId, kName,
+          "journal-report.eml is not a well-formed journal report: " + parsed.error().message());
+    }
+    if (!parsed->has_value()) {
+      return Fail(kId, kName, "journal-report.eml has no X-MS-Journal-Report header");
+    }
+    const mime::JournalReport& report = **parsed;
+    const Envelope& env = in_.receipt.envelope;
+    std::string problems;
+    if (report.original != in_.message) {
+      problems += " the original it carries is not message.eml byte for byte;";
+    }
+    if (report.sender != env.mail_from) {
+      problems += " it names the sender \"" + Short(report.sender, 200) +
+                  "\", the sealed envelope \"" + Short(env.mail_from, 200) + "\";";
+    }
+    const std::vector<std::string> rcpts = report.EnvelopeRecipients();
+    if (rcpts != env.recipients) {
+      problems += " it names " + std::to_string(rcpts.size()) +
+                  " recipients, not the sealed envelope's " +
+                  std::to_string(env.recipients.size()) + " in the same order;";
+    }
+    if (!problems.empty()) return Fail(kId, kName, "journal-report.eml disagrees:" + problems);
+    size_t bcc = 0;
+    for (const auto& r : report.recipients) bcc += r.kind == "Bcc" ? 1 : 0;
+    Pass(kId, kName,
+         "journal-report.eml (SHA-256 " + common::ToHex(h) +
+             ") carries message.eml unchanged and states the sealed sender and " +
+             std::to_string(rcpts.size()) + " recipients (" + std::to_string(bcc) +
+             " Bcc); the envelope it states is sealed, the report's own bytes are not");
+  }
+
+  // Issue 17, finding 2: an edited certificate.html verified VALID. A judge reads it, so it
+  // must be exactly what evidence.json gives (rendered the same way on every verifier).
+  void CheckTexts() {
+    static constexpr const char* kId = "texts.rendered";
+    static constexpr const char* kName = "certificate.html and VERIFY.md follow from the evidence";
+    if (in_.format_version < 2) {
+      return Fail(kId, kName,
+                  "a format version 1 bundle carries a certificate.html and VERIFY.md that no "
+                  "verifier can derive from its evidence: do not rely on them; download the "
+                  "bundle again (the evidence is the same, the texts are then checked)");
+    }
+    auto certificate = CertificateHtml(in_);
+    auto verify = VerifyMarkdown(in_);
+    if (!certificate.ok() || !verify.ok()) {
+      return Fail(kId, kName,
+                  "the evidence cannot be rendered: " +
+                      (certificate.ok() ? verify.error() : certificate.error()).message());
+    }
+    std::string problems;
+    auto compare = [&](std::string_view name, const std::string& expected) {
+      auto it = b_.files.find(std::string(name));
+      if (it == b_.files.end() || it->second != expected) {
+        problems += " " + std::string(name) + " is not what evidence.json gives;";
+      }
+    };
+    compare(kCertificateFile, *certificate);
+    compare(kVerifyFile, *verify);
+    if (!problems.empty()) {
+      return Fail(kId, kName, "Changed after issue:" + problems + " do not rely on it");
+    }
+    Pass(kId, kName, "both re-rendered from evidence.json (lang " + in_.lang + ") byte for byte");
+  }
+
+  const Bundle& b_;
+  const BundleInput& in_;
+  const VerifyOptions& opt_;
+  VerifyReport report_;
+
+  bool pinned_ = false;
+  std::vector<KnownKey> bundle_keys_;
+  std::vector<KnownKey> trusted_;
+  std::string key_notes_;
+
+  std::optional<mime::Canonical> canonical_;
+  std::vector<common::Hash> part_leaves_;
+  std::optional<LeafRecord> record_;
+  common::Hash leaf_hash_{};
+  std::optional<BlockHeader> header_;
+  std::optional<common::Hash> block_hash_;
+  std::optional<Checkpoint> checkpoint_;
+};
+
+}  // namespace
+
+VerifyReport VerifyBundle(const Bundle& bundle, const VerifyOptions& options) {
+  return Verifier(bundle, options).Run();
+}
+
+std::string VerifyReportJson(const VerifyReport& r) {
+  using nlohmann::json;
+  json checks = json::array();
+  for (const auto& c : r.checks) {
+    checks.push_back({{"id", c.id},
+                      {"name", c.name},
+                      {"status", std::string(CheckStatusName(c.status))},
+                      {"reason", c.reason}});
+  }
+  auto opt_time = [](const std::optional<int64_t>& t) {
+    return t ? json(FormatUtcMicros(*t)) : json();
+  };
+  json doc = {{"valid", r.valid},
+              {"receipt_id", r.receipt_id},
+              {"received_at", FormatUtcMicros(r.received_at_us)},
+              {"block_height", r.block_height},
+              {"not_before", opt_time(r.not_before_us)},
+              {"not_after", opt_time(r.not_after_us)},
+              {"key_fingerprint", r.key_fingerprint},
+              {"key_self_declared", r.key_self_declared},
+              {"tsa_ca_self_declared", r.tsa_ca_self_declared},
+              {"checks", checks}};
+  // Untrusted strings (file names, TSA names) may hold invalid UTF-8: replace, never throw.
+  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace notary

@@ -1,0 +1,88 @@
+// HttpApi: the HTTP listener and its routes. Connections (HTTPS when a certificate is
+// configured) are handled by an Asio event loop with per-connection limits and deadlines
+// (HttpFrontDoor, http/front_door.h); complete requests are routed by cpp-httplib on a
+// fixed pool of worker threads. Every handler runs inside a guard that turns any exception
+// into a JSON 500 with no internals; errors share one shape: {"error": {"code", "message"}}.
+//
+// Thread-safety: handlers run on the front door's worker threads; all state they touch is
+// thread-safe. Start() starts the listener's threads; Stop() ends them.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/metrics.h"
+#include "common/result.h"
+#include "pipeline/auth.h"
+#include "pipeline/ingest.h"
+#include "storage/admin_store.h"
+#include "storage/receipt_store.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace pipeline {
+class Sealer;
+class TsaService;
+}  // namespace pipeline
+
+namespace http {
+
+class HttpFrontDoor;
+class HttpRouter;
+
+struct HttpOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;  // 0: any free port (tests)
+  std::string tls_cert, tls_key;
+  uint32_t threads = 8;  // workers running the routes
+  uint64_t max_message_bytes = 50ull << 20;
+  size_t max_recipients = 1000;  // per message, as on SMTP (--max-recipients)
+  std::string node;
+  // The front door's limits (HttpFrontDoorConfig says what happens at each).
+  uint32_t max_connections = 4096;
+  uint32_t max_connections_per_ip = 128;
+  std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds keepalive_timeout{std::chrono::seconds(5)};
+  std::chrono::milliseconds body_timeout{std::chrono::seconds(60)};
+  std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
+};
+
+struct HttpDeps {
+  storage::Database& db;
+  storage::ReceiptStore& receipts;
+  storage::AdminStore& admin;
+  pipeline::Ingestor& ingestor;
+  pipeline::Authenticator& auth;
+  common::Metrics& metrics;
+  pipeline::Sealer* sealer = nullptr;        // chain routes, when sealing is configured
+  pipeline::TsaService* tsa = nullptr;       // RFC 3161 routes
+  storage::JournalStore* journal = nullptr;  // journal reports, for evidence bundles
+};
+
+class HttpApi {
+ public:
+  HttpApi(HttpOptions options, HttpDeps deps);
+  ~HttpApi();
+
+  // Binds, then serves; its counters are added to deps.metrics (http_connections_*).
+  common::Status Start();
+  void Stop();
+  uint16_t port() const { return bound_port_; }
+
+ private:
+  void Routes();
+
+  HttpOptions options_;
+  HttpDeps deps_;
+  std::unique_ptr<HttpRouter> server_;
+  std::unique_ptr<HttpFrontDoor> front_door_;  // after server_: stopped before it goes
+  uint16_t bound_port_ = 0;
+};
+
+}  // namespace http

@@ -1,0 +1,74 @@
+#include "receipt_json.h"
+
+#include "common/bytes.h"
+#include "pipeline/ingest.h"
+
+namespace http {
+
+nlohmann::json ReceiptJson(const storage::ReceiptRow& r) {
+  using nlohmann::json;
+  json parts = json::array();
+  for (const auto& p : r.parts) {
+    parts.push_back({{"position", p.position},
+                     {"content_type", p.content_type},
+                     {"charset", p.charset},
+                     {"disposition", p.disposition},
+                     {"filename", p.filename},
+                     {"size", p.size},
+                     {"sha256", common::ToHex(p.sha256)}});
+  }
+  json j = {
+      {"id", r.id},
+      {"tenant", r.tenant},
+      {"status", r.leaf_index ? "sealed" : "pending"},
+      {"received_at", pipeline::FormatTimeUs(r.received_at_us)},
+      {"received_at_us", r.received_at_us},
+      {"node", r.node},
+      {"source", r.source},
+      {"listener", r.listener},
+      {"envelope_from", r.envelope_from},
+      {"envelope_to", r.envelope_to},
+      {"client_ip", r.client_ip},
+      {"client_port", r.client_port},
+      {"client_name", r.client_name},
+      {"helo", r.helo},
+      {"tls_protocol", r.tls_protocol},
+      {"tls_cipher", r.tls_cipher},
+      {"auth_user", r.auth_user},
+      {"queue_id", r.queue_id},
+      // Who stated the envelope ("" when the notary observed it on SMTP), whether the message
+      // was unwrapped from a journal report, and whether the leaf record binds all of this.
+      {"asserted_by", r.provenance.asserted_by},
+      {"journal_report_sha256", r.provenance.journal_report_sha256
+                                    ? json(common::ToHex(*r.provenance.journal_report_sha256))
+                                    : json()},
+      {"leaf_version", r.provenance.leaf_version},
+      {"smtputf8", r.smtputf8},
+      {"body_type", r.body_type},
+      {"size", r.size},
+      {"raw_sha256", common::ToHex(r.raw_sha256)},
+      {"canonical_sha256", common::ToHex(r.canonical_sha256)},
+      {"canon_version", r.canon_version},
+      {"parts_root", common::ToHex(r.parts_root)},
+      {"parts", parts},
+      {"metadata",
+       {{"from", r.hdr_from},
+        {"sender", r.hdr_sender},
+        {"reply_to", r.hdr_reply_to},
+        {"to", r.hdr_to},
+        {"cc", r.hdr_cc},
+        {"subject", r.subject},
+        {"date", r.date_header},
+        {"date_utc",
+         r.date_utc_unix ? json(pipeline::FormatTimeUs(*r.date_utc_unix * 1000000)) : json()},
+        {"message_id", r.message_id},
+        {"in_reply_to", r.in_reply_to},
+        {"attachment_names", r.attachment_names}}},
+      {"parse_warnings", r.parse_warnings},
+      {"leaf_index", r.leaf_index ? json(*r.leaf_index) : json()},
+      {"block_height", r.block_height ? json(*r.block_height) : json()},
+  };
+  return j;
+}
+
+}  // namespace http

@@ -1,0 +1,43 @@
+// Route helpers and route groups registered by HttpApi.
+#pragma once
+
+#include <httplib.h>
+
+#include <string>
+
+#include "common/result.h"
+#include "http/api.h"
+#include "pipeline/auth.h"
+#include "pipeline/message_sink.h"
+#include "storage/receipt_store.h"
+
+namespace http {
+
+// The envelope an HTTP client states (http/envelope.h: the X-Envelope-From/-To headers or the
+// envelope body form) and, for a key with the `relay` scope only, what the forwarding MTA
+// observed: X-Envelope-Client-Address, -Client-Port, -Client-Name, -Helo, -TLS-Version,
+// -TLS-Cipher, -Auth-User, -Queue-Id, -Source. The envelope records which key stated it
+// (asserted_by) and whether the key is a trusted journaling source (`journal` scope).
+// `message` is set to the message bytes within the body. Errors: kInvalidInput (400),
+// kPermissionDenied (403: relay headers without the `relay` scope).
+common::Result<pipeline::Envelope> EnvelopeFromRequest(const httplib::Request& req,
+                                                       const pipeline::Principal& who,
+                                                       size_t max_recipients,
+                                                       std::string_view& message);
+
+// GET /v1/messages query parameters -> a search within `tenant`.
+common::Result<storage::SearchQuery> SearchFromRequest(const httplib::Request& req,
+                                                       const std::string& tenant);
+
+// Appends to the access trail; a failure is logged, never shown to the client.
+void LogAccess(HttpDeps& d, const pipeline::Principal& who, const httplib::Request& req,
+               const std::string& route, const std::string& receipt_id, const std::string& detail);
+
+// Checkpoint, keys, blocks, proofs, tiles (and evidence bundles): chain_routes.cc.
+void RegisterChainRoutes(httplib::Server& s, HttpDeps& d);
+// GET /v1/messages/{id}/evidence: evidence_routes.cc.
+void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& sealer);
+// The web console's pages, assets and /v1/session: console_routes.cc.
+void RegisterConsoleRoutes(httplib::Server& s, HttpDeps& d);
+
+}  // namespace http

@@ -1,0 +1,62 @@
+// notaryd configuration: flags over NOTARY_* environment variables over an optional
+// config file (INI/TOML, `--config FILE`). Every option is listed by `notaryd --help`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace notaryd {
+
+struct Config {
+  std::string database_url;        // what notaryd uses (notary_app)
+  std::string owner_database_url;  // migrations run as this role; defaults to database_url
+  std::string smtp_listen = "127.0.0.1:2525";
+  std::string http_listen = "127.0.0.1:8080";
+  std::string data_dir = "var/notary";
+  std::string node_name;  // defaults to the host name
+  std::string origin;     // checkpoint origin line; defaults to "notary.local/<node>"
+  std::string log_level = "info";
+  std::vector<std::string> smtp_allow = {"127.0.0.0/8", "::1/128"};
+  std::vector<std::string> smtp_journal_from;  // trusted journaling sources (CIDR)
+  uint64_t max_message_bytes = 50ull << 20;
+  uint32_t max_recipients = 1000;
+  uint32_t max_sessions = 2000;
+  uint32_t max_sessions_per_ip = 100;
+  uint64_t smtp_max_buffered_bytes = 1ull << 30;
+  uint32_t smtp_between_messages_timeout_s = 300;
+  uint32_t smtp_idle_timeout_s = 300;
+  uint32_t smtp_transaction_timeout_s = 1800;
+  std::string tls_cert, tls_key;            // HTTPS and (unless set apart) SMTP STARTTLS
+  std::string smtp_tls_cert, smtp_tls_key;  // STARTTLS only
+  uint32_t http_threads = 8;
+  uint32_t http_max_connections = 4096;
+  uint32_t http_max_connections_per_ip = 128;
+  uint32_t http_header_timeout_s = 10;
+  uint32_t http_keepalive_timeout_s = 5;
+  uint32_t http_body_timeout_s = 60;
+  uint32_t db_connections = 16;
+  uint32_t batch_interval_ms = 1000;
+  uint32_t batch_max = 4096;
+  std::vector<std::string> tsa_urls;         // external RFC 3161 authorities
+  std::string tsa_ca;                        // CA file for the external TSAs' certificates
+  std::string tsa_key, tsa_cert, tsa_chain;  // the built-in TSA's key and certificate
+  std::string tsa_policy;                    // empty: notary::kDefaultTsaPolicyOid
+  std::string signing_key;                   // Ed25519 PEM; generated in data_dir when empty
+  bool seal = true;     // take part in sealing (one sealer at a time per database)
+  bool migrate = true;  // apply migrations at start-up
+  uint32_t rate_limit_per_minute = 600;
+  std::string default_tenant = "default";
+  std::vector<std::string> tenant_rules;  // "domain:example.com=tenant", "net:10.0.0.0/8=tenant"
+};
+
+// Parses argv (and the environment). On --help prints usage and exits 0; on an invalid value
+// prints the option's name and exits 2.
+Config ParseConfigOrExit(int argc, char** argv);
+
+// Splits "host:port" / "[v6]:port".
+common::Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& s);
+
+}  // namespace notaryd

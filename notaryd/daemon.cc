@@ -1,0 +1,196 @@
+#include "daemon.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/metrics.h"
+#include "http/api.h"
+#include "pipeline/auth.h"
+#include "pipeline/ingest.h"
+#include "pipeline/sealer.h"
+#include "pipeline/tenant_router.h"
+#include "pipeline/tsa_service.h"
+#include "smtp/server.h"
+#include "storage/admin_store.h"
+#include "storage/chain_store.h"
+#include "storage/journal_store.h"
+#include "storage/migrations.h"
+#include "storage/receipt_store.h"
+
+namespace notaryd {
+
+struct Daemon::Parts {
+  common::Metrics metrics;
+  std::unique_ptr<storage::Database> db;
+  std::unique_ptr<storage::ReceiptStore> receipts;
+  std::unique_ptr<storage::AdminStore> admin;
+  std::unique_ptr<storage::ChainStore> chain;
+  std::unique_ptr<storage::JournalStore> journal;
+  std::unique_ptr<pipeline::TsaService> tsa;
+  std::unique_ptr<pipeline::TenantRouter> router;
+  std::unique_ptr<pipeline::Authenticator> auth;
+  std::unique_ptr<pipeline::Ingestor> ingestor;
+  std::unique_ptr<pipeline::Sealer> sealer;
+  std::unique_ptr<smtp::SmtpServer> smtp;
+  std::unique_ptr<http::HttpApi> http;
+};
+
+Daemon::Daemon(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+Daemon::~Daemon() { Stop(); }
+
+uint16_t Daemon::smtp_port() const { return parts_->smtp ? parts_->smtp->port() : 0; }
+uint16_t Daemon::http_port() const { return parts_->http ? parts_->http->port() : 0; }
+
+common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
+  auto p = std::make_unique<Parts>();
+  if (c.migrate) {
+    auto applied = storage::Migrate(c.owner_database_url, storage::BuiltinMigrations());
+    if (!applied.ok()) return applied.error();
+    spdlog::info("event=migrations_applied count={}", *applied);
+  }
+  auto db = storage::Database::Open({c.database_url, c.db_connections});
+  if (!db.ok()) return db.error();
+  p->db = std::move(*db);
+  p->receipts = std::make_unique<storage::ReceiptStore>(*p->db);
+  p->admin = std::make_unique<storage::AdminStore>(*p->db);
+  p->chain = std::make_unique<storage::ChainStore>(*p->db);
+
+  auto tsa = pipeline::TsaService::Create(
+      {c.data_dir, c.tsa_key, c.tsa_cert, c.tsa_chain, c.tsa_policy, c.tsa_ca});
+  if (!tsa.ok()) return tsa.error();
+  p->tsa = std::move(*tsa);
+
+  auto router = pipeline::TenantRouter::Create(c.tenant_rules, c.default_tenant);
+  if (!router.ok()) return router.error();
+  // A rule naming a tenant that does not exist would refuse its mail forever: refuse to start.
+  auto tenants = p->admin->ListTenants();
+  if (!tenants.ok()) return tenants.error();
+  for (const std::string& t : router->tenants()) {
+    if (std::find(tenants->begin(), tenants->end(), t) == tenants->end()) {
+      return common::Error::InvalidInput("tenant '" + t +
+                                         "' (--default-tenant or --tenant-rule) does not exist; "
+                                         "create it with notaryctl tenant create");
+    }
+  }
+  p->router = std::make_unique<pipeline::TenantRouter>(std::move(*router));
+  p->auth = std::make_unique<pipeline::Authenticator>(*p->admin, c.rate_limit_per_minute);
+  p->journal = std::make_unique<storage::JournalStore>(*p->db);
+  pipeline::Ingestor::Options ingest_options{c.node_name};
+  ingest_options.journal_store = p->journal.get();
+  p->ingestor =
+      std::make_unique<pipeline::Ingestor>(ingest_options, *p->receipts, *p->router, p->metrics);
+
+  pipeline::SealerOptions so;
+  so.database_url = c.database_url;
+  so.data_dir = c.data_dir;
+  so.signing_key_file = c.signing_key;
+  so.origin = c.origin;
+  so.node = c.node_name;
+  so.batch_interval_ms = c.batch_interval_ms;
+  so.batch_max = c.batch_max;
+  so.tsa_urls = c.tsa_urls;
+  so.seal = c.seal;
+  auto sealer = pipeline::Sealer::Create(so, *p->chain, *p->admin, *p->tsa, p->metrics);
+  if (!sealer.ok()) return sealer.error();
+  p->sealer = std::move(*sealer);
+
+  Parts* raw = p.get();
+  p->metrics.AddCollector([raw](std::string& out) {
+    if (raw->smtp) {
+      auto s = raw->smtp->stats();
+      common::AppendMetric(out, "smtp_sessions_active", "gauge",
+                           static_cast<double>(s.sessions_active));
+      common::AppendMetric(out, "smtp_sessions_total", "counter",
+                           static_cast<double>(s.sessions_total));
+      common::AppendMetric(out, "smtp_messages_accepted_total", "counter",
+                           static_cast<double>(s.messages_accepted));
+      common::AppendMetric(out, "smtp_bytes_accepted_total", "counter",
+                           static_cast<double>(s.bytes_accepted));
+      out += "# TYPE smtp_messages_refused_total counter\n";
+      auto refused = [&](const char* reason, uint64_t v) {
+        out += std::string("smtp_messages_refused_total{reason=\"") + reason + "\"} " +
+               std::to_string(v) + "\n";
+      };
+      refused("size", s.refused_size);
+      refused("timeout", s.refused_timeout);
+      refused("policy", s.refused_policy);
+      refused("session_limit", s.refused_session_limit);
+      refused("temp_failure", s.refused_temp_failure);
+      refused("memory", s.refused_memory);
+      refused("perm_failure", s.refused_perm_failure);
+      refused("protocol", s.refused_protocol);
+      refused("aborted_in_data", s.aborted_in_data);
+    }
+    if (raw->ingestor) {
+      common::AppendMetric(out, "ingest_queue_messages", "gauge",
+                           static_cast<double>(raw->ingestor->queued()));
+    }
+    auto pending = raw->receipts->PendingCount();
+    if (pending.ok()) {
+      common::AppendMetric(out, "receipts_pending", "gauge", static_cast<double>(*pending));
+    }
+  });
+
+  auto smtp_addr = ParseHostPort(c.smtp_listen);
+  auto http_addr = ParseHostPort(c.http_listen);
+  if (!smtp_addr.ok() || !http_addr.ok()) return common::Error::InvalidInput("bad listen address");
+
+  smtp::SmtpServerConfig sc;
+  sc.listen_address = smtp_addr->first;
+  sc.port = smtp_addr->second;
+  sc.hostname = c.node_name;
+  sc.allow = c.smtp_allow;
+  sc.journal_from = c.smtp_journal_from;
+  sc.max_message_bytes = c.max_message_bytes;
+  sc.max_recipients = c.max_recipients;
+  sc.max_sessions = c.max_sessions;
+  sc.max_sessions_per_ip = c.max_sessions_per_ip;
+  sc.max_buffered_bytes = c.smtp_max_buffered_bytes;
+  sc.between_messages_timeout = std::chrono::seconds(c.smtp_between_messages_timeout_s);
+  sc.idle_timeout = std::chrono::seconds(c.smtp_idle_timeout_s);
+  sc.transaction_timeout = std::chrono::seconds(c.smtp_transaction_timeout_s);
+  sc.tls_cert_file = c.smtp_tls_cert;
+  sc.tls_key_file = c.smtp_tls_key;
+  sc.listener_name = "smtp:" + c.smtp_listen;
+  p->smtp = std::make_unique<smtp::SmtpServer>(sc, *p->ingestor);
+  if (auto st = p->smtp->Start(); !st.ok()) return st.error();
+
+  http::HttpOptions ho;
+  ho.host = http_addr->first;
+  ho.port = http_addr->second;
+  ho.tls_cert = c.tls_cert;
+  ho.tls_key = c.tls_key;
+  ho.threads = c.http_threads;
+  ho.max_connections = c.http_max_connections;
+  ho.max_connections_per_ip = c.http_max_connections_per_ip;
+  ho.header_timeout = std::chrono::seconds(c.http_header_timeout_s);
+  ho.keepalive_timeout = std::chrono::seconds(c.http_keepalive_timeout_s);
+  ho.body_timeout = std::chrono::seconds(c.http_body_timeout_s);
+  ho.max_message_bytes = c.max_message_bytes;
+  ho.max_recipients = c.max_recipients;
+  ho.node = c.node_name;
+  http::HttpDeps deps{*p->db,     *p->receipts,    *p->admin,    *p->ingestor,    *p->auth,
+                      p->metrics, p->sealer.get(), p->tsa.get(), p->journal.get()};
+  p->http = std::make_unique<http::HttpApi>(ho, deps);
+  if (auto st = p->http->Start(); !st.ok()) return st.error();
+  spdlog::info("event=started node={} smtp_port={} http_port={}", c.node_name, p->smtp->port(),
+               p->http->port());
+  return std::unique_ptr<Daemon>(new Daemon(std::move(p)));
+}
+
+void Daemon::Stop() {
+  if (!parts_) return;
+  // Reverse of start-up: no new work, then drain.
+  if (parts_->smtp) parts_->smtp->Stop();
+  if (parts_->http) parts_->http->Stop();
+  parts_->ingestor.reset();                    // answers what is queued
+  if (parts_->sealer) parts_->sealer->Stop();  // seals what waits
+  parts_->smtp.reset();
+  parts_->http.reset();
+  parts_->sealer.reset();
+  spdlog::info("event=stopped");
+  parts_.reset();
+}
+
+}  // namespace notaryd

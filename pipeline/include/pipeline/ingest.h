@@ -1,0 +1,96 @@
+// Ingestor: the MessageSink behind SMTP and HTTP intake. Received messages wait in a
+// bounded queue; worker threads canonicalise them (mime/) and leave them ready to commit.
+// One commit runs at a time: the worker that gets to commit takes every message that is
+// ready, its own and the other workers', and commits them in one PostgreSQL transaction
+// (group commit), and only then answers each sender. So canonicalisation overlaps the
+// commit in flight, and groups grow with the load instead of being split between
+// concurrent transactions (smaller groups cost notaryd and PostgreSQL more CPU per
+// message). A database that is down answers every waiting sender with a temporary
+// failure; nothing is acknowledged that is not committed.
+//
+// Thread-safety: Submit is thread-safe. Owns its worker threads; the destructor drains the
+// queue (answering what remains) and joins them.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "common/metrics.h"
+#include "pipeline/message_sink.h"
+#include "pipeline/tenant_router.h"
+#include "storage/journal_store.h"
+#include "storage/receipt_store.h"
+
+namespace pipeline {
+
+class Ingestor : public MessageSink {
+ public:
+  struct Options {
+    std::string node;
+    size_t workers = 2;  // threads that canonicalise; one of them commits at a time
+    size_t max_queue_messages = 4096;
+    size_t max_queue_bytes = 1ull << 30;
+    size_t max_group = 256;  // messages a worker takes at a time; a commit takes what is ready
+    // Where journal reports are kept; null: journal reports are notarised as received.
+    storage::JournalStore* journal_store = nullptr;
+  };
+  Ingestor(Options options, storage::ReceiptStore& store, const TenantRouter& router,
+           common::Metrics& metrics);
+  ~Ingestor() override;
+
+  // Envelope::source "http"/"milter" may carry a tenant and idempotency key in `extra`.
+  void Submit(Envelope envelope, std::string raw, std::function<void(SubmitOutcome)> done) override;
+  struct Extra {
+    std::string tenant;           // set by HTTP intake from the API key; else routed
+    std::string idempotency_key;  // empty: none
+  };
+  void SubmitWithExtra(Envelope envelope, std::string raw, Extra extra,
+                       std::function<void(SubmitOutcome)> done);
+
+  size_t queued() const;
+
+ private:
+  struct Item {
+    Envelope envelope;
+    std::string raw;
+    Extra extra;
+    int64_t received_at_us;
+    std::function<void(SubmitOutcome)> done;
+  };
+  // A message canonicalised and ready to commit.
+  struct Ready {
+    std::function<void(SubmitOutcome)> done;
+    storage::NewReceipt receipt;
+    std::optional<storage::JournalReportRow> report;
+  };
+  void Work(std::stop_token stop);
+  Ready Prepare(Item item) const;
+  // Commits everything ready, unless another worker is committing: it then takes ours too.
+  void CommitReady();
+  void CommitGroup(std::vector<Ready>& group);
+
+  const Options options_;
+  storage::ReceiptStore& store_;
+  const TenantRouter& router_;
+  common::Metrics& metrics_;
+  mutable std::mutex mu_;
+  std::condition_variable_any cv_;
+  std::deque<Item> queue_;   // GUARDED_BY(mu_)
+  size_t queued_bytes_ = 0;  // GUARDED_BY(mu_)
+  std::mutex ready_mu_;
+  std::vector<Ready> ready_;  // GUARDED_BY(ready_mu_)
+  std::mutex commit_mu_;      // held by the one worker committing
+  std::vector<std::jthread> workers_;
+};
+
+// A random, time-ordered UUID (RFC 9562 version 7) as text.
+std::string NewReceiptId(int64_t now_us);
+// RFC 3339 UTC with microseconds, e.g. 2026-11-26T10:01:41.123456Z.
+std::string FormatTimeUs(int64_t us);
+int64_t NowUs();
+
+}  // namespace pipeline

@@ -1,0 +1,92 @@
+// Sealer: seals waiting receipts into blocks. Every --batch-interval-ms, or as soon as
+// --batch-max leaves wait, the one process holding the database's sealer lock takes the
+// waiting receipts in arrival order, gives them consecutive leaf indexes, appends their
+// leaf hashes to the global RFC 6962 tree (stored as tlog tiles), signs a block header and
+// a C2SP checkpoint with the Ed25519 key, obtains a time-stamp token from the built-in TSA,
+// and commits all of it in one transaction. Other processes wait for the lock and take
+// over within two intervals when the holder dies.
+// A second thread fetches tokens from external TSAs, retrying with backoff; they never
+// hold up sealing.
+//
+// Thread-safety: owns its threads; public methods are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/metrics.h"
+#include "common/result.h"
+#include "log/ed25519.h"
+#include "pipeline/tsa_service.h"
+#include "storage/admin_store.h"
+#include "storage/chain_store.h"
+
+namespace pipeline {
+
+struct SealerOptions {
+  std::string database_url;  // for the sealer lock's own session
+  std::string data_dir;
+  std::string signing_key_file;  // empty: data_dir/signing_key.pem, generated when absent
+  std::string origin;
+  std::string node;
+  uint32_t batch_interval_ms = 1000;
+  uint32_t batch_max = 4096;
+  std::vector<std::string> tsa_urls;
+  bool seal = true;  // false: serve only, never seal
+};
+
+class Sealer {
+ public:
+  static common::Result<std::unique_ptr<Sealer>> Create(SealerOptions options,
+                                                        storage::ChainStore& chain,
+                                                        storage::AdminStore& admin, TsaService& tsa,
+                                                        common::Metrics& metrics);
+  ~Sealer();
+  void Stop();
+
+  // Seals one block now if this process holds the lock and leaves wait (tests, shutdown).
+  common::Result<std::optional<storage::BlockRow>> SealOnce();
+  // Wakes the sealing loop early (e.g. when many messages arrived).
+  void Poke();
+
+  const std::string& origin() const { return options_.origin; }
+  const notary::Ed25519PublicKey& public_key() const;
+  storage::ChainStore& chain() { return chain_; }
+  TsaService& tsa() { return tsa_; }
+  const std::vector<std::string>& tsa_urls() const { return options_.tsa_urls; }
+
+ private:
+  Sealer(SealerOptions options, storage::ChainStore& chain, storage::AdminStore& admin,
+         TsaService& tsa, common::Metrics& metrics, notary::Ed25519Signer signer);
+  void SealLoop(std::stop_token stop);
+  void TokenLoop(std::stop_token stop);
+  common::Status ReloadKeyIfRotated();
+
+  const SealerOptions options_;
+  storage::ChainStore& chain_;
+  storage::AdminStore& admin_;
+  TsaService& tsa_;
+  common::Metrics& metrics_;
+  std::mutex mu_;  // guards signer_ and lock_
+  notary::Ed25519Signer signer_;
+  std::string key_file_;
+  std::string key_pem_;  // the key file's contents when signer_ was loaded
+  std::unique_ptr<storage::SealerLock> lock_;
+  std::condition_variable_any cv_;
+  std::atomic<bool> poked_{false};
+  std::atomic<bool> token_wake_{false};
+  std::jthread seal_thread_, token_thread_;
+};
+
+// Loads the Ed25519 signing key from `file` (or data_dir/signing_key.pem, created with mode
+// 0600 when absent) and registers its public half in the database.
+common::Result<notary::Ed25519Signer> LoadOrCreateSigningKey(const std::string& data_dir,
+                                                             const std::string& file,
+                                                             storage::AdminStore& admin);
+
+}  // namespace pipeline

@@ -1,0 +1,59 @@
+// TsaService: the built-in RFC 3161 authority (key and certificate from configured PEM files,
+// or a local CA and TSA certificate generated in the data directory on first start) and the
+// client side that asks external authorities (--tsa-url) for tokens over block hashes,
+// verifying each token on receipt.
+//
+// Thread-safety: thread-safe (the responder is safe for concurrent use).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/result.h"
+#include "tsa/token.h"
+#include "tsa_authority/responder.h"
+
+namespace pipeline {
+
+struct TsaFiles {
+  std::string data_dir;
+  std::string key, cert, chain;  // configured PEM files; empty: generate in data_dir/tsa
+  std::string policy;            // empty: the default policy OID
+  std::string external_ca;       // PEM file trusting the external TSAs
+};
+
+class TsaService {
+ public:
+  static common::Result<std::unique_ptr<TsaService>> Create(const TsaFiles& files);
+
+  // The reply to a DER TimeStampReq (see notary::TsaResponder::Respond).
+  common::Result<std::string> Respond(std::string_view query_der) const;
+  // The same for an unchecked HTTP body: kInvalidInput when it is not a TimeStampReq.
+  common::Result<std::string> RespondToQuery(std::string_view body) const {
+    return responder_.RespondToQuery(body);
+  }
+  // A verified token over `digest` (SHA-256) from the built-in authority.
+  common::Result<notary::TokenInfo> StampLocal(const common::Hash& digest) const;
+  // Asks an external authority over HTTP(S) and verifies its reply.
+  common::Result<notary::TokenInfo> StampExternal(const std::string& url,
+                                                  const common::Hash& digest) const;
+
+  const std::string& certs_pem() const { return certs_pem_; }  // TSA certificate + chain
+  const std::string& ca_pem() const { return ca_pem_; }        // trust anchor for local tokens
+  const std::string& external_ca_pem() const { return external_ca_pem_; }
+  static constexpr const char* kLocalName = "local";
+
+ private:
+  TsaService(notary::TsaResponder responder, std::string certs, std::string ca,
+             std::string external_ca)
+      : responder_(std::move(responder)),
+        certs_pem_(std::move(certs)),
+        ca_pem_(std::move(ca)),
+        external_ca_pem_(std::move(external_ca)) {}
+  notary::TsaResponder responder_;
+  std::string certs_pem_, ca_pem_, external_ca_pem_;
+};
+
+}  // namespace pipeline

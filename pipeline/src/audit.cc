@@ -1,0 +1,712 @@
+#include "pipeline/audit.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "common/printable.h"
+#include "common/rfc6962.h"
+#include "common/sha256.h"
+#include "log/block.h"
+#include "log/checkpoint.h"
+#include "log/ed25519.h"
+#include "log/leaf_record.h"
+#include "mime/canonical.h"
+#include "storage/audit_store.h"
+#include "storage/blob_scan.h"
+#include "storage/leaf_input.h"
+
+namespace pipeline {
+namespace {
+
+// The right edge of an RFC 6962 tree: perfect subtree roots, largest first. Appending a leaf
+// merges equal-sized subtrees; the root folds them right to left. Memory: O(log n).
+class Frontier {
+ public:
+  void Append(const common::Hash& leaf) {
+    common::Hash h = leaf;
+    uint64_t size = 1;
+    while (!nodes_.empty() && nodes_.back().second == size) {
+      h = common::HashChildren(nodes_.back().first, h);
+      size *= 2;
+      nodes_.pop_back();
+    }
+    nodes_.push_back({h, size});
+  }
+  common::Hash Root() const {
+    if (nodes_.empty()) return common::Sha256Of(std::string_view());
+    common::Hash h = nodes_.back().first;
+    for (size_t i = nodes_.size() - 1; i-- > 0;) h = common::HashChildren(nodes_[i].first, h);
+    return h;
+  }
+  void Clear() { nodes_.clear(); }
+
+ private:
+  std::vector<std::pair<common::Hash, uint64_t>> nodes_;
+};
+
+std::string Hex(const common::Hash& h) { return common::ToHex(h); }
+std::string Hex(std::string_view s) { return common::ToHex(common::AsBytes(s)); }
+
+bool SameHash(const common::Hash& h, std::string_view stored) {
+  return stored.size() == h.size() &&
+         std::equal(h.begin(), h.end(), stored.begin(),
+                    [](uint8_t a, char b) { return a == static_cast<uint8_t>(b); });
+}
+
+bool ToHash(std::string_view s, common::Hash& out) {
+  out = common::Hash{};
+  if (s.size() != out.size()) return false;
+  std::copy(s.begin(), s.end(), out.begin());
+  return true;
+}
+
+// The two byte faults, worded the same whichever pass finds them.
+constexpr const char* kBytesMissing = "its stored message bytes are missing";
+std::string BytesDiffer(std::string_view raw_sha256) {
+  return "stored message bytes do not hash to raw_sha256 " + Hex(raw_sha256);
+}
+
+// What a worker found for one leaf. `error` is empty when every per-leaf check held.
+struct LeafResult {
+  int64_t index = 0;
+  int64_t block_height = 0;
+  common::Hash leaf_hash{};
+  uint64_t bytes = 0;
+  bool canonical_skipped = false;  // stored under another canonical-form version
+  std::string receipt_id;          // kept only with an error
+  std::string error;
+  bool bytes_fault = false;  // the error is about the receipt or its bytes
+};
+
+// The checks of one leaf that need nothing but its own row.
+void CheckLeaf(const storage::StoredLeaf& l, bool canonical, LeafResult& r) {
+  r.index = l.leaf_index;
+  r.block_height = l.block_height;
+  r.bytes = l.raw.size();
+  auto fail = [&](std::string what) {
+    r.error = std::move(what);
+    r.receipt_id = l.receipt_id;
+  };
+  r.bytes_fault = true;
+  if (!l.has_receipt) return fail("its receipt is missing");
+  // Without the bytes here, the byte scan (BlobCheck) checks them.
+  if (l.bytes_read && !l.has_bytes) return fail(kBytesMissing);
+  if (l.bytes_read && !SameHash(common::Sha256Of(l.raw), l.raw_sha256)) {
+    return fail(BytesDiffer(l.raw_sha256));
+  }
+  r.bytes_fault = false;
+  if (canonical) {
+    const auto version = static_cast<uint32_t>(l.canon_version);
+    if (l.canon_version >= 0 && l.canon_version <= UINT32_MAX &&
+        mime::IsSupportedCanonVersion(version)) {
+      mime::Canonical c = mime::Canonicalize(l.raw, version);
+      if (!SameHash(c.canonical_sha256, l.canonical_sha256)) {
+        return fail("canonical hash recomputed as " + Hex(c.canonical_sha256) + ", stored " +
+                    Hex(l.canonical_sha256));
+      }
+      if (version >= 2) {
+        // The part records are salted: the root is rebuilt from the parts re-derived from
+        // the bytes and the salts stored with the receipt's parts.
+        if (l.part_salts.size() != c.parts.size()) {
+          return fail("the receipt stores " + std::to_string(l.part_salts.size()) +
+                      " part salts for " + std::to_string(c.parts.size()) + " parts");
+        }
+        for (size_t i = 0; i < c.parts.size(); ++i) {
+          if (!ToHash(l.part_salts[i], c.parts[i].salt)) return fail("a part salt is not 32 bytes");
+        }
+        c.parts_root = mime::PartsRoot(c.parts, version);
+      }
+      if (!SameHash(c.parts_root, l.parts_root)) {
+        return fail("parts_root recomputed differs from the stored one");
+      }
+    } else {
+      r.canonical_skipped = true;
+    }
+  }
+  if (l.client_port < 0 || l.client_port > 65535) {
+    return fail("the receipt's client port " + std::to_string(l.client_port) + " is out of range");
+  }
+  notary::Envelope env{
+      l.envelope_from, l.envelope_to,  l.client_ip, static_cast<uint16_t>(l.client_port),
+      l.helo,          l.tls_protocol, l.tls_cipher};
+  if (!SameHash(notary::EnvelopeDigest(env), l.envelope_digest)) {
+    return fail("the receipt's envelope does not match its envelope digest");
+  }
+  storage::PendingLeaf p;
+  p.receipt_id = l.receipt_id;
+  p.tenant = l.tenant;
+  p.received_at_us = l.received_at_us;
+  p.canon_version = static_cast<uint32_t>(l.canon_version);
+  const bool sized = ToHash(l.raw_sha256, p.raw_sha256) &
+                     ToHash(l.canonical_sha256, p.canonical_sha256) &
+                     ToHash(l.parts_root, p.parts_root) &
+                     ToHash(l.envelope_digest, p.envelope_digest) & ToHash(l.salt, p.salt);
+  bool provenance_ok = l.leaf_version == 1 || l.leaf_version == 2;
+  p.leaf_version = static_cast<uint32_t>(provenance_ok ? l.leaf_version : 1);
+  if (l.leaf_version == 2) {
+    notary::Provenance& v = p.provenance;
+    v.source = l.source;
+    v.listener = l.listener;
+    v.node = l.node;
+    v.client_name = l.client_name;
+    v.auth_user = l.auth_user;
+    v.queue_id = l.queue_id;
+    v.asserted_by = l.asserted_by;
+    if (l.has_journal_report) {
+      provenance_ok = ToHash(l.journal_report_sha256, v.journal_report_sha256);
+    }
+  }
+  auto enc = LeafRecordOf(p).Encode();
+  if (!sized || !provenance_ok || l.canon_version < 0 || l.canon_version > UINT32_MAX ||
+      !enc.ok() || *enc != l.record) {
+    return fail("leaf record differs from the one rebuilt from the receipt");
+  }
+  r.leaf_hash = common::HashLeaf(l.record);
+  if (!SameHash(r.leaf_hash, l.leaf_hash)) {
+    return fail("leaf_hash is not SHA-256(0x00 || leaf_record)");
+  }
+}
+
+// A range of leaf indexes, checked by one worker; handed back in chain order.
+struct Item {
+  int64_t first = 0, end = 0;
+  std::vector<LeafResult> results;  // the stored leaves of [first, end), in order
+  std::optional<common::Error> read_error;
+  bool done = false;
+};
+
+// Worker threads, each with a connection of its own, take consecutive ranges of leaf indexes
+// in order, read them (PostgreSQL works on one range while other workers hash theirs), run
+// the per-leaf checks, and hand the ranges back in chain order through Next(). At most
+// `capacity_` ranges are in flight, each sized to about `chunk_bytes` of stored bytes, so
+// memory stays bounded whatever the size of the chain.
+class Pipeline {
+ public:
+  Pipeline(storage::Database& db, int64_t extent, unsigned workers, bool canonical,
+           size_t chunk_bytes)
+      : db_(db),
+        extent_(extent),
+        canonical_(canonical),
+        chunk_bytes_(std::max<size_t>(1, chunk_bytes)),
+        capacity_(4 * workers + 4) {
+    for (unsigned i = 0; i < workers; ++i) workers_.emplace_back([this] { Work(); });
+  }
+  ~Pipeline() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    space_.notify_all();
+    ready_.notify_all();
+  }  // the jthreads join here
+
+  // The next range in chain order once it is checked; nullptr after the last.
+  std::shared_ptr<Item> Next() {
+    std::unique_lock lock(mu_);
+    ready_.wait(lock, [&] {
+      return (!ordered_.empty() && ordered_.front()->done) ||
+             (ordered_.empty() && next_ >= extent_);
+    });
+    if (ordered_.empty()) return nullptr;
+    auto item = std::move(ordered_.front());
+    ordered_.pop_front();
+    space_.notify_all();
+    return item;
+  }
+
+ private:
+  // The next range to read, reserved in order; nullptr when there is none or on stop.
+  std::shared_ptr<Item> Reserve() {
+    std::unique_lock lock(mu_);
+    space_.wait(lock, [&] { return stop_ || next_ >= extent_ || ordered_.size() < capacity_; });
+    if (stop_ || next_ >= extent_) return nullptr;
+    auto item = std::make_shared<Item>();
+    item->first = next_;
+    item->end = next_ + std::min<int64_t>(span_, extent_ - next_);
+    next_ = item->end;
+    ordered_.push_back(item);
+    return item;
+  }
+
+  void Finish(Item& item, uint64_t bytes) {
+    std::lock_guard lock(mu_);
+    // Size later ranges by what this one held per leaf (1 to 4096 leaves).
+    if (!item.results.empty()) {
+      const uint64_t per_leaf = std::max<uint64_t>(1, bytes / item.results.size());
+      span_ = static_cast<int64_t>(std::clamp<uint64_t>(chunk_bytes_ / per_leaf, 1, 4096));
+    }
+    item.done = true;
+    ready_.notify_all();
+  }
+
+  void Work() {
+    auto reader = storage::LeafRangeReader::Open(db_, canonical_);
+    storage::StoredLeaf leaf;
+    while (auto item = Reserve()) {
+      uint64_t bytes = 0;
+      auto chunk = reader.ok() ? (*reader)->Read(item->first, item->end)
+                               : common::Result<storage::LeafChunk>(reader.error());
+      if (!chunk.ok()) {
+        item->read_error = chunk.error();
+        Finish(*item, 0);
+        continue;
+      }
+      item->results.resize(chunk->size());
+      for (size_t i = 0; i < chunk->size(); ++i) {
+        LeafResult& r = item->results[i];
+        if (auto st = chunk->Decode(i, leaf); !st.ok()) {
+          r.index = chunk->LeafIndexAt(i);
+          r.block_height = leaf.block_height;
+          r.receipt_id = leaf.receipt_id;
+          r.error = "a stored value of the leaf or its receipt does not parse";
+          continue;
+        }
+        CheckLeaf(leaf, canonical_, r);
+        bytes += leaf.raw.size() + leaf.record.size();
+      }
+      Finish(*item, bytes);
+    }
+  }
+
+  storage::Database& db_;
+  const int64_t extent_;
+  const bool canonical_;
+  const size_t chunk_bytes_;
+  const size_t capacity_;
+  std::mutex mu_;
+  std::condition_variable ready_, space_;
+  std::deque<std::shared_ptr<Item>> ordered_;  // GUARDED_BY(mu_)
+  int64_t next_ = 0;                           // GUARDED_BY(mu_) first index not reserved
+  int64_t span_ = 64;                          // GUARDED_BY(mu_) leaves per range
+  bool stop_ = false;                          // GUARDED_BY(mu_)
+  std::vector<std::jthread> workers_;
+};
+
+// Where a fault lies in chain order: the leaf index the chain had reached, then which check
+// at that index (in the order the ordered pass makes them). The byte scan's faults are placed
+// on the same scale, so that the first fault in chain order wins whichever pass found it.
+enum Phase : int {
+  kBlockStart = 0,  // a block's own checks, before its first leaf
+  kLeafOrder = 1,   // the leaf expected next is missing or out of place
+  kLeafBytes = 2,   // the leaf's receipt or its stored bytes
+  kLeafRest = 3,    // the rest of the leaf's own checks
+  kLeafBlock = 4,   // the leaf filed under another block
+  kBlockEnd = 5,    // batch and tree roots, after the block's last leaf
+};
+using Position = std::pair<int64_t, int>;
+
+// The checks that depend on chain order, fed blocks and leaf results in stream order.
+class ChainCheck {
+ public:
+  ChainCheck(storage::AuditSnapshot& snapshot, std::map<std::string, notary::Ed25519PublicKey> keys)
+      : snapshot_(snapshot), keys_(std::move(keys)) {}
+
+  // Set when the blocks could not be read (the returned message then says so).
+  const std::optional<common::Error>& read_error() const { return read_error_; }
+
+  // Leaf() and Finish() return an empty string when everything holds, else the first
+  // inconsistency, whose place in chain order is then position().
+  Position position() const { return pos_; }
+
+  std::string Leaf(const LeafResult& r) {
+    while (!cur_ || r.index >= cur_end_) {
+      if (cur_) {
+        if (auto e = FinishBlock(); !e.empty()) return e;
+      }
+      if (pending_.empty() && !Refill()) {
+        pos_ = {r.index, kBlockStart};
+        if (read_error_) return "cannot read the blocks: " + read_error_->ToString();
+        return "leaf " + std::to_string(r.index) +
+               " is stored but no block signs it (the chain's " + "last block ends at tree size " +
+               std::to_string(next_index_) + ")";
+      }
+      if (auto e = StartBlock(); !e.empty()) return e;
+    }
+    // Messages are built only on failure: this runs once per leaf.
+    auto where = [&] { return "block " + std::to_string(cur_->row.height); };
+    pos_ = {next_index_, kLeafOrder};
+    if (r.index != next_index_) {
+      if (r.index > next_index_) {
+        return where() + ": " + std::to_string(cur_->row.leaf_count) + " leaves signed, leaf " +
+               std::to_string(next_index_) + " is not stored (the next stored is leaf " +
+               std::to_string(r.index) + ")";
+      }
+      return where() + ": leaf " + std::to_string(r.index) +
+             " lies before the block's first leaf " + std::to_string(next_index_);
+    }
+    if (!r.error.empty()) {
+      pos_ = {r.index, r.bytes_fault ? kLeafBytes : kLeafRest};
+      return "leaf " + std::to_string(r.index) + " (receipt " +
+             (r.receipt_id.empty() ? std::string("missing") : r.receipt_id) + ", " + where() +
+             "): " + r.error;
+    }
+    if (r.block_height != cur_->row.height) {
+      pos_ = {r.index, kLeafBlock};
+      return "leaf " + std::to_string(r.index) + " is stored as part of block " +
+             std::to_string(r.block_height) + ", but " + where() + " signs it";
+    }
+    batch_.Append(r.leaf_hash);
+    tree_.Append(r.leaf_hash);
+    ++next_index_;
+    ++leaves_;
+    bytes_ += r.bytes;
+    canonical_skipped_ += r.canonical_skipped ? 1 : 0;
+    return "";
+  }
+
+  // After the last leaf: closes the open block; blocks left over signed leaves not stored.
+  std::string Finish() {
+    if (cur_) {
+      if (auto e = FinishBlock(); !e.empty()) return e;
+    }
+    while (!pending_.empty() || Refill()) {
+      if (auto e = StartBlock(); !e.empty()) return e;
+      if (auto e = FinishBlock(); !e.empty()) return e;
+    }
+    if (read_error_) return "cannot read the blocks: " + read_error_->ToString();
+    return "";
+  }
+
+  int64_t tree_size() const { return next_index_; }
+
+  int64_t blocks() const { return blocks_; }
+  uint64_t leaves() const { return leaves_; }
+  uint64_t bytes() const { return bytes_; }
+  uint64_t canonical_skipped() const { return canonical_skipped_; }
+
+ private:
+  // Reads the next blocks in height order; false at the end or on a read error.
+  bool Refill() {
+    if (blocks_done_) return false;
+    auto blocks = snapshot_.NextBlocks();
+    if (!blocks.ok()) read_error_ = blocks.error();
+    if (!blocks.ok() || blocks->empty()) {
+      blocks_done_ = true;
+      return false;
+    }
+    for (auto& b : *blocks) pending_.push_back(std::move(b));
+    return true;
+  }
+
+  std::string StartBlock() {
+    cur_ = std::move(pending_.front());
+    pending_.pop_front();
+    const storage::BlockRow& b = cur_->row;
+    const std::string where = "block " + std::to_string(b.height);
+    pos_ = {next_index_, kBlockStart};
+    if (b.height != blocks_) {
+      return "block heights are not consecutive: expected " + std::to_string(blocks_) + ", found " +
+             std::to_string(b.height);
+    }
+    auto header = notary::BlockHeader::Decode(b.header);
+    if (!header.ok()) {
+      return where + ": stored header does not decode: " + header.error().message();
+    }
+    const notary::BlockHeader& h = *header;
+    if (!cur_->well_formed || h.height != static_cast<uint64_t>(b.height) ||
+        h.batch_root != b.batch_root || h.tree_root != b.tree_root ||
+        h.tree_size != static_cast<uint64_t>(b.tree_size) ||
+        h.first_leaf_index != static_cast<uint64_t>(b.first_leaf) ||
+        h.leaf_count != static_cast<uint64_t>(b.leaf_count) || h.prev_block_hash != b.prev_hash ||
+        h.sealed_at_us != b.sealed_at_us || h.key_id != b.key_id) {
+      return where + ": the block's columns differ from its signed header";
+    }
+    if (h.prev_block_hash != prev_) {
+      return where + ": previous-hash link broken: header has " + Hex(h.prev_block_hash) +
+             ", block " + std::to_string(b.height - 1) + " hashes to " + Hex(prev_);
+    }
+    if (h.first_leaf_index != static_cast<uint64_t>(next_index_)) {
+      return where + ": signed first leaf " + std::to_string(h.first_leaf_index) +
+             ", but the blocks before it hold " + std::to_string(next_index_) + " leaves";
+    }
+    if (h.leaf_count == 0 || h.tree_size != h.first_leaf_index + h.leaf_count) {
+      return where + ": signed tree size " + std::to_string(h.tree_size) +
+             " is not its first leaf plus its leaf count";
+    }
+    auto key = keys_.find(h.key_id);
+    if (key == keys_.end()) return where + ": signing key " + h.key_id + " is unknown";
+    if (!notary::VerifyBlock(h, common::AsBytes(b.signature), key->second).ok()) {
+      return where + ": signature does not verify under key " + h.key_id;
+    }
+    auto bh = notary::BlockHash(h, common::AsBytes(b.signature));
+    if (!bh.ok() || *bh != b.block_hash) {
+      return where + ": block_hash differs from SHA-256 of header and signature";
+    }
+    auto vkey =
+        notary::MakeNoteVerifierKey(b.checkpoint.substr(0, b.checkpoint.find('\n')), key->second);
+    auto cp = vkey.ok() ? notary::OpenCheckpoint(b.checkpoint, *vkey)
+                        : common::Result<notary::Checkpoint>(vkey.error());
+    if (!cp.ok() || cp->size != h.tree_size || cp->root != h.tree_root) {
+      return where + ": checkpoint signature or contents do not match the block";
+    }
+    cur_end_ = b.first_leaf + b.leaf_count;
+    batch_.Clear();
+    return "";
+  }
+
+  std::string FinishBlock() {
+    const storage::BlockRow& b = cur_->row;
+    const std::string where = "block " + std::to_string(b.height);
+    pos_ = {next_index_, kLeafOrder};
+    if (next_index_ != cur_end_) {
+      return where + ": " + std::to_string(b.leaf_count) + " leaves signed, " +
+             std::to_string(next_index_ - b.first_leaf) + " stored";
+    }
+    pos_ = {cur_end_ - 1, kBlockEnd};
+    if (batch_.Root() != b.batch_root) {
+      return where + ": batch_root recomputed as " + Hex(batch_.Root()) + ", signed " +
+             Hex(b.batch_root);
+    }
+    if (tree_.Root() != b.tree_root) {
+      return where + ": tree_root recomputed as " + Hex(tree_.Root()) + ", signed " +
+             Hex(b.tree_root);
+    }
+    prev_ = b.block_hash;
+    ++blocks_;
+    cur_.reset();
+    return "";
+  }
+
+  storage::AuditSnapshot& snapshot_;
+  std::map<std::string, notary::Ed25519PublicKey> keys_;
+  std::optional<common::Error> read_error_;
+  bool blocks_done_ = false;
+  std::deque<storage::AuditSnapshot::Block> pending_;
+  std::optional<storage::AuditSnapshot::Block> cur_;
+  int64_t cur_end_ = 0;
+  int64_t next_index_ = 0;  // the next leaf index the chain expects
+  int64_t blocks_ = 0;      // blocks fully verified; also the next expected height
+  common::Hash prev_{};
+  Frontier batch_, tree_;
+  uint64_t leaves_ = 0, bytes_ = 0, canonical_skipped_ = 0;
+  Position pos_{0, kBlockStart};
+};
+
+// The stored bytes, checked apart from the chain on two threads of their own (default mode):
+// one scan of message_blobs in physical order checks that every blob hashes to its key, and,
+// alongside it, an anti-join finds receipts whose bytes are not stored at all. Each fault is mapped
+// to the lowest sealed leaf it affects (bad keys a thousand at a time, so memory stays bounded
+// however many are bad), for RunAudit to weigh against the ordered pass's first fault.
+// Together with the ordered pass's check that each receipt's raw_sha256 is in its leaf
+// record, this binds every sealed receipt's bytes to the chain, as reading the bytes per leaf
+// did.
+class BlobCheck {
+ public:
+  struct Outcome {
+    std::optional<common::Error> read_error;
+    std::optional<storage::BlobLeaf> first;  // the lowest leaf with a byte fault
+    bool missing = false;                    // `first`'s bytes are missing (else they differ)
+    uint64_t blobs = 0, bytes = 0;
+  };
+
+  BlobCheck(storage::Database& db, int64_t extent)
+      : scan_([this, &db, extent](std::stop_token stop) { Scan(db, extent, stop); }),
+        missing_([this, &db, extent] { Missing(db, extent); }) {}
+
+  // Stops the scan early (its outcome is then of no use).
+  void Stop() { scan_.request_stop(); }
+  // Waits for both checks and merges what they found.
+  const Outcome& Wait() {
+    if (scan_.joinable()) scan_.join();
+    if (missing_.joinable()) missing_.join();
+    Outcome& o = outcome_;
+    if (!o.read_error) o.read_error = missing_outcome_.read_error;
+    if (missing_outcome_.first &&
+        (!o.first || missing_outcome_.first->leaf_index < o.first->leaf_index)) {
+      o.first = std::move(missing_outcome_.first);
+      o.missing = true;
+    }
+    return o;
+  }
+  uint64_t bytes_so_far() const { return bytes_.load(std::memory_order_relaxed); }
+
+ private:
+  static void Keep(Outcome& o, common::Result<std::optional<storage::BlobLeaf>> found) {
+    if (!found.ok()) {
+      if (!o.read_error) o.read_error = found.error();
+      return;
+    }
+    if (*found && (!o.first || (*found)->leaf_index < o.first->leaf_index)) {
+      o.first = std::move(*found);
+    }
+  }
+
+  // The scan: every blob against its key.
+  void Scan(storage::Database& db, int64_t extent, std::stop_token stop) {
+    Outcome& o = outcome_;
+    auto scan = storage::BlobScan::Open(db);
+    if (!scan.ok()) {
+      o.read_error = scan.error();
+      return;
+    }
+    std::unique_ptr<storage::BlobLeafFinder> finder;  // opened at the first bad blob
+    std::vector<std::string> bad;
+    auto flush = [&] {
+      if (bad.empty() || o.read_error) return;
+      if (!finder) {
+        auto f = storage::BlobLeafFinder::Open(db);
+        if (!f.ok()) {
+          o.read_error = f.error();
+          return;
+        }
+        finder = std::move(*f);
+      }
+      Keep(o, finder->FirstLeafReferencing(bad, extent));
+      bad.clear();
+    };
+    auto st = (*scan)->ForEach([&](std::string_view key, std::string_view data) {
+      if (!SameHash(common::Sha256Of(data), key)) {
+        bad.emplace_back(key);
+        if (bad.size() >= 1024) flush();
+      }
+      ++o.blobs;
+      o.bytes += data.size();
+      bytes_.store(o.bytes, std::memory_order_relaxed);
+      return !stop.stop_requested();
+    });
+    if (!st.ok()) {
+      o.read_error = st.error();
+      return;
+    }
+    flush();
+  }
+
+  // The anti-join, alongside the scan (it reads two indexes, not the bytes).
+  void Missing(storage::Database& db, int64_t extent) {
+    auto finder = storage::BlobLeafFinder::Open(db);
+    if (!finder.ok()) {
+      missing_outcome_.read_error = finder.error();
+      return;
+    }
+    Keep(missing_outcome_, (*finder)->FirstLeafWithoutBlob(extent));
+  }
+
+  Outcome outcome_;          // written by scan_ only, read after Wait()
+  Outcome missing_outcome_;  // written by missing_ only, read after Wait()
+  std::atomic<uint64_t> bytes_{0};
+  // Last: they start after the members they use exist.
+  std::jthread scan_, missing_;
+};
+
+}  // namespace
+
+int RunAudit(storage::Database& db, const AuditOptions& options, std::ostream& out,
+             std::ostream& err) {
+  auto cannot_read = [&](const common::Error& e) {
+    if (options.progress) err << "\n";
+    err << "audit: cannot read the database: " << common::TerminalSafe(e.ToString()) << "\n";
+    return 2;
+  };
+  auto snapshot = storage::AuditSnapshot::Open(db);
+  if (!snapshot.ok()) return cannot_read(snapshot.error());
+  auto keys = (*snapshot)->SigningKeys();
+  if (!keys.ok()) return cannot_read(keys.error());
+  auto extent = (*snapshot)->LeafExtent();
+  if (!extent.ok()) return cannot_read(extent.error());
+  std::map<std::string, notary::Ed25519PublicKey> key_by_id;
+  for (const auto& k : *keys) {
+    auto pub = notary::ParseEd25519PublicKey(k.public_key);
+    if (pub.ok()) key_by_id[k.key_id] = *pub;
+  }
+  ChainCheck check(**snapshot, std::move(key_by_id));
+  auto fail = [&](const std::string& what) {
+    if (check.read_error()) return cannot_read(*check.read_error());
+    if (options.progress) err << "\n";
+    err << "audit: FAILED: " << common::TerminalSafe(what) << "\n";
+    return 1;
+  };
+
+  const unsigned workers =
+      options.workers ? options.workers : std::max(1u, std::thread::hardware_concurrency());
+  // Default mode: the bytes are checked by a scan of their own, alongside the ordered pass.
+  std::optional<BlobCheck> blobs;
+  if (!options.canonical) blobs.emplace(db, *extent);
+  auto stop_blobs = [&] {
+    if (blobs) blobs->Stop();
+  };
+  // The ordered pass's first fault and where it lies in chain order.
+  std::string fault;
+  Position fault_at{std::numeric_limits<int64_t>::max(), kBlockStart};
+  auto last_progress = std::chrono::steady_clock::now();
+  {
+    Pipeline pipe(db, *extent, workers, options.canonical, options.chunk_bytes);
+    while (fault.empty()) {
+      auto item = pipe.Next();
+      if (!item) break;
+      if (item->read_error) {
+        stop_blobs();
+        return cannot_read(*item->read_error);
+      }
+      for (const LeafResult& r : item->results) {
+        if (auto e = check.Leaf(r); !e.empty()) {
+          fault = std::move(e);
+          fault_at = check.position();
+          break;
+        }
+      }
+      if (options.progress &&
+          std::chrono::steady_clock::now() - last_progress > std::chrono::milliseconds(500)) {
+        last_progress = std::chrono::steady_clock::now();
+        err << "\raudit: " << check.leaves() << " of " << *extent << " leaves, "
+            << (blobs ? blobs->bytes_so_far() : check.bytes()) / 1000000 << " MB" << std::flush;
+      }
+    }
+  }
+  if (fault.empty()) {
+    fault = check.Finish();
+    fault_at = check.position();
+  }
+  if (check.read_error()) {
+    stop_blobs();
+    return cannot_read(*check.read_error());
+  }
+  // Leaves outside the signed tree (after it in chain order).
+  if (fault.empty()) {
+    auto stray = (*snapshot)->StrayLeaf(check.tree_size());
+    if (!stray.ok()) {
+      stop_blobs();
+      return cannot_read(stray.error());
+    }
+    if (*stray) {
+      fault = "leaf " + std::to_string(**stray) +
+              " is stored but no block signs it (the chain's last block ends at tree size " +
+              std::to_string(check.tree_size()) + ")";
+      fault_at = {std::numeric_limits<int64_t>::max(), kBlockStart};
+    }
+  }
+  uint64_t bytes = check.bytes();
+  if (blobs) {
+    const BlobCheck::Outcome& o = blobs->Wait();
+    if (o.read_error) return cannot_read(*o.read_error);
+    if (o.first && Position{o.first->leaf_index, kLeafBytes} < fault_at) {
+      const storage::BlobLeaf& b = *o.first;
+      return fail("leaf " + std::to_string(b.leaf_index) + " (receipt " + b.receipt_id +
+                  ", block " +
+                  (b.block_height < 0 ? std::string("none") : std::to_string(b.block_height)) +
+                  "): " + (o.missing ? std::string(kBytesMissing) : BytesDiffer(b.raw_sha256)));
+    }
+    bytes = o.bytes;
+  }
+  if (!fault.empty()) return fail(fault);
+  if (options.progress) err << "\n";
+  out << "audit: OK: " << check.blocks() << " blocks, " << check.leaves() << " receipts, " << bytes
+      << " bytes re-verified"
+      << (options.canonical ? "; canonical hashes and parts roots re-derived"
+                            : "; canonical hashes not re-derived (--canonical does)");
+  if (check.canonical_skipped() > 0) {
+    out << " (" << check.canonical_skipped()
+        << " receipts of another canonical-form version left as stored)";
+  }
+  out << "\n";
+  return 0;
+}
+
+}  // namespace pipeline

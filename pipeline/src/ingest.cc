@@ -1,0 +1,320 @@
+#include "pipeline/ingest.h"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+
+#include "common/check.h"
+#include "common/sha256.h"
+#include "common/utf8.h"
+#include "log/leaf_record.h"
+#include "mime/canonical.h"
+#include "pipeline/journal.h"
+
+namespace pipeline {
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string FormatTimeUs(int64_t us) {
+  std::time_t secs = static_cast<std::time_t>(us / 1000000);
+  int64_t frac = us % 1000000;
+  if (frac < 0) {
+    frac += 1000000;
+    --secs;
+  }
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(frac));
+  return buf;
+}
+
+std::string NewReceiptId(int64_t now_us) {
+  uint8_t b[16];
+  CHECK(RAND_bytes(b, sizeof b) == 1);
+  uint64_t ms = static_cast<uint64_t>(now_us / 1000);
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<uint8_t>(ms >> (40 - 8 * i));
+  b[6] = static_cast<uint8_t>(0x70 | (b[6] & 0x0f));  // version 7
+  b[8] = static_cast<uint8_t>(0x80 | (b[8] & 0x3f));  // RFC 9562 variant
+  std::string hex = common::ToHex(std::span<const uint8_t>(b, 16));
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
+Ingestor::Ingestor(Options options, storage::ReceiptStore& store, const TenantRouter& router,
+                   common::Metrics& metrics)
+    : options_(std::move(options)), store_(store), router_(router), metrics_(metrics) {
+  for (size_t i = 0; i < options_.workers; ++i) {
+    workers_.emplace_back([this](std::stop_token st) { Work(st); });
+  }
+}
+
+Ingestor::~Ingestor() {
+  for (auto& w : workers_) w.request_stop();
+  cv_.notify_all();
+  workers_.clear();  // joins; workers drain the queue before they exit
+}
+
+size_t Ingestor::queued() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+void Ingestor::Submit(Envelope envelope, std::string raw, std::function<void(SubmitOutcome)> done) {
+  SubmitWithExtra(std::move(envelope), std::move(raw), Extra{}, std::move(done));
+}
+
+void Ingestor::SubmitWithExtra(Envelope envelope, std::string raw, Extra extra,
+                               std::function<void(SubmitOutcome)> done) {
+  const int64_t now = NowUs();
+  {
+    std::lock_guard lock(mu_);
+    if (queue_.size() < options_.max_queue_messages &&
+        queued_bytes_ + raw.size() <= options_.max_queue_bytes) {
+      queued_bytes_ += raw.size();
+      queue_.push_back(
+          Item{std::move(envelope), std::move(raw), std::move(extra), now, std::move(done)});
+      cv_.notify_one();
+      return;
+    }
+  }
+  metrics_.ingest_temp_failures.fetch_add(1);
+  SubmitOutcome busy;
+  busy.kind = SubmitOutcome::Kind::kTempFail;
+  busy.message = "notary busy, try again later";
+  done(std::move(busy));
+}
+
+void Ingestor::Work(std::stop_token stop) {
+  std::vector<Item> group;
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, stop, [&] { return !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      size_t bytes = 0;
+      while (!queue_.empty() && group.size() < options_.max_group && bytes < (64u << 20)) {
+        bytes += queue_.front().raw.size();
+        queued_bytes_ -= queue_.front().raw.size();
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    std::vector<Ready> prepared;
+    prepared.reserve(group.size());
+    for (Item& item : group) prepared.push_back(Prepare(std::move(item)));
+    group.clear();
+    {
+      std::lock_guard lock(ready_mu_);
+      for (Ready& r : prepared) ready_.push_back(std::move(r));
+    }
+    CommitReady();
+  }
+}
+
+void Ingestor::CommitReady() {
+  // Whoever holds commit_mu_ commits what is ready when it takes it; a worker that finds
+  // nothing left once it gets the lock had its messages committed by the other.
+  std::lock_guard commit(commit_mu_);
+  std::vector<Ready> group;
+  {
+    std::lock_guard lock(ready_mu_);
+    group.swap(ready_);
+  }
+  if (!group.empty()) CommitGroup(group);
+}
+
+namespace {
+
+// The envelope as it will be stored: text columns hold valid UTF-8 (invalid sequences become
+// U+FFFD), and the envelope digest sealed in the leaf must be over exactly what is stored,
+// or the receipt would fail its own audit and every bundle of it. SMTPUTF8 paths and HTTP
+// envelope headers can carry any bytes.
+Envelope StoredEnvelope(const Envelope& in) {
+  Envelope e = in;
+  for (std::string* s : {&e.mail_from, &e.client_ip, &e.client_name, &e.helo, &e.tls_protocol,
+                         &e.tls_cipher, &e.auth_user, &e.queue_id}) {
+    *s = common::SanitizeUtf8(*s);
+  }
+  for (std::string& t : e.rcpt_to) t = common::SanitizeUtf8(t);
+  return e;
+}
+
+storage::NewReceipt BuildReceipt(const Envelope& received, std::string raw,
+                                 const std::string& tenant, const std::string& idempotency_key,
+                                 int64_t received_at_us, const std::string& node,
+                                 const std::optional<common::Hash>& journal_report_sha256) {
+  const Envelope env = StoredEnvelope(received);
+  storage::NewReceipt r;
+  r.id = NewReceiptId(received_at_us);
+  r.tenant = tenant;
+  r.received_at_us = received_at_us;
+  r.node = node;
+  r.source = env.source;
+  r.listener = env.listener;
+  r.envelope_from = env.mail_from;
+  r.envelope_to = env.rcpt_to;
+  r.client_ip = env.client_ip;
+  r.client_port = env.client_port;
+  r.client_name = env.client_name;
+  r.helo = env.helo;
+  r.tls_protocol = env.tls_protocol;
+  r.tls_cipher = env.tls_cipher;
+  r.auth_user = env.auth_user;
+  r.queue_id = env.queue_id;
+  r.smtputf8 = env.smtputf8;
+  r.body_type = env.body_type;
+  r.provenance.leaf_version = notary::LeafRecord::kLatestFormatVersion;
+  r.provenance.asserted_by = env.asserted_by;
+  r.provenance.journal_report_sha256 = journal_report_sha256;
+  r.raw_sha256 = common::Sha256Of(raw);
+
+  // Canonical form version 2: its part records are salted, one random salt per part, so the
+  // root is computed here, once the salts are drawn (docs/canonical-form.md).
+  mime::Canonical c = mime::Canonicalize(raw, mime::kLatestCanonVersion);
+  for (mime::Part& p : c.parts) {
+    CHECK(RAND_bytes(p.salt.data(), static_cast<int>(p.salt.size())) == 1);
+  }
+  r.canonical_sha256 = c.canonical_sha256;
+  r.canon_version = c.canon_version;
+  r.parts_root = mime::PartsRoot(c.parts, c.canon_version);
+  r.hdr_from = c.metadata.from;
+  r.hdr_sender = c.metadata.sender;
+  r.hdr_reply_to = c.metadata.reply_to;
+  r.hdr_to = c.metadata.to;
+  r.hdr_cc = c.metadata.cc;
+  r.subject = c.metadata.subject;
+  r.date_header = c.metadata.date;
+  r.date_utc_unix = c.metadata.date_utc_unix;
+  r.message_id = c.metadata.message_id;
+  r.in_reply_to = c.metadata.in_reply_to;
+  r.attachment_names = c.metadata.attachment_names;
+  r.parse_warnings = c.warnings;
+  // Search by address covers the envelope as well as the headers.
+  auto lower = [](std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    return s;
+  };
+  r.addresses = c.metadata.addresses;
+  if (!env.mail_from.empty()) r.addresses.push_back(lower(env.mail_from));
+  for (const auto& t : env.rcpt_to) r.addresses.push_back(lower(t));
+  std::sort(r.addresses.begin(), r.addresses.end());
+  r.addresses.erase(std::unique(r.addresses.begin(), r.addresses.end()), r.addresses.end());
+  for (const mime::Part& p : c.parts) {
+    r.parts.push_back({p.position, p.content_type, p.charset, p.disposition, p.filename, p.size,
+                       p.sha256, p.salt});
+  }
+  notary::Envelope ef;
+  ef.mail_from = env.mail_from;
+  ef.recipients = env.rcpt_to;
+  ef.client_ip = env.client_ip;
+  ef.client_port = env.client_port;
+  ef.helo = env.helo;
+  ef.tls_protocol = env.tls_protocol;
+  ef.tls_cipher = env.tls_cipher;
+  r.envelope_digest = notary::EnvelopeDigest(ef);
+  CHECK(RAND_bytes(r.salt.data(), static_cast<int>(r.salt.size())) == 1);
+  if (!idempotency_key.empty()) r.idempotency_key = idempotency_key;
+  r.raw = std::move(raw);
+  return r;
+}
+
+}  // namespace
+
+Ingestor::Ready Ingestor::Prepare(Item item) const {
+  const std::string tenant =
+      item.extra.tenant.empty() ? router_.Route(item.envelope) : item.extra.tenant;
+  // A journal report from a source the operator trusts for journaling: notarise the original
+  // it carries, with the envelope it states. From anywhere else it is an ordinary message.
+  std::optional<std::string> report;
+  if (options_.journal_store != nullptr && item.envelope.journal_trusted) {
+    report = UnwrapJournalReport(item.envelope, item.raw);
+  }
+  std::optional<common::Hash> report_sha256;
+  if (report) report_sha256 = common::Sha256Of(*report);
+  Ready r{std::move(item.done),
+          BuildReceipt(item.envelope, std::move(item.raw), tenant, item.extra.idempotency_key,
+                       item.received_at_us, options_.node, report_sha256),
+          std::nullopt};
+  if (report) {
+    r.report = storage::JournalReportRow{r.receipt.id, *report_sha256, std::move(*report)};
+  }
+  return r;
+}
+
+void Ingestor::CommitGroup(std::vector<Ready>& group) {
+  auto answer = [&](size_t i, const common::Result<std::vector<storage::InsertedReceipt>>& r,
+                    size_t index_in_result) {
+    SubmitOutcome out;
+    if (r.ok() && (*r)[index_in_result].conflict) {
+      out.kind = SubmitOutcome::Kind::kConflict;
+      out.message = "the Idempotency-Key was used before for another message or envelope";
+      spdlog::info("event=message_refused reason=idempotency_conflict bytes={}",
+                   group[i].receipt.raw.size());
+    } else if (r.ok()) {
+      const storage::InsertedReceipt& ins = (*r)[index_in_result];
+      out.kind = SubmitOutcome::Kind::kAccepted;
+      out.receipt_id = ins.id;
+      out.raw_sha256_hex = common::ToHex(group[i].receipt.raw_sha256);
+      out.canonical_sha256_hex = common::ToHex(group[i].receipt.canonical_sha256);
+      out.received_at = FormatTimeUs(ins.received_at_us);
+      out.message = ins.duplicate ? "duplicate" : "";
+      metrics_.ingest_bytes.fetch_add(group[i].receipt.raw.size());
+      spdlog::info("event=message_accepted id={} source={} sha256={} bytes={}{}", ins.id,
+                   group[i].receipt.source, out.raw_sha256_hex, group[i].receipt.raw.size(),
+                   ins.duplicate ? " duplicate=true" : "");
+    } else {
+      metrics_.ingest_temp_failures.fetch_add(1);
+      out.kind = SubmitOutcome::Kind::kTempFail;
+      out.message = r.error().code() == common::ErrorCode::kUnavailable
+                        ? "database unavailable, try again later"
+                        : "could not store the message, try again later";
+      spdlog::warn("event=message_refused reason=store_failed error=\"{}\" bytes={}",
+                   r.error().ToString(), group[i].receipt.raw.size());
+    }
+    group[i].done(std::move(out));
+  };
+
+  std::vector<const storage::NewReceipt*> ptrs;
+  std::vector<const storage::JournalReportRow*> report_ptrs;
+  for (const Ready& r : group) {
+    ptrs.push_back(&r.receipt);
+    if (r.report) report_ptrs.push_back(&*r.report);
+  }
+  auto start = std::chrono::steady_clock::now();
+  // Reports first: a journal receipt never exists without its report (docs/mail-server-setup.md).
+  if (!report_ptrs.empty()) {
+    auto kept = options_.journal_store->Append(report_ptrs);
+    if (!kept.ok()) {
+      common::Result<std::vector<storage::InsertedReceipt>> failed = kept.error();
+      for (size_t i = 0; i < group.size(); ++i) answer(i, failed, i);
+      return;
+    }
+  }
+  auto result = store_.Insert(ptrs);
+  metrics_.commit_latency.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  if (result.ok() || result.error().code() == common::ErrorCode::kUnavailable ||
+      group.size() == 1) {
+    for (size_t i = 0; i < group.size(); ++i) answer(i, result, i);
+    return;
+  }
+  // One message made the group fail for a reason other than the database being down:
+  // commit the rest one by one, so one bad row cannot hold back the others.
+  for (size_t i = 0; i < group.size(); ++i) {
+    auto single = store_.Insert({ptrs[i]});
+    answer(i, single, 0);
+  }
+}
+
+}  // namespace pipeline

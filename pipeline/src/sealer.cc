@@ -1,0 +1,282 @@
+#include "pipeline/sealer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "common/rfc6962.h"
+#include "common/utf8.h"
+#include "log/block.h"
+#include "log/checkpoint.h"
+#include "pipeline/ingest.h"
+#include "pipeline/key_files.h"
+
+namespace pipeline {
+namespace {
+
+storage::KeyRow KeyRowOf(const notary::Ed25519Signer& signer) {
+  storage::KeyRow k;
+  k.key_id = notary::KeyId(signer.public_key());
+  k.algorithm = "ed25519";
+  k.public_key.assign(signer.public_key().begin(), signer.public_key().end());
+  k.public_pem = signer.PublicPem();
+  k.fingerprint = notary::Fingerprint(signer.public_key());
+  return k;
+}
+
+}  // namespace
+
+common::Result<notary::Ed25519Signer> LoadOrCreateSigningKey(const std::string& data_dir,
+                                                             const std::string& file,
+                                                             storage::AdminStore& admin) {
+  std::string path = file;
+  if (path.empty()) {
+    if (auto st = EnsurePrivateDir(data_dir); !st.ok()) return st.error();
+    path = data_dir + "/signing_key.pem";
+    if (!FileExists(path)) {
+      auto made = notary::Ed25519Signer::Generate();
+      if (!made.ok()) return made.error();
+      auto pem = made->PrivatePem();
+      if (!pem.ok()) return pem.error();
+      if (auto st = WriteSecretFile(path, *pem); !st.ok()) return st.error();
+      spdlog::info("event=signing_key_generated key_id={} file={}",
+                   notary::KeyId(made->public_key()), path);
+    }
+  }
+  auto pem = ReadTextFile(path);
+  if (!pem.ok()) return pem.error();
+  auto signer = notary::Ed25519Signer::FromPrivatePem(*pem);
+  if (!signer.ok()) return common::Error::InvalidInput("signing key " + path + " is not Ed25519");
+  if (auto st = admin.InsertSigningKey(KeyRowOf(*signer)); !st.ok()) return st.error();
+  return signer;
+}
+
+common::Result<std::unique_ptr<Sealer>> Sealer::Create(SealerOptions options,
+                                                       storage::ChainStore& chain,
+                                                       storage::AdminStore& admin, TsaService& tsa,
+                                                       common::Metrics& metrics) {
+  auto signer = LoadOrCreateSigningKey(options.data_dir, options.signing_key_file, admin);
+  if (!signer.ok()) return signer.error();
+  std::unique_ptr<Sealer> s(
+      new Sealer(std::move(options), chain, admin, tsa, metrics, std::move(*signer)));
+  if (auto latest = chain.Latest(); latest.ok() && latest->has_value()) {
+    metrics.tree_size.store((*latest)->tree_size);
+    metrics.last_seal_unix.store((*latest)->sealed_at_us / 1000000);
+  }
+  if (s->options_.seal) {
+    s->seal_thread_ = std::jthread([p = s.get()](std::stop_token st) { p->SealLoop(st); });
+    s->token_thread_ = std::jthread([p = s.get()](std::stop_token st) { p->TokenLoop(st); });
+  }
+  return s;
+}
+
+Sealer::Sealer(SealerOptions options, storage::ChainStore& chain, storage::AdminStore& admin,
+               TsaService& tsa, common::Metrics& metrics, notary::Ed25519Signer signer)
+    : options_(std::move(options)),
+      chain_(chain),
+      admin_(admin),
+      tsa_(tsa),
+      metrics_(metrics),
+      signer_(std::move(signer)) {
+  key_file_ = options_.signing_key_file.empty() ? options_.data_dir + "/signing_key.pem"
+                                                : options_.signing_key_file;
+  if (auto pem = ReadTextFile(key_file_); pem.ok()) key_pem_ = std::move(*pem);
+}
+
+Sealer::~Sealer() { Stop(); }
+
+void Sealer::Stop() {
+  if (seal_thread_.joinable()) {
+    seal_thread_.request_stop();
+    cv_.notify_all();
+    seal_thread_.join();
+  }
+  if (token_thread_.joinable()) {
+    token_thread_.request_stop();
+    token_thread_.join();
+  }
+  std::lock_guard lock(mu_);
+  lock_.reset();
+}
+
+const notary::Ed25519PublicKey& Sealer::public_key() const { return signer_.public_key(); }
+
+void Sealer::Poke() {
+  poked_.store(true);
+  cv_.notify_all();
+}
+
+common::Status Sealer::ReloadKeyIfRotated() {
+  // `notaryctl keys rotate` replaces the key file; the next block is signed with the new key.
+  // Compared by content (a few hundred bytes, once per seal), not by mtime; a file missing or
+  // half-written mid-rotation leaves the loaded key in use until the next seal.
+  auto pem = ReadTextFile(key_file_);
+  if (!pem.ok() || *pem == key_pem_) return common::Ok();
+  auto signer = notary::Ed25519Signer::FromPrivatePem(*pem);
+  if (!signer.ok()) return common::Ok();
+  if (auto st = admin_.InsertSigningKey(KeyRowOf(*signer)); !st.ok()) return st.error();
+  signer_ = std::move(*signer);
+  key_pem_ = std::move(*pem);
+  spdlog::info("event=signing_key_loaded key_id={}", notary::KeyId(signer_.public_key()));
+  return common::Ok();
+}
+
+common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
+  std::lock_guard guard(mu_);
+  if (!lock_ || !lock_->StillHeld()) {
+    lock_.reset();
+    auto l = storage::SealerLock::TryAcquire(options_.database_url);
+    if (!l.ok()) return l.error();  // kConflict: another process seals
+    lock_ = std::move(*l);
+    spdlog::info("event=sealer_lock_acquired node={}", options_.node);
+  }
+  if (auto st = ReloadKeyIfRotated(); !st.ok()) return st.error();
+
+  using Clock = std::chrono::steady_clock;
+  auto t_start = Clock::now();
+  Clock::time_point t_read, t_tiles, t_built;
+  auto block = chain_.Seal([&](storage::SealView& view)
+                               -> common::Result<std::optional<storage::NewBlock>> {
+    // Leaf records and hashes were built at ingest; the queue hands over the hashes.
+    auto queued = view.Queue(static_cast<int>(options_.batch_max));
+    t_read = Clock::now();
+    if (!queued.ok()) return queued.error();
+    const std::vector<common::Hash>& hashes = *queued;
+    if (hashes.empty()) return std::optional<storage::NewBlock>();
+    auto head = view.Head();
+    const uint64_t old_size = head ? static_cast<uint64_t>(head->tree_size) : 0;
+
+    storage::NewBlock nb;
+    nb.node = options_.node;
+    auto appended = notary::tlog::AppendTiles(old_size, hashes, view.Tiles());
+    if (!appended.ok()) return appended.error();
+    t_tiles = Clock::now();
+    nb.tiles = std::move(appended->tiles);
+
+    notary::BlockHeader h;
+    h.height = head ? static_cast<uint64_t>(head->height + 1) : 0;
+    h.prev_block_hash = head ? head->block_hash : common::Hash{};
+    h.batch_root = common::MerkleRoot(hashes);
+    h.first_leaf_index = old_size;
+    h.leaf_count = hashes.size();
+    h.tree_size = appended->tree_size;
+    h.tree_root = appended->root;
+    h.sealed_at_us = NowUs();
+    // Time never runs backwards along the chain, whatever this node's clock says.
+    if (head && h.sealed_at_us <= head->sealed_at_us) h.sealed_at_us = head->sealed_at_us + 1;
+    h.key_id = notary::KeyId(signer_.public_key());
+    auto encoded_header = h.Encode();
+    if (!encoded_header.ok()) return encoded_header.error();
+    auto signature = notary::SignBlock(h, signer_);
+    if (!signature.ok()) return signature.error();
+    auto block_hash = notary::BlockHash(h, *signature);
+    if (!block_hash.ok()) return block_hash.error();
+
+    notary::Checkpoint cp{options_.origin, h.tree_size, h.tree_root, {}};
+    auto note = notary::SignCheckpoint(cp, options_.origin, signer_);
+    if (!note.ok()) return note.error();
+
+    storage::BlockRow& b = nb.block;
+    b.height = static_cast<int64_t>(h.height);
+    b.prev_hash = h.prev_block_hash;
+    b.batch_root = h.batch_root;
+    b.first_leaf = static_cast<int64_t>(h.first_leaf_index);
+    b.leaf_count = static_cast<int64_t>(h.leaf_count);
+    b.tree_size = static_cast<int64_t>(h.tree_size);
+    b.tree_root = h.tree_root;
+    b.sealed_at_us = h.sealed_at_us;
+    b.key_id = h.key_id;
+    b.header = std::move(*encoded_header);
+    b.signature.assign(signature->begin(), signature->end());
+    b.block_hash = *block_hash;
+    b.checkpoint = *note;
+
+    auto token = tsa_.StampLocal(b.block_hash);
+    if (token.ok()) {
+      nb.tokens.push_back({b.height, TsaService::kLocalName, token->gen_time_us, token->token_der});
+    } else {
+      // The block still seals; the token is fetched again by the token loop.
+      spdlog::warn("event=tsa_local_failed height={} error=\"{}\"", b.height,
+                   token.error().ToString());
+      metrics_.tsa_failures.fetch_add(1);
+      nb.tsa_to_fetch.push_back(TsaService::kLocalName);
+    }
+    for (const auto& url : options_.tsa_urls) nb.tsa_to_fetch.push_back(url);
+    t_built = Clock::now();
+    return std::optional<storage::NewBlock>(std::move(nb));
+  });
+  if (!block.ok()) return block.error();
+  if (block->has_value()) {
+    const storage::BlockRow& b = **block;
+    metrics_.blocks_sealed.fetch_add(1);
+    metrics_.leaves_sealed.fetch_add(static_cast<uint64_t>(b.leaf_count));
+    metrics_.tree_size.store(b.tree_size);
+    metrics_.last_seal_unix.store(b.sealed_at_us / 1000000);
+    auto ms = [](Clock::time_point a, Clock::time_point z) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(z - a).count();
+    };
+    const auto t_end = Clock::now();
+    spdlog::info(
+        "event=block_sealed height={} leaves={} tree_size={} block_hash={} ms_read={} "
+        "ms_leaves_tiles={} ms_sign_stamp={} ms_write_commit={}",
+        b.height, b.leaf_count, b.tree_size, common::ToHex(b.block_hash), ms(t_start, t_read),
+        ms(t_read, t_tiles), ms(t_tiles, t_built), ms(t_built, t_end));
+    if (!options_.tsa_urls.empty()) token_wake_.store(true);
+  }
+  return block;
+}
+
+void Sealer::SealLoop(std::stop_token stop) {
+  std::mutex wait_mu;
+  while (!stop.stop_requested()) {
+    auto r = SealOnce();
+    bool full = false;
+    if (r.ok() && r->has_value()) {
+      full = (*r)->leaf_count >= static_cast<int64_t>(options_.batch_max);
+    } else if (!r.ok() && r.error().code() != common::ErrorCode::kConflict) {
+      spdlog::warn("event=seal_failed error=\"{}\"", r.error().ToString());
+    }
+    if (full) continue;  // more may be waiting: seal again at once
+    std::unique_lock lk(wait_mu);
+    cv_.wait_for(lk, stop, std::chrono::milliseconds(options_.batch_interval_ms),
+                 [&] { return poked_.exchange(false); });
+  }
+  // Shutdown: seal what waits, if we are the sealer.
+  if (lock_) (void)SealOnce();
+}
+
+void Sealer::TokenLoop(std::stop_token stop) {
+  std::mutex wait_mu;
+  std::condition_variable_any cv;
+  while (!stop.stop_requested()) {
+    auto due = chain_.DueTokens(32);
+    if (due.ok()) {
+      for (const auto& m : *due) {
+        if (stop.stop_requested()) break;
+        auto tok = m.tsa == TsaService::kLocalName ? tsa_.StampLocal(m.block_hash)
+                                                   : tsa_.StampExternal(m.tsa, m.block_hash);
+        if (tok.ok()) {
+          auto st = chain_.AddToken({m.block_height, m.tsa, tok->gen_time_us, tok->token_der});
+          if (st.ok()) {
+            metrics_.tsa_replies.fetch_add(1);
+            spdlog::info("event=tsa_token_stored height={} tsa=\"{}\"", m.block_height,
+                         common::LogSafe(m.tsa, 128));
+          }
+        } else {
+          metrics_.tsa_failures.fetch_add(1);
+          int backoff = std::min(300, 1 << std::min(m.attempts, 8));
+          (void)chain_.TokenFailed(m.block_height, m.tsa, tok.error().ToString(), backoff);
+          spdlog::warn(
+              "event=tsa_failed height={} tsa=\"{}\" attempts={} retry_in_s={} error=\"{}\"",
+              m.block_height, common::LogSafe(m.tsa, 128), m.attempts + 1, backoff,
+              common::LogSafe(tok.error().ToString(), 200));
+        }
+      }
+    }
+    std::unique_lock lk(wait_mu);
+    cv.wait_for(lk, stop, std::chrono::milliseconds(500),
+                [&] { return token_wake_.exchange(false); });
+  }
+}
+
+}  // namespace pipeline

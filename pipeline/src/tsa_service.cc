@@ -1,0 +1,113 @@
+#include "pipeline/tsa_service.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include "pipeline/ingest.h"
+#include "pipeline/key_files.h"
+#include "tsa/client.h"
+#include "tsa_authority/local_ca.h"
+
+namespace pipeline {
+
+common::Result<std::unique_ptr<TsaService>> TsaService::Create(const TsaFiles& f) {
+  std::string key, cert, chain, ca;
+  if (!f.key.empty() || !f.cert.empty()) {
+    if (f.key.empty() || f.cert.empty()) {
+      return common::Error::InvalidInput("--tsa-key and --tsa-cert go together");
+    }
+    auto k = ReadTextFile(f.key);
+    auto c = ReadTextFile(f.cert);
+    if (!k.ok()) return k.error();
+    if (!c.ok()) return c.error();
+    key = *k;
+    cert = *c;
+    if (!f.chain.empty()) {
+      auto ch = ReadTextFile(f.chain);
+      if (!ch.ok()) return ch.error();
+      chain = *ch;
+    }
+    ca = chain.empty() ? cert : chain;
+  } else {
+    const std::string dir = f.data_dir + "/tsa";
+    if (auto st = EnsurePrivateDir(dir); !st.ok()) return st.error();
+    const std::string key_path = dir + "/tsa.key.pem", cert_path = dir + "/tsa.pem",
+                      ca_path = dir + "/ca.pem", ca_key_path = dir + "/ca.key.pem";
+    if (!FileExists(key_path)) {
+      auto made = notary::GenerateLocalTsa("Email Notary", NowUs());
+      if (!made.ok()) return made.error();
+      for (auto st : {WriteSecretFile(ca_key_path, made->ca_key_pem),
+                      WritePublicFile(ca_path, made->ca_cert_pem),
+                      WritePublicFile(cert_path, made->tsa_cert_pem),
+                      WriteSecretFile(key_path, made->tsa_key_pem)}) {
+        if (!st.ok()) return st.error();
+      }
+      spdlog::info("event=tsa_generated dir={} note=\"created a local CA and TSA certificate\"",
+                   dir);
+    }
+    auto k = ReadTextFile(key_path);
+    auto c = ReadTextFile(cert_path);
+    auto a = ReadTextFile(ca_path);
+    if (!k.ok()) return k.error();
+    if (!c.ok()) return c.error();
+    if (!a.ok()) return a.error();
+    key = *k;
+    cert = *c;
+    chain = *a;
+    ca = *a;
+  }
+  notary::TsaResponderOptions opts;
+  if (!f.policy.empty()) opts.policy_oid = f.policy;
+  auto responder = notary::TsaResponder::Create(key, cert, chain, opts);
+  if (!responder.ok()) return responder.error();
+  std::string external_ca;
+  if (!f.external_ca.empty()) {
+    auto e = ReadTextFile(f.external_ca);
+    if (!e.ok()) return e.error();
+    external_ca = *e;
+  }
+  return std::unique_ptr<TsaService>(
+      new TsaService(std::move(*responder), cert + chain, ca, external_ca));
+}
+
+common::Result<std::string> TsaService::Respond(std::string_view query_der) const {
+  return responder_.Respond(query_der);
+}
+
+common::Result<notary::TokenInfo> TsaService::StampLocal(const common::Hash& digest) const {
+  auto query =
+      notary::CreateQuery(notary::TsaHashAlg::kSha256, digest, notary::RandomTsaNonce(), true);
+  if (!query.ok()) return query.error();
+  auto reply = responder_.Respond(*query);
+  if (!reply.ok()) return reply.error();
+  return notary::VerifyReply(*reply, *query, ca_pem_, certs_pem_);
+}
+
+common::Result<notary::TokenInfo> TsaService::StampExternal(const std::string& url,
+                                                            const common::Hash& digest) const {
+  auto query =
+      notary::CreateQuery(notary::TsaHashAlg::kSha256, digest, notary::RandomTsaNonce(), true);
+  if (!query.ok()) return query.error();
+  // Split scheme://host[:port]/path.
+  auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return common::Error::InvalidInput("TSA URL needs a scheme");
+  auto path_start = url.find('/', scheme_end + 3);
+  std::string base = url.substr(0, path_start);
+  std::string path = path_start == std::string::npos ? "/" : url.substr(path_start);
+  httplib::Client client(base);
+  client.set_connection_timeout(std::chrono::seconds(5));
+  client.set_read_timeout(std::chrono::seconds(10));
+  client.set_write_timeout(std::chrono::seconds(10));
+  auto res = client.Post(path, *query, "application/timestamp-query");
+  if (!res)
+    return common::Error::Unavailable("TSA unreachable: " + httplib::to_string(res.error()));
+  if (res->status != 200) {
+    return common::Error::Unavailable("TSA answered HTTP " + std::to_string(res->status));
+  }
+  if (external_ca_pem_.empty()) {
+    return common::Error::InvalidInput("no --tsa-ca given: cannot verify external tokens");
+  }
+  return notary::VerifyReply(res->body, *query, external_ca_pem_, "");
+}
+
+}  // namespace pipeline

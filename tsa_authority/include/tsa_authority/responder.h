@@ -1,0 +1,96 @@
+// TsaResponder: an RFC 3161 Time-Stamp Authority as a pure function from a DER
+// TimeStampReq to a DER TimeStampResp (the HTTP route in `server` carries the bytes).
+//
+// Profile (docs/timestamping.md): SHA-256/384/512 imprints, anything else is rejected with
+// badAlg; the nonce is echoed; certReq puts the TSA certificate and chain in the token; one
+// policy OID (kDefaultTsaPolicyOid unless configured), requests for another policy get
+// unacceptedPolicy; accuracy stated; the signer digest is SHA-256; the ESSCertIDv2
+// signing-certificate attribute (RFC 5816) over SHA-256; the TSA name (the certificate's
+// subject) in TSTInfo.tsa; a 127-bit random serial number per token; genTime with
+// microsecond digits from an injectable clock.
+//
+// Granted tokens are built from objects prepared once per responder (docs/timestamping.md,
+// "Implementation"); rejections come from OpenSSL's TS_RESP_create_response.
+//
+// Thread-safety: Respond() may be called from any number of threads at once: each call
+// borrows a signer from a small pool (one per concurrent caller) or uses its own
+// TS_RESP_CTX.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "tsa/token.h"
+
+namespace notary {
+
+// The TimeStampReq bodies we accept are tiny; anything longer is refused unparsed.
+inline constexpr size_t kMaxTsaQueryBytes = 16 * 1024;
+
+// True when `body` is exactly one BER/DER TimeStampReq (no trailing bytes) of at most
+// kMaxTsaQueryBytes. The HTTP route answers 400 when this is false; everything that passes
+// gets a TimeStampResp from Respond(), granted or not.
+bool IsTimeStampQuery(std::string_view body);
+
+// Microseconds since 1970-01-01T00:00:00Z. A negative value means "no trustworthy time":
+// the request is then rejected with timeNotAvailable.
+using TsaClock = std::function<int64_t()>;
+
+struct TsaAccuracy {
+  uint32_t seconds = 1;
+  uint32_t millis = 0;  // 0..999
+  uint32_t micros = 0;  // 0..999
+};
+
+struct TsaResponderOptions {
+  std::string policy_oid{kDefaultTsaPolicyOid};  // dotted decimal
+  TsaAccuracy accuracy;                          // all zero: no accuracy field
+  TsaClock clock;                                // empty: the system clock
+};
+
+class TsaResponder {
+ public:
+  // key_pem: the TSA private key (RSA or ECDSA; PKCS#8 or traditional PEM, unencrypted).
+  // cert_pem: the TSA certificate; it must match the key and carry the critical
+  //   extendedKeyUsage timeStamping (RFC 3161 §2.3).
+  // chain_pem: zero or more certificates sent with the token when certReq is set
+  //   (intermediates and, optionally, the root).
+  // Errors: kInvalidInput for unreadable PEM, a key/certificate mismatch, an unsupported key
+  //   type, a certificate not fit for time-stamping, a bad policy OID or accuracy.
+  static common::Result<TsaResponder> Create(std::string_view key_pem, std::string_view cert_pem,
+                                             std::string_view chain_pem,
+                                             TsaResponderOptions options = {});
+
+  // Answers one query. Every input, valid or not, yields a DER TimeStampResp: granted with a
+  // token, or a rejection whose PKIFailureInfo says why (badAlg, badRequest, badDataFormat,
+  // unacceptedPolicy, unacceptedExtension, timeNotAvailable).
+  // Errors: kInternal only when OpenSSL cannot build any response (out of memory).
+  common::Result<std::string> Respond(std::string_view query_der) const;
+
+  // As Respond(), for a body that has not been checked yet (the HTTP route): kInvalidInput
+  // when `body` is not exactly one TimeStampReq (IsTimeStampQuery() false), without a
+  // second parse for the check.
+  common::Result<std::string> RespondToQuery(std::string_view body) const;
+
+  // The TSA certificate followed by the chain, PEM (for GET /v1/tsa/certs).
+  std::string CertificatesPem() const;
+  const std::string& policy_oid() const;
+
+  TsaResponder(TsaResponder&&) noexcept;
+  TsaResponder& operator=(TsaResponder&&) noexcept;
+  ~TsaResponder();
+
+ private:
+  struct State;
+  explicit TsaResponder(std::unique_ptr<State> state);
+  // *is_query (when given) tells whether `query_der` parsed; nothing is answered if not.
+  common::Result<std::string> Answer(std::string_view query_der, bool* is_query) const;
+  common::Result<std::string> ReplyFromOpenSsl(std::string_view query_der) const;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace notary
