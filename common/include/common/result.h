@@ -111,3 +111,29 @@ using Status = Result<void>;
 inline Status Ok() { return {}; }
 
 }  // namespace common
+
+// Early returns of a failed Result, so that the success path reads straight down:
+//
+//   RETURN_IF_ERROR(store.Append(block));        // a Status or any Result<T>
+//   ASSIGN_OR_RETURN(auto key, LoadKey(path));   // declares `key` from a Result<T>
+//   ASSIGN_OR_RETURN(header_, ParseHeader(bytes));
+//
+// Both return the error as it is (the enclosing function returns a Result of any type).
+// The expression is evaluated once. ASSIGN_OR_RETURN declares a hidden local, so use it at
+// most once per line.
+#define NOTARY_RESULT_CONCAT_INNER(a, b) a##b
+#define NOTARY_RESULT_CONCAT(a, b) NOTARY_RESULT_CONCAT_INNER(a, b)
+
+#define RETURN_IF_ERROR(expr)                                 \
+  do {                                                        \
+    if (auto notary_status_ = (expr); !notary_status_.ok()) { \
+      return notary_status_.error();                          \
+    }                                                         \
+  } while (false)
+
+#define ASSIGN_OR_RETURN(lhs, expr) \
+  NOTARY_ASSIGN_OR_RETURN_IMPL(NOTARY_RESULT_CONCAT(notary_result_, __LINE__), lhs, expr)
+#define NOTARY_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                                 \
+  if (!tmp.ok()) return tmp.error();                 \
+  lhs = std::move(tmp).value()
