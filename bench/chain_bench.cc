@@ -27,10 +27,10 @@
 #include "mime/canonical.h"
 #include "pipeline/sealer.h"
 #include "pipeline/tsa_service.h"
+#include "receipt/receipt.h"
 #include "storage/admin_store.h"
 #include "storage/chain_store.h"
 #include "storage/database.h"
-#include "storage/leaf_input.h"
 #include "storage/migrations.h"
 
 namespace {
@@ -173,8 +173,8 @@ void Generate(const std::string& owner_url, int64_t n, int templates) {
     {
       pqxx::stream_to rec(w, "rec", std::vector<std::string>{"id", "record", "hash"});
       for (const auto& row : fields) {
-        storage::PendingLeaf p;
-        p.receipt_id = row[0].as<std::string>();
+        notary::Receipt p;
+        p.id = row[0].as<std::string>();
         p.tenant = "default";
         p.received_at_us = row[1].as<int64_t>();
         p.raw_sha256 = HashOf(row[2]);
@@ -183,9 +183,9 @@ void Generate(const std::string& owner_url, int64_t n, int templates) {
         p.envelope_digest = HashOf(row[5]);
         p.salt = HashOf(row[6]);
         p.canon_version = mime::kCanonVersion;
-        auto record = storage::LeafRecordOf(p).Encode();
+        auto record = notary::LeafRecordOf(p).Encode();
         if (!record.ok()) throw std::runtime_error(record.error().ToString());
-        rec << std::make_tuple(p.receipt_id, "\\x" + common::ToHex(common::AsBytes(*record)),
+        rec << std::make_tuple(p.id, "\\x" + common::ToHex(common::AsBytes(*record)),
                                "\\x" + common::ToHex(common::HashLeaf(*record)));
       }
       rec.complete();

@@ -39,8 +39,8 @@ bool IsValidKeyId(std::string_view key_id);
 std::string KeyFileName(std::string_view key_id);
 
 // HashLeaf of a part's record as docs/canonical-form.md defines it for `canon_version`
-// (version 2 records carry the part's salt). REQUIRES: !part.redacted.
-common::Hash PartRecordLeafHash(const BundlePart& part, uint32_t canon_version);
+// (version 2 records carry the part's salt). REQUIRES: the part is not withheld.
+common::Hash PartRecordLeafHash(const Part& part, uint32_t canon_version);
 
 // The block height from an encoded header; kInvalidInput when it does not decode.
 common::Result<uint64_t> HeaderHeight(std::string_view header);

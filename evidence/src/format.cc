@@ -255,19 +255,10 @@ bool IsValidKeyId(std::string_view key_id) {
 }
 std::string KeyFileName(std::string_view key_id) { return "keys/" + std::string(key_id) + ".pem"; }
 
-common::Hash PartRecordLeafHash(const BundlePart& part, uint32_t canon_version) {
-  mime::Part mp;
-  mp.position = part.position;
-  mp.content_type = part.content_type;
-  mp.charset = part.charset;
-  mp.disposition = part.disposition;
-  mp.filename = part.filename;
-  mp.size = part.size;
-  mp.sha256 = part.sha256;
-  if (part.salt) mp.salt = *part.salt;
+common::Hash PartRecordLeafHash(const Part& part, uint32_t canon_version) {
   // An unknown version has no record format: the leaf is of nothing (parts.records fails).
   if (!mime::IsSupportedCanonVersion(canon_version)) return common::Hash{};
-  return common::HashLeaf(mime::EncodePartRecord(mp, canon_version));
+  return common::HashLeaf(mime::EncodePartRecord(part, canon_version));
 }
 
 common::Result<uint64_t> HeaderHeight(std::string_view header) {
@@ -280,7 +271,8 @@ common::Status ValidateInput(const BundleInput& input) {
   if (input.format_version != kBundleFormatVersion) {
     return common::Error::InvalidInput("unsupported bundle format version");
   }
-  if (!input.disclosed_part && common::Sha256Of(input.canonical_form) != input.canonical_sha256) {
+  if (!input.disclosed_part &&
+      common::Sha256Of(input.canonical_form) != input.receipt.canonical_sha256) {
     return common::Error::InvalidInput("the canonical form does not have the canonical hash");
   }
   if (input.disclosed_part && !input.canonical_form.empty()) {
@@ -293,21 +285,22 @@ common::Status ValidateInput(const BundleInput& input) {
     // An empty message is a message (SMTP can deliver zero bytes, and it was notarised).
     return common::Error::InvalidInput("give exactly one of message and disclosed_part");
   }
-  if (!input.disclosed_part && common::Sha256Of(input.message) != input.raw_sha256) {
+  if (!input.disclosed_part && common::Sha256Of(input.message) != input.receipt.raw_sha256) {
     return common::Error::InvalidInput("the message bytes do not have the stated raw hash");
   }
   std::set<std::string> positions;
-  for (const auto& p : input.parts) {
+  for (const auto& p : input.receipt.parts) {
     if (!IsValidPosition(p.position) || !positions.insert(p.position).second) {
       return common::Error::InvalidInput("part positions must be distinct, digits and dots");
     }
-    if (p.salt.has_value() != (input.canon_version >= 2)) {
+    // Version 2 records are salted (a zero salt was never drawn); version 1 records are not,
+    // and evidence.json could not carry a salt for them.
+    if ((p.salt != common::Hash{}) != (input.receipt.canon_version >= 2)) {
       return common::Error::InvalidInput(
-          "parts of canonical form version 2, and only they, "
-          "have salts");
+          "parts of canonical form version 2, and only they, have salts");
     }
   }
-  if (input.parts.size() > mime::kMaxParts) {
+  if (input.receipt.parts.size() > mime::kMaxParts) {
     return common::Error::InvalidInput("more than " + std::to_string(mime::kMaxParts) +
                                        " parts: no reader would accept the bundle");
   }
@@ -382,33 +375,34 @@ std::string EvidenceJson(const BundleInput& in) {
                     {"tls_protocol", env.tls_protocol},
                     {"tls_cipher", env.tls_cipher}}},
                   {"provenance", ProvenanceJson(in.receipt.provenance)},
-                  {"provenance_bound", in.receipt.provenance_bound}};
+                  {"provenance_bound", in.receipt.provenance_bound()}};
   json message = {
       {"file", in.disclosed_part ? json() : json(std::string(kMessageFile))},
-      {"raw_sha256", common::ToHex(in.raw_sha256)},
-      {"canonical_sha256", common::ToHex(in.canonical_sha256)},
-      {"canon_version", in.canon_version},
+      {"raw_sha256", common::ToHex(in.receipt.raw_sha256)},
+      {"canonical_sha256", common::ToHex(in.receipt.canonical_sha256)},
+      {"canon_version", in.receipt.canon_version},
       {"canonical_file", in.disclosed_part ? json() : json(std::string(kCanonicalFormFile))},
       {"disclosed_part", in.disclosed_part
                              ? json{{"position", in.disclosed_part->position},
                                     {"file", PartFileName(in.disclosed_part->position)}}
                              : json()}};
   json parts = json::array();
-  for (const auto& p : in.parts) {
-    std::string leaf = common::ToHex(PartRecordLeafHash(p, in.canon_version));
+  for (const auto& p : in.receipt.parts) {
+    std::string leaf = common::ToHex(PartRecordLeafHash(p, in.receipt.canon_version));
     if (in.disclosed_part && in.disclosed_part->position != p.position) {
       parts.push_back({{"position", p.position}, {"redacted", true}, {"record_leaf_hash", leaf}});
     } else {
-      parts.push_back({{"position", p.position},
-                       {"redacted", false},
-                       {"content_type", p.content_type},
-                       {"charset", p.charset},
-                       {"disposition", p.disposition},
-                       {"filename", p.filename},
-                       {"size", p.size},
-                       {"sha256", common::ToHex(p.sha256)},
-                       {"salt", p.salt ? json(common::ToHex(*p.salt)) : json()},
-                       {"record_leaf_hash", leaf}});
+      parts.push_back(
+          {{"position", p.position},
+           {"redacted", false},
+           {"content_type", p.content_type},
+           {"charset", p.charset},
+           {"disposition", p.disposition},
+           {"filename", p.filename},
+           {"size", p.size},
+           {"sha256", common::ToHex(p.sha256)},
+           {"salt", in.receipt.canon_version >= 2 ? json(common::ToHex(p.salt)) : json()},
+           {"record_leaf_hash", leaf}});
     }
   }
   json keys = json::array();
@@ -435,7 +429,7 @@ std::string EvidenceJson(const BundleInput& in) {
       {"receipt", receipt},
       {"message", message},
       {"parts", parts},
-      {"parts_root", common::ToHex(in.parts_root)},
+      {"parts_root", common::ToHex(in.receipt.parts_root)},
       {"journal_report", !in.journal_report
                              ? json()
                              : json{{"file", std::string(kJournalReportFile)},
@@ -539,7 +533,8 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
       }
       const json& bound = Field(r, "provenance_bound", "receipt");
       if (!bound.is_boolean()) Bad("receipt.provenance_bound", "not a boolean");
-      in.receipt.provenance_bound = bound.get<bool>();
+      // The claim; check leaf.record compares it with the record's own version.
+      in.receipt.leaf_version = bound.get<bool>() ? 2 : 1;
     } else {
       // Version 1: informational fields, bound by nothing.
       pv.client_name = Str(r, "client_name", "receipt");
@@ -558,11 +553,11 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
       ExpectOnly(m, "message",
                  {"file", "raw_sha256", "canonical_sha256", "canon_version", "disclosed_part"});
     }
-    in.raw_sha256 = HashField(m, "raw_sha256", "message");
-    in.canonical_sha256 = HashField(m, "canonical_sha256", "message");
+    in.receipt.raw_sha256 = HashField(m, "raw_sha256", "message");
+    in.receipt.canonical_sha256 = HashField(m, "canonical_sha256", "message");
     uint64_t cv = U64(m, "canon_version", "message");
     if (cv > UINT32_MAX) Bad("message.canon_version", "out of range");
-    in.canon_version = static_cast<uint32_t>(cv);
+    in.receipt.canon_version = static_cast<uint32_t>(cv);
     const json& dp = Field(m, "disclosed_part", "message");
     const json& mf = Field(m, "file", "message");
     if (v2) {
@@ -584,6 +579,8 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
       in.disclosed_part = std::move(d);
     }
 
+    if (!v2 && in.receipt.canon_version >= 2)
+      Bad("message.canon_version", "needs format version 2");
     const json& parts = Field(doc, "parts", "");
     if (!parts.is_array() || parts.size() > mime::kMaxParts) {
       Bad("parts", "not an array of at most " + std::to_string(mime::kMaxParts));
@@ -591,15 +588,16 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
     std::set<std::string> positions;
     for (size_t i = 0; i < parts.size(); ++i) {
       std::string p = "parts[" + std::to_string(i) + "]";
-      BundlePart bp;
-      bp.position = Str(parts[i], "position", p);
-      if (!IsValidPosition(bp.position) || !positions.insert(bp.position).second) {
+      Part part;
+      BundleInput::StatedPart stated;
+      part.position = Str(parts[i], "position", p);
+      if (!IsValidPosition(part.position) || !positions.insert(part.position).second) {
         Bad(p + ".position", "invalid or repeated");
       }
       const json& red = Field(parts[i], "redacted", p);
       if (!red.is_boolean()) Bad(p + ".redacted", "not a boolean");
-      bp.redacted = red.get<bool>();
-      if (bp.redacted) {
+      stated.redacted = red.get<bool>();
+      if (stated.redacted) {
         ExpectOnly(parts[i], p, {"position", "redacted", "record_leaf_hash"});
       } else if (v2) {
         ExpectOnly(parts[i], p,
@@ -610,31 +608,31 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
                    {"position", "redacted", "content_type", "charset", "disposition", "filename",
                     "size", "sha256", "record_leaf_hash"});
       }
-      bp.record_leaf_hash = HashField(parts[i], "record_leaf_hash", p);
-      if (!bp.redacted) {
-        bp.content_type = Str(parts[i], "content_type", p);
-        bp.charset = Str(parts[i], "charset", p);
-        bp.disposition = Str(parts[i], "disposition", p);
-        bp.filename = Str(parts[i], "filename", p);
-        bp.size = U64(parts[i], "size", p);
-        bp.sha256 = HashField(parts[i], "sha256", p);
-        if (v2 && !Field(parts[i], "salt", p).is_null()) bp.salt = HashField(parts[i], "salt", p);
+      stated.record_leaf_hash = HashField(parts[i], "record_leaf_hash", p);
+      if (!stated.redacted) {
+        part.content_type = Str(parts[i], "content_type", p);
+        part.charset = Str(parts[i], "charset", p);
+        part.disposition = Str(parts[i], "disposition", p);
+        part.filename = Str(parts[i], "filename", p);
+        part.size = U64(parts[i], "size", p);
+        part.sha256 = HashField(parts[i], "sha256", p);
+        // Part records of canonical form version 2 are salted, version 1's are not
+        // (canon_version was read above).
+        const bool salted = in.receipt.canon_version >= 2;
+        const bool has_salt = v2 && !Field(parts[i], "salt", p).is_null();
+        if (has_salt != salted) {
+          Bad(p + ".salt", salted ? "missing (canonical form version 2)"
+                                  : "must be null (canonical form version 1)");
+        }
+        if (has_salt) part.salt = HashField(parts[i], "salt", p);
       }
-      in.parts.push_back(std::move(bp));
+      in.receipt.parts.push_back(std::move(part));
+      in.stated_parts.push_back(stated);
     }
     if (in.disclosed_part && !positions.contains(in.disclosed_part->position)) {
       Bad("message.disclosed_part.position", "not among the parts");
     }
-    // Part records of canonical form version 2 are salted, version 1's are not.
-    if (!v2 && in.canon_version >= 2) Bad("message.canon_version", "needs format version 2");
-    for (const BundlePart& part : in.parts) {
-      if (!part.redacted && part.salt.has_value() != (in.canon_version >= 2)) {
-        Bad("parts[" + part.position + "].salt", in.canon_version >= 2
-                                                     ? "missing (canonical form version 2)"
-                                                     : "must be null (canonical form version 1)");
-      }
-    }
-    in.parts_root = HashField(doc, "parts_root", "");
+    in.receipt.parts_root = HashField(doc, "parts_root", "");
 
     // Optional: bundles issued before journal reports were included lack the field.
     if (auto jr = doc.find("journal_report"); jr != doc.end() && !jr->is_null()) {

@@ -160,21 +160,22 @@ common::Result<json> TextsView(const BundleInput& in) {
                      ? json{{"file", std::string(kJournalReportFile)},
                             {"sha256", common::ToHex(common::Sha256Of(*in.journal_report))}}
                      : json();
-  v["provenance"] = {{"bound", in.receipt.provenance_bound},
+  v["provenance"] = {{"bound", in.receipt.provenance_bound()},
                      {"source", pv.source},
                      {"asserted_by", pv.asserted_by},
                      {"listener", pv.listener},
                      {"node", pv.node},
                      {"auth_user", pv.auth_user},
                      {"queue_id", pv.queue_id}};
-  v["raw_sha256"] = common::ToHex(in.raw_sha256);
-  v["canonical_sha256"] = common::ToHex(in.canonical_sha256);
-  v["canon_version"] = std::to_string(in.canon_version);
-  v["parts_root"] = common::ToHex(in.parts_root);
+  v["raw_sha256"] = common::ToHex(in.receipt.raw_sha256);
+  v["canonical_sha256"] = common::ToHex(in.receipt.canonical_sha256);
+  v["canon_version"] = std::to_string(in.receipt.canon_version);
+  v["parts_root"] = common::ToHex(in.receipt.parts_root);
   json parts = json::array();
-  for (const BundlePart& p : in.parts) {
+  for (size_t i = 0; i < in.receipt.parts.size(); ++i) {
     // A built bundle's input has every part; a read one has the withheld ones redacted.
-    const bool shown = !p.redacted && (full || p.position == in.disclosed_part->position);
+    const Part& p = in.receipt.parts[i];
+    const bool shown = !in.Withheld(i) && (full || p.position == in.disclosed_part->position);
     parts.push_back({{"position", p.position},
                      {"shown", shown},
                      {"filename", shown ? p.filename : ""},
@@ -228,8 +229,9 @@ common::Result<json> TextsView(const BundleInput& in) {
   v["has_chain"] = !in.tsa_chain_pem.empty();
   v["part"] = json();
   if (in.disclosed_part) {
-    for (const BundlePart& p : in.parts) {
-      if (p.position == in.disclosed_part->position && !p.redacted) {  // the disclosed part
+    for (size_t i = 0; i < in.receipt.parts.size(); ++i) {
+      const Part& p = in.receipt.parts[i];
+      if (p.position == in.disclosed_part->position && !in.Withheld(i)) {  // the disclosed part
         v["part"] = {{"file", PartFileName(p.position)},
                      {"sha256", common::ToHex(p.sha256)},
                      {"position", p.position}};

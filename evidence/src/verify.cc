@@ -40,18 +40,6 @@ std::string Short(std::string_view s, size_t n = 200) {
   return out;
 }
 
-mime::Part ToMimePart(const BundlePart& p) {
-  mime::Part m;
-  m.position = p.position;
-  m.content_type = p.content_type;
-  m.charset = p.charset;
-  m.disposition = p.disposition;
-  m.filename = p.filename;
-  m.size = p.size;
-  m.sha256 = p.sha256;
-  return m;
-}
-
 class Verifier {
  public:
   Verifier(const Bundle& bundle, const VerifyOptions& options)
@@ -244,7 +232,7 @@ class Verifier {
       }
     }
     if (in_.format_version >= 2 && !in_.disclosed_part &&
-        common::Sha256Of(in_.canonical_form) != in_.canonical_sha256) {
+        common::Sha256Of(in_.canonical_form) != in_.receipt.canonical_sha256) {
       problems += " " + std::string(kCanonicalFormFile) +
                   " does not have the SHA-256 message.canonical_sha256 states;";
     }
@@ -258,13 +246,13 @@ class Verifier {
     if (in_.disclosed_part) {
       return Skip(kId, kName,
                   "selective disclosure: message.eml is withheld; its raw hash " +
-                      common::ToHex(in_.raw_sha256) + " is stated, not recomputable");
+                      common::ToHex(in_.receipt.raw_sha256) + " is stated, not recomputable");
     }
     common::Hash h = common::Sha256Of(in_.message);
-    if (h != in_.raw_sha256) {
+    if (h != in_.receipt.raw_sha256) {
       return Fail(kId, kName,
                   "SHA-256 of message.eml is " + common::ToHex(h) + ", evidence states " +
-                      common::ToHex(in_.raw_sha256) + ": the message bytes were changed");
+                      common::ToHex(in_.receipt.raw_sha256) + ": the message bytes were changed");
     }
     Pass(kId, kName, common::ToHex(h) + " over " + std::to_string(in_.message.size()) + " bytes");
   }
@@ -275,19 +263,19 @@ class Verifier {
     if (in_.disclosed_part) {
       return Skip(kId, kName,
                   "selective disclosure: the canonical hash " +
-                      common::ToHex(in_.canonical_sha256) + " is stated, not recomputable");
+                      common::ToHex(in_.receipt.canonical_sha256) + " is stated, not recomputable");
     }
-    if (!mime::IsSupportedCanonVersion(in_.canon_version)) {
+    if (!mime::IsSupportedCanonVersion(in_.receipt.canon_version)) {
       return Fail(kId, kName,
-                  "canonical form version " + std::to_string(in_.canon_version) +
+                  "canonical form version " + std::to_string(in_.receipt.canon_version) +
                       " is not implemented by this verifier (it implements 1 to " +
                       std::to_string(mime::kLatestCanonVersion) + ")");
     }
-    canonical_ = mime::Canonicalize(in_.message, in_.canon_version);
-    if (canonical_->canonical_sha256 != in_.canonical_sha256) {
+    canonical_ = mime::Canonicalize(in_.message, in_.receipt.canon_version);
+    if (canonical_->canonical_sha256 != in_.receipt.canonical_sha256) {
       return Fail(kId, kName,
                   "recomputed " + common::ToHex(canonical_->canonical_sha256) +
-                      ", evidence states " + common::ToHex(in_.canonical_sha256));
+                      ", evidence states " + common::ToHex(in_.receipt.canonical_sha256));
     }
     if (in_.format_version >= 2 && canonical_->canonical != in_.canonical_form) {
       return Fail(kId, kName,
@@ -295,7 +283,7 @@ class Verifier {
     }
     Pass(kId, kName,
          common::ToHex(canonical_->canonical_sha256) + " (canonical form v" +
-             std::to_string(in_.canon_version) + ")");
+             std::to_string(in_.receipt.canon_version) + ")");
   }
 
   void CheckPartRecords() {
@@ -303,26 +291,35 @@ class Verifier {
     static constexpr const char* kName = "Part records and their hashes";
     std::string problems;
     part_leaves_.clear();
-    for (const auto& p : in_.parts) {
-      if (p.redacted) {
+    if (in_.stated_parts.size() != in_.receipt.parts.size()) {
+      return Fail(kId, kName, "evidence.json's part list is incomplete");
+    }
+    for (size_t i = 0; i < in_.receipt.parts.size(); ++i) {
+      const Part& p = in_.receipt.parts[i];
+      const common::Hash& stated_leaf = in_.stated_parts[i].record_leaf_hash;
+      if (in_.Withheld(i)) {
         if (!in_.disclosed_part)
           problems += " part " + p.position + " is redacted in a full bundle;";
-        part_leaves_.push_back(p.record_leaf_hash);
+        part_leaves_.push_back(stated_leaf);
         continue;
       }
-      common::Hash leaf = PartRecordLeafHash(p, in_.canon_version);
-      if (leaf != p.record_leaf_hash) {
+      common::Hash leaf = PartRecordLeafHash(p, in_.receipt.canon_version);
+      if (leaf != stated_leaf) {
         problems += " part " + p.position + "'s record_leaf_hash does not match its fields;";
       }
       part_leaves_.push_back(leaf);
     }
     if (in_.disclosed_part) {
-      const BundlePart* part = nullptr;
-      for (const auto& p : in_.parts) {
-        if (p.position == in_.disclosed_part->position) part = &p;
+      const Part* part = nullptr;
+      bool withheld = true;
+      for (size_t i = 0; i < in_.receipt.parts.size(); ++i) {
+        if (in_.receipt.parts[i].position == in_.disclosed_part->position) {
+          part = &in_.receipt.parts[i];
+          withheld = in_.Withheld(i);
+        }
       }
       const std::string& bytes = in_.disclosed_part->bytes;
-      if (part == nullptr || part->redacted) {
+      if (part == nullptr || withheld) {
         problems += " the disclosed part has no record;";
       } else if (common::Sha256Of(bytes) != part->sha256 || bytes.size() != part->size) {
         problems += " " + PartFileName(part->position) + " (SHA-256 " +
@@ -333,18 +330,18 @@ class Verifier {
       return Pass(kId, kName,
                   PartFileName(in_.disclosed_part->position) + " matches its record (SHA-256 " +
                       common::ToHex(part->sha256) + "); the other " +
-                      std::to_string(in_.parts.size() - 1) + " part(s) are withheld");
+                      std::to_string(in_.receipt.parts.size() - 1) + " part(s) are withheld");
     }
     if (canonical_) {
       const auto& got = canonical_->parts;
-      if (got.size() != in_.parts.size()) {
+      if (got.size() != in_.receipt.parts.size()) {
         problems += " the message has " + std::to_string(got.size()) + " parts, evidence lists " +
-                    std::to_string(in_.parts.size()) + ";";
+                    std::to_string(in_.receipt.parts.size()) + ";";
       } else {
         for (size_t i = 0; i < got.size(); ++i) {
           // The fields compared as a version 1 record encodes them (salts are not derived).
-          if (in_.parts[i].redacted || mime::EncodePartRecord(got[i], 1) !=
-                                           mime::EncodePartRecord(ToMimePart(in_.parts[i]), 1)) {
+          if (in_.Withheld(i) || mime::EncodePartRecord(got[i], 1) !=
+                                     mime::EncodePartRecord(in_.receipt.parts[i], 1)) {
             problems += " part " + got[i].position + " differs from its record;";
           }
         }
@@ -354,7 +351,7 @@ class Verifier {
     }
     if (!problems.empty()) return Fail(kId, kName, "Problems:" + problems);
     Pass(kId, kName,
-         std::to_string(in_.parts.size()) +
+         std::to_string(in_.receipt.parts.size()) +
              " part(s) recomputed from message.eml match their "
              "records");
   }
@@ -363,10 +360,10 @@ class Verifier {
     static constexpr const char* kId = "parts.root";
     static constexpr const char* kName = "Parts root";
     common::Hash root = common::MerkleRoot(part_leaves_);
-    if (root != in_.parts_root) {
+    if (root != in_.receipt.parts_root) {
       return Fail(kId, kName,
                   "Merkle root of the part records is " + common::ToHex(root) +
-                      ", evidence states " + common::ToHex(in_.parts_root));
+                      ", evidence states " + common::ToHex(in_.receipt.parts_root));
     }
     Pass(kId, kName,
          common::ToHex(root) + " over " + std::to_string(part_leaves_.size()) + " part record(s)");
@@ -383,19 +380,19 @@ class Verifier {
       diff += " receipt.received_at_us (record says " + FormatUtcMicros(rec->received_at_us) + ");";
     }
     if (rec->tenant != in_.receipt.tenant) diff += " receipt.tenant;";
-    if (rec->raw_sha256 != in_.raw_sha256) diff += " message.raw_sha256;";
-    if (rec->canonical_sha256 != in_.canonical_sha256) diff += " message.canonical_sha256;";
-    if (rec->canonical_version != in_.canon_version) diff += " message.canon_version;";
-    if (rec->parts_root != in_.parts_root) diff += " parts_root;";
+    if (rec->raw_sha256 != in_.receipt.raw_sha256) diff += " message.raw_sha256;";
+    if (rec->canonical_sha256 != in_.receipt.canonical_sha256) diff += " message.canonical_sha256;";
+    if (rec->canonical_version != in_.receipt.canon_version) diff += " message.canon_version;";
+    if (rec->parts_root != in_.receipt.parts_root) diff += " parts_root;";
     if (rec->envelope_digest != EnvelopeDigest(in_.receipt.envelope)) {
       diff += " receipt.envelope (the envelope digest recomputed from it differs);";
     }
     // Version 2 binds the provenance; a bundle must then say so, and must not claim it for a
     // version 1 record, whose provenance nothing binds.
     if (rec->format_version >= 2) {
-      if (!in_.receipt.provenance_bound) diff += " receipt.provenance_bound (must be true);";
+      if (!in_.receipt.provenance_bound()) diff += " receipt.provenance_bound (must be true);";
       if (rec->provenance != in_.receipt.provenance) diff += " receipt.provenance;";
-    } else if (in_.receipt.provenance_bound) {
+    } else if (in_.receipt.provenance_bound()) {
       diff += " receipt.provenance_bound (a version 1 record binds no provenance);";
     }
     if (!diff.empty()) {
@@ -718,13 +715,13 @@ class Verifier {
     static constexpr const char* kId = "eml.compare";
     static constexpr const char* kName = "Another copy of the message (--eml)";
     if (!opt_.eml) return Skip(kId, kName, "no --eml given");
-    if (!mime::IsSupportedCanonVersion(in_.canon_version)) {
+    if (!mime::IsSupportedCanonVersion(in_.receipt.canon_version)) {
       return Fail(kId, kName,
-                  "canonical form version " + std::to_string(in_.canon_version) +
+                  "canonical form version " + std::to_string(in_.receipt.canon_version) +
                       " is not implemented by this verifier");
     }
-    mime::Canonical other = mime::Canonicalize(*opt_.eml, in_.canon_version);
-    if (other.canonical_sha256 == in_.canonical_sha256) {
+    mime::Canonical other = mime::Canonicalize(*opt_.eml, in_.receipt.canon_version);
+    if (other.canonical_sha256 == in_.receipt.canonical_sha256) {
       bool same_bytes = !in_.disclosed_part && *opt_.eml == in_.message;
       return Pass(kId, kName,
                   "same canonical hash " + common::ToHex(other.canonical_sha256) +
@@ -733,7 +730,8 @@ class Verifier {
                                     "change: trace headers, line ends, encodings)"));
     }
     std::string reason = "canonical hash " + common::ToHex(other.canonical_sha256) +
-                         " differs from the notarised " + common::ToHex(in_.canonical_sha256);
+                         " differs from the notarised " +
+                         common::ToHex(in_.receipt.canonical_sha256);
     if (canonical_) {
       auto diffs = mime::Differences(*canonical_, other);
       for (size_t i = 0; i < diffs.size() && i < 20; ++i) reason += "; " + diffs[i];
@@ -748,8 +746,9 @@ class Verifier {
     static constexpr const char* kName = "A file among the parts (--attachment)";
     if (!opt_.attachment) return Skip(kId, kName, "no --attachment given");
     common::Hash h = common::Sha256Of(*opt_.attachment);
-    for (const auto& p : in_.parts) {
-      if (!p.redacted && p.sha256 == h) {
+    for (size_t i = 0; i < in_.receipt.parts.size(); ++i) {
+      const Part& p = in_.receipt.parts[i];
+      if (!in_.Withheld(i) && p.sha256 == h) {
         return Pass(kId, kName,
                     "SHA-256 " + common::ToHex(h) + " is part " + p.position +
                         (p.filename.empty() ? "" : " \"" + Short(p.filename, 100) + "\"") + " (" +
@@ -765,7 +764,7 @@ class Verifier {
   void CheckJournalReport() {
     static constexpr const char* kId = "journal.report";
     static constexpr const char* kName = "Journal report agrees with the sealed envelope";
-    const bool bound_report = in_.receipt.provenance_bound &&
+    const bool bound_report = in_.receipt.provenance_bound() &&
                               in_.receipt.provenance.journal_report_sha256 != common::Hash{};
     if (!in_.journal_report) {
       if (bound_report && !in_.disclosed_part) {
@@ -780,7 +779,7 @@ class Verifier {
     }
     const std::string& bytes = *in_.journal_report;
     const common::Hash h = common::Sha256Of(bytes);
-    if (in_.receipt.provenance_bound && h != in_.receipt.provenance.journal_report_sha256) {
+    if (in_.receipt.provenance_bound() && h != in_.receipt.provenance.journal_report_sha256) {
       return Fail(kId, kName,
                   "SHA-256 of journal-report.eml is " + common::ToHex(h) +
                       ", not the report hash the leaf record binds");

@@ -61,7 +61,7 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
       wait_s = *n;
     }
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
-    std::optional<storage::ReceiptRow> row;
+    std::optional<notary::Receipt> row;
     while (true) {
       auto r = d.receipts.Get(id, who->tenant);
       if (!r.ok()) {
@@ -110,25 +110,7 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
     const storage::BlockRow& head = **latest;
 
     notary::BundleInput in;
-    in.receipt.id = row->id;
-    in.receipt.tenant = row->tenant;
-    in.receipt.received_at_us = row->received_at_us;
-    in.receipt.envelope = {row->envelope_from, row->envelope_to,
-                           row->client_ip,     static_cast<uint16_t>(row->client_port),
-                           row->helo,          row->tls_protocol,
-                           row->tls_cipher};
-    notary::Provenance& pv = in.receipt.provenance;
-    pv.source = row->source;
-    pv.listener = row->listener;
-    pv.node = row->node;
-    pv.client_name = row->client_name;
-    pv.auth_user = row->auth_user;
-    pv.queue_id = row->queue_id;
-    pv.asserted_by = row->provenance.asserted_by;
-    if (row->provenance.journal_report_sha256) {
-      pv.journal_report_sha256 = *row->provenance.journal_report_sha256;
-    }
-    in.receipt.provenance_bound = row->provenance.leaf_version >= 2;
+    in.receipt = *row;
     if (part) {
       if (!mime::IsSupportedCanonVersion(row->canon_version)) {
         return fail(common::Error::Internal("receipt of an unknown canonical form version"));
@@ -150,22 +132,6 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
         if (report->has_value()) in.journal_report = std::move((*report)->data);
       }
     }
-    in.raw_sha256 = row->raw_sha256;
-    in.canonical_sha256 = row->canonical_sha256;
-    in.canon_version = row->canon_version;
-    for (const auto& p : row->parts) {
-      notary::BundlePart bp;
-      bp.position = p.position;
-      bp.content_type = p.content_type;
-      bp.charset = p.charset;
-      bp.disposition = p.disposition;
-      bp.filename = p.filename;
-      bp.size = p.size;
-      bp.sha256 = p.sha256;
-      bp.salt = p.salt;
-      in.parts.push_back(std::move(bp));
-    }
-    in.parts_root = row->parts_root;
     in.leaf_record = (*leaf)->first;
     in.leaf_index = static_cast<uint64_t>(*row->leaf_index);
     in.leaf_hash = (*leaf)->second;

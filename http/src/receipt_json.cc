@@ -5,7 +5,7 @@
 
 namespace http {
 
-nlohmann::json ReceiptJson(const storage::ReceiptRow& r) {
+nlohmann::json ReceiptJson(const notary::Receipt& r) {
   using nlohmann::json;
   json parts = json::array();
   for (const auto& p : r.parts) {
@@ -23,26 +23,26 @@ nlohmann::json ReceiptJson(const storage::ReceiptRow& r) {
       {"status", r.leaf_index ? "sealed" : "pending"},
       {"received_at", pipeline::FormatTimeUs(r.received_at_us)},
       {"received_at_us", r.received_at_us},
-      {"node", r.node},
-      {"source", r.source},
-      {"listener", r.listener},
-      {"envelope_from", r.envelope_from},
-      {"envelope_to", r.envelope_to},
-      {"client_ip", r.client_ip},
-      {"client_port", r.client_port},
-      {"client_name", r.client_name},
-      {"helo", r.helo},
-      {"tls_protocol", r.tls_protocol},
-      {"tls_cipher", r.tls_cipher},
-      {"auth_user", r.auth_user},
-      {"queue_id", r.queue_id},
+      {"node", r.provenance.node},
+      {"source", r.provenance.source},
+      {"listener", r.provenance.listener},
+      {"envelope_from", r.envelope.mail_from},
+      {"envelope_to", r.envelope.recipients},
+      {"client_ip", r.envelope.client_ip},
+      {"client_port", r.envelope.client_port},
+      {"client_name", r.provenance.client_name},
+      {"helo", r.envelope.helo},
+      {"tls_protocol", r.envelope.tls_protocol},
+      {"tls_cipher", r.envelope.tls_cipher},
+      {"auth_user", r.provenance.auth_user},
+      {"queue_id", r.provenance.queue_id},
       // Who stated the envelope ("" when the notary observed it on SMTP), whether the message
       // was unwrapped from a journal report, and whether the leaf record binds all of this.
       {"asserted_by", r.provenance.asserted_by},
-      {"journal_report_sha256", r.provenance.journal_report_sha256
-                                    ? json(common::ToHex(*r.provenance.journal_report_sha256))
+      {"journal_report_sha256", r.provenance.journal_report_sha256 != common::Hash{}
+                                    ? json(common::ToHex(r.provenance.journal_report_sha256))
                                     : json()},
-      {"leaf_version", r.provenance.leaf_version},
+      {"leaf_version", r.leaf_version},
       {"smtputf8", r.smtputf8},
       {"body_type", r.body_type},
       {"size", r.size},
@@ -52,18 +52,19 @@ nlohmann::json ReceiptJson(const storage::ReceiptRow& r) {
       {"parts_root", common::ToHex(r.parts_root)},
       {"parts", parts},
       {"metadata",
-       {{"from", r.hdr_from},
-        {"sender", r.hdr_sender},
-        {"reply_to", r.hdr_reply_to},
-        {"to", r.hdr_to},
-        {"cc", r.hdr_cc},
-        {"subject", r.subject},
-        {"date", r.date_header},
-        {"date_utc",
-         r.date_utc_unix ? json(pipeline::FormatTimeUs(*r.date_utc_unix * 1000000)) : json()},
-        {"message_id", r.message_id},
-        {"in_reply_to", r.in_reply_to},
-        {"attachment_names", r.attachment_names}}},
+       {{"from", r.metadata.from},
+        {"sender", r.metadata.sender},
+        {"reply_to", r.metadata.reply_to},
+        {"to", r.metadata.to},
+        {"cc", r.metadata.cc},
+        {"subject", r.metadata.subject},
+        {"date", r.metadata.date},
+        {"date_utc", r.metadata.date_utc_unix
+                         ? json(pipeline::FormatTimeUs(*r.metadata.date_utc_unix * 1000000))
+                         : json()},
+        {"message_id", r.metadata.message_id},
+        {"in_reply_to", r.metadata.in_reply_to},
+        {"attachment_names", r.metadata.attachment_names}}},
       {"parse_warnings", r.parse_warnings},
       {"leaf_index", r.leaf_index ? json(*r.leaf_index) : json()},
       {"block_height", r.block_height ? json(*r.block_height) : json()},

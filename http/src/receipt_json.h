@@ -3,10 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "storage/records.h"
+#include "receipt/receipt.h"
 
 namespace http {
 
-nlohmann::json ReceiptJson(const storage::ReceiptRow& r);
+nlohmann::json ReceiptJson(const notary::Receipt& r);
 
 }  // namespace http

@@ -19,9 +19,9 @@
 #include "log/ed25519.h"
 #include "log/leaf_record.h"
 #include "mime/canonical.h"
+#include "receipt/receipt.h"
 #include "storage/audit_store.h"
 #include "storage/blob_scan.h"
-#include "storage/leaf_input.h"
 
 namespace pipeline {
 namespace {
@@ -140,8 +140,9 @@ void CheckLeaf(const storage::StoredLeaf& l, bool canonical, LeafResult& r) {
   if (!SameHash(notary::EnvelopeDigest(env), l.envelope_digest)) {
     return fail("the receipt's envelope does not match its envelope digest");
   }
-  storage::PendingLeaf p;
-  p.receipt_id = l.receipt_id;
+  // The receipt as stored, field by field where the record binds it.
+  notary::Receipt p;
+  p.id = l.receipt_id;
   p.tenant = l.tenant;
   p.received_at_us = l.received_at_us;
   p.canon_version = static_cast<uint32_t>(l.canon_version);
@@ -164,7 +165,7 @@ void CheckLeaf(const storage::StoredLeaf& l, bool canonical, LeafResult& r) {
       provenance_ok = ToHash(l.journal_report_sha256, v.journal_report_sha256);
     }
   }
-  auto enc = LeafRecordOf(p).Encode();
+  auto enc = notary::LeafRecordOf(p).Encode();
   if (!sized || !provenance_ok || l.canon_version < 0 || l.canon_version > UINT32_MAX ||
       !enc.ok() || *enc != l.record) {
     return fail("leaf record differs from the one rebuilt from the receipt");

@@ -141,8 +141,9 @@ namespace {
 // envelope headers can carry any bytes.
 Envelope StoredEnvelope(const Envelope& in) {
   Envelope e = in;
-  for (std::string* s : {&e.mail_from, &e.client_ip, &e.client_name, &e.helo, &e.tls_protocol,
-                         &e.tls_cipher, &e.auth_user, &e.queue_id}) {
+  for (std::string* s :
+       {&e.mail_from, &e.client_ip, &e.client_name, &e.helo, &e.tls_protocol, &e.tls_cipher,
+        &e.auth_user, &e.queue_id, &e.source, &e.listener, &e.asserted_by}) {
     *s = common::SanitizeUtf8(*s);
   }
   for (std::string& t : e.rcpt_to) t = common::SanitizeUtf8(t);
@@ -154,28 +155,25 @@ storage::NewReceipt BuildReceipt(const Envelope& received, std::string raw,
                                  int64_t received_at_us, const std::string& node,
                                  const std::optional<common::Hash>& journal_report_sha256) {
   const Envelope env = StoredEnvelope(received);
-  storage::NewReceipt r;
+  storage::NewReceipt n;
+  notary::Receipt& r = n.receipt;
   r.id = NewReceiptId(received_at_us);
   r.tenant = tenant;
   r.received_at_us = received_at_us;
-  r.node = node;
-  r.source = env.source;
-  r.listener = env.listener;
-  r.envelope_from = env.mail_from;
-  r.envelope_to = env.rcpt_to;
-  r.client_ip = env.client_ip;
-  r.client_port = env.client_port;
-  r.client_name = env.client_name;
-  r.helo = env.helo;
-  r.tls_protocol = env.tls_protocol;
-  r.tls_cipher = env.tls_cipher;
-  r.auth_user = env.auth_user;
-  r.queue_id = env.queue_id;
+  r.envelope = {env.mail_from, env.rcpt_to,      env.client_ip, env.client_port,
+                env.helo,      env.tls_protocol, env.tls_cipher};
+  r.provenance = {env.source,
+                  env.listener,
+                  common::SanitizeUtf8(node),
+                  env.client_name,
+                  env.auth_user,
+                  env.queue_id,
+                  env.asserted_by,
+                  journal_report_sha256.value_or(common::Hash{})};
+  r.leaf_version = notary::LeafRecord::kLatestFormatVersion;
   r.smtputf8 = env.smtputf8;
   r.body_type = env.body_type;
-  r.provenance.leaf_version = notary::LeafRecord::kLatestFormatVersion;
-  r.provenance.asserted_by = env.asserted_by;
-  r.provenance.journal_report_sha256 = journal_report_sha256;
+  r.size = raw.size();
   r.raw_sha256 = common::Sha256Of(raw);
 
   // Canonical form version 2: its part records are salted, one random salt per part, so the
@@ -187,46 +185,14 @@ storage::NewReceipt BuildReceipt(const Envelope& received, std::string raw,
   r.canonical_sha256 = c.canonical_sha256;
   r.canon_version = c.canon_version;
   r.parts_root = mime::PartsRoot(c.parts, c.canon_version);
-  r.hdr_from = c.metadata.from;
-  r.hdr_sender = c.metadata.sender;
-  r.hdr_reply_to = c.metadata.reply_to;
-  r.hdr_to = c.metadata.to;
-  r.hdr_cc = c.metadata.cc;
-  r.subject = c.metadata.subject;
-  r.date_header = c.metadata.date;
-  r.date_utc_unix = c.metadata.date_utc_unix;
-  r.message_id = c.metadata.message_id;
-  r.in_reply_to = c.metadata.in_reply_to;
-  r.attachment_names = c.metadata.attachment_names;
-  r.parse_warnings = c.warnings;
-  // Search by address covers the envelope as well as the headers.
-  auto lower = [](std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    return s;
-  };
-  r.addresses = c.metadata.addresses;
-  if (!env.mail_from.empty()) r.addresses.push_back(lower(env.mail_from));
-  for (const auto& t : env.rcpt_to) r.addresses.push_back(lower(t));
-  std::sort(r.addresses.begin(), r.addresses.end());
-  r.addresses.erase(std::unique(r.addresses.begin(), r.addresses.end()), r.addresses.end());
-  for (const mime::Part& p : c.parts) {
-    r.parts.push_back({p.position, p.content_type, p.charset, p.disposition, p.filename, p.size,
-                       p.sha256, p.salt});
-  }
-  notary::Envelope ef;
-  ef.mail_from = env.mail_from;
-  ef.recipients = env.rcpt_to;
-  ef.client_ip = env.client_ip;
-  ef.client_port = env.client_port;
-  ef.helo = env.helo;
-  ef.tls_protocol = env.tls_protocol;
-  ef.tls_cipher = env.tls_cipher;
-  r.envelope_digest = notary::EnvelopeDigest(ef);
+  r.parts = std::move(c.parts);
+  r.metadata = std::move(c.metadata);
+  r.parse_warnings = std::move(c.warnings);
+  r.envelope_digest = notary::EnvelopeDigest(r.envelope);
   CHECK(RAND_bytes(r.salt.data(), static_cast<int>(r.salt.size())) == 1);
-  if (!idempotency_key.empty()) r.idempotency_key = idempotency_key;
-  r.raw = std::move(raw);
-  return r;
+  if (!idempotency_key.empty()) n.idempotency_key = idempotency_key;
+  n.raw = std::move(raw);
+  return n;
 }
 
 }  // namespace
@@ -247,7 +213,7 @@ Ingestor::Ready Ingestor::Prepare(Item item) const {
                        item.received_at_us, options_.node, report_sha256),
           std::nullopt};
   if (report) {
-    r.report = storage::JournalReportRow{r.receipt.id, *report_sha256, std::move(*report)};
+    r.report = storage::JournalReportRow{r.receipt.receipt.id, *report_sha256, std::move(*report)};
   }
   return r;
 }
@@ -265,14 +231,14 @@ void Ingestor::CommitGroup(std::vector<Ready>& group) {
       const storage::InsertedReceipt& ins = (*r)[index_in_result];
       out.kind = SubmitOutcome::Kind::kAccepted;
       out.receipt_id = ins.id;
-      out.raw_sha256_hex = common::ToHex(group[i].receipt.raw_sha256);
-      out.canonical_sha256_hex = common::ToHex(group[i].receipt.canonical_sha256);
+      out.raw_sha256_hex = common::ToHex(group[i].receipt.receipt.raw_sha256);
+      out.canonical_sha256_hex = common::ToHex(group[i].receipt.receipt.canonical_sha256);
       out.received_at = FormatTimeUs(ins.received_at_us);
       out.message = ins.duplicate ? "duplicate" : "";
       metrics_.ingest_bytes.fetch_add(group[i].receipt.raw.size());
       spdlog::info("event=message_accepted id={} source={} sha256={} bytes={}{}", ins.id,
-                   group[i].receipt.source, out.raw_sha256_hex, group[i].receipt.raw.size(),
-                   ins.duplicate ? " duplicate=true" : "");
+                   group[i].receipt.receipt.provenance.source, out.raw_sha256_hex,
+                   group[i].receipt.raw.size(), ins.duplicate ? " duplicate=true" : "");
     } else {
       metrics_.ingest_temp_failures.fetch_add(1);
       out.kind = SubmitOutcome::Kind::kTempFail;

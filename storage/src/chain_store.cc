@@ -6,7 +6,7 @@
 
 #include "common/rfc6962.h"
 #include "pg_util.h"
-#include "storage/leaf_input.h"
+#include "receipt/receipt.h"
 #include "transaction.h"
 
 namespace storage {
@@ -238,8 +238,10 @@ class TxSealView : public SealView {
         built_.emplace_back(n, std::move(leaf));
         continue;
       }
-      PendingLeaf l;
-      l.receipt_id = row[1].as<std::string>();
+      // Stored by a notaryd older than migration 0004: a version 1 record (no provenance).
+      notary::Receipt l;
+      l.leaf_version = 1;
+      l.id = row[1].as<std::string>();
       l.tenant = row[2].as<std::string>();
       l.received_at_us = row[3].as<int64_t>();
       l.raw_sha256 = HashField(row[4]);
@@ -248,9 +250,8 @@ class TxSealView : public SealView {
       l.envelope_digest = HashField(row[7]);
       l.salt = HashField(row[8]);
       l.canon_version = row[9].as<uint32_t>();
-      auto record = LeafRecordOf(l).Encode();
-      if (!record.ok()) return record.error();
-      NewLeafRow leaf{l.receipt_id, std::move(*record), {}};
+      ASSIGN_OR_RETURN(std::string record, notary::LeafRecordOf(l).Encode());
+      NewLeafRow leaf{l.id, std::move(record), {}};
       leaf.leaf_hash = common::HashLeaf(*leaf.record);
       hashes[static_cast<size_t>(n)] = leaf.leaf_hash;
       built_.emplace_back(n, std::move(leaf));
@@ -503,50 +504,6 @@ common::Result<std::vector<BlockRow>> ChainStore::AllBlocks() {
         }
         return out;
       });
-}
-
-common::Result<std::vector<AuditLeaf>> ChainStore::LeavesOfBlock(int64_t height) {
-  return InTransaction<
-      std::vector<AuditLeaf>>(db_, [&](pqxx::work& tx) -> common::Result<std::vector<AuditLeaf>> {
-    std::vector<AuditLeaf> out;
-    for (const auto& r : tx.exec_params(
-             "SELECT l.leaf_index, r.leaf_record, l.leaf_hash, r.id::text, t.name,"
-             " r.received_at_us, b.data, r.raw_sha256, r.canonical_sha256, r.parts_root,"
-             " r.envelope_digest, r.salt, r.canon_version, r.envelope_from,"
-             " array_to_json(r.envelope_to)::text, r.client_ip, r.client_port, r.helo,"
-             " r.tls_protocol, r.tls_cipher FROM leaves l"
-             " LEFT JOIN receipts r ON r.id = l.receipt_id"
-             " LEFT JOIN tenants t ON t.id = r.tenant_id"
-             " LEFT JOIN message_blobs b ON b.sha256 = r.raw_sha256"
-             " WHERE l.leaf_index >= (SELECT first_leaf FROM blocks WHERE height = $1)"
-             " AND l.leaf_index < (SELECT first_leaf + leaf_count FROM blocks WHERE height = $1)"
-             " ORDER BY l.leaf_index",
-             height)) {
-      AuditLeaf a;
-      a.leaf_index = r[0].as<int64_t>();
-      a.record = BytesField(r[1]);
-      a.leaf_hash = HashField(r[2]);
-      a.receipt_id = r[3].is_null() ? "" : r[3].as<std::string>();
-      a.tenant = r[4].is_null() ? "" : r[4].as<std::string>();
-      a.received_at_us = r[5].is_null() ? 0 : r[5].as<int64_t>();
-      a.raw = BytesField(r[6]);
-      a.raw_sha256 = HashField(r[7]);
-      a.canonical_sha256 = HashField(r[8]);
-      a.parts_root = HashField(r[9]);
-      a.envelope_digest = HashField(r[10]);
-      a.salt = HashField(r[11]);
-      a.canon_version = r[12].is_null() ? 0 : r[12].as<uint32_t>();
-      a.envelope_from = r[13].is_null() ? "" : r[13].as<std::string>();
-      a.envelope_to = JsonTextArray(r[14]);
-      a.client_ip = r[15].is_null() ? "" : r[15].as<std::string>();
-      a.client_port = r[16].is_null() ? 0 : r[16].as<int>();
-      a.helo = r[17].is_null() ? "" : r[17].as<std::string>();
-      a.tls_protocol = r[18].is_null() ? "" : r[18].as<std::string>();
-      a.tls_cipher = r[19].is_null() ? "" : r[19].as<std::string>();
-      out.push_back(std::move(a));
-    }
-    return out;
-  });
 }
 
 common::Result<std::vector<common::Hash>> ChainStore::BlockLeafHashes(int64_t height) {

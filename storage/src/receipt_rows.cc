@@ -7,7 +7,7 @@
 namespace storage {
 
 const char* const kReceiptColumns =
-    "r.id::text, r.seq, t.name, r.received_at_us, r.node, r.source, r.listener, "
+    "r.id::text, t.name, r.received_at_us, r.node, r.source, r.listener, "
     "r.envelope_from, array_to_json(r.envelope_to)::text, r.client_ip, r.client_port, "
     "r.client_name, r.helo, r.tls_protocol, r.tls_cipher, r.auth_user, r.queue_id, r.smtputf8, "
     "r.body_type, r.size, r.raw_sha256, r.canonical_sha256, r.parts_root, r.envelope_digest, "
@@ -21,62 +21,64 @@ const char* const kReceiptFrom =
     " FROM receipts r JOIN tenants t ON t.id = r.tenant_id"
     " LEFT JOIN leaves l ON l.receipt_id = r.id ";
 
-ReceiptRow ReadRow(const pqxx::row& row) {
-  ReceiptRow r;
+notary::Receipt ReadRow(const pqxx::row& row) {
+  notary::Receipt r;
+  notary::Envelope& e = r.envelope;
+  notary::Provenance& p = r.provenance;
+  mime::Metadata& md = r.metadata;
   int i = 0;
   r.id = row[i++].as<std::string>();
-  r.seq = row[i++].as<int64_t>();
   r.tenant = row[i++].as<std::string>();
   r.received_at_us = row[i++].as<int64_t>();
-  r.node = row[i++].as<std::string>();
-  r.source = row[i++].as<std::string>();
-  r.listener = row[i++].as<std::string>();
-  r.envelope_from = row[i++].as<std::string>();
-  r.envelope_to = JsonTextArray(row[i++]);
-  r.client_ip = row[i++].as<std::string>();
-  r.client_port = row[i++].as<int>();
-  r.client_name = row[i++].as<std::string>();
-  r.helo = row[i++].as<std::string>();
-  r.tls_protocol = row[i++].as<std::string>();
-  r.tls_cipher = row[i++].as<std::string>();
-  r.auth_user = row[i++].as<std::string>();
-  r.queue_id = row[i++].as<std::string>();
+  p.node = row[i++].as<std::string>();
+  p.source = row[i++].as<std::string>();
+  p.listener = row[i++].as<std::string>();
+  e.mail_from = row[i++].as<std::string>();
+  e.recipients = JsonTextArray(row[i++]);
+  e.client_ip = row[i++].as<std::string>();
+  e.client_port = static_cast<uint16_t>(row[i++].as<int>());  // a CHECK keeps it in range
+  p.client_name = row[i++].as<std::string>();
+  e.helo = row[i++].as<std::string>();
+  e.tls_protocol = row[i++].as<std::string>();
+  e.tls_cipher = row[i++].as<std::string>();
+  p.auth_user = row[i++].as<std::string>();
+  p.queue_id = row[i++].as<std::string>();
   r.smtputf8 = row[i++].as<bool>();
   r.body_type = row[i++].as<std::string>();
-  r.size = row[i++].as<int64_t>();
+  r.size = row[i++].as<uint64_t>();
   r.raw_sha256 = HashField(row[i++]);
   r.canonical_sha256 = HashField(row[i++]);
   r.parts_root = HashField(row[i++]);
   r.envelope_digest = HashField(row[i++]);
   r.salt = HashField(row[i++]);
   r.canon_version = row[i++].as<uint32_t>();
-  r.hdr_from = row[i++].as<std::string>();
-  r.hdr_sender = row[i++].as<std::string>();
-  r.hdr_reply_to = row[i++].as<std::string>();
-  r.hdr_to = JsonTextArray(row[i++]);
-  r.hdr_cc = JsonTextArray(row[i++]);
-  r.subject = row[i++].as<std::string>();
-  r.date_header = row[i++].as<std::string>();
-  if (!row[i].is_null()) r.date_utc_unix = row[i].as<int64_t>();
+  md.from = row[i++].as<std::string>();
+  md.sender = row[i++].as<std::string>();
+  md.reply_to = row[i++].as<std::string>();
+  md.to = JsonTextArray(row[i++]);
+  md.cc = JsonTextArray(row[i++]);
+  md.subject = row[i++].as<std::string>();
+  md.date = row[i++].as<std::string>();
+  if (!row[i].is_null()) md.date_utc_unix = row[i].as<int64_t>();
   ++i;
-  r.message_id = row[i++].as<std::string>();
-  r.in_reply_to = row[i++].as<std::string>();
-  r.attachment_names = JsonTextArray(row[i++]);
+  md.message_id = row[i++].as<std::string>();
+  md.in_reply_to = row[i++].as<std::string>();
+  md.attachment_names = JsonTextArray(row[i++]);
   r.parse_warnings = JsonTextArray(row[i++]);
   if (!row[i].is_null()) r.leaf_index = row[i].as<int64_t>();
   ++i;
   if (!row[i].is_null()) r.block_height = row[i].as<int64_t>();
   ++i;
-  r.provenance.leaf_version = row[i++].as<uint32_t>();
-  r.provenance.asserted_by = row[i++].as<std::string>();
-  if (!row[i].is_null()) r.provenance.journal_report_sha256 = HashField(row[i]);
+  r.leaf_version = row[i++].as<uint32_t>();
+  p.asserted_by = row[i++].as<std::string>();
+  if (!row[i].is_null()) p.journal_report_sha256 = HashField(row[i]);
   return r;
 }
 
 namespace {
 
-PartRow ReadPart(const pqxx::row& p, int first) {
-  PartRow part;
+notary::Part ReadPart(const pqxx::row& p, int first) {
+  notary::Part part;
   part.position = p[first].as<std::string>();
   part.content_type = p[first + 1].as<std::string>();
   part.charset = p[first + 2].as<std::string>();
@@ -90,11 +92,11 @@ PartRow ReadPart(const pqxx::row& p, int first) {
 
 }  // namespace
 
-void LoadParts(pqxx::work& tx, std::vector<ReceiptRow*> rows) {
+void LoadParts(pqxx::work& tx, std::vector<notary::Receipt*> rows) {
   if (rows.empty()) return;
-  std::map<std::string, ReceiptRow*> by_id;
+  std::map<std::string, notary::Receipt*> by_id;
   std::vector<std::string> ids;
-  for (ReceiptRow* r : rows) {
+  for (notary::Receipt* r : rows) {
     by_id[r->id] = r;
     ids.push_back(r->id);
   }

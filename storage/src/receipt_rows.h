@@ -13,9 +13,9 @@ namespace storage {
 extern const char* const kReceiptColumns;
 extern const char* const kReceiptFrom;
 
-ReceiptRow ReadRow(const pqxx::row& row);
+notary::Receipt ReadRow(const pqxx::row& row);
 
 // The parts of every row in one query (a page of search results is one round trip).
-void LoadParts(pqxx::work& tx, std::vector<ReceiptRow*> rows);
+void LoadParts(pqxx::work& tx, std::vector<notary::Receipt*> rows);
 
 }  // namespace storage

@@ -105,13 +105,13 @@ common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
     SearchPage page;
     for (const auto& row : r) {
       if (static_cast<int>(page.items.size()) == limit) {
-        const ReceiptRow& last = page.items.back();
+        const notary::Receipt& last = page.items.back();
         page.next = std::to_string(last.received_at_us) + "_" + last.id;
         break;
       }
       page.items.push_back(ReadRow(row));
     }
-    std::vector<ReceiptRow*> rows;
+    std::vector<notary::Receipt*> rows;
     for (auto& item : page.items) rows.push_back(&item);
     LoadParts(tx, rows);
     return page;

@@ -1,5 +1,7 @@
 #include "storage/receipt_store.h"
 
+#include <algorithm>
+#include <cctype>
 #include <pqxx/pqxx>
 #include <set>
 
@@ -9,7 +11,6 @@
 #include "pg_array.h"
 #include "pg_util.h"
 #include "receipt_rows.h"
-#include "storage/leaf_input.h"
 #include "transaction.h"
 
 namespace storage {
@@ -24,35 +25,35 @@ std::vector<std::string> Clean(const std::vector<std::string>& v) {
 
 std::string C(const std::string& s) { return common::SanitizeUtf8(s); }
 
-// What the leaf record takes from a receipt, exactly as stored.
-PendingLeaf PendingLeafOf(const NewReceipt& m) {
-  PendingLeaf p;
-  p.receipt_id = m.id;
-  p.tenant = m.tenant;
-  p.received_at_us = m.received_at_us;
-  p.raw_sha256 = m.raw_sha256;
-  p.canonical_sha256 = m.canonical_sha256;
-  p.canon_version = m.canon_version;
-  p.parts_root = m.parts_root;
-  p.envelope_digest = m.envelope_digest;
-  p.salt = m.salt;
-  p.leaf_version = m.provenance.leaf_version;
-  if (p.leaf_version >= 2) {
-    // Exactly what the row stores (text columns hold valid UTF-8), or the receipt would fail
-    // its own audit.
-    notary::Provenance& v = p.provenance;
-    v.source = C(m.source);
-    v.listener = C(m.listener);
-    v.node = C(m.node);
-    v.client_name = C(m.client_name);
-    v.auth_user = C(m.auth_user);
-    v.queue_id = C(m.queue_id);
-    v.asserted_by = C(m.provenance.asserted_by);
-    if (m.provenance.journal_report_sha256) {
-      v.journal_report_sha256 = *m.provenance.journal_report_sha256;
-    }
+// True when every text the leaf record binds is valid UTF-8, i.e. what a text column will
+// hold byte for byte. Otherwise the stored receipt would not match its own leaf record.
+bool BoundTextIsUtf8(const notary::Receipt& r) {
+  const notary::Envelope& e = r.envelope;
+  const notary::Provenance& p = r.provenance;
+  for (const std::string* s : {&r.id, &r.tenant, &e.mail_from, &e.client_ip, &e.helo,
+                               &e.tls_protocol, &e.tls_cipher, &p.source, &p.listener, &p.node,
+                               &p.client_name, &p.auth_user, &p.queue_id, &p.asserted_by}) {
+    if (C(*s) != *s) return false;
   }
-  return p;
+  for (const std::string& t : e.recipients) {
+    if (C(t) != t) return false;
+  }
+  return true;
+}
+
+// Search by address covers the envelope as well as the headers, in lower case.
+std::vector<std::string> SearchAddresses(const notary::Receipt& r) {
+  auto lower = [](std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    return s;
+  };
+  std::vector<std::string> out = r.metadata.addresses;
+  if (!r.envelope.mail_from.empty()) out.push_back(lower(r.envelope.mail_from));
+  for (const std::string& t : r.envelope.recipients) out.push_back(lower(t));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return Clean(out);
 }
 
 }  // namespace
@@ -176,67 +177,75 @@ struct ReceiptArrays {
       part_content_type{T::kText}, part_charset{T::kText}, part_disposition{T::kText},
       part_filename{T::kText}, part_size{T::kInt8}, part_sha256{T::kBytea}, part_salt{T::kBytea};
 
-  common::Status Add(const NewReceipt& m) {
-    auto record = LeafRecordOf(PendingLeafOf(m)).Encode();
+  common::Status Add(const NewReceipt& n) {
+    const notary::Receipt& m = n.receipt;
+    if (!BoundTextIsUtf8(m)) {
+      return common::Error::InvalidInput("receipt " + m.id + ": bound text is not UTF-8");
+    }
+    auto record = notary::LeafRecordOf(m).Encode();
     if (!record.ok()) return record.error();
+    const notary::Envelope& e = m.envelope;
+    const notary::Provenance& p = m.provenance;
+    const mime::Metadata& md = m.metadata;
     id.Add(m.id);
     tenant.Add(m.tenant);
     us.AddInt8(m.received_at_us);
-    node.Add(C(m.node));
-    source.Add(C(m.source));
-    listener.Add(C(m.listener));
-    envelope_from.Add(C(m.envelope_from));
-    envelope_to.Add(TextArray(Clean(m.envelope_to)));
-    client_ip.Add(C(m.client_ip));
-    client_port.AddInt4(m.client_port);
-    client_name.Add(C(m.client_name));
-    helo.Add(C(m.helo));
-    tls_protocol.Add(C(m.tls_protocol));
-    tls_cipher.Add(C(m.tls_cipher));
-    auth_user.Add(C(m.auth_user));
-    queue_id.Add(C(m.queue_id));
+    node.Add(p.node);
+    source.Add(p.source);
+    listener.Add(p.listener);
+    envelope_from.Add(e.mail_from);
+    envelope_to.Add(TextArray(e.recipients));
+    client_ip.Add(e.client_ip);
+    client_port.AddInt4(e.client_port);
+    client_name.Add(p.client_name);
+    helo.Add(e.helo);
+    tls_protocol.Add(e.tls_protocol);
+    tls_cipher.Add(e.tls_cipher);
+    auth_user.Add(p.auth_user);
+    queue_id.Add(p.queue_id);
     smtputf8.AddBool(m.smtputf8);
     body_type.Add(C(m.body_type));
-    size.AddInt8(static_cast<int64_t>(m.raw.size()));
+    size.AddInt8(static_cast<int64_t>(n.raw.size()));
     raw_sha256.Add(common::AsChars(m.raw_sha256));
     canonical_sha256.Add(common::AsChars(m.canonical_sha256));
-    canon_version.AddInt4(m.canon_version);
+    canon_version.AddInt4(static_cast<int32_t>(m.canon_version));
     parts_root.Add(common::AsChars(m.parts_root));
     envelope_digest.Add(common::AsChars(m.envelope_digest));
     salt.Add(common::AsChars(m.salt));
-    hdr_from.Add(C(m.hdr_from));
-    hdr_sender.Add(C(m.hdr_sender));
-    hdr_reply_to.Add(C(m.hdr_reply_to));
-    hdr_to.Add(TextArray(Clean(m.hdr_to)));
-    hdr_cc.Add(TextArray(Clean(m.hdr_cc)));
-    subject.Add(C(m.subject));
-    date_header.Add(C(m.date_header));
-    if (m.date_utc_unix) {
-      date_utc.AddInt8(*m.date_utc_unix);
+    hdr_from.Add(C(md.from));
+    hdr_sender.Add(C(md.sender));
+    hdr_reply_to.Add(C(md.reply_to));
+    hdr_to.Add(TextArray(Clean(md.to)));
+    hdr_cc.Add(TextArray(Clean(md.cc)));
+    subject.Add(C(md.subject));
+    date_header.Add(C(md.date));
+    if (md.date_utc_unix) {
+      date_utc.AddInt8(*md.date_utc_unix);
     } else {
       date_utc.AddNull();
     }
-    message_id.Add(C(m.message_id));
-    in_reply_to.Add(C(m.in_reply_to));
-    addresses.Add(TextArray(Clean(m.addresses)));
-    attachment_names.Add(TextArray(Clean(m.attachment_names)));
+    message_id.Add(C(md.message_id));
+    in_reply_to.Add(C(md.in_reply_to));
+    addresses.Add(TextArray(SearchAddresses(m)));
+    attachment_names.Add(TextArray(Clean(md.attachment_names)));
     parse_warnings.Add(TextArray(Clean(m.parse_warnings)));
-    if (m.idempotency_key) {
-      idempotency_key.Add(*m.idempotency_key);
+    if (n.idempotency_key) {
+      idempotency_key.Add(*n.idempotency_key);
     } else {
       idempotency_key.AddNull();
     }
     leaf_record.Add(*record);
     leaf_hash.Add(common::AsChars(common::HashLeaf(*record)));
-    asserted_by.Add(C(m.provenance.asserted_by));
-    if (m.provenance.journal_report_sha256) {
-      journal_report_sha256.Add(common::AsChars(*m.provenance.journal_report_sha256));
+    asserted_by.Add(p.asserted_by);
+    // No journal report is stored as NULL, not as 32 zero bytes (the record's encoding of it).
+    if (p.journal_report_sha256 != common::Hash{}) {
+      journal_report_sha256.Add(common::AsChars(p.journal_report_sha256));
     } else {
       journal_report_sha256.AddNull();
     }
-    leaf_version.AddInt4(static_cast<int32_t>(m.provenance.leaf_version));
+    leaf_version.AddInt4(static_cast<int32_t>(m.leaf_version));
     int32_t ordinal = 0;
-    for (const PartRow& part : m.parts) {
+    for (const notary::Part& part : m.parts) {
       part_receipt.Add(m.id);
       part_ordinal.AddInt4(ordinal++);
       part_position.Add(C(part.position));
@@ -246,8 +255,9 @@ struct ReceiptArrays {
       part_filename.Add(C(part.filename));
       part_size.AddInt8(static_cast<int64_t>(part.size));
       part_sha256.Add(common::AsChars(part.sha256));
-      if (part.salt) {
-        part_salt.Add(common::AsChars(*part.salt));
+      // Version 1 part records are unsalted: NULL, not zeros.
+      if (m.canon_version >= 2) {
+        part_salt.Add(common::AsChars(part.salt));
       } else {
         part_salt.AddNull();
       }
@@ -279,9 +289,10 @@ common::Result<std::vector<InsertedReceipt>> InsertRows(
   std::set<std::string> inserted;
   for (const auto& row : rows.Exec(tx)) inserted.insert(row[0].as<std::string>());
   std::vector<InsertedReceipt> out;
-  for (const NewReceipt* m : batch) {
-    if (inserted.count(m->id)) {
-      out.push_back({m->id, false, m->received_at_us});
+  for (const NewReceipt* n : batch) {
+    const notary::Receipt& m = n->receipt;
+    if (inserted.count(m.id)) {
+      out.push_back({m.id, false, m.received_at_us});
       continue;
     }
     // A repeated idempotency key: the earlier receipt stands; nothing new is stored. The
@@ -292,8 +303,8 @@ common::Result<std::vector<InsertedReceipt>> InsertRows(
         "SELECT r.id::text, r.received_at_us, r.raw_sha256 = $3 AND r.envelope_from = $4"
         " AND r.envelope_to = $5::text[] FROM receipts r JOIN tenants t"
         " ON t.id = r.tenant_id WHERE t.name = $1 AND r.idempotency_key = $2",
-        m->tenant, m->idempotency_key, Bytea(m->raw_sha256), C(m->envelope_from),
-        TextArray(Clean(m->envelope_to)));
+        m.tenant, n->idempotency_key, Bytea(m.raw_sha256), m.envelope.mail_from,
+        TextArray(m.envelope.recipients));
     if (ex.empty()) return common::Error::Internal("receipt neither inserted nor found");
     InsertedReceipt dup{ex[0][0].as<std::string>(), true, ex[0][1].as<int64_t>()};
     dup.conflict = !ex[0][2].as<bool>();
@@ -312,8 +323,8 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
   {
     std::set<common::Hash> seen;
     for (const NewReceipt* m : batch) {
-      if (auto st = rows.Add(*m); !st.ok()) return st.error();
-      if (!seen.insert(m->raw_sha256).second) continue;
+      RETURN_IF_ERROR(rows.Add(*m));
+      if (!seen.insert(m->receipt.raw_sha256).second) continue;
       blobs.push_back(m);
       blob_bytes += m->raw.size();
     }
@@ -322,7 +333,7 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
   // costs one round trip instead of BEGIN, the statement and COMMIT.
   if (blob_bytes <= kBlobBytesPerStatement) {
     for (const NewReceipt* m : blobs) {
-      rows.blob_sha256.Add(common::AsChars(m->raw_sha256));
+      rows.blob_sha256.Add(common::AsChars(m->receipt.raw_sha256));
       rows.blob_data.Add(m->raw);
     }
     return InAutocommit<std::vector<InsertedReceipt>>(
@@ -343,7 +354,7 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
         };
         for (const NewReceipt* m : blobs) {
           if (bytes > 0 && bytes + m->raw.size() > kBlobBytesPerStatement) flush();
-          hashes.Add(common::AsChars(m->raw_sha256));
+          hashes.Add(common::AsChars(m->receipt.raw_sha256));
           data.Add(m->raw);
           bytes += m->raw.size();
         }
@@ -352,19 +363,19 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
       });
 }
 
-common::Result<std::optional<ReceiptRow>> ReceiptStore::Get(
+common::Result<std::optional<notary::Receipt>> ReceiptStore::Get(
     const std::string& id, const std::optional<std::string>& tenant) {
-  if (!IsUuid(id)) return std::optional<ReceiptRow>();
-  return InTransaction<std::optional<ReceiptRow>>(
-      db_, [&](pqxx::work& tx) -> common::Result<std::optional<ReceiptRow>> {
+  if (!IsUuid(id)) return std::optional<notary::Receipt>();
+  return InTransaction<std::optional<notary::Receipt>>(
+      db_, [&](pqxx::work& tx) -> common::Result<std::optional<notary::Receipt>> {
         pqxx::result r =
             tx.exec_params(std::string("SELECT ") + kReceiptColumns + kReceiptFrom +
                                "WHERE r.id = $1::uuid AND ($2::text IS NULL OR t.name = $2)",
                            id, tenant);
-        if (r.empty()) return std::optional<ReceiptRow>();
-        ReceiptRow row = ReadRow(r[0]);
+        if (r.empty()) return std::optional<notary::Receipt>();
+        notary::Receipt row = ReadRow(r[0]);
         LoadParts(tx, {&row});
-        return std::optional<ReceiptRow>(std::move(row));
+        return std::optional<notary::Receipt>(std::move(row));
       });
 }
 

@@ -159,7 +159,7 @@ TEST_F(BundleCliTest, VerifyMdCommandsSucceedWithOpensslAlone) {
   }
   EXPECT_GE(commands, 9);
   EXPECT_EQ(ts_commands, 2);  // this block's token and the previous block's
-  EXPECT_THAT(all_output, HasSubstr(common::ToHex(in.raw_sha256)));
+  EXPECT_THAT(all_output, HasSubstr(common::ToHex(in.receipt.raw_sha256)));
   EXPECT_THAT(all_output, HasSubstr(common::ToHex(in.leaf_hash)));
   EXPECT_THAT(all_output, HasSubstr(common::ToHex(in.block.block_hash)));
   EXPECT_THAT(all_output, HasSubstr(BundleFactory::A().fingerprint()));

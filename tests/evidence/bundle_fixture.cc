@@ -71,25 +71,24 @@ BundleFactory::BundleFactory(uint8_t seed_byte, std::string origin, std::string 
   receipt_.provenance.client_name = "mail.example.com";
   receipt_.provenance.queue_id = "4dQx1T0abcz";
   receipt_.provenance.asserted_by = "7f3a9c21d04e5b68";
-  receipt_.provenance_bound = true;
+  receipt_.leaf_version = 2;
   if (journal_report_) {
     receipt_.provenance.source = "journal";
     receipt_.provenance.journal_report_sha256 = common::Sha256Of(*journal_report_);
   }
 
   const mime::Canonical c = Canonical(message_);
-  LeafRecord rec;
-  rec.receipt_id = receipt_.id;
-  rec.received_at_us = receipt_.received_at_us;
-  rec.raw_sha256 = common::Sha256Of(message_);
-  rec.canonical_sha256 = c.canonical_sha256;
-  rec.canonical_version = c.canon_version;
-  rec.parts_root = c.parts_root;
-  rec.envelope_digest = EnvelopeDigest(receipt_.envelope);
-  rec.tenant = receipt_.tenant;
-  rec.format_version = 2;
-  rec.provenance = receipt_.provenance;
-  for (size_t i = 0; i < rec.salt.size(); ++i) rec.salt[i] = static_cast<uint8_t>(0xa0 + i);
+  receipt_.size = message_.size();
+  receipt_.raw_sha256 = common::Sha256Of(message_);
+  receipt_.canonical_sha256 = c.canonical_sha256;
+  receipt_.canon_version = c.canon_version;
+  receipt_.parts = c.parts;
+  receipt_.parts_root = c.parts_root;
+  receipt_.envelope_digest = EnvelopeDigest(receipt_.envelope);
+  for (size_t i = 0; i < receipt_.salt.size(); ++i) {
+    receipt_.salt[i] = static_cast<uint8_t>(0xa0 + i);
+  }
+  const LeafRecord rec = LeafRecordOf(receipt_);
   leaf_record_ = Must(rec.Encode());
 
   leaves_ = {Filler("0"), Filler("1"), Filler("2"), common::HashLeaf(leaf_record_),
@@ -163,22 +162,6 @@ BundleInput BundleFactory::Input(std::optional<std::string> part, std::string la
     in.canonical_form = c.canonical;
     in.journal_report = journal_report_;
   }
-  in.raw_sha256 = common::Sha256Of(message_);
-  in.canonical_sha256 = c.canonical_sha256;
-  in.canon_version = c.canon_version;
-  for (const auto& p : c.parts) {
-    BundlePart bp;
-    bp.position = p.position;
-    bp.content_type = p.content_type;
-    bp.charset = p.charset;
-    bp.disposition = p.disposition;
-    bp.filename = p.filename;
-    bp.size = p.size;
-    bp.sha256 = p.sha256;
-    bp.salt = p.salt;
-    in.parts.push_back(std::move(bp));
-  }
-  in.parts_root = c.parts_root;
   in.leaf_record = leaf_record_;
   in.leaf_index = kLeafIndex;
   in.leaf_hash = leaves_[kLeafIndex];

@@ -82,7 +82,7 @@ class BundleFactory {
   std::vector<common::Hash> leaves_;  // leaf hashes of the 7 sealed leaves
   std::vector<Block> blocks_;         // heights 0, 1, 2
   std::string checkpoint_;            // at size 7
-  BundleReceipt receipt_;
+  Receipt receipt_;
 };
 
 // Zip writing for hostile-input tests: entries in order, names as given, deflated.

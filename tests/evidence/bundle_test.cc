@@ -25,17 +25,8 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 // The leaf hash of a part's record, as evidence.json states it.
-common::Hash PartRecordLeafHashForTest(const BundlePart& p, uint32_t canon_version) {
-  mime::Part m;
-  m.position = p.position;
-  m.content_type = p.content_type;
-  m.charset = p.charset;
-  m.disposition = p.disposition;
-  m.filename = p.filename;
-  m.size = p.size;
-  m.sha256 = p.sha256;
-  if (p.salt) m.salt = *p.salt;
-  return common::HashLeaf(mime::EncodePartRecord(m, canon_version));
+common::Hash PartRecordLeafHashForTest(const Part& p, uint32_t canon_version) {
+  return common::HashLeaf(mime::EncodePartRecord(p, canon_version));
 }
 
 const std::vector<std::string> kCheckIds = {"bundle.files",
@@ -381,7 +372,7 @@ TEST(BundleTest, SelectiveDisclosureProvesOnePartAndHidesTheRest) {
   // Part 1 (the body text) is withheld: its hash and type do not appear.
   const std::string& ev = b.files.at("evidence.json");
   BundleInput full = BundleFactory::A().Input();
-  EXPECT_THAT(ev, Not(HasSubstr(common::ToHex(full.parts[0].sha256))));
+  EXPECT_THAT(ev, Not(HasSubstr(common::ToHex(full.receipt.parts[0].sha256))));
   EXPECT_THAT(ev, Not(HasSubstr("text/plain")));
   EXPECT_THAT(ev, HasSubstr("\"redacted\": true"));
   EXPECT_THAT(b.files.at("certificate.html"), Not(HasSubstr("Signed contract")));
@@ -570,7 +561,7 @@ TEST(BundleTest, DuplicateKeysUnknownFieldsAndUpperCaseHexAreMalformed) {
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.error().message(), HasSubstr("unknown field"));
 
-  const std::string raw = common::ToHex(BundleFactory::A().Input().raw_sha256);
+  const std::string raw = common::ToHex(BundleFactory::A().Input().receipt.raw_sha256);
   std::string upper_hex = raw;
   for (char& c : upper_hex) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   ASSERT_NE(upper_hex, raw);
@@ -777,9 +768,9 @@ TEST(BundleTest, SpecWorkedExampleIsPinned) {
   BundleInput in = BundleFactory::A().Input();
   if (std::getenv("NOTARY_PRINT_BUNDLE_EXAMPLE") != nullptr) {
     auto hex = [](std::string_view s) { return common::ToHex(common::AsBytes(s)); };
-    std::cout << "raw " << common::ToHex(in.raw_sha256) << "\ncanonical "
-              << common::ToHex(in.canonical_sha256) << "\nparts_root "
-              << common::ToHex(in.parts_root) << "\nenvelope "
+    std::cout << "raw " << common::ToHex(in.receipt.raw_sha256) << "\ncanonical "
+              << common::ToHex(in.receipt.canonical_sha256) << "\nparts_root "
+              << common::ToHex(in.receipt.parts_root) << "\nenvelope "
               << common::ToHex(EnvelopeDigest(in.receipt.envelope)) << "\nleaf_record "
               << hex(in.leaf_record) << "\nleaf_hash " << common::ToHex(in.leaf_hash) << "\nbatch0 "
               << common::ToHex(in.batch_proof[0]) << "\nbatch1 " << common::ToHex(in.batch_proof[1])
@@ -789,25 +780,25 @@ TEST(BundleTest, SpecWorkedExampleIsPinned) {
               << in.checkpoint << "cp0 " << common::ToHex(in.checkpoint_proof[0]) << "\ncp1 "
               << common::ToHex(in.checkpoint_proof[1]) << "\ncp2 "
               << common::ToHex(in.checkpoint_proof[2]) << "\n";
-    for (const auto& p : in.parts) {
-      std::cout << "part " << p.position << " salt " << common::ToHex(*p.salt) << " leaf "
-                << common::ToHex(PartRecordLeafHashForTest(p, in.canon_version)) << "\n";
+    for (const auto& p : in.receipt.parts) {
+      std::cout << "part " << p.position << " salt " << common::ToHex(p.salt) << " leaf "
+                << common::ToHex(PartRecordLeafHashForTest(p, in.receipt.canon_version)) << "\n";
     }
   }
   EXPECT_EQ(BundleFactory::A().fingerprint(),
             "503d8ee46d581c649966569ae095e27041de83322e8e0480e5539e00d2d5d874");
-  EXPECT_EQ(common::ToHex(in.raw_sha256),
+  EXPECT_EQ(common::ToHex(in.receipt.raw_sha256),
             "739b5d01b3664f0f16008cea956413a26247c63892ab1e4f4a78f60246fba122");
-  EXPECT_EQ(in.canon_version, 2u);
-  EXPECT_EQ(common::ToHex(in.canonical_sha256),
+  EXPECT_EQ(in.receipt.canon_version, 2u);
+  EXPECT_EQ(common::ToHex(in.receipt.canonical_sha256),
             "94b1897528ea23c3de5b99e8a471172d07ea91a7b64f3d0b4f4ab2a2437efeb5");
-  EXPECT_EQ(common::ToHex(*in.parts[0].salt),
+  EXPECT_EQ(common::ToHex(in.receipt.parts[0].salt),
             "30fb32944bb991bc56b92f316241065eb45862058586a567b5aa30de5c56eb5f");
-  EXPECT_EQ(common::ToHex(PartRecordLeafHashForTest(in.parts[0], 2)),
+  EXPECT_EQ(common::ToHex(PartRecordLeafHashForTest(in.receipt.parts[0], 2)),
             "3c3ca1893d379a4845597483bc0f8673832d1070be4bc37b16815459620d4c8a");
-  EXPECT_EQ(common::ToHex(PartRecordLeafHashForTest(in.parts[1], 2)),
+  EXPECT_EQ(common::ToHex(PartRecordLeafHashForTest(in.receipt.parts[1], 2)),
             "49e0a69f897b91b10e5ac780bbeea59ae7f6eb6f5912dafaee2695fad88e0b66");
-  EXPECT_EQ(common::ToHex(in.parts_root),
+  EXPECT_EQ(common::ToHex(in.receipt.parts_root),
             "8dab726f048e33b22792afe99f3f12faff1446ea060110e396c6c9c833e7eb6e");
   EXPECT_EQ(common::ToHex(EnvelopeDigest(in.receipt.envelope)),
             "339525240b2c65ceed54c70e9199a1a5b8159aa7e79fc7f6c9622297b11d3bf2");

@@ -11,7 +11,6 @@
 #include "common/rfc6962.h"
 #include "common/sha256.h"
 #include "storage/admin_store.h"
-#include "storage/leaf_input.h"
 #include "storage/migrations.h"
 #include "storage/receipt_store.h"
 #include "support/test_support.h"
@@ -56,20 +55,21 @@ class ChainStoreTest : public ::testing::Test {
       storage::NewReceipt r;
       char id[40];
       std::snprintf(id, sizeof id, "0190a5d8-0000-7000-8000-%012d", i);
-      r.id = id;
-      r.tenant = "default";
-      r.received_at_us = 1764000000000000 + i;
-      r.node = "test";
-      r.source = "smtp";
-      r.envelope_from = "a@example.com";
-      r.envelope_to = {"b@example.org"};
+      r.receipt.id = id;
+      r.receipt.tenant = "default";
+      r.receipt.received_at_us = 1764000000000000 + i;
+      r.receipt.provenance.node = "test";
+      r.receipt.provenance.source = "smtp";
+      r.receipt.envelope.mail_from = "a@example.com";
+      r.receipt.envelope.recipients = {"b@example.org"};
       r.raw = "message " + std::to_string(i);
-      r.raw_sha256 = common::Sha256Of(r.raw);
-      r.canonical_sha256 = common::Sha256Of("canonical " + std::to_string(i));
-      r.canon_version = 1;
-      r.parts_root = common::Sha256Of("parts");
-      r.envelope_digest = common::Sha256Of("envelope");
-      r.salt = common::Sha256Of("salt " + std::to_string(i));
+      r.receipt.raw_sha256 = common::Sha256Of(r.raw);
+      r.receipt.canonical_sha256 = common::Sha256Of("canonical " + std::to_string(i));
+      r.receipt.canon_version = 1;
+      r.receipt.leaf_version = 1;  // some tests make these rows look older than migration 0004
+      r.receipt.parts_root = common::Sha256Of("parts");
+      r.receipt.envelope_digest = common::Sha256Of("envelope");
+      r.receipt.salt = common::Sha256Of("salt " + std::to_string(i));
       ms.push_back(r);
     }
     std::vector<const storage::NewReceipt*> ptrs;
@@ -77,7 +77,7 @@ class ChainStoreTest : public ::testing::Test {
     auto ins = storage::ReceiptStore(*db_).Insert(ptrs);
     EXPECT_TRUE(ins.ok()) << ins.error().ToString();
     std::vector<std::string> ids;
-    for (auto& m : ms) ids.push_back(m.id);
+    for (auto& m : ms) ids.push_back(m.receipt.id);
     return ids;
   }
 
@@ -128,18 +128,7 @@ class ChainStoreTest : public ::testing::Test {
   std::string RecordOf(const std::string& id) {
     auto row = storage::ReceiptStore(*db_).Get(id, std::nullopt);
     EXPECT_TRUE(row.ok() && row->has_value());
-    const storage::ReceiptRow& r = **row;
-    storage::PendingLeaf p;
-    p.receipt_id = r.id;
-    p.tenant = r.tenant;
-    p.received_at_us = r.received_at_us;
-    p.raw_sha256 = r.raw_sha256;
-    p.canonical_sha256 = r.canonical_sha256;
-    p.canon_version = r.canon_version;
-    p.parts_root = r.parts_root;
-    p.envelope_digest = r.envelope_digest;
-    p.salt = r.salt;
-    return *storage::LeafRecordOf(p).Encode();
+    return *notary::LeafRecordOf(**row).Encode();
   }
 
   void ExpectLeaves(const std::vector<std::string>& ids, int64_t first_leaf,
@@ -270,8 +259,9 @@ class ChainStoreFrom0005Test : public ChainStoreTest {
   std::pair<std::string, std::string> OldReceipt(int i) {
     char id[40];
     std::snprintf(id, sizeof id, "0190a5d8-0000-7000-8000-%012d", i);
-    storage::PendingLeaf p;
-    p.receipt_id = id;
+    notary::Receipt p;  // as a notaryd stored it before migration 0007: leaf record version 1
+    p.leaf_version = 1;
+    p.id = id;
     p.tenant = "default";
     p.received_at_us = 1764000000000000 + i;
     const std::string raw = "message " + std::to_string(i);
@@ -290,12 +280,12 @@ class ChainStoreFrom0005Test : public ChainStoreTest {
             "'); INSERT INTO receipts (id, tenant_id, received_at, received_at_us, node,"
             " source, envelope_from, envelope_to, size, raw_sha256, canonical_sha256,"
             " canon_version, parts_root, envelope_digest, salt) VALUES ('" +
-            p.receipt_id + "', 1, to_timestamp(" + us + " / 1e6), " + us +
+            p.id + "', 1, to_timestamp(" + us + " / 1e6), " + us +
             ", 'test', 'smtp', 'a@example.com', '{b@example.org}', " + std::to_string(raw.size()) +
             ", " + hex(p.raw_sha256) + ", " + hex(p.canonical_sha256) + ", 1, " +
             hex(p.parts_root) + ", " + hex(p.envelope_digest) + ", " + hex(p.salt) + ")");
     EXPECT_EQ(r.exit_code, 0) << r.out;
-    return {p.receipt_id, *storage::LeafRecordOf(p).Encode()};
+    return {p.id, *notary::LeafRecordOf(p).Encode()};
   }
 };
 

@@ -21,21 +21,25 @@ class ReceiptStoreTest : public ::testing::Test {
 
   static storage::NewReceipt Make(const std::string& id, const std::string& raw) {
     storage::NewReceipt r;
-    r.id = id;
-    r.tenant = "default";
-    r.received_at_us = 1764000000123456;
-    r.node = "test";
-    r.source = "smtp";
-    r.envelope_from = "alice@example.com";
-    r.envelope_to = {"bob@example.org", "carol@example.net"};
-    r.client_ip = "127.0.0.1";
+    r.receipt.id = id;
+    r.receipt.tenant = "default";
+    r.receipt.received_at_us = 1764000000123456;
+    r.receipt.provenance.node = "test";
+    r.receipt.provenance.source = "smtp";
+    r.receipt.envelope.mail_from = "alice@example.com";
+    r.receipt.envelope.recipients = {"bob@example.org", "carol@example.net"};
+    r.receipt.envelope.client_ip = "127.0.0.1";
     r.raw = raw;
-    r.raw_sha256 = common::Sha256Of(raw);
-    r.subject = "Vertrag \xea\xb3\x84\xec\x95\xbd";  // Korean, UTF-8
-    r.addresses = {"alice@example.com", "bob@example.org"};
-    r.message_id = "m1@example.com";
-    r.parts.push_back(
-        {"1", "text/plain", "utf-8", "", "", 5, common::Sha256Of("hello"), std::nullopt});
+    r.receipt.raw_sha256 = common::Sha256Of(raw);
+    r.receipt.metadata.subject = "Vertrag \xea\xb3\x84\xec\x95\xbd";  // Korean, UTF-8
+    r.receipt.metadata.addresses = {"alice@example.com", "bob@example.org"};
+    r.receipt.metadata.message_id = "m1@example.com";
+    // Canonical form and leaf record version 1 (unsalted parts, no provenance bound) unless a
+    // test says otherwise.
+    r.receipt.canon_version = 1;
+    r.receipt.leaf_version = 1;
+    r.receipt.parts.push_back(
+        {"1", "text/plain", "utf-8", "", "", 5, common::Sha256Of("hello"), common::Hash{}});
     return r;
   }
 
@@ -48,19 +52,19 @@ TEST_F(ReceiptStoreTest, InsertedReceiptReadsBackWithPartsAndPendingStatus) {
   auto m = Make("0190a5d8-0000-7000-8000-000000000001", "Subject: x\r\n\r\nhello\r\n");
   auto ins = store.Insert({&m});
   ASSERT_TRUE(ins.ok()) << ins.error().ToString();
-  auto got = store.Get(m.id, std::nullopt);
+  auto got = store.Get(m.receipt.id, std::nullopt);
   ASSERT_TRUE(got.ok() && got->has_value());
-  const storage::ReceiptRow& r = **got;
-  EXPECT_EQ(r.envelope_to, m.envelope_to);
-  EXPECT_EQ(r.raw_sha256, m.raw_sha256);
-  EXPECT_EQ(r.subject, m.subject);
-  EXPECT_EQ(r.received_at_us, m.received_at_us);
+  const notary::Receipt& r = **got;
+  EXPECT_EQ(r.envelope.recipients, m.receipt.envelope.recipients);
+  EXPECT_EQ(r.raw_sha256, m.receipt.raw_sha256);
+  EXPECT_EQ(r.metadata.subject, m.receipt.metadata.subject);
+  EXPECT_EQ(r.received_at_us, m.receipt.received_at_us);
   ASSERT_EQ(r.parts.size(), 1u);
   EXPECT_EQ(r.parts[0].sha256, common::Sha256Of("hello"));
-  EXPECT_FALSE(r.parts[0].salt.has_value());
+  EXPECT_EQ(r.parts[0].salt, common::Hash{});
   EXPECT_FALSE(r.leaf_index.has_value());
   EXPECT_EQ(*store.PendingCount(), 1);
-  auto raw = store.GetRaw(m.raw_sha256);
+  auto raw = store.GetRaw(m.receipt.raw_sha256);
   ASSERT_TRUE(raw.ok());
   EXPECT_EQ(*raw, m.raw);
 }
@@ -80,10 +84,10 @@ TEST_F(ReceiptStoreTest, OtherTenantSeesNothing) {
   storage::ReceiptStore store(*db_);
   auto m = Make("0190a5d8-0000-7000-8000-000000000004", "x");
   ASSERT_TRUE(store.Insert({&m}).ok());
-  auto other = store.Get(m.id, std::string("someone-else"));
+  auto other = store.Get(m.receipt.id, std::string("someone-else"));
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE(other->has_value());
-  auto mine = store.Get(m.id, std::string("default"));
+  auto mine = store.Get(m.receipt.id, std::string("default"));
   ASSERT_TRUE(mine.ok());
   EXPECT_TRUE(mine->has_value());
 }
@@ -98,20 +102,38 @@ TEST_F(ReceiptStoreTest, RepeatedIdempotencyKeyReturnsTheFirstReceipt) {
   auto r = store.Insert({&b});
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE((*r)[0].duplicate);
-  EXPECT_EQ((*r)[0].id, a.id);
+  EXPECT_EQ((*r)[0].id, a.receipt.id);
   EXPECT_EQ(*store.PendingCount(), 1);
 }
 
 TEST_F(ReceiptStoreTest, InvalidUtf8AndNulInMetadataAreStoredSanitised) {
   storage::ReceiptStore store(*db_);
   auto m = Make("0190a5d8-0000-7000-8000-000000000007", "x");
-  m.subject = std::string("bad \xff\xfe and nul \0 here", 22);
-  m.helo = std::string("h\0elo", 5);
+  m.receipt.metadata.subject = std::string("bad \xff\xfe and nul \0 here", 22);
   ASSERT_TRUE(store.Insert({&m}).ok());
-  auto got = store.Get(m.id, std::nullopt);
+  auto got = store.Get(m.receipt.id, std::nullopt);
   ASSERT_TRUE(got.ok() && got->has_value());
-  EXPECT_EQ((*got)->subject, "bad \xEF\xBF\xBD\xEF\xBF\xBD and nul  here");
-  EXPECT_EQ((*got)->helo, "helo");
+  EXPECT_EQ((*got)->metadata.subject, "bad \xEF\xBF\xBD\xEF\xBF\xBD and nul  here");
+}
+
+// A field the leaf record binds is stored byte for byte or not at all: sanitising it in the
+// column would leave a receipt that does not match its own record. Ingest sanitises before it
+// builds the record; anything else is refused as bad input, and nothing of it is stored.
+TEST_F(ReceiptStoreTest, BoundTextThatIsNotUtf8IsRefusedNotAltered) {
+  storage::ReceiptStore store(*db_);
+  auto nul = Make("0190a5d8-0000-7000-8000-000000000008", "x");
+  nul.receipt.envelope.helo = std::string("h\0elo", 5);
+  auto bad = Make("0190a5d8-0000-7000-8000-000000000009", "y");
+  bad.receipt.provenance.auth_user = "\xc3";
+  for (const auto* m : {&nul, &bad}) {
+    auto r = store.Insert({m});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code(), common::ErrorCode::kInvalidInput);
+    auto got = store.Get(m->receipt.id, std::nullopt);
+    ASSERT_TRUE(got.ok());
+    EXPECT_FALSE(got->has_value());
+  }
+  EXPECT_EQ(*store.PendingCount(), 0);
 }
 
 // A group goes to PostgreSQL as one array per column: every field of every row must come
@@ -122,23 +144,29 @@ TEST_F(ReceiptStoreTest, GroupRowsReadBackFieldByField) {
   for (int i = 0; i < 5; ++i) {
     auto m = Make("0190a5d8-0000-7000-8000-00000000010" + std::to_string(i),
                   "bytes of message " + std::to_string(i));
-    m.envelope_to = std::vector<std::string>(i, "r\\\"" + std::to_string(i) + "@example.org");
-    m.client_port = 40000 + i;
-    m.smtputf8 = i % 2 == 1;
-    m.tls_protocol = i == 2 ? "TLSv1.3" : "";
-    if (i == 3) m.date_utc_unix = 1764000000 + i;
+    m.receipt.envelope.recipients =
+        std::vector<std::string>(i, "r\\\"" + std::to_string(i) + "@example.org");
+    m.receipt.envelope.client_port = 40000 + i;
+    m.receipt.smtputf8 = i % 2 == 1;
+    m.receipt.envelope.tls_protocol = i == 2 ? "TLSv1.3" : "";
+    if (i == 3) m.receipt.metadata.date_utc_unix = 1764000000 + i;
     if (i == 4) m.idempotency_key = "key-4";
     if (i >= 1) {  // leaf record version 2 binds the provenance columns
-      m.provenance.leaf_version = 2;
-      m.provenance.asserted_by = i == 1 ? "0123456789abcdef" : "";
-      if (i == 2) m.provenance.journal_report_sha256 = common::Sha256Of("report");
-      m.source = i == 2 ? "journal" : "http";
-      m.listener = "http";
-      m.auth_user = i == 3 ? "al\xc3\xaf" "ce" : "";
+      m.receipt.leaf_version = 2;
+      m.receipt.provenance.asserted_by = i == 1 ? "0123456789abcdef" : "";
+      if (i == 2) m.receipt.provenance.journal_report_sha256 = common::Sha256Of("report");
+      m.receipt.provenance.source = i == 2 ? "journal" : "http";
+      m.receipt.provenance.listener = "http";
+      m.receipt.provenance.auth_user = i == 3 ? "al\xc3\xaf"
+                                                "ce"
+                                              : "";
     }
-    m.parts.push_back({"2", "image/png", "", "attachment", "a \"b\".png", 7,
-                       common::Sha256Of("part" + std::to_string(i)),
-                       common::Sha256Of("salt" + std::to_string(i))});
+    m.receipt.parts.push_back({"2", "image/png", "", "attachment", "a \"b\".png", 7,
+                               common::Sha256Of("part" + std::to_string(i)), common::Hash{}});
+    if (i % 2 == 1) {  // canonical form version 2: every part record is salted
+      m.receipt.canon_version = 2;
+      for (auto& p : m.receipt.parts) p.salt = common::Sha256Of("salt" + p.position + m.raw);
+    }
     group.push_back(m);
   }
   std::vector<const storage::NewReceipt*> ptrs;
@@ -146,34 +174,35 @@ TEST_F(ReceiptStoreTest, GroupRowsReadBackFieldByField) {
   auto ins = store.Insert(ptrs);
   ASSERT_TRUE(ins.ok()) << ins.error().ToString();
   for (const auto& m : group) {
-    auto got = store.Get(m.id, std::nullopt);
-    ASSERT_TRUE(got.ok() && got->has_value()) << m.id;
-    const storage::ReceiptRow& r = **got;
-    EXPECT_EQ(r.envelope_to, m.envelope_to);
-    EXPECT_EQ(r.client_port, m.client_port);
-    EXPECT_EQ(r.smtputf8, m.smtputf8);
-    EXPECT_EQ(r.tls_protocol, m.tls_protocol);
-    EXPECT_EQ(r.received_at_us, m.received_at_us);
-    EXPECT_EQ(r.raw_sha256, m.raw_sha256);
-    EXPECT_EQ(r.size, static_cast<int64_t>(m.raw.size()));
-    EXPECT_EQ(r.subject, m.subject);
+    auto got = store.Get(m.receipt.id, std::nullopt);
+    ASSERT_TRUE(got.ok() && got->has_value()) << m.receipt.id;
+    const notary::Receipt& r = **got;
+    EXPECT_EQ(r.envelope.recipients, m.receipt.envelope.recipients);
+    EXPECT_EQ(r.envelope.client_port, m.receipt.envelope.client_port);
+    EXPECT_EQ(r.smtputf8, m.receipt.smtputf8);
+    EXPECT_EQ(r.envelope.tls_protocol, m.receipt.envelope.tls_protocol);
+    EXPECT_EQ(r.received_at_us, m.receipt.received_at_us);
+    EXPECT_EQ(r.raw_sha256, m.receipt.raw_sha256);
+    EXPECT_EQ(r.size, m.raw.size());
+    EXPECT_EQ(r.metadata.subject, m.receipt.metadata.subject);
     ASSERT_EQ(r.parts.size(), 2u);
     EXPECT_EQ(r.parts[1].filename, "a \"b\".png");
-    EXPECT_EQ(r.parts[1].sha256, m.parts[1].sha256);
-    EXPECT_EQ(r.parts[1].salt, m.parts[1].salt);  // canonical form version 2 part salts
-    EXPECT_FALSE(r.parts[0].salt.has_value());
-    EXPECT_EQ(*store.GetRaw(m.raw_sha256), m.raw);
-    EXPECT_EQ(r.provenance.leaf_version, m.provenance.leaf_version);
-    EXPECT_EQ(r.provenance.asserted_by, m.provenance.asserted_by);
-    EXPECT_EQ(r.provenance.journal_report_sha256, m.provenance.journal_report_sha256);
-    EXPECT_EQ(r.auth_user, m.auth_user);
+    EXPECT_EQ(r.parts[1].sha256, m.receipt.parts[1].sha256);
+    EXPECT_EQ(r.canon_version, m.receipt.canon_version);
+    EXPECT_EQ(r.parts[0].salt, m.receipt.parts[0].salt);  // zero for version 1
+    EXPECT_EQ(r.parts[1].salt, m.receipt.parts[1].salt);
+    EXPECT_EQ(*store.GetRaw(m.receipt.raw_sha256), m.raw);
+    EXPECT_EQ(r.leaf_version, m.receipt.leaf_version);
+    EXPECT_EQ(r.provenance.asserted_by, m.receipt.provenance.asserted_by);
+    EXPECT_EQ(r.provenance.journal_report_sha256, m.receipt.provenance.journal_report_sha256);
+    EXPECT_EQ(r.provenance.auth_user, m.receipt.provenance.auth_user);
   }
   auto out = testsupport::RunCommand(
       {"psql", "-X", "-At", tdb_.SuperUrl(), "-c",
        "SELECT count(*) FILTER (WHERE date_utc IS NULL) || ',' || count(date_utc) || ','"
-       " || count(idempotency_key) || ',' || (SELECT count(*) FROM message_parts)"
-       " FROM receipts"});
-  EXPECT_EQ(out.out, "4,1,1,10\n");
+       " || count(idempotency_key) || ',' || (SELECT count(*) FROM message_parts) || ','"
+       " || (SELECT count(*) FROM message_parts WHERE salt IS NULL) FROM receipts"});
+  EXPECT_EQ(out.out, "4,1,1,10,6\n");  // version 1 part records have no salt: NULL, not zeros
 }
 
 // Bytes past one statement's share go ahead in statements of their own, in the same
@@ -192,7 +221,7 @@ TEST_F(ReceiptStoreTest, LargeGroupBytesAreStoredExactlyAndAtomically) {
   auto ins = store.Insert(ptrs);
   ASSERT_TRUE(ins.ok()) << ins.error().ToString();
   EXPECT_EQ(ins->size(), 4u);
-  for (const auto& m : group) EXPECT_EQ(*store.GetRaw(m.raw_sha256), m.raw);
+  for (const auto& m : group) EXPECT_EQ(*store.GetRaw(m.receipt.raw_sha256), m.raw);
 
   // The same again with an unknown tenant in the group: nothing of it is stored.
   std::vector<storage::NewReceipt> bad;
@@ -200,11 +229,11 @@ TEST_F(ReceiptStoreTest, LargeGroupBytesAreStoredExactlyAndAtomically) {
     bad.push_back(Make("0190a5d8-0000-7000-8000-00000000030" + std::to_string(i),
                        std::string(7u << 20, static_cast<char>('x' + i))));
   }
-  bad[2].tenant = "no-such-tenant";
+  bad[2].receipt.tenant = "no-such-tenant";
   std::vector<const storage::NewReceipt*> bad_ptrs;
   for (const auto& m : bad) bad_ptrs.push_back(&m);
   EXPECT_FALSE(store.Insert(bad_ptrs).ok());
-  EXPECT_FALSE(store.GetRaw(bad[0].raw_sha256).ok());
+  EXPECT_FALSE(store.GetRaw(bad[0].receipt.raw_sha256).ok());
   auto out = testsupport::RunCommand(
       {"psql", "-X", "-At", tdb_.SuperUrl(), "-c",
        "SELECT (SELECT count(*) FROM message_blobs) || ',' || (SELECT count(*) FROM receipts)"});
@@ -217,7 +246,7 @@ TEST_F(ReceiptStoreTest, SearchFiltersAndPaginatesWithinTenant) {
   for (int i = 0; i < 5; ++i) {
     auto m =
         Make("0190a5d8-0000-7000-8000-00000000010" + std::to_string(i), "m" + std::to_string(i));
-    m.received_at_us += i;
+    m.receipt.received_at_us += i;
     ms.push_back(m);
   }
   std::vector<const storage::NewReceipt*> ptrs;
@@ -237,7 +266,7 @@ TEST_F(ReceiptStoreTest, SearchFiltersAndPaginatesWithinTenant) {
   }
   ASSERT_EQ(seen.size(), 5u);
   for (int i = 0; i < 5; ++i)
-    EXPECT_EQ(seen[static_cast<size_t>(i)], ms[static_cast<size_t>(i)].id);
+    EXPECT_EQ(seen[static_cast<size_t>(i)], ms[static_cast<size_t>(i)].receipt.id);
   storage::SearchQuery other;
   other.tenant = "nobody";
   EXPECT_TRUE(store.Search(other)->items.empty());
@@ -249,7 +278,7 @@ TEST_F(ReceiptStoreTest, PaginationStaysStableWhileNewMailArrives) {
   for (int i = 0; i < 6; ++i) {
     auto m =
         Make("0190a5d8-0000-7000-8000-00000000020" + std::to_string(i), "p" + std::to_string(i));
-    m.received_at_us += i;
+    m.receipt.received_at_us += i;
     first.push_back(m);
   }
   std::vector<const storage::NewReceipt*> ptrs;
@@ -262,7 +291,7 @@ TEST_F(ReceiptStoreTest, PaginationStaysStableWhileNewMailArrives) {
   ASSERT_TRUE(page1.ok() && page1->next);
   // New mail arrives between the two pages (later reception times, as always).
   auto late = Make("0190a5d8-0000-7000-8000-000000000299", "late");
-  late.received_at_us += 1000;
+  late.receipt.received_at_us += 1000;
   ASSERT_TRUE(store.Insert({&late}).ok());
   q.after = page1->next;
   auto page2 = store.Search(q);
@@ -272,21 +301,21 @@ TEST_F(ReceiptStoreTest, PaginationStaysStableWhileNewMailArrives) {
   for (auto& r : page2->items) ids.push_back(r.id);
   ASSERT_EQ(ids.size(), 7u);  // the six, once each, then the newcomer at the end
   for (int i = 0; i < 6; ++i)
-    EXPECT_EQ(ids[static_cast<size_t>(i)], first[static_cast<size_t>(i)].id);
-  EXPECT_EQ(ids[6], late.id);
+    EXPECT_EQ(ids[static_cast<size_t>(i)], first[static_cast<size_t>(i)].receipt.id);
+  EXPECT_EQ(ids[6], late.receipt.id);
 }
 
 TEST_F(ReceiptStoreTest, SearchByFromMatchesAddressesExactlyAndNamesByContains) {
   storage::ReceiptStore store(*db_);
   auto a = Make("0190a5d8-0000-7000-8000-000000000301", "a");
-  a.hdr_from = "Alice Kim <Alice.Kim@Example.com>";
-  a.envelope_from = "bounces@list.example";
+  a.receipt.metadata.from = "Alice Kim <Alice.Kim@Example.com>";
+  a.receipt.envelope.mail_from = "bounces@list.example";
   auto b = Make("0190a5d8-0000-7000-8000-000000000302", "b");
-  b.hdr_from = "bob@example.org";
-  b.envelope_from = "bob@example.org";
+  b.receipt.metadata.from = "bob@example.org";
+  b.receipt.envelope.mail_from = "bob@example.org";
   auto c = Make("0190a5d8-0000-7000-8000-000000000303", "c");
-  c.hdr_from = "Mallory <alice.kim@example.com.evil>";
-  c.envelope_from = "m@evil.example";
+  c.receipt.metadata.from = "Mallory <alice.kim@example.com.evil>";
+  c.receipt.envelope.mail_from = "m@evil.example";
   ASSERT_TRUE(store.Insert({&a, &b, &c}).ok());
   auto ids = [&](const std::string& from) {
     storage::SearchQuery q;
@@ -300,10 +329,13 @@ TEST_F(ReceiptStoreTest, SearchByFromMatchesAddressesExactlyAndNamesByContains) 
     }
     return out;
   };
-  EXPECT_EQ(ids("alice.kim@example.com"), std::vector<std::string>{a.id});  // header address
-  EXPECT_EQ(ids("BOUNCES@list.example"), std::vector<std::string>{a.id});   // envelope sender
-  EXPECT_EQ(ids("bob@example.org"), std::vector<std::string>{b.id});
-  EXPECT_EQ(ids("kim"), (std::vector<std::string>{a.id, c.id}));  // a name: contains
+  EXPECT_EQ(ids("alice.kim@example.com"),
+            std::vector<std::string>{a.receipt.id});  // header address
+  EXPECT_EQ(ids("BOUNCES@list.example"),
+            std::vector<std::string>{a.receipt.id});  // envelope sender
+  EXPECT_EQ(ids("bob@example.org"), std::vector<std::string>{b.receipt.id});
+  EXPECT_EQ(ids("kim"),
+            (std::vector<std::string>{a.receipt.id, c.receipt.id}));  // a name: contains
   EXPECT_TRUE(ids("nobody@example.com").empty());
 }
 
@@ -318,8 +350,8 @@ TEST_F(ReceiptStoreTest, AttachmentNameIsAContainsMatchWithOrWithoutWholeWords) 
   for (size_t i = 0; i < names.size(); ++i) {
     auto m =
         Make("0190a5d8-0000-7000-8000-00000000030" + std::to_string(i), "n" + std::to_string(i));
-    m.received_at_us += static_cast<int64_t>(i);
-    m.attachment_names = names[i];
+    m.receipt.received_at_us += static_cast<int64_t>(i);
+    m.receipt.metadata.attachment_names = names[i];
     ms.push_back(m);
   }
   std::vector<const storage::NewReceipt*> ptrs;

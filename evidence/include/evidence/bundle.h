@@ -19,6 +19,7 @@
 #include "common/bytes.h"
 #include "common/result.h"
 #include "log/leaf_record.h"
+#include "receipt/receipt.h"
 
 namespace notary {
 
@@ -30,40 +31,9 @@ inline constexpr size_t kMaxBundleEntries = 64;
 inline constexpr uint64_t kMaxBundleTotalBytes = 200ull << 20;  // uncompressed, all entries
 inline constexpr uint64_t kMaxBundleZipBytes = 200ull << 20;    // the zip itself
 
-// The receipt as stored. id, received_at_us, tenant and the envelope are bound by the leaf
-// record; so is `provenance` when provenance_bound (leaf record version 2). For receipts with
-// a version 1 leaf record (and every version 1 bundle) the provenance is the notary's
-// statement only, and says so wherever it is shown.
-struct BundleReceipt {
-  std::string id;  // 1..64 bytes
-  std::string tenant;
-  int64_t received_at_us = 0;  // µs since 1970-01-01T00:00:00Z
-  Envelope envelope;           // MAIL FROM, RCPT TO, client ip/port, HELO, TLS
-  Provenance provenance;       // source, listener, node, client name, AUTH user, queue id, ...
-  bool provenance_bound = false;
-};
-
-// A part record (docs/canonical-form.md §3), as mime::Part without the canonical-form extras.
-struct BundlePart {
-  std::string position;
-  std::string content_type;
-  std::string charset;
-  std::string disposition;
-  std::string filename;
-  uint64_t size = 0;
-  common::Hash sha256{};
-  // The part record's salt (canonical form version 2: docs/canonical-form.md); absent for
-  // version 1 records, which are not salted, and for a redacted part (it stays private).
-  std::optional<common::Hash> salt;
-  // Set by ReadBundleZip for a part withheld by selective disclosure: only the hash of its
-  // record is known (HashLeaf(EncodePartRecord)), the fields above are empty.
-  bool redacted = false;
-  common::Hash record_leaf_hash{};
-};
-
 // Selective disclosure: one part's decoded bytes instead of the message.
 struct DisclosedPart {
-  std::string position;  // must equal one BundlePart's position
+  std::string position;  // must equal the position of one of receipt.parts
   std::string bytes;     // decoded content (what a mail client saves)
 };
 
@@ -94,22 +64,35 @@ struct BundleKey {
 // Everything the server gathers for one receipt.
 struct BundleInput {
   uint32_t format_version = kBundleFormatVersion;
-  BundleReceipt receipt;
+  // The receipt (receipt/receipt.h): id, tenant, time, envelope, provenance, hashes, parts.
+  // Its leaf_version is what the bundle claims in receipt.provenance_bound (1 or 2); check
+  // leaf.record compares it with the record itself. Reading a bundle fills what evidence.json
+  // carries and leaves the rest (metadata, transport flags, the private salt) empty.
+  Receipt receipt;
 
   // Exactly one of: the exact message bytes, or one disclosed part.
   std::string message;
   std::optional<DisclosedPart> disclosed_part;
 
-  common::Hash raw_sha256{};
-  common::Hash canonical_sha256{};
-  uint32_t canon_version = 0;
+  // What evidence.json states for each part of receipt.parts, in the same order: whether
+  // selective disclosure withheld it (its entry in receipt.parts then has only the position)
+  // and the hash of its record, HashLeaf(EncodePartRecord). ReadBundleZip fills it; the
+  // verifier recomputes the hash of every part that is not withheld. BuildBundleZip ignores
+  // it: it withholds every part but the disclosed one and computes the hashes itself.
+  struct StatedPart {
+    bool redacted = false;
+    common::Hash record_leaf_hash{};
+  };
+  std::vector<StatedPart> stated_parts;
+
+  // True when part i was withheld by selective disclosure (as read from a bundle).
+  bool Withheld(size_t i) const { return i < stated_parts.size() && stated_parts[i].redacted; }
+
   // The canonical form of the message (mime::Canonical::canonical), whose SHA-256 is
-  // canonical_sha256: canonical-form.txt. Format version 2, full bundles only (empty under
-  // selective disclosure). A reader that cannot canonicalise (the browser) still gets the
-  // headers a person reads from it, bound by the leaf record.
+  // receipt.canonical_sha256: canonical-form.txt. Format version 2, full bundles only
+  // (empty under selective disclosure). A reader that cannot canonicalise (the browser)
+  // still gets the headers a person reads from it, bound by the leaf record.
   std::string canonical_form;
-  std::vector<BundlePart> parts;  // every part, in order (all of them, also when disclosing one)
-  common::Hash parts_root{};
 
   // The Exchange / Microsoft 365 journal report the message arrived in, if it did: the
   // report's exact bytes, as notaryd kept them (docs/mail-server-setup.md). It carries the

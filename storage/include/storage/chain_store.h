@@ -20,31 +20,6 @@
 
 namespace storage {
 
-// The fields of a waiting receipt that go into its leaf record.
-struct PendingLeaf {
-  int64_t seq = 0;
-  std::string receipt_id;
-  std::string tenant;
-  int64_t received_at_us = 0;
-  common::Hash raw_sha256{}, canonical_sha256{}, parts_root{}, envelope_digest{}, salt{};
-  uint32_t canon_version = 0;
-  uint32_t leaf_version = 1;
-  notary::Provenance provenance;  // leaf version 2 only
-};
-
-// Everything the audit recomputes a leaf from: the leaf's inputs plus what was stored.
-struct AuditLeaf : PendingLeaf {
-  int64_t leaf_index = 0;
-  std::string record;        // the receipt's leaf record
-  common::Hash leaf_hash{};  // the leaf's
-  std::string raw;           // the stored bytes
-  std::string envelope_from;
-  std::vector<std::string> envelope_to;
-  std::string client_ip;
-  int client_port = 0;
-  std::string helo, tls_protocol, tls_cipher;
-};
-
 // A block to commit. Its leaves are the receipts SealView::Queue returned, in that order,
 // from block.first_leaf on.
 struct NewBlock {
@@ -113,8 +88,6 @@ class ChainStore {
   // The leaf hashes of one block (its first_leaf .. first_leaf + leaf_count), in leaf order
   // (for a proof within its batch).
   common::Result<std::vector<common::Hash>> BlockLeafHashes(int64_t height);
-  // The leaves in one block's index range with their receipts and stored bytes, in leaf order.
-  common::Result<std::vector<AuditLeaf>> LeavesOfBlock(int64_t height);
   common::Result<std::vector<KeyRow>> SigningKeys();
   // Reads tiles through the pool (outside any sealing transaction).
   notary::tlog::TileReader& Tiles() { return tiles_; }

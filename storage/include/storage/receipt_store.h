@@ -25,7 +25,7 @@ struct SearchQuery {
 };
 
 struct SearchPage {
-  std::vector<ReceiptRow> items;
+  std::vector<notary::Receipt> items;
   std::optional<std::string> next;  // cursor, when more may follow
 };
 
@@ -35,8 +35,8 @@ class ReceiptStore {
 
   common::Result<std::vector<InsertedReceipt>> Insert(const std::vector<const NewReceipt*>& batch);
   // nullopt when missing or when `tenant` is given and the receipt belongs to another one.
-  common::Result<std::optional<ReceiptRow>> Get(const std::string& id,
-                                                const std::optional<std::string>& tenant);
+  common::Result<std::optional<notary::Receipt>> Get(const std::string& id,
+                                                     const std::optional<std::string>& tenant);
   common::Result<std::string> GetRaw(const common::Hash& raw_sha256);
   common::Result<SearchPage> Search(const SearchQuery& q);
   common::Result<int64_t> PendingCount();
