@@ -130,8 +130,8 @@ void HttpApi::Routes() {
                            std::string(kEnvelopeBodyType));
     }
     std::string_view message;
-    auto envelope = EnvelopeFromRequest(req, *who, options_.max_recipients, message);
-    if (!envelope.ok()) return SendErrorFor(res, envelope.error(), "bad_envelope");
+    auto arrival = ArrivalFromRequest(req, *who, options_.max_recipients, message);
+    if (!arrival.ok()) return SendErrorFor(res, arrival.error(), "bad_envelope");
     if (message.size() > options_.max_message_bytes) {
       return SendError(res, 413, "too_large", "message larger than the configured limit");
     }
@@ -153,7 +153,7 @@ void HttpApi::Routes() {
     std::promise<pipeline::SubmitOutcome> promise;
     auto future = promise.get_future();
     d.ingestor.SubmitWithExtra(
-        std::move(*envelope), std::string(message), std::move(extra),
+        std::move(*arrival), std::string(message), std::move(extra),
         [&promise](pipeline::SubmitOutcome o) { promise.set_value(std::move(o)); });
     pipeline::SubmitOutcome out = future.get();
     if (out.kind == pipeline::SubmitOutcome::Kind::kConflict) {

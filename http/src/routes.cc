@@ -25,17 +25,19 @@ bool IsHex64(const std::string& s) { return s.size() == 64 && common::FromHex(s)
 
 }  // namespace
 
-common::Result<pipeline::Envelope> EnvelopeFromRequest(const httplib::Request& req,
-                                                       const pipeline::Principal& who,
-                                                       size_t max_recipients,
-                                                       std::string_view& message) {
-  pipeline::Envelope env;
-  env.source = "http";
+common::Result<pipeline::Arrival> ArrivalFromRequest(const httplib::Request& req,
+                                                     const pipeline::Principal& who,
+                                                     size_t max_recipients,
+                                                     std::string_view& message) {
+  pipeline::Arrival arrival;
+  notary::Envelope& env = arrival.envelope;
+  notary::Provenance& pv = arrival.provenance;
+  pv.source = "http";
   env.client_ip = req.remote_addr;
   env.client_port = static_cast<uint16_t>(req.remote_port);
-  env.listener = "http";
-  env.asserted_by = who.key_id;
-  env.journal_trusted = who.Has("journal");
+  pv.listener = "http";
+  pv.asserted_by = who.key_id;
+  arrival.journal_trusted = who.Has("journal");
   message = req.body;
   const bool body_form = req.get_header_value("Content-Type").rfind(kEnvelopeBodyType, 0) == 0;
   if (body_form) {
@@ -46,9 +48,9 @@ common::Result<pipeline::Envelope> EnvelopeFromRequest(const httplib::Request& r
     auto parsed = ParseEnvelopeBody(req.body, max_recipients);
     if (!parsed.ok()) return parsed.error();
     env.mail_from = std::move(parsed->envelope.mail_from);
-    env.rcpt_to = std::move(parsed->envelope.rcpt_to);
-    env.smtputf8 = parsed->envelope.smtputf8;
-    env.body_type = parsed->envelope.body_type;
+    env.recipients = std::move(parsed->envelope.rcpt_to);
+    arrival.smtputf8 = parsed->envelope.smtputf8;
+    arrival.body_type = parsed->envelope.body_type;
     message = message.substr(parsed->message_offset);
   } else {
     if (req.get_header_value_count("X-Envelope-From") > 1) {
@@ -62,7 +64,7 @@ common::Result<pipeline::Envelope> EnvelopeFromRequest(const httplib::Request& r
     // Every X-Envelope-To header counts (a second one was silently ignored).
     auto range = req.headers.equal_range("X-Envelope-To");
     for (auto it = range.first; it != range.second; ++it) {
-      if (auto st = AppendEnvelopeToHeader(it->second, max_recipients, env.rcpt_to); !st.ok()) {
+      if (auto st = AppendEnvelopeToHeader(it->second, max_recipients, env.recipients); !st.ok()) {
         return st.error();
       }
     }
@@ -92,11 +94,11 @@ common::Result<pipeline::Envelope> EnvelopeFromRequest(const httplib::Request& r
   std::string source, port;
   for (auto st :
        {opt("X-Envelope-Client-Address", env.client_ip, 64), opt("X-Envelope-Client-Port", port, 5),
-        opt("X-Envelope-Client-Name", env.client_name, 255), opt("X-Envelope-Helo", env.helo, 255),
+        opt("X-Envelope-Client-Name", pv.client_name, 255), opt("X-Envelope-Helo", env.helo, 255),
         opt("X-Envelope-TLS-Version", env.tls_protocol, 32),
         opt("X-Envelope-TLS-Cipher", env.tls_cipher, 128),
-        opt("X-Envelope-Auth-User", env.auth_user, 255),
-        opt("X-Envelope-Queue-Id", env.queue_id, 64), opt("X-Envelope-Source", source, 16)}) {
+        opt("X-Envelope-Auth-User", pv.auth_user, 255), opt("X-Envelope-Queue-Id", pv.queue_id, 64),
+        opt("X-Envelope-Source", source, 16)}) {
     if (!st.ok()) return st.error();
   }
   if (!port.empty()) {
@@ -110,9 +112,9 @@ common::Result<pipeline::Envelope> EnvelopeFromRequest(const httplib::Request& r
     if (source != "milter" && source != "http") {
       return common::Error::InvalidInput("X-Envelope-Source is milter or http");
     }
-    env.source = source;
+    pv.source = source;
   }
-  return env;
+  return arrival;
 }
 
 common::Result<storage::SearchQuery> SearchFromRequest(const httplib::Request& req,

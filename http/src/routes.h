@@ -20,10 +20,10 @@ namespace http {
 // (asserted_by) and whether the key is a trusted journaling source (`journal` scope).
 // `message` is set to the message bytes within the body. Errors: kInvalidInput (400),
 // kPermissionDenied (403: relay headers without the `relay` scope).
-common::Result<pipeline::Envelope> EnvelopeFromRequest(const httplib::Request& req,
-                                                       const pipeline::Principal& who,
-                                                       size_t max_recipients,
-                                                       std::string_view& message);
+common::Result<pipeline::Arrival> ArrivalFromRequest(const httplib::Request& req,
+                                                     const pipeline::Principal& who,
+                                                     size_t max_recipients,
+                                                     std::string_view& message);
 
 // GET /v1/messages query parameters -> a search within `tenant`.
 common::Result<storage::SearchQuery> SearchFromRequest(const httplib::Request& req,

@@ -69,11 +69,11 @@ size_t Ingestor::queued() const {
   return queue_.size();
 }
 
-void Ingestor::Submit(Envelope envelope, std::string raw, std::function<void(SubmitOutcome)> done) {
-  SubmitWithExtra(std::move(envelope), std::move(raw), Extra{}, std::move(done));
+void Ingestor::Submit(Arrival arrival, std::string raw, std::function<void(SubmitOutcome)> done) {
+  SubmitWithExtra(std::move(arrival), std::move(raw), Extra{}, std::move(done));
 }
 
-void Ingestor::SubmitWithExtra(Envelope envelope, std::string raw, Extra extra,
+void Ingestor::SubmitWithExtra(Arrival arrival, std::string raw, Extra extra,
                                std::function<void(SubmitOutcome)> done) {
   const int64_t now = NowUs();
   {
@@ -82,7 +82,7 @@ void Ingestor::SubmitWithExtra(Envelope envelope, std::string raw, Extra extra,
         queued_bytes_ + raw.size() <= options_.max_queue_bytes) {
       queued_bytes_ += raw.size();
       queue_.push_back(
-          Item{std::move(envelope), std::move(raw), std::move(extra), now, std::move(done)});
+          Item{std::move(arrival), std::move(raw), std::move(extra), now, std::move(done)});
       cv_.notify_one();
       return;
     }
@@ -135,44 +135,36 @@ void Ingestor::CommitReady() {
 
 namespace {
 
-// The envelope as it will be stored: text columns hold valid UTF-8 (invalid sequences become
-// U+FFFD), and the envelope digest sealed in the leaf must be over exactly what is stored,
-// or the receipt would fail its own audit and every bundle of it. SMTPUTF8 paths and HTTP
+// The envelope and provenance as they will be stored: text columns hold valid UTF-8 (invalid
+// sequences become U+FFFD), and the envelope digest sealed in the leaf must be over exactly what is
+// stored, or the receipt would fail its own audit and every bundle of it. SMTPUTF8 paths and HTTP
 // envelope headers can carry any bytes.
-Envelope StoredEnvelope(const Envelope& in) {
-  Envelope e = in;
+void SanitizeBoundText(notary::Envelope& e, notary::Provenance& p) {
   for (std::string* s :
-       {&e.mail_from, &e.client_ip, &e.client_name, &e.helo, &e.tls_protocol, &e.tls_cipher,
-        &e.auth_user, &e.queue_id, &e.source, &e.listener, &e.asserted_by}) {
+       {&e.mail_from, &e.client_ip, &e.helo, &e.tls_protocol, &e.tls_cipher, &p.source, &p.listener,
+        &p.node, &p.client_name, &p.auth_user, &p.queue_id, &p.asserted_by}) {
     *s = common::SanitizeUtf8(*s);
   }
-  for (std::string& t : e.rcpt_to) t = common::SanitizeUtf8(t);
-  return e;
+  for (std::string& t : e.recipients) t = common::SanitizeUtf8(t);
 }
 
-storage::NewReceipt BuildReceipt(const Envelope& received, std::string raw,
-                                 const std::string& tenant, const std::string& idempotency_key,
-                                 int64_t received_at_us, const std::string& node,
+storage::NewReceipt BuildReceipt(Arrival arrival, std::string raw, const std::string& tenant,
+                                 const std::string& idempotency_key, int64_t received_at_us,
+                                 const std::string& node,
                                  const std::optional<common::Hash>& journal_report_sha256) {
-  const Envelope env = StoredEnvelope(received);
   storage::NewReceipt n;
   notary::Receipt& r = n.receipt;
   r.id = NewReceiptId(received_at_us);
   r.tenant = tenant;
   r.received_at_us = received_at_us;
-  r.envelope = {env.mail_from, env.rcpt_to,      env.client_ip, env.client_port,
-                env.helo,      env.tls_protocol, env.tls_cipher};
-  r.provenance = {env.source,
-                  env.listener,
-                  common::SanitizeUtf8(node),
-                  env.client_name,
-                  env.auth_user,
-                  env.queue_id,
-                  env.asserted_by,
-                  journal_report_sha256.value_or(common::Hash{})};
+  r.envelope = std::move(arrival.envelope);
+  r.provenance = std::move(arrival.provenance);
+  r.provenance.node = node;
+  r.provenance.journal_report_sha256 = journal_report_sha256.value_or(common::Hash{});
+  SanitizeBoundText(r.envelope, r.provenance);
   r.leaf_version = notary::LeafRecord::kLatestFormatVersion;
-  r.smtputf8 = env.smtputf8;
-  r.body_type = env.body_type;
+  r.smtputf8 = arrival.smtputf8;
+  r.body_type = std::move(arrival.body_type);
   r.size = raw.size();
   r.raw_sha256 = common::Sha256Of(raw);
 
@@ -199,19 +191,20 @@ storage::NewReceipt BuildReceipt(const Envelope& received, std::string raw,
 
 Ingestor::Ready Ingestor::Prepare(Item item) const {
   const std::string tenant =
-      item.extra.tenant.empty() ? router_.Route(item.envelope) : item.extra.tenant;
+      item.extra.tenant.empty() ? router_.Route(item.arrival) : item.extra.tenant;
   // A journal report from a source the operator trusts for journaling: notarise the original
   // it carries, with the envelope it states. From anywhere else it is an ordinary message.
   std::optional<std::string> report;
-  if (options_.journal_store != nullptr && item.envelope.journal_trusted) {
-    report = UnwrapJournalReport(item.envelope, item.raw);
+  if (options_.journal_store != nullptr && item.arrival.journal_trusted) {
+    report = UnwrapJournalReport(item.arrival, item.raw);
   }
   std::optional<common::Hash> report_sha256;
   if (report) report_sha256 = common::Sha256Of(*report);
-  Ready r{std::move(item.done),
-          BuildReceipt(item.envelope, std::move(item.raw), tenant, item.extra.idempotency_key,
-                       item.received_at_us, options_.node, report_sha256),
-          std::nullopt};
+  Ready r{
+      std::move(item.done),
+      BuildReceipt(std::move(item.arrival), std::move(item.raw), tenant, item.extra.idempotency_key,
+                   item.received_at_us, options_.node, report_sha256),
+      std::nullopt};
   if (report) {
     r.report = storage::JournalReportRow{r.receipt.receipt.id, *report_sha256, std::move(*report)};
   }

@@ -6,7 +6,7 @@
 
 namespace pipeline {
 
-std::optional<std::string> UnwrapJournalReport(Envelope& env, std::string& raw) {
+std::optional<std::string> UnwrapJournalReport(Arrival& arrival, std::string& raw) {
   auto parsed = mime::ParseJournalReport(raw);
   if (!parsed.ok()) {
     spdlog::warn("event=journal_report_malformed reason=\"{}\" sha256={} bytes={}",
@@ -15,9 +15,9 @@ std::optional<std::string> UnwrapJournalReport(Envelope& env, std::string& raw) 
   }
   if (!parsed->has_value()) return std::nullopt;
   mime::JournalReport& report = **parsed;
-  env.mail_from = report.sender;
-  env.rcpt_to = report.EnvelopeRecipients();
-  env.source = "journal";
+  arrival.envelope.mail_from = report.sender;
+  arrival.envelope.recipients = report.EnvelopeRecipients();
+  arrival.provenance.source = "journal";
   std::string report_bytes = std::move(raw);
   raw = std::move(report.original);
   return report_bytes;

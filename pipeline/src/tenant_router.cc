@@ -51,18 +51,18 @@ std::vector<std::string> TenantRouter::tenants() const {
   return out;
 }
 
-std::string TenantRouter::Route(const Envelope& env) const {
-  auto ip = common::IpAddress::Parse(env.client_ip);
+std::string TenantRouter::Route(const Arrival& arrival) const {
+  auto ip = common::IpAddress::Parse(arrival.envelope.client_ip);
   for (const Rule& rule : rules_) {
     switch (rule.kind) {
       case Rule::Kind::kListener:
-        if (env.listener == rule.value) return rule.tenant;
+        if (arrival.provenance.listener == rule.value) return rule.tenant;
         break;
       case Rule::Kind::kNet:
         if (ip && rule.net[0].Contains(*ip)) return rule.tenant;
         break;
       case Rule::Kind::kDomain:
-        for (const std::string& rcpt : env.rcpt_to) {
+        for (const std::string& rcpt : arrival.envelope.recipients) {
           auto at = rcpt.rfind('@');
           if (at != std::string::npos && Lower(rcpt.substr(at + 1)) == rule.value) {
             return rule.tenant;

@@ -23,14 +23,14 @@ constexpr auto kGoodbyeGrace = std::chrono::seconds(5);
 // (after Stop() gave up waiting) posts to a live io_context.
 template <typename Token>
 auto AsyncSubmit(pipeline::MessageSink& sink, std::shared_ptr<asio::io_context> io,
-                 pipeline::Envelope envelope, std::string raw, Token&& token) {
+                 pipeline::Arrival arrival, std::string raw, Token&& token) {
   return asio::async_initiate<Token, void(pipeline::SubmitOutcome)>(
       [](auto handler, pipeline::MessageSink* s, std::shared_ptr<asio::io_context> keep,
-         pipeline::Envelope env, std::string bytes) {
+         pipeline::Arrival arr, std::string bytes) {
         using Handler = std::decay_t<decltype(handler)>;
         // std::function needs a copyable callable; the handler itself is move-only.
         auto slot = std::make_shared<std::optional<Handler>>(std::move(handler));
-        s->Submit(std::move(env), std::move(bytes),
+        s->Submit(std::move(arr), std::move(bytes),
                   [slot, keep = std::move(keep)](pipeline::SubmitOutcome outcome) {
                     if (!slot->has_value()) return;  // `done` called twice: ignore the rest
                     Handler h = std::move(**slot);
@@ -41,7 +41,7 @@ auto AsyncSubmit(pipeline::MessageSink& sink, std::shared_ptr<asio::io_context> 
                     });
                   });
       },
-      token, &sink, std::move(io), std::move(envelope), std::move(raw));
+      token, &sink, std::move(io), std::move(arrival), std::move(raw));
 }
 
 const char* StepName(int step) {
@@ -555,20 +555,21 @@ asio::awaitable<SmtpSession::Step> SmtpSession::Deliver(SmtpDataDecoder& decoder
     ResetTransaction();
     co_return Step::kContinue;
   }
-  pipeline::Envelope envelope;
+  pipeline::Arrival arrival;
+  notary::Envelope& envelope = arrival.envelope;
   envelope.mail_from = std::move(mail_from_);
-  envelope.rcpt_to = std::move(rcpt_to_);
+  envelope.recipients = std::move(rcpt_to_);
   envelope.client_ip = peer_ip_;
   envelope.client_port = peer_port_;
   envelope.helo = helo_;
   envelope.tls_protocol = tls_protocol_;
   envelope.tls_cipher = tls_cipher_;
-  envelope.source = "smtp";
-  envelope.listener = ctx_->config.listener_name;
-  envelope.journal_trusted = ctx_->journal_from.Contains(peer_ip_);
-  envelope.smtputf8 = smtputf8_;
-  envelope.body_type = body_;
-  const size_t rcpts = envelope.rcpt_to.size();
+  arrival.provenance.source = "smtp";
+  arrival.provenance.listener = ctx_->config.listener_name;
+  arrival.journal_trusted = ctx_->journal_from.Contains(peer_ip_);
+  arrival.smtputf8 = smtputf8_;
+  arrival.body_type = body_;
+  const size_t rcpts = envelope.recipients.size();
   std::string raw = decoder.TakeMessage();
   const uint64_t bytes = raw.size();
   ResetTransaction();
@@ -581,7 +582,7 @@ asio::awaitable<SmtpSession::Step> SmtpSession::Deliver(SmtpDataDecoder& decoder
   const auto started = Clock::now();
   in_submit_ = true;
   pipeline::SubmitOutcome outcome = co_await AsyncSubmit(
-      *ctx_->sink, std::move(io), std::move(envelope), std::move(raw), asio::use_awaitable);
+      *ctx_->sink, std::move(io), std::move(arrival), std::move(raw), asio::use_awaitable);
   in_submit_ = false;
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();

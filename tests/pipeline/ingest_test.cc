@@ -63,11 +63,11 @@ class IngestTest : public ::testing::Test {
 
   void Submit(Ingestor& ingestor, Answers& answers, const std::string& raw,
               const std::string& tenant = "") {
-    pipeline::Envelope e;
-    e.mail_from = "a@example.com";
-    e.rcpt_to = {"b@example.org"};
-    e.client_ip = "127.0.0.1";
-    e.source = tenant.empty() ? "smtp" : "http";
+    pipeline::Arrival e;
+    e.envelope.mail_from = "a@example.com";
+    e.envelope.recipients = {"b@example.org"};
+    e.envelope.client_ip = "127.0.0.1";
+    e.provenance.source = tenant.empty() ? "smtp" : "http";
     Ingestor::Extra extra;
     extra.tenant = tenant;
     ingestor.SubmitWithExtra(e, raw, extra,

@@ -134,12 +134,14 @@ TEST(JournalReportTest, OrdinaryMessagesAndBrokenReportsAreTold) {
                    .ok());
 
   // A broken report is left alone: notarised as received, not as a journal.
-  pipeline::Envelope env;
-  env.mail_from = "postmaster@contoso.com";
+  pipeline::Arrival arrival;
+  arrival.envelope.mail_from = "postmaster@contoso.com";
+  arrival.provenance.source = "smtp";
   std::string raw = no_original;
-  EXPECT_FALSE(pipeline::UnwrapJournalReport(env, raw).has_value());
+  EXPECT_FALSE(pipeline::UnwrapJournalReport(arrival, raw).has_value());
   EXPECT_EQ(raw, no_original);
-  EXPECT_EQ(env.source, "smtp");
+  EXPECT_EQ(arrival.envelope.mail_from, "postmaster@contoso.com");
+  EXPECT_EQ(arrival.provenance.source, "smtp");
 }
 
 class JournalNotaryTest : public ::testing::Test {

@@ -40,14 +40,14 @@ class RecordingSink : public pipeline::MessageSink {
  public:
   enum class Mode { kAccept, kTempFail, kPermFail };
   struct Stored {
-    pipeline::Envelope envelope;
+    pipeline::Arrival arrival;
     std::string raw;
   };
 
-  void Submit(pipeline::Envelope envelope, std::string raw,
+  void Submit(pipeline::Arrival arrival, std::string raw,
               std::function<void(pipeline::SubmitOutcome)> done) override {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back({std::move(envelope), std::move(raw), std::move(done)});
+    queue_.push_back({std::move(arrival), std::move(raw), std::move(done)});
     cv_.notify_all();
   }
 
@@ -70,7 +70,7 @@ class RecordingSink : public pipeline::MessageSink {
 
  private:
   struct Item {
-    pipeline::Envelope envelope;
+    pipeline::Arrival arrival;
     std::string raw;
     std::function<void(pipeline::SubmitOutcome)> done;
   };
@@ -93,7 +93,7 @@ class RecordingSink : public pipeline::MessageSink {
         outcome.raw_sha256_hex = common::ToHex(common::Sha256Of(item.raw));
         lock.lock();
         outcome.receipt_id = "r" + std::to_string(stored_.size() + 1);
-        stored_.push_back({std::move(item.envelope), std::move(item.raw)});
+        stored_.push_back({std::move(item.arrival), std::move(item.raw)});
         lock.unlock();
       } else if (mode == Mode::kTempFail) {
         outcome.kind = pipeline::SubmitOutcome::Kind::kTempFail;
@@ -310,14 +310,14 @@ TEST_F(SmtpServerTest, SwaksPlainMessageIsRecordedWithEnvelopeAndHash) {
   const auto& m = msgs[0];
   EXPECT_NE(m.raw.find("Hello notary"), std::string::npos);
   EXPECT_NE(r.out.find(AcceptedReply("r1", m.raw).substr(0, 80)), std::string::npos) << r.out;
-  EXPECT_EQ(m.envelope.mail_from, "sender@example.org");
-  EXPECT_EQ(m.envelope.rcpt_to, std::vector<std::string>{"rcpt@example.net"});
-  EXPECT_EQ(m.envelope.client_ip, "127.0.0.1");
-  EXPECT_NE(m.envelope.client_port, 0);
-  EXPECT_EQ(m.envelope.helo, "client.example");
-  EXPECT_EQ(m.envelope.source, "smtp");
-  EXPECT_EQ(m.envelope.listener, "smtp:127.0.0.1:" + std::to_string(port_));
-  EXPECT_TRUE(m.envelope.tls_protocol.empty());
+  EXPECT_EQ(m.arrival.envelope.mail_from, "sender@example.org");
+  EXPECT_EQ(m.arrival.envelope.recipients, std::vector<std::string>{"rcpt@example.net"});
+  EXPECT_EQ(m.arrival.envelope.client_ip, "127.0.0.1");
+  EXPECT_NE(m.arrival.envelope.client_port, 0);
+  EXPECT_EQ(m.arrival.envelope.helo, "client.example");
+  EXPECT_EQ(m.arrival.provenance.source, "smtp");
+  EXPECT_EQ(m.arrival.provenance.listener, "smtp:127.0.0.1:" + std::to_string(port_));
+  EXPECT_TRUE(m.arrival.envelope.tls_protocol.empty());
   SmtpStatsSnapshot s = server_->stats();
   EXPECT_EQ(s.messages_accepted, 1u);
   EXPECT_EQ(s.bytes_accepted, m.raw.size());
@@ -332,7 +332,7 @@ TEST_F(SmtpServerTest, SwaksPipelinedWithSeveralRecipients) {
   EXPECT_NE(r.out.find("PIPELINING"), std::string::npos);
   auto msgs = sink_.messages();
   ASSERT_EQ(msgs.size(), 1u);
-  EXPECT_EQ(msgs[0].envelope.rcpt_to,
+  EXPECT_EQ(msgs[0].arrival.envelope.recipients,
             (std::vector<std::string>{"a@example.net", "b@example.net", "c@example.net"}));
 }
 
@@ -354,10 +354,10 @@ TEST_F(SmtpServerTest, SwaksStartTlsRecordsProtocolAndCipher) {
   EXPECT_NE(r.out.find("220 2.0.0 Ready to start TLS"), std::string::npos) << r.out;
   auto msgs = sink_.messages();
   ASSERT_EQ(msgs.size(), 1u);
-  EXPECT_TRUE(msgs[0].envelope.tls_protocol == "TLSv1.3" ||
-              msgs[0].envelope.tls_protocol == "TLSv1.2")
-      << msgs[0].envelope.tls_protocol;
-  EXPECT_FALSE(msgs[0].envelope.tls_cipher.empty());
+  EXPECT_TRUE(msgs[0].arrival.envelope.tls_protocol == "TLSv1.3" ||
+              msgs[0].arrival.envelope.tls_protocol == "TLSv1.2")
+      << msgs[0].arrival.envelope.tls_protocol;
+  EXPECT_FALSE(msgs[0].arrival.envelope.tls_cipher.empty());
 
   // TLS 1.1 is refused.
   CommandResult old = Swaks({"--tls", "--tls-protocol", "tlsv1_1", "--body", "old"});
@@ -426,10 +426,10 @@ TEST_F(SmtpServerTest, SmtpUtf8AndEightBitMimeWithLongLines) {
   EXPECT_NE(r.out.find("DATA (250, b'2.0.0 Ok: notarised id=r1"), std::string::npos) << r.out;
   auto msgs = sink_.messages();
   ASSERT_EQ(msgs.size(), 1u);
-  EXPECT_EQ(msgs[0].envelope.mail_from, "j\xc3\xbcrgen@ex\xc3\xa4mple.org");
-  EXPECT_EQ(msgs[0].envelope.rcpt_to[0], "zo\xc3\xab@example.net");
-  EXPECT_TRUE(msgs[0].envelope.smtputf8);
-  EXPECT_EQ(msgs[0].envelope.body_type, "8BITMIME");
+  EXPECT_EQ(msgs[0].arrival.envelope.mail_from, "j\xc3\xbcrgen@ex\xc3\xa4mple.org");
+  EXPECT_EQ(msgs[0].arrival.envelope.recipients[0], "zo\xc3\xab@example.net");
+  EXPECT_TRUE(msgs[0].arrival.smtputf8);
+  EXPECT_EQ(msgs[0].arrival.body_type, "8BITMIME");
   EXPECT_NE(msgs[0].raw.find(std::string(2000, 'x')), std::string::npos);
 }
 
@@ -452,7 +452,7 @@ TEST_F(SmtpServerTest, SmtpSourceFiftyRecipients) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto msgs = sink_.messages();
   ASSERT_EQ(msgs.size(), 1u);
-  EXPECT_EQ(msgs[0].envelope.rcpt_to.size(), 50u);
+  EXPECT_EQ(msgs[0].arrival.envelope.recipients.size(), 50u);
 }
 
 TEST_F(SmtpServerTest, SmtpSourceThousandMessagesInTwentySessions) {
@@ -472,7 +472,7 @@ TEST_F(SmtpServerTest, SmtpSourceThousandMessagesInTwentySessions) {
     ASSERT_NE(body, std::string::npos);
     EXPECT_EQ(m.raw.size() - body - 4, 5002u) << m.raw.substr(0, 400);
     EXPECT_EQ(m.raw.substr(m.raw.size() - 2), "\r\n");
-    EXPECT_EQ(m.envelope.rcpt_to, std::vector<std::string>{"r@example.net"});
+    EXPECT_EQ(m.arrival.envelope.recipients, std::vector<std::string>{"r@example.net"});
     total += m.raw.size();
   }
   SmtpStatsSnapshot s = server_->stats();
@@ -492,7 +492,7 @@ TEST_F(SmtpServerTest, TwoLoopThreadsServeConcurrentSessions) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto msgs = sink_.messages();
   ASSERT_EQ(msgs.size(), 400u);
-  for (const auto& m : msgs) EXPECT_EQ(m.envelope.rcpt_to.size(), 3u);
+  for (const auto& m : msgs) EXPECT_EQ(m.arrival.envelope.recipients.size(), 3u);
   EXPECT_EQ(server_->stats().messages_accepted, 400u);
 }
 
@@ -673,7 +673,7 @@ TEST_F(SmtpServerTest, RecipientsPastTheLimitGet452) {
   EXPECT_EQ(Code(c->Reply()), 250);
   auto msgs = sink_.messages();
   ASSERT_EQ(msgs.size(), 1u);
-  EXPECT_EQ(msgs[0].envelope.rcpt_to.size(), 3u);
+  EXPECT_EQ(msgs[0].arrival.envelope.recipients.size(), 3u);
 }
 
 TEST_F(SmtpServerTest, ClientDroppingMidDataStoresNothing) {

@@ -42,20 +42,20 @@ class Ingestor : public MessageSink {
            common::Metrics& metrics);
   ~Ingestor() override;
 
-  // Envelope::source "http"/"milter" may carry a tenant and idempotency key in `extra`.
-  void Submit(Envelope envelope, std::string raw, std::function<void(SubmitOutcome)> done) override;
+  // HTTP intake (and the milter through it) may carry a tenant and idempotency key in `extra`.
+  void Submit(Arrival arrival, std::string raw, std::function<void(SubmitOutcome)> done) override;
   struct Extra {
     std::string tenant;           // set by HTTP intake from the API key; else routed
     std::string idempotency_key;  // empty: none
   };
-  void SubmitWithExtra(Envelope envelope, std::string raw, Extra extra,
+  void SubmitWithExtra(Arrival arrival, std::string raw, Extra extra,
                        std::function<void(SubmitOutcome)> done);
 
   size_t queued() const;
 
  private:
   struct Item {
-    Envelope envelope;
+    Arrival arrival;
     std::string raw;
     Extra extra;
     int64_t received_at_us;

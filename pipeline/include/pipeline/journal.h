@@ -12,8 +12,8 @@
 namespace pipeline {
 
 // When `raw` is a well-formed journal report: replaces `raw` with the original's bytes,
-// `env.mail_from`/`env.rcpt_to` with the report's sender and recipients, sets env.source
-// to "journal" and returns the report's bytes. Otherwise changes nothing, returns nullopt.
-std::optional<std::string> UnwrapJournalReport(Envelope& env, std::string& raw);
+// the envelope's sender and recipients with the report's, sets the provenance's source to
+// "journal" and returns the report's bytes. Otherwise changes nothing, returns nullopt.
+std::optional<std::string> UnwrapJournalReport(Arrival& arrival, std::string& raw);
 
 }  // namespace pipeline

@@ -11,29 +11,24 @@
 #include <string>
 #include <vector>
 
+#include "log/leaf_record.h"
+
 namespace pipeline {
 
-struct Envelope {
-  std::string mail_from;             // reverse-path without angle brackets; "" for <>
-  std::vector<std::string> rcpt_to;  // forward-paths without angle brackets, in order
-  std::string client_ip;             // textual address of the peer
-  uint16_t client_port = 0;
-  std::string client_name;      // reverse DNS or what the MTA reported (milter)
-  std::string helo;             // EHLO/HELO argument
-  std::string tls_protocol;     // e.g. "TLSv1.3"; empty without TLS
-  std::string tls_cipher;       // e.g. "TLS_AES_256_GCM_SHA384"
-  std::string auth_user;        // authenticated user reported by a milter
-  std::string queue_id;         // the MTA's queue id reported by a milter
-  std::string source = "smtp";  // "smtp", "http", "milter", "journal"
-  std::string listener;         // the listener that received it, e.g. "smtp:127.0.0.1:2525"
-  // The API key whose holder stated this envelope (HTTP ingest, the milter); "" when the
-  // notary observed it on its own SMTP listener. Bound by the leaf record.
-  std::string asserted_by;
+// One message as a front end received it. `envelope` is what the notary observed on SMTP or
+// what an API key stated (leaf record: through its digest); `provenance` says how it arrived
+// and who stated what (bound from leaf record version 2 on; ingest fills in the node and the
+// journal report's hash). Nothing here is trusted: ingest replaces invalid UTF-8 before it
+// builds the receipt.
+struct Arrival {
+  notary::Envelope envelope;
+  notary::Provenance provenance;
   // The operator declared this source a trusted journaling source (an SMTP client network of
   // --smtp-journal-from, or an API key with the `journal` scope): an Exchange journal report
   // from it is unwrapped and notarised with the envelope it states. From anywhere else a
   // report is notarised as received, with the envelope the notary saw (issue 17, finding 1).
   bool journal_trusted = false;
+  // Transport facts (not bound).
   bool smtputf8 = false;
   std::string body_type;  // "7BIT", "8BITMIME", "BINARYMIME" or empty
 };
@@ -56,7 +51,7 @@ struct SubmitOutcome {
 class MessageSink {
  public:
   virtual ~MessageSink() = default;
-  virtual void Submit(Envelope envelope, std::string raw,
+  virtual void Submit(Arrival arrival, std::string raw,
                       std::function<void(SubmitOutcome)> done) = 0;
 };
 

@@ -20,7 +20,7 @@ class TenantRouter {
  public:
   static common::Result<TenantRouter> Create(const std::vector<std::string>& rules,
                                              std::string default_tenant);
-  std::string Route(const Envelope& envelope) const;
+  std::string Route(const Arrival& arrival) const;
   const std::string& default_tenant() const { return default_; }
   // Every tenant the rules can assign, the default included.
   std::vector<std::string> tenants() const;

@@ -54,7 +54,7 @@ struct SmtpServerConfig {
   // PEM files; STARTTLS is offered only when both are set. TLS 1.2 or newer.
   std::string tls_cert_file;
   std::string tls_key_file;
-  // Recorded in Envelope::listener; "" means "smtp:<listen_address>:<bound port>".
+  // Recorded in Provenance::listener; "" means "smtp:<listen_address>:<bound port>".
   std::string listener_name;
   int threads = 1;  // event-loop threads (1 or 2 is plenty)
   // Stop() waits this long for in-flight commits to be answered.
