@@ -1,0 +1,49 @@
+// Evidence assembly: everything an evidence bundle (docs/evidence-bundle.md) holds for one
+// sealed receipt, gathered from the stores. The HTTP route (and, later, case exports) add
+// who it is issued to, put the download on the access trail and zip it
+// (evidence/bundle.h BuildBundleZip).
+//
+// Thread-safety: a stateless function; the stores are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "evidence/bundle.h"
+#include "receipt/receipt.h"
+#include "storage/admin_store.h"
+#include "storage/chain_store.h"
+#include "storage/journal_store.h"
+#include "storage/receipt_store.h"
+
+namespace pipeline {
+
+class TsaService;
+
+struct EvidenceSources {
+  storage::ReceiptStore& receipts;
+  storage::ChainStore& chain;
+  storage::AdminStore& admin;
+  const TsaService& tsa;
+  storage::JournalStore* journal = nullptr;  // journal reports, when kept
+};
+
+struct EvidenceRequest {
+  std::optional<std::string> part;  // selective disclosure: only this part's bytes
+  std::string lang = "en";          // of the texts for people: en, ko or zh
+  std::string issued_to;            // e.g. "API key … (tenant …)"
+  int64_t issued_at_us = 0;
+};
+
+// The bundle's input for `receipt` (as ReceiptStore::Get read it), which must be sealed.
+// Errors: kNotFound (the message has no such part), kConflict (its block has no time-stamp
+// token yet: retry shortly), kTooLarge (a version 1 receipt listing more parts than a bundle
+// may hold), kUnavailable (the database), kInternal (a sealed receipt without its block,
+// leaf or bytes).
+common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& receipt,
+                                                     const EvidenceRequest& request,
+                                                     const EvidenceSources& sources);
+
+}  // namespace pipeline

@@ -1,0 +1,103 @@
+#include "pipeline/evidence_assembly.h"
+
+#include <utility>
+
+#include "log/merkle.h"
+#include "log/tlog.h"
+#include "mime/canonical.h"
+#include "pipeline/tsa_service.h"
+
+namespace pipeline {
+namespace {
+
+notary::BundleBlock ToBundleBlock(const storage::BlockRow& b,
+                                  const std::vector<storage::TokenRow>& tokens) {
+  notary::BundleBlock out;
+  out.header = b.header;
+  out.signature = b.signature;
+  out.block_hash = b.block_hash;
+  for (const auto& t : tokens) out.tokens.push_back({t.tsa, t.token});
+  return out;
+}
+
+}  // namespace
+
+common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& receipt,
+                                                     const EvidenceRequest& request,
+                                                     const EvidenceSources& sources) {
+  if (!receipt.leaf_index || !receipt.block_height) {
+    return common::Error::Internal("evidence asked for a receipt that is not sealed");
+  }
+  if (receipt.parts.size() > mime::kMaxParts) {
+    // Only a receipt of canonical form version 1 can list more (version 2 stops at the
+    // limit): its bundle would exceed what every reader accepts.
+    return common::Error::TooLarge("the message lists more than " +
+                                   std::to_string(mime::kMaxParts) +
+                                   " parts, more than a bundle may hold");
+  }
+  if (!mime::IsSupportedCanonVersion(receipt.canon_version)) {
+    return common::Error::Internal("receipt of an unknown canonical form version");
+  }
+  storage::ChainStore& chain = sources.chain;
+  ASSIGN_OR_RETURN(std::optional<storage::BlockRow> block, chain.BlockAt(*receipt.block_height));
+  ASSIGN_OR_RETURN(std::optional<storage::BlockRow> head, chain.Latest());
+  ASSIGN_OR_RETURN(auto leaf, chain.Leaf(*receipt.leaf_index));
+  if (!block || !head || !leaf) {
+    return common::Error::Internal("sealed receipt without its block or leaf");
+  }
+  ASSIGN_OR_RETURN(std::string raw, sources.receipts.GetRaw(receipt.raw_sha256));
+
+  notary::BundleInput in;
+  in.receipt = receipt;
+  if (request.part) {
+    auto bytes = mime::ExtractPart(raw, *request.part, receipt.canon_version);
+    if (!bytes) return common::Error::NotFound("the message has no part " + *request.part);
+    in.disclosed_part = notary::DisclosedPart{*request.part, std::move(*bytes)};
+  } else {
+    in.canonical_form = mime::Canonicalize(raw, receipt.canon_version).canonical;
+    in.message = std::move(raw);
+    // The journal report the message arrived in is evidence of its envelope; it carries the
+    // whole message, so a part-only bundle never includes it.
+    if (sources.journal != nullptr) {
+      ASSIGN_OR_RETURN(std::optional<storage::JournalReportRow> report,
+                       sources.journal->Get(receipt.id));
+      if (report) in.journal_report = std::move(report->data);
+    }
+  }
+  in.leaf_record = std::move(leaf->first);
+  in.leaf_index = static_cast<uint64_t>(*receipt.leaf_index);
+  in.leaf_hash = leaf->second;
+
+  ASSIGN_OR_RETURN(std::vector<common::Hash> batch, chain.BlockLeafHashes(block->height));
+  in.batch_index = in.leaf_index - static_cast<uint64_t>(block->first_leaf);
+  in.batch_size = batch.size();
+  ASSIGN_OR_RETURN(in.batch_proof, notary::InclusionProof(batch, in.batch_index));
+
+  ASSIGN_OR_RETURN(std::vector<storage::TokenRow> tokens, chain.Tokens(block->height));
+  if (tokens.empty()) {
+    return common::Error::Conflict("the message's block has no time-stamp token yet");
+  }
+  in.block = ToBundleBlock(*block, tokens);
+  if (block->height > 0) {
+    ASSIGN_OR_RETURN(std::optional<storage::BlockRow> prev, chain.BlockAt(block->height - 1));
+    ASSIGN_OR_RETURN(std::vector<storage::TokenRow> prev_tokens, chain.Tokens(block->height - 1));
+    if (prev) in.previous_block = ToBundleBlock(*prev, prev_tokens);
+  }
+  in.checkpoint = head->checkpoint;
+  ASSIGN_OR_RETURN(in.checkpoint_proof,
+                   notary::tlog::InclusionProof(
+                       in.leaf_index, static_cast<uint64_t>(head->tree_size), chain.Tiles()));
+
+  ASSIGN_OR_RETURN(std::vector<storage::KeyRow> keys, sources.admin.ListSigningKeys());
+  for (const auto& k : keys) {
+    in.keys.push_back({k.key_id, k.public_pem, k.fingerprint, k.valid_from_us, k.valid_until_us});
+  }
+  in.tsa_chain_pem = sources.tsa.certs_pem();
+  in.tsa_ca_pem = sources.tsa.ca_pem() + sources.tsa.external_ca_pem();
+  in.issued_to = request.issued_to;
+  in.issued_at_us = request.issued_at_us;
+  in.lang = request.lang;
+  return in;
+}
+
+}  // namespace pipeline
