@@ -4,10 +4,10 @@
 
 #include <chrono>
 
-#include "common/rfc6962.h"
 #include "common/utf8.h"
 #include "log/block.h"
 #include "log/checkpoint.h"
+#include "pipeline/block_builder.h"
 #include "pipeline/ingest.h"
 #include "pipeline/key_files.h"
 
@@ -134,7 +134,7 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
 
   using Clock = std::chrono::steady_clock;
   auto t_start = Clock::now();
-  Clock::time_point t_read, t_tiles, t_built;
+  Clock::time_point t_read, t_built;
   auto block = chain_.Seal([&](storage::SealView& view)
                                -> common::Result<std::optional<storage::NewBlock>> {
     // Leaf records and hashes were built at ingest; the queue hands over the hashes.
@@ -143,53 +143,11 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
     if (!queued.ok()) return queued.error();
     const std::vector<common::Hash>& hashes = *queued;
     if (hashes.empty()) return std::optional<storage::NewBlock>();
-    auto head = view.Head();
-    const uint64_t old_size = head ? static_cast<uint64_t>(head->tree_size) : 0;
-
-    storage::NewBlock nb;
+    const std::optional<storage::BlockRow> head = view.Head();
+    ASSIGN_OR_RETURN(storage::NewBlock nb,
+                     BuildBlock({head, hashes, view.Tiles(), signer_, options_.origin, NowUs()}));
     nb.node = options_.node;
-    auto appended = notary::tlog::AppendTiles(old_size, hashes, view.Tiles());
-    if (!appended.ok()) return appended.error();
-    t_tiles = Clock::now();
-    nb.tiles = std::move(appended->tiles);
-
-    notary::BlockHeader h;
-    h.height = head ? static_cast<uint64_t>(head->height + 1) : 0;
-    h.prev_block_hash = head ? head->block_hash : common::Hash{};
-    h.batch_root = common::MerkleRoot(hashes);
-    h.first_leaf_index = old_size;
-    h.leaf_count = hashes.size();
-    h.tree_size = appended->tree_size;
-    h.tree_root = appended->root;
-    h.sealed_at_us = NowUs();
-    // Time never runs backwards along the chain, whatever this node's clock says.
-    if (head && h.sealed_at_us <= head->sealed_at_us) h.sealed_at_us = head->sealed_at_us + 1;
-    h.key_id = notary::KeyId(signer_.public_key());
-    auto encoded_header = h.Encode();
-    if (!encoded_header.ok()) return encoded_header.error();
-    auto signature = notary::SignBlock(h, signer_);
-    if (!signature.ok()) return signature.error();
-    auto block_hash = notary::BlockHash(h, *signature);
-    if (!block_hash.ok()) return block_hash.error();
-
-    notary::Checkpoint cp{options_.origin, h.tree_size, h.tree_root, {}};
-    auto note = notary::SignCheckpoint(cp, options_.origin, signer_);
-    if (!note.ok()) return note.error();
-
-    storage::BlockRow& b = nb.block;
-    b.height = static_cast<int64_t>(h.height);
-    b.prev_hash = h.prev_block_hash;
-    b.batch_root = h.batch_root;
-    b.first_leaf = static_cast<int64_t>(h.first_leaf_index);
-    b.leaf_count = static_cast<int64_t>(h.leaf_count);
-    b.tree_size = static_cast<int64_t>(h.tree_size);
-    b.tree_root = h.tree_root;
-    b.sealed_at_us = h.sealed_at_us;
-    b.key_id = h.key_id;
-    b.header = std::move(*encoded_header);
-    b.signature.assign(signature->begin(), signature->end());
-    b.block_hash = *block_hash;
-    b.checkpoint = *note;
+    const storage::BlockRow& b = nb.block;
 
     auto token = tsa_.StampLocal(b.block_hash);
     if (token.ok()) {
@@ -218,9 +176,9 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
     const auto t_end = Clock::now();
     spdlog::info(
         "event=block_sealed height={} leaves={} tree_size={} block_hash={} ms_read={} "
-        "ms_leaves_tiles={} ms_sign_stamp={} ms_write_commit={}",
+        "ms_build_stamp={} ms_write_commit={}",
         b.height, b.leaf_count, b.tree_size, common::ToHex(b.block_hash), ms(t_start, t_read),
-        ms(t_read, t_tiles), ms(t_tiles, t_built), ms(t_built, t_end));
+        ms(t_read, t_built), ms(t_built, t_end));
     if (!options_.tsa_urls.empty()) token_wake_.store(true);
   }
   return block;
