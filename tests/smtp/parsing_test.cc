@@ -1,9 +1,8 @@
-// Pure parts of the SMTP front end: command parsing, DATA decoding, CIDR matching.
+// Pure parts of the SMTP front end: command parsing and DATA decoding.
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "common/cidr.h"
 #include "smtp/command.h"
 #include "smtp/data.h"
 
@@ -124,33 +123,6 @@ TEST(SmtpDataDecoderTest, LineLengthLimit) {
   chunked.Feed(std::string(500, 'x'));
   EXPECT_TRUE(chunked.long_line());
   EXPECT_FALSE(chunked.done());
-}
-
-TEST(SmtpCidrTest, MatchesIpv4Ipv6AndMappedAddresses) {
-  auto set = common::CidrSet::Parse({"127.0.0.0/8", "::1", "10.1.2.3/15", "2001:db8::/32"});
-  ASSERT_TRUE(set.ok()) << set.error().ToString();
-  EXPECT_TRUE(set->Contains("127.8.9.10"));
-  EXPECT_TRUE(set->Contains("::ffff:127.0.0.1"));
-  EXPECT_TRUE(set->Contains("::1"));
-  EXPECT_TRUE(set->Contains("10.0.255.1"));
-  EXPECT_FALSE(set->Contains("10.2.0.1"));
-  EXPECT_TRUE(set->Contains("2001:db8:ffff::1"));
-  EXPECT_FALSE(set->Contains("2001:db9::1"));
-  EXPECT_FALSE(set->Contains("::2"));
-  EXPECT_FALSE(set->Contains("not-an-ip"));
-  auto zero = common::Cidr::Parse("0.0.0.0/0");
-  ASSERT_TRUE(zero.ok());
-  EXPECT_TRUE(zero->Contains(*common::IpAddress::Parse("192.0.2.1")));
-  EXPECT_FALSE(zero->Contains(*common::IpAddress::Parse("::1")));
-}
-
-TEST(SmtpCidrTest, RejectsBadText) {
-  EXPECT_FALSE(common::Cidr::Parse("10.0.0.0/33").ok());
-  EXPECT_FALSE(common::Cidr::Parse("::/129").ok());
-  EXPECT_FALSE(common::Cidr::Parse("10.0.0/8").ok());
-  EXPECT_FALSE(common::Cidr::Parse("10.0.0.0/").ok());
-  EXPECT_FALSE(common::Cidr::Parse("10.0.0.0/8x").ok());
-  EXPECT_FALSE(common::CidrSet::Parse({"127.0.0.1", "bogus"}).ok());
 }
 
 }  // namespace
