@@ -6,6 +6,7 @@
 
 #include "common/metrics.h"
 #include "http/api.h"
+#include "http/tsa_transport.h"
 #include "pipeline/auth.h"
 #include "pipeline/ingest.h"
 #include "pipeline/sealer.h"
@@ -57,7 +58,8 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   p->chain = std::make_unique<storage::ChainStore>(*p->db);
 
   auto tsa = pipeline::TsaService::Create(
-      {c.data_dir, c.tsa_key, c.tsa_cert, c.tsa_chain, c.tsa_policy, c.tsa_ca});
+      {c.data_dir, c.tsa_key, c.tsa_cert, c.tsa_chain, c.tsa_policy, c.tsa_ca},
+      http::HttpTsaTransport());
   if (!tsa.ok()) return tsa.error();
   p->tsa = std::move(*tsa);
 

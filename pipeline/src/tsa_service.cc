@@ -1,6 +1,5 @@
 #include "pipeline/tsa_service.h"
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include "pipeline/ingest.h"
@@ -10,7 +9,8 @@
 
 namespace pipeline {
 
-common::Result<std::unique_ptr<TsaService>> TsaService::Create(const TsaFiles& f) {
+common::Result<std::unique_ptr<TsaService>> TsaService::Create(const TsaFiles& f,
+                                                               TsaTransport transport) {
   std::string key, cert, chain, ca;
   if (!f.key.empty() || !f.cert.empty()) {
     if (f.key.empty() || f.cert.empty()) {
@@ -67,7 +67,7 @@ common::Result<std::unique_ptr<TsaService>> TsaService::Create(const TsaFiles& f
     external_ca = *e;
   }
   return std::unique_ptr<TsaService>(
-      new TsaService(std::move(*responder), cert + chain, ca, external_ca));
+      new TsaService(std::move(*responder), cert + chain, ca, external_ca, std::move(transport)));
 }
 
 common::Result<std::string> TsaService::Respond(std::string_view query_der) const {
@@ -88,26 +88,12 @@ common::Result<notary::TokenInfo> TsaService::StampExternal(const std::string& u
   auto query =
       notary::CreateQuery(notary::TsaHashAlg::kSha256, digest, notary::RandomTsaNonce(), true);
   if (!query.ok()) return query.error();
-  // Split scheme://host[:port]/path.
-  auto scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return common::Error::InvalidInput("TSA URL needs a scheme");
-  auto path_start = url.find('/', scheme_end + 3);
-  std::string base = url.substr(0, path_start);
-  std::string path = path_start == std::string::npos ? "/" : url.substr(path_start);
-  httplib::Client client(base);
-  client.set_connection_timeout(std::chrono::seconds(5));
-  client.set_read_timeout(std::chrono::seconds(10));
-  client.set_write_timeout(std::chrono::seconds(10));
-  auto res = client.Post(path, *query, "application/timestamp-query");
-  if (!res)
-    return common::Error::Unavailable("TSA unreachable: " + httplib::to_string(res.error()));
-  if (res->status != 200) {
-    return common::Error::Unavailable("TSA answered HTTP " + std::to_string(res->status));
-  }
+  if (!transport_) return common::Error::Unavailable("no transport to reach external TSAs");
+  ASSIGN_OR_RETURN(std::string reply, transport_(url, *query));
   if (external_ca_pem_.empty()) {
     return common::Error::InvalidInput("no --tsa-ca given: cannot verify external tokens");
   }
-  return notary::VerifyReply(res->body, *query, external_ca_pem_, "");
+  return notary::VerifyReply(reply, *query, external_ca_pem_, "");
 }
 
 }  // namespace pipeline

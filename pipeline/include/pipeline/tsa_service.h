@@ -6,6 +6,7 @@
 // Thread-safety: thread-safe (the responder is safe for concurrent use).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,12 @@
 
 namespace pipeline {
 
+// Sends a DER TimeStampReq to an RFC 3161 authority (POST, application/timestamp-query) and
+// returns the body of its 200 reply; kUnavailable when it cannot be reached or answers
+// otherwise. The HTTP front end provides one (http/tsa_transport.h): pipeline opens no sockets.
+using TsaTransport =
+    std::function<common::Result<std::string>(const std::string& url, std::string_view query_der)>;
+
 struct TsaFiles {
   std::string data_dir;
   std::string key, cert, chain;  // configured PEM files; empty: generate in data_dir/tsa
@@ -26,7 +33,9 @@ struct TsaFiles {
 
 class TsaService {
  public:
-  static common::Result<std::unique_ptr<TsaService>> Create(const TsaFiles& files);
+  // Without a transport, StampExternal answers kUnavailable.
+  static common::Result<std::unique_ptr<TsaService>> Create(const TsaFiles& files,
+                                                            TsaTransport transport = nullptr);
 
   // The reply to a DER TimeStampReq (see notary::TsaResponder::Respond).
   common::Result<std::string> Respond(std::string_view query_der) const;
@@ -36,7 +45,7 @@ class TsaService {
   }
   // A verified token over `digest` (SHA-256) from the built-in authority.
   common::Result<notary::TokenInfo> StampLocal(const common::Hash& digest) const;
-  // Asks an external authority over HTTP(S) and verifies its reply.
+  // Asks an external authority through the transport and verifies its reply.
   common::Result<notary::TokenInfo> StampExternal(const std::string& url,
                                                   const common::Hash& digest) const;
 
@@ -47,13 +56,15 @@ class TsaService {
 
  private:
   TsaService(notary::TsaResponder responder, std::string certs, std::string ca,
-             std::string external_ca)
+             std::string external_ca, TsaTransport transport)
       : responder_(std::move(responder)),
         certs_pem_(std::move(certs)),
         ca_pem_(std::move(ca)),
-        external_ca_pem_(std::move(external_ca)) {}
+        external_ca_pem_(std::move(external_ca)),
+        transport_(std::move(transport)) {}
   notary::TsaResponder responder_;
   std::string certs_pem_, ca_pem_, external_ca_pem_;
+  TsaTransport transport_;
 };
 
 }  // namespace pipeline
