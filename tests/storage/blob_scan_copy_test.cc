@@ -178,16 +178,15 @@ class StandInPostgres {
       break;
     }
     if (!Write(fd, Message('R', Be(0, 4)) + Parameter("server_version", "15.0") +
-                       Parameter("server_encoding", "UTF8") +
-                       Parameter("client_encoding", "UTF8") + Parameter("DateStyle", "ISO, MDY") +
-                       Parameter("integer_datetimes", "on") +
+                       Parameter("server_encoding", "UTF8") + Parameter("client_encoding", "UTF8") +
+                       Parameter("DateStyle", "ISO, MDY") + Parameter("integer_datetimes", "on") +
                        Parameter("standard_conforming_strings", "on") +
                        Message('K', Be(4242, 4) + Be(1, 4)) + Ready())) {
       return;
     }
     std::string type;
-    while (ReadN(fd, type, 1) && ReadN(fd, len, 4) && Be32(len, 0) >= 4 &&
-           Be32(len, 0) < 100000 && ReadN(fd, body, Be32(len, 0) - 4)) {
+    while (ReadN(fd, type, 1) && ReadN(fd, len, 4) && Be32(len, 0) >= 4 && Be32(len, 0) < 100000 &&
+           ReadN(fd, body, Be32(len, 0) - 4)) {
       if (type[0] == 'X') return;  // Terminate
       if (type[0] != 'Q') return;  // only the simple query protocol is spoken here
       const std::string sql = body.substr(0, body.find('\0'));
@@ -262,7 +261,8 @@ std::vector<std::vector<std::string>> Chunkings(const std::string& s) {
 
 std::string Describe(const std::vector<std::string>& messages) {
   std::string d = std::to_string(messages.size()) + " messages of";
-  for (size_t i = 0; i < messages.size() && i < 4; ++i) d += " " + std::to_string(messages[i].size());
+  for (size_t i = 0; i < messages.size() && i < 4; ++i)
+    d += " " + std::to_string(messages[i].size());
   return d + (messages.size() > 4 ? " ..." : "");
 }
 

@@ -35,10 +35,11 @@ std::string I32(int64_t v) { return Be(static_cast<uint32_t>(static_cast<int32_t
 std::string I64(int64_t v) { return Be(static_cast<uint64_t>(v), 8); }
 
 // The array_send layout of a one-dimensional array whose lower bound is 1.
-std::string Expected(uint32_t oid, bool has_null, const std::vector<std::optional<std::string>>& e) {
+std::string Expected(uint32_t oid, bool has_null,
+                     const std::vector<std::optional<std::string>>& e) {
   if (e.empty()) return I32(0) + I32(0) + I32(oid);
-  std::string out = I32(1) + I32(has_null ? 1 : 0) + I32(oid) + I32(static_cast<int64_t>(e.size())) +
-                    I32(1);
+  std::string out =
+      I32(1) + I32(has_null ? 1 : 0) + I32(oid) + I32(static_cast<int64_t>(e.size())) + I32(1);
   for (const auto& v : e) out += v ? I32(static_cast<int64_t>(v->size())) + *v : I32(-1);
   return out;
 }
@@ -105,8 +106,8 @@ TEST(PgArrayTest, BoolElementsAreOneByte) {
   a.AddBool(true);
   a.AddBool(false);
   a.AddNull();
-  EXPECT_EQ(Bytes(a), Expected(kBoolOid, true, {std::string("\1"), std::string(1, '\0'),
-                                                std::nullopt}));
+  EXPECT_EQ(Bytes(a),
+            Expected(kBoolOid, true, {std::string("\1"), std::string(1, '\0'), std::nullopt}));
 }
 
 TEST(PgArrayTest, EmptyArrayHasNoDimensions) {
