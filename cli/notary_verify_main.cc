@@ -21,6 +21,7 @@
 
 #include "common/bytes.h"
 #include "common/printable.h"
+#include "common/time.h"
 #include "evidence/bundle.h"
 
 namespace {
@@ -70,7 +71,8 @@ void PrintText(const std::string& path, const notary::VerifyReport& r) {
   using common::TerminalSafe;
   std::cout << "Evidence bundle " << TerminalSafe(path) << "\n"
             << "Receipt " << TerminalSafe(r.receipt_id) << ", received "
-            << notary::FormatUtcMicros(r.received_at_us) << ", block " << r.block_height << "\n\n";
+            << common::FormatRfc3339Micros(r.received_at_us) << ", block " << r.block_height
+            << "\n\n";
   for (const auto& c : r.checks) {
     std::printf("%s  %-24s %s: %s\n", std::string(notary::CheckStatusName(c.status)).c_str(),
                 TerminalSafe(c.id).c_str(), TerminalSafe(c.name).c_str(),
@@ -80,8 +82,8 @@ void PrintText(const std::string& path, const notary::VerifyReport& r) {
   if (r.valid) {
     std::cout << "VERDICT: VALID - every check passed";
     if (r.not_after_us) {
-      std::cout << "; received " << notary::FormatUtcMicros(r.received_at_us)
-                << ", time-stamped no later than " << notary::FormatUtcMicros(*r.not_after_us);
+      std::cout << "; received " << common::FormatRfc3339Micros(r.received_at_us)
+                << ", time-stamped no later than " << common::FormatRfc3339Micros(*r.not_after_us);
     }
     std::cout << ".\n";
   } else if (OnlyMatchChecksFailed(r)) {

@@ -16,6 +16,7 @@
 #include <iostream>
 
 #include "common/printable.h"
+#include "common/time.h"
 #include "log/ed25519.h"
 #include "pipeline/audit.h"
 #include "pipeline/auth.h"
@@ -41,15 +42,10 @@ std::unique_ptr<storage::Database> OpenOrExit(const std::string& url) {
   return std::move(*db);
 }
 
+// "YYYY-MM-DD": midnight UTC of a day that exists.
 std::optional<int64_t> ParseDate(const std::string& s) {
-  int y, m, d;
-  if (s.size() != 10 || std::sscanf(s.c_str(), "%4d-%2d-%2d", &y, &m, &d) != 3) return std::nullopt;
-  if (m < 1 || m > 12 || d < 1 || d > 31) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = m - 1;
-  tm.tm_mday = d;
-  return static_cast<int64_t>(timegm(&tm)) * 1000000;
+  if (s.size() != 10) return std::nullopt;
+  return common::ParseRfc3339Micros(s);
 }
 
 std::string Join(const std::vector<std::string>& v) {
@@ -164,15 +160,15 @@ int main(int argc, char** argv) {
     auto ks = admin.ListApiKeys(key_tenant.empty() ? std::nullopt
                                                    : std::optional<std::string>(key_tenant));
     if (!ks.ok()) return Fail(ks.error().ToString());
-    const int64_t now = pipeline::NowUs();
+    const int64_t now = common::Clock::System().NowMicros();
     for (const auto& k : *ks) {
       std::string state = k.revoked_at_us                                ? "revoked"
                           : (k.expires_at_us && *k.expires_at_us <= now) ? "expired"
                                                                          : "active";
       std::cout << common::TerminalSafe(k.key_id) << "\t" << common::TerminalSafe(k.tenant) << "\t"
                 << common::TerminalSafe(Join(k.scopes)) << "\t" << state << "\t"
-                << pipeline::FormatTimeUs(k.created_at_us) << "\t"
-                << (k.expires_at_us ? pipeline::FormatTimeUs(*k.expires_at_us) : "-") << "\t"
+                << common::FormatRfc3339Micros(k.created_at_us) << "\t"
+                << (k.expires_at_us ? common::FormatRfc3339Micros(*k.expires_at_us) : "-") << "\t"
                 << common::TerminalSafe(k.label) << "\n";
     }
     return 0;

@@ -1,5 +1,6 @@
 #include "common/utf8.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 
@@ -54,20 +55,20 @@ std::string SanitizeUtf8(std::string_view in) {
 
 std::string LogSafe(std::string_view in, size_t max) {
   std::string out;
-  for (char ch : in) {
-    if (out.size() >= max) {
-      out += "...";
-      break;
-    }
-    const auto c = static_cast<uint8_t>(ch);
-    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
-      out.push_back(ch);
+  const size_t n = std::min(in.size(), max);
+  out.reserve(n + 3);
+  for (size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<uint8_t>(in[i]);
+    // One token of a key=value line: nothing that ends it, quotes it or starts a new key.
+    if (c > 0x20 && c < 0x7f && c != '\\' && c != '"' && c != '=') {
+      out.push_back(static_cast<char>(c));
     } else {
       char buf[5];
       std::snprintf(buf, sizeof buf, "\\x%02x", c);
       out += buf;
     }
   }
+  if (in.size() > max) out += "...";
   return out;
 }
 

@@ -8,26 +8,13 @@
 #include "bundle_internal.h"
 #include "common/rfc6962.h"
 #include "common/sha256.h"
+#include "common/time.h"
 #include "evidence/bundle.h"
 #include "log/block.h"
 #include "log/checkpoint.h"
 #include "mime/canonical.h"
 
 namespace notary {
-
-std::string FormatUtcMicros(int64_t us) {
-  using namespace std::chrono;
-  const sys_time<microseconds> tp{microseconds{us}};
-  const sys_days day = floor<days>(tp);
-  const year_month_day ymd{day};
-  const hh_mm_ss<microseconds> tod{tp - day};
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ", int(ymd.year()),
-                unsigned(ymd.month()), unsigned(ymd.day()), int(tod.hours().count()),
-                int(tod.minutes().count()), int(tod.seconds().count()),
-                static_cast<long long>(tod.subseconds().count()));
-  return buf;
-}
 
 std::string_view CheckStatusName(CheckStatus status) {
   switch (status) {

@@ -8,6 +8,7 @@
 #include "bundle_templates.h"
 #include "common/bytes.h"
 #include "common/sha256.h"
+#include "common/time.h"
 #include "log/block.h"
 #include "text_template.h"
 #include "tsa/token.h"
@@ -27,7 +28,7 @@ common::Result<std::string> Time(int64_t us) {
   if (us < kMinTimeUs || us > kMaxTimeUs) {
     return common::Error::InvalidInput("a time outside the years 1 to 9999");
   }
-  return FormatUtcMicros(us);
+  return common::FormatRfc3339Micros(us);
 }
 
 // The header records of a canonical form (docs/canonical-form.md §2): "header" F(name)

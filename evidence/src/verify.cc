@@ -5,6 +5,7 @@
 #include "bundle_internal.h"
 #include "common/rfc6962.h"
 #include "common/sha256.h"
+#include "common/time.h"
 #include "evidence/bundle.h"
 #include "log/block.h"
 #include "log/checkpoint.h"
@@ -173,8 +174,8 @@ class Verifier {
       bool after = key->meta->valid_until_us && header.sealed_at_us >= *key->meta->valid_until_us;
       if (before || after) {
         return "block " + std::to_string(header.height) + " was sealed at " +
-               FormatUtcMicros(header.sealed_at_us) + ", outside the validity period of key " +
-               key->key_id;
+               common::FormatRfc3339Micros(header.sealed_at_us) +
+               ", outside the validity period of key " + key->key_id;
       }
     }
     *used = key;
@@ -211,7 +212,7 @@ class Verifier {
       earliest_upper = std::min(earliest_upper, v->gen_time_us + acc);
       latest_lower = std::max(latest_lower, v->gen_time_us - acc);
       if (!summary.empty()) summary += "; ";
-      summary += Short(t.tsa, 80) + " at " + FormatUtcMicros(v->gen_time_us);
+      summary += Short(t.tsa, 80) + " at " + common::FormatRfc3339Micros(v->gen_time_us);
       if (!v->tsa_name.empty()) summary += " (" + Short(v->tsa_name, 120) + ")";
     }
     return std::nullopt;
@@ -377,7 +378,8 @@ class Verifier {
     std::string diff;
     if (rec->receipt_id != in_.receipt.id) diff += " receipt.id;";
     if (rec->received_at_us != in_.receipt.received_at_us) {
-      diff += " receipt.received_at_us (record says " + FormatUtcMicros(rec->received_at_us) + ");";
+      diff += " receipt.received_at_us (record says " +
+              common::FormatRfc3339Micros(rec->received_at_us) + ");";
     }
     if (rec->tenant != in_.receipt.tenant) diff += " receipt.tenant;";
     if (rec->raw_sha256 != in_.receipt.raw_sha256) diff += " message.raw_sha256;";
@@ -401,8 +403,9 @@ class Verifier {
     record_ = std::move(*rec);
     Pass(kId, kName,
          "receipt " + Short(record_->receipt_id, 64) + ", received " +
-             FormatUtcMicros(record_->received_at_us) + ", hashes, tenant and envelope digest " +
-             common::ToHex(record_->envelope_digest) + " all match");
+             common::FormatRfc3339Micros(record_->received_at_us) +
+             ", hashes, tenant and envelope digest " + common::ToHex(record_->envelope_digest) +
+             " all match");
   }
 
   void CheckLeafHash() {
@@ -441,7 +444,8 @@ class Verifier {
          "block " + std::to_string(header_->height) + ", leaves " +
              std::to_string(header_->first_leaf_index) + " to " +
              std::to_string(header_->tree_size - 1) + ", sealed " +
-             FormatUtcMicros(header_->sealed_at_us) + ", key " + Short(header_->key_id, 64));
+             common::FormatRfc3339Micros(header_->sealed_at_us) + ", key " +
+             Short(header_->key_id, 64));
   }
 
   void CheckBatchInclusion() {
@@ -573,18 +577,20 @@ class Verifier {
     const int64_t t = in_.receipt.received_at_us;
     const int64_t na = *report_.not_after_us;
     std::string interval =
-        "[" + (report_.not_before_us ? FormatUtcMicros(*report_.not_before_us) : std::string("-")) +
-        ", " + FormatUtcMicros(na) + "]";
+        "[" +
+        (report_.not_before_us ? common::FormatRfc3339Micros(*report_.not_before_us)
+                               : std::string("-")) +
+        ", " + common::FormatRfc3339Micros(na) + "]";
     if (t > na) {
       return Fail(kId, kName,
-                  "received " + FormatUtcMicros(t) + " is after the block's time-stamp " +
-                      FormatUtcMicros(na));
+                  "received " + common::FormatRfc3339Micros(t) +
+                      " is after the block's time-stamp " + common::FormatRfc3339Micros(na));
     }
     if (report_.not_before_us && t < *report_.not_before_us - kSealingToleranceUs) {
       return Fail(kId, kName,
-                  "received " + FormatUtcMicros(t) +
+                  "received " + common::FormatRfc3339Micros(t) +
                       " is long before the previous block's time-stamp " +
-                      FormatUtcMicros(*report_.not_before_us) +
+                      common::FormatRfc3339Micros(*report_.not_before_us) +
                       ": it should have been sealed in an earlier block");
     }
     std::string note;
@@ -592,7 +598,7 @@ class Verifier {
       note = " (it arrived while the previous block was being sealed: " +
              std::to_string((*report_.not_before_us - t) / 1000) + " ms before its time-stamp)";
     }
-    Pass(kId, kName, "received " + FormatUtcMicros(t) + " within " + interval + note);
+    Pass(kId, kName, "received " + common::FormatRfc3339Micros(t) + " within " + interval + note);
   }
 
   void CheckCheckpointSignature() {
@@ -892,11 +898,11 @@ std::string VerifyReportJson(const VerifyReport& r) {
                       {"reason", c.reason}});
   }
   auto opt_time = [](const std::optional<int64_t>& t) {
-    return t ? json(FormatUtcMicros(*t)) : json();
+    return t ? json(common::FormatRfc3339Micros(*t)) : json();
   };
   json doc = {{"valid", r.valid},
               {"receipt_id", r.receipt_id},
-              {"received_at", FormatUtcMicros(r.received_at_us)},
+              {"received_at", common::FormatRfc3339Micros(r.received_at_us)},
               {"block_height", r.block_height},
               {"not_before", opt_time(r.not_before_us)},
               {"not_after", opt_time(r.not_after_us)},

@@ -5,6 +5,7 @@
 
 #include <future>
 
+#include "common/time.h"
 #include "common/utf8.h"
 #include "http/envelope.h"
 #include "http/front_door.h"
@@ -119,7 +120,7 @@ void HttpApi::Routes() {
 
   // Ingest: the raw message as the body; durable before 201.
   s.Post("/v1/messages", [&d, this](const httplib::Request& req, httplib::Response& res) {
-    auto who = RequireScope(d.auth, req, res, "ingest");
+    auto who = RequireScope(d, req, res, "ingest");
     if (!who) return;
     const std::string ctype = req.get_header_value("Content-Type");
     if (!ctype.empty() && ctype.rfind("message/rfc822", 0) != 0 &&
@@ -175,29 +176,23 @@ void HttpApi::Routes() {
   });
 
   s.Get(R"(/v1/messages/([^/]+))", [&d](const httplib::Request& req, httplib::Response& res) {
-    auto who = RequireScope(d.auth, req, res, "read");
+    auto who = RequireScope(d, req, res, "read");
     if (!who) return;
     const std::string id = req.matches[1];
     auto row = d.receipts.Get(id, who->tenant);
-    if (!row.ok()) {
-      res.set_header("Retry-After", "5");
-      return SendError(res, 503, "unavailable", "database unavailable, try again later");
-    }
+    if (!row.ok()) return SendErrorFor(res, row.error());
     if (!row->has_value()) return SendError(res, 404, "not_found", "no such message");
     LogAccess(d, *who, req, "GET /v1/messages/{id}", id, "");
     SendJson(res, ReceiptJson(**row));
   });
 
   s.Get("/v1/messages", [&d](const httplib::Request& req, httplib::Response& res) {
-    auto who = RequireScope(d.auth, req, res, "read");
+    auto who = RequireScope(d, req, res, "read");
     if (!who) return;
     auto q = SearchFromRequest(req, who->tenant);
     if (!q.ok()) return SendError(res, 400, "bad_query", q.error().message());
     auto page = d.receipts.Search(*q);
-    if (!page.ok()) {
-      res.set_header("Retry-After", "5");
-      return SendError(res, 503, "unavailable", "database unavailable, try again later");
-    }
+    if (!page.ok()) return SendErrorFor(res, page.error());
     nlohmann::json items = nlohmann::json::array();
     for (const auto& r : page->items) items.push_back(ReceiptJson(r));
     LogAccess(d, *who, req, "GET /v1/messages", "", req.params.empty() ? "" : "search");
@@ -207,7 +202,7 @@ void HttpApi::Routes() {
 
   // The access trail of the key's own tenant (admin scope).
   s.Get("/v1/access-log", [&d](const httplib::Request& req, httplib::Response& res) {
-    auto who = RequireScope(d.auth, req, res, "admin");
+    auto who = RequireScope(d, req, res, "admin");
     if (!who) return;
     std::optional<std::string> receipt = Param(req, "receipt_id");
     if (receipt && !storage::IsUuid(*receipt)) {
@@ -220,14 +215,11 @@ void HttpApi::Routes() {
       limit = static_cast<int>(*n);
     }
     auto entries = d.admin.ListAccess(who->tenant, receipt, limit);
-    if (!entries.ok()) {
-      res.set_header("Retry-After", "5");
-      return SendError(res, 503, "unavailable", "database unavailable, try again later");
-    }
+    if (!entries.ok()) return SendErrorFor(res, entries.error());
     nlohmann::json items = nlohmann::json::array();
     for (const auto& e : *entries) {
       items.push_back(
-          {{"at", pipeline::FormatTimeUs(e.at_us)},
+          {{"at", common::FormatRfc3339Micros(e.at_us)},
            {"key_id", e.key_id},
            {"tenant", e.tenant},
            {"route", e.route},

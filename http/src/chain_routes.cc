@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/bytes.h"
+#include "common/time.h"
 #include "log/checkpoint.h"
 #include "log/ed25519.h"
 #include "log/tlog.h"
@@ -20,11 +21,6 @@ namespace {
 
 using nlohmann::json;
 
-void Unavailable(httplib::Response& res) {
-  res.set_header("Retry-After", "5");
-  SendError(res, 503, "unavailable", "database unavailable, try again later");
-}
-
 json HashList(const std::vector<common::Hash>& hashes) {
   json a = json::array();
   for (const auto& h : hashes) a.push_back(common::ToHex(h));
@@ -38,7 +34,7 @@ json BlockJson(const storage::BlockRow& b, const std::vector<storage::TokenRow>&
   json ts = json::array();
   for (const auto& t : tokens) {
     ts.push_back({{"tsa", t.tsa},
-                  {"gen_time", pipeline::FormatTimeUs(t.gen_time_us)},
+                  {"gen_time", common::FormatRfc3339Micros(t.gen_time_us)},
                   {"token", common::Base64Encode(t.token)},
                   {"status", "verified"}});
   }
@@ -56,7 +52,7 @@ json BlockJson(const storage::BlockRow& b, const std::vector<storage::TokenRow>&
           {"leaf_count", b.leaf_count},
           {"tree_size", b.tree_size},
           {"tree_root", common::ToHex(b.tree_root)},
-          {"sealed_at", pipeline::FormatTimeUs(b.sealed_at_us)},
+          {"sealed_at", common::FormatRfc3339Micros(b.sealed_at_us)},
           {"sealed_at_us", b.sealed_at_us},
           {"key_id", b.key_id},
           {"header", common::ToHex(common::AsBytes(b.header))},
@@ -66,21 +62,21 @@ json BlockJson(const storage::BlockRow& b, const std::vector<storage::TokenRow>&
           {"status", missing.empty() ? "complete" : "timestamps_missing"}};
 }
 
-// nullopt when the keys cannot be read: an empty list would read as "this notary publishes no
-// such key", which a verifier takes for a forgery.
-std::optional<json> KeysJson(storage::AdminStore& admin, pipeline::Sealer& sealer) {
+// An error when the keys cannot be read: an empty list would read as "this notary publishes
+// no such key", which a verifier takes for a forgery.
+common::Result<json> KeysJson(storage::AdminStore& admin, pipeline::Sealer& sealer) {
   json keys = json::array();
-  auto rows = admin.ListSigningKeys();
-  if (!rows.ok()) return std::nullopt;
+  ASSIGN_OR_RETURN(std::vector<storage::KeyRow> rows, admin.ListSigningKeys());
   {
-    for (const auto& k : *rows) {
-      json entry = {{"key_id", k.key_id},
-                    {"algorithm", k.algorithm},
-                    {"public_key_pem", k.public_pem},
-                    {"fingerprint_sha256", k.fingerprint},
-                    {"valid_from", pipeline::FormatTimeUs(k.valid_from_us)},
-                    {"valid_until",
-                     k.valid_until_us ? json(pipeline::FormatTimeUs(*k.valid_until_us)) : json()}};
+    for (const auto& k : rows) {
+      json entry = {
+          {"key_id", k.key_id},
+          {"algorithm", k.algorithm},
+          {"public_key_pem", k.public_pem},
+          {"fingerprint_sha256", k.fingerprint},
+          {"valid_from", common::FormatRfc3339Micros(k.valid_from_us)},
+          {"valid_until",
+           k.valid_until_us ? json(common::FormatRfc3339Micros(*k.valid_until_us)) : json()}};
       auto pub = notary::ParseEd25519PublicKey(k.public_key);
       if (pub.ok()) {
         auto vkey = notary::MakeNoteVerifierKey(sealer.origin(), *pub);
@@ -111,7 +107,7 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d) {
       if (!reply.ok() && reply.error().code() == common::ErrorCode::kInvalidInput) {
         return SendError(res, 400, "bad_request", "the body is not a DER TimeStampReq");
       }
-      if (!reply.ok()) return SendError(res, 500, "internal", "time-stamping failed");
+      if (!reply.ok()) return SendErrorFor(res, reply.error());
       d.metrics.tsa_replies.fetch_add(1, std::memory_order_relaxed);
       res.set_content(*reply, "application/timestamp-reply");
     });
@@ -126,14 +122,14 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d) {
 
   s.Get("/v1/checkpoint", [chain](const httplib::Request&, httplib::Response& res) {
     auto latest = chain->Latest();
-    if (!latest.ok()) return Unavailable(res);
+    if (!latest.ok()) return SendErrorFor(res, latest.error());
     if (!latest->has_value()) return SendError(res, 404, "not_found", "no block sealed yet");
     res.set_content((*latest)->checkpoint, "text/plain; charset=utf-8");
   });
 
   s.Get("/v1/keys", [&d, sealer](const httplib::Request&, httplib::Response& res) {
     auto keys = KeysJson(d.admin, *sealer);
-    if (!keys) return Unavailable(res);
+    if (!keys.ok()) return SendErrorFor(res, keys.error());
     SendJson(res, *keys);
   });
 
@@ -141,18 +137,19 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d) {
     if (!b) return SendError(res, 404, "not_found", "no such block");
     auto tokens = chain->Tokens(b->height);
     auto missing = chain->MissingTokens(b->height);
-    if (!tokens.ok() || !missing.ok()) return Unavailable(res);
+    if (!tokens.ok()) return SendErrorFor(res, tokens.error());
+    if (!missing.ok()) return SendErrorFor(res, missing.error());
     SendJson(res, BlockJson(*b, *tokens, *missing));
   };
   s.Get("/v1/blocks/latest", [chain, block_route](const httplib::Request&, httplib::Response& res) {
     auto b = chain->Latest();
-    if (!b.ok()) return Unavailable(res);
+    if (!b.ok()) return SendErrorFor(res, b.error());
     block_route(*b, res);
   });
   s.Get(R"(/v1/blocks/(\d{1,18}))",
         [chain, block_route](const httplib::Request& req, httplib::Response& res) {
           auto b = chain->BlockAt(static_cast<int64_t>(std::stoll(req.matches[1])));
-          if (!b.ok()) return Unavailable(res);
+          if (!b.ok()) return SendErrorFor(res, b.error());
           block_route(*b, res);
         });
 
@@ -163,7 +160,7 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d) {
       return SendError(res, 400, "bad_query", "need leaf_index < tree_size, both integers");
     }
     auto latest = chain->Latest();
-    if (!latest.ok()) return Unavailable(res);
+    if (!latest.ok()) return SendErrorFor(res, latest.error());
     // Compared as unsigned: a tree_size above 2^63 is larger than any log, not a negative one.
     if (!latest->has_value() || *size > static_cast<uint64_t>((*latest)->tree_size)) {
       return SendError(res, 400, "bad_query", "tree_size is larger than the log");
@@ -188,7 +185,7 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d) {
       return SendError(res, 400, "bad_query", "need 0 < first <= second, both integers");
     }
     auto latest = chain->Latest();
-    if (!latest.ok()) return Unavailable(res);
+    if (!latest.ok()) return SendErrorFor(res, latest.error());
     if (!latest->has_value() || *second > static_cast<uint64_t>((*latest)->tree_size)) {
       return SendError(res, 400, "bad_query", "second is larger than the log");
     }
@@ -202,7 +199,7 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d) {
     auto id = notary::tlog::ParseTilePath("tile/" + std::string(req.matches[1]));
     if (!id.ok()) return SendError(res, 404, "not_found", "no such tile");
     auto latest = chain->Latest();
-    if (!latest.ok()) return Unavailable(res);
+    if (!latest.ok()) return SendErrorFor(res, latest.error());
     // A tile exists only once the tree has grown past it.
     const uint64_t size = latest->has_value() ? static_cast<uint64_t>((*latest)->tree_size) : 0;
     bool exists = false;

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <utility>
 
-#include "smtp/command.h"  // LogSafe
+#include "common/utf8.h"
 
 namespace http {
 namespace {
@@ -221,7 +221,7 @@ void RunRequest(HttpRouter& router, const PendingRequest& r, Exchange& ex, size_
     ok = router.process_request(strm, r.close, connection_closed,
                                 [ssl](httplib::Request& req) { req.ssl = ssl; });
   } catch (const std::exception& e) {
-    spdlog::error("event=http_request_exception what={}", smtp::LogSafe(e.what()));
+    spdlog::error("event=http_request_exception what={}", common::LogSafe(e.what()));
   } catch (...) {
     spdlog::error("event=http_request_exception what=unknown");
   }
@@ -286,7 +286,7 @@ class Connection final : public HttpConnection, public std::enable_shared_from_t
         std::rethrow_exception(e);
       } catch (const std::exception& ex2) {
         spdlog::error("event=http_connection_exception connection={} what={}", id,
-                      smtp::LogSafe(ex2.what()));
+                      common::LogSafe(ex2.what()));
       } catch (...) {
         spdlog::error("event=http_connection_exception connection={} what=unknown", id);
       }
@@ -404,7 +404,7 @@ class Connection final : public HttpConnection, public std::enable_shared_from_t
       if (!stopping_) CountRejection(*ctx_->stats, HttpRejectReason::kMalformed);
       close_reason_ = "tls_failed";
       spdlog::debug("event=http_tls_failed connection={} error={}", id_,
-                    smtp::LogSafe(ec.message()));
+                    common::LogSafe(ec.message()));
       co_return false;
     }
     tls_ready_ = true;
@@ -857,7 +857,7 @@ void HttpWorkerPool::Work() {
     try {
       job.run();  // RunRequest catches everything itself; this is the last line of defence
     } catch (const std::exception& e) {
-      spdlog::error("event=http_worker_exception what={}", smtp::LogSafe(e.what()));
+      spdlog::error("event=http_worker_exception what={}", common::LogSafe(e.what()));
     } catch (...) {
       spdlog::error("event=http_worker_exception what=unknown");
     }

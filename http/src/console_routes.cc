@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/bytes.h"
+#include "common/time.h"
 #include "console_assets.h"
 #include "http/console_sessions.h"
 #include "pipeline/ingest.h"
@@ -71,7 +72,7 @@ json SessionJson(const ConsoleSessions::Session& s) {
   return {{"key_id", s.key_id},
           {"tenant", s.tenant},
           {"csrf_token", s.csrf_token},
-          {"expires_at", pipeline::FormatTimeUs(s.expires_at_us)},
+          {"expires_at", common::FormatRfc3339Micros(s.expires_at_us)},
           {"expires_at_us", s.expires_at_us}};
 }
 
@@ -115,11 +116,11 @@ void RegisterConsoleRoutes(httplib::Server& s, HttpDeps& d) {
     probe.method = "GET";
     probe.remote_addr = req.remote_addr;  // failed sign-ins count against the address
     probe.headers.emplace("Authorization", "Bearer " + key);
-    auto who = RequireScope(d.auth, probe, res, "read");
+    auto who = RequireScope(d, probe, res, "read");
     if (!who) return;
     ConsoleSessions::Refusal why = ConsoleSessions::Refusal::kNone;
-    auto made =
-        ConsoleSessions::Instance().Create(key, who->key_id, who->tenant, pipeline::NowUs(), &why);
+    auto made = ConsoleSessions::Instance().Create(key, who->key_id, who->tenant,
+                                                   d.clock->NowMicros(), &why);
     if (!made) {
       res.set_header("Retry-After", "60");
       return SendError(res, 429, "too_many_sessions",
@@ -134,20 +135,20 @@ void RegisterConsoleRoutes(httplib::Server& s, HttpDeps& d) {
   });
 
   // The current session (the page reloads it to learn its CSRF token and tenant).
-  s.Get("/v1/session", [](const httplib::Request& req, httplib::Response& res) {
+  s.Get("/v1/session", [&d](const httplib::Request& req, httplib::Response& res) {
     const std::string token =
         ConsoleSessions::CookieValue(req.get_header_value("Cookie"), ConsoleSessions::kCookieName);
-    auto session = ConsoleSessions::Instance().Find(token, pipeline::NowUs());
+    auto session = ConsoleSessions::Instance().Find(token, d.clock->NowMicros());
     if (!session) return SendError(res, 401, "session_ended", "not signed in");
     SendJson(res, SessionJson(*session));
   });
 
   // Sign-out: needs the session's CSRF token; always clears the cookie.
-  s.Delete("/v1/session", [](const httplib::Request& req, httplib::Response& res) {
+  s.Delete("/v1/session", [&d](const httplib::Request& req, httplib::Response& res) {
     const std::string token =
         ConsoleSessions::CookieValue(req.get_header_value("Cookie"), ConsoleSessions::kCookieName);
     auto& store = ConsoleSessions::Instance();
-    auto session = store.Find(token, pipeline::NowUs());
+    auto session = store.Find(token, d.clock->NowMicros());
     if (!session) return SendError(res, 401, "session_ended", "not signed in");
     if (!common::ConstantTimeEquals(req.get_header_value(ConsoleSessions::kCsrfHeader),
                                     session->csrf_token)) {

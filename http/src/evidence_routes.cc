@@ -35,7 +35,7 @@ std::string PickLang(const httplib::Request& req) {
 void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& sealer) {
   s.Get(R"(/v1/messages/([^/]+)/evidence)", [&d, &sealer](const httplib::Request& req,
                                                           httplib::Response& res) {
-    auto who = RequireScope(d.auth, req, res, "read");
+    auto who = RequireScope(d, req, res, "read");
     if (!who) return;
     const std::string id = req.matches[1];
     const std::string lang = PickLang(req);
@@ -52,10 +52,7 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
     std::optional<notary::Receipt> row;
     while (true) {
       auto r = d.receipts.Get(id, who->tenant);
-      if (!r.ok()) {
-        res.set_header("Retry-After", "5");
-        return SendError(res, 503, "unavailable", "database unavailable, try again later");
-      }
+      if (!r.ok()) return SendErrorFor(res, r.error());
       if (!r->has_value()) return SendError(res, 404, "not_found", "no such message");
       row = std::move(**r);
       if (row->leaf_index || std::chrono::steady_clock::now() >= deadline) break;
@@ -65,20 +62,12 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
       res.set_header("Retry-After", "2");
       return SendError(res, 409, "not_sealed", "the message is not sealed yet; retry shortly");
     }
-    auto fail = [&res](const common::Error& e) {
-      if (e.code() == common::ErrorCode::kUnavailable) {
-        res.set_header("Retry-After", "5");
-        return SendError(res, 503, "unavailable", "database unavailable, try again later");
-      }
-      spdlog::error("event=evidence_failed error=\"{}\"", e.ToString());
-      return SendError(res, 500, "internal", "could not assemble the evidence");
-    };
     std::optional<std::string> part = Param(req, "part");
     pipeline::EvidenceRequest request;
     request.part = part;
     request.lang = lang;
     request.issued_to = "API key " + who->key_id + " (tenant " + who->tenant + ")";
-    request.issued_at_us = pipeline::NowUs();
+    request.issued_at_us = d.clock->NowMicros();
     auto in = pipeline::AssembleEvidence(
         *row, request, {d.receipts, sealer.chain(), d.admin, sealer.tsa(), d.journal});
     if (!in.ok()) {
@@ -92,7 +81,7 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
         case common::ErrorCode::kTooLarge:
           return SendError(res, 413, "too_many_parts", e.message());
         default:
-          return fail(e);
+          return SendErrorFor(res, e);
       }
     }
 
@@ -104,10 +93,10 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
     e.receipt_id = row->id;
     e.client_ip = req.remote_addr;
     e.detail = part ? "part=" + *part : "full";
-    if (auto st = d.admin.LogAccess(e); !st.ok()) return fail(st.error());
+    if (auto st = d.admin.LogAccess(e); !st.ok()) return SendErrorFor(res, st.error());
 
     auto zip = notary::BuildBundleZip(*in);
-    if (!zip.ok()) return fail(zip.error());
+    if (!zip.ok()) return SendErrorFor(res, zip.error());
     res.set_header("Content-Disposition", "attachment; filename=\"evidence-" + row->id +
                                               (part ? "-part-" + *part : "") + ".zip\"");
     res.set_content(std::move(*zip), "application/zip");

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "common/metrics.h"
+#include "common/utf8.h"
 #include "connection.h"
-#include "smtp/command.h"  // LogSafe
 
 namespace http {
 namespace {
@@ -135,7 +135,7 @@ void Admit(const std::shared_ptr<HttpContext>& ctx, tcp::socket socket, uint64_t
     if (WarnDue(ctx->last_warn_limit)) {
       spdlog::warn(
           "event=http_connection_refused reason={} peer={} active={} limit={}",
-          HttpRejectReasonName(*refused), smtp::LogSafe(peer.remote_ip),
+          HttpRejectReasonName(*refused), common::LogSafe(peer.remote_ip),
           ctx->stats->connections_active.load(),
           *refused == HttpRejectReason::kGlobal ? c.max_connections : c.max_connections_per_ip);
     }
@@ -165,7 +165,7 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<HttpContext> ctx,
     if (ctx->stopping.load() || !acceptor->is_open()) co_return;
     if (ec) {
       // EMFILE and friends: wait instead of spinning; the listener stays up.
-      spdlog::warn("event=http_accept_failed error={}", smtp::LogSafe(ec.message()));
+      spdlog::warn("event=http_accept_failed error={}", common::LogSafe(ec.message()));
       backoff.expires_after(std::chrono::milliseconds(100));
       co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
@@ -175,7 +175,7 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<HttpContext> ctx,
     try {
       Admit(ctx, std::move(socket), ++next_id);
     } catch (const std::exception& e) {
-      spdlog::error("event=http_admit_failed what={}", smtp::LogSafe(e.what()));
+      spdlog::error("event=http_admit_failed what={}", common::LogSafe(e.what()));
     }
   }
 }
@@ -322,7 +322,7 @@ common::Status HttpFrontDoor::Start() {
                      std::rethrow_exception(e);
                    } catch (const std::exception& ex) {
                      spdlog::error("event=http_accept_loop_failed what={}",
-                                   smtp::LogSafe(ex.what()));
+                                   common::LogSafe(ex.what()));
                    } catch (...) {
                      spdlog::error("event=http_accept_loop_failed what=unknown");
                    }
@@ -336,7 +336,7 @@ common::Status HttpFrontDoor::Start() {
           return;
         } catch (const std::exception& e) {
           // Every handler catches its own errors; this is the last line of defence.
-          spdlog::error("event=http_loop_exception what={}", smtp::LogSafe(e.what()));
+          spdlog::error("event=http_loop_exception what={}", common::LogSafe(e.what()));
         }
       }
     });

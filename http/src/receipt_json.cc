@@ -1,6 +1,7 @@
 #include "receipt_json.h"
 
 #include "common/bytes.h"
+#include "common/time.h"
 #include "pipeline/ingest.h"
 
 namespace http {
@@ -21,7 +22,7 @@ nlohmann::json ReceiptJson(const notary::Receipt& r) {
       {"id", r.id},
       {"tenant", r.tenant},
       {"status", r.leaf_index ? "sealed" : "pending"},
-      {"received_at", pipeline::FormatTimeUs(r.received_at_us)},
+      {"received_at", common::FormatRfc3339Micros(r.received_at_us)},
       {"received_at_us", r.received_at_us},
       {"node", r.provenance.node},
       {"source", r.provenance.source},
@@ -60,7 +61,7 @@ nlohmann::json ReceiptJson(const notary::Receipt& r) {
         {"subject", r.metadata.subject},
         {"date", r.metadata.date},
         {"date_utc", r.metadata.date_utc_unix
-                         ? json(pipeline::FormatTimeUs(*r.metadata.date_utc_unix * 1000000))
+                         ? json(common::FormatRfc3339Micros(*r.metadata.date_utc_unix * 1000000))
                          : json()},
         {"message_id", r.metadata.message_id},
         {"in_reply_to", r.metadata.in_reply_to},

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/time.h"
 #include "common/utf8.h"
 #include "http/envelope.h"
 #include "util.h"
@@ -155,11 +156,11 @@ common::Result<storage::SearchQuery> SearchFromRequest(const httplib::Request& r
     q.status = *v;
   }
   if (auto v = Param(req, "since")) {
-    q.since_us = ParseTime(*v);
+    q.since_us = common::ParseRfc3339Micros(*v);
     if (!q.since_us) return common::Error::InvalidInput("since: use RFC 3339 or YYYY-MM-DD");
   }
   if (auto v = Param(req, "until")) {
-    q.until_us = ParseTime(*v);
+    q.until_us = common::ParseRfc3339Micros(*v);
     if (!q.until_us) return common::Error::InvalidInput("until: use RFC 3339 or YYYY-MM-DD");
   }
   if (auto v = Param(req, "limit")) {

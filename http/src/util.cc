@@ -1,8 +1,11 @@
 #include "util.h"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <cstdio>
 
+#include "common/utf8.h"
 #include "http/console_sessions.h"
 #include "pipeline/ingest.h"
 
@@ -53,6 +56,8 @@ void SendErrorFor(httplib::Response& res, const common::Error& error, const std:
       res.set_header("Retry-After", "5");
       return SendError(res, 503, "unavailable", "a dependency is unavailable, try again later");
     default:
+      // Not shown to the client (it may name internals); the operator needs it.
+      spdlog::error("event=http_internal_error error={}", common::LogSafe(error.ToString(), 300));
       return SendError(res, 500, "internal", "internal error");
   }
 }
@@ -63,15 +68,15 @@ void SendJson(httplib::Response& res, const nlohmann::json& body, int status) {
                   "application/json");
 }
 
-std::optional<pipeline::Principal> RequireScope(pipeline::Authenticator& auth,
-                                                const httplib::Request& req, httplib::Response& res,
-                                                const std::string& scope) {
+std::optional<pipeline::Principal> RequireScope(HttpDeps& d, const httplib::Request& req,
+                                                httplib::Response& res, const std::string& scope) {
+  const int64_t now_us = d.clock->NowMicros();
   std::string authorization = req.get_header_value("Authorization");
   // The web console's session cookie stands in for the Bearer key (http/console_sessions.h).
   if (authorization.empty() && req.has_header("Cookie")) {
     auto cookie = ConsoleSessions::Instance().Check(
         req.get_header_value("Cookie"), req.method,
-        req.get_header_value(ConsoleSessions::kCsrfHeader), pipeline::NowUs());
+        req.get_header_value(ConsoleSessions::kCsrfHeader), now_us);
     using K = ConsoleSessions::CookieCheck::Kind;
     if (cookie.kind == K::kEnded) {
       SendError(res, 401, "session_ended", "the console session has ended; sign in again");
@@ -83,7 +88,7 @@ std::optional<pipeline::Principal> RequireScope(pipeline::Authenticator& auth,
     }
     authorization = cookie.authorization;
   }
-  auto outcome = auth.Authenticate(authorization, pipeline::NowUs(), req.remote_addr);
+  auto outcome = d.auth.Authenticate(authorization, now_us, req.remote_addr);
   if (!outcome.principal) {
     using F = pipeline::Authenticator::Failure;
     switch (outcome.failure) {
@@ -135,31 +140,6 @@ std::optional<uint64_t> ParseU64(const std::string& s) {
     return std::nullopt;
   }
   return std::stoull(s);
-}
-
-std::optional<int64_t> ParseTime(const std::string& s) {
-  int y, mo, d, h = 0, mi = 0, sec = 0;
-  char tail[32] = {};
-  if (s.size() == 10 && std::sscanf(s.c_str(), "%4d-%2d-%2d", &y, &mo, &d) == 3) {
-  } else if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%31s", &y, &mo, &d, &h, &mi, &sec,
-                         tail) >= 6) {
-    std::string t = tail;
-    // Fractions are accepted and dropped; only UTC ("Z") or no zone.
-    auto dot = t.find_first_not_of(".0123456789");
-    std::string zone = dot == std::string::npos ? "" : t.substr(dot);
-    if (!zone.empty() && zone != "Z" && zone != "+00:00") return std::nullopt;
-  } else {
-    return std::nullopt;
-  }
-  // A real calendar day (2026-02-31 is none; timegm would have made it 2026-03-03).
-  using namespace std::chrono;
-  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
-                           day{static_cast<unsigned>(d)}};
-  if (y < 1 || !ymd.ok() || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60) {
-    return std::nullopt;
-  }
-  const auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec};
-  return duration_cast<microseconds>(t.time_since_epoch()).count();
 }
 
 }  // namespace http

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "http/api.h"
 #include "pipeline/auth.h"
 
 namespace http {
@@ -27,17 +28,14 @@ int HttpStatusFor(common::ErrorCode code);
 void SendErrorFor(httplib::Response& res, const common::Error& error,
                   const std::string& code = "bad_request");
 
-// Authenticates the request and checks `scope`; on failure sends 401/403/429/503 and
-// returns nullopt.
-std::optional<pipeline::Principal> RequireScope(pipeline::Authenticator& auth,
-                                                const httplib::Request& req, httplib::Response& res,
-                                                const std::string& scope);
+// Authenticates the request (API key, or a console session cookie) at d.clock's time and
+// checks `scope`; on failure sends 401/403/429/503 and returns nullopt.
+std::optional<pipeline::Principal> RequireScope(HttpDeps& d, const httplib::Request& req,
+                                                httplib::Response& res, const std::string& scope);
 
 // A query parameter, when present (and non-empty).
 std::optional<std::string> Param(const httplib::Request& req, const char* name);
 // Parses a non-negative decimal integer; nullopt on anything else.
 std::optional<uint64_t> ParseU64(const std::string& s);
-// RFC 3339 date-time or YYYY-MM-DD (UTC) to microseconds since the epoch.
-std::optional<int64_t> ParseTime(const std::string& s);
 
 }  // namespace http

@@ -9,34 +9,13 @@
 
 #include "common/check.h"
 #include "common/sha256.h"
+#include "common/time.h"
 #include "common/utf8.h"
 #include "log/leaf_record.h"
 #include "mime/canonical.h"
 #include "pipeline/journal.h"
 
 namespace pipeline {
-
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string FormatTimeUs(int64_t us) {
-  std::time_t secs = static_cast<std::time_t>(us / 1000000);
-  int64_t frac = us % 1000000;
-  if (frac < 0) {
-    frac += 1000000;
-    --secs;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(frac));
-  return buf;
-}
 
 std::string NewReceiptId(int64_t now_us) {
   uint8_t b[16];
@@ -75,7 +54,7 @@ void Ingestor::Submit(Arrival arrival, std::string raw, std::function<void(Submi
 
 void Ingestor::SubmitWithExtra(Arrival arrival, std::string raw, Extra extra,
                                std::function<void(SubmitOutcome)> done) {
-  const int64_t now = NowUs();
+  const int64_t now = options_.clock->NowMicros();
   {
     std::lock_guard lock(mu_);
     if (queue_.size() < options_.max_queue_messages &&
@@ -226,7 +205,7 @@ void Ingestor::CommitGroup(std::vector<Ready>& group) {
       out.receipt_id = ins.id;
       out.raw_sha256_hex = common::ToHex(group[i].receipt.receipt.raw_sha256);
       out.canonical_sha256_hex = common::ToHex(group[i].receipt.receipt.canonical_sha256);
-      out.received_at = FormatTimeUs(ins.received_at_us);
+      out.received_at = common::FormatRfc3339Micros(ins.received_at_us);
       out.message = ins.duplicate ? "duplicate" : "";
       metrics_.ingest_bytes.fetch_add(group[i].receipt.raw.size());
       spdlog::info("event=message_accepted id={} source={} sha256={} bytes={}{}", ins.id,

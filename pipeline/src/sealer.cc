@@ -145,7 +145,8 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
     if (hashes.empty()) return std::optional<storage::NewBlock>();
     const std::optional<storage::BlockRow> head = view.Head();
     ASSIGN_OR_RETURN(storage::NewBlock nb,
-                     BuildBlock({head, hashes, view.Tiles(), signer_, options_.origin, NowUs()}));
+                     BuildBlock({head, hashes, view.Tiles(), signer_, options_.origin,
+                                 options_.clock->NowMicros()}));
     nb.node = options_.node;
     const storage::BlockRow& b = nb.block;
 

@@ -34,7 +34,7 @@ common::Result<std::unique_ptr<TsaService>> TsaService::Create(const TsaFiles& f
     const std::string key_path = dir + "/tsa.key.pem", cert_path = dir + "/tsa.pem",
                       ca_path = dir + "/ca.pem", ca_key_path = dir + "/ca.key.pem";
     if (!FileExists(key_path)) {
-      auto made = notary::GenerateLocalTsa("Email Notary", NowUs());
+      auto made = notary::GenerateLocalTsa("Email Notary", f.clock->NowMicros());
       if (!made.ok()) return made.error();
       for (auto st : {WriteSecretFile(ca_key_path, made->ca_key_pem),
                       WritePublicFile(ca_path, made->ca_cert_pem),
@@ -58,6 +58,7 @@ common::Result<std::unique_ptr<TsaService>> TsaService::Create(const TsaFiles& f
   }
   notary::TsaResponderOptions opts;
   if (!f.policy.empty()) opts.policy_oid = f.policy;
+  opts.clock = [clock = f.clock] { return clock->NowMicros(); };
   auto responder = notary::TsaResponder::Create(key, cert, chain, opts);
   if (!responder.ok()) return responder.error();
   std::string external_ca;

@@ -290,24 +290,6 @@ std::optional<BdatArgs> ParseBdat(std::string_view args) {
   return b;
 }
 
-std::string LogSafe(std::string_view s, size_t max) {
-  std::string out;
-  const size_t n = std::min(s.size(), max);
-  out.reserve(n + 3);
-  for (size_t i = 0; i < n; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x21 && c < 0x7f && c != '\\' && c != '"' && c != '=') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char buf[5];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out += buf;
-    }
-  }
-  if (s.size() > max) out += "...";
-  return out;
-}
-
 std::string ReplySafe(std::string_view s, size_t max) {
   std::string out;
   const size_t n = std::min(s.size(), max);

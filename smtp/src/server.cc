@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "common/utf8.h"
 #include "session.h"
 #include "smtp/command.h"
 
@@ -65,7 +66,7 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<SmtpContext> ctx,
     if (ctx->stopping.load() || !acceptor->is_open()) co_return;
     if (ec) {
       // EMFILE and friends: wait instead of spinning; the listener stays up.
-      spdlog::warn("event=smtp_accept_failed error={}", LogSafe(ec.message()));
+      spdlog::warn("event=smtp_accept_failed error={}", common::LogSafe(ec.message()));
       backoff.expires_after(std::chrono::milliseconds(100));
       co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
@@ -238,7 +239,8 @@ common::Status SmtpServer::Start() {
                    try {
                      std::rethrow_exception(e);
                    } catch (const std::exception& ex) {
-                     spdlog::error("event=smtp_accept_loop_failed what={}", LogSafe(ex.what()));
+                     spdlog::error("event=smtp_accept_loop_failed what={}",
+                                   common::LogSafe(ex.what()));
                    } catch (...) {
                      spdlog::error("event=smtp_accept_loop_failed what=unknown");
                    }
@@ -252,7 +254,7 @@ common::Status SmtpServer::Start() {
           return;
         } catch (const std::exception& e) {
           // Every handler catches its own errors; this is the last line of defence.
-          spdlog::error("event=smtp_loop_exception what={}", LogSafe(e.what()));
+          spdlog::error("event=smtp_loop_exception what={}", common::LogSafe(e.what()));
         }
       }
     });

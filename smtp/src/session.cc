@@ -7,6 +7,7 @@
 #include <exception>
 #include <utility>
 
+#include "common/utf8.h"
 #include "smtp/command.h"
 
 namespace smtp {
@@ -93,7 +94,8 @@ void SmtpSession::Launch(std::shared_ptr<SmtpSession> session) {
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& ex2) {
-      spdlog::error("event=smtp_session_exception session={} what={}", id, LogSafe(ex2.what()));
+      spdlog::error("event=smtp_session_exception session={} what={}", id,
+                    common::LogSafe(ex2.what()));
     } catch (...) {
       spdlog::error("event=smtp_session_exception session={} what=unknown", id);
     }
@@ -334,7 +336,7 @@ asio::awaitable<SmtpSession::Step> SmtpSession::Handle(const std::string& line) 
   } else if (v == "STARTTLS") {
     co_return co_await DoStartTls(cmd.args);
   } else {
-    spdlog::info("event=smtp_unknown_command session={} verb={}", id_, LogSafe(v, 16));
+    spdlog::info("event=smtp_unknown_command session={} verb={}", id_, common::LogSafe(v, 16));
     RefuseCommand("500 5.5.1 Error: command not recognized");
   }
   co_return Step::kContinue;
@@ -593,7 +595,8 @@ asio::awaitable<SmtpSession::Step> SmtpSession::Deliver(SmtpDataDecoder& decoder
       ctx_->stats->bytes_accepted.fetch_add(bytes);
       spdlog::info(
           "event=smtp_message_accepted session={} id={} sha256={} bytes={} rcpts={} commit_ms={}",
-          id_, LogSafe(outcome.receipt_id), LogSafe(outcome.raw_sha256_hex), bytes, rcpts, ms);
+          id_, common::LogSafe(outcome.receipt_id), common::LogSafe(outcome.raw_sha256_hex), bytes,
+          rcpts, ms);
       Reply("250 2.0.0 Ok: notarised id=" + ReplySafe(outcome.receipt_id, 100) +
             " sha256=" + ReplySafe(outcome.raw_sha256_hex, 64));
       break;
@@ -645,7 +648,7 @@ asio::awaitable<SmtpSession::Step> SmtpSession::DoStartTls(std::string_view args
   if (timed_out_) co_return Step::kTimeout;
   if (ec) {
     spdlog::info("event=smtp_tls_failed session={} peer={} error={}", id_, peer_ip_,
-                 LogSafe(ec.message()));
+                 common::LogSafe(ec.message()));
     co_return Step::kClosed;
   }
   tls_ready_ = true;

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/utf8.h"
 #include "smtp/command.h"
 #include "smtp/data.h"
 
@@ -39,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)smtp::ParseRcptTo(cmd.args, true, rcpt);
   (void)smtp::ParseRcptTo(cmd.args, false, rcpt);
   (void)smtp::ParseBdat(cmd.args);
-  (void)smtp::LogSafe(line);
+  (void)common::LogSafe(line);
   (void)smtp::ReplySafe(line);
 
   // Message data, fed whole and in pieces of 1 and 7 bytes: one result.

@@ -12,7 +12,9 @@
 
 #include "common/bytes.h"
 #include "common/sha256.h"
+#include "common/time.h"
 #include "storage/migrations.h"
+#include "support/manual_clock.h"
 #include "support/test_support.h"
 
 namespace {
@@ -33,9 +35,10 @@ class IngestTest : public ::testing::Test {
     router_ = std::make_unique<pipeline::TenantRouter>(std::move(*router));
   }
 
-  std::unique_ptr<Ingestor> MakeIngestor() {
+  std::unique_ptr<Ingestor> MakeIngestor(const common::Clock* clock = &common::Clock::System()) {
     Ingestor::Options o;
     o.node = "test";
+    o.clock = clock;
     return std::make_unique<Ingestor>(o, *store_, *router_, metrics_);
   }
 
@@ -106,6 +109,25 @@ TEST_F(IngestTest, ConcurrentSubmittersAreEachCommittedOnceAndAnswered) {
   EXPECT_EQ(ids.size(), static_cast<size_t>(kSubmitters * kEach));
   // Nothing was stored that was not answered: one queue entry per receipt, and no more.
   EXPECT_EQ(*store_->PendingCount(), kSubmitters * kEach);
+}
+
+// The reception time is the injected clock's: the receipt's received_at_us, the time the
+// sender is told, and the millisecond timestamp at the head of its UUIDv7 id.
+TEST_F(IngestTest, ReceptionTimeComesFromTheInjectedClock) {
+  constexpr int64_t kAt = 1'893'456'000'123'456;  // 2030-01-01T00:00:00.123456Z
+  testsupport::ManualClock clock(kAt);
+  auto ingestor = MakeIngestor(&clock);
+  Answers answers;
+  Submit(*ingestor, answers, Message(0, 0));
+  ASSERT_TRUE(answers.WaitFor(1));
+  const SubmitOutcome& o = answers.got[0].second;
+  ASSERT_EQ(o.kind, SubmitOutcome::Kind::kAccepted) << o.message;
+  EXPECT_EQ(o.received_at, "2030-01-01T00:00:00.123456Z");
+  auto row = store_->Get(o.receipt_id, std::nullopt);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  EXPECT_EQ((*row)->received_at_us, kAt);
+  std::string id_ms_hex = o.receipt_id.substr(0, 8) + o.receipt_id.substr(9, 4);
+  EXPECT_EQ(std::stoll(id_ms_hex, nullptr, 16), kAt / 1000);
 }
 
 TEST_F(IngestTest, OneBadMessageDoesNotHoldBackTheOthers) {

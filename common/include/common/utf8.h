@@ -9,7 +9,9 @@ namespace common {
 // Valid UTF-8 with every invalid sequence replaced by U+FFFD and NUL bytes removed.
 std::string SanitizeUtf8(std::string_view in);
 
-// For logs: printable ASCII only (others as \xNN), cut to `max` bytes with "..." appended.
+// Untrusted text made one token of a key=value log line: printable ASCII other than space,
+// backslash, '"' and '=' kept, every other byte as \xNN; cut to `max` input bytes with "..."
+// appended. The only escaping for logs: logs never carry a peer's bytes raw.
 std::string LogSafe(std::string_view in, size_t max = 64);
 
 }  // namespace common

@@ -190,7 +190,4 @@ VerifyReport VerifyBundle(const Bundle& bundle, const VerifyOptions& options);
 // ...}.
 std::string VerifyReportJson(const VerifyReport& report);
 
-// "2025-11-26T10:00:00.123456Z".
-std::string FormatUtcMicros(int64_t us);
-
 }  // namespace notary

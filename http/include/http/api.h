@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "common/clock.h"
 #include "common/metrics.h"
 #include "common/result.h"
 #include "pipeline/auth.h"
@@ -63,6 +64,7 @@ struct HttpDeps {
   pipeline::Sealer* sealer = nullptr;        // chain routes, when sealing is configured
   pipeline::TsaService* tsa = nullptr;       // RFC 3161 routes
   storage::JournalStore* journal = nullptr;  // journal reports, for evidence bundles
+  const common::Clock* clock = &common::Clock::System();  // sessions, keys, issued_at
 };
 
 class HttpApi {

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/metrics.h"
 #include "pipeline/message_sink.h"
 #include "pipeline/tenant_router.h"
@@ -37,6 +38,8 @@ class Ingestor : public MessageSink {
     size_t max_group = 256;  // messages a worker takes at a time; a commit takes what is ready
     // Where journal reports are kept; null: journal reports are notarised as received.
     storage::JournalStore* journal_store = nullptr;
+    // The time each message is received at (its receipt id and received_at_us).
+    const common::Clock* clock = &common::Clock::System();
   };
   Ingestor(Options options, storage::ReceiptStore& store, const TenantRouter& router,
            common::Metrics& metrics);
@@ -89,8 +92,5 @@ class Ingestor : public MessageSink {
 
 // A random, time-ordered UUID (RFC 9562 version 7) as text.
 std::string NewReceiptId(int64_t now_us);
-// RFC 3339 UTC with microseconds, e.g. 2026-11-26T10:01:41.123456Z.
-std::string FormatTimeUs(int64_t us);
-int64_t NowUs();
 
 }  // namespace pipeline

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/metrics.h"
 #include "common/result.h"
 #include "log/ed25519.h"
@@ -37,7 +38,8 @@ struct SealerOptions {
   uint32_t batch_interval_ms = 1000;
   uint32_t batch_max = 4096;
   std::vector<std::string> tsa_urls;
-  bool seal = true;  // false: serve only, never seal
+  bool seal = true;                                       // false: serve only, never seal
+  const common::Clock* clock = &common::Clock::System();  // the blocks' sealed_at
 };
 
 class Sealer {

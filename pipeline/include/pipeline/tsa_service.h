@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/clock.h"
 #include "common/result.h"
 #include "tsa/token.h"
 #include "tsa_authority/responder.h"
@@ -29,6 +30,8 @@ struct TsaFiles {
   std::string key, cert, chain;  // configured PEM files; empty: generate in data_dir/tsa
   std::string policy;            // empty: the default policy OID
   std::string external_ca;       // PEM file trusting the external TSAs
+  // The time of the tokens' genTime and of a generated CA's validity.
+  const common::Clock* clock = &common::Clock::System();
 };
 
 class TsaService {

@@ -60,10 +60,6 @@ struct BdatArgs {
 // "BDAT <size> [LAST]" (RFC 3030 §2); nullopt on anything else.
 std::optional<BdatArgs> ParseBdat(std::string_view args);
 
-// Peer-provided text made safe for one log line: printable ASCII kept, everything else as
-// \xNN, cut to `max` input bytes with "..." appended.
-std::string LogSafe(std::string_view s, size_t max = 64);
-
 // Text that may be echoed in a reply: CR, LF and other controls become spaces.
 std::string ReplySafe(std::string_view s, size_t max = 200);
 
