@@ -69,71 +69,163 @@ json ProvenanceJson(const Provenance& p) {
       {"journal_report_sha256", journal ? json(common::ToHex(p.journal_report_sha256)) : json()}};
 }
 
-// Field readers that throw std::runtime_error naming the field; ParseEvidenceJson turns
-// every exception into kInvalidInput.
-[[noreturn]] void Bad(const std::string& field, const std::string& what) {
-  throw std::runtime_error("evidence.json: " + (field.empty() ? "" : field + ": ") + what);
-}
+// Reads evidence.json's fields and remembers the first problem, instead of throwing: after
+// one, every read returns an empty value, loops see empty arrays, and the parse returns the
+// problem at its end. A read never indexes a value of the wrong type.
+class Reader {
+ public:
+  bool ok() const { return !error_; }
+  common::Error error() const { return common::Error::InvalidInput(*error_); }
 
-const json& Field(const json& obj, const char* name, const std::string& path) {
-  if (!obj.is_object()) Bad(path, "not an object");
-  auto it = obj.find(name);
-  if (it == obj.end()) Bad(path + "." + name, "missing");
-  return *it;
-}
-
-std::string Str(const json& obj, const char* name, const std::string& path) {
-  const json& v = Field(obj, name, path);
-  if (!v.is_string()) Bad(path + "." + name, "not a string");
-  return v.get<std::string>();
-}
-
-uint64_t U64(const json& obj, const char* name, const std::string& path) {
-  const json& v = Field(obj, name, path);
-  if (!v.is_number_unsigned()) Bad(path + "." + name, "not an unsigned integer");
-  return v.get<uint64_t>();
-}
-
-int64_t I64(const json& obj, const char* name, const std::string& path) {
-  const json& v = Field(obj, name, path);
-  if (!v.is_number_integer()) Bad(path + "." + name, "not an integer");
-  if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) {
-    Bad(path + "." + name, "out of range");
+  void Bad(const std::string& field, const std::string& what) {
+    if (!error_) error_ = "evidence.json: " + (field.empty() ? "" : field + ": ") + what;
   }
-  return v.get<int64_t>();
-}
 
-common::Hash HashField(const json& obj, const char* name, const std::string& path) {
-  auto h = common::HashFromLowerHex(Str(obj, name, path));
-  if (!h) Bad(path + "." + name, "not 64 lower-case hex digits");
-  return *h;
-}
+  const json& Field(const json& obj, const char* name, const std::string& path) {
+    if (!ok()) return Null();
+    if (!obj.is_object()) {
+      Bad(path, "not an object");
+      return Null();
+    }
+    auto it = obj.find(name);
+    if (it == obj.end()) {
+      Bad(path + "." + name, "missing");
+      return Null();
+    }
+    return *it;
+  }
 
-std::string HexField(const json& obj, const char* name, const std::string& path) {
-  auto b = common::FromLowerHex(Str(obj, name, path));
-  if (!b) Bad(path + "." + name, "not lower-case hex");
-  return *b;
-}
+  // The array at obj.name when it has at most `max` entries; else an empty one.
+  const json& Array(const json& obj, const char* name, const std::string& path, size_t max,
+                    const std::string& what) {
+    const json& v = Field(obj, name, path);
+    if (!ok()) return EmptyArray();
+    if (!v.is_array() || v.size() > max) {
+      Bad(path.empty() ? name : path + "." + name, what);
+      return EmptyArray();
+    }
+    return v;
+  }
 
-// A reader must not pass over a field it does not know: a person reading evidence.json would
-// take it for part of the evidence (docs/evidence-bundle.md §3).
-void ExpectOnly(const json& obj, const std::string& path,
-                std::initializer_list<std::string_view> names) {
-  if (!obj.is_object()) Bad(path, "not an object");
-  for (const auto& [key, value] : obj.items()) {
-    if (std::find(names.begin(), names.end(), key) == names.end()) {
-      Bad(path.empty() ? key : path + "." + key, "unknown field");
+  std::string Str(const json& obj, const char* name, const std::string& path) {
+    const json& v = Field(obj, name, path);
+    if (!ok()) return {};
+    if (!v.is_string()) {
+      Bad(path + "." + name, "not a string");
+      return {};
+    }
+    return v.get<std::string>();
+  }
+
+  uint64_t U64(const json& obj, const char* name, const std::string& path) {
+    const json& v = Field(obj, name, path);
+    if (!ok()) return 0;
+    if (!v.is_number_unsigned()) {
+      Bad(path + "." + name, "not an unsigned integer");
+      return 0;
+    }
+    return v.get<uint64_t>();
+  }
+
+  int64_t I64(const json& obj, const char* name, const std::string& path) {
+    const json& v = Field(obj, name, path);
+    if (!ok()) return 0;
+    if (!v.is_number_integer()) {
+      Bad(path + "." + name, "not an integer");
+      return 0;
+    }
+    if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) {
+      Bad(path + "." + name, "out of range");
+      return 0;
+    }
+    return v.get<int64_t>();
+  }
+
+  bool Bool(const json& obj, const char* name, const std::string& path) {
+    const json& v = Field(obj, name, path);
+    if (!ok()) return false;
+    if (!v.is_boolean()) {
+      Bad(path + "." + name, "not a boolean");
+      return false;
+    }
+    return v.get<bool>();
+  }
+
+  common::Hash HashField(const json& obj, const char* name, const std::string& path) {
+    auto h = common::HashFromLowerHex(Str(obj, name, path));
+    if (!ok()) return {};
+    if (!h) {
+      Bad(path + "." + name, "not 64 lower-case hex digits");
+      return {};
+    }
+    return *h;
+  }
+
+  std::string HexField(const json& obj, const char* name, const std::string& path) {
+    auto b = common::FromLowerHex(Str(obj, name, path));
+    if (!ok()) return {};
+    if (!b) {
+      Bad(path + "." + name, "not lower-case hex");
+      return {};
+    }
+    return *b;
+  }
+
+  // A reader must not pass over a field it does not know: a person reading evidence.json
+  // would take it for part of the evidence (docs/evidence-bundle.md §3).
+  void ExpectOnly(const json& obj, const std::string& path,
+                  std::initializer_list<std::string_view> names) {
+    if (!ok()) return;
+    if (!obj.is_object()) return Bad(path, "not an object");
+    for (const auto& [key, value] : obj.items()) {
+      if (std::find(names.begin(), names.end(), key) == names.end()) {
+        return Bad(path.empty() ? key : path + "." + key, "unknown field");
+      }
     }
   }
-}
+
+  std::vector<common::Hash> HashList(const json& obj, const char* name, const std::string& path) {
+    std::vector<common::Hash> out;
+    for (const auto& e : Array(obj, name, path, 128, "not an array of at most 128")) {
+      auto h = e.is_string() ? common::HashFromLowerHex(e.get<std::string>()) : std::nullopt;
+      if (!h) {
+        Bad(path + "." + name, "an entry is not 64 lower-case hex digits");
+        return {};
+      }
+      out.push_back(*h);
+    }
+    return out;
+  }
+
+  void ExpectFile(const json& obj, const char* name, const std::string& path,
+                  const std::string& expected) {
+    const std::string got = Str(obj, name, path);
+    if (ok() && got != expected) Bad(path + "." + name, "must be \"" + expected + "\"");
+  }
+
+ private:
+  static const json& Null() {
+    static const json kNull;
+    return kNull;
+  }
+  static const json& EmptyArray() {
+    static const json kEmpty = json::array();
+    return kEmpty;
+  }
+  std::optional<std::string> error_;
+};
 
 // Parses evidence.json refusing duplicate keys (which of two values counts depends on the
-// reader, and a person reads the first) and nesting deeper than the format has.
-json ParseStrict(std::string_view text) {
+// reader, and a person reads the first) and nesting deeper than the format has. Without
+// exceptions: a syntax error gives a discarded value, a callback problem goes to `r`.
+json ParseStrict(std::string_view text, Reader& r) {
   constexpr int kMaxDepth = 8;
   std::vector<std::set<std::string>> keys;  // one set per object being parsed
-  json::parser_callback_t check = [&keys](int depth, json::parse_event_t event, json& parsed) {
-    if (depth > kMaxDepth) Bad("", "nested deeper than the format allows");
+  json::parser_callback_t check = [&keys, &r](int depth, json::parse_event_t event, json& parsed) {
+    if (depth > kMaxDepth) {
+      r.Bad("", "nested deeper than the format allows");
+      return false;
+    }
     switch (event) {
       case json::parse_event_t::object_start:
         keys.emplace_back();
@@ -143,7 +235,7 @@ json ParseStrict(std::string_view text) {
         break;
       case json::parse_event_t::key:
         if (keys.empty() || !keys.back().insert(parsed.get<std::string>()).second) {
-          Bad(parsed.get<std::string>(), "the key appears twice in one object");
+          r.Bad(parsed.get<std::string>(), "the key appears twice in one object");
         }
         break;
       default:
@@ -151,54 +243,44 @@ json ParseStrict(std::string_view text) {
     }
     return true;
   };
-  return json::parse(text.begin(), text.end(), check);
+  json doc = json::parse(text.begin(), text.end(), check, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) r.Bad("", "not valid JSON");
+  return doc;
 }
 
-std::vector<common::Hash> HashList(const json& obj, const char* name, const std::string& path) {
-  const json& v = Field(obj, name, path);
-  if (!v.is_array()) Bad(path + "." + name, "not an array");
-  if (v.size() > 128) Bad(path + "." + name, "too long");
-  std::vector<common::Hash> out;
-  for (const auto& e : v) {
-    auto h = e.is_string() ? common::HashFromLowerHex(e.get<std::string>()) : std::nullopt;
-    if (!h) Bad(path + "." + name, "an entry is not 64 lower-case hex digits");
-    out.push_back(*h);
-  }
-  return out;
-}
-
-void ExpectFile(const json& obj, const char* name, const std::string& path,
-                const std::string& expected) {
-  if (Str(obj, name, path) != expected) Bad(path + "." + name, "must be \"" + expected + "\"");
-}
-
-BundleBlock ParseBlock(const json& j, const std::string& path) {
-  ExpectOnly(j, path,
-             {"height", "header_hex", "header_file", "signature_hex", "signature_file", "hash",
-              "timestamps"});
+BundleBlock ParseBlock(const json& j, const std::string& path, Reader& r) {
+  r.ExpectOnly(j, path,
+               {"height", "header_hex", "header_file", "signature_hex", "signature_file", "hash",
+                "timestamps"});
   BundleBlock b;
-  uint64_t height = U64(j, "height", path);
-  b.header = HexField(j, "header_hex", path);
-  b.signature = HexField(j, "signature_hex", path);
-  b.block_hash = HashField(j, "hash", path);
+  uint64_t height = r.U64(j, "height", path);
+  b.header = r.HexField(j, "header_hex", path);
+  b.signature = r.HexField(j, "signature_hex", path);
+  b.block_hash = r.HashField(j, "hash", path);
+  if (!r.ok()) return b;
   auto decoded = HeaderHeight(b.header);
-  if (!decoded.ok()) Bad(path + ".header_hex", decoded.error().message());
-  if (*decoded != height) Bad(path + ".height", "differs from the height in header_hex");
-  ExpectFile(j, "header_file", path, BlockHeaderFileName(height));
-  ExpectFile(j, "signature_file", path, BlockSignatureFileName(height));
-  const json& ts = Field(j, "timestamps", path);
-  if (!ts.is_array() || ts.size() > 16) Bad(path + ".timestamps", "not an array of at most 16");
-  for (size_t i = 0; i < ts.size(); ++i) {
+  if (!decoded.ok()) {
+    r.Bad(path + ".header_hex", decoded.error().message());
+    return b;
+  }
+  if (*decoded != height) r.Bad(path + ".height", "differs from the height in header_hex");
+  r.ExpectFile(j, "header_file", path, BlockHeaderFileName(height));
+  r.ExpectFile(j, "signature_file", path, BlockSignatureFileName(height));
+  const json& ts = r.Array(j, "timestamps", path, 16, "not an array of at most 16");
+  for (size_t i = 0; i < ts.size() && r.ok(); ++i) {
     std::string p = path + ".timestamps[" + std::to_string(i) + "]";
-    ExpectOnly(ts[i], p, {"tsa", "file", "token_base64"});
+    r.ExpectOnly(ts[i], p, {"tsa", "file", "token_base64"});
     BundleToken t;
-    t.tsa = Str(ts[i], "tsa", p);
-    const std::string b64 = Str(ts[i], "token_base64", p);
+    t.tsa = r.Str(ts[i], "tsa", p);
+    const std::string b64 = r.Str(ts[i], "token_base64", p);
     auto der = common::Base64Decode(b64);
     // One spelling per token: what decodes must encode back to the same text (RFC 4648 §3.5).
-    if (!der || common::Base64Encode(*der) != b64) Bad(p + ".token_base64", "not canonical base64");
+    if (!der || common::Base64Encode(*der) != b64) {
+      r.Bad(p + ".token_base64", "not canonical base64");
+      return b;
+    }
     t.der = std::move(*der);
-    ExpectFile(ts[i], "file", p, TokenFileName(height, i));
+    r.ExpectFile(ts[i], "file", p, TokenFileName(height, i));
     b.tokens.push_back(std::move(t));
   }
   return b;
@@ -451,248 +533,242 @@ std::string EvidenceJson(const BundleInput& in) {
 
 common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
   using namespace bundle_internal;  // the file names and helpers above
-  try {
-    const json doc = ParseStrict(text);
-    ExpectOnly(doc, "",
-               {"format", "format_version", "issued_to", "issued_at_us", "lang", "receipt",
-                "message", "parts", "parts_root", "journal_report", "leaf", "batch_proof", "block",
-                "previous_block", "checkpoint", "keys", "tsa"});
+  Reader r;
+  {
+    const json doc = ParseStrict(text, r);
+    if (!r.ok()) return r.error();
+    r.ExpectOnly(doc, "",
+                 {"format", "format_version", "issued_to", "issued_at_us", "lang", "receipt",
+                  "message", "parts", "parts_root", "journal_report", "leaf", "batch_proof",
+                  "block", "previous_block", "checkpoint", "keys", "tsa"});
     BundleInput in;
-    if (Str(doc, "format", "") != kFormatName) Bad("format", "not an evidence bundle");
-    uint64_t version = U64(doc, "format_version", "");
-    if (version != 1 && version != 2) Bad("format_version", "unsupported version");
+    if (r.Str(doc, "format", "") != kFormatName) r.Bad("format", "not an evidence bundle");
+    uint64_t version = r.U64(doc, "format_version", "");
+    if (version != 1 && version != 2) r.Bad("format_version", "unsupported version");
     in.format_version = static_cast<uint32_t>(version);
     const bool v2 = version == 2;
-    in.issued_to = Str(doc, "issued_to", "");
-    in.issued_at_us = I64(doc, "issued_at_us", "");
-    in.lang = Str(doc, "lang", "");
+    in.issued_to = r.Str(doc, "issued_to", "");
+    in.issued_at_us = r.I64(doc, "issued_at_us", "");
+    in.lang = r.Str(doc, "lang", "");
 
-    const json& r = Field(doc, "receipt", "");
+    const json& rj = r.Field(doc, "receipt", "");
     if (v2) {
-      ExpectOnly(r, "receipt",
-                 {"id", "tenant", "received_at_us", "envelope", "provenance", "provenance_bound"});
+      r.ExpectOnly(
+          rj, "receipt",
+          {"id", "tenant", "received_at_us", "envelope", "provenance", "provenance_bound"});
     } else {
-      ExpectOnly(r, "receipt",
-                 {"id", "tenant", "received_at_us", "envelope", "client_name", "auth_user",
-                  "queue_id", "node", "source"});
+      r.ExpectOnly(rj, "receipt",
+                   {"id", "tenant", "received_at_us", "envelope", "client_name", "auth_user",
+                    "queue_id", "node", "source"});
     }
-    in.receipt.id = Str(r, "id", "receipt");
-    in.receipt.tenant = Str(r, "tenant", "receipt");
-    in.receipt.received_at_us = I64(r, "received_at_us", "receipt");
-    const json& e = Field(r, "envelope", "receipt");
-    ExpectOnly(e, "receipt.envelope",
-               {"mail_from", "recipients", "client_ip", "client_port", "helo", "tls_protocol",
-                "tls_cipher"});
+    in.receipt.id = r.Str(rj, "id", "receipt");
+    in.receipt.tenant = r.Str(rj, "tenant", "receipt");
+    in.receipt.received_at_us = r.I64(rj, "received_at_us", "receipt");
+    const json& e = r.Field(rj, "envelope", "receipt");
+    r.ExpectOnly(e, "receipt.envelope",
+                 {"mail_from", "recipients", "client_ip", "client_port", "helo", "tls_protocol",
+                  "tls_cipher"});
     Envelope& env = in.receipt.envelope;
-    env.mail_from = Str(e, "mail_from", "receipt.envelope");
-    const json& rcpts = Field(e, "recipients", "receipt.envelope");
-    if (!rcpts.is_array()) Bad("receipt.envelope.recipients", "not an array");
-    for (const auto& x : rcpts) {
-      if (!x.is_string()) Bad("receipt.envelope.recipients", "an entry is not a string");
+    env.mail_from = r.Str(e, "mail_from", "receipt.envelope");
+    for (const auto& x : r.Array(e, "recipients", "receipt.envelope", SIZE_MAX, "not an array")) {
+      if (!x.is_string()) {
+        r.Bad("receipt.envelope.recipients", "an entry is not a string");
+        break;
+      }
       env.recipients.push_back(x.get<std::string>());
     }
-    env.client_ip = Str(e, "client_ip", "receipt.envelope");
-    uint64_t port = U64(e, "client_port", "receipt.envelope");
-    if (port > 65535) Bad("receipt.envelope.client_port", "out of range");
+    env.client_ip = r.Str(e, "client_ip", "receipt.envelope");
+    uint64_t port = r.U64(e, "client_port", "receipt.envelope");
+    if (port > 65535) r.Bad("receipt.envelope.client_port", "out of range");
     env.client_port = static_cast<uint16_t>(port);
-    env.helo = Str(e, "helo", "receipt.envelope");
-    env.tls_protocol = Str(e, "tls_protocol", "receipt.envelope");
-    env.tls_cipher = Str(e, "tls_cipher", "receipt.envelope");
+    env.helo = r.Str(e, "helo", "receipt.envelope");
+    env.tls_protocol = r.Str(e, "tls_protocol", "receipt.envelope");
+    env.tls_cipher = r.Str(e, "tls_cipher", "receipt.envelope");
     Provenance& pv = in.receipt.provenance;
     if (v2) {
-      const json& pj = Field(r, "provenance", "receipt");
+      const json& pj = r.Field(rj, "provenance", "receipt");
       const std::string pp = "receipt.provenance";
-      ExpectOnly(pj, pp,
-                 {"source", "listener", "node", "client_name", "auth_user", "queue_id",
-                  "asserted_by", "journal_report_sha256"});
-      pv.source = Str(pj, "source", pp);
-      pv.listener = Str(pj, "listener", pp);
-      pv.node = Str(pj, "node", pp);
-      pv.client_name = Str(pj, "client_name", pp);
-      pv.auth_user = Str(pj, "auth_user", pp);
-      pv.queue_id = Str(pj, "queue_id", pp);
-      pv.asserted_by = Str(pj, "asserted_by", pp);
-      if (!Field(pj, "journal_report_sha256", pp).is_null()) {
-        pv.journal_report_sha256 = HashField(pj, "journal_report_sha256", pp);
+      r.ExpectOnly(pj, pp,
+                   {"source", "listener", "node", "client_name", "auth_user", "queue_id",
+                    "asserted_by", "journal_report_sha256"});
+      pv.source = r.Str(pj, "source", pp);
+      pv.listener = r.Str(pj, "listener", pp);
+      pv.node = r.Str(pj, "node", pp);
+      pv.client_name = r.Str(pj, "client_name", pp);
+      pv.auth_user = r.Str(pj, "auth_user", pp);
+      pv.queue_id = r.Str(pj, "queue_id", pp);
+      pv.asserted_by = r.Str(pj, "asserted_by", pp);
+      if (!r.Field(pj, "journal_report_sha256", pp).is_null()) {
+        pv.journal_report_sha256 = r.HashField(pj, "journal_report_sha256", pp);
         if (pv.journal_report_sha256 == common::Hash{}) {
-          Bad(pp + ".journal_report_sha256", "zero bytes are written as null");
+          r.Bad(pp + ".journal_report_sha256", "zero bytes are written as null");
         }
       }
-      const json& bound = Field(r, "provenance_bound", "receipt");
-      if (!bound.is_boolean()) Bad("receipt.provenance_bound", "not a boolean");
       // The claim; check leaf.record compares it with the record's own version.
-      in.receipt.leaf_version = bound.get<bool>() ? 2 : 1;
+      in.receipt.leaf_version = r.Bool(rj, "provenance_bound", "receipt") ? 2 : 1;
     } else {
       // Version 1: informational fields, bound by nothing.
-      pv.client_name = Str(r, "client_name", "receipt");
-      pv.auth_user = Str(r, "auth_user", "receipt");
-      pv.queue_id = Str(r, "queue_id", "receipt");
-      pv.node = Str(r, "node", "receipt");
-      pv.source = Str(r, "source", "receipt");
+      pv.client_name = r.Str(rj, "client_name", "receipt");
+      pv.auth_user = r.Str(rj, "auth_user", "receipt");
+      pv.queue_id = r.Str(rj, "queue_id", "receipt");
+      pv.node = r.Str(rj, "node", "receipt");
+      pv.source = r.Str(rj, "source", "receipt");
     }
 
-    const json& m = Field(doc, "message", "");
+    const json& m = r.Field(doc, "message", "");
     if (v2) {
-      ExpectOnly(m, "message",
-                 {"file", "raw_sha256", "canonical_sha256", "canon_version", "canonical_file",
-                  "disclosed_part"});
+      r.ExpectOnly(m, "message",
+                   {"file", "raw_sha256", "canonical_sha256", "canon_version", "canonical_file",
+                    "disclosed_part"});
     } else {
-      ExpectOnly(m, "message",
-                 {"file", "raw_sha256", "canonical_sha256", "canon_version", "disclosed_part"});
+      r.ExpectOnly(m, "message",
+                   {"file", "raw_sha256", "canonical_sha256", "canon_version", "disclosed_part"});
     }
-    in.receipt.raw_sha256 = HashField(m, "raw_sha256", "message");
-    in.receipt.canonical_sha256 = HashField(m, "canonical_sha256", "message");
-    uint64_t cv = U64(m, "canon_version", "message");
-    if (cv > UINT32_MAX) Bad("message.canon_version", "out of range");
+    in.receipt.raw_sha256 = r.HashField(m, "raw_sha256", "message");
+    in.receipt.canonical_sha256 = r.HashField(m, "canonical_sha256", "message");
+    uint64_t cv = r.U64(m, "canon_version", "message");
+    if (cv > UINT32_MAX) r.Bad("message.canon_version", "out of range");
     in.receipt.canon_version = static_cast<uint32_t>(cv);
-    const json& dp = Field(m, "disclosed_part", "message");
-    const json& mf = Field(m, "file", "message");
+    const json& dp = r.Field(m, "disclosed_part", "message");
+    const json& mf = r.Field(m, "file", "message");
     if (v2) {
-      const json& cf = Field(m, "canonical_file", "message");
+      const json& cf = r.Field(m, "canonical_file", "message");
       if (dp.is_null() ? cf != json(std::string(kCanonicalFormFile)) : !cf.is_null()) {
-        Bad("message.canonical_file",
-            "must be \"canonical-form.txt\", or null when a part is disclosed");
+        r.Bad("message.canonical_file",
+              "must be \"canonical-form.txt\", or null when a part is disclosed");
       }
     }
     if (dp.is_null()) {
-      if (mf != json(std::string(kMessageFile))) Bad("message.file", "must be \"message.eml\"");
+      if (mf != json(std::string(kMessageFile))) r.Bad("message.file", "must be \"message.eml\"");
     } else {
-      if (!mf.is_null()) Bad("message.file", "must be null when a part is disclosed");
-      ExpectOnly(dp, "message.disclosed_part", {"position", "file"});
+      if (!mf.is_null()) r.Bad("message.file", "must be null when a part is disclosed");
+      r.ExpectOnly(dp, "message.disclosed_part", {"position", "file"});
       DisclosedPart d;
-      d.position = Str(dp, "position", "message.disclosed_part");
-      if (!IsValidPosition(d.position)) Bad("message.disclosed_part.position", "invalid");
-      ExpectFile(dp, "file", "message.disclosed_part", PartFileName(d.position));
+      d.position = r.Str(dp, "position", "message.disclosed_part");
+      if (!IsValidPosition(d.position)) r.Bad("message.disclosed_part.position", "invalid");
+      r.ExpectFile(dp, "file", "message.disclosed_part", PartFileName(d.position));
       in.disclosed_part = std::move(d);
     }
 
     if (!v2 && in.receipt.canon_version >= 2)
-      Bad("message.canon_version", "needs format version 2");
-    const json& parts = Field(doc, "parts", "");
-    if (!parts.is_array() || parts.size() > mime::kMaxParts) {
-      Bad("parts", "not an array of at most " + std::to_string(mime::kMaxParts));
-    }
+      r.Bad("message.canon_version", "needs format version 2");
+    const json& parts = r.Array(doc, "parts", "", mime::kMaxParts,
+                                "not an array of at most " + std::to_string(mime::kMaxParts));
     std::set<std::string> positions;
-    for (size_t i = 0; i < parts.size(); ++i) {
+    for (size_t i = 0; i < parts.size() && r.ok(); ++i) {
       std::string p = "parts[" + std::to_string(i) + "]";
       Part part;
       BundleInput::StatedPart stated;
-      part.position = Str(parts[i], "position", p);
+      part.position = r.Str(parts[i], "position", p);
       if (!IsValidPosition(part.position) || !positions.insert(part.position).second) {
-        Bad(p + ".position", "invalid or repeated");
+        r.Bad(p + ".position", "invalid or repeated");
       }
-      const json& red = Field(parts[i], "redacted", p);
-      if (!red.is_boolean()) Bad(p + ".redacted", "not a boolean");
-      stated.redacted = red.get<bool>();
+      stated.redacted = r.Bool(parts[i], "redacted", p);
       if (stated.redacted) {
-        ExpectOnly(parts[i], p, {"position", "redacted", "record_leaf_hash"});
+        r.ExpectOnly(parts[i], p, {"position", "redacted", "record_leaf_hash"});
       } else if (v2) {
-        ExpectOnly(parts[i], p,
-                   {"position", "redacted", "content_type", "charset", "disposition", "filename",
-                    "size", "sha256", "salt", "record_leaf_hash"});
+        r.ExpectOnly(parts[i], p,
+                     {"position", "redacted", "content_type", "charset", "disposition", "filename",
+                      "size", "sha256", "salt", "record_leaf_hash"});
       } else {
-        ExpectOnly(parts[i], p,
-                   {"position", "redacted", "content_type", "charset", "disposition", "filename",
-                    "size", "sha256", "record_leaf_hash"});
+        r.ExpectOnly(parts[i], p,
+                     {"position", "redacted", "content_type", "charset", "disposition", "filename",
+                      "size", "sha256", "record_leaf_hash"});
       }
-      stated.record_leaf_hash = HashField(parts[i], "record_leaf_hash", p);
+      stated.record_leaf_hash = r.HashField(parts[i], "record_leaf_hash", p);
       if (!stated.redacted) {
-        part.content_type = Str(parts[i], "content_type", p);
-        part.charset = Str(parts[i], "charset", p);
-        part.disposition = Str(parts[i], "disposition", p);
-        part.filename = Str(parts[i], "filename", p);
-        part.size = U64(parts[i], "size", p);
-        part.sha256 = HashField(parts[i], "sha256", p);
+        part.content_type = r.Str(parts[i], "content_type", p);
+        part.charset = r.Str(parts[i], "charset", p);
+        part.disposition = r.Str(parts[i], "disposition", p);
+        part.filename = r.Str(parts[i], "filename", p);
+        part.size = r.U64(parts[i], "size", p);
+        part.sha256 = r.HashField(parts[i], "sha256", p);
         // Part records of canonical form version 2 are salted, version 1's are not
         // (canon_version was read above).
         const bool salted = in.receipt.canon_version >= 2;
-        const bool has_salt = v2 && !Field(parts[i], "salt", p).is_null();
+        const bool has_salt = v2 && !r.Field(parts[i], "salt", p).is_null();
         if (has_salt != salted) {
-          Bad(p + ".salt", salted ? "missing (canonical form version 2)"
-                                  : "must be null (canonical form version 1)");
+          r.Bad(p + ".salt", salted ? "missing (canonical form version 2)"
+                                    : "must be null (canonical form version 1)");
         }
-        if (has_salt) part.salt = HashField(parts[i], "salt", p);
+        if (has_salt) part.salt = r.HashField(parts[i], "salt", p);
       }
       in.receipt.parts.push_back(std::move(part));
       in.stated_parts.push_back(stated);
     }
     if (in.disclosed_part && !positions.contains(in.disclosed_part->position)) {
-      Bad("message.disclosed_part.position", "not among the parts");
+      r.Bad("message.disclosed_part.position", "not among the parts");
     }
-    in.receipt.parts_root = HashField(doc, "parts_root", "");
+    in.receipt.parts_root = r.HashField(doc, "parts_root", "");
 
     // Optional: bundles issued before journal reports were included lack the field.
     if (auto jr = doc.find("journal_report"); jr != doc.end() && !jr->is_null()) {
-      if (in.disclosed_part) Bad("journal_report", "must be null when a part is disclosed");
-      ExpectOnly(*jr, "journal_report", {"file", "sha256", "size"});
-      ExpectFile(*jr, "file", "journal_report", std::string(kJournalReportFile));
-      in.journal_report_sha256 = HashField(*jr, "sha256", "journal_report");
-      if (U64(*jr, "size", "journal_report") == 0) Bad("journal_report.size", "must not be 0");
+      if (in.disclosed_part) r.Bad("journal_report", "must be null when a part is disclosed");
+      r.ExpectOnly(*jr, "journal_report", {"file", "sha256", "size"});
+      r.ExpectFile(*jr, "file", "journal_report", std::string(kJournalReportFile));
+      in.journal_report_sha256 = r.HashField(*jr, "sha256", "journal_report");
+      if (r.U64(*jr, "size", "journal_report") == 0) r.Bad("journal_report.size", "must not be 0");
       in.journal_report = std::string();  // the bytes come from the file (ReadBundleZip)
     }
 
-    const json& leaf = Field(doc, "leaf", "");
-    ExpectOnly(leaf, "leaf", {"record_hex", "file", "index", "hash"});
-    in.leaf_record = HexField(leaf, "record_hex", "leaf");
-    ExpectFile(leaf, "file", "leaf", std::string(kLeafRecordFile));
-    in.leaf_index = U64(leaf, "index", "leaf");
-    in.leaf_hash = HashField(leaf, "hash", "leaf");
+    const json& leaf = r.Field(doc, "leaf", "");
+    r.ExpectOnly(leaf, "leaf", {"record_hex", "file", "index", "hash"});
+    in.leaf_record = r.HexField(leaf, "record_hex", "leaf");
+    r.ExpectFile(leaf, "file", "leaf", std::string(kLeafRecordFile));
+    in.leaf_index = r.U64(leaf, "index", "leaf");
+    in.leaf_hash = r.HashField(leaf, "hash", "leaf");
 
-    const json& bp = Field(doc, "batch_proof", "");
-    ExpectOnly(bp, "batch_proof", {"index", "size", "hashes"});
-    in.batch_index = U64(bp, "index", "batch_proof");
-    in.batch_size = U64(bp, "size", "batch_proof");
-    in.batch_proof = HashList(bp, "hashes", "batch_proof");
+    const json& bp = r.Field(doc, "batch_proof", "");
+    r.ExpectOnly(bp, "batch_proof", {"index", "size", "hashes"});
+    in.batch_index = r.U64(bp, "index", "batch_proof");
+    in.batch_size = r.U64(bp, "size", "batch_proof");
+    in.batch_proof = r.HashList(bp, "hashes", "batch_proof");
 
-    in.block = ParseBlock(Field(doc, "block", ""), "block");
-    const json& prev = Field(doc, "previous_block", "");
-    if (!prev.is_null()) in.previous_block = ParseBlock(prev, "previous_block");
+    in.block = ParseBlock(r.Field(doc, "block", ""), "block", r);
+    const json& prev = r.Field(doc, "previous_block", "");
+    if (r.ok() && !prev.is_null()) in.previous_block = ParseBlock(prev, "previous_block", r);
 
-    const json& cp = Field(doc, "checkpoint", "");
-    ExpectOnly(cp, "checkpoint", {"note", "file", "tree_size", "inclusion_proof"});
-    in.checkpoint = Str(cp, "note", "checkpoint");
-    ExpectFile(cp, "file", "checkpoint", std::string(kCheckpointFile));
-    (void)U64(cp, "tree_size", "checkpoint");  // informational; the note is authoritative
-    in.checkpoint_proof = HashList(cp, "inclusion_proof", "checkpoint");
+    const json& cp = r.Field(doc, "checkpoint", "");
+    r.ExpectOnly(cp, "checkpoint", {"note", "file", "tree_size", "inclusion_proof"});
+    in.checkpoint = r.Str(cp, "note", "checkpoint");
+    r.ExpectFile(cp, "file", "checkpoint", std::string(kCheckpointFile));
+    (void)r.U64(cp, "tree_size", "checkpoint");  // informational; the note is authoritative
+    in.checkpoint_proof = r.HashList(cp, "inclusion_proof", "checkpoint");
 
-    const json& keys = Field(doc, "keys", "");
-    if (!keys.is_array() || keys.size() > 16) Bad("keys", "not an array of at most 16");
+    const json& keys = r.Array(doc, "keys", "", 16, "not an array of at most 16");
     std::set<std::string> key_ids;
-    for (size_t i = 0; i < keys.size(); ++i) {
+    for (size_t i = 0; i < keys.size() && r.ok(); ++i) {
       std::string p = "keys[" + std::to_string(i) + "]";
-      ExpectOnly(keys[i], p,
-                 {"key_id", "algorithm", "public_key_pem", "fingerprint", "valid_from_us",
-                  "valid_until_us", "file"});
+      r.ExpectOnly(keys[i], p,
+                   {"key_id", "algorithm", "public_key_pem", "fingerprint", "valid_from_us",
+                    "valid_until_us", "file"});
       BundleKey k;
-      k.key_id = Str(keys[i], "key_id", p);
+      k.key_id = r.Str(keys[i], "key_id", p);
       if (!IsValidKeyId(k.key_id) || !key_ids.insert(k.key_id).second) {
-        Bad(p + ".key_id", "invalid or repeated");
+        r.Bad(p + ".key_id", "invalid or repeated");
       }
-      if (Str(keys[i], "algorithm", p) != "ed25519") Bad(p + ".algorithm", "must be ed25519");
-      k.public_key_pem = Str(keys[i], "public_key_pem", p);
-      k.fingerprint = Str(keys[i], "fingerprint", p);
-      k.valid_from_us = I64(keys[i], "valid_from_us", p);
-      if (!Field(keys[i], "valid_until_us", p).is_null()) {
-        k.valid_until_us = I64(keys[i], "valid_until_us", p);
+      if (r.Str(keys[i], "algorithm", p) != "ed25519") r.Bad(p + ".algorithm", "must be ed25519");
+      k.public_key_pem = r.Str(keys[i], "public_key_pem", p);
+      k.fingerprint = r.Str(keys[i], "fingerprint", p);
+      k.valid_from_us = r.I64(keys[i], "valid_from_us", p);
+      if (!r.Field(keys[i], "valid_until_us", p).is_null()) {
+        k.valid_until_us = r.I64(keys[i], "valid_until_us", p);
       }
-      ExpectFile(keys[i], "file", p, KeyFileName(k.key_id));
+      r.ExpectFile(keys[i], "file", p, KeyFileName(k.key_id));
       in.keys.push_back(std::move(k));
     }
 
-    const json& tsa = Field(doc, "tsa", "");
-    ExpectOnly(tsa, "tsa", {"ca_pem", "ca_file", "chain_pem", "chain_file"});
-    in.tsa_ca_pem = Str(tsa, "ca_pem", "tsa");
-    ExpectFile(tsa, "ca_file", "tsa", std::string(kTsaCaFile));
-    in.tsa_chain_pem = Str(tsa, "chain_pem", "tsa");
-    const json& cf = Field(tsa, "chain_file", "tsa");
+    const json& tsa = r.Field(doc, "tsa", "");
+    r.ExpectOnly(tsa, "tsa", {"ca_pem", "ca_file", "chain_pem", "chain_file"});
+    in.tsa_ca_pem = r.Str(tsa, "ca_pem", "tsa");
+    r.ExpectFile(tsa, "ca_file", "tsa", std::string(kTsaCaFile));
+    in.tsa_chain_pem = r.Str(tsa, "chain_pem", "tsa");
+    const json& cf = r.Field(tsa, "chain_file", "tsa");
     if (in.tsa_chain_pem.empty() ? !cf.is_null() : cf != json(std::string(kTsaChainFile))) {
-      Bad("tsa.chain_file", "must be \"tsa-chain.pem\", or null when chain_pem is empty");
+      r.Bad("tsa.chain_file", "must be \"tsa-chain.pem\", or null when chain_pem is empty");
     }
+    if (!r.ok()) return r.error();
     return in;
-  } catch (const nlohmann::json::exception& e) {
-    return common::Error::InvalidInput(std::string("evidence.json: ") + e.what());
-  } catch (const std::exception& e) {
-    return common::Error::InvalidInput(e.what());
   }
 }
 

@@ -687,22 +687,29 @@ class Verifier {
                     "needs --consistency-proof: the JSON of GET /v1/proofs/consistency?first=" +
                         std::to_string(older.size) + "&second=" + std::to_string(newer.size));
       }
-      try {
-        auto j = nlohmann::json::parse(*opt_.consistency_proof_json);
-        if (j.at("first").get<uint64_t>() != older.size ||
-            j.at("second").get<uint64_t>() != newer.size) {
-          return Fail(kId, kName,
-                      "the consistency proof is for other sizes; fetch first=" +
-                          std::to_string(older.size) + "&second=" + std::to_string(newer.size));
+      // Parsed without exceptions: a wrong shape is a failed check, not control flow.
+      const auto j = nlohmann::json::parse(*opt_.consistency_proof_json, nullptr,
+                                           /*allow_exceptions=*/false);
+      auto size_of = [&j](const char* name) -> std::optional<uint64_t> {
+        if (!j.is_object() || !j.contains(name) || !j[name].is_number_unsigned()) {
+          return std::nullopt;
         }
-        for (const auto& h : j.at("hashes")) {
-          auto hh = common::HashFromHex(h.get<std::string>());
-          if (!hh) return Fail(kId, kName, "the consistency proof holds a malformed hash");
-          proof.push_back(*hh);
-        }
-      } catch (const std::exception&) {
+        return j[name].get<uint64_t>();
+      };
+      const auto first = size_of("first"), second = size_of("second");
+      if (!first || !second || !j.contains("hashes") || !j["hashes"].is_array()) {
         return Fail(kId, kName,
                     "--consistency-proof is not {\"first\",\"second\",\"hashes\"} JSON");
+      }
+      if (*first != older.size || *second != newer.size) {
+        return Fail(kId, kName,
+                    "the consistency proof is for other sizes; fetch first=" +
+                        std::to_string(older.size) + "&second=" + std::to_string(newer.size));
+      }
+      for (const auto& h : j["hashes"]) {
+        auto hh = h.is_string() ? common::HashFromHex(h.get<std::string>()) : std::nullopt;
+        if (!hh) return Fail(kId, kName, "the consistency proof holds a malformed hash");
+        proof.push_back(*hh);
       }
     }
     auto st = VerifyConsistency(older.size, newer.size, older.root, newer.root, proof);

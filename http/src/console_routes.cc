@@ -101,16 +101,12 @@ void RegisterConsoleRoutes(httplib::Server& s, HttpDeps& d) {
       return SendError(res, 415, "unsupported_media_type", "send application/json");
     }
     if (req.body.size() > 4096) return SendError(res, 413, "too_large", "request too large");
-    std::string key;
-    try {
-      json body = json::parse(req.body);
-      if (!body.is_object() || !body.contains("api_key") || !body["api_key"].is_string()) {
-        return SendError(res, 400, "bad_request", "expected {\"api_key\": \"nk_…\"}");
-      }
-      key = body["api_key"].get<std::string>();
-    } catch (const json::exception&) {
-      return SendError(res, 400, "bad_request", "the body is not JSON");
+    const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded()) return SendError(res, 400, "bad_request", "the body is not JSON");
+    if (!body.is_object() || !body.contains("api_key") || !body["api_key"].is_string()) {
+      return SendError(res, 400, "bad_request", "expected {\"api_key\": \"nk_…\"}");
     }
+    const std::string key = body["api_key"].get<std::string>();
     // Authenticated exactly like a Bearer request with that key.
     httplib::Request probe;
     probe.method = "GET";
