@@ -12,7 +12,11 @@ constexpr std::array<uint8_t, 12> kV4MappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 
 }  // namespace
 
 std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
-  if (text.empty() || text.size() > 64) return std::nullopt;
+  // inet_pton reads a C string: text with a NUL in it would be parsed only up to the NUL, and
+  // "192.0.2.1\0.evil" would match an allow-list holding 192.0.2.1.
+  if (text.empty() || text.size() > 64 || text.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
   std::string s(text);
   IpAddress a;
   if (inet_pton(AF_INET, s.c_str(), a.bytes.data()) == 1) return a;

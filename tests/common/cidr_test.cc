@@ -251,4 +251,16 @@ TEST(CidrSetTest, MatchesAgainstEveryEntryAndRefusesUnparsablePeers) {
   }
 }
 
+// Regression: inet_pton stopped at an embedded NUL, so text that is not an address parsed
+// as the address before the NUL and matched allow-lists.
+TEST(IpAddressTest, RefusesTextWithAnEmbeddedNul) {
+  const std::string text("192.0.2.1\0.evil", 15);
+  EXPECT_FALSE(IpAddress::Parse(text).has_value());
+  EXPECT_FALSE(IpAddress::Parse(std::string("::1\0", 4)).has_value());
+  EXPECT_FALSE(Cidr::Parse(std::string("192.0.2.0\0/24", 13)).ok());
+  auto set = CidrSet::Parse({"192.0.2.1"});
+  ASSERT_TRUE(set.ok());
+  EXPECT_FALSE(set->Contains(text));
+}
+
 }  // namespace
