@@ -50,20 +50,25 @@ class CopyParser {
   enum class State { kMore, kDone, kBad };
 
   // Feeds one message; calls `fn` for each complete row.
+  // Anything after the trailer makes the stream bad, however the messages cut it.
   template <typename F>
   State Feed(const char* data, size_t n, F&& fn) {
+    if (state_ == State::kDone && n > 0) state_ = State::kBad;
+    if (state_ != State::kMore) return state_;
     if (carry_.empty()) {
       const size_t used = Parse(data, n, fn);
       if (state_ == State::kMore) carry_.assign(data + used, n - used);
+      if (state_ == State::kDone && used < n) state_ = State::kBad;
       return state_;
     }
     carry_.append(data, n);
     const size_t used = Parse(carry_.data(), carry_.size(), fn);
     carry_.erase(0, used);
+    if (state_ == State::kDone && !carry_.empty()) state_ = State::kBad;
     return state_;
   }
   State state() const { return state_; }
-  bool clean_end() const { return state_ == State::kDone && carry_.empty(); }
+  bool clean_end() const { return state_ == State::kDone; }
 
  private:
   // Returns how many bytes were consumed (whole header and rows only).
@@ -72,8 +77,12 @@ class CopyParser {
     size_t at = 0;
     if (!header_done_) {
       if (n < 19) return 0;
+      // Flags: bits 0-15 are critical (abort on any), bit 16 puts an OID before each tuple's
+      // fields, which this reader does not read; bits 17-31 may be ignored.
+      const uint32_t flags = Be32(p + 11);
       const uint32_t ext = Be32(p + 15);
-      if (std::memcmp(p, kSignature, sizeof kSignature) != 0 || ext > (1u << 20)) {
+      if (std::memcmp(p, kSignature, sizeof kSignature) != 0 || (flags & 0x1ffffu) != 0 ||
+          ext > (1u << 20)) {
         state_ = State::kBad;
         return 0;
       }
@@ -165,7 +174,8 @@ common::Status BlobScan::ForEach(
     if (n == -1) break;  // end of the COPY
     if (n < 0) return common::Error::Unavailable("database connection lost while reading bytes");
     std::unique_ptr<char, common::Deleter<PQfreemem>> owned(buf);
-    if (parser.state() != CopyParser::State::kMore) continue;  // drain after the trailer
+    // After the trailer or a bad message the rest is drained; Feed marks the stream bad when
+    // data follows the trailer.
     (void)parser.Feed(buf, static_cast<size_t>(n), row);
   }
   if (stopped) {

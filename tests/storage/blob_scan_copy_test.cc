@@ -459,4 +459,24 @@ TEST_F(BlobScanCopyTest, LostConnectionMidCopyIsUnavailable) {
       << o.status.error().ToString();
 }
 
+// Regression: the header's flags were not read. Bits 0-15 are critical (a reader must abort on
+// one it does not know); bit 16 puts an OID before each tuple's fields, which was handed over
+// as a key before the field count failed.
+TEST_F(BlobScanCopyTest, CriticalHeaderFlagIsAnError) {
+  for (uint32_t flags : {1u, 1u << 15}) {
+    ExpectRefusedInEveryChunking(CopyHeader(flags) + Tuple("k", "v") + kTrailer);
+  }
+  const std::string oid = Field(Be(16384, 4));  // not counted in the field count
+  ExpectRefusedInEveryChunking(CopyHeader(1u << 16) + Be(2, 2) + oid + Field("k") + Field("v") +
+                               kTrailer);
+}
+
+// Regression: bytes after the trailer were accepted or refused depending on where the
+// messages happened to cut the stream.
+TEST_F(BlobScanCopyTest, BytesAfterTheTrailerAreAnError) {
+  const Rows rows = {{"k", "v"}};
+  ExpectRefusedInEveryChunking(Stream(rows) + Tuple("x", "y"), rows);
+  ExpectRefusedInEveryChunking(Stream(rows) + std::string(1, '\0'), rows);
+}
+
 }  // namespace
