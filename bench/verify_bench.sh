@@ -4,7 +4,7 @@
 #
 #   bench/verify_bench.sh TEST_BUILD_DIR VERIFY_BINARY
 #
-# TEST_BUILD_DIR holds tests/notary_tests (any build type): its bundle test writes the
+# TEST_BUILD_DIR holds tests/evidence_tests (any build type): its bundle test writes the
 # bundle, pinned fingerprint and TSA root used here. VERIFY_BINARY is the notary-verify to
 # time (use an optimised build, e.g. -DNOTARY_VERIFY_ONLY=ON, RelWithDebInfo by default).
 # Needs hyperfine (apt-get install hyperfine).
@@ -15,7 +15,7 @@ verify=${2:?usage: verify_bench.sh TEST_BUILD_DIR VERIFY_BINARY}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 bundle=$work/evidence.zip
-NOTARY_BUNDLE_OUT=$bundle "$test_build/tests/notary_tests" \
+NOTARY_BUNDLE_OUT=$bundle "$test_build/tests/evidence_tests" \
   --gtest_filter='BundleCliTest.ValidBundleExitsZeroWithOneLinePerCheck' > /dev/null
 fp=$(cat "$bundle.fingerprint")
 ls -l "$bundle"
