@@ -38,7 +38,7 @@ Metrics::Metrics()
     : commit_latency({0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}) {}
 
 void Metrics::AddCollector(std::function<void(std::string&)> collector) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   collectors_.push_back(std::move(collector));
 }
 
@@ -69,7 +69,7 @@ std::string Metrics::Render() const {
                  static_cast<double>(std::time(nullptr) - last_seal_unix.load()));
   }
   commit_latency.Render("ingest_commit_latency_seconds", out);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& c : collectors_) c(out);
   return out;
 }

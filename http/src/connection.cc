@@ -100,29 +100,29 @@ std::string ErrorResponse(const Refusal& r) {
 // sending it. The worker appends to `out` and waits while more than the configured bytes
 // are not yet written; the strand takes `out`, writes it, and says so.
 struct Exchange {
-  std::mutex mu;
-  std::condition_variable space;  // the worker waits here for the strand to write
-  std::string out;                // guarded by mu: produced, not yet taken by the strand
-  size_t writing = 0;             // guarded by mu: taken by the strand, being written
-  bool done = false;              // guarded by mu: the worker finished
-  bool failed = false;            // guarded by mu: the connection cannot take more output
-  bool keep_open = false;         // guarded by mu: once done, whether the connection goes on
-  bool wake_pending = false;      // guarded by mu: a wake-up is posted and not yet seen
-  std::function<void()> wake;     // set before the job starts: posts to the strand
+  common::Mutex mu;
+  std::condition_variable_any space;         // the worker waits here for the strand to write
+  std::string out GUARDED_BY(mu);            // produced, not yet taken by the strand
+  size_t writing GUARDED_BY(mu) = 0;         // taken by the strand, being written
+  bool done GUARDED_BY(mu) = false;          // the worker finished
+  bool failed GUARDED_BY(mu) = false;        // the connection cannot take more output
+  bool keep_open GUARDED_BY(mu) = false;     // once done, whether the connection goes on
+  bool wake_pending GUARDED_BY(mu) = false;  // a wake-up is posted and not yet seen
+  std::function<void()> wake;                // set before the job starts: posts to the strand
 
   // The connection is gone: writes fail from now on and a waiting worker returns.
-  void Fail() {
+  void Fail() EXCLUDES(mu) {
     {
-      std::lock_guard lock(mu);
+      common::MutexLock lock(mu);
       failed = true;
     }
     space.notify_all();
   }
   // Called by the worker, last.
-  void Finish(bool keep) {
+  void Finish(bool keep) EXCLUDES(mu) {
     bool post = false;
     {
-      std::lock_guard lock(mu);
+      common::MutexLock lock(mu);
       done = true;
       keep_open = keep;
       post = !wake_pending;
@@ -154,7 +154,7 @@ class RequestStream final : public httplib::Stream {
     return head_pos_ < r_.head.size() || body_pos_ < r_.body_length;
   }
   bool is_writable() const override {
-    std::lock_guard lock(ex_.mu);
+    common::MutexLock lock(ex_.mu);
     return !ex_.failed;
   }
 
@@ -176,8 +176,10 @@ class RequestStream final : public httplib::Stream {
     bool post = false;
     size_t n = 0;
     {
-      std::unique_lock lock(ex_.mu);
-      ex_.space.wait(lock, [&] { return ex_.failed || ex_.out.size() + ex_.writing < limit_; });
+      common::MutexLock lock(ex_.mu);
+      ex_.space.wait(lock, [&]() REQUIRES(ex_.mu) {
+        return ex_.failed || ex_.out.size() + ex_.writing < limit_;
+      });
       if (ex_.failed) return -1;
       n = std::min(size, limit_ - (ex_.out.size() + ex_.writing));
       ex_.out.append(ptr, n);
@@ -260,7 +262,7 @@ class Connection final : public HttpConnection, public std::enable_shared_from_t
 
   ~Connection() {
     ReserveBody(0);
-    std::lock_guard lock(ctx_->mu);
+    common::MutexLock lock(ctx_->mu);
     auto it = ctx_->per_ip.find(peer_.remote_ip);
     if (it != ctx_->per_ip.end() && --it->second == 0) ctx_->per_ip.erase(it);
     ctx_->connections.erase(id_);
@@ -272,7 +274,7 @@ class Connection final : public HttpConnection, public std::enable_shared_from_t
 
   static void Launch(std::shared_ptr<Connection> c) {
     {
-      std::lock_guard lock(c->ctx_->mu);
+      common::MutexLock lock(c->ctx_->mu);
       c->ctx_->connections[c->id_] = c;
     }
     // Stop() sets `stopping` before it collects the connections, so one registered after
@@ -305,7 +307,7 @@ class Connection final : public HttpConnection, public std::enable_shared_from_t
   // Stop() after its drain deadline: the response in progress is abandoned. Any thread.
   void ForceClose() override {
     {
-      std::lock_guard lock(job_mu_);
+      common::MutexLock lock(job_mu_);
       if (job_) job_->Fail();
     }
     asio::post(executor_, [self = shared_from_this()] {
@@ -598,7 +600,7 @@ class Connection final : public HttpConnection, public std::enable_shared_from_t
       });
     };
     {
-      std::lock_guard lock(job_mu_);
+      common::MutexLock lock(job_mu_);
       job_ = ex;
     }
     ctx_->stats->requests.fetch_add(1);
@@ -621,7 +623,7 @@ class Connection final : public HttpConnection, public std::enable_shared_from_t
     in_job_ = false;
     ctx_->stats->requests_in_flight.fetch_sub(1);
     {
-      std::lock_guard lock(job_mu_);
+      common::MutexLock lock(job_mu_);
       job_.reset();
     }
     co_return keep;
@@ -634,7 +636,7 @@ class Connection final : public HttpConnection, public std::enable_shared_from_t
     for (;;) {
       bool done = false;
       {
-        std::lock_guard lock(ex.mu);
+        common::MutexLock lock(ex.mu);
         chunk.swap(ex.out);
         ex.writing = chunk.size();
         ex.wake_pending = false;
@@ -657,14 +659,14 @@ class Connection final : public HttpConnection, public std::enable_shared_from_t
         }
         chunk.clear();
         {
-          std::lock_guard lock(ex.mu);
+          common::MutexLock lock(ex.mu);
           ex.writing = 0;
         }
         ex.space.notify_all();
         continue;
       }
       if (done) {
-        std::lock_guard lock(ex.mu);
+        common::MutexLock lock(ex.mu);
         co_return !broken && ex.keep_open;
       }
       signal_.expires_at(Clock::time_point::max());
@@ -731,8 +733,8 @@ class Connection final : public HttpConnection, public std::enable_shared_from_t
   std::optional<Refusal> refusal_;
   const char* close_reason_ = nullptr;
 
-  std::mutex job_mu_;
-  std::shared_ptr<Exchange> job_;  // guarded by job_mu_: the request with a worker
+  common::Mutex job_mu_;
+  std::shared_ptr<Exchange> job_ GUARDED_BY(job_mu_);  // the request with a worker
 };
 
 }  // namespace
@@ -824,7 +826,7 @@ HttpWorkerPool::~HttpWorkerPool() { Shutdown(); }
 
 bool HttpWorkerPool::Submit(Job job) {
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     if (closed_) return false;
     queue_.push_back(std::move(job));
   }
@@ -835,7 +837,7 @@ bool HttpWorkerPool::Submit(Job job) {
 void HttpWorkerPool::Shutdown() {
   std::deque<Job> left;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     closed_ = true;
     left.swap(queue_);
   }
@@ -848,8 +850,8 @@ void HttpWorkerPool::Work() {
   for (;;) {
     Job job;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return closed_ || !queue_.empty(); });
+      common::MutexLock lock(mu_);
+      cv_.wait(lock, [&]() REQUIRES(mu_) { return closed_ || !queue_.empty(); });
       if (queue_.empty()) return;
       job = std::move(queue_.front());
       queue_.pop_front();
@@ -872,7 +874,7 @@ void LaunchHttpConnection(std::shared_ptr<HttpContext> ctx, tcp::socket socket, 
   } catch (...) {
     // Never constructed, so its destructor will not give back what the caller counted.
     {
-      std::lock_guard lock(ctx->mu);
+      common::MutexLock lock(ctx->mu);
       auto it = ctx->per_ip.find(peer.remote_ip);
       if (it != ctx->per_ip.end() && --it->second == 0) ctx->per_ip.erase(it);
       ctx->stats->connections_active.fetch_sub(1);

@@ -20,12 +20,12 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "common/thread_annotations.h"
 #include "http/front_door.h"
 
 namespace http {
@@ -65,17 +65,17 @@ class HttpWorkerPool {
   HttpWorkerPool(const HttpWorkerPool&) = delete;
   HttpWorkerPool& operator=(const HttpWorkerPool&) = delete;
 
-  bool Submit(Job job);  // false once Shutdown() began
+  bool Submit(Job job) EXCLUDES(mu_);  // false once Shutdown() began
   // Abandons queued jobs, lets running ones finish, joins. Idempotent.
-  void Shutdown();
+  void Shutdown() EXCLUDES(mu_);
 
  private:
-  void Work();
+  void Work() EXCLUDES(mu_);
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Job> queue_;  // guarded by mu_
-  bool closed_ = false;    // guarded by mu_
+  common::Mutex mu_;
+  std::condition_variable_any cv_;
+  std::deque<Job> queue_ GUARDED_BY(mu_);
+  bool closed_ GUARDED_BY(mu_) = false;
   std::vector<std::jthread> threads_;
 };
 
@@ -109,10 +109,10 @@ struct HttpContext {
   std::atomic<int64_t> last_warn_busy{0};
   std::atomic<int> rejecting{0};  // connections refused at accept, reply still going out
 
-  std::mutex mu;
-  std::condition_variable drained;  // notified when `connections` becomes empty
-  std::unordered_map<uint64_t, std::weak_ptr<HttpConnection>> connections;  // guarded by mu
-  std::unordered_map<std::string, size_t> per_ip;  // guarded by mu: live connections
+  common::Mutex mu;
+  std::condition_variable_any drained;  // notified when `connections` becomes empty
+  std::unordered_map<uint64_t, std::weak_ptr<HttpConnection>> connections GUARDED_BY(mu);
+  std::unordered_map<std::string, size_t> per_ip GUARDED_BY(mu);  // live connections
 };
 
 // Serves an accepted connection. REQUIRES: the caller counted it in stats->connections_active

@@ -87,7 +87,7 @@ std::optional<ConsoleSessions::Created> ConsoleSessions::Create(std::string api_
   Session s{std::move(api_key), std::move(key_id), std::move(tenant), RandomHex(kSecretBytes),
             now_us + ttl_us_};
   if (why != nullptr) *why = Refusal::kNone;
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   auto refuse = [&](Refusal r) {
     if (why != nullptr) *why = r;
     return std::nullopt;
@@ -98,7 +98,7 @@ std::optional<ConsoleSessions::Created> ConsoleSessions::Create(std::string api_
       EraseLocked(oldest);
     }
   }
-  auto tenant_sessions = [&] {
+  auto tenant_sessions = [&]() REQUIRES(mu_) {
     auto t = per_tenant_.find(s.tenant);
     return t == per_tenant_.end() ? size_t{0} : t->second;
   };
@@ -118,7 +118,7 @@ std::optional<ConsoleSessions::Session> ConsoleSessions::Find(std::string_view t
   std::string id, secret;
   if (!Split(token, id, secret)) return std::nullopt;
   const std::string presented = Sha256Of(secret);
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   auto it = entries_.find(id);
   if (it == entries_.end()) return std::nullopt;
   if (!common::ConstantTimeEquals(presented, it->second.secret_hash)) return std::nullopt;
@@ -133,7 +133,7 @@ bool ConsoleSessions::Remove(std::string_view token) {
   std::string id, secret;
   if (!Split(token, id, secret)) return false;
   const std::string presented = Sha256Of(secret);
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   auto it = entries_.find(id);
   if (it == entries_.end() || !common::ConstantTimeEquals(presented, it->second.secret_hash)) {
     return false;

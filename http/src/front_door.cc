@@ -118,7 +118,7 @@ void Admit(const std::shared_ptr<HttpContext>& ctx, tcp::socket socket, uint64_t
 
   std::optional<HttpRejectReason> refused;
   {
-    std::lock_guard lock(ctx->mu);
+    common::MutexLock lock(ctx->mu);
     size_t& from_ip = ctx->per_ip[peer.remote_ip];
     if (ctx->stats->connections_active.load() >= c.max_connections) {
       refused = HttpRejectReason::kGlobal;
@@ -361,7 +361,7 @@ void HttpFrontDoor::Stop() {
   });
   auto live = [&ctx] {
     std::vector<std::shared_ptr<HttpConnection>> out;
-    std::lock_guard lock(ctx.mu);
+    common::MutexLock lock(ctx.mu);
     for (auto& [id, weak] : ctx.connections) {
       if (auto conn = weak.lock()) out.push_back(std::move(conn));
     }
@@ -369,8 +369,9 @@ void HttpFrontDoor::Stop() {
   };
   for (auto& conn : live()) conn->RequestStop();
   {
-    std::unique_lock lock(ctx.mu);
-    ctx.drained.wait_for(lock, config_.drain_timeout, [&] { return ctx.connections.empty(); });
+    common::MutexLock lock(ctx.mu);
+    ctx.drained.wait_for(lock, config_.drain_timeout,
+                         [&]() REQUIRES(ctx.mu) { return ctx.connections.empty(); });
   }
   auto left = live();
   if (!left.empty()) {

@@ -85,7 +85,7 @@ Authenticator::Outcome Authenticator::Authenticate(const std::string& authorizat
   if (authorization.empty()) return out;
   const auto now = std::chrono::steady_clock::now();
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     if (auto it = failures_.find(client); it != failures_.end()) {
       Bucket& b = FailureBucketLocked(client, now);
       if (b.tokens < 1.0) {
@@ -98,7 +98,7 @@ Authenticator::Outcome Authenticator::Authenticate(const std::string& authorizat
   out = Check(authorization, now_us);
   if (!out.principal && out.failure != Failure::kUnavailable &&
       out.failure != Failure::kRateLimited) {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     FailureBucketLocked(client, now).tokens -= 1.0;
   }
   return out;
@@ -145,7 +145,7 @@ Authenticator::Outcome Authenticator::Check(const std::string& authorization, in
     return out;
   }
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     auto now = std::chrono::steady_clock::now();
     auto [it, inserted] = buckets_.try_emplace(k.key_id, Bucket{per_minute_, now});
     Bucket& b = it->second;

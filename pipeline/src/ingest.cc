@@ -44,7 +44,7 @@ Ingestor::~Ingestor() {
 }
 
 size_t Ingestor::queued() const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   return queue_.size();
 }
 
@@ -56,7 +56,7 @@ void Ingestor::SubmitWithExtra(Arrival arrival, std::string raw, Extra extra,
                                std::function<void(SubmitOutcome)> done) {
   const int64_t now = options_.clock->NowMicros();
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     if (queue_.size() < options_.max_queue_messages &&
         queued_bytes_ + raw.size() <= options_.max_queue_bytes) {
       queued_bytes_ += raw.size();
@@ -77,8 +77,8 @@ void Ingestor::Work(std::stop_token stop) {
   std::vector<Item> group;
   while (true) {
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, stop, [&] { return !queue_.empty(); });
+      common::MutexLock lock(mu_);
+      cv_.wait(lock, stop, [&]() REQUIRES(mu_) { return !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
       size_t bytes = 0;
       while (!queue_.empty() && group.size() < options_.max_group && bytes < (64u << 20)) {
@@ -93,7 +93,7 @@ void Ingestor::Work(std::stop_token stop) {
     for (Item& item : group) prepared.push_back(Prepare(std::move(item)));
     group.clear();
     {
-      std::lock_guard lock(ready_mu_);
+      common::MutexLock lock(ready_mu_);
       for (Ready& r : prepared) ready_.push_back(std::move(r));
     }
     CommitReady();
@@ -103,10 +103,10 @@ void Ingestor::Work(std::stop_token stop) {
 void Ingestor::CommitReady() {
   // Whoever holds commit_mu_ commits what is ready when it takes it; a worker that finds
   // nothing left once it gets the lock had its messages committed by the other.
-  std::lock_guard commit(commit_mu_);
+  common::MutexLock commit(commit_mu_);
   std::vector<Ready> group;
   {
-    std::lock_guard lock(ready_mu_);
+    common::MutexLock lock(ready_mu_);
     group.swap(ready_);
   }
   if (!group.empty()) CommitGroup(group);

@@ -95,7 +95,7 @@ void Sealer::Stop() {
     token_thread_.request_stop();
     token_thread_.join();
   }
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   lock_.reset();
 }
 
@@ -122,7 +122,7 @@ common::Status Sealer::ReloadKeyIfRotated() {
 }
 
 common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
-  std::lock_guard guard(mu_);
+  common::MutexLock guard(mu_);
   if (!lock_ || !lock_->StillHeld()) {
     lock_.reset();
     auto l = storage::SealerLock::TryAcquire(options_.database_url);
@@ -135,8 +135,9 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
   using Clock = std::chrono::steady_clock;
   auto t_start = Clock::now();
   Clock::time_point t_read, t_built;
-  auto block = chain_.Seal([&](storage::SealView& view)
-                               -> common::Result<std::optional<storage::NewBlock>> {
+  // Runs inside Seal(), on this thread, with mu_ still held.
+  auto block = chain_.Seal([&](storage::SealView& view) REQUIRES(
+                               mu_) -> common::Result<std::optional<storage::NewBlock>> {
     // Leaf records and hashes were built at ingest; the queue hands over the hashes.
     auto queued = view.Queue(static_cast<int>(options_.batch_max));
     t_read = Clock::now();
@@ -201,7 +202,12 @@ void Sealer::SealLoop(std::stop_token stop) {
                  [&] { return poked_.exchange(false); });
   }
   // Shutdown: seal what waits, if we are the sealer.
-  if (lock_) (void)SealOnce();
+  bool sealer = false;
+  {
+    common::MutexLock lock(mu_);
+    sealer = lock_ != nullptr;
+  }
+  if (sealer) (void)SealOnce();
 }
 
 void Sealer::TokenLoop(std::stop_token stop) {

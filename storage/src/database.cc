@@ -46,9 +46,10 @@ bool Database::Ping() {
 
 common::Result<std::unique_ptr<pqxx::connection>> Database::Pool::Acquire() {
   {
-    std::unique_lock lock(mu);
-    bool got = cv.wait_for(lock, options.acquire_timeout,
-                           [&] { return !idle.empty() || open < options.max_connections; });
+    common::MutexLock lock(mu);
+    bool got = cv.wait_for(lock, options.acquire_timeout, [&]() REQUIRES(mu) {
+      return !idle.empty() || open < options.max_connections;
+    });
     if (!got) return common::Error::Unavailable("no database connection free");
     if (!idle.empty()) {
       auto c = std::move(idle.back());
@@ -61,7 +62,7 @@ common::Result<std::unique_ptr<pqxx::connection>> Database::Pool::Acquire() {
     return std::make_unique<pqxx::connection>(options.url);
   } catch (const std::exception& e) {
     {
-      std::lock_guard lock(mu);
+      common::MutexLock lock(mu);
       --open;
     }
     cv.notify_one();
@@ -71,7 +72,7 @@ common::Result<std::unique_ptr<pqxx::connection>> Database::Pool::Acquire() {
 
 void Database::Pool::Release(std::unique_ptr<pqxx::connection> conn, bool broken) {
   {
-    std::lock_guard lock(mu);
+    common::MutexLock lock(mu);
     if (conn && !broken && conn->is_open()) {
       idle.push_back(std::move(conn));
     } else {

@@ -5,11 +5,11 @@
 
 #include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <pqxx/pqxx>
 #include <vector>
 
+#include "common/thread_annotations.h"
 #include "storage/database.h"
 
 namespace storage {
@@ -21,8 +21,8 @@ common::Error MapDbException(const std::exception& e);
 
 struct Database::Pool {
   explicit Pool(Options o) : options(std::move(o)) {}
-  common::Result<std::unique_ptr<pqxx::connection>> Acquire();
-  void Release(std::unique_ptr<pqxx::connection> conn, bool broken);
+  common::Result<std::unique_ptr<pqxx::connection>> Acquire() EXCLUDES(mu);
+  void Release(std::unique_ptr<pqxx::connection> conn, bool broken) EXCLUDES(mu);
   common::Status Run(const std::function<common::Status(pqxx::work&)>& fn);
   // Statements with no transaction around them, each committed on its own: one round trip
   // instead of three (BEGIN, the statement, COMMIT). For the lookups every request makes, and
@@ -30,10 +30,10 @@ struct Database::Pool {
   common::Status RunAutocommit(const std::function<common::Status(pqxx::nontransaction&)>& fn);
 
   const Options options;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::unique_ptr<pqxx::connection>> idle;  // GUARDED_BY(mu)
-  size_t open = 0;                                      // GUARDED_BY(mu)
+  common::Mutex mu;
+  std::condition_variable_any cv;
+  std::vector<std::unique_ptr<pqxx::connection>> idle GUARDED_BY(mu);
+  size_t open GUARDED_BY(mu) = 0;
 };
 
 namespace internal {

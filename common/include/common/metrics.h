@@ -9,9 +9,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include "common/thread_annotations.h"
 
 namespace common {
 
@@ -46,12 +47,12 @@ class Metrics {
   Histogram commit_latency;
 
   // Gauges and counters owned elsewhere, read at render time (e.g. SMTP stats, pending).
-  void AddCollector(std::function<void(std::string&)> collector);
-  std::string Render() const;
+  void AddCollector(std::function<void(std::string&)> collector) EXCLUDES(mu_);
+  std::string Render() const EXCLUDES(mu_);
 
  private:
-  mutable std::mutex mu_;
-  std::vector<std::function<void(std::string&)>> collectors_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::vector<std::function<void(std::string&)>> collectors_ GUARDED_BY(mu_);
 };
 
 // Appends "# TYPE name type\nname{labels} value\n".

@@ -17,10 +17,11 @@
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "common/thread_annotations.h"
 
 namespace http {
 
@@ -58,11 +59,11 @@ class ConsoleSessions {
   enum class Refusal { kNone, kStoreFull, kTenantFull };
   // nullopt when the store, or the tenant's share of it, is full of live sessions (`why`).
   std::optional<Created> Create(std::string api_key, std::string key_id, std::string tenant,
-                                int64_t now_us, Refusal* why = nullptr);
+                                int64_t now_us, Refusal* why = nullptr) EXCLUDES(mu_);
   // The live session for `token`, or nullopt (unknown, malformed or expired).
-  std::optional<Session> Find(std::string_view token, int64_t now_us);
+  std::optional<Session> Find(std::string_view token, int64_t now_us) EXCLUDES(mu_);
   // Ends the session for `token`; false when there was none.
-  bool Remove(std::string_view token);
+  bool Remove(std::string_view token) EXCLUDES(mu_);
   int64_t ttl_us() const { return ttl_us_; }
 
   // RequireScope's use of the cookie: for a request without an Authorization header.
@@ -85,16 +86,16 @@ class ConsoleSessions {
   };
   // Splits "<id>.<secret>"; false when malformed.
   static bool Split(std::string_view token, std::string& id, std::string& secret);
-  void DropExpiredLocked(int64_t now_us);
+  void DropExpiredLocked(int64_t now_us) REQUIRES(mu_);
   // Erases the session and its place in the per-key and per-tenant indexes.
-  void EraseLocked(std::map<std::string, Entry>::iterator it);
+  void EraseLocked(std::map<std::string, Entry>::iterator it) REQUIRES(mu_);
 
   const int64_t ttl_us_;
-  std::mutex mu_;
-  std::map<std::string, Entry> entries_;  // GUARDED_BY(mu_), by session id
-  // GUARDED_BY(mu_): session ids of each key, oldest first; live sessions per tenant.
-  std::map<std::string, std::deque<std::string>> by_key_;
-  std::map<std::string, size_t> per_tenant_;
+  common::Mutex mu_;
+  std::map<std::string, Entry> entries_ GUARDED_BY(mu_);  // by session id
+  // Session ids of each key, oldest first; live sessions per tenant.
+  std::map<std::string, std::deque<std::string>> by_key_ GUARDED_BY(mu_);
+  std::map<std::string, size_t> per_tenant_ GUARDED_BY(mu_);
 };
 
 }  // namespace http

@@ -12,12 +12,12 @@
 
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
+#include "common/thread_annotations.h"
 #include "storage/admin_store.h"
 
 namespace pipeline {
@@ -69,7 +69,7 @@ class Authenticator {
   // `authorization` is the Authorization header value ("Bearer <key>") or empty; `client` the
   // peer address the failure limit counts against.
   Outcome Authenticate(const std::string& authorization, int64_t now_us,
-                       const std::string& client = "");
+                       const std::string& client = "") EXCLUDES(mu_);
 
  private:
   struct Bucket {
@@ -77,15 +77,16 @@ class Authenticator {
     std::chrono::steady_clock::time_point last;
   };
   // The key check itself, without the failure limit.
-  Outcome Check(const std::string& authorization, int64_t now_us);
+  Outcome Check(const std::string& authorization, int64_t now_us) EXCLUDES(mu_);
   // REQUIRES: mu_ held. Refills and returns the failure bucket of `client`.
-  Bucket& FailureBucketLocked(const std::string& client, std::chrono::steady_clock::time_point now);
+  Bucket& FailureBucketLocked(const std::string& client, std::chrono::steady_clock::time_point now)
+      REQUIRES(mu_);
 
   storage::AdminStore& store_;
   const double per_minute_;
-  std::mutex mu_;
-  std::map<std::string, Bucket> buckets_;   // GUARDED_BY(mu_)
-  std::map<std::string, Bucket> failures_;  // GUARDED_BY(mu_), by client address
+  common::Mutex mu_;
+  std::map<std::string, Bucket> buckets_ GUARDED_BY(mu_);
+  std::map<std::string, Bucket> failures_ GUARDED_BY(mu_);  // by client address
 };
 
 }  // namespace pipeline

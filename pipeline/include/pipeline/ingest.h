@@ -14,13 +14,13 @@
 
 #include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "common/thread_annotations.h"
 #include "pipeline/message_sink.h"
 #include "pipeline/tenant_router.h"
 #include "storage/journal_store.h"
@@ -54,7 +54,7 @@ class Ingestor : public MessageSink {
   void SubmitWithExtra(Arrival arrival, std::string raw, Extra extra,
                        std::function<void(SubmitOutcome)> done);
 
-  size_t queued() const;
+  size_t queued() const EXCLUDES(mu_);
 
  private:
   struct Item {
@@ -70,23 +70,23 @@ class Ingestor : public MessageSink {
     storage::NewReceipt receipt;
     std::optional<storage::JournalReportRow> report;
   };
-  void Work(std::stop_token stop);
+  void Work(std::stop_token stop) EXCLUDES(mu_, ready_mu_, commit_mu_);
   Ready Prepare(Item item) const;
   // Commits everything ready, unless another worker is committing: it then takes ours too.
-  void CommitReady();
-  void CommitGroup(std::vector<Ready>& group);
+  void CommitReady() EXCLUDES(ready_mu_, commit_mu_);
+  void CommitGroup(std::vector<Ready>& group) REQUIRES(commit_mu_) EXCLUDES(ready_mu_);
 
   const Options options_;
   storage::ReceiptStore& store_;
   const TenantRouter& router_;
   common::Metrics& metrics_;
-  mutable std::mutex mu_;
+  mutable common::Mutex mu_;
   std::condition_variable_any cv_;
-  std::deque<Item> queue_;   // GUARDED_BY(mu_)
-  size_t queued_bytes_ = 0;  // GUARDED_BY(mu_)
-  std::mutex ready_mu_;
-  std::vector<Ready> ready_;  // GUARDED_BY(ready_mu_)
-  std::mutex commit_mu_;      // held by the one worker committing
+  std::deque<Item> queue_ GUARDED_BY(mu_);
+  size_t queued_bytes_ GUARDED_BY(mu_) = 0;
+  common::Mutex ready_mu_;
+  std::vector<Ready> ready_ GUARDED_BY(ready_mu_);
+  common::Mutex commit_mu_;  // held by the one worker committing
   std::vector<std::jthread> workers_;
 };
 

@@ -22,6 +22,7 @@
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/result.h"
+#include "common/thread_annotations.h"
 #include "log/ed25519.h"
 #include "pipeline/tsa_service.h"
 #include "storage/admin_store.h"
@@ -49,15 +50,17 @@ class Sealer {
                                                         storage::AdminStore& admin, TsaService& tsa,
                                                         common::Metrics& metrics);
   ~Sealer();
-  void Stop();
+  void Stop() EXCLUDES(mu_);
 
   // Seals one block now if this process holds the lock and leaves wait (tests, shutdown).
-  common::Result<std::optional<storage::BlockRow>> SealOnce();
+  common::Result<std::optional<storage::BlockRow>> SealOnce() EXCLUDES(mu_);
   // Wakes the sealing loop early (e.g. when many messages arrived).
   void Poke();
 
   const std::string& origin() const { return options_.origin; }
-  const notary::Ed25519PublicKey& public_key() const;
+  // Not synchronised with a key rotation (ReloadKeyIfRotated replaces signer_ on the seal
+  // thread): call it only while no seal runs. Nothing calls it today.
+  const notary::Ed25519PublicKey& public_key() const NO_THREAD_SAFETY_ANALYSIS;
   storage::ChainStore& chain() { return chain_; }
   TsaService& tsa() { return tsa_; }
   const std::vector<std::string>& tsa_urls() const { return options_.tsa_urls; }
@@ -65,20 +68,20 @@ class Sealer {
  private:
   Sealer(SealerOptions options, storage::ChainStore& chain, storage::AdminStore& admin,
          TsaService& tsa, common::Metrics& metrics, notary::Ed25519Signer signer);
-  void SealLoop(std::stop_token stop);
+  void SealLoop(std::stop_token stop) EXCLUDES(mu_);
   void TokenLoop(std::stop_token stop);
-  common::Status ReloadKeyIfRotated();
+  common::Status ReloadKeyIfRotated() REQUIRES(mu_);
 
   const SealerOptions options_;
   storage::ChainStore& chain_;
   storage::AdminStore& admin_;
   TsaService& tsa_;
   common::Metrics& metrics_;
-  std::mutex mu_;  // guards signer_ and lock_
-  notary::Ed25519Signer signer_;
-  std::string key_file_;
-  std::string key_pem_;  // the key file's contents when signer_ was loaded
-  std::unique_ptr<storage::SealerLock> lock_;
+  common::Mutex mu_;
+  notary::Ed25519Signer signer_ GUARDED_BY(mu_);
+  std::string key_file_;                 // set by the constructor only
+  std::string key_pem_ GUARDED_BY(mu_);  // the key file's contents when signer_ was loaded
+  std::unique_ptr<storage::SealerLock> lock_ GUARDED_BY(mu_);
   std::condition_variable_any cv_;
   std::atomic<bool> poked_{false};
   std::atomic<bool> token_wake_{false};
