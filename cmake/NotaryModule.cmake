@@ -14,9 +14,4 @@ function(notary_module name)
   target_include_directories(${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
                                      PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
   target_link_libraries(${name} PUBLIC ${M_PUBLIC_DEPS} PRIVATE ${M_PRIVATE_DEPS} warnings)
-  # -Wconversion is being turned on one library at a time (issue 18); when every library is
-  # listed, it moves into the `warnings` target and this list goes.
-  if(name IN_LIST NOTARY_WCONVERSION_LIBS)
-    target_compile_options(${name} PRIVATE -Wconversion)
-  endif()
 endfunction()

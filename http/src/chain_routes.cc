@@ -13,7 +13,6 @@
 #include "pipeline/tsa_service.h"
 #include "routes.h"
 #include "tsa/token.h"
-#include "tsa_authority/responder.h"
 #include "util.h"
 
 namespace http {

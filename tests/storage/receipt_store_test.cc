@@ -146,7 +146,7 @@ TEST_F(ReceiptStoreTest, GroupRowsReadBackFieldByField) {
                   "bytes of message " + std::to_string(i));
     m.receipt.envelope.recipients =
         std::vector<std::string>(i, "r\\\"" + std::to_string(i) + "@example.org");
-    m.receipt.envelope.client_port = 40000 + i;
+    m.receipt.envelope.client_port = static_cast<uint16_t>(40000 + i);
     m.receipt.smtputf8 = i % 2 == 1;
     m.receipt.envelope.tls_protocol = i == 2 ? "TLSv1.3" : "";
     if (i == 3) m.receipt.metadata.date_utc_unix = 1764000000 + i;
