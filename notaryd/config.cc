@@ -71,10 +71,13 @@ Config ParseConfigOrExit(int argc, char** argv) {
   app.add_option("--owner-database-url", c.owner_database_url,
                  "libpq URL of the schema owner, for migrations (default: --database-url)")
       ->envname("NOTARY_OWNER_DATABASE_URL");
-  app.add_option("--smtp-listen", c.smtp_listen, "SMTP listener address")
+  app.add_option("--smtp-listen", c.smtp_listen,
+                 "SMTP listener address (port 0: any free port, reported in the "
+                 "event=listening line on stderr)")
       ->envname("NOTARY_SMTP_LISTEN")
       ->check(HostPort());
-  app.add_option("--http-listen", c.http_listen, "HTTP listener address")
+  app.add_option("--http-listen", c.http_listen,
+                 "HTTP listener address (port 0: any free port, reported likewise)")
       ->envname("NOTARY_HTTP_LISTEN")
       ->check(HostPort());
   app.add_option("--data-dir", c.data_dir, "Keys and generated certificates")

@@ -154,7 +154,8 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   sc.transaction_timeout = std::chrono::seconds(c.smtp_transaction_timeout_s);
   sc.tls_cert_file = c.smtp_tls_cert;
   sc.tls_key_file = c.smtp_tls_key;
-  sc.listener_name = "smtp:" + c.smtp_listen;
+  // With port 0 the name comes from the bound port (the SMTP server's default), not ":0".
+  if (smtp_addr->second != 0) sc.listener_name = "smtp:" + c.smtp_listen;
   p->smtp = std::make_unique<smtp::SmtpServer>(sc, *p->ingestor);
   if (auto st = p->smtp->Start(); !st.ok()) return st.error();
 

@@ -4,9 +4,20 @@
 
 #include <csignal>
 #include <cstdio>
+#include <string>
 
 #include "config.h"
 #include "daemon.h"
+
+namespace {
+// "host:port" ("[v6]:port") with the port actually bound.
+std::string ListenText(const std::string& configured, uint16_t port) {
+  auto hp = notaryd::ParseHostPort(configured);
+  std::string host = hp.ok() ? hp->first : configured;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return host + ":" + std::to_string(port);
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   notaryd::Config config = notaryd::ParseConfigOrExit(argc, argv);
@@ -26,6 +37,12 @@ int main(int argc, char** argv) {
     spdlog::error("event=start_failed error=\"{}\"", daemon.error().ToString());
     return 1;
   }
+  // The readiness line: written once both listeners accept, whatever --log-level says, so a
+  // supervisor or a test started with port 0 learns the bound ports by reading one line.
+  std::fprintf(stderr, "event=listening smtp=%s http=%s\n",
+               ListenText(config.smtp_listen, (*daemon)->smtp_port()).c_str(),
+               ListenText(config.http_listen, (*daemon)->http_port()).c_str());
+  std::fflush(stderr);
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("event=stopping signal={}", sig);
