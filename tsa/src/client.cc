@@ -8,6 +8,7 @@
 #include <ctime>
 #include <utility>
 
+#include "common/ossl.h"
 #include "tsa/openssl_ts.h"
 
 namespace notary {
@@ -60,7 +61,7 @@ common::Status VerifyWithContext(TS_VERIFY_CTX* ctx, std::string_view trusted_ca
   TS_VERIFY_CTX_set_certs(ctx, untrusted->release());
   if (verify() != 1) {
     return common::Error::VerifyFailed("time-stamp token verification failed: " +
-                                       tsa_internal::OpenSslErrors());
+                                       common::OpenSslError());
   }
   return common::Ok();
 }
@@ -89,7 +90,7 @@ common::Result<std::string> CreateQuery(TsaHashAlg alg, std::span<const uint8_t>
     ok = n && ASN1_INTEGER_set_uint64(n.get(), *nonce) == 1 &&
          TS_REQ_set_nonce(req.get(), n.get()) == 1;
   }
-  if (!ok) return common::Error::Internal("TimeStampReq: " + tsa_internal::OpenSslErrors());
+  if (!ok) return common::Error::Internal("TimeStampReq: " + common::OpenSslError());
   std::string der = tsa_internal::EncodeDer<TS_REQ>(i2d_TS_REQ, req.get());
   if (der.empty()) return common::Error::Internal("cannot encode the TimeStampReq");
   return der;
@@ -130,7 +131,7 @@ common::Result<TokenInfo> VerifyReply(std::string_view reply_der, std::string_vi
 
   // Compares the imprint (algorithm and digest), the nonce and, when asked, the policy.
   TsVerifyCtxPtr ctx{TS_REQ_to_TS_VERIFY_CTX(req.get(), nullptr)};
-  if (!ctx) return common::Error::Internal("TS_VERIFY_CTX: " + tsa_internal::OpenSslErrors());
+  if (!ctx) return common::Error::Internal("TS_VERIFY_CTX: " + common::OpenSslError());
   common::Status verified =
       VerifyWithContext(ctx.get(), trusted_ca_pem, untrusted_chain_pem, info->gen_time_us,
                         [&] { return TS_RESP_verify_response(ctx.get(), resp.get()); });
@@ -163,7 +164,7 @@ common::Result<TokenInfo> VerifyToken(std::string_view token_der,
   }
 
   TsVerifyCtxPtr ctx{TS_REQ_to_TS_VERIFY_CTX(req.get(), nullptr)};
-  if (!ctx) return common::Error::Internal("TS_VERIFY_CTX: " + tsa_internal::OpenSslErrors());
+  if (!ctx) return common::Error::Internal("TS_VERIFY_CTX: " + common::OpenSslError());
   common::Status verified = VerifyWithContext(
       ctx.get(), trusted_ca_pem, untrusted_chain_pem, at_time_us.value_or(info->gen_time_us),
       [&] { return TS_RESP_verify_token(ctx.get(), token.get()); });

@@ -22,25 +22,6 @@ common::BioPtr ReadBio(std::string_view data) {
   return common::BioPtr{BIO_new_mem_buf(p, static_cast<int>(data.size()))};
 }
 
-std::string OpenSslErrors() {
-  std::string out;
-  const char* data = nullptr;
-  int flags = 0;
-  unsigned long e;
-  while ((e = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) != 0) {
-    std::array<char, 256> buf{};
-    ERR_error_string_n(e, buf.data(), buf.size());
-    if (!out.empty()) out += "; ";
-    out += buf.data();
-    if (data != nullptr && (flags & ERR_TXT_STRING) != 0 && *data != '\0') {
-      out += " (";
-      out += data;
-      out += ')';
-    }
-  }
-  return out.empty() ? "unknown OpenSSL error" : out;
-}
-
 TsReqPtr DecodeRequest(std::string_view der) {
   return DecodeAll<TS_REQ, TS_REQ_free>(d2i_TS_REQ, der);
 }

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/ossl.h"
+
 namespace notary::tsa_internal {
 namespace {
 
@@ -17,7 +19,7 @@ using TsStatusInfoPtr = std::unique_ptr<TS_STATUS_INFO, common::Deleter<TS_STATU
 using EssV2Ptr = std::unique_ptr<ESS_SIGNING_CERT_V2, common::Deleter<ESS_SIGNING_CERT_V2_free>>;
 
 common::Error Failed(const char* what) {
-  return common::Error::Internal(std::string(what) + ": " + OpenSslErrors());
+  return common::Error::Internal(std::string(what) + ": " + common::OpenSslError());
 }
 
 // ASN1_INTEGER_set through a temporary, for TS_ACCURACY's copying setters.

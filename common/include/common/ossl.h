@@ -19,7 +19,8 @@ using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
 using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
 
-// The last OpenSSL error as text (and clears the queue), for error messages.
+// Every error on this thread's OpenSSL queue as text, with the detail some carry, and clears
+// the queue: the one OpenSSL error drain, for error messages.
 std::string OpenSslError();
 
 }  // namespace common
