@@ -49,6 +49,17 @@ void AppendMetric(std::string& out, const std::string& name, const char* type, d
   out += "# TYPE " + name + " " + type + "\n" + name + labels + " " + buf + "\n";
 }
 
+void AppendLabelledMetric(std::string& out, const std::string& name, const char* type,
+                          const std::string& label,
+                          std::initializer_list<std::pair<const char*, double>> values) {
+  out += "# TYPE " + name + " " + type + "\n";
+  for (const auto& [value_of_label, value] : values) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", value);
+    out += name + "{" + label + "=\"" + value_of_label + "\"} " + buf + "\n";
+  }
+}
+
 std::string Metrics::Render() const {
   std::string out;
   AppendMetric(out, "http_ingest_messages_accepted_total", "counter",

@@ -1,14 +1,15 @@
 #include "stats.h"
 
+#include "common/metrics.h"
+
 namespace milter {
 
 std::string Stats::Render(const std::string& mode) const {
   std::string out;
   auto metric = [&out](const char* name, const char* type, uint64_t v) {
-    out +=
-        std::string("# TYPE ") + name + " " + type + "\n" + name + " " + std::to_string(v) + "\n";
+    common::AppendMetric(out, name, type, static_cast<double>(v));
   };
-  out += "# TYPE milter_mode gauge\nmilter_mode{mode=\"" + mode + "\"} 1\n";
+  common::AppendLabelledMetric(out, "milter_mode", "gauge", "mode", {{mode.c_str(), 1}});
   metric("milter_messages_total", "counter", messages_total.load());
   metric("milter_notarised_total", "counter", notarised_total.load());
   metric("milter_tempfail_total", "counter", tempfail_total.load());

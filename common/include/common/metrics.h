@@ -8,8 +8,10 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/thread_annotations.h"
@@ -55,8 +57,15 @@ class Metrics {
   std::vector<std::function<void(std::string&)>> collectors_ GUARDED_BY(mu_);
 };
 
+// The one Prometheus text-format renderer (exposition format 0.0.4): every /metrics line of
+// notaryd and notary-milter comes from these two.
 // Appends "# TYPE name type\nname{labels} value\n".
 void AppendMetric(std::string& out, const std::string& name, const char* type, double value,
                   const std::string& labels = "");
+// One family with one label: "# TYPE name type" once, then name{label="v"} value per entry.
+// Label values are ours (fixed reasons, modes), never a peer's text.
+void AppendLabelledMetric(std::string& out, const std::string& name, const char* type,
+                          const std::string& label,
+                          std::initializer_list<std::pair<const char*, double>> values);
 
 }  // namespace common
