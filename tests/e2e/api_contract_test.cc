@@ -196,14 +196,9 @@ TEST_F(AccessTest, HttpsWithTls12OrNewerOnly) {
                          dir_ + "/key.pem", "-out", dir_ + "/cert.pem"});
   ASSERT_EQ(gen.exit_code, 0) << gen.out;
   Start({"--tls-cert", dir_ + "/cert.pem", "--tls-key", dir_ + "/key.pem"});
-  // NotarydProcess polls plain HTTP for readiness; wait for HTTPS instead.
+  // NotarydProcess waited for the readiness line, written once HTTPS listens.
   std::string url = "https://127.0.0.1:" + std::to_string(node_->http_port()) + "/healthz";
-  testsupport::CommandResult ok;
-  for (int i = 0; i < 50; ++i) {
-    ok = RunCommand({"curl", "-sf", "--cacert", dir_ + "/cert.pem", url});
-    if (ok.exit_code == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  auto ok = RunCommand({"curl", "-sf", "--cacert", dir_ + "/cert.pem", url});
   EXPECT_EQ(ok.exit_code, 0) << ok.out;
   auto old = RunCommand(
       {"curl", "-s", "--cacert", dir_ + "/cert.pem", "--tlsv1.0", "--tls-max", "1.1", url});
@@ -244,19 +239,18 @@ TEST_F(AccessTest, KeyRotationSignsNewBlocksWithTheNewKeyAndKeepsTheOld) {
     std::smatch m;
     if (!std::regex_search(r.out, m, std::regex("notarised id=([0-9a-f-]{36})"))) return "";
     const std::string id = m[1];
-    for (int i = 0; i < 100; ++i) {
-      auto got = Get(node_->Http("/v1/messages/" + id), key);
-      if (got.status == 200) {
-        json j = json::parse(got.body);
-        if (j["status"] == "sealed") {
-          auto b =
-              Curl({node_->Http("/v1/blocks/" + std::to_string(j["block_height"].get<int64_t>()))});
-          return json::parse(b.body)["key_id"].get<std::string>();
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return "";
+    json j;
+    const bool sealed = testsupport::WaitUntil(
+        [&] {
+          auto got = Get(node_->Http("/v1/messages/" + id), key);
+          if (got.status != 200) return false;
+          j = json::parse(got.body);
+          return j["status"] == "sealed";
+        },
+        std::chrono::seconds(10), std::chrono::milliseconds(100));
+    if (!sealed) return "";
+    auto b = Curl({node_->Http("/v1/blocks/" + std::to_string(j["block_height"].get<int64_t>()))});
+    return json::parse(b.body)["key_id"].get<std::string>();
   };
   std::string first = sealing_key_of_new_message();
   ASSERT_FALSE(first.empty());

@@ -17,26 +17,12 @@
 
 namespace {
 
+using testsupport::Psql;
 using testsupport::RunCommand;
-
-std::string Psql(const std::string& url, const std::string& sql) {
-  auto r = RunCommand({"psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", sql});
-  EXPECT_EQ(r.exit_code, 0) << sql << ": " << r.out;
-  std::string out = r.out;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
+using testsupport::WaitUntil;
 
 int64_t Count(const std::string& url, const std::string& sql) {
   return std::atoll(Psql(url, sql).c_str());
-}
-
-bool WaitUntil(const std::function<bool()>& cond, int seconds) {
-  for (int i = 0; i < seconds * 10; ++i) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return cond();
 }
 
 struct AuditRun {
@@ -59,8 +45,8 @@ class AuditTest : public ::testing::Test {
                          "127.0.0.1:" + std::to_string(node.smtp_port())},
                         "", 300);
     ASSERT_EQ(r.exit_code, 0) << r.out;
-    ASSERT_TRUE(
-        WaitUntil([&] { return Count(db_.SuperUrl(), "SELECT count(*) FROM leaves") == n; }, 60));
+    ASSERT_TRUE(WaitUntil([&] { return Count(db_.SuperUrl(), "SELECT count(*) FROM leaves") == n; },
+                          std::chrono::seconds(60)));
     node.Stop();
   }
 
@@ -156,8 +142,8 @@ TEST_F(AuditTest, EnvelopeBytesThatAreNotUtf8AreSealedAsStored) {
                        "X-Envelope-To: b\xff\xfe@example.org", "-H", "X-Envelope-Helo: h\xc3",
                        "--data-binary", "@" + dir_ + "/m.eml", node.Http("/v1/messages")});
   ASSERT_EQ(r.out, "201");
-  ASSERT_TRUE(
-      WaitUntil([&] { return Count(db_.SuperUrl(), "SELECT count(*) FROM leaves") == 1; }, 60));
+  ASSERT_TRUE(WaitUntil([&] { return Count(db_.SuperUrl(), "SELECT count(*) FROM leaves") == 1; },
+                        std::chrono::seconds(60)));
   node.Stop();
   EXPECT_EQ(Psql(db_.SuperUrl(), "SELECT envelope_from FROM receipts"), "caf\uFFFD@example.com");
   AuditRun a = Audit(false, 2, 2 << 20);
@@ -223,8 +209,8 @@ TEST_F(AuditTest, CanonicalModeRederivesWhatTheDefaultTakesAsSigned) {
            "');"
            "INSERT INTO pending (seq, receipt_id) SELECT seq, id FROM receipts WHERE id = '" +
            id + "'");
-  ASSERT_TRUE(
-      WaitUntil([&] { return Count(db_.SuperUrl(), "SELECT count(*) FROM leaves") == 1; }, 30));
+  ASSERT_TRUE(WaitUntil([&] { return Count(db_.SuperUrl(), "SELECT count(*) FROM leaves") == 1; },
+                        std::chrono::seconds(30)));
   node.Stop();
 
   auto plain = RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "audit"});

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
@@ -16,13 +19,9 @@
 namespace {
 
 using nlohmann::json;
+using testsupport::Psql;
 using testsupport::RunCommand;
-
-std::string Psql(const std::string& url, const std::string& sql) {
-  auto r = RunCommand({"psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", sql});
-  EXPECT_EQ(r.exit_code, 0) << sql << ": " << r.out;
-  return r.out;
-}
+using testsupport::WaitUntil;
 
 int64_t Count(const std::string& url, const std::string& sql) {
   return std::atoll(Psql(url, sql).c_str());
@@ -34,14 +33,6 @@ testsupport::CommandResult SmtpSource(int port, int n, int sessions, int size = 
                      std::to_string(n), "-l", std::to_string(size), "-f", "load@example.com", "-t",
                      "sink@example.org", "127.0.0.1:" + std::to_string(port)},
                     "", 300);
-}
-
-bool WaitUntil(const std::function<bool()>& cond, int seconds) {
-  for (int i = 0; i < seconds * 10; ++i) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return cond();
 }
 
 class ChainTest : public ::testing::Test {
@@ -59,8 +50,8 @@ class ChainTest : public ::testing::Test {
     ASSERT_TRUE(node.ready()) << node.Log();
     auto r = SmtpSource(node.smtp_port(), n, 2);
     ASSERT_EQ(r.exit_code, 0) << r.out;
-    ASSERT_TRUE(
-        WaitUntil([&] { return Count(db_.SuperUrl(), "SELECT count(*) FROM leaves") == n; }, 30));
+    ASSERT_TRUE(WaitUntil([&] { return Count(db_.SuperUrl(), "SELECT count(*) FROM leaves") == n; },
+                          std::chrono::seconds(30)));
     node.Stop();
   }
 
@@ -93,7 +84,6 @@ TEST_F(ChainTest, AuditPassesOnAnUntouchedChain) {
 TEST_F(ChainTest, AuditNamesATamperedMessageByte) {
   SealSome(10);
   std::string victim = Psql(db_.SuperUrl(), "SELECT receipt_id FROM leaves WHERE leaf_index = 4");
-  victim.pop_back();
   Tamper(
       "UPDATE message_blobs SET data = overlay(data placing 'Z' from 40 for 1) WHERE sha256 = "
       "(SELECT raw_sha256 FROM receipts WHERE id = '" +
@@ -155,14 +145,20 @@ TEST_F(ChainTest, TwoSealersOneKilledKeepTheChainLinearAndLoseNothing) {
     done_b = true;
   });
   std::thread to_a([&] { SmtpSource(a.smtp_port(), 400, 4); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
-  a.Kill(SIGKILL);  // mid-stream, possibly while sealing
+  // Mid-stream: once node a has committed some of its messages, possibly while sealing.
+  const bool a_took_mail = WaitUntil(
+      [&] {
+        return Count(db_.SuperUrl(), "SELECT count(*) FROM receipts WHERE node = 'node-a'") >= 50;
+      },
+      std::chrono::seconds(60));
+  a.Kill(SIGKILL);
   to_a.join();
   to_b.join();
+  EXPECT_TRUE(a_took_mail);
   ASSERT_TRUE(done_b);
   // The survivor takes over sealing and seals everything that was committed.
-  ASSERT_TRUE(
-      WaitUntil([&] { return Count(db_.SuperUrl(), "SELECT count(*) FROM pending") == 0; }, 30))
+  ASSERT_TRUE(WaitUntil([&] { return Count(db_.SuperUrl(), "SELECT count(*) FROM pending") == 0; },
+                        std::chrono::seconds(30)))
       << b.Log();
   const int64_t receipts = Count(db_.SuperUrl(), "SELECT count(*) FROM receipts");
   EXPECT_GE(receipts, 400);  // at least everything node b acknowledged
@@ -181,8 +177,8 @@ TEST_F(ChainTest, KillNineAtRandomPointsNeverSealsTwiceOrSkips) {
   }
   e2e::NotarydProcess last(db_.AppUrl(), db_.OwnerUrl(), dir_ + "/data");
   ASSERT_TRUE(last.ready()) << last.Log();
-  ASSERT_TRUE(
-      WaitUntil([&] { return Count(db_.SuperUrl(), "SELECT count(*) FROM pending") == 0; }, 30));
+  ASSERT_TRUE(WaitUntil([&] { return Count(db_.SuperUrl(), "SELECT count(*) FROM pending") == 0; },
+                        std::chrono::seconds(30)));
   const int64_t receipts = Count(db_.SuperUrl(), "SELECT count(*) FROM receipts");
   EXPECT_GT(receipts, 0);
   ExpectEveryReceiptSealedOnceOnALinearChain(receipts);
@@ -207,10 +203,12 @@ TEST(NoLossTest, DatabaseStoppedMidStreamLosesNothingAcknowledged) {
     ASSERT_TRUE(node.ready()) << node.Log();
     // Four clients send one message per connection with swaks and record every reply.
     std::mutex mu;
+    std::condition_variable replied;  // a reply was recorded
     std::vector<std::string> acked;
     int refused = 0, other = 0;
     std::atomic<bool> stop{false};
-    std::vector<std::thread> clients;
+    // jthreads: an early return (a failed ASSERT) joins them instead of terminating.
+    std::vector<std::jthread> clients;
     for (int c = 0; c < 4; ++c) {
       clients.emplace_back([&, c] {
         for (int i = 0; i < 40 && !stop; ++i) {
@@ -228,17 +226,28 @@ TEST(NoLossTest, DatabaseStoppedMidStreamLosesNothingAcknowledged) {
           } else {
             ++other;
           }
+          replied.notify_all();
         }
       });
     }
-    std::this_thread::sleep_for(std::chrono::seconds(2));
-    ASSERT_EQ(RunCommand({"runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl",
-                          "-D", pgdir + "/data", "-m", "immediate", "stop"})
-                  .exit_code,
-              0);
-    std::this_thread::sleep_for(std::chrono::seconds(2));
-    ASSERT_EQ(env_run("start").exit_code, 0);
+    auto wait_for_replies = [&](const std::function<bool()>& enough) {
+      std::unique_lock lock(mu);
+      return replied.wait_for(lock, std::chrono::seconds(120), enough);
+    };
+    // The outage starts once some messages were acknowledged and lasts until a client saw it.
+    EXPECT_TRUE(wait_for_replies([&] { return acked.size() >= 8; }));
+    const bool stopped =
+        RunCommand({"runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D",
+                    pgdir + "/data", "-m", "immediate", "stop"})
+            .exit_code == 0;
+    EXPECT_TRUE(stopped);
+    if (stopped) {
+      EXPECT_TRUE(wait_for_replies([&] { return refused > 0; }));
+    }
+    const bool restarted = env_run("start").exit_code == 0;
+    if (!restarted) stop = true;
     for (auto& t : clients) t.join();
+    ASSERT_TRUE(restarted);
     EXPECT_GT(refused, 0) << "the outage was not seen by any client";
     EXPECT_GT(acked.size(), 10u);
     EXPECT_EQ(other, 0) << "every message is either acknowledged or refused with 451 4.3.0";

@@ -63,24 +63,21 @@ class E2eTest : public ::testing::Test {
 
   // Waits until the receipt is sealed; returns its JSON.
   json WaitSealed(const std::string& id) {
-    for (int i = 0; i < 100; ++i) {
-      auto r = Get(*node_, "/v1/messages/" + id, key_);
-      if (r.status == 200) {
-        json j = json::parse(r.body);
-        if (j["status"] == "sealed") return j;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    json j;
+    const bool sealed = testsupport::WaitUntil(
+        [&] {
+          auto r = Get(*node_, "/v1/messages/" + id, key_);
+          if (r.status != 200) return false;
+          j = json::parse(r.body);
+          return j["status"] == "sealed";
+        },
+        std::chrono::seconds(10), std::chrono::milliseconds(100));
+    if (sealed) return j;
     ADD_FAILURE() << "receipt " << id << " was not sealed";
     return {};
   }
 
-  std::string Psql(const std::string& sql) {
-    auto r =
-        RunCommand({"psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", db_.SuperUrl(), "-c", sql});
-    EXPECT_EQ(r.exit_code, 0) << r.out;
-    return r.out;
-  }
+  std::string Psql(const std::string& sql) { return testsupport::Psql(db_.SuperUrl(), sql); }
 
   testsupport::TestDatabase db_;
   std::string dir_, key_;
@@ -167,7 +164,7 @@ TEST_F(E2eTest, HttpIngestAnswersEachErrorWithItsCodeAndStoresNothing) {
   EXPECT_EQ(json::parse(bad_key.body)["error"]["code"], "bad_idempotency_key");
   EXPECT_EQ(PostMessage(*node_, key_, good, {"Idempotency-Key: " + std::string(201, 'k')}).status,
             400);
-  EXPECT_EQ(Psql("SELECT count(*) FROM receipts"), "1\n");
+  EXPECT_EQ(Psql("SELECT count(*) FROM receipts"), "1");
 
   // Another tenant's key sees a 404, exactly as for a missing id.
   ASSERT_EQ(RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "tenant", "create",
@@ -261,7 +258,7 @@ TEST_F(E2eTest, IdempotencyKeyReusedForAnotherMessageIs409) {
   auto other_envelope =
       PostMessage(*node_, key_, one, {"Idempotency-Key: k-1", "X-Envelope-To: z@example.org"});
   EXPECT_EQ(other_envelope.status, 409) << other_envelope.body;
-  EXPECT_EQ(Psql("SELECT count(*) FROM receipts"), "1\n");
+  EXPECT_EQ(Psql("SELECT count(*) FROM receipts"), "1");
 }
 
 // Issue 17, finding 9: bad input on read routes answered "503 database unavailable"; it is

@@ -1,14 +1,12 @@
-// NotarydProcess: runs the real notaryd binary against a test database, on free loopback
-// ports, and talks to it with real clients (curl, swaks, smtp-source). Killed on destruction.
+// NotarydProcess: runs the real notaryd binary against a test database, listening on loopback
+// port 0 (the ports it bound are read from its readiness line), and talks to it with real
+// clients (curl, swaks, smtp-source). Killed on destruction.
 #pragma once
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "support/test_support.h"
@@ -22,8 +20,7 @@ class NotarydProcess {
  public:
   NotarydProcess(const std::string& app_url, const std::string& owner_url,
                  const std::string& data_dir, std::vector<std::string> extra = {},
-                 const std::string& node = "node-a")
-      : smtp_port_(testsupport::FreePort()), http_port_(testsupport::FreePort()) {
+                 const std::string& node = "node-a") {
     args_ = {NotarydBinary(),
              "--database-url",
              app_url,
@@ -32,9 +29,9 @@ class NotarydProcess {
              "--data-dir",
              data_dir,
              "--smtp-listen",
-             "127.0.0.1:" + std::to_string(smtp_port_),
+             "127.0.0.1:0",
              "--http-listen",
-             "127.0.0.1:" + std::to_string(http_port_),
+             "127.0.0.1:0",
              "--node-name",
              node,
              "--origin",
@@ -47,47 +44,30 @@ class NotarydProcess {
     for (const auto& a : extra) tls_ = tls_ || a == "--tls-cert";
     Start();
   }
-  ~NotarydProcess() { Kill(SIGKILL); }
 
+  // Starts notaryd on ports 0 and waits (at most 60 s) for its readiness line, which names the
+  // ports it bound; ready() tells whether it came.
   void Start() {
     log_ = testsupport::MakeTempDir("notaryd-log") + "/notaryd.log";
-    pid_ = fork();
-    if (pid_ == 0) {
-      FILE* f = freopen(log_.c_str(), "w", stdout);
-      (void)f;
-      dup2(1, 2);
-      std::vector<char*> argv;
-      for (auto& a : args_) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
+    proc_ = std::make_unique<testsupport::ChildProcess>(args_, log_);
+    auto line = proc_->WaitForLine("event=listening ", std::chrono::seconds(60));
+    auto ports = line ? testsupport::ParseListeningLine(*line) : std::nullopt;
+    ready_ = ports.has_value();
+    if (ports) {
+      smtp_port_ = ports->smtp;
+      http_port_ = ports->http;
     }
-    for (int i = 0; i < 200; ++i) {
-      // Readiness only: with TLS on, the certificate is checked by the tests themselves.
-      auto r = testsupport::RunCommand({"curl", "-sfk", Http("/healthz")}, "", 5);
-      if (r.exit_code == 0) return;
-      int status;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ready_ = false;
   }
 
   void Kill(int sig) {
-    if (pid_ > 0) {
-      kill(pid_, sig);
-      int status;
-      waitpid(pid_, &status, 0);
-      pid_ = -1;
-    }
+    if (proc_) proc_->Kill(sig);
   }
   // SIGTERM and wait: the graceful path.
-  void Stop() { Kill(SIGTERM); }
+  void Stop() {
+    if (proc_) proc_->Stop(std::chrono::seconds(60));
+  }
 
-  bool ready() const { return ready_ && pid_ > 0; }
+  bool ready() { return ready_ && proc_ && proc_->Alive(); }
   int smtp_port() const { return smtp_port_; }
   int http_port() const { return http_port_; }
   std::string Http(const std::string& path) const {
@@ -97,11 +77,11 @@ class NotarydProcess {
   std::string Log() const { return testsupport::ReadFile(log_); }
 
  private:
-  int smtp_port_, http_port_;
+  int smtp_port_ = 0, http_port_ = 0;
   std::vector<std::string> args_;
   std::string log_;
-  pid_t pid_ = -1;
-  bool ready_ = true;
+  std::unique_ptr<testsupport::ChildProcess> proc_;
+  bool ready_ = false;
   bool tls_ = false;
 };
 

@@ -14,42 +14,29 @@ namespace {
 
 using nlohmann::json;
 using testsupport::RunCommand;
+using testsupport::WaitUntil;
 
 class ExternalTsa {
  public:
-  ExternalTsa(const std::string& dir, int port) : dir_(dir), port_(port) { Start(); }
-  ~ExternalTsa() { Stop(); }
+  explicit ExternalTsa(const std::string& dir) : dir_(dir) { Start(); }
+  // The first start listens on port 0 and reads the port from the server's "port=" line; a
+  // restart takes the same port, which notaryd was given.
   void Start() {
-    pid_ = fork();
-    if (pid_ == 0) {
-      FILE* f = freopen((dir_ + "/tsa.log").c_str(), "a", stdout);
-      (void)f;
-      dup2(1, 2);
-      execl("/usr/bin/python3", "python3",
-            (testsupport::SourceDir() + "/tests/tools/tsa_server.py").c_str(),
-            std::to_string(port_).c_str(), dir_.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    for (int i = 0; i < 100; ++i) {
-      if (RunCommand({"curl", "-sf", "-o", "/dev/null", url() + "ca.pem"}, "", 5).exit_code == 0)
-        return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    proc_ = std::make_unique<testsupport::ChildProcess>(
+        std::vector<std::string>{"python3", testsupport::SourceDir() + "/tests/tools/tsa_server.py",
+                                 std::to_string(port_), dir_},
+        dir_ + "/tsa.log", testsupport::ChildProcess::Watched::kStdout);
+    auto line = proc_->WaitForLine("port=", std::chrono::seconds(60));
+    port_ = line ? std::atoi(line->c_str() + line->find("port=") + 5) : 0;
   }
-  void Stop() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
+  void Stop() { proc_.reset(); }  // SIGKILL
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
   std::string ca() const { return dir_ + "/ca.pem"; }
 
  private:
   std::string dir_;
-  int port_;
-  pid_t pid_ = -1;
+  int port_ = 0;
+  std::unique_ptr<testsupport::ChildProcess> proc_;
 };
 
 json Block(const e2e::NotarydProcess& n, int64_t height) {
@@ -76,18 +63,10 @@ void Send(const e2e::NotarydProcess& n) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
 }
 
-bool WaitFor(const std::function<bool()>& cond, int seconds) {
-  for (int i = 0; i < seconds * 10; ++i) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return cond();
-}
-
 TEST(ExternalTsaTest, TokensArriveAndAnOutageNeverHoldsUpSealing) {
   testsupport::TestDatabase db;
   std::string dir = testsupport::MakeTempDir("tsa-ext");
-  ExternalTsa tsa(dir, testsupport::FreePort());
+  ExternalTsa tsa(dir);
   ASSERT_EQ(RunCommand({"test", "-f", tsa.ca()}).exit_code, 0)
       << testsupport::ReadFile(dir + "/tsa.log");
   e2e::NotarydProcess node(db.AppUrl(), db.OwnerUrl(), dir + "/data",
@@ -95,15 +74,17 @@ TEST(ExternalTsaTest, TokensArriveAndAnOutageNeverHoldsUpSealing) {
   ASSERT_TRUE(node.ready()) << node.Log();
 
   Send(node);
-  ASSERT_TRUE(WaitFor([&] { return LatestHeight(node) == 0; }, 20));
-  ASSERT_TRUE(WaitFor([&] { return TokenStatus(Block(node, 0), tsa.url()) == "verified"; }, 20))
+  ASSERT_TRUE(WaitUntil([&] { return LatestHeight(node) == 0; }, std::chrono::seconds(20)));
+  ASSERT_TRUE(WaitUntil([&] { return TokenStatus(Block(node, 0), tsa.url()) == "verified"; },
+                        std::chrono::seconds(20)))
       << Block(node, 0).dump();
   EXPECT_EQ(TokenStatus(Block(node, 0), "local"), "verified");
   EXPECT_EQ(Block(node, 0)["status"], "complete");
 
   tsa.Stop();
   Send(node);
-  ASSERT_TRUE(WaitFor([&] { return LatestHeight(node) == 1; }, 20)) << "sealing waited for the TSA";
+  ASSERT_TRUE(WaitUntil([&] { return LatestHeight(node) == 1; }, std::chrono::seconds(20)))
+      << "sealing waited for the TSA";
   json b1 = Block(node, 1);
   EXPECT_EQ(TokenStatus(b1, "local"), "verified");
   EXPECT_EQ(TokenStatus(b1, tsa.url()), "missing");
@@ -111,7 +92,8 @@ TEST(ExternalTsaTest, TokensArriveAndAnOutageNeverHoldsUpSealing) {
 
   tsa.Start();
   // Backoff is at most a few seconds after the first failures.
-  EXPECT_TRUE(WaitFor([&] { return TokenStatus(Block(node, 1), tsa.url()) == "verified"; }, 30))
+  EXPECT_TRUE(WaitUntil([&] { return TokenStatus(Block(node, 1), tsa.url()) == "verified"; },
+                        std::chrono::seconds(30)))
       << Block(node, 1).dump();
   EXPECT_EQ(Block(node, 1)["status"], "complete");
   // The stored token verifies with openssl against the external CA.

@@ -17,6 +17,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace testsupport {
 
@@ -133,6 +134,173 @@ int FreePort() {
   return port;
 }
 
+bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+               std::chrono::milliseconds interval) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return condition();
+    std::this_thread::sleep_for(interval);
+  }
+  return true;
+}
+
+std::string Psql(const std::string& url, const std::string& sql) {
+  CommandResult r =
+      RunCommand({"psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", sql});
+  if (r.exit_code != 0) throw std::runtime_error("psql failed: " + sql + ": " + r.out);
+  std::string out = std::move(r.out);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+ChildProcess::ChildProcess(std::vector<std::string> argv, std::string log_path, Watched watched) {
+  int err_pipe[2];
+  if (pipe2(err_pipe, O_CLOEXEC) != 0 || pipe2(wake_fd_, O_CLOEXEC) != 0) {
+    throw std::runtime_error("pipe failed");
+  }
+  log_fd_ = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd_ < 0) throw std::runtime_error("cannot open " + log_path);
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    setpgid(0, 0);
+    const bool err = watched == Watched::kStderr;
+    dup2(err ? log_fd_ : err_pipe[1], 1);
+    dup2(err ? err_pipe[1] : log_fd_, 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(err_pipe[1]);
+  err_fd_ = err_pipe[0];
+  reader_ = std::jthread([this](std::stop_token st) { Pump(st); });
+}
+
+ChildProcess::~ChildProcess() {
+  Kill(SIGKILL);
+  reader_.request_stop();
+  char b = 0;
+  if (write(wake_fd_[1], &b, 1) < 0) {
+  }
+  if (reader_.joinable()) reader_.join();
+  for (int fd : {err_fd_, wake_fd_[0], wake_fd_[1], log_fd_}) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+void ChildProcess::Pump(std::stop_token stop) {
+  std::string partial;
+  char buf[4096];
+  while (!stop.stop_requested()) {
+    pollfd fds[2] = {{err_fd_, POLLIN, 0}, {wake_fd_[0], POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) continue;
+    if (fds[1].revents != 0) break;
+    ssize_t n = read(err_fd_, buf, sizeof buf);
+    if (n <= 0) break;
+    if (write(log_fd_, buf, static_cast<size_t>(n)) < 0) {
+    }
+    partial.append(buf, static_cast<size_t>(n));
+    std::vector<std::string> complete;
+    for (size_t nl; (nl = partial.find('\n')) != std::string::npos; partial.erase(0, nl + 1)) {
+      complete.push_back(partial.substr(0, nl));
+    }
+    if (!complete.empty()) {
+      std::lock_guard lock(mu_);
+      for (auto& l : complete) lines_.push_back(std::move(l));
+      cv_.notify_all();
+    }
+  }
+  std::lock_guard lock(mu_);
+  if (!partial.empty()) lines_.push_back(partial);
+  eof_ = true;
+  cv_.notify_all();
+}
+
+std::optional<std::string> ChildProcess::WaitForLine(const std::string& needle,
+                                                     std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  size_t seen = 0;
+  std::optional<std::string> found;
+  auto look = [&] {
+    for (; seen < lines_.size(); ++seen) {
+      if (lines_[seen].find(needle) != std::string::npos) {
+        found = lines_[seen];
+        return true;
+      }
+    }
+    return eof_;
+  };
+  cv_.wait_for(lock, timeout, look);
+  return found;
+}
+
+void ChildProcess::Reap() {
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  reaped_ = true;
+}
+
+bool ChildProcess::Alive() {
+  if (reaped_) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    reaped_ = true;
+    return false;
+  }
+  return true;
+}
+
+void ChildProcess::Signal(int sig) {
+  if (!reaped_) kill(pid_, sig);
+}
+
+void ChildProcess::Kill(int sig) {
+  if (reaped_ || pid_ <= 0) return;
+  kill(-pid_, sig);
+  kill(pid_, sig);
+  Reap();
+}
+
+void ChildProcess::Stop(std::chrono::milliseconds grace) {
+  if (reaped_ || pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  bool closed;
+  {
+    std::unique_lock lock(mu_);
+    closed = cv_.wait_for(lock, grace, [this] { return eof_; });
+  }
+  if (!closed) {
+    kill(-pid_, SIGKILL);
+    kill(pid_, SIGKILL);
+  }
+  Reap();
+}
+
+std::optional<ListeningPorts> ParseListeningLine(const std::string& line) {
+  auto port_of = [&](const std::string& key) {
+    size_t at = line.find(" " + key + "=");
+    if (at == std::string::npos) return 0;
+    size_t end = line.find(' ', at + 1);
+    std::string value =
+        line.substr(at + key.size() + 2,
+                    end == std::string::npos ? std::string::npos : end - at - key.size() - 2);
+    size_t colon = value.rfind(':');
+    if (colon == std::string::npos) return 0;
+    return std::atoi(value.c_str() + colon + 1);
+  };
+  if (line.find("event=listening") == std::string::npos) return std::nullopt;
+  ListeningPorts p{port_of("smtp"), port_of("http")};
+  if (p.smtp <= 0 || p.http <= 0) return std::nullopt;
+  return p;
+}
+
 namespace {
 std::string PgPort() {
   const char* dir = std::getenv("NOTARY_PG_DIR");
@@ -144,12 +312,6 @@ std::string PgPort() {
                              " (run the tests through ctest: the pg fixture starts it)");
   }
   return port;
-}
-
-std::string Psql(const std::string& url, const std::string& sql) {
-  CommandResult r = RunCommand({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql});
-  if (r.exit_code != 0) throw std::runtime_error("psql failed: " + r.out);
-  return r.out;
 }
 }  // namespace
 

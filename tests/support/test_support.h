@@ -2,7 +2,15 @@
 // PostgreSQL database per test on the private test cluster (the `pg` CTest fixture).
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace testsupport {
@@ -21,8 +29,71 @@ struct CommandResult {
 // Runs `argv` (no shell) with optional stdin; waits at most `timeout_s` seconds.
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_data = "",
                          int timeout_s = 120);
-// A loopback TCP port that was free a moment ago.
+// A loopback TCP port that was free a moment ago. Racy: only for third-party servers that
+// cannot listen on port 0 and report the port they bound (Postfix, smtp-sink, the milter).
 int FreePort();
+
+// Waits until `condition()` is true, calling it every `interval`, for at most `timeout`;
+// returns the last value. For conditions no event announces (a row in a database, a file
+// another process writes); a deadline, not a sleep, bounds it.
+bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+               std::chrono::milliseconds interval = std::chrono::milliseconds(50));
+
+// psql as `url`'s user: runs `sql` with ON_ERROR_STOP; its unaligned tuples-only output (-At)
+// without the trailing newline. Throws with psql's output when it fails.
+std::string Psql(const std::string& url, const std::string& sql);
+
+// A child process (execvp, its own process group, stdin from /dev/null). One of its streams
+// (`watched`) goes through a pipe that a reader thread appends to `log_path`, keeping its
+// lines, so that a test can wait for a line the child writes (WaitForLine) instead of
+// sleeping or probing; the other is appended to `log_path` directly. Stopped and reaped by the
+// destructor.
+class ChildProcess {
+ public:
+  enum class Watched { kStderr, kStdout };
+  ChildProcess(std::vector<std::string> argv, std::string log_path,
+               Watched watched = Watched::kStderr);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  // The first line of the watched stream containing `needle`; nullopt when the child closed its
+  // stderr (it exited) before writing one, or after `timeout`.
+  std::optional<std::string> WaitForLine(const std::string& needle,
+                                         std::chrono::milliseconds timeout);
+  // Not yet exited (reaps it when it has).
+  bool Alive();
+  void Signal(int sig);
+  // SIGTERM; SIGKILL to the whole group if it has not exited (closed the watched stream) after
+  // `grace`; reaps. Idempotent.
+  void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+  // `sig` now, then reaps.
+  void Kill(int sig);
+  pid_t pid() const { return pid_; }
+
+ private:
+  void Pump(std::stop_token stop);
+  void Reap();
+
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int err_fd_ = -1;            // read end of the watched stream
+  int wake_fd_[2] = {-1, -1};  // wakes the reader at destruction
+  int log_fd_ = -1;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> lines_;  // guarded by mu_
+  bool eof_ = false;                // guarded by mu_
+  std::jthread reader_;             // last: starts after the rest
+};
+
+// The ports of notaryd's readiness line
+// "event=listening smtp=HOST:PORT http=HOST:PORT" (notaryd/notaryd_main.cc).
+struct ListeningPorts {
+  int smtp = 0;
+  int http = 0;
+};
+std::optional<ListeningPorts> ParseListeningLine(const std::string& line);
 
 // A fresh, empty database on the private cluster. The constructor creates it; the destructor
 // drops it. Skips nothing: when the cluster is missing the test fails with a clear message.
