@@ -96,9 +96,8 @@ std::string Cidr::ToString() const {
 common::Result<CidrSet> CidrSet::Parse(const std::vector<std::string>& texts) {
   CidrSet set;
   for (const std::string& t : texts) {
-    common::Result<Cidr> c = Cidr::Parse(t);
-    if (!c.ok()) return c.error();
-    set.cidrs_.push_back(*c);
+    ASSIGN_OR_RETURN(Cidr c, Cidr::Parse(t));
+    set.cidrs_.push_back(c);
   }
   return set;
 }

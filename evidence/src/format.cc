@@ -331,9 +331,8 @@ common::Hash PartRecordLeafHash(const Part& part, uint32_t canon_version) {
 }
 
 common::Result<uint64_t> HeaderHeight(std::string_view header) {
-  auto h = BlockHeader::Decode(header);
-  if (!h.ok()) return h.error();
-  return h->height;
+  ASSIGN_OR_RETURN(auto h, BlockHeader::Decode(header));
+  return h.height;
 }
 
 common::Status ValidateInput(const BundleInput& input) {

@@ -224,8 +224,7 @@ common::Result<TextTemplate> TextTemplate::Parse(std::string_view text, Kind kin
 common::Result<std::string> TextTemplate::Render(const json& view) const {
   std::string out;
   std::vector<const json*> stack{&view};
-  auto st = RenderNodes(nodes_, stack, kind_, out);
-  if (!st.ok()) return st.error();
+  RETURN_IF_ERROR(RenderNodes(nodes_, stack, kind_, out));
   return out;
 }
 

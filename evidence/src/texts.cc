@@ -96,9 +96,8 @@ common::Result<json> TokenList(const BundleBlock& block, uint64_t height, bool t
   for (size_t i = 0; i < block.tokens.size(); ++i) {
     std::string time;
     if (auto info = ParseToken(block.tokens[i].der); info.ok()) {
-      auto t = Time(info->gen_time_us);
-      if (!t.ok()) return t.error();
-      time = *t;
+      ASSIGN_OR_RETURN(auto t, Time(info->gen_time_us));
+      time = t;
     }
     certificate_tokens.push_back({{"height", std::to_string(height)},
                                   {"this_block", this_block},
@@ -116,12 +115,9 @@ common::Result<json> TextsView(const BundleInput& in) {
   if (labels.is_discarded() || !labels.contains(in.lang)) {
     return common::Error::InvalidInput("lang must be en, ko or zh");
   }
-  auto header = BlockHeader::Decode(in.block.header);
-  if (!header.ok()) return header.error();
-  auto received = Time(in.receipt.received_at_us);
-  if (!received.ok()) return received.error();
-  auto issued = Time(in.issued_at_us);
-  if (!issued.ok()) return issued.error();
+  ASSIGN_OR_RETURN(auto header, BlockHeader::Decode(in.block.header));
+  ASSIGN_OR_RETURN(auto received, Time(in.receipt.received_at_us));
+  ASSIGN_OR_RETURN(auto issued, Time(in.issued_at_us));
 
   json v;
   v["lang"] = in.lang;
@@ -132,9 +128,8 @@ common::Result<json> TextsView(const BundleInput& in) {
   std::string subject, from, date;
   std::vector<std::string> to;
   if (full) {
-    auto headers = CanonicalHeaders(in.canonical_form);
-    if (!headers.ok()) return headers.error();
-    for (const auto& [name, value] : *headers) {
+    ASSIGN_OR_RETURN(auto headers, CanonicalHeaders(in.canonical_form));
+    for (const auto& [name, value] : headers) {
       if (name == "subject" && subject.empty()) subject = value;
       if (name == "from" && from.empty()) from = value;
       if (name == "date" && date.empty()) date = value;
@@ -149,7 +144,7 @@ common::Result<json> TextsView(const BundleInput& in) {
   const Envelope& env = in.receipt.envelope;
   const Provenance& pv = in.receipt.provenance;
   v["receipt_id"] = in.receipt.id;
-  v["received_at"] = *received;
+  v["received_at"] = received;
   v["envelope_from"] = env.mail_from.empty() ? "<>" : env.mail_from;
   v["envelope_to"] = Join(env.recipients, ", ");
   std::string client = env.client_ip + " port " + std::to_string(env.client_port);
@@ -188,7 +183,7 @@ common::Result<json> TextsView(const BundleInput& in) {
   v["parts"] = std::move(parts);
 
   const std::string block_hash = common::ToHex(in.block.block_hash);
-  v["block_height"] = std::to_string(header->height);
+  v["block_height"] = std::to_string(header.height);
   v["block_hash"] = block_hash;
   v["leaf_index"] = std::to_string(in.leaf_index);
   v["leaf_hash"] = common::ToHex(in.leaf_hash);
@@ -196,37 +191,35 @@ common::Result<json> TextsView(const BundleInput& in) {
   v["checkpoint_origin"] = origin;
   v["checkpoint_size"] = size;
   json tokens = json::array();
-  auto block_tokens = TokenList(in.block, header->height, true, block_hash, tokens);
-  if (!block_tokens.ok()) return block_tokens.error();
-  v["block_tokens"] = std::move(*block_tokens);
+  ASSIGN_OR_RETURN(auto block_tokens, TokenList(in.block, header.height, true, block_hash, tokens));
+  v["block_tokens"] = std::move(block_tokens);
   v["previous"] = json();
   if (in.previous_block) {
-    auto prev = BlockHeader::Decode(in.previous_block->header);
-    if (!prev.ok()) return prev.error();
-    auto prev_tokens = TokenList(*in.previous_block, prev->height, false,
-                                 common::ToHex(in.previous_block->block_hash), tokens);
-    if (!prev_tokens.ok()) return prev_tokens.error();
-    v["previous"] = {{"height", std::to_string(prev->height)},
-                     {"header_file", BlockHeaderFileName(prev->height)},
-                     {"sig_file", BlockSignatureFileName(prev->height)},
-                     {"tokens", std::move(*prev_tokens)}};
+    ASSIGN_OR_RETURN(auto prev, BlockHeader::Decode(in.previous_block->header));
+    ASSIGN_OR_RETURN(auto prev_tokens,
+                     TokenList(*in.previous_block, prev.height, false,
+                               common::ToHex(in.previous_block->block_hash), tokens));
+    v["previous"] = {{"height", std::to_string(prev.height)},
+                     {"header_file", BlockHeaderFileName(prev.height)},
+                     {"sig_file", BlockSignatureFileName(prev.height)},
+                     {"tokens", std::move(prev_tokens)}};
   }
   v["tokens"] = std::move(tokens);
   json keys = json::array();
   for (const BundleKey& k : in.keys) {
     keys.push_back({{"key_id", k.key_id},
                     {"fingerprint", k.fingerprint},
-                    {"signs", k.key_id == header->key_id}});
+                    {"signs", k.key_id == header.key_id}});
   }
   v["keys"] = std::move(keys);
   v["issued_to"] = in.issued_to;
-  v["issued_at"] = *issued;
+  v["issued_at"] = issued;
 
   // VERIFY.md's file names and values.
-  v["key_file"] = KeyFileName(header->key_id);
-  v["header_file"] = BlockHeaderFileName(header->height);
-  v["sig_file"] = BlockSignatureFileName(header->height);
-  v["batch_root"] = common::ToHex(header->batch_root);
+  v["key_file"] = KeyFileName(header.key_id);
+  v["header_file"] = BlockHeaderFileName(header.height);
+  v["sig_file"] = BlockSignatureFileName(header.height);
+  v["batch_root"] = common::ToHex(header.batch_root);
   v["has_chain"] = !in.tsa_chain_pem.empty();
   v["part"] = json();
   if (in.disclosed_part) {
@@ -248,18 +241,16 @@ common::Result<std::string> CertificateHtml(const BundleInput& in) {
   using namespace bundle_internal;  // the templates and the view above
   static const auto tmpl = TextTemplate::Parse(CertificateTemplate(), TextTemplate::Kind::kHtml);
   if (!tmpl.ok()) return common::Error::Internal(tmpl.error().message());
-  auto view = TextsView(in);
-  if (!view.ok()) return view.error();
-  return tmpl->Render(*view);
+  ASSIGN_OR_RETURN(auto view, TextsView(in));
+  return tmpl->Render(view);
 }
 
 common::Result<std::string> VerifyMarkdown(const BundleInput& in) {
   using namespace bundle_internal;  // the templates and the view above
   static const auto tmpl = TextTemplate::Parse(VerifyTemplate(), TextTemplate::Kind::kText);
   if (!tmpl.ok()) return common::Error::Internal(tmpl.error().message());
-  auto view = TextsView(in);
-  if (!view.ok()) return view.error();
-  return tmpl->Render(*view);
+  ASSIGN_OR_RETURN(auto view, TextsView(in));
+  return tmpl->Render(view);
 }
 
 }  // namespace notary

@@ -81,15 +81,13 @@ bool IsAllowedName(std::string_view name, bool& is_directory) {
 }  // namespace
 
 common::Result<std::string> BuildBundleZip(const BundleInput& input) {
-  if (auto st = ValidateInput(input); !st.ok()) return st.error();
+  RETURN_IF_ERROR(ValidateInput(input));
   std::map<std::string, std::string> files = LooseFiles(input);
   files[std::string(kEvidenceFile)] = EvidenceJson(input);
-  auto certificate = CertificateHtml(input);
-  if (!certificate.ok()) return certificate.error();
-  auto verify = VerifyMarkdown(input);
-  if (!verify.ok()) return verify.error();
-  files[std::string(kCertificateFile)] = std::move(*certificate);
-  files[std::string(kVerifyFile)] = std::move(*verify);
+  ASSIGN_OR_RETURN(auto certificate, CertificateHtml(input));
+  ASSIGN_OR_RETURN(auto verify, VerifyMarkdown(input));
+  files[std::string(kCertificateFile)] = std::move(certificate);
+  files[std::string(kVerifyFile)] = std::move(verify);
 
   zip_error_t err;
   zip_error_init(&err);

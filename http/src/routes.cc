@@ -46,21 +46,19 @@ common::Result<pipeline::Arrival> ArrivalFromRequest(const httplib::Request& req
       return common::Error::InvalidInput(
           "give the envelope either in the body or in X-Envelope-* headers, not both");
     }
-    auto parsed = ParseEnvelopeBody(req.body, max_recipients);
-    if (!parsed.ok()) return parsed.error();
-    env.mail_from = std::move(parsed->envelope.mail_from);
-    env.recipients = std::move(parsed->envelope.rcpt_to);
-    arrival.smtputf8 = parsed->envelope.smtputf8;
-    arrival.body_type = parsed->envelope.body_type;
-    message = message.substr(parsed->message_offset);
+    ASSIGN_OR_RETURN(auto parsed, ParseEnvelopeBody(req.body, max_recipients));
+    env.mail_from = std::move(parsed.envelope.mail_from);
+    env.recipients = std::move(parsed.envelope.rcpt_to);
+    arrival.smtputf8 = parsed.envelope.smtputf8;
+    arrival.body_type = parsed.envelope.body_type;
+    message = message.substr(parsed.message_offset);
   } else {
     if (req.get_header_value_count("X-Envelope-From") > 1) {
       return common::Error::InvalidInput("X-Envelope-From given more than once");
     }
     if (req.has_header("X-Envelope-From")) {
-      auto from = ParseEnvelopeFromHeader(req.get_header_value("X-Envelope-From"));
-      if (!from.ok()) return from.error();
-      env.mail_from = std::move(*from);
+      ASSIGN_OR_RETURN(auto from, ParseEnvelopeFromHeader(req.get_header_value("X-Envelope-From")));
+      env.mail_from = std::move(from);
     }
     // Every X-Envelope-To header counts (a second one was silently ignored).
     auto range = req.headers.equal_range("X-Envelope-To");

@@ -61,16 +61,14 @@ std::string BlockSigningMessage(std::string_view encoded_header) {
 }
 
 common::Result<Ed25519Signature> SignBlock(const BlockHeader& header, const Ed25519Signer& signer) {
-  common::Result<std::string> encoded = header.Encode();
-  if (!encoded.ok()) return encoded.error();
-  return signer.Sign(BlockSigningMessage(*encoded));
+  ASSIGN_OR_RETURN(std::string encoded, header.Encode());
+  return signer.Sign(BlockSigningMessage(encoded));
 }
 
 common::Status VerifyBlock(const BlockHeader& header, std::span<const uint8_t> signature,
                            const Ed25519PublicKey& key) {
-  common::Result<std::string> encoded = header.Encode();
-  if (!encoded.ok()) return encoded.error();
-  common::Status s = Ed25519Verify(key, common::AsBytes(BlockSigningMessage(*encoded)), signature);
+  ASSIGN_OR_RETURN(std::string encoded, header.Encode());
+  common::Status s = Ed25519Verify(key, common::AsBytes(BlockSigningMessage(encoded)), signature);
   if (!s.ok())
     return Error::VerifyFailed("block " + std::to_string(header.height) +
                                " signature: " + s.error().message());
@@ -79,10 +77,9 @@ common::Status VerifyBlock(const BlockHeader& header, std::span<const uint8_t> s
 
 common::Result<common::Hash> BlockHash(const BlockHeader& header,
                                        std::span<const uint8_t> signature) {
-  common::Result<std::string> encoded = header.Encode();
-  if (!encoded.ok()) return encoded.error();
+  ASSIGN_OR_RETURN(std::string encoded, header.Encode());
   common::Sha256 h;
-  h.Update(*encoded);
+  h.Update(encoded);
   h.Update(signature);
   return h.Finish();
 }

@@ -240,11 +240,10 @@ common::Result<std::string> SignNote(std::string_view text, std::string_view nam
     return Error::InvalidInput("note text must be non-empty clean UTF-8 ending in a newline");
   }
   if (!IsValidKeyName(name)) return Error::InvalidInput("invalid note key name");
-  common::Result<Ed25519Signature> sig = signer.Sign(text);
-  if (!sig.ok()) return sig.error();
+  ASSIGN_OR_RETURN(Ed25519Signature sig, signer.Sign(text));
   std::string blob;
   common::AppendU32(blob, NoteKeyId(name, signer.public_key()));
-  common::AppendBytes(blob, *sig);
+  common::AppendBytes(blob, sig);
   std::string out(text);
   out += "\n";
   out += kEmDashSpace;
@@ -256,31 +255,28 @@ common::Result<std::string> SignNote(std::string_view text, std::string_view nam
 }
 
 common::Result<std::string> OpenNote(std::string_view note, const NoteVerifierKey& key) {
-  common::Result<Note> parsed = ParseNote(note);
-  if (!parsed.ok()) return parsed.error();
+  ASSIGN_OR_RETURN(Note parsed, ParseNote(note));
   bool verified = false;
-  for (const NoteSignature& sig : parsed->signatures) {
+  for (const NoteSignature& sig : parsed.signatures) {
     if (sig.name != key.name || sig.key_id != key.key_id) continue;  // someone else's
-    common::Status s = Ed25519Verify(key.public_key, common::AsBytes(parsed->text),
-                                     common::AsBytes(sig.signature));
+    common::Status s =
+        Ed25519Verify(key.public_key, common::AsBytes(parsed.text), common::AsBytes(sig.signature));
     if (!s.ok()) return Error::VerifyFailed("note signature by " + key.name + " does not verify");
     verified = true;
   }
   if (!verified) return Error::VerifyFailed("note carries no signature by " + key.name);
-  return std::move(parsed->text);
+  return std::move(parsed.text);
 }
 
 common::Result<std::string> SignCheckpoint(const Checkpoint& checkpoint, std::string_view name,
                                            const Ed25519Signer& signer) {
-  common::Result<std::string> text = FormatCheckpoint(checkpoint);
-  if (!text.ok()) return text.error();
-  return SignNote(*text, name, signer);
+  ASSIGN_OR_RETURN(std::string text, FormatCheckpoint(checkpoint));
+  return SignNote(text, name, signer);
 }
 
 common::Result<Checkpoint> OpenCheckpoint(std::string_view note, const NoteVerifierKey& key) {
-  common::Result<std::string> text = OpenNote(note, key);
-  if (!text.ok()) return text.error();
-  return ParseCheckpoint(*text);
+  ASSIGN_OR_RETURN(std::string text, OpenNote(note, key));
+  return ParseCheckpoint(text);
 }
 
 }  // namespace notary

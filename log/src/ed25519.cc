@@ -46,9 +46,8 @@ common::Result<Ed25519Signer> Ed25519Signer::Generate() {
     return Error::Internal("Ed25519 key generation: " + common::OpenSslError());
   }
   common::EvpPkeyPtr key(raw);
-  common::Result<Ed25519PublicKey> pub = RawPublic(key.get());
-  if (!pub.ok()) return pub.error();
-  return Ed25519Signer(std::move(key), *pub);
+  ASSIGN_OR_RETURN(Ed25519PublicKey pub, RawPublic(key.get()));
+  return Ed25519Signer(std::move(key), pub);
 }
 
 common::Result<Ed25519Signer> Ed25519Signer::FromPrivatePem(std::string_view pem) {
@@ -62,9 +61,8 @@ common::Result<Ed25519Signer> Ed25519Signer::FromPrivatePem(std::string_view pem
   if (EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519) {
     return Error::InvalidInput("the PEM private key is not an Ed25519 key");
   }
-  common::Result<Ed25519PublicKey> pub = RawPublic(key.get());
-  if (!pub.ok()) return pub.error();
-  return Ed25519Signer(std::move(key), *pub);
+  ASSIGN_OR_RETURN(Ed25519PublicKey pub, RawPublic(key.get()));
+  return Ed25519Signer(std::move(key), pub);
 }
 
 common::Result<Ed25519Signer> Ed25519Signer::FromSeed(std::span<const uint8_t> seed) {
@@ -72,9 +70,8 @@ common::Result<Ed25519Signer> Ed25519Signer::FromSeed(std::span<const uint8_t> s
   common::EvpPkeyPtr key(
       EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size()));
   if (!key) return Error::Internal("Ed25519 key from seed: " + common::OpenSslError());
-  common::Result<Ed25519PublicKey> pub = RawPublic(key.get());
-  if (!pub.ok()) return pub.error();
-  return Ed25519Signer(std::move(key), *pub);
+  ASSIGN_OR_RETURN(Ed25519PublicKey pub, RawPublic(key.get()));
+  return Ed25519Signer(std::move(key), pub);
 }
 
 common::Result<std::string> Ed25519Signer::PrivatePem() const {
@@ -165,9 +162,8 @@ common::Status Ed25519Verify(const Ed25519PublicKey& key, std::span<const uint8_
 
 common::Status Ed25519Verify(std::string_view public_raw_or_pem, std::span<const uint8_t> message,
                              std::span<const uint8_t> signature) {
-  common::Result<Ed25519PublicKey> key = ParseEd25519PublicKey(public_raw_or_pem);
-  if (!key.ok()) return key.error();
-  return Ed25519Verify(*key, message, signature);
+  ASSIGN_OR_RETURN(Ed25519PublicKey key, ParseEd25519PublicKey(public_raw_or_pem));
+  return Ed25519Verify(key, message, signature);
 }
 
 }  // namespace notary

@@ -103,9 +103,8 @@ common::Result<LeafRecord> LeafRecord::Decode(std::string_view bytes) {
 }
 
 common::Result<common::Hash> LeafRecord::LeafHash() const {
-  common::Result<std::string> encoded = Encode();
-  if (!encoded.ok()) return encoded.error();
-  return common::HashLeaf(*encoded);
+  ASSIGN_OR_RETURN(std::string encoded, Encode());
+  return common::HashLeaf(encoded);
 }
 
 }  // namespace notary

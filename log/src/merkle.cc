@@ -109,9 +109,8 @@ common::Result<Hash> RootFromInclusionProof(const Hash& leaf_hash, uint64_t inde
 
 common::Status VerifyInclusion(const Hash& leaf_hash, uint64_t index, uint64_t tree_size,
                                std::span<const Hash> proof, const Hash& root) {
-  common::Result<Hash> computed = RootFromInclusionProof(leaf_hash, index, tree_size, proof);
-  if (!computed.ok()) return computed.error();
-  if (*computed != root) return Error::VerifyFailed("inclusion proof leads to another root");
+  ASSIGN_OR_RETURN(Hash computed, RootFromInclusionProof(leaf_hash, index, tree_size, proof));
+  if (computed != root) return Error::VerifyFailed("inclusion proof leads to another root");
   return common::Ok();
 }
 

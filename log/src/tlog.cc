@@ -68,19 +68,18 @@ class NodeResolver {
 
   common::Status Load(TileReader& reader) {
     if (ids_.empty()) return common::Ok();
-    common::Result<std::vector<std::string>> read = reader.ReadTiles(ids_);
-    if (!read.ok()) return read.error();
-    if (read->size() != ids_.size()) {
-      return Error::Internal("tile reader returned " + std::to_string(read->size()) +
-                             " tiles for " + std::to_string(ids_.size()) + " requested");
+    ASSIGN_OR_RETURN(std::vector<std::string> read, reader.ReadTiles(ids_));
+    if (read.size() != ids_.size()) {
+      return Error::Internal("tile reader returned " + std::to_string(read.size()) + " tiles for " +
+                             std::to_string(ids_.size()) + " requested");
     }
     for (size_t i = 0; i < ids_.size(); ++i) {
-      if ((*read)[i].size() < size_t{ids_[i].width} * kHashSize) {
+      if (read[i].size() < size_t{ids_[i].width} * kHashSize) {
         return Error::Internal("tile " + TilePath(ids_[i]) +
-                               " is short: " + std::to_string((*read)[i].size()) + " bytes");
+                               " is short: " + std::to_string(read[i].size()) + " bytes");
       }
     }
-    data_ = std::move(*read);
+    data_ = std::move(read);
     return common::Ok();
   }
 
@@ -225,19 +224,17 @@ common::Result<AppendResult> AppendTiles(uint64_t old_size, std::span<const Hash
   AppendResult result;
   result.tree_size = old_size + new_leaf_hashes.size();
   if (new_leaf_hashes.empty()) {
-    common::Result<Hash> root = TreeRoot(old_size, reader);
-    if (!root.ok()) return root.error();
-    result.root = *root;
+    ASSIGN_OR_RETURN(Hash root, TreeRoot(old_size, reader));
+    result.root = root;
     return result;
   }
 
   const std::vector<TileId> old_partials = PartialTiles(old_size);
   std::vector<std::string> old_data;
   if (!old_partials.empty()) {
-    common::Result<std::vector<std::string>> read = reader.ReadTiles(old_partials);
-    if (!read.ok()) return read.error();
-    if (read->size() != old_partials.size()) return Error::Internal("tile reader miscounted");
-    old_data = std::move(*read);
+    ASSIGN_OR_RETURN(std::vector<std::string> read, reader.ReadTiles(old_partials));
+    if (read.size() != old_partials.size()) return Error::Internal("tile reader miscounted");
+    old_data = std::move(read);
   }
   // The old partial tile of a level, if any.
   const auto old_partial = [&](int level) -> const std::string* {
@@ -295,9 +292,9 @@ common::Result<AppendResult> AppendTiles(uint64_t old_size, std::span<const Hash
 
 common::Result<Hash> TreeRoot(uint64_t size, TileReader& reader) {
   if (size == 0) return common::Sha256Of(std::string_view());
-  common::Result<std::vector<Hash>> root = ProveWith(size, {internal::RangeNodes(0, size)}, reader);
-  if (!root.ok()) return root.error();
-  return (*root)[0];
+  ASSIGN_OR_RETURN(std::vector<Hash> root,
+                   ProveWith(size, {internal::RangeNodes(0, size)}, reader));
+  return root[0];
 }
 
 common::Result<Hash> LeafHash(uint64_t index, uint64_t size, TileReader& reader) {

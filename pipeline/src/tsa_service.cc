@@ -23,23 +23,21 @@ common::Result<std::unique_ptr<TsaService>> TsaService::Create(const TsaFiles& f
     key = *k;
     cert = *c;
     if (!f.chain.empty()) {
-      auto ch = ReadTextFile(f.chain);
-      if (!ch.ok()) return ch.error();
-      chain = *ch;
+      ASSIGN_OR_RETURN(auto ch, ReadTextFile(f.chain));
+      chain = ch;
     }
     ca = chain.empty() ? cert : chain;
   } else {
     const std::string dir = f.data_dir + "/tsa";
-    if (auto st = EnsurePrivateDir(dir); !st.ok()) return st.error();
+    RETURN_IF_ERROR(EnsurePrivateDir(dir));
     const std::string key_path = dir + "/tsa.key.pem", cert_path = dir + "/tsa.pem",
                       ca_path = dir + "/ca.pem", ca_key_path = dir + "/ca.key.pem";
     if (!FileExists(key_path)) {
-      auto made = notary::GenerateLocalTsa("Email Notary", f.clock->NowMicros());
-      if (!made.ok()) return made.error();
-      for (auto st : {WriteSecretFile(ca_key_path, made->ca_key_pem),
-                      WritePublicFile(ca_path, made->ca_cert_pem),
-                      WritePublicFile(cert_path, made->tsa_cert_pem),
-                      WriteSecretFile(key_path, made->tsa_key_pem)}) {
+      ASSIGN_OR_RETURN(auto made, notary::GenerateLocalTsa("Email Notary", f.clock->NowMicros()));
+      for (auto st : {WriteSecretFile(ca_key_path, made.ca_key_pem),
+                      WritePublicFile(ca_path, made.ca_cert_pem),
+                      WritePublicFile(cert_path, made.tsa_cert_pem),
+                      WriteSecretFile(key_path, made.tsa_key_pem)}) {
         if (!st.ok()) return st.error();
       }
       spdlog::info("event=tsa_generated dir={} note=\"created a local CA and TSA certificate\"",
@@ -59,16 +57,14 @@ common::Result<std::unique_ptr<TsaService>> TsaService::Create(const TsaFiles& f
   notary::TsaResponderOptions opts;
   if (!f.policy.empty()) opts.policy_oid = f.policy;
   opts.clock = [clock = f.clock] { return clock->NowMicros(); };
-  auto responder = notary::TsaResponder::Create(key, cert, chain, opts);
-  if (!responder.ok()) return responder.error();
+  ASSIGN_OR_RETURN(auto responder, notary::TsaResponder::Create(key, cert, chain, opts));
   std::string external_ca;
   if (!f.external_ca.empty()) {
-    auto e = ReadTextFile(f.external_ca);
-    if (!e.ok()) return e.error();
-    external_ca = *e;
+    ASSIGN_OR_RETURN(auto e, ReadTextFile(f.external_ca));
+    external_ca = e;
   }
   return std::unique_ptr<TsaService>(
-      new TsaService(std::move(*responder), cert + chain, ca, external_ca, std::move(transport)));
+      new TsaService(std::move(responder), cert + chain, ca, external_ca, std::move(transport)));
 }
 
 common::Result<std::string> TsaService::Respond(std::string_view query_der) const {
@@ -79,9 +75,8 @@ common::Result<notary::TokenInfo> TsaService::StampLocal(const common::Hash& dig
   auto query =
       notary::CreateQuery(notary::TsaHashAlg::kSha256, digest, notary::RandomTsaNonce(), true);
   if (!query.ok()) return query.error();
-  auto reply = responder_.Respond(*query);
-  if (!reply.ok()) return reply.error();
-  return notary::VerifyReply(*reply, *query, ca_pem_, certs_pem_);
+  ASSIGN_OR_RETURN(auto reply, responder_.Respond(*query));
+  return notary::VerifyReply(reply, *query, ca_pem_, certs_pem_);
 }
 
 common::Result<notary::TokenInfo> TsaService::StampExternal(const std::string& url,

@@ -108,10 +108,9 @@ common::Result<NotaryReceipt> NotaryClient::Submit(const SpoolRecord& r,
                                                    Session* session) const {
   bool transport_ok = true;
   if (session != nullptr) return Post(*session, r, idempotency_key, transport_ok);
-  auto borrowed = Borrow();
-  if (!borrowed.ok()) return borrowed.error();
-  auto result = Post(**borrowed, r, idempotency_key, transport_ok);
-  Return(std::move(*borrowed), transport_ok);
+  ASSIGN_OR_RETURN(auto borrowed, Borrow());
+  auto result = Post(*borrowed, r, idempotency_key, transport_ok);
+  Return(std::move(borrowed), transport_ok);
   return result;
 }
 

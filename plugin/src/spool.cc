@@ -188,8 +188,8 @@ common::Result<std::unique_ptr<Spool>> Spool::Open(const std::string& dir, uint6
     return common::Error::Unavailable("no random bytes for spool ids");
   }
   spool->id_suffix_ = common::ToHex(std::span<const uint8_t>(rnd, sizeof rnd));
-  if (auto st = spool->Recover(); !st.ok()) return st.error();
-  if (auto st = spool->TakeOverOldSpool(); !st.ok()) return st.error();
+  RETURN_IF_ERROR(spool->Recover());
+  RETURN_IF_ERROR(spool->TakeOverOldSpool());
   return spool;
 }
 
@@ -254,9 +254,10 @@ common::Status Spool::TakeOverOldSpool() {
     if (in.bad()) return common::Error::Unavailable("cannot read old spool file " + name);
     // Taken over whatever the limit: these were acknowledged to the MTA already.
     const std::string_view part = data;
-    auto id = Append(name.substr(0, name.size() - 4), std::span<const std::string_view>(&part, 1),
-                     /*enforce_limit=*/false);
-    if (!id.ok()) return id.error();
+    auto status =
+        Append(name.substr(0, name.size() - 4), std::span<const std::string_view>(&part, 1),
+               /*enforce_limit=*/false);
+    RETURN_IF_ERROR(status);
     fs::remove(old_new / name, ec);
   }
   if (auto st = SyncDir(old_new.string()); !st.ok()) return st;

@@ -59,7 +59,7 @@ common::Result<std::vector<std::string>> AdminStore::ListTenants() {
 }
 
 common::Status AdminStore::InsertApiKey(const ApiKeyRow& k) {
-  auto r = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
+  auto status = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
     std::optional<std::string> expires;
     if (k.expires_at_us) expires = std::to_string(*k.expires_at_us);
     pqxx::result res = tx.exec_params(
@@ -71,7 +71,7 @@ common::Status AdminStore::InsertApiKey(const ApiKeyRow& k) {
     if (res.empty()) return common::Error::NotFound("no tenant named " + k.tenant);
     return true;
   });
-  if (!r.ok()) return r.error();
+  RETURN_IF_ERROR(status);
   return common::Ok();
 }
 
@@ -104,25 +104,25 @@ common::Result<std::vector<ApiKeyRow>> AdminStore::ListApiKeys(
 }
 
 common::Status AdminStore::RevokeApiKey(const std::string& key_id) {
-  auto r = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
+  auto status = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
     // The application role has no UPDATE on api_keys: one function revokes (migration 0008).
     pqxx::result res = tx.exec_params("SELECT notary_revoke_api_key($1)", key_id);
     if (res.empty() || res[0][0].is_null()) return common::Error::NotFound("no API key " + key_id);
     return true;
   });
-  if (!r.ok()) return r.error();
+  RETURN_IF_ERROR(status);
   return common::Ok();
 }
 
 common::Status AdminStore::InsertSigningKey(const KeyRow& k) {
-  auto r = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
+  auto status = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
     tx.exec_params(
         "INSERT INTO signing_keys (key_id, algorithm, public_key, public_pem, fingerprint) "
         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key_id) DO NOTHING",
         k.key_id, k.algorithm, Bytea(k.public_key), k.public_pem, k.fingerprint);
     return true;
   });
-  if (!r.ok()) return r.error();
+  RETURN_IF_ERROR(status);
   return common::Ok();
 }
 
@@ -150,16 +150,16 @@ common::Result<std::vector<KeyRow>> AdminStore::ListSigningKeys() {
 }
 
 common::Status AdminStore::RetireSigningKeysExcept(const std::string& current) {
-  auto r = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
+  auto status = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
     tx.exec_params("SELECT notary_retire_signing_keys_except($1)", current);
     return true;
   });
-  if (!r.ok()) return r.error();
+  RETURN_IF_ERROR(status);
   return common::Ok();
 }
 
 common::Status AdminStore::LogAccess(const AccessEntry& e) {
-  auto r = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
+  auto status = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
     std::optional<std::string> receipt;
     if (!e.receipt_id.empty()) receipt = e.receipt_id;
     tx.exec_params(
@@ -168,7 +168,7 @@ common::Status AdminStore::LogAccess(const AccessEntry& e) {
         e.key_id, e.tenant, e.route, receipt, e.client_ip, common::SanitizeUtf8(e.detail));
     return true;
   });
-  if (!r.ok()) return r.error();
+  RETURN_IF_ERROR(status);
   return common::Ok();
 }
 

@@ -258,16 +258,15 @@ AuditSnapshot::~AuditSnapshot() = default;
 
 common::Result<std::unique_ptr<AuditSnapshot>> AuditSnapshot::Open(Database& db) {
   auto impl = std::make_unique<Impl>(db);
-  auto conn = db.pool().Acquire();
-  if (!conn.ok()) return conn.error();
-  impl->conn = std::move(*conn);
+  ASSIGN_OR_RETURN(auto conn, db.pool().Acquire());
+  impl->conn = std::move(conn);
   Impl* i = impl.get();
-  auto st = Guard<bool>(i->broken, [&] {
+  auto status = Guard<bool>(i->broken, [&] {
     i->tx = std::make_unique<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>>(*i->conn);
     i->tx->exec(kDeclareBlocks);
     return true;
   });
-  if (!st.ok()) return st.error();
+  RETURN_IF_ERROR(status);
   return std::unique_ptr<AuditSnapshot>(new AuditSnapshot(std::move(impl)));
 }
 

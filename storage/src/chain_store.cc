@@ -117,16 +117,15 @@ class TxSealView : public SealView {
       if (row[1].is_null()) without_hash.push_back(static_cast<int64_t>(hashes.size()));
       hashes.push_back(HashField(row[1]));
     }
-    if (auto built = BuildMissing(without_hash, hashes); !built.ok()) return built.error();
+    RETURN_IF_ERROR(BuildMissing(without_hash, hashes));
     count_ = static_cast<int64_t>(hashes.size());
     if (hashes.empty()) return hashes;
     first_leaf_ = head_ ? head_->tree_size : 0;
     height_ = head_ ? head_->height + 1 : 0;
     // The rightmost partial tiles: all that appending to the tree reads.
     partial_ids_ = notary::tlog::PartialTiles(static_cast<uint64_t>(first_leaf_));
-    auto partials = ReadTilesTx(tx_, partial_ids_);
-    if (!partials.ok()) return partials.error();
-    partials_ = std::move(*partials);
+    ASSIGN_OR_RETURN(auto partials, ReadTilesTx(tx_, partial_ids_));
+    partials_ = std::move(partials);
     moving_ = std::async(std::launch::async, [this] { return MoveLeaves(); });
     started_ = true;
     return hashes;
@@ -449,7 +448,7 @@ common::Result<std::vector<ChainStore::MissingToken>> ChainStore::MissingTokens(
 }
 
 common::Status ChainStore::AddToken(const TokenRow& t) {
-  auto r = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
+  auto status = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
     tx.exec_params(
         "INSERT INTO timestamp_tokens (block_height, tsa, gen_time, token) VALUES"
         " ($1, $2, to_timestamp($3::bigint / 1e6), $4) ON CONFLICT DO NOTHING",
@@ -458,20 +457,20 @@ common::Status ChainStore::AddToken(const TokenRow& t) {
                    t.tsa);
     return true;
   });
-  if (!r.ok()) return r.error();
+  RETURN_IF_ERROR(status);
   return common::Ok();
 }
 
 common::Status ChainStore::TokenFailed(int64_t height, const std::string& tsa,
                                        const std::string& error, int retry_in_s) {
-  auto r = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
+  auto status = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
     tx.exec_params(
         "UPDATE tsa_pending SET attempts = attempts + 1, last_error = $3,"
         " next_attempt = now() + make_interval(secs => $4) WHERE block_height = $1 AND tsa = $2",
         height, tsa, error.substr(0, 200), retry_in_s);
     return true;
   });
-  if (!r.ok()) return r.error();
+  RETURN_IF_ERROR(status);
   return common::Ok();
 }
 

@@ -12,7 +12,7 @@ common::Status JournalStore::Append(const std::vector<const JournalReportRow*>& 
   for (const JournalReportRow* r : rows) {
     if (!IsUuid(r->receipt_id)) return common::Error::InvalidInput("receipt id is not a UUID");
   }
-  auto done = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
+  auto status = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
     for (const JournalReportRow* r : rows) {
       tx.exec_params(
           "INSERT INTO journal_reports (receipt_id, sha256, size, data)"
@@ -21,7 +21,7 @@ common::Status JournalStore::Append(const std::vector<const JournalReportRow*>& 
     }
     return true;
   });
-  if (!done.ok()) return done.error();
+  RETURN_IF_ERROR(status);
   return common::Ok();
 }
 

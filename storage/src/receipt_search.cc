@@ -74,10 +74,9 @@ common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
   if (q.attachment_name) {
     // Whole words of the text, when it has any, find the candidates (migration 0005); the
     // contains test then runs on those alone. Otherwise the trigram index serves the LIKE.
-    auto words = InnerWords(db_, *q.attachment_name);
-    if (!words.ok()) return words.error();
-    if (!words->empty()) {
-      where += " AND notary_name_tokens(r.attachment_names) @> " + param(TextArray(*words)) +
+    ASSIGN_OR_RETURN(auto words, InnerWords(db_, *q.attachment_name));
+    if (!words.empty()) {
+      where += " AND notary_name_tokens(r.attachment_names) @> " + param(TextArray(words)) +
                "::text[] AND strpos(notary_names_text(r.attachment_names), lower(" +
                param(*q.attachment_name) + ")) > 0";
     } else {

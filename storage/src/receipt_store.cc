@@ -182,8 +182,7 @@ struct ReceiptArrays {
     if (!BoundTextIsUtf8(m)) {
       return common::Error::InvalidInput("receipt " + m.id + ": bound text is not UTF-8");
     }
-    auto record = notary::LeafRecordOf(m).Encode();
-    if (!record.ok()) return record.error();
+    ASSIGN_OR_RETURN(auto record, notary::LeafRecordOf(m).Encode());
     const notary::Envelope& e = m.envelope;
     const notary::Provenance& p = m.provenance;
     const mime::Metadata& md = m.metadata;
@@ -234,8 +233,8 @@ struct ReceiptArrays {
     } else {
       idempotency_key.AddNull();
     }
-    leaf_record.Add(*record);
-    leaf_hash.Add(common::AsChars(common::HashLeaf(*record)));
+    leaf_record.Add(record);
+    leaf_hash.Add(common::AsChars(common::HashLeaf(record)));
     asserted_by.Add(p.asserted_by);
     // No journal report is stored as NULL, not as 32 zero bytes (the record's encoding of it).
     if (p.journal_report_sha256 != common::Hash{}) {

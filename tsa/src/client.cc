@@ -48,17 +48,16 @@ template <class Verify>
 common::Status VerifyWithContext(TS_VERIFY_CTX* ctx, std::string_view trusted_ca_pem,
                                  std::string_view untrusted_chain_pem, int64_t check_time_us,
                                  Verify&& verify) {
-  auto store = tsa_internal::MakeTrustStore(trusted_ca_pem);
-  if (!store.ok()) return store.error();
-  auto untrusted = tsa_internal::ReadCertificates(untrusted_chain_pem, "untrusted chain");
-  if (!untrusted.ok()) return untrusted.error();
+  ASSIGN_OR_RETURN(auto store, tsa_internal::MakeTrustStore(trusted_ca_pem));
+  ASSIGN_OR_RETURN(auto untrusted,
+                   tsa_internal::ReadCertificates(untrusted_chain_pem, "untrusted chain"));
   // The chain is judged at the token's genTime (see tsa/client.h): the seconds floor of it.
-  X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store->get()),
+  X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store.get()),
                              static_cast<time_t>(check_time_us / 1'000'000));
   TS_VERIFY_CTX_add_flags(ctx, TS_VFY_SIGNATURE | TS_VFY_SIGNER | TS_VFY_VERSION);
   // OpenSSL 3.0: the context takes ownership of both.
-  TS_VERIFY_CTX_set_store(ctx, store->release());
-  TS_VERIFY_CTX_set_certs(ctx, untrusted->release());
+  TS_VERIFY_CTX_set_store(ctx, store.release());
+  TS_VERIFY_CTX_set_certs(ctx, untrusted.release());
   if (verify() != 1) {
     return common::Error::VerifyFailed("time-stamp token verification failed: " +
                                        common::OpenSslError());
@@ -126,14 +125,13 @@ common::Result<TokenInfo> VerifyReply(std::string_view reply_der, std::string_vi
     return common::Error::InvalidInput("not a DER TimeStampReq");
   }
   PKCS7* token = TS_RESP_get_token(resp.get());  // borrowed from resp
-  auto info = tsa_internal::TokenInfoOf(token);
-  if (!info.ok()) return info.error();
+  ASSIGN_OR_RETURN(auto info, tsa_internal::TokenInfoOf(token));
 
   // Compares the imprint (algorithm and digest), the nonce and, when asked, the policy.
   TsVerifyCtxPtr ctx{TS_REQ_to_TS_VERIFY_CTX(req.get(), nullptr)};
   if (!ctx) return common::Error::Internal("TS_VERIFY_CTX: " + common::OpenSslError());
   common::Status verified =
-      VerifyWithContext(ctx.get(), trusted_ca_pem, untrusted_chain_pem, info->gen_time_us,
+      VerifyWithContext(ctx.get(), trusted_ca_pem, untrusted_chain_pem, info.gen_time_us,
                         [&] { return TS_RESP_verify_response(ctx.get(), resp.get()); });
   if (!verified.ok()) return verified.error();
   return info;
@@ -145,30 +143,28 @@ common::Result<TokenInfo> VerifyToken(std::string_view token_der,
                                       std::string_view untrusted_chain_pem,
                                       std::optional<int64_t> at_time_us) {
   // A query without nonce and policy carries exactly what the token must match.
-  auto query = CreateQuery(alg, expected_digest, std::nullopt, false);
-  if (!query.ok()) return query.error();
-  TsReqPtr req = tsa_internal::DecodeRequest(*query);
+  ASSIGN_OR_RETURN(auto query, CreateQuery(alg, expected_digest, std::nullopt, false));
+  TsReqPtr req = tsa_internal::DecodeRequest(query);
   Pkcs7Ptr token = tsa_internal::DecodePkcs7(token_der);
   if (!req) return common::Error::Internal("cannot re-read our own TimeStampReq");
   if (!token) {
     ERR_clear_error();
     return common::Error::InvalidInput("not a DER TimeStampToken");
   }
-  auto info = tsa_internal::TokenInfoOf(token.get());
-  if (!info.ok()) return info.error();
-  info->token_der = std::string(token_der);
-  if (info->hash_alg != alg) {
+  ASSIGN_OR_RETURN(auto info, tsa_internal::TokenInfoOf(token.get()));
+  info.token_der = std::string(token_der);
+  if (info.hash_alg != alg) {
     return common::Error::VerifyFailed("token imprint uses " +
-                                       std::string(TsaHashAlgName(info->hash_alg)) + ", not " +
+                                       std::string(TsaHashAlgName(info.hash_alg)) + ", not " +
                                        std::string(TsaHashAlgName(alg)));
   }
 
   TsVerifyCtxPtr ctx{TS_REQ_to_TS_VERIFY_CTX(req.get(), nullptr)};
   if (!ctx) return common::Error::Internal("TS_VERIFY_CTX: " + common::OpenSslError());
-  common::Status verified = VerifyWithContext(
-      ctx.get(), trusted_ca_pem, untrusted_chain_pem, at_time_us.value_or(info->gen_time_us),
-      [&] { return TS_RESP_verify_token(ctx.get(), token.get()); });
-  if (!verified.ok()) return verified.error();
+  auto status = VerifyWithContext(ctx.get(), trusted_ca_pem, untrusted_chain_pem,
+                                  at_time_us.value_or(info.gen_time_us),
+                                  [&] { return TS_RESP_verify_token(ctx.get(), token.get()); });
+  RETURN_IF_ERROR(status);
   return info;
 }
 

@@ -111,15 +111,14 @@ std::string CertificateToPem(X509* cert) {
 }
 
 common::Result<X509StorePtr> MakeTrustStore(std::string_view trusted_pem) {
-  auto certs = ReadCertificates(trusted_pem, "trusted CA");
-  if (!certs.ok()) return certs.error();
-  if (sk_X509_num(certs->get()) == 0) {
+  ASSIGN_OR_RETURN(auto certs, ReadCertificates(trusted_pem, "trusted CA"));
+  if (sk_X509_num(certs.get()) == 0) {
     return common::Error::InvalidInput("no trusted CA certificate given");
   }
   X509StorePtr store{X509_STORE_new()};
   if (!store) return common::Error::Internal("out of memory");
-  for (int i = 0; i < sk_X509_num(certs->get()); ++i) {
-    if (X509_STORE_add_cert(store.get(), sk_X509_value(certs->get(), i)) != 1) {
+  for (int i = 0; i < sk_X509_num(certs.get()); ++i) {
+    if (X509_STORE_add_cert(store.get(), sk_X509_value(certs.get(), i)) != 1) {
       return common::Error::Internal("X509_STORE_add_cert: " + common::OpenSslError());
     }
   }

@@ -94,34 +94,32 @@ common::Result<LocalTsa> GenerateLocalTsa(std::string_view common_name_prefix, i
   const std::string prefix(common_name_prefix);
   const time_t not_before = static_cast<time_t>(now_us / 1'000'000) - kBackdateSeconds;
 
-  auto ca_key = NewP256Key();
-  if (!ca_key.ok()) return ca_key.error();
-  auto tsa_key = NewP256Key();
-  if (!tsa_key.ok()) return tsa_key.error();
+  ASSIGN_OR_RETURN(auto ca_key, NewP256Key());
+  ASSIGN_OR_RETURN(auto tsa_key, NewP256Key());
 
   // The subject key identifier goes first: the authority key identifier refers to it.
-  auto ca_cert = MakeCertificate(prefix + " Root CA", ca_key->get(), nullptr, ca_key->get(),
-                                 not_before, kCaValidityDays,
-                                 {{NID_subject_key_identifier, "hash"},
-                                  {NID_authority_key_identifier, "keyid:always"},
-                                  {NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
-                                  {NID_key_usage, "critical,keyCertSign,cRLSign"}});
-  if (!ca_cert.ok()) return ca_cert.error();
+  ASSIGN_OR_RETURN(auto ca_cert,
+                   MakeCertificate(prefix + " Root CA", ca_key.get(), nullptr, ca_key.get(),
+                                   not_before, kCaValidityDays,
+                                   {{NID_subject_key_identifier, "hash"},
+                                    {NID_authority_key_identifier, "keyid:always"},
+                                    {NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
+                                    {NID_key_usage, "critical,keyCertSign,cRLSign"}}));
   // RFC 3161 §2.3: timeStamping must be the only extended key usage, and critical.
-  auto tsa_cert = MakeCertificate(prefix + " TSA", tsa_key->get(), ca_cert->get(), ca_key->get(),
-                                  not_before, kTsaValidityDays,
-                                  {{NID_subject_key_identifier, "hash"},
-                                   {NID_authority_key_identifier, "keyid:always"},
-                                   {NID_basic_constraints, "critical,CA:FALSE"},
-                                   {NID_key_usage, "critical,digitalSignature,nonRepudiation"},
-                                   {NID_ext_key_usage, "critical,timeStamping"}});
-  if (!tsa_cert.ok()) return tsa_cert.error();
+  ASSIGN_OR_RETURN(auto tsa_cert,
+                   MakeCertificate(prefix + " TSA", tsa_key.get(), ca_cert.get(), ca_key.get(),
+                                   not_before, kTsaValidityDays,
+                                   {{NID_subject_key_identifier, "hash"},
+                                    {NID_authority_key_identifier, "keyid:always"},
+                                    {NID_basic_constraints, "critical,CA:FALSE"},
+                                    {NID_key_usage, "critical,digitalSignature,nonRepudiation"},
+                                    {NID_ext_key_usage, "critical,timeStamping"}}));
 
   LocalTsa out;
-  out.ca_key_pem = KeyToPem(ca_key->get());
-  out.ca_cert_pem = tsa_internal::CertificateToPem(ca_cert->get());
-  out.tsa_key_pem = KeyToPem(tsa_key->get());
-  out.tsa_cert_pem = tsa_internal::CertificateToPem(tsa_cert->get());
+  out.ca_key_pem = KeyToPem(ca_key.get());
+  out.ca_cert_pem = tsa_internal::CertificateToPem(ca_cert.get());
+  out.tsa_key_pem = KeyToPem(tsa_key.get());
+  out.tsa_cert_pem = tsa_internal::CertificateToPem(tsa_cert.get());
   if (out.ca_key_pem.empty() || out.ca_cert_pem.empty() || out.tsa_key_pem.empty() ||
       out.tsa_cert_pem.empty()) {
     return common::Error::Internal("PEM encoding failed");

@@ -93,21 +93,19 @@ common::Result<TsaResponder> TsaResponder::Create(std::string_view key_pem,
                                                   std::string_view chain_pem,
                                                   TsaResponderOptions options) {
   auto state = std::make_unique<State>();
-  auto key = tsa_internal::ReadPrivateKey(key_pem);
-  if (!key.ok()) return key.error();
-  state->key = std::move(*key);
+  ASSIGN_OR_RETURN(auto key, tsa_internal::ReadPrivateKey(key_pem));
+  state->key = std::move(key);
   const int key_type = EVP_PKEY_get_base_id(state->key.get());
   if (key_type != EVP_PKEY_RSA && key_type != EVP_PKEY_EC) {
     return common::Error::InvalidInput("TSA key must be RSA or ECDSA");
   }
 
-  auto certs = tsa_internal::ReadCertificates(cert_pem, "TSA certificate");
-  if (!certs.ok()) return certs.error();
-  if (sk_X509_num(certs->get()) != 1) {
+  ASSIGN_OR_RETURN(auto certs, tsa_internal::ReadCertificates(cert_pem, "TSA certificate"));
+  if (sk_X509_num(certs.get()) != 1) {
     return common::Error::InvalidInput(
         "the TSA certificate PEM must hold exactly one certificate (the rest goes in the chain)");
   }
-  state->cert.reset(sk_X509_shift(certs->get()));
+  state->cert.reset(sk_X509_shift(certs.get()));
   if (X509_check_private_key(state->cert.get(), state->key.get()) != 1) {
     ERR_clear_error();
     return common::Error::InvalidInput("TSA key does not match the TSA certificate");
@@ -119,9 +117,8 @@ common::Result<TsaResponder> TsaResponder::Create(std::string_view key_pem,
         "TSA certificate lacks the critical extendedKeyUsage timeStamping (RFC 3161 2.3)");
   }
 
-  auto chain = tsa_internal::ReadCertificates(chain_pem, "TSA chain");
-  if (!chain.ok()) return chain.error();
-  state->chain = std::move(*chain);
+  ASSIGN_OR_RETURN(auto chain, tsa_internal::ReadCertificates(chain_pem, "TSA chain"));
+  state->chain = std::move(chain);
 
   state->policy.reset(OBJ_txt2obj(options.policy_oid.c_str(), 1));
   if (!state->policy) {
@@ -149,13 +146,12 @@ common::Result<TsaResponder> TsaResponder::Create(std::string_view key_pem,
   sc.accuracy_millis = acc.millis;
   sc.accuracy_micros = acc.micros;
   sc.sha256 = state->sha256.get();
-  auto ess = tsa_internal::EncodeSigningCertV2(state->sha256.get(), state->cert.get());
-  if (!ess.ok()) return ess.error();
-  sc.signing_cert_v2_der = std::move(*ess);
+  ASSIGN_OR_RETURN(auto ess,
+                   tsa_internal::EncodeSigningCertV2(state->sha256.get(), state->cert.get()));
+  sc.signing_cert_v2_der = std::move(ess);
   // One signer now, so that a key OpenSSL cannot sign with fails here, not on first use.
-  auto signer = tsa_internal::TsaTokenSigner::Create(sc);
-  if (!signer.ok()) return signer.error();
-  state->idle_signers.push_back(std::move(*signer));
+  ASSIGN_OR_RETURN(auto signer, tsa_internal::TsaTokenSigner::Create(sc));
+  state->idle_signers.push_back(std::move(signer));
   return TsaResponder(std::move(state));
 }
 
@@ -242,9 +238,8 @@ common::Result<std::string> TsaResponder::Answer(std::string_view query_der, boo
       }
     }
     if (!signer) {
-      auto made = tsa_internal::TsaTokenSigner::Create(s.signer_config);
-      if (!made.ok()) return made.error();
-      signer = std::move(*made);
+      ASSIGN_OR_RETURN(auto made, tsa_internal::TsaTokenSigner::Create(s.signer_config));
+      signer = std::move(made);
     }
     auto der = signer->Sign(req.get(), now);
     ERR_clear_error();
