@@ -687,10 +687,7 @@ TEST_F(HttpFrontDoorAloneTest, BodiesPastTheSharedMemoryBudgetGet503) {
   RawClient first(door_->port());
   ASSERT_TRUE(first.Send(head + std::string(600, 'a')));
   // Wait until the front door holds the first body's 600 bytes.
-  const auto deadline = Clock::now() + 30s;
-  while (door_->stats().buffered_body_bytes != 600 && Clock::now() < deadline) {
-    std::this_thread::sleep_for(10ms);
-  }
+  testsupport::WaitUntil([&] { return door_->stats().buffered_body_bytes == 600; }, 30s, 10ms);
   ASSERT_EQ(door_->stats().buffered_body_bytes, 600u);
   RawClient second(door_->port());
   ASSERT_TRUE(second.Send(head + std::string(600, 'b')));
@@ -725,7 +722,7 @@ TEST_F(HttpFrontDoorAloneTest, StopAnswersTheRequestInFlightAndClosesIdleConnect
     std::unique_lock lock(mu);
     ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return entered; }));
   }
-  std::thread stopper([&] { door_->Stop(); });
+  std::jthread stopper([&] { door_->Stop(); });  // joined also if an ASSERT returns
   EXPECT_TRUE(idle.WaitClosed(Clock::now() + 30s));
   {
     std::lock_guard lock(mu);

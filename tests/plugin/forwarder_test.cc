@@ -137,7 +137,7 @@ TEST_F(PacingTest, HoldsTheBacklogWhileMailArrivesThenForwardsAllOfIt) {
   }
   EXPECT_EQ(stats_.forwarded_total.load(), 0u);
   EXPECT_EQ(spool_->records(), 20u);
-  ASSERT_TRUE(WaitFor([&] { return stats_.forwarded_total.load() == 20; }, seconds(60)));
+  ASSERT_TRUE(WaitUntil([&] { return stats_.forwarded_total.load() == 20; }, seconds(60)));
   EXPECT_EQ(Found("held"), 20u);
 }
 

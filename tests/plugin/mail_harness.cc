@@ -20,66 +20,6 @@ namespace plugintest {
 using testsupport::RunCommand;
 namespace fs = std::filesystem;
 
-bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    if (pred()) return true;
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-}
-
-Child::Child(std::vector<std::string> argv, std::string log) {
-  pid_ = fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    setpgid(0, 0);
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-    }
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-}
-
-Child::~Child() { Stop(std::chrono::milliseconds(3000)); }
-
-bool Child::Alive() {
-  if (reaped_) return false;
-  int status = 0;
-  if (waitpid(pid_, &status, WNOHANG) == pid_) {
-    reaped_ = true;
-    return false;
-  }
-  return true;
-}
-
-void Child::Signal(int sig) {
-  if (!reaped_) kill(pid_, sig);
-}
-
-void Child::Stop(std::chrono::milliseconds grace) {
-  if (reaped_ || pid_ <= 0) return;
-  kill(pid_, SIGTERM);
-  if (!WaitFor([this] { return !Alive(); }, grace)) {
-    kill(-pid_, SIGKILL);
-    kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    reaped_ = true;
-  }
-}
-
 bool PortOpen(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -105,9 +45,13 @@ HttpResult Curl(std::vector<std::string> args) {
   return out;
 }
 
+// The file's bytes; "" when it does not exist (yet).
 std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  try {
+    return testsupport::ReadFile(path);
+  } catch (const std::runtime_error&) {
+    return "";
+  }
 }
 
 }  // namespace
@@ -147,8 +91,6 @@ std::string Binary(const std::string& rel) {
 }
 
 Notary::Notary(const std::string& dir) : dir_(dir) {
-  http_port_ = testsupport::FreePort();
-  smtp_port_ = testsupport::FreePort();
   auto r = RunCommand({Binary("cli/notaryctl"), "--database-url", db_.AppUrl(),
                        "--owner-database-url", db_.OwnerUrl(), "migrate"});
   if (r.exit_code != 0) throw std::runtime_error("notaryctl migrate: " + r.out);
@@ -184,16 +126,23 @@ void Notary::Start(const std::vector<std::string>& flags) {
                                 "--http-listen",
                                 "127.0.0.1:" + std::to_string(http_port_)};
   argv.insert(argv.end(), flags.begin(), flags.end());
-  proc_ = std::make_unique<Child>(argv, dir_ + "/notaryd.log");
-  if (!WaitFor([this] { return PortOpen(http_port_) || !proc_->Alive(); },
-               std::chrono::seconds(30)) ||
-      !proc_->Alive()) {
-    throw std::runtime_error("notaryd did not start: " + ReadAll(dir_ + "/notaryd.log"));
-  }
+  proc_ = std::make_unique<testsupport::ChildProcess>(argv, dir_ + "/notaryd.log");
+  auto line = proc_->WaitForLine("event=listening ", std::chrono::seconds(30));
+  auto ports = line ? testsupport::ParseListeningLine(*line) : std::nullopt;
+  if (!ports) throw std::runtime_error("notaryd did not start: " + ReadAll(dir_ + "/notaryd.log"));
+  smtp_port_ = ports->smtp;
+  http_port_ = ports->http;
+}
+
+std::string Notary::url() const {
+  // Asked before any Start() (tests of "notaryd is down"): a port nothing listens on, which a
+  // later Start() then binds, so that the clients already holding the URL reach it.
+  if (http_port_ == 0) http_port_ = testsupport::FreePort();
+  return "http://127.0.0.1:" + std::to_string(http_port_);
 }
 
 void Notary::Stop() {
-  if (proc_) proc_->Stop();
+  if (proc_) proc_->Stop(std::chrono::seconds(5));
   proc_.reset();
 }
 
@@ -212,11 +161,11 @@ Sink::Sink(const std::string& dir) : dir_(dir + "/sink") {
   chown(dir_.c_str(), 0, 0);
   chmod(dir_.c_str(), 0777);  // smtp-sink drops to the postfix user before writing
   port_ = testsupport::FreePort();
-  proc_ = std::make_unique<Child>(
+  proc_ = std::make_unique<testsupport::ChildProcess>(
       std::vector<std::string>{"/usr/sbin/smtp-sink", "-u", "postfix", "-d", dir_ + "/%M.",
                                "127.0.0.1:" + std::to_string(port_), "64"},
       dir + "/smtp-sink.log");
-  if (!WaitFor([this] { return PortOpen(port_); }, std::chrono::seconds(10))) {
+  if (!WaitUntil([this] { return PortOpen(port_); }, std::chrono::seconds(10))) {
     throw std::runtime_error("smtp-sink did not start");
   }
 }
@@ -276,13 +225,13 @@ Milter::~Milter() {
 }
 
 void Milter::Start() {
-  proc_ = std::make_unique<Child>(argv_, dir_ + "/milter.log");
+  proc_ = std::make_unique<testsupport::ChildProcess>(argv_, dir_ + "/milter.log");
   auto listening = [this] {
     if (unix_path_.empty()) return PortOpen(port_);
     struct stat st {};
     return stat(unix_path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
   };
-  if (!WaitFor([&] { return listening() || !proc_->Alive(); }, std::chrono::seconds(10)) ||
+  if (!WaitUntil([&] { return listening() || !proc_->Alive(); }, std::chrono::seconds(10)) ||
       !proc_->Alive()) {
     throw std::runtime_error("notary-milter did not start: " + Log());
   }
@@ -295,8 +244,7 @@ std::string Milter::postfix_spec() const {
 }
 
 void Milter::Kill9() {
-  proc_->Signal(SIGKILL);
-  WaitFor([this] { return !proc_->Alive(); }, std::chrono::seconds(5));
+  proc_->Kill(SIGKILL);  // reaps it
   proc_.reset();
 }
 
@@ -381,7 +329,7 @@ Postfix::Postfix(const std::string& dir, const std::string& milter_spec, int sin
   auto r = RunCommand({"/usr/sbin/postfix", "-c", dir_ + "/conf", "start"}, "", 60);
   if (r.exit_code != 0) throw std::runtime_error("postfix start failed: " + r.out + Log());
   started_ = true;
-  if (!WaitFor([this] { return PortOpen(smtp_port_); }, std::chrono::seconds(20))) {
+  if (!WaitUntil([this] { return PortOpen(smtp_port_); }, std::chrono::seconds(20))) {
     throw std::runtime_error("postfix smtpd did not listen: " + Log());
   }
 }
@@ -395,7 +343,7 @@ Postfix::~Postfix() {
     int pid = 0;
     return (in >> pid) && pid > 0 && kill(pid, 0) == 0;
   };
-  if (!WaitFor([&] { return !master_alive(); }, std::chrono::seconds(10))) {
+  if (!WaitUntil([&] { return !master_alive(); }, std::chrono::seconds(10))) {
     RunCommand({"/usr/sbin/postfix", "-c", dir_ + "/conf", "abort"}, "", 30);
   }
 }

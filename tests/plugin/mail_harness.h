@@ -15,26 +15,8 @@
 
 namespace plugintest {
 
-// Polls `pred` every 50 ms for at most `timeout`.
-bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
-
-// A child process in its own process group, output appended to `log`.
-class Child {
- public:
-  Child(std::vector<std::string> argv, std::string log);
-  ~Child();
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  bool Alive();
-  void Signal(int sig);
-  // SIGTERM, then SIGKILL after `grace`; reaps the child.
-  void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-  bool reaped_ = false;
-};
+// The one deadline-bounded condition wait (tests/support/test_support.h).
+using testsupport::WaitUntil;
 
 // A TCP port on 127.0.0.1 accepts connections.
 bool PortOpen(int port);
@@ -48,6 +30,8 @@ HttpResult HttpPost(const std::string& url, const std::string& api_key, const st
                     const std::vector<std::pair<std::string, std::string>>& headers = {});
 
 // notaryd on a fresh test database with an ingest+read+relay key (what notary-milter uses).
+// The first Start() listens on port 0 and reads the bound ports from notaryd's readiness
+// line; a later Start() (a restart) listens on the same ports, since clients hold url().
 class Notary {
  public:
   explicit Notary(const std::string& dir);
@@ -57,7 +41,8 @@ class Notary {
   void Stop();
   // A new API key of tenant "default" with `scopes` (comma-separated).
   std::string CreateKey(const std::string& scopes);
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(http_port_); }
+  // Before the first Start(): a free port that Start() will then bind (for "notaryd is down").
+  std::string url() const;
   int smtp_port() const { return smtp_port_; }
   const std::string& api_key() const { return api_key_; }
   const std::string& key_file() const { return key_file_; }
@@ -68,12 +53,14 @@ class Notary {
  private:
   std::string dir_;
   testsupport::TestDatabase db_;
-  int http_port_, smtp_port_;
+  mutable int http_port_ = 0;  // 0 until the first Start() or url()
+  int smtp_port_ = 0;          // 0 until the first Start()
   std::string api_key_, key_file_;
-  std::unique_ptr<Child> proc_;
+  std::unique_ptr<testsupport::ChildProcess> proc_;
 };
 
-// smtp-sink writing one file per delivered message into <dir>.
+// smtp-sink writing one file per delivered message into <dir>. On a FreePort() port: smtp-sink
+// cannot report the port it bound.
 class Sink {
  public:
   explicit Sink(const std::string& dir);
@@ -85,10 +72,11 @@ class Sink {
  private:
   std::string dir_;
   int port_;
-  std::unique_ptr<Child> proc_;
+  std::unique_ptr<testsupport::ChildProcess> proc_;
 };
 
-// notary-milter with the given extra flags, on loopback TCP or on a Unix socket in `dir`.
+// notary-milter with the given extra flags, on loopback TCP or on a Unix socket in `dir`. On
+// FreePort() ports: notary-milter does not report the ports it bound (plugin/, not changed here).
 class Milter {
  public:
   enum class Socket { kInet, kUnix };
@@ -110,11 +98,12 @@ class Milter {
   std::vector<std::string> argv_;
   int port_, status_port_;
   std::string unix_path_;  // empty for TCP
-  std::unique_ptr<Child> proc_;
+  std::unique_ptr<testsupport::ChildProcess> proc_;
 };
 
-// A private Postfix: its own config, queue and data directories, smtpd on a loopback port,
-// every message relayed to `sink_port`, smtpd_milters = `milter_spec` (Milter::postfix_spec).
+// A private Postfix (smtpd on a FreePort() port: Postfix cannot report a bound port): its own
+// config, queue and data directories, smtpd on a loopback port, every message relayed to
+// `sink_port`, smtpd_milters = `milter_spec` (Milter::postfix_spec).
 class Postfix {
  public:
   Postfix(const std::string& dir, const std::string& milter_spec, int sink_port);

@@ -88,6 +88,13 @@ class MilterPostfixTest : public ::testing::Test {
     postfix_ = std::make_unique<Postfix>(dir_, milter_->postfix_spec(), sink_->port());
   }
 
+  // notaryd down, its URL known: started once (port 0, so the ports are its own) and stopped;
+  // Start() later brings it back on the same ports.
+  void StopNotaryOnItsPorts() {
+    notary_->Start();
+    notary_->Stop();
+  }
+
   std::string dir_;
   std::unique_ptr<Notary> notary_;
   std::unique_ptr<Sink> sink_;
@@ -101,7 +108,7 @@ TEST_F(MilterPostfixTest, ReceiptListsEveryRecipientAndDeliveredCopyCarriesMatch
   auto sent = Send(*postfix_, dir_, "envelope-1");
   ASSERT_EQ(sent.exit_code, 0) << sent.out;
 
-  ASSERT_TRUE(WaitFor([&] { return sink_->Messages().size() == 1; }, seconds(30)));
+  ASSERT_TRUE(WaitUntil([&] { return sink_->Messages().size() == 1; }, seconds(30)));
   auto receipts = ReceiptsWithSubject(*notary_, "envelope-1");
   ASSERT_EQ(receipts.size(), 1u);
   const auto& r = receipts[0];
@@ -119,7 +126,9 @@ TEST_F(MilterPostfixTest, ReceiptListsEveryRecipientAndDeliveredCopyCarriesMatch
   EXPECT_NE(delivered.find("X-Notary-Receipt: id=" + id + "; sha256=" + canonical),
             std::string::npos)
       << delivered;
-  EXPECT_EQ(common::ToHex(mime::Canonicalize(delivered, mime::kLatestCanonVersion).canonical_sha256), canonical);
+  EXPECT_EQ(
+      common::ToHex(mime::Canonicalize(delivered, mime::kLatestCanonVersion).canonical_sha256),
+      canonical);
   EXPECT_NE(milter_->Metrics().find("milter_notarised_total 1"), std::string::npos);
 }
 
@@ -146,12 +155,12 @@ TEST_F(MilterPostfixTest, ThousandRecipientsAndQuotedLocalPartsReachTheReceiptEx
   std::string list;
   for (const auto& r : rcpts) list += r + "\n";
   testsupport::WriteFile(dir_ + "/rcpts.txt", list);
-  auto sent = testsupport::RunCommand({"python3", "-c", script, std::to_string(postfix_->smtp_port()),
-                                       dir_ + "/rcpts.txt", file},
-                                      "", 120);
+  auto sent = testsupport::RunCommand(
+      {"python3", "-c", script, std::to_string(postfix_->smtp_port()), dir_ + "/rcpts.txt", file},
+      "", 120);
   ASSERT_EQ(sent.exit_code, 0) << sent.out;
   EXPECT_NE(sent.out.find("refused 0"), std::string::npos) << sent.out;
-  ASSERT_TRUE(WaitFor([&] { return !sink_->Messages().empty(); }, seconds(60)));
+  ASSERT_TRUE(WaitUntil([&] { return !sink_->Messages().empty(); }, seconds(60)));
   auto receipts = ReceiptsWithSubject(*notary_, "many-recipients");
   ASSERT_EQ(receipts.size(), 1u);
   EXPECT_EQ(receipts[0]["envelope_to"], nlohmann::json(rcpts));
@@ -163,7 +172,7 @@ TEST_F(MilterPostfixTest, OverAUnixSocketEveryRecipientIsRecordedAndTheCopyCarri
   StartMilterAndPostfix({"--mode", "fail-closed", "--add-header"}, Milter::Socket::kUnix);
   auto sent = Send(*postfix_, dir_, "unix-socket-1");
   ASSERT_EQ(sent.exit_code, 0) << sent.out;
-  ASSERT_TRUE(WaitFor([&] { return sink_->Messages().size() == 1; }, seconds(30)));
+  ASSERT_TRUE(WaitUntil([&] { return sink_->Messages().size() == 1; }, seconds(30)));
   auto receipts = ReceiptsWithSubject(*notary_, "unix-socket-1");
   ASSERT_EQ(receipts.size(), 1u);
   EXPECT_EQ(receipts[0]["envelope_to"],
@@ -173,17 +182,18 @@ TEST_F(MilterPostfixTest, OverAUnixSocketEveryRecipientIsRecordedAndTheCopyCarri
 }
 
 TEST_F(MilterPostfixTest, FailClosedAnswers4xxWhileNotaryDownAndRetryIsNotarisedAndDelivered) {
+  StopNotaryOnItsPorts();
   StartMilterAndPostfix({"--mode", "fail-closed", "--add-header"});  // notaryd not running
   auto sent = Send(*postfix_, dir_, "closed-1");
   EXPECT_NE(sent.exit_code, 0);
   EXPECT_NE(sent.out.find("<** 451"), std::string::npos) << sent.out;
-  std::this_thread::sleep_for(seconds(2));
+  // Refused in the SMTP session (451): never queued, so nothing can be on its way to the sink.
   EXPECT_TRUE(sink_->Messages().empty());
 
   notary_->Start();
   auto retry = Send(*postfix_, dir_, "closed-1");
   ASSERT_EQ(retry.exit_code, 0) << retry.out;
-  ASSERT_TRUE(WaitFor([&] { return sink_->Messages().size() == 1; }, seconds(30)));
+  ASSERT_TRUE(WaitUntil([&] { return sink_->Messages().size() == 1; }, seconds(30)));
   auto receipts = ReceiptsWithSubject(*notary_, "closed-1");
   ASSERT_EQ(receipts.size(), 1u);
   EXPECT_NE(
@@ -194,6 +204,7 @@ TEST_F(MilterPostfixTest, FailClosedAnswers4xxWhileNotaryDownAndRetryIsNotarised
 
 TEST_F(MilterPostfixTest, FailOpenSpoolsSurvivesKill9AndEveryCopyArrivesExactlyOnce) {
   const std::string spool = dir_ + "/spool";
+  StopNotaryOnItsPorts();
   StartMilterAndPostfix({"--mode", "fail-open", "--spool-dir", spool});  // notaryd down
   // Sessions at once, so that their copies share spool commits.
   constexpr int kMessages = 6;
@@ -206,7 +217,7 @@ TEST_F(MilterPostfixTest, FailOpenSpoolsSurvivesKill9AndEveryCopyArrivesExactlyO
       });
     }
   }
-  ASSERT_TRUE(WaitFor([&] { return sink_->Messages().size() == kMessages; }, seconds(30)));
+  ASSERT_TRUE(WaitUntil([&] { return sink_->Messages().size() == kMessages; }, seconds(30)));
   EXPECT_TRUE(HasMetric(*milter_, "milter_spooled_total 6")) << milter_->Metrics();
 
   milter_->Kill9();
@@ -218,7 +229,8 @@ TEST_F(MilterPostfixTest, FailOpenSpoolsSurvivesKill9AndEveryCopyArrivesExactlyO
 
   milter_->Start();
   notary_->Start();
-  ASSERT_TRUE(WaitFor([&] { return HasMetric(*milter_, "milter_forwarded_total 6"); }, seconds(60)))
+  ASSERT_TRUE(
+      WaitUntil([&] { return HasMetric(*milter_, "milter_forwarded_total 6"); }, seconds(60)))
       << milter_->Log();
   for (int i = 0; i < kMessages; ++i) {
     auto receipts = ReceiptsWithSubject(*notary_, "open-" + std::to_string(i));
@@ -231,7 +243,8 @@ TEST_F(MilterPostfixTest, FailOpenSpoolsSurvivesKill9AndEveryCopyArrivesExactlyO
   fs::remove_all(spool);
   fs::copy(saved, spool, fs::copy_options::recursive);
   milter_->Start();
-  ASSERT_TRUE(WaitFor([&] { return HasMetric(*milter_, "milter_forwarded_total 6"); }, seconds(60)))
+  ASSERT_TRUE(
+      WaitUntil([&] { return HasMetric(*milter_, "milter_forwarded_total 6"); }, seconds(60)))
       << milter_->Log();
   size_t duplicates = 0;
   const std::string log = milter_->Log();
@@ -245,12 +258,13 @@ TEST_F(MilterPostfixTest, FailOpenSpoolsSurvivesKill9AndEveryCopyArrivesExactlyO
 
 TEST_F(MilterPostfixTest, FailOpenWithFullSpoolTempfailsAndCountsIt) {
   const std::string spool = dir_ + "/spool";
+  StopNotaryOnItsPorts();
   StartMilterAndPostfix({"--mode", "fail-open", "--spool-dir", spool, "--spool-max-bytes", "100"});
   auto sent = Send(*postfix_, dir_, "full-1");
   EXPECT_NE(sent.out.find("<** 451"), std::string::npos) << sent.out;
   EXPECT_NE(milter_->Log().find("event=spool_full"), std::string::npos);
   EXPECT_NE(milter_->Metrics().find("milter_spool_full_total 1"), std::string::npos);
-  std::this_thread::sleep_for(seconds(1));
+  // Refused in the SMTP session (451): never queued, so nothing can be on its way to the sink.
   EXPECT_TRUE(sink_->Messages().empty());
 }
 

@@ -94,7 +94,7 @@ TEST(MilterBinaryTest, ForwarderRunsAtIdlePriorityUnlessToldNormal) {
              {"--mode", "fail-open", "--spool-dir", dir + "/spool", "--forwarder-priority", flag});
     m.Start();
     int seen = -1;
-    ASSERT_TRUE(WaitFor(
+    ASSERT_TRUE(WaitUntil(
         [&] {
           seen = ForwarderPolicy(m.pid());
           return seen == policy;

@@ -231,14 +231,8 @@ bool HasEnhancedCode(const std::string& reply) {
   return std::regex_match(reply, kRe);
 }
 
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds timeout = 15s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
+bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 15s) {
+  return testsupport::WaitUntil(pred, timeout, 10ms);
 }
 
 std::string AcceptedReply(const std::string& id, const std::string& raw) {
@@ -875,7 +869,7 @@ TEST_F(SmtpServerTest, StopAnswersTheCommitInFlightAndClosesIdleSessions) {
   EXPECT_EQ(Code(busy->Command("DATA")), 354);
   busy->Send("in flight\r\n.\r\n");
   ASSERT_TRUE(WaitFor([&] { return sink_.submitted() == 1; }));
-  std::thread stopper([&] { server_->Stop(); });
+  std::jthread stopper([&] { server_->Stop(); });  // joined also if an ASSERT returns
   EXPECT_EQ(idle->Reply().substr(0, 9), "421 4.3.2");
   EXPECT_EQ(busy->Reply(), AcceptedReply("r1", "in flight\r\n"));
   EXPECT_EQ(busy->Reply().substr(0, 9), "421 4.3.2");
