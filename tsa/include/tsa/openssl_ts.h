@@ -43,7 +43,6 @@ using Asn1ObjectPtr = std::unique_ptr<ASN1_OBJECT, common::Deleter<ASN1_OBJECT_f
 using BignumPtr = std::unique_ptr<BIGNUM, common::Deleter<BN_free>>;
 using EvpMdPtr = std::unique_ptr<EVP_MD, common::Deleter<EVP_MD_free>>;
 
-
 // A read-only memory BIO over `data` (which must outlive the BIO).
 common::BioPtr ReadBio(std::string_view data);
 
