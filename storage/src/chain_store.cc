@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "common/rfc6962.h"
+#include "common/thread_annotations.h"
 #include "pg_util.h"
 #include "receipt/receipt.h"
 #include "transaction.h"
@@ -86,46 +87,60 @@ std::string IntArray(const std::vector<int64_t>& v) {
 }
 
 // The sealer's view. Once Queue() has read the waiting hashes (and the tiles the append will
-// need), the queue's rows move into `leaves` on a second thread, on this transaction's
-// connection, while the sealer hashes, signs and time-stamps: the two run on two cores. The
-// connection is then busy until FinishMove(); nothing else touches it meanwhile.
+// need), the queue's rows move into `leaves` on a second thread, in this transaction (the
+// move must see the snapshot the hashes came from), while the sealer hashes, signs and
+// time-stamps: the two run on two cores. The transaction is therefore reached only through
+// this view and only under tx_mu_, which the move holds for its whole run: a use of the
+// transaction during the move waits for it instead of racing it on one connection, and
+// clang's -Wthread-safety checks every use. ChainStore::Seal writes the block through
+// WithTx() after FinishMove().
 class TxSealView : public SealView {
  public:
-  explicit TxSealView(pqxx::work& tx) : tx_(tx) {}
+  explicit TxSealView(pqxx::work& tx) : tx_(&tx) {}
   ~TxSealView() override {
     if (moving_.valid()) moving_.wait();
   }
 
-  std::optional<BlockRow> Head() override {
+  // Runs `f` on the transaction; waits while the leaves are being moved.
+  template <typename F>
+  auto WithTx(F&& f) EXCLUDES(tx_mu_) {
+    common::MutexLock lock(tx_mu_);
+    return f(*tx_);
+  }
+
+  std::optional<BlockRow> Head() override EXCLUDES(tx_mu_) {
     if (!head_read_) {
+      common::MutexLock lock(tx_mu_);
       pqxx::result r =
-          tx_.exec(std::string("SELECT ") + kBlockColumns + "ORDER BY height DESC LIMIT 1");
+          tx_->exec(std::string("SELECT ") + kBlockColumns + "ORDER BY height DESC LIMIT 1");
       if (!r.empty()) head_ = ReadBlock(r[0]);
       head_read_ = true;
     }
     return head_;
   }
 
-  common::Result<std::vector<common::Hash>> Queue(int limit) override {
+  common::Result<std::vector<common::Hash>> Queue(int limit) override EXCLUDES(tx_mu_) {
     if (count_ >= 0) return common::Error::Internal("the queue is read once per block");
     Head();
     std::vector<common::Hash> hashes;
-    std::vector<int64_t> without_hash;  // positions of rows queued by an older notaryd
-    for (const auto& row :
-         tx_.exec_params("SELECT seq, leaf_hash FROM pending ORDER BY seq LIMIT $1", limit)) {
-      last_seq_ = row[0].as<int64_t>();
-      if (row[1].is_null()) without_hash.push_back(static_cast<int64_t>(hashes.size()));
-      hashes.push_back(HashField(row[1]));
+    {
+      common::MutexLock lock(tx_mu_);
+      std::vector<int64_t> without_hash;  // positions of rows queued by an older notaryd
+      for (const auto& row :
+           tx_->exec_params("SELECT seq, leaf_hash FROM pending ORDER BY seq LIMIT $1", limit)) {
+        last_seq_ = row[0].as<int64_t>();
+        if (row[1].is_null()) without_hash.push_back(static_cast<int64_t>(hashes.size()));
+        hashes.push_back(HashField(row[1]));
+      }
+      RETURN_IF_ERROR(BuildMissing(without_hash, hashes));
+      count_ = static_cast<int64_t>(hashes.size());
+      if (hashes.empty()) return hashes;
+      first_leaf_ = head_ ? head_->tree_size : 0;
+      height_ = head_ ? head_->height + 1 : 0;
+      // The rightmost partial tiles: all that appending to the tree reads.
+      partial_ids_ = notary::tlog::PartialTiles(static_cast<uint64_t>(first_leaf_));
+      ASSIGN_OR_RETURN(partials_, ReadTilesTx(*tx_, partial_ids_));
     }
-    RETURN_IF_ERROR(BuildMissing(without_hash, hashes));
-    count_ = static_cast<int64_t>(hashes.size());
-    if (hashes.empty()) return hashes;
-    first_leaf_ = head_ ? head_->tree_size : 0;
-    height_ = head_ ? head_->height + 1 : 0;
-    // The rightmost partial tiles: all that appending to the tree reads.
-    partial_ids_ = notary::tlog::PartialTiles(static_cast<uint64_t>(first_leaf_));
-    ASSIGN_OR_RETURN(auto partials, ReadTilesTx(tx_, partial_ids_));
-    partials_ = std::move(partials);
     moving_ = std::async(std::launch::async, [this] { return MoveLeaves(); });
     started_ = true;
     return hashes;
@@ -150,7 +165,10 @@ class TxSealView : public SealView {
     explicit Reader(TxSealView& view) : view_(view) {}
     common::Result<std::vector<std::string>> ReadTiles(
         std::span<const notary::tlog::TileId> ids) override {
-      if (!view_.started_) return ReadTilesTx(view_.tx_, ids);
+      if (!view_.started_) {
+        common::MutexLock lock(view_.tx_mu_);
+        return ReadTilesTx(*view_.tx_, ids);
+      }
       std::vector<std::string> out;
       for (const auto& id : ids) {
         auto it = std::find(view_.partial_ids_.begin(), view_.partial_ids_.end(), id);
@@ -171,8 +189,9 @@ class TxSealView : public SealView {
   // order, and leave the queue; both from this transaction's snapshot, so exactly the rows
   // whose hashes were read, whatever ingest commits meanwhile. A leaf is narrow (index,
   // receipt, height, hash): its record stays in the receipt. Throws when a count differs.
-  void MoveLeaves() {
-    const pqxx::result moved = tx_.exec_params(
+  void MoveLeaves() EXCLUDES(tx_mu_) {
+    common::MutexLock lock(tx_mu_);
+    const pqxx::result moved = tx_->exec_params(
         "INSERT INTO leaves (leaf_index, receipt_id, block_height, leaf_hash)"
         " SELECT $1::bigint + n - 1, receipt_id, $2, leaf_hash FROM"
         " (SELECT receipt_id, leaf_hash, row_number() OVER (ORDER BY seq) AS n"
@@ -181,7 +200,7 @@ class TxSealView : public SealView {
     size_t recorded = 0, to_record = 0;
     if (!built_.empty()) {
       pqxx::stream_to leaves(
-          tx_, "leaves",
+          *tx_, "leaves",
           std::vector<std::string>{"leaf_index", "receipt_id", "block_height", "leaf_hash"});
       std::string ids = "{", records = "{", hashes = "{";
       for (const auto& [position, l] : built_) {
@@ -197,7 +216,7 @@ class TxSealView : public SealView {
       if (to_record > 0) {
         // Only a receipt without a record takes one (the receipts' trigger allows nothing
         // else); the CHECK ties the hash to it.
-        recorded = tx_.exec_params(
+        recorded = tx_->exec_params(
                           "UPDATE receipts r SET leaf_record = decode(v.record, 'hex'),"
                           " leaf_hash = decode(v.hash, 'hex')"
                           " FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, record, hash)"
@@ -206,7 +225,8 @@ class TxSealView : public SealView {
                        .affected_rows();
       }
     }
-    const pqxx::result dequeued = tx_.exec_params("DELETE FROM pending WHERE seq <= $1", last_seq_);
+    const pqxx::result dequeued =
+        tx_->exec_params("DELETE FROM pending WHERE seq <= $1", last_seq_);
     const auto expected = static_cast<size_t>(count_);
     if (moved.affected_rows() + built_.size() != expected || dequeued.affected_rows() != expected ||
         recorded != to_record) {
@@ -218,9 +238,9 @@ class TxSealView : public SealView {
   // are built from their receipts, as the sealer always did before, and MoveLeaves() writes
   // them into the receipts. A receipt that already holds a record keeps it.
   common::Status BuildMissing(const std::vector<int64_t>& positions,
-                              std::vector<common::Hash>& hashes) {
+                              std::vector<common::Hash>& hashes) REQUIRES(tx_mu_) {
     if (positions.empty()) return common::Ok();
-    pqxx::result r = tx_.exec_params(
+    pqxx::result r = tx_->exec_params(
         "SELECT p.n, r.id::text, t.name, r.received_at_us, r.raw_sha256, r.canonical_sha256,"
         " r.parts_root, r.envelope_digest, r.salt, r.canon_version, r.leaf_hash"
         " FROM (SELECT seq, receipt_id, row_number() OVER (ORDER BY seq) - 1 AS n"
@@ -258,7 +278,8 @@ class TxSealView : public SealView {
     return common::Ok();
   }
 
-  pqxx::work& tx_;
+  common::Mutex tx_mu_;
+  pqxx::work* const tx_ PT_GUARDED_BY(tx_mu_);
   Reader tiles_{*this};
   bool head_read_ = false, started_ = false;
   std::optional<BlockRow> head_;
@@ -333,41 +354,44 @@ common::Result<std::optional<BlockRow>> ChainStore::Seal(
         view.height() != b.height) {
       return common::Error::Internal("block does not hold the queue it was built from");
     }
-    tx.exec_params(
-        "INSERT INTO blocks (height, prev_hash, batch_root, first_leaf, leaf_count, tree_size,"
-        " tree_root, sealed_at, sealed_at_us, key_id, header, signature, block_hash,"
-        " checkpoint, node) VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8::bigint / 1e6),"
-        " $8, $9, $10, $11, $12, $13, $14)",
-        b.height, Bytea(b.prev_hash), Bytea(b.batch_root), b.first_leaf, b.leaf_count, b.tree_size,
-        Bytea(b.tree_root), b.sealed_at_us, b.key_id, Bytea(b.header), Bytea(b.signature),
-        Bytea(b.block_hash), b.checkpoint, n.node);
-    if (!n.tiles.empty()) {
-      // All tiles in one statement, their hashes as one binary parameter (no hex).
-      std::vector<int64_t> levels, idxs, widths, offsets;
-      std::string hashes;
-      for (const auto& t : n.tiles) {
-        levels.push_back(t.id.level);
-        idxs.push_back(static_cast<int64_t>(t.id.index));
-        widths.push_back(t.id.width);
-        offsets.push_back(static_cast<int64_t>(hashes.size()));
-        hashes += t.hashes;
+    // The leaves are in (FinishMove above); the rest of the block goes in the same transaction.
+    return view.WithTx([&](pqxx::work& w) -> common::Result<std::optional<BlockRow>> {
+      w.exec_params(
+          "INSERT INTO blocks (height, prev_hash, batch_root, first_leaf, leaf_count, tree_size,"
+          " tree_root, sealed_at, sealed_at_us, key_id, header, signature, block_hash,"
+          " checkpoint, node) VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8::bigint / 1e6),"
+          " $8, $9, $10, $11, $12, $13, $14)",
+          b.height, Bytea(b.prev_hash), Bytea(b.batch_root), b.first_leaf, b.leaf_count,
+          b.tree_size, Bytea(b.tree_root), b.sealed_at_us, b.key_id, Bytea(b.header),
+          Bytea(b.signature), Bytea(b.block_hash), b.checkpoint, n.node);
+      if (!n.tiles.empty()) {
+        // All tiles in one statement, their hashes as one binary parameter (no hex).
+        std::vector<int64_t> levels, idxs, widths, offsets;
+        std::string hashes;
+        for (const auto& t : n.tiles) {
+          levels.push_back(t.id.level);
+          idxs.push_back(static_cast<int64_t>(t.id.index));
+          widths.push_back(t.id.width);
+          offsets.push_back(static_cast<int64_t>(hashes.size()));
+          hashes += t.hashes;
+        }
+        w.exec_params(
+            "INSERT INTO tiles (level, idx, width, hashes) SELECT l, i, w,"
+            " substring($4::bytea from o::int + 1 for w * 32) FROM"
+            " unnest($1::smallint[], $2::bigint[], $3::smallint[], $5::bigint[]) AS t(l, i, w, o)",
+            IntArray(levels), IntArray(idxs), IntArray(widths), Bytea(hashes), IntArray(offsets));
       }
-      tx.exec_params(
-          "INSERT INTO tiles (level, idx, width, hashes) SELECT l, i, w,"
-          " substring($4::bytea from o::int + 1 for w * 32) FROM"
-          " unnest($1::smallint[], $2::bigint[], $3::smallint[], $5::bigint[]) AS t(l, i, w, o)",
-          IntArray(levels), IntArray(idxs), IntArray(widths), Bytea(hashes), IntArray(offsets));
-    }
-    for (const TokenRow& t : n.tokens) {
-      tx.exec_params(
-          "INSERT INTO timestamp_tokens (block_height, tsa, gen_time, token) VALUES"
-          " ($1, $2, to_timestamp($3::bigint / 1e6), $4)",
-          t.block_height, t.tsa, t.gen_time_us, Bytea(t.token));
-    }
-    for (const std::string& tsa : n.tsa_to_fetch) {
-      tx.exec_params("INSERT INTO tsa_pending (block_height, tsa) VALUES ($1, $2)", b.height, tsa);
-    }
-    return std::optional<BlockRow>(b);
+      for (const TokenRow& t : n.tokens) {
+        w.exec_params(
+            "INSERT INTO timestamp_tokens (block_height, tsa, gen_time, token) VALUES"
+            " ($1, $2, to_timestamp($3::bigint / 1e6), $4)",
+            t.block_height, t.tsa, t.gen_time_us, Bytea(t.token));
+      }
+      for (const std::string& tsa : n.tsa_to_fetch) {
+        w.exec_params("INSERT INTO tsa_pending (block_height, tsa) VALUES ($1, $2)", b.height, tsa);
+      }
+      return std::optional<BlockRow>(b);
+    });
   });
 }
 
