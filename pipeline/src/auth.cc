@@ -61,21 +61,31 @@ common::Result<NewApiKey> GenerateApiKey(const std::string& tenant,
 Authenticator::Authenticator(storage::AdminStore& store, uint32_t per_minute)
     : store_(store), per_minute_(per_minute) {}
 
-Authenticator::Bucket& Authenticator::FailureBucketLocked(
-    const std::string& client, std::chrono::steady_clock::time_point now) {
+namespace {
+
+// Seconds from `last_us` to `now_us`; never negative, so a clock set back refills nothing.
+double SecondsSince(int64_t last_us, int64_t now_us) {
+  return now_us > last_us ? static_cast<double>(now_us - last_us) / 1e6 : 0.0;
+}
+
+}  // namespace
+
+Authenticator::Bucket& Authenticator::FailureBucketLocked(const std::string& client,
+                                                          int64_t now_us) {
   if (failures_.size() >= kMaxTrackedAddresses && !failures_.contains(client)) {
     // Forget addresses whose buckets have refilled: they carry no penalty.
     std::erase_if(failures_, [&](const auto& kv) {
-      const double elapsed = std::chrono::duration<double>(now - kv.second.last).count();
-      return kv.second.tokens + elapsed * kFailuresPerMinute / 60.0 >= kFailureBurst;
+      return kv.second.tokens +
+                 SecondsSince(kv.second.last_us, now_us) * kFailuresPerMinute / 60.0 >=
+             kFailureBurst;
     });
     if (failures_.size() >= kMaxTrackedAddresses) failures_.clear();  // a flood of addresses
   }
-  auto [it, inserted] = failures_.try_emplace(client, Bucket{kFailureBurst, now});
+  auto [it, inserted] = failures_.try_emplace(client, Bucket{kFailureBurst, now_us});
   Bucket& b = it->second;
-  const double elapsed = std::chrono::duration<double>(now - b.last).count();
-  b.tokens = std::min(kFailureBurst, b.tokens + elapsed * kFailuresPerMinute / 60.0);
-  b.last = now;
+  b.tokens = std::min(kFailureBurst,
+                      b.tokens + SecondsSince(b.last_us, now_us) * kFailuresPerMinute / 60.0);
+  b.last_us = std::max(b.last_us, now_us);
   return b;
 }
 
@@ -83,11 +93,10 @@ Authenticator::Outcome Authenticator::Authenticate(const std::string& authorizat
                                                    const std::string& client) {
   Outcome out;
   if (authorization.empty()) return out;
-  const auto now = std::chrono::steady_clock::now();
   {
     common::MutexLock lock(mu_);
     if (auto it = failures_.find(client); it != failures_.end()) {
-      Bucket& b = FailureBucketLocked(client, now);
+      Bucket& b = FailureBucketLocked(client, now_us);
       if (b.tokens < 1.0) {
         out.failure = Failure::kRateLimited;
         out.retry_after_s = static_cast<int>((1.0 - b.tokens) * 60.0 / kFailuresPerMinute) + 1;
@@ -99,7 +108,7 @@ Authenticator::Outcome Authenticator::Authenticate(const std::string& authorizat
   if (!out.principal && out.failure != Failure::kUnavailable &&
       out.failure != Failure::kRateLimited) {
     common::MutexLock lock(mu_);
-    FailureBucketLocked(client, now).tokens -= 1.0;
+    FailureBucketLocked(client, now_us).tokens -= 1.0;
   }
   return out;
 }
@@ -146,12 +155,11 @@ Authenticator::Outcome Authenticator::Check(const std::string& authorization, in
   }
   {
     common::MutexLock lock(mu_);
-    auto now = std::chrono::steady_clock::now();
-    auto [it, inserted] = buckets_.try_emplace(k.key_id, Bucket{per_minute_, now});
+    auto [it, inserted] = buckets_.try_emplace(k.key_id, Bucket{per_minute_, now_us});
     Bucket& b = it->second;
-    double elapsed = std::chrono::duration<double>(now - b.last).count();
-    b.tokens = std::min(per_minute_, b.tokens + elapsed * per_minute_ / 60.0);
-    b.last = now;
+    b.tokens =
+        std::min(per_minute_, b.tokens + SecondsSince(b.last_us, now_us) * per_minute_ / 60.0);
+    b.last_us = std::max(b.last_us, now_us);
     if (b.tokens < 1.0) {
       out.failure = Failure::kRateLimited;
       out.retry_after_s = static_cast<int>((1.0 - b.tokens) * 60.0 / per_minute_) + 1;

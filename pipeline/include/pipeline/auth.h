@@ -10,7 +10,6 @@
 // Thread-safety: thread-safe.
 #pragma once
 
-#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -67,20 +66,20 @@ class Authenticator {
 
   Authenticator(storage::AdminStore& store, uint32_t per_minute);
   // `authorization` is the Authorization header value ("Bearer <key>") or empty; `client` the
-  // peer address the failure limit counts against.
+  // peer address the failure limit counts against. `now_us` (the caller's injected clock)
+  // decides expiry and refills both rate limits; a step back in time refills nothing.
   Outcome Authenticate(const std::string& authorization, int64_t now_us,
                        const std::string& client = "") EXCLUDES(mu_);
 
  private:
   struct Bucket {
     double tokens;
-    std::chrono::steady_clock::time_point last;
+    int64_t last_us;
   };
   // The key check itself, without the failure limit.
   Outcome Check(const std::string& authorization, int64_t now_us) EXCLUDES(mu_);
   // REQUIRES: mu_ held. Refills and returns the failure bucket of `client`.
-  Bucket& FailureBucketLocked(const std::string& client, std::chrono::steady_clock::time_point now)
-      REQUIRES(mu_);
+  Bucket& FailureBucketLocked(const std::string& client, int64_t now_us) REQUIRES(mu_);
 
   storage::AdminStore& store_;
   const double per_minute_;
