@@ -46,36 +46,31 @@ uint16_t Daemon::http_port() const { return parts_->http ? parts_->http->port() 
 common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   auto p = std::make_unique<Parts>();
   if (c.migrate) {
-    auto applied = storage::Migrate(c.owner_database_url, storage::BuiltinMigrations());
-    if (!applied.ok()) return applied.error();
-    spdlog::info("event=migrations_applied count={}", *applied);
+    ASSIGN_OR_RETURN(const auto applied,
+                     storage::Migrate(c.owner_database_url, storage::BuiltinMigrations()));
+    spdlog::info("event=migrations_applied count={}", applied);
   }
-  auto db = storage::Database::Open({c.database_url, c.db_connections});
-  if (!db.ok()) return db.error();
-  p->db = std::move(*db);
+  ASSIGN_OR_RETURN(p->db, storage::Database::Open({c.database_url, c.db_connections}));
   p->receipts = std::make_unique<storage::ReceiptStore>(*p->db);
   p->admin = std::make_unique<storage::AdminStore>(*p->db);
   p->chain = std::make_unique<storage::ChainStore>(*p->db);
 
-  auto tsa = pipeline::TsaService::Create(
-      {c.data_dir, c.tsa_key, c.tsa_cert, c.tsa_chain, c.tsa_policy, c.tsa_ca},
-      http::HttpTsaTransport());
-  if (!tsa.ok()) return tsa.error();
-  p->tsa = std::move(*tsa);
+  ASSIGN_OR_RETURN(p->tsa, pipeline::TsaService::Create({c.data_dir, c.tsa_key, c.tsa_cert,
+                                                         c.tsa_chain, c.tsa_policy, c.tsa_ca},
+                                                        http::HttpTsaTransport()));
 
-  auto router = pipeline::TenantRouter::Create(c.tenant_rules, c.default_tenant);
-  if (!router.ok()) return router.error();
+  ASSIGN_OR_RETURN(pipeline::TenantRouter router,
+                   pipeline::TenantRouter::Create(c.tenant_rules, c.default_tenant));
   // A rule naming a tenant that does not exist would refuse its mail forever: refuse to start.
-  auto tenants = p->admin->ListTenants();
-  if (!tenants.ok()) return tenants.error();
-  for (const std::string& t : router->tenants()) {
-    if (std::find(tenants->begin(), tenants->end(), t) == tenants->end()) {
+  ASSIGN_OR_RETURN(const std::vector<std::string> tenants, p->admin->ListTenants());
+  for (const std::string& t : router.tenants()) {
+    if (std::find(tenants.begin(), tenants.end(), t) == tenants.end()) {
       return common::Error::InvalidInput("tenant '" + t +
                                          "' (--default-tenant or --tenant-rule) does not exist; "
                                          "create it with notaryctl tenant create");
     }
   }
-  p->router = std::make_unique<pipeline::TenantRouter>(std::move(*router));
+  p->router = std::make_unique<pipeline::TenantRouter>(std::move(router));
   p->auth = std::make_unique<pipeline::Authenticator>(*p->admin, c.rate_limit_per_minute);
   p->journal = std::make_unique<storage::JournalStore>(*p->db);
   pipeline::Ingestor::Options ingest_options{c.node_name};
@@ -93,9 +88,8 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   so.batch_max = c.batch_max;
   so.tsa_urls = c.tsa_urls;
   so.seal = c.seal;
-  auto sealer = pipeline::Sealer::Create(so, *p->chain, *p->admin, *p->tsa, p->metrics);
-  if (!sealer.ok()) return sealer.error();
-  p->sealer = std::move(*sealer);
+  ASSIGN_OR_RETURN(p->sealer,
+                   pipeline::Sealer::Create(so, *p->chain, *p->admin, *p->tsa, p->metrics));
 
   Parts* raw = p.get();
   p->metrics.AddCollector([raw](std::string& out) {
@@ -109,20 +103,17 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
                            static_cast<double>(s.messages_accepted));
       common::AppendMetric(out, "smtp_bytes_accepted_total", "counter",
                            static_cast<double>(s.bytes_accepted));
-      out += "# TYPE smtp_messages_refused_total counter\n";
-      auto refused = [&](const char* reason, uint64_t v) {
-        out += std::string("smtp_messages_refused_total{reason=\"") + reason + "\"} " +
-               std::to_string(v) + "\n";
-      };
-      refused("size", s.refused_size);
-      refused("timeout", s.refused_timeout);
-      refused("policy", s.refused_policy);
-      refused("session_limit", s.refused_session_limit);
-      refused("temp_failure", s.refused_temp_failure);
-      refused("memory", s.refused_memory);
-      refused("perm_failure", s.refused_perm_failure);
-      refused("protocol", s.refused_protocol);
-      refused("aborted_in_data", s.aborted_in_data);
+      auto d = [](uint64_t v) { return static_cast<double>(v); };
+      common::AppendLabelledMetric(out, "smtp_messages_refused_total", "counter", "reason",
+                                   {{"size", d(s.refused_size)},
+                                    {"timeout", d(s.refused_timeout)},
+                                    {"policy", d(s.refused_policy)},
+                                    {"session_limit", d(s.refused_session_limit)},
+                                    {"temp_failure", d(s.refused_temp_failure)},
+                                    {"memory", d(s.refused_memory)},
+                                    {"perm_failure", d(s.refused_perm_failure)},
+                                    {"protocol", d(s.refused_protocol)},
+                                    {"aborted_in_data", d(s.aborted_in_data)}});
     }
     if (raw->ingestor) {
       common::AppendMetric(out, "ingest_queue_messages", "gauge",
@@ -157,7 +148,7 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   // With port 0 the name comes from the bound port (the SMTP server's default), not ":0".
   if (smtp_addr->second != 0) sc.listener_name = "smtp:" + c.smtp_listen;
   p->smtp = std::make_unique<smtp::SmtpServer>(sc, *p->ingestor);
-  if (auto st = p->smtp->Start(); !st.ok()) return st.error();
+  RETURN_IF_ERROR(p->smtp->Start());
 
   http::HttpOptions ho;
   ho.host = http_addr->first;
@@ -176,7 +167,7 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   http::HttpDeps deps{*p->db,     *p->receipts,    *p->admin,    *p->ingestor,    *p->auth,
                       p->metrics, p->sealer.get(), p->tsa.get(), p->journal.get()};
   p->http = std::make_unique<http::HttpApi>(ho, deps);
-  if (auto st = p->http->Start(); !st.ok()) return st.error();
+  RETURN_IF_ERROR(p->http->Start());
   spdlog::info("event=started node={} smtp_port={} http_port={}", c.node_name, p->smtp->port(),
                p->http->port());
   return std::unique_ptr<Daemon>(new Daemon(std::move(p)));

@@ -206,20 +206,17 @@ void AppendHttpFrontDoorMetrics(const HttpFrontDoorStatsSnapshot& s, std::string
                        static_cast<double>(s.connections_active));
   common::AppendMetric(out, "http_connections_accepted_total", "counter",
                        static_cast<double>(s.connections_accepted));
-  out += "# TYPE http_connections_rejected_total counter\n";
-  auto rejected = [&](const char* reason, uint64_t v) {
-    out += std::string("http_connections_rejected_total{reason=\"") + reason + "\"} " +
-           std::to_string(v) + "\n";
-  };
-  rejected("per_ip", s.rejected_per_ip);
-  rejected("global", s.rejected_global);
-  rejected("head_timeout", s.rejected_head_timeout);
-  rejected("body_timeout", s.rejected_body_timeout);
-  rejected("head_too_large", s.rejected_head_too_large);
-  rejected("body_too_large", s.rejected_body_too_large);
-  rejected("malformed", s.rejected_malformed);
-  rejected("write_timeout", s.rejected_write_timeout);
-  rejected("busy", s.rejected_busy);
+  auto d = [](uint64_t v) { return static_cast<double>(v); };
+  common::AppendLabelledMetric(out, "http_connections_rejected_total", "counter", "reason",
+                               {{"per_ip", d(s.rejected_per_ip)},
+                                {"global", d(s.rejected_global)},
+                                {"head_timeout", d(s.rejected_head_timeout)},
+                                {"body_timeout", d(s.rejected_body_timeout)},
+                                {"head_too_large", d(s.rejected_head_too_large)},
+                                {"body_too_large", d(s.rejected_body_too_large)},
+                                {"malformed", d(s.rejected_malformed)},
+                                {"write_timeout", d(s.rejected_write_timeout)},
+                                {"busy", d(s.rejected_busy)}});
   common::AppendMetric(out, "http_requests_dispatched_total", "counter",
                        static_cast<double>(s.requests));
   common::AppendMetric(out, "http_requests_in_flight", "gauge",
