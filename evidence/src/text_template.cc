@@ -82,21 +82,20 @@ common::Status RenderNodes(const std::vector<Node>& nodes, std::vector<const jso
             stack.push_back(&item);
             auto st = RenderNodes(n.children, stack, kind, out);
             stack.pop_back();
-            if (!st.ok()) return st;
+            RETURN_IF_ERROR(st);
           }
         } else {
           const bool push = v->is_object();
           if (push) stack.push_back(v);
           auto st = RenderNodes(n.children, stack, kind, out);
           if (push) stack.pop_back();
-          if (!st.ok()) return st;
+          RETURN_IF_ERROR(st);
         }
         break;
       }
       case Node::Type::kInverted:
         if (!Truthy(Lookup(stack, n.text))) {
-          auto st = RenderNodes(n.children, stack, kind, out);
-          if (!st.ok()) return st;
+          RETURN_IF_ERROR(RenderNodes(n.children, stack, kind, out));
         }
         break;
     }

@@ -299,10 +299,9 @@ common::Result<Hash> TreeRoot(uint64_t size, TileReader& reader) {
 
 common::Result<Hash> LeafHash(uint64_t index, uint64_t size, TileReader& reader) {
   if (index >= size) return Error::InvalidInput("leaf index not below the tree size");
-  common::Result<std::vector<Hash>> leaf =
-      ProveWith(size, {internal::Span{internal::NodeId{0, index}}}, reader);
-  if (!leaf.ok()) return leaf.error();
-  return (*leaf)[0];
+  ASSIGN_OR_RETURN(const std::vector<Hash> leaf,
+                   ProveWith(size, {internal::Span{internal::NodeId{0, index}}}, reader));
+  return leaf[0];
 }
 
 common::Result<std::vector<Hash>> InclusionProof(uint64_t index, uint64_t size,

@@ -219,7 +219,7 @@ common::Result<std::optional<JournalReport>> ParseJournalReport(std::string_view
       if (ct != nullptr && g_mime_content_type_is_type(ct, "text", "plain")) {
         GCharPtr text{g_mime_text_part_get_text(GMIME_TEXT_PART(part))};
         if (text) {
-          if (auto st = ParseReportText(text.get(), report); !st.ok()) return st.error();
+          RETURN_IF_ERROR(ParseReportText(text.get(), report));
           have_text = true;
         }
       }

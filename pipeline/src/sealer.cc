@@ -31,23 +31,20 @@ common::Result<notary::Ed25519Signer> LoadOrCreateSigningKey(const std::string& 
                                                              storage::AdminStore& admin) {
   std::string path = file;
   if (path.empty()) {
-    if (auto st = EnsurePrivateDir(data_dir); !st.ok()) return st.error();
+    RETURN_IF_ERROR(EnsurePrivateDir(data_dir));
     path = data_dir + "/signing_key.pem";
     if (!FileExists(path)) {
-      auto made = notary::Ed25519Signer::Generate();
-      if (!made.ok()) return made.error();
-      auto pem = made->PrivatePem();
-      if (!pem.ok()) return pem.error();
-      if (auto st = WriteSecretFile(path, *pem); !st.ok()) return st.error();
+      ASSIGN_OR_RETURN(notary::Ed25519Signer made, notary::Ed25519Signer::Generate());
+      ASSIGN_OR_RETURN(std::string pem, made.PrivatePem());
+      RETURN_IF_ERROR(WriteSecretFile(path, pem));
       spdlog::info("event=signing_key_generated key_id={} file={}",
-                   notary::KeyId(made->public_key()), path);
+                   notary::KeyId(made.public_key()), path);
     }
   }
-  auto pem = ReadTextFile(path);
-  if (!pem.ok()) return pem.error();
-  auto signer = notary::Ed25519Signer::FromPrivatePem(*pem);
+  ASSIGN_OR_RETURN(std::string pem, ReadTextFile(path));
+  auto signer = notary::Ed25519Signer::FromPrivatePem(pem);
   if (!signer.ok()) return common::Error::InvalidInput("signing key " + path + " is not Ed25519");
-  if (auto st = admin.InsertSigningKey(KeyRowOf(*signer)); !st.ok()) return st.error();
+  RETURN_IF_ERROR(admin.InsertSigningKey(KeyRowOf(*signer)));
   return signer;
 }
 
@@ -55,10 +52,10 @@ common::Result<std::unique_ptr<Sealer>> Sealer::Create(SealerOptions options,
                                                        storage::ChainStore& chain,
                                                        storage::AdminStore& admin, TsaService& tsa,
                                                        common::Metrics& metrics) {
-  auto signer = LoadOrCreateSigningKey(options.data_dir, options.signing_key_file, admin);
-  if (!signer.ok()) return signer.error();
+  ASSIGN_OR_RETURN(notary::Ed25519Signer signer,
+                   LoadOrCreateSigningKey(options.data_dir, options.signing_key_file, admin));
   std::unique_ptr<Sealer> s(
-      new Sealer(std::move(options), chain, admin, tsa, metrics, std::move(*signer)));
+      new Sealer(std::move(options), chain, admin, tsa, metrics, std::move(signer)));
   if (auto latest = chain.Latest(); latest.ok() && latest->has_value()) {
     metrics.tree_size.store((*latest)->tree_size);
     metrics.last_seal_unix.store((*latest)->sealed_at_us / 1000000);
@@ -114,7 +111,7 @@ common::Status Sealer::ReloadKeyIfRotated() {
   if (!pem.ok() || *pem == key_pem_) return common::Ok();
   auto signer = notary::Ed25519Signer::FromPrivatePem(*pem);
   if (!signer.ok()) return common::Ok();
-  if (auto st = admin_.InsertSigningKey(KeyRowOf(*signer)); !st.ok()) return st.error();
+  RETURN_IF_ERROR(admin_.InsertSigningKey(KeyRowOf(*signer)));
   signer_ = std::move(*signer);
   key_pem_ = std::move(*pem);
   spdlog::info("event=signing_key_loaded key_id={}", notary::KeyId(signer_.public_key()));
@@ -125,12 +122,11 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
   common::MutexLock guard(mu_);
   if (!lock_ || !lock_->StillHeld()) {
     lock_.reset();
-    auto l = storage::SealerLock::TryAcquire(options_.database_url);
-    if (!l.ok()) return l.error();  // kConflict: another process seals
-    lock_ = std::move(*l);
+    // kConflict: another process seals.
+    ASSIGN_OR_RETURN(lock_, storage::SealerLock::TryAcquire(options_.database_url));
     spdlog::info("event=sealer_lock_acquired node={}", options_.node);
   }
-  if (auto st = ReloadKeyIfRotated(); !st.ok()) return st.error();
+  RETURN_IF_ERROR(ReloadKeyIfRotated());
 
   using Clock = std::chrono::steady_clock;
   auto t_start = Clock::now();
@@ -141,8 +137,7 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
     // Leaf records and hashes were built at ingest; the queue hands over the hashes.
     auto queued = view.Queue(static_cast<int>(options_.batch_max));
     t_read = Clock::now();
-    if (!queued.ok()) return queued.error();
-    const std::vector<common::Hash>& hashes = *queued;
+    ASSIGN_OR_RETURN(const std::vector<common::Hash> hashes, std::move(queued));
     if (hashes.empty()) return std::optional<storage::NewBlock>();
     const std::optional<storage::BlockRow> head = view.Head();
     ASSIGN_OR_RETURN(storage::NewBlock nb,

@@ -16,15 +16,10 @@ common::Result<std::unique_ptr<TsaService>> TsaService::Create(const TsaFiles& f
     if (f.key.empty() || f.cert.empty()) {
       return common::Error::InvalidInput("--tsa-key and --tsa-cert go together");
     }
-    auto k = ReadTextFile(f.key);
-    auto c = ReadTextFile(f.cert);
-    if (!k.ok()) return k.error();
-    if (!c.ok()) return c.error();
-    key = *k;
-    cert = *c;
+    ASSIGN_OR_RETURN(key, ReadTextFile(f.key));
+    ASSIGN_OR_RETURN(cert, ReadTextFile(f.cert));
     if (!f.chain.empty()) {
-      ASSIGN_OR_RETURN(auto ch, ReadTextFile(f.chain));
-      chain = ch;
+      ASSIGN_OR_RETURN(chain, ReadTextFile(f.chain));
     }
     ca = chain.empty() ? cert : chain;
   } else {
@@ -34,25 +29,18 @@ common::Result<std::unique_ptr<TsaService>> TsaService::Create(const TsaFiles& f
                       ca_path = dir + "/ca.pem", ca_key_path = dir + "/ca.key.pem";
     if (!FileExists(key_path)) {
       ASSIGN_OR_RETURN(auto made, notary::GenerateLocalTsa("Email Notary", f.clock->NowMicros()));
-      for (auto st : {WriteSecretFile(ca_key_path, made.ca_key_pem),
-                      WritePublicFile(ca_path, made.ca_cert_pem),
-                      WritePublicFile(cert_path, made.tsa_cert_pem),
-                      WriteSecretFile(key_path, made.tsa_key_pem)}) {
-        if (!st.ok()) return st.error();
-      }
+      // The key file last: it is what marks the set complete on the next start.
+      RETURN_IF_ERROR(WriteSecretFile(ca_key_path, made.ca_key_pem));
+      RETURN_IF_ERROR(WritePublicFile(ca_path, made.ca_cert_pem));
+      RETURN_IF_ERROR(WritePublicFile(cert_path, made.tsa_cert_pem));
+      RETURN_IF_ERROR(WriteSecretFile(key_path, made.tsa_key_pem));
       spdlog::info("event=tsa_generated dir={} note=\"created a local CA and TSA certificate\"",
                    dir);
     }
-    auto k = ReadTextFile(key_path);
-    auto c = ReadTextFile(cert_path);
-    auto a = ReadTextFile(ca_path);
-    if (!k.ok()) return k.error();
-    if (!c.ok()) return c.error();
-    if (!a.ok()) return a.error();
-    key = *k;
-    cert = *c;
-    chain = *a;
-    ca = *a;
+    ASSIGN_OR_RETURN(key, ReadTextFile(key_path));
+    ASSIGN_OR_RETURN(cert, ReadTextFile(cert_path));
+    ASSIGN_OR_RETURN(chain, ReadTextFile(ca_path));
+    ca = chain;
   }
   notary::TsaResponderOptions opts;
   if (!f.policy.empty()) opts.policy_oid = f.policy;
@@ -72,24 +60,22 @@ common::Result<std::string> TsaService::Respond(std::string_view query_der) cons
 }
 
 common::Result<notary::TokenInfo> TsaService::StampLocal(const common::Hash& digest) const {
-  auto query =
-      notary::CreateQuery(notary::TsaHashAlg::kSha256, digest, notary::RandomTsaNonce(), true);
-  if (!query.ok()) return query.error();
-  ASSIGN_OR_RETURN(auto reply, responder_.Respond(*query));
-  return notary::VerifyReply(reply, *query, ca_pem_, certs_pem_);
+  ASSIGN_OR_RETURN(const std::string query, notary::CreateQuery(notary::TsaHashAlg::kSha256, digest,
+                                                                notary::RandomTsaNonce(), true));
+  ASSIGN_OR_RETURN(auto reply, responder_.Respond(query));
+  return notary::VerifyReply(reply, query, ca_pem_, certs_pem_);
 }
 
 common::Result<notary::TokenInfo> TsaService::StampExternal(const std::string& url,
                                                             const common::Hash& digest) const {
-  auto query =
-      notary::CreateQuery(notary::TsaHashAlg::kSha256, digest, notary::RandomTsaNonce(), true);
-  if (!query.ok()) return query.error();
+  ASSIGN_OR_RETURN(const std::string query, notary::CreateQuery(notary::TsaHashAlg::kSha256, digest,
+                                                                notary::RandomTsaNonce(), true));
   if (!transport_) return common::Error::Unavailable("no transport to reach external TSAs");
-  ASSIGN_OR_RETURN(std::string reply, transport_(url, *query));
+  ASSIGN_OR_RETURN(std::string reply, transport_(url, query));
   if (external_ca_pem_.empty()) {
     return common::Error::InvalidInput("no --tsa-ca given: cannot verify external tokens");
   }
-  return notary::VerifyReply(reply, *query, external_ca_pem_, "");
+  return notary::VerifyReply(reply, query, external_ca_pem_, "");
 }
 
 }  // namespace pipeline

@@ -109,14 +109,13 @@ uint64_t RandomTsaNonce() {
 common::Result<TokenInfo> VerifyReply(std::string_view reply_der, std::string_view query_der,
                                       std::string_view trusted_ca_pem,
                                       std::string_view untrusted_chain_pem) {
-  auto status = ParseReplyStatus(reply_der);
-  if (!status.ok()) return status.error();
-  if (status->status != PkiStatus::kGranted && status->status != PkiStatus::kGrantedWithMods) {
+  ASSIGN_OR_RETURN(const auto status, ParseReplyStatus(reply_der));
+  if (status.status != PkiStatus::kGranted && status.status != PkiStatus::kGrantedWithMods) {
     return common::Error::VerifyFailed(std::string("TSA refused: status ") +
-                                       StatusName(status->status) + ", failure info '" +
-                                       TsaFailureInfoNames(status->failure_info) + "'");
+                                       StatusName(status.status) + ", failure info '" +
+                                       TsaFailureInfoNames(status.failure_info) + "'");
   }
-  if (!status->has_token) return common::Error::VerifyFailed("granted reply without a token");
+  if (!status.has_token) return common::Error::VerifyFailed("granted reply without a token");
 
   TsReqPtr req = tsa_internal::DecodeRequest(query_der);
   TsRespPtr resp = tsa_internal::DecodeResponse(reply_der);
@@ -130,10 +129,9 @@ common::Result<TokenInfo> VerifyReply(std::string_view reply_der, std::string_vi
   // Compares the imprint (algorithm and digest), the nonce and, when asked, the policy.
   TsVerifyCtxPtr ctx{TS_REQ_to_TS_VERIFY_CTX(req.get(), nullptr)};
   if (!ctx) return common::Error::Internal("TS_VERIFY_CTX: " + common::OpenSslError());
-  common::Status verified =
+  RETURN_IF_ERROR(
       VerifyWithContext(ctx.get(), trusted_ca_pem, untrusted_chain_pem, info.gen_time_us,
-                        [&] { return TS_RESP_verify_response(ctx.get(), resp.get()); });
-  if (!verified.ok()) return verified.error();
+                        [&] { return TS_RESP_verify_response(ctx.get(), resp.get()); }));
   return info;
 }
 
