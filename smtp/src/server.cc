@@ -83,7 +83,7 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<SmtpContext> ctx,
     }
     bool per_ip_full = false;
     {
-      std::lock_guard<std::mutex> lock(ctx->mu);
+      common::MutexLock lock(ctx->mu);
       auto it = ctx->per_ip.find(ip);
       per_ip_full = it != ctx->per_ip.end() && it->second >= ctx->config.max_sessions_per_ip;
     }
@@ -275,7 +275,7 @@ void SmtpServer::Stop() {
   });
   std::vector<std::shared_ptr<SmtpSession>> sessions;
   {
-    std::lock_guard<std::mutex> lock(impl.ctx->mu);
+    common::MutexLock lock(impl.ctx->mu);
     for (auto& [id, weak] : impl.ctx->sessions) {
       if (auto s = weak.lock()) sessions.push_back(std::move(s));
     }

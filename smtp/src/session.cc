@@ -66,13 +66,13 @@ SmtpSession::SmtpSession(std::shared_ptr<SmtpContext> ctx, std::weak_ptr<asio::i
       next_mail_deadline_(Clock::now() + ctx_->config.between_messages_timeout) {
   ctx_->stats->sessions_active.fetch_add(1);
   ctx_->stats->sessions_total.fetch_add(1);
-  std::lock_guard<std::mutex> lock(ctx_->mu);
+  common::MutexLock lock(ctx_->mu);
   ++ctx_->per_ip[peer_ip_];
 }
 
 SmtpSession::~SmtpSession() {
   ctx_->stats->sessions_active.fetch_sub(1);
-  std::lock_guard<std::mutex> lock(ctx_->mu);
+  common::MutexLock lock(ctx_->mu);
   ctx_->sessions.erase(id_);
   if (auto it = ctx_->per_ip.find(peer_ip_); it != ctx_->per_ip.end() && --it->second == 0) {
     ctx_->per_ip.erase(it);
@@ -81,7 +81,7 @@ SmtpSession::~SmtpSession() {
 
 void SmtpSession::Launch(std::shared_ptr<SmtpSession> session) {
   {
-    std::lock_guard<std::mutex> lock(session->ctx_->mu);
+    common::MutexLock lock(session->ctx_->mu);
     session->ctx_->sessions[session->id_] = session;
   }
   // Stop() sets `stopping` before it collects the sessions, so one registered after that

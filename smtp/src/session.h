@@ -5,7 +5,7 @@
 // Internal to server.cc; not part of the server's interface.
 //
 // Thread-safety: a session's members are touched only on its strand; SmtpContext members
-// are immutable after Start() except the atomics and `sessions` (guarded by `mu`).
+// are immutable after Start() except the atomics and the members GUARDED_BY(mu).
 #pragma once
 
 #include <asio.hpp>
@@ -14,7 +14,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "common/cidr.h"
+#include "common/thread_annotations.h"
 #include "pipeline/message_sink.h"
 #include "smtp/data.h"
 #include "smtp/memory_budget.h"
@@ -42,9 +42,9 @@ struct SmtpContext {
 
   std::unique_ptr<MemoryBudget> budget;  // bytes of messages being received
 
-  std::mutex mu;
-  std::unordered_map<uint64_t, std::weak_ptr<SmtpSession>> sessions;  // guarded by mu
-  std::unordered_map<std::string, size_t> per_ip;  // guarded by mu: live sessions per address
+  common::Mutex mu;
+  std::unordered_map<uint64_t, std::weak_ptr<SmtpSession>> sessions GUARDED_BY(mu);
+  std::unordered_map<std::string, size_t> per_ip GUARDED_BY(mu);  // live sessions per address
 };
 
 class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
