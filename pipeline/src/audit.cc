@@ -7,13 +7,13 @@
 #include <deque>
 #include <limits>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <thread>
 
 #include "common/printable.h"
 #include "common/rfc6962.h"
 #include "common/sha256.h"
+#include "common/thread_annotations.h"
 #include "log/block.h"
 #include "log/checkpoint.h"
 #include "log/ed25519.h"
@@ -176,7 +176,9 @@ void CheckLeaf(const storage::StoredLeaf& l, bool canonical, LeafResult& r) {
   }
 }
 
-// A range of leaf indexes, checked by one worker; handed back in chain order.
+// A range of leaf indexes, checked by one worker; handed back in chain order. `done` is read
+// and written under Pipeline::mu_ (which the analysis cannot name from here); the fields
+// before it belong to the worker until it sets `done`, then to the reader of Next().
 struct Item {
   int64_t first = 0, end = 0;
   std::vector<LeafResult> results;  // the stored leaves of [first, end), in order
@@ -202,7 +204,7 @@ class Pipeline {
   }
   ~Pipeline() {
     {
-      std::lock_guard lock(mu_);
+      common::MutexLock lock(mu_);
       stop_ = true;
     }
     space_.notify_all();
@@ -210,9 +212,9 @@ class Pipeline {
   }  // the jthreads join here
 
   // The next range in chain order once it is checked; nullptr after the last.
-  std::shared_ptr<Item> Next() {
-    std::unique_lock lock(mu_);
-    ready_.wait(lock, [&] {
+  std::shared_ptr<Item> Next() EXCLUDES(mu_) {
+    common::MutexLock lock(mu_);
+    ready_.wait(lock, [&]() REQUIRES(mu_) {
       return (!ordered_.empty() && ordered_.front()->done) ||
              (ordered_.empty() && next_ >= extent_);
     });
@@ -225,9 +227,11 @@ class Pipeline {
 
  private:
   // The next range to read, reserved in order; nullptr when there is none or on stop.
-  std::shared_ptr<Item> Reserve() {
-    std::unique_lock lock(mu_);
-    space_.wait(lock, [&] { return stop_ || next_ >= extent_ || ordered_.size() < capacity_; });
+  std::shared_ptr<Item> Reserve() EXCLUDES(mu_) {
+    common::MutexLock lock(mu_);
+    space_.wait(lock, [&]() REQUIRES(mu_) {
+      return stop_ || next_ >= extent_ || ordered_.size() < capacity_;
+    });
     if (stop_ || next_ >= extent_) return nullptr;
     auto item = std::make_shared<Item>();
     item->first = next_;
@@ -237,8 +241,8 @@ class Pipeline {
     return item;
   }
 
-  void Finish(Item& item, uint64_t bytes) {
-    std::lock_guard lock(mu_);
+  void Finish(Item& item, uint64_t bytes) EXCLUDES(mu_) {
+    common::MutexLock lock(mu_);
     // Size later ranges by what this one held per leaf (1 to 4096 leaves).
     if (!item.results.empty()) {
       const uint64_t per_leaf = std::max<uint64_t>(1, bytes / item.results.size());
@@ -248,7 +252,7 @@ class Pipeline {
     ready_.notify_all();
   }
 
-  void Work() {
+  void Work() EXCLUDES(mu_) {
     auto reader = storage::LeafRangeReader::Open(db_, canonical_);
     storage::StoredLeaf leaf;
     while (auto item = Reserve()) {
@@ -282,12 +286,12 @@ class Pipeline {
   const bool canonical_;
   const size_t chunk_bytes_;
   const size_t capacity_;
-  std::mutex mu_;
-  std::condition_variable ready_, space_;
-  std::deque<std::shared_ptr<Item>> ordered_;  // GUARDED_BY(mu_)
-  int64_t next_ = 0;                           // GUARDED_BY(mu_) first index not reserved
-  int64_t span_ = 64;                          // GUARDED_BY(mu_) leaves per range
-  bool stop_ = false;                          // GUARDED_BY(mu_)
+  common::Mutex mu_;
+  std::condition_variable_any ready_, space_;
+  std::deque<std::shared_ptr<Item>> ordered_ GUARDED_BY(mu_);
+  int64_t next_ GUARDED_BY(mu_) = 0;   // first index not reserved
+  int64_t span_ GUARDED_BY(mu_) = 64;  // leaves per range
+  bool stop_ GUARDED_BY(mu_) = false;
   std::vector<std::jthread> workers_;
 };
 
