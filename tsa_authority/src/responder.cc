@@ -6,10 +6,10 @@
 #include <array>
 #include <chrono>
 #include <climits>
-#include <mutex>
 #include <utility>
 #include <vector>
 
+#include "common/thread_annotations.h"
 #include "token_signer.h"
 #include "tsa/openssl_ts.h"
 
@@ -36,8 +36,8 @@ struct TsaResponder::State {
 
   // Granted tokens are issued by pooled signers (one thread at a time each), so a responder
   // builds one per concurrent caller, not one per token.
-  std::mutex pool_mu;
-  std::vector<std::unique_ptr<tsa_internal::TsaTokenSigner>> idle_signers;
+  common::Mutex pool_mu;
+  std::vector<std::unique_ptr<tsa_internal::TsaTokenSigner>> idle_signers GUARDED_BY(pool_mu);
 };
 
 namespace {
@@ -151,7 +151,10 @@ common::Result<TsaResponder> TsaResponder::Create(std::string_view key_pem,
   sc.signing_cert_v2_der = std::move(ess);
   // One signer now, so that a key OpenSSL cannot sign with fails here, not on first use.
   ASSIGN_OR_RETURN(auto signer, tsa_internal::TsaTokenSigner::Create(sc));
-  state->idle_signers.push_back(std::move(signer));
+  {
+    common::MutexLock lock(state->pool_mu);  // not shared yet, but the member is guarded
+    state->idle_signers.push_back(std::move(signer));
+  }
   return TsaResponder(std::move(state));
 }
 
@@ -231,7 +234,7 @@ common::Result<std::string> TsaResponder::Answer(std::string_view query_der, boo
   if (req && now >= 0 && Acceptable(req.get(), s.policy.get())) {
     std::unique_ptr<tsa_internal::TsaTokenSigner> signer;
     {
-      std::lock_guard lock(s.pool_mu);
+      common::MutexLock lock(s.pool_mu);
       if (!s.idle_signers.empty()) {
         signer = std::move(s.idle_signers.back());
         s.idle_signers.pop_back();
@@ -245,7 +248,7 @@ common::Result<std::string> TsaResponder::Answer(std::string_view query_der, boo
     ERR_clear_error();
     // A signer that failed midway is dropped rather than reused.
     if (der.ok()) {
-      std::lock_guard lock(s.pool_mu);
+      common::MutexLock lock(s.pool_mu);
       if (s.idle_signers.size() < 64) s.idle_signers.push_back(std::move(signer));
       return der;
     }
