@@ -33,7 +33,7 @@ void Forwarder::Wake() {
   last_spooled_ns_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
   bool idle;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     woken_ = true;
     idle = idle_;
   }
@@ -43,9 +43,9 @@ void Forwarder::Wake() {
 }
 
 bool Forwarder::Sleep(std::stop_token& stop, std::chrono::milliseconds d) {
-  std::unique_lock lock(mu_);
+  common::MutexLock lock(mu_);
   idle_ = true;
-  cv_.wait_for(lock, stop, d, [this] { return woken_; });
+  cv_.wait_for(lock, stop, d, [this]() REQUIRES(mu_) { return woken_; });
   idle_ = false;
   woken_ = false;
   return stop.stop_requested();
@@ -53,7 +53,7 @@ bool Forwarder::Sleep(std::stop_token& stop, std::chrono::milliseconds d) {
 
 bool Forwarder::Backoff(std::stop_token& stop, std::chrono::milliseconds d) {
   // Only a timer ends a backoff: new mail must not hammer a notary that is down.
-  std::unique_lock lock(mu_);
+  common::MutexLock lock(mu_);
   cv_.wait_for(lock, stop, d, [] { return false; });
   woken_ = false;
   return stop.stop_requested();

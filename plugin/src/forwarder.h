@@ -29,11 +29,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 
+#include "common/thread_annotations.h"
 #include "notary_client.h"
 #include "spool.h"
 #include "stats.h"
@@ -55,7 +55,7 @@ class Forwarder {
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;
 
-  void Wake();  // a new record was spooled
+  void Wake() EXCLUDES(mu_);  // a new record was spooled
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -67,9 +67,9 @@ class Forwarder {
   void ApplyPriority();
   void UpdateGauges();
   // Waits up to `d` or until woken/stopped; true when stopping.
-  bool Sleep(std::stop_token& stop, std::chrono::milliseconds d);
+  bool Sleep(std::stop_token& stop, std::chrono::milliseconds d) EXCLUDES(mu_);
   // Waits out `d` whatever wakes arrive; true when stopping.
-  bool Backoff(std::stop_token& stop, std::chrono::milliseconds d);
+  bool Backoff(std::stop_token& stop, std::chrono::milliseconds d) EXCLUDES(mu_);
 
   Spool& spool_;
   const NotaryClient& client_;
@@ -81,10 +81,10 @@ class Forwarder {
   // is empty), and whether pacing has let this backlog go.
   std::optional<Clock::time_point> backlog_since_;
   bool released_ = false;
-  std::mutex mu_;
+  common::Mutex mu_;
   std::condition_variable_any cv_;
-  bool woken_ = false;  // GUARDED_BY(mu_)
-  bool idle_ = false;   // GUARDED_BY(mu_): waiting in Sleep for new records
+  bool woken_ GUARDED_BY(mu_) = false;
+  bool idle_ GUARDED_BY(mu_) = false;  // waiting in Sleep for new records
   std::jthread thread_;
 };
 

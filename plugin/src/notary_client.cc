@@ -70,30 +70,32 @@ NotaryClient::NotaryClient(std::string url, std::string api_key, std::chrono::mi
 NotaryClient::~NotaryClient() = default;
 
 int NotaryClient::pooled_connections() const {
-  std::lock_guard lock(pool_mu_);
+  common::MutexLock lock(pool_mu_);
   return open_;
 }
 
 common::Result<std::unique_ptr<NotaryClient::Session>> NotaryClient::Borrow() const {
-  std::unique_lock lock(pool_mu_);
-  // All connections busy: wait for one, within the request's own timeout.
-  if (!pool_cv_.wait_for(lock, timeout_,
-                         [this] { return !idle_.empty() || open_ < max_connections_; })) {
-    return common::Error::Unavailable("no connection to the notary became free in time");
+  {
+    common::MutexLock lock(pool_mu_);
+    // All connections busy: wait for one, within the request's own timeout.
+    if (!pool_cv_.wait_for(lock, timeout_, [this]() REQUIRES(pool_mu_) {
+          return !idle_.empty() || open_ < max_connections_;
+        })) {
+      return common::Error::Unavailable("no connection to the notary became free in time");
+    }
+    if (!idle_.empty()) {
+      std::unique_ptr<Session> s = std::move(idle_.back());
+      idle_.pop_back();
+      return s;
+    }
+    ++open_;
   }
-  if (!idle_.empty()) {
-    std::unique_ptr<Session> s = std::move(idle_.back());
-    idle_.pop_back();
-    return s;
-  }
-  ++open_;
-  lock.unlock();
   return NewSession();
 }
 
 void NotaryClient::Return(std::unique_ptr<Session> session, bool reusable) const {
   {
-    std::lock_guard lock(pool_mu_);
+    common::MutexLock lock(pool_mu_);
     if (reusable) {
       idle_.push_back(std::move(session));
     } else {

@@ -9,11 +9,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
+#include "common/thread_annotations.h"
 #include "spool_record.h"
 
 namespace milter {
@@ -56,24 +56,24 @@ class NotaryClient {
                                        Session* session = nullptr) const;
 
   // Connections open in the pool (idle or lent out), for tests and the status endpoint.
-  int pooled_connections() const;
+  int pooled_connections() const EXCLUDES(pool_mu_);
 
  private:
   // Result of one POST; `transport_ok` false when the connection itself failed (it is then
   // not reused).
   common::Result<NotaryReceipt> Post(Session& session, const SpoolRecord& record,
                                      const std::string& idempotency_key, bool& transport_ok) const;
-  common::Result<std::unique_ptr<Session>> Borrow() const;
-  void Return(std::unique_ptr<Session> session, bool reusable) const;
+  common::Result<std::unique_ptr<Session>> Borrow() const EXCLUDES(pool_mu_);
+  void Return(std::unique_ptr<Session> session, bool reusable) const EXCLUDES(pool_mu_);
 
   std::string scheme_host_port_, path_prefix_;
   std::string api_key_;
   std::chrono::milliseconds timeout_;
   int max_connections_;
-  mutable std::mutex pool_mu_;
-  mutable std::condition_variable pool_cv_;
-  mutable std::vector<std::unique_ptr<Session>> idle_;  // guarded by pool_mu_
-  mutable int open_ = 0;                                // guarded by pool_mu_
+  mutable common::Mutex pool_mu_;
+  mutable std::condition_variable_any pool_cv_;
+  mutable std::vector<std::unique_ptr<Session>> idle_ GUARDED_BY(pool_mu_);
+  mutable int open_ GUARDED_BY(pool_mu_) = 0;
 };
 
 }  // namespace milter
