@@ -153,12 +153,14 @@ uint64_t ScanFrames(int fd, uint64_t offset, uint64_t end, bool check_digest, ui
 
 // The records of one group commit. Its iovecs point into the Append frames of its members,
 // which wait until `done`, so the bytes stay where they are until the leader wrote them.
+// Every member is read and written under Spool::mu_ except by the leader while it writes the
+// batch (the analysis cannot name that mutex from here).
 struct Spool::Batch {
   std::vector<iovec> iov;
   uint64_t bytes = 0, records = 0;
   bool done = false;
   common::Status status = common::Ok();
-  std::condition_variable cv;  // the members wait here for `done`
+  std::condition_variable_any cv;  // the members wait here (on Spool::mu_) for `done`
 };
 
 Spool::Spool(std::string dir, uint64_t max_bytes, uint64_t segment_bytes)
@@ -230,6 +232,7 @@ common::Status Spool::Recover() {
   const uint64_t next = segs.empty() ? std::max<uint64_t>(cursor_seq, 1) : segs.back() + 1;
   if (segs.empty()) read_seq_ = next, read_offset_ = 0;
   if (auto st = StartSegment(next); !st.ok()) return st;
+  common::MutexLock lock(mu_);  // not shared yet, but the members are guarded
   durable_seq_ = seq_;
   durable_size_ = 0;
   return common::Ok();
@@ -333,7 +336,7 @@ common::Result<std::string> Spool::Append(std::string id, std::span<const std::s
   const std::string header = EncodeFrameHeader(id, parts);  // hashing outside the lock
   uint64_t frame_bytes = header.size() + id.size();
   for (std::string_view p : parts) frame_bytes += p.size();
-  std::unique_lock lock(mu_);
+  common::MutexLock lock(mu_);
   if (enforce_limit && bytes_.load() + frame_bytes > max_bytes_) {
     return common::Error::Unavailable("spool full");
   }
@@ -354,7 +357,7 @@ common::Result<std::string> Spool::Append(std::string id, std::span<const std::s
     if (!batch.status.ok()) return batch.status.error();
     return id;
   }
-  leader_cv_.wait(lock, [this] { return !writing_; });
+  leader_cv_.wait(lock, [this]() REQUIRES(mu_) { return !writing_; });
   // From here on no record joins this batch: later ones open the next.
   open_.reset();
   writing_ = true;
@@ -431,7 +434,7 @@ common::Result<std::optional<Spool::Entry>> Spool::Next() {
   for (;;) {
     uint64_t dseq, dsize;
     {
-      std::lock_guard lock(mu_);
+      common::MutexLock lock(mu_);
       dseq = durable_seq_;
       dsize = durable_size_;
     }

@@ -28,13 +28,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "common/result.h"
+#include "common/thread_annotations.h"
 
 namespace milter {
 
@@ -63,7 +63,7 @@ class Spool {
     uint64_t seq = 0, offset = 0, frame_bytes = 0;
   };
   // The oldest durable record not yet Done; nullopt when there is none.
-  common::Result<std::optional<Entry>> Next();
+  common::Result<std::optional<Entry>> Next() EXCLUDES(mu_);
   // `e` (the last Next) was forwarded: the reader moves past it.
   void Done(const Entry& e);
   // `e` was refused for good: kept in failed/, then Done.
@@ -81,13 +81,13 @@ class Spool {
   Spool(std::string dir, uint64_t max_bytes, uint64_t segment_bytes);
   std::string NewId();
   common::Result<std::string> Append(std::string id, std::span<const std::string_view> parts,
-                                     bool enforce_limit);
+                                     bool enforce_limit) EXCLUDES(mu_);
   struct Batch;
-  common::Status WriteBatch(const Batch& batch);  // the leader of a group commit
-  common::Status ZeroAhead(uint64_t end);         // the leader: zeros up to at least `end`
-  void CloseSegment();                            // the leader: cut the zeros, close
+  common::Status WriteBatch(const Batch& batch) EXCLUDES(mu_);  // the leader of a group commit
+  common::Status ZeroAhead(uint64_t end);  // the leader: zeros up to at least `end`
+  void CloseSegment();                     // the leader: cut the zeros, close
   common::Status StartSegment(uint64_t seq);
-  common::Status Recover();
+  common::Status Recover() EXCLUDES(mu_);
   common::Status TakeOverOldSpool();
   void FinishReadSegment(bool corrupt);
   std::string SegmentPath(uint64_t seq) const;
@@ -100,13 +100,13 @@ class Spool {
   // Write side. The first record of a batch makes its thread the batch's leader: it waits
   // (leader_cv_) until no other batch is being written, then writes its batch; the others in
   // the batch wait on the batch's own condition. Each wait thus ends with one wake-up.
-  std::mutex mu_;
-  std::condition_variable leader_cv_;
-  std::shared_ptr<Batch> open_;  // GUARDED_BY(mu_): the batch new records join
-  bool writing_ = false;         // GUARDED_BY(mu_): a leader is writing a batch
-  uint64_t durable_seq_ = 0;     // GUARDED_BY(mu_): the readable end of the log
-  uint64_t durable_size_ = 0;    // GUARDED_BY(mu_)
-  int fd_ = -1;                  // the segment being written; only the leader touches these
+  common::Mutex mu_;
+  std::condition_variable_any leader_cv_;
+  std::shared_ptr<Batch> open_ GUARDED_BY(mu_);  // the batch new records join
+  bool writing_ GUARDED_BY(mu_) = false;         // a leader is writing a batch
+  uint64_t durable_seq_ GUARDED_BY(mu_) = 0;     // the readable end of the log
+  uint64_t durable_size_ GUARDED_BY(mu_) = 0;
+  int fd_ = -1;  // the segment being written; only the leader touches these
   uint64_t seq_ = 0, size_ = 0;
   uint64_t zeroed_ = 0;  // the segment's length, zeros beyond size_ included
 
