@@ -1,10 +1,12 @@
 #include "pipeline/audit.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -146,10 +148,12 @@ void CheckLeaf(const storage::StoredLeaf& l, bool canonical, LeafResult& r) {
   p.tenant = l.tenant;
   p.received_at_us = l.received_at_us;
   p.canon_version = static_cast<uint32_t>(l.canon_version);
-  const bool sized = ToHash(l.raw_sha256, p.raw_sha256) &
-                     ToHash(l.canonical_sha256, p.canonical_sha256) &
-                     ToHash(l.parts_root, p.parts_root) &
-                     ToHash(l.envelope_digest, p.envelope_digest) & ToHash(l.salt, p.salt);
+  // Every field is converted, whichever of them fails.
+  const std::array converted{ToHash(l.raw_sha256, p.raw_sha256),
+                             ToHash(l.canonical_sha256, p.canonical_sha256),
+                             ToHash(l.parts_root, p.parts_root),
+                             ToHash(l.envelope_digest, p.envelope_digest), ToHash(l.salt, p.salt)};
+  const bool sized = std::ranges::all_of(converted, std::identity{});
   bool provenance_ok = l.leaf_version == 1 || l.leaf_version == 2;
   p.leaf_version = static_cast<uint32_t>(provenance_ok ? l.leaf_version : 1);
   if (l.leaf_version == 2) {
