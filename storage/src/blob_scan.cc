@@ -1,9 +1,9 @@
 #include "storage/blob_scan.h"
 
-#include <cstring>
 #include <pqxx/pqxx>
 
 #include "common/bytes.h"
+#include "copy_parser.h"
 #include "libpq_util.h"
 #include "transaction.h"
 
@@ -42,97 +42,6 @@ const std::string kWithoutBlob =
     " JOIN leaves l ON l.receipt_id = r.id"
     " WHERE l.leaf_index >= 0 AND l.leaf_index < $1 ORDER BY l.leaf_index LIMIT 1";
 
-constexpr char kSignature[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\xff', '\r', '\n', '\0'};
-
-// Parses binary COPY out of the network messages, which need not end on row boundaries.
-class CopyParser {
- public:
-  enum class State { kMore, kDone, kBad };
-
-  // Feeds one message; calls `fn` for each complete row.
-  // Anything after the trailer makes the stream bad, however the messages cut it.
-  template <typename F>
-  State Feed(const char* data, size_t n, F&& fn) {
-    if (state_ == State::kDone && n > 0) state_ = State::kBad;
-    if (state_ != State::kMore) return state_;
-    if (carry_.empty()) {
-      const size_t used = Parse(data, n, fn);
-      if (state_ == State::kMore) carry_.assign(data + used, n - used);
-      if (state_ == State::kDone && used < n) state_ = State::kBad;
-      return state_;
-    }
-    carry_.append(data, n);
-    const size_t used = Parse(carry_.data(), carry_.size(), fn);
-    carry_.erase(0, used);
-    if (state_ == State::kDone && !carry_.empty()) state_ = State::kBad;
-    return state_;
-  }
-  State state() const { return state_; }
-  bool clean_end() const { return state_ == State::kDone; }
-
- private:
-  // Returns how many bytes were consumed (whole header and rows only).
-  template <typename F>
-  size_t Parse(const char* p, size_t n, F&& fn) {
-    size_t at = 0;
-    if (!header_done_) {
-      if (n < 19) return 0;
-      // Flags: bits 0-15 are critical (abort on any), bit 16 puts an OID before each tuple's
-      // fields, which this reader does not read; bits 17-31 may be ignored.
-      const uint32_t flags = Be32(p + 11);
-      const uint32_t ext = Be32(p + 15);
-      if (std::memcmp(p, kSignature, sizeof kSignature) != 0 || (flags & 0x1ffffu) != 0 ||
-          ext > (1u << 20)) {
-        state_ = State::kBad;
-        return 0;
-      }
-      if (n < 19 + size_t{ext}) return 0;
-      at = 19 + ext;
-      header_done_ = true;
-    }
-    while (state_ == State::kMore && n - at >= 2) {
-      const auto fields = static_cast<int16_t>(Be16(p + at));
-      if (fields == -1) {
-        state_ = State::kDone;
-        return at + 2;
-      }
-      if (fields != 2) {
-        state_ = State::kBad;
-        return at;
-      }
-      // Two fields, each a 4-byte length and its bytes; neither may be NULL.
-      size_t q = at + 2;
-      std::string_view f[2];
-      bool whole = true;
-      for (auto& v : f) {
-        if (n - q < 4) {
-          whole = false;
-          break;
-        }
-        const uint32_t len = Be32(p + q);
-        if (len == 0xffffffffu) {
-          state_ = State::kBad;
-          return at;
-        }
-        if (n - q - 4 < len) {
-          whole = false;
-          break;
-        }
-        v = std::string_view(p + q + 4, len);
-        q += 4 + size_t{len};
-      }
-      if (!whole) break;
-      fn(f[0], f[1]);
-      at = q;
-    }
-    return at;
-  }
-
-  bool header_done_ = false;
-  State state_ = State::kMore;
-  std::string carry_;
-};
-
 }  // namespace
 
 struct BlobScan::Impl {
@@ -163,9 +72,9 @@ common::Status BlobScan::ForEach(
                                          SqlState(start.get()))
                : common::Error::Unavailable("database connection lost");
   }
-  CopyParser parser;
+  internal::CopyParser parser;
   bool stopped = false;
-  auto row = [&](std::string_view key, std::string_view data) {
+  const internal::CopyParser::RowFn row = [&](std::string_view key, std::string_view data) {
     if (!stopped) stopped = !fn(key, data);
   };
   while (!stopped) {
@@ -176,7 +85,7 @@ common::Status BlobScan::ForEach(
     std::unique_ptr<char, common::Deleter<PQfreemem>> owned(buf);
     // After the trailer or a bad message the rest is drained; Feed marks the stream bad when
     // data follows the trailer.
-    (void)parser.Feed(buf, static_cast<size_t>(n), row);
+    (void)parser.Feed(std::string_view(buf, static_cast<size_t>(n)), row);
   }
   if (stopped) {
     // Mid-COPY the connection cannot take another statement: it goes with the scan.

@@ -1,9 +1,10 @@
-// BlobScan's binary COPY reader on hand-built streams. The parser is private to blob_scan.cc,
-// so the streams come from a stand-in server on loopback that speaks just enough of the
-// PostgreSQL v3 protocol (startup, simple query, COPY OUT) for libpq: each CopyData message
-// reaches the parser as one PQgetCopyData buffer, so a stream cut into messages at any byte
-// is the parser fed in chunks cut there. (A real PostgreSQL only writes well-formed streams:
-// tests/storage/blob_scan_test.cc reads those.)
+// BlobScan's binary COPY reading through libpq on hand-built streams: the streams come from a
+// stand-in server on loopback that speaks just enough of the PostgreSQL v3 protocol (startup,
+// simple query, COPY OUT) for libpq: each CopyData message reaches the parser as one
+// PQgetCopyData buffer, so a stream cut into messages at any byte is the parser fed in chunks
+// cut there, and what ForEach makes of each outcome (kInternal, kUnavailable, the COPY's own
+// result) is checked. (The parser alone, fed directly: copy_parser_test.cc. A real PostgreSQL
+// only writes well-formed streams: tests/storage/blob_scan_test.cc reads those.)
 //
 // COPY BINARY (PostgreSQL docs, "COPY", Binary Format): the 11-byte signature
 // "PGCOPY\n\377\r\n\0", an int32 flags field (bits 0-15 critical: a reader must abort on an
@@ -417,8 +418,8 @@ TEST_F(BlobScanCopyTest, NullFieldIsAnError) {
 }
 
 TEST_F(BlobScanCopyTest, HugeLengthsAreRefusedOrWaitedForButNeverAllocated) {
-  // A header extension past the parser's 1 MiB bound is refused at once; a field length near
-  // 4 GiB is only data not yet come: the stream ends and the scan fails without reserving it.
+  // A header extension past the parser's 1 MiB bound, a negative field length or one past
+  // PostgreSQL's 1 GiB is refused on the length alone, never reserved or waited for.
   for (uint32_t ext : {0xffffffffu, 0x80000000u, (1u << 20) + 1}) {
     ExpectRefusedInEveryChunking(kSignature + Be(0, 4) + Be(ext, 4) + Tuple("k", "v") + kTrailer);
   }
