@@ -30,9 +30,8 @@ Database::~Database() = default;
 
 common::Result<std::unique_ptr<Database>> Database::Open(Options options) {
   std::unique_ptr<Database> db(new Database(std::make_unique<Pool>(std::move(options))));
-  auto conn = db->pool_->Acquire();
-  if (!conn.ok()) return conn.error();
-  db->pool_->Release(std::move(*conn), false);
+  ASSIGN_OR_RETURN(std::unique_ptr<pqxx::connection> conn, db->pool_->Acquire());
+  db->pool_->Release(std::move(conn), false);
   return db;
 }
 
@@ -86,9 +85,7 @@ namespace {
 
 template <typename Tx>
 common::Status RunOn(Database::Pool& pool, const std::function<common::Status(Tx&)>& fn) {
-  auto conn = pool.Acquire();
-  if (!conn.ok()) return conn.error();
-  std::unique_ptr<pqxx::connection> c = std::move(*conn);
+  ASSIGN_OR_RETURN(std::unique_ptr<pqxx::connection> c, pool.Acquire());
   common::Status result;
   bool broken = false;
   try {
