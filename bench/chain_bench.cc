@@ -183,6 +183,11 @@ void Generate(const std::string& owner_url, int64_t n, int templates) {
         p.envelope_digest = HashOf(row[5]);
         p.salt = HashOf(row[6]);
         p.canon_version = mime::kCanonVersion;
+        // A version 2 record, as ingest writes: the provenance the row below states.
+        p.leaf_version = notary::LeafRecord::kLatestFormatVersion;
+        p.provenance.source = "smtp";
+        p.provenance.listener = "smtp:127.0.0.1:25";
+        p.provenance.node = "bench";
         auto record = notary::LeafRecordOf(p).Encode();
         if (!record.ok()) throw std::runtime_error(record.error().ToString());
         rec << std::make_tuple(p.id, "\\x" + common::ToHex(common::AsBytes(*record)),
@@ -194,17 +199,20 @@ void Generate(const std::string& owner_url, int64_t n, int templates) {
     // row, in one statement: as ingest writes them (storage/src/receipt_store.cc).
     w.exec_params(
         "WITH r AS (INSERT INTO receipts (id, tenant_id, received_at, received_at_us, node, source,"
-        " envelope_from, envelope_to, client_ip, size, raw_sha256, canonical_sha256, canon_version,"
+        " listener, leaf_version, envelope_from, envelope_to, client_ip, size, raw_sha256, "
+        "canonical_sha256, canon_version,"
         " parts_root, envelope_digest, salt, hdr_from, hdr_to, subject, message_id, addresses,"
         " attachment_names, leaf_record, leaf_hash) SELECT g.id, 1,"
         " to_timestamp(1764000000 + i / 100.0), (1764000000 * 1e6 + i * 10000)::bigint,"
-        " 'bench', 'smtp', 'bounce@bench.example', '{archive@notary.example}', '127.0.0.1',"
+        " 'bench', 'smtp', 'smtp:127.0.0.1:25', $2, 'bounce@bench.example', "
+        "'{archive@notary.example}', '127.0.0.1',"
         " length(data), sha256(data), canonical, $1, parts_root, envelope_digest,"
         " sha256(convert_to(g.id::text, 'UTF8')), hdr_from, hdr_to, subject, message_id,"
         " addresses, names, rec.record, rec.hash FROM g JOIN rec ON rec.id = g.id ORDER BY i"
         " RETURNING id, seq, leaf_hash)"
         " INSERT INTO pending (seq, receipt_id, leaf_hash) SELECT seq, id, leaf_hash FROM r",
-        static_cast<int>(mime::kCanonVersion));
+        static_cast<int>(mime::kCanonVersion),
+        static_cast<int>(notary::LeafRecord::kLatestFormatVersion));
     w.exec(
         "INSERT INTO message_parts (receipt_id, ordinal, position, content_type, charset,"
         " disposition, filename, size, sha256) SELECT g.id, (p.ord - 1)::int, p.e->>'position',"
