@@ -297,9 +297,11 @@ common::Result<std::vector<AuditSnapshot::Block>> AuditSnapshot::NextBlocks() {
       row.sealed_at_us = r[7].as<int64_t>();
       row.key_id = r[8].as<std::string>();
       row.checkpoint = r[12].as<std::string>();
-      b.well_formed = HashColumn(r[1], row.prev_hash) & HashColumn(r[2], row.batch_root) &
-                      HashColumn(r[6], row.tree_root) & HashColumn(r[11], row.block_hash) &
-                      DecodeBytea(r[9], row.header) & DecodeBytea(r[10], row.signature);
+      // Every column is decoded, whichever of them fails.
+      const std::array decoded{HashColumn(r[1], row.prev_hash), HashColumn(r[2], row.batch_root),
+                               HashColumn(r[6], row.tree_root), HashColumn(r[11], row.block_hash),
+                               DecodeBytea(r[9], row.header), DecodeBytea(r[10], row.signature)};
+      b.well_formed = std::ranges::all_of(decoded, std::identity{});
       out.push_back(std::move(b));
     }
     return out;

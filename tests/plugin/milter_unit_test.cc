@@ -89,7 +89,10 @@ int ForwarderPolicy(pid_t pid) {
 TEST(MilterBinaryTest, ForwarderRunsAtIdlePriorityUnlessToldNormal) {
   std::string dir = testsupport::MakeTempDir("milter-prio");
   Notary notary(dir);  // not started: only its key file is used
-  for (const auto& [flag, policy] : {std::pair{"idle", SCHED_IDLE}, {"normal", SCHED_OTHER}}) {
+  for (const auto& setting : {std::pair{"idle", SCHED_IDLE}, {"normal", SCHED_OTHER}}) {
+    // Named copies, not a structured binding: clang 14 cannot capture one in the lambda below.
+    const std::string flag = setting.first;
+    const int policy = setting.second;
     Milter m(dir, notary,
              {"--mode", "fail-open", "--spool-dir", dir + "/spool", "--forwarder-priority", flag});
     m.Start();
