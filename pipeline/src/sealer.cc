@@ -131,35 +131,35 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
   using Clock = std::chrono::steady_clock;
   auto t_start = Clock::now();
   Clock::time_point t_read, t_built;
-  // Runs inside Seal(), on this thread, with mu_ still held.
-  auto block = chain_.Seal([&](storage::SealView& view) REQUIRES(
-                               mu_) -> common::Result<std::optional<storage::NewBlock>> {
-    // Leaf records and hashes were built at ingest; the queue hands over the hashes.
-    auto queued = view.Queue(static_cast<int>(options_.batch_max));
-    t_read = Clock::now();
-    ASSIGN_OR_RETURN(const std::vector<common::Hash> hashes, std::move(queued));
-    if (hashes.empty()) return std::optional<storage::NewBlock>();
-    const std::optional<storage::BlockRow> head = view.Head();
-    ASSIGN_OR_RETURN(storage::NewBlock nb,
-                     BuildBlock({head, hashes, view.Tiles(), signer_, options_.origin,
-                                 options_.clock->NowMicros()}));
-    nb.node = options_.node;
-    const storage::BlockRow& b = nb.block;
+  // The leaf records and hashes were built at ingest; the queue hands over the hashes. The
+  // lambda runs on the seal's own thread while this one, holding mu_, waits in Seal(): the
+  // signer taken here under mu_ cannot change meanwhile (and signing is const, thread-safe).
+  const notary::Ed25519Signer& signer = signer_;
+  auto block = chain_.Seal(
+      static_cast<int>(options_.batch_max),
+      [&](const storage::SealInput& in) -> common::Result<std::optional<storage::NewBlock>> {
+        t_read = Clock::now();
+        ASSIGN_OR_RETURN(storage::NewBlock nb,
+                         BuildBlock({in.head, in.hashes, in.tiles, signer, options_.origin,
+                                     options_.clock->NowMicros()}));
+        nb.node = options_.node;
+        const storage::BlockRow& b = nb.block;
 
-    auto token = tsa_.StampLocal(b.block_hash);
-    if (token.ok()) {
-      nb.tokens.push_back({b.height, TsaService::kLocalName, token->gen_time_us, token->token_der});
-    } else {
-      // The block still seals; the token is fetched again by the token loop.
-      spdlog::warn("event=tsa_local_failed height={} error=\"{}\"", b.height,
-                   token.error().ToString());
-      metrics_.tsa_failures.fetch_add(1);
-      nb.tsa_to_fetch.push_back(TsaService::kLocalName);
-    }
-    for (const auto& url : options_.tsa_urls) nb.tsa_to_fetch.push_back(url);
-    t_built = Clock::now();
-    return std::optional<storage::NewBlock>(std::move(nb));
-  });
+        auto token = tsa_.StampLocal(b.block_hash);
+        if (token.ok()) {
+          nb.tokens.push_back(
+              {b.height, TsaService::kLocalName, token->gen_time_us, token->token_der});
+        } else {
+          // The block still seals; the token is fetched again by the token loop.
+          spdlog::warn("event=tsa_local_failed height={} error=\"{}\"", b.height,
+                       token.error().ToString());
+          metrics_.tsa_failures.fetch_add(1);
+          nb.tsa_to_fetch.push_back(TsaService::kLocalName);
+        }
+        for (const auto& url : options_.tsa_urls) nb.tsa_to_fetch.push_back(url);
+        t_built = Clock::now();
+        return std::optional<storage::NewBlock>(std::move(nb));
+      });
   if (!block.ok()) return block.error();
   if (block->has_value()) {
     const storage::BlockRow& b = **block;

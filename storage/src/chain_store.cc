@@ -5,7 +5,6 @@
 #include <stdexcept>
 
 #include "common/rfc6962.h"
-#include "common/thread_annotations.h"
 #include "pg_util.h"
 #include "receipt/receipt.h"
 #include "transaction.h"
@@ -86,112 +85,73 @@ std::string IntArray(const std::vector<int64_t>& v) {
   return out + "}";
 }
 
-// The sealer's view. Once Queue() has read the waiting hashes (and the tiles the append will
-// need), the queue's rows move into `leaves` on a second thread, in this transaction (the
-// move must see the snapshot the hashes came from), while the sealer hashes, signs and
-// time-stamps: the two run on two cores. The transaction is therefore reached only through
-// this view and only under tx_mu_, which the move holds for its whole run: a use of the
-// transaction during the move waits for it instead of racing it on one connection, and
-// clang's -Wthread-safety checks every use. ChainStore::Seal writes the block through
-// WithTx() after FinishMove().
-class TxSealView : public SealView {
+// The tiles a block's append reads (the tree's rightmost partial tiles), read with the queue
+// so that building the block touches no database.
+class PreparedTiles : public notary::tlog::TileReader {
  public:
-  explicit TxSealView(pqxx::work& tx) : tx_(&tx) {}
-  ~TxSealView() override {
-    if (moving_.valid()) moving_.wait();
-  }
-
-  // Runs `f` on the transaction; waits while the leaves are being moved.
-  template <typename F>
-  auto WithTx(F&& f) EXCLUDES(tx_mu_) {
-    common::MutexLock lock(tx_mu_);
-    return f(*tx_);
-  }
-
-  std::optional<BlockRow> Head() override EXCLUDES(tx_mu_) {
-    if (!head_read_) {
-      common::MutexLock lock(tx_mu_);
-      pqxx::result r =
-          tx_->exec(std::string("SELECT ") + kBlockColumns + "ORDER BY height DESC LIMIT 1");
-      if (!r.empty()) head_ = ReadBlock(r[0]);
-      head_read_ = true;
-    }
-    return head_;
-  }
-
-  common::Result<std::vector<common::Hash>> Queue(int limit) override EXCLUDES(tx_mu_) {
-    if (count_ >= 0) return common::Error::Internal("the queue is read once per block");
-    Head();
-    std::vector<common::Hash> hashes;
-    {
-      common::MutexLock lock(tx_mu_);
-      std::vector<int64_t> without_hash;  // positions of rows queued by an older notaryd
-      for (const auto& row :
-           tx_->exec_params("SELECT seq, leaf_hash FROM pending ORDER BY seq LIMIT $1", limit)) {
-        last_seq_ = row[0].as<int64_t>();
-        if (row[1].is_null()) without_hash.push_back(static_cast<int64_t>(hashes.size()));
-        hashes.push_back(HashField(row[1]));
+  PreparedTiles(std::vector<notary::tlog::TileId> ids, std::vector<std::string> tiles)
+      : ids_(std::move(ids)), tiles_(std::move(tiles)) {}
+  common::Result<std::vector<std::string>> ReadTiles(
+      std::span<const notary::tlog::TileId> ids) override {
+    std::vector<std::string> out;
+    for (const auto& id : ids) {
+      auto it = std::find(ids_.begin(), ids_.end(), id);
+      if (it == ids_.end()) {
+        return common::Error::Internal("tile " + notary::tlog::TilePath(id) +
+                                       " was not read with the queue");
       }
-      RETURN_IF_ERROR(BuildMissing(without_hash, hashes));
-      count_ = static_cast<int64_t>(hashes.size());
-      if (hashes.empty()) return hashes;
-      first_leaf_ = head_ ? head_->tree_size : 0;
-      height_ = head_ ? head_->height + 1 : 0;
-      // The rightmost partial tiles: all that appending to the tree reads.
-      partial_ids_ = notary::tlog::PartialTiles(static_cast<uint64_t>(first_leaf_));
-      ASSIGN_OR_RETURN(partials_, ReadTilesTx(*tx_, partial_ids_));
+      out.push_back(tiles_[static_cast<size_t>(it - ids_.begin())]);
     }
-    moving_ = std::async(std::launch::async, [this] { return MoveLeaves(); });
-    started_ = true;
-    return hashes;
+    return out;
   }
-
-  notary::tlog::TileReader& Tiles() override { return tiles_; }
-
-  // True once Queue() has started moving a non-empty queue into `leaves`.
-  bool moving() const { return started_; }
-  // Waits for the leaves; rethrows what writing them threw. REQUIRES: moving().
-  void FinishMove() {
-    if (moving_.valid()) moving_.get();
-  }
-  int64_t count() const { return count_; }
-  int64_t first_leaf() const { return first_leaf_; }
-  int64_t height() const { return height_; }
 
  private:
-  // Serves the tiles read by Queue(); before Queue(), reads through the transaction.
-  class Reader : public notary::tlog::TileReader {
-   public:
-    explicit Reader(TxSealView& view) : view_(view) {}
-    common::Result<std::vector<std::string>> ReadTiles(
-        std::span<const notary::tlog::TileId> ids) override {
-      if (!view_.started_) {
-        common::MutexLock lock(view_.tx_mu_);
-        return ReadTilesTx(*view_.tx_, ids);
-      }
-      std::vector<std::string> out;
-      for (const auto& id : ids) {
-        auto it = std::find(view_.partial_ids_.begin(), view_.partial_ids_.end(), id);
-        if (it == view_.partial_ids_.end()) {
-          return common::Error::Internal("tile " + notary::tlog::TilePath(id) +
-                                         " was not read with the queue");
-        }
-        out.push_back(view_.partials_[static_cast<size_t>(it - view_.partial_ids_.begin())]);
-      }
-      return out;
+  std::vector<notary::tlog::TileId> ids_;
+  std::vector<std::string> tiles_;
+};
+
+// One seal's work in its transaction, all of it on the thread that opened the transaction:
+// read the head, the waiting hashes and the tiles; move the queue's rows into `leaves`;
+// write the block. Everything from one REPEATABLE READ snapshot, so the rows moved and
+// removed are exactly those whose hashes were read, whatever ingest commits meanwhile.
+class SealTransaction {
+ public:
+  explicit SealTransaction(pqxx::work& tx) : tx_(tx) {}
+
+  // Reads the head, the leaf hashes of the first `limit` waiting receipts in queue order
+  // and the tiles appending them will read.
+  common::Status Read(int limit) {
+    pqxx::result h =
+        tx_.exec(std::string("SELECT ") + kBlockColumns + "ORDER BY height DESC LIMIT 1");
+    if (!h.empty()) head_ = ReadBlock(h[0]);
+    std::vector<int64_t> without_hash;  // positions of rows queued by an older notaryd
+    for (const auto& row :
+         tx_.exec_params("SELECT seq, leaf_hash FROM pending ORDER BY seq LIMIT $1", limit)) {
+      last_seq_ = row[0].as<int64_t>();
+      if (row[1].is_null()) without_hash.push_back(static_cast<int64_t>(hashes_.size()));
+      hashes_.push_back(HashField(row[1]));
     }
+    RETURN_IF_ERROR(BuildMissing(without_hash));
+    if (hashes_.empty()) return common::Ok();
+    first_leaf_ = head_ ? head_->tree_size : 0;
+    height_ = head_ ? head_->height + 1 : 0;
+    std::vector<notary::tlog::TileId> ids =
+        notary::tlog::PartialTiles(static_cast<uint64_t>(first_leaf_));
+    ASSIGN_OR_RETURN(std::vector<std::string> tiles, ReadTilesTx(tx_, ids));
+    tiles_.emplace(std::move(ids), std::move(tiles));
+    return common::Ok();
+  }
 
-   private:
-    TxSealView& view_;
-  };
+  const std::optional<BlockRow>& head() const { return head_; }
+  const std::vector<common::Hash>& hashes() const { return hashes_; }
+  // REQUIRES: Read() found a non-empty queue.
+  notary::tlog::TileReader& tiles() { return *tiles_; }
 
-  // The queue's rows up to the last one read become leaves first_leaf_.., numbered in queue
-  // order, and leave the queue; both from this transaction's snapshot, so exactly the rows
-  // whose hashes were read, whatever ingest commits meanwhile. A leaf is narrow (index,
-  // receipt, height, hash): its record stays in the receipt. Throws when a count differs.
-  void MoveLeaves() EXCLUDES(tx_mu_) {
-    common::MutexLock lock(tx_mu_);
-    const pqxx::result moved = tx_->exec_params(
+  // The rows read become leaves first_leaf_.., numbered in queue order, and leave the queue.
+  // A leaf is narrow (index, receipt, height, hash): its record stays in the receipt. Throws
+  // when a count differs from what Read() saw.
+  void MoveLeaves() {
+    const pqxx::result moved = tx_.exec_params(
         "INSERT INTO leaves (leaf_index, receipt_id, block_height, leaf_hash)"
         " SELECT $1::bigint + n - 1, receipt_id, $2, leaf_hash FROM"
         " (SELECT receipt_id, leaf_hash, row_number() OVER (ORDER BY seq) AS n"
@@ -200,7 +160,7 @@ class TxSealView : public SealView {
     size_t recorded = 0, to_record = 0;
     if (!built_.empty()) {
       pqxx::stream_to leaves(
-          *tx_, "leaves",
+          tx_, "leaves",
           std::vector<std::string>{"leaf_index", "receipt_id", "block_height", "leaf_hash"});
       std::string ids = "{", records = "{", hashes = "{";
       for (const auto& [position, l] : built_) {
@@ -216,7 +176,7 @@ class TxSealView : public SealView {
       if (to_record > 0) {
         // Only a receipt without a record takes one (the receipts' trigger allows nothing
         // else); the CHECK ties the hash to it.
-        recorded = tx_->exec_params(
+        recorded = tx_.exec_params(
                           "UPDATE receipts r SET leaf_record = decode(v.record, 'hex'),"
                           " leaf_hash = decode(v.hash, 'hex')"
                           " FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, record, hash)"
@@ -225,22 +185,65 @@ class TxSealView : public SealView {
                        .affected_rows();
       }
     }
-    const pqxx::result dequeued =
-        tx_->exec_params("DELETE FROM pending WHERE seq <= $1", last_seq_);
-    const auto expected = static_cast<size_t>(count_);
+    const pqxx::result dequeued = tx_.exec_params("DELETE FROM pending WHERE seq <= $1", last_seq_);
+    const size_t expected = hashes_.size();
     if (moved.affected_rows() + built_.size() != expected || dequeued.affected_rows() != expected ||
         recorded != to_record) {
       throw std::runtime_error("the queue changed while sealing");
     }
   }
 
+  // The block built from what Read() returned, with its tiles and tokens.
+  common::Status WriteBlock(const NewBlock& n) {
+    const BlockRow& b = n.block;
+    if (b.leaf_count != static_cast<int64_t>(hashes_.size()) || b.first_leaf != first_leaf_ ||
+        b.height != height_) {
+      return common::Error::Internal("block does not hold the queue it was built from");
+    }
+    tx_.exec_params(
+        "INSERT INTO blocks (height, prev_hash, batch_root, first_leaf, leaf_count, tree_size,"
+        " tree_root, sealed_at, sealed_at_us, key_id, header, signature, block_hash,"
+        " checkpoint, node) VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8::bigint / 1e6),"
+        " $8, $9, $10, $11, $12, $13, $14)",
+        b.height, Bytea(b.prev_hash), Bytea(b.batch_root), b.first_leaf, b.leaf_count, b.tree_size,
+        Bytea(b.tree_root), b.sealed_at_us, b.key_id, Bytea(b.header), Bytea(b.signature),
+        Bytea(b.block_hash), b.checkpoint, n.node);
+    if (!n.tiles.empty()) {
+      // All tiles in one statement, their hashes as one binary parameter (no hex).
+      std::vector<int64_t> levels, idxs, widths, offsets;
+      std::string hashes;
+      for (const auto& t : n.tiles) {
+        levels.push_back(t.id.level);
+        idxs.push_back(static_cast<int64_t>(t.id.index));
+        widths.push_back(t.id.width);
+        offsets.push_back(static_cast<int64_t>(hashes.size()));
+        hashes += t.hashes;
+      }
+      tx_.exec_params(
+          "INSERT INTO tiles (level, idx, width, hashes) SELECT l, i, w,"
+          " substring($4::bytea from o::int + 1 for w * 32) FROM"
+          " unnest($1::smallint[], $2::bigint[], $3::smallint[], $5::bigint[]) AS t(l, i, w, o)",
+          IntArray(levels), IntArray(idxs), IntArray(widths), Bytea(hashes), IntArray(offsets));
+    }
+    for (const TokenRow& t : n.tokens) {
+      tx_.exec_params(
+          "INSERT INTO timestamp_tokens (block_height, tsa, gen_time, token) VALUES"
+          " ($1, $2, to_timestamp($3::bigint / 1e6), $4)",
+          t.block_height, t.tsa, t.gen_time_us, Bytea(t.token));
+    }
+    for (const std::string& tsa : n.tsa_to_fetch) {
+      tx_.exec_params("INSERT INTO tsa_pending (block_height, tsa) VALUES ($1, $2)", b.height, tsa);
+    }
+    return common::Ok();
+  }
+
+ private:
   // Rows queued without a leaf hash (by a notaryd older than migration 0004): their records
   // are built from their receipts, as the sealer always did before, and MoveLeaves() writes
   // them into the receipts. A receipt that already holds a record keeps it.
-  common::Status BuildMissing(const std::vector<int64_t>& positions,
-                              std::vector<common::Hash>& hashes) REQUIRES(tx_mu_) {
+  common::Status BuildMissing(const std::vector<int64_t>& positions) {
     if (positions.empty()) return common::Ok();
-    pqxx::result r = tx_->exec_params(
+    pqxx::result r = tx_.exec_params(
         "SELECT p.n, r.id::text, t.name, r.received_at_us, r.raw_sha256, r.canonical_sha256,"
         " r.parts_root, r.envelope_digest, r.salt, r.canon_version, r.leaf_hash"
         " FROM (SELECT seq, receipt_id, row_number() OVER (ORDER BY seq) - 1 AS n"
@@ -253,7 +256,7 @@ class TxSealView : public SealView {
       const int64_t n = row[0].as<int64_t>();
       if (!row[10].is_null()) {
         NewLeafRow leaf{row[1].as<std::string>(), std::nullopt, HashField(row[10])};
-        hashes[static_cast<size_t>(n)] = leaf.leaf_hash;
+        hashes_[static_cast<size_t>(n)] = leaf.leaf_hash;
         built_.emplace_back(n, std::move(leaf));
         continue;
       }
@@ -272,22 +275,18 @@ class TxSealView : public SealView {
       ASSIGN_OR_RETURN(std::string record, notary::LeafRecordOf(l).Encode());
       NewLeafRow leaf{l.id, std::move(record), {}};
       leaf.leaf_hash = common::HashLeaf(*leaf.record);
-      hashes[static_cast<size_t>(n)] = leaf.leaf_hash;
+      hashes_[static_cast<size_t>(n)] = leaf.leaf_hash;
       built_.emplace_back(n, std::move(leaf));
     }
     return common::Ok();
   }
 
-  common::Mutex tx_mu_;
-  pqxx::work* const tx_ PT_GUARDED_BY(tx_mu_);
-  Reader tiles_{*this};
-  bool head_read_ = false, started_ = false;
+  pqxx::work& tx_;
   std::optional<BlockRow> head_;
-  int64_t count_ = -1, last_seq_ = 0, first_leaf_ = 0, height_ = 0;
+  std::vector<common::Hash> hashes_;
+  int64_t last_seq_ = 0, first_leaf_ = 0, height_ = 0;
   std::vector<std::pair<int64_t, NewLeafRow>> built_;
-  std::vector<notary::tlog::TileId> partial_ids_;
-  std::vector<std::string> partials_;
-  std::future<void> moving_;
+  std::optional<PreparedTiles> tiles_;
 };
 
 }  // namespace
@@ -332,67 +331,30 @@ bool SealerLock::StillHeld() {
 }
 
 common::Result<std::optional<BlockRow>> ChainStore::Seal(
-    const std::function<common::Result<std::optional<NewBlock>>(SealView&)>& build) {
-  return InTransaction<
-      std::optional<BlockRow>>(db_, [&](pqxx::work& tx) -> common::Result<std::optional<BlockRow>> {
-    // One snapshot for the whole seal: the queue rows that become leaves and are removed
-    // are exactly those whose hashes the sealer read, whatever ingest commits meanwhile.
-    tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-    // Numbering a block's queue rows sorts them: in memory, not spilled to disk.
-    tx.exec("SET LOCAL work_mem = '256MB'");
-    TxSealView view(tx);
-    auto nb = build(view);
-    if (view.moving()) view.FinishMove();
-    if (!nb.ok()) return nb.error();
-    if (!nb->has_value()) {
-      if (view.moving()) return common::Error::Internal("queue read but no block built");
-      return std::optional<BlockRow>();
-    }
-    const NewBlock& n = **nb;
-    const BlockRow& b = n.block;
-    if (!view.moving() || view.count() != b.leaf_count || view.first_leaf() != b.first_leaf ||
-        view.height() != b.height) {
-      return common::Error::Internal("block does not hold the queue it was built from");
-    }
-    // The leaves are in (FinishMove above); the rest of the block goes in the same transaction.
-    return view.WithTx([&](pqxx::work& w) -> common::Result<std::optional<BlockRow>> {
-      w.exec_params(
-          "INSERT INTO blocks (height, prev_hash, batch_root, first_leaf, leaf_count, tree_size,"
-          " tree_root, sealed_at, sealed_at_us, key_id, header, signature, block_hash,"
-          " checkpoint, node) VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8::bigint / 1e6),"
-          " $8, $9, $10, $11, $12, $13, $14)",
-          b.height, Bytea(b.prev_hash), Bytea(b.batch_root), b.first_leaf, b.leaf_count,
-          b.tree_size, Bytea(b.tree_root), b.sealed_at_us, b.key_id, Bytea(b.header),
-          Bytea(b.signature), Bytea(b.block_hash), b.checkpoint, n.node);
-      if (!n.tiles.empty()) {
-        // All tiles in one statement, their hashes as one binary parameter (no hex).
-        std::vector<int64_t> levels, idxs, widths, offsets;
-        std::string hashes;
-        for (const auto& t : n.tiles) {
-          levels.push_back(t.id.level);
-          idxs.push_back(static_cast<int64_t>(t.id.index));
-          widths.push_back(t.id.width);
-          offsets.push_back(static_cast<int64_t>(hashes.size()));
-          hashes += t.hashes;
-        }
-        w.exec_params(
-            "INSERT INTO tiles (level, idx, width, hashes) SELECT l, i, w,"
-            " substring($4::bytea from o::int + 1 for w * 32) FROM"
-            " unnest($1::smallint[], $2::bigint[], $3::smallint[], $5::bigint[]) AS t(l, i, w, o)",
-            IntArray(levels), IntArray(idxs), IntArray(widths), Bytea(hashes), IntArray(offsets));
-      }
-      for (const TokenRow& t : n.tokens) {
-        w.exec_params(
-            "INSERT INTO timestamp_tokens (block_height, tsa, gen_time, token) VALUES"
-            " ($1, $2, to_timestamp($3::bigint / 1e6), $4)",
-            t.block_height, t.tsa, t.gen_time_us, Bytea(t.token));
-      }
-      for (const std::string& tsa : n.tsa_to_fetch) {
-        w.exec_params("INSERT INTO tsa_pending (block_height, tsa) VALUES ($1, $2)", b.height, tsa);
-      }
-      return std::optional<BlockRow>(b);
-    });
-  });
+    int limit,
+    const std::function<common::Result<std::optional<NewBlock>>(const SealInput&)>& build) {
+  return InTransaction<std::optional<BlockRow>>(
+      db_, [&](pqxx::work& tx) -> common::Result<std::optional<BlockRow>> {
+        // One snapshot for the whole seal: the queue rows that become leaves and are removed
+        // are exactly those whose hashes the sealer read, whatever ingest commits meanwhile.
+        tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+        // Numbering a block's queue rows sorts them: in memory, not spilled to disk.
+        tx.exec("SET LOCAL work_mem = '256MB'");
+        SealTransaction seal(tx);
+        RETURN_IF_ERROR(seal.Read(limit));
+        if (seal.hashes().empty()) return std::optional<BlockRow>();
+        const SealInput input{seal.head(), seal.hashes(), seal.tiles()};
+        // The block is built (tree, signatures, time-stamp) on a second thread while this one
+        // moves the queue's rows into leaves: the two use two cores, and the transaction never
+        // leaves the thread that opened it. The future waits for `build` however this returns.
+        std::future<common::Result<std::optional<NewBlock>>> building =
+            std::async(std::launch::async, [&] { return build(input); });
+        seal.MoveLeaves();
+        ASSIGN_OR_RETURN(const std::optional<NewBlock> nb, building.get());
+        if (!nb) return common::Error::Internal("queue read but no block built");
+        RETURN_IF_ERROR(seal.WriteBlock(*nb));
+        return std::optional<BlockRow>(nb->block);
+      });
 }
 
 common::Result<std::optional<BlockRow>> ChainStore::Latest() {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <climits>
 
 #include "common/bytes.h"
@@ -85,12 +86,11 @@ class ChainStoreTest : public ::testing::Test {
   std::vector<common::Hash> SealAll(int64_t height, int64_t first_leaf) {
     std::vector<common::Hash> queued;
     auto sealed = storage::ChainStore(*db_).Seal(
-        [&](storage::SealView& view) -> common::Result<std::optional<storage::NewBlock>> {
-          auto q = view.Queue(1000);
-          if (!q.ok()) return q.error();
-          queued = *q;
+        1000,
+        [&](const storage::SealInput& in) -> common::Result<std::optional<storage::NewBlock>> {
+          queued = in.hashes;
           auto appended =
-              notary::tlog::AppendTiles(static_cast<uint64_t>(first_leaf), queued, view.Tiles());
+              notary::tlog::AppendTiles(static_cast<uint64_t>(first_leaf), queued, in.tiles);
           if (!appended.ok()) return appended.error();
           storage::NewBlock nb;
           nb.tiles = std::move(appended->tiles);
@@ -349,17 +349,35 @@ TEST_F(ChainStoreFrom0005Test, MigrationMovesRecordsIntoReceiptsAndTheQueueStill
 }
 
 TEST_F(ChainStoreTest, NothingWaitingSealsNothing) {
-  bool called = false;
+  std::atomic<bool> called = false;
   auto sealed = storage::ChainStore(*db_).Seal(
-      [&](storage::SealView& view) -> common::Result<std::optional<storage::NewBlock>> {
+      10, [&](const storage::SealInput&) -> common::Result<std::optional<storage::NewBlock>> {
         called = true;
-        auto q = view.Queue(10);
-        EXPECT_TRUE(q.ok() && q->empty());
         return std::optional<storage::NewBlock>();
       });
-  ASSERT_TRUE(sealed.ok());
-  EXPECT_TRUE(called);
+  ASSERT_TRUE(sealed.ok()) << sealed.error().ToString();
+  EXPECT_FALSE(called) << "build runs only when receipts wait";
   EXPECT_FALSE(sealed->has_value());
+}
+
+TEST_F(ChainStoreTest, ABuildThatFailsOrBuildsNothingCommitsNothing) {
+  auto ids = Ingest(1, 2);
+  storage::ChainStore chain(*db_);
+  auto failed = chain.Seal(
+      10, [&](const storage::SealInput& in) -> common::Result<std::optional<storage::NewBlock>> {
+        EXPECT_EQ(in.hashes.size(), 2u);
+        return common::Error::Internal("signer gone");
+      });
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.error().ToString().find("signer gone"), std::string::npos);
+  auto nothing = chain.Seal(
+      10, [&](const storage::SealInput&) -> common::Result<std::optional<storage::NewBlock>> {
+        return std::optional<storage::NewBlock>();
+      });
+  ASSERT_FALSE(nothing.ok());
+  // The leaves moved while the build ran were rolled back with it: both still wait.
+  EXPECT_EQ(*storage::ReceiptStore(*db_).PendingCount(), 2);
+  ExpectLeaves(ids, 0, SealAll(0, 0));
 }
 
 }  // namespace

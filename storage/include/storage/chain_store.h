@@ -20,8 +20,8 @@
 
 namespace storage {
 
-// A block to commit. Its leaves are the receipts SealView::Queue returned, in that order,
-// from block.first_leaf on.
+// A block to commit. Its leaves are the receipts whose hashes SealInput::hashes holds, in
+// that order, from block.first_leaf on.
 struct NewBlock {
   BlockRow block;
   std::vector<notary::tlog::Tile> tiles;
@@ -30,15 +30,13 @@ struct NewBlock {
   std::string node;
 };
 
-// What the sealer sees inside its transaction (one snapshot: what it reads is what commits).
-class SealView {
- public:
-  virtual ~SealView() = default;
-  virtual std::optional<BlockRow> Head() = 0;
-  // The leaf hashes of the first `limit` waiting receipts, in queue order. The block that
-  // Seal commits takes exactly these receipts as its leaves. Call it once.
-  virtual common::Result<std::vector<common::Hash>> Queue(int limit) = 0;
-  virtual notary::tlog::TileReader& Tiles() = 0;
+// What a block is built from, read in the sealing transaction (one snapshot: what it reads is
+// what commits).
+struct SealInput {
+  const std::optional<BlockRow>& head;      // the chain's last block; nullopt before the first
+  const std::vector<common::Hash>& hashes;  // the waiting receipts' leaf hashes, queue order
+  // The tree's rightmost tiles, read with the queue: all that appending `hashes` reads.
+  notary::tlog::TileReader& tiles;
 };
 
 // A session-level advisory lock: while held, this process is the one sealer of the database.
@@ -60,11 +58,15 @@ class ChainStore {
  public:
   explicit ChainStore(Database& db) : db_(db) {}
 
-  // Runs `build` with a view of the database and commits what it returns (if anything) in
-  // the same transaction. `build` returns nullopt when there is nothing to seal.
-  // kConflict when another sealer committed the same height first.
+  // Reads the first `limit` waiting receipts' leaf hashes and, if there are any, runs
+  // `build` on them and commits the block it returns in the same transaction, together with
+  // the receipts' leaves. `build` runs on a thread of its own (this one meanwhile writes the
+  // leaves in the transaction, which never leaves it) and must return a block. nullopt when
+  // nothing waits (`build` is not called); kConflict when another sealer committed the same
+  // height first.
   common::Result<std::optional<BlockRow>> Seal(
-      const std::function<common::Result<std::optional<NewBlock>>(SealView&)>& build);
+      int limit,
+      const std::function<common::Result<std::optional<NewBlock>>(const SealInput&)>& build);
 
   common::Result<std::optional<BlockRow>> Latest();
   common::Result<std::optional<BlockRow>> BlockAt(int64_t height);
