@@ -9,15 +9,11 @@
 
 #include <memory>
 
+#include "common/deleter.h"
+
 namespace mime::internal {
 
-template <auto Fn>
-struct Deleter {
-  template <class T>
-  void operator()(T* p) const {
-    Fn(p);
-  }
-};
+using common::Deleter;
 
 template <class T>
 using GPtr = std::unique_ptr<T, Deleter<g_object_unref>>;
