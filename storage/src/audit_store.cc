@@ -300,7 +300,7 @@ common::Result<std::vector<AuditSnapshot::Block>> AuditSnapshot::NextBlocks() {
       // Every column is decoded, whichever of them fails.
       const std::array decoded{HashColumn(r[1], row.prev_hash), HashColumn(r[2], row.batch_root),
                                HashColumn(r[6], row.tree_root), HashColumn(r[11], row.block_hash),
-                               DecodeBytea(r[9], row.header), DecodeBytea(r[10], row.signature)};
+                               DecodeBytea(r[9], row.header),   DecodeBytea(r[10], row.signature)};
       b.well_formed = std::ranges::all_of(decoded, std::identity{});
       out.push_back(std::move(b));
     }
