@@ -27,31 +27,21 @@
 #include <vector>
 
 #include "storage/blob_scan.h"
+#include "storage/copy_stream.h"
 #include "storage/database.h"
 
 namespace {
 
 using Rows = std::vector<std::pair<std::string, std::string>>;
 
-std::string Be(uint64_t v, int bytes) {
-  std::string out;
-  for (int i = bytes - 1; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-  return out;
-}
-
-const std::string kSignature("PGCOPY\n\377\r\n\0", 11);
-
-std::string CopyHeader(uint32_t flags = 0, const std::string& extension = "") {
-  return kSignature + Be(flags, 4) + Be(extension.size(), 4) + extension;
-}
-std::string Field(const std::string& bytes) { return Be(bytes.size(), 4) + bytes; }
-std::string Tuple(const std::string& key, const std::string& data) {
-  return Be(2, 2) + Field(key) + Field(data);
-}
+using copystream::Be;
+using copystream::Field;
+using copystream::kSignature;
+using copystream::Tuple;
 const std::string kTrailer = Be(0xffff, 2);
 
 std::string Stream(const Rows& rows) {
-  std::string s = CopyHeader();
+  std::string s = copystream::Header();
   for (const auto& [k, d] : rows) s += Tuple(k, d);
   return s + kTrailer;
 }
@@ -343,7 +333,7 @@ TEST_F(BlobScanCopyTest, SkipsTheHeaderExtension) {
   const Rows rows = {{"key", "data"}};
   // An extension that holds what looks like a tuple and a trailer: none of it is data.
   const std::string extension = Tuple("not", "a row") + kTrailer;
-  const std::string stream = CopyHeader(0, extension) + Tuple("key", "data") + kTrailer;
+  const std::string stream = copystream::Header(0, extension) + Tuple("key", "data") + kTrailer;
   for (const auto& messages : Chunkings(stream)) {
     Outcome o = Scan(messages);
     ASSERT_TRUE(o.status.ok()) << Describe(messages) << ": " << o.status.error().ToString();
@@ -352,7 +342,7 @@ TEST_F(BlobScanCopyTest, SkipsTheHeaderExtension) {
 }
 
 TEST_F(BlobScanCopyTest, EmptyTableIsHeaderAndTrailer) {
-  for (const auto& messages : Chunkings(CopyHeader() + kTrailer)) {
+  for (const auto& messages : Chunkings(copystream::Header() + kTrailer)) {
     Outcome o = Scan(messages);
     ASSERT_TRUE(o.status.ok()) << Describe(messages) << ": " << o.status.error().ToString();
     EXPECT_TRUE(o.rows.empty());
@@ -407,14 +397,16 @@ TEST_F(BlobScanCopyTest, FieldCountOtherThanTwoIsAnError) {
   for (int fields : {0, 1, 3, 0x7fff, 0xfffe /* -2 */}) {
     std::string tuple = Be(static_cast<uint64_t>(fields), 2);
     for (int f = 0; f < std::min(fields, 3); ++f) tuple += Field("x");
-    ExpectRefusedInEveryChunking(CopyHeader() + Tuple("k", "v") + tuple + kTrailer, first);
+    ExpectRefusedInEveryChunking(copystream::Header() + Tuple("k", "v") + tuple + kTrailer, first);
   }
 }
 
 TEST_F(BlobScanCopyTest, NullFieldIsAnError) {
   const std::string null_field = Be(0xffffffff, 4);
-  ExpectRefusedInEveryChunking(CopyHeader() + Be(2, 2) + null_field + Field("v") + kTrailer);
-  ExpectRefusedInEveryChunking(CopyHeader() + Be(2, 2) + Field("k") + null_field + kTrailer);
+  ExpectRefusedInEveryChunking(copystream::Header() + Be(2, 2) + null_field + Field("v") +
+                               kTrailer);
+  ExpectRefusedInEveryChunking(copystream::Header() + Be(2, 2) + Field("k") + null_field +
+                               kTrailer);
 }
 
 TEST_F(BlobScanCopyTest, HugeLengthsAreRefusedOrWaitedForButNeverAllocated) {
@@ -424,8 +416,8 @@ TEST_F(BlobScanCopyTest, HugeLengthsAreRefusedOrWaitedForButNeverAllocated) {
     ExpectRefusedInEveryChunking(kSignature + Be(0, 4) + Be(ext, 4) + Tuple("k", "v") + kTrailer);
   }
   for (uint32_t len : {0xfffffffeu, 0x7fffffffu, 0x80000000u}) {
-    ExpectRefusedInEveryChunking(CopyHeader() + Be(2, 2) + Be(len, 4) + "abc" + kTrailer);
-    ExpectRefusedInEveryChunking(CopyHeader() + Be(2, 2) + Field("k") + Be(len, 4) + "abc" +
+    ExpectRefusedInEveryChunking(copystream::Header() + Be(2, 2) + Be(len, 4) + "abc" + kTrailer);
+    ExpectRefusedInEveryChunking(copystream::Header() + Be(2, 2) + Field("k") + Be(len, 4) + "abc" +
                                  kTrailer);
   }
 }
@@ -434,7 +426,7 @@ TEST_F(BlobScanCopyTest, ServerErrorAfterSomeTuplesWins) {
   // The COPY's own result comes after the data: a server that fails mid-COPY (say, an I/O
   // error on a page) fails the scan even though every tuple so far was well-formed.
   const Rows rows = SampleRows();
-  std::string partial = CopyHeader();
+  std::string partial = copystream::Header();
   for (const auto& [k, d] : rows) partial += Tuple(k, d);
   Script s;
   s.messages = {partial};
@@ -452,7 +444,7 @@ TEST_F(BlobScanCopyTest, ServerErrorAfterSomeTuplesWins) {
 
 TEST_F(BlobScanCopyTest, LostConnectionMidCopyIsUnavailable) {
   Script s;
-  s.messages = {CopyHeader() + Tuple("k", "v")};
+  s.messages = {copystream::Header() + Tuple("k", "v")};
   s.end = Script::End::kHangUp;
   Outcome o = Scan(s);
   ASSERT_FALSE(o.status.ok());
@@ -465,11 +457,11 @@ TEST_F(BlobScanCopyTest, LostConnectionMidCopyIsUnavailable) {
 // as a key before the field count failed.
 TEST_F(BlobScanCopyTest, CriticalHeaderFlagIsAnError) {
   for (uint32_t flags : {1u, 1u << 15}) {
-    ExpectRefusedInEveryChunking(CopyHeader(flags) + Tuple("k", "v") + kTrailer);
+    ExpectRefusedInEveryChunking(copystream::Header(flags) + Tuple("k", "v") + kTrailer);
   }
   const std::string oid = Field(Be(16384, 4));  // not counted in the field count
-  ExpectRefusedInEveryChunking(CopyHeader(1u << 16) + Be(2, 2) + oid + Field("k") + Field("v") +
-                               kTrailer);
+  ExpectRefusedInEveryChunking(copystream::Header(1u << 16) + Be(2, 2) + oid + Field("k") +
+                               Field("v") + kTrailer);
 }
 
 // Regression: bytes after the trailer were accepted or refused depending on where the

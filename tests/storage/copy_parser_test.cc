@@ -21,31 +21,26 @@
 #include <utility>
 #include <vector>
 
+#include "storage/copy_stream.h"
+
 namespace {
 
 using storage::internal::CopyParser;
 using State = CopyParser::State;
 using Rows = std::vector<std::pair<std::string, std::string>>;
 
-std::string Be(uint64_t v, int bytes) {
-  std::string out;
-  for (int i = bytes - 1; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-  return out;
-}
+using copystream::Be;
+using copystream::Field;
+using copystream::kSignature;
+using copystream::Tuple;
 
-const std::string kSignature("PGCOPY\n\377\r\n\0", 11);
 const std::string kTrailer = Be(0xffff, 2);
 constexpr size_t kHeaderBytes = 19;
-
-std::string Field(const std::string& bytes) { return Be(bytes.size(), 4) + bytes; }
-std::string Tuple(const std::string& key, const std::string& data) {
-  return Be(2, 2) + Field(key) + Field(data);
-}
 
 // A stream and where each of its well-formed tuples ends.
 struct Stream {
   Stream& Header(uint32_t flags = 0, const std::string& extension = "") {
-    return Raw(kSignature + Be(flags, 4) + Be(extension.size(), 4) + extension);
+    return Raw(copystream::Header(flags, extension));
   }
   Stream& Row(const std::string& key, const std::string& data) {
     Raw(Tuple(key, data));
