@@ -1,0 +1,64 @@
+// notary-signer's wire format: a stream of frames over a Unix stream socket, each
+//
+//   u32 big-endian length of what follows (1 .. kMaxFrameBytes) || u8 kind || body
+//
+// A request is one frame and so is its answer. Only the kinds below exist: the protocol can
+// ask for nothing but what the pipeline needs signed. A frame that is empty, too long or of
+// an unknown kind makes the stream unusable (the signer closes the connection).
+//
+// Thread-safety: FrameReader is not thread-safe; the rest are pure functions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace signer {
+
+inline constexpr size_t kMaxFrameBytes = 64 * 1024;  // kind byte and body
+
+enum class Kind : uint8_t {
+  // Requests.
+  kListKeys = 0x01,        // body empty; answered kKeys
+  kSignBlock = 0x02,       // body: an encoded block header (log/block.h); answered kSignature
+  kSignCheckpoint = 0x03,  // body: a checkpoint note text (log/checkpoint.h); kSignature
+  // Answers.
+  kKeys = 0x81,       // body: one line per key, "<purpose> <algorithm> <public key hex>\n"
+  kSignature = 0x82,  // body: the signature bytes
+  kRefused = 0xc0,    // body: why, one line of printable ASCII
+};
+
+bool IsKnownKind(uint8_t kind);
+
+struct Frame {
+  Kind kind;
+  std::string body;
+  bool operator==(const Frame&) const = default;
+};
+
+// The frame's bytes. kInvalidInput when the body does not fit in a frame.
+common::Result<std::string> EncodeFrame(Kind kind, std::string_view body);
+
+// Cuts a byte stream into frames, whatever the reads cut it into. Holds at most one
+// incomplete frame (kMaxFrameBytes + 4 bytes) besides the complete ones not yet taken.
+class FrameReader {
+ public:
+  // kInvalidInput once the stream is unusable; every later call returns the same.
+  common::Status Feed(std::string_view bytes);
+  // The next complete frame, in order.
+  std::optional<Frame> Next();
+  // Bytes of an incomplete frame held.
+  size_t pending_bytes() const { return partial_.size(); }
+
+ private:
+  std::string partial_;
+  std::deque<Frame> ready_;
+  std::optional<common::Error> broken_;
+};
+
+}  // namespace signer

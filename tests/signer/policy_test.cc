@@ -1,0 +1,184 @@
+// What notary-signer refuses to sign, across restarts: a malformed header, another key, a
+// height that goes back or skips, a fork, a block dated off the signer's clock, a checkpoint
+// that shrinks or changes its root.
+#include "signer/policy.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <optional>
+
+#include "common/sha256.h"
+#include "support/manual_clock.h"
+#include "support/test_support.h"
+
+namespace {
+
+constexpr int64_t kNow = 1'764'000'000'000'000;
+
+class SignerPolicyTest : public ::testing::Test {
+ protected:
+  signer::PolicyOptions Options() {
+    signer::PolicyOptions o;
+    o.state_path = dir_ + "/state";
+    o.key_id = "0123456789abcdef";
+    o.origins = {"notary.example/log"};
+    o.clock = &clock_;
+    return o;
+  }
+  signer::Policy Open() {
+    auto p = signer::Policy::Open(Options());
+    EXPECT_TRUE(p.ok()) << p.error().ToString();
+    return std::move(*p);
+  }
+  // Block `height` after `prev` (nullptr for the first one seen), of `leaves` leaves.
+  static notary::BlockHeader Block(uint64_t height, const notary::BlockHeader* prev,
+                                   const common::Hash& prev_hash, uint64_t leaves = 10) {
+    notary::BlockHeader h;
+    h.height = height;
+    h.prev_block_hash = height == 0 ? common::Hash{} : prev_hash;
+    h.first_leaf_index = prev ? prev->tree_size : height * 10;
+    h.leaf_count = leaves;
+    h.tree_size = h.first_leaf_index + leaves;
+    h.batch_root = common::Sha256Of("batch " + std::to_string(height));
+    h.tree_root = common::Sha256Of("tree " + std::to_string(height));
+    h.sealed_at_us = kNow + static_cast<int64_t>(height);
+    h.key_id = "0123456789abcdef";
+    return h;
+  }
+  static std::string Enc(const notary::BlockHeader& h) {
+    auto e = h.Encode();
+    EXPECT_TRUE(e.ok());
+    return *e;
+  }
+  // Checks and records `h` as signed, with a block hash derived from it.
+  static common::Hash Sign(signer::Policy& p, const notary::BlockHeader& h) {
+    bool retry = false;
+    auto checked = p.CheckBlock(Enc(h), retry);
+    EXPECT_TRUE(checked.ok()) << checked.error().ToString();
+    const common::Hash hash = common::Sha256Of("hash of " + Enc(h));
+    EXPECT_TRUE(p.RecordBlock(Enc(h), h, hash).ok());
+    return hash;
+  }
+  // nullopt when the header would be signed.
+  static std::optional<common::ErrorCode> Refusal(const signer::Policy& p,
+                                                  const notary::BlockHeader& h) {
+    bool retry = false;
+    auto r = p.CheckBlock(Enc(h), retry);
+    if (r.ok()) return std::nullopt;
+    return r.error().code();
+  }
+
+  std::string dir_ = testsupport::MakeTempDir("signer-policy");
+  testsupport::ManualClock clock_{kNow};
+};
+
+TEST_F(SignerPolicyTest, HeightsOnlyGrowByOneLinkedToTheLastBlockSigned) {
+  signer::Policy p = Open();
+  const notary::BlockHeader b5 = Block(5, nullptr, common::Sha256Of("before"));
+  const common::Hash h5 = Sign(p, b5);  // the first block seen is taken (trust on first use)
+  const notary::BlockHeader b6 = Block(6, &b5, h5);
+  EXPECT_EQ(Refusal(p, Block(5, nullptr, common::Sha256Of("other"))), common::ErrorCode::kConflict)
+      << "another block at a height already signed is a fork";
+  EXPECT_EQ(Refusal(p, Block(4, nullptr, common::Sha256Of("x"))), common::ErrorCode::kConflict);
+  EXPECT_EQ(Refusal(p, Block(7, &b6, common::Sha256Of("x"))), common::ErrorCode::kConflict)
+      << "a gap";
+  EXPECT_EQ(Refusal(p, Block(6, &b5, common::Sha256Of("not h5"))), common::ErrorCode::kConflict)
+      << "not linked to the last block signed";
+  notary::BlockHeader overlapping = b6;
+  overlapping.first_leaf_index -= 1;
+  overlapping.leaf_count += 1;
+  EXPECT_EQ(Refusal(p, overlapping), common::ErrorCode::kConflict);
+  notary::BlockHeader earlier = b6;
+  earlier.sealed_at_us = b5.sealed_at_us - 1;
+  EXPECT_EQ(Refusal(p, earlier), common::ErrorCode::kConflict) << "dated before the last block";
+  EXPECT_EQ(Refusal(p, b6), std::nullopt);
+  Sign(p, b6);
+}
+
+TEST_F(SignerPolicyTest, TheSameHeaderAgainIsARetryAndIsSignedAgain) {
+  signer::Policy p = Open();
+  const notary::BlockHeader b0 = Block(0, nullptr, {});
+  Sign(p, b0);
+  bool retry = false;
+  ASSERT_TRUE(p.CheckBlock(Enc(b0), retry).ok());
+  EXPECT_TRUE(retry);
+}
+
+TEST_F(SignerPolicyTest, MalformedForeignOrMisdatedHeadersAreRefused) {
+  signer::Policy p = Open();
+  bool retry = false;
+  EXPECT_EQ(p.CheckBlock("not a header", retry).error().code(), common::ErrorCode::kInvalidInput);
+  notary::BlockHeader b0 = Block(0, nullptr, {});
+  std::string truncated = Enc(b0);
+  truncated.pop_back();
+  EXPECT_EQ(p.CheckBlock(truncated, retry).error().code(), common::ErrorCode::kInvalidInput);
+  notary::BlockHeader empty = b0;
+  empty.leaf_count = 0;
+  empty.tree_size = empty.first_leaf_index;
+  EXPECT_EQ(Refusal(p, empty), common::ErrorCode::kInvalidInput) << "Validate()'s rules";
+  notary::BlockHeader foreign = b0;
+  foreign.key_id = "fedcba9876543210";
+  EXPECT_EQ(Refusal(p, foreign), common::ErrorCode::kPermissionDenied);
+  notary::BlockHeader ahead = b0;
+  ahead.sealed_at_us = kNow + 300'000'001;
+  EXPECT_EQ(Refusal(p, ahead), common::ErrorCode::kPermissionDenied) << "dated ahead";
+  notary::BlockHeader behind = b0;
+  behind.sealed_at_us = kNow - 300'000'001;
+  EXPECT_EQ(Refusal(p, behind), common::ErrorCode::kPermissionDenied) << "backdated";
+  behind.sealed_at_us = kNow - 300'000'000;
+  EXPECT_EQ(Refusal(p, behind), std::nullopt) << "at the edge of the skew allowed";
+}
+
+TEST_F(SignerPolicyTest, WhatWasSignedIsRefusedAgainAfterARestart) {
+  const notary::BlockHeader b0 = Block(0, nullptr, {});
+  common::Hash h0;
+  {
+    signer::Policy p = Open();
+    h0 = Sign(p, b0);
+    auto c = notary::ParseCheckpoint("notary.example/log\n20\n" +
+                                     std::string("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"));
+    ASSERT_TRUE(c.ok()) << c.error().ToString();
+    ASSERT_TRUE(p.RecordCheckpoint(*c).ok());
+  }
+  signer::Policy p = Open();
+  ASSERT_TRUE(p.last_block().has_value());
+  EXPECT_EQ(p.last_block()->height, 0u);
+  EXPECT_EQ(p.last_block()->block_hash, h0);
+  EXPECT_EQ(Refusal(p, Block(0, nullptr, {}, 11)), common::ErrorCode::kConflict);
+  EXPECT_EQ(Refusal(p, Block(1, &b0, h0)), std::nullopt);
+  auto smaller = p.CheckCheckpoint("notary.example/log\n19\n" +
+                                   std::string("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"));
+  ASSERT_FALSE(smaller.ok());
+  EXPECT_EQ(smaller.error().code(), common::ErrorCode::kConflict);
+}
+
+TEST_F(SignerPolicyTest, CheckpointsNeverShrinkNorChangeTheirRootAndNameAnOriginServed) {
+  signer::Policy p = Open();
+  const std::string root_a = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n";
+  const std::string root_b = "uk3Bn3obT6mXwi1YLlZpfB9MuYoFd2Yoc3VaNzDl+BI=\n";
+  auto c = p.CheckCheckpoint("notary.example/log\n100\n" + root_a);
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  ASSERT_TRUE(p.RecordCheckpoint(*c).ok());
+  EXPECT_TRUE(p.CheckCheckpoint("notary.example/log\n100\n" + root_a).ok()) << "the same again";
+  EXPECT_EQ(p.CheckCheckpoint("notary.example/log\n100\n" + root_b).error().code(),
+            common::ErrorCode::kConflict);
+  EXPECT_EQ(p.CheckCheckpoint("notary.example/log\n99\n" + root_a).error().code(),
+            common::ErrorCode::kConflict);
+  EXPECT_TRUE(p.CheckCheckpoint("notary.example/log\n101\n" + root_b).ok());
+  EXPECT_EQ(p.CheckCheckpoint("other.example/log\n1\n" + root_a).error().code(),
+            common::ErrorCode::kPermissionDenied);
+  EXPECT_EQ(p.CheckCheckpoint("notary.example/log\nten\n" + root_a).error().code(),
+            common::ErrorCode::kInvalidInput);
+}
+
+TEST_F(SignerPolicyTest, AStateFileThatDoesNotParseStopsTheSigner) {
+  std::ofstream(dir_ + "/state") << "email-notary-signer-state v1\nblock 1 zz\n";
+  auto p = signer::Policy::Open(Options());
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.error().code(), common::ErrorCode::kInvalidInput);
+  std::ofstream(dir_ + "/state") << "something else\n";
+  EXPECT_FALSE(signer::Policy::Open(Options()).ok());
+}
+
+}  // namespace
