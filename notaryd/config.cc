@@ -191,6 +191,8 @@ Config ParseConfigOrExit(int argc, char** argv) {
   app.add_option("--tsa-policy", c.tsa_policy,
                  "Built-in TSA policy OID (default: see docs/timestamping.md)")
       ->envname("NOTARY_TSA_POLICY");
+  app.add_option("--signer", c.signer,
+                 "notary-signer's socket (unix:/path): it holds the signing keys, not notaryd");
   app.add_option("--signing-key", c.signing_key, "Ed25519 block signing key (PEM)")
       ->envname("NOTARY_SIGNING_KEY")
       ->check(CLI::ExistingFile);

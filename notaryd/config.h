@@ -45,6 +45,7 @@ struct Config {
   std::string tsa_key, tsa_cert, tsa_chain;  // the built-in TSA's key and certificate
   std::string tsa_policy;                    // empty: notary::kDefaultTsaPolicyOid
   std::string signing_key;                   // Ed25519 PEM; generated in data_dir when empty
+  std::string signer;                        // "unix:/path": notary-signer holds the keys
   bool seal = true;     // take part in sealing (one sealer at a time per database)
   bool migrate = true;  // apply migrations at start-up
   uint32_t rate_limit_per_minute = 600;

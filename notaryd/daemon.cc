@@ -12,6 +12,7 @@
 #include "pipeline/sealer.h"
 #include "pipeline/tenant_router.h"
 #include "pipeline/tsa_service.h"
+#include "signer/client.h"
 #include "smtp/server.h"
 #include "storage/admin_store.h"
 #include "storage/chain_store.h"
@@ -32,6 +33,7 @@ struct Daemon::Parts {
   std::unique_ptr<pipeline::TenantRouter> router;
   std::unique_ptr<pipeline::Authenticator> auth;
   std::unique_ptr<pipeline::Ingestor> ingestor;
+  std::unique_ptr<signer::Client> signer;  // before the sealer, which uses it
   std::unique_ptr<pipeline::Sealer> sealer;
   std::unique_ptr<smtp::SmtpServer> smtp;
   std::unique_ptr<http::HttpApi> http;
@@ -82,6 +84,14 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   so.database_url = c.database_url;
   so.data_dir = c.data_dir;
   so.signing_key_file = c.signing_key;
+  if (!c.signer.empty()) {
+    if (!c.signing_key.empty()) {
+      return common::Error::InvalidInput("--signer and --signing-key exclude each other");
+    }
+    ASSIGN_OR_RETURN(std::string socket_path, signer::ParseSignerAddress(c.signer));
+    p->signer = std::make_unique<signer::Client>(signer::ClientOptions{socket_path});
+    so.signer = p->signer.get();
+  }
   so.origin = c.origin;
   so.node = c.node_name;
   so.batch_interval_ms = c.batch_interval_ms;

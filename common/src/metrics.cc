@@ -72,6 +72,13 @@ std::string Metrics::Render() const {
   AppendMetric(out, "tsa_failures_total", "counter", static_cast<double>(tsa_failures.load()));
   AppendMetric(out, "tsa_replies_total", "counter", static_cast<double>(tsa_replies.load()));
   AppendMetric(out, "http_requests_total", "counter", static_cast<double>(http_requests.load()));
+  if (signer_up.load() >= 0) {
+    AppendMetric(out, "signer_up", "gauge", static_cast<double>(signer_up.load()));
+    AppendMetric(out, "signer_unavailable_total", "counter",
+                 static_cast<double>(signer_failures.load()));
+    AppendMetric(out, "signer_refusals_total", "counter",
+                 static_cast<double>(signer_refusals.load()));
+  }
   if (tree_size.load() >= 0) {
     AppendMetric(out, "tree_size", "gauge", static_cast<double>(tree_size.load()));
   }

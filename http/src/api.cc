@@ -108,7 +108,15 @@ void HttpApi::Routes() {
   });
   s.Get("/readyz", [&d](const httplib::Request&, httplib::Response& res) {
     if (d.db.Ping()) {
-      SendJson(res, {{"status", "ready"}});
+      // Ready means "can take mail": receipts are durable without the signer, so a signer
+      // that is down pauses sealing and says so here, without turning mail away.
+      nlohmann::json body = {{"status", "ready"}};
+      const int signer = d.metrics.signer_up.load();
+      if (signer >= 0) {
+        body["signer"] = signer == 1 ? "reachable" : "unreachable";
+        body["sealing"] = signer == 1 ? "running" : "paused";
+      }
+      SendJson(res, body);
     } else {
       res.set_header("Retry-After", "5");
       SendError(res, 503, "unavailable", "database unreachable");

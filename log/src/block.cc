@@ -60,7 +60,7 @@ std::string BlockSigningMessage(std::string_view encoded_header) {
   return message;
 }
 
-common::Result<Ed25519Signature> SignBlock(const BlockHeader& header, const Ed25519Signer& signer) {
+common::Result<Ed25519Signature> SignBlock(const BlockHeader& header, const Ed25519Key& signer) {
   ASSIGN_OR_RETURN(std::string encoded, header.Encode());
   return signer.Sign(BlockSigningMessage(encoded));
 }

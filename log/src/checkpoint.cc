@@ -235,7 +235,7 @@ common::Result<Note> ParseNote(std::string_view note) {
 }
 
 common::Result<std::string> SignNote(std::string_view text, std::string_view name,
-                                     const Ed25519Signer& signer) {
+                                     const Ed25519Key& signer) {
   if (!IsValidText(text)) {
     return Error::InvalidInput("note text must be non-empty clean UTF-8 ending in a newline");
   }
@@ -269,7 +269,7 @@ common::Result<std::string> OpenNote(std::string_view note, const NoteVerifierKe
 }
 
 common::Result<std::string> SignCheckpoint(const Checkpoint& checkpoint, std::string_view name,
-                                           const Ed25519Signer& signer) {
+                                           const Ed25519Key& signer) {
   ASSIGN_OR_RETURN(std::string text, FormatCheckpoint(checkpoint));
   return SignNote(text, name, signer);
 }

@@ -29,12 +29,17 @@ common::Result<storage::NewBlock> BuildBlock(const BlockInputs& in) {
   h.sealed_at_us = in.now_us;
   // Time never runs backwards along the chain, whatever this node's clock says.
   if (head && h.sealed_at_us <= head->sealed_at_us) h.sealed_at_us = head->sealed_at_us + 1;
-  h.key_id = notary::KeyId(in.signer.public_key());
+  ASSIGN_OR_RETURN(const notary::Ed25519PublicKey key, in.signer.CurrentKey());
+  h.key_id = notary::KeyId(key);
   ASSIGN_OR_RETURN(std::string header, h.Encode());
-  ASSIGN_OR_RETURN(notary::Ed25519Signature signature, notary::SignBlock(h, in.signer));
+  ASSIGN_OR_RETURN(notary::Ed25519Signature signature, in.signer.SignBlock(h));
+  // A signer elsewhere is checked, not trusted: a wrong signature would seal a block no
+  // verifier accepts.
+  RETURN_IF_ERROR(
+      notary::Ed25519Verify(key, common::AsBytes(notary::BlockSigningMessage(header)), signature));
   ASSIGN_OR_RETURN(common::Hash block_hash, notary::BlockHash(h, signature));
   const notary::Checkpoint cp{in.origin, h.tree_size, h.tree_root, {}};
-  ASSIGN_OR_RETURN(std::string note, notary::SignCheckpoint(cp, in.origin, in.signer));
+  ASSIGN_OR_RETURN(std::string note, in.signer.SignCheckpoint(cp, in.origin));
 
   storage::BlockRow& b = nb.block;
   b.height = static_cast<int64_t>(h.height);

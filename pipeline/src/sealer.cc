@@ -14,15 +14,50 @@
 namespace pipeline {
 namespace {
 
-storage::KeyRow KeyRowOf(const notary::Ed25519Signer& signer) {
+storage::KeyRow KeyRowOf(const notary::Ed25519PublicKey& key) {
   storage::KeyRow k;
-  k.key_id = notary::KeyId(signer.public_key());
+  k.key_id = notary::KeyId(key);
   k.algorithm = "ed25519";
-  k.public_key.assign(signer.public_key().begin(), signer.public_key().end());
-  k.public_pem = signer.PublicPem();
-  k.fingerprint = notary::Fingerprint(signer.public_key());
+  k.public_key.assign(key.begin(), key.end());
+  k.public_pem = notary::Ed25519PublicPem(key);
+  k.fingerprint = notary::Fingerprint(key);
   return k;
 }
+
+// The key file in this process, when no notary-signer is configured. `notaryctl keys rotate`
+// replaces the file; the next block is signed with the new key. Compared by content (a few
+// hundred bytes, once per seal), not by mtime; a file missing or half-written mid-rotation
+// leaves the loaded key in use until the next seal. Used under the sealer's mutex only.
+class FileKeySigner final : public notary::ChainSigner {
+ public:
+  FileKeySigner(std::string path, notary::Ed25519Signer key)
+      : path_(std::move(path)), key_(std::move(key)) {
+    if (auto pem = ReadTextFile(path_); pem.ok()) pem_ = std::move(*pem);
+  }
+  common::Result<notary::Ed25519PublicKey> CurrentKey() override {
+    auto pem = ReadTextFile(path_);
+    if (pem.ok() && *pem != pem_) {
+      if (auto key = notary::Ed25519Signer::FromPrivatePem(*pem); key.ok()) {
+        key_ = std::move(*key);
+        pem_ = std::move(*pem);
+        spdlog::info("event=signing_key_loaded key_id={}", notary::KeyId(key_.public_key()));
+      }
+    }
+    return key_.public_key();
+  }
+  common::Result<notary::Ed25519Signature> SignBlock(const notary::BlockHeader& h) override {
+    return notary::SignBlock(h, key_);
+  }
+  common::Result<std::string> SignCheckpoint(const notary::Checkpoint& cp,
+                                             std::string_view name) override {
+    return notary::SignCheckpoint(cp, name, key_);
+  }
+
+ private:
+  const std::string path_;
+  notary::Ed25519Signer key_;
+  std::string pem_;
+};
 
 }  // namespace
 
@@ -44,7 +79,7 @@ common::Result<notary::Ed25519Signer> LoadOrCreateSigningKey(const std::string& 
   ASSIGN_OR_RETURN(std::string pem, ReadTextFile(path));
   auto signer = notary::Ed25519Signer::FromPrivatePem(pem);
   if (!signer.ok()) return common::Error::InvalidInput("signing key " + path + " is not Ed25519");
-  RETURN_IF_ERROR(admin.InsertSigningKey(KeyRowOf(*signer)));
+  RETURN_IF_ERROR(admin.InsertSigningKey(KeyRowOf(signer->public_key())));
   return signer;
 }
 
@@ -52,10 +87,19 @@ common::Result<std::unique_ptr<Sealer>> Sealer::Create(SealerOptions options,
                                                        storage::ChainStore& chain,
                                                        storage::AdminStore& admin, TsaService& tsa,
                                                        common::Metrics& metrics) {
-  ASSIGN_OR_RETURN(notary::Ed25519Signer signer,
-                   LoadOrCreateSigningKey(options.data_dir, options.signing_key_file, admin));
+  std::unique_ptr<notary::ChainSigner> own;
+  if (options.signer == nullptr) {
+    ASSIGN_OR_RETURN(notary::Ed25519Signer key,
+                     LoadOrCreateSigningKey(options.data_dir, options.signing_key_file, admin));
+    own = std::make_unique<FileKeySigner>(options.signing_key_file.empty()
+                                              ? options.data_dir + "/signing_key.pem"
+                                              : options.signing_key_file,
+                                          std::move(key));
+  } else {
+    metrics.signer_up.store(0);  // until the first seal reaches it
+  }
   std::unique_ptr<Sealer> s(
-      new Sealer(std::move(options), chain, admin, tsa, metrics, std::move(signer)));
+      new Sealer(std::move(options), chain, admin, tsa, metrics, std::move(own)));
   if (auto latest = chain.Latest(); latest.ok() && latest->has_value()) {
     metrics.tree_size.store((*latest)->tree_size);
     metrics.last_seal_unix.store((*latest)->sealed_at_us / 1000000);
@@ -68,17 +112,14 @@ common::Result<std::unique_ptr<Sealer>> Sealer::Create(SealerOptions options,
 }
 
 Sealer::Sealer(SealerOptions options, storage::ChainStore& chain, storage::AdminStore& admin,
-               TsaService& tsa, common::Metrics& metrics, notary::Ed25519Signer signer)
+               TsaService& tsa, common::Metrics& metrics, std::unique_ptr<notary::ChainSigner> own)
     : options_(std::move(options)),
       chain_(chain),
       admin_(admin),
       tsa_(tsa),
       metrics_(metrics),
-      signer_(std::move(signer)) {
-  key_file_ = options_.signing_key_file.empty() ? options_.data_dir + "/signing_key.pem"
-                                                : options_.signing_key_file;
-  if (auto pem = ReadTextFile(key_file_); pem.ok()) key_pem_ = std::move(*pem);
-}
+      own_signer_(std::move(own)),
+      signer_(own_signer_ ? own_signer_.get() : options_.signer) {}
 
 Sealer::~Sealer() { Stop(); }
 
@@ -96,26 +137,32 @@ void Sealer::Stop() {
   lock_.reset();
 }
 
-const notary::Ed25519PublicKey& Sealer::public_key() const { return signer_.public_key(); }
-
 void Sealer::Poke() {
   poked_.store(true);
   cv_.notify_all();
 }
 
-common::Status Sealer::ReloadKeyIfRotated() {
-  // `notaryctl keys rotate` replaces the key file; the next block is signed with the new key.
-  // Compared by content (a few hundred bytes, once per seal), not by mtime; a file missing or
-  // half-written mid-rotation leaves the loaded key in use until the next seal.
-  auto pem = ReadTextFile(key_file_);
-  if (!pem.ok() || *pem == key_pem_) return common::Ok();
-  auto signer = notary::Ed25519Signer::FromPrivatePem(*pem);
-  if (!signer.ok()) return common::Ok();
-  RETURN_IF_ERROR(admin_.InsertSigningKey(KeyRowOf(*signer)));
-  signer_ = std::move(*signer);
-  key_pem_ = std::move(*pem);
-  spdlog::info("event=signing_key_loaded key_id={}", notary::KeyId(signer_.public_key()));
+common::Status Sealer::RegisterKey(const notary::Ed25519PublicKey& key) {
+  if (registered_ == key) return common::Ok();
+  // Before the first block it signs: a bundle's verifier finds every block key listed.
+  RETURN_IF_ERROR(admin_.InsertSigningKey(KeyRowOf(key)));
+  registered_ = key;
+  spdlog::info("event=signing_key_in_use key_id={} fingerprint={}", notary::KeyId(key),
+               notary::Fingerprint(key));
   return common::Ok();
+}
+
+void Sealer::PlanReplay(int64_t head_height) {
+  auto last = signer_->LastSignedHeader();
+  if (!last.ok() || !last->has_value()) return;
+  auto h = notary::BlockHeader::Decode(**last);
+  if (!h.ok() || static_cast<int64_t>(h->height) != head_height + 1) return;
+  replay_ =
+      Replay{static_cast<int64_t>(h->height), static_cast<int64_t>(h->leaf_count), h->sealed_at_us};
+  spdlog::warn(
+      "event=seal_replay height={} leaves={} note=\"the signer signed this block but it never "
+      "committed: sealing it again as signed\"",
+      h->height, h->leaf_count);
 }
 
 common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
@@ -126,22 +173,44 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
     ASSIGN_OR_RETURN(lock_, storage::SealerLock::TryAcquire(options_.database_url));
     spdlog::info("event=sealer_lock_acquired node={}", options_.node);
   }
-  RETURN_IF_ERROR(ReloadKeyIfRotated());
+  auto key = signer_->CurrentKey();
+  if (!key.ok()) {
+    // Ingest goes on (receipts are durable before 250); sealing resumes when the signer does.
+    metrics_.signer_failures.fetch_add(1);
+    if (options_.signer != nullptr) metrics_.signer_up.store(0);
+    return key.error();
+  }
+  RETURN_IF_ERROR(RegisterKey(*key));
+  // Normally the batch is what waits, dated now; a replay is the block the signer already
+  // signed: the same first leaves in the same order, the same time.
+  const std::optional<Replay> replay = replay_;
+  const int limit =
+      replay ? static_cast<int>(replay->leaf_count) : static_cast<int>(options_.batch_max);
 
   using Clock = std::chrono::steady_clock;
   auto t_start = Clock::now();
   Clock::time_point t_read, t_built;
   // The leaf records and hashes were built at ingest; the queue hands over the hashes. The
   // lambda runs on the seal's own thread while this one, holding mu_, waits in Seal(): the
-  // signer taken here under mu_ cannot change meanwhile (and signing is const, thread-safe).
-  const notary::Ed25519Signer& signer = signer_;
+  // signer is used from that thread only meanwhile.
+  notary::ChainSigner& signer = *signer_;
+  std::optional<common::Error> build_error;
+  int64_t head_height = -1;
   auto block = chain_.Seal(
-      static_cast<int>(options_.batch_max),
-      [&](const storage::SealInput& in) -> common::Result<std::optional<storage::NewBlock>> {
+      limit, [&](const storage::SealInput& in) -> common::Result<std::optional<storage::NewBlock>> {
         t_read = Clock::now();
-        ASSIGN_OR_RETURN(storage::NewBlock nb,
-                         BuildBlock({in.head, in.hashes, in.tiles, signer, options_.origin,
-                                     options_.clock->NowMicros()}));
+        head_height = in.head ? in.head->height : -1;
+        if (replay && (replay->height != head_height + 1 ||
+                       static_cast<int64_t>(in.hashes.size()) != replay->leaf_count)) {
+          return common::Error::Internal("the queue no longer holds the block the signer signed");
+        }
+        auto built = BuildBlock({in.head, in.hashes, in.tiles, signer, options_.origin,
+                                 replay ? replay->sealed_at_us : options_.clock->NowMicros()});
+        if (!built.ok()) {
+          build_error = built.error();
+          return built.error();
+        }
+        storage::NewBlock nb = std::move(*built);
         nb.node = options_.node;
         const storage::BlockRow& b = nb.block;
 
@@ -160,6 +229,19 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
         t_built = Clock::now();
         return std::optional<storage::NewBlock>(std::move(nb));
       });
+  if (options_.signer != nullptr) {
+    if (build_error && build_error->code() == common::ErrorCode::kUnavailable) {
+      metrics_.signer_failures.fetch_add(1);
+      metrics_.signer_up.store(0);
+    } else {
+      metrics_.signer_up.store(1);
+    }
+  }
+  replay_.reset();
+  if (build_error && build_error->code() == common::ErrorCode::kConflict) {
+    metrics_.signer_refusals.fetch_add(1);
+    if (!replay) PlanReplay(head_height);
+  }
   if (!block.ok()) return block.error();
   if (block->has_value()) {
     const storage::BlockRow& b = **block;

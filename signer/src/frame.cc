@@ -9,6 +9,7 @@ bool IsKnownKind(uint8_t kind) {
     case Kind::kListKeys:
     case Kind::kSignBlock:
     case Kind::kSignCheckpoint:
+    case Kind::kRotateKey:
     case Kind::kKeys:
     case Kind::kSignature:
     case Kind::kRefused:

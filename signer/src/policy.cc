@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "common/sha256.h"
+#include "signer/key_ring.h"
 
 namespace signer {
 namespace {
@@ -18,40 +19,6 @@ namespace {
 constexpr std::string_view kStateHeader = "email-notary-signer-state v1";
 
 std::string Num(uint64_t v) { return std::to_string(v); }
-
-// Writes `data` to `path` durably: a new file beside it, fsync, rename over, fsync of the
-// directory, so that a crash leaves the old state or the new one, never a torn one.
-common::Status WriteDurably(const std::string& path, const std::string& data) {
-  const std::string tmp = path + ".new";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return common::Error::Unavailable("cannot create " + tmp + ": " + std::strerror(errno));
-  }
-  size_t off = 0;
-  while (off < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      return common::Error::Unavailable("cannot write " + tmp + ": " + std::strerror(errno));
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    return common::Error::Unavailable("cannot sync " + tmp + ": " + std::strerror(errno));
-  }
-  if (::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    return common::Error::Unavailable("cannot replace " + path + ": " + std::strerror(errno));
-  }
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return common::Error::Unavailable("cannot open " + dir + " to sync it");
-  const bool synced = ::fsync(dfd) == 0;
-  ::close(dfd);
-  if (!synced) return common::Error::Unavailable("cannot sync " + dir);
-  return common::Ok();
-}
 
 bool ParseU64(const std::string& s, uint64_t& out) {
   if (s.empty() || s.size() > 20 || !std::all_of(s.begin(), s.end(), ::isdigit)) return false;
@@ -84,19 +51,15 @@ common::Result<Policy> Policy::Open(PolicyOptions options) {
     std::string what;
     f >> what;
     if (what == "block") {
-      std::string height, hash, header, size, sealed;
-      f >> height >> hash >> header >> size >> sealed;
-      SignedBlock b;
-      uint64_t sealed_u = 0;
-      auto h1 = common::HashFromHex(hash), h2 = common::HashFromHex(header);
-      if (!ParseU64(height, b.height) || !h1 || !h2 || !ParseU64(size, b.tree_size) ||
-          !ParseU64(sealed, sealed_u) || !f.eof()) {
-        return bad("bad block line");
-      }
-      b.block_hash = *h1;
-      b.header_sha256 = *h2;
-      b.sealed_at_us = static_cast<int64_t>(sealed_u);
-      p.last_block_ = b;
+      std::string hash, header_hex;
+      f >> hash >> header_hex;
+      auto h = common::HashFromHex(hash);
+      std::optional<std::string> header = common::FromHex(header_hex);
+      if (!h || !header || !f.eof()) return bad("bad block line");
+      auto decoded = notary::BlockHeader::Decode(*header);
+      if (!decoded.ok()) return bad("bad block header");
+      p.last_block_ =
+          SignedBlock{decoded->height, *h, *header, decoded->tree_size, decoded->sealed_at_us};
     } else if (what == "checkpoint") {
       std::string size, root;
       f >> size >> root;
@@ -119,9 +82,8 @@ common::Status Policy::Save() const {
   std::string out = std::string(kStateHeader) + "\n";
   if (last_block_) {
     const SignedBlock& b = *last_block_;
-    out += "block " + Num(b.height) + " " + common::ToHex(b.block_hash) + " " +
-           common::ToHex(b.header_sha256) + " " + Num(b.tree_size) + " " +
-           Num(static_cast<uint64_t>(b.sealed_at_us)) + "\n";
+    out += "block " + common::ToHex(b.block_hash) + " " + common::ToHex(common::AsBytes(b.header)) +
+           "\n";
   }
   for (const auto& [origin, c] : checkpoints_) {
     out += "checkpoint " + Num(c.size) + " " + common::ToHex(c.root) + " " + origin + "\n";
@@ -134,6 +96,12 @@ common::Result<notary::BlockHeader> Policy::CheckBlock(std::string_view encoded,
   retry = false;
   ASSIGN_OR_RETURN(notary::BlockHeader h, notary::BlockHeader::Decode(encoded));
   RETURN_IF_ERROR(h.Validate());
+  // A header already signed is signed again before any other test: its age or a rotation
+  // since does not matter, it adds nothing the signer has not vouched for.
+  if (last_block_ && h.height == last_block_->height && encoded == last_block_->header) {
+    retry = true;
+    return h;
+  }
   if (h.key_id != options_.key_id) {
     return common::Error::PermissionDenied("block header names key " + h.key_id +
                                            ", not this signer's " + options_.key_id);
@@ -148,10 +116,6 @@ common::Result<notary::BlockHeader> Policy::CheckBlock(std::string_view encoded,
   }
   if (!last_block_) return h;  // trust on first use
   const SignedBlock& last = *last_block_;
-  if (h.height == last.height && common::Sha256Of(encoded) == last.header_sha256) {
-    retry = true;
-    return h;
-  }
   if (h.height != last.height + 1) {
     return common::Error::Conflict("block height " + std::to_string(h.height) +
                                    " does not follow the last signed, " +
@@ -176,7 +140,7 @@ common::Result<notary::BlockHeader> Policy::CheckBlock(std::string_view encoded,
 common::Status Policy::RecordBlock(std::string_view encoded, const notary::BlockHeader& header,
                                    const common::Hash& block_hash) {
   const std::optional<SignedBlock> before = last_block_;
-  last_block_ = SignedBlock{header.height, block_hash, common::Sha256Of(encoded), header.tree_size,
+  last_block_ = SignedBlock{header.height, block_hash, std::string(encoded), header.tree_size,
                             header.sealed_at_us};
   common::Status st = Save();
   if (!st.ok()) last_block_ = before;  // not durable: not signed

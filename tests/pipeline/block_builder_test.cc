@@ -62,10 +62,11 @@ void ExpectVerifies(const storage::NewBlock& nb, const notary::Ed25519Signer& si
 
 TEST(BlockBuilderTest, FirstBlockThenASecondThatChainsToIt) {
   const notary::Ed25519Signer signer = Signer();
+  notary::KeySigner chain(signer);
   notary::tlog::MemoryTileStore tiles;
   const std::vector<common::Hash> first = Leaves(0, 3);
   const std::optional<storage::BlockRow> none;
-  auto b0 = BuildBlock({none, first, tiles, signer, kOrigin, kT0});
+  auto b0 = BuildBlock({none, first, tiles, chain, kOrigin, kT0});
   ASSERT_TRUE(b0.ok()) << b0.error().ToString();
   EXPECT_EQ(b0->block.height, 0);
   EXPECT_EQ(b0->block.prev_hash, common::Hash{});
@@ -81,7 +82,7 @@ TEST(BlockBuilderTest, FirstBlockThenASecondThatChainsToIt) {
   std::vector<common::Hash> all = first;
   all.insert(all.end(), second.begin(), second.end());
   const std::optional<storage::BlockRow> head = b0->block;
-  auto b1 = BuildBlock({head, second, tiles, signer, kOrigin, kT0 + 1'000'000});
+  auto b1 = BuildBlock({head, second, tiles, chain, kOrigin, kT0 + 1'000'000});
   ASSERT_TRUE(b1.ok()) << b1.error().ToString();
   EXPECT_EQ(b1->block.height, 1);
   EXPECT_EQ(b1->block.prev_hash, b0->block.block_hash);
@@ -98,14 +99,15 @@ TEST(BlockBuilderTest, FirstBlockThenASecondThatChainsToIt) {
 
 TEST(BlockBuilderTest, TimeNeverRunsBackwardsAlongTheChain) {
   const notary::Ed25519Signer signer = Signer();
+  notary::KeySigner chain(signer);
   notary::tlog::MemoryTileStore tiles;
   const std::optional<storage::BlockRow> none;
-  auto b0 = BuildBlock({none, Leaves(0, 1), tiles, signer, kOrigin, kT0});
+  auto b0 = BuildBlock({none, Leaves(0, 1), tiles, chain, kOrigin, kT0});
   ASSERT_TRUE(b0.ok());
   tiles.Put(b0->tiles);
   const std::optional<storage::BlockRow> head = b0->block;
   // This node's clock is an hour behind the node that sealed the head.
-  auto b1 = BuildBlock({head, Leaves(1, 1), tiles, signer, kOrigin, kT0 - 3'600'000'000});
+  auto b1 = BuildBlock({head, Leaves(1, 1), tiles, chain, kOrigin, kT0 - 3'600'000'000});
   ASSERT_TRUE(b1.ok());
   EXPECT_EQ(b1->block.sealed_at_us, kT0 + 1);
   ExpectVerifies(*b1, signer, Leaves(0, 2));
@@ -113,11 +115,44 @@ TEST(BlockBuilderTest, TimeNeverRunsBackwardsAlongTheChain) {
 
 TEST(BlockBuilderTest, AnEmptyBatchIsRefused) {
   const notary::Ed25519Signer signer = Signer();
+  notary::KeySigner chain(signer);
   notary::tlog::MemoryTileStore tiles;
   const std::optional<storage::BlockRow> none;
-  auto b = BuildBlock({none, {}, tiles, signer, kOrigin, kT0});
+  auto b = BuildBlock({none, {}, tiles, chain, kOrigin, kT0});
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.error().code(), common::ErrorCode::kInvalidInput);
+}
+
+// A signer elsewhere that names one key and signs with another (a swapped token object, a
+// broken signer): the block must not be built, since no verifier would accept it.
+class MismatchedSigner final : public notary::ChainSigner {
+ public:
+  MismatchedSigner(const notary::Ed25519Signer& named, const notary::Ed25519Signer& used)
+      : named_(named), used_(used) {}
+  common::Result<notary::Ed25519PublicKey> CurrentKey() override { return named_.public_key(); }
+  common::Result<notary::Ed25519Signature> SignBlock(const notary::BlockHeader& h) override {
+    return notary::SignBlock(h, used_);
+  }
+  common::Result<std::string> SignCheckpoint(const notary::Checkpoint& cp,
+                                             std::string_view name) override {
+    return notary::SignCheckpoint(cp, name, used_);
+  }
+
+ private:
+  const notary::Ed25519Signer& named_;
+  const notary::Ed25519Signer& used_;
+};
+
+TEST(BlockBuilderTest, ASignatureByAnotherKeyThanTheHeaderNamesIsRefused) {
+  const notary::Ed25519Signer named = Signer();
+  auto other = notary::Ed25519Signer::FromSeed(std::vector<uint8_t>(32, 0x43));
+  ASSERT_TRUE(other.ok());
+  MismatchedSigner chain(named, *other);
+  notary::tlog::MemoryTileStore tiles;
+  const std::optional<storage::BlockRow> none;
+  auto b = BuildBlock({none, Leaves(0, 2), tiles, chain, kOrigin, kT0});
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.error().code(), common::ErrorCode::kVerifyFailed);
 }
 
 }  // namespace

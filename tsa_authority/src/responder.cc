@@ -6,11 +6,14 @@
 #include <array>
 #include <chrono>
 #include <climits>
+#include <optional>
 #include <utility>
 #include <vector>
 
+#include "common/sha256.h"
 #include "common/thread_annotations.h"
 #include "token_signer.h"
+#include "tsa/client.h"
 #include "tsa/openssl_ts.h"
 
 namespace notary {
@@ -24,7 +27,8 @@ using tsa_internal::TsRespPtr;
 using tsa_internal::X509StackPtr;
 
 struct TsaResponder::State {
-  common::EvpPkeyPtr key;
+  common::EvpPkeyPtr key;  // empty with an external signer
+  TsaSignFn sign;          // set with an external signer
   common::X509Ptr cert;
   X509StackPtr chain;  // sent with the token on certReq
   Asn1ObjectPtr policy;
@@ -95,18 +99,79 @@ common::Result<TsaResponder> TsaResponder::Create(std::string_view key_pem,
   auto state = std::make_unique<State>();
   ASSIGN_OR_RETURN(auto key, tsa_internal::ReadPrivateKey(key_pem));
   state->key = std::move(key);
-  const int key_type = EVP_PKEY_get_base_id(state->key.get());
-  if (key_type != EVP_PKEY_RSA && key_type != EVP_PKEY_EC) {
-    return common::Error::InvalidInput("TSA key must be RSA or ECDSA");
-  }
+  return Finish(std::move(state), cert_pem, chain_pem, std::move(options));
+}
 
+common::Result<TsaResponder> TsaResponder::CreateWithSigner(std::string_view cert_pem,
+                                                            std::string_view chain_pem,
+                                                            TsaSignFn sign,
+                                                            TsaResponderOptions options) {
+  if (!sign) return common::Error::InvalidInput("no TSA signing function");
+  auto state = std::make_unique<State>();
+  state->sign = std::move(sign);
+  ASSIGN_OR_RETURN(TsaResponder responder,
+                   Finish(std::move(state), cert_pem, chain_pem, std::move(options)));
+
+  // One token now: a signer that is unreachable, or signs with a key other than the
+  // certificate's, fails here rather than on every query. Its token is discarded.
+  State& s = *responder.state_;
+  const std::string probe_digest = [] {
+    const common::Hash h = common::Sha256Of(std::string_view("notary TSA signer self-test"));
+    return std::string(h.begin(), h.end());
+  }();
+  ASSIGN_OR_RETURN(
+      const std::string query,
+      CreateQuery(TsaHashAlg::kSha256, common::AsBytes(probe_digest), std::nullopt, false));
+  tsa_internal::TsReqPtr req = tsa_internal::DecodeRequest(query);
+  if (!req) return common::Error::Internal("self-test query: " + common::OpenSslError());
+  const int64_t clock_now = s.clock ? s.clock() : SystemClockMicros();
+  const int64_t now = clock_now >= 0 ? clock_now : SystemClockMicros();
+  std::unique_ptr<tsa_internal::TsaTokenSigner> signer;
+  {
+    common::MutexLock lock(s.pool_mu);
+    signer = std::move(s.idle_signers.back());
+    s.idle_signers.pop_back();
+  }
+  auto token = signer->Sign(req.get(), now);
+  ERR_clear_error();
+  if (!token.ok()) {
+    if (token.error().code() == common::ErrorCode::kVerifyFailed) {
+      return common::Error::InvalidInput(
+          "the TSA signer's key does not match the TSA certificate: " + token.error().message());
+    }
+    return token.error();
+  }
+  {
+    common::MutexLock lock(s.pool_mu);
+    s.idle_signers.push_back(std::move(signer));
+  }
+  return responder;
+}
+
+// What Create and CreateWithSigner share, once `state` holds the key or the signer.
+common::Result<TsaResponder> TsaResponder::Finish(std::unique_ptr<State> state,
+                                                  std::string_view cert_pem,
+                                                  std::string_view chain_pem,
+                                                  TsaResponderOptions options) {
   ASSIGN_OR_RETURN(auto certs, tsa_internal::ReadCertificates(cert_pem, "TSA certificate"));
   if (sk_X509_num(certs.get()) != 1) {
     return common::Error::InvalidInput(
         "the TSA certificate PEM must hold exactly one certificate (the rest goes in the chain)");
   }
   state->cert.reset(sk_X509_shift(certs.get()));
-  if (X509_check_private_key(state->cert.get(), state->key.get()) != 1) {
+  // With an external signer the certificate's public key stands in for the private one: it
+  // fixes the signature algorithm and checks every signature (CreateWithSigner's first token
+  // checks the match).
+  EVP_PKEY* key = state->key ? state->key.get() : X509_get0_pubkey(state->cert.get());
+  if (key == nullptr) {
+    ERR_clear_error();
+    return common::Error::InvalidInput("TSA certificate has no usable public key");
+  }
+  const int key_type = EVP_PKEY_get_base_id(key);
+  if (key_type != EVP_PKEY_RSA && key_type != EVP_PKEY_EC) {
+    return common::Error::InvalidInput("TSA key must be RSA or ECDSA");
+  }
+  if (state->key && X509_check_private_key(state->cert.get(), state->key.get()) != 1) {
     ERR_clear_error();
     return common::Error::InvalidInput("TSA key does not match the TSA certificate");
   }
@@ -138,7 +203,8 @@ common::Result<TsaResponder> TsaResponder::Create(std::string_view key_pem,
   if (!state->sha256) return common::Error::Internal("SHA-256: " + common::OpenSslError());
 
   tsa_internal::TsaSignerConfig& sc = state->signer_config;
-  sc.key = state->key.get();
+  sc.key = key;
+  sc.sign = state->sign ? &state->sign : nullptr;
   sc.cert = state->cert.get();
   sc.chain = state->chain.get();
   sc.policy = state->policy.get();
@@ -263,8 +329,11 @@ common::Result<std::string> TsaResponder::ReplyFromOpenSsl(std::string_view quer
   TsRespCtxPtr ctx{TS_RESP_CTX_new()};
   if (!ctx) return common::Error::Internal("TS_RESP_CTX_new: " + common::OpenSslError());
   const State& s = *state_;
+  // Without a key (external signer) OpenSSL still answers every rejection: it needs the
+  // key only to sign a token, and where it would sign (only after the external signature
+  // failed) it finds none and answers "Error during signature generation." instead.
   bool setup = TS_RESP_CTX_set_signer_cert(ctx.get(), s.cert.get()) == 1 &&
-               TS_RESP_CTX_set_signer_key(ctx.get(), s.key.get()) == 1 &&
+               (!s.key || TS_RESP_CTX_set_signer_key(ctx.get(), s.key.get()) == 1) &&
                TS_RESP_CTX_set_signer_digest(ctx.get(), s.sha256.get()) == 1 &&
                TS_RESP_CTX_set_ess_cert_id_digest(ctx.get(), s.sha256.get()) == 1 &&
                TS_RESP_CTX_set_def_policy(ctx.get(), s.policy.get()) == 1 &&

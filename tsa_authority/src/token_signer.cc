@@ -1,9 +1,11 @@
 #include "token_signer.h"
 
+#include <openssl/err.h>
 #include <openssl/ess.h>
 #include <openssl/pkcs7.h>
 #include <openssl/rand.h>
 
+#include <climits>
 #include <cstdio>
 #include <ctime>
 
@@ -130,7 +132,10 @@ common::Result<std::unique_ptr<TsaTokenSigner>> TsaTokenSigner::Create(const Tsa
   }
 
   s->sign_ctx_.reset(EVP_PKEY_CTX_new_from_pkey(nullptr, c.key, nullptr));
-  if (!s->sign_ctx_ || EVP_PKEY_sign_init(s->sign_ctx_.get()) != 1 ||
+  const bool external = c.sign != nullptr;
+  if (!s->sign_ctx_ ||
+      (external ? EVP_PKEY_verify_init(s->sign_ctx_.get())
+                : EVP_PKEY_sign_init(s->sign_ctx_.get())) != 1 ||
       EVP_PKEY_CTX_set_signature_md(s->sign_ctx_.get(), c.sha256) != 1) {
     return Failed("signing context");
   }
@@ -251,12 +256,35 @@ common::Result<std::string> TsaTokenSigner::Sign(TS_REQ* request, int64_t now_us
   const bool hashed = EVP_DigestInit_ex2(md_ctx_.get(), config_->sha256, nullptr) == 1 &&
                       EVP_DigestUpdate(md_ctx_.get(), attrs, static_cast<size_t>(attrs_len)) == 1 &&
                       EVP_DigestFinal_ex(md_ctx_.get(), md, &md_len) == 1;
-  OPENSSL_free(attrs);
-  size_t sig_len = signature_.size();
-  if (!hashed || EVP_PKEY_sign(sign_ctx_.get(), signature_.data(), &sig_len, md, md_len) != 1 ||
-      ASN1_STRING_set(signer_info_->enc_digest, signature_.data(), static_cast<int>(sig_len)) !=
-          1) {
-    return Failed("signature");
+  if (config_->sign != nullptr) {
+    // Made elsewhere, over the same bytes; checked here so that a signer holding another key
+    // (or answering garbage) costs a rejection, never a token that does not verify.
+    auto signature =
+        hashed ? (*config_->sign)(std::string_view(reinterpret_cast<const char*>(attrs),
+                                                   static_cast<size_t>(attrs_len)),
+                                  std::string_view(reinterpret_cast<const char*>(buffer_.data()),
+                                                   buffer_.size()))
+               : common::Result<std::string>(Failed("signed attributes digest"));
+    OPENSSL_free(attrs);
+    if (!signature.ok()) return signature.error();
+    const auto* sig = reinterpret_cast<const unsigned char*>(signature->data());
+    if (signature->empty() || signature->size() > static_cast<size_t>(INT_MAX) ||
+        EVP_PKEY_verify(sign_ctx_.get(), sig, signature->size(), md, md_len) != 1) {
+      ERR_clear_error();
+      return common::Error::VerifyFailed(
+          "the external signature does not verify with the TSA certificate's key");
+    }
+    if (ASN1_STRING_set(signer_info_->enc_digest, sig, static_cast<int>(signature->size())) != 1) {
+      return Failed("signature");
+    }
+  } else {
+    OPENSSL_free(attrs);
+    size_t sig_len = signature_.size();
+    if (!hashed || EVP_PKEY_sign(sign_ctx_.get(), signature_.data(), &sig_len, md, md_len) != 1 ||
+        ASN1_STRING_set(signer_info_->enc_digest, signature_.data(), static_cast<int>(sig_len)) !=
+            1) {
+      return Failed("signature");
+    }
   }
 
   // certReq: the TSA certificate and chain travel in the SignedData for this encoding only.

@@ -6,8 +6,9 @@
 // several EVP_MD fetches. Here those parts live in a TS_RESP template built once with the
 // same TS/PKCS7 calls; each token only sets the TSTInfo fields that change (imprint, serial,
 // genTime, nonce), the signingTime and messageDigest attributes, and the signature (EVP_PKEY
-// sign over the DER signed attributes with a context initialised once). All encoding is
-// OpenSSL's i2d; nothing is written by hand.
+// sign over the DER signed attributes with a context initialised once, or the external
+// TsaSignFn, whose signature is then verified with the certificate's key before the token
+// goes out). All encoding is OpenSSL's i2d; nothing is written by hand.
 //
 // Only accepted requests come here: TsaResponder checks a request the way OpenSSL's
 // responder does and leaves every rejection to TS_RESP_create_response.
@@ -27,12 +28,16 @@
 #include "common/ossl.h"
 #include "common/result.h"
 #include "tsa/openssl_ts.h"
+#include "tsa_authority/responder.h"
 
 namespace notary::tsa_internal {
 
 // What every token of one TSA shares; built once per TsaResponder.
 struct TsaSignerConfig {
+  // The private key; with `sign` set, the certificate's public key (it fixes the SignerInfo's
+  // signature algorithm and checks what `sign` returns).
   EVP_PKEY* key = nullptr;
+  const TsaSignFn* sign = nullptr;  // set: the signature is made elsewhere
   X509* cert = nullptr;
   STACK_OF(X509) * chain = nullptr;  // after the TSA certificate on certReq
   const ASN1_OBJECT* policy = nullptr;
@@ -47,6 +52,8 @@ class TsaTokenSigner {
 
   // The DER TimeStampResp granting `request` at `now_us` (microseconds since the epoch, in
   // years 0..9999). The request must already have passed TsaResponder's checks.
+  // Errors: kInternal when OpenSSL fails; with an external signer, its error, or
+  //   kVerifyFailed when its signature does not verify with the certificate's key.
   common::Result<std::string> Sign(TS_REQ* request, int64_t now_us);
 
   ~TsaTokenSigner();
@@ -65,7 +72,7 @@ class TsaTokenSigner {
   PKCS7_SIGNER_INFO* signer_info_ = nullptr;  // inside response_
   ASN1_OCTET_STRING* content_ = nullptr;      // the eContent, inside response_
   X509StackPtr certs_;                        // TSA certificate + chain, for certReq
-  common::EvpPkeyCtxPtr sign_ctx_;            // EVP_PKEY_sign_init done once
+  common::EvpPkeyCtxPtr sign_ctx_;  // EVP_PKEY_sign_init (or, external, verify_init) done once
   common::EvpMdCtxPtr md_ctx_;
   Asn1IntegerPtr serial_;
   std::unique_ptr<ASN1_GENERALIZEDTIME, common::Deleter<ASN1_GENERALIZEDTIME_free>> gen_time_;

@@ -46,6 +46,10 @@ class Metrics {
   std::atomic<uint64_t> http_requests{0};
   std::atomic<int64_t> tree_size{-1};
   std::atomic<int64_t> last_seal_unix{0};
+  // notary-signer (notaryd --signer): -1 none configured, 0 unreachable at the last seal, 1 up.
+  std::atomic<int> signer_up{-1};
+  std::atomic<uint64_t> signer_failures{0};  // seals paused because the signer was down
+  std::atomic<uint64_t> signer_refusals{0};  // requests the signer refused
   Histogram commit_latency;
 
   // Gauges and counters owned elsewhere, read at render time (e.g. SMTP stats, pending).

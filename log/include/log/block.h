@@ -53,7 +53,7 @@ struct BlockHeader {
 std::string BlockSigningMessage(std::string_view encoded_header);
 
 // Signs the encoded header. kInvalidInput when the header does not encode.
-common::Result<Ed25519Signature> SignBlock(const BlockHeader& header, const Ed25519Signer& signer);
+common::Result<Ed25519Signature> SignBlock(const BlockHeader& header, const Ed25519Key& signer);
 // kVerifyFailed when the signature is not by `key` over this header.
 common::Status VerifyBlock(const BlockHeader& header, std::span<const uint8_t> signature,
                            const Ed25519PublicKey& key);

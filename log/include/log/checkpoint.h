@@ -75,7 +75,7 @@ common::Result<Note> ParseNote(std::string_view note);
 // Signs `text` (non-empty, ends with a newline, no control characters) as key `name`:
 // returns text || "\n" || "— <name> <base64(key id || signature)>\n".
 common::Result<std::string> SignNote(std::string_view text, std::string_view name,
-                                     const Ed25519Signer& signer);
+                                     const Ed25519Key& signer);
 
 // Verifies `note` against one trusted key and returns its text. Signatures by other keys are
 // ignored (C2SP: "verifiers MUST ignore signatures from unknown keys"). kVerifyFailed when no
@@ -85,7 +85,7 @@ common::Result<std::string> OpenNote(std::string_view note, const NoteVerifierKe
 // SignNote(FormatCheckpoint(checkpoint), name, signer). The log's key name should equal the
 // origin.
 common::Result<std::string> SignCheckpoint(const Checkpoint& checkpoint, std::string_view name,
-                                           const Ed25519Signer& signer);
+                                           const Ed25519Key& signer);
 // OpenNote then ParseCheckpoint.
 common::Result<Checkpoint> OpenCheckpoint(std::string_view note, const NoteVerifierKey& key);
 

@@ -26,7 +26,21 @@ namespace notary {
 using Ed25519PublicKey = std::array<uint8_t, 32>;  // RFC 8032 encoding
 using Ed25519Signature = std::array<uint8_t, 64>;
 
-class Ed25519Signer {
+// Something that makes Ed25519 signatures with one key: an Ed25519Signer holding the key in
+// memory, or a key that never leaves a PKCS#11 token (notary-signer). What signs blocks,
+// checkpoints and notes takes this, so where the key lives is the caller's choice.
+class Ed25519Key {
+ public:
+  virtual ~Ed25519Key() = default;
+  virtual const Ed25519PublicKey& public_key() const = 0;
+  // RFC 8032 pure Ed25519 over `message`.
+  virtual common::Result<Ed25519Signature> Sign(std::span<const uint8_t> message) const = 0;
+  common::Result<Ed25519Signature> Sign(std::string_view message) const {
+    return Sign(common::AsBytes(message));
+  }
+};
+
+class Ed25519Signer final : public Ed25519Key {
  public:
   // A fresh key from OpenSSL's CSPRNG.
   static common::Result<Ed25519Signer> Generate();
@@ -43,13 +57,11 @@ class Ed25519Signer {
   common::Result<std::string> PrivatePem() const;
   // SubjectPublicKeyInfo PEM ("-----BEGIN PUBLIC KEY-----").
   std::string PublicPem() const;
-  const Ed25519PublicKey& public_key() const { return public_key_; }
+  const Ed25519PublicKey& public_key() const override { return public_key_; }
 
   // Deterministic RFC 8032 signature over `message`. Fails only on an OpenSSL error.
-  common::Result<Ed25519Signature> Sign(std::span<const uint8_t> message) const;
-  common::Result<Ed25519Signature> Sign(std::string_view message) const {
-    return Sign(common::AsBytes(message));
-  }
+  common::Result<Ed25519Signature> Sign(std::span<const uint8_t> message) const override;
+  using Ed25519Key::Sign;
 
  private:
   Ed25519Signer(common::EvpPkeyPtr key, const Ed25519PublicKey& pub)

@@ -23,6 +23,7 @@
 #include "common/metrics.h"
 #include "common/result.h"
 #include "common/thread_annotations.h"
+#include "log/chain_signer.h"
 #include "log/ed25519.h"
 #include "pipeline/tsa_service.h"
 #include "storage/admin_store.h"
@@ -34,6 +35,8 @@ struct SealerOptions {
   std::string database_url;  // for the sealer lock's own session
   std::string data_dir;
   std::string signing_key_file;  // empty: data_dir/signing_key.pem, generated when absent
+  // notary-signer (notaryd --signer), owned by the caller; null: the key file above.
+  notary::ChainSigner* signer = nullptr;
   std::string origin;
   std::string node;
   uint32_t batch_interval_ms = 1000;
@@ -58,19 +61,21 @@ class Sealer {
   void Poke();
 
   const std::string& origin() const { return options_.origin; }
-  // Not synchronised with a key rotation (ReloadKeyIfRotated replaces signer_ on the seal
-  // thread): call it only while no seal runs. Nothing calls it today.
-  const notary::Ed25519PublicKey& public_key() const NO_THREAD_SAFETY_ANALYSIS;
   storage::ChainStore& chain() { return chain_; }
   TsaService& tsa() { return tsa_; }
   const std::vector<std::string>& tsa_urls() const { return options_.tsa_urls; }
 
  private:
   Sealer(SealerOptions options, storage::ChainStore& chain, storage::AdminStore& admin,
-         TsaService& tsa, common::Metrics& metrics, notary::Ed25519Signer signer);
+         TsaService& tsa, common::Metrics& metrics, std::unique_ptr<notary::ChainSigner> own);
   void SealLoop(std::stop_token stop) EXCLUDES(mu_);
   void TokenLoop(std::stop_token stop);
-  common::Status ReloadKeyIfRotated() REQUIRES(mu_);
+  // Registers the signer's current key in the database the first time it is seen.
+  common::Status RegisterKey(const notary::Ed25519PublicKey& key) REQUIRES(mu_);
+  // After the signer refused a block as a conflict: if it signed a block at the next height
+  // that never committed (a crash between its answer and our commit), the next seal rebuilds
+  // exactly that block.
+  void PlanReplay(int64_t head_height) REQUIRES(mu_);
 
   const SealerOptions options_;
   storage::ChainStore& chain_;
@@ -78,9 +83,15 @@ class Sealer {
   TsaService& tsa_;
   common::Metrics& metrics_;
   common::Mutex mu_;
-  notary::Ed25519Signer signer_ GUARDED_BY(mu_);
-  std::string key_file_;                 // set by the constructor only
-  std::string key_pem_ GUARDED_BY(mu_);  // the key file's contents when signer_ was loaded
+  std::unique_ptr<notary::ChainSigner> own_signer_;  // the key file, when no notary-signer
+  notary::ChainSigner* const signer_;                // own_signer_ or options_.signer
+  std::optional<notary::Ed25519PublicKey> registered_ GUARDED_BY(mu_);
+  struct Replay {
+    int64_t height = 0;
+    int64_t leaf_count = 0;
+    int64_t sealed_at_us = 0;
+  };
+  std::optional<Replay> replay_ GUARDED_BY(mu_);
   std::unique_ptr<storage::SealerLock> lock_ GUARDED_BY(mu_);
   std::condition_variable_any cv_;
   std::atomic<bool> poked_{false};

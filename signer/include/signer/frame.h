@@ -27,10 +27,11 @@ enum class Kind : uint8_t {
   kListKeys = 0x01,        // body empty; answered kKeys
   kSignBlock = 0x02,       // body: an encoded block header (log/block.h); answered kSignature
   kSignCheckpoint = 0x03,  // body: a checkpoint note text (log/checkpoint.h); kSignature
+  kRotateKey = 0x04,       // body empty; a new log key becomes current; answered kKeys
   // Answers.
-  kKeys = 0x81,       // body: one line per key, "<purpose> <algorithm> <public key hex>\n"
-  kSignature = 0x82,  // body: the signature bytes
-  kRefused = 0xc0,    // body: why, one line of printable ASCII
+  kKeys = 0x81,       // body: the key list (key_list.h)
+  kSignature = 0x82,  // body: the block signature (64 bytes) or the signed checkpoint note
+  kRefused = 0xc0,    // body: "<reason code> <why>", printable ASCII (service.h)
 };
 
 bool IsKnownKind(uint8_t kind);

@@ -4,8 +4,9 @@
 // signer's key, and extend the last block the signer signed: height + 1, linked by that
 // block's hash, first leaf at its tree size, sealed no earlier than it and not further from
 // the signer's own clock than `max_clock_skew_us` (nobody can have a block backdated or
-// dated ahead through the signer). The same header again (a retry after a lost answer) is
-// signed again; any other header at a height already signed is refused: a fork.
+// dated ahead through the signer). The same header again (a retry after a lost answer, or
+// the sealer rebuilding the block after a crash between signing and its commit) is signed
+// again whatever its age; any other header at a height already signed is refused: a fork.
 // A checkpoint must parse, name an origin the signer serves, and never shrink: the same size
 // again must have the same root.
 //
@@ -44,7 +45,7 @@ struct PolicyOptions {
 struct SignedBlock {
   uint64_t height = 0;
   common::Hash block_hash{};
-  common::Hash header_sha256{};  // SHA-256 of the encoded header: a retry is the same header
+  std::string header;  // encoded: a retry is the same header, and notaryd can rebuild it
   uint64_t tree_size = 0;
   int64_t sealed_at_us = 0;
   bool operator==(const SignedBlock&) const = default;
@@ -75,6 +76,9 @@ class Policy {
   common::Status RecordCheckpoint(const notary::Checkpoint& checkpoint);
 
   const std::optional<SignedBlock>& last_block() const { return last_block_; }
+  // After a key rotation: headers must name the new key from now on.
+  void set_key_id(std::string key_id) { options_.key_id = std::move(key_id); }
+  const std::string& key_id() const { return options_.key_id; }
   const std::map<std::string, SignedCheckpoint>& checkpoints() const { return checkpoints_; }
 
  private:

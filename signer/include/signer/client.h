@@ -1,0 +1,55 @@
+// Client: notaryd's end of notary-signer's socket, as a notary::ChainSigner. One connection,
+// opened on first use and again after any failure; every call has a deadline, so a stalled
+// signer pauses sealing instead of hanging it. A refusal comes back as the error the signer
+// gave (conflict, denied, invalid); a signer that cannot be reached as kUnavailable.
+// Answers are checked, not trusted: a block signature must verify under the current key and a
+// checkpoint note must open under it before they are returned.
+//
+// Thread-safety: thread-safe (one request at a time on the connection).
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include "common/thread_annotations.h"
+#include "log/chain_signer.h"
+#include "signer/frame.h"
+#include "signer/key_list.h"
+
+namespace signer {
+
+struct ClientOptions {
+  std::string socket_path;
+  int timeout_ms = 10'000;  // per request, connect included
+};
+
+class Client final : public notary::ChainSigner {
+ public:
+  explicit Client(ClientOptions options) : options_(std::move(options)) {}
+  ~Client() override;
+
+  common::Result<KeyList> ListKeys() EXCLUDES(mu_);
+  common::Result<KeyList> RotateKey() EXCLUDES(mu_);
+
+  common::Result<notary::Ed25519PublicKey> CurrentKey() override EXCLUDES(mu_);
+  common::Result<notary::Ed25519Signature> SignBlock(const notary::BlockHeader& header) override
+      EXCLUDES(mu_);
+  common::Result<std::string> SignCheckpoint(const notary::Checkpoint& checkpoint,
+                                             std::string_view name) override EXCLUDES(mu_);
+  common::Result<std::optional<std::string>> LastSignedHeader() override EXCLUDES(mu_);
+
+ private:
+  // Sends one request and reads its answer; a kRefused answer becomes its error.
+  common::Result<Frame> Call(Kind kind, std::string_view body) EXCLUDES(mu_);
+  common::Result<Frame> CallLocked(Kind kind, std::string_view body) REQUIRES(mu_);
+  void CloseLocked() REQUIRES(mu_);
+
+  const ClientOptions options_;
+  common::Mutex mu_;
+  int fd_ GUARDED_BY(mu_) = -1;
+};
+
+// "unix:/path" → "/path"; kInvalidInput for anything else.
+common::Result<std::string> ParseSignerAddress(std::string_view address);
+
+}  // namespace signer

@@ -1,0 +1,48 @@
+// Service: notary-signer's answer to one request frame, without sockets (server.h carries the
+// bytes). It checks the request against the Policy, signs with the KeyRing, records what it
+// signed durably and only then answers; anything else is refused and logged.
+//
+// A refusal's body is "<reason> <why>" where <reason> is one of
+//   invalid      the request does not parse (a malformed header or checkpoint)
+//   denied       not what this signer signs (another key, another origin, off its clock)
+//   conflict     it would go back: a height that is not the next, a fork, a shrinking checkpoint
+//   unavailable  the signer cannot record it (its disk) or sign (its token); retry later
+//   unsupported  a kind the signer does not serve
+// so the client can tell a refusal from an outage.
+//
+// Thread-safety: not thread-safe; one request at a time.
+#pragma once
+
+#include <string>
+
+#include "common/result.h"
+#include "signer/frame.h"
+#include "signer/key_ring.h"
+#include "signer/policy.h"
+
+namespace signer {
+
+class Service {
+ public:
+  // `policy` must name ring.current()'s key id.
+  Service(KeyRing ring, Policy policy) : ring_(std::move(ring)), policy_(std::move(policy)) {}
+
+  // The answer frame. `peer` names the caller in the log (e.g. "uid=998 pid=123").
+  Frame Handle(const Frame& request, const std::string& peer);
+
+  KeyList Keys() const;
+
+ private:
+  common::Result<Frame> Answer(const Frame& request);
+  common::Result<Frame> SignBlock(const std::string& encoded);
+  common::Result<Frame> SignCheckpoint(const std::string& text);
+
+  KeyRing ring_;
+  Policy policy_;
+};
+
+// The refusal body for `error` (see above) and back.
+std::string RefusalBody(const common::Error& error);
+common::Error RefusalError(std::string_view body);
+
+}  // namespace signer

@@ -1,0 +1,185 @@
+// notary-signer: holds the notary's signing keys and does nothing else (docs/signer.md).
+//
+//   notary-signer --socket /run/notary-signer/socket --state-dir /var/lib/notary-signer
+//                 --origin ORIGIN [--user notary-signer] [--socket-group notary]
+//                 [--pkcs11-module PATH --pkcs11-token LABEL --pkcs11-pin-file FILE]
+//                 [--key-label notary-log] [--max-clock-skew-s 300]
+//   notary-signer --state-dir DIR --origin ORIGIN [...key source...] --list-keys
+//
+// Keys come from files in <state-dir>/keys.d (mode 0600, generated on first start) or from a
+// PKCS#11 token (generated in the token, never extractable). The socket is created mode 0660
+// so only the owner and --socket-group (notaryd's group) can ask. Started as root with
+// --user, it binds the socket and opens the keys, then drops to that user for good.
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "common/bytes.h"
+#include "common/clock.h"
+#include "signer/key_ring.h"
+#include "signer/pkcs11_key.h"
+#include "signer/policy.h"
+#include "signer/server.h"
+#include "signer/service.h"
+
+namespace {
+
+int g_stop_pipe[2] = {-1, -1};
+
+void OnSignal(int) {
+  const char c = 1;
+  [[maybe_unused]] ssize_t n = ::write(g_stop_pipe[1], &c, 1);
+}
+
+int Fail(const std::string& why) {
+  std::cerr << "notary-signer: " << why << "\n";
+  return 1;
+}
+
+// PKCS#11 keys: the ring's names are token labels.
+class Pkcs11KeySource final : public signer::KeySource {
+ public:
+  explicit Pkcs11KeySource(signer::Pkcs11Options base) : base_(std::move(base)) {}
+  common::Result<Opened> OpenOrCreate(const std::string& name) override {
+    signer::Pkcs11Options o = base_;
+    o.key_label = name;
+    ASSIGN_OR_RETURN(auto key, signer::Pkcs11Ed25519Key::Open(o));
+    Opened out;
+    out.where = key->uri();
+    out.created = key->generated();
+    out.key = std::move(key);
+    return out;
+  }
+
+ private:
+  signer::Pkcs11Options base_;
+};
+
+common::Result<std::string> ReadSecret(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return common::Error::Unavailable("cannot read " + path);
+  std::stringstream s;
+  s << in.rdbuf();
+  std::string v = s.str();
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"notary-signer: holds the notary's signing keys and signs only what may be signed"};
+  std::string socket_path, state_dir, origin, user, socket_group;
+  std::string p11_module, p11_token, p11_pin_file, key_label = "notary-log";
+  int64_t max_skew_s = 300;
+  bool list_keys = false;
+  app.add_option("--socket", socket_path, "Unix socket to serve (notaryd --signer unix:PATH)");
+  app.add_option("--state-dir", state_dir, "Where the signer keeps its state and key files")
+      ->required();
+  app.add_option("--origin", origin, "The log's checkpoint origin (notaryd --origin)")->required();
+  app.add_option("--user", user, "Drop to this user after binding the socket (when root)");
+  app.add_option("--socket-group", socket_group, "Group allowed to use the socket (notaryd's)");
+  app.add_option("--pkcs11-module", p11_module, "PKCS#11 module (e.g. libsofthsm2.so)");
+  app.add_option("--pkcs11-token", p11_token, "Label of the token holding the keys");
+  app.add_option("--pkcs11-pin-file", p11_pin_file, "File holding the token's user PIN");
+  app.add_option("--key-label", key_label, "Name of the first log key (token label or file)");
+  app.add_option("--max-clock-skew-s", max_skew_s,
+                 "Refuse blocks dated further than this from the signer's clock")
+      ->check(CLI::Range(1, 86400));
+  app.add_flag("--list-keys", list_keys, "Print the keys (generating the first) and exit");
+  CLI11_PARSE(app, argc, argv);
+  if (!list_keys && socket_path.empty()) return Fail("--socket is required");
+
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (::chmod(state_dir.c_str(), 0700) != 0) return Fail("cannot chmod 700 " + state_dir);
+
+  std::unique_ptr<signer::KeySource> source;
+  if (!p11_module.empty() || !p11_token.empty() || !p11_pin_file.empty()) {
+    if (p11_module.empty() || p11_token.empty() || p11_pin_file.empty()) {
+      return Fail("--pkcs11-module, --pkcs11-token and --pkcs11-pin-file go together");
+    }
+    auto pin = ReadSecret(p11_pin_file);
+    if (!pin.ok()) return Fail(pin.error().message());
+    signer::Pkcs11Options o;
+    o.module_path = p11_module;
+    o.token_label = p11_token;
+    o.pin = std::move(*pin);
+    source = std::make_unique<Pkcs11KeySource>(std::move(o));
+  } else {
+    const std::string dir = state_dir + "/keys.d";
+    std::filesystem::create_directories(dir, ec);
+    if (::chmod(dir.c_str(), 0700) != 0) return Fail("cannot chmod 700 " + dir);
+    source = signer::MakeFileKeySource(dir);
+  }
+  const common::Clock& clock = common::Clock::System();
+  auto ring = signer::KeyRing::Open(state_dir, key_label, std::move(source), clock);
+  if (!ring.ok()) return Fail(ring.error().ToString());
+  signer::PolicyOptions po;
+  po.state_path = state_dir + "/policy";
+  po.key_id = notary::KeyId(ring->current().public_key());
+  po.origins = {origin};
+  po.max_clock_skew_us = max_skew_s * 1'000'000;
+  auto policy = signer::Policy::Open(po);
+  if (!policy.ok()) return Fail(policy.error().ToString());
+  signer::Service service(std::move(*ring), std::move(*policy));
+  if (list_keys) {
+    for (const signer::KeyInfo& k : service.Keys().keys) {
+      std::cout << notary::KeyId(k.public_key) << " " << k.algorithm << " "
+                << notary::Fingerprint(k.public_key) << " " << (k.current ? "current" : "retired")
+                << " " << k.where << "\n";
+    }
+    return 0;
+  }
+
+  signer::ServerOptions so;
+  so.socket_path = socket_path;
+  if (!socket_group.empty()) {
+    const group* g = ::getgrnam(socket_group.c_str());
+    if (g == nullptr) return Fail("no group " + socket_group);
+    so.socket_gid = static_cast<int>(g->gr_gid);
+  }
+  auto listen_fd = signer::Listen(so);
+  if (!listen_fd.ok()) return Fail(listen_fd.error().ToString());
+  if (!user.empty()) {
+    const passwd* pw = ::getpwnam(user.c_str());
+    if (pw == nullptr) return Fail("no user " + user);
+    // The state must stay writable by the user the signer becomes.
+    for (const auto& e : std::filesystem::recursive_directory_iterator(state_dir)) {
+      if (::chown(e.path().c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+        return Fail("cannot chown " + e.path().string());
+      }
+    }
+    if (::chown(state_dir.c_str(), pw->pw_uid, pw->pw_gid) != 0 ||
+        ::chown(socket_path.c_str(), pw->pw_uid, static_cast<gid_t>(-1)) != 0 ||
+        ::setgroups(0, nullptr) != 0 || ::setgid(pw->pw_gid) != 0 || ::setuid(pw->pw_uid) != 0 ||
+        ::setuid(0) == 0) {
+      return Fail("cannot drop privileges to " + user);
+    }
+  }
+  if (::pipe2(g_stop_pipe, O_CLOEXEC) != 0) return Fail("pipe");
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  spdlog::info("event=signer_ready socket={} key_id={} keys={}", socket_path, po.key_id,
+               service.Keys().keys.size());
+  auto st = signer::Serve(so, *listen_fd, service, g_stop_pipe[0]);
+  ::unlink(socket_path.c_str());
+  if (!st.ok()) return Fail(st.error().ToString());
+  spdlog::info("event=signer_stopped");
+  return 0;
+}

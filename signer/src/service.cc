@@ -1,0 +1,142 @@
+#include "signer/service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "log/block.h"
+#include "log/checkpoint.h"
+
+namespace signer {
+namespace {
+
+const char* KindName(Kind kind) {
+  switch (kind) {
+    case Kind::kListKeys:
+      return "list-keys";
+    case Kind::kSignBlock:
+      return "sign-block";
+    case Kind::kSignCheckpoint:
+      return "sign-checkpoint";
+    case Kind::kRotateKey:
+      return "rotate-key";
+    default:
+      return "answer-kind";
+  }
+}
+
+// A refusal's text is ours, but it quotes fields of the request: keep it one printable line.
+std::string OneLine(std::string_view s) {
+  std::string out(s.substr(0, 400));
+  for (char& c : out) {
+    if (c < 0x20 || c >= 0x7f) c = '?';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RefusalBody(const common::Error& error) {
+  const char* reason = "unavailable";
+  switch (error.code()) {
+    case common::ErrorCode::kInvalidInput:
+    case common::ErrorCode::kTooLarge:
+    case common::ErrorCode::kVerifyFailed:
+      reason = "invalid";
+      break;
+    case common::ErrorCode::kPermissionDenied:
+      reason = "denied";
+      break;
+    case common::ErrorCode::kConflict:
+      reason = "conflict";
+      break;
+    case common::ErrorCode::kNotFound:
+      reason = "unsupported";
+      break;
+    default:
+      break;
+  }
+  return std::string(reason) + " " + OneLine(error.message());
+}
+
+common::Error RefusalError(std::string_view body) {
+  const size_t sp = body.find(' ');
+  const std::string_view reason = body.substr(0, sp);
+  std::string why =
+      "notary-signer refused: " + OneLine(sp == std::string_view::npos ? "" : body.substr(sp + 1));
+  if (reason == "invalid") return common::Error::InvalidInput(why);
+  if (reason == "denied") return common::Error::PermissionDenied(why);
+  if (reason == "conflict") return common::Error::Conflict(why);
+  if (reason == "unsupported") return common::Error::InvalidInput(why);
+  return common::Error::Unavailable(why);
+}
+
+KeyList Service::Keys() const {
+  KeyList list;
+  list.keys = ring_.List();
+  if (policy_.last_block()) list.last_block_header = policy_.last_block()->header;
+  return list;
+}
+
+Frame Service::Handle(const Frame& request, const std::string& peer) {
+  auto answer = Answer(request);
+  if (answer.ok()) return std::move(*answer);
+  const std::string body = RefusalBody(answer.error());
+  spdlog::warn("event=signer_refused request={} peer=\"{}\" reason=\"{}\"", KindName(request.kind),
+               peer, body);
+  return Frame{Kind::kRefused, body};
+}
+
+common::Result<Frame> Service::Answer(const Frame& request) {
+  switch (request.kind) {
+    case Kind::kListKeys:
+      if (!request.body.empty()) return common::Error::InvalidInput("list-keys takes no body");
+      return Frame{Kind::kKeys, EncodeKeyList(Keys())};
+    case Kind::kSignBlock:
+      return SignBlock(request.body);
+    case Kind::kSignCheckpoint:
+      return SignCheckpoint(request.body);
+    case Kind::kRotateKey: {
+      if (!request.body.empty()) return common::Error::InvalidInput("rotate-key takes no body");
+      const std::string before = policy_.key_id();
+      RETURN_IF_ERROR(ring_.Rotate());
+      policy_.set_key_id(notary::KeyId(ring_.current().public_key()));
+      spdlog::info("event=signer_key_rotated old_key_id={} key_id={}", before, policy_.key_id());
+      return Frame{Kind::kKeys, EncodeKeyList(Keys())};
+    }
+    default:
+      return common::Error::NotFound("not a request");
+  }
+}
+
+common::Result<Frame> Service::SignBlock(const std::string& encoded) {
+  bool retry = false;
+  ASSIGN_OR_RETURN(notary::BlockHeader header, policy_.CheckBlock(encoded, retry));
+  // A retry may name the key current before a rotation; anything new names the current key
+  // (the policy checked it).
+  const notary::Ed25519Key* key = ring_.Find(header.key_id);
+  if (key == nullptr) return common::Error::PermissionDenied("no key " + header.key_id);
+  ASSIGN_OR_RETURN(notary::Ed25519Signature sig, notary::SignBlock(header, *key));
+  ASSIGN_OR_RETURN(common::Hash block_hash, notary::BlockHash(header, sig));
+  if (!retry) {
+    if (!policy_.last_block()) {
+      spdlog::warn(
+          "event=signer_first_block height={} note=\"no earlier state: taken as it comes\"",
+          header.height);
+    }
+    RETURN_IF_ERROR(policy_.RecordBlock(encoded, header, block_hash));
+  }
+  spdlog::info("event=signer_signed_block height={} key_id={} retry={}", header.height,
+               header.key_id, retry);
+  return Frame{Kind::kSignature, std::string(sig.begin(), sig.end())};
+}
+
+common::Result<Frame> Service::SignCheckpoint(const std::string& text) {
+  ASSIGN_OR_RETURN(notary::Checkpoint checkpoint, policy_.CheckCheckpoint(text));
+  ASSIGN_OR_RETURN(std::string note,
+                   notary::SignCheckpoint(checkpoint, checkpoint.origin, ring_.current()));
+  RETURN_IF_ERROR(policy_.RecordCheckpoint(checkpoint));
+  return Frame{Kind::kSignature, std::move(note)};
+}
+
+}  // namespace signer
