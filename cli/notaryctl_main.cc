@@ -3,7 +3,8 @@
 //   notaryctl tenant create NAME | tenant list
 //   notaryctl apikey create --tenant NAME --scope ingest,read,admin [--expires DATE] [--label T]
 //   notaryctl apikey list [--tenant NAME] | apikey revoke KEY_ID
-//   notaryctl keys rotate [--data-dir DIR]
+//   notaryctl keys list [--signer unix:PATH] [--data-dir DIR]
+//   notaryctl keys rotate [--signer unix:PATH | --data-dir DIR]
 //   notaryctl audit [--canonical] [--workers N] [--quiet]
 // The database comes from --database-url or NOTARY_DATABASE_URL; migrations use
 // --owner-database-url / NOTARY_OWNER_DATABASE_URL when set.
@@ -23,6 +24,7 @@
 #include "pipeline/ingest.h"
 #include "pipeline/key_files.h"
 #include "pipeline/sealer.h"
+#include "signer/client.h"
 #include "storage/admin_store.h"
 #include "storage/migrations.h"
 
@@ -89,6 +91,12 @@ int main(int argc, char** argv) {
 
   auto* keys = app.add_subcommand("keys", "Block signing keys");
   keys->require_subcommand(1);
+  std::string signer_address;
+  keys->add_option("--signer", signer_address,
+                   "notary-signer's socket (unix:/path), when it holds the keys")
+      ->envname("NOTARY_SIGNER");
+  auto* keys_list = keys->add_subcommand(
+      "list", "Every key that signed or signs blocks: id, algorithm, fingerprint, validity, where");
   auto* keys_rotate = keys->add_subcommand("rotate", "Sign new blocks with a new key");
 
   auto* audit = app.add_subcommand("audit", "Re-verify everything from genesis");
@@ -177,6 +185,68 @@ int main(int argc, char** argv) {
     auto st = admin.RevokeApiKey(key_id);
     if (!st.ok()) return Fail(st.error().message());
     std::cout << "revoked " << common::TerminalSafe(key_id) << "\n";
+    return 0;
+  }
+  if (keys_list->parsed()) {
+    auto listed = admin.ListSigningKeys();
+    if (!listed.ok()) return Fail(listed.error().ToString());
+    // Where each private key lives: the signer says for its keys; otherwise the data
+    // directory's current and archived key files.
+    std::optional<signer::KeyList> held;
+    if (!signer_address.empty()) {
+      auto path = signer::ParseSignerAddress(signer_address);
+      if (!path.ok()) return Fail(path.error().message());
+      signer::Client client({*path});
+      auto got = client.ListKeys();
+      if (!got.ok()) return Fail(got.error().ToString());
+      held = std::move(*got);
+    }
+    auto where = [&](const storage::KeyRow& k) -> std::string {
+      if (held) {
+        for (const signer::KeyInfo& info : held->keys) {
+          if (notary::KeyId(info.public_key) == k.key_id) return "notary-signer " + info.where;
+        }
+        return "-";
+      }
+      for (const std::string& f :
+           {data_dir + "/signing_key.pem", data_dir + "/signing_key." + k.key_id + ".pem"}) {
+        auto pem = pipeline::ReadTextFile(f);
+        if (!pem.ok()) continue;
+        auto key = notary::Ed25519Signer::FromPrivatePem(*pem);
+        if (key.ok() && notary::KeyId(key->public_key()) == k.key_id) return "file " + f;
+      }
+      return "-";
+    };
+    std::cout << "KEY_ID\tALGORITHM\tFINGERPRINT\tVALID_FROM\tVALID_UNTIL\tWHERE\n";
+    for (const storage::KeyRow& k : *listed) {
+      std::cout << k.key_id << "\t" << k.algorithm << "\t" << k.fingerprint << "\t"
+                << common::FormatRfc3339Micros(k.valid_from_us) << "\t"
+                << (k.valid_until_us ? common::FormatRfc3339Micros(*k.valid_until_us) : "-") << "\t"
+                << common::TerminalSafe(where(k)) << "\n";
+    }
+    return 0;
+  }
+  if (keys_rotate->parsed() && !signer_address.empty()) {
+    // The signer makes the new key (in its token, when it has one) and from then on signs
+    // only headers naming it; the database then closes the old key's validity.
+    auto path = signer::ParseSignerAddress(signer_address);
+    if (!path.ok()) return Fail(path.error().message());
+    signer::Client client({*path});
+    auto rotated = client.RotateKey();
+    if (!rotated.ok()) return Fail(rotated.error().ToString());
+    const signer::KeyInfo* current = rotated->Current("log");
+    if (current == nullptr) return Fail("notary-signer lists no current key after rotating");
+    const std::string id = notary::KeyId(current->public_key);
+    storage::KeyRow row;
+    row.key_id = id;
+    row.algorithm = "ed25519";
+    row.public_key.assign(current->public_key.begin(), current->public_key.end());
+    row.public_pem = notary::Ed25519PublicPem(current->public_key);
+    row.fingerprint = notary::Fingerprint(current->public_key);
+    if (auto st = admin.InsertSigningKey(row); !st.ok()) return Fail(st.error().ToString());
+    if (auto st = admin.RetireSigningKeysExcept(id); !st.ok()) return Fail(st.error().ToString());
+    std::cout << "new signing key " << id << " fingerprint " << row.fingerprint << " in "
+              << common::TerminalSafe(current->where) << "\n";
     return 0;
   }
   if (keys_rotate->parsed()) {

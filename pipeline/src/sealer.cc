@@ -146,6 +146,10 @@ common::Status Sealer::RegisterKey(const notary::Ed25519PublicKey& key) {
   if (registered_ == key) return common::Ok();
   // Before the first block it signs: a bundle's verifier finds every block key listed.
   RETURN_IF_ERROR(admin_.InsertSigningKey(KeyRowOf(key)));
+  if (registered_) {
+    // Rotated while running (notaryctl keys rotate): the old key signs no further block.
+    RETURN_IF_ERROR(admin_.RetireSigningKeysExcept(notary::KeyId(key)));
+  }
   registered_ = key;
   spdlog::info("event=signing_key_in_use key_id={} fingerprint={}", notary::KeyId(key),
                notary::Fingerprint(key));
