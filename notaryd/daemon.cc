@@ -3,12 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "common/metrics.h"
 #include "http/api.h"
 #include "http/tsa_transport.h"
 #include "pipeline/auth.h"
 #include "pipeline/ingest.h"
+#include "pipeline/key_files.h"
 #include "pipeline/sealer.h"
 #include "pipeline/tenant_router.h"
 #include "pipeline/tsa_service.h"
@@ -29,15 +31,52 @@ struct Daemon::Parts {
   std::unique_ptr<storage::AdminStore> admin;
   std::unique_ptr<storage::ChainStore> chain;
   std::unique_ptr<storage::JournalStore> journal;
+  std::unique_ptr<signer::Client> signer;  // before the TSA and the sealer, which use it
   std::unique_ptr<pipeline::TsaService> tsa;
   std::unique_ptr<pipeline::TenantRouter> router;
   std::unique_ptr<pipeline::Authenticator> auth;
   std::unique_ptr<pipeline::Ingestor> ingestor;
-  std::unique_ptr<signer::Client> signer;  // before the sealer, which uses it
   std::unique_ptr<pipeline::Sealer> sealer;
   std::unique_ptr<smtp::SmtpServer> smtp;
   std::unique_ptr<http::HttpApi> http;
 };
+
+namespace {
+
+// The built-in TSA's certificates from notary-signer, kept in the data directory (public) so
+// that notaryd can start, take mail and serve them while the signer is down.
+common::Result<std::string> SignerTsaChain(signer::Client& client, const std::string& data_dir) {
+  RETURN_IF_ERROR(pipeline::EnsurePrivateDir(data_dir + "/tsa"));
+  const std::string cache = data_dir + "/tsa/signer-chain.pem";
+  auto listed = client.ListKeys();
+  if (listed.ok()) {
+    if (!listed->tsa_chain_pem) {
+      return common::Error::InvalidInput(
+          "notary-signer holds no TSA key (--no-tsa): give notaryd --tsa-key and --tsa-cert");
+    }
+    auto cached = pipeline::ReadTextFile(cache);
+    if (!cached.ok() || *cached != *listed->tsa_chain_pem) {
+      const std::string tmp = cache + ".new";
+      std::filesystem::remove(tmp);
+      RETURN_IF_ERROR(pipeline::WritePublicFile(tmp, *listed->tsa_chain_pem));
+      std::error_code ec;
+      std::filesystem::rename(tmp, cache, ec);
+      if (ec) return common::Error::Unavailable("cannot write " + cache + ": " + ec.message());
+    }
+    return *listed->tsa_chain_pem;
+  }
+  auto cached = pipeline::ReadTextFile(cache);
+  if (!cached.ok()) {
+    return common::Error::Unavailable(
+        "notary-signer is unreachable and no TSA certificate from it is kept yet (" +
+        listed.error().message() + "): start notary-signer first");
+  }
+  spdlog::warn("event=signer_unreachable_at_start note=\"sealing waits for it\" error=\"{}\"",
+               listed.error().message());
+  return *cached;
+}
+
+}  // namespace
 
 Daemon::Daemon(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 Daemon::~Daemon() { Stop(); }
@@ -57,9 +96,28 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   p->admin = std::make_unique<storage::AdminStore>(*p->db);
   p->chain = std::make_unique<storage::ChainStore>(*p->db);
 
-  ASSIGN_OR_RETURN(p->tsa, pipeline::TsaService::Create({c.data_dir, c.tsa_key, c.tsa_cert,
-                                                         c.tsa_chain, c.tsa_policy, c.tsa_ca},
-                                                        http::HttpTsaTransport()));
+  pipeline::TsaFiles tsa_files;
+  tsa_files.data_dir = c.data_dir;
+  tsa_files.key = c.tsa_key;
+  tsa_files.cert = c.tsa_cert;
+  tsa_files.chain = c.tsa_chain;
+  tsa_files.policy = c.tsa_policy;
+  tsa_files.external_ca = c.tsa_ca;
+  if (!c.signer.empty()) {
+    if (!c.signing_key.empty()) {
+      return common::Error::InvalidInput("--signer and --signing-key exclude each other");
+    }
+    ASSIGN_OR_RETURN(std::string socket_path, signer::ParseSignerAddress(c.signer));
+    p->signer = std::make_unique<signer::Client>(signer::ClientOptions{socket_path});
+    if (c.tsa_key.empty()) {
+      ASSIGN_OR_RETURN(tsa_files.signer_chain_pem, SignerTsaChain(*p->signer, c.data_dir));
+      signer::Client* client = p->signer.get();
+      tsa_files.sign = [client](std::string_view attrs, std::string_view tst) {
+        return client->SignTimestamp(attrs, tst);
+      };
+    }
+  }
+  ASSIGN_OR_RETURN(p->tsa, pipeline::TsaService::Create(tsa_files, http::HttpTsaTransport()));
 
   ASSIGN_OR_RETURN(pipeline::TenantRouter router,
                    pipeline::TenantRouter::Create(c.tenant_rules, c.default_tenant));
@@ -84,14 +142,7 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   so.database_url = c.database_url;
   so.data_dir = c.data_dir;
   so.signing_key_file = c.signing_key;
-  if (!c.signer.empty()) {
-    if (!c.signing_key.empty()) {
-      return common::Error::InvalidInput("--signer and --signing-key exclude each other");
-    }
-    ASSIGN_OR_RETURN(std::string socket_path, signer::ParseSignerAddress(c.signer));
-    p->signer = std::make_unique<signer::Client>(signer::ClientOptions{socket_path});
-    so.signer = p->signer.get();
-  }
+  so.signer = p->signer.get();
   so.origin = c.origin;
   so.node = c.node_name;
   so.batch_interval_ms = c.batch_interval_ms;

@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "common/bytes.h"
@@ -33,6 +34,7 @@
 #include "signer/policy.h"
 #include "signer/server.h"
 #include "signer/service.h"
+#include "signer/tsa_key.h"
 
 namespace {
 
@@ -84,7 +86,7 @@ int main(int argc, char** argv) {
   std::string socket_path, state_dir, origin, user, socket_group;
   std::string p11_module, p11_token, p11_pin_file, key_label = "notary-log";
   int64_t max_skew_s = 300;
-  bool list_keys = false;
+  bool list_keys = false, no_tsa = false;
   app.add_option("--socket", socket_path, "Unix socket to serve (notaryd --signer unix:PATH)");
   app.add_option("--state-dir", state_dir, "Where the signer keeps its state and key files")
       ->required();
@@ -98,6 +100,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-clock-skew-s", max_skew_s,
                  "Refuse blocks dated further than this from the signer's clock")
       ->check(CLI::Range(1, 86400));
+  app.add_flag("--no-tsa", no_tsa,
+               "Hold no key for notaryd's built-in TSA (notaryd then needs --tsa-key or none)");
   app.add_flag("--list-keys", list_keys, "Print the keys (generating the first) and exit");
   CLI11_PARSE(app, argc, argv);
   if (!list_keys && socket_path.empty()) return Fail("--socket is required");
@@ -107,6 +111,7 @@ int main(int argc, char** argv) {
   if (::chmod(state_dir.c_str(), 0700) != 0) return Fail("cannot chmod 700 " + state_dir);
 
   std::unique_ptr<signer::KeySource> source;
+  std::optional<signer::Pkcs11Options> p11;
   if (!p11_module.empty() || !p11_token.empty() || !p11_pin_file.empty()) {
     if (p11_module.empty() || p11_token.empty() || p11_pin_file.empty()) {
       return Fail("--pkcs11-module, --pkcs11-token and --pkcs11-pin-file go together");
@@ -117,6 +122,7 @@ int main(int argc, char** argv) {
     o.module_path = p11_module;
     o.token_label = p11_token;
     o.pin = std::move(*pin);
+    p11 = o;
     source = std::make_unique<Pkcs11KeySource>(std::move(o));
   } else {
     const std::string dir = state_dir + "/keys.d";
@@ -134,7 +140,31 @@ int main(int argc, char** argv) {
   po.max_clock_skew_us = max_skew_s * 1'000'000;
   auto policy = signer::Policy::Open(po);
   if (!policy.ok()) return Fail(policy.error().ToString());
-  signer::Service service(std::move(*ring), std::move(*policy));
+  std::optional<signer::TsaSigning> tsa;
+  if (!no_tsa) {
+    common::Result<std::unique_ptr<signer::TsaKey>> key = common::Error::Internal("unset");
+    if (p11) {
+      // ECDSA P-256: the mechanism every HSM has (docs/signer.md, "Algorithms").
+      signer::Pkcs11Options o = *p11;
+      o.key_label = key_label + "-tsa";
+      auto token_key = signer::Pkcs11EcdsaP256Key::Open(o);
+      if (!token_key.ok()) return Fail(token_key.error().ToString());
+      key = signer::WrapTokenTsaKey(std::move(*token_key));
+    } else {
+      key = signer::OpenFileTsaKey(state_dir + "/keys.d/tsa.key.pem");
+    }
+    if (!key.ok()) return Fail(key.error().ToString());
+    auto chain = signer::LoadOrIssueTsaChain(state_dir + "/tsa-chain.pem", **key, clock);
+    if (!chain.ok()) return Fail(chain.error().ToString());
+    signer::TsaSigning t;
+    t.cert_pem = chain->substr(0, chain->find("-----END CERTIFICATE-----\n") + 26);
+    t.chain_pem = std::move(*chain);
+    t.key = std::move(*key);
+    t.clock = &clock;
+    t.max_clock_skew_us = max_skew_s * 1'000'000;
+    tsa = std::move(t);
+  }
+  signer::Service service(std::move(*ring), std::move(*policy), std::move(tsa));
   if (list_keys) {
     for (const signer::KeyInfo& k : service.Keys().keys) {
       std::cout << notary::KeyId(k.public_key) << " " << k.algorithm << " "

@@ -11,6 +11,33 @@ namespace pipeline {
 
 common::Result<std::unique_ptr<TsaService>> TsaService::Create(const TsaFiles& f,
                                                                TsaTransport transport) {
+  notary::TsaResponderOptions opts;
+  if (!f.policy.empty()) opts.policy_oid = f.policy;
+  opts.clock = [clock = f.clock] { return clock->NowMicros(); };
+  std::string external_ca;
+  if (!f.external_ca.empty()) {
+    ASSIGN_OR_RETURN(auto e, ReadTextFile(f.external_ca));
+    external_ca = e;
+  }
+  if (f.sign) {
+    if (!f.key.empty() || !f.cert.empty()) {
+      return common::Error::InvalidInput("--tsa-key/--tsa-cert and --signer exclude each other");
+    }
+    // The signer's chain is its TSA certificate, then the root: the trust anchor.
+    const std::string end = "-----END CERTIFICATE-----\n";
+    const size_t cut = f.signer_chain_pem.find(end);
+    if (cut == std::string::npos || cut + end.size() >= f.signer_chain_pem.size()) {
+      return common::Error::InvalidInput("notary-signer sent no TSA certificate chain");
+    }
+    std::string cert = f.signer_chain_pem.substr(0, cut + end.size());
+    std::string root = f.signer_chain_pem.substr(cut + end.size());
+    ResponderFactory factory = [cert, root, sign = f.sign, opts] {
+      return notary::TsaResponder::CreateWithSigner(cert, root, sign, opts);
+    };
+    return std::unique_ptr<TsaService>(new TsaService(std::nullopt, std::move(factory),
+                                                      f.signer_chain_pem, root, external_ca,
+                                                      std::move(transport)));
+  }
   std::string key, cert, chain, ca;
   if (!f.key.empty() || !f.cert.empty()) {
     if (f.key.empty() || f.cert.empty()) {
@@ -42,27 +69,40 @@ common::Result<std::unique_ptr<TsaService>> TsaService::Create(const TsaFiles& f
     ASSIGN_OR_RETURN(chain, ReadTextFile(ca_path));
     ca = chain;
   }
-  notary::TsaResponderOptions opts;
-  if (!f.policy.empty()) opts.policy_oid = f.policy;
-  opts.clock = [clock = f.clock] { return clock->NowMicros(); };
+  // A key in the data directory is checked now: a bad file stops the start.
   ASSIGN_OR_RETURN(auto responder, notary::TsaResponder::Create(key, cert, chain, opts));
-  std::string external_ca;
-  if (!f.external_ca.empty()) {
-    ASSIGN_OR_RETURN(auto e, ReadTextFile(f.external_ca));
-    external_ca = e;
+  return std::unique_ptr<TsaService>(new TsaService(std::move(responder), nullptr, cert + chain, ca,
+                                                    external_ca, std::move(transport)));
+}
+
+common::Result<const notary::TsaResponder*> TsaService::Responder() const {
+  common::MutexLock lock(mu_);
+  if (!responder_) {
+    if (!factory_) return common::Error::Internal("no TSA responder");
+    auto made = factory_();
+    if (!made.ok()) {
+      return common::Error::Unavailable("the built-in TSA's signer is not ready: " +
+                                        made.error().message());
+    }
+    responder_.emplace(std::move(*made));
   }
-  return std::unique_ptr<TsaService>(
-      new TsaService(std::move(responder), cert + chain, ca, external_ca, std::move(transport)));
+  return &*responder_;
 }
 
 common::Result<std::string> TsaService::Respond(std::string_view query_der) const {
-  return responder_.Respond(query_der);
+  ASSIGN_OR_RETURN(const notary::TsaResponder* r, Responder());
+  return r->Respond(query_der);
+}
+
+common::Result<std::string> TsaService::RespondToQuery(std::string_view body) const {
+  ASSIGN_OR_RETURN(const notary::TsaResponder* r, Responder());
+  return r->RespondToQuery(body);
 }
 
 common::Result<notary::TokenInfo> TsaService::StampLocal(const common::Hash& digest) const {
   ASSIGN_OR_RETURN(const std::string query, notary::CreateQuery(notary::TsaHashAlg::kSha256, digest,
                                                                 notary::RandomTsaNonce(), true));
-  ASSIGN_OR_RETURN(auto reply, responder_.Respond(query));
+  ASSIGN_OR_RETURN(auto reply, Respond(query));
   return notary::VerifyReply(reply, query, ca_pem_, certs_pem_);
 }
 

@@ -165,4 +165,20 @@ common::Result<std::string> Client::SignCheckpoint(const notary::Checkpoint& che
   return std::move(answer.body);
 }
 
+common::Result<std::string> Client::SignTimestamp(std::string_view signed_attrs_der,
+                                                  std::string_view tst_info_der) {
+  std::string body;
+  const auto n = static_cast<uint32_t>(signed_attrs_der.size());
+  for (int shift = 24; shift >= 0; shift -= 8)
+    body.push_back(static_cast<char>((n >> shift) & 0xff));
+  body.append(signed_attrs_der);
+  body.append(tst_info_der);
+  ASSIGN_OR_RETURN(Frame answer, Call(Kind::kSignTimestamp, body));
+  // The responder verifies the signature against the TSA certificate before using it.
+  if (answer.kind != Kind::kSignature || answer.body.empty()) {
+    return Down("unexpected answer to sign-timestamp");
+  }
+  return std::move(answer.body);
+}
+
 }  // namespace signer

@@ -10,6 +10,7 @@ bool IsKnownKind(uint8_t kind) {
     case Kind::kSignBlock:
     case Kind::kSignCheckpoint:
     case Kind::kRotateKey:
+    case Kind::kSignTimestamp:
     case Kind::kKeys:
     case Kind::kSignature:
     case Kind::kRefused:

@@ -57,6 +57,9 @@ std::string EncodeKeyList(const KeyList& list) {
   if (list.last_block_header) {
     out += "last-block " + common::ToHex(common::AsBytes(*list.last_block_header)) + "\n";
   }
+  if (list.tsa_chain_pem) {
+    out += "tsa-chain " + common::ToHex(common::AsBytes(*list.tsa_chain_pem)) + "\n";
+  }
   return out;
 }
 
@@ -104,6 +107,12 @@ common::Result<KeyList> ParseKeyList(std::string_view body) {
         return common::Error::InvalidInput("key list: bad last-block line");
       }
       list.last_block_header = std::move(*header);
+    } else if (line.starts_with("tsa-chain ")) {
+      auto chain = common::FromHex(line.substr(10));
+      if (!chain || chain->empty() || list.tsa_chain_pem) {
+        return common::Error::InvalidInput("key list: bad tsa-chain line");
+      }
+      list.tsa_chain_pem = std::move(*chain);
     } else {
       return common::Error::InvalidInput("key list: unknown line");
     }

@@ -6,6 +6,7 @@
 
 #include "log/block.h"
 #include "log/checkpoint.h"
+#include "tsa_authority/tst_signing_check.h"
 
 namespace signer {
 namespace {
@@ -20,6 +21,8 @@ const char* KindName(Kind kind) {
       return "sign-checkpoint";
     case Kind::kRotateKey:
       return "rotate-key";
+    case Kind::kSignTimestamp:
+      return "sign-timestamp";
     default:
       return "answer-kind";
   }
@@ -75,6 +78,7 @@ KeyList Service::Keys() const {
   KeyList list;
   list.keys = ring_.List();
   if (policy_.last_block()) list.last_block_header = policy_.last_block()->header;
+  if (tsa_) list.tsa_chain_pem = tsa_->chain_pem;
   return list;
 }
 
@@ -96,6 +100,8 @@ common::Result<Frame> Service::Answer(const Frame& request) {
       return SignBlock(request.body);
     case Kind::kSignCheckpoint:
       return SignCheckpoint(request.body);
+    case Kind::kSignTimestamp:
+      return SignTimestamp(request.body);
     case Kind::kRotateKey: {
       if (!request.body.empty()) return common::Error::InvalidInput("rotate-key takes no body");
       const std::string before = policy_.key_id();
@@ -137,6 +143,28 @@ common::Result<Frame> Service::SignCheckpoint(const std::string& text) {
                    notary::SignCheckpoint(checkpoint, checkpoint.origin, ring_.current()));
   RETURN_IF_ERROR(policy_.RecordCheckpoint(checkpoint));
   return Frame{Kind::kSignature, std::move(note)};
+}
+
+common::Result<Frame> Service::SignTimestamp(std::string_view body) {
+  if (!tsa_) return common::Error::NotFound("this signer holds no TSA key");
+  if (body.size() < 4) return common::Error::InvalidInput("sign-timestamp: short body");
+  uint32_t attrs_len = 0;
+  for (int i = 0; i < 4; ++i) {
+    attrs_len = (attrs_len << 8) | static_cast<uint8_t>(body[static_cast<size_t>(i)]);
+  }
+  body.remove_prefix(4);
+  if (attrs_len > body.size()) return common::Error::InvalidInput("sign-timestamp: bad length");
+  // The request must be a token's signed attributes over a TSTInfo dated by the signer's
+  // clock, naming this TSA's certificate: nothing else is signed with the TSA key.
+  notary::TstSigningPolicy policy;
+  policy.tsa_cert_pem = tsa_->cert_pem;
+  policy.now_us = tsa_->clock->NowMicros();
+  policy.max_skew_us = tsa_->max_clock_skew_us;
+  ASSIGN_OR_RETURN(
+      const common::Hash digest,
+      notary::CheckTstSigningRequest(body.substr(0, attrs_len), body.substr(attrs_len), policy));
+  ASSIGN_OR_RETURN(std::string sig, tsa_->key->SignDigest(digest));
+  return Frame{Kind::kSignature, std::move(sig)};
 }
 
 }  // namespace signer

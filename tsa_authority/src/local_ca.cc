@@ -85,43 +85,71 @@ common::Result<common::X509Ptr> MakeCertificate(const std::string& common_name, 
   return cert;
 }
 
-}  // namespace
-
-common::Result<LocalTsa> GenerateLocalTsa(std::string_view common_name_prefix, int64_t now_us) {
+// The CA and TSA certificates for `tsa_key` (public or private) under a fresh CA key.
+struct Issued {
+  common::EvpPkeyPtr ca_key;
+  common::X509Ptr ca_cert, tsa_cert;
+};
+common::Result<Issued> Issue(std::string_view common_name_prefix, EVP_PKEY* tsa_key,
+                             int64_t now_us) {
   if (common_name_prefix.empty() || common_name_prefix.size() > 50) {
     return common::Error::InvalidInput("common name prefix must have 1 to 50 bytes");
   }
   const std::string prefix(common_name_prefix);
   const time_t not_before = static_cast<time_t>(now_us / 1'000'000) - kBackdateSeconds;
-
-  ASSIGN_OR_RETURN(auto ca_key, NewP256Key());
-  ASSIGN_OR_RETURN(auto tsa_key, NewP256Key());
-
+  Issued out;
+  ASSIGN_OR_RETURN(out.ca_key, NewP256Key());
   // The subject key identifier goes first: the authority key identifier refers to it.
-  ASSIGN_OR_RETURN(auto ca_cert,
-                   MakeCertificate(prefix + " Root CA", ca_key.get(), nullptr, ca_key.get(),
+  ASSIGN_OR_RETURN(out.ca_cert,
+                   MakeCertificate(prefix + " Root CA", out.ca_key.get(), nullptr, out.ca_key.get(),
                                    not_before, kCaValidityDays,
                                    {{NID_subject_key_identifier, "hash"},
                                     {NID_authority_key_identifier, "keyid:always"},
                                     {NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
                                     {NID_key_usage, "critical,keyCertSign,cRLSign"}}));
   // RFC 3161 §2.3: timeStamping must be the only extended key usage, and critical.
-  ASSIGN_OR_RETURN(auto tsa_cert,
-                   MakeCertificate(prefix + " TSA", tsa_key.get(), ca_cert.get(), ca_key.get(),
+  ASSIGN_OR_RETURN(out.tsa_cert,
+                   MakeCertificate(prefix + " TSA", tsa_key, out.ca_cert.get(), out.ca_key.get(),
                                    not_before, kTsaValidityDays,
                                    {{NID_subject_key_identifier, "hash"},
                                     {NID_authority_key_identifier, "keyid:always"},
                                     {NID_basic_constraints, "critical,CA:FALSE"},
                                     {NID_key_usage, "critical,digitalSignature,nonRepudiation"},
                                     {NID_ext_key_usage, "critical,timeStamping"}}));
+  return out;
+}
 
+}  // namespace
+
+common::Result<LocalTsa> GenerateLocalTsa(std::string_view common_name_prefix, int64_t now_us) {
+  ASSIGN_OR_RETURN(auto tsa_key, NewP256Key());
+  ASSIGN_OR_RETURN(Issued issued, Issue(common_name_prefix, tsa_key.get(), now_us));
   LocalTsa out;
-  out.ca_key_pem = KeyToPem(ca_key.get());
-  out.ca_cert_pem = tsa_internal::CertificateToPem(ca_cert.get());
+  out.ca_key_pem = KeyToPem(issued.ca_key.get());
+  out.ca_cert_pem = tsa_internal::CertificateToPem(issued.ca_cert.get());
   out.tsa_key_pem = KeyToPem(tsa_key.get());
-  out.tsa_cert_pem = tsa_internal::CertificateToPem(tsa_cert.get());
+  out.tsa_cert_pem = tsa_internal::CertificateToPem(issued.tsa_cert.get());
   if (out.ca_key_pem.empty() || out.ca_cert_pem.empty() || out.tsa_key_pem.empty() ||
       out.tsa_cert_pem.empty()) {
+    return common::Error::Internal("PEM encoding failed");
+  }
+  return out;
+}
+
+common::Result<LocalTsaCertificates> CertifyTsaKey(std::string_view common_name_prefix,
+                                                   std::string_view tsa_public_key_der,
+                                                   int64_t now_us) {
+  const auto* p = reinterpret_cast<const unsigned char*>(tsa_public_key_der.data());
+  common::EvpPkeyPtr key{d2i_PUBKEY(nullptr, &p, static_cast<long>(tsa_public_key_der.size()))};
+  if (!key || p != reinterpret_cast<const unsigned char*>(tsa_public_key_der.data()) +
+                       tsa_public_key_der.size()) {
+    return common::Error::InvalidInput("the TSA public key is not one DER SubjectPublicKeyInfo");
+  }
+  ASSIGN_OR_RETURN(Issued issued, Issue(common_name_prefix, key.get(), now_us));
+  LocalTsaCertificates out;
+  out.ca_cert_pem = tsa_internal::CertificateToPem(issued.ca_cert.get());
+  out.tsa_cert_pem = tsa_internal::CertificateToPem(issued.tsa_cert.get());
+  if (out.ca_cert_pem.empty() || out.tsa_cert_pem.empty()) {
     return common::Error::Internal("PEM encoding failed");
   }
   return out;

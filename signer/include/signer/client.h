@@ -37,6 +37,10 @@ class Client final : public notary::ChainSigner {
   common::Result<std::string> SignCheckpoint(const notary::Checkpoint& checkpoint,
                                              std::string_view name) override EXCLUDES(mu_);
   common::Result<std::optional<std::string>> LastSignedHeader() override EXCLUDES(mu_);
+  // The built-in TSA's signature (DER ECDSA) over `signed_attrs_der`, which must cover
+  // `tst_info_der` (notary::TsaSignFn).
+  common::Result<std::string> SignTimestamp(std::string_view signed_attrs_der,
+                                            std::string_view tst_info_der) EXCLUDES(mu_);
 
  private:
   // Sends one request and reads its answer; a kRefused answer becomes its error.

@@ -28,6 +28,10 @@ enum class Kind : uint8_t {
   kSignBlock = 0x02,       // body: an encoded block header (log/block.h); answered kSignature
   kSignCheckpoint = 0x03,  // body: a checkpoint note text (log/checkpoint.h); kSignature
   kRotateKey = 0x04,       // body empty; a new log key becomes current; answered kKeys
+  // body: u32 big-endian length of the signed attributes || the DER signed attributes (a
+  // SET) || the DER TSTInfo they cover (tsa_authority/tst_signing_check.h); answered
+  // kSignature with the DER ECDSA signature of the built-in TSA's key.
+  kSignTimestamp = 0x05,
   // Answers.
   kKeys = 0x81,       // body: the key list (key_list.h)
   kSignature = 0x82,  // body: the block signature (64 bytes) or the signed checkpoint note

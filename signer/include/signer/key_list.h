@@ -35,6 +35,7 @@ struct KeyInfo {
 struct KeyList {
   std::vector<KeyInfo> keys;
   std::optional<std::string> last_block_header;  // encoded
+  std::optional<std::string> tsa_chain_pem;      // when the signer holds the TSA key
   bool operator==(const KeyList&) const = default;
 
   // The current key of `purpose`, if any.

@@ -19,13 +19,24 @@
 #include "signer/frame.h"
 #include "signer/key_ring.h"
 #include "signer/policy.h"
+#include "signer/tsa_key.h"
 
 namespace signer {
+
+// The built-in TSA's key and certificates, when the signer holds them.
+struct TsaSigning {
+  std::unique_ptr<TsaKey> key;
+  std::string cert_pem;   // the TSA certificate
+  std::string chain_pem;  // the TSA certificate, then the root
+  const common::Clock* clock = &common::Clock::System();
+  int64_t max_clock_skew_us = 300'000'000;
+};
 
 class Service {
  public:
   // `policy` must name ring.current()'s key id.
-  Service(KeyRing ring, Policy policy) : ring_(std::move(ring)), policy_(std::move(policy)) {}
+  Service(KeyRing ring, Policy policy, std::optional<TsaSigning> tsa = std::nullopt)
+      : ring_(std::move(ring)), policy_(std::move(policy)), tsa_(std::move(tsa)) {}
 
   // The answer frame. `peer` names the caller in the log (e.g. "uid=998 pid=123").
   Frame Handle(const Frame& request, const std::string& peer);
@@ -36,9 +47,11 @@ class Service {
   common::Result<Frame> Answer(const Frame& request);
   common::Result<Frame> SignBlock(const std::string& encoded);
   common::Result<Frame> SignCheckpoint(const std::string& text);
+  common::Result<Frame> SignTimestamp(std::string_view body);
 
   KeyRing ring_;
   Policy policy_;
+  std::optional<TsaSigning> tsa_;
 };
 
 // The refusal body for `error` (see above) and back.

@@ -31,4 +31,16 @@ struct LocalTsa {
 //   OpenSSL fails.
 common::Result<LocalTsa> GenerateLocalTsa(std::string_view common_name_prefix, int64_t now_us);
 
+// For a TSA key that lives elsewhere (notary-signer's file or PKCS#11 token): a fresh CA as
+// above certifies `tsa_public_key_der` (a DER SubjectPublicKeyInfo) with the same TSA
+// profile, and its private key is then dropped, never written: the root can vouch for that
+// one key and for no other, ever.
+struct LocalTsaCertificates {
+  std::string ca_cert_pem;
+  std::string tsa_cert_pem;
+};
+common::Result<LocalTsaCertificates> CertifyTsaKey(std::string_view common_name_prefix,
+                                                   std::string_view tsa_public_key_der,
+                                                   int64_t now_us);
+
 }  // namespace notary
