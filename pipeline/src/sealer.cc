@@ -242,10 +242,14 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
     }
   }
   replay_.reset();
-  if (build_error && build_error->code() == common::ErrorCode::kConflict) {
+  const auto code = build_error ? build_error->code() : common::ErrorCode::kInternal;
+  if (build_error && options_.signer != nullptr &&
+      (code == common::ErrorCode::kConflict || code == common::ErrorCode::kPermissionDenied ||
+       code == common::ErrorCode::kInvalidInput)) {
     metrics_.signer_refusals.fetch_add(1);
-    if (!replay) PlanReplay(head_height);
+    spdlog::warn("event=signer_refused_block error=\"{}\"", build_error->message());
   }
+  if (build_error && code == common::ErrorCode::kConflict && !replay) PlanReplay(head_height);
   if (!block.ok()) return block.error();
   if (block->has_value()) {
     const storage::BlockRow& b = **block;
@@ -269,14 +273,19 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
 
 void Sealer::SealLoop(std::stop_token stop) {
   std::mutex wait_mu;
+  bool unavailable = false;  // logged once per outage, not once per interval
   while (!stop.stop_requested()) {
     auto r = SealOnce();
     bool full = false;
+    const bool now_unavailable = !r.ok() && r.error().code() == common::ErrorCode::kUnavailable;
     if (r.ok() && r->has_value()) {
       full = (*r)->leaf_count >= static_cast<int64_t>(options_.batch_max);
-    } else if (!r.ok() && r.error().code() != common::ErrorCode::kConflict) {
+    } else if (!r.ok() && r.error().code() != common::ErrorCode::kConflict &&
+               (!now_unavailable || !unavailable)) {
       spdlog::warn("event=seal_failed error=\"{}\"", r.error().ToString());
     }
+    if (unavailable && !now_unavailable) spdlog::info("event=seal_resumed");
+    unavailable = now_unavailable;
     if (full) continue;  // more may be waiting: seal again at once
     std::unique_lock lk(wait_mu);
     cv_.wait_for(lk, stop, std::chrono::milliseconds(options_.batch_interval_ms),
