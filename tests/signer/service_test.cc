@@ -22,6 +22,8 @@
 #include "signer/server.h"
 #include "support/manual_clock.h"
 #include "support/test_support.h"
+#include "tsa/client.h"
+#include "tsa_authority/responder.h"
 
 namespace {
 
@@ -32,7 +34,7 @@ constexpr char kOrigin[] = "notary.example/log";
 class RunningSigner {
  public:
   RunningSigner(const std::string& state_dir, const std::string& socket_path,
-                const common::Clock& clock) {
+                const common::Clock& clock, bool tsa = false) {
     auto ring =
         signer::KeyRing::Open(state_dir, "notary-log", signer::MakeFileKeySource(state_dir), clock);
     EXPECT_TRUE(ring.ok()) << ring.error().ToString();
@@ -43,7 +45,21 @@ class RunningSigner {
     po.clock = &clock;
     auto policy = signer::Policy::Open(po);
     EXPECT_TRUE(policy.ok()) << policy.error().ToString();
-    service_ = std::make_unique<signer::Service>(std::move(*ring), std::move(*policy));
+    std::optional<signer::TsaSigning> tsa_signing;
+    if (tsa) {
+      auto key = signer::OpenFileTsaKey(state_dir + "/tsa.key.pem");
+      EXPECT_TRUE(key.ok()) << key.error().ToString();
+      auto chain = signer::LoadOrIssueTsaChain(state_dir + "/tsa-chain.pem", **key, clock);
+      EXPECT_TRUE(chain.ok()) << chain.error().ToString();
+      signer::TsaSigning t;
+      t.cert_pem = chain->substr(0, chain->find("-----END CERTIFICATE-----\n") + 26);
+      t.chain_pem = *chain;
+      t.key = std::move(*key);
+      t.clock = &clock;
+      tsa_signing = std::move(t);
+    }
+    service_ = std::make_unique<signer::Service>(std::move(*ring), std::move(*policy),
+                                                 std::move(tsa_signing));
     options_.socket_path = socket_path;
     auto fd = signer::Listen(options_);
     EXPECT_TRUE(fd.ok()) << fd.error().ToString();
@@ -262,6 +278,39 @@ TEST_F(SignerServiceTest, AClientOfNoSignerIsUnavailable) {
   auto key = client.CurrentKey();
   ASSERT_FALSE(key.ok());
   EXPECT_EQ(key.error().code(), common::ErrorCode::kUnavailable);
+}
+
+// The built-in TSA through the signer: tokens verify against the chain the signer published,
+// and the TSA key signs nothing that is not a token's attributes over a fresh TSTInfo.
+TEST_F(SignerServiceTest, TheTsaKeySignsTokensAndNothingElse) {
+  // The TSA's check compares genTime with the signer's clock: give it the real one.
+  RunningSigner running(state_, socket_, common::Clock::System(), /*tsa=*/true);
+  signer::Client client = NewClient();
+  auto listed = client.ListKeys();
+  ASSERT_TRUE(listed.ok()) << listed.error().ToString();
+  ASSERT_TRUE(listed->tsa_chain_pem.has_value());
+  const std::string& chain = *listed->tsa_chain_pem;
+  const size_t cut = chain.find("-----END CERTIFICATE-----\n") + 26;
+  const std::string cert = chain.substr(0, cut), root = chain.substr(cut);
+
+  auto responder = notary::TsaResponder::CreateWithSigner(
+      cert, root, [&client](std::string_view attrs, std::string_view tst) {
+        return client.SignTimestamp(attrs, tst);
+      });
+  ASSERT_TRUE(responder.ok()) << responder.error().ToString();
+  const common::Hash digest = common::Sha256Of("a block hash");
+  auto query =
+      notary::CreateQuery(notary::TsaHashAlg::kSha256, digest, notary::RandomTsaNonce(), true);
+  ASSERT_TRUE(query.ok());
+  auto reply = responder->Respond(*query);
+  ASSERT_TRUE(reply.ok()) << reply.error().ToString();
+  auto token = notary::VerifyReply(*reply, *query, root, cert);
+  ASSERT_TRUE(token.ok()) << token.error().ToString();
+
+  // A bare digest, or attributes without their TSTInfo: refused, never signed.
+  EXPECT_EQ(client.SignTimestamp(std::string(32, 'x'), "").error().code(),
+            common::ErrorCode::kInvalidInput);
+  EXPECT_FALSE(client.SignTimestamp("", std::string(64, 'y')).ok());
 }
 
 TEST(SignerKeyListTest, RoundTripsAndRefusesWhatItWouldNotWrite) {
