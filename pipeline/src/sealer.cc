@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/utf8.h"
@@ -144,15 +145,20 @@ void Sealer::Poke() {
 
 common::Status Sealer::RegisterKey(const notary::Ed25519PublicKey& key) {
   if (registered_ == key) return common::Ok();
-  // Before the first block it signs: a bundle's verifier finds every block key listed.
-  RETURN_IF_ERROR(admin_.InsertSigningKey(KeyRowOf(key)));
-  if (registered_) {
-    // Rotated while running (notaryctl keys rotate): the old key signs no further block.
-    RETURN_IF_ERROR(admin_.RetireSigningKeysExcept(notary::KeyId(key)));
+  // Before the first block it signs: a bundle's verifier finds every block key listed. A key
+  // the database has not seen yet is a new key (a rotation, or a move to notary-signer): it
+  // signs every block from now on, so the validity of the others ends now.
+  ASSIGN_OR_RETURN(const std::vector<storage::KeyRow> known, admin_.ListSigningKeys());
+  const std::string id = notary::KeyId(key);
+  const bool is_new = std::none_of(known.begin(), known.end(),
+                                   [&](const storage::KeyRow& k) { return k.key_id == id; });
+  if (is_new) {
+    RETURN_IF_ERROR(admin_.InsertSigningKey(KeyRowOf(key)));
+    if (!known.empty()) RETURN_IF_ERROR(admin_.RetireSigningKeysExcept(id));
   }
   registered_ = key;
-  spdlog::info("event=signing_key_in_use key_id={} fingerprint={}", notary::KeyId(key),
-               notary::Fingerprint(key));
+  spdlog::info("event=signing_key_in_use key_id={} fingerprint={} new={}", id,
+               notary::Fingerprint(key), is_new);
   return common::Ok();
 }
 
