@@ -109,6 +109,15 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
     }
     ASSIGN_OR_RETURN(std::string socket_path, signer::ParseSignerAddress(c.signer));
     p->signer = std::make_unique<signer::Client>(signer::ClientOptions{socket_path});
+    // Keys from before the move to the signer are not used any more, but still there to steal.
+    for (const char* old : {"/signing_key.pem", "/tsa/tsa.key.pem", "/tsa/ca.key.pem"}) {
+      if (pipeline::FileExists(c.data_dir + old)) {
+        spdlog::warn(
+            "event=private_key_in_data_dir file={}{} note=\"not used with --signer: move it "
+            "offline (docs/signer.md)\"",
+            c.data_dir, old);
+      }
+    }
     if (c.tsa_key.empty()) {
       ASSIGN_OR_RETURN(tsa_files.signer_chain_pem, SignerTsaChain(*p->signer, c.data_dir));
       signer::Client* client = p->signer.get();
