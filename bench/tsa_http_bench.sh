@@ -8,6 +8,8 @@
 # charges their CPU to the server. Per CPU-second: replies per CPU-second notaryd used
 # (user+sys, /proc) against `openssl speed` (one process; it divides by CPU time unless
 # given -elapsed). The client's own CPU use is printed as well.
+# notaryd runs with --public-tsa: this measures the TSA, not API-key checks and the per-key
+# rate limit that POST /v1/tsa otherwise goes through.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 seconds=${1:-5}
@@ -32,7 +34,7 @@ run() {  # [MODE=floor] run NAME [notaryd flags...] -> "replies/s client_cpu_s e
   http=$(port); smtp=$(port)
   "$build/notaryd/notaryd" --database-url "$app" --owner-database-url "$owner" \
     --data-dir "$work/data-$name" --http-listen "127.0.0.1:$http" --smtp-listen "127.0.0.1:$smtp" \
-    --seal false --log-level warn "$@" > "$work/notaryd-$name.log" 2>&1 &
+    --seal false --public-tsa --log-level warn "$@" > "$work/notaryd-$name.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$http/healthz" >/dev/null && break; sleep 0.1; done

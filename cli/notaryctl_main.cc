@@ -81,7 +81,10 @@ int main(int argc, char** argv) {
   std::string key_tenant, key_scope, key_expires, key_label, key_id;
   auto* key_create = apikey->add_subcommand("create", "Create a key (printed once)");
   key_create->add_option("--tenant", key_tenant, "Tenant")->required();
-  key_create->add_option("--scope", key_scope, "ingest, read, admin (comma-separated)")->required();
+  key_create
+      ->add_option("--scope", key_scope,
+                   "ingest, read, admin, relay, journal, tsa (comma-separated)")
+      ->required();
   key_create->add_option("--expires", key_expires, "Expiry date YYYY-MM-DD (UTC)");
   key_create->add_option("--label", key_label, "Free text shown in listings");
   auto* key_list = apikey->add_subcommand("list", "List keys (never the secrets)");

@@ -164,6 +164,19 @@ Config ParseConfigOrExit(int argc, char** argv) {
                  "Seconds of grace for an HTTP request body, then at least 16 KiB/s (then 408)")
       ->envname("NOTARY_HTTP_BODY_TIMEOUT")
       ->check(CLI::Range(1u, 86400u));
+  app.add_option("--http-max-waiters", c.http_max_waiters,
+                 "Requests waiting for a seal (evidence ?wait=) at once; past it 429 "
+                 "(0: half of --http-threads)")
+      ->envname("NOTARY_HTTP_MAX_WAITERS")
+      ->check(CLI::Range(0u, 256u));
+  app.add_option("--evidence-wait-recheck-ms", c.evidence_wait_recheck_ms,
+                 "A waiting evidence request re-reads its receipt this often even when no "
+                 "seal notification came")
+      ->envname("NOTARY_EVIDENCE_WAIT_RECHECK_MS")
+      ->check(CLI::Range(100u, 3600000u));
+  app.add_flag("--public-tsa", c.public_tsa,
+               "Answer POST /v1/tsa without an API key (default: the tsa scope is needed)")
+      ->envname("NOTARY_PUBLIC_TSA");
   app.add_option("--db-connections", c.db_connections, "Database connection pool size")
       ->envname("NOTARY_DB_CONNECTIONS")
       ->check(CLI::Range(2u, 500u));

@@ -37,6 +37,11 @@ struct Config {
   uint32_t http_header_timeout_s = 10;
   uint32_t http_keepalive_timeout_s = 5;
   uint32_t http_body_timeout_s = 60;
+  // Requests waiting for a seal (evidence ?wait=) at once; each holds a worker thread, so
+  // 0 means half of http_threads (at least 1) and the other half keeps serving.
+  uint32_t http_max_waiters = 0;
+  uint32_t evidence_wait_recheck_ms = 5000;  // a waiter's re-read when no notification came
+  bool public_tsa = false;                   // POST /v1/tsa without an API key
   uint32_t db_connections = 16;
   uint32_t batch_interval_ms = 1000;
   uint32_t batch_max = 4096;

@@ -158,6 +158,7 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   so.batch_max = c.batch_max;
   so.tsa_urls = c.tsa_urls;
   so.seal = c.seal;
+  so.max_waiters = c.http_max_waiters != 0 ? c.http_max_waiters : std::max(1u, c.http_threads / 2);
   ASSIGN_OR_RETURN(p->sealer,
                    pipeline::Sealer::Create(so, *p->chain, *p->admin, *p->tsa, p->metrics));
 
@@ -234,6 +235,8 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   ho.max_message_bytes = c.max_message_bytes;
   ho.max_recipients = c.max_recipients;
   ho.node = c.node_name;
+  ho.evidence_wait_recheck = std::chrono::milliseconds(c.evidence_wait_recheck_ms);
+  ho.public_tsa = c.public_tsa;
   http::HttpDeps deps{*p->db,     *p->receipts,    *p->admin,    *p->ingestor,    *p->auth,
                       p->metrics, p->sealer.get(), p->tsa.get(), p->journal.get()};
   p->http = std::make_unique<http::HttpApi>(ho, deps);

@@ -243,7 +243,7 @@ void HttpApi::Routes() {
     res.set_content(std::string(OpenApiYaml()), "application/yaml");
   });
 
-  RegisterChainRoutes(s, d);
+  RegisterChainRoutes(s, d, options_);
   RegisterConsoleRoutes(s, d);
 }
 

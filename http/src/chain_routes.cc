@@ -92,10 +92,15 @@ common::Result<json> KeysJson(storage::AdminStore& admin, pipeline::Sealer& seal
                 {"external", sealer.tsa_urls()}}}};
 }
 
-void RegisterChainRoutes(httplib::Server& s, HttpDeps& d) {
+void RegisterChainRoutes(httplib::Server& s, HttpDeps& d, const HttpOptions& options) {
   if (d.tsa != nullptr) {
     pipeline::TsaService* tsa = d.tsa;
-    s.Post("/v1/tsa", [tsa, &d](const httplib::Request& req, httplib::Response& res) {
+    const bool open = options.public_tsa;
+    s.Post("/v1/tsa", [tsa, &d, open](const httplib::Request& req, httplib::Response& res) {
+      // Each reply is a signature by the TSA key over a hash the caller chose: not for anyone
+      // on the network unless the operator says so (--public-tsa). The scope is checked first,
+      // so a stranger learns nothing about the body's handling.
+      if (!open && !RequireScope(d, req, res, "tsa")) return;
       const std::string ctype = req.get_header_value("Content-Type");
       if (ctype.rfind("application/timestamp-query", 0) != 0) {
         return SendError(res, 400, "bad_content_type",
@@ -117,7 +122,7 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d) {
   if (d.sealer == nullptr) return;
   pipeline::Sealer* sealer = d.sealer;
   storage::ChainStore* chain = &sealer->chain();
-  RegisterEvidenceRoutes(s, d, *sealer);
+  RegisterEvidenceRoutes(s, d, *sealer, options.evidence_wait_recheck);
 
   s.Get("/v1/checkpoint", [chain](const httplib::Request&, httplib::Response& res) {
     auto latest = chain->Latest();

@@ -3,12 +3,15 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
-#include <thread>
+#include <algorithm>
+#include <chrono>
+#include <optional>
 
 #include "common/bytes.h"
 #include "evidence/bundle.h"
 #include "pipeline/evidence_assembly.h"
 #include "pipeline/ingest.h"
+#include "pipeline/seal_notifier.h"
 #include "pipeline/sealer.h"
 #include "routes.h"
 #include "util.h"
@@ -32,9 +35,10 @@ std::string PickLang(const httplib::Request& req) {
 
 }  // namespace
 
-void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& sealer) {
-  s.Get(R"(/v1/messages/([^/]+)/evidence)", [&d, &sealer](const httplib::Request& req,
-                                                          httplib::Response& res) {
+void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& sealer,
+                            std::chrono::milliseconds wait_recheck) {
+  s.Get(R"(/v1/messages/([^/]+)/evidence)", [&d, &sealer, wait_recheck](const httplib::Request& req,
+                                                                        httplib::Response& res) {
     auto who = RequireScope(d, req, res, "read");
     if (!who) return;
     const std::string id = req.matches[1];
@@ -48,15 +52,30 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
       if (!n || *n > 60) return SendError(res, 400, "bad_query", "wait is 0 to 60 seconds");
       wait_s = *n;
     }
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
+    // Waiting is event-driven: the request sleeps on the sealer's notifier (no query while it
+    // sleeps) and re-reads the receipt when a block commits on any node, or after
+    // wait_recheck in case a notification was lost. It still holds this worker thread (the
+    // routes are synchronous cpp-httplib handlers), so the number of waiters is bounded by
+    // the notifier: beyond it, 429.
+    pipeline::SealNotifier& notifier = sealer.notifier();
+    std::optional<pipeline::SealNotifier::Ticket> ticket;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
     std::optional<notary::Receipt> row;
     while (true) {
+      // Read before the receipt: a block committed after this read wakes the wait below.
+      const uint64_t seen = notifier.generation();
       auto r = d.receipts.Get(id, who->tenant);
       if (!r.ok()) return SendErrorFor(res, r.error());
       if (!r->has_value()) return SendError(res, 404, "not_found", "no such message");
       row = std::move(**r);
-      if (row->leaf_index || std::chrono::steady_clock::now() >= deadline) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      const auto now = std::chrono::steady_clock::now();
+      if (row->leaf_index || now >= deadline) break;
+      if (!ticket && !notifier.TryEnter(ticket)) {
+        res.set_header("Retry-After", "2");
+        return SendError(res, 429, "too_many_waiters",
+                         "too many requests are waiting for a seal; retry shortly");
+      }
+      (void)notifier.WaitUntil(seen, std::min(deadline, now + wait_recheck));
     }
     if (!row->leaf_index) {
       res.set_header("Retry-After", "2");

@@ -34,9 +34,10 @@ void LogAccess(HttpDeps& d, const pipeline::Principal& who, const httplib::Reque
                const std::string& route, const std::string& receipt_id, const std::string& detail);
 
 // Checkpoint, keys, blocks, proofs, tiles (and evidence bundles): chain_routes.cc.
-void RegisterChainRoutes(httplib::Server& s, HttpDeps& d);
+void RegisterChainRoutes(httplib::Server& s, HttpDeps& d, const HttpOptions& options);
 // GET /v1/messages/{id}/evidence: evidence_routes.cc.
-void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& sealer);
+void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& sealer,
+                            std::chrono::milliseconds wait_recheck);
 // The web console's pages, assets and /v1/session: console_routes.cc.
 void RegisterConsoleRoutes(httplib::Server& s, HttpDeps& d);
 

@@ -40,9 +40,10 @@ common::Result<NewApiKey> GenerateApiKey(const std::string& tenant,
                                          const std::string& label) {
   if (scopes.empty()) return common::Error::InvalidInput("at least one scope is needed");
   for (const auto& s : scopes) {
-    if (s != "ingest" && s != "read" && s != "admin" && s != "relay" && s != "journal") {
+    if (s != "ingest" && s != "read" && s != "admin" && s != "relay" && s != "journal" &&
+        s != "tsa") {
       return common::Error::InvalidInput("unknown scope '" + s +
-                                         "' (ingest, read, admin, relay, journal)");
+                                         "' (ingest, read, admin, relay, journal, tsa)");
     }
   }
   NewApiKey k;

@@ -105,6 +105,20 @@ common::Result<std::unique_ptr<Sealer>> Sealer::Create(SealerOptions options,
     metrics.tree_size.store((*latest)->tree_size);
     metrics.last_seal_unix.store((*latest)->sealed_at_us / 1000000);
   }
+  SealNotifier* notifier = &s->notifier_;
+  ASSIGN_OR_RETURN(s->listener_,
+                   storage::SealListener::Start(
+                       s->options_.database_url,
+                       [notifier](int64_t height) {
+                         notifier->Notify(height < 0 ? SealNotifier::Source::kReconnect
+                                                     : SealNotifier::Source::kListen,
+                                          height);
+                       },
+                       [](const common::Error& e) {
+                         // Waiters still re-check on their own every few seconds meanwhile.
+                         spdlog::warn("event=seal_listener_lost error=\"{}\"", e.ToString());
+                       }));
+  metrics.AddCollector([notifier](std::string& out) { notifier->AppendMetrics(out); });
   if (s->options_.seal) {
     s->seal_thread_ = std::jthread([p = s.get()](std::stop_token st) { p->SealLoop(st); });
     s->token_thread_ = std::jthread([p = s.get()](std::stop_token st) { p->TokenLoop(st); });
@@ -120,7 +134,8 @@ Sealer::Sealer(SealerOptions options, storage::ChainStore& chain, storage::Admin
       tsa_(tsa),
       metrics_(metrics),
       own_signer_(std::move(own)),
-      signer_(own_signer_ ? own_signer_.get() : options_.signer) {}
+      signer_(own_signer_ ? own_signer_.get() : options_.signer),
+      notifier_(options_.max_waiters) {}
 
 Sealer::~Sealer() { Stop(); }
 
@@ -134,6 +149,7 @@ void Sealer::Stop() {
     token_thread_.request_stop();
     token_thread_.join();
   }
+  listener_.reset();
   common::MutexLock lock(mu_);
   lock_.reset();
 }
@@ -273,6 +289,8 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
         b.height, b.leaf_count, b.tree_size, common::ToHex(b.block_hash), ms(t_start, t_read),
         ms(t_read, t_built), ms(t_built, t_end));
     if (!options_.tsa_urls.empty()) token_wake_.store(true);
+    // At once, without the NOTIFY's round trip; that one arrives too and is ignored.
+    notifier_.Notify(SealNotifier::Source::kLocal, b.height);
   }
   return block;
 }

@@ -7,6 +7,7 @@
 #include "common/rfc6962.h"
 #include "pg_util.h"
 #include "receipt/receipt.h"
+#include "storage/seal_listener.h"
 #include "transaction.h"
 
 namespace storage {
@@ -353,6 +354,10 @@ common::Result<std::optional<BlockRow>> ChainStore::Seal(
         ASSIGN_OR_RETURN(const std::optional<NewBlock> nb, building.get());
         if (!nb) return common::Error::Internal("queue read but no block built");
         RETURN_IF_ERROR(seal.WriteBlock(*nb));
+        // Delivered at commit, and only if it commits: how notaryd nodes that do not seal
+        // learn of the block (storage/seal_listener.h).
+        tx.exec_params("SELECT pg_notify($1, $2)", kSealedChannel,
+                       std::to_string(nb->block.height));
         return std::optional<BlockRow>(nb->block);
       });
 }

@@ -339,14 +339,18 @@ TEST_F(E2eTest, InclusionProofReachesTheSignedCheckpointVerifiedByOpenSsl) {
 }
 
 TEST_F(E2eTest, BuiltInTsaAnswersOpensslTsAndRfc3161ng) {
+  // POST /v1/tsa needs the `tsa` scope (tests/e2e/seal_wait_e2e_test.cc tests the refusals).
+  const std::string tsa_key = e2e::MakeKey(db_.AppUrl(), "default", "tsa");
+  ASSERT_EQ(tsa_key.rfind("nk_", 0), 0u) << tsa_key;
+  const std::string bearer = "Authorization: Bearer " + tsa_key;
   for (const char* alg : {"-sha256", "-sha384", "-sha512"}) {
     auto q =
         RunCommand({"openssl", "ts", "-query", "-data", testsupport::SourceDir() + "/README.md",
                     alg, "-cert", "-out", dir_ + "/q.tsq"});
     ASSERT_EQ(q.exit_code, 0) << q.out;
-    auto post = RunCommand({"curl", "-sf", "-H", "Content-Type: application/timestamp-query",
-                            "--data-binary", "@" + dir_ + "/q.tsq", "-o", dir_ + "/r.tsr",
-                            node_->Http("/v1/tsa")});
+    auto post = RunCommand({"curl", "-sf", "-H", bearer, "-H",
+                            "Content-Type: application/timestamp-query", "--data-binary",
+                            "@" + dir_ + "/q.tsq", "-o", dir_ + "/r.tsr", node_->Http("/v1/tsa")});
     ASSERT_EQ(post.exit_code, 0) << post.out;
     auto v = RunCommand({"openssl", "ts", "-verify", "-queryfile", dir_ + "/q.tsq", "-in",
                          dir_ + "/r.tsr", "-CAfile", dir_ + "/data/tsa/ca.pem"});
@@ -354,23 +358,29 @@ TEST_F(E2eTest, BuiltInTsaAnswersOpensslTsAndRfc3161ng) {
   }
   // Not DER at all, or the wrong content type: HTTP 400.
   testsupport::WriteFile(dir_ + "/junk", "not a query");
-  auto junk = CurlDo({"-H", "Content-Type: application/timestamp-query", "--data-binary",
-                      "@" + dir_ + "/junk", node_->Http("/v1/tsa")});
+  auto junk = CurlDo({"-H", bearer, "-H", "Content-Type: application/timestamp-query",
+                      "--data-binary", "@" + dir_ + "/junk", node_->Http("/v1/tsa")});
   EXPECT_EQ(junk.status, 400);
-  auto wrong_type = CurlDo({"-H", "Content-Type: text/plain", "--data-binary",
+  auto wrong_type = CurlDo({"-H", bearer, "-H", "Content-Type: text/plain", "--data-binary",
                             "@" + dir_ + "/q.tsq", node_->Http("/v1/tsa")});
   EXPECT_EQ(wrong_type.status, 400);
 
   // A second client: python3-rfc3161ng over HTTP (Debian's python3; it checks only RSA
-  // signatures, so the ECDSA token's signature is left to openssl above).
+  // signatures, so the ECDSA token's signature is left to openssl above). It sends only Basic
+  // credentials, so the script adds the bearer key to the requests it makes.
   std::string script =
-      "import rfc3161ng, sys\n"
+      "import rfc3161ng, requests, sys\n"
+      "post = requests.post\n"
+      "def with_key(url, **kw):\n"
+      "    kw['headers'] = dict(kw.get('headers') or {}, Authorization='Bearer ' + sys.argv[2])\n"
+      "    return post(url, **kw)\n"
+      "requests.post = with_key\n"
 
       "t = rfc3161ng.RemoteTimestamper(sys.argv[1], hashname='sha256')\n"
       "tst = t.timestamp(data=b'hello notary')\n"
       "print('ok', rfc3161ng.get_timestamp(tst))\n";
   testsupport::WriteFile(dir_ + "/client.py", script);
-  auto py = RunCommand({"/usr/bin/python3", dir_ + "/client.py", node_->Http("/v1/tsa")});
+  auto py = RunCommand({"/usr/bin/python3", dir_ + "/client.py", node_->Http("/v1/tsa"), tsa_key});
   EXPECT_EQ(py.exit_code, 0) << py.out;
   EXPECT_NE(py.out.find("ok "), std::string::npos) << py.out;
 }

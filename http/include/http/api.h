@@ -52,6 +52,12 @@ struct HttpOptions {
   std::chrono::milliseconds keepalive_timeout{std::chrono::seconds(5)};
   std::chrono::milliseconds body_timeout{std::chrono::seconds(60)};
   std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
+  // GET .../evidence?wait=: a waiting request sleeps on the sealer's notifier and is woken
+  // when a block commits; it also re-reads its receipt this often in case a notification was
+  // lost (a hung LISTEN session).
+  std::chrono::milliseconds evidence_wait_recheck{std::chrono::seconds(5)};
+  // POST /v1/tsa without an API key. Off: a key with the `tsa` scope is needed.
+  bool public_tsa = false;
 };
 
 struct HttpDeps {

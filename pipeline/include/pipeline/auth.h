@@ -4,8 +4,8 @@
 // receipts, evidence), admin (the tenant's access trail), relay (an ingest key may state what
 // the forwarding MTA observed: client address, HELO, TLS, AUTH user, queue id; for the milter),
 // journal (the key's submissions are a trusted journaling source: Exchange journal reports
-// are unwrapped). A per-key token bucket
-// limits the request rate.
+// are unwrapped), tsa (POST /v1/tsa, the built-in time-stamp authority, unless notaryd runs
+// with --public-tsa). A per-key token bucket limits the request rate.
 //
 // Thread-safety: thread-safe.
 #pragma once

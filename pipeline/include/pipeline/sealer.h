@@ -7,6 +7,9 @@
 // over within two intervals when the holder dies.
 // A second thread fetches tokens from external TSAs, retrying with backoff; they never
 // hold up sealing.
+// Every committed block is announced on notifier(): by this sealer after its commit, and, for
+// blocks any node seals, through a LISTEN session on the seal transaction's NOTIFY (a node
+// with seal = false learns of blocks that way too).
 //
 // Thread-safety: owns its threads; public methods are thread-safe.
 #pragma once
@@ -25,9 +28,11 @@
 #include "common/thread_annotations.h"
 #include "log/chain_signer.h"
 #include "log/ed25519.h"
+#include "pipeline/seal_notifier.h"
 #include "pipeline/tsa_service.h"
 #include "storage/admin_store.h"
 #include "storage/chain_store.h"
+#include "storage/seal_listener.h"
 
 namespace pipeline {
 
@@ -42,7 +47,8 @@ struct SealerOptions {
   uint32_t batch_interval_ms = 1000;
   uint32_t batch_max = 4096;
   std::vector<std::string> tsa_urls;
-  bool seal = true;                                       // false: serve only, never seal
+  bool seal = true;          // false: serve only, never seal
+  uint32_t max_waiters = 4;  // requests waiting on notifier() at once (SealNotifier)
   const common::Clock* clock = &common::Clock::System();  // the blocks' sealed_at
 };
 
@@ -64,6 +70,8 @@ class Sealer {
   storage::ChainStore& chain() { return chain_; }
   TsaService& tsa() { return tsa_; }
   const std::vector<std::string>& tsa_urls() const { return options_.tsa_urls; }
+  // Wakes waiters when any node commits a block.
+  SealNotifier& notifier() { return notifier_; }
 
  private:
   Sealer(SealerOptions options, storage::ChainStore& chain, storage::AdminStore& admin,
@@ -94,6 +102,8 @@ class Sealer {
   std::optional<Replay> replay_ GUARDED_BY(mu_);
   std::unique_ptr<storage::SealerLock> lock_ GUARDED_BY(mu_);
   std::condition_variable_any cv_;
+  SealNotifier notifier_;
+  std::unique_ptr<storage::SealListener> listener_;  // set by Create, before any thread starts
   std::atomic<bool> poked_{false};
   std::atomic<bool> token_wake_{false};
   std::jthread seal_thread_, token_thread_;

@@ -39,8 +39,8 @@ struct TsaFiles {
   // notary-signer holds the key (notaryd --signer): its certificates (the TSA's, then the
   // root, PEM) and the function that asks it to sign. The key and cert files above stay empty
   // and nothing is generated in data_dir.
-  std::string signer_chain_pem;
-  notary::TsaSignFn sign;
+  std::string signer_chain_pem = {};
+  notary::TsaSignFn sign = nullptr;
   // The time of the tokens' genTime and of a generated CA's validity.
   const common::Clock* clock = &common::Clock::System();
 };
