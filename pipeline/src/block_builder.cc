@@ -29,7 +29,12 @@ common::Result<storage::NewBlock> BuildBlock(const BlockInputs& in) {
   h.sealed_at_us = in.now_us;
   // Time never runs backwards along the chain, whatever this node's clock says.
   if (head && h.sealed_at_us <= head->sealed_at_us) h.sealed_at_us = head->sealed_at_us + 1;
-  ASSIGN_OR_RETURN(const notary::Ed25519PublicKey key, in.signer.CurrentKey());
+  notary::Ed25519PublicKey key{};
+  if (in.key != nullptr) {
+    key = *in.key;
+  } else {
+    ASSIGN_OR_RETURN(key, in.signer.CurrentKey());
+  }
   h.key_id = notary::KeyId(key);
   ASSIGN_OR_RETURN(std::string header, h.Encode());
   ASSIGN_OR_RETURN(notary::Ed25519Signature signature, in.signer.SignBlock(h));

@@ -230,8 +230,9 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
                        static_cast<int64_t>(in.hashes.size()) != replay->leaf_count)) {
           return common::Error::Internal("the queue no longer holds the block the signer signed");
         }
-        auto built = BuildBlock({in.head, in.hashes, in.tiles, signer, options_.origin,
-                                 replay ? replay->sealed_at_us : options_.clock->NowMicros()});
+        auto built =
+            BuildBlock({in.head, in.hashes, in.tiles, signer, options_.origin,
+                        replay ? replay->sealed_at_us : options_.clock->NowMicros(), &*key});
         if (!built.ok()) {
           build_error = built.error();
           return built.error();

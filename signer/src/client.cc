@@ -133,6 +133,8 @@ common::Result<notary::Ed25519PublicKey> Client::CurrentKey() {
   if (k == nullptr || k->algorithm != "ed25519") {
     return common::Error::Unavailable("notary-signer lists no current Ed25519 log key");
   }
+  common::MutexLock lock(mu_);
+  current_ = k->public_key;
   return k->public_key;
 }
 
@@ -157,12 +159,26 @@ common::Result<std::string> Client::SignCheckpoint(const notary::Checkpoint& che
   ASSIGN_OR_RETURN(const std::string text, notary::FormatCheckpoint(checkpoint));
   ASSIGN_OR_RETURN(Frame answer, Call(Kind::kSignCheckpoint, text));
   if (answer.kind != Kind::kSignature) return Down("unexpected answer to sign-checkpoint");
-  ASSIGN_OR_RETURN(const notary::Ed25519PublicKey key, CurrentKey());
-  ASSIGN_OR_RETURN(const notary::NoteVerifierKey vkey, notary::MakeNoteVerifierKey(name, key));
-  // The note must be of exactly this checkpoint and carry a good signature by the key.
-  ASSIGN_OR_RETURN(std::string opened, notary::OpenNote(answer.body, vkey));
-  if (opened != text) return Down("the signed checkpoint is not the one asked for");
-  return std::move(answer.body);
+  // The note must be of exactly this checkpoint and carry a good signature by the current key:
+  // the one the last key list named, or (after a rotation since) the one listed now.
+  std::optional<notary::Ed25519PublicKey> known;
+  {
+    common::MutexLock lock(mu_);
+    known = current_;
+  }
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!known || attempt == 1) {
+      ASSIGN_OR_RETURN(known, CurrentKey());
+    }
+    ASSIGN_OR_RETURN(const notary::NoteVerifierKey vkey, notary::MakeNoteVerifierKey(name, *known));
+    auto opened = notary::OpenNote(answer.body, vkey);
+    if (opened.ok()) {
+      if (*opened != text) return Down("the signed checkpoint is not the one asked for");
+      return std::move(answer.body);
+    }
+    if (attempt == 1) return opened.error();
+  }
+  return Down("unreachable");
 }
 
 common::Result<std::string> Client::SignTimestamp(std::string_view signed_attrs_der,

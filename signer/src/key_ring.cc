@@ -155,7 +155,7 @@ common::Result<KeyRing> KeyRing::Open(const std::string& state_dir, const std::s
     }
     RETURN_IF_ERROR(ring.Add(name, created_us));
     // The ring names the key it expects: a file or token object swapped underneath is refused.
-    if (notary::KeyId(ring.entries_.back().key->public_key()) != key_id) {
+    if (ring.entries_.back().key_id != key_id) {
       return bad("key " + name + " is not the key " + key_id + " the ring recorded");
     }
     if (retired != "-") ring.entries_.back().retired_us = retired_us;
@@ -171,15 +171,16 @@ common::Status KeyRing::Add(const std::string& name, int64_t created_us) {
     spdlog::info("event=signer_key_generated name={} key_id={} where=\"{}\"", name,
                  notary::KeyId(opened.key->public_key()), opened.where);
   }
-  entries_.push_back(Entry{name, std::move(opened.key), opened.where, created_us, std::nullopt});
+  const std::string key_id = notary::KeyId(opened.key->public_key());
+  entries_.push_back(
+      Entry{name, std::move(opened.key), key_id, opened.where, created_us, std::nullopt});
   return common::Ok();
 }
 
 common::Status KeyRing::Save() const {
   std::string out = std::string(kRingHeader) + "\n";
   for (const Entry& e : entries_) {
-    out += "log " + e.name + " " + notary::KeyId(e.key->public_key()) + " " +
-           std::to_string(e.created_us) + " " +
+    out += "log " + e.name + " " + e.key_id + " " + std::to_string(e.created_us) + " " +
            (e.retired_us ? std::to_string(*e.retired_us) : "-") + "\n";
   }
   return WriteDurably(path_, out);
@@ -187,7 +188,7 @@ common::Status KeyRing::Save() const {
 
 const notary::Ed25519Key* KeyRing::Find(const std::string& key_id) const {
   for (const Entry& e : entries_) {
-    if (notary::KeyId(e.key->public_key()) == key_id) return e.key.get();
+    if (e.key_id == key_id) return e.key.get();
   }
   return nullptr;
 }

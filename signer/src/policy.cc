@@ -140,10 +140,20 @@ common::Result<notary::BlockHeader> Policy::CheckBlock(std::string_view encoded,
 common::Status Policy::RecordBlock(std::string_view encoded, const notary::BlockHeader& header,
                                    const common::Hash& block_hash) {
   const std::optional<SignedBlock> before = last_block_;
+  const std::map<std::string, SignedCheckpoint> checkpoints_before = checkpoints_;
   last_block_ = SignedBlock{header.height, block_hash, std::string(encoded), header.tree_size,
                             header.sealed_at_us};
+  // A signer of one log: the block's tree is that log's, so the checkpoint of this size and
+  // root is recorded in the same write, and signing it next costs no second one.
+  if (options_.origins.size() == 1) {
+    SignedCheckpoint& c = checkpoints_[options_.origins[0]];
+    if (header.tree_size > c.size) c = SignedCheckpoint{header.tree_size, header.tree_root};
+  }
   common::Status st = Save();
-  if (!st.ok()) last_block_ = before;  // not durable: not signed
+  if (!st.ok()) {  // not durable: not signed
+    last_block_ = before;
+    checkpoints_ = checkpoints_before;
+  }
   return st;
 }
 
@@ -167,8 +177,11 @@ common::Result<notary::Checkpoint> Policy::CheckCheckpoint(std::string_view text
 }
 
 common::Status Policy::RecordCheckpoint(const notary::Checkpoint& checkpoint) {
+  const SignedCheckpoint now{checkpoint.size, checkpoint.root};
+  auto it = checkpoints_.find(checkpoint.origin);
+  if (it != checkpoints_.end() && it->second == now) return common::Ok();  // already durable
   const std::map<std::string, SignedCheckpoint> before = checkpoints_;
-  checkpoints_[checkpoint.origin] = SignedCheckpoint{checkpoint.size, checkpoint.root};
+  checkpoints_[checkpoint.origin] = now;
   common::Status st = Save();
   if (!st.ok()) checkpoints_ = before;
   return st;

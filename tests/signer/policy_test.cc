@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <optional>
 
@@ -170,6 +171,28 @@ TEST_F(SignerPolicyTest, CheckpointsNeverShrinkNorChangeTheirRootAndNameAnOrigin
             common::ErrorCode::kPermissionDenied);
   EXPECT_EQ(p.CheckCheckpoint("notary.example/log\nten\n" + root_a).error().code(),
             common::ErrorCode::kInvalidInput);
+}
+
+// One durable write per block: the block's record carries its log's checkpoint (the signer
+// serves one origin), so the checkpoint signed next needs no write of its own, and a smaller
+// checkpoint is refused even though none was signed yet.
+TEST_F(SignerPolicyTest, ABlockRecordsItsCheckpointInTheSameWrite) {
+  signer::Policy p = Open();
+  const notary::BlockHeader b0 = Block(0, nullptr, {}, 10);
+  Sign(p, b0);
+  const std::string state = testsupport::ReadFile(dir_ + "/state");
+  auto root = [](const common::Hash& h) {
+    return common::Base64Encode(std::span<const uint8_t>(h)) + "\n";
+  };
+  EXPECT_EQ(p.CheckCheckpoint("notary.example/log\n9\n" + root(b0.tree_root)).error().code(),
+            common::ErrorCode::kConflict);
+  auto same = p.CheckCheckpoint("notary.example/log\n10\n" + root(b0.tree_root));
+  ASSERT_TRUE(same.ok()) << same.error().ToString();
+  // The state file is not rewritten (no .new file appears, the content stays).
+  std::filesystem::remove(dir_ + "/state");
+  ASSERT_TRUE(p.RecordCheckpoint(*same).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/state"));
+  EXPECT_FALSE(state.empty());
 }
 
 TEST_F(SignerPolicyTest, AStateFileThatDoesNotParseStopsTheSigner) {

@@ -25,6 +25,9 @@ struct BlockInputs {
   notary::ChainSigner& signer;                   // in this process or notary-signer
   const std::string& origin;                     // the checkpoint's origin line
   int64_t now_us = 0;                            // µs since the epoch, from the caller's clock
+  // The signer's current key when the caller has just asked for it (the sealer does, to
+  // register it); null: BuildBlock asks the signer.
+  const notary::Ed25519PublicKey* key = nullptr;
 };
 
 // The block (header, signature, hash, checkpoint) and the tiles it writes. Its time is

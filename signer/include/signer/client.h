@@ -9,6 +9,7 @@
 #pragma once
 
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "common/thread_annotations.h"
@@ -51,6 +52,8 @@ class Client final : public notary::ChainSigner {
   const ClientOptions options_;
   common::Mutex mu_;
   int fd_ GUARDED_BY(mu_) = -1;
+  // The current key from the last key list: checks a checkpoint note without asking again.
+  std::optional<notary::Ed25519PublicKey> current_ GUARDED_BY(mu_);
 };
 
 // "unix:/path" → "/path"; kInvalidInput for anything else.

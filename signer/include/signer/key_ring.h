@@ -59,6 +59,7 @@ class KeyRing {
   struct Entry {
     std::string name;
     std::unique_ptr<notary::Ed25519Key> key;
+    std::string key_id;  // notary::KeyId, computed once (an OpenSSL encoding: ~50 µs)
     std::string where;
     int64_t created_us = 0;
     std::optional<int64_t> retired_us;

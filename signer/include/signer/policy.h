@@ -68,7 +68,8 @@ class Policy {
   // kConflict (a fork, a step back, a gap): each with the reason, for the log and the
   // refusal. `retry` is set when this is exactly the last header signed.
   common::Result<notary::BlockHeader> CheckBlock(std::string_view encoded, bool& retry) const;
-  // Records a block signed; durable when it returns OK.
+  // Records a block signed; durable when it returns OK. A signer of one origin records that
+  // log's checkpoint of the block's size and root in the same write.
   common::Status RecordBlock(std::string_view encoded, const notary::BlockHeader& header,
                              const common::Hash& block_hash);
 
