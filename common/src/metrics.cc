@@ -78,6 +78,7 @@ std::string Metrics::Render() const {
                  static_cast<double>(signer_failures.load()));
     AppendMetric(out, "signer_refusals_total", "counter",
                  static_cast<double>(signer_refusals.load()));
+    AppendMetric(out, "signer_refusing", "gauge", static_cast<double>(signer_refusing.load()));
   }
   if (tree_size.load() >= 0) {
     AppendMetric(out, "tree_size", "gauge", static_cast<double>(tree_size.load()));

@@ -114,7 +114,11 @@ void HttpApi::Routes() {
       const int signer = d.metrics.signer_up.load();
       if (signer >= 0) {
         body["signer"] = signer == 1 ? "reachable" : "unreachable";
-        body["sealing"] = signer == 1 ? "running" : "paused";
+        // A signer that refuses every block (a fork, a clock off by minutes, a key it does not
+        // hold) stops sealing as surely as one that is down: say which.
+        body["sealing"] = signer != 1                             ? "paused"
+                          : d.metrics.signer_refusing.load() == 1 ? "refused"
+                                                                  : "running";
       }
       SendJson(res, body);
     } else {

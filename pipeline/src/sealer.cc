@@ -270,7 +270,10 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
       (code == common::ErrorCode::kConflict || code == common::ErrorCode::kPermissionDenied ||
        code == common::ErrorCode::kInvalidInput)) {
     metrics_.signer_refusals.fetch_add(1);
+    metrics_.signer_refusing.store(1);
     spdlog::warn("event=signer_refused_block error=\"{}\"", build_error->message());
+  } else if (block.ok()) {
+    metrics_.signer_refusing.store(0);  // sealed, or nothing waited to be
   }
   if (build_error && code == common::ErrorCode::kConflict && !replay) PlanReplay(head_height);
   if (!block.ok()) return block.error();

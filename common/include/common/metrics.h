@@ -50,6 +50,7 @@ class Metrics {
   std::atomic<int> signer_up{-1};
   std::atomic<uint64_t> signer_failures{0};  // seals paused because the signer was down
   std::atomic<uint64_t> signer_refusals{0};  // requests the signer refused
+  std::atomic<int> signer_refusing{0};       // 1: the last seal attempt was refused
   Histogram commit_latency;
 
   // Gauges and counters owned elsewhere, read at render time (e.g. SMTP stats, pending).
