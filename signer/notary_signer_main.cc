@@ -70,6 +70,11 @@ class Pkcs11KeySource final : public signer::KeySource {
 };
 
 common::Result<std::string> ReadSecret(const std::string& path) {
+  struct stat sb {};
+  if (::stat(path.c_str(), &sb) != 0) return common::Error::Unavailable("cannot read " + path);
+  if ((sb.st_mode & 077) != 0) {
+    return common::Error::PermissionDenied(path + " is readable by others: chmod 600 it");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return common::Error::Unavailable("cannot read " + path);
   std::stringstream s;

@@ -6,6 +6,8 @@
 // is logged; a rotation through the signer keeps old bundles verifying.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -464,6 +466,40 @@ TEST_F(SignerE2eTest, NotarydKilledAfterTheSignerSignedRebuildsTheSignedBlock) {
   auto audit = Audit();
   EXPECT_EQ(audit.exit_code, 0) << audit.out;
   again.Stop();
+}
+
+// The signer runs as its own user and only its socket's group can ask: started as root with
+// --user and --socket-group, it drops to that user for good, its socket is mode 0660 in that
+// group, a user outside the group cannot even connect, a member of the group can.
+TEST_F(SignerE2eTest, TheSignerRunsAsItsOwnUserAndOnlyItsGroupReachesIt) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to start the signer as another user";
+  const std::string dir = dir_ + "/own-user";
+  e2e::SignerProcess signer(dir, {"--user", "nobody", "--socket-group", "nogroup"});
+  // Others may traverse to the socket: the socket's own mode is the only gate tested.
+  std::filesystem::permissions(dir_, std::filesystem::perms::others_exec,
+                               std::filesystem::perm_options::add);
+  std::filesystem::permissions(dir, std::filesystem::perms::others_exec,
+                               std::filesystem::perm_options::add);
+  ASSERT_TRUE(signer.Start()) << signer.Log();
+
+  struct stat sb {};
+  ASSERT_EQ(::stat(signer.socket().c_str(), &sb), 0);
+  EXPECT_TRUE(S_ISSOCK(sb.st_mode));
+  EXPECT_EQ(sb.st_mode & 0777, 0660u);
+  EXPECT_EQ(sb.st_gid, 65534u);  // nogroup
+  // The process's real, effective and saved uids are all nobody's.
+  const std::string status =
+      testsupport::ReadFile("/proc/" + std::to_string(signer.pid()) + "/status");
+  EXPECT_NE(status.find("Uid:\t65534\t65534\t65534\t65534"), std::string::npos) << status;
+
+  const std::string connect =
+      "import socket; s = socket.socket(socket.AF_UNIX); s.connect('" + signer.socket() + "')";
+  auto outsider = RunCommand({"runuser", "-u", "daemon", "--", "/usr/bin/python3", "-c", connect});
+  EXPECT_NE(outsider.exit_code, 0);
+  EXPECT_NE(outsider.out.find("PermissionError"), std::string::npos) << outsider.out;
+  auto member = RunCommand(
+      {"runuser", "-u", "daemon", "-g", "nogroup", "--", "/usr/bin/python3", "-c", connect});
+  EXPECT_EQ(member.exit_code, 0) << member.out;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,8 @@ class SoftHsmToken {
                                       "/tokens\nobjectstore.backend = file\nlog.level = ERROR\n");
     pin_file_ = dir_ + "/pin";
     testsupport::WriteFile(pin_file_, std::string(pin()) + "\n");
+    std::filesystem::permissions(
+        pin_file_, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     init_ =
         testsupport::RunCommand({"env", "SOFTHSM2_CONF=" + conf_, "softhsm2-util", "--init-token",
                                  "--free", "--label", label_, "--so-pin", "1234", "--pin", pin()});
@@ -105,6 +108,7 @@ class SignerProcess {
   bool Alive() { return proc_ && proc_->Alive(); }
 
   std::string socket() const { return dir_ + "/signer.sock"; }
+  int pid() const { return proc_ ? static_cast<int>(proc_->pid()) : -1; }
   std::string address() const { return "unix:" + socket(); }
   std::string log() const { return dir_ + "/signer.log"; }
   std::string Log() const {
