@@ -59,7 +59,8 @@ common::Result<Policy> Policy::Open(PolicyOptions options) {
       auto decoded = notary::BlockHeader::Decode(*header);
       if (!decoded.ok()) return bad("bad block header");
       p.last_block_ =
-          SignedBlock{decoded->height, *h, *header, decoded->tree_size, decoded->sealed_at_us};
+          SignedBlock{decoded->height,      *h, *header, decoded->tree_size, decoded->tree_root,
+                      decoded->sealed_at_us};
     } else if (what == "checkpoint") {
       std::string size, root;
       f >> size >> root;
@@ -141,8 +142,8 @@ common::Status Policy::RecordBlock(std::string_view encoded, const notary::Block
                                    const common::Hash& block_hash) {
   const std::optional<SignedBlock> before = last_block_;
   const std::map<std::string, SignedCheckpoint> checkpoints_before = checkpoints_;
-  last_block_ = SignedBlock{header.height, block_hash, std::string(encoded), header.tree_size,
-                            header.sealed_at_us};
+  last_block_ = SignedBlock{header.height,    block_hash,       std::string(encoded),
+                            header.tree_size, header.tree_root, header.sealed_at_us};
   // A signer of one log: the block's tree is that log's, so the checkpoint of this size and
   // root is recorded in the same write, and signing it next costs no second one.
   if (options_.origins.size() == 1) {
@@ -162,6 +163,19 @@ common::Result<notary::Checkpoint> Policy::CheckCheckpoint(std::string_view text
   if (std::find(options_.origins.begin(), options_.origins.end(), c.origin) ==
       options_.origins.end()) {
     return common::Error::PermissionDenied("checkpoint origin is not one this signer serves");
+  }
+  if (!c.extensions.empty()) {
+    return common::Error::PermissionDenied("checkpoint extension lines are not signed");
+  }
+  if (options_.origins.size() == 1) {
+    if (!last_block_) {
+      return common::Error::Conflict("no block signed yet: no checkpoint to sign");
+    }
+    if (c.size != last_block_->tree_size || c.root != last_block_->tree_root) {
+      return common::Error::Conflict("checkpoint of size " + std::to_string(c.size) +
+                                     " is not the tree of the last block signed (size " +
+                                     std::to_string(last_block_->tree_size) + ")");
+    }
   }
   auto it = checkpoints_.find(c.origin);
   if (it == checkpoints_.end()) return c;  // trust on first use

@@ -47,6 +47,12 @@ class SignerPolicyTest : public ::testing::Test {
     h.key_id = "0123456789abcdef";
     return h;
   }
+  // Checkpoint text (C2SP tlog-checkpoint body).
+  static std::string Text(uint64_t size, const common::Hash& root, const std::string& ext = "",
+                          const std::string& origin = "notary.example/log") {
+    return origin + "\n" + std::to_string(size) + "\n" +
+           common::Base64Encode(std::span<const uint8_t>(root)) + "\n" + ext;
+  }
   static std::string Enc(const notary::BlockHeader& h) {
     auto e = h.Encode();
     EXPECT_TRUE(e.ok());
@@ -137,8 +143,7 @@ TEST_F(SignerPolicyTest, WhatWasSignedIsRefusedAgainAfterARestart) {
   {
     signer::Policy p = Open();
     h0 = Sign(p, b0);
-    auto c = notary::ParseCheckpoint("notary.example/log\n20\n" +
-                                     std::string("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"));
+    auto c = p.CheckCheckpoint(Text(b0.tree_size, b0.tree_root));
     ASSERT_TRUE(c.ok()) << c.error().ToString();
     ASSERT_TRUE(p.RecordCheckpoint(*c).ok());
   }
@@ -148,28 +153,41 @@ TEST_F(SignerPolicyTest, WhatWasSignedIsRefusedAgainAfterARestart) {
   EXPECT_EQ(p.last_block()->block_hash, h0);
   EXPECT_EQ(Refusal(p, Block(0, nullptr, {}, 11)), common::ErrorCode::kConflict);
   EXPECT_EQ(Refusal(p, Block(1, &b0, h0)), std::nullopt);
-  auto smaller = p.CheckCheckpoint("notary.example/log\n19\n" +
-                                   std::string("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"));
+  EXPECT_TRUE(p.CheckCheckpoint(Text(b0.tree_size, b0.tree_root)).ok());
+  auto smaller = p.CheckCheckpoint(Text(b0.tree_size - 1, b0.tree_root));
   ASSERT_FALSE(smaller.ok());
   EXPECT_EQ(smaller.error().code(), common::ErrorCode::kConflict);
 }
 
-TEST_F(SignerPolicyTest, CheckpointsNeverShrinkNorChangeTheirRootAndNameAnOriginServed) {
+// A signer of one log signs the checkpoint of the last block it signed and nothing else: no
+// tree head a signed block does not commit to (a larger size with a root of the caller's
+// choosing would be a fork signed by the log key), no extension lines, no other origin.
+TEST_F(SignerPolicyTest, ACheckpointIsSignedOnlyForTheTreeOfTheLastBlockSigned) {
   signer::Policy p = Open();
-  const std::string root_a = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n";
-  const std::string root_b = "uk3Bn3obT6mXwi1YLlZpfB9MuYoFd2Yoc3VaNzDl+BI=\n";
-  auto c = p.CheckCheckpoint("notary.example/log\n100\n" + root_a);
+  const common::Hash other = common::Sha256Of("another tree");
+  EXPECT_EQ(p.CheckCheckpoint(Text(10, other)).error().code(), common::ErrorCode::kConflict)
+      << "no block signed yet";
+  const notary::BlockHeader b0 = Block(0, nullptr, {}, 10);
+  Sign(p, b0);
+  auto c = p.CheckCheckpoint(Text(b0.tree_size, b0.tree_root));
   ASSERT_TRUE(c.ok()) << c.error().ToString();
   ASSERT_TRUE(p.RecordCheckpoint(*c).ok());
-  EXPECT_TRUE(p.CheckCheckpoint("notary.example/log\n100\n" + root_a).ok()) << "the same again";
-  EXPECT_EQ(p.CheckCheckpoint("notary.example/log\n100\n" + root_b).error().code(),
+  EXPECT_TRUE(p.CheckCheckpoint(Text(b0.tree_size, b0.tree_root)).ok()) << "the same again";
+  EXPECT_EQ(p.CheckCheckpoint(Text(b0.tree_size, other)).error().code(),
             common::ErrorCode::kConflict);
-  EXPECT_EQ(p.CheckCheckpoint("notary.example/log\n99\n" + root_a).error().code(),
+  EXPECT_EQ(p.CheckCheckpoint(Text(b0.tree_size - 1, b0.tree_root)).error().code(),
             common::ErrorCode::kConflict);
-  EXPECT_TRUE(p.CheckCheckpoint("notary.example/log\n101\n" + root_b).ok());
-  EXPECT_EQ(p.CheckCheckpoint("other.example/log\n1\n" + root_a).error().code(),
+  EXPECT_EQ(p.CheckCheckpoint(Text(b0.tree_size + 1, other)).error().code(),
+            common::ErrorCode::kConflict)
+      << "a larger tree no signed block commits to";
+  EXPECT_EQ(p.CheckCheckpoint(Text(b0.tree_size, b0.tree_root, "extension line\n")).error().code(),
             common::ErrorCode::kPermissionDenied);
-  EXPECT_EQ(p.CheckCheckpoint("notary.example/log\nten\n" + root_a).error().code(),
+  EXPECT_EQ(p.CheckCheckpoint(Text(1, b0.tree_root, "", "other.example/log")).error().code(),
+            common::ErrorCode::kPermissionDenied);
+  EXPECT_EQ(p.CheckCheckpoint("notary.example/log\nten\n" +
+                              common::Base64Encode(std::span<const uint8_t>(b0.tree_root)) + "\n")
+                .error()
+                .code(),
             common::ErrorCode::kInvalidInput);
 }
 
@@ -181,12 +199,8 @@ TEST_F(SignerPolicyTest, ABlockRecordsItsCheckpointInTheSameWrite) {
   const notary::BlockHeader b0 = Block(0, nullptr, {}, 10);
   Sign(p, b0);
   const std::string state = testsupport::ReadFile(dir_ + "/state");
-  auto root = [](const common::Hash& h) {
-    return common::Base64Encode(std::span<const uint8_t>(h)) + "\n";
-  };
-  EXPECT_EQ(p.CheckCheckpoint("notary.example/log\n9\n" + root(b0.tree_root)).error().code(),
-            common::ErrorCode::kConflict);
-  auto same = p.CheckCheckpoint("notary.example/log\n10\n" + root(b0.tree_root));
+  EXPECT_EQ(p.CheckCheckpoint(Text(9, b0.tree_root)).error().code(), common::ErrorCode::kConflict);
+  auto same = p.CheckCheckpoint(Text(10, b0.tree_root));
   ASSERT_TRUE(same.ok()) << same.error().ToString();
   // The state file is not rewritten (no .new file appears, the content stays).
   std::filesystem::remove(dir_ + "/state");

@@ -7,8 +7,10 @@
 // dated ahead through the signer). The same header again (a retry after a lost answer, or
 // the sealer rebuilding the block after a crash between signing and its commit) is signed
 // again whatever its age; any other header at a height already signed is refused: a fork.
-// A checkpoint must parse, name an origin the signer serves, and never shrink: the same size
-// again must have the same root.
+// A checkpoint must parse, carry no extension lines, name an origin the signer serves, and
+// never shrink: the same size again must have the same root. A signer of one log signs only
+// the checkpoint of the last block it signed (its tree size and root): the log key never
+// signs a tree head that no signed block commits to.
 //
 // The first block or checkpoint after the state is created is taken as it comes (trust on
 // first use), and logged by the caller. Every Record* writes the state durably (a new file,
@@ -47,6 +49,7 @@ struct SignedBlock {
   common::Hash block_hash{};
   std::string header;  // encoded: a retry is the same header, and notaryd can rebuild it
   uint64_t tree_size = 0;
+  common::Hash tree_root{};
   int64_t sealed_at_us = 0;
   bool operator==(const SignedBlock&) const = default;
 };
