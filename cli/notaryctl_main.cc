@@ -234,7 +234,8 @@ int main(int argc, char** argv) {
     // only headers naming it; the database then closes the old key's validity.
     auto path = signer::ParseSignerAddress(signer_address);
     if (!path.ok()) return Fail(path.error().message());
-    signer::Client client({*path});
+    // Rotation is asked on the operator's socket (mode 0600), never on notaryd's.
+    signer::Client client({*path + ".admin"});
     auto rotated = client.RotateKey();
     if (!rotated.ok()) return Fail(rotated.error().ToString());
     const signer::KeyInfo* current = rotated->Current("log");

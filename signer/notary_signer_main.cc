@@ -15,6 +15,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,7 +89,7 @@ common::Result<std::string> ReadSecret(const std::string& path) {
 
 int main(int argc, char** argv) {
   CLI::App app{"notary-signer: holds the notary's signing keys and signs only what may be signed"};
-  std::string socket_path, state_dir, origin, user, socket_group;
+  std::string socket_path, admin_socket, state_dir, origin, user, socket_group;
   std::string p11_module, p11_token, p11_pin_file, key_label = "notary-log";
   int64_t max_skew_s = 300;
   bool list_keys = false, no_tsa = false;
@@ -96,6 +97,8 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", state_dir, "Where the signer keeps its state and key files")
       ->required();
   app.add_option("--origin", origin, "The log's checkpoint origin (notaryd --origin)")->required();
+  app.add_option("--admin-socket", admin_socket,
+                 "The operator's socket (mode 0600; key rotation): default <socket>.admin");
   app.add_option("--user", user, "Drop to this user after binding the socket (when root)");
   app.add_option("--socket-group", socket_group, "Group allowed to use the socket (notaryd's)");
   app.add_option("--pkcs11-module", p11_module, "PKCS#11 module (e.g. libsofthsm2.so)");
@@ -114,6 +117,13 @@ int main(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
   if (::chmod(state_dir.c_str(), 0700) != 0) return Fail("cannot chmod 700 " + state_dir);
+  // One signer per state: two would each keep their own last block and could each sign a
+  // different one at the same height. Held until exit (the descriptor is never closed).
+  const int lock_fd =
+      ::open((state_dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    return Fail("another notary-signer uses " + state_dir + " (or its lock cannot be taken)");
+  }
 
   std::unique_ptr<signer::KeySource> source;
   std::optional<signer::Pkcs11Options> p11;
@@ -179,26 +189,31 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  signer::ServerOptions so;
-  so.socket_path = socket_path;
+  int gid = -1;
   if (!socket_group.empty()) {
     const group* g = ::getgrnam(socket_group.c_str());
     if (g == nullptr) return Fail("no group " + socket_group);
-    so.socket_gid = static_cast<int>(g->gr_gid);
+    gid = static_cast<int>(g->gr_gid);
   }
-  auto listen_fd = signer::Listen(so);
+  if (admin_socket.empty()) admin_socket = socket_path + ".admin";
+  auto listen_fd = signer::Listen(socket_path, 0660, gid);
   if (!listen_fd.ok()) return Fail(listen_fd.error().ToString());
+  auto admin_fd = signer::Listen(admin_socket, 0600);
+  if (!admin_fd.ok()) return Fail(admin_fd.error().ToString());
   if (!user.empty()) {
     const passwd* pw = ::getpwnam(user.c_str());
     if (pw == nullptr) return Fail("no user " + user);
-    // The state must stay writable by the user the signer becomes.
+    // The state must stay writable by the user the signer becomes. Never through a link: a
+    // link planted in the state folder must not make root chown its target.
     for (const auto& e : std::filesystem::recursive_directory_iterator(state_dir)) {
-      if (::chown(e.path().c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+      if (e.is_symlink()) return Fail(e.path().string() + " is a symbolic link: refused");
+      if (::lchown(e.path().c_str(), pw->pw_uid, pw->pw_gid) != 0) {
         return Fail("cannot chown " + e.path().string());
       }
     }
-    if (::chown(state_dir.c_str(), pw->pw_uid, pw->pw_gid) != 0 ||
-        ::chown(socket_path.c_str(), pw->pw_uid, static_cast<gid_t>(-1)) != 0 ||
+    if (::lchown(state_dir.c_str(), pw->pw_uid, pw->pw_gid) != 0 ||
+        ::lchown(socket_path.c_str(), pw->pw_uid, static_cast<gid_t>(-1)) != 0 ||
+        ::lchown(admin_socket.c_str(), pw->pw_uid, pw->pw_gid) != 0 ||
         ::setgroups(0, nullptr) != 0 || ::setgid(pw->pw_gid) != 0 || ::setuid(pw->pw_uid) != 0 ||
         ::setuid(0) == 0) {
       return Fail("cannot drop privileges to " + user);
@@ -210,10 +225,11 @@ int main(int argc, char** argv) {
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGINT, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
-  spdlog::info("event=signer_ready socket={} key_id={} keys={}", socket_path, po.key_id,
-               service.Keys().keys.size());
-  auto st = signer::Serve(so, *listen_fd, service, g_stop_pipe[0]);
+  spdlog::info("event=signer_ready socket={} admin_socket={} key_id={} keys={}", socket_path,
+               admin_socket, po.key_id, service.Keys().keys.size());
+  auto st = signer::Serve({}, {{*listen_fd, false}, {*admin_fd, true}}, service, g_stop_pipe[0]);
   ::unlink(socket_path.c_str());
+  ::unlink(admin_socket.c_str());
   if (!st.ok()) return Fail(st.error().ToString());
   spdlog::info("event=signer_stopped");
   return 0;

@@ -82,8 +82,8 @@ KeyList Service::Keys() const {
   return list;
 }
 
-Frame Service::Handle(const Frame& request, const std::string& peer) {
-  auto answer = Answer(request);
+Frame Service::Handle(const Frame& request, const std::string& peer, bool admin) {
+  auto answer = Answer(request, admin);
   if (answer.ok()) return std::move(*answer);
   const std::string body = RefusalBody(answer.error());
   spdlog::warn("event=signer_refused request={} peer=\"{}\" reason=\"{}\"", KindName(request.kind),
@@ -91,7 +91,7 @@ Frame Service::Handle(const Frame& request, const std::string& peer) {
   return Frame{Kind::kRefused, body};
 }
 
-common::Result<Frame> Service::Answer(const Frame& request) {
+common::Result<Frame> Service::Answer(const Frame& request, bool admin) {
   switch (request.kind) {
     case Kind::kListKeys:
       if (!request.body.empty()) return common::Error::InvalidInput("list-keys takes no body");
@@ -104,6 +104,9 @@ common::Result<Frame> Service::Answer(const Frame& request) {
       return SignTimestamp(request.body);
     case Kind::kRotateKey: {
       if (!request.body.empty()) return common::Error::InvalidInput("rotate-key takes no body");
+      // notaryd's socket cannot rotate: a compromised notaryd could otherwise change the
+      // published key at will, or grow the key list until it no longer fits an answer.
+      if (!admin) return common::Error::PermissionDenied("rotate-key only on the admin socket");
       const std::string before = policy_.key_id();
       RETURN_IF_ERROR(ring_.Rotate());
       policy_.set_key_id(notary::KeyId(ring_.current().public_key()));

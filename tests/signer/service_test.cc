@@ -60,19 +60,23 @@ class RunningSigner {
     }
     service_ = std::make_unique<signer::Service>(std::move(*ring), std::move(*policy),
                                                  std::move(tsa_signing));
-    options_.socket_path = socket_path;
-    auto fd = signer::Listen(options_);
+    auto fd = signer::Listen(socket_path, 0660);
     EXPECT_TRUE(fd.ok()) << fd.error().ToString();
     listen_fd_ = *fd;
+    auto admin = signer::Listen(socket_path + ".admin", 0600);
+    EXPECT_TRUE(admin.ok()) << admin.error().ToString();
+    admin_fd_ = *admin;
     EXPECT_EQ(::pipe(stop_), 0);
-    thread_ =
-        std::thread([this] { (void)signer::Serve(options_, listen_fd_, *service_, stop_[0]); });
+    thread_ = std::thread([this] {
+      (void)signer::Serve(options_, {{listen_fd_, false}, {admin_fd_, true}}, *service_, stop_[0]);
+    });
   }
   ~RunningSigner() {
     const char c = 1;
     EXPECT_EQ(::write(stop_[1], &c, 1), 1);
     thread_.join();
     ::close(listen_fd_);
+    ::close(admin_fd_);
     ::close(stop_[0]);
     ::close(stop_[1]);
   }
@@ -80,7 +84,7 @@ class RunningSigner {
  private:
   signer::ServerOptions options_;
   std::unique_ptr<signer::Service> service_;
-  int listen_fd_ = -1;
+  int listen_fd_ = -1, admin_fd_ = -1;
   int stop_[2] = {-1, -1};
   std::thread thread_;
 };
@@ -221,7 +225,12 @@ TEST_F(SignerServiceTest, RotationMakesOnlyTheNewKeySignNewBlocks) {
   ASSERT_TRUE(h0.ok());
 
   clock_.Advance(1000);
-  auto rotated = client.RotateKey();
+  // notaryd's socket cannot rotate; the operator's can.
+  auto refused = client.RotateKey();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), common::ErrorCode::kPermissionDenied);
+  signer::Client admin({socket_ + ".admin", 5000});
+  auto rotated = admin.RotateKey();
   ASSERT_TRUE(rotated.ok()) << rotated.error().ToString();
   ASSERT_EQ(rotated->keys.size(), 2u);
   EXPECT_FALSE(rotated->keys[0].current);
@@ -271,6 +280,17 @@ TEST_F(SignerServiceTest, AKeyFileSwappedOrOpenToOthersIsRefused) {
   open = signer::KeyRing::Open(state_, "notary-log", signer::MakeFileKeySource(state_), clock_);
   ASSERT_FALSE(open.ok());
   EXPECT_NE(open.error().message().find("is not the key"), std::string::npos);
+}
+
+// A second signer cannot take over a socket the first still serves (two signers would each
+// keep their own last block, and could each sign a different one at one height).
+TEST_F(SignerServiceTest, ASocketStillServedIsNotTakenOver) {
+  auto running = Start();
+  auto second = signer::Listen(socket_, 0660);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code(), common::ErrorCode::kConflict);
+  signer::Client client = NewClient();
+  EXPECT_TRUE(client.CurrentKey().ok()) << "the first still serves";
 }
 
 TEST_F(SignerServiceTest, AClientOfNoSignerIsUnavailable) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "signer/service.h"
@@ -16,16 +17,24 @@
 namespace signer {
 
 struct ServerOptions {
-  std::string socket_path;
-  unsigned socket_mode = 0660;  // owner and the group that may ask (notaryd's)
-  int socket_gid = -1;          // -1: the process's group
   int max_clients = 16;
   int idle_timeout_ms = 60'000;
 };
 
-// Binds the socket (replacing a stale one at the path), then serves until `stop_fd` is
-// readable. kUnavailable when the socket cannot be made.
-common::Result<int> Listen(const ServerOptions& options);
-common::Status Serve(const ServerOptions& options, int listen_fd, Service& service, int stop_fd);
+// A listening socket; requests on an `admin` one may also rotate keys (the operator's
+// socket, mode 0600), on the other not (notaryd's, mode 0660 for its group).
+struct Listener {
+  int fd = -1;
+  bool admin = false;
+};
+
+// Binds a Unix socket at `path` with `mode` (and group `gid` unless -1): created with no
+// access, then opened, so no one else can connect in between. A socket left by a dead signer
+// is replaced; one that a live process still serves is not (kConflict), nor anything that is
+// not a socket (kInvalidInput). kUnavailable when the socket cannot be made.
+common::Result<int> Listen(const std::string& path, unsigned mode, int gid = -1);
+// Serves until `stop_fd` is readable.
+common::Status Serve(const ServerOptions& options, const std::vector<Listener>& listeners,
+                     Service& service, int stop_fd);
 
 }  // namespace signer

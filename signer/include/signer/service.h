@@ -38,13 +38,14 @@ class Service {
   Service(KeyRing ring, Policy policy, std::optional<TsaSigning> tsa = std::nullopt)
       : ring_(std::move(ring)), policy_(std::move(policy)), tsa_(std::move(tsa)) {}
 
-  // The answer frame. `peer` names the caller in the log (e.g. "uid=998 pid=123").
-  Frame Handle(const Frame& request, const std::string& peer);
+  // The answer frame. `peer` names the caller in the log (e.g. "uid=998 pid=123"); only a
+  // request from the operator's `admin` socket may rotate keys.
+  Frame Handle(const Frame& request, const std::string& peer, bool admin = false);
 
   KeyList Keys() const;
 
  private:
-  common::Result<Frame> Answer(const Frame& request);
+  common::Result<Frame> Answer(const Frame& request, bool admin);
   common::Result<Frame> SignBlock(const std::string& encoded);
   common::Result<Frame> SignCheckpoint(const std::string& text);
   common::Result<Frame> SignTimestamp(std::string_view body);
