@@ -254,6 +254,25 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (keys_rotate->parsed()) {
+    // Only a notary that signs with this data directory's key file may rotate it: on a
+    // notary-signer deployment a new file here would retire the signer's key in the database
+    // while notaryd goes on signing with it, and its blocks would stop verifying.
+    {
+      auto listed = admin.ListSigningKeys();
+      if (!listed.ok()) return Fail(listed.error().ToString());
+      std::string file_id;
+      if (auto pem = pipeline::ReadTextFile(data_dir + "/signing_key.pem"); pem.ok()) {
+        if (auto key = notary::Ed25519Signer::FromPrivatePem(*pem); key.ok()) {
+          file_id = notary::KeyId(key->public_key());
+        }
+      }
+      for (const storage::KeyRow& k : *listed) {
+        if (!k.valid_until_us && k.key_id != file_id) {
+          return Fail("the notary signs with key " + k.key_id + ", which is not " + data_dir +
+                      "/signing_key.pem: with notary-signer, use keys --signer unix:PATH rotate");
+        }
+      }
+    }
     // The key file is replaced atomically (write aside, then rename), so a running sealer
     // never sees it missing or half-written; the old private key is kept beside it.
     const std::string path = data_dir + "/signing_key.pem";

@@ -32,6 +32,8 @@ struct Daemon::Parts {
   std::unique_ptr<storage::ChainStore> chain;
   std::unique_ptr<storage::JournalStore> journal;
   std::unique_ptr<signer::Client> signer;  // before the TSA and the sealer, which use it
+  // A connection of its own for the TSA: POST /v1/tsa under load must not queue the sealer.
+  std::unique_ptr<signer::Client> tsa_signer;
   std::unique_ptr<pipeline::TsaService> tsa;
   std::unique_ptr<pipeline::TenantRouter> router;
   std::unique_ptr<pipeline::Authenticator> auth;
@@ -120,7 +122,8 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
     }
     if (c.tsa_key.empty()) {
       ASSIGN_OR_RETURN(tsa_files.signer_chain_pem, SignerTsaChain(*p->signer, c.data_dir));
-      signer::Client* client = p->signer.get();
+      p->tsa_signer = std::make_unique<signer::Client>(signer::ClientOptions{socket_path});
+      signer::Client* client = p->tsa_signer.get();
       tsa_files.sign = [client](std::string_view attrs, std::string_view tst) {
         return client->SignTimestamp(attrs, tst);
       };

@@ -96,8 +96,6 @@ common::Result<std::unique_ptr<Sealer>> Sealer::Create(SealerOptions options,
                                               ? options.data_dir + "/signing_key.pem"
                                               : options.signing_key_file,
                                           std::move(key));
-  } else {
-    metrics.signer_up.store(0);  // until the first seal reaches it
   }
   std::unique_ptr<Sealer> s(
       new Sealer(std::move(options), chain, admin, tsa, metrics, std::move(own)));
@@ -162,16 +160,21 @@ void Sealer::Poke() {
 common::Status Sealer::RegisterKey(const notary::Ed25519PublicKey& key) {
   if (registered_ == key) return common::Ok();
   // Before the first block it signs: a bundle's verifier finds every block key listed. A key
-  // the database has not seen yet is a new key (a rotation, or a move to notary-signer): it
-  // signs every block from now on, so the validity of the others ends now.
+  // the database has not seen yet is a new key (a rotation, or a move to notary-signer): once
+  // a block signed with it commits, the validity of the others ends (RetireAfterSeal). Not
+  // before: a signer that refuses every block (a wrong --signer) must not close the real key.
   ASSIGN_OR_RETURN(const std::vector<storage::KeyRow> known, admin_.ListSigningKeys());
   const std::string id = notary::KeyId(key);
-  const bool is_new = std::none_of(known.begin(), known.end(),
-                                   [&](const storage::KeyRow& k) { return k.key_id == id; });
-  if (is_new) {
-    RETURN_IF_ERROR(admin_.InsertSigningKey(KeyRowOf(key)));
-    if (!known.empty()) RETURN_IF_ERROR(admin_.RetireSigningKeysExcept(id));
+  auto row = std::find_if(known.begin(), known.end(),
+                          [&](const storage::KeyRow& k) { return k.key_id == id; });
+  if (row != known.end() && row->valid_until_us) {
+    // Its validity was closed (a rotation elsewhere): blocks it signed now would not verify.
+    return common::Error::PermissionDenied("signing key " + id +
+                                           " was retired; not sealing with it (docs/signer.md)");
   }
+  const bool is_new = row == known.end();
+  if (is_new) RETURN_IF_ERROR(admin_.InsertSigningKey(KeyRowOf(key)));
+  retire_others_for_ = is_new && !known.empty() ? std::optional<std::string>(id) : std::nullopt;
   registered_ = key;
   spdlog::info("event=signing_key_in_use key_id={} fingerprint={} new={}", id,
                notary::Fingerprint(key), is_new);
@@ -206,7 +209,12 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
     if (options_.signer != nullptr) metrics_.signer_up.store(0);
     return key.error();
   }
-  RETURN_IF_ERROR(RegisterKey(*key));
+  if (auto registered = RegisterKey(*key); !registered.ok()) {
+    if (registered.error().code() == common::ErrorCode::kPermissionDenied) {
+      metrics_.signer_refusing.store(1);  // readyz: sealing refused
+    }
+    return registered.error();
+  }
   // Normally the batch is what waits, dated now; a replay is the block the signer already
   // signed: the same first leaves in the same order, the same time.
   const std::optional<Replay> replay = replay_;
@@ -271,12 +279,22 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
        code == common::ErrorCode::kInvalidInput)) {
     metrics_.signer_refusals.fetch_add(1);
     metrics_.signer_refusing.store(1);
-    spdlog::warn("event=signer_refused_block error=\"{}\"", build_error->message());
+    if (build_error->message() != last_refusal_) {  // once per reason, not per interval
+      spdlog::warn("event=signer_refused_block error=\"{}\"", build_error->message());
+      last_refusal_ = build_error->message();
+    }
   } else if (block.ok()) {
     metrics_.signer_refusing.store(0);  // sealed, or nothing waited to be
+    last_refusal_.clear();
   }
   if (build_error && code == common::ErrorCode::kConflict && !replay) PlanReplay(head_height);
   if (!block.ok()) return block.error();
+  if (block->has_value() && retire_others_for_ && (*block)->key_id == *retire_others_for_) {
+    // The first block under a new key is committed: the old keys signed their last.
+    RETURN_IF_ERROR(admin_.RetireSigningKeysExcept(*retire_others_for_));
+    spdlog::info("event=signing_keys_retired except={}", *retire_others_for_);
+    retire_others_for_.reset();
+  }
   if (block->has_value()) {
     const storage::BlockRow& b = **block;
     metrics_.blocks_sealed.fetch_add(1);
@@ -301,19 +319,22 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
 
 void Sealer::SealLoop(std::stop_token stop) {
   std::mutex wait_mu;
-  bool unavailable = false;  // logged once per outage, not once per interval
+  std::string failing;  // the error last logged: once per cause, not once per interval
   while (!stop.stop_requested()) {
     auto r = SealOnce();
     bool full = false;
-    const bool now_unavailable = !r.ok() && r.error().code() == common::ErrorCode::kUnavailable;
     if (r.ok() && r->has_value()) {
       full = (*r)->leaf_count >= static_cast<int64_t>(options_.batch_max);
-    } else if (!r.ok() && r.error().code() != common::ErrorCode::kConflict &&
-               (!now_unavailable || !unavailable)) {
-      spdlog::warn("event=seal_failed error=\"{}\"", r.error().ToString());
     }
-    if (unavailable && !now_unavailable) spdlog::info("event=seal_resumed");
-    unavailable = now_unavailable;
+    // kConflict: another process holds the sealer lock (a signer's refusal is logged where
+    // it happens).
+    const std::string now_failing =
+        r.ok() || r.error().code() == common::ErrorCode::kConflict ? "" : r.error().ToString();
+    if (!now_failing.empty() && now_failing != failing) {
+      spdlog::warn("event=seal_failed error=\"{}\"", now_failing);
+    }
+    if (!failing.empty() && now_failing.empty()) spdlog::info("event=seal_resumed");
+    failing = now_failing;
     if (full) continue;  // more may be waiting: seal again at once
     std::unique_lock lk(wait_mu);
     cv_.wait_for(lk, stop, std::chrono::milliseconds(options_.batch_interval_ms),

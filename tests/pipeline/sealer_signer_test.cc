@@ -24,6 +24,8 @@ class FlakySigner final : public notary::ChainSigner {
   explicit FlakySigner(notary::Ed25519Signer key) : key_(std::move(key)) {}
   bool down = false;
   bool lose_next_answer = false;
+  bool refuse_all = false;  // a signer that is not this log's (a wrong --signer)
+  void SetKey(notary::Ed25519Signer key) { key_ = std::move(key); }
   int refusals = 0;
 
   common::Result<notary::Ed25519PublicKey> CurrentKey() override {
@@ -33,6 +35,10 @@ class FlakySigner final : public notary::ChainSigner {
   common::Result<notary::Ed25519Signature> SignBlock(const notary::BlockHeader& h) override {
     if (down) return common::Error::Unavailable("signer down");
     ASSIGN_OR_RETURN(std::string encoded, h.Encode());
+    if (refuse_all) {
+      ++refusals;
+      return common::Error::Conflict("block height does not follow the last signed");
+    }
     if (last_ && h.height <= last_height_ && encoded != *last_) {
       ++refusals;
       return common::Error::Conflict("another block at a height already signed");
@@ -75,6 +81,7 @@ class SealerSignerTest : public ::testing::Test {
     tsa_ = std::move(*tsa);
     auto key = notary::Ed25519Signer::Generate();
     ASSERT_TRUE(key.ok());
+    signer_pem_a_ = *key->PrivatePem();
     signer_ = std::make_unique<FlakySigner>(std::move(*key));
     pipeline::SealerOptions so;
     so.database_url = tdb_.AppUrl();
@@ -124,6 +131,7 @@ class SealerSignerTest : public ::testing::Test {
   std::unique_ptr<pipeline::TsaService> tsa_;
   common::Metrics metrics_;
   std::unique_ptr<FlakySigner> signer_;
+  std::optional<std::string> signer_pem_a_;  // the first key, to go back to it
   std::unique_ptr<pipeline::Sealer> sealer_;
   int next_ = 1;
 };
@@ -177,6 +185,48 @@ TEST_F(SealerSignerTest, ABlockSignedButNeverCommittedIsSealedAgainAsSigned) {
   EXPECT_EQ((*rest)->leaf_count, 4);
   EXPECT_EQ(Count("SELECT count(*) FROM leaves"), 9);
   EXPECT_EQ(Count("SELECT count(DISTINCT height) FROM blocks"), 3);
+}
+
+// A new key's arrival closes the old keys' validity only once a block it signed commits: a
+// signer that refuses everything (the wrong one) must not retire the real key. A key whose
+// validity was closed is not used to seal: its blocks would not verify.
+TEST_F(SealerSignerTest, OldKeysAreRetiredOnlyWhenTheNewKeysFirstBlockCommits) {
+  Ingest(1);
+  ASSERT_TRUE(sealer_->SealOnce().ok());
+  auto a = admin_->ListSigningKeys();
+  ASSERT_TRUE(a.ok());
+  ASSERT_EQ(a->size(), 1u);
+  const std::string key_a = (*a)[0].key_id;
+  auto a_private = notary::Ed25519Signer::FromPrivatePem(*signer_pem_a_);
+  ASSERT_TRUE(a_private.ok());
+
+  auto b = notary::Ed25519Signer::Generate();
+  ASSERT_TRUE(b.ok());
+  const std::string key_b = notary::KeyId(b->public_key());
+  signer_->SetKey(std::move(*b));
+  signer_->refuse_all = true;
+  Ingest(1);
+  EXPECT_FALSE(sealer_->SealOnce().ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM signing_keys WHERE valid_until IS NULL"), 2)
+      << "nothing retired while no block under the new key committed";
+
+  signer_->refuse_all = false;
+  auto sealed = sealer_->SealOnce();
+  ASSERT_TRUE(sealed.ok()) << sealed.error().ToString();
+  ASSERT_TRUE(sealed->has_value());
+  EXPECT_EQ((*sealed)->key_id, key_b);
+  EXPECT_EQ(Count("SELECT count(*) FROM signing_keys WHERE valid_until IS NULL AND key_id = '" +
+                  key_a + "'"),
+            0);
+
+  // Back to the retired key: refused before anything is signed.
+  signer_->SetKey(std::move(*a_private));
+  Ingest(1);
+  auto refused = sealer_->SealOnce();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), common::ErrorCode::kPermissionDenied);
+  EXPECT_EQ(metrics_.signer_refusing.load(), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM blocks"), 2);
 }
 
 }  // namespace

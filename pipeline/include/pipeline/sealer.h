@@ -94,6 +94,9 @@ class Sealer {
   std::unique_ptr<notary::ChainSigner> own_signer_;  // the key file, when no notary-signer
   notary::ChainSigner* const signer_;                // own_signer_ or options_.signer
   std::optional<notary::Ed25519PublicKey> registered_ GUARDED_BY(mu_);
+  // A key new to the database: the others are retired once a block it signed commits.
+  std::optional<std::string> retire_others_for_ GUARDED_BY(mu_);
+  std::string last_refusal_ GUARDED_BY(mu_);  // the signer's last reason, logged once
   struct Replay {
     int64_t height = 0;
     int64_t leaf_count = 0;
