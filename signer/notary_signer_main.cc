@@ -92,7 +92,8 @@ int main(int argc, char** argv) {
   std::string socket_path, admin_socket, state_dir, origin, user, socket_group;
   std::string p11_module, p11_token, p11_pin_file, key_label = "notary-log";
   int64_t max_skew_s = 300;
-  bool list_keys = false, no_tsa = false;
+  bool list_keys = false, no_tsa = false, accept_first_block = false;
+  int64_t tsa_skew_s = 10;
   app.add_option("--socket", socket_path, "Unix socket to serve (notaryd --signer unix:PATH)");
   app.add_option("--state-dir", state_dir, "Where the signer keeps its state and key files")
       ->required();
@@ -108,6 +109,12 @@ int main(int argc, char** argv) {
   app.add_option("--max-clock-skew-s", max_skew_s,
                  "Refuse blocks dated further than this from the signer's clock")
       ->check(CLI::Range(1, 86400));
+  app.add_option("--tsa-clock-skew-s", tsa_skew_s,
+                 "Refuse time-stamps whose genTime is further than this from the signer's clock")
+      ->check(CLI::Range(1, 300));
+  app.add_flag("--accept-first-block", accept_first_block,
+               "The state folder lost its record of what was signed: take the next block as the "
+               "first (docs/signer.md)");
   app.add_flag("--no-tsa", no_tsa,
                "Hold no key for notaryd's built-in TSA (notaryd then needs --tsa-key or none)");
   app.add_flag("--list-keys", list_keys, "Print the keys (generating the first) and exit");
@@ -146,6 +153,15 @@ int main(int argc, char** argv) {
     source = signer::MakeFileKeySource(dir);
   }
   const common::Clock& clock = common::Clock::System();
+  const bool ring_existed = std::filesystem::exists(state_dir + "/keys");
+  const bool policy_existed = std::filesystem::exists(state_dir + "/policy");
+  if (ring_existed && !policy_existed && !accept_first_block) {
+    // Keys but no record of what they signed: the state was lost or restored in part. Taking
+    // the next block as a first one would let a fork through; the operator decides.
+    return Fail(state_dir +
+                "/policy is missing while keys exist: restore it from the backup, "
+                "or start once with --accept-first-block");
+  }
   auto ring = signer::KeyRing::Open(state_dir, key_label, std::move(source), clock);
   if (!ring.ok()) return Fail(ring.error().ToString());
   signer::PolicyOptions po;
@@ -155,6 +171,9 @@ int main(int argc, char** argv) {
   po.max_clock_skew_us = max_skew_s * 1'000'000;
   auto policy = signer::Policy::Open(po);
   if (!policy.ok()) return Fail(policy.error().ToString());
+  if (!policy_existed) {
+    if (auto st = policy->Persist(); !st.ok()) return Fail(st.error().ToString());
+  }
   std::optional<signer::TsaSigning> tsa;
   if (!no_tsa) {
     common::Result<std::unique_ptr<signer::TsaKey>> key = common::Error::Internal("unset");
@@ -176,7 +195,7 @@ int main(int argc, char** argv) {
     t.chain_pem = std::move(*chain);
     t.key = std::move(*key);
     t.clock = &clock;
-    t.max_clock_skew_us = max_skew_s * 1'000'000;
+    t.max_clock_skew_us = tsa_skew_s * 1'000'000;
     tsa = std::move(t);
   }
   signer::Service service(std::move(*ring), std::move(*policy), std::move(tsa));

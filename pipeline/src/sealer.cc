@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/rfc6962.h"
 #include "common/utf8.h"
 #include "log/block.h"
 #include "log/checkpoint.h"
@@ -186,8 +187,8 @@ void Sealer::PlanReplay(int64_t head_height) {
   if (!last.ok() || !last->has_value()) return;
   auto h = notary::BlockHeader::Decode(**last);
   if (!h.ok() || static_cast<int64_t>(h->height) != head_height + 1) return;
-  replay_ =
-      Replay{static_cast<int64_t>(h->height), static_cast<int64_t>(h->leaf_count), h->sealed_at_us};
+  replay_ = Replay{static_cast<int64_t>(h->height), static_cast<int64_t>(h->leaf_count),
+                   h->sealed_at_us, h->batch_root};
   spdlog::warn(
       "event=seal_replay height={} leaves={} note=\"the signer signed this block but it never "
       "committed: sealing it again as signed\"",
@@ -237,6 +238,14 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
         if (replay && (replay->height != head_height + 1 ||
                        static_cast<int64_t>(in.hashes.size()) != replay->leaf_count)) {
           return common::Error::Internal("the queue no longer holds the block the signer signed");
+        }
+        // The first rows of the queue are the signed batch unless a row with a lower number
+        // committed after the first attempt read the queue: then nothing can rebuild that
+        // block, and asking would only be refused. Said once, loudly (docs/signer.md).
+        if (replay && common::MerkleRoot(in.hashes) != replay->batch_root) {
+          return common::Error::Internal(
+              "cannot rebuild block " + std::to_string(replay->height) +
+              " as the signer signed it: the queue's first rows are not its leaves any more");
         }
         auto built =
             BuildBlock({in.head, in.hashes, in.tiles, signer, options_.origin,

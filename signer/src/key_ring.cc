@@ -69,15 +69,7 @@ class FileKeySource final : public KeySource {
     if (!std::filesystem::exists(path)) {
       ASSIGN_OR_RETURN(notary::Ed25519Signer made, notary::Ed25519Signer::Generate());
       ASSIGN_OR_RETURN(std::string pem, made.PrivatePem());
-      // O_EXCL: never overwrite a key; the mode is set at creation, not after.
-      const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-      if (fd < 0) {
-        return common::Error::Unavailable("cannot create " + path + ": " + std::strerror(errno));
-      }
-      common::Status st = WriteAll(fd, pem, path);
-      ::close(fd);
-      RETURN_IF_ERROR(st);
-      RETURN_IF_ERROR(SyncDir(path));
+      RETURN_IF_ERROR(CreateSecretFile(path, pem));
       out.created = true;
     }
     struct stat sb {};
@@ -115,6 +107,25 @@ common::Status WriteDurably(const std::string& path, const std::string& data) {
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     return common::Error::Unavailable("cannot replace " + path + ": " + std::strerror(errno));
   }
+  return SyncDir(path);
+}
+
+common::Status CreateSecretFile(const std::string& path, const std::string& data) {
+  // Written whole beside it, then linked into place: a crash leaves no half key under the
+  // name, and link() never replaces an existing key.
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  ::unlink(tmp.c_str());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return common::Error::Unavailable("cannot create " + tmp + ": " + std::strerror(errno));
+  }
+  common::Status st = WriteAll(fd, data, tmp);
+  ::close(fd);
+  if (st.ok() && ::link(tmp.c_str(), path.c_str()) != 0) {
+    st = common::Error::Unavailable("cannot create " + path + ": " + std::strerror(errno));
+  }
+  ::unlink(tmp.c_str());
+  RETURN_IF_ERROR(st);
   return SyncDir(path);
 }
 

@@ -103,14 +103,7 @@ common::Result<std::unique_ptr<TsaKey>> OpenFileTsaKey(const std::string& path) 
     }
     char* data = nullptr;
     const long n = BIO_get_mem_data(bio.get(), &data);
-    // O_EXCL: never overwrite a key; the mode is set at creation.
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-      return common::Error::Unavailable("cannot create " + path + ": " + std::strerror(errno));
-    }
-    const bool written = ::write(fd, data, static_cast<size_t>(n)) == n && ::fsync(fd) == 0;
-    ::close(fd);
-    if (!written) return common::Error::Unavailable("cannot write " + path);
+    RETURN_IF_ERROR(CreateSecretFile(path, std::string(data, static_cast<size_t>(n))));
     spdlog::info("event=signer_tsa_key_generated where=\"{}\"", path);
   }
   struct stat sb {};
@@ -138,7 +131,11 @@ common::Result<std::string> LoadOrIssueTsaChain(const std::string& path, const T
     common::BioPtr bio{BIO_new_mem_buf(chain.data(), static_cast<int>(chain.size()))};
     common::X509Ptr first{bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr};
     if (first && SpkiDer(X509_get0_pubkey(first.get())) == key.public_key_der()) return chain;
-    spdlog::warn("event=signer_tsa_chain_replaced path={} note=\"it certified another key\"", path);
+    // Issued once: a new root behind the operator's back would break every verifier that
+    // pinned the old one. A changed key is the operator's decision (move the file away).
+    return common::Error::InvalidInput(path +
+                                       " certifies another key than the TSA key: move it away "
+                                       "to have a new chain issued");
   }
   ASSIGN_OR_RETURN(notary::LocalTsaCertificates issued,
                    notary::CertifyTsaKey("Email Notary", key.public_key_der(), clock.NowMicros()));

@@ -502,4 +502,30 @@ TEST_F(SignerE2eTest, TheSignerRunsAsItsOwnUserAndOnlyItsGroupReachesIt) {
   EXPECT_EQ(member.exit_code, 0) << member.out;
 }
 
+// The signer's state guards itself: a second signer on the same state folder is refused (it
+// would keep its own last block and could sign a different one at the same height); a state
+// that lost its record of what was signed is refused until the operator says so; ListKeys of
+// a running signer is refused for the same reason as a second signer.
+TEST_F(SignerE2eTest, TheSignersStateAllowsOneSignerAndRefusesALostRecord) {
+  const std::string dir = dir_ + "/guard";
+  e2e::SignerProcess first(dir);
+  ASSERT_TRUE(first.Start()) << first.Log();
+  auto second =
+      RunCommand({testsupport::BinaryDir() + "/signer/notary-signer", "--state-dir", dir + "/state",
+                  "--origin", "notary.test/log", "--socket", dir + "/second.sock"});
+  EXPECT_NE(second.exit_code, 0);
+  EXPECT_NE(second.out.find("another notary-signer uses"), std::string::npos) << second.out;
+  first.Stop();
+
+  std::filesystem::remove(dir + "/state/policy");
+  auto lost = first.ListKeys();
+  EXPECT_NE(lost.exit_code, 0);
+  EXPECT_NE(lost.out.find("policy is missing while keys exist"), std::string::npos) << lost.out;
+  auto accepted =
+      RunCommand({testsupport::BinaryDir() + "/signer/notary-signer", "--state-dir", dir + "/state",
+                  "--origin", "notary.test/log", "--list-keys", "--accept-first-block"});
+  EXPECT_EQ(accepted.exit_code, 0) << accepted.out;
+  EXPECT_EQ(first.ListKeys().exit_code, 0) << "the record exists again";
+}
+
 }  // namespace

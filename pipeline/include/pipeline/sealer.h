@@ -101,6 +101,7 @@ class Sealer {
     int64_t height = 0;
     int64_t leaf_count = 0;
     int64_t sealed_at_us = 0;
+    common::Hash batch_root{};  // what the signed header commits the batch to
   };
   std::optional<Replay> replay_ GUARDED_BY(mu_);
   std::unique_ptr<storage::SealerLock> lock_ GUARDED_BY(mu_);

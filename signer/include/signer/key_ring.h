@@ -83,5 +83,8 @@ class KeyRing {
 // Writes `data` to `path` durably: a new file beside it (mode 0600), fsync, rename over,
 // fsync of the directory. A crash leaves the old content or the new, never a torn file.
 common::Status WriteDurably(const std::string& path, const std::string& data);
+// Creates `path` (mode 0600) holding `data`, durably and whole (written aside, fsync, link,
+// fsync of the directory); fails if it exists: a key is never overwritten.
+common::Status CreateSecretFile(const std::string& path, const std::string& data);
 
 }  // namespace signer

@@ -79,6 +79,10 @@ class Policy {
   common::Result<notary::Checkpoint> CheckCheckpoint(std::string_view text) const;
   common::Status RecordCheckpoint(const notary::Checkpoint& checkpoint);
 
+  // Writes the state as it is (a new signer's empty state, so that a later start can tell a
+  // signer that never signed from one whose state was lost).
+  common::Status Persist() const { return Save(); }
+
   const std::optional<SignedBlock>& last_block() const { return last_block_; }
   // After a key rotation: headers must name the new key from now on.
   void set_key_id(std::string key_id) { options_.key_id = std::move(key_id); }
