@@ -48,13 +48,14 @@ class LineProcess {
   explicit LineProcess(const std::vector<std::string>& argv) {
     int out[2];
     if (pipe2(out, O_CLOEXEC) != 0) return;
+    // Built before fork: no malloc between fork and exec (testsupport::RunCommand says why).
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
     pid_ = fork();
     if (pid_ == 0) {
       dup2(out[1], 1);
       setpgid(0, 0);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
       execvp(args[0], args.data());
       _exit(127);
     }

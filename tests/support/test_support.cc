@@ -53,6 +53,12 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
   if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
   }
+  // Built before fork: between fork and exec the child of a threaded process may only make
+  // async-signal-safe calls. A malloc there can wait forever on a lock another thread held
+  // at fork time (seen under ASan: the child never reached curl, and the pipe stayed open).
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -62,9 +68,6 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
     close(in_pipe[1]);
     close(out_pipe[0]);
     setpgid(0, 0);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     execvp(args[0], args.data());
     _exit(127);
   }
@@ -160,6 +163,9 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::string log_path, 
   }
   log_fd_ = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd_ < 0) throw std::runtime_error("cannot open " + log_path);
+  std::vector<char*> args;  // before fork: see RunCommand
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -172,9 +178,6 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::string log_path, 
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
     execvp(args[0], args.data());
     _exit(127);
   }

@@ -254,11 +254,12 @@ class ExternalTsa {
   explicit ExternalTsa(const std::string& dir) {
     int out[2];
     if (pipe(out) != 0) return;
+    // Built before fork: no malloc between fork and exec (testsupport::RunCommand says why).
+    const std::string script = testsupport::SourceDir() + "/tests/tools/tsa_server.py";
     pid_ = fork();
     if (pid_ == 0) {
       dup2(out[1], 1);
       close(out[0]);
-      std::string script = testsupport::SourceDir() + "/tests/tools/tsa_server.py";
       execl(kPython, kPython, script.c_str(), "0", dir.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
