@@ -3,19 +3,46 @@
 #include <cstdio>
 
 #include "common/sha256.h"
+#include "note_internal.h"
 
 namespace notary {
 namespace {
 
 using common::Error;
+using note_internal::BigEndian32;
+using note_internal::CanonicalBase64;
+using note_internal::CleanUtf8;
+using note_internal::kEmDashSpace;
+using note_internal::ParseSize;
 
-constexpr std::string_view kEmDashSpace = "\xE2\x80\x94 ";  // U+2014 then U+0020
 constexpr uint8_t kEd25519Type = 0x01;
 constexpr size_t kMaxSignatures = 100;
-constexpr size_t kMaxNoteBytes = 1 << 20;
 
-// Valid UTF-8 (no overlongs, surrogates or code points above U+10FFFF) without control
-// characters other than newline (and, when !allow_newline, without newline either).
+// Unicode spaces beyond ASCII that a key name must not contain.
+bool HasUnicodeSpace(std::string_view s) {
+  for (std::string_view space : {"\xC2\xA0", "\xE1\x9A\x80", "\xE2\x80\xA8", "\xE2\x80\xA9",
+                                 "\xE2\x80\xAF", "\xE2\x81\x9F", "\xE3\x80\x80"}) {
+    if (s.find(space) != std::string_view::npos) return true;
+  }
+  // U+2000..U+200A
+  for (size_t i = 0; i + 2 < s.size(); ++i) {
+    if (s[i] == '\xE2' && s[i + 1] == '\x80' && static_cast<uint8_t>(s[i + 2]) >= 0x80 &&
+        static_cast<uint8_t>(s[i + 2]) <= 0x8A) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool IsValidText(std::string_view text) {
+  return !text.empty() && text.back() == '\n' && text.size() <= note_internal::kMaxNoteBytes &&
+         CleanUtf8(text, true);
+}
+
+}  // namespace
+
+namespace note_internal {
+
 bool CleanUtf8(std::string_view s, bool allow_newline) {
   size_t i = 0;
   while (i < s.size()) {
@@ -53,23 +80,6 @@ bool CleanUtf8(std::string_view s, bool allow_newline) {
   return true;
 }
 
-// Unicode spaces beyond ASCII that a key name must not contain.
-bool HasUnicodeSpace(std::string_view s) {
-  for (std::string_view space : {"\xC2\xA0", "\xE1\x9A\x80", "\xE2\x80\xA8", "\xE2\x80\xA9",
-                                 "\xE2\x80\xAF", "\xE2\x81\x9F", "\xE3\x80\x80"}) {
-    if (s.find(space) != std::string_view::npos) return true;
-  }
-  // U+2000..U+200A
-  for (size_t i = 0; i + 2 < s.size(); ++i) {
-    if (s[i] == '\xE2' && s[i + 1] == '\x80' && static_cast<uint8_t>(s[i + 2]) >= 0x80 &&
-        static_cast<uint8_t>(s[i + 2]) <= 0x8A) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// Base64 that re-encodes to itself, so that one signature has one spelling.
 std::optional<std::string> CanonicalBase64(std::string_view b64) {
   std::optional<std::string> raw = common::Base64Decode(b64);
   if (!raw || common::Base64Encode(*raw) != b64) return std::nullopt;
@@ -95,12 +105,57 @@ uint32_t BigEndian32(std::string_view b) {
          (uint32_t{static_cast<uint8_t>(b[2])} << 8) | uint32_t{static_cast<uint8_t>(b[3])};
 }
 
-bool IsValidText(std::string_view text) {
-  return !text.empty() && text.back() == '\n' && text.size() <= kMaxNoteBytes &&
-         CleanUtf8(text, true);
+uint32_t TypedKeyId(std::string_view name, uint8_t type, const Ed25519PublicKey& key) {
+  std::string data(name);
+  data += '\n';
+  data += static_cast<char>(type);
+  data.append(reinterpret_cast<const char*>(key.data()), key.size());
+  const common::Hash h = common::Sha256Of(data);
+  return BigEndian32(common::AsChars(h));
 }
 
-}  // namespace
+std::string FormatVkey(std::string_view name, uint32_t key_id, uint8_t type,
+                       const Ed25519PublicKey& key) {
+  char id[9];
+  std::snprintf(id, sizeof id, "%08x", key_id);
+  std::string typed(1, static_cast<char>(type));
+  typed.append(reinterpret_cast<const char*>(key.data()), key.size());
+  return std::string(name) + "+" + id + "+" + common::Base64Encode(typed);
+}
+
+common::Result<ParsedVkey> ParseVkey(std::string_view vkey, uint8_t type) {
+  const auto bad = [](const char* why) {
+    return Error::InvalidInput(std::string("malformed verifier key: ") + why);
+  };
+  // The base64 part may itself contain '+': split at the first two.
+  const size_t p1 = vkey.find('+');
+  if (p1 == std::string_view::npos) return bad("no '+'");
+  const size_t p2 = vkey.find('+', p1 + 1);
+  if (p2 == std::string_view::npos) return bad("one '+'");
+  const std::string_view name = vkey.substr(0, p1);
+  const std::string_view hex = vkey.substr(p1 + 1, p2 - p1 - 1);
+  const std::string_view b64 = vkey.substr(p2 + 1);
+  if (!IsValidKeyName(name)) return bad("name");
+  std::optional<std::string> id = hex.size() == 8 ? common::FromHex(hex) : std::nullopt;
+  if (!id || common::ToHex(common::AsBytes(*id)) != hex)
+    return bad("key id must be 8 lowercase hex digits");
+  std::optional<std::string> typed = CanonicalBase64(b64);
+  if (!typed || typed->size() != 33) return bad("key must be 33 bytes");
+  if (static_cast<uint8_t>((*typed)[0]) != type) {
+    return bad(type == kEd25519Type ? "not an Ed25519 note key"
+                                    : "not an Ed25519 cosignature/v1 key (type 0x04)");
+  }
+  ParsedVkey key;
+  key.name = std::string(name);
+  std::copy(typed->begin() + 1, typed->end(), key.public_key.begin());
+  key.key_id = BigEndian32(*id);
+  if (key.key_id != TypedKeyId(name, type, key.public_key)) {
+    return bad("key id does not match the key");
+  }
+  return key;
+}
+
+}  // namespace note_internal
 
 common::Result<std::string> FormatCheckpoint(const Checkpoint& checkpoint) {
   if (checkpoint.origin.empty() || !CleanUtf8(checkpoint.origin, false)) {
@@ -149,20 +204,11 @@ bool IsValidKeyName(std::string_view name) {
 }
 
 uint32_t NoteKeyId(std::string_view name, const Ed25519PublicKey& key) {
-  std::string data(name);
-  data += '\n';
-  data += static_cast<char>(kEd25519Type);
-  data.append(reinterpret_cast<const char*>(key.data()), key.size());
-  const common::Hash h = common::Sha256Of(data);
-  return BigEndian32(common::AsChars(h));
+  return note_internal::TypedKeyId(name, kEd25519Type, key);
 }
 
 std::string NoteVerifierKey::ToString() const {
-  char id[9];
-  std::snprintf(id, sizeof id, "%08x", key_id);
-  std::string typed(1, static_cast<char>(kEd25519Type));
-  typed.append(reinterpret_cast<const char*>(public_key.data()), public_key.size());
-  return name + "+" + id + "+" + common::Base64Encode(typed);
+  return note_internal::FormatVkey(name, key_id, kEd25519Type, public_key);
 }
 
 common::Result<NoteVerifierKey> MakeNoteVerifierKey(std::string_view name,
@@ -172,34 +218,12 @@ common::Result<NoteVerifierKey> MakeNoteVerifierKey(std::string_view name,
 }
 
 common::Result<NoteVerifierKey> ParseNoteVerifierKey(std::string_view vkey) {
-  const auto bad = [](const char* why) {
-    return Error::InvalidInput(std::string("malformed verifier key: ") + why);
-  };
-  // The base64 part may itself contain '+': split at the first two.
-  const size_t p1 = vkey.find('+');
-  if (p1 == std::string_view::npos) return bad("no '+'");
-  const size_t p2 = vkey.find('+', p1 + 1);
-  if (p2 == std::string_view::npos) return bad("one '+'");
-  const std::string_view name = vkey.substr(0, p1);
-  const std::string_view hex = vkey.substr(p1 + 1, p2 - p1 - 1);
-  const std::string_view b64 = vkey.substr(p2 + 1);
-  if (!IsValidKeyName(name)) return bad("name");
-  std::optional<std::string> id = hex.size() == 8 ? common::FromHex(hex) : std::nullopt;
-  if (!id || common::ToHex(common::AsBytes(*id)) != hex)
-    return bad("key id must be 8 lowercase hex digits");
-  std::optional<std::string> typed = CanonicalBase64(b64);
-  if (!typed || typed->size() != 33) return bad("key must be 33 bytes");
-  if (static_cast<uint8_t>((*typed)[0]) != kEd25519Type) return bad("not an Ed25519 key");
-  NoteVerifierKey key;
-  key.name = std::string(name);
-  std::copy(typed->begin() + 1, typed->end(), key.public_key.begin());
-  key.key_id = BigEndian32(*id);
-  if (key.key_id != NoteKeyId(name, key.public_key)) return bad("key id does not match the key");
-  return key;
+  ASSIGN_OR_RETURN(note_internal::ParsedVkey key, note_internal::ParseVkey(vkey, kEd25519Type));
+  return NoteVerifierKey{std::move(key.name), key.key_id, key.public_key};
 }
 
 common::Result<Note> ParseNote(std::string_view note) {
-  if (note.size() > kMaxNoteBytes) return Error::InvalidInput("note too large");
+  if (note.size() > note_internal::kMaxNoteBytes) return Error::InvalidInput("note too large");
   if (!CleanUtf8(note, true)) return Error::InvalidInput("note is not clean UTF-8");
   if (note.empty() || note.back() != '\n') return Error::InvalidInput("note must end in newline");
   // The text ends at the last blank line; signatures follow it.
