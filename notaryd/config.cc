@@ -206,6 +206,22 @@ Config ParseConfigOrExit(int argc, char** argv) {
       ->envname("NOTARY_TSA_POLICY");
   app.add_option("--signer", c.signer,
                  "notary-signer's socket (unix:/path): it holds the signing keys, not notaryd");
+  app.add_option("--witness", c.witnesses,
+                 "Witness that cosigns checkpoints, VKEY=URL (C2SP tlog-witness; repeatable)")
+      ->envname("NOTARY_WITNESS")
+      ->delimiter(',');
+  app.add_option("--witness-quorum", c.witness_quorum,
+                 "Cosignatures a checkpoint needs before it is published (default: all)")
+      ->envname("NOTARY_WITNESS_QUORUM")
+      ->check(CLI::Range(0u, 100u));
+  app.add_option("--witness-timeout-ms", c.witness_timeout_ms,
+                 "How long one witness may take to answer")
+      ->envname("NOTARY_WITNESS_TIMEOUT_MS")
+      ->check(CLI::Range(100u, 600000u));
+  app.add_option("--checkpoint-interval-ms", c.checkpoint_interval_ms,
+                 "Ask the witnesses to cosign the newest checkpoint at least this often")
+      ->envname("NOTARY_CHECKPOINT_INTERVAL_MS")
+      ->check(CLI::Range(100u, 86400000u));
   app.add_option("--signing-key", c.signing_key, "Ed25519 block signing key (PEM)")
       ->envname("NOTARY_SIGNING_KEY")
       ->check(CLI::ExistingFile);

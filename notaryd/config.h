@@ -51,6 +51,13 @@ struct Config {
   std::string tsa_policy;                    // empty: notary::kDefaultTsaPolicyOid
   std::string signing_key;                   // Ed25519 PEM; generated in data_dir when empty
   std::string signer;                        // "unix:/path": notary-signer holds the keys
+  // Independent witnesses (C2SP tlog-witness): "VKEY=URL", the cosigner vkey (type 0x04) and
+  // the submission prefix. With witnesses, /v1/checkpoint and bundles carry only checkpoints
+  // `witness_quorum` of them cosigned (0: all of them).
+  std::vector<std::string> witnesses;
+  uint32_t witness_quorum = 0;
+  uint32_t witness_timeout_ms = 5000;
+  uint32_t checkpoint_interval_ms = 10000;  // witnesses are asked at least this often
   bool seal = true;     // take part in sealing (one sealer at a time per database)
   bool migrate = true;  // apply migrations at start-up
   uint32_t rate_limit_per_minute = 600;

@@ -8,7 +8,10 @@
 #include "common/metrics.h"
 #include "http/api.h"
 #include "http/tsa_transport.h"
+#include "http/witness_transport.h"
+#include "log/cosignature.h"
 #include "pipeline/auth.h"
+#include "pipeline/checkpoint_publisher.h"
 #include "pipeline/ingest.h"
 #include "pipeline/key_files.h"
 #include "pipeline/sealer.h"
@@ -39,11 +42,29 @@ struct Daemon::Parts {
   std::unique_ptr<pipeline::Authenticator> auth;
   std::unique_ptr<pipeline::Ingestor> ingestor;
   std::unique_ptr<pipeline::Sealer> sealer;
+  std::unique_ptr<pipeline::CheckpointPublisher> publisher;  // with --witness
   std::unique_ptr<smtp::SmtpServer> smtp;
   std::unique_ptr<http::HttpApi> http;
 };
 
 namespace {
+
+// "VKEY=URL". The vkey's base64 may itself end in '=', so the split is at "=http".
+common::Result<pipeline::WitnessConfig> ParseWitness(const std::string& spec) {
+  size_t eq = spec.find("=http://");
+  if (eq == std::string::npos) eq = spec.find("=https://");
+  if (eq == std::string::npos) {
+    return common::Error::InvalidInput("--witness wants VKEY=URL (http:// or https://): " + spec);
+  }
+  auto key = notary::ParseCosignerKey(spec.substr(0, eq));
+  if (!key.ok()) {
+    return common::Error::InvalidInput("--witness " + spec.substr(0, eq) + ": " +
+                                       key.error().message());
+  }
+  std::string url = spec.substr(eq + 1);
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return pipeline::WitnessConfig{*key, url};
+}
 
 // The built-in TSA's certificates from notary-signer, kept in the data directory (public) so
 // that notaryd can start, take mail and serve them while the signer is down.
@@ -165,6 +186,23 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   ASSIGN_OR_RETURN(p->sealer,
                    pipeline::Sealer::Create(so, *p->chain, *p->admin, *p->tsa, p->metrics));
 
+  if (!c.witnesses.empty()) {
+    pipeline::PublisherOptions po;
+    for (const std::string& spec : c.witnesses) {
+      ASSIGN_OR_RETURN(pipeline::WitnessConfig w, ParseWitness(spec));
+      po.witnesses.push_back(std::move(w));
+    }
+    po.quorum = c.witness_quorum == 0 ? po.witnesses.size() : c.witness_quorum;
+    po.interval = std::chrono::milliseconds(c.checkpoint_interval_ms);
+    po.timeout = std::chrono::milliseconds(c.witness_timeout_ms);
+    ASSIGN_OR_RETURN(p->publisher,
+                     pipeline::CheckpointPublisher::Create(
+                         *p->chain, std::move(po), http::HttpWitnessTransport(), p->metrics));
+    pipeline::CheckpointPublisher* publisher = p->publisher.get();
+    p->sealer->notifier().SetListener([publisher] { publisher->Nudge(); });
+    p->publisher->Start();
+  }
+
   Parts* raw = p.get();
   p->metrics.AddCollector([raw](std::string& out) {
     if (raw->smtp) {
@@ -242,6 +280,7 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   ho.public_tsa = c.public_tsa;
   http::HttpDeps deps{*p->db,     *p->receipts,    *p->admin,    *p->ingestor,    *p->auth,
                       p->metrics, p->sealer.get(), p->tsa.get(), p->journal.get()};
+  deps.publisher = p->publisher.get();
   p->http = std::make_unique<http::HttpApi>(ho, deps);
   RETURN_IF_ERROR(p->http->Start());
   spdlog::info("event=started node={} smtp_port={} http_port={}", c.node_name, p->smtp->port(),
@@ -256,6 +295,10 @@ void Daemon::Stop() {
   if (parts_->http) parts_->http->Stop();
   parts_->ingestor.reset();                    // answers what is queued
   if (parts_->sealer) parts_->sealer->Stop();  // seals what waits
+  if (parts_->publisher) {
+    parts_->sealer->notifier().SetListener(nullptr);
+    parts_->publisher->Stop();
+  }
   parts_->smtp.reset();
   parts_->http.reset();
   parts_->sealer.reset();

@@ -10,6 +10,7 @@
 #include "http/envelope.h"
 #include "http/front_door.h"
 #include "openapi.h"
+#include "pipeline/checkpoint_publisher.h"
 #include "receipt_json.h"
 #include "routes.h"
 #include "util.h"
@@ -119,6 +120,12 @@ void HttpApi::Routes() {
         body["sealing"] = signer != 1                             ? "paused"
                           : d.metrics.signer_refusing.load() == 1 ? "refused"
                                                                   : "running";
+      }
+      if (d.publisher != nullptr) {
+        // Mail is still taken and sealed without witnesses; what waits is publishing.
+        const bool reached = d.publisher->quorum_reached();
+        body["witness_quorum"] = reached ? "reached" : "unreachable";
+        if (!reached) body["publishing"] = "waiting: " + d.publisher->last_problem();
       }
       SendJson(res, body);
     } else {

@@ -8,6 +8,7 @@
 #include "log/checkpoint.h"
 #include "log/ed25519.h"
 #include "log/tlog.h"
+#include "pipeline/checkpoint_publisher.h"
 #include "pipeline/ingest.h"
 #include "pipeline/sealer.h"
 #include "pipeline/tsa_service.h"
@@ -124,7 +125,19 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d, const HttpOptions& opt
   storage::ChainStore* chain = &sealer->chain();
   RegisterEvidenceRoutes(s, d, *sealer, options.evidence_wait_recheck);
 
-  s.Get("/v1/checkpoint", [chain](const httplib::Request&, httplib::Response& res) {
+  s.Get("/v1/checkpoint", [chain, &d](const httplib::Request&, httplib::Response& res) {
+    if (d.publisher != nullptr) {
+      // Published only once the witness quorum cosigned it (docs/trust.md).
+      auto cosigned = chain->LatestCosignedCheckpoint();
+      if (!cosigned.ok()) return SendErrorFor(res, cosigned.error());
+      if (!cosigned->has_value()) {
+        res.set_header("Retry-After", "10");
+        return SendError(res, 503, "not_cosigned",
+                         "no checkpoint has been cosigned by " +
+                             std::to_string(d.publisher->quorum()) + " witnesses yet");
+      }
+      return res.set_content((*cosigned)->checkpoint, "text/plain; charset=utf-8");
+    }
     auto latest = chain->Latest();
     if (!latest.ok()) return SendErrorFor(res, latest.error());
     if (!latest->has_value()) return SendError(res, 404, "not_found", "no block sealed yet");

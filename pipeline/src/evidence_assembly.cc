@@ -84,9 +84,20 @@ common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& rece
     if (prev) in.previous_block = ToBundleBlock(*prev, prev_tokens);
   }
   in.checkpoint = head->checkpoint;
+  uint64_t checkpoint_size = static_cast<uint64_t>(head->tree_size);
+  if (sources.witnessed) {
+    // The newest tree the witness quorum cosigned; it must already hold the leaf.
+    ASSIGN_OR_RETURN(std::optional<storage::CosignedCheckpointRow> cosigned,
+                     chain.LatestCosignedCheckpoint());
+    if (!cosigned || cosigned->tree_size <= static_cast<int64_t>(in.leaf_index)) {
+      return common::Error::Conflict(
+          "no checkpoint cosigned by the witness quorum covers the message yet");
+    }
+    in.checkpoint = cosigned->checkpoint;
+    checkpoint_size = static_cast<uint64_t>(cosigned->tree_size);
+  }
   ASSIGN_OR_RETURN(in.checkpoint_proof,
-                   notary::tlog::InclusionProof(
-                       in.leaf_index, static_cast<uint64_t>(head->tree_size), chain.Tiles()));
+                   notary::tlog::InclusionProof(in.leaf_index, checkpoint_size, chain.Tiles()));
 
   ASSIGN_OR_RETURN(std::vector<storage::KeyRow> keys, sources.admin.ListSigningKeys());
   for (const auto& k : keys) {

@@ -25,6 +25,17 @@ void SealNotifier::Notify(Source source, int64_t height) {
     ++stats_.generation;
   }
   cv_.notify_all();
+  std::function<void()> listener;
+  {
+    common::MutexLock lock(mu_);
+    listener = listener_;
+  }
+  if (listener) listener();
+}
+
+void SealNotifier::SetListener(std::function<void()> listener) {
+  common::MutexLock lock(mu_);
+  listener_ = std::move(listener);
 }
 
 uint64_t SealNotifier::generation() const {

@@ -372,6 +372,32 @@ common::Result<std::optional<BlockRow>> ChainStore::Latest() {
       });
 }
 
+common::Status ChainStore::AddCosignedCheckpoint(int64_t tree_size, const std::string& checkpoint,
+                                                 int cosigners) {
+  auto status = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
+    tx.exec_params(
+        "INSERT INTO cosigned_checkpoints (tree_size, checkpoint, cosigners) VALUES ($1, $2, $3)",
+        tree_size, checkpoint, cosigners);
+    return true;
+  });
+  RETURN_IF_ERROR(status);
+  return common::Ok();
+}
+
+common::Result<std::optional<CosignedCheckpointRow>> ChainStore::LatestCosignedCheckpoint() {
+  return InTransaction<std::optional<CosignedCheckpointRow>>(
+      db_, [&](pqxx::work& tx) -> common::Result<std::optional<CosignedCheckpointRow>> {
+        pqxx::result r = tx.exec(
+            "SELECT tree_size, checkpoint, cosigners,"
+            " (extract(epoch from created_at) * 1e6)::bigint FROM cosigned_checkpoints"
+            " ORDER BY tree_size DESC, id DESC LIMIT 1");
+        if (r.empty()) return std::optional<CosignedCheckpointRow>();
+        return std::optional<CosignedCheckpointRow>(
+            CosignedCheckpointRow{r[0][0].as<int64_t>(), r[0][1].as<std::string>(),
+                                  r[0][2].as<int>(), r[0][3].as<int64_t>()});
+      });
+}
+
 common::Result<std::optional<BlockRow>> ChainStore::BlockAt(int64_t height) {
   return InTransaction<std::optional<BlockRow>>(
       db_, [&](pqxx::work& tx) -> common::Result<std::optional<BlockRow>> {

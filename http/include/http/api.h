@@ -28,6 +28,7 @@ struct Response;
 }  // namespace httplib
 
 namespace pipeline {
+class CheckpointPublisher;
 class Sealer;
 class TsaService;
 }  // namespace pipeline
@@ -70,6 +71,8 @@ struct HttpDeps {
   pipeline::Sealer* sealer = nullptr;        // chain routes, when sealing is configured
   pipeline::TsaService* tsa = nullptr;       // RFC 3161 routes
   storage::JournalStore* journal = nullptr;  // journal reports, for evidence bundles
+  // Witnesses (--witness): /v1/checkpoint publishes only what their quorum cosigned.
+  pipeline::CheckpointPublisher* publisher = nullptr;
   const common::Clock* clock = &common::Clock::System();  // sessions, keys, issued_at
 };
 

@@ -28,6 +28,9 @@ struct EvidenceSources {
   storage::AdminStore& admin;
   const TsaService& tsa;
   storage::JournalStore* journal = nullptr;  // journal reports, when kept
+  // Witnesses are configured (--witness): the bundle carries the newest checkpoint the
+  // witness quorum cosigned, never one they did not (docs/trust.md).
+  bool witnessed = false;
 };
 
 struct EvidenceRequest {
@@ -39,7 +42,7 @@ struct EvidenceRequest {
 
 // The bundle's input for `receipt` (as ReceiptStore::Get read it), which must be sealed.
 // Errors: kNotFound (the message has no such part), kConflict (its block has no time-stamp
-// token yet: retry shortly), kTooLarge (a version 1 receipt listing more parts than a bundle
+// token yet, or with witnesses no cosigned checkpoint covers it yet: retry shortly), kTooLarge (a version 1 receipt listing more parts than a bundle
 // may hold), kUnavailable (the database), kInternal (a sealed receipt without its block,
 // leaf or bytes).
 common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& receipt,

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -47,6 +48,11 @@ class SealNotifier {
 
   uint64_t generation() const EXCLUDES(mu_);
 
+  // Called (outside the lock, on the notifying thread) after each Notify that bumped the
+  // generation: the checkpoint publisher asks witnesses right after a seal. It must return
+  // quickly and must not call back into the notifier. nullptr removes it.
+  void SetListener(std::function<void()> listener) EXCLUDES(mu_);
+
   // A place among the bounded waiters, held for the whole wait of one request.
   class Ticket {
    public:
@@ -76,6 +82,7 @@ class SealNotifier {
   mutable common::Mutex mu_;
   std::condition_variable_any cv_;
   int64_t highest_ GUARDED_BY(mu_) = -1;
+  std::function<void()> listener_ GUARDED_BY(mu_);
   Stats stats_ GUARDED_BY(mu_);
 };
 

@@ -91,6 +91,11 @@ class ChainStore {
   // (for a proof within its batch).
   common::Result<std::vector<common::Hash>> BlockLeafHashes(int64_t height);
   common::Result<std::vector<KeyRow>> SigningKeys();
+  // Witness cosignatures (append-only): the note as published, with `cosigners` lines.
+  common::Status AddCosignedCheckpoint(int64_t tree_size, const std::string& checkpoint,
+                                       int cosigners);
+  // The newest row of the largest cosigned tree; nullopt before the first.
+  common::Result<std::optional<CosignedCheckpointRow>> LatestCosignedCheckpoint();
   // Reads tiles through the pool (outside any sealing transaction).
   notary::tlog::TileReader& Tiles() { return tiles_; }
 

@@ -45,6 +45,14 @@ struct TokenRow {
   std::string token;  // DER TimeStampToken
 };
 
+// A checkpoint note with the cosignatures of at least the witness quorum (issue 19).
+struct CosignedCheckpointRow {
+  int64_t tree_size = 0;
+  std::string checkpoint;  // the log's signed note, cosignature lines appended
+  int cosigners = 0;
+  int64_t created_at_us = 0;
+};
+
 struct KeyRow {
   std::string key_id, algorithm, public_pem, fingerprint;
   std::string public_key;  // raw bytes
