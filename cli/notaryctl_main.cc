@@ -19,6 +19,7 @@
 #include "common/printable.h"
 #include "common/time.h"
 #include "log/ed25519.h"
+#include "notaryctl_monitor.h"
 #include "pipeline/audit.h"
 #include "pipeline/auth.h"
 #include "pipeline/ingest.h"
@@ -118,12 +119,38 @@ int main(int argc, char** argv) {
                   "Also re-derive each message's canonical hash and parts_root from its bytes");
   audit->add_option("--workers", workers, "Hashing threads (default: one per core)");
 
+  auto* monitor = app.add_subcommand(
+      "monitor", "Check that a notary's published log only grows (for auditors; cron-friendly)");
+  monitor->footer(
+      "Exit status: 0 consistent, 1 fork, rollback or a checkpoint that does not verify\n"
+      "(sizes and roots printed), 2 usage or unreadable state, 3 log unreachable.\n"
+      "Example cron line (docs/trust.md):\n"
+      "  */10 * * * * notaryctl monitor https://notary.example --state /var/lib/monitor/cp \\\n"
+      "      --log-key \"$(cat /etc/notary-monitor/log.vkey)\" || mail -s fork auditor@example");
+  cli::MonitorArgs monitor_args;
+  monitor->add_option("url", monitor_args.url, "The notary's base URL")->required();
+  monitor->add_option("--state", monitor_args.state, "File keeping the last checkpoint seen")
+      ->required();
+  monitor
+      ->add_option("--log-key", monitor_args.log_key,
+                   "The log's signed-note verifier key (name+id+key), obtained out of band")
+      ->required();
+  monitor->add_option("--witness", monitor_args.witnesses,
+                      "A witness's cosigner key (vkey); repeatable");
+  monitor->add_option("--witness-quorum", monitor_args.witness_quorum,
+                      "Cosignatures required (default: all --witness keys)");
+  monitor->add_option("--timeout-s", monitor_args.timeout_s, "Per request")
+      ->check(CLI::Range(1, 600));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
+
+  // The monitor talks to a notary over HTTP only: no database.
+  if (monitor->parsed()) return cli::RunMonitor(monitor_args);
 
   if (migrate->parsed()) {
     auto n = storage::Migrate(owner_url.empty() ? url : owner_url, storage::BuiltinMigrations());

@@ -248,3 +248,87 @@ TEST(WitnessedCheckpointTest, AWitnessHoldingAForkedViewRefusesAndNotarydSaysSo)
 }
 
 }  // namespace
+
+namespace {
+
+testsupport::CommandResult Monitor(const e2e::NotarydProcess& n, const std::string& state,
+                                   const std::string& vkey,
+                                   const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> argv = {
+      e2e::NotaryctlBinary(), "monitor", n.Http(""), "--state", state, "--log-key", vkey};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return RunCommand(argv);
+}
+
+TEST(MonitorTest, AcceptsAGrowingLogAndNamesAForkOrARollback) {
+  testsupport::TestDatabase db;
+  const std::string dir = testsupport::MakeTempDir("monitor");
+  LogKey key(dir);
+  e2e::NotarydProcess node(db.AppUrl(), db.OwnerUrl(), dir + "/data", {"--signing-key", key.file});
+  ASSERT_TRUE(node.ready()) << node.Log();
+  Send(node);
+  ASSERT_TRUE(WaitUntil([&] { return LatestTreeSize(node) >= 1; }, std::chrono::seconds(30)));
+  const std::string state = dir + "/state";
+
+  auto first = Monitor(node, state, key.vkey);
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  EXPECT_NE(first.out.find("first checkpoint recorded"), std::string::npos) << first.out;
+  const std::string recorded = testsupport::ReadFile(state);
+
+  Send(node);
+  Send(node);
+  const int64_t before = LatestTreeSize(node);
+  ASSERT_TRUE(WaitUntil([&] { return LatestTreeSize(node) > 1; }, std::chrono::seconds(30)))
+      << before;
+  auto grown = Monitor(node, state, key.vkey);
+  ASSERT_EQ(grown.exit_code, 0) << grown.out;
+  EXPECT_NE(grown.out.find("consistent with size 1 "), std::string::npos) << grown.out;
+
+  // A fork: the state holds another root for a size the log has, signed by the log's key
+  // (what a split view would have shown this auditor).
+  const auto now = *notary::OpenCheckpoint(testsupport::ReadFile(state),
+                                           *notary::ParseNoteVerifierKey(key.vkey));
+  notary::Checkpoint other = now;
+  other.root[0] ^= 1;
+  testsupport::WriteFile(state, *notary::SignCheckpoint(other, kOrigin, key.signer));
+  auto fork = Monitor(node, state, key.vkey);
+  EXPECT_EQ(fork.exit_code, 1) << fork.out;
+  EXPECT_NE(fork.out.find("a fork"), std::string::npos) << fork.out;
+
+  // A smaller tree with a root the log never had: the consistency proof fails.
+  notary::Checkpoint small{kOrigin, 1, {}, {}};
+  small.root.fill(7);
+  testsupport::WriteFile(state, *notary::SignCheckpoint(small, kOrigin, key.signer));
+  auto diverged = Monitor(node, state, key.vkey);
+  EXPECT_EQ(diverged.exit_code, 1) << diverged.out;
+  EXPECT_NE(diverged.out.find("does not extend"), std::string::npos) << diverged.out;
+
+  // A rollback: the state holds a larger tree than the log now serves.
+  notary::Checkpoint larger = now;
+  larger.size += 10;
+  testsupport::WriteFile(state, *notary::SignCheckpoint(larger, kOrigin, key.signer));
+  auto rollback = Monitor(node, state, key.vkey);
+  EXPECT_EQ(rollback.exit_code, 1) << rollback.out;
+  EXPECT_NE(rollback.out.find("rolled back from size " + std::to_string(larger.size)),
+            std::string::npos)
+      << rollback.out;
+  // The state keeps the evidence: a failed run does not overwrite it.
+  EXPECT_NE(testsupport::ReadFile(state), recorded);
+  EXPECT_TRUE(
+      notary::OpenCheckpoint(testsupport::ReadFile(state), *notary::ParseNoteVerifierKey(key.vkey))
+          ->size == larger.size);
+
+  // Another key than the log's: the served checkpoint does not verify.
+  const auto stranger = *notary::Ed25519Signer::Generate();
+  const std::string wrong = notary::MakeNoteVerifierKey(kOrigin, stranger.public_key())->ToString();
+  auto unsigned_run = Monitor(node, dir + "/state2", wrong);
+  EXPECT_EQ(unsigned_run.exit_code, 1) << unsigned_run.out;
+  // A witness quorum the log's checkpoint does not carry.
+  auto unwitnessed =
+      Monitor(node, dir + "/state3", key.vkey,
+              {"--witness", notary::MakeCosignerKey("w", stranger.public_key())->ToString()});
+  EXPECT_EQ(unwitnessed.exit_code, 1) << unwitnessed.out;
+  EXPECT_NE(unwitnessed.out.find("0 of the 1 required"), std::string::npos) << unwitnessed.out;
+}
+
+}  // namespace
