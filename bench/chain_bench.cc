@@ -279,7 +279,7 @@ int main(int argc, char** argv) {
   if (!db.ok()) return 1;
   storage::ChainStore chain(**db);
   storage::AdminStore admin(**db);
-  auto tsa = pipeline::TsaService::Create({data_dir, "", "", "", "", ""});
+  auto tsa = pipeline::TsaService::Create({data_dir, "", "", "", "", {}});
   if (!tsa.ok()) return 1;
   common::Metrics metrics;
   pipeline::SealerOptions so;

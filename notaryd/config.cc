@@ -189,9 +189,19 @@ Config ParseConfigOrExit(int argc, char** argv) {
   app.add_option("--tsa-url", c.tsa_urls, "External RFC 3161 TSA (repeatable)")
       ->envname("NOTARY_TSA_URL")
       ->delimiter(',');
-  app.add_option("--tsa-ca", c.tsa_ca, "CA certificates (PEM) of the external TSAs")
+  app.add_option("--tsa-ca", c.tsa_cas,
+                 "CA certificates (PEM) of the external TSAs (repeatable: one per authority)")
       ->envname("NOTARY_TSA_CA")
+      ->delimiter(',')
       ->check(CLI::ExistingFile);
+  app.add_option("--builtin-tsa", c.builtin_tsa,
+                 "The notary's own TSA stamps every block too (true/false; counts toward the "
+                 "quorum)")
+      ->envname("NOTARY_BUILTIN_TSA");
+  app.add_option("--tsa-quorum", c.tsa_quorum,
+                 "Time-stamp tokens a block needs before evidence bundles are handed out")
+      ->envname("NOTARY_TSA_QUORUM")
+      ->check(CLI::Range(1u, 100u));
   app.add_option("--tsa-key", c.tsa_key, "Built-in TSA key (PEM); generated when absent")
       ->envname("NOTARY_TSA_KEY")
       ->check(CLI::ExistingFile);

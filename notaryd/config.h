@@ -45,8 +45,10 @@ struct Config {
   uint32_t db_connections = 16;
   uint32_t batch_interval_ms = 1000;
   uint32_t batch_max = 4096;
-  std::vector<std::string> tsa_urls;         // external RFC 3161 authorities
-  std::string tsa_ca;                        // CA file for the external TSAs' certificates
+  std::vector<std::string> tsa_urls;  // external RFC 3161 authorities
+  std::vector<std::string> tsa_cas;   // CA files for the external TSAs' certificates
+  bool builtin_tsa = true;            // the notary's own TSA stamps every block too
+  uint32_t tsa_quorum = 1;            // tokens a block needs before its bundles are handed out
   std::string tsa_key, tsa_cert, tsa_chain;  // the built-in TSA's key and certificate
   std::string tsa_policy;                    // empty: notary::kDefaultTsaPolicyOid
   std::string signing_key;                   // Ed25519 PEM; generated in data_dir when empty

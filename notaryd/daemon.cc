@@ -125,7 +125,7 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   tsa_files.cert = c.tsa_cert;
   tsa_files.chain = c.tsa_chain;
   tsa_files.policy = c.tsa_policy;
-  tsa_files.external_ca = c.tsa_ca;
+  tsa_files.external_cas = c.tsa_cas;
   if (!c.signer.empty()) {
     if (!c.signing_key.empty()) {
       return common::Error::InvalidInput("--signer and --signing-key exclude each other");
@@ -181,6 +181,17 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   so.batch_interval_ms = c.batch_interval_ms;
   so.batch_max = c.batch_max;
   so.tsa_urls = c.tsa_urls;
+  so.builtin_tsa = c.builtin_tsa;
+  so.tsa_quorum = c.tsa_quorum;
+  const size_t authorities = c.tsa_urls.size() + (c.builtin_tsa ? 1 : 0);
+  if (authorities == 0) {
+    return common::Error::InvalidInput("--builtin-tsa=false needs at least one --tsa-url");
+  }
+  if (c.tsa_quorum > authorities) {
+    return common::Error::InvalidInput("--tsa-quorum " + std::to_string(c.tsa_quorum) +
+                                       " is more than the " + std::to_string(authorities) +
+                                       " time-stamp authorities configured");
+  }
   so.seal = c.seal;
   so.max_waiters = c.http_max_waiters != 0 ? c.http_max_waiters : std::max(1u, c.http_threads / 2);
   ASSIGN_OR_RETURN(p->sealer,

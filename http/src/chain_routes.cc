@@ -34,12 +34,14 @@ json BlockJson(const storage::BlockRow& b, const std::vector<storage::TokenRow>&
   json ts = json::array();
   for (const auto& t : tokens) {
     ts.push_back({{"tsa", t.tsa},
+                  {"own", t.tsa == pipeline::TsaService::kLocalName},
                   {"gen_time", common::FormatRfc3339Micros(t.gen_time_us)},
                   {"token", common::Base64Encode(t.token)},
                   {"status", "verified"}});
   }
   for (const auto& m : missing) {
     ts.push_back({{"tsa", m.tsa},
+                  {"own", m.tsa == pipeline::TsaService::kLocalName},
                   {"gen_time", nullptr},
                   {"token", nullptr},
                   {"status", "missing"},
@@ -90,7 +92,9 @@ common::Result<json> KeysJson(storage::AdminStore& admin, pipeline::Sealer& seal
               {"tsa",
                {{"certificates_pem", sealer.tsa().certs_pem()},
                 {"ca_pem", sealer.tsa().ca_pem()},
-                {"external", sealer.tsa_urls()}}}};
+                {"external", sealer.tsa_urls()},
+                {"builtin", sealer.builtin_tsa()},
+                {"quorum", sealer.tsa_quorum()}}}};
 }
 
 void RegisterChainRoutes(httplib::Server& s, HttpDeps& d, const HttpOptions& options) {

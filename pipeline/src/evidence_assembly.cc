@@ -1,5 +1,6 @@
 #include "pipeline/evidence_assembly.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "log/merkle.h"
@@ -74,8 +75,11 @@ common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& rece
   ASSIGN_OR_RETURN(in.batch_proof, notary::InclusionProof(batch, in.batch_index));
 
   ASSIGN_OR_RETURN(std::vector<storage::TokenRow> tokens, chain.Tokens(block->height));
-  if (tokens.empty()) {
-    return common::Error::Conflict("the message's block has no time-stamp token yet");
+  if (tokens.empty() || tokens.size() < sources.tsa_quorum) {
+    return common::Error::Conflict("the message's block has " + std::to_string(tokens.size()) +
+                                   " of the " +
+                                   std::to_string(std::max<size_t>(1, sources.tsa_quorum)) +
+                                   " time-stamp tokens it needs yet");
   }
   in.block = ToBundleBlock(*block, tokens);
   if (block->height > 0) {

@@ -258,16 +258,18 @@ common::Result<std::optional<storage::BlockRow>> Sealer::SealOnce() {
         nb.node = options_.node;
         const storage::BlockRow& b = nb.block;
 
-        auto token = tsa_.StampLocal(b.block_hash);
-        if (token.ok()) {
-          nb.tokens.push_back(
-              {b.height, TsaService::kLocalName, token->gen_time_us, token->token_der});
-        } else {
-          // The block still seals; the token is fetched again by the token loop.
-          spdlog::warn("event=tsa_local_failed height={} error=\"{}\"", b.height,
-                       token.error().ToString());
-          metrics_.tsa_failures.fetch_add(1);
-          nb.tsa_to_fetch.push_back(TsaService::kLocalName);
+        if (options_.builtin_tsa) {
+          auto token = tsa_.StampLocal(b.block_hash);
+          if (token.ok()) {
+            nb.tokens.push_back(
+                {b.height, TsaService::kLocalName, token->gen_time_us, token->token_der});
+          } else {
+            // The block still seals; the token is fetched again by the token loop.
+            spdlog::warn("event=tsa_local_failed height={} error=\"{}\"", b.height,
+                         token.error().ToString());
+            metrics_.tsa_failures.fetch_add(1);
+            nb.tsa_to_fetch.push_back(TsaService::kLocalName);
+          }
         }
         for (const auto& url : options_.tsa_urls) nb.tsa_to_fetch.push_back(url);
         t_built = Clock::now();

@@ -15,9 +15,10 @@ common::Result<std::unique_ptr<TsaService>> TsaService::Create(const TsaFiles& f
   if (!f.policy.empty()) opts.policy_oid = f.policy;
   opts.clock = [clock = f.clock] { return clock->NowMicros(); };
   std::string external_ca;
-  if (!f.external_ca.empty()) {
-    ASSIGN_OR_RETURN(auto e, ReadTextFile(f.external_ca));
-    external_ca = e;
+  for (const std::string& file : f.external_cas) {
+    ASSIGN_OR_RETURN(auto e, ReadTextFile(file));
+    if (!external_ca.empty() && external_ca.back() != '\n') external_ca += '\n';
+    external_ca += e;
   }
   if (f.sign) {
     if (!f.key.empty() || !f.cert.empty()) {

@@ -110,4 +110,54 @@ TEST(ExternalTsaTest, TokensArriveAndAnOutageNeverHoldsUpSealing) {
   EXPECT_EQ(v.exit_code, 0) << v.out;
 }
 
+// Two external authorities, each with its own CA, plus the built-in one, and a quorum of all
+// three: one external authority down while blocks seal; sealing goes on, the block says which
+// token is missing, its bundle is held back (409) until the token arrives, then carries three.
+TEST(ExternalTsaTest, SeveralAuthoritiesWithAQuorumHoldBackBundlesUntilTheLateTokenArrives) {
+  testsupport::TestDatabase db;
+  std::string dir = testsupport::MakeTempDir("tsa-quorum");
+  ExternalTsa one(testsupport::MakeTempDir("tsa-one"));
+  ExternalTsa two(testsupport::MakeTempDir("tsa-two"));
+  ASSERT_NE(testsupport::ReadFile(one.ca()), testsupport::ReadFile(two.ca()));
+  e2e::NotarydProcess node(db.AppUrl(), db.OwnerUrl(), dir + "/data",
+                           {"--tsa-url", one.url(), "--tsa-ca", one.ca(), "--tsa-url", two.url(),
+                            "--tsa-ca", two.ca(), "--tsa-quorum", "3"});
+  ASSERT_TRUE(node.ready()) << node.Log();
+  const std::string key = e2e::MakeKey(db.AppUrl(), "default", "ingest,read");
+
+  two.Stop();
+  Send(node);
+  ASSERT_TRUE(WaitUntil([&] { return LatestHeight(node) == 0; }, std::chrono::seconds(20)))
+      << "sealing waited for the TSA";
+  ASSERT_TRUE(WaitUntil([&] { return TokenStatus(Block(node, 0), one.url()) == "verified"; },
+                        std::chrono::seconds(20)));
+  json b0 = Block(node, 0);
+  EXPECT_EQ(TokenStatus(b0, "local"), "verified");
+  EXPECT_EQ(TokenStatus(b0, two.url()), "missing");
+  for (const auto& t : b0["timestamps"]) EXPECT_EQ(t["own"], t["tsa"] == "local") << t.dump();
+
+  auto list = RunCommand({"curl", "-sf", "-H", "Authorization: Bearer " + key,
+                          node.Http("/v1/messages?to=b@example.org")});
+  ASSERT_EQ(list.exit_code, 0);
+  const std::string id = json::parse(list.out)["items"][0]["id"].get<std::string>();
+  const auto evidence = [&] {
+    return RunCommand({"curl", "-s", "-o", dir + "/evidence.zip", "-w", "%{http_code}", "-H",
+                       "Authorization: Bearer " + key,
+                       node.Http("/v1/messages/" + id + "/evidence")})
+        .out;
+  };
+  EXPECT_EQ(evidence(), "409");
+  EXPECT_NE(testsupport::ReadFile(dir + "/evidence.zip").find("2 of the 3 time-stamp tokens"),
+            std::string::npos)
+      << testsupport::ReadFile(dir + "/evidence.zip");
+
+  two.Start();
+  ASSERT_TRUE(WaitUntil([&] { return TokenStatus(Block(node, 0), two.url()) == "verified"; },
+                        std::chrono::seconds(30)))
+      << Block(node, 0).dump();
+  ASSERT_EQ(evidence(), "200");
+  auto ev = RunCommand({"unzip", "-p", dir + "/evidence.zip", "evidence.json"});
+  EXPECT_EQ(json::parse(ev.out)["block"]["timestamps"].size(), 3u) << ev.out;
+}
+
 }  // namespace

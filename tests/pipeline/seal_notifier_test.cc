@@ -92,7 +92,7 @@ class SealWakeTest : public ::testing::Test {
     db_ = std::move(*db);
     chain_ = std::make_unique<storage::ChainStore>(*db_);
     admin_ = std::make_unique<storage::AdminStore>(*db_);
-    auto tsa = pipeline::TsaService::Create({dir_ + "/data", "", "", "", "", ""});
+    auto tsa = pipeline::TsaService::Create({dir_ + "/data", "", "", "", "", {}});
     ASSERT_TRUE(tsa.ok()) << tsa.error().ToString();
     tsa_ = std::move(*tsa);
     a_ = MakeSealer("a");

@@ -31,6 +31,8 @@ struct EvidenceSources {
   // Witnesses are configured (--witness): the bundle carries the newest checkpoint the
   // witness quorum cosigned, never one they did not (docs/trust.md).
   bool witnessed = false;
+  // Time-stamp tokens the block needs (--tsa-quorum) before its bundle is handed out.
+  size_t tsa_quorum = 1;
 };
 
 struct EvidenceRequest {
@@ -42,9 +44,9 @@ struct EvidenceRequest {
 
 // The bundle's input for `receipt` (as ReceiptStore::Get read it), which must be sealed.
 // Errors: kNotFound (the message has no such part), kConflict (its block has no time-stamp
-// token yet, or with witnesses no cosigned checkpoint covers it yet: retry shortly), kTooLarge (a version 1 receipt listing more parts than a bundle
-// may hold), kUnavailable (the database), kInternal (a sealed receipt without its block,
-// leaf or bytes).
+// token yet, or with witnesses no cosigned checkpoint covers it yet: retry shortly), kTooLarge (a
+// version 1 receipt listing more parts than a bundle may hold), kUnavailable (the database),
+// kInternal (a sealed receipt without its block, leaf or bytes).
 common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& receipt,
                                                      const EvidenceRequest& request,
                                                      const EvidenceSources& sources);

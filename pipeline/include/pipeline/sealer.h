@@ -47,6 +47,8 @@ struct SealerOptions {
   uint32_t batch_interval_ms = 1000;
   uint32_t batch_max = 4096;
   std::vector<std::string> tsa_urls;
+  bool builtin_tsa = true;   // false: only the external authorities stamp blocks
+  size_t tsa_quorum = 1;     // tokens a block needs before its bundles are handed out
   bool seal = true;          // false: serve only, never seal
   uint32_t max_waiters = 4;  // requests waiting on notifier() at once (SealNotifier)
   const common::Clock* clock = &common::Clock::System();  // the blocks' sealed_at
@@ -70,6 +72,8 @@ class Sealer {
   storage::ChainStore& chain() { return chain_; }
   TsaService& tsa() { return tsa_; }
   const std::vector<std::string>& tsa_urls() const { return options_.tsa_urls; }
+  bool builtin_tsa() const { return options_.builtin_tsa; }
+  size_t tsa_quorum() const { return options_.tsa_quorum; }
   // Wakes waiters when any node commits a block.
   SealNotifier& notifier() { return notifier_; }
 

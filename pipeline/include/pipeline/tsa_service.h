@@ -35,7 +35,9 @@ struct TsaFiles {
   std::string data_dir;
   std::string key, cert, chain;  // configured PEM files; empty: generate in data_dir/tsa
   std::string policy;            // empty: the default policy OID
-  std::string external_ca;       // PEM file trusting the external TSAs
+  // PEM files trusting the external TSAs (one per authority, or one bundle): a reply is
+  // accepted when its signer chains to any of them.
+  std::vector<std::string> external_cas;
   // notary-signer holds the key (notaryd --signer): its certificates (the TSA's, then the
   // root, PEM) and the function that asks it to sign. The key and cert files above stay empty
   // and nothing is generated in data_dir.
