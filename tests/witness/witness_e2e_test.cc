@@ -26,6 +26,12 @@ class WitnessE2eTest : public ::testing::Test {
   void SetUp() override { dir_ = testsupport::MakeTempDir("witness_e2e"); }
   void TearDown() override {
     child_.reset();
+    // A sanitizer build's witness reports into its log at exit, which is removed below.
+    if (std::filesystem::exists(dir_ + "/witness.log")) {
+      const std::string log = testsupport::ReadFile(dir_ + "/witness.log");
+      EXPECT_EQ(log.find("Sanitizer"), std::string::npos) << log;
+      EXPECT_EQ(log.find("runtime error:"), std::string::npos) << log;
+    }
     std::filesystem::remove_all(dir_);
   }
 
