@@ -42,14 +42,15 @@ common::Result<std::pair<std::string, notary::NoteVerifierKey>> ParseLogFlag(std
 std::vector<LogConfig> GroupLogs(
     const std::vector<std::pair<std::string, notary::NoteVerifierKey>>& flags) {
   std::vector<LogConfig> out;
-  for (const auto& [origin, key] : flags) {
+  for (const auto& flag : flags) {
+    const std::string& origin = flag.first;
     auto it = std::find_if(out.begin(), out.end(),
                            [&](const LogConfig& l) { return l.origin == origin; });
     if (it == out.end()) {
       out.push_back({origin, {}});
       it = out.end() - 1;
     }
-    it->keys.push_back(key);
+    it->keys.push_back(flag.second);
   }
   return out;
 }
