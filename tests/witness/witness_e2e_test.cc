@@ -49,7 +49,8 @@ class WitnessE2eTest : public ::testing::Test {
     std::smatch m;
     const std::regex re("addr=127\\.0\\.0\\.1:([0-9]+) ");
     EXPECT_TRUE(std::regex_search(*line, m, re)) << *line;
-    return std::stoi(m[1]);
+    port_ = std::stoi(m[1]);
+    return port_;
   }
 
   struct Reply {
@@ -80,6 +81,7 @@ class WitnessE2eTest : public ::testing::Test {
   std::string dir_;
   TestLog log_{"example.com/e2e-log", 64};
   std::unique_ptr<ChildProcess> child_;
+  int port_ = 0;
 };
 
 TEST_F(WitnessE2eTest, CosignsOverHttpAndKeepsItsStateAcrossARestart) {
@@ -138,6 +140,31 @@ TEST_F(WitnessE2eTest, CosignsOverHttpAndKeepsItsStateAcrossARestart) {
       std::string::npos)
       << log;
   EXPECT_EQ(log.find("PRIVATE KEY"), std::string::npos);
+}
+
+TEST_F(WitnessE2eTest, RefusesToStartOnAKeyOthersMayReadOrACorruptState) {
+  ASSERT_GT(Start(), 0);
+  auto r = Curl(port_, "POST", "/add-checkpoint", log_.Body(0, 20));
+  ASSERT_EQ(r.status, 200);
+  child_->Stop();
+  const std::string key = dir_ + "/data/witness-key.pem";
+  ASSERT_EQ(::chmod(key.c_str(), 0644), 0);
+  auto run = RunCommand(Argv(), "", 30);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.out.find("may be read by others"), std::string::npos) << run.out;
+  ASSERT_EQ(::chmod(key.c_str(), 0600), 0);
+
+  std::string state;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ + "/data/state")) {
+    state = e.path().string();
+  }
+  ASSERT_FALSE(state.empty());
+  std::string bytes = testsupport::ReadFile(state);
+  bytes.replace(bytes.find("size 20"), 7, "size 2");  // a rollback by hand
+  testsupport::WriteFile(state, bytes);
+  run = RunCommand(Argv(), "", 30);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.out.find("is corrupt"), std::string::npos) << run.out;
 }
 
 TEST_F(WitnessE2eTest, KeepAliveConnectionCarriesSeveralRequests) {
