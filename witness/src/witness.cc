@@ -134,8 +134,9 @@ AddCheckpointResponse Witness::AddCheckpoint(std::string_view body) {
       return Refuse(std::move(r), 409, "same size as cosigned, different root (a fork)");
     }
   }
-  if (request->old_size > 0 || !request->proof.empty()) {
-    // old_size > 0 implies a stored state of that size (checked above).
+  if (request->old_size > 0) {
+    // A stored state of that size exists (checked above). From 0 the proof is empty (the
+    // parser's rule) and any tree extends the empty one.
     if (!notary::VerifyConsistency(request->old_size, checkpoint->size, log.state->root,
                                    checkpoint->root, request->proof)
              .ok()) {
