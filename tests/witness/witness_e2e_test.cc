@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <regex>
+#include <thread>
 
 #include "log/cosignature.h"
 #include "support/test_support.h"
@@ -165,6 +166,44 @@ TEST_F(WitnessE2eTest, RefusesToStartOnAKeyOthersMayReadOrACorruptState) {
   run = RunCommand(Argv(), "", 30);
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.out.find("is corrupt"), std::string::npos) << run.out;
+}
+
+TEST_F(WitnessE2eTest, ParallelClientsForOneOriginGetOneCosignatureEach) {
+  const int port = Start();
+  ASSERT_GT(port, 0);
+  // Eight clients at once, each sending the first checkpoint of its own size from old 0:
+  // exactly one is cosigned, the others learn its size (409), and the state is that one.
+  std::vector<std::string> files;
+  for (int i = 0; i < 8; ++i) {
+    files.push_back(dir_ + "/parallel" + std::to_string(i));
+    testsupport::WriteFile(files.back(), log_.Body(0, static_cast<uint64_t>(10 + i)));
+  }
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/add-checkpoint";
+  std::vector<testsupport::CommandResult> results(files.size());
+  {
+    std::vector<std::jthread> clients;
+    for (size_t i = 0; i < files.size(); ++i) {
+      clients.emplace_back([&, i] {
+        results[i] = RunCommand({"curl", "-sS", "--data-binary", "@" + files[i], "-o", "/dev/null",
+                                 "-w", "%{http_code}", url},
+                                "", 30);
+      });
+    }
+  }
+  int cosigned = -1, refused = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i].out == "200") {
+      EXPECT_EQ(cosigned, -1) << "two cosigned";
+      cosigned = static_cast<int>(i);
+    } else {
+      EXPECT_EQ(results[i].out, "409");
+      ++refused;
+    }
+  }
+  ASSERT_GE(cosigned, 0);
+  EXPECT_EQ(refused, 7);
+  const auto r = Curl(port, "POST", "/add-checkpoint", log_.Body(0, 40));
+  EXPECT_EQ(r.body, std::to_string(10 + cosigned) + "\n");
 }
 
 TEST_F(WitnessE2eTest, KeepAliveConnectionCarriesSeveralRequests) {
