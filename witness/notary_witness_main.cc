@@ -111,7 +111,8 @@ int main(int argc, char** argv) {
   witness::WitnessOptions wo;
   wo.name = name;
   wo.logs = witness::GroupLogs(logs);
-  for (const auto& [origin, state] : (*store)->loaded()) {
+  for (const auto& [loaded_origin, state] : (*store)->loaded()) {
+    const std::string& origin = loaded_origin;  // (clang 14 cannot capture a binding)
     const bool configured = std::any_of(wo.logs.begin(), wo.logs.end(),
                                         [&](const auto& l) { return l.origin == origin; });
     if (!configured) {

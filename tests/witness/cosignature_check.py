@@ -162,7 +162,11 @@ def main():
     finally:
         if child is not None:
             child.terminate()
+            rest = child.stderr.read()  # to its exit: a sanitizer build reports here
             child.wait(timeout=30)
+            if "Sanitizer" in rest or "runtime error:" in rest:
+                print(rest)
+                sys.exit(1)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <regex>
+#include <thread>
 
 #include "log/cosignature.h"
 #include "support/test_support.h"
@@ -26,6 +27,12 @@ class WitnessE2eTest : public ::testing::Test {
   void SetUp() override { dir_ = testsupport::MakeTempDir("witness_e2e"); }
   void TearDown() override {
     child_.reset();
+    // A sanitizer build's witness reports into its log at exit, which is removed below.
+    if (std::filesystem::exists(dir_ + "/witness.log")) {
+      const std::string log = testsupport::ReadFile(dir_ + "/witness.log");
+      EXPECT_EQ(log.find("Sanitizer"), std::string::npos) << log;
+      EXPECT_EQ(log.find("runtime error:"), std::string::npos) << log;
+    }
     std::filesystem::remove_all(dir_);
   }
 
@@ -43,7 +50,8 @@ class WitnessE2eTest : public ::testing::Test {
     std::smatch m;
     const std::regex re("addr=127\\.0\\.0\\.1:([0-9]+) ");
     EXPECT_TRUE(std::regex_search(*line, m, re)) << *line;
-    return std::stoi(m[1]);
+    port_ = std::stoi(m[1]);
+    return port_;
   }
 
   struct Reply {
@@ -74,6 +82,7 @@ class WitnessE2eTest : public ::testing::Test {
   std::string dir_;
   TestLog log_{"example.com/e2e-log", 64};
   std::unique_ptr<ChildProcess> child_;
+  int port_ = 0;
 };
 
 TEST_F(WitnessE2eTest, CosignsOverHttpAndKeepsItsStateAcrossARestart) {
@@ -132,6 +141,69 @@ TEST_F(WitnessE2eTest, CosignsOverHttpAndKeepsItsStateAcrossARestart) {
       std::string::npos)
       << log;
   EXPECT_EQ(log.find("PRIVATE KEY"), std::string::npos);
+}
+
+TEST_F(WitnessE2eTest, RefusesToStartOnAKeyOthersMayReadOrACorruptState) {
+  ASSERT_GT(Start(), 0);
+  auto r = Curl(port_, "POST", "/add-checkpoint", log_.Body(0, 20));
+  ASSERT_EQ(r.status, 200);
+  child_->Stop();
+  const std::string key = dir_ + "/data/witness-key.pem";
+  ASSERT_EQ(::chmod(key.c_str(), 0644), 0);
+  auto run = RunCommand(Argv(), "", 30);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.out.find("may be read by others"), std::string::npos) << run.out;
+  ASSERT_EQ(::chmod(key.c_str(), 0600), 0);
+
+  std::string state;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ + "/data/state")) {
+    state = e.path().string();
+  }
+  ASSERT_FALSE(state.empty());
+  std::string bytes = testsupport::ReadFile(state);
+  bytes.replace(bytes.find("size 20"), 7, "size 2");  // a rollback by hand
+  testsupport::WriteFile(state, bytes);
+  run = RunCommand(Argv(), "", 30);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.out.find("is corrupt"), std::string::npos) << run.out;
+}
+
+TEST_F(WitnessE2eTest, ParallelClientsForOneOriginGetOneCosignatureEach) {
+  const int port = Start();
+  ASSERT_GT(port, 0);
+  // Eight clients at once, each sending the first checkpoint of its own size from old 0:
+  // exactly one is cosigned, the others learn its size (409), and the state is that one.
+  std::vector<std::string> files;
+  for (int i = 0; i < 8; ++i) {
+    files.push_back(dir_ + "/parallel" + std::to_string(i));
+    testsupport::WriteFile(files.back(), log_.Body(0, static_cast<uint64_t>(10 + i)));
+  }
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/add-checkpoint";
+  std::vector<testsupport::CommandResult> results(files.size());
+  {
+    std::vector<std::jthread> clients;
+    for (size_t i = 0; i < files.size(); ++i) {
+      clients.emplace_back([&, i] {
+        results[i] = RunCommand({"curl", "-sS", "--data-binary", "@" + files[i], "-o", "/dev/null",
+                                 "-w", "%{http_code}", url},
+                                "", 30);
+      });
+    }
+  }
+  int cosigned = -1, refused = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i].out == "200") {
+      EXPECT_EQ(cosigned, -1) << "two cosigned";
+      cosigned = static_cast<int>(i);
+    } else {
+      EXPECT_EQ(results[i].out, "409");
+      ++refused;
+    }
+  }
+  ASSERT_GE(cosigned, 0);
+  EXPECT_EQ(refused, 7);
+  const auto r = Curl(port, "POST", "/add-checkpoint", log_.Body(0, 40));
+  EXPECT_EQ(r.body, std::to_string(10 + cosigned) + "\n");
 }
 
 TEST_F(WitnessE2eTest, KeepAliveConnectionCarriesSeveralRequests) {

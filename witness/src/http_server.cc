@@ -4,6 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "common/printable.h"
 
@@ -14,6 +20,56 @@ struct HttpServer::Impl {
 };
 
 namespace {
+
+// cpp-httplib's ThreadPool (0.11) queues accepted connections without a bound. This one has
+// a fixed number of workers and at most `max_pending` connections waiting for one; beyond
+// that, enqueue (the accept loop) waits, so further clients wait in the kernel's backlog.
+class BoundedTaskQueue final : public httplib::TaskQueue {
+ public:
+  BoundedTaskQueue(size_t threads, size_t max_pending) : max_pending_(max_pending) {
+    for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
+  }
+  ~BoundedTaskQueue() override { shutdown(); }
+
+  void enqueue(std::function<void()> fn) override {
+    std::unique_lock lock(mu_);
+    not_full_.wait(lock, [&] { return jobs_.size() < max_pending_ || shutdown_; });
+    jobs_.push_back(std::move(fn));
+    not_empty_.notify_one();
+  }
+  void shutdown() override {
+    {
+      std::lock_guard lock(mu_);
+      shutdown_ = true;
+    }
+    not_empty_.notify_all();
+    not_full_.notify_all();
+    workers_.clear();  // joins; the workers finish what is queued first
+  }
+
+ private:
+  void Work() {
+    while (true) {
+      std::function<void()> fn;
+      {
+        std::unique_lock lock(mu_);
+        not_empty_.wait(lock, [&] { return !jobs_.empty() || shutdown_; });
+        if (jobs_.empty()) return;  // shut down and drained
+        fn = std::move(jobs_.front());
+        jobs_.pop_front();
+        not_full_.notify_one();
+      }
+      fn();
+    }
+  }
+
+  const size_t max_pending_;
+  std::mutex mu_;
+  std::condition_variable not_empty_, not_full_;
+  std::deque<std::function<void()>> jobs_;  // guarded by mu_
+  bool shutdown_ = false;                   // guarded by mu_
+  std::vector<std::jthread> workers_;       // last: started after the rest
+};
 
 // For the request log: an origin is the client's text; keep it printable and short.
 std::string LogSafe(const std::string& s) {
@@ -27,8 +83,9 @@ std::string LogSafe(const std::string& s) {
 HttpServer::HttpServer(Witness& witness, HttpServerOptions options)
     : impl_(std::make_unique<Impl>()), options_(std::move(options)) {
   httplib::Server& s = impl_->server;
-  const int threads = options_.threads;
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  const auto threads = static_cast<size_t>(options_.threads);
+  const size_t pending = options_.max_pending_connections;
+  s.new_task_queue = [threads, pending] { return new BoundedTaskQueue(threads, pending); };
   s.set_payload_max_length(options_.max_body_bytes);
   s.set_read_timeout(options_.read_timeout_s, 0);
   s.set_write_timeout(options_.write_timeout_s, 0);

@@ -42,14 +42,15 @@ common::Result<std::pair<std::string, notary::NoteVerifierKey>> ParseLogFlag(std
 std::vector<LogConfig> GroupLogs(
     const std::vector<std::pair<std::string, notary::NoteVerifierKey>>& flags) {
   std::vector<LogConfig> out;
-  for (const auto& [origin, key] : flags) {
+  for (const auto& flag : flags) {
+    const std::string& origin = flag.first;
     auto it = std::find_if(out.begin(), out.end(),
                            [&](const LogConfig& l) { return l.origin == origin; });
     if (it == out.end()) {
       out.push_back({origin, {}});
       it = out.end() - 1;
     }
-    it->keys.push_back(key);
+    it->keys.push_back(flag.second);
   }
   return out;
 }
@@ -133,8 +134,9 @@ AddCheckpointResponse Witness::AddCheckpoint(std::string_view body) {
       return Refuse(std::move(r), 409, "same size as cosigned, different root (a fork)");
     }
   }
-  if (request->old_size > 0 || !request->proof.empty()) {
-    // old_size > 0 implies a stored state of that size (checked above).
+  if (request->old_size > 0) {
+    // A stored state of that size exists (checked above). From 0 the proof is empty (the
+    // parser's rule) and any tree extends the empty one.
     if (!notary::VerifyConsistency(request->old_size, checkpoint->size, log.state->root,
                                    checkpoint->root, request->proof)
              .ok()) {

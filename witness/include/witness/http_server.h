@@ -1,7 +1,8 @@
 // The witness's HTTP listener (cpp-httplib): POST /add-checkpoint and nothing else
 // (other methods on it: 405; other paths: 404). Bounded: a request body limit, read and
-// write timeouts, a fixed pool of worker threads, keep-alive connections with a cap on the
-// requests each carries. Every request's outcome is logged at info (origin, sizes, status,
+// write timeouts, a fixed pool of worker threads with a bounded queue of accepted
+// connections, keep-alive connections with an idle timeout and a cap on the requests each
+// carries. Every request's outcome is logged at info (origin, sizes, status,
 // reason): never a key, never the body.
 //
 // Thread-safety: Stop() may be called from any thread (a signal handler's thread); the rest
@@ -22,9 +23,10 @@ struct HttpServerOptions {
   int port = 0;                       // 0: any free port (see port())
   size_t max_body_bytes = 64 * 1024;  // 63 proof lines and a note with 100 signatures fit
   int threads = 4;
+  size_t max_pending_connections = 64;  // accepted, waiting for a thread; then accept waits
   int read_timeout_s = 10;
   int write_timeout_s = 10;
-  int keep_alive_timeout_s = 30;
+  int keep_alive_timeout_s = 5;  // an idle keep-alive connection holds a thread this long
   size_t keep_alive_max_requests = 1000;
 };
 
