@@ -1,6 +1,6 @@
 // libFuzzer target for the add-checkpoint body parser (witness/include/witness/request.h),
-// built with -DNOTARY_FUZZ=ON (tests/witness/witness_tests.cmake):
-//   build-fuzz/tests/witness_request_fuzz -max_len=65536 CORPUS
+// built with -DNOTARY_FUZZ=ON (tests/fuzz/CMakeLists.txt; run by scripts/fuzz):
+//   build-fuzz/tests/fuzz/witness_request_fuzz -max_len=65536 CORPUS
 // Properties: no crash or sanitizer report on any input; an accepted body is exactly what
 // FormatAddCheckpointRequest writes back (one spelling per request: nothing is tolerated).
 #include <cstddef>
