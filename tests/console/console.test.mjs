@@ -153,7 +153,8 @@ test('the verify page, signed out, says valid, and invalid naming the failing st
   const good = await verifyInBrowser(page, bundlePath);
   assert.equal(good.verdict, 'valid', good.text);
   const rows = await page.$$eval('tr[data-check]', (r) => r.map((x) => x.dataset.check));
-  assert.equal(rows.length, 21);
+  assert.equal(rows.length, 22);
+  assert.equal(rows[21], 'checkpoint.witnesses');
   assert.equal(rows[19], 'journal.report');
   assert.equal(rows[20], 'texts.rendered');
   assert.equal(rows[0], 'bundle.files');

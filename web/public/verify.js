@@ -38,6 +38,7 @@ export const CHECKS = [
   ['attachment.match', 'A file among the parts (--attachment)'],
   ['journal.report', 'Journal report agrees with the sealed envelope'],
   ['texts.rendered', 'certificate.html and VERIFY.md follow from the evidence'],
+  ['checkpoint.witnesses', 'Independent witnesses cosigned the checkpoint'],
 ];
 
 const MAX_ENTRIES = 64;
@@ -1519,6 +1520,37 @@ function fmtUs(us) {
 // `trusted`: null (use the bundle's own keys: self-declared) or [{fingerprint, public_key_pem}].
 // `assets`: {certTemplate, verifyTemplate, labels} (bytes or text) for check 21; when absent
 // they are loaded from /assets/ (notaryd serves web/public/ there).
+// The signature lines of a checkpoint note other than the log's own (whose name is the
+// origin), read without verifying anything: {name, keyId (8 hex digits), timeUs (the
+// cosignature/v1 timestamp, or null when the line is not 72 bytes)}. Unchecked claims.
+export function checkpointCosignatures(note) {
+  if (typeof note !== 'string') return [];
+  const lines = note.split('\n');
+  const blank = lines.indexOf('');
+  if (blank < 1) return [];
+  const origin = lines[0];
+  const out = [];
+  for (const line of lines.slice(blank + 1)) {
+    const m = /^\u2014 (\S+) (\S+)$/.exec(line);
+    if (!m || m[1] === origin) continue;
+    let sig;
+    try {
+      sig = unb64(m[2]);
+    } catch {
+      continue;
+    }
+    if (sig.length < 4) continue;
+    let timeUs = null;
+    if (sig.length === 72) {
+      let t = 0n;
+      for (let i = 4; i < 12; i++) t = (t << 8n) | BigInt(sig[i]);
+      if (t < 2n ** 63n / 1000000n) timeUs = Number(t) * 1e6;
+    }
+    out.push({ name: m[1], keyId: hex(sig.subarray(0, 4)), timeUs });
+  }
+  return out;
+}
+
 export async function verifyBundle(files, trusted, assets) {
   const results = new Map();
   const set = (id, status, reason) => {
@@ -2080,6 +2112,20 @@ export async function verifyBundle(files, trusted, assets) {
       else pass('texts.rendered', 'both re-rendered from evidence.json (lang ' + e.lang + ') byte for byte');
     }
   }
+
+  // 22. checkpoint.witnesses: the cosignature/v1 lines of independent witnesses on the
+  // checkpoint, listed (name, key ID, time) but unchecked: the browser is given no witness key,
+  // as notary-verify without --witness (docs/verifying.md).
+  out.cosignatures = checkpointCosignatures(e.checkpoint && e.checkpoint.note);
+  skip(
+    'checkpoint.witnesses',
+    out.cosignatures.length === 0
+      ? 'no witness policy given (--witness); the checkpoint carries no cosignature'
+      : 'no witness policy given (--witness); the checkpoint carries ' +
+          out.cosignatures.length +
+          ' cosignature line(s), unchecked: ' +
+          out.cosignatures.map((c) => c.name + ' (' + c.keyId + ')').join(', '),
+  );
 
   out.checks = CHECKS.map(([id, name]) => ({
     id,
