@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bundle_fixture.h"
+#include "common/bytes.h"
 #include "common/ossl.h"
 #include "evidence/bundle.h"
 #include "log/checkpoint.h"
@@ -482,6 +483,38 @@ TEST_F(WitnessCliTest, PolicyFileHoldsItAllAndFlagsOverrideItsQuorums) {
   EXPECT_EQ(Run({zip_, "--policy", policy}).exit_code, 2);
   testsupport::WriteFile(policy, R"({"tsa_roots": ["missing.pem"]})");
   EXPECT_EQ(Run({zip_, "--policy", policy}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace notary
+
+namespace notary {
+namespace {
+
+// docs/evidence-bundle.md, "Cosignatures": the test vector, kept true by this test.
+TEST(CosignatureVectorTest, DocumentedVectorIsWhatTheCodeProduces) {
+  // The checkpoint of docs/evidence-format.md's worked example, and its log signature line.
+  const std::string text =
+      "notary.example.com/log\n1\nfJVL1CCPIHGhM7rNb4BZJ3PnOGIB0yKs1qGGULIzw10=\n";
+  const std::string log_line =
+      "\xe2\x80\x94 notary.example.com/log "
+      "F3Q8FoMLwTHrRkf4QaxC/"
+      "L0o+hLcqly7X+ZDnTW7Pqv77uY5bZxL1HcfntmQ7BkMp7iqv2SNFezYHaSgrP3uc0ywdgo=\n";
+  // The witness key is RFC 8032 section 7.1 TEST 2's.
+  const auto seed =
+      *common::FromHex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb");
+  const Ed25519Signer witness = Must(Ed25519Signer::FromSeed(common::AsBytes(seed)));
+  const CosignerKey vkey = Must(MakeCosignerKey("witness.example.org/w1", witness.public_key()));
+  EXPECT_EQ(vkey.ToString(),
+            "witness.example.org/w1+2ce32234+BD1AF8PoQ4lakrcKp00bfrycmCzPLsSWjMDNVfEq9GYM");
+  const uint64_t t = 1768472460;  // 2026-01-15T10:21:00Z
+  const std::string line = Must(Cosign(text, "witness.example.org/w1", witness, t));
+  EXPECT_EQ(line,
+            "\xe2\x80\x94 witness.example.org/w1 "
+            "LOMiNAAAAABpaL+MRpOpjVGQAeOEVT4ZdCpRgAHx5BBz4/dcvc761iRj+3WYuHdjUr3i54T/"
+            "A0NOEOmE+32T3J+RIf0/rOevxnabBg==\n");
+  const std::string note = text + "\n" + log_line + line;
+  EXPECT_EQ(Must(VerifyCosignature(note, Must(ParseCosignerKey(vkey.ToString())))), t);
 }
 
 }  // namespace
