@@ -1522,7 +1522,7 @@ function fmtUs(us) {
 // they are loaded from /assets/ (notaryd serves web/public/ there).
 // The signature lines of a checkpoint note other than the log's own (whose name is the
 // origin), read without verifying anything: {name, keyId (8 hex digits), timeUs (the
-// cosignature/v1 timestamp, or null when the line is not 72 bytes)}. Unchecked claims.
+// cosignature/v1 timestamp, or null when the line is not 76 bytes)}. Unchecked claims.
 export function checkpointCosignatures(note) {
   if (typeof note !== 'string') return [];
   const lines = note.split('\n');
@@ -1541,7 +1541,7 @@ export function checkpointCosignatures(note) {
     }
     if (sig.length < 4) continue;
     let timeUs = null;
-    if (sig.length === 72) {
+    if (sig.length === 76) {
       let t = 0n;
       for (let i = 4; i < 12; i++) t = (t << 8n) | BigInt(sig[i]);
       if (t < 2n ** 63n / 1000000n) timeUs = Number(t) * 1e6;
