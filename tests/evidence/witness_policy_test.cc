@@ -241,6 +241,30 @@ TEST(WitnessPolicyTest, NoLaterThanIsTheEarliestTimeOfATrustedParty) {
   EXPECT_THAT(Find(r, "checkpoint.witnesses").reason, HasSubstr("is after witness"));
 }
 
+TEST(WitnessPolicyTest, CertificateAndVerifyMdNameTheCosignersAsUnchecked) {
+  const BundleInput in = Cosigned({{&W1(), kT0Seconds + 10}, {&W3(), kT0Seconds + 11}});
+  const Bundle b = Must(ReadBundleZip(Must(BuildBundleZip(in))));
+  const std::string& cert = b.files.at("certificate.html");
+  EXPECT_THAT(cert, HasSubstr("<tr><th>Witness cosignatures</th><td>witness.example.org/w1<br>"
+                              "witness.example.com/w3<br>(names as written on the checkpoint"));
+  EXPECT_THAT(cert, HasSubstr("until checked by notary-verify --witness"));
+  EXPECT_THAT(cert, Not(HasSubstr("notary.example.com/log<br>")));  // the notary's own line
+  const std::string& md = b.files.at("VERIFY.md");
+  EXPECT_THAT(md, HasSubstr("carries: witness.example.org/w1; witness.example.com/w3; as written"));
+  EXPECT_THAT(md, HasSubstr("Add `--witness <the witness's verifier key>`"));
+  // The verifier renders the same (texts.rendered), with or without a witness policy.
+  EXPECT_TRUE(VerifyBundle(b, PinnedA()).valid);
+  // A bundle whose checkpoint carries no cosignature has neither (its texts are as before).
+  const Bundle plain = Must(ReadBundleZip(BundleFactory::A().Zip()));
+  EXPECT_THAT(plain.files.at("certificate.html"), Not(HasSubstr("Witness")));
+  EXPECT_THAT(plain.files.at("VERIFY.md"), Not(HasSubstr("witness")));
+  // Localised.
+  BundleInput ko = in;
+  ko.lang = "ko";
+  EXPECT_THAT(Must(ReadBundleZip(Must(BuildBundleZip(ko)))).files.at("certificate.html"),
+              HasSubstr("감시자(witness) 공동 서명"));
+}
+
 // ---- several time-stamp authorities ----
 
 // A token over `digest` by a responder with this key and certificate at `at_us` (without an

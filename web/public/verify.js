@@ -1457,6 +1457,22 @@ export async function textsView(e, files, labels) {
   const b = a < 0 ? -1 : note.indexOf('\n', a + 1);
   v.checkpoint_origin = a < 0 ? note : note.slice(0, a);
   v.checkpoint_size = a < 0 ? '' : b < 0 ? note.slice(a + 1) : note.slice(a + 1, b);
+  // The names on the note's signature lines other than the notary's, as written, unchecked
+  // (CosignerNames in evidence/src/texts.cc reads them the same way).
+  v.witnesses = [];
+  const noteLines = note.split('\n');
+  const noteBlank = noteLines.indexOf('');
+  if (noteBlank >= 0) {
+    for (const line of noteLines.slice(noteBlank + 1)) {
+      if (!line.startsWith('\u2014 ')) continue;
+      const rest = line.slice(2);
+      const sp = rest.indexOf(' ');
+      if (sp <= 0) continue;
+      const name = rest.slice(0, sp);
+      if (name !== v.checkpoint_origin) v.witnesses.push({ name });
+    }
+  }
+  v.has_witnesses = v.witnesses.length > 0;
   const tokens = [];
   const tokenList = (block, height, thisBlock) =>
     block.timestamps.map((t, i) => {
