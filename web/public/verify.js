@@ -1537,13 +1537,12 @@ function fmtUs(us) {
 // `assets`: {certTemplate, verifyTemplate, labels} (bytes or text) for check 21; when absent
 // they are loaded from /assets/ (notaryd serves web/public/ there).
 // The signature lines of a checkpoint note other than the log's own (whose name is the
-// origin), read without verifying anything: {name, keyId (8 hex digits), timeUs (the
-// cosignature/v1 timestamp, or null when the line is not 76 bytes)}. Unchecked claims.
-export function checkpointCosignatures(note) {
-  if (typeof note !== 'string') return [];
+// origin), read without verifying anything, with the note text they would sign.
+function cosignatureLines(note) {
+  if (typeof note !== 'string') return { text: '', lines: [] };
   const lines = note.split('\n');
   const blank = lines.indexOf('');
-  if (blank < 1) return [];
+  if (blank < 1) return { text: '', lines: [] };
   const origin = lines[0];
   const out = [];
   for (const line of lines.slice(blank + 1)) {
@@ -1556,13 +1555,59 @@ export function checkpointCosignatures(note) {
       continue;
     }
     if (sig.length < 4) continue;
-    let timeUs = null;
+    let time = null;
     if (sig.length === 76) {
       let t = 0n;
       for (let i = 4; i < 12; i++) t = (t << 8n) | BigInt(sig[i]);
-      if (t < 2n ** 63n / 1000000n) timeUs = Number(t) * 1e6;
+      if (t < 2n ** 63n / 1000000n) time = t;
     }
-    out.push({ name: m[1], keyId: hex(sig.subarray(0, 4)), timeUs });
+    out.push({ name: m[1], keyId: hex(sig.subarray(0, 4)), time, sig });
+  }
+  return { text: lines.slice(0, blank).join('\n') + '\n', lines: out };
+}
+
+// {name, keyId (8 hex digits), timeUs (the cosignature/v1 timestamp, or null when the line is
+// not 76 bytes)} per cosignature line: unchecked claims.
+export function checkpointCosignatures(note) {
+  return cosignatureLines(note).lines.map((l) => ({
+    name: l.name,
+    keyId: l.keyId,
+    timeUs: l.time === null ? null : Number(l.time) * 1e6,
+  }));
+}
+
+// A witness verifier key "<name>+<8 hex key ID>+base64(0x04 || Ed25519 key)" (C2SP
+// tlog-cosignature) -> {name, keyId, key}. Throws for anything else.
+export async function parseWitnessKey(vkey) {
+  const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+=*)$/.exec(String(vkey).trim());
+  if (!m) throw new Error('not a witness verifier key (name+hexid+base64)');
+  const raw = unb64(m[3]);
+  if (raw.length !== 33 || raw[0] !== 4) throw new Error('not a cosignature/v1 (type 0x04) Ed25519 key');
+  const keyId = hex((await sha256(concat(enc.encode(m[1] + '\n'), raw))).subarray(0, 4));
+  if (keyId !== m[2]) throw new Error('the key ID does not match the key');
+  const key = await crypto.subtle.importKey('spki', concat(SPKI_PREFIX, raw.subarray(1)), { name: 'Ed25519' }, false, [
+    'verify',
+  ]);
+  return { name: m[1], keyId, key };
+}
+
+// The checkpoint's cosignature lines, each {name, keyId, timeUs, status}: 'verified' by one of
+// `witnessKeys` (parseWitnessKey), 'invalid' (a line by one of them that does not verify), or
+// 'unchecked' (no key given for it). notary-verify --witness is the complete check.
+export async function checkCosignatures(note, witnessKeys) {
+  const { text, lines } = cosignatureLines(note);
+  const out = [];
+  for (const l of lines) {
+    const k = witnessKeys.find((w) => w.name === l.name && w.keyId === l.keyId);
+    let status = 'unchecked';
+    if (k) {
+      status = 'invalid';
+      if (l.time !== null) {
+        const msg = enc.encode('cosignature/v1\ntime ' + l.time.toString() + '\n' + text);
+        if (await ed25519Verify(k, l.sig.subarray(12), msg)) status = 'verified';
+      }
+    }
+    out.push({ name: l.name, keyId: l.keyId, timeUs: l.time === null ? null : Number(l.time) * 1e6, status });
   }
   return out;
 }
@@ -2132,7 +2177,8 @@ export async function verifyBundle(files, trusted, assets) {
   // 22. checkpoint.witnesses: the cosignature/v1 lines of independent witnesses on the
   // checkpoint, listed (name, key ID, time) but unchecked: the browser is given no witness key,
   // as notary-verify without --witness (docs/verifying.md).
-  out.cosignatures = checkpointCosignatures(e.checkpoint && e.checkpoint.note);
+  out.checkpointNote = e.checkpoint && e.checkpoint.note;
+  out.cosignatures = checkpointCosignatures(out.checkpointNote);
   skip(
     'checkpoint.witnesses',
     out.cosignatures.length === 0
