@@ -1,13 +1,15 @@
 // NAME
 //   notary-verify - check an e-mail evidence bundle offline
 // SUMMARY
-//   notary-verify BUNDLE.zip [--key PEM]... [--fingerprint HEX]... [--tsa-ca PEM]
+//   notary-verify BUNDLE.zip [--policy FILE] [--key PEM]... [--fingerprint HEX]...
+//                 [--tsa-ca PEM]... [--tsa-quorum N] [--witness VKEY]... [--witness-quorum N]
 //                 [--eml FILE] [--attachment FILE] [--checkpoint FILE [--consistency-proof FILE]]
 //                 [--json]
 // DESCRIPTION
 //   Runs every check of docs/verifying.md on the bundle and prints one line per check
 //   (PASS, FAIL or SKIP, with the reason), then a verdict. Never uses the network: keys, the
-//   TSA root and newer checkpoints are files the user obtained separately.
+//   TSA roots, the witnesses' keys and newer checkpoints are what the user obtained
+//   separately (flags, or one --policy file; flags add to its lists and override its quorums).
 //   Exit status: 0 valid, 1 invalid (or --eml/--attachment do not match), 2 usage error or
 //   unreadable input.
 #include <CLI/CLI.hpp>
@@ -79,11 +81,30 @@ void PrintText(const std::string& path, const notary::VerifyReport& r) {
                 TerminalSafe(c.reason).c_str());
   }
   std::cout << "\n";
+  for (const auto& a : r.authorities) {
+    std::cout << "STAMPED  " << common::FormatRfc3339Micros(a.gen_time_us) << "  "
+              << (a.subject.empty() ? std::string("unknown authority") : TerminalSafe(a.subject))
+              << " (" << TerminalSafe(a.tsa) << (a.built_in ? ", the notary's own authority" : "")
+              << (a.counted ? "" : ", not a trusted authority: not counted") << ")\n";
+  }
+  for (const auto& w : r.witnesses) {
+    std::cout << "COSIGNED " << common::FormatRfc3339Micros(w.time_us) << "  witness "
+              << TerminalSafe(w.name) << " (key " << TerminalSafe(w.key_id) << ")\n";
+  }
+  if (r.witnesses.empty() && r.cosignature_lines > 0) {
+    std::cout << "The checkpoint carries " << r.cosignature_lines
+              << " cosignature line(s), unchecked: pass --witness with the witnesses' keys.\n";
+  }
+  if (!r.authorities.empty() || !r.witnesses.empty() || r.cosignature_lines > 0) {
+    std::cout << "\n";
+  }
   if (r.valid) {
     std::cout << "VERDICT: VALID - every check passed";
     if (r.not_after_us) {
       std::cout << "; received " << common::FormatRfc3339Micros(r.received_at_us)
-                << ", time-stamped no later than " << common::FormatRfc3339Micros(*r.not_after_us);
+                << (r.witnesses.empty() ? ", time-stamped no later than "
+                                        : ", attested no later than ")
+                << common::FormatRfc3339Micros(*r.not_after_us);
     }
     std::cout << ".\n";
   } else if (OnlyMatchChecksFailed(r)) {
@@ -115,14 +136,27 @@ void PrintText(const std::string& path, const notary::VerifyReport& r) {
 int main(int argc, char** argv) {
   CLI::App app{"notary-verify: check an e-mail evidence bundle offline (docs/verifying.md)"};
   std::string bundle_path;
-  std::vector<std::string> key_paths, fingerprints;
-  std::string tsa_ca_path, eml_path, attachment_path, checkpoint_path, proof_path;
+  std::vector<std::string> key_paths, fingerprints, tsa_ca_paths, witness_vkeys;
+  std::string policy_path, eml_path, attachment_path, checkpoint_path, proof_path;
+  std::optional<size_t> witness_quorum, tsa_quorum;
   bool json = false;
   app.add_option("bundle", bundle_path, "the evidence bundle (evidence-<id>.zip)")->required();
+  app.add_option("--policy", policy_path,
+                 "a verification policy file (JSON: notary_keys, witnesses, witness_quorum, "
+                 "tsa_roots, tsa_quorum); the flags add to it and override its quorums");
   app.add_option("--key", key_paths, "a trusted notary public key (PEM file); repeatable");
   app.add_option("--fingerprint", fingerprints,
                  "a trusted notary key fingerprint (64 hex digits); repeatable");
-  app.add_option("--tsa-ca", tsa_ca_path, "trusted TSA root certificate(s), PEM file");
+  app.add_option("--tsa-ca", tsa_ca_paths,
+                 "a trusted TSA root certificate, PEM file; repeatable, one per authority");
+  app.add_option("--tsa-quorum", tsa_quorum,
+                 "tokens from this many distinct trusted authorities are required (default 1)")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--witness", witness_vkeys,
+                 "a trusted witness's verifier key (name+hexid+base64); repeatable");
+  app.add_option("--witness-quorum", witness_quorum,
+                 "cosignatures from this many of the witnesses are required (default: all)")
+      ->check(CLI::Range(1, 1000));
   app.add_option("--eml", eml_path, "another copy of the e-mail to compare");
   app.add_option("--attachment", attachment_path, "a file that may be one of the attachments");
   auto* cp = app.add_option("--checkpoint", checkpoint_path,
@@ -143,6 +177,44 @@ int main(int argc, char** argv) {
   notary::VerifyOptions opt;
   std::string zip;
   try {
+    if (!policy_path.empty()) {
+      auto policy = notary::ParseVerifyPolicy(ReadInput(policy_path, 1 << 20));
+      if (!policy.ok()) {
+        std::cerr << "notary-verify: " << common::TerminalSafe(policy_path) << ": "
+                  << common::TerminalSafe(policy.error().message()) << "\n";
+        return kExitUsage;
+      }
+      opt.pinned_fingerprints = policy->notary_fingerprints;
+      opt.witnesses = policy->witnesses;
+      opt.witness_quorum = policy->witness_quorum;
+      opt.tsa_ca_pems = policy->tsa_root_pems;
+      // Paths in the policy are relative to the policy file.
+      const std::filesystem::path base = std::filesystem::path(policy_path).parent_path();
+      for (const auto& p : policy->tsa_root_paths) {
+        std::filesystem::path path(p);
+        if (path.is_relative()) path = base / path;
+        opt.tsa_ca_pems.push_back(ReadInput(path.string(), 1 << 20));
+      }
+      if (policy->tsa_quorum) opt.tsa_quorum = *policy->tsa_quorum;
+    }
+    for (const auto& vkey : witness_vkeys) {
+      auto key = notary::ParseCosignerKey(vkey);
+      if (!key.ok()) {
+        std::cerr << "notary-verify: --witness: " << common::TerminalSafe(key.error().message())
+                  << "\n";
+        return kExitUsage;
+      }
+      opt.witnesses.push_back(*key);
+    }
+    if (witness_quorum) opt.witness_quorum = *witness_quorum;
+    if (tsa_quorum) opt.tsa_quorum = *tsa_quorum;
+    if (opt.witness_quorum && *opt.witness_quorum > opt.witnesses.size()) {
+      std::cerr << "notary-verify: a witness quorum of " << *opt.witness_quorum
+                << " needs at least "
+                << "as many witnesses (--witness or the policy's witnesses), "
+                << opt.witnesses.size() << " given\n";
+      return kExitUsage;
+    }
     for (const auto& fp : fingerprints) {
       if (!IsFingerprint(fp)) {
         std::cerr << "notary-verify: --fingerprint needs 64 hex digits (SHA-256 of the key)\n";
@@ -151,7 +223,7 @@ int main(int argc, char** argv) {
       opt.pinned_fingerprints.push_back(fp);
     }
     for (const auto& p : key_paths) opt.pinned_key_pems.push_back(ReadInput(p, 1 << 20));
-    if (!tsa_ca_path.empty()) opt.tsa_ca_pem = ReadInput(tsa_ca_path, 1 << 20);
+    for (const auto& p : tsa_ca_paths) opt.tsa_ca_pems.push_back(ReadInput(p, 1 << 20));
     if (!eml_path.empty()) opt.eml = ReadInput(eml_path, kMaxInputBytes);
     if (!attachment_path.empty()) opt.attachment = ReadInput(attachment_path, kMaxInputBytes);
     if (!checkpoint_path.empty()) opt.newer_checkpoint = ReadInput(checkpoint_path, 1 << 20);

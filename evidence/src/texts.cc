@@ -3,6 +3,8 @@
 // web/public/. The same evidence gives the same bytes, so that a verifier re-renders both and
 // compares: a certificate edited after issue fails (issue 17, finding 2).
 #include <nlohmann/json.hpp>
+#include <string_view>
+#include <vector>
 
 #include "bundle_internal.h"
 #include "bundle_templates.h"
@@ -88,6 +90,33 @@ std::pair<std::string, std::string> CheckpointLines(std::string_view note) {
   const size_t b = note.find('\n', a + 1);
   return {std::string(note.substr(0, a)),
           std::string(note.substr(a + 1, b == std::string_view::npos ? b : b - a - 1))};
+}
+
+// The names on the signature lines of a signed note after its first empty line, other than
+// `origin` (the notary's own key name): the witnesses whose cosignatures the note carries, as
+// written, unchecked. A line counts when it starts with U+2014 and a space and has another
+// space after a non-empty name (web/public/verify.js reads them the same way).
+std::vector<std::string> CosignerNames(std::string_view note, std::string_view origin) {
+  static constexpr std::string_view kDash = "\xe2\x80\x94 ";
+  std::vector<std::string> names;
+  bool after_blank = false;
+  size_t start = 0;
+  while (start <= note.size()) {
+    size_t end = note.find('\n', start);
+    if (end == std::string_view::npos) end = note.size();
+    std::string_view line = note.substr(start, end - start);
+    start = end + 1;
+    if (!after_blank) {
+      after_blank = line.empty();
+      continue;
+    }
+    if (line.substr(0, kDash.size()) != kDash) continue;
+    line.remove_prefix(kDash.size());
+    const size_t sp = line.find(' ');
+    if (sp == std::string_view::npos || sp == 0) continue;
+    if (line.substr(0, sp) != origin) names.emplace_back(line.substr(0, sp));
+  }
+  return names;
 }
 
 common::Result<json> TokenList(const BundleBlock& block, uint64_t height, bool this_block,
@@ -190,6 +219,10 @@ common::Result<json> TextsView(const BundleInput& in) {
   const auto [origin, size] = CheckpointLines(in.checkpoint);
   v["checkpoint_origin"] = origin;
   v["checkpoint_size"] = size;
+  json witnesses = json::array();
+  for (auto& name : CosignerNames(in.checkpoint, origin)) witnesses.push_back({{"name", name}});
+  v["has_witnesses"] = !witnesses.empty();
+  v["witnesses"] = std::move(witnesses);
   json tokens = json::array();
   ASSIGN_OR_RETURN(auto block_tokens, TokenList(in.block, header.height, true, block_hash, tokens));
   v["block_tokens"] = std::move(block_tokens);

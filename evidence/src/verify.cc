@@ -1,6 +1,9 @@
 // VerifyBundle: every check of docs/verifying.md, in order, one result each.
 #include <algorithm>
+#include <climits>
+#include <cstdio>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "bundle_internal.h"
 #include "common/rfc6962.h"
@@ -9,6 +12,7 @@
 #include "evidence/bundle.h"
 #include "log/block.h"
 #include "log/checkpoint.h"
+#include "log/cosignature.h"
 #include "log/ed25519.h"
 #include "log/merkle.h"
 #include "mime/canonical.h"
@@ -71,6 +75,7 @@ class Verifier {
     CheckAttachment();
     CheckJournalReport();
     CheckTexts();
+    CheckWitnesses();
     report_.valid =
         std::none_of(report_.checks.begin(), report_.checks.end(),
                      [](const CheckResult& c) { return c.status == CheckStatus::kFail; });
@@ -95,7 +100,15 @@ class Verifier {
   void LoadKeys() {
     pinned_ = !opt_.pinned_key_pems.empty() || !opt_.pinned_fingerprints.empty();
     report_.key_self_declared = !pinned_;
-    report_.tsa_ca_self_declared = !opt_.tsa_ca_pem.has_value();
+    report_.tsa_ca_self_declared = opt_.tsa_ca_pems.empty();
+    if (opt_.tsa_ca_pems.empty()) {
+      tsa_roots_ = in_.tsa_ca_pem;
+    } else {
+      for (const auto& pem : opt_.tsa_ca_pems) {
+        tsa_roots_ += pem;
+        if (!pem.empty() && pem.back() != '\n') tsa_roots_ += '\n';
+      }
+    }
     std::vector<std::string> pinned_fps;
     for (const auto& fp : opt_.pinned_fingerprints) {
       std::string lower;
@@ -182,17 +195,29 @@ class Verifier {
     return std::nullopt;
   }
 
-  const std::string& TsaCa() const { return opt_.tsa_ca_pem ? *opt_.tsa_ca_pem : in_.tsa_ca_pem; }
+  bool TsaPinned() const { return !opt_.tsa_ca_pems.empty(); }
 
-  // Verifies every token over `digest`; fills the earliest/latest bounds.
+  // What the tokens over one block establish.
+  struct TokenTally {
+    int64_t earliest_upper = INT64_MAX;  // min over counted tokens of genTime + accuracy
+    int64_t latest_lower = INT64_MIN;    // max over counted tokens of genTime - accuracy
+    std::vector<StampingAuthority> stamps;
+    std::string summary;  // the counted tokens
+    std::string ignored;  // the tokens of authorities that are not pinned
+  };
+
+  // Verifies every token over `digest` against the trusted roots (tsa_roots_) and counts the
+  // distinct authorities (signing certificate subject + issuer). A token that is malformed,
+  // over another imprint, or (with pinned roots) from a pinned authority yet not valid, is a
+  // problem; with pinned roots, a token whose signer chains to none of them is not counted.
+  // Fewer distinct authorities than the quorum (at least 1) is a problem.
   std::optional<std::string> TokensProblem(const BundleBlock& block, const common::Hash& digest,
-                                           uint64_t height, int64_t& earliest_upper,
-                                           int64_t& latest_lower, std::string& summary) {
+                                           uint64_t height, TokenTally& tally) {
     if (block.tokens.empty()) {
       return "block " + std::to_string(height) + " has no time-stamp token";
     }
-    earliest_upper = INT64_MAX;
-    latest_lower = INT64_MIN;
+    std::set<std::string> authorities;
+    std::string counted_names;
     for (size_t i = 0; i < block.tokens.size(); ++i) {
       const auto& t = block.tokens[i];
       std::string file = TokenFileName(height, i);
@@ -206,14 +231,47 @@ class Verifier {
         return file + "'s message imprint " + common::ToHex(common::AsBytes(parsed->imprint)) +
                " is not the block hash " + common::ToHex(digest);
       }
-      auto v = VerifyToken(t.der, digest, TsaHashAlg::kSha256, TsaCa(), in_.tsa_chain_pem);
-      if (!v.ok()) return file + " (" + Short(t.tsa, 80) + "): " + v.error().message();
+      StampingAuthority stamp{t.tsa, "", "", parsed->gen_time_us, t.tsa == "local", false};
+      auto v = VerifyToken(t.der, digest, TsaHashAlg::kSha256, tsa_roots_, in_.tsa_chain_pem);
+      if (!v.ok()) {
+        if (!TsaPinned()) return file + " (" + Short(t.tsa, 80) + "): " + v.error().message();
+        auto who = IdentifyTokenSigner(t.der, tsa_roots_, in_.tsa_chain_pem);
+        if (!who.ok() || who->chains_to_trusted) {
+          return file + " (" + Short(t.tsa, 80) + ")" +
+                 (who.ok() ? ", signed by pinned authority " + Short(who->subject, 120) : "") +
+                 ", does not verify: " + v.error().message();
+        }
+        stamp.subject = who->subject;
+        stamp.issuer = who->issuer;
+        tally.stamps.push_back(stamp);
+        tally.ignored += "; " + Short(t.tsa, 80) + " (" + Short(who->subject, 120) +
+                         ") is not a pinned authority: not counted";
+        continue;
+      }
+      stamp.subject = v->signer_subject;
+      stamp.issuer = v->signer_issuer;
+      stamp.gen_time_us = v->gen_time_us;
+      stamp.counted = true;
+      tally.stamps.push_back(stamp);
+      if (authorities.insert(v->signer_subject + "\n" + v->signer_issuer).second) {
+        if (!counted_names.empty()) counted_names += ", ";
+        counted_names += Short(v->signer_subject, 120);
+      }
       int64_t acc = v->accuracy_us > 0 ? v->accuracy_us : 0;
-      earliest_upper = std::min(earliest_upper, v->gen_time_us + acc);
-      latest_lower = std::max(latest_lower, v->gen_time_us - acc);
-      if (!summary.empty()) summary += "; ";
-      summary += Short(t.tsa, 80) + " at " + common::FormatRfc3339Micros(v->gen_time_us);
-      if (!v->tsa_name.empty()) summary += " (" + Short(v->tsa_name, 120) + ")";
+      tally.earliest_upper = std::min(tally.earliest_upper, v->gen_time_us + acc);
+      tally.latest_lower = std::max(tally.latest_lower, v->gen_time_us - acc);
+      if (!tally.summary.empty()) tally.summary += "; ";
+      tally.summary += Short(t.tsa, 80) + " at " + common::FormatRfc3339Micros(v->gen_time_us) +
+                       " (" + Short(v->signer_subject, 120) + ")";
+    }
+    const size_t quorum = std::max<size_t>(opt_.tsa_quorum, 1);
+    if (authorities.size() < quorum) {
+      return "block " + std::to_string(height) + ": tokens of " +
+             std::to_string(authorities.size()) + " distinct authorit" +
+             (authorities.size() == 1 ? "y" : "ies") + " verified against the " +
+             (TsaPinned() ? "pinned" : "bundle's") + " roots (" +
+             (counted_names.empty() ? std::string("none") : counted_names) + "), " +
+             std::to_string(quorum) + " required (--tsa-quorum)" + tally.ignored;
     }
     return std::nullopt;
   }
@@ -514,14 +572,14 @@ class Verifier {
     static constexpr const char* kId = "timestamp.block";
     static constexpr const char* kName = "Time-stamps on the block";
     if (!block_hash_) return Fail(kId, kName, "no block hash to compare the tokens with");
-    int64_t upper = 0, lower = 0;
-    std::string summary;
-    if (auto problem =
-            TokensProblem(in_.block, *block_hash_, header_->height, upper, lower, summary)) {
-      return Fail(kId, kName, *problem);
-    }
-    report_.not_after_us = upper;
-    Pass(kId, kName, summary + ": imprint = block hash, signature and chain valid." + CaNote());
+    TokenTally tally;
+    auto problem = TokensProblem(in_.block, *block_hash_, header_->height, tally);
+    report_.authorities = tally.stamps;
+    if (problem) return Fail(kId, kName, *problem);
+    report_.not_after_us = tally.earliest_upper;
+    Pass(kId, kName,
+         tally.summary + ": imprint = block hash, signature and chain valid" + tally.ignored + "." +
+             CaNote());
   }
 
   void CheckPreviousTokens() {
@@ -557,15 +615,15 @@ class Verifier {
     if (auto problem = BlockSignatureProblem(*ph, prev.signature, &used)) {
       return Fail(kId, kName, *problem);
     }
-    int64_t upper = 0, lower = 0;
-    std::string summary;
-    if (auto problem = TokensProblem(prev, *hash, ph->height, upper, lower, summary)) {
+    TokenTally tally;
+    if (auto problem = TokensProblem(prev, *hash, ph->height, tally)) {
       return Fail(kId, kName, *problem);
     }
-    report_.not_before_us = lower;
+    report_.not_before_us = tally.latest_lower;
     Pass(kId, kName,
          "block " + std::to_string(ph->height) + " (hash " + common::ToHex(*hash) +
-             ", signed by key " + used->key_id + "): " + summary + "." + CaNote());
+             ", signed by key " + used->key_id + "): " + tally.summary + tally.ignored + "." +
+             CaNote());
   }
 
   void CheckInterval() {
@@ -644,6 +702,7 @@ class Verifier {
                   "the inclusion proof does not lead to the checkpoint root (" +
                       st.error().message() + ")");
     }
+    checkpoint_includes_leaf_ = true;
     Pass(kId, kName,
          "leaf " + std::to_string(in_.leaf_index) + " is in the log of " +
              std::to_string(checkpoint_->size) + " leaves with root " +
@@ -870,6 +929,142 @@ class Verifier {
     Pass(kId, kName, "both re-rendered from evidence.json (lang " + in_.lang + ") byte for byte");
   }
 
+  // The signature lines of the checkpoint other than the log's own (a line's name is the
+  // signer's key name; the log's key is named after its origin).
+  struct SignatureLine {
+    std::string name;
+    uint32_t key_id = 0;
+  };
+  std::vector<SignatureLine> CosignatureLines() const {
+    std::vector<SignatureLine> out;
+    auto note = ParseNote(in_.checkpoint);
+    auto lines = NoteSignatureLines(in_.checkpoint);
+    if (!note.ok() || !lines.ok()) return out;
+    auto cp = ParseCheckpoint(note->text);
+    static constexpr std::string_view kDash = "\xe2\x80\x94 ";
+    for (const std::string& line : *lines) {
+      std::string_view rest(line);
+      if (rest.substr(0, kDash.size()) != kDash) continue;
+      rest.remove_prefix(kDash.size());
+      size_t sp = rest.find(' ');
+      if (sp == std::string_view::npos) continue;
+      SignatureLine sl{std::string(rest.substr(0, sp)), 0};
+      if (cp.ok() && sl.name == cp->origin) continue;
+      std::string_view b64 = rest.substr(sp + 1);
+      while (!b64.empty() && (b64.back() == '\n' || b64.back() == '\r')) b64.remove_suffix(1);
+      auto raw = common::Base64Decode(b64);
+      if (raw && raw->size() >= 4) {
+        for (int i = 0; i < 4; ++i) {
+          sl.key_id = (sl.key_id << 8) | static_cast<uint8_t>((*raw)[static_cast<size_t>(i)]);
+        }
+      }
+      out.push_back(std::move(sl));
+    }
+    return out;
+  }
+
+  static std::string KeyIdHex(uint32_t id) {
+    char buf[9];
+    std::snprintf(buf, sizeof buf, "%08x", id);
+    return buf;
+  }
+
+  // Check 22: the configured witnesses' cosignatures on the bundle's checkpoint.
+  void CheckWitnesses() {
+    static constexpr const char* kId = "checkpoint.witnesses";
+    static constexpr const char* kName = "Independent witnesses cosigned the checkpoint";
+    const std::vector<SignatureLine> lines = CosignatureLines();
+    report_.cosignature_lines = lines.size();
+    std::string carried;
+    for (const auto& l : lines) {
+      if (!carried.empty()) carried += ", ";
+      carried += Short(l.name, 100) + " (" + KeyIdHex(l.key_id) + ")";
+    }
+    if (opt_.witnesses.empty()) {
+      return Skip(kId, kName,
+                  lines.empty()
+                      ? std::string("no witness policy given (--witness); the checkpoint carries "
+                                    "no cosignature")
+                      : "no witness policy given (--witness); the checkpoint carries " +
+                            std::to_string(lines.size()) +
+                            " cosignature line(s), unchecked: " + carried);
+    }
+    if (!checkpoint_) return Fail(kId, kName, "no verified checkpoint to check cosignatures on");
+    std::vector<CosignerKey> configured;
+    for (const auto& w : opt_.witnesses) {
+      if (std::find(configured.begin(), configured.end(), w) == configured.end()) {
+        configured.push_back(w);
+      }
+    }
+    const size_t quorum = opt_.witness_quorum.value_or(configured.size());
+    std::string cosigned, missing, bad;
+    size_t matched_lines = 0;
+    for (const auto& w : configured) {
+      const bool present = std::any_of(lines.begin(), lines.end(), [&](const SignatureLine& l) {
+        return l.name == w.name && l.key_id == w.key_id;
+      });
+      const std::string who = Short(w.name, 100) + " (" + KeyIdHex(w.key_id) + ")";
+      if (!present) {
+        missing += (missing.empty() ? "" : ", ") + who;
+        continue;
+      }
+      matched_lines += static_cast<size_t>(std::count_if(
+          lines.begin(), lines.end(),
+          [&](const SignatureLine& l) { return l.name == w.name && l.key_id == w.key_id; }));
+      auto t = VerifyCosignature(in_.checkpoint, w);
+      if (!t.ok() || *t > static_cast<uint64_t>(INT64_MAX / 1'000'000)) {
+        bad += (bad.empty() ? "" : "; ") + who + ": " +
+               (t.ok() ? std::string("timestamp out of range") : t.error().message());
+        continue;
+      }
+      const int64_t time_us = static_cast<int64_t>(*t) * 1'000'000;
+      report_.witnesses.push_back({w.name, KeyIdHex(w.key_id), time_us});
+      cosigned +=
+          (cosigned.empty() ? "" : ", ") + who + " at " + common::FormatRfc3339Micros(time_us);
+    }
+    std::string others;
+    if (lines.size() > matched_lines) {
+      others = "; " + std::to_string(lines.size() - matched_lines) +
+               " cosignature line(s) by keys not configured, ignored";
+    }
+    if (!bad.empty()) {
+      return Fail(kId, kName,
+                  "the cosignature of a configured witness does not verify: " + bad +
+                      " (the checkpoint note was altered, or the line forged)");
+    }
+    const std::string tally =
+        std::to_string(report_.witnesses.size()) + " of " + std::to_string(configured.size()) +
+        " configured witness(es) cosigned, " + std::to_string(quorum) + " required";
+    if (report_.witnesses.size() < quorum) {
+      return Fail(kId, kName,
+                  tally + (cosigned.empty() ? "" : ": " + cosigned) +
+                      (missing.empty() ? "" : "; no cosignature by " + missing) + others);
+    }
+    // The cosigned checkpoint includes the leaf (check 16): each configured witness attests
+    // that the receipt existed no later than its cosignature's time (whole seconds, so up to
+    // a second earlier than the instant it saw). A reception time after that contradicts it.
+    if (checkpoint_includes_leaf_) {
+      for (const auto& w : report_.witnesses) {
+        if (in_.receipt.received_at_us >= w.time_us + 1'000'000) {
+          return Fail(kId, kName,
+                      "received " + common::FormatRfc3339Micros(in_.receipt.received_at_us) +
+                          " is after witness " + Short(w.name, 100) +
+                          " cosigned a checkpoint that includes it, at " +
+                          common::FormatRfc3339Micros(w.time_us));
+        }
+      }
+      for (const auto& w : report_.witnesses) {
+        if (!report_.not_after_us || w.time_us < *report_.not_after_us) {
+          report_.not_after_us = w.time_us;
+        }
+      }
+    }
+    Pass(kId, kName,
+         tally + ": " + cosigned + " cosigned the checkpoint at tree size " +
+             std::to_string(checkpoint_->size) +
+             (missing.empty() ? "" : "; no cosignature by " + missing) + others);
+  }
+
   const Bundle& b_;
   const BundleInput& in_;
   const VerifyOptions& opt_;
@@ -887,6 +1082,8 @@ class Verifier {
   std::optional<BlockHeader> header_;
   std::optional<common::Hash> block_hash_;
   std::optional<Checkpoint> checkpoint_;
+  bool checkpoint_includes_leaf_ = false;
+  std::string tsa_roots_;  // the trusted TSA roots: pinned ones, else the bundle's
 };
 
 }  // namespace
@@ -915,8 +1112,25 @@ std::string VerifyReportJson(const VerifyReport& r) {
               {"not_after", opt_time(r.not_after_us)},
               {"key_fingerprint", r.key_fingerprint},
               {"key_self_declared", r.key_self_declared},
-              {"tsa_ca_self_declared", r.tsa_ca_self_declared},
-              {"checks", checks}};
+              {"tsa_ca_self_declared", r.tsa_ca_self_declared}};
+  json witnesses = json::array();
+  for (const auto& w : r.witnesses) {
+    witnesses.push_back(
+        {{"name", w.name}, {"key_id", w.key_id}, {"time", common::FormatRfc3339Micros(w.time_us)}});
+  }
+  json authorities = json::array();
+  for (const auto& a : r.authorities) {
+    authorities.push_back({{"tsa", a.tsa},
+                           {"subject", a.subject},
+                           {"issuer", a.issuer},
+                           {"gen_time", common::FormatRfc3339Micros(a.gen_time_us)},
+                           {"built_in", a.built_in},
+                           {"counted", a.counted}});
+  }
+  doc["witnesses"] = witnesses;
+  doc["cosignature_lines"] = r.cosignature_lines;
+  doc["authorities"] = authorities;
+  doc["checks"] = checks;
   // Untrusted strings (file names, TSA names) may hold invalid UTF-8: replace, never throw.
   return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }

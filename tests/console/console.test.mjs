@@ -153,7 +153,8 @@ test('the verify page, signed out, says valid, and invalid naming the failing st
   const good = await verifyInBrowser(page, bundlePath);
   assert.equal(good.verdict, 'valid', good.text);
   const rows = await page.$$eval('tr[data-check]', (r) => r.map((x) => x.dataset.check));
-  assert.equal(rows.length, 21);
+  assert.equal(rows.length, 22);
+  assert.equal(rows[21], 'checkpoint.witnesses');
   assert.equal(rows[19], 'journal.report');
   assert.equal(rows[20], 'texts.rendered');
   assert.equal(rows[0], 'bundle.files');
@@ -633,4 +634,23 @@ test('edge cases render alike in the browser and notary-verify (canonical form, 
 
 test('no request left this origin', () => {
   assert.deepEqual(foreignRequests, []);
+});
+
+// docs/evidence-bundle.md §4a's cosignature test vector, through the browser verifier's code:
+// the pasted witness key verifies its line, another checkpoint does not, no key leaves it
+// unchecked.
+test('the browser verifier checks a witness cosignature only with the pasted key', async () => {
+  const v = await import('../../web/public/verify.js');
+  const text = 'notary.example.com/log\n1\nfJVL1CCPIHGhM7rNb4BZJ3PnOGIB0yKs1qGGULIzw10=\n';
+  const note =
+    text +
+    '\n\u2014 notary.example.com/log F3Q8FoMLwTHrRkf4QaxC/L0o+hLcqly7X+ZDnTW7Pqv77uY5bZxL1HcfntmQ7BkMp7iqv2SNFezYHaSgrP3uc0ywdgo=\n' +
+    '\u2014 witness.example.org/w1 LOMiNAAAAABpaL+MRpOpjVGQAeOEVT4ZdCpRgAHx5BBz4/dcvc761iRj+3WYuHdjUr3i54T/A0NOEOmE+32T3J+RIf0/rOevxnabBg==\n';
+  const key = await v.parseWitnessKey('witness.example.org/w1+2ce32234+BD1AF8PoQ4lakrcKp00bfrycmCzPLsSWjMDNVfEq9GYM');
+  const [checked] = await v.checkCosignatures(note, [key]);
+  assert.deepEqual(checked, { name: 'witness.example.org/w1', keyId: '2ce32234', timeUs: 1768472460e6, status: 'verified' });
+  assert.equal((await v.checkCosignatures(note, []))[0].status, 'unchecked');
+  const other = note.replace('\n1\n', '\n2\n');
+  assert.equal((await v.checkCosignatures(other, [key]))[0].status, 'invalid');
+  await assert.rejects(v.parseWitnessKey('witness.example.org/w1+2ce32235+BD1AF8PoQ4lakrcKp00bfrycmCzPLsSWjMDNVfEq9GYM'));
 });

@@ -49,7 +49,8 @@ const std::vector<std::string> kCheckIds = {"bundle.files",
                                             "eml.compare",
                                             "attachment.match",
                                             "journal.report",
-                                            "texts.rendered"};
+                                            "texts.rendered",
+                                            "checkpoint.witnesses"};
 
 Bundle Read(const std::string& zip) {
   auto b = ReadBundleZip(zip);
@@ -88,7 +89,7 @@ std::string Describe(const VerifyReport& r) {
 VerifyOptions PinnedA() {
   VerifyOptions o;
   o.pinned_fingerprints = {BundleFactory::A().fingerprint()};
-  o.tsa_ca_pem = BundleFactory::A().tsa().ca_cert_pem;
+  o.tsa_ca_pems = {BundleFactory::A().tsa().ca_cert_pem};
   return o;
 }
 
@@ -124,7 +125,8 @@ TEST(BundleTest, CompleteBundleVerifiesAndSaysTheKeyIsSelfDeclared) {
   EXPECT_EQ(ids, kCheckIds);
   for (const auto& c : r.checks) {
     bool optional = c.id == "checkpoint.consistency" || c.id == "eml.compare" ||
-                    c.id == "attachment.match" || c.id == "journal.report";
+                    c.id == "attachment.match" || c.id == "journal.report" ||
+                    c.id == "checkpoint.witnesses";
     EXPECT_EQ(c.status, optional ? CheckStatus::kSkip : CheckStatus::kPass)
         << c.id << ": " << c.reason;
   }
@@ -252,7 +254,7 @@ TEST(BundleTest, ChangedTokenFailsTheTimeStamp) {
 
 TEST(BundleTest, TokenFromAnotherTsaFailsAgainstThePinnedTsaCa) {
   VerifyOptions opt = PinnedA();
-  opt.tsa_ca_pem = BundleFactory::B().tsa().ca_cert_pem;
+  opt.tsa_ca_pems = {BundleFactory::B().tsa().ca_cert_pem};
   VerifyReport r = Verify(BundleFactory::A().Zip(), opt);
   EXPECT_EQ(FirstFailure(r), "timestamp.block") << Describe(r);
 }
@@ -586,7 +588,7 @@ TEST(BundleTest, EmptyMessageHasABundleThatVerifies) {
   ASSERT_TRUE(zip.ok()) << zip.error().ToString();
   VerifyOptions opt;
   opt.pinned_fingerprints = {empty.fingerprint()};
-  opt.tsa_ca_pem = empty.tsa().ca_cert_pem;
+  opt.tsa_ca_pems = {empty.tsa().ca_cert_pem};
   VerifyReport r = Verify(*zip, opt);
   EXPECT_TRUE(r.valid) << Describe(r);
 }
@@ -691,7 +693,7 @@ TEST(BundleTest, JournalReportIsCheckedAgainstTheSealedEnvelope) {
   auto verify = [](const BundleFactory& f, const std::string& zip) {
     VerifyOptions o;
     o.pinned_fingerprints = {f.fingerprint()};
-    o.tsa_ca_pem = f.tsa().ca_cert_pem;
+    o.tsa_ca_pems = {f.tsa().ca_cert_pem};
     return Verify(zip, o);
   };
   const std::string good = JournalReportOf(a.message(), env.mail_from, env.recipients);

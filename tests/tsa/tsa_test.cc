@@ -427,6 +427,34 @@ TEST_F(TsaTest, ChainIsCheckedAtGenTimeUnlessAnotherTimeIsGiven) {
   EXPECT_NE(late.error().message().find("expired"), std::string::npos) << late.error().message();
 }
 
+TEST_F(TsaTest, VerifiedTokensNameTheirSignerAndIdentifyTellsTrustedFromUntrusted) {
+  TsaResponder r = MakeResponder();
+  std::string digest = Digest(TsaHashAlg::kSha256, "who signed");
+  std::string token = Token(r, digest);
+  auto info =
+      VerifyToken(token, common::AsBytes(digest), TsaHashAlg::kSha256, tsa_->ca_cert_pem, "");
+  ASSERT_TRUE(info.ok()) << info.error().ToString();
+  EXPECT_EQ(info->signer_subject, "CN=Test TSA");
+  EXPECT_EQ(info->signer_issuer, "CN=Test Root CA");
+  EXPECT_TRUE(ParseToken(token)->signer_subject.empty());  // not verified, not named
+
+  auto mine = IdentifyTokenSigner(token, tsa_->ca_cert_pem, "");
+  ASSERT_TRUE(mine.ok()) << mine.error().ToString();
+  EXPECT_EQ(mine->subject, "CN=Test TSA");
+  EXPECT_TRUE(mine->chains_to_trusted);
+  auto theirs = IdentifyTokenSigner(token, other_->ca_cert_pem, "");
+  ASSERT_TRUE(theirs.ok());
+  EXPECT_FALSE(theirs->chains_to_trusted);
+  EXPECT_FALSE(IdentifyTokenSigner(token, "", "")->chains_to_trusted);
+  // Validity periods do not matter to IdentifyTokenSigner (it verifies nothing): eleven years
+  // on, the token no longer verifies at that time, but its signer still chains to the root.
+  constexpr int64_t kYearUs = 365LL * 24 * 3600 * 1000000;
+  EXPECT_FALSE(VerifyToken(token, common::AsBytes(digest), TsaHashAlg::kSha256, tsa_->ca_cert_pem,
+                           "", kFixedNowUs + 11 * kYearUs)
+                   .ok());
+  EXPECT_FALSE(IdentifyTokenSigner("not a token", tsa_->ca_cert_pem, "").ok());
+}
+
 TEST_F(TsaTest, SerialNumbersAreUniqueAndLarge) {
   TsaResponder r = MakeResponder();
   std::string digest = Digest(TsaHashAlg::kSha256, "serials");

@@ -65,6 +65,55 @@ common::Status VerifyWithContext(TS_VERIFY_CTX* ctx, std::string_view trusted_ca
   return common::Ok();
 }
 
+using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, common::Deleter<X509_STORE_CTX_free>>;
+
+// The certificate that signed `token`, looked up among the token's own certificates and
+// those of `untrusted_chain_pem`.
+common::Result<common::X509Ptr> SignerOf(PKCS7* token, std::string_view untrusted_chain_pem) {
+  ASSIGN_OR_RETURN(auto extra,
+                   tsa_internal::ReadCertificates(untrusted_chain_pem, "untrusted chain"));
+  if (!PKCS7_type_is_signed(token)) return common::Error::InvalidInput("token is not SignedData");
+  STACK_OF(X509)* signers = PKCS7_get0_signers(token, extra.get(), 0);
+  if (signers == nullptr || sk_X509_num(signers) != 1) {
+    sk_X509_free(signers);
+    ERR_clear_error();
+    return common::Error::InvalidInput("no certificate given is the token's signer");
+  }
+  X509* signer = sk_X509_value(signers, 0);
+  X509_up_ref(signer);
+  sk_X509_free(signers);
+  return common::X509Ptr{signer};
+}
+
+// The signing certificate's own validity period must contain `at_us` (seconds floor). OpenSSL
+// checks the same while building the chain at that instant; this states it where a reader of
+// this file looks, and does not depend on how the store's time parameter is inherited.
+common::Status SignerValidAt(X509* signer, int64_t at_us) {
+  time_t t = static_cast<time_t>(at_us / 1'000'000);
+  const std::string who = tsa_internal::NameText(X509_get_subject_name(signer));
+  if (X509_cmp_time(X509_get0_notBefore(signer), &t) >= 0) {
+    ERR_clear_error();
+    return common::Error::VerifyFailed("the TSA's signing certificate (" + who +
+                                       ") is not yet valid at the token's time");
+  }
+  if (X509_cmp_time(X509_get0_notAfter(signer), &t) <= 0) {
+    ERR_clear_error();
+    return common::Error::VerifyFailed("the TSA's signing certificate (" + who +
+                                       ") has expired before the token's time");
+  }
+  return common::Ok();
+}
+
+// After the OpenSSL verification: the signer's own validity at `at_us`, and its names.
+common::Status FinishSigner(PKCS7* token, std::string_view untrusted_chain_pem, int64_t at_us,
+                            TokenInfo& info) {
+  ASSIGN_OR_RETURN(auto signer, SignerOf(token, untrusted_chain_pem));
+  RETURN_IF_ERROR(SignerValidAt(signer.get(), at_us));
+  info.signer_subject = tsa_internal::NameText(X509_get_subject_name(signer.get()));
+  info.signer_issuer = tsa_internal::NameText(X509_get_issuer_name(signer.get()));
+  return common::Ok();
+}
+
 }  // namespace
 
 common::Result<std::string> CreateQuery(TsaHashAlg alg, std::span<const uint8_t> digest,
@@ -132,6 +181,7 @@ common::Result<TokenInfo> VerifyReply(std::string_view reply_der, std::string_vi
   RETURN_IF_ERROR(
       VerifyWithContext(ctx.get(), trusted_ca_pem, untrusted_chain_pem, info.gen_time_us,
                         [&] { return TS_RESP_verify_response(ctx.get(), resp.get()); }));
+  RETURN_IF_ERROR(FinishSigner(token, untrusted_chain_pem, info.gen_time_us, info));
   return info;
 }
 
@@ -159,11 +209,45 @@ common::Result<TokenInfo> VerifyToken(std::string_view token_der,
 
   TsVerifyCtxPtr ctx{TS_REQ_to_TS_VERIFY_CTX(req.get(), nullptr)};
   if (!ctx) return common::Error::Internal("TS_VERIFY_CTX: " + common::OpenSslError());
-  auto status = VerifyWithContext(ctx.get(), trusted_ca_pem, untrusted_chain_pem,
-                                  at_time_us.value_or(info.gen_time_us),
+  const int64_t check_time_us = at_time_us.value_or(info.gen_time_us);
+  auto status = VerifyWithContext(ctx.get(), trusted_ca_pem, untrusted_chain_pem, check_time_us,
                                   [&] { return TS_RESP_verify_token(ctx.get(), token.get()); });
   RETURN_IF_ERROR(status);
+  RETURN_IF_ERROR(FinishSigner(token.get(), untrusted_chain_pem, check_time_us, info));
   return info;
+}
+
+common::Result<TokenSigner> IdentifyTokenSigner(std::string_view token_der,
+                                                std::string_view trusted_ca_pem,
+                                                std::string_view untrusted_chain_pem) {
+  Pkcs7Ptr token = tsa_internal::DecodePkcs7(token_der);
+  if (!token) {
+    ERR_clear_error();
+    return common::Error::InvalidInput("not a DER TimeStampToken");
+  }
+  ASSIGN_OR_RETURN(auto signer, SignerOf(token.get(), untrusted_chain_pem));
+  TokenSigner out;
+  out.subject = tsa_internal::NameText(X509_get_subject_name(signer.get()));
+  out.issuer = tsa_internal::NameText(X509_get_issuer_name(signer.get()));
+  auto store = tsa_internal::MakeTrustStore(trusted_ca_pem);
+  if (!store.ok()) return out;  // no trusted certificate at all: chains to nothing
+  ASSIGN_OR_RETURN(auto untrusted,
+                   tsa_internal::ReadCertificates(untrusted_chain_pem, "untrusted chain"));
+  if (STACK_OF(X509)* own = token->d.sign->cert) {
+    for (int i = 0; i < sk_X509_num(own); ++i) {
+      X509* c = sk_X509_value(own, i);
+      X509_up_ref(c);
+      if (sk_X509_push(untrusted.get(), c) <= 0) X509_free(c);
+    }
+  }
+  X509StoreCtxPtr ctx{X509_STORE_CTX_new()};
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), store->get(), signer.get(), untrusted.get()) != 1) {
+    return common::Error::Internal("X509_STORE_CTX: " + common::OpenSslError());
+  }
+  X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx.get()), X509_V_FLAG_NO_CHECK_TIME);
+  out.chains_to_trusted = X509_verify_cert(ctx.get()) == 1;
+  ERR_clear_error();
+  return out;
 }
 
 }  // namespace notary

@@ -1,7 +1,7 @@
 // The notary web console: sign-in, search, message view and the in-browser bundle verifier.
 // Every message-derived value reaches the page through text nodes (h() below), never HTML.
 import { LANGS, pickLang, translator } from './i18n.js';
-import { readZip, verifyBundle } from './verify.js';
+import { checkCosignatures, formatUtcMicros, parseWitnessKey, readZip, verifyBundle } from './verify.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -672,6 +672,50 @@ async function renderMessage(id) {
 function renderVerify() {
   const out = h('section', { id: 'verify-result', 'aria-live': 'polite' });
   const input = h('input', { id: 'bundle', name: 'bundle', type: 'file', accept: '.zip,application/zip' });
+  const witnessInput = h('textarea', { id: 'witness-keys', name: 'witness-keys', rows: '2', spellcheck: 'false' });
+  // The checkpoint's witness cosignature lines: unchecked, unless a key pasted for that witness
+  // verifies them (notary-verify --witness is the complete check: check 22).
+  const cosignatureTable = async (note) => {
+    const keys = [];
+    const problems = [];
+    for (const line of witnessInput.value.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        keys.push(await parseWitnessKey(line));
+      } catch (err) {
+        problems.push(h('p', { class: 'note' }, t('witness_key_bad', { msg: err.message })));
+      }
+    }
+    const rows = await checkCosignatures(note, keys);
+    if (!rows.length) return problems;
+    const label = { verified: t('cosig_verified'), invalid: t('cosig_invalid'), unchecked: t('cosig_unchecked') };
+    return [
+      ...problems,
+      h(
+        'table',
+        { class: 'cosignatures' },
+        h('caption', {}, t('cosignatures')),
+        h(
+          'tbody',
+          {},
+          rows.map((r) =>
+            h(
+              'tr',
+              { dataset: { witness: r.name, status: r.status } },
+              h('td', {}, r.name, ' ', h('code', {}, r.keyId)),
+              h(
+                'td',
+                {},
+                // The time as the line claims it; beyond year 9999 it is not shown.
+                r.timeUs === null || r.timeUs > 253402300799e6 ? '—' : formatUtcMicros(r.timeUs) + ' ' + t('utc'),
+              ),
+              h('td', {}, label[r.status]),
+            ),
+          ),
+        ),
+      ),
+    ];
+  };
   const run = async (file) => {
     out.replaceChildren(h('p', {}, t('checking')));
     const started = performance.now();
@@ -724,9 +768,11 @@ function renderVerify() {
           t('key_fp') + ': — ',
           report.keySelfDeclared ? t('key_unknown') : t('key_not_published'),
         );
+    const cosignatures = await cosignatureTable(report.checkpointNote).catch(() => []);
     out.replaceChildren(
       verdict,
       keyLine,
+      ...cosignatures,
       h(
         'table',
         { class: 'checks' },
@@ -774,6 +820,13 @@ function renderVerify() {
     input,
     h('p', { class: 'help' }, t('drop')),
   );
+  const witnesses = h(
+    'div',
+    { class: 'witness-keys' },
+    h('label', { for: 'witness-keys' }, t('witness_keys')),
+    witnessInput,
+    h('p', { class: 'help' }, t('witness_keys_help')),
+  );
   drop.addEventListener('dragover', (ev) => {
     ev.preventDefault();
     drop.classList.add('over');
@@ -789,6 +842,7 @@ function renderVerify() {
     h('p', {}, t('verify_intro')),
     h('p', { class: 'note' }, t('verify_scope')),
     drop,
+    witnesses,
     out,
   );
   document.documentElement.dataset.ready = 'verify';

@@ -84,6 +84,14 @@ const S = {
     verify_intro: 'Choose or drop an evidence zip. It is checked in this browser only; nothing is uploaded.',
     verify_scope:
       "The browser checks the hashes, the Merkle proofs, the notary's Ed25519 signatures and that each time-stamp token covers the block hash. The canonical form, the time-stamp tokens' CMS signatures and TSA certificates are checked by notary-verify only: run it for a complete check.",
+    witness_keys: 'Witness keys (optional)',
+    witness_keys_help:
+      "One witness verifier key per line (name+hexid+base64), obtained from the witness itself. Cosignatures by these keys are checked here; the others stay unchecked names.",
+    witness_key_bad: 'Ignored witness key: {msg}',
+    cosignatures: "Witness cosignatures on the notary's checkpoint",
+    cosig_verified: 'verified with the key given above',
+    cosig_invalid: 'DOES NOT VERIFY with the key given above',
+    cosig_unchecked: 'unchecked: a name as written, no key given for it',
     bundle: 'Evidence bundle (.zip)',
     drop: 'or drop the file here',
     checking: 'Checking…',
@@ -192,6 +200,14 @@ const S = {
       '증거 zip 파일을 선택하거나 끌어다 놓으세요. 이 브라우저 안에서만 검사하며 아무것도 업로드하지 않습니다.',
     verify_scope:
       '브라우저는 해시, 머클 증명, 공증인의 Ed25519 서명, 각 타임스탬프 토큰이 블록 해시를 가리키는지를 검사합니다. 정규화 형식, 타임스탬프 토큰의 CMS 서명과 TSA 인증서는 notary-verify만 검사합니다. 완전한 검증에는 notary-verify를 실행하세요.',
+    witness_keys: '감시자(witness) 키 (선택)',
+    witness_keys_help:
+      '감시자에게서 직접 받은 감시자 검증 키(name+hexid+base64)를 한 줄에 하나씩 입력하십시오. 이 키들의 공동 서명은 여기서 확인되며, 나머지는 확인되지 않은 이름으로 남습니다.',
+    witness_key_bad: '무시된 감시자 키: {msg}',
+    cosignatures: '공증 시스템 체크포인트에 대한 감시자 공동 서명',
+    cosig_verified: '위에 입력한 키로 확인됨',
+    cosig_invalid: '위에 입력한 키로 확인되지 않음',
+    cosig_unchecked: '확인되지 않음: 적힌 이름일 뿐이며 해당 키가 입력되지 않았습니다',
     bundle: '증거 번들 (.zip)',
     drop: '또는 파일을 여기에 끌어다 놓기',
     checking: '검사 중…',
@@ -299,6 +315,13 @@ const S = {
     verify_intro: '选择或拖放证据 zip 文件。仅在此浏览器中检查，不会上传任何内容。',
     verify_scope:
       '浏览器检查哈希、默克尔证明、公证方的 Ed25519 签名，以及每个时间戳令牌是否覆盖区块哈希。规范化形式、时间戳令牌的 CMS 签名和 TSA 证书仅由 notary-verify 检查；完整验证请运行 notary-verify。',
+    witness_keys: '见证方公钥（可选）',
+    witness_keys_help: '每行一个见证方验证密钥（name+hexid+base64），须从见证方本身取得。这些密钥的联署在此核验；其余仅为未经核验的名称。',
+    witness_key_bad: '已忽略的见证方密钥：{msg}',
+    cosignatures: '见证方对公证方检查点的联署',
+    cosig_verified: '已用上方提供的密钥核验',
+    cosig_invalid: '用上方提供的密钥核验失败',
+    cosig_unchecked: '未核验：仅为所写名称，未提供其密钥',
     bundle: '证据包（.zip）',
     drop: '或将文件拖放到此处',
     checking: '检查中…',

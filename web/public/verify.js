@@ -38,6 +38,7 @@ export const CHECKS = [
   ['attachment.match', 'A file among the parts (--attachment)'],
   ['journal.report', 'Journal report agrees with the sealed envelope'],
   ['texts.rendered', 'certificate.html and VERIFY.md follow from the evidence'],
+  ['checkpoint.witnesses', 'Independent witnesses cosigned the checkpoint'],
 ];
 
 const MAX_ENTRIES = 64;
@@ -1456,6 +1457,22 @@ export async function textsView(e, files, labels) {
   const b = a < 0 ? -1 : note.indexOf('\n', a + 1);
   v.checkpoint_origin = a < 0 ? note : note.slice(0, a);
   v.checkpoint_size = a < 0 ? '' : b < 0 ? note.slice(a + 1) : note.slice(a + 1, b);
+  // The names on the note's signature lines other than the notary's, as written, unchecked
+  // (CosignerNames in evidence/src/texts.cc reads them the same way).
+  v.witnesses = [];
+  const noteLines = note.split('\n');
+  const noteBlank = noteLines.indexOf('');
+  if (noteBlank >= 0) {
+    for (const line of noteLines.slice(noteBlank + 1)) {
+      if (!line.startsWith('\u2014 ')) continue;
+      const rest = line.slice(2);
+      const sp = rest.indexOf(' ');
+      if (sp <= 0) continue;
+      const name = rest.slice(0, sp);
+      if (name !== v.checkpoint_origin) v.witnesses.push({ name });
+    }
+  }
+  v.has_witnesses = v.witnesses.length > 0;
   const tokens = [];
   const tokenList = (block, height, thisBlock) =>
     block.timestamps.map((t, i) => {
@@ -1519,6 +1536,82 @@ function fmtUs(us) {
 // `trusted`: null (use the bundle's own keys: self-declared) or [{fingerprint, public_key_pem}].
 // `assets`: {certTemplate, verifyTemplate, labels} (bytes or text) for check 21; when absent
 // they are loaded from /assets/ (notaryd serves web/public/ there).
+// The signature lines of a checkpoint note other than the log's own (whose name is the
+// origin), read without verifying anything, with the note text they would sign.
+function cosignatureLines(note) {
+  if (typeof note !== 'string') return { text: '', lines: [] };
+  const lines = note.split('\n');
+  const blank = lines.indexOf('');
+  if (blank < 1) return { text: '', lines: [] };
+  const origin = lines[0];
+  const out = [];
+  for (const line of lines.slice(blank + 1)) {
+    const m = /^\u2014 (\S+) (\S+)$/.exec(line);
+    if (!m || m[1] === origin) continue;
+    let sig;
+    try {
+      sig = unb64(m[2]);
+    } catch {
+      continue;
+    }
+    if (sig.length < 4) continue;
+    let time = null;
+    if (sig.length === 76) {
+      let t = 0n;
+      for (let i = 4; i < 12; i++) t = (t << 8n) | BigInt(sig[i]);
+      if (t < 2n ** 63n / 1000000n) time = t;
+    }
+    out.push({ name: m[1], keyId: hex(sig.subarray(0, 4)), time, sig });
+  }
+  return { text: lines.slice(0, blank).join('\n') + '\n', lines: out };
+}
+
+// {name, keyId (8 hex digits), timeUs (the cosignature/v1 timestamp, or null when the line is
+// not 76 bytes)} per cosignature line: unchecked claims.
+export function checkpointCosignatures(note) {
+  return cosignatureLines(note).lines.map((l) => ({
+    name: l.name,
+    keyId: l.keyId,
+    timeUs: l.time === null ? null : Number(l.time) * 1e6,
+  }));
+}
+
+// A witness verifier key "<name>+<8 hex key ID>+base64(0x04 || Ed25519 key)" (C2SP
+// tlog-cosignature) -> {name, keyId, key}. Throws for anything else.
+export async function parseWitnessKey(vkey) {
+  const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+=*)$/.exec(String(vkey).trim());
+  if (!m) throw new Error('not a witness verifier key (name+hexid+base64)');
+  const raw = unb64(m[3]);
+  if (raw.length !== 33 || raw[0] !== 4) throw new Error('not a cosignature/v1 (type 0x04) Ed25519 key');
+  const keyId = hex((await sha256(concat(enc.encode(m[1] + '\n'), raw))).subarray(0, 4));
+  if (keyId !== m[2]) throw new Error('the key ID does not match the key');
+  const key = await crypto.subtle.importKey('spki', concat(SPKI_PREFIX, raw.subarray(1)), { name: 'Ed25519' }, false, [
+    'verify',
+  ]);
+  return { name: m[1], keyId, key };
+}
+
+// The checkpoint's cosignature lines, each {name, keyId, timeUs, status}: 'verified' by one of
+// `witnessKeys` (parseWitnessKey), 'invalid' (a line by one of them that does not verify), or
+// 'unchecked' (no key given for it). notary-verify --witness is the complete check.
+export async function checkCosignatures(note, witnessKeys) {
+  const { text, lines } = cosignatureLines(note);
+  const out = [];
+  for (const l of lines) {
+    const k = witnessKeys.find((w) => w.name === l.name && w.keyId === l.keyId);
+    let status = 'unchecked';
+    if (k) {
+      status = 'invalid';
+      if (l.time !== null) {
+        const msg = enc.encode('cosignature/v1\ntime ' + l.time.toString() + '\n' + text);
+        if (await ed25519Verify(k, l.sig.subarray(12), msg)) status = 'verified';
+      }
+    }
+    out.push({ name: l.name, keyId: l.keyId, timeUs: l.time === null ? null : Number(l.time) * 1e6, status });
+  }
+  return out;
+}
+
 export async function verifyBundle(files, trusted, assets) {
   const results = new Map();
   const set = (id, status, reason) => {
@@ -2080,6 +2173,21 @@ export async function verifyBundle(files, trusted, assets) {
       else pass('texts.rendered', 'both re-rendered from evidence.json (lang ' + e.lang + ') byte for byte');
     }
   }
+
+  // 22. checkpoint.witnesses: the cosignature/v1 lines of independent witnesses on the
+  // checkpoint, listed (name, key ID, time) but unchecked: the browser is given no witness key,
+  // as notary-verify without --witness (docs/verifying.md).
+  out.checkpointNote = e.checkpoint && e.checkpoint.note;
+  out.cosignatures = checkpointCosignatures(out.checkpointNote);
+  skip(
+    'checkpoint.witnesses',
+    out.cosignatures.length === 0
+      ? 'no witness policy given (--witness); the checkpoint carries no cosignature'
+      : 'no witness policy given (--witness); the checkpoint carries ' +
+          out.cosignatures.length +
+          ' cosignature line(s), unchecked: ' +
+          out.cosignatures.map((c) => c.name + ' (' + c.keyId + ')').join(', '),
+  );
 
   out.checks = CHECKS.map(([id, name]) => ({
     id,

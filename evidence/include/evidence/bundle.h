@@ -18,6 +18,7 @@
 
 #include "common/bytes.h"
 #include "common/result.h"
+#include "log/cosignature.h"
 #include "log/leaf_record.h"
 #include "receipt/receipt.h"
 
@@ -160,13 +161,44 @@ struct CheckResult {
 struct VerifyOptions {
   std::vector<std::string> pinned_key_pems;      // trusted notary keys (PEM)
   std::vector<std::string> pinned_fingerprints;  // trusted notary key fingerprints (hex)
-  std::optional<std::string> tsa_ca_pem;         // trusted TSA root(s); overrides the bundle's
-  std::optional<std::string> eml;                // another copy of the message
-  std::optional<std::string> attachment;         // a file that may be one of the parts
-  std::optional<std::string> newer_checkpoint;   // a signed note obtained separately
+  // Trusted TSA roots, one entry per authority (a PEM text, which may hold several
+  // certificates, e.g. a root and its cross-signed twin). When any is given they replace the
+  // bundle's own tsa_ca_pem; when none is, the bundle's roots are used (self-declared).
+  std::vector<std::string> tsa_ca_pems;
+  // Tokens over the block from at least this many distinct authorities (a token's authority:
+  // its signing certificate's subject and issuer) must verify against the trusted roots.
+  // With pinned roots a token whose signer does not chain to any of them is not counted (and
+  // does not fail); one whose signer does, but that does not verify, fails. Without pinned
+  // roots every token must verify against the bundle's roots, as before.
+  size_t tsa_quorum = 1;
+  // Independent C2SP tlog-witnesses (cosignature/v1, type-0x04 keys) the user trusts, and how
+  // many of them must have cosigned the bundle's checkpoint; nullopt: all of those given.
+  // No witnesses: check checkpoint.witnesses is skipped (old bundles verify as before).
+  std::vector<CosignerKey> witnesses;
+  std::optional<size_t> witness_quorum;
+  std::optional<std::string> eml;               // another copy of the message
+  std::optional<std::string> attachment;        // a file that may be one of the parts
+  std::optional<std::string> newer_checkpoint;  // a signed note obtained separately
   // GET /v1/proofs/consistency?first=<bundle tree size>&second=<newer tree size> JSON:
   // {"first": A, "second": B, "hashes": ["hex", ...]}.
   std::optional<std::string> consistency_proof_json;
+};
+
+// A configured witness whose cosignature on the bundle's checkpoint verified.
+struct WitnessCosignature {
+  std::string name;
+  std::string key_id;   // 8 lower-case hex digits
+  int64_t time_us = 0;  // the cosignature's timestamp (whole seconds), in microseconds
+};
+
+// One time-stamp token on the bundle's block, as verified.
+struct StampingAuthority {
+  std::string tsa;          // BundleToken.tsa: "local" (the notary's built-in TSA) or a URL
+  std::string subject;      // the signing certificate's subject (RFC 2253); "" if unknown
+  std::string issuer;       // its issuer
+  int64_t gen_time_us = 0;  // TSTInfo.genTime
+  bool built_in = false;    // tsa == "local": the notary's own authority
+  bool counted = false;     // verified against the trusted roots (counts for the quorum)
 };
 
 struct VerifyReport {
@@ -179,8 +211,14 @@ struct VerifyReport {
   std::string receipt_id;
   int64_t received_at_us = 0;
   uint64_t block_height = 0;
-  std::optional<int64_t> not_before_us;  // previous block's earliest token time
-  std::optional<int64_t> not_after_us;   // this block's earliest token time
+  std::optional<int64_t> not_before_us;  // previous block's latest counted token time
+  // The earliest time a trusted party attests the receipt existed: the earliest counted
+  // token on its block (genTime + accuracy) and the earliest cosignature by a configured
+  // witness on the bundle's checkpoint, which includes the leaf (docs/verifying.md).
+  std::optional<int64_t> not_after_us;
+  std::vector<WitnessCosignature> witnesses;   // configured witnesses that cosigned
+  std::vector<StampingAuthority> authorities;  // the block's tokens, in bundle order
+  size_t cosignature_lines = 0;                // signature lines other than the log's
 };
 
 // Runs every check. Never fails: problems become failed checks.
@@ -189,5 +227,21 @@ VerifyReport VerifyBundle(const Bundle& bundle, const VerifyOptions& options);
 // The report as JSON (docs/verifying.md): {"valid", "checks": [{"id","name","status","reason"}],
 // ...}.
 std::string VerifyReportJson(const VerifyReport& report);
+
+// A verification policy file (docs/verifying.md, "Policy file"): JSON
+//   {"notary_keys": ["<fingerprint hex>", ...], "witnesses": ["<vkey>", ...],
+//    "witness_quorum": N, "tsa_roots": ["<PEM text or file path>", ...], "tsa_quorum": N}
+// Every member is optional; no other member is allowed. tsa_roots entries starting with
+// "-----BEGIN" are PEM texts; others are paths, which the caller resolves (relative to the
+// policy file) and reads. Errors: kInvalidInput naming the member.
+struct VerifyPolicy {
+  std::vector<std::string> notary_fingerprints;
+  std::vector<CosignerKey> witnesses;
+  std::optional<size_t> witness_quorum;
+  std::vector<std::string> tsa_root_pems;   // given inline
+  std::vector<std::string> tsa_root_paths;  // given as paths, to read
+  std::optional<size_t> tsa_quorum;
+};
+common::Result<VerifyPolicy> ParseVerifyPolicy(std::string_view json_text);
 
 }  // namespace notary

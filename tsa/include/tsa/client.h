@@ -45,12 +45,32 @@ common::Result<TokenInfo> VerifyReply(std::string_view reply_der, std::string_vi
 
 // Verifies a bare TimeStampToken over `expected_digest` made with `alg`: same checks as
 // VerifyReply but without nonce and policy. The chain is checked at genTime unless
-// `at_time_us` is given.
+// `at_time_us` is given. Besides OpenSSL's chain check, the signing certificate's own
+// notBefore/notAfter are compared with that instant explicitly, and the ESS
+// signing-certificate attribute (ESSCertIDv2, or v1) must name the signing certificate
+// (TS_VFY_SIGNER: OpenSSL 3 refuses a token without one or with one naming another
+// certificate). On success the TokenInfo names the signer (signer_subject, signer_issuer).
 // Errors: as VerifyReply.
 common::Result<TokenInfo> VerifyToken(std::string_view token_der,
                                       std::span<const uint8_t> expected_digest, TsaHashAlg alg,
                                       std::string_view trusted_ca_pem,
                                       std::string_view untrusted_chain_pem,
                                       std::optional<int64_t> at_time_us = std::nullopt);
+
+// Who signed a token, without verifying it: the signing certificate (found among the token's
+// own certificates and `untrusted_chain_pem`) and whether it chains to a certificate of
+// `trusted_ca_pem` at all, at any time (validity periods ignored). A verifier uses it to tell
+// a token of a trusted authority that does not verify (tampered, or signed outside its
+// certificate's validity: a failure) from a token of an authority it does not trust (ignored).
+struct TokenSigner {
+  std::string subject;  // RFC 2253
+  std::string issuer;   // RFC 2253
+  bool chains_to_trusted = false;
+};
+// Errors: kInvalidInput when the token or a PEM does not parse, or no certificate among those
+// given is the token's signer.
+common::Result<TokenSigner> IdentifyTokenSigner(std::string_view token_der,
+                                                std::string_view trusted_ca_pem,
+                                                std::string_view untrusted_chain_pem);
 
 }  // namespace notary

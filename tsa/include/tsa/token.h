@@ -77,6 +77,10 @@ struct TokenInfo {
   std::string imprint;                   // TSTInfo.messageImprint.hashedMessage, raw bytes
   std::optional<std::string> nonce_hex;  // TSTInfo.nonce, lower-case hex, when present
   int64_t accuracy_us = -1;              // TSTInfo.accuracy in microseconds; -1 when absent
+  // The certificate that signed the token, RFC 2253 text. Filled by VerifyToken and
+  // VerifyReply only (after the signature verified); ParseToken leaves them empty.
+  std::string signer_subject;
+  std::string signer_issuer;
 };
 
 // Reads a TimeStampResp's status without verifying anything.
