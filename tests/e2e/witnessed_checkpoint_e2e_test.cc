@@ -205,6 +205,21 @@ TEST(WitnessedCheckpointTest, QuorumOfTwoOfThreeSurvivesOneWitnessAndWaitsForTwo
   const json ev = json::parse(unzip.out);
   const std::string note = ev["checkpoint"]["note"].get<std::string>();
   EXPECT_GE(Cosigners(note, all), 2u) << note;
+
+  // notary-verify, with the witnesses pinned: valid at quorum 2 (a and b cosigned; c was down
+  // when this checkpoint was made), invalid when all three are required, naming check 22.
+  const std::string verify = testsupport::BinaryDir() + "/cli/notary-verify";
+  const std::string fingerprint = notary::Fingerprint(key.signer.public_key());
+  auto ok = RunCommand({verify, zip, "--fingerprint", fingerprint, "--witness", a.vkey(),
+                        "--witness", b.vkey(), "--witness", c.vkey(), "--witness-quorum", "2"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("witness.test/a"), std::string::npos) << ok.out;
+  if (Cosigners(note, all) == 2) {
+    auto strict = RunCommand({verify, zip, "--fingerprint", fingerprint, "--witness", a.vkey(),
+                              "--witness", b.vkey(), "--witness", c.vkey()});
+    EXPECT_EQ(strict.exit_code, 1) << strict.out;
+    EXPECT_NE(strict.out.find("checkpoint.witnesses"), std::string::npos) << strict.out;
+  }
 }
 
 TEST(WitnessedCheckpointTest, AWitnessHoldingAForkedViewRefusesAndNotarydSaysSo) {
