@@ -121,7 +121,9 @@ common::Result<std::string> CheckpointPublisher::Ask(Witness& w, const std::stri
     ASSIGN_OR_RETURN(WitnessReply reply,
                      transport_(url, AddCheckpointBody(old, proof, note), options_.timeout));
     if (reply.status == 200) {
-      // Only lines by this witness's key count, and only if they verify over this note.
+      // Only a line by this witness's key counts, and only if it verifies over this note; one
+      // per witness, so that a witness cannot bloat the published note (C2SP notes carry at
+      // most 100 signatures).
       auto lines = notary::NoteSignatureLines(note + reply.body);
       if (!lines.ok()) {
         return Error::VerifyFailed("the witness's answer is not signature lines: " +
@@ -131,7 +133,10 @@ common::Result<std::string> CheckpointPublisher::Ask(Witness& w, const std::stri
       std::string mine;
       for (size_t i = own; i < lines->size(); ++i) {
         const std::string one = note + (*lines)[i];
-        if (notary::VerifyCosignature(one, w.config.key).ok()) mine += (*lines)[i];
+        if (notary::VerifyCosignature(one, w.config.key).ok()) {
+          mine = (*lines)[i];
+          break;
+        }
       }
       if (mine.empty()) {
         return Error::VerifyFailed("no valid cosignature by " + w.config.key.name +
@@ -211,11 +216,19 @@ common::Result<std::optional<CheckpointPublisher::Round>> CheckpointPublisher::R
     }
   }
   Round round{size, count, false};
-  if (count >= options_.quorum) {
+  bool already = false;
+  {
+    common::MutexLock lock(mu_);
+    already = published_size_ == head->tree_size;
+  }
+  if (count >= options_.quorum && !already) {
+    // A tree is stored once, at its first quorum: the earliest cosignature times are the ones
+    // that date its leaves. Later rounds on the same tree keep the witnesses current without
+    // growing the table every interval.
     RETURN_IF_ERROR(
         chain_.AddCosignedCheckpoint(head->tree_size, cosigned, static_cast<int>(count)));
-    round.published = true;
   }
+  round.published = count >= options_.quorum;
   {
     common::MutexLock lock(mu_);
     ++rounds_;
@@ -224,12 +237,12 @@ common::Result<std::optional<CheckpointPublisher::Round>> CheckpointPublisher::R
                         ? ""
                         : std::to_string(count) + " of " + std::to_string(options_.quorum) +
                               " required cosignatures (" + problems + ")";
-    if (round.published) {
+    if (round.published && !already) {
       ++published_;
       published_size_ = head->tree_size;
     }
   }
-  if (round.published) {
+  if (round.published && !already) {
     spdlog::info("event=checkpoint_published tree_size={} cosigners={}", size, count);
   } else {
     spdlog::warn("event=checkpoint_quorum_missed tree_size={} cosigners={} quorum={}", size, count,

@@ -45,6 +45,7 @@ struct InProcessWitness {
   notary::CosignerKey vkey;
   std::atomic<int> requests{0};
   std::atomic<bool> down{false};
+  std::atomic<bool> repeat{false};
 };
 
 class CheckpointPublisherTest : public ::testing::Test {
@@ -109,6 +110,8 @@ class CheckpointPublisherTest : public ::testing::Test {
         ++w->requests;
         if (w->down) return common::Error::Unavailable("connection refused");
         auto r = w->w->AddCheckpoint(body);
+        // A witness that repeats its (valid) line, hoping to bloat the published note.
+        if (w->repeat && r.status == 200) r.body = r.body + r.body + r.body;
         return pipeline::WitnessReply{r.status, r.content_type, r.body};
       }
       return common::Error::Unavailable("no such host");
@@ -169,6 +172,15 @@ TEST_F(CheckpointPublisherTest, PublishesOnlyWhatTheQuorumCosignedAndTheWitnesse
   EXPECT_TRUE((*r2)->published);
   EXPECT_EQ(a->w->State(kOrigin)->size, 3u);
   EXPECT_EQ((*chain_->LatestCosignedCheckpoint())->tree_size, 3);
+  // The same tree again: cosigned, not stored twice.
+  const auto rows = [&] {
+    return testsupport::Psql(tdb_.AppUrl(), "SELECT count(*) FROM cosigned_checkpoints");
+  };
+  const std::string before = rows();
+  auto again = p->RunOnce();
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_TRUE((*again)->published);
+  EXPECT_EQ(rows(), before);
 
   // One witness down, quorum 2: the round misses it and publishes nothing new.
   b->down = true;
@@ -198,6 +210,18 @@ TEST_F(CheckpointPublisherTest, ACosignatureByAnotherKeyUnderTheSameNameDoesNotC
   EXPECT_FALSE((*r)->published);
   EXPECT_EQ(impostor->requests.load(), 1);
   EXPECT_FALSE(chain_->LatestCosignedCheckpoint()->has_value());
+}
+
+TEST_F(CheckpointPublisherTest, OneLinePerWitnessHoweverManyItSends) {
+  auto a = MakeWitness("w.test/a");
+  a->repeat = true;
+  witnesses_ = {a.get()};
+  auto p = Publisher({{a->vkey, "http://w.test/a"}}, 1);
+  SealOne();
+  auto r = p->RunOnce();
+  ASSERT_TRUE(r.ok() && r->has_value() && (*r)->published);
+  const std::string note = (*chain_->LatestCosignedCheckpoint())->checkpoint;
+  EXPECT_EQ(notary::NoteSignatureLines(note)->size(), 2u) << note;  // the log's and a's
 }
 
 TEST_F(CheckpointPublisherTest, AWitnessThatRestartedEmptyOrAheadIsLearntFromIts409) {

@@ -10,9 +10,9 @@
 // that is down, slow, refusing or answering garbage counts as missing for that round and is
 // never waited on longer than `timeout`. Rounds run every `interval` and right after a block
 // is sealed (Nudge), on a thread of their own: ingest and sealing never wait for witnesses.
-// A tree already published is cosigned again each interval (witnesses sign with the time
-// they see it), so the newest cosignature times keep advancing and a witness that was down
-// converges when it returns.
+// A tree already published is submitted again each interval, so a witness that was down
+// converges when it returns; it is stored once, at its first quorum (its earliest cosignature
+// times are the ones that date its leaves).
 //
 // Thread-safety: thread-safe. Start/Stop from one thread.
 #pragma once
@@ -77,7 +77,7 @@ class CheckpointPublisher {
   struct Round {
     uint64_t tree_size = 0;
     size_t cosigned = 0;     // witnesses whose cosignature verified in this round
-    bool published = false;  // stored as the newest cosigned checkpoint
+    bool published = false;  // the quorum cosigned the newest tree (stored the first time)
   };
   // One round, now, on the caller's thread. nullopt when the log has no block yet.
   common::Result<std::optional<Round>> RunOnce() EXCLUDES(mu_);
