@@ -32,13 +32,23 @@ rate() {  # rate PORT -> messages/s
 }
 
 psql_app() { psql "$app" -Atc "$1"; }
+# CPU seconds (user+sys, with reaped children: the TSA servers run openssl per token) so far.
+tick=$(getconf CLK_TCK)
+cpu_of() {
+  local s=0 p
+  for p in "$@"; do
+    [ -r "/proc/$p/stat" ] && s=$((s + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat")))
+  done
+  python3 -c "print(f'{$s/$tick:.2f}')"
+}
 
 start_notaryd() {  # start_notaryd DIR SMTP HTTP [extra flags...]
   local dir=$1 smtp=$2 http=$3
   shift 3
   "$build/notaryd/notaryd" --database-url "$app" --owner-database-url "$owner" \
     --data-dir "$dir" --http-listen "127.0.0.1:$http" --smtp-listen "127.0.0.1:$smtp" \
-    --origin bench.test/log --log-level warn "$@" > "$dir.log" 2>&1 &
+    --origin bench.test/log --batch-interval-ms "${BATCH_MS:-200}" --log-level warn "$@" \
+    > "$dir.log" 2>&1 &
   pids+=($!)
   wait_port "$smtp"
 }
@@ -46,10 +56,12 @@ start_notaryd() {  # start_notaryd DIR SMTP HTTP [extra flags...]
 # 1. The reference: no witness, the built-in TSA only.
 smtp1=$(port); http1=$(port)
 start_notaryd "$work/plain" "$smtp1" "$http1"
+n0=$(cpu_of "${pids[-1]}")
 plain=$(rate "$smtp1")
+plain_cpu=$(python3 -c "print(f'{($(cpu_of "${pids[-1]}") - $n0) / $messages * 1e6:.0f}')")
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 # Each run gets its own database: the second must not count the first's blocks.
-psql "$owner" -qc "DROP SCHEMA public CASCADE; CREATE SCHEMA public; GRANT ALL ON SCHEMA public TO public" >/dev/null
+PGOPTIONS=--client-min-messages=warning psql "$owner" -qc "DROP SCHEMA public CASCADE; CREATE SCHEMA public; GRANT ALL ON SCHEMA public TO public" >/dev/null
 
 # 2. Three witnesses (started once notaryd has made its key) and three authorities.
 mkdir -p "$work/w1" "$work/w2" "$work/w3" "$work/tsa1" "$work/tsa2"
@@ -78,7 +90,12 @@ for i in 1 2 3; do
   pids+=($!)
   wait_port "${wports[$((i-1))]}"
 done
+notaryd2=${pids[-4]}
+others=("${pids[@]: -6:2}" "${pids[@]: -3}")  # the TSA servers and the witnesses
+n0=$(cpu_of "$notaryd2"); o0=$(cpu_of "${others[@]}")
 witnessed=$(rate "$smtp2")
+witnessed_cpu=$(python3 -c "print(f'{($(cpu_of "$notaryd2") - $n0) / $messages * 1e6:.0f}')")
+others_cpu=$(python3 -c "print(f'{$(cpu_of "${others[@]}") - $o0:.2f}')")
 # Let the last block seal and be published (at most a few intervals).
 for _ in $(seq 1 100); do
   pending=$(psql_app "SELECT count(*) FROM pending")
@@ -95,6 +112,12 @@ latency=$(psql_app "
           FROM blocks b JOIN cosigned_checkpoints c ON c.tree_size >= b.tree_size
          GROUP BY b.height, b.sealed_at) x")
 read -r p50 p95 pmax nblocks <<<"$latency"
+publish=$(curl -sf "http://127.0.0.1:$http2/metrics" | python3 -c '
+import sys
+m = {l.split()[0]: float(l.split()[1]) for l in sys.stdin if l.startswith("checkpoint_publish_seconds")}
+n = m.get("checkpoint_publish_seconds_count", 0)
+total, peak = m.get("checkpoint_publish_seconds_sum", 0), m.get("checkpoint_publish_seconds_max", 0)
+print(f"mean {total/n*1000:.1f} ms, max {peak*1000:.1f} ms over {n:.0f} checkpoints" if n else "none")')
 round_trip=$(curl -sf "http://127.0.0.1:$http2/metrics" | python3 -c '
 import sys
 s = {}; n = {}
@@ -104,7 +127,9 @@ for line in sys.stdin:
 print(" ".join(f"{k}={s[k]/n[k]*1000:.1f}ms" for k in sorted(s) if n.get(k)))')
 
 echo "messages: $messages of 10 KB over $sessions SMTP sessions"
-echo "ingest, no witness, built-in TSA only:        $plain msgs/s (reference)"
-echo "ingest, 3 witnesses (quorum 3) + 3 TSAs (q 3): $witnessed msgs/s ($(python3 -c "print(f'{$witnessed/$plain*100:.0f}')") % of the reference)"
-echo "seal -> published cosigned checkpoint, over $nblocks blocks: median $p50 ms, p95 $p95 ms, max $pmax ms"
+echo "ingest, no witness, built-in TSA only:        $plain msgs/s (reference), notaryd $plain_cpu us CPU/message"
+echo "ingest, 3 witnesses (quorum 3) + 3 TSAs (q 3): $witnessed msgs/s ($(python3 -c "print(f'{$witnessed/$plain*100:.0f}')") % of the reference), notaryd $witnessed_cpu us CPU/message"
+echo "  CPU of the witnesses and TSA servers on this same machine meanwhile: $others_cpu s"
+echo "publishing round (newest block read, 3 witnesses asked in parallel, stored): $publish"
+echo "block sealed_at (before its commit) -> published, over $nblocks blocks: median $p50 ms, p95 $p95 ms, max $pmax ms"
 echo "witness round trip (add-checkpoint, mean per witness): $round_trip"

@@ -114,6 +114,8 @@ class CheckpointPublisher {
   uint64_t rounds_ GUARDED_BY(mu_) = 0;
   uint64_t published_ GUARDED_BY(mu_) = 0;
   int64_t published_size_ GUARDED_BY(mu_) = -1;
+  double publish_seconds_sum_ GUARDED_BY(mu_) = 0;  // rounds that stored a new tree
+  double publish_seconds_max_ GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 
