@@ -86,7 +86,7 @@ const S = {
       "The browser checks the hashes, the Merkle proofs, the notary's Ed25519 signatures and that each time-stamp token covers the block hash. The canonical form, the time-stamp tokens' CMS signatures and TSA certificates are checked by notary-verify only: run it for a complete check.",
     witness_keys: 'Witness keys (optional)',
     witness_keys_help:
-      "One witness verifier key per line (name+hexid+base64), obtained from the witness itself. Cosignatures by these keys are checked here; the others stay unchecked names.",
+      'One witness verifier key per line (name+hexid+base64), obtained from the witness itself. Cosignatures by these keys are checked here; the others stay unchecked names.',
     witness_key_bad: 'Ignored witness key: {msg}',
     cosignatures: "Witness cosignatures on the notary's checkpoint",
     cosig_verified: 'verified with the key given above',
@@ -316,7 +316,8 @@ const S = {
     verify_scope:
       '浏览器检查哈希、默克尔证明、公证方的 Ed25519 签名，以及每个时间戳令牌是否覆盖区块哈希。规范化形式、时间戳令牌的 CMS 签名和 TSA 证书仅由 notary-verify 检查；完整验证请运行 notary-verify。',
     witness_keys: '见证方公钥（可选）',
-    witness_keys_help: '每行一个见证方验证密钥（name+hexid+base64），须从见证方本身取得。这些密钥的联署在此核验；其余仅为未经核验的名称。',
+    witness_keys_help:
+      '每行一个见证方验证密钥（name+hexid+base64），须从见证方本身取得。这些密钥的联署在此核验；其余仅为未经核验的名称。',
     witness_key_bad: '已忽略的见证方密钥：{msg}',
     cosignatures: '见证方对公证方检查点的联署',
     cosig_verified: '已用上方提供的密钥核验',
