@@ -1,6 +1,6 @@
 // RFC 3161 time-stamping: the values shared by the responder (tsa_authority/responder.h), the
-// client side (tsa/client.h) and the local CA (tsa_authority/local_ca.h). Everything here is built on
-// OpenSSL 3's TS API; no ASN.1 is written by hand.
+// client side (tsa/client.h) and the local CA (tsa_authority/local_ca.h). Everything here is built
+// on OpenSSL 3's TS API; no ASN.1 is written by hand.
 //
 // Thread-safety: plain values and pure functions.
 #pragma once
