@@ -1,6 +1,6 @@
 #include "log/block.h"
 
-#include "byte_reader.h"
+#include "common/byte_reader.h"
 #include "common/sha256.h"
 
 namespace notary {
@@ -27,7 +27,7 @@ common::Result<std::string> BlockHeader::Encode() const {
 }
 
 common::Result<BlockHeader> BlockHeader::Decode(std::string_view bytes) {
-  internal::ByteReader in(bytes);
+  common::ByteReader in(bytes);
   BlockHeader h;
   if (!in.U32(h.format_version)) return Error::InvalidInput("truncated block header");
   if (h.format_version != kFormatVersion) {

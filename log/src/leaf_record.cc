@@ -1,6 +1,6 @@
 #include "log/leaf_record.h"
 
-#include "byte_reader.h"
+#include "common/byte_reader.h"
 #include "common/rfc6962.h"
 #include "common/sha256.h"
 
@@ -74,7 +74,7 @@ common::Result<std::string> LeafRecord::Encode() const {
 }
 
 common::Result<LeafRecord> LeafRecord::Decode(std::string_view bytes) {
-  internal::ByteReader in(bytes);
+  common::ByteReader in(bytes);
   LeafRecord r;
   if (!in.Literal(kLeafTag)) return Error::InvalidInput("not a leaf record");
   if (!in.U32(r.format_version)) return Error::InvalidInput("truncated leaf record");

@@ -1,4 +1,4 @@
-// Private: a bounds-checked big-endian reader, the inverse of common::Append*.
+// A bounds-checked big-endian reader, the inverse of common::Append*.
 //
 // Thread-safety: an instance is used by one thread.
 #pragma once
@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace notary::internal {
+namespace common {
 
 class ByteReader {
  public:
@@ -62,4 +62,4 @@ class ByteReader {
   std::string_view data_;
 };
 
-}  // namespace notary::internal
+}  // namespace common
