@@ -4,7 +4,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
       libssl-dev libgmime-3.0-dev libglib2.0-dev libpqxx-dev libpq-dev libcpp-httplib-dev \
       libasio-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libzip-dev \
-      libmilter-dev libp11-kit-dev && rm -rf /var/lib/apt/lists/*
+      libmilter-dev libp11-kit-dev libopendkim-dev libldns-dev libunbound-dev libevent-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNOTARY_BUILD_TESTS=OFF \
