@@ -10,8 +10,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "sender/dkim.h"
 #include "support/test_support.h"
@@ -157,6 +159,31 @@ TEST_F(ResolverTest, ResolverThatNeverAnswersIsATemperrorSayingWhatWasTried) {
   EXPECT_TRUE(a.wire.empty());
   EXPECT_EQ(a.why,
             "TXT rsa1._domainkey.acme.example via 127.0.0.1@" + port + ": no answer within 300 ms");
+}
+
+TEST_F(ResolverTest, ManyThreadsShareOneResolver) {
+  auto resolver = Validating();
+  ASSERT_NE(resolver, nullptr);
+  constexpr int kThreads = 8, kEach = 25;
+  std::atomic<int> secure{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        // Not ed1: the removal test below takes that record away while ctest runs it in
+        // parallel with this one.
+        const char* name =
+            (t + i) % 2 == 0 ? "rsa1._domainkey.acme.example" : "_dmarc.acme.example";
+        DnsAnswer a = resolver->Lookup(name, notary::kDnsTypeTxt);
+        if (a.outcome == LookupOutcome::kAnswer && a.dnssec == DnssecStatus::kSecure &&
+            a.qname == name && notary::TxtRecords(a).ok()) {
+          ++secure;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(secure.load(), kThreads * kEach);
 }
 
 TEST_F(ResolverTest, ForwarderSyntaxIsChecked) {
