@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,9 @@ std::string_view LookupOutcomeName(LookupOutcome outcome);
 common::Result<LookupOutcome> ParseLookupOutcome(std::string_view name);
 
 inline constexpr uint16_t kDnsTypeA = 1;
+inline constexpr uint16_t kDnsTypeMx = 15;
+inline constexpr uint16_t kDnsTypePtr = 12;
+inline constexpr uint16_t kDnsTypeAaaa = 28;
 inline constexpr uint16_t kDnsTypeTxt = 16;
 inline constexpr uint16_t kDnsTypeDs = 43;
 inline constexpr uint16_t kDnsTypeRrsig = 46;
@@ -54,6 +58,11 @@ struct DnsAnswer {
 
   bool operator==(const DnsAnswer&) const = default;
 };
+
+// How the checks that need DNS (SPF's chain, DMARC's record, DKIM's key) ask for a record:
+// at reception the resolver answers (and the caller archives each answer); offline, the
+// archive does. The same evaluation code runs both times.
+using DnsLookup = std::function<DnsAnswer(std::string_view name, uint16_t type)>;
 
 // The strings of each TXT record owned by the answer's qname in the wire reply, each record's
 // strings concatenated (RFC 6376 §3.6.2.2, RFC 7208 §3.3). kInvalidInput for a reply that
