@@ -232,6 +232,31 @@ Config ParseConfigOrExit(int argc, char** argv) {
                  "Ask the witnesses to cosign the newest checkpoint at least this often")
       ->envname("NOTARY_CHECKPOINT_INTERVAL_MS")
       ->check(CLI::Range(100u, 86400000u));
+  app.add_option("--sender-checks", c.sender_checks,
+                 "After storing a message, check its DKIM signatures against DNS, archive the "
+                 "answers and seal the results (docs/sender-evidence.md)")
+      ->envname("NOTARY_SENDER_CHECKS");
+  app.add_option("--dns-resolver", c.dns_resolver,
+                 "Resolver for the sender checks, HOST:PORT (default: /etc/resolv.conf's)")
+      ->envname("NOTARY_DNS_RESOLVER");
+  app.add_option("--dns-trust-anchor", c.dns_trust_anchor,
+                 "DNSSEC trust anchors (DS or DNSKEY records, zone-file format; default: the "
+                 "root key of dns-root-data when installed)")
+      ->envname("NOTARY_DNS_TRUST_ANCHOR")
+      ->check(CLI::ExistingFile);
+  app.add_option("--dns-timeout-ms", c.dns_timeout_ms,
+                 "How long one DNS lookup may take before it is recorded as a temperror")
+      ->envname("NOTARY_DNS_TIMEOUT_MS")
+      ->check(CLI::Range(50u, 60000u));
+  app.add_option("--sender-check-workers", c.sender_check_workers,
+                 "Messages whose sender is checked at once")
+      ->envname("NOTARY_SENDER_CHECK_WORKERS")
+      ->check(CLI::Range(1u, 64u));
+  app.add_option("--sender-check-max-delay-s", c.sender_check_max_delay_s,
+                 "Messages received longer ago than this are not checked (DNS then is not DNS "
+                 "at reception)")
+      ->envname("NOTARY_SENDER_CHECK_MAX_DELAY_S")
+      ->check(CLI::Range(1u, 604800u));
   app.add_option("--signing-key", c.signing_key, "Ed25519 block signing key (PEM)")
       ->envname("NOTARY_SIGNING_KEY")
       ->check(CLI::ExistingFile);

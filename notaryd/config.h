@@ -60,6 +60,15 @@ struct Config {
   uint32_t witness_quorum = 0;
   uint32_t witness_timeout_ms = 5000;
   uint32_t checkpoint_interval_ms = 10000;  // witnesses are asked at least this often
+  // Sender evidence (docs/sender-evidence.md): after each message is stored, check its DKIM
+  // signatures against DNS (through `dns_resolver`, "" for the system's), archive the answers
+  // and seal the results as an authentication record.
+  bool sender_checks = false;
+  std::string dns_resolver;      // HOST:PORT
+  std::string dns_trust_anchor;  // DS/DNSKEY file; "" for Debian's root key when installed
+  uint32_t dns_timeout_ms = 5000;
+  uint32_t sender_check_workers = 8;
+  uint32_t sender_check_max_delay_s = 3600;  // older messages are not checked
   bool seal = true;     // take part in sealing (one sealer at a time per database)
   bool migrate = true;  // apply migrations at start-up
   uint32_t rate_limit_per_minute = 600;

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "common/metrics.h"
+#include "dns/resolver.h"
 #include "http/api.h"
 #include "http/tsa_transport.h"
 #include "http/witness_transport.h"
@@ -15,11 +16,13 @@
 #include "pipeline/ingest.h"
 #include "pipeline/key_files.h"
 #include "pipeline/sealer.h"
+#include "pipeline/sender_checker.h"
 #include "pipeline/tenant_router.h"
 #include "pipeline/tsa_service.h"
 #include "signer/client.h"
 #include "smtp/server.h"
 #include "storage/admin_store.h"
+#include "storage/authentication_store.h"
 #include "storage/chain_store.h"
 #include "storage/journal_store.h"
 #include "storage/migrations.h"
@@ -43,6 +46,10 @@ struct Daemon::Parts {
   std::unique_ptr<pipeline::Ingestor> ingestor;
   std::unique_ptr<pipeline::Sealer> sealer;
   std::unique_ptr<pipeline::CheckpointPublisher> publisher;  // with --witness
+  // With --sender-checks.
+  std::unique_ptr<dns::Resolver> resolver;
+  std::unique_ptr<storage::AuthenticationStore> authentications;
+  std::unique_ptr<pipeline::SenderChecker> sender_checker;
   std::unique_ptr<smtp::SmtpServer> smtp;
   std::unique_ptr<http::HttpApi> http;
 };
@@ -214,6 +221,26 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
     p->publisher->Start();
   }
 
+  if (c.sender_checks) {
+    dns::ResolverOptions ro;
+    ro.forwarder = c.dns_resolver;
+    ro.trust_anchor_file = c.dns_trust_anchor;
+    ro.timeout = std::chrono::milliseconds(c.dns_timeout_ms);
+    ASSIGN_OR_RETURN(p->resolver, dns::Resolver::Create(ro));
+    p->authentications = std::make_unique<storage::AuthenticationStore>(*p->db);
+    dns::Resolver* resolver = p->resolver.get();
+    pipeline::SenderCheckerOptions co;
+    co.workers = static_cast<int>(c.sender_check_workers);
+    co.max_delay = std::chrono::seconds(c.sender_check_max_delay_s);
+    co.poll_interval = std::chrono::milliseconds(500);
+    p->sender_checker = std::make_unique<pipeline::SenderChecker>(
+        *p->authentications,
+        [resolver](std::string_view name, uint16_t type) { return resolver->Lookup(name, type); },
+        common::Clock::System(), co);
+    p->sender_checker->Start();
+    spdlog::info("event=sender_checks resolver=\"{}\"", resolver->description());
+  }
+
   Parts* raw = p.get();
   p->metrics.AddCollector([raw](std::string& out) {
     if (raw->smtp) {
@@ -292,6 +319,7 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   http::HttpDeps deps{*p->db,     *p->receipts,    *p->admin,    *p->ingestor,    *p->auth,
                       p->metrics, p->sealer.get(), p->tsa.get(), p->journal.get()};
   deps.publisher = p->publisher.get();
+  deps.authentications = p->authentications.get();
   p->http = std::make_unique<http::HttpApi>(ho, deps);
   RETURN_IF_ERROR(p->http->Start());
   spdlog::info("event=started node={} smtp_port={} http_port={}", c.node_name, p->smtp->port(),
@@ -304,7 +332,8 @@ void Daemon::Stop() {
   // Reverse of start-up: no new work, then drain.
   if (parts_->smtp) parts_->smtp->Stop();
   if (parts_->http) parts_->http->Stop();
-  parts_->ingestor.reset();                    // answers what is queued
+  parts_->ingestor.reset();  // answers what is queued
+  if (parts_->sender_checker) parts_->sender_checker->Stop();
   if (parts_->sealer) parts_->sealer->Stop();  // seals what waits
   if (parts_->publisher) {
     parts_->sealer->notifier().SetListener(nullptr);

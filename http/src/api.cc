@@ -11,8 +11,10 @@
 #include "http/front_door.h"
 #include "openapi.h"
 #include "pipeline/checkpoint_publisher.h"
+#include "pipeline/sender_checker.h"
 #include "receipt_json.h"
 #include "routes.h"
+#include "sender/authentication_json.h"
 #include "util.h"
 
 namespace http {
@@ -202,7 +204,19 @@ void HttpApi::Routes() {
     if (!row.ok()) return SendErrorFor(res, row.error());
     if (!row->has_value()) return SendError(res, 404, "not_found", "no such message");
     LogAccess(d, *who, req, "GET /v1/messages/{id}", id, "");
-    SendJson(res, ReceiptJson(**row));
+    nlohmann::json body = ReceiptJson(**row);
+    // null: not checked (sender checks off, not yet, or received before they were on).
+    body["authentication"] = nullptr;
+    if (d.authentications != nullptr) {
+      auto a = d.authentications->Get(id);
+      if (!a.ok()) return SendErrorFor(res, a.error());
+      if (a->has_value()) {
+        auto view = pipeline::AuthenticationViewOf(**a);
+        if (!view.ok()) return SendErrorFor(res, view.error());
+        body["authentication"] = notary::AuthenticationJson(*view);
+      }
+    }
+    SendJson(res, body);
   });
 
   s.Get("/v1/messages", [&d](const httplib::Request& req, httplib::Response& res) {

@@ -16,12 +16,15 @@
 #include "common/rfc6962.h"
 #include "common/sha256.h"
 #include "common/thread_annotations.h"
+#include "log/authentication_record.h"
 #include "log/block.h"
 #include "log/checkpoint.h"
 #include "log/ed25519.h"
 #include "log/leaf_record.h"
 #include "mime/canonical.h"
 #include "receipt/receipt.h"
+#include "sender/authentication.h"
+#include "sender/dns_answer.h"
 #include "storage/audit_store.h"
 #include "storage/blob_scan.h"
 
@@ -88,10 +91,41 @@ struct LeafResult {
   bool bytes_fault = false;  // the error is about the receipt or its bytes
 };
 
+// An authentication record's leaf (docs/sender-evidence.md): the record must name its row's
+// message and carry that message's leaf hash and the digests of the stored results and DNS
+// archive, and the tree must hold its hash.
+void CheckAuthenticationLeaf(const storage::StoredLeaf& l, LeafResult& r) {
+  auto fail = [&](std::string what) {
+    r.error = std::move(what);
+    r.receipt_id = l.authentication_of;
+  };
+  auto record = notary::AuthenticationRecord::Decode(l.authentication_record);
+  if (!record.ok()) return fail("authentication record: " + record.error().message());
+  if (record->receipt_id != l.authentication_of) {
+    return fail("the authentication record names receipt " + record->receipt_id);
+  }
+  if (!SameHash(record->receipt_leaf_hash, l.authenticated_leaf_hash)) {
+    return fail("the authentication record does not carry its message's leaf hash");
+  }
+  if (record->results_sha256 != common::Sha256Of(l.authentication_results) ||
+      !notary::AuthenticationResults::Decode(l.authentication_results).ok()) {
+    return fail("the stored authentication results do not match the record's digest");
+  }
+  if (record->dns_archive_sha256 != common::Sha256Of(l.authentication_dns_archive) ||
+      !notary::DecodeDnsArchive(l.authentication_dns_archive).ok()) {
+    return fail("the stored DNS answers do not match the record's digest");
+  }
+  r.leaf_hash = common::HashLeaf(l.authentication_record);
+  if (!SameHash(r.leaf_hash, l.leaf_hash)) {
+    return fail("leaf_hash is not SHA-256(0x00 || authentication record)");
+  }
+}
+
 // The checks of one leaf that need nothing but its own row.
 void CheckLeaf(const storage::StoredLeaf& l, bool canonical, LeafResult& r) {
   r.index = l.leaf_index;
   r.block_height = l.block_height;
+  if (l.is_authentication) return CheckAuthenticationLeaf(l, r);
   r.bytes = l.raw.size();
   auto fail = [&](std::string what) {
     r.error = std::move(what);

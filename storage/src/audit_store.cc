@@ -15,16 +15,23 @@ namespace {
 // whose receipt (or, with the bytes, its bytes) is gone must still come out, for the audit to
 // name it. Without the bytes, the stored bytes are checked by one scan of message_blobs
 // instead (storage/blob_scan.h), which saves a look-up per leaf and the bytes' hex text.
+// An authentication record's leaf (migration 0010): its row, and the leaf hash of the message
+// it names, which the record must carry.
+#define AUTHENTICATION_COLUMNS \
+  " a.receipt_id::text, a.record, a.results, a.dns_archive, ar.leaf_hash"
+#define AUTHENTICATION_JOINS                                           \
+  " LEFT JOIN authentications a ON a.receipt_id = l.authentication_of" \
+  " LEFT JOIN receipts ar ON ar.id = a.receipt_id"
 constexpr const char* kLeafRange =
     "SELECT l.leaf_index, l.block_height, r.leaf_record, l.leaf_hash, r.id::text, t.name,"
     " r.received_at_us, r.raw_sha256, r.canonical_sha256, r.parts_root, r.envelope_digest,"
     " r.salt, r.canon_version::int8, r.envelope_from, r.envelope_to, r.client_ip,"
     " r.client_port::int8, r.helo, r.tls_protocol, r.tls_cipher, r.leaf_version::int8,"
     " r.source, r.listener, r.node, r.client_name, r.auth_user, r.queue_id, r.asserted_by,"
-    " r.journal_report_sha256"
+    " r.journal_report_sha256," AUTHENTICATION_COLUMNS
     " FROM leaves l"
     " LEFT JOIN receipts r ON r.id = l.receipt_id"
-    " LEFT JOIN tenants t ON t.id = r.tenant_id"
+    " LEFT JOIN tenants t ON t.id = r.tenant_id" AUTHENTICATION_JOINS
     " WHERE l.leaf_index >= $1 AND l.leaf_index < $2"
     " ORDER BY l.leaf_index";
 constexpr const char* kLeafRangeWithBytes =
@@ -33,13 +40,14 @@ constexpr const char* kLeafRangeWithBytes =
     " r.salt, r.canon_version::int8, r.envelope_from, r.envelope_to, r.client_ip,"
     " r.client_port::int8, r.helo, r.tls_protocol, r.tls_cipher, r.leaf_version::int8,"
     " r.source, r.listener, r.node, r.client_name, r.auth_user, r.queue_id, r.asserted_by,"
-    " r.journal_report_sha256, b.data,"
+    " r.journal_report_sha256," AUTHENTICATION_COLUMNS
+    ", b.data,"
     " (SELECT array_agg(p.salt ORDER BY p.ordinal) FROM message_parts p"
     "  WHERE p.receipt_id = r.id)"
     " FROM leaves l"
     " LEFT JOIN receipts r ON r.id = l.receipt_id"
     " LEFT JOIN tenants t ON t.id = r.tenant_id"
-    " LEFT JOIN message_blobs b ON b.sha256 = r.raw_sha256"
+    " LEFT JOIN message_blobs b ON b.sha256 = r.raw_sha256" AUTHENTICATION_JOINS
     " WHERE l.leaf_index >= $1 AND l.leaf_index < $2"
     " ORDER BY l.leaf_index";
 
@@ -106,6 +114,9 @@ constexpr Oid kLeafTypes[] = {
     // leaf_version, source, listener, node, client_name, auth_user, queue_id, asserted_by,
     // journal_report_sha256 (migration 0007), then the bytes when asked for.
     kInt8, kText, kText, kText, kText, kText, kText, kText, kBytea,
+    // An authentication record's leaf: the message it names, the record, results, DNS
+    // archive, and the message's leaf hash (migration 0010).
+    kText, kBytea, kBytea, kBytea, kBytea,
     // With the bytes: the bytes, and the receipt's part salts (canonical form version 2).
     kBytea, kByteaArray};
 
@@ -206,12 +217,18 @@ common::Status LeafChunk::Decode(size_t i, StoredLeaf& out) const {
   c.Bytes(r, 27, out.asserted_by);
   out.has_journal_report = !c.Null(r, 28);
   c.Bytes(r, 28, out.journal_report_sha256);
+  out.is_authentication = !c.Null(r, 29);
+  c.Bytes(r, 29, out.authentication_of);
+  c.Bytes(r, 30, out.authentication_record);
+  c.Bytes(r, 31, out.authentication_results);
+  c.Bytes(r, 32, out.authentication_dns_archive);
+  c.Bytes(r, 33, out.authenticated_leaf_hash);
   out.bytes_read = c.with_bytes;
-  out.has_bytes = out.bytes_read && !c.Null(r, 29);
+  out.has_bytes = out.bytes_read && !c.Null(r, 34);
   out.part_salts.clear();
   if (out.bytes_read) {
-    ok = ok && c.TextArray(r, 30, out.part_salts, kBytea);
-    c.Bytes(r, 29, out.raw);
+    ok = ok && c.TextArray(r, 35, out.part_salts, kBytea);
+    c.Bytes(r, 34, out.raw);
   } else {
     out.raw.clear();
   }
@@ -382,7 +399,7 @@ common::Result<LeafChunk> LeafRangeReader::Read(int64_t first, int64_t end) {
   PGresult* r = chunk->rows.get();
   if (PQresultStatus(r) != PGRES_TUPLES_OK) return PqError(c, r, "reading leaves failed");
   // The decoder reads each column as the type it expects: check them once per range.
-  const int columns = impl_->with_bytes ? 31 : 29;
+  const int columns = impl_->with_bytes ? 36 : 34;
   if (PQnfields(r) != columns) return common::Error::Internal("unexpected leaf columns");
   for (int k = 0; k < columns; ++k) {
     if (PQftype(r, k) != kLeafTypes[k] || PQfformat(r, k) != 1) {

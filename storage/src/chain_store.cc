@@ -153,10 +153,11 @@ class SealTransaction {
   // when a count differs from what Read() saw.
   void MoveLeaves() {
     const pqxx::result moved = tx_.exec_params(
-        "INSERT INTO leaves (leaf_index, receipt_id, block_height, leaf_hash)"
-        " SELECT $1::bigint + n - 1, receipt_id, $2, leaf_hash FROM"
-        " (SELECT receipt_id, leaf_hash, row_number() OVER (ORDER BY seq) AS n"
-        "  FROM pending WHERE seq <= $3) q WHERE leaf_hash IS NOT NULL",
+        "INSERT INTO leaves (leaf_index, receipt_id, authentication_of, block_height, leaf_hash)"
+        " SELECT $1::bigint + n - 1, receipt_id, authentication_of, $2, leaf_hash FROM"
+        " (SELECT receipt_id, authentication_of, leaf_hash,"
+        "  row_number() OVER (ORDER BY seq) AS n FROM pending WHERE seq <= $3) q"
+        " WHERE leaf_hash IS NOT NULL",
         first_leaf_, height_, last_seq_);
     size_t recorded = 0, to_record = 0;
     if (!built_.empty()) {
@@ -495,10 +496,13 @@ common::Result<std::optional<std::pair<std::string, common::Hash>>> ChainStore::
     int64_t index) {
   using Out = std::optional<std::pair<std::string, common::Hash>>;
   return InTransaction<Out>(db_, [&](pqxx::work& tx) -> common::Result<Out> {
-    // The record is the receipt's; the hash is the one the tree holds.
+    // The record is the receipt's (or the authentication's, for an authentication record);
+    // the hash is the one the tree holds.
     pqxx::result r = tx.exec_params(
-        "SELECT r.leaf_record, l.leaf_hash FROM leaves l LEFT JOIN receipts r"
-        " ON r.id = l.receipt_id WHERE l.leaf_index = $1",
+        "SELECT coalesce(r.leaf_record, a.record), l.leaf_hash FROM leaves l"
+        " LEFT JOIN receipts r ON r.id = l.receipt_id"
+        " LEFT JOIN authentications a ON a.receipt_id = l.authentication_of"
+        " WHERE l.leaf_index = $1",
         index);
     if (r.empty()) return Out();
     return Out(std::make_pair(BytesField(r[0][0]), HashField(r[0][1])));

@@ -15,6 +15,7 @@ class ByteReader {
  public:
   explicit ByteReader(std::string_view data) : data_(data) {}
 
+  bool U8(uint8_t& out) { return Int(out); }
   bool U16(uint16_t& out) { return Int(out); }
   bool U32(uint32_t& out) { return Int(out); }
   bool U64(uint64_t& out) { return Int(out); }

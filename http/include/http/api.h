@@ -19,6 +19,7 @@
 #include "pipeline/auth.h"
 #include "pipeline/ingest.h"
 #include "storage/admin_store.h"
+#include "storage/authentication_store.h"
 #include "storage/receipt_store.h"
 
 namespace httplib {
@@ -73,6 +74,8 @@ struct HttpDeps {
   storage::JournalStore* journal = nullptr;  // journal reports, for evidence bundles
   // Witnesses (--witness): /v1/checkpoint publishes only what their quorum cosigned.
   pipeline::CheckpointPublisher* publisher = nullptr;
+  // Sender evidence (--sender-checks): the receipt's `authentication` object.
+  storage::AuthenticationStore* authentications = nullptr;
   const common::Clock* clock = &common::Clock::System();  // sessions, keys, issued_at
 };
 

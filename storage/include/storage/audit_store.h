@@ -60,6 +60,13 @@ struct StoredLeaf {
   // With the bytes: the salts of the receipt's parts, in order ("" for an unsalted part of
   // canonical form version 1).
   std::vector<std::string> part_salts;
+  // An authentication record's leaf (migration 0010): no receipt of its own (has_receipt is
+  // false); the message it names, its record, the encoded results and DNS archive, and that
+  // message's leaf hash as stored with it.
+  bool is_authentication = false;
+  std::string authentication_of;
+  std::string authentication_record, authentication_results, authentication_dns_archive;
+  std::string authenticated_leaf_hash;
 };
 
 class LeafChunk {

@@ -1,0 +1,82 @@
+// SenderChecker: the sender checks of stored messages, after their 250 (docs/sender-evidence.md).
+// For each message received since the feature is on, it verifies every DKIM signature with the
+// key published in DNS, keeps every DNS answer it used, and stores the results and the answers
+// with an authentication record, which the sealer then seals as a leaf of its own. DNS comes
+// through a notary::DnsLookup that notaryd wires to dns::Resolver: pipeline opens no sockets.
+//
+// Nothing is lost when the checks lag or fail: a message stays "unchecked" until a pass stores
+// its row, and a lookup that fails is recorded as a temperror, not retried into a different
+// answer. Messages received more than `max_delay` before a pass are not checked at all: what
+// DNS says then is no longer what it said at reception.
+//
+// Thread-safety: Start/Stop/Wake from any thread; RunOnce is for tests and benchmarks, while
+// the threads are not running.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "common/thread_annotations.h"
+#include "sender/authentication_json.h"
+#include "sender/dns_answer.h"
+#include "storage/authentication_store.h"
+
+namespace pipeline {
+
+// The checks of one message, with the lookups it made archived in order. Pure but for `lookup`
+// and the clock (for checked_at) and the salt's randomness.
+common::Result<storage::AuthenticationRow> CheckSender(const storage::UncheckedMessage& message,
+                                                       const notary::DnsLookup& lookup,
+                                                       const common::Clock& clock);
+
+// A stored row read back for people and the API: results and answers decoded.
+common::Result<notary::AuthenticationView> AuthenticationViewOf(
+    const storage::AuthenticationRow& row);
+
+struct SenderCheckerOptions {
+  int workers = 8;  // messages checked at once (each waits on DNS most of the time)
+  int batch = 256;  // messages read per pass
+  std::chrono::milliseconds poll_interval{1000};
+  std::chrono::seconds max_delay{3600};
+};
+
+class SenderChecker {
+ public:
+  SenderChecker(storage::AuthenticationStore& store, notary::DnsLookup lookup,
+                const common::Clock& clock, SenderCheckerOptions options);
+  ~SenderChecker();
+  SenderChecker(const SenderChecker&) = delete;
+  SenderChecker& operator=(const SenderChecker&) = delete;
+
+  void Start();
+  void Stop();
+  // A message was stored: run a pass now instead of at the next interval.
+  void Wake();
+
+  // One pass over what waits now, on the calling thread and `workers` helpers. The number of
+  // messages checked and stored.
+  common::Result<int> RunOnce();
+
+ private:
+  void Loop();
+
+  storage::AuthenticationStore& store_;
+  notary::DnsLookup lookup_;
+  const common::Clock& clock_;
+  const SenderCheckerOptions options_;
+  int64_t cursor_ = 0;  // receipts' seq below which every message has been seen (loop thread)
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ GUARDED_BY(mu_) = false;
+  bool woken_ GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace pipeline

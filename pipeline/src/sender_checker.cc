@@ -1,0 +1,190 @@
+#include "pipeline/sender_checker.h"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+
+#include "common/sha256.h"
+#include "log/authentication_record.h"
+#include "sender/authentication.h"
+#include "sender/dkim.h"
+
+namespace pipeline {
+
+namespace {
+
+// The lookups of one message: each (name, type) asked once, every answer archived in order.
+class ArchivingLookup {
+ public:
+  explicit ArchivingLookup(const notary::DnsLookup& lookup) : lookup_(lookup) {}
+
+  const notary::DnsAnswer& Ask(const std::string& name, uint16_t type) {
+    auto key = std::make_pair(name, type);
+    if (auto it = index_.find(key); it != index_.end()) return answers_[it->second];
+    answers_.push_back(lookup_(name, type));
+    index_.emplace(std::move(key), answers_.size() - 1);
+    return answers_.back();
+  }
+  const std::vector<notary::DnsAnswer>& answers() const { return answers_; }
+
+ private:
+  const notary::DnsLookup& lookup_;
+  std::vector<notary::DnsAnswer> answers_;
+  std::map<std::pair<std::string, uint16_t>, size_t> index_;
+};
+
+}  // namespace
+
+common::Result<storage::AuthenticationRow> CheckSender(const storage::UncheckedMessage& message,
+                                                       const notary::DnsLookup& lookup,
+                                                       const common::Clock& clock) {
+  ArchivingLookup dns(lookup);
+  notary::AuthenticationResults results;
+  auto fetch = [&dns](std::string_view domain, std::string_view selector) {
+    const notary::DnsAnswer& a =
+        dns.Ask(std::string(selector) + "._domainkey." + std::string(domain), notary::kDnsTypeTxt);
+    notary::DkimKeyLookup key;
+    if (a.outcome == notary::LookupOutcome::kTemperror) {
+      key.kind = notary::DkimKeyLookup::Kind::kTempError;
+      return key;
+    }
+    auto records = notary::TxtRecords(a);
+    // RFC 6376 §3.6.2.2: several key records make the key unusable; OpenDKIM is handed the
+    // first, and the archive shows them all.
+    if (records.ok() && !records->empty())
+      key = {notary::DkimKeyLookup::Kind::kFound, records->front()};
+    return key;
+  };
+  notary::DkimVerifyOptions options{.now_s = message.received_at_us / 1000000};
+  auto dkim = notary::VerifyDkim(message.data, fetch, options);
+  if (dkim.ok()) {
+    results.dkim = std::move(*dkim);
+  } else if (dkim.error().code() != common::ErrorCode::kInvalidInput) {
+    return dkim.error();
+  }
+
+  storage::AuthenticationRow row;
+  row.receipt_id = message.receipt_id;
+  row.checked_at_us = clock.NowMicros();
+  ASSIGN_OR_RETURN(row.results, results.Encode());
+  ASSIGN_OR_RETURN(row.dns_archive, notary::EncodeDnsArchive(dns.answers()));
+  notary::AuthenticationRecord record;
+  record.receipt_id = message.receipt_id;
+  record.receipt_leaf_hash = message.leaf_hash;
+  record.checked_at_us = row.checked_at_us;
+  record.results_sha256 = common::Sha256Of(row.results);
+  record.dns_archive_sha256 = common::Sha256Of(row.dns_archive);
+  if (RAND_bytes(record.salt.data(), static_cast<int>(record.salt.size())) != 1) {
+    return common::Error::Internal("no randomness for the authentication record's salt");
+  }
+  ASSIGN_OR_RETURN(row.record, record.Encode());
+  ASSIGN_OR_RETURN(row.leaf_hash, record.LeafHash());
+  for (const notary::DkimSignatureResult& d : results.dkim) {
+    row.dkim_domains.push_back(d.domain);
+    row.dkim_results.push_back(d.result);
+  }
+  return row;
+}
+
+common::Result<notary::AuthenticationView> AuthenticationViewOf(
+    const storage::AuthenticationRow& row) {
+  notary::AuthenticationView view;
+  ASSIGN_OR_RETURN(view.results, notary::AuthenticationResults::Decode(row.results));
+  ASSIGN_OR_RETURN(view.answers, notary::DecodeDnsArchive(row.dns_archive));
+  view.checked_at_us = row.checked_at_us;
+  view.leaf_index = row.leaf_index;
+  return view;
+}
+
+SenderChecker::SenderChecker(storage::AuthenticationStore& store, notary::DnsLookup lookup,
+                             const common::Clock& clock, SenderCheckerOptions options)
+    : store_(store), lookup_(std::move(lookup)), clock_(clock), options_(options) {}
+
+SenderChecker::~SenderChecker() { Stop(); }
+
+void SenderChecker::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void SenderChecker::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SenderChecker::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+common::Result<int> SenderChecker::RunOnce() {
+  const int64_t since = clock_.NowMicros() - options_.max_delay.count() * 1000000;
+  ASSIGN_OR_RETURN(std::vector<storage::UncheckedMessage> batch,
+                   store_.Unchecked(cursor_, since, options_.batch));
+  if (batch.empty()) return 0;
+  std::atomic<size_t> next{0};
+  std::atomic<int> stored{0};
+  std::mutex failed_mu;
+  int64_t first_failed = INT64_MAX;
+  auto work = [&] {
+    for (size_t i = next++; i < batch.size(); i = next++) {
+      const storage::UncheckedMessage& m = batch[i];
+      auto row = CheckSender(m, lookup_, clock_);
+      common::Status status = row.ok() ? common::Ok() : common::Status(row.error());
+      if (row.ok()) {
+        auto appended = store_.Append(*row);
+        if (appended.ok()) {
+          if (*appended) ++stored;
+        } else {
+          status = appended.error();
+        }
+      }
+      if (!status.ok()) {
+        spdlog::warn("event=authentication_failed receipt={} error=\"{}\"", m.receipt_id,
+                     status.error().message());
+        std::lock_guard<std::mutex> lock(failed_mu);
+        first_failed = std::min(first_failed, m.seq);
+      }
+    }
+  };
+  std::vector<std::thread> helpers;
+  const int n = std::clamp(options_.workers, 1, 64);
+  for (int i = 1; i < n; ++i) helpers.emplace_back(work);
+  work();
+  for (auto& t : helpers) t.join();
+  // A message whose row could not be stored is read again next pass.
+  cursor_ = first_failed == INT64_MAX ? batch.back().seq : first_failed - 1;
+  return stored.load();
+}
+
+void SenderChecker::Loop() {
+  for (;;) {
+    auto checked = RunOnce();
+    if (!checked.ok()) {
+      spdlog::warn("event=authentication_pass_failed error=\"{}\"", checked.error().message());
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    // A full batch means more may wait: go on at once.
+    if (checked.ok() && *checked >= options_.batch) {
+      if (stop_) return;
+      continue;
+    }
+    cv_.wait_for(lock, options_.poll_interval, [this] { return stop_ || woken_; });
+    if (stop_) return;
+    woken_ = false;
+  }
+}
+
+}  // namespace pipeline

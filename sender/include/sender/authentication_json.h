@@ -1,0 +1,32 @@
+// The `authentication` object of the receipt API (and, later, of evidence.json): the results,
+// each DNS answer they used with its DNSSEC status and time, and one sentence per signature in
+// plain words (docs/sender-evidence.md).
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sender/authentication.h"
+#include "sender/dns_answer.h"
+
+namespace notary {
+
+struct AuthenticationView {
+  AuthenticationResults results;
+  std::vector<DnsAnswer> answers;
+  int64_t checked_at_us = 0;
+  std::optional<int64_t> leaf_index;  // the authentication record's, once sealed
+};
+
+// "signed by d=acme.example (key s1._domainkey.acme.example as published at
+// 2026-12-04T10:00Z, DNSSEC-validated)", or why not.
+std::string DescribeDkim(const DkimSignatureResult& result, const DnsAnswer* key_answer);
+
+nlohmann::json AuthenticationJson(const AuthenticationView& view);
+
+}  // namespace notary

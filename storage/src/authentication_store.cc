@@ -1,0 +1,87 @@
+#include "storage/authentication_store.h"
+
+#include <pqxx/pqxx>
+
+#include "pg_util.h"
+#include "storage/receipt_store.h"
+#include "transaction.h"
+
+namespace storage {
+
+common::Result<bool> AuthenticationStore::Append(const AuthenticationRow& row) {
+  if (!IsUuid(row.receipt_id)) return common::Error::InvalidInput("receipt id is not a UUID");
+  return InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
+    // The record queues in receipts' order: its place is the next value of their sequence,
+    // so it seals after the message it names.
+    pqxx::result r = tx.exec_params(
+        "WITH a AS (INSERT INTO authentications (receipt_id, checked_at_us, results,"
+        " dns_archive, record, leaf_hash, dkim_domains, dkim_results)"
+        " VALUES ($1::uuid, $2, $3, $4, $5, $6, $7::text[], $8::text[])"
+        " ON CONFLICT (receipt_id) DO NOTHING RETURNING receipt_id, leaf_hash)"
+        " INSERT INTO pending (seq, authentication_of, leaf_hash)"
+        " SELECT nextval(pg_get_serial_sequence('receipts', 'seq')), receipt_id, leaf_hash FROM a"
+        " RETURNING seq",
+        row.receipt_id, row.checked_at_us, Bytea(row.results), Bytea(row.dns_archive),
+        Bytea(row.record), Bytea(row.leaf_hash), TextArray(row.dkim_domains),
+        TextArray(row.dkim_results));
+    return !r.empty();
+  });
+}
+
+common::Result<std::optional<AuthenticationRow>> AuthenticationStore::Get(
+    const std::string& receipt_id) {
+  using Out = std::optional<AuthenticationRow>;
+  if (!IsUuid(receipt_id)) return Out();
+  return InTransaction<Out>(db_, [&](pqxx::work& tx) -> common::Result<Out> {
+    pqxx::result r = tx.exec_params(
+        "SELECT a.receipt_id::text, a.checked_at_us, a.results, a.dns_archive, a.record,"
+        " a.leaf_hash, array_to_json(a.dkim_domains), array_to_json(a.dkim_results),"
+        " l.leaf_index FROM authentications a"
+        " LEFT JOIN leaves l ON l.authentication_of = a.receipt_id"
+        " WHERE a.receipt_id = $1::uuid",
+        receipt_id);
+    if (r.empty()) return Out();
+    AuthenticationRow row;
+    row.receipt_id = r[0][0].as<std::string>();
+    row.checked_at_us = r[0][1].as<int64_t>();
+    row.results = BytesField(r[0][2]);
+    row.dns_archive = BytesField(r[0][3]);
+    row.record = BytesField(r[0][4]);
+    row.leaf_hash = HashField(r[0][5]);
+    row.dkim_domains = JsonTextArray(r[0][6]);
+    row.dkim_results = JsonTextArray(r[0][7]);
+    if (!r[0][8].is_null()) row.leaf_index = r[0][8].as<int64_t>();
+    return Out(std::move(row));
+  });
+}
+
+common::Result<std::vector<UncheckedMessage>> AuthenticationStore::Unchecked(int64_t after_seq,
+                                                                             int64_t since_us,
+                                                                             int limit) {
+  using Out = std::vector<UncheckedMessage>;
+  return InTransaction<Out>(db_, [&](pqxx::work& tx) -> common::Result<Out> {
+    Out out;
+    for (const auto& row : tx.exec_params(
+             "SELECT r.id::text, r.seq, r.received_at_us, r.leaf_hash, r.envelope_from,"
+             " r.client_ip, r.helo, b.data FROM receipts r"
+             " JOIN message_blobs b ON b.sha256 = r.raw_sha256"
+             " WHERE r.seq > $1 AND r.received_at_us >= $2 AND r.leaf_hash IS NOT NULL"
+             " AND NOT EXISTS (SELECT 1 FROM authentications a WHERE a.receipt_id = r.id)"
+             " ORDER BY r.seq LIMIT $3",
+             after_seq, since_us, limit)) {
+      UncheckedMessage m;
+      m.receipt_id = row[0].as<std::string>();
+      m.seq = row[1].as<int64_t>();
+      m.received_at_us = row[2].as<int64_t>();
+      m.leaf_hash = HashField(row[3]);
+      m.mail_from = row[4].as<std::string>();
+      m.client_ip = row[5].as<std::string>();
+      m.helo = row[6].as<std::string>();
+      m.data = BytesField(row[7]);
+      out.push_back(std::move(m));
+    }
+    return out;
+  });
+}
+
+}  // namespace storage
