@@ -5,12 +5,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <map>
 
 #include "common/sha256.h"
 #include "log/authentication_record.h"
 #include "sender/authentication.h"
 #include "sender/dkim.h"
+#include "sender/dmarc.h"
+#include "sender/spf.h"
 
 namespace pipeline {
 
@@ -35,6 +38,30 @@ class ArchivingLookup {
   std::vector<notary::DnsAnswer> answers_;
   std::map<std::pair<std::string, uint16_t>, size_t> index_;
 };
+
+// The domain of the From: header's address ("Alice <alice@Acme.example>" -> "acme.example");
+// "" when there is none or more than one address (RFC 7489 §6.6.1: DMARC does not apply).
+std::string FromDomain(const std::string& from) {
+  std::string addr = from;
+  if (size_t lt = addr.rfind('<'); lt != std::string::npos) {
+    size_t gt = addr.find('>', lt);
+    if (gt == std::string::npos) return "";
+    if (addr.substr(0, lt).find('@') != std::string::npos &&
+        addr.substr(0, lt).find(',') != std::string::npos) {
+      return "";  // a list of addresses
+    }
+    addr = addr.substr(lt + 1, gt - lt - 1);
+  } else if (addr.find(',') != std::string::npos) {
+    return "";
+  }
+  size_t at = addr.rfind('@');
+  if (at == std::string::npos) return "";
+  std::string domain = addr.substr(at + 1);
+  while (!domain.empty() && (domain.back() == ' ' || domain.back() == '.')) domain.pop_back();
+  for (char& c : domain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (domain.empty() || domain.find_first_of(" \t\"()<>[]:;@") != std::string::npos) return "";
+  return domain;
+}
 
 }  // namespace
 
@@ -64,6 +91,33 @@ common::Result<storage::AuthenticationRow> CheckSender(const storage::UncheckedM
     results.dkim = std::move(*dkim);
   } else if (dkim.error().code() != common::ErrorCode::kInvalidInput) {
     return dkim.error();
+  }
+
+  notary::DnsLookup archived = [&dns](std::string_view name, uint16_t type) {
+    return dns.Ask(std::string(name), type);
+  };
+  // SPF judges the client that connected to the notary (or that the forwarding MTA reported):
+  // docs/sender-evidence.md says what that proves for relayed mail.
+  std::string spf_domain;
+  if (!message.client_ip.empty()) {
+    notary::SpfQuery q{message.client_ip, message.mail_from, message.helo};
+    auto spf = notary::EvaluateSpf(q, archived);
+    if (spf.ok()) {
+      results.spf = notary::SpfOutcome{spf->identity, spf->domain, message.client_ip, spf->result,
+                                       spf->reason};
+      spf_domain = spf->domain;
+    }
+  }
+  if (std::string from = FromDomain(message.header_from); !from.empty()) {
+    notary::DmarcQuery q;
+    q.header_from_domain = from;
+    q.spf = {spf_domain, results.spf ? results.spf->result : "none"};
+    for (const auto& d : results.dkim) q.dkim.push_back({d.domain, d.result});
+    auto dmarc = notary::EvaluateDmarc(q, archived);
+    if (dmarc.ok()) {
+      results.dmarc = notary::DmarcOutcome{dmarc->domain, dmarc->org_domain,   dmarc->policy,
+                                           dmarc->result, dmarc->dkim_aligned, dmarc->spf_aligned};
+    }
   }
 
   storage::AuthenticationRow row;

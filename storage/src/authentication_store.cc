@@ -63,7 +63,7 @@ common::Result<std::vector<UncheckedMessage>> AuthenticationStore::Unchecked(int
     Out out;
     for (const auto& row : tx.exec_params(
              "SELECT r.id::text, r.seq, r.received_at_us, r.leaf_hash, r.envelope_from,"
-             " r.client_ip, r.helo, b.data FROM receipts r"
+             " r.client_ip, r.helo, r.hdr_from, b.data FROM receipts r"
              " JOIN message_blobs b ON b.sha256 = r.raw_sha256"
              " WHERE r.seq > $1 AND r.received_at_us >= $2 AND r.leaf_hash IS NOT NULL"
              " AND NOT EXISTS (SELECT 1 FROM authentications a WHERE a.receipt_id = r.id)"
@@ -77,7 +77,8 @@ common::Result<std::vector<UncheckedMessage>> AuthenticationStore::Unchecked(int
       m.mail_from = row[4].as<std::string>();
       m.client_ip = row[5].as<std::string>();
       m.helo = row[6].as<std::string>();
-      m.data = BytesField(row[7]);
+      m.header_from = row[7].as<std::string>();
+      m.data = BytesField(row[8]);
       out.push_back(std::move(m));
     }
     return out;

@@ -349,4 +349,22 @@ std::string TestDatabase::SuperUrl() const { return WithUser(base_, "postgres", 
 std::string TestDatabase::OwnerUrl() const { return WithUser(base_, "notary_owner", name_); }
 std::string TestDatabase::AppUrl() const { return WithUser(base_, "notary_app", name_); }
 
+std::string DnsTestDir() { return BinaryDir() + "/dnstest"; }
+
+std::map<std::string, std::string> DnsTestEnv() {
+  std::map<std::string, std::string> env;
+  std::ifstream in(DnsTestDir() + "/env");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("export ", 0) != 0) continue;
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string value = line.substr(eq + 1);
+    if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"')) {
+      value = value.substr(1, value.size() - 2);
+    }
+    env[line.substr(7, eq - 7)] = value;
+  }
+  return env;
+}
+
 }  // namespace testsupport

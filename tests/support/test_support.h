@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -97,6 +98,11 @@ std::optional<ListeningPorts> ParseListeningLine(const std::string& line);
 
 // A fresh, empty database on the private cluster. The constructor creates it; the destructor
 // drops it. Skips nothing: when the cluster is missing the test fails with a clear message.
+// The exports scripts/dnstest wrote for this build tree's `dns` fixture (<build>/dnstest/env):
+// NOTARY_DNSTEST_RESOLVER, NOTARY_DNSTEST_TRUST_ANCHOR, NOTARY_DNSTEST_KEY_ACME_RSA, ...
+std::map<std::string, std::string> DnsTestEnv();
+std::string DnsTestDir();
+
 class TestDatabase {
  public:
   TestDatabase();

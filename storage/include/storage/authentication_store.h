@@ -37,6 +37,7 @@ struct UncheckedMessage {
   int64_t received_at_us = 0;
   common::Hash leaf_hash{};
   std::string mail_from, client_ip, helo;
+  std::string header_from;  // the From: header as displayed ("Alice <alice@acme.example>")
   std::string data;  // the message's bytes as stored
 };
 

@@ -1,0 +1,165 @@
+// Sender evidence end to end (docs/sender-evidence.md): notaryd with --sender-checks, asking a
+// validating unbound in front of knotd (scripts/dnstest: acme.example DNSSEC-signed), receives
+// messages DKIM-signed by dkimpy over SMTP from swaks; after the 250 it checks DKIM, SPF and
+// DMARC, archives the DNS answers, and seals an authentication record that the receipt API
+// shows and notaryctl audit checks.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "notaryd_process.h"
+#include "support/test_support.h"
+
+namespace {
+
+using nlohmann::json;
+using testsupport::Psql;
+using testsupport::RunCommand;
+using testsupport::WaitUntil;
+
+const char kMessage[] =
+    "From: Alice <alice@acme.example>\r\n"
+    "To: bob@example.org\r\n"
+    "Subject: Contract, signed\r\n"
+    "Date: Fri, 04 Dec 2026 10:00:00 +0000\r\n"
+    "Message-ID: <contract@acme.example>\r\n"
+    "\r\n"
+    "Signed copy attached.\r\n";
+
+class SenderChecksTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    env_ = testsupport::DnsTestEnv();
+    ASSERT_FALSE(env_["NOTARY_DNSTEST_RESOLVER"].empty()) << "scripts/dnstest did not run";
+    node_ = std::make_unique<e2e::NotarydProcess>(
+        db_.AppUrl(), db_.OwnerUrl(), dir_ + "/data",
+        std::vector<std::string>{"--sender-checks", "true", "--dns-resolver",
+                                 env_["NOTARY_DNSTEST_RESOLVER"], "--dns-trust-anchor",
+                                 env_["NOTARY_DNSTEST_TRUST_ANCHOR"]});
+    ASSERT_TRUE(node_->ready()) << node_->Log();
+    key_ = e2e::MakeKey(db_.AppUrl(), "default", "ingest,read");
+  }
+
+  std::string Signed(const std::string& message) {
+    auto r = RunCommand(
+        {"/usr/bin/python3", testsupport::SourceDir() + "/tests/sender/fixtures/dkim_sign.py",
+         "--domain", "acme.example", "--selector", "rsa1", "--key",
+         env_["NOTARY_DNSTEST_KEY_ACME_RSA"]},
+        message);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    return r.out;
+  }
+
+  // Sends `message` with MAIL FROM alice@acme.example; the receipt id from the 250.
+  std::string Send(const std::string& message) {
+    std::string file = dir_ + "/msg-" + std::to_string(sent_++) + ".eml";
+    testsupport::WriteFile(file, message);
+    auto r = RunCommand({"swaks", "--server", "127.0.0.1:" + std::to_string(node_->smtp_port()),
+                         "--from", "alice@acme.example", "--to", "bob@example.org", "--helo",
+                         "mail.acme.example", "--data", file});
+    std::smatch m;
+    EXPECT_TRUE(std::regex_search(r.out, m, std::regex("notarised id=([0-9a-f-]{36})"))) << r.out;
+    return m.size() > 1 ? std::string(m[1]) : "";
+  }
+
+  // The receipt once its authentication record is sealed.
+  json Authentication(const std::string& id) {
+    json a;
+    EXPECT_TRUE(WaitUntil(
+        [&] {
+          auto r = RunCommand({"curl", "-s", "-H", "Authorization: Bearer " + key_,
+                               node_->Http("/v1/messages/" + id)});
+          auto j = json::parse(r.out, nullptr, false);
+          if (j.is_discarded() || !j.contains("authentication") || j["authentication"].is_null())
+            return false;
+          a = j["authentication"];
+          return a["status"] == "sealed";
+        },
+        std::chrono::seconds(60)))
+        << node_->Log();
+    return a;
+  }
+
+  testsupport::TestDatabase db_;
+  std::string dir_ = testsupport::MakeTempDir("sender-e2e");
+  std::map<std::string, std::string> env_;
+  std::unique_ptr<e2e::NotarydProcess> node_;
+  std::string key_;
+  int sent_ = 0;
+};
+
+TEST_F(SenderChecksTest, SignedMessageIsCheckedArchivedSealedAndAudited) {
+  std::string id = Send(Signed(kMessage));
+  ASSERT_FALSE(id.empty());
+  json a = Authentication(id);
+  ASSERT_EQ(a["dkim"].size(), 1u) << a.dump(2);
+  const json& d = a["dkim"][0];
+  EXPECT_EQ(d["result"], "pass") << a.dump(2);
+  EXPECT_EQ(d["domain"], "acme.example");
+  EXPECT_EQ(d["key_dnssec"], "secure");
+  const std::string summary = d["summary"];
+  EXPECT_EQ(summary.rfind("signed by d=acme.example (key rsa1._domainkey.acme.example as "
+                          "published at ",
+                          0),
+            0u)
+      << summary;
+  EXPECT_NE(summary.find("DNSSEC-validated)"), std::string::npos) << summary;
+  EXPECT_EQ(a["spf"]["result"], "pass") << a.dump(2);
+  EXPECT_EQ(a["spf"]["client_ip"], "127.0.0.1");
+  EXPECT_EQ(a["dmarc"]["result"], "pass") << a.dump(2);
+  EXPECT_EQ(a["dmarc"]["dkim_aligned"], true);
+  bool key_archived = false;
+  for (const json& answer : a["dns"]) {
+    if (answer["name"] == "rsa1._domainkey.acme.example") {
+      key_archived = answer["dnssec"] == "secure" && answer["outcome"] == "answer" &&
+                     answer["records"].size() == 1 && answer["wire_size"].get<int>() > 0;
+    }
+  }
+  EXPECT_TRUE(key_archived) << a.dump(2);
+
+  // A message and its authentication record: two leaves, the second naming the first.
+  EXPECT_EQ(Psql(db_.SuperUrl(), "SELECT count(*) FROM leaves"), "2");
+  EXPECT_EQ(Psql(db_.SuperUrl(),
+                 "SELECT count(*) FROM leaves l JOIN receipts r ON r.id = l.authentication_of"
+                 " JOIN leaves m ON m.receipt_id = r.id WHERE m.leaf_index < l.leaf_index"),
+            "1");
+  auto audit =
+      RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "audit"}, "", 120);
+  EXPECT_EQ(audit.exit_code, 0) << audit.out;
+  EXPECT_NE(audit.out.find("audit: OK"), std::string::npos) << audit.out;
+}
+
+TEST_F(SenderChecksTest, BodyChangedAfterSigningIsRecordedAsAFailNotRefused) {
+  std::string message = Signed(kMessage);
+  message.replace(message.find("Signed copy"), 11, "Forged copy");
+  std::string id = Send(message);
+  ASSERT_FALSE(id.empty());
+  json a = Authentication(id);
+  ASSERT_EQ(a["dkim"].size(), 1u) << a.dump(2);
+  EXPECT_EQ(a["dkim"][0]["result"], "fail");
+  EXPECT_EQ(a["dkim"][0]["reason"], "body hash did not verify");
+  EXPECT_EQ(a["dkim"][0]["summary"].get<std::string>().rfind(
+                "signature by d=acme.example does not verify: body hash did not verify", 0),
+            0u);
+}
+
+TEST_F(SenderChecksTest, StoredResultsCannotBeChangedOrPairedWithAnotherRecord) {
+  std::string id = Send(Signed(kMessage));
+  ASSERT_FALSE(id.empty());
+  Authentication(id);
+  // Append-only for every role, and the CHECK ties the row's columns to its record's digests.
+  auto update = RunCommand({"psql", "-X", "-q", db_.SuperUrl(), "-c",
+                            "UPDATE authentications SET results = results || '\\x00'::bytea"});
+  EXPECT_NE(update.exit_code, 0) << update.out;
+  EXPECT_NE(update.out.find("append-only"), std::string::npos) << update.out;
+  // With the triggers off (as a superuser may), the CHECK still refuses results that are not
+  // the ones the record's digest names.
+  auto forged = RunCommand({"psql", "-X", "-q", db_.SuperUrl(), "-c",
+                            "SET session_replication_role = replica;"
+                            " UPDATE authentications SET results = results || '\\x00'::bytea"});
+  EXPECT_NE(forged.exit_code, 0) << forged.out;
+  EXPECT_NE(forged.out.find("authentications_record_binds_row"), std::string::npos) << forged.out;
+}
+
+}  // namespace
