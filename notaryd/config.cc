@@ -251,10 +251,10 @@ Config ParseConfigOrExit(int argc, char** argv) {
   app.add_option("--sender-check-workers", c.sender_check_workers,
                  "Messages whose sender is checked at once")
       ->envname("NOTARY_SENDER_CHECK_WORKERS")
-      ->check(CLI::Range(1u, 64u));
+      ->check(CLI::Range(1u, 256u));
   app.add_option("--sender-check-max-delay-s", c.sender_check_max_delay_s,
-                 "Messages received longer ago than this are not checked (DNS then is not DNS "
-                 "at reception)")
+                 "Messages received this long before start-up are not checked (DNS now is not "
+                 "DNS at their reception)")
       ->envname("NOTARY_SENDER_CHECK_MAX_DELAY_S")
       ->check(CLI::Range(1u, 604800u));
   app.add_option("--signing-key", c.signing_key, "Ed25519 block signing key (PEM)")

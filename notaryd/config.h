@@ -67,8 +67,9 @@ struct Config {
   std::string dns_resolver;      // HOST:PORT
   std::string dns_trust_anchor;  // DS/DNSKEY file; "" for Debian's root key when installed
   uint32_t dns_timeout_ms = 5000;
-  uint32_t sender_check_workers = 8;
-  uint32_t sender_check_max_delay_s = 3600;  // older messages are not checked
+  uint32_t sender_check_workers = 32;
+  // Messages received this long before notaryd started are not checked.
+  uint32_t sender_check_max_delay_s = 3600;
   bool seal = true;     // take part in sealing (one sealer at a time per database)
   bool migrate = true;  // apply migrations at start-up
   uint32_t rate_limit_per_minute = 600;

@@ -269,6 +269,10 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
       common::AppendMetric(out, "ingest_queue_messages", "gauge",
                            static_cast<double>(raw->ingestor->queued()));
     }
+    if (raw->sender_checker) {
+      common::AppendMetric(out, "sender_checks_stored_total", "counter",
+                           static_cast<double>(raw->sender_checker->checked()));
+    }
     auto pending = raw->receipts->PendingCount();
     if (pending.ok()) {
       common::AppendMetric(out, "receipts_pending", "gauge", static_cast<double>(*pending));

@@ -118,9 +118,10 @@ common::Result<pipeline::Arrival> ArrivalFromRequest(const httplib::Request& req
 
 common::Result<storage::SearchQuery> SearchFromRequest(const httplib::Request& req,
                                                        const std::string& tenant) {
-  static const char* kKnown[] = {"message_id",      "from",   "to",     "subject",
-                                 "since",           "until",  "sha256", "attachment_sha256",
-                                 "attachment_name", "status", "limit",  "next"};
+  static const char* kKnown[] = {"message_id",      "from",       "to",     "subject",
+                                 "since",           "until",      "sha256", "attachment_sha256",
+                                 "attachment_name", "status",     "limit",  "next",
+                                 "dkim_domain",     "dkim_result"};
   for (const auto& [name, value] : req.params) {
     bool known = false;
     for (const char* k : kKnown) known = known || name == k;
@@ -147,6 +148,14 @@ common::Result<storage::SearchQuery> SearchFromRequest(const httplib::Request& r
   if (auto v = Param(req, "attachment_sha256")) {
     if (!IsHex64(*v)) return common::Error::InvalidInput("attachment_sha256 must be 64 hex digits");
     q.attachment_sha256 = *v;
+  }
+  q.dkim_domain = Param(req, "dkim_domain");
+  if (auto v = Param(req, "dkim_result")) {
+    if (*v != "pass" && *v != "fail" && *v != "neutral" && *v != "temperror" && *v != "permerror") {
+      return common::Error::InvalidInput(
+          "dkim_result is pass, fail, neutral, temperror or permerror");
+    }
+    q.dkim_result = *v;
   }
   if (auto v = Param(req, "status")) {
     if (*v != "pending" && *v != "sealed")

@@ -137,7 +137,9 @@ common::Result<storage::AuthenticationRow> CheckSender(const storage::UncheckedM
   ASSIGN_OR_RETURN(row.record, record.Encode());
   ASSIGN_OR_RETURN(row.leaf_hash, record.LeafHash());
   for (const notary::DkimSignatureResult& d : results.dkim) {
-    row.dkim_domains.push_back(d.domain);
+    std::string domain = d.domain;  // searched case-insensitively (storage: receipt_search.cc)
+    for (char& c : domain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    row.dkim_domains.push_back(std::move(domain));
     row.dkim_results.push_back(d.result);
   }
   return row;
@@ -155,7 +157,11 @@ common::Result<notary::AuthenticationView> AuthenticationViewOf(
 
 SenderChecker::SenderChecker(storage::AuthenticationStore& store, notary::DnsLookup lookup,
                              const common::Clock& clock, SenderCheckerOptions options)
-    : store_(store), lookup_(std::move(lookup)), clock_(clock), options_(options) {}
+    : store_(store),
+      lookup_(std::move(lookup)),
+      clock_(clock),
+      options_(options),
+      since_us_(clock.NowMicros() - options.max_delay.count() * 1000000) {}
 
 SenderChecker::~SenderChecker() { Stop(); }
 
@@ -163,10 +169,12 @@ void SenderChecker::Start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (thread_.joinable()) return;
   stop_ = false;
+  stopping_.store(false);
   thread_ = std::thread([this] { Loop(); });
 }
 
 void SenderChecker::Stop() {
+  stopping_.store(true);
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
@@ -184,16 +192,17 @@ void SenderChecker::Wake() {
 }
 
 common::Result<int> SenderChecker::RunOnce() {
-  const int64_t since = clock_.NowMicros() - options_.max_delay.count() * 1000000;
   ASSIGN_OR_RETURN(std::vector<storage::UncheckedMessage> batch,
-                   store_.Unchecked(cursor_, since, options_.batch));
+                   store_.Unchecked(cursor_, since_us_, options_.batch));
   if (batch.empty()) return 0;
   std::atomic<size_t> next{0};
   std::atomic<int> stored{0};
   std::mutex failed_mu;
   int64_t first_failed = INT64_MAX;
   auto work = [&] {
-    for (size_t i = next++; i < batch.size(); i = next++) {
+    // Stopping does not wait for the rest of the batch (each may wait seconds on DNS): what
+    // is left stays unchecked, and a later pass reads it again.
+    for (size_t i = next++; i < batch.size() && !stopping_.load(); i = next++) {
       const storage::UncheckedMessage& m = batch[i];
       auto row = CheckSender(m, lookup_, clock_);
       common::Status status = row.ok() ? common::Ok() : common::Status(row.error());
@@ -214,13 +223,15 @@ common::Result<int> SenderChecker::RunOnce() {
     }
   };
   std::vector<std::thread> helpers;
-  const int n = std::clamp(options_.workers, 1, 64);
+  const int n = std::clamp(options_.workers, 1, static_cast<int>(batch.size()));
   for (int i = 1; i < n; ++i) helpers.emplace_back(work);
   work();
   for (auto& t : helpers) t.join();
+  if (stopping_.load()) return static_cast<int>(batch.size());
   // A message whose row could not be stored is read again next pass.
   cursor_ = first_failed == INT64_MAX ? batch.back().seq : first_failed - 1;
-  return stored.load();
+  checked_.fetch_add(static_cast<uint64_t>(stored.load()));
+  return static_cast<int>(batch.size());
 }
 
 void SenderChecker::Loop() {

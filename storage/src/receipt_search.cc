@@ -84,6 +84,23 @@ common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
                param(LikePattern(*q.attachment_name)) + ")";
     }
   }
+  if (q.dkim_domain || q.dkim_result) {
+    // One signature must match both: the arrays hold each signature's d= and result at the
+    // same position. The GIN index on dkim_domains narrows by domain first.
+    std::string match = "TRUE";
+    std::string domain_filter;
+    if (q.dkim_domain) {
+      const std::string p = param(*q.dkim_domain);
+      domain_filter = " AND a.dkim_domains @> ARRAY[lower(" + p + ")]";
+      match = "s.d = lower(" + p + ")";
+    }
+    if (q.dkim_result) match += " AND s.res = " + param(*q.dkim_result);
+    where += " AND EXISTS (SELECT 1 FROM authentications a WHERE a.receipt_id = r.id" +
+             domain_filter +
+             " AND EXISTS (SELECT 1 FROM unnest(a.dkim_domains, a.dkim_results) AS s(d, res)"
+             " WHERE " +
+             match + "))";
+  }
   if (q.status) {
     // Unsealed receipts are exactly those in the (small) pending queue.
     where += *q.status == "sealed"

@@ -5,6 +5,7 @@
 // shows and notaryctl audit checks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -142,6 +143,37 @@ TEST_F(SenderChecksTest, BodyChangedAfterSigningIsRecordedAsAFailNotRefused) {
   EXPECT_EQ(a["dkim"][0]["summary"].get<std::string>().rfind(
                 "signature by d=acme.example does not verify: body hash did not verify", 0),
             0u);
+}
+
+TEST_F(SenderChecksTest, SearchFindsMessagesByDkimDomainAndResult) {
+  std::string good = Send(Signed(kMessage));
+  std::string message = Signed(kMessage);
+  message.replace(message.find("Signed copy"), 11, "Forged copy");
+  std::string forged = Send(message);
+  std::string unsigned_id = Send(kMessage);
+  ASSERT_FALSE(good.empty() || forged.empty() || unsigned_id.empty());
+  for (const auto& id : {good, forged, unsigned_id}) Authentication(id);
+  auto search = [&](const std::string& query) {
+    auto r = RunCommand({"curl", "-s", "-w", "\n%{http_code}", "-H",
+                         "Authorization: Bearer " + key_, node_->Http("/v1/messages?" + query)});
+    const std::string code = r.out.substr(r.out.rfind('\n') + 1);
+    std::vector<std::string> ids;
+    if (code != "200") return std::vector<std::string>{"HTTP " + code};
+    // Parsed into a variable: a range-for over a member of a temporary would dangle.
+    const json page = json::parse(r.out.substr(0, r.out.rfind('\n')));
+    for (const json& item : page["items"]) ids.push_back(item["id"]);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  auto sorted = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  EXPECT_EQ(search("dkim_domain=ACME.example"), sorted({good, forged}));
+  EXPECT_EQ(search("dkim_domain=acme.example&dkim_result=pass"), std::vector<std::string>{good});
+  EXPECT_EQ(search("dkim_result=fail"), std::vector<std::string>{forged});
+  EXPECT_TRUE(search("dkim_domain=plain.example").empty());
+  EXPECT_EQ(search("dkim_result=bogus"), std::vector<std::string>{"HTTP 400"});
 }
 
 TEST_F(SenderChecksTest, StoredResultsCannotBeChangedOrPairedWithAnotherRecord) {

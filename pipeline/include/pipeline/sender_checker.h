@@ -6,13 +6,16 @@
 //
 // Nothing is lost when the checks lag or fail: a message stays "unchecked" until a pass stores
 // its row, and a lookup that fails is recorded as a temperror, not retried into a different
-// answer. Messages received more than `max_delay` before a pass are not checked at all: what
-// DNS says then is no longer what it said at reception.
+// answer. Messages received more than `max_delay` before the checker started are not checked
+// at all (those stored before the checks were switched on): what DNS says now is no longer
+// what it said then. A backlog that builds up while it runs is worked off, however late; the
+// record's checked_at shows the delay.
 //
 // Thread-safety: Start/Stop/Wake from any thread; RunOnce is for tests and benchmarks, while
 // the threads are not running.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -40,8 +43,8 @@ common::Result<notary::AuthenticationView> AuthenticationViewOf(
     const storage::AuthenticationRow& row);
 
 struct SenderCheckerOptions {
-  int workers = 8;  // messages checked at once (each waits on DNS most of the time)
-  int batch = 256;  // messages read per pass
+  int workers = 32;  // messages checked at once (each waits on DNS most of the time)
+  int batch = 256;   // messages read per pass
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::seconds max_delay{3600};
 };
@@ -59,9 +62,11 @@ class SenderChecker {
   // A message was stored: run a pass now instead of at the next interval.
   void Wake();
 
-  // One pass over what waits now, on the calling thread and `workers` helpers. The number of
-  // messages checked and stored.
+  // One pass over what waits now, on the calling thread and `workers` helpers: the number of
+  // messages read (a full batch means more may wait).
   common::Result<int> RunOnce();
+  // Authentication rows this process stored.
+  uint64_t checked() const { return checked_.load(); }
 
  private:
   void Loop();
@@ -70,7 +75,11 @@ class SenderChecker {
   notary::DnsLookup lookup_;
   const common::Clock& clock_;
   const SenderCheckerOptions options_;
-  int64_t cursor_ = 0;  // receipts' seq below which every message has been seen (loop thread)
+  int64_t cursor_ = 0;      // receipts' seq below which every message has been seen (loop thread)
+  const int64_t since_us_;  // older messages are never checked
+
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> checked_{0};
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -19,6 +19,9 @@ struct SearchQuery {
   std::string tenant;  // required: results never cross tenants
   std::optional<std::string> message_id, from, to, subject, sha256, attachment_sha256,
       attachment_name, status;
+  // Sender evidence (migration 0010): a DKIM signature by this d= (case-insensitive) and/or
+  // with this result.
+  std::optional<std::string> dkim_domain, dkim_result;
   std::optional<int64_t> since_us, until_us;
   std::optional<std::string> after;  // cursor from a previous page
   int limit = 50;
