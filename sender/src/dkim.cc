@@ -5,8 +5,11 @@
 #include <opendkim/dkim.h>
 #undef _Bool
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <utility>
 
 namespace notary {
@@ -126,14 +129,44 @@ void Classify(DKIM_SIGINFO* sig, DkimSignatureResult& out) {
   out.reason = text != nullptr ? text : "unknown error";
 }
 
+// The message with every bare LF made CRLF (RFC 5322 line endings, as on the wire), or
+// nullopt when its header section holds no DKIM-Signature field: then there is nothing to
+// verify, and OpenDKIM never sees it. OpenDKIM's own CRLF fixing (DKIM_LIBFLAGS_FIXCRLF) is not
+// used: on a message that starts with bare LFs it fails an assertion and aborts the process
+// (found by tests/fuzz/sender_fuzz.cc), and every stranger's message reaches this code.
+std::optional<std::string> Prepare(std::string_view message) {
+  std::string out;
+  out.reserve(message.size() + message.size() / 32);
+  for (size_t i = 0; i < message.size(); ++i) {
+    if (message[i] == '\n' && (i == 0 || message[i - 1] != '\r')) out.push_back('\r');
+    out.push_back(message[i]);
+  }
+  // The header section: up to the first empty line. A message without one, or that starts
+  // with it, has no header fields to sign.
+  const size_t end = out.find("\r\n\r\n");
+  if (out.rfind("\r\n", 0) == 0 || end == std::string::npos) return std::nullopt;
+  constexpr std::string_view kField = "dkim-signature:";
+  bool found = false;
+  for (size_t line = 0; line <= end && !found; line = out.find("\r\n", line) + 2) {
+    if (out.size() - line < kField.size()) break;
+    found =
+        std::equal(kField.begin(), kField.end(), out.begin() + static_cast<long>(line),
+                   [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+  }
+  if (!found) return std::nullopt;
+  return out;
+}
+
 }  // namespace
 
 common::Result<std::vector<DkimSignatureResult>> VerifyDkim(std::string_view message,
                                                             const DkimKeyFetcher& fetch,
                                                             const DkimVerifyOptions& options) {
+  std::optional<std::string> prepared = Prepare(message);
+  if (!prepared) return std::vector<DkimSignatureResult>{};
   std::unique_ptr<DKIM_LIB, LibClose> lib(dkim_init(nullptr, nullptr));
   if (!lib) return Error::Internal("OpenDKIM did not initialise");
-  unsigned int flags = DKIM_LIBFLAGS_FIXCRLF | DKIM_LIBFLAGS_BADSIGHANDLES;
+  unsigned int flags = DKIM_LIBFLAGS_BADSIGHANDLES;
   uint64_t fixed_time = options.now_s > 0 ? static_cast<uint64_t>(options.now_s) : 0;
   if (dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags) !=
           DKIM_STAT_OK ||
@@ -150,8 +183,8 @@ common::Result<std::vector<DkimSignatureResult>> VerifyDkim(std::string_view mes
   dkim_set_user_context(dkim.get(), &ctx);
 
   // dkim_chunk copies what it needs; the const_cast is for its pre-C89-style prototype.
-  auto* bytes = reinterpret_cast<u_char*>(const_cast<char*>(message.data()));
-  status = dkim_chunk(dkim.get(), bytes, message.size());
+  auto* bytes = reinterpret_cast<u_char*>(prepared->data());
+  status = dkim_chunk(dkim.get(), bytes, prepared->size());
   if (status == DKIM_STAT_OK) status = dkim_chunk(dkim.get(), nullptr, 0);
   if (status == DKIM_STAT_OK) status = dkim_eom(dkim.get(), nullptr);
   std::vector<DkimSignatureResult> results;

@@ -196,6 +196,32 @@ TEST_F(DkimTest, UnsignedMessageHasNoResults) {
   EXPECT_EQ(fetches_, 0);
 }
 
+// Regression (tests/fuzz/sender_fuzz.cc): OpenDKIM's own CRLF fixing aborted the process on a
+// message of bare LFs. Every message a stranger sends reaches VerifyDkim.
+TEST_F(DkimTest, BareLineFeedsNeitherCrashNorChangeTheResult) {
+  for (const char* odd : {"\n\n\n", "\n", "\r\n\r\n", "", "DKIM-Signature: v=1\n\n\n",
+                          "\nDKIM-Signature: v=1; d=acme.example; s=rsa1\n\nbody\n",
+                          "DKIM-Signature:\n\n", "DKIM-Signature: v=1\r\n"}) {
+    auto results = VerifyDkim(odd, Serve({}), kAtReception);
+    EXPECT_TRUE(results.ok() || results.error().code() == common::ErrorCode::kInvalidInput) << odd;
+  }
+  // The same signed message with LF line endings (as a mailbox may store it) still verifies:
+  // the signature is over the CRLF form.
+  std::string signed_message = Sign(kMessage, "rsa1");
+  std::string lf;
+  for (size_t i = 0; i < signed_message.size(); ++i) {
+    if (signed_message[i] == '\r' && i + 1 < signed_message.size() &&
+        signed_message[i + 1] == '\n') {
+      continue;
+    }
+    lf.push_back(signed_message[i]);
+  }
+  auto results = VerifyDkim(lf, Serve({{"rsa1", Found(Record("rsa1"))}}), kAtReception);
+  ASSERT_TRUE(results.ok());
+  ASSERT_EQ(results->size(), 1u);
+  EXPECT_EQ(results->front().result, "pass") << results->front().reason;
+}
+
 TEST_F(DkimTest, GarbledSignatureHeaderIsAResultNotACrash) {
   std::string message =
       std::string("DKIM-Signature: v=1; a=rsa-sha256; d=acme.example; b=;\r\n") + kMessage;
