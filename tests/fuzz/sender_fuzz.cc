@@ -3,8 +3,9 @@
 //   build-fuzz/tests/fuzz/sender_fuzz -max_len=65536 CORPUS
 // The first byte picks what reads the rest: the DNS archive, the encoded results, the
 // authentication record (each a future bundle's hostile input: decoded only if re-encoding
-// gives the same bytes), a DNS reply read for TXT records, or a message whose DKIM signatures
-// OpenDKIM verifies (every message at ingest). Properties: no crash or sanitizer report; exact
+// gives the same bytes), a DNS reply read for TXT records, a message whose DKIM signatures
+// OpenDKIM verifies (every message at ingest), or the DNS reply that every lookup of SPF and
+// DMARC gets. Properties: no crash or sanitizer report; exact
 // round trips.
 #include <cstddef>
 #include <cstdint>
@@ -14,7 +15,9 @@
 #include "log/authentication_record.h"
 #include "sender/authentication.h"
 #include "sender/dkim.h"
+#include "sender/dmarc.h"
 #include "sender/dns_answer.h"
+#include "sender/spf.h"
 
 namespace {
 
@@ -30,7 +33,7 @@ constexpr const char* kKey =
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 5) {
+  switch (data[0] % 6) {
     case 0: {
       auto archive = notary::DecodeDnsArchive(in);
       if (!archive.ok()) break;
@@ -70,6 +73,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (results.ok() && results->size() > notary::DkimVerifyOptions::kMaxSignatures) {
         std::abort();
       }
+      break;
+    }
+    case 5: {
+      // Every DNS reply is the input: what a hostile name server could send to SPF's DNS layer
+      // and to DMARC.
+      auto lookup = [in](std::string_view name, uint16_t type) {
+        notary::DnsAnswer a;
+        a.qname = std::string(name);
+        a.qtype = type;
+        a.outcome = notary::LookupOutcome::kAnswer;
+        a.dnssec = notary::DnssecStatus::kInsecure;
+        a.wire = std::string(in);
+        return a;
+      };
+      (void)notary::EvaluateSpf({"192.0.2.1", "alice@acme.example", "mail.acme.example"}, lookup);
+      (void)notary::EvaluateDmarc({"acme.example", {"acme.example", "pass"}, {}}, lookup);
       break;
     }
   }
