@@ -166,7 +166,7 @@ SenderChecker::SenderChecker(storage::AuthenticationStore& store, notary::DnsLoo
 SenderChecker::~SenderChecker() { Stop(); }
 
 void SenderChecker::Start() {
-  std::lock_guard<std::mutex> lock(mu_);
+  common::MutexLock lock(mu_);
   if (thread_.joinable()) return;
   stop_ = false;
   stopping_.store(false);
@@ -176,7 +176,7 @@ void SenderChecker::Start() {
 void SenderChecker::Stop() {
   stopping_.store(true);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    common::MutexLock lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
@@ -185,7 +185,7 @@ void SenderChecker::Stop() {
 
 void SenderChecker::Wake() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    common::MutexLock lock(mu_);
     woken_ = true;
   }
   cv_.notify_all();
@@ -240,13 +240,13 @@ void SenderChecker::Loop() {
     if (!checked.ok()) {
       spdlog::warn("event=authentication_pass_failed error=\"{}\"", checked.error().message());
     }
-    std::unique_lock<std::mutex> lock(mu_);
+    common::MutexLock lock(mu_);
     // A full batch means more may wait: go on at once.
     if (checked.ok() && *checked >= options_.batch) {
       if (stop_) return;
       continue;
     }
-    cv_.wait_for(lock, options_.poll_interval, [this] { return stop_ || woken_; });
+    cv_.wait_for(lock, options_.poll_interval, [this]() REQUIRES(mu_) { return stop_ || woken_; });
     if (stop_) return;
     woken_ = false;
   }

@@ -81,8 +81,8 @@ class SenderChecker {
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> checked_{0};
 
-  std::mutex mu_;
-  std::condition_variable cv_;
+  common::Mutex mu_;
+  std::condition_variable_any cv_;
   bool stop_ GUARDED_BY(mu_) = false;
   bool woken_ GUARDED_BY(mu_) = false;
   std::thread thread_;
