@@ -17,7 +17,7 @@
 # (rows / (last row - first row)), the dkim pass count, and the DNS queries through the proxy.
 #
 #   bench/sender_checks_bench.sh [MESSAGES]     BUILD_DIR=build SESSIONS=20 ROUNDS=2
-#                                               DELAY_MS=50 CHECK_WORKERS=8 (notaryd's default)
+#                                               DELAY_MS=50 CHECK_WORKERS=32 (notaryd's default)
 #                                               DNS_AUTH_PORT=17353 DNS_RESOLVER_PORT=17354
 # Needs a build with notaryd, Postfix's smtp-source, and scripts/dnstest's tools (knot,
 # knot-dnsutils, unbound, python3-dkim).
@@ -27,7 +27,7 @@ messages=${1:-4000}
 sessions=${SESSIONS:-20}
 rounds=${ROUNDS:-2}
 delay_ms=${DELAY_MS:-50}
-workers=${CHECK_WORKERS:-8}
+workers=${CHECK_WORKERS:-32}
 export PATH="/usr/sbin:$PATH"
 [ -x "$build/notaryd/notaryd" ] || { echo "sender_checks_bench: build notaryd first" >&2; exit 1; }
 for t in smtp-source kdig knotd unbound; do
