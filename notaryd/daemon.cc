@@ -233,6 +233,16 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
     co.workers = static_cast<int>(c.sender_check_workers);
     co.max_delay = std::chrono::seconds(c.sender_check_max_delay_s);
     co.poll_interval = std::chrono::milliseconds(500);
+    // The checks give way while messages arrive (docs/sender-evidence.md §5).
+    pipeline::Ingestor* ingestor = p->ingestor.get();
+    // Busy: a message arrived since the checker last asked (every 20 ms while it gives way)
+    // or one is waiting. Only the checker's thread calls it.
+    co.busy = [ingestor, last = uint64_t{0}]() mutable {
+      const uint64_t now = ingestor->submitted();
+      const bool arrived = now != last;
+      last = now;
+      return arrived || ingestor->queued() > 0;
+    };
     p->sender_checker = std::make_unique<pipeline::SenderChecker>(
         *p->authentications,
         [resolver](std::string_view name, uint16_t type) { return resolver->Lookup(name, type); },
@@ -336,8 +346,10 @@ void Daemon::Stop() {
   // Reverse of start-up: no new work, then drain.
   if (parts_->smtp) parts_->smtp->Stop();
   if (parts_->http) parts_->http->Stop();
-  parts_->ingestor.reset();  // answers what is queued
+  // The checker asks the ingestor whether it is busy, so it stops first (it works after the
+  // 250s: nothing waits on it).
   if (parts_->sender_checker) parts_->sender_checker->Stop();
+  parts_->ingestor.reset();                    // answers what is queued
   if (parts_->sealer) parts_->sealer->Stop();  // seals what waits
   if (parts_->publisher) {
     parts_->sealer->notifier().SetListener(nullptr);

@@ -54,6 +54,7 @@ void Ingestor::Submit(Arrival arrival, std::string raw, std::function<void(Submi
 
 void Ingestor::SubmitWithExtra(Arrival arrival, std::string raw, Extra extra,
                                std::function<void(SubmitOutcome)> done) {
+  submitted_.fetch_add(1, std::memory_order_relaxed);
   const int64_t now = options_.clock->NowMicros();
   {
     common::MutexLock lock(mu_);

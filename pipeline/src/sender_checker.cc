@@ -235,7 +235,16 @@ common::Result<int> SenderChecker::RunOnce() {
 }
 
 void SenderChecker::Loop() {
+  constexpr auto kYieldStep = std::chrono::milliseconds(20);
   for (;;) {
+    // Give way to ingest while it has work, for at most max_yield in a row.
+    auto yielded = std::chrono::milliseconds(0);
+    while (options_.busy && yielded < options_.max_yield && options_.busy()) {
+      common::MutexLock lock(mu_);
+      cv_.wait_for(lock, kYieldStep, [this]() REQUIRES(mu_) { return stop_; });
+      if (stop_) return;
+      yielded += kYieldStep;
+    }
     auto checked = RunOnce();
     if (!checked.ok()) {
       spdlog::warn("event=authentication_pass_failed error=\"{}\"", checked.error().message());

@@ -164,4 +164,23 @@ TEST_F(SenderCheckerTest, StartAndStopRunTheLoopUntilEverythingIsChecked) {
   EXPECT_EQ(testsupport::Psql(tdb_.SuperUrl(), "SELECT count(*) FROM authentications"), "5");
 }
 
+// Ingest that never stops being busy still lets the checks through after max_yield.
+TEST_F(SenderCheckerTest, GivingWayToIngestNeverStopsTheChecks) {
+  Store(3);
+  testsupport::ManualClock now(kReceived + 1000000);
+  pipeline::SenderCheckerOptions o;
+  std::atomic<int> asked{0};
+  o.busy = [&asked] {
+    ++asked;
+    return true;
+  };
+  o.max_yield = std::chrono::milliseconds(100);
+  pipeline::SenderChecker checker(*authentications_, Down(), now, o);
+  checker.Start();
+  EXPECT_TRUE(
+      testsupport::WaitUntil([&] { return checker.checked() == 3u; }, std::chrono::seconds(60)));
+  checker.Stop();
+  EXPECT_GT(asked.load(), 0) << "the checker asked whether ingest was busy";
+}
+
 }  // namespace

@@ -12,6 +12,7 @@
 // queue (answering what remains) and joins them.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <optional>
@@ -55,8 +56,11 @@ class Ingestor : public MessageSink {
                        std::function<void(SubmitOutcome)> done);
 
   size_t queued() const EXCLUDES(mu_);
+  // Messages handed to Submit so far (the sender checks give way while this grows).
+  uint64_t submitted() const { return submitted_.load(std::memory_order_relaxed); }
 
  private:
+  std::atomic<uint64_t> submitted_{0};
   struct Item {
     Arrival arrival;
     std::string raw;

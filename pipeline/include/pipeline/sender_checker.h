@@ -19,6 +19,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -47,6 +48,11 @@ struct SenderCheckerOptions {
   int batch = 256;   // messages read per pass
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::seconds max_delay{3600};
+  // True while ingest has messages waiting: the checks then give way (they share the CPU and
+  // the database with the path to the 250) and catch up when it is idle, but never give way
+  // for longer than `max_yield` in a row. Null: never busy.
+  std::function<bool()> busy;
+  std::chrono::milliseconds max_yield{10000};
 };
 
 class SenderChecker {
