@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <map>
 #include <thread>
 
@@ -25,25 +24,6 @@ using notary::DnsAnswer;
 using notary::DnssecStatus;
 using notary::LookupOutcome;
 using testsupport::RunCommand;
-
-std::string Dir() { return testsupport::BinaryDir() + "/dnstest"; }
-
-// The `export NAME=value` lines scripts/dnstest wrote for this run.
-std::map<std::string, std::string> Env() {
-  std::map<std::string, std::string> env;
-  std::ifstream in(Dir() + "/env");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("export ", 0) != 0) continue;
-    size_t eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    std::string value = line.substr(eq + 1);
-    if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"')) {
-      value = value.substr(1, value.size() - 2);
-    }
-    env[line.substr(7, eq - 7)] = value;
-  }
-  return env;
-}
 
 int CountInAnswer(const std::string& wire, ldns_rr_type type) {
   ldns_pkt* pkt = nullptr;
@@ -63,7 +43,7 @@ int CountInAnswer(const std::string& wire, ldns_rr_type type) {
 class ResolverTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    env_ = Env();
+    env_ = testsupport::DnsTestEnv();
     ASSERT_FALSE(env_["NOTARY_DNSTEST_RESOLVER"].empty()) << "scripts/dnstest did not run";
   }
   std::unique_ptr<Resolver> Make(std::string forwarder, std::string anchor,
@@ -227,8 +207,8 @@ TEST_F(ResolverTest, DkimVerifiesAtIngestAndLaterFromTheArchiveAfterTheKeyIsRemo
   std::string published = notary::TxtRecords(at_ingest[0])->front();
 
   // Years later: the selector is retired and the zone re-signed.
-  auto removed = RunCommand({testsupport::SourceDir() + "/scripts/dnstest", "remove", Dir(),
-                             "ed1._domainkey.acme.example", "TXT"});
+  auto removed = RunCommand({testsupport::SourceDir() + "/scripts/dnstest", "remove",
+                             testsupport::DnsTestDir(), "ed1._domainkey.acme.example", "TXT"});
   ASSERT_EQ(removed.exit_code, 0) << removed.out;
   auto fresh = Validating();
   DnsAnswer gone = fresh->Lookup("ed1._domainkey.acme.example", notary::kDnsTypeTxt);
@@ -258,8 +238,8 @@ TEST_F(ResolverTest, DkimVerifiesAtIngestAndLaterFromTheArchiveAfterTheKeyIsRemo
   ASSERT_TRUE(offline.ok());
   EXPECT_EQ(offline->front().result, "pass");
 
-  auto restored = RunCommand({testsupport::SourceDir() + "/scripts/dnstest", "set-txt", Dir(),
-                              "ed1._domainkey.acme.example", published});
+  auto restored = RunCommand({testsupport::SourceDir() + "/scripts/dnstest", "set-txt",
+                              testsupport::DnsTestDir(), "ed1._domainkey.acme.example", published});
   EXPECT_EQ(restored.exit_code, 0) << restored.out;
 }
 

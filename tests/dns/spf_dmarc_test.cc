@@ -2,7 +2,6 @@
 // used is collected, as the archive will keep them.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <map>
 
 #include "dns/resolver.h"
@@ -13,29 +12,10 @@
 namespace dns {
 namespace {
 
-std::string Dir() { return testsupport::BinaryDir() + "/dnstest"; }
-
-// The `export NAME=value` lines scripts/dnstest wrote for this run.
-std::map<std::string, std::string> Env() {
-  std::map<std::string, std::string> env;
-  std::ifstream in(Dir() + "/env");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("export ", 0) != 0) continue;
-    size_t eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    std::string value = line.substr(eq + 1);
-    if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"')) {
-      value = value.substr(1, value.size() - 2);
-    }
-    env[line.substr(7, eq - 7)] = value;
-  }
-  return env;
-}
-
 class SpfDmarcDnsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto env = Env();
+    auto env = testsupport::DnsTestEnv();
     ASSERT_FALSE(env["NOTARY_DNSTEST_RESOLVER"].empty()) << "scripts/dnstest did not run";
     auto r = Resolver::Create({env["NOTARY_DNSTEST_RESOLVER"], env["NOTARY_DNSTEST_TRUST_ANCHOR"],
                                std::chrono::seconds(5)});

@@ -4,32 +4,13 @@
 #include <ldns/ldns.h>
 
 #include "common/bytes.h"
+#include "fake_dns.h"
 #include "sender/dns_answer.h"
 
 namespace notary {
 namespace {
 
-// A reply as a resolver would send it, built by ldns from zone-file lines.
-std::string Reply(const std::string& qname, ldns_rr_type qtype,
-                  const std::vector<std::string>& answer_lines) {
-  ldns_pkt* pkt = nullptr;
-  EXPECT_EQ(ldns_pkt_query_new_frm_str(&pkt, qname.c_str(), qtype, LDNS_RR_CLASS_IN, LDNS_RD),
-            LDNS_STATUS_OK);
-  ldns_pkt_set_qr(pkt, true);
-  for (const std::string& line : answer_lines) {
-    ldns_rr* rr = nullptr;
-    EXPECT_EQ(ldns_rr_new_frm_str(&rr, line.c_str(), 3600, nullptr, nullptr), LDNS_STATUS_OK)
-        << line;
-    ldns_pkt_push_rr(pkt, LDNS_SECTION_ANSWER, rr);
-  }
-  uint8_t* wire = nullptr;
-  size_t size = 0;
-  EXPECT_EQ(ldns_pkt2wire(&wire, pkt, &size), LDNS_STATUS_OK);
-  std::string out(reinterpret_cast<char*>(wire), size);
-  free(wire);
-  ldns_pkt_free(pkt);
-  return out;
-}
+using testing_dns::Reply;
 
 DnsAnswer TxtAnswer(const std::string& qname, std::string wire) {
   DnsAnswer a;

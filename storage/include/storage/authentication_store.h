@@ -38,7 +38,7 @@ struct UncheckedMessage {
   common::Hash leaf_hash{};
   std::string mail_from, client_ip, helo;
   std::string header_from;  // the From: header as displayed ("Alice <alice@acme.example>")
-  std::string data;  // the message's bytes as stored
+  std::string data;         // the message's bytes as stored
 };
 
 class AuthenticationStore {
