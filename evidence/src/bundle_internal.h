@@ -26,6 +26,9 @@ inline constexpr std::string_view kLeafRecordFile = "leaf-record.bin";
 inline constexpr std::string_view kCheckpointFile = "checkpoint.txt";
 inline constexpr std::string_view kTsaCaFile = "tsa-ca.pem";
 inline constexpr std::string_view kTsaChainFile = "tsa-chain.pem";
+inline constexpr std::string_view kAuthRecordFile = "authentication/record.bin";
+inline constexpr std::string_view kAuthResultsFile = "authentication/results.bin";
+inline constexpr std::string_view kAuthDnsArchiveFile = "authentication/dns-archive.bin";
 inline constexpr std::string_view kFormatName = "email-notary-evidence-bundle";
 
 // "part-<position>.bin"; positions are digits and dots ("1", "2.1").
@@ -51,6 +54,12 @@ common::Result<uint64_t> HeaderHeight(std::string_view header);
 // ValidateInput().
 std::map<std::string, std::string> LooseFiles(const BundleInput& input);
 common::Status ValidateInput(const BundleInput& input);
+
+// evidence.json's `authentication.summary`: the results and archived answers decoded and
+// rendered as the receipt API does (sender/authentication_json.h), with the record's
+// checked_at and the stated leaf index. kInvalidInput when the record, the results or the
+// archive does not decode.
+common::Result<nlohmann::json> AuthenticationSummary(const BundleAuthentication& auth);
 
 // The view of the evidence that certificate.html and VERIFY.md are rendered from
 // (docs/evidence-bundle.md, "Rendering"; texts.cc).

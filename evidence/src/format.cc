@@ -394,6 +394,15 @@ common::Status ValidateInput(const BundleInput& input) {
       return common::Error::InvalidInput("key ids must be distinct lower-case hex");
     }
   }
+  if (input.authentication) {
+    auto summary = AuthenticationSummary(*input.authentication);
+    if (!summary.ok()) {
+      return common::Error::InvalidInput("authentication: " + summary.error().message());
+    }
+    if (input.authentication->leaf_index > uint64_t(INT64_MAX)) {
+      return common::Error::InvalidInput("authentication: leaf index out of range");
+    }
+  }
   if (input.block.tokens.size() > 16 ||
       (input.previous_block && input.previous_block->tokens.size() > 16)) {
     return common::Error::InvalidInput("at most 16 tokens per block");
@@ -411,6 +420,11 @@ std::map<std::string, std::string> LooseFiles(const BundleInput& input) {
   }
   if (input.journal_report) files[std::string(kJournalReportFile)] = *input.journal_report;
   files[std::string(kLeafRecordFile)] = input.leaf_record;
+  if (input.authentication) {
+    files[std::string(kAuthRecordFile)] = input.authentication->record;
+    files[std::string(kAuthResultsFile)] = input.authentication->results;
+    files[std::string(kAuthDnsArchiveFile)] = input.authentication->dns_archive;
+  }
   auto add_block = [&](const BundleBlock& b) {
     uint64_t height = *HeaderHeight(b.header);
     files[BlockHeaderFileName(height)] = b.header;
@@ -526,6 +540,25 @@ std::string EvidenceJson(const BundleInput& in) {
         {"chain_pem", in.tsa_chain_pem},
         {"chain_file", in.tsa_chain_pem.empty() ? json() : json(std::string(kTsaChainFile))}}},
   };
+  // Only bundles with sender evidence have the member, so that verifiers from before it read
+  // every other bundle as before.
+  if (in.authentication) {
+    const BundleAuthentication& a = *in.authentication;
+    auto summary = AuthenticationSummary(a);  // ValidateInput checked that it renders
+    doc["authentication"] = {
+        {"record_hex", common::ToHex(common::AsBytes(a.record))},
+        {"record_file", std::string(kAuthRecordFile)},
+        {"leaf_index", a.leaf_index},
+        {"leaf_hash", common::ToHex(common::HashLeaf(a.record))},
+        {"inclusion_proof", HashArray(a.checkpoint_proof)},
+        {"results_file", std::string(kAuthResultsFile)},
+        {"results_sha256", common::ToHex(common::Sha256Of(a.results))},
+        {"dns_archive_file", std::string(kAuthDnsArchiveFile)},
+        {"dns_archive_sha256", common::ToHex(common::Sha256Of(a.dns_archive))},
+        {"summary", summary.ok()
+                        ? json::parse(summary->dump(-1, ' ', false, json::error_handler_t::replace))
+                        : json()}};
+  }
   // Strings that are not UTF-8 are replaced (U+FFFD) rather than thrown on; see the spec.
   return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
@@ -539,7 +572,7 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
     r.ExpectOnly(doc, "",
                  {"format", "format_version", "issued_to", "issued_at_us", "lang", "receipt",
                   "message", "parts", "parts_root", "journal_report", "leaf", "batch_proof",
-                  "block", "previous_block", "checkpoint", "keys", "tsa"});
+                  "block", "previous_block", "checkpoint", "keys", "tsa", "authentication"});
     BundleInput in;
     if (r.Str(doc, "format", "") != kFormatName) r.Bad("format", "not an evidence bundle");
     uint64_t version = r.U64(doc, "format_version", "");
@@ -765,6 +798,32 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
     const json& cf = r.Field(tsa, "chain_file", "tsa");
     if (in.tsa_chain_pem.empty() ? !cf.is_null() : cf != json(std::string(kTsaChainFile))) {
       r.Bad("tsa.chain_file", "must be \"tsa-chain.pem\", or null when chain_pem is empty");
+    }
+
+    // Optional: only bundles of messages with sender evidence have it.
+    if (auto au = doc.find("authentication"); r.ok() && au != doc.end()) {
+      const std::string ap = "authentication";
+      r.ExpectOnly(
+          *au, ap,
+          {"record_hex", "record_file", "leaf_index", "leaf_hash", "inclusion_proof",
+           "results_file", "results_sha256", "dns_archive_file", "dns_archive_sha256", "summary"});
+      BundleAuthentication a;
+      a.record = r.HexField(*au, "record_hex", ap);
+      r.ExpectFile(*au, "record_file", ap, std::string(kAuthRecordFile));
+      a.leaf_index = r.U64(*au, "leaf_index", ap);
+      if (a.leaf_index > uint64_t(INT64_MAX)) r.Bad(ap + ".leaf_index", "out of range");
+      a.leaf_hash = r.HashField(*au, "leaf_hash", ap);
+      a.checkpoint_proof = r.HashList(*au, "inclusion_proof", ap);
+      r.ExpectFile(*au, "results_file", ap, std::string(kAuthResultsFile));
+      r.ExpectFile(*au, "dns_archive_file", ap, std::string(kAuthDnsArchiveFile));
+      // The digests are the record's to state; these copies are for people, and the verifier
+      // compares them with the files (check sender.record).
+      a.stated_results_sha256 = r.HashField(*au, "results_sha256", ap);
+      a.stated_dns_archive_sha256 = r.HashField(*au, "dns_archive_sha256", ap);
+      const json& summary = r.Field(*au, "summary", ap);
+      if (r.ok() && !summary.is_object()) r.Bad(ap + ".summary", "not an object");
+      if (r.ok()) a.stated_summary = summary.dump(-1, ' ', false, json::error_handler_t::replace);
+      in.authentication = std::move(a);
     }
     if (!r.ok()) return r.error();
     return in;

@@ -10,6 +10,7 @@
 #include "common/sha256.h"
 #include "common/time.h"
 #include "evidence/bundle.h"
+#include "log/authentication_record.h"
 #include "log/block.h"
 #include "log/checkpoint.h"
 #include "log/cosignature.h"
@@ -17,6 +18,8 @@
 #include "log/merkle.h"
 #include "mime/canonical.h"
 #include "mime/journal_report.h"
+#include "sender/authentication_json.h"
+#include "sender/evaluate.h"
 #include "tsa/client.h"
 #include "tsa/token.h"
 
@@ -76,6 +79,9 @@ class Verifier {
     CheckJournalReport();
     CheckTexts();
     CheckWitnesses();
+    CheckSenderRecord();
+    CheckSenderDkim();
+    CheckSenderPolicy();
     report_.valid =
         std::none_of(report_.checks.begin(), report_.checks.end(),
                      [](const CheckResult& c) { return c.status == CheckStatus::kFail; });
@@ -1065,6 +1071,220 @@ class Verifier {
              (missing.empty() ? "" : "; no cosignature by " + missing) + others);
   }
 
+  // Check 23: the sender evidence (docs/sender-evidence.md) is the log's: its authentication
+  // record names this receipt and its leaf, binds the results and the DNS archive the bundle
+  // carries, and is a leaf of the checkpoint's tree; the summary people read renders from them.
+  void CheckSenderRecord() {
+    static constexpr const char* kId = "sender.record";
+    static constexpr const char* kName = "Sender evidence bound by its authentication record";
+    if (!in_.authentication) {
+      return Skip(kId, kName,
+                  "the bundle carries no sender evidence (the notary had not checked the "
+                  "sender when it was issued, or does not check senders)");
+    }
+    const BundleAuthentication& a = *in_.authentication;
+    auto rec = AuthenticationRecord::Decode(a.record);
+    if (!rec.ok()) {
+      return Fail(kId, kName,
+                  "the authentication record does not decode: " + rec.error().message());
+    }
+    std::string diff;
+    if (rec->receipt_id != in_.receipt.id)
+      diff += " it names receipt " + Short(rec->receipt_id, 64) + ";";
+    if (rec->receipt_leaf_hash != leaf_hash_) {
+      diff += " it names leaf hash " + common::ToHex(rec->receipt_leaf_hash) +
+              ", not this message's " + common::ToHex(leaf_hash_) + ";";
+    }
+    const common::Hash results_sha = common::Sha256Of(a.results);
+    const common::Hash archive_sha = common::Sha256Of(a.dns_archive);
+    if (results_sha != rec->results_sha256) {
+      diff += " " + std::string(kAuthResultsFile) + " has SHA-256 " + common::ToHex(results_sha) +
+              ", the record binds " + common::ToHex(rec->results_sha256) + ";";
+    }
+    if (archive_sha != rec->dns_archive_sha256) {
+      diff += " " + std::string(kAuthDnsArchiveFile) + " has SHA-256 " +
+              common::ToHex(archive_sha) + ", the record binds " +
+              common::ToHex(rec->dns_archive_sha256) + ";";
+    }
+    if (a.stated_results_sha256 != results_sha || a.stated_dns_archive_sha256 != archive_sha) {
+      diff += " evidence.json states other digests than the files have;";
+    }
+    const common::Hash leaf = common::HashLeaf(a.record);
+    if (leaf != a.leaf_hash) diff += " evidence.json states another leaf hash;";
+    if (rec->checked_at_us < in_.receipt.received_at_us) {
+      diff += " it was checked at " + common::FormatRfc3339Micros(rec->checked_at_us) +
+              ", before the message was received;";
+    }
+    if (!diff.empty())
+      return Fail(kId, kName, "the authentication record does not bind this evidence:" + diff);
+    if (!checkpoint_)
+      return Fail(kId, kName, "no verified checkpoint to find the record's leaf in");
+    if (a.leaf_index == in_.leaf_index) {
+      return Fail(kId, kName, "the record claims the message's own leaf index");
+    }
+    auto st = VerifyInclusion(leaf, a.leaf_index, checkpoint_->size, a.checkpoint_proof,
+                              checkpoint_->root);
+    if (!st.ok()) {
+      return Fail(kId, kName,
+                  "the record's leaf " + std::to_string(a.leaf_index) +
+                      " is not proven in the checkpoint's tree (" + st.error().message() + ")");
+    }
+    auto summary = AuthenticationSummary(a);
+    if (!summary.ok()) {
+      return Fail(kId, kName,
+                  "the bound results or DNS archive do not decode: " + summary.error().message());
+    }
+    // Compared as values: the order of an object's members carries nothing.
+    // Text that is not UTF-8 (a TXT record may hold any bytes) is written replaced (U+FFFD).
+    if (nlohmann::json::parse(a.stated_summary, nullptr, false) !=
+        nlohmann::json::parse(
+            summary->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), nullptr,
+            false)) {
+      return Fail(kId, kName,
+                  "evidence.json's authentication.summary is not what the bound results and "
+                  "DNS answers say (edited after issue)");
+    }
+    auth_results_ = AuthenticationResults::Decode(a.results).value();
+    auth_answers_ = DecodeDnsArchive(a.dns_archive).value();
+    auth_bound_ = true;
+    Pass(kId, kName,
+         "record at leaf " + std::to_string(a.leaf_index) + " (in the checkpoint's tree of " +
+             std::to_string(checkpoint_->size) + ") names this receipt and its leaf; checked " +
+             common::FormatRfc3339Micros(rec->checked_at_us) + ", " +
+             std::to_string(auth_results_.dkim.size()) + " DKIM signature(s), " +
+             std::to_string(auth_answers_.size()) + " archived DNS answer(s), results " +
+             common::ToHex(results_sha) + ", archive " + common::ToHex(archive_sha));
+  }
+
+  // The re-evaluation of checks 24 and 25: DKIM, SPF and DMARC run again here, with the DNS
+  // answers from the archive only, for the envelope the leaf record binds and the message.
+  const SenderEvaluation* Reevaluated(std::string& why_not) {
+    if (!in_.authentication) {
+      why_not = "the bundle carries no sender evidence";
+      return nullptr;
+    }
+    if (!auth_bound_) {
+      why_not = "not re-run: the sender evidence is not bound (check sender.record)";
+      return nullptr;
+    }
+    if (in_.disclosed_part) {
+      why_not =
+          "selective disclosure: message.eml is withheld, so the checks cannot run again; "
+          "the results above are the notary's, bound by the log";
+      return nullptr;
+    }
+    if (!record_) {
+      why_not = "not re-run: the envelope is not bound (check leaf.record)";
+      return nullptr;
+    }
+    if (!reevaluation_error_.empty()) return nullptr;
+    if (!reevaluation_) {
+      SenderContext context;
+      context.received_at_us = in_.receipt.received_at_us;
+      context.mail_from = in_.receipt.envelope.mail_from;
+      context.client_ip = in_.receipt.envelope.client_ip;
+      context.helo = in_.receipt.envelope.helo;
+      if (canonical_) context.header_from = canonical_->metadata.from;
+      auto eval = EvaluateSender(in_.message, context, ArchiveLookup(auth_answers_));
+      if (!eval.ok()) {
+        reevaluation_error_ = eval.error().message();
+        return nullptr;
+      }
+      reevaluation_ = std::move(*eval);
+    }
+    return &*reevaluation_;
+  }
+
+  // Check 24: every DKIM signature verified again, offline, against the archived key record.
+  void CheckSenderDkim() {
+    static constexpr const char* kId = "sender.dkim";
+    static constexpr const char* kName = "DKIM signatures re-verified with the archived keys";
+    std::string why_not;
+    const SenderEvaluation* eval = Reevaluated(why_not);
+    if (eval == nullptr) {
+      if (!reevaluation_error_.empty()) {
+        return Fail(kId, kName, "the checks could not run: " + reevaluation_error_);
+      }
+      return Skip(kId, kName, why_not);
+    }
+    const auto& got = eval->results.dkim;
+    const auto& stated = auth_results_.dkim;
+    if (got.size() != stated.size()) {
+      return Fail(kId, kName,
+                  "message.eml has " + std::to_string(got.size()) +
+                      " DKIM signature(s), the record states " + std::to_string(stated.size()));
+    }
+    std::string sentences;
+    for (size_t i = 0; i < got.size(); ++i) {
+      if (!(got[i] == stated[i])) {
+        return Fail(kId, kName,
+                    "signature " + std::to_string(i + 1) + " by d=" + Short(stated[i].domain, 100) +
+                        " gives " + got[i].result + " (" + Short(got[i].reason, 100) +
+                        ") here, the record states " + stated[i].result + " (" +
+                        Short(stated[i].reason, 100) + ")");
+      }
+      const DnsAnswer* key = nullptr;
+      const std::string name = stated[i].selector + "._domainkey." + stated[i].domain;
+      for (const DnsAnswer& ans : auth_answers_) {
+        if (ans.qtype == kDnsTypeTxt && ans.qname == Lower(name)) key = &ans;
+      }
+      sentences += (sentences.empty() ? "" : "; ") + Short(DescribeDkim(stated[i], key), 400);
+    }
+    if (got.empty()) return Pass(kId, kName, "message.eml carries no DKIM signature, as recorded");
+    Pass(kId, kName,
+         sentences + " (DNSSEC status as the notary's resolver reported it at the lookup)");
+  }
+
+  // Check 25: SPF and DMARC evaluated again from the archived records.
+  void CheckSenderPolicy() {
+    static constexpr const char* kId = "sender.policy";
+    static constexpr const char* kName = "SPF and DMARC re-evaluated from the archived records";
+    std::string why_not;
+    const SenderEvaluation* eval = Reevaluated(why_not);
+    if (eval == nullptr) {
+      if (!reevaluation_error_.empty()) {
+        return Fail(kId, kName, "the checks could not run: " + reevaluation_error_);
+      }
+      return Skip(kId, kName, why_not);
+    }
+    std::string diff;
+    if (eval->results.spf != auth_results_.spf) {
+      diff += " SPF gives " + (eval->results.spf ? eval->results.spf->result : "nothing") +
+              " here, the record states " +
+              (auth_results_.spf ? auth_results_.spf->result : "nothing") + ";";
+    }
+    if (eval->results.dmarc != auth_results_.dmarc) {
+      diff += " DMARC gives " + (eval->results.dmarc ? eval->results.dmarc->result : "nothing") +
+              " here, the record states " +
+              (auth_results_.dmarc ? auth_results_.dmarc->result : "nothing") + ";";
+    }
+    if (!diff.empty()) {
+      return Fail(kId, kName,
+                  "the archived records do not give the recorded results:" + diff +
+                      " (a different public suffix list here can change DMARC's organizational "
+                      "domain)");
+    }
+    std::string text;
+    if (const auto& spf = auth_results_.spf) {
+      text = "SPF " + spf->result + " for " + Short(spf->identity, 20) + " " +
+             Short(spf->domain, 100) + " from " + Short(spf->client_ip, 64);
+    } else {
+      text = "SPF not evaluated (no client address)";
+    }
+    if (const auto& dm = auth_results_.dmarc) {
+      text += "; DMARC " + dm->result + " for " + Short(dm->domain, 100) +
+              (dm->policy.empty() ? "" : " (policy " + Short(dm->policy, 20) + ")");
+    } else {
+      text += "; DMARC not evaluated (no single From: domain)";
+    }
+    Pass(kId, kName, text + ", as recorded");
+  }
+
+  static std::string Lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  }
+
   const Bundle& b_;
   const BundleInput& in_;
   const VerifyOptions& opt_;
@@ -1083,7 +1303,12 @@ class Verifier {
   std::optional<common::Hash> block_hash_;
   std::optional<Checkpoint> checkpoint_;
   bool checkpoint_includes_leaf_ = false;
-  std::string tsa_roots_;  // the trusted TSA roots: pinned ones, else the bundle's
+  std::string tsa_roots_;    // the trusted TSA roots: pinned ones, else the bundle's
+  bool auth_bound_ = false;  // check sender.record passed
+  AuthenticationResults auth_results_;
+  std::vector<DnsAnswer> auth_answers_;
+  std::optional<SenderEvaluation> reevaluation_;
+  std::string reevaluation_error_;
 };
 
 }  // namespace

@@ -62,7 +62,9 @@ bool IsAllowedName(std::string_view name, bool& is_directory) {
   std::string_view file = name;
   if (slash != std::string_view::npos) {
     std::string_view dir = name.substr(0, slash);
-    if (dir != "block" && dir != "tokens" && dir != "keys") return false;
+    if (dir != "block" && dir != "tokens" && dir != "keys" && dir != "authentication") {
+      return false;
+    }
     file = name.substr(slash + 1);
     if (file.empty()) {
       is_directory = true;
@@ -241,6 +243,16 @@ common::Result<Bundle> ReadBundleZip(std::string_view zip_bytes) {
       return Error::InvalidInput("bundle: missing file " + std::string(kJournalReportFile));
     }
     in.journal_report = report->second;
+  }
+  if (in.authentication) {
+    for (auto [file, bytes] : {std::pair{kAuthResultsFile, &in.authentication->results},
+                               std::pair{kAuthDnsArchiveFile, &in.authentication->dns_archive}}) {
+      auto it = bundle.files.find(std::string(file));
+      if (it == bundle.files.end()) {
+        return Error::InvalidInput("bundle: missing file " + std::string(file));
+      }
+      *bytes = it->second;
+    }
   }
   std::set<std::string> expected{std::string(kEvidenceFile), std::string(kCertificateFile),
                                  std::string(kVerifyFile)};

@@ -87,9 +87,10 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
     request.lang = lang;
     request.issued_to = "API key " + who->key_id + " (tenant " + who->tenant + ")";
     request.issued_at_us = d.clock->NowMicros();
-    auto in = pipeline::AssembleEvidence(*row, request,
-                                         {d.receipts, sealer.chain(), d.admin, sealer.tsa(),
-                                          d.journal, d.publisher != nullptr, sealer.tsa_quorum()});
+    auto in = pipeline::AssembleEvidence(
+        *row, request,
+        {d.receipts, sealer.chain(), d.admin, sealer.tsa(), d.journal, d.publisher != nullptr,
+         sealer.tsa_quorum(), d.authentications});
     if (!in.ok()) {
       const common::Error& e = in.error();
       switch (e.code()) {

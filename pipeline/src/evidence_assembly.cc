@@ -103,6 +103,28 @@ common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& rece
   ASSIGN_OR_RETURN(in.checkpoint_proof,
                    notary::tlog::InclusionProof(in.leaf_index, checkpoint_size, chain.Tiles()));
 
+  if (sources.authentications != nullptr && !request.part) {
+    // Checked messages carry their sender evidence; a bundle issued in the seconds between the
+    // check and its seal would lack it for good, so the client is told to retry instead.
+    ASSIGN_OR_RETURN(std::optional<storage::AuthenticationRow> auth,
+                     sources.authentications->Get(receipt.id));
+    if (auth) {
+      if (!auth->leaf_index || static_cast<uint64_t>(*auth->leaf_index) >= checkpoint_size) {
+        return common::Error::Conflict("the message's sender evidence is not in a " +
+                                       std::string(sources.witnessed ? "cosigned " : "") +
+                                       "checkpoint yet");
+      }
+      notary::BundleAuthentication a;
+      a.record = auth->record;
+      a.leaf_index = static_cast<uint64_t>(*auth->leaf_index);
+      a.leaf_hash = auth->leaf_hash;
+      ASSIGN_OR_RETURN(a.checkpoint_proof,
+                       notary::tlog::InclusionProof(a.leaf_index, checkpoint_size, chain.Tiles()));
+      a.results = std::move(auth->results);
+      a.dns_archive = std::move(auth->dns_archive);
+      in.authentication = std::move(a);
+    }
+  }
   ASSIGN_OR_RETURN(std::vector<storage::KeyRow> keys, sources.admin.ListSigningKeys());
   for (const auto& k : keys) {
     in.keys.push_back({k.key_id, k.public_pem, k.fingerprint, k.valid_from_us, k.valid_until_us});

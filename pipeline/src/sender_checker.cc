@@ -11,120 +11,23 @@
 #include "common/sha256.h"
 #include "log/authentication_record.h"
 #include "sender/authentication.h"
-#include "sender/dkim.h"
-#include "sender/dmarc.h"
-#include "sender/spf.h"
+#include "sender/evaluate.h"
 
 namespace pipeline {
-
-namespace {
-
-// The lookups of one message: each (name, type) asked once, every answer archived in order.
-class ArchivingLookup {
- public:
-  explicit ArchivingLookup(const notary::DnsLookup& lookup) : lookup_(lookup) {}
-
-  const notary::DnsAnswer& Ask(const std::string& name, uint16_t type) {
-    auto key = std::make_pair(name, type);
-    if (auto it = index_.find(key); it != index_.end()) return answers_[it->second];
-    answers_.push_back(lookup_(name, type));
-    index_.emplace(std::move(key), answers_.size() - 1);
-    return answers_.back();
-  }
-  const std::vector<notary::DnsAnswer>& answers() const { return answers_; }
-
- private:
-  const notary::DnsLookup& lookup_;
-  std::vector<notary::DnsAnswer> answers_;
-  std::map<std::pair<std::string, uint16_t>, size_t> index_;
-};
-
-// The domain of the From: header's address ("Alice <alice@Acme.example>" -> "acme.example");
-// "" when there is none or more than one address (RFC 7489 §6.6.1: DMARC does not apply).
-std::string FromDomain(const std::string& from) {
-  std::string addr = from;
-  if (size_t lt = addr.rfind('<'); lt != std::string::npos) {
-    size_t gt = addr.find('>', lt);
-    if (gt == std::string::npos) return "";
-    if (addr.substr(0, lt).find('@') != std::string::npos &&
-        addr.substr(0, lt).find(',') != std::string::npos) {
-      return "";  // a list of addresses
-    }
-    addr = addr.substr(lt + 1, gt - lt - 1);
-  } else if (addr.find(',') != std::string::npos) {
-    return "";
-  }
-  size_t at = addr.rfind('@');
-  if (at == std::string::npos) return "";
-  std::string domain = addr.substr(at + 1);
-  while (!domain.empty() && (domain.back() == ' ' || domain.back() == '.')) domain.pop_back();
-  for (char& c : domain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (domain.empty() || domain.find_first_of(" \t\"()<>[]:;@") != std::string::npos) return "";
-  return domain;
-}
-
-}  // namespace
 
 common::Result<storage::AuthenticationRow> CheckSender(const storage::UncheckedMessage& message,
                                                        const notary::DnsLookup& lookup,
                                                        const common::Clock& clock) {
-  ArchivingLookup dns(lookup);
-  notary::AuthenticationResults results;
-  auto fetch = [&dns](std::string_view domain, std::string_view selector) {
-    const notary::DnsAnswer& a =
-        dns.Ask(std::string(selector) + "._domainkey." + std::string(domain), notary::kDnsTypeTxt);
-    notary::DkimKeyLookup key;
-    if (a.outcome == notary::LookupOutcome::kTemperror) {
-      key.kind = notary::DkimKeyLookup::Kind::kTempError;
-      return key;
-    }
-    auto records = notary::TxtRecords(a);
-    // RFC 6376 §3.6.2.2: several key records make the key unusable; OpenDKIM is handed the
-    // first, and the archive shows them all.
-    if (records.ok() && !records->empty())
-      key = {notary::DkimKeyLookup::Kind::kFound, records->front()};
-    return key;
-  };
-  notary::DkimVerifyOptions options{.now_s = message.received_at_us / 1000000};
-  auto dkim = notary::VerifyDkim(message.data, fetch, options);
-  if (dkim.ok()) {
-    results.dkim = std::move(*dkim);
-  } else if (dkim.error().code() != common::ErrorCode::kInvalidInput) {
-    return dkim.error();
-  }
-
-  notary::DnsLookup archived = [&dns](std::string_view name, uint16_t type) {
-    return dns.Ask(std::string(name), type);
-  };
-  // SPF judges the client that connected to the notary (or that the forwarding MTA reported):
-  // docs/sender-evidence.md says what that proves for relayed mail.
-  std::string spf_domain;
-  if (!message.client_ip.empty()) {
-    notary::SpfQuery q{message.client_ip, message.mail_from, message.helo};
-    auto spf = notary::EvaluateSpf(q, archived);
-    if (spf.ok()) {
-      results.spf = notary::SpfOutcome{spf->identity, spf->domain, message.client_ip, spf->result,
-                                       spf->reason};
-      spf_domain = spf->domain;
-    }
-  }
-  if (std::string from = FromDomain(message.header_from); !from.empty()) {
-    notary::DmarcQuery q;
-    q.header_from_domain = from;
-    q.spf = {spf_domain, results.spf ? results.spf->result : "none"};
-    for (const auto& d : results.dkim) q.dkim.push_back({d.domain, d.result});
-    auto dmarc = notary::EvaluateDmarc(q, archived);
-    if (dmarc.ok()) {
-      results.dmarc = notary::DmarcOutcome{dmarc->domain, dmarc->org_domain,   dmarc->policy,
-                                           dmarc->result, dmarc->dkim_aligned, dmarc->spf_aligned};
-    }
-  }
-
+  notary::SenderContext context{message.received_at_us, message.mail_from, message.client_ip,
+                                message.helo, message.header_from};
+  ASSIGN_OR_RETURN(notary::SenderEvaluation evaluation,
+                   notary::EvaluateSender(message.data, context, lookup));
+  const notary::AuthenticationResults& results = evaluation.results;
   storage::AuthenticationRow row;
   row.receipt_id = message.receipt_id;
   row.checked_at_us = clock.NowMicros();
   ASSIGN_OR_RETURN(row.results, results.Encode());
-  ASSIGN_OR_RETURN(row.dns_archive, notary::EncodeDnsArchive(dns.answers()));
+  ASSIGN_OR_RETURN(row.dns_archive, notary::EncodeDnsArchive(evaluation.answers));
   notary::AuthenticationRecord record;
   record.receipt_id = message.receipt_id;
   record.receipt_leaf_hash = message.leaf_hash;

@@ -179,6 +179,129 @@ TEST_F(SenderChecksTest, SearchFindsMessagesByDkimDomainAndResult) {
   EXPECT_EQ(search("dkim_result=bogus"), std::vector<std::string>{"HTTP 400"});
 }
 
+// The checks of one verifier's JSON report, by id: {status, reason}.
+using Checks = std::map<std::string, std::pair<std::string, std::string>>;
+Checks ChecksOf(const std::string& report) {
+  Checks out;
+  const json j = json::parse(report, nullptr, false);
+  if (j.is_discarded() || !j.contains("checks")) return out;
+  for (const json& c : j["checks"]) out[c["id"]] = {c["status"], c["reason"]};
+  return out;
+}
+
+class SenderBundleTest : public SenderChecksTest {
+ protected:
+  // The bundle of `id`, once its authentication record is in the bundle's checkpoint (409
+  // until then).
+  std::string Bundle(const std::string& id) {
+    Authentication(id);
+    const std::string zip = dir_ + "/evidence-" + id + ".zip";
+    EXPECT_TRUE(WaitUntil(
+        [&] {
+          auto r = RunCommand({"curl", "-s", "-o", zip, "-w", "%{http_code}", "-H",
+                               "Authorization: Bearer " + key_,
+                               node_->Http("/v1/messages/" + id + "/evidence?wait=10")});
+          return r.out == "200";
+        },
+        std::chrono::seconds(60)))
+        << node_->Log();
+    return zip;
+  }
+
+  // notary-verify --json, with no network at all where the machine allows it (root in CI):
+  // the key records come from the archive in the bundle, never from DNS.
+  testsupport::CommandResult NotaryVerify(const std::string& bundle) {
+    std::vector<std::string> argv = {testsupport::BinaryDir() + "/cli/notary-verify", bundle,
+                                     "--json"};
+    static const bool isolated = RunCommand({"unshare", "-n", "true"}).exit_code == 0;
+    if (isolated) argv.insert(argv.begin(), {"unshare", "-n"});
+    return RunCommand(argv);
+  }
+  // The browser verifier (web/public/verify.js) on the same bundle, under node.
+  testsupport::CommandResult BrowserVerify(const std::string& bundle) {
+    return RunCommand({"node", testsupport::SourceDir() + "/tests/e2e/verify_js_report.mjs",
+                       testsupport::SourceDir(), bundle});
+  }
+};
+
+// Rewrites one entry of a zip (the rest as they are), for the tampering cases below.
+const char kRezip[] = R"(
+import sys, zipfile
+src, dst, name, mode = sys.argv[1:5]
+with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, 'w', zipfile.ZIP_DEFLATED) as zout:
+    for item in zin.infolist():
+        data = zin.read(item.filename)
+        if item.filename == name:
+            if mode == 'flip-last-byte':
+                data = data[:-1] + bytes([data[-1] ^ 1])
+            elif mode == 'summary-domain':
+                data = data.replace(b'signed by d=acme.example', b'signed by d=bank.example', 1)
+            elif mode == 'records':
+                data = data.replace(b'"v=DKIM1; k=rsa; p=', b'"v=DKIM1; k=rsa; t=y; p=', 1)
+        zout.writestr(item, data)
+)";
+
+TEST_F(SenderBundleTest, NotaryVerifyRechecksTheSignatureOfflineAndBothVerifiersRefuseTampering) {
+  std::string id = Send(Signed(kMessage));
+  ASSERT_FALSE(id.empty());
+  const std::string zip = Bundle(id);
+
+  auto good = NotaryVerify(zip);
+  EXPECT_EQ(good.exit_code, 0) << good.out;
+  Checks c = ChecksOf(good.out);
+  EXPECT_EQ(c["sender.record"].first, "PASS") << c["sender.record"].second;
+  EXPECT_EQ(c["sender.dkim"].first, "PASS") << c["sender.dkim"].second;
+  EXPECT_EQ(c["sender.dkim"].second.rfind(
+                "signed by d=acme.example (key rsa1._domainkey.acme.example as published at ", 0),
+            0u)
+      << c["sender.dkim"].second;
+  EXPECT_NE(c["sender.dkim"].second.find("DNSSEC-validated)"), std::string::npos);
+  EXPECT_EQ(c["sender.policy"].first, "PASS") << c["sender.policy"].second;
+  EXPECT_NE(c["sender.policy"].second.find("SPF pass"), std::string::npos);
+  EXPECT_NE(c["sender.policy"].second.find("DMARC pass"), std::string::npos);
+  // The browser binds the same files and renders the same summary; it cannot run OpenDKIM.
+  auto browser = BrowserVerify(zip);
+  Checks b = ChecksOf(browser.out);
+  EXPECT_EQ(b["sender.record"].first, "PASS") << browser.out;
+  EXPECT_EQ(b["sender.dkim"].first, "SKIP") << browser.out;
+
+  // Each tampering is refused by both: the results, the DNS archive (the key DKIM was checked
+  // with), and the readable summary or key record text in evidence.json.
+  testsupport::WriteFile(dir_ + "/rezip.py", kRezip);
+  for (const auto& [entry, mode] :
+       {std::pair{"authentication/results.bin", "flip-last-byte"},
+        std::pair{"authentication/dns-archive.bin", "flip-last-byte"},
+        std::pair{"evidence.json", "summary-domain"}, std::pair{"evidence.json", "records"}}) {
+    const std::string bad = dir_ + "/tampered.zip";
+    auto rz = RunCommand({"/usr/bin/python3", dir_ + "/rezip.py", zip, bad, entry, mode});
+    ASSERT_EQ(rz.exit_code, 0) << rz.out;
+    ASSERT_NE(testsupport::ReadFile(bad), testsupport::ReadFile(zip)) << entry << " " << mode;
+    auto r = NotaryVerify(bad);
+    EXPECT_NE(r.exit_code, 0) << entry << ": " << r.out;
+    EXPECT_EQ(ChecksOf(r.out)["sender.record"].first, "FAIL") << entry << " " << mode << r.out;
+    auto br = BrowserVerify(bad);
+    EXPECT_EQ(ChecksOf(br.out)["sender.record"].first, "FAIL") << entry << " " << mode << br.out;
+  }
+}
+
+TEST_F(SenderBundleTest, ARecordedFailIsReverifiedAsAFail) {
+  std::string message = Signed(kMessage);
+  message.replace(message.find("Signed copy"), 11, "Forged copy");
+  std::string id = Send(message);
+  ASSERT_FALSE(id.empty());
+  auto r = NotaryVerify(Bundle(id));
+  // The bundle is valid: the notary recorded the failure, and the verifier reaches it again.
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  Checks c = ChecksOf(r.out);
+  EXPECT_EQ(c["sender.dkim"].first, "PASS") << c["sender.dkim"].second;
+  EXPECT_EQ(c["sender.dkim"].second.rfind(
+                "signature by d=acme.example does not verify: body hash did not verify", 0),
+            0u)
+      << c["sender.dkim"].second;
+  EXPECT_NE(c["sender.policy"].second.find("DMARC pass"), std::string::npos)
+      << c["sender.policy"].second;  // SPF aligns: DMARC passes without DKIM
+}
+
 TEST_F(SenderChecksTest, StoredResultsCannotBeChangedOrPairedWithAnotherRecord) {
   std::string id = Send(Signed(kMessage));
   ASSERT_FALSE(id.empty());

@@ -62,6 +62,26 @@ struct BundleKey {
   std::optional<int64_t> valid_until_us;
 };
 
+// The sender's evidence for the message (docs/sender-evidence.md): its authentication record,
+// a leaf of its own in the log, and the two byte strings the record binds by their SHA-256.
+struct BundleAuthentication {
+  std::string record;  // AuthenticationRecord::Encode() bytes (the salt is inside)
+  uint64_t leaf_index = 0;
+  common::Hash leaf_hash{};  // as stated; the verifier recomputes it
+  // RFC 9162 inclusion proof of the record's leaf in the bundle's checkpoint tree.
+  std::vector<common::Hash> checkpoint_proof;
+  std::string results;      // AuthenticationResults::Encode()
+  std::string dns_archive;  // EncodeDnsArchive()
+  // What evidence.json states as the files' SHA-256 (ReadBundleZip fills them; the verifier
+  // compares them with the files and the record; BuildBundleZip computes its own).
+  common::Hash stated_results_sha256{};
+  common::Hash stated_dns_archive_sha256{};
+  // evidence.json's readable `authentication.summary` (AuthenticationJson of the decoded
+  // results and answers), serialised; ReadBundleZip fills it and the verifier compares it with
+  // its own rendering. BuildBundleZip ignores it and renders the summary itself.
+  std::string stated_summary;
+};
+
 // Everything the server gathers for one receipt.
 struct BundleInput {
   uint32_t format_version = kBundleFormatVersion;
@@ -118,6 +138,9 @@ struct BundleInput {
   // leaf_index in its tree (tree size from the note).
   std::string checkpoint;
   std::vector<common::Hash> checkpoint_proof;
+
+  // The sender checks, when the message had them and their record is in `checkpoint`'s tree.
+  std::optional<BundleAuthentication> authentication;
 
   std::vector<BundleKey> keys;  // at least the key that signed the block and the checkpoint
   std::string tsa_chain_pem;    // TSA certificate and intermediates (may be empty)

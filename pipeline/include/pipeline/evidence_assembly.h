@@ -14,6 +14,7 @@
 #include "evidence/bundle.h"
 #include "receipt/receipt.h"
 #include "storage/admin_store.h"
+#include "storage/authentication_store.h"
 #include "storage/chain_store.h"
 #include "storage/journal_store.h"
 #include "storage/receipt_store.h"
@@ -33,6 +34,9 @@ struct EvidenceSources {
   bool witnessed = false;
   // Time-stamp tokens the block needs (--tsa-quorum) before its bundle is handed out.
   size_t tsa_quorum = 1;
+  // Sender evidence (--sender-checks): a message that has an authentication row gets it in
+  // its bundle, once the record's leaf is in the bundle's checkpoint.
+  storage::AuthenticationStore* authentications = nullptr;
 };
 
 struct EvidenceRequest {
@@ -44,7 +48,8 @@ struct EvidenceRequest {
 
 // The bundle's input for `receipt` (as ReceiptStore::Get read it), which must be sealed.
 // Errors: kNotFound (the message has no such part), kConflict (its block has no time-stamp
-// token yet, or with witnesses no cosigned checkpoint covers it yet: retry shortly), kTooLarge (a
+// token yet, or with witnesses no cosigned checkpoint covers it yet, or its sender evidence is
+// stored but not yet in the checkpoint: retry shortly), kTooLarge (a
 // version 1 receipt listing more parts than a bundle may hold), kUnavailable (the database),
 // kInternal (a sealed receipt without its block, leaf or bytes).
 common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& receipt,
