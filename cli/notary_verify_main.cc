@@ -4,7 +4,7 @@
 //   notary-verify BUNDLE.zip [--policy FILE] [--key PEM]... [--fingerprint HEX]...
 //                 [--tsa-ca PEM]... [--tsa-quorum N] [--witness VKEY]... [--witness-quorum N]
 //                 [--eml FILE] [--attachment FILE] [--checkpoint FILE [--consistency-proof FILE]]
-//                 [--json]
+//                 [--dns-trust-anchor FILE]... [--json]
 // DESCRIPTION
 //   Runs every check of docs/verifying.md on the bundle and prints one line per check
 //   (PASS, FAIL or SKIP, with the reason), then a verdict. Never uses the network: keys, the
@@ -12,6 +12,8 @@
 //   separately (flags, or one --policy file; flags add to its lists and override its quorums).
 //   Exit status: 0 valid, 1 invalid (or --eml/--attachment do not match), 2 usage error or
 //   unreadable input.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -27,6 +29,9 @@
 #include "evidence/bundle.h"
 
 namespace {
+
+// Debian's dns-root-data: the root zone's trust anchors, kept current by the package.
+constexpr const char* kRootKey = "/usr/share/dns/root.key";
 
 constexpr int kExitValid = 0;
 constexpr int kExitInvalid = 1;
@@ -164,6 +169,10 @@ int main(int argc, char** argv) {
   app.add_option("--consistency-proof", proof_path,
                  "JSON of GET /v1/proofs/consistency?first=<bundle size>&second=<newer size>")
       ->needs(cp);
+  std::vector<std::string> dns_anchor_paths;
+  app.add_option("--dns-trust-anchor", dns_anchor_paths,
+                 "DNSSEC trust anchors for the sender evidence (DS or DNSKEY records, zone-file "
+                 "format); repeatable; default: /usr/share/dns/root.key when installed");
   app.add_flag("--json", json, "print the report as JSON");
   try {
     app.parse(argc, argv);
@@ -228,6 +237,11 @@ int main(int argc, char** argv) {
     if (!attachment_path.empty()) opt.attachment = ReadInput(attachment_path, kMaxInputBytes);
     if (!checkpoint_path.empty()) opt.newer_checkpoint = ReadInput(checkpoint_path, 1 << 20);
     if (!proof_path.empty()) opt.consistency_proof_json = ReadInput(proof_path, 1 << 20);
+    if (dns_anchor_paths.empty() && access(kRootKey, R_OK) == 0) dns_anchor_paths = {kRootKey};
+    for (const auto& p : dns_anchor_paths) {
+      opt.dns_trust_anchors += ReadInput(p, 1 << 20) + "\n";
+      opt.dns_trust_anchor_source += (opt.dns_trust_anchor_source.empty() ? "" : ", ") + p;
+    }
     zip = ReadInput(bundle_path, notary::kMaxBundleZipBytes);
   } catch (const Unreadable& u) {
     std::cerr << "notary-verify: " << common::TerminalSafe(u.message) << "\n";

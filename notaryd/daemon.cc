@@ -1,9 +1,11 @@
 #include "daemon.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "common/metrics.h"
 #include "dns/resolver.h"
@@ -233,6 +235,21 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
     co.workers = static_cast<int>(c.sender_check_workers);
     co.max_delay = std::chrono::seconds(c.sender_check_max_delay_s);
     co.poll_interval = std::chrono::milliseconds(500);
+    // The anchors the resolver validates with; the chain of each secure answer up to one of
+    // them is archived, so that a verifier can validate it again (docs/sender-evidence.md §2a).
+    std::string anchor_file = c.dns_trust_anchor;
+    if (anchor_file.empty() && access("/usr/share/dns/root.key", R_OK) == 0) {
+      anchor_file = "/usr/share/dns/root.key";
+    }
+    if (!anchor_file.empty()) {
+      std::ifstream in(anchor_file, std::ios::binary);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      auto anchors = notary::ParseDnssecAnchors(text);
+      if (!anchors.ok()) {
+        return common::Error::InvalidInput(anchor_file + ": " + anchors.error().message());
+      }
+      co.anchors = std::make_shared<const notary::DnssecAnchors>(std::move(*anchors));
+    }
     // The checks give way while messages arrive (docs/sender-evidence.md §5).
     pipeline::Ingestor* ingestor = p->ingestor.get();
     // Busy: a message arrived since the checker last asked (every 20 ms while it gives way)

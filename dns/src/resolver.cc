@@ -166,6 +166,8 @@ DnsAnswer Resolver::Lookup(std::string_view name, uint16_t type) {
   for (char c : name)
     answer.qname.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   while (!answer.qname.empty() && answer.qname.back() == '.') answer.qname.pop_back();
+  // The root (its DNSKEY, for a DNSSEC chain) is the one name written with its dot.
+  if (answer.qname.empty() && name == ".") answer.qname = ".";
   answer.qtype = type;
   const std::string tried = TypeName(type) + " " + answer.qname + " via " + impl_->description;
   auto give_up = [&](std::string why) {

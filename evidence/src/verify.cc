@@ -19,6 +19,7 @@
 #include "mime/canonical.h"
 #include "mime/journal_report.h"
 #include "sender/authentication_json.h"
+#include "sender/dnssec.h"
 #include "sender/evaluate.h"
 #include "tsa/client.h"
 #include "tsa/token.h"
@@ -82,6 +83,7 @@ class Verifier {
     CheckSenderRecord();
     CheckSenderDkim();
     CheckSenderPolicy();
+    CheckSenderDnssec();
     report_.valid =
         std::none_of(report_.checks.begin(), report_.checks.end(),
                      [](const CheckResult& c) { return c.status == CheckStatus::kFail; });
@@ -1278,6 +1280,62 @@ class Verifier {
       text += "; DMARC not evaluated (no single From: domain)";
     }
     Pass(kId, kName, text + ", as recorded");
+  }
+
+  // Check 26: the DNSSEC signatures of every answer the notary's resolver called secure,
+  // validated again from the archive (the DNSKEY and DS records up to an anchor) as of its
+  // lookup, against the trust anchors the user gives (by default the root's).
+  void CheckSenderDnssec() {
+    static constexpr const char* kId = "sender.dnssec";
+    static constexpr const char* kName = "DNSSEC signatures of the archived answers re-validated";
+    if (!in_.authentication) return Skip(kId, kName, "the bundle carries no sender evidence");
+    if (!auth_bound_) {
+      return Skip(kId, kName,
+                  "not checked: the sender evidence is not bound (check sender.record)");
+    }
+    std::vector<const DnsAnswer*> secure;
+    for (const DnsAnswer& a : auth_answers_) {
+      if (a.dnssec == DnssecStatus::kSecure && a.qtype != kDnsTypeDnskey && a.qtype != kDnsTypeDs) {
+        secure.push_back(&a);
+      }
+    }
+    if (secure.empty()) {
+      return Skip(kId, kName,
+                  "no archived answer is DNSSEC-signed: the records rest on the notary's lookup "
+                  "at reception, bound by the log");
+    }
+    if (opt_.dns_trust_anchors.empty()) {
+      return Skip(kId, kName,
+                  std::to_string(secure.size()) +
+                      " answer(s) the notary's resolver called DNSSEC-validated, not checked "
+                      "here: no trust anchor (--dns-trust-anchor; the root's is in Debian's "
+                      "dns-root-data)");
+    }
+    auto anchors = ParseDnssecAnchors(opt_.dns_trust_anchors);
+    if (!anchors.ok()) return Fail(kId, kName, "the trust anchors: " + anchors.error().message());
+    std::string validated, problems;
+    for (const DnsAnswer* a : secure) {
+      DnssecValidation v = ValidateArchivedAnswer(*a, auth_answers_, *anchors);
+      const std::string what = Short(a->qname, 255) + " (looked up " +
+                               common::FormatRfc3339Micros(a->looked_up_at_us) + ")";
+      if (v.validated) {
+        validated += (validated.empty() ? "" : "; ") + what + " via " + Short(v.chain, 300);
+      } else {
+        problems += (problems.empty() ? "" : "; ") + what + ": " + Short(v.why, 300);
+      }
+    }
+    const std::string source = opt_.dns_trust_anchor_source.empty()
+                                   ? ""
+                                   : " (" + Short(opt_.dns_trust_anchor_source, 200) + ")";
+    if (!problems.empty()) {
+      return Fail(kId, kName,
+                  "the notary's resolver called these answers DNSSEC-validated, but they do not "
+                  "validate against the trust anchors" +
+                      source + " as of their lookup: " + problems);
+    }
+    Pass(kId, kName,
+         std::to_string(secure.size()) + " answer(s) validated against the trust anchors" + source +
+             " as of their lookup: " + validated);
   }
 
   static std::string Lower(std::string s) {

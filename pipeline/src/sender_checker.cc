@@ -17,9 +17,10 @@ namespace pipeline {
 
 common::Result<storage::AuthenticationRow> CheckSender(const storage::UncheckedMessage& message,
                                                        const notary::DnsLookup& lookup,
-                                                       const common::Clock& clock) {
-  notary::SenderContext context{message.received_at_us, message.mail_from, message.client_ip,
-                                message.helo, message.header_from};
+                                                       const common::Clock& clock,
+                                                       const notary::DnssecAnchors* anchors) {
+  notary::SenderContext context{message.received_at_us, message.mail_from,   message.client_ip,
+                                message.helo,           message.header_from, anchors};
   ASSIGN_OR_RETURN(notary::SenderEvaluation evaluation,
                    notary::EvaluateSender(message.data, context, lookup));
   const notary::AuthenticationResults& results = evaluation.results;
@@ -107,7 +108,7 @@ common::Result<int> SenderChecker::RunOnce() {
     // is left stays unchecked, and a later pass reads it again.
     for (size_t i = next++; i < batch.size() && !stopping_.load(); i = next++) {
       const storage::UncheckedMessage& m = batch[i];
-      auto row = CheckSender(m, lookup_, clock_);
+      auto row = CheckSender(m, lookup_, clock_, options_.anchors.get());
       common::Status status = row.ok() ? common::Ok() : common::Status(row.error());
       if (row.ok()) {
         auto appended = store_.Append(*row);

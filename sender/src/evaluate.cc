@@ -39,6 +39,8 @@ class ArchivingLookup {
     return answers_.back();
   }
   std::vector<DnsAnswer> Take() { return std::move(answers_); }
+  size_t size() const { return answers_.size(); }
+  const DnsAnswer& at(size_t i) const { return answers_[i]; }
 
  private:
   const DnsLookup& lookup_;
@@ -119,6 +121,17 @@ common::Result<SenderEvaluation> EvaluateSender(std::string_view message,
     if (dmarc.ok()) {
       results.dmarc = DmarcOutcome{dmarc->domain, dmarc->org_domain,   dmarc->policy,
                                    dmarc->result, dmarc->dkim_aligned, dmarc->spf_aligned};
+    }
+  }
+  if (context.anchors != nullptr) {
+    // By index and by value: the chain's lookups append to the archive as it is walked.
+    for (size_t i = 0; i < dns.size(); ++i) {
+      const DnsAnswer answer = dns.at(i);
+      if (answer.dnssec != DnssecStatus::kSecure || answer.qtype == kDnsTypeDnskey ||
+          answer.qtype == kDnsTypeDs) {
+        continue;
+      }
+      FetchDnssecChain(answer, *context.anchors, archived);
     }
   }
   out.answers = dns.Take();

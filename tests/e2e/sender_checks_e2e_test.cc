@@ -209,10 +209,14 @@ class SenderBundleTest : public SenderChecksTest {
   }
 
   // notary-verify --json, with no network at all where the machine allows it (root in CI):
-  // the key records come from the archive in the bundle, never from DNS.
-  testsupport::CommandResult NotaryVerify(const std::string& bundle) {
+  // the key records come from the archive in the bundle, never from DNS. The DNSSEC trust
+  // anchor is the test zone's, as a verifier pins it; `root_anchor`: Debian's root key instead.
+  testsupport::CommandResult NotaryVerify(const std::string& bundle, bool root_anchor = false) {
     std::vector<std::string> argv = {testsupport::BinaryDir() + "/cli/notary-verify", bundle,
                                      "--json"};
+    if (!root_anchor) {
+      argv.insert(argv.end(), {"--dns-trust-anchor", env_["NOTARY_DNSTEST_TRUST_ANCHOR"]});
+    }
     static const bool isolated = RunCommand({"unshare", "-n", "true"}).exit_code == 0;
     if (isolated) argv.insert(argv.begin(), {"unshare", "-n"});
     return RunCommand(argv);
@@ -259,6 +263,21 @@ TEST_F(SenderBundleTest, NotaryVerifyRechecksTheSignatureOfflineAndBothVerifiers
   EXPECT_EQ(c["sender.policy"].first, "PASS") << c["sender.policy"].second;
   EXPECT_NE(c["sender.policy"].second.find("SPF pass"), std::string::npos);
   EXPECT_NE(c["sender.policy"].second.find("DMARC pass"), std::string::npos);
+  // The key record, the SPF and DMARC records: signed by acme.example, whose key the anchor is.
+  EXPECT_EQ(c["sender.dnssec"].first, "PASS") << c["sender.dnssec"].second;
+  EXPECT_NE(c["sender.dnssec"].second.find("rsa1._domainkey.acme.example (looked up 2"),
+            std::string::npos)
+      << c["sender.dnssec"].second;
+  EXPECT_NE(c["sender.dnssec"].second.find("via acme.example (trust anchor)"), std::string::npos)
+      << c["sender.dnssec"].second;
+  // With only the root's anchor the chain does not reach: the notary's "DNSSEC-validated" is
+  // then not confirmed, and the verifier says so.
+  auto rooted = NotaryVerify(zip, /*root_anchor=*/true);
+  EXPECT_NE(rooted.exit_code, 0) << rooted.out;
+  EXPECT_EQ(ChecksOf(rooted.out)["sender.dnssec"].first, "FAIL") << rooted.out;
+  EXPECT_NE(ChecksOf(rooted.out)["sender.dnssec"].second.find("no DS records of acme.example"),
+            std::string::npos)
+      << rooted.out;
   // The browser binds the same files and renders the same summary; it cannot run OpenDKIM.
   auto browser = BrowserVerify(zip);
   Checks b = ChecksOf(browser.out);

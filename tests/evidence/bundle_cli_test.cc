@@ -112,7 +112,7 @@ TEST_F(BundleCliTest, JsonReportParsesAndOptionalChecksRun) {
   EXPECT_TRUE(j["valid"].get<bool>());
   EXPECT_FALSE(j["key_self_declared"].get<bool>());
   EXPECT_FALSE(j["tsa_ca_self_declared"].get<bool>());
-  ASSERT_EQ(j["checks"].size(), 25u);
+  ASSERT_EQ(j["checks"].size(), 26u);
   for (const auto& c : j["checks"]) {
     // This message did not arrive in a journal report, no witness was given, and it has no
     // sender evidence; every other check runs and passes.

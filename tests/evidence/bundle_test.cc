@@ -53,7 +53,8 @@ const std::vector<std::string> kCheckIds = {"bundle.files",
                                             "checkpoint.witnesses",
                                             "sender.record",
                                             "sender.dkim",
-                                            "sender.policy"};
+                                            "sender.policy",
+                                            "sender.dnssec"};
 
 Bundle Read(const std::string& zip) {
   auto b = ReadBundleZip(zip);

@@ -42,6 +42,7 @@ export const CHECKS = [
   ['sender.record', 'Sender evidence bound by its authentication record'],
   ['sender.dkim', 'DKIM signatures re-verified with the archived keys'],
   ['sender.policy', 'SPF and DMARC re-evaluated from the archived records'],
+  ['sender.dnssec', 'DNSSEC signatures of the archived answers re-validated'],
 ];
 
 const MAX_ENTRIES = 64;
@@ -2456,6 +2457,7 @@ export async function verifyBundle(files, trusted, assets) {
     skip('sender.record', none);
     skip('sender.dkim', none);
     skip('sender.policy', none);
+    skip('sender.dnssec', none);
   } else {
     let bound = false;
     try {
@@ -2517,6 +2519,12 @@ export async function verifyBundle(files, trusted, assets) {
       : 'not re-run: the sender evidence is not bound (check sender.record)';
     skip('sender.dkim', rerun);
     skip('sender.policy', rerun);
+    skip(
+      'sender.dnssec',
+      bound
+        ? 'the browser is given no DNSSEC trust anchor and has no DNSSEC validator: notary-verify validates the archived signatures'
+        : 'not checked: the sender evidence is not bound (check sender.record)',
+    );
   }
 
   out.checks = CHECKS.map(([id, name]) => ({

@@ -205,6 +205,11 @@ struct VerifyOptions {
   // GET /v1/proofs/consistency?first=<bundle tree size>&second=<newer tree size> JSON:
   // {"first": A, "second": B, "hashes": ["hex", ...]}.
   std::optional<std::string> consistency_proof_json;
+  // DNSSEC trust anchors (DS or DNSKEY records, zone-file lines) for the sender evidence's
+  // archived answers (check sender.dnssec), and where they came from, for the report. Empty:
+  // the check is skipped.
+  std::string dns_trust_anchors;
+  std::string dns_trust_anchor_source;
 };
 
 // A configured witness whose cosignature on the bundle's checkpoint verified.

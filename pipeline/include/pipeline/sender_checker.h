@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -29,15 +30,17 @@
 #include "common/thread_annotations.h"
 #include "sender/authentication_json.h"
 #include "sender/dns_answer.h"
+#include "sender/dnssec.h"
 #include "storage/authentication_store.h"
 
 namespace pipeline {
 
-// The checks of one message, with the lookups it made archived in order. Pure but for `lookup`
-// and the clock (for checked_at) and the salt's randomness.
-common::Result<storage::AuthenticationRow> CheckSender(const storage::UncheckedMessage& message,
-                                                       const notary::DnsLookup& lookup,
-                                                       const common::Clock& clock);
+// The checks of one message, with the lookups it made archived in order (and, with `anchors`,
+// the DNSSEC chain of each secure answer). Pure but for `lookup` and the clock (for checked_at)
+// and the salt's randomness.
+common::Result<storage::AuthenticationRow> CheckSender(
+    const storage::UncheckedMessage& message, const notary::DnsLookup& lookup,
+    const common::Clock& clock, const notary::DnssecAnchors* anchors = nullptr);
 
 // A stored row read back for people and the API: results and answers decoded.
 common::Result<notary::AuthenticationView> AuthenticationViewOf(
@@ -53,6 +56,8 @@ struct SenderCheckerOptions {
   // for longer than `max_yield` in a row. Null: never busy.
   std::function<bool()> busy;
   std::chrono::milliseconds max_yield{10000};
+  // The resolver's trust anchors: each secure answer's chain up to one is archived too.
+  std::shared_ptr<const notary::DnssecAnchors> anchors;
 };
 
 class SenderChecker {

@@ -14,6 +14,7 @@
 #include "common/result.h"
 #include "sender/authentication.h"
 #include "sender/dns_answer.h"
+#include "sender/dnssec.h"
 
 namespace notary {
 
@@ -23,6 +24,9 @@ struct SenderContext {
   int64_t received_at_us = 0;  // the DKIM verification's "now" (whole seconds)
   std::string mail_from, client_ip, helo;
   std::string header_from;  // "Alice <alice@acme.example>"
+  // With anchors, each answer the resolver calls secure is followed by the DNSKEY and DS
+  // records up to an anchor (sender/dnssec.h), so that the archive can be validated offline.
+  const DnssecAnchors* anchors = nullptr;
 };
 
 struct SenderEvaluation {
