@@ -2,6 +2,8 @@
 // evidence alone (docs/evidence-bundle.md, "Rendering"), rendered with the templates of
 // web/public/. The same evidence gives the same bytes, so that a verifier re-renders both and
 // compares: a certificate edited after issue fails (issue 17, finding 2).
+#include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <vector>
@@ -11,7 +13,10 @@
 #include "common/bytes.h"
 #include "common/sha256.h"
 #include "common/time.h"
+#include "log/authentication_record.h"
 #include "log/block.h"
+#include "sender/authentication.h"
+#include "sender/dns_answer.h"
 #include "text_template.h"
 #include "tsa/token.h"
 
@@ -137,6 +142,62 @@ common::Result<json> TokenList(const BundleBlock& block, uint64_t height, bool t
   return files;
 }
 
+// The label for a result name ("pass" -> labels.r_pass), or the name itself.
+std::string ResultLabel(const json& l, const std::string& result) {
+  auto it = l.find("r_" + result);
+  return it != l.end() && it->is_string() ? it->get<std::string>() : result;
+}
+
+// The certificate's sender section (docs/evidence-bundle.md §7): null without sender evidence.
+common::Result<json> SenderView(const BundleInput& in, const json& l) {
+  if (!in.authentication) return json();
+  const BundleAuthentication& a = *in.authentication;
+  ASSIGN_OR_RETURN(auto record, AuthenticationRecord::Decode(a.record));
+  ASSIGN_OR_RETURN(auto results, AuthenticationResults::Decode(a.results));
+  ASSIGN_OR_RETURN(auto answers, DecodeDnsArchive(a.dns_archive));
+  ASSIGN_OR_RETURN(auto checked, Time(record.checked_at_us));
+  json dkim = json::array();
+  for (const DkimSignatureResult& d : results.dkim) {
+    const std::string name = d.selector + "._domainkey." + d.domain;
+    const DnsAnswer* key = nullptr;
+    for (const DnsAnswer& ans : answers) {
+      if (ans.qtype == kDnsTypeTxt && ans.qname.size() == name.size() &&
+          std::equal(ans.qname.begin(), ans.qname.end(), name.begin(), [](char x, char y) {
+            return std::tolower(static_cast<unsigned char>(x)) ==
+                   std::tolower(static_cast<unsigned char>(y));
+          })) {
+        key = &ans;
+        break;
+      }
+    }
+    std::string published, dnssec;
+    if (key != nullptr) {
+      ASSIGN_OR_RETURN(auto t, Time(key->looked_up_at_us));
+      published = t.substr(0, 16) + "Z";  // to the minute
+      if (key->dnssec != DnssecStatus::kIndeterminate) {
+        dnssec = l.value("dnssec_" + std::string(DnssecStatusName(key->dnssec)), "");
+      }
+    }
+    dkim.push_back({{"domain", d.domain},
+                    {"key_record", name},
+                    {"verdict", ResultLabel(l, d.result)},
+                    {"published", published},
+                    {"dnssec", dnssec}});
+  }
+  json spf, dmarc;
+  if (results.spf) {
+    spf = {{"verdict", ResultLabel(l, results.spf->result)},
+           {"domain", results.spf->domain},
+           {"client_ip", results.spf->client_ip}};
+  }
+  if (results.dmarc) {
+    dmarc = {{"verdict", ResultLabel(l, results.dmarc->result)},
+             {"domain", results.dmarc->domain},
+             {"policy", results.dmarc->policy}};
+  }
+  return json{{"checked_at", checked}, {"dkim", dkim}, {"spf", spf}, {"dmarc", dmarc}};
+}
+
 }  // namespace
 
 common::Result<json> TextsView(const BundleInput& in) {
@@ -185,6 +246,7 @@ common::Result<json> TextsView(const BundleInput& in) {
                      ? json{{"file", std::string(kJournalReportFile)},
                             {"sha256", common::ToHex(common::Sha256Of(*in.journal_report))}}
                      : json();
+  ASSIGN_OR_RETURN(v["sender"], SenderView(in, labels[in.lang]));
   v["provenance"] = {{"bound", in.receipt.provenance_bound()},
                      {"source", pv.source},
                      {"asserted_by", pv.asserted_by},

@@ -193,14 +193,14 @@ class SenderBundleTest : public SenderChecksTest {
  protected:
   // The bundle of `id`, once its authentication record is in the bundle's checkpoint (409
   // until then).
-  std::string Bundle(const std::string& id) {
+  std::string Bundle(const std::string& id, const std::string& lang = "en") {
     Authentication(id);
-    const std::string zip = dir_ + "/evidence-" + id + ".zip";
+    const std::string zip = dir_ + "/evidence-" + id + "-" + lang + ".zip";
     EXPECT_TRUE(WaitUntil(
         [&] {
-          auto r = RunCommand({"curl", "-s", "-o", zip, "-w", "%{http_code}", "-H",
-                               "Authorization: Bearer " + key_,
-                               node_->Http("/v1/messages/" + id + "/evidence?wait=10")});
+          auto r = RunCommand(
+              {"curl", "-s", "-o", zip, "-w", "%{http_code}", "-H", "Authorization: Bearer " + key_,
+               node_->Http("/v1/messages/" + id + "/evidence?wait=10&lang=" + lang)});
           return r.out == "200";
         },
         std::chrono::seconds(60)))
@@ -300,6 +300,26 @@ TEST_F(SenderBundleTest, NotaryVerifyRechecksTheSignatureOfflineAndBothVerifiers
     EXPECT_EQ(ChecksOf(r.out)["sender.record"].first, "FAIL") << entry << " " << mode << r.out;
     auto br = BrowserVerify(bad);
     EXPECT_EQ(ChecksOf(br.out)["sender.record"].first, "FAIL") << entry << " " << mode << br.out;
+  }
+}
+
+TEST_F(SenderBundleTest, TheCertificateSaysItInPlainWordsInKoreanAndChinese) {
+  std::string id = Send(Signed(kMessage));
+  ASSERT_FALSE(id.empty());
+  for (const auto& [lang, words] :
+       {std::pair{"ko", std::vector<std::string>{"발신 도메인 (DKIM, SPF, DMARC)",
+                                                 "DKIM 서명 d=acme.example</th><td>통과",
+                                                 "DNSSEC 서명됨"}},
+        std::pair{"zh", std::vector<std::string>{"发件域（DKIM、SPF、DMARC）",
+                                                 "DKIM 签名 d=acme.example</th><td>通过",
+                                                 "DNSSEC 已签名"}}}) {
+    const std::string zip = Bundle(id, lang);
+    auto cert = RunCommand({"unzip", "-p", zip, "certificate.html"});
+    for (const std::string& w : words)
+      EXPECT_NE(cert.out.find(w), std::string::npos) << lang << ": " << w;
+    // Both verifiers re-render it from the bound files, byte for byte.
+    EXPECT_EQ(ChecksOf(NotaryVerify(zip).out)["texts.rendered"].first, "PASS") << lang;
+    EXPECT_EQ(ChecksOf(BrowserVerify(zip).out)["texts.rendered"].first, "PASS") << lang;
   }
 }
 

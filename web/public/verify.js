@@ -1616,6 +1616,37 @@ function prepareTextAssets(a) {
 // The view certificate.html and VERIFY.md are rendered from, field for field as TextsView
 // (evidence/src/texts.cc) builds it from the evidence; throws when the evidence cannot be
 // rendered (a time outside the years 1 to 9999, a canonical form that does not parse).
+// The certificate's sender section, as evidence/src/texts.cc SenderView: null without sender
+// evidence; strings from the bound files stay bytes.
+function senderView(e, files, l) {
+  const auth = e.authentication;
+  if (!auth) return null;
+  const record = decodeAuthRecord(unhex(auth.record_hex));
+  const results = decodeAuthResults(files.get(auth.results_file) ?? new Uint8Array(0));
+  const answers = decodeDnsArchive(files.get(auth.dns_archive_file) ?? new Uint8Array(0));
+  const label = (result) => {
+    const k = 'r_' + txt(result);
+    return Object.hasOwn(l, k) && typeof l[k] === 'string' ? l[k] : result;
+  };
+  const dkim = results.dkim.map((d) => {
+    const name = concat(d.selector, enc.encode('._domainkey.'), d.domain);
+    const key = answers.find((a) => a.qtype === 16 && equal(asciiLower(a.qname), asciiLower(name))) || null;
+    let published = '',
+      dnssec = '';
+    if (key) {
+      published = textTime(key.lookedUpAt).slice(0, 16) + 'Z';
+      if (key.dnssec !== 'indeterminate') dnssec = l['dnssec_' + key.dnssec] ?? '';
+    }
+    return { domain: d.domain, key_record: name, verdict: label(d.result), published, dnssec };
+  });
+  const spf = results.spf
+    ? { verdict: label(results.spf.result), domain: results.spf.domain, client_ip: results.spf.client_ip }
+    : null;
+  const dmarc = results.dmarc
+    ? { verdict: label(results.dmarc.result), domain: results.dmarc.domain, policy: results.dmarc.policy }
+    : null;
+  return { checked_at: textTime(record.checkedAt), dkim, spf, dmarc };
+}
 export async function textsView(e, files, labels) {
   if (!isObject(labels) || !Object.hasOwn(labels, e.lang)) throw new Error('lang must be en, ko or zh');
   const header = decodeHeader(unhex(e.block.header_hex));
@@ -1671,6 +1702,7 @@ export async function textsView(e, files, labels) {
   v.journal = e.journal_report
     ? { file: JOURNAL_FILE, sha256: hex(await sha256(files.get(JOURNAL_FILE) ?? new Uint8Array(0))) }
     : null;
+  v.sender = senderView(e, files, v.l);
   v.provenance = {
     bound: v2 && e.receipt.provenance_bound,
     source: pv.source,
