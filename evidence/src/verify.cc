@@ -1314,8 +1314,11 @@ class Verifier {
     auto anchors = ParseDnssecAnchors(opt_.dns_trust_anchors);
     if (!anchors.ok()) return Fail(kId, kName, "the trust anchors: " + anchors.error().message());
     std::string validated, problems;
-    for (const DnsAnswer* a : secure) {
-      DnssecValidation v = ValidateArchivedAnswer(*a, auth_answers_, *anchors);
+    const std::vector<DnssecValidation> results =
+        ValidateArchivedAnswers(secure, auth_answers_, *anchors);
+    for (size_t i = 0; i < secure.size(); ++i) {
+      const DnsAnswer* a = secure[i];
+      const DnssecValidation& v = results[i];
       const std::string what = Short(a->qname, 255) + " (looked up " +
                                common::FormatRfc3339Micros(a->looked_up_at_us) + ")";
       if (v.validated) {

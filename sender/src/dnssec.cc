@@ -3,6 +3,7 @@
 #include <ldns/ldns.h>
 
 #include <cctype>
+#include <map>
 #include <memory>
 
 namespace notary {
@@ -11,6 +12,11 @@ namespace {
 
 // A chain has at most this many zones (the deepest names have far fewer labels with zone cuts).
 constexpr int kMaxChainZones = 16;
+// Bounds on what a hostile archive can make a verifier do: RRSIGs tried per RRset, keys per
+// DNSKEY set (real zones have a handful of each), and signature verifications in all.
+constexpr size_t kMaxSigsPerRrset = 8;
+constexpr size_t kMaxKeysPerZone = 32;
+constexpr int kMaxVerifications = 512;
 
 struct PktFree {
   void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
@@ -107,15 +113,18 @@ class Validator {
       why = "no RRSIG over the records";
       return false;
     }
-    for (size_t i = 0; i < ldns_rr_list_rr_count(sigs); ++i) {
+    for (size_t i = 0; i < ldns_rr_list_rr_count(sigs) && i < kMaxSigsPerRrset; ++i) {
       const ldns_rr* sig = ldns_rr_list_rr(sigs, i);
       const std::string signer = DnameKey(ldns_rr_rrsig_signame(sig));
-      std::string signer_chain;
-      List keys = TrustedKeys(signer, depth + 1, signer_chain, why);
-      if (!keys) continue;
-      ldns_status st = ldns_verify_rrsig_keylist_time(rrset, sig, keys.get(), when, nullptr);
+      const ZoneKeys* keys = TrustedKeys(signer, depth + 1);
+      if (keys->keys == nullptr) {
+        why = keys->why;
+        continue;
+      }
+      if (!Spend(why)) return false;
+      ldns_status st = ldns_verify_rrsig_keylist_time(rrset, sig, keys->keys.get(), when, nullptr);
       if (st == LDNS_STATUS_OK) {
-        chain = signer_chain;
+        chain = keys->chain;
         return true;
       }
       why = "the RRSIG by " + ZoneName(signer) + " does not verify: " + ldns_get_errorstr_by_id(st);
@@ -124,17 +133,45 @@ class Validator {
   }
 
  private:
+  // A zone's DNSKEY set once validated (keys null when it did not, with why), and how.
+  struct ZoneKeys {
+    List keys;
+    std::string chain, why;
+  };
+
+  bool Spend(std::string& why) {
+    if (++verifications_ > kMaxVerifications) {
+      why = "more than " + std::to_string(kMaxVerifications) + " signatures to check";
+      return false;
+    }
+    return true;
+  }
+
+  // Memoised per zone: each zone is validated once however many RRSIGs name it, so a hostile
+  // archive cannot make the walk exponential; a zone met again on its own path (a loop) fails.
+  const ZoneKeys* TrustedKeys(const std::string& zone, int depth) {
+    if (auto it = zones_.find(zone); it != zones_.end()) return &it->second;
+    ZoneKeys& out = zones_[zone];
+    out.why = "the chain loops back to " + ZoneName(zone);
+    if (depth > kMaxChainZones) {
+      out.why = "the chain is longer than " + std::to_string(kMaxChainZones) + " zones";
+      return &out;
+    }
+    out.keys = Validate(zone, depth, out.chain, out.why);
+    return &out;
+  }
+
   // The DNSKEY set of `zone`, validated from an anchor: its own RRSIG by a key that an anchor
   // or a validated DS names.
-  List TrustedKeys(const std::string& zone, int depth, std::string& chain, std::string& why) {
-    if (depth > kMaxChainZones) {
-      why = "the chain is longer than " + std::to_string(kMaxChainZones) + " zones";
-      return nullptr;
-    }
+  List Validate(const std::string& zone, int depth, std::string& chain, std::string& why) {
     const DnsAnswer* dnskey = Find(archive_, zone, kDnsTypeDnskey);
     List keys, key_sigs;
     if (dnskey == nullptr || !Extract(*dnskey, zone, kDnsTypeDnskey, keys, key_sigs)) {
       why = "the archive has no DNSKEY records of " + ZoneName(zone);
+      return nullptr;
+    }
+    if (ldns_rr_list_rr_count(keys.get()) > kMaxKeysPerZone) {
+      why = "more than " + std::to_string(kMaxKeysPerZone) + " DNSKEY records in " + ZoneName(zone);
       return nullptr;
     }
     const time_t when = static_cast<time_t>(dnskey->looked_up_at_us / 1000000);
@@ -171,7 +208,7 @@ class Validator {
       }
       for (size_t k = 0; k < ldns_rr_list_rr_count(keys.get()); ++k) {
         const ldns_rr* key = ldns_rr_list_rr(keys.get(), k);
-        for (size_t d = 0; d < ldns_rr_list_rr_count(ds_set.get()); ++d) {
+        for (size_t d = 0; d < ldns_rr_list_rr_count(ds_set.get()) && d < kMaxKeysPerZone; ++d) {
           if (ldns_rr_compare_ds(ldns_rr_list_rr(ds_set.get(), d), key)) {
             ldns_rr_list_push_rr(entry.get(), ldns_rr_clone(key));
             break;
@@ -185,7 +222,8 @@ class Validator {
             (anchors_.Covers(zone) ? "the trust anchor" : "its DS records");
       return nullptr;
     }
-    for (size_t i = 0; i < ldns_rr_list_rr_count(key_sigs.get()); ++i) {
+    for (size_t i = 0; i < ldns_rr_list_rr_count(key_sigs.get()) && i < kMaxSigsPerRrset; ++i) {
+      if (!Spend(why)) return nullptr;
       if (ldns_verify_rrsig_keylist_time(keys.get(), ldns_rr_list_rr(key_sigs.get(), i),
                                          entry.get(), when, nullptr) == LDNS_STATUS_OK) {
         return keys;
@@ -198,6 +236,8 @@ class Validator {
   const std::vector<DnsAnswer>& archive_;
   const DnssecAnchors& anchors_;
   std::vector<std::unique_ptr<ldns_rr, RrFree>> anchor_rrs_;
+  std::map<std::string, ZoneKeys> zones_;
+  int verifications_ = 0;
 };
 
 }  // namespace
@@ -263,20 +303,38 @@ void FetchDnssecChain(const DnsAnswer& answer, const DnssecAnchors& anchors,
   }
 }
 
-DnssecValidation ValidateArchivedAnswer(const DnsAnswer& answer,
-                                        const std::vector<DnsAnswer>& archive,
-                                        const DnssecAnchors& anchors) {
+namespace {
+
+DnssecValidation ValidateWith(Validator& v, const DnsAnswer& answer) {
   DnssecValidation out;
   List rrset, sigs;
   if (!Extract(answer, ZoneKey(answer.qname), answer.qtype, rrset, sigs)) {
     out.why = "the reply holds no records for its question";
     return out;
   }
-  Validator v(archive, anchors);
   out.validated =
       v.VerifyRrset(rrset.get(), sigs.get(), static_cast<time_t>(answer.looked_up_at_us / 1000000),
                     0, out.chain, out.why);
   if (out.validated) out.why.clear();
+  return out;
+}
+
+}  // namespace
+
+DnssecValidation ValidateArchivedAnswer(const DnsAnswer& answer,
+                                        const std::vector<DnsAnswer>& archive,
+                                        const DnssecAnchors& anchors) {
+  Validator v(archive, anchors);
+  return ValidateWith(v, answer);
+}
+
+std::vector<DnssecValidation> ValidateArchivedAnswers(const std::vector<const DnsAnswer*>& answers,
+                                                      const std::vector<DnsAnswer>& archive,
+                                                      const DnssecAnchors& anchors) {
+  Validator v(archive, anchors);
+  std::vector<DnssecValidation> out;
+  out.reserve(answers.size());
+  for (const DnsAnswer* a : answers) out.push_back(ValidateWith(v, *a));
   return out;
 }
 

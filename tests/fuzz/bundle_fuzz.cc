@@ -13,13 +13,17 @@
 
 namespace {
 
-// Check 22 (checkpoint.witnesses) is skipped without a witness policy: the second pass pins a
-// witness key so that the cosignature lines of a hostile checkpoint are read and checked.
+// Check 22 (checkpoint.witnesses) is skipped without a witness policy, and check 26
+// (sender.dnssec) without a DNSSEC trust anchor: the second pass pins a witness key and the
+// root's anchor, so that the cosignature lines of a hostile checkpoint and the DNSSEC chain of
+// a hostile DNS archive are read and checked (the corpus has a bundle with sender evidence).
 notary::VerifyOptions WithWitness() {
   notary::VerifyOptions opt;
   notary::Ed25519PublicKey key;
   key.fill(0x11);
   opt.witnesses.push_back(*notary::MakeCosignerKey("witness.example/w1", key));
+  opt.dns_trust_anchors =
+      ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n";
   return opt;
 }
 

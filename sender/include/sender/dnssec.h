@@ -50,8 +50,15 @@ struct DnssecValidation {
   std::string chain;  // "acme.example (anchor)" or "acme.example <- example <- . (anchor)"
   std::string why;    // why not, when not validated
 };
+// Bounded for hostile archives: each zone is validated once per call, at most 8 RRSIGs per
+// RRset and 32 keys per zone are looked at, and at most 512 signatures are checked in all.
 DnssecValidation ValidateArchivedAnswer(const DnsAnswer& answer,
                                         const std::vector<DnsAnswer>& archive,
                                         const DnssecAnchors& anchors);
+// The same for several answers of one archive, sharing the work on common zones (and the
+// bound on signatures checked).
+std::vector<DnssecValidation> ValidateArchivedAnswers(const std::vector<const DnsAnswer*>& answers,
+                                                      const std::vector<DnsAnswer>& archive,
+                                                      const DnssecAnchors& anchors);
 
 }  // namespace notary
