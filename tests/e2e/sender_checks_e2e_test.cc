@@ -4,6 +4,7 @@
 // DMARC, archives the DNS answers, and seals an authentication record that the receipt API
 // shows and notaryctl audit checks.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -321,6 +322,53 @@ TEST_F(SenderBundleTest, TheCertificateSaysItInPlainWordsInKoreanAndChinese) {
     EXPECT_EQ(ChecksOf(NotaryVerify(zip).out)["texts.rendered"].first, "PASS") << lang;
     EXPECT_EQ(ChecksOf(BrowserVerify(zip).out)["texts.rendered"].first, "PASS") << lang;
   }
+}
+
+// "Years later": the sender rotates its key away (the record is removed and knotd re-signs the
+// zone). The bundle still verifies offline with the archived record and its DNSSEC chain; a
+// message signed with that key now finds no key (permerror), so the removal took effect.
+TEST_F(SenderBundleTest, AKeyRemovedFromTheZoneAfterwardsStillVerifiesFromTheArchive) {
+  const std::string selector = "gone" + std::to_string(getpid());
+  ASSERT_EQ(
+      RunCommand({"sh", "-c",
+                  "cd '" + dir_ + "' && dknewkey --ktype ed25519 " + selector + " >/dev/null 2>&1"})
+          .exit_code,
+      0);
+  const std::string dnstest = testsupport::SourceDir() + "/scripts/dnstest";
+  const std::string name = selector + "._domainkey.acme.example";
+  std::string record = testsupport::ReadFile(dir_ + "/" + selector + ".dns");
+  while (!record.empty() && (record.back() == '\n' || record.back() == ' ')) record.pop_back();
+  auto set = RunCommand({dnstest, "set-txt", env_["NOTARY_DNSTEST_DIR"], name, record});
+  ASSERT_EQ(set.exit_code, 0) << set.out;
+  auto sign = [&] {
+    auto r = RunCommand(
+        {"/usr/bin/python3", testsupport::SourceDir() + "/tests/sender/fixtures/dkim_sign.py",
+         "--domain", "acme.example", "--selector", selector, "--algorithm", "ed25519-sha256",
+         "--key", dir_ + "/" + selector + ".key"},
+        kMessage);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    return r.out;
+  };
+  const std::string id = Send(sign());
+  ASSERT_FALSE(id.empty());
+  const std::string zip = Bundle(id);
+
+  auto removed = RunCommand({dnstest, "remove", env_["NOTARY_DNSTEST_DIR"], name, "TXT"});
+  ASSERT_EQ(removed.exit_code, 0) << removed.out;
+  const std::string later = Send(sign());
+  ASSERT_FALSE(later.empty());
+  json a = Authentication(later);
+  ASSERT_EQ(a["dkim"].size(), 1u) << a.dump(2);
+  EXPECT_EQ(a["dkim"][0]["result"], "permerror") << a.dump(2);
+
+  auto r = NotaryVerify(zip);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  Checks c = ChecksOf(r.out);
+  EXPECT_EQ(c["sender.dkim"].first, "PASS") << c["sender.dkim"].second;
+  EXPECT_EQ(c["sender.dkim"].second.rfind("signed by d=acme.example (key " + name, 0), 0u)
+      << c["sender.dkim"].second;
+  EXPECT_EQ(c["sender.dnssec"].first, "PASS") << c["sender.dnssec"].second;
+  EXPECT_NE(c["sender.dnssec"].second.find(name), std::string::npos) << c["sender.dnssec"].second;
 }
 
 TEST_F(SenderBundleTest, ARecordedFailIsReverifiedAsAFail) {
