@@ -70,6 +70,9 @@ const DYNAMIC = {
   "{to:'c_to',subject:'c_subject'}[c]||c": ['received', 'from', 'c_to', 'c_subject', 'attachments', 'status'],
   c: ['position', 'type', 'name', 'size'], // part table headings
   'c.status': ['PASS', 'FAIL', 'SKIP'], // verify.js check results
+  // sender checks (app.js senderSection): result names and DNSSEC states from the API
+  "'auth_'+x": ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror'].map((r) => 'auth_' + r),
+  "'dnssec_'+d.key_dnssec": ['secure', 'insecure', 'bogus', 'indeterminate'].map((s) => 'dnssec_' + s),
 };
 
 // The argument of the call whose '(' is at `open`: source text up to the matching ')'.

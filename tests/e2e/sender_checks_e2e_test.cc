@@ -371,6 +371,58 @@ TEST_F(SenderBundleTest, AKeyRemovedFromTheZoneAfterwardsStillVerifiesFromTheArc
   EXPECT_NE(c["sender.dnssec"].second.find(name), std::string::npos) << c["sender.dnssec"].second;
 }
 
+// The console's message page shows the checks in the reader's language (Debian's Chromium);
+// an unchecked message's page has no such section.
+TEST_F(SenderChecksTest, TheConsoleMessagePageShowsTheChecksInPlainWords) {
+  const std::string id = Send(Signed(kMessage));
+  ASSERT_FALSE(id.empty());
+  Authentication(id);
+  auto page = [&](const std::string& receipt, const std::string& lang) {
+    auto r = RunCommand({"node", testsupport::SourceDir() + "/tests/e2e/console_sender_page.mjs",
+                         node_->Http(""), key_, receipt, lang},
+                        "", 120);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    return json::parse(r.out, nullptr, false);
+  };
+  const json ko = page(id, "ko");
+  ASSERT_TRUE(ko.is_object() && ko["text"].is_string()) << ko.dump();
+  const std::string text = ko["text"];
+  EXPECT_NE(text.find("발신 도메인 (DKIM, SPF, DMARC)"), std::string::npos) << text;
+  ASSERT_GE(ko["rows"].size(), 4u) << ko.dump();
+  EXPECT_EQ(ko["rows"][0][0], "DKIM d=acme.example");
+  EXPECT_EQ(ko["rows"][0][1].get<std::string>().rfind(
+                "통과 — 키 rsa1._domainkey.acme.example · DNSSEC 서명됨", 0),
+            0u)
+      << ko.dump();
+  EXPECT_EQ(ko["rows"][1][0], "SPF");
+  EXPECT_EQ(ko["rows"][1][1].get<std::string>().rfind("통과 — acme.example, 127.0.0.1", 0), 0u)
+      << ko.dump();
+  EXPECT_EQ(ko["rows"][2][0], "DMARC");
+  EXPECT_EQ(ko["rows"][2][1].get<std::string>().rfind("통과 — acme.example, 정책 reject", 0), 0u)
+      << ko.dump();
+  const json en = page(id, "en");
+  EXPECT_EQ(en["rows"][0][1].get<std::string>().rfind("pass — key rsa1._domainkey.acme.example", 0),
+            0u)
+      << en.dump();
+
+  // A message stored on a notaryd without the checks (its own database): no section at all.
+  testsupport::TestDatabase plain_db;
+  e2e::NotarydProcess plain(plain_db.AppUrl(), plain_db.OwnerUrl(), dir_ + "/plain-data");
+  ASSERT_TRUE(plain.ready()) << plain.Log();
+  const std::string plain_key = e2e::MakeKey(plain_db.AppUrl(), "default", "ingest,read");
+  testsupport::WriteFile(dir_ + "/plain.eml", kMessage);
+  auto sent =
+      RunCommand({"swaks", "--server", "127.0.0.1:" + std::to_string(plain.smtp_port()), "--from",
+                  "alice@acme.example", "--to", "bob@example.org", "--data", dir_ + "/plain.eml"});
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(sent.out, m, std::regex("notarised id=([0-9a-f-]{36})")))
+      << sent.out;
+  auto r = RunCommand({"node", testsupport::SourceDir() + "/tests/e2e/console_sender_page.mjs",
+                       plain.Http(""), plain_key, m[1].str(), "en"},
+                      "", 120);
+  EXPECT_EQ(json::parse(r.out, nullptr, false)["text"], nullptr) << r.out;
+}
+
 TEST_F(SenderBundleTest, ARecordedFailIsReverifiedAsAFail) {
   std::string message = Signed(kMessage);
   message.replace(message.find("Signed copy"), 11, "Forged copy");

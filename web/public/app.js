@@ -30,7 +30,7 @@ function h(tag, attrs = {}, ...kids) {
   return el;
 }
 function show(...nodes) {
-  main.replaceChildren(...nodes);
+  main.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
   const h1 = main.querySelector('h1');
   if (h1) {
     h1.tabIndex = -1;
@@ -439,6 +439,47 @@ async function renderSearch() {
 }
 
 // ---------- message ----------
+// The sender checks of a message (GET /v1/messages/{id} `authentication`, docs/sender-evidence.md
+// §6): a section when the message was checked, nothing otherwise.
+const AUTH_RESULTS = ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror'];
+const DNSSEC_STATES = ['secure', 'insecure', 'bogus', 'indeterminate'];
+function senderSection(a) {
+  if (!a) return null;
+  const verdict = (x) => (AUTH_RESULTS.includes(x) ? t('auth_' + x) : x);
+  const rows = (a.dkim || []).map((d) => [
+    'DKIM d=' + d.domain,
+    verdict(d.result) +
+      ' — ' +
+      t('auth_key') +
+      ' ' +
+      d.key_record +
+      (DNSSEC_STATES.includes(d.key_dnssec) ? ' · ' + t('dnssec_' + d.key_dnssec) : '') +
+      (d.result !== 'pass' && d.reason ? ' (' + d.reason + ')' : ''),
+  ]);
+  if (!rows.length) rows.push(['DKIM', t('auth_no_signature')]);
+  if (a.spf) rows.push(['SPF', verdict(a.spf.result) + ' — ' + a.spf.domain + ', ' + a.spf.client_ip]);
+  if (a.dmarc) {
+    rows.push([
+      'DMARC',
+      verdict(a.dmarc.result) +
+        ' — ' +
+        a.dmarc.domain +
+        (a.dmarc.policy ? ', ' + t('auth_policy') + ' ' + a.dmarc.policy : ''),
+    ]);
+  }
+  rows.push([
+    t('auth_checked_at'),
+    fmtTime(a.checked_at) + (a.status === 'sealed' ? '' : ' (' + t('auth_pending') + ')'),
+  ]);
+  return h(
+    'section',
+    { dataset: { section: 'sender' } },
+    h('h2', {}, t('sender_section')),
+    kv(rows),
+    h('p', { class: 'note' }, t('sender_note')),
+  );
+}
+
 async function renderMessage(id) {
   show(h('h1', {}, t('message_title')), h('p', {}, t('loading')));
   const r = await api('/v1/messages/' + encodeURIComponent(id));
@@ -622,6 +663,7 @@ async function renderMessage(id) {
           .filter(([, v]) => v),
       ),
     ),
+    senderSection(r.authentication),
     h('section', {}, parts),
     h(
       'section',
