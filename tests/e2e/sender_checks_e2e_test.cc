@@ -3,7 +3,10 @@
 // messages DKIM-signed by dkimpy over SMTP from swaks; after the 250 it checks DKIM, SPF and
 // DMARC, archives the DNS answers, and seals an authentication record that the receipt API
 // shows and notaryctl audit checks.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -421,6 +424,54 @@ TEST_F(SenderChecksTest, TheConsoleMessagePageShowsTheChecksInPlainWords) {
                        plain.Http(""), plain_key, m[1].str(), "en"},
                       "", 120);
   EXPECT_EQ(json::parse(r.out, nullptr, false)["text"], nullptr) << r.out;
+}
+
+// The resolver is down (a UDP socket that takes queries and never answers): the message is
+// accepted as always, its checks are recorded as temperror saying what was tried, never a
+// guess, and the bundle re-verifies exactly that offline.
+TEST_F(SenderBundleTest, AResolverThatIsDownIsRecordedAsTemperrorAndVerifiesAsSuch) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string dead = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+
+  testsupport::TestDatabase down_db;
+  node_ = std::make_unique<e2e::NotarydProcess>(
+      down_db.AppUrl(), down_db.OwnerUrl(), dir_ + "/down-data",
+      std::vector<std::string>{"--sender-checks", "true", "--dns-resolver", dead,
+                               "--dns-trust-anchor", env_["NOTARY_DNSTEST_TRUST_ANCHOR"],
+                               "--dns-timeout-ms", "300"});
+  ASSERT_TRUE(node_->ready()) << node_->Log();
+  key_ = e2e::MakeKey(down_db.AppUrl(), "default", "ingest,read");
+  const std::string id = Send(Signed(kMessage));
+  ASSERT_FALSE(id.empty());
+  json a = Authentication(id);
+  close(fd);
+  ASSERT_EQ(a["dkim"].size(), 1u) << a.dump(2);
+  EXPECT_EQ(a["dkim"][0]["result"], "temperror") << a.dump(2);
+  EXPECT_EQ(a["spf"]["result"], "temperror") << a.dump(2);
+  EXPECT_EQ(a["dns"][0]["why"], "TXT rsa1._domainkey.acme.example via 127.0.0.1@" +
+                                    dead.substr(dead.find(':') + 1) + ": no answer within 300 ms")
+      << a.dump(2);
+
+  auto r = NotaryVerify(Bundle(id));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  Checks c = ChecksOf(r.out);
+  EXPECT_EQ(c["sender.record"].first, "PASS") << c["sender.record"].second;
+  EXPECT_EQ(c["sender.dkim"].first, "PASS") << c["sender.dkim"].second;
+  EXPECT_EQ(c["sender.dkim"].second.rfind(
+                "signature by d=acme.example not checked: the key rsa1._domainkey.acme.example "
+                "could not be looked up (TXT rsa1._domainkey.acme.example via 127.0.0.1@",
+                0),
+            0u)
+      << c["sender.dkim"].second;
+  EXPECT_EQ(c["sender.dnssec"].first, "SKIP") << c["sender.dnssec"].second;
+  node_.reset();  // before down_db goes
 }
 
 TEST_F(SenderBundleTest, ARecordedFailIsReverifiedAsAFail) {
