@@ -1197,18 +1197,26 @@ class Verifier {
     return &*reevaluation_;
   }
 
+  // The re-evaluation for check `id`, or nullptr once the check is recorded as SKIP (nothing
+  // to compare) or FAIL (the checks could not run at all).
+  const SenderEvaluation* ReevaluatedFor(const char* id, const char* name) {
+    std::string why_not;
+    const SenderEvaluation* eval = Reevaluated(why_not);
+    if (eval != nullptr) return eval;
+    if (!reevaluation_error_.empty()) {
+      Fail(id, name, "the checks could not run: " + reevaluation_error_);
+    } else {
+      Skip(id, name, why_not);
+    }
+    return nullptr;
+  }
+
   // Check 24: every DKIM signature verified again, offline, against the archived key record.
   void CheckSenderDkim() {
     static constexpr const char* kId = "sender.dkim";
     static constexpr const char* kName = "DKIM signatures re-verified with the archived keys";
-    std::string why_not;
-    const SenderEvaluation* eval = Reevaluated(why_not);
-    if (eval == nullptr) {
-      if (!reevaluation_error_.empty()) {
-        return Fail(kId, kName, "the checks could not run: " + reevaluation_error_);
-      }
-      return Skip(kId, kName, why_not);
-    }
+    const SenderEvaluation* eval = ReevaluatedFor(kId, kName);
+    if (eval == nullptr) return;
     const auto& got = eval->results.dkim;
     const auto& stated = auth_results_.dkim;
     if (got.size() != stated.size()) {
@@ -1227,8 +1235,12 @@ class Verifier {
       }
       const DnsAnswer* key = nullptr;
       const std::string name = stated[i].selector + "._domainkey." + stated[i].domain;
+      // The first archived answer for the key record, as the summary's sentence takes it.
       for (const DnsAnswer& ans : auth_answers_) {
-        if (ans.qtype == kDnsTypeTxt && ans.qname == Lower(name)) key = &ans;
+        if (ans.qtype == kDnsTypeTxt && Lower(ans.qname) == Lower(name)) {
+          key = &ans;
+          break;
+        }
       }
       sentences += (sentences.empty() ? "" : "; ") + Short(DescribeDkim(stated[i], key), 400);
     }
@@ -1241,14 +1253,8 @@ class Verifier {
   void CheckSenderPolicy() {
     static constexpr const char* kId = "sender.policy";
     static constexpr const char* kName = "SPF and DMARC re-evaluated from the archived records";
-    std::string why_not;
-    const SenderEvaluation* eval = Reevaluated(why_not);
-    if (eval == nullptr) {
-      if (!reevaluation_error_.empty()) {
-        return Fail(kId, kName, "the checks could not run: " + reevaluation_error_);
-      }
-      return Skip(kId, kName, why_not);
-    }
+    const SenderEvaluation* eval = ReevaluatedFor(kId, kName);
+    if (eval == nullptr) return;
     std::string diff;
     if (eval->results.spf != auth_results_.spf) {
       diff += " SPF gives " + (eval->results.spf ? eval->results.spf->result : "nothing") +
