@@ -195,7 +195,17 @@ common::Result<json> SenderView(const BundleInput& in, const json& l) {
              {"domain", results.dmarc->domain},
              {"policy", results.dmarc->policy}};
   }
-  return json{{"checked_at", checked}, {"dkim", dkim}, {"spf", spf}, {"dmarc", dmarc}};
+  json arc;
+  if (results.arc) {
+    const ArcOutcome& r = *results.arc;
+    const ArcSetResult* first = r.sets.empty() ? nullptr : &r.sets.front();
+    arc = {{"verdict", ResultLabel(l, r.result)},
+           {"hops", std::to_string(r.sets.size())},
+           {"sealer", first != nullptr ? first->seal_domain : ""},
+           {"said", first != nullptr ? first->auth_results : ""}};
+  }
+  return json{
+      {"checked_at", checked}, {"dkim", dkim}, {"spf", spf}, {"dmarc", dmarc}, {"arc", arc}};
 }
 
 }  // namespace

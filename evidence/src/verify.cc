@@ -1211,10 +1211,12 @@ class Verifier {
     return nullptr;
   }
 
-  // Check 24: every DKIM signature verified again, offline, against the archived key record.
+  // Check 24: every DKIM signature and the ARC chain verified again, offline, against the
+  // archived key records.
   void CheckSenderDkim() {
     static constexpr const char* kId = "sender.dkim";
-    static constexpr const char* kName = "DKIM signatures re-verified with the archived keys";
+    static constexpr const char* kName =
+        "DKIM signatures and ARC chain re-verified with the archived keys";
     const SenderEvaluation* eval = ReevaluatedFor(kId, kName);
     if (eval == nullptr) return;
     const auto& got = eval->results.dkim;
@@ -1244,9 +1246,28 @@ class Verifier {
       }
       sentences += (sentences.empty() ? "" : "; ") + Short(DescribeDkim(stated[i], key), 400);
     }
-    if (got.empty()) return Pass(kId, kName, "message.eml carries no DKIM signature, as recorded");
+    // ARC: a record made before the notary checked ARC (results version 1) claims nothing
+    // about it, so there is nothing to compare; one that states an outcome must get it again.
+    std::string arc;
+    if (auth_results_.arc) {
+      if (eval->results.arc != auth_results_.arc) {
+        const std::string here = eval->results.arc ? eval->results.arc->result : "none";
+        return Fail(kId, kName,
+                    "the ARC chain gives " + here + " here (" +
+                        Short(eval->results.arc ? eval->results.arc->reason : "", 200) +
+                        "), the record states " + auth_results_.arc->result + " (" +
+                        Short(auth_results_.arc->reason, 200) + ")");
+      }
+      arc = Short(DescribeArc(*auth_results_.arc), 400);
+    }
+    if (got.empty()) {
+      return Pass(kId, kName,
+                  "message.eml carries no DKIM signature, as recorded" +
+                      (arc.empty() ? std::string() : "; " + arc));
+    }
     Pass(kId, kName,
-         sentences + " (DNSSEC status as the notary's resolver reported it at the lookup)");
+         sentences + (arc.empty() ? std::string() : "; " + arc) +
+             " (DNSSEC status as the notary's resolver reported it at the lookup)");
   }
 
   // Check 25: SPF and DMARC evaluated again from the archived records.

@@ -1,5 +1,8 @@
 #include "sender/authentication.h"
 
+#include <array>
+#include <utility>
+
 #include "common/byte_reader.h"
 
 namespace notary {
@@ -9,6 +12,7 @@ using common::Error;
 namespace {
 
 constexpr std::string_view kTag = "email-notary/auth-results/v1\n";
+constexpr std::string_view kTagV2 = "email-notary/auth-results/v2\n";
 constexpr size_t kMax = AuthenticationResults::kMaxFieldBytes;
 
 bool Fits(std::initializer_list<const std::string*> fields) {
@@ -18,13 +22,29 @@ bool Fits(std::initializer_list<const std::string*> fields) {
   return true;
 }
 
+template <typename Set>
+std::array<decltype(&std::declval<Set&>().cv), 9> ArcFields(Set& a) {
+  return {&a.seal_domain,
+          &a.seal_selector,
+          &a.signature_domain,
+          &a.signature_selector,
+          &a.authserv_id,
+          &a.auth_results,
+          &a.cv,
+          &a.seal_result,
+          &a.signature_result};
+}
+
 }  // namespace
 
 common::Result<std::string> AuthenticationResults::Encode() const {
   if (dkim.size() > DkimVerifyOptions::kMaxSignatures) {
     return Error::InvalidInput("more than 16 DKIM signatures");
   }
-  std::string out(kTag);
+  if (arc && arc->sets.size() > ArcOutcome::kMaxInstances) {
+    return Error::InvalidInput("more than 50 ARC sets");
+  }
+  std::string out(arc ? kTagV2 : kTag);
   common::AppendU32(out, static_cast<uint32_t>(dkim.size()));
   for (const DkimSignatureResult& d : dkim) {
     if (!Fits({&d.domain, &d.selector, &d.algorithm, &d.header_canonicalization,
@@ -63,6 +83,21 @@ common::Result<std::string> AuthenticationResults::Encode() const {
     common::AppendU8(out, dmarc->dkim_aligned ? 1 : 0);
     common::AppendU8(out, dmarc->spf_aligned ? 1 : 0);
   }
+  if (arc) {
+    if (!Fits({&arc->result, &arc->reason})) {
+      return Error::InvalidInput("an ARC result field is over 1,024 bytes");
+    }
+    common::AppendLengthPrefixed(out, arc->result);
+    common::AppendLengthPrefixed(out, arc->reason);
+    common::AppendU32(out, static_cast<uint32_t>(arc->sets.size()));
+    for (const ArcSetResult& a : arc->sets) {
+      common::AppendU32(out, a.instance);
+      for (const std::string* f : ArcFields(a)) {
+        if (f->size() > kMax) return Error::InvalidInput("an ARC set field is over 1,024 bytes");
+        common::AppendLengthPrefixed(out, *f);
+      }
+    }
+  }
   return out;
 }
 
@@ -70,7 +105,9 @@ common::Result<AuthenticationResults> AuthenticationResults::Decode(std::string_
   common::ByteReader in(bytes);
   AuthenticationResults r;
   uint32_t count = 0;
-  if (!in.Literal(kTag) || !in.U32(count) || count > DkimVerifyOptions::kMaxSignatures) {
+  const bool v2 = bytes.starts_with(kTagV2);
+  if (!in.Literal(v2 ? kTagV2 : kTag) || !in.U32(count) ||
+      count > DkimVerifyOptions::kMaxSignatures) {
     return Error::InvalidInput("not encoded authentication results");
   }
   auto bad = [] { return Error::InvalidInput("truncated authentication results"); };
@@ -109,6 +146,26 @@ common::Result<AuthenticationResults> AuthenticationResults::Decode(std::string_
     }
     if (!flag(m.dkim_aligned) || !flag(m.spf_aligned)) return bad();
     r.dmarc = std::move(m);
+  }
+  if (v2) {
+    ArcOutcome arc;
+    uint32_t sets = 0;
+    if (!in.String(arc.result, kMax) || !in.String(arc.reason, kMax) || !in.U32(sets) ||
+        sets > ArcOutcome::kMaxInstances) {
+      return bad();
+    }
+    for (uint32_t i = 0; i < sets; ++i) {
+      ArcSetResult a;
+      if (!in.U32(a.instance)) return bad();
+      for (std::string* f : ArcFields(a)) {
+        if (!in.String(*f, kMax)) return bad();
+      }
+      arc.sets.push_back(std::move(a));
+    }
+    if (arc.result == "pass" && arc.sets.empty()) {
+      return Error::InvalidInput("an ARC pass without ARC sets");
+    }
+    r.arc = std::move(arc);
   }
   if (!in.done()) return Error::InvalidInput("trailing bytes after the authentication results");
   return r;

@@ -90,6 +90,18 @@ std::string DescribeDkim(const DkimSignatureResult& d, const DnsAnswer* key) {
   return "signature by d=" + d.domain + " unusable (" + d.result + ": " + d.reason + ")";
 }
 
+std::string DescribeArc(const ArcOutcome& arc) {
+  const size_t n = arc.sets.size();
+  if (arc.result == "pass" && n > 0) {  // Decode refuses a pass without sets
+    const ArcSetResult& first = arc.sets.front();
+    std::string said = first.auth_results.empty() ? "" : ", which recorded: " + first.auth_results;
+    return "ARC chain intact: " + std::to_string(n) + (n == 1 ? " hop" : " hops") +
+           ", the first sealed by d=" + first.seal_domain + said;
+  }
+  if (arc.result == "temperror") return "ARC chain not checked: " + arc.reason;
+  return "ARC chain broken: " + arc.reason;
+}
+
 json AuthenticationJson(const AuthenticationView& view) {
   json dkim = json::array();
   for (const DkimSignatureResult& d : view.results.dkim) {
@@ -137,13 +149,33 @@ json AuthenticationJson(const AuthenticationView& view) {
         {"domain", m.domain}, {"org_domain", m.org_domain},     {"policy", m.policy},
         {"result", m.result}, {"dkim_aligned", m.dkim_aligned}, {"spf_aligned", m.spf_aligned}};
   }
-  return {{"checked_at", common::FormatRfc3339Micros(view.checked_at_us)},
-          {"status", view.leaf_index ? "sealed" : "pending"},
-          {"leaf_index", view.leaf_index ? json(*view.leaf_index) : json()},
-          {"dkim", dkim},
-          {"spf", spf},
-          {"dmarc", dmarc},
-          {"dns", dns}};
+  json out = {{"checked_at", common::FormatRfc3339Micros(view.checked_at_us)},
+              {"status", view.leaf_index ? "sealed" : "pending"},
+              {"leaf_index", view.leaf_index ? json(*view.leaf_index) : json()},
+              {"dkim", dkim},
+              {"spf", spf},
+              {"dmarc", dmarc},
+              {"dns", dns}};
+  // Only with ARC sets: summaries of messages without them read as they did before ARC.
+  if (view.results.arc) {
+    const ArcOutcome& a = *view.results.arc;
+    json sets = json::array();
+    for (const ArcSetResult& s : a.sets) {
+      sets.push_back({{"instance", s.instance},
+                      {"seal_domain", s.seal_domain},
+                      {"seal_selector", s.seal_selector},
+                      {"signature_domain", s.signature_domain},
+                      {"signature_selector", s.signature_selector},
+                      {"authserv_id", s.authserv_id},
+                      {"auth_results", s.auth_results},
+                      {"cv", s.cv},
+                      {"seal_result", s.seal_result},
+                      {"signature_result", s.signature_result}});
+    }
+    out["arc"] = {
+        {"result", a.result}, {"reason", a.reason}, {"sets", sets}, {"summary", DescribeArc(a)}};
+  }
+  return out;
 }
 
 }  // namespace notary

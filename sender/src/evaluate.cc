@@ -5,6 +5,7 @@
 #include <memory>
 #include <utility>
 
+#include "sender/arc.h"
 #include "sender/dkim.h"
 #include "sender/dmarc.h"
 #include "sender/spf.h"
@@ -97,6 +98,11 @@ common::Result<SenderEvaluation> EvaluateSender(std::string_view message,
     results.dkim = std::move(*dkim);
   } else if (dkim.error().code() != common::ErrorCode::kInvalidInput) {
     return dkim.error();
+  }
+
+  // ARC (RFC 8617) where an intermediary added sets; its keys are archived like DKIM's.
+  if (ArcOutcome arc = VerifyArc(message, fetch); arc.result != "none") {
+    results.arc = std::move(arc);
   }
 
   DnsLookup archived = [&dns](std::string_view name, uint16_t type) { return dns.Ask(name, type); };

@@ -327,6 +327,74 @@ TEST_F(SenderBundleTest, TheCertificateSaysItInPlainWordsInKoreanAndChinese) {
   }
 }
 
+// A mailing list: it checked the author's DKIM signature (pass), added a footer (which breaks
+// that signature) and sealed an ARC set saying what it saw. The notary records the broken DKIM
+// signature and the intact ARC chain with the list's report; dkimpy, checking the same message
+// through the same resolver, agrees; notary-verify re-verifies the chain offline from the
+// archived key, and both verifiers render the same summary and certificate row.
+TEST_F(SenderBundleTest, AnArcSealedMailingListCopyIsRecordedAndReverifiedOffline) {
+  std::string message = Signed(kMessage) + "-- \r\nacme-team mailing list\r\n";
+  auto sealed = RunCommand(
+      {"/usr/bin/python3", testsupport::SourceDir() + "/tests/sender/fixtures/arc_sign.py",
+       "--domain", "acme.example", "--selector", "rsa1", "--key",
+       env_["NOTARY_DNSTEST_KEY_ACME_RSA"], "--srv-id", "list.acme.example", "--auth-results",
+       "dkim=pass header.d=acme.example"},
+      message);
+  ASSERT_EQ(sealed.exit_code, 0) << sealed.out;
+  auto dkimpy = RunCommand(
+      {"/usr/bin/python3", testsupport::SourceDir() + "/tests/sender/fixtures/dkim_verify.py",
+       "--resolver", env_["NOTARY_DNSTEST_RESOLVER"], "--arc"},
+      sealed.out);
+  EXPECT_NE(dkimpy.out.find("arc cv=pass"), std::string::npos) << dkimpy.out;
+  EXPECT_NE(dkimpy.out.find(" fail "), std::string::npos)
+      << "the footer breaks DKIM: " << dkimpy.out;
+
+  std::string id = Send(sealed.out);
+  ASSERT_FALSE(id.empty());
+  json a = Authentication(id);
+  EXPECT_EQ(a["dkim"][0]["result"], "fail") << a.dump(2);
+  ASSERT_TRUE(a.contains("arc")) << a.dump(2);
+  EXPECT_EQ(a["arc"]["result"], "pass") << a.dump(2);
+  EXPECT_EQ(a["arc"]["sets"][0]["authserv_id"], "list.acme.example");
+  EXPECT_EQ(a["arc"]["summary"],
+            "ARC chain intact: 1 hop, the first sealed by d=acme.example, which recorded: "
+            "dkim=pass header.d=acme.example");
+
+  const std::string zip = Bundle(id);
+  auto verified = NotaryVerify(zip);
+  EXPECT_EQ(verified.exit_code, 0) << verified.out;
+  Checks c = ChecksOf(verified.out);
+  EXPECT_EQ(c["sender.dkim"].first, "PASS") << c["sender.dkim"].second;
+  EXPECT_NE(c["sender.dkim"].second.find("does not verify"), std::string::npos);
+  EXPECT_NE(c["sender.dkim"].second.find("; ARC chain intact: 1 hop, the first sealed by "
+                                         "d=acme.example"),
+            std::string::npos)
+      << c["sender.dkim"].second;
+  EXPECT_EQ(c["texts.rendered"].first, "PASS") << c["texts.rendered"].second;
+  Checks b = ChecksOf(BrowserVerify(zip).out);
+  EXPECT_EQ(b["sender.record"].first, "PASS") << b["sender.record"].second;
+  EXPECT_EQ(b["texts.rendered"].first, "PASS") << b["texts.rendered"].second;
+  auto cert = RunCommand({"unzip", "-p", zip, "certificate.html"});
+  EXPECT_NE(
+      cert.out.find("ARC chain (intermediaries such as mailing lists)</th><td>pass &middot; "
+                    "1 hop(s), first sealed by d=acme.example: dkim=pass header.d=acme.example"),
+      std::string::npos)
+      << cert.out;
+  // The console's message page, in Chinese: a row of its own for the chain.
+  auto page = RunCommand({"node", testsupport::SourceDir() + "/tests/e2e/console_sender_page.mjs",
+                          node_->Http(""), key_, id, "zh"},
+                         "", 120);
+  const json zh = json::parse(page.out, nullptr, false);
+  ASSERT_TRUE(zh.is_object() && zh["rows"].is_array()) << page.out;
+  bool arc_row = false;
+  for (const json& row : zh["rows"]) {
+    arc_row = arc_row ||
+              (row[0] == "ARC" &&
+               row[1] == "通过 — 1 跳, 首个封印方 d=acme.example: dkim=pass header.d=acme.example");
+  }
+  EXPECT_TRUE(arc_row) << zh.dump();
+}
+
 // "Years later": the sender rotates its key away (the record is removed and knotd re-signs the
 // zone). The bundle still verifies offline with the archived record and its DNSSEC chain; a
 // message signed with that key now finds no key (permerror), so the removal took effect.

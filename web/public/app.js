@@ -467,6 +467,20 @@ function senderSection(a) {
         (a.dmarc.policy ? ', ' + t('auth_policy') + ' ' + a.dmarc.policy : ''),
     ]);
   }
+  if (a.arc) {
+    const first = a.arc.sets[0];
+    rows.push([
+      'ARC',
+      verdict(a.arc.result) +
+        ' — ' +
+        a.arc.sets.length +
+        ' ' +
+        t('auth_arc_hops') +
+        (first ? ', ' + t('auth_arc_first') + ' d=' + first.seal_domain : '') +
+        (first && first.auth_results ? ': ' + first.auth_results : '') +
+        (a.arc.result !== 'pass' && a.arc.reason ? ' (' + a.arc.reason + ')' : ''),
+    ]);
+  }
   rows.push([
     t('auth_checked_at'),
     fmtTime(a.checked_at) + (a.status === 'sealed' ? '' : ' (' + t('auth_pending') + ')'),

@@ -40,7 +40,7 @@ export const CHECKS = [
   ['texts.rendered', 'certificate.html and VERIFY.md follow from the evidence'],
   ['checkpoint.witnesses', 'Independent witnesses cosigned the checkpoint'],
   ['sender.record', 'Sender evidence bound by its authentication record'],
-  ['sender.dkim', 'DKIM signatures re-verified with the archived keys'],
+  ['sender.dkim', 'DKIM signatures and ARC chain re-verified with the archived keys'],
   ['sender.policy', 'SPF and DMARC re-evaluated from the archived records'],
   ['sender.dnssec', 'DNSSEC signatures of the archived answers re-validated'],
 ];
@@ -934,10 +934,24 @@ function decodeAuthRecord(b) {
 // sender/src/authentication_json.cc does (docs/sender-evidence.md §6) ----
 const asciiLower = (b) => Uint8Array.from(b, (c) => (c >= 0x41 && c <= 0x5a ? c + 32 : c));
 const txt = (b) => utf8Lenient.decode(b);
+const ARC_SET_FIELDS = [
+  'seal_domain',
+  'seal_selector',
+  'signature_domain',
+  'signature_selector',
+  'authserv_id',
+  'auth_results',
+  'cv',
+  'seal_result',
+  'signature_result',
+];
 function decodeAuthResults(b) {
   const r = new Reader(b);
-  const tag = enc.encode('email-notary/auth-results/v1\n');
-  if (!equal(r.bytes(tag.length), tag)) throw new Error('not encoded authentication results');
+  // Version 2 adds the ARC section; version 1 (no ARC header) is unchanged.
+  const tag = r.bytes(enc.encode('email-notary/auth-results/v1\n').length);
+  const v2 = equal(tag, enc.encode('email-notary/auth-results/v2\n'));
+  if (!v2 && !equal(tag, enc.encode('email-notary/auth-results/v1\n')))
+    throw new Error('not encoded authentication results');
   const count = r.u32();
   if (count > 16) throw new Error('more than 16 DKIM results');
   const s = () => r.str(1024);
@@ -961,6 +975,17 @@ function decodeAuthResults(b) {
     out.dmarc = { domain: s(), org_domain: s(), policy: s(), result: s() };
     out.dmarc.dkim_aligned = flag();
     out.dmarc.spf_aligned = flag();
+  }
+  if (v2) {
+    out.arc = { result: s(), reason: s(), sets: [] };
+    const sets = r.u32();
+    if (sets > 50) throw new Error('more than 50 ARC sets');
+    for (let i = 0; i < sets; i++) {
+      const a = { instance: r.u32() };
+      for (const k of ARC_SET_FIELDS) a[k] = s();
+      out.arc.sets.push(a);
+    }
+    if (txt(out.arc.result) === 'pass' && !sets) throw new Error('an ARC pass without ARC sets');
   }
   if (!r.done()) throw new Error('trailing bytes after the authentication results');
   return out;
@@ -1082,6 +1107,24 @@ function describeDkim(d, key) {
     );
   return 'signature by d=' + domain + ' unusable (' + result + ': ' + txt(d.reason) + ')';
 }
+function describeArc(arc) {
+  const n = arc.sets.length;
+  const result = txt(arc.result);
+  if (result === 'pass' && n > 0) {
+    const first = arc.sets[0];
+    const said = first.auth_results.length ? ', which recorded: ' + txt(first.auth_results) : '';
+    return (
+      'ARC chain intact: ' +
+      n +
+      (n === 1 ? ' hop' : ' hops') +
+      ', the first sealed by d=' +
+      txt(first.seal_domain) +
+      said
+    );
+  }
+  if (result === 'temperror') return 'ARC chain not checked: ' + txt(arc.reason);
+  return 'ARC chain broken: ' + txt(arc.reason);
+}
 function authenticationSummary(record, results, answers, leafIndex) {
   const strs = (o) => Object.fromEntries(Object.entries(o).map(([k, x]) => [k, x instanceof Uint8Array ? txt(x) : x]));
   const dkim = results.dkim.map((d) => {
@@ -1112,7 +1155,7 @@ function authenticationSummary(record, results, answers, leafIndex) {
     records: a.qtype === 16 ? txtRecords(a) : [],
     wire_size: a.wire.length,
   }));
-  return {
+  const out = {
     checked_at: formatUtcMicros(record.checkedAt),
     status: 'sealed',
     leaf_index: leafIndex,
@@ -1121,6 +1164,16 @@ function authenticationSummary(record, results, answers, leafIndex) {
     dmarc: results.dmarc ? strs(results.dmarc) : null,
     dns,
   };
+  // Only with ARC sets, as authentication_json.cc writes it.
+  if (results.arc) {
+    out.arc = {
+      result: txt(results.arc.result),
+      reason: txt(results.arc.reason),
+      sets: results.arc.sets.map(strs),
+      summary: describeArc(results.arc),
+    };
+  }
+  return out;
 }
 // Equal as JSON values: numbers by value (BigInt or not), objects regardless of member order.
 function sameJson(a, b) {
@@ -1645,7 +1698,16 @@ function senderView(e, files, l) {
   const dmarc = results.dmarc
     ? { verdict: label(results.dmarc.result), domain: results.dmarc.domain, policy: results.dmarc.policy }
     : null;
-  return { checked_at: textTime(record.checkedAt), dkim, spf, dmarc };
+  const first = results.arc?.sets[0];
+  const arc = results.arc
+    ? {
+        verdict: label(results.arc.result),
+        hops: String(results.arc.sets.length),
+        sealer: first ? first.seal_domain : new Uint8Array(0),
+        said: first ? first.auth_results : new Uint8Array(0),
+      }
+    : null;
+  return { checked_at: textTime(record.checkedAt), dkim, spf, dmarc, arc };
 }
 export async function textsView(e, files, labels) {
   if (!isObject(labels) || !Object.hasOwn(labels, e.lang)) throw new Error('lang must be en, ko or zh');

@@ -13,6 +13,7 @@
 
 #include "common/bytes.h"
 #include "common/result.h"
+#include "sender/arc.h"
 #include "sender/dkim.h"
 
 namespace notary {
@@ -44,11 +45,15 @@ struct AuthenticationResults {
   std::vector<DkimSignatureResult> dkim;  // header order, at most 16
   std::optional<SpfOutcome> spf;          // nullopt when not evaluated
   std::optional<DmarcOutcome> dmarc;      // nullopt when not evaluated
+  // nullopt when the message has no ARC header (or the record predates ARC: version 1).
+  std::optional<ArcOutcome> arc;
 
   bool operator==(const AuthenticationResults&) const = default;
 
-  // "email-notary/auth-results/v1\n" followed by the fields (docs/sender-evidence.md).
-  // kInvalidInput for a text field over 1,024 bytes or more than 16 signatures.
+  // "email-notary/auth-results/v1\n" followed by the fields, or, with an ARC outcome,
+  // "email-notary/auth-results/v2\n", the same fields and the ARC section
+  // (docs/sender-evidence.md). kInvalidInput for a text field over 1,024 bytes, more than 16
+  // signatures or more than 50 ARC sets. Decode reads both versions.
   common::Result<std::string> Encode() const;
   static common::Result<AuthenticationResults> Decode(std::string_view bytes);
 };

@@ -27,6 +27,10 @@ struct AuthenticationView {
 // 2026-12-04T10:00Z, DNSSEC-validated)", or why not.
 std::string DescribeDkim(const DkimSignatureResult& result, const DnsAnswer* key_answer);
 
+// "ARC chain intact: 2 hops, the first sealed by d=list.example, which recorded: dkim=pass
+// header.d=acme.example", or why not.
+std::string DescribeArc(const ArcOutcome& arc);
+
 nlohmann::json AuthenticationJson(const AuthenticationView& view);
 
 }  // namespace notary
