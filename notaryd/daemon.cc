@@ -351,6 +351,7 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
                       p->metrics, p->sealer.get(), p->tsa.get(), p->journal.get()};
   deps.publisher = p->publisher.get();
   deps.authentications = p->authentications.get();
+  deps.sender_check_max_delay = std::chrono::seconds(c.sender_check_max_delay_s);
   p->http = std::make_unique<http::HttpApi>(ho, deps);
   RETURN_IF_ERROR(p->http->Start());
   spdlog::info("event=started node={} smtp_port={} http_port={}", c.node_name, p->smtp->port(),

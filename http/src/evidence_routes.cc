@@ -87,10 +87,17 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
     request.lang = lang;
     request.issued_to = "API key " + who->key_id + " (tenant " + who->tenant + ")";
     request.issued_at_us = d.clock->NowMicros();
-    auto in = pipeline::AssembleEvidence(
-        *row, request,
-        {d.receipts, sealer.chain(), d.admin, sealer.tsa(), d.journal, d.publisher != nullptr,
-         sealer.tsa_quorum(), d.authentications});
+    std::optional<int64_t> checks_since;
+    if (d.authentications != nullptr) {
+      checks_since =
+          request.issued_at_us -
+          std::chrono::duration_cast<std::chrono::microseconds>(d.sender_check_max_delay).count();
+    }
+    const pipeline::EvidenceSources sources{
+        d.receipts,          sealer.chain(),    d.admin,
+        sealer.tsa(),        d.journal,         d.publisher != nullptr,
+        sealer.tsa_quorum(), d.authentications, checks_since};
+    auto in = pipeline::AssembleEvidence(*row, request, sources);
     if (!in.ok()) {
       const common::Error& e = in.error();
       switch (e.code()) {

@@ -123,6 +123,9 @@ common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& rece
       a.results = std::move(auth->results);
       a.dns_archive = std::move(auth->dns_archive);
       in.authentication = std::move(a);
+    } else if (sources.checks_expected_since_us &&
+               receipt.received_at_us >= *sources.checks_expected_since_us) {
+      return common::Error::Conflict("the message's sender checks are not finished");
     }
   }
   ASSIGN_OR_RETURN(std::vector<storage::KeyRow> keys, sources.admin.ListSigningKeys());

@@ -542,6 +542,48 @@ TEST_F(SenderBundleTest, AResolverThatIsDownIsRecordedAsTemperrorAndVerifiesAsSu
   node_.reset();  // before down_db goes
 }
 
+// A bundle asked for the moment the message is sealed, while its checks still wait on a
+// resolver that never answers: 409 (retry) until the checks are recorded and sealed, never a
+// bundle that lacks the sender evidence for good.
+TEST_F(SenderBundleTest, ABundleAskedForBeforeTheChecksFinishWaitsForThem) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  testsupport::TestDatabase slow_db;
+  node_ = std::make_unique<e2e::NotarydProcess>(
+      slow_db.AppUrl(), slow_db.OwnerUrl(), dir_ + "/slow-data",
+      std::vector<std::string>{"--sender-checks", "true", "--dns-resolver",
+                               "127.0.0.1:" + std::to_string(ntohs(addr.sin_port)),
+                               "--dns-timeout-ms", "3000"});
+  ASSERT_TRUE(node_->ready()) << node_->Log();
+  key_ = e2e::MakeKey(slow_db.AppUrl(), "default", "ingest,read");
+  const std::string id = Send(Signed(kMessage));
+  ASSERT_FALSE(id.empty());
+  const std::string zip = dir_ + "/early.zip";
+  std::vector<std::string> codes;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto r = RunCommand({"curl", "-s", "-o", zip, "-w", "%{http_code}", "-H",
+                             "Authorization: Bearer " + key_,
+                             node_->Http("/v1/messages/" + id + "/evidence?wait=10")});
+        codes.push_back(r.out);
+        return r.out != "409";
+      },
+      std::chrono::seconds(90)))
+      << node_->Log();
+  close(fd);
+  EXPECT_EQ(codes.back(), "200");
+  EXPECT_EQ(codes.front(), "409") << "the first answer came before the 3 s lookups ended";
+  auto evidence = RunCommand({"unzip", "-p", zip, "evidence.json"});
+  EXPECT_NE(evidence.out.find("\"authentication\""), std::string::npos) << evidence.out;
+  node_.reset();  // before slow_db goes
+}
+
 TEST_F(SenderBundleTest, ARecordedFailIsReverifiedAsAFail) {
   std::string message = Signed(kMessage);
   message.replace(message.find("Signed copy"), 11, "Forged copy");

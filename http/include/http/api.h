@@ -76,6 +76,9 @@ struct HttpDeps {
   pipeline::CheckpointPublisher* publisher = nullptr;
   // Sender evidence (--sender-checks): the receipt's `authentication` object.
   storage::AuthenticationStore* authentications = nullptr;
+  // The checker's window (--sender-check-max-delay-s): a bundle of a message received within it
+  // waits for the message's checks (pipeline::EvidenceSources::checks_expected_since_us).
+  std::chrono::seconds sender_check_max_delay{3600};
   const common::Clock* clock = &common::Clock::System();  // sessions, keys, issued_at
 };
 

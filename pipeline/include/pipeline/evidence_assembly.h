@@ -37,6 +37,11 @@ struct EvidenceSources {
   // Sender evidence (--sender-checks): a message that has an authentication row gets it in
   // its bundle, once the record's leaf is in the bundle's checkpoint.
   storage::AuthenticationStore* authentications = nullptr;
+  // With the checks on: a message received at or after this time (µs) that has no
+  // authentication row yet is still being checked, so its bundle waits (kConflict) rather than
+  // lack the evidence for good. The route sets it to "now - --sender-check-max-delay-s", the
+  // window the checker works in; older unchecked messages get bundles without it.
+  std::optional<int64_t> checks_expected_since_us;
 };
 
 struct EvidenceRequest {
@@ -48,8 +53,8 @@ struct EvidenceRequest {
 
 // The bundle's input for `receipt` (as ReceiptStore::Get read it), which must be sealed.
 // Errors: kNotFound (the message has no such part), kConflict (its block has no time-stamp
-// token yet, or with witnesses no cosigned checkpoint covers it yet, or its sender evidence is
-// stored but not yet in the checkpoint: retry shortly), kTooLarge (a
+// token yet, or with witnesses no cosigned checkpoint covers it yet, or its sender checks are
+// not finished or their evidence is not yet in the checkpoint: retry shortly), kTooLarge (a
 // version 1 receipt listing more parts than a bundle may hold), kUnavailable (the database),
 // kInternal (a sealed receipt without its block, leaf or bytes).
 common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& receipt,
