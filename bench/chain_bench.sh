@@ -12,7 +12,7 @@ key=$("$build/cli/notaryctl" --database-url "$app" apikey create --tenant defaul
 port=$(port)
 smtp=$(port)
 # notaryd serves HTTP only; the bench's own Sealer seals, so each block can be timed.
-"$build/notaryd/notaryd" --database-url "$app" --owner-database-url "$owner" --data-dir "$work/data" \
+"$build/notaryd/notaryd" --sender-checks false --database-url "$app" --owner-database-url "$owner" --data-dir "$work/data" \
   --http-listen "127.0.0.1:$port" --smtp-listen "127.0.0.1:$smtp" --rate-limit 1000000 \
   --seal false --log-level warn > "$work/notaryd.log" 2>&1 &
 pids+=($!)

@@ -26,7 +26,7 @@ owner=$("$here/scripts/pg" url owner)
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 http=$(port)
 smtp=$(port)
-"$build/notaryd/notaryd" --database-url "$app" --owner-database-url "$owner" \
+"$build/notaryd/notaryd" --sender-checks false --database-url "$app" --owner-database-url "$owner" \
   --data-dir "$work/data" --smtp-listen "127.0.0.1:$smtp" --http-listen "127.0.0.1:$http" \
   --node-name bench --origin notary.bench/log --batch-interval-ms 200 --log-level warn \
   --rate-limit 1000000 \

@@ -233,8 +233,9 @@ Config ParseConfigOrExit(int argc, char** argv) {
       ->envname("NOTARY_CHECKPOINT_INTERVAL_MS")
       ->check(CLI::Range(100u, 86400000u));
   app.add_option("--sender-checks", c.sender_checks,
-                 "After storing a message, check its DKIM signatures against DNS, archive the "
-                 "answers and seal the results (docs/sender-evidence.md)")
+                 "After storing a message, check its DKIM signatures, ARC chain, SPF and DMARC "
+                 "against DNS, archive the answers and seal the results (docs/sender-evidence.md; "
+                 "on by default)")
       ->envname("NOTARY_SENDER_CHECKS");
   app.add_option("--dns-resolver", c.dns_resolver,
                  "Resolver for the sender checks, HOST:PORT (default: /etc/resolv.conf's)")

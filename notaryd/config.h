@@ -63,7 +63,7 @@ struct Config {
   // Sender evidence (docs/sender-evidence.md): after each message is stored, check its DKIM
   // signatures against DNS (through `dns_resolver`, "" for the system's), archive the answers
   // and seal the results as an authentication record.
-  bool sender_checks = false;
+  bool sender_checks = true;
   std::string dns_resolver;      // HOST:PORT
   std::string dns_trust_anchor;  // DS/DNSKEY file; "" for Debian's root key when installed
   uint32_t dns_timeout_ms = 5000;

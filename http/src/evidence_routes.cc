@@ -52,15 +52,23 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
       if (!n || *n > 60) return SendError(res, 400, "bad_query", "wait is 0 to 60 seconds");
       wait_s = *n;
     }
+    std::optional<std::string> part = Param(req, "part");
+    pipeline::EvidenceRequest request;
+    request.part = part;
+    request.lang = lang;
+    request.issued_to = "API key " + who->key_id + " (tenant " + who->tenant + ")";
     // Waiting is event-driven: the request sleeps on the sealer's notifier (no query while it
-    // sleeps) and re-reads the receipt when a block commits on any node, or after
-    // wait_recheck in case a notification was lost. It still holds this worker thread (the
-    // routes are synchronous cpp-httplib handlers), so the number of waiters is bounded by
-    // the notifier: beyond it, 429.
+    // sleeps) and tries again when a block commits on any node, or after wait_recheck in case
+    // a notification was lost. It waits for what a retry would wait for: the seal, and then
+    // whatever AssembleEvidence reports as kConflict (time-stamps, a cosigned checkpoint, the
+    // sender checks and their seal). It still holds this worker thread (the routes are
+    // synchronous cpp-httplib handlers), so the number of waiters is bounded by the notifier:
+    // beyond it, 429.
     pipeline::SealNotifier& notifier = sealer.notifier();
     std::optional<pipeline::SealNotifier::Ticket> ticket;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
     std::optional<notary::Receipt> row;
+    std::optional<common::Result<notary::BundleInput>> in;
     while (true) {
       // Read before the receipt: a block committed after this read wakes the wait below.
       const uint64_t seen = notifier.generation();
@@ -68,8 +76,24 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
       if (!r.ok()) return SendErrorFor(res, r.error());
       if (!r->has_value()) return SendError(res, 404, "not_found", "no such message");
       row = std::move(**r);
+      if (row->leaf_index) {
+        request.issued_at_us = d.clock->NowMicros();
+        std::optional<int64_t> checks_since;
+        if (d.authentications != nullptr) {
+          checks_since =
+              request.issued_at_us -
+              std::chrono::duration_cast<std::chrono::microseconds>(d.sender_check_max_delay)
+                  .count();
+        }
+        const pipeline::EvidenceSources sources{
+            d.receipts,          sealer.chain(),    d.admin,
+            sealer.tsa(),        d.journal,         d.publisher != nullptr,
+            sealer.tsa_quorum(), d.authentications, checks_since};
+        in = pipeline::AssembleEvidence(*row, request, sources);
+        if (in->ok() || in->error().code() != common::ErrorCode::kConflict) break;
+      }
       const auto now = std::chrono::steady_clock::now();
-      if (row->leaf_index || now >= deadline) break;
+      if (now >= deadline) break;
       if (!ticket && !notifier.TryEnter(ticket)) {
         res.set_header("Retry-After", "2");
         return SendError(res, 429, "too_many_waiters",
@@ -81,25 +105,8 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
       res.set_header("Retry-After", "2");
       return SendError(res, 409, "not_sealed", "the message is not sealed yet; retry shortly");
     }
-    std::optional<std::string> part = Param(req, "part");
-    pipeline::EvidenceRequest request;
-    request.part = part;
-    request.lang = lang;
-    request.issued_to = "API key " + who->key_id + " (tenant " + who->tenant + ")";
-    request.issued_at_us = d.clock->NowMicros();
-    std::optional<int64_t> checks_since;
-    if (d.authentications != nullptr) {
-      checks_since =
-          request.issued_at_us -
-          std::chrono::duration_cast<std::chrono::microseconds>(d.sender_check_max_delay).count();
-    }
-    const pipeline::EvidenceSources sources{
-        d.receipts,          sealer.chain(),    d.admin,
-        sealer.tsa(),        d.journal,         d.publisher != nullptr,
-        sealer.tsa_quorum(), d.authentications, checks_since};
-    auto in = pipeline::AssembleEvidence(*row, request, sources);
-    if (!in.ok()) {
-      const common::Error& e = in.error();
+    if (!in->ok()) {
+      const common::Error& e = in->error();
       switch (e.code()) {
         case common::ErrorCode::kNotFound:
           return SendError(res, 404, "not_found", e.message());
@@ -123,7 +130,7 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
     e.detail = part ? "part=" + *part : "full";
     if (auto st = d.admin.LogAccess(e); !st.ok()) return SendErrorFor(res, st.error());
 
-    auto zip = notary::BuildBundleZip(*in);
+    auto zip = notary::BuildBundleZip(**in);
     if (!zip.ok()) return SendErrorFor(res, zip.error());
     res.set_header("Content-Disposition", "attachment; filename=\"evidence-" + row->id +
                                               (part ? "-part-" + *part : "") + ".zip\"");

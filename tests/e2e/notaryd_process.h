@@ -42,6 +42,7 @@ class NotarydProcess {
              "warn"};
     args_.insert(args_.end(), extra.begin(), extra.end());
     for (const auto& a : extra) tls_ = tls_ || a == "--tls-cert";
+    testsupport::AppendSenderChecksOffUnlessAsked(args_, extra);
     Start();
   }
 

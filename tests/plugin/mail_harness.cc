@@ -126,6 +126,7 @@ void Notary::Start(const std::vector<std::string>& flags) {
                                 "--http-listen",
                                 "127.0.0.1:" + std::to_string(http_port_)};
   argv.insert(argv.end(), flags.begin(), flags.end());
+  testsupport::AppendSenderChecksOffUnlessAsked(argv, flags);
   proc_ = std::make_unique<testsupport::ChildProcess>(argv, dir_ + "/notaryd.log");
   auto line = proc_->WaitForLine("event=listening ", std::chrono::seconds(30));
   auto ports = line ? testsupport::ParseListeningLine(*line) : std::nullopt;

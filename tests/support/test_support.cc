@@ -367,4 +367,12 @@ std::map<std::string, std::string> DnsTestEnv() {
   return env;
 }
 
+void AppendSenderChecksOffUnlessAsked(std::vector<std::string>& args,
+                                      const std::vector<std::string>& flags) {
+  for (const std::string& f : flags) {
+    if (f == "--sender-checks" || f == "--dns-resolver") return;
+  }
+  args.insert(args.end(), {"--sender-checks", "false"});
+}
+
 }  // namespace testsupport

@@ -101,6 +101,12 @@ std::optional<ListeningPorts> ParseListeningLine(const std::string& line);
 // The exports scripts/dnstest wrote for this build tree's `dns` fixture (<build>/dnstest/env):
 // NOTARY_DNSTEST_RESOLVER, NOTARY_DNSTEST_TRUST_ANCHOR, NOTARY_DNSTEST_KEY_ACME_RSA, ...
 std::map<std::string, std::string> DnsTestEnv();
+
+// notaryd checks every message's sender by default, asking the system's resolver and sealing a
+// second leaf per message. Appends "--sender-checks false" to `args` unless `flags` names
+// --sender-checks or --dns-resolver: tests about the checks say so, the others run without.
+void AppendSenderChecksOffUnlessAsked(std::vector<std::string>& args,
+                                      const std::vector<std::string>& flags);
 std::string DnsTestDir();
 
 class TestDatabase {
