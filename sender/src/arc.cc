@@ -367,6 +367,24 @@ uint32_t Instance(const std::map<std::string, std::string>& tags) {
   return static_cast<uint32_t>(std::stoul(it->second));
 }
 
+// Whether any header field's name starts with "ARC-": most mail has none, and is then not
+// copied or parsed further.
+bool HasArcField(std::string_view message) {
+  size_t pos = 0;
+  while (pos < message.size()) {
+    if (message[pos] == '\n' || message.substr(pos, 2) == "\r\n") return false;  // the body
+    if (message.size() - pos >= 4 && (message[pos] | 0x20) == 'a' &&
+        (message[pos + 1] | 0x20) == 'r' && (message[pos + 2] | 0x20) == 'c' &&
+        message[pos + 3] == '-') {
+      return true;
+    }
+    size_t eol = message.find('\n', pos);
+    if (eol == std::string_view::npos) return false;
+    pos = eol + 1;
+  }
+  return false;
+}
+
 ArcOutcome Failed(std::string reason, std::vector<ArcSetResult> sets = {}) {
   return {"fail", Clip(reason), std::move(sets)};
 }
@@ -374,6 +392,7 @@ ArcOutcome Failed(std::string reason, std::vector<ArcSetResult> sets = {}) {
 }  // namespace
 
 ArcOutcome VerifyArc(std::string_view message, const DkimKeyFetcher& fetch) {
+  if (!HasArcField(message)) return {"none", "", {}};
   const Message m = Split(message);
   std::map<uint32_t, Set> by_instance;
   bool any = false;

@@ -202,6 +202,11 @@ TEST_F(ArcTest, BareLineFeedsReadAsCrlf) {
     if (c != '\r') lf.push_back(c);
   }
   EXPECT_EQ(VerifyArc(lf, Keys()).result, "pass");
+  // Below a field the next hop added (the seals do not cover it), and lower-case names.
+  std::string below = "Received: from list.example by mx.example.org\n" + lf;
+  EXPECT_EQ(VerifyArc(below, Keys()).result, "pass");
+  below.replace(below.find("ARC-Seal: i=2"), 8, "arc-seal");
+  EXPECT_EQ(VerifyArc(below, Keys()).result, "pass");
 }
 
 // The results encoding: version 2 carries the ARC outcome, version 1 (no ARC) is unchanged.
