@@ -197,12 +197,15 @@ common::Result<json> SenderView(const BundleInput& in, const json& l) {
   }
   json arc;
   if (results.arc) {
+    // What the first intermediary said is shown only when the chain holds: a broken chain's
+    // sets are anyone's words. A broken chain shows why instead.
     const ArcOutcome& r = *results.arc;
-    const ArcSetResult* first = r.sets.empty() ? nullptr : &r.sets.front();
+    const bool pass = r.result == "pass" && !r.sets.empty();
     arc = {{"verdict", ResultLabel(l, r.result)},
            {"hops", std::to_string(r.sets.size())},
-           {"sealer", first != nullptr ? first->seal_domain : ""},
-           {"said", first != nullptr ? first->auth_results : ""}};
+           {"sealer", pass ? r.sets.front().seal_domain : ""},
+           {"said", pass ? r.sets.front().auth_results : ""},
+           {"reason", pass ? "" : r.reason}};
   }
   return json{
       {"checked_at", checked}, {"dkim", dkim}, {"spf", spf}, {"dmarc", dmarc}, {"arc", arc}};

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 #include <variant>
 
@@ -22,8 +23,35 @@ namespace {
 
 constexpr size_t kMaxText = 1024;  // AuthenticationResults::kMaxFieldBytes
 constexpr int kMinRsaBits = 1024;  // RFC 8301 §3.2: smaller keys are not valid
+// Far above real chains (a set is about 2 KiB; few messages cross more than 3 hops).
+constexpr size_t kMaxArcBytes = 256 * 1024;
+constexpr size_t kMaxArcKeys = 16;
 
 bool IsWsp(char c) { return c == ' ' || c == '\t'; }
+
+bool EqualsNoCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// RFC 6376's domain-name and selector syntax (letters, digits, "-", "_" in dot-separated labels
+// of 1 to 63 bytes, at most 253 in all), so that no other text is sent to the resolver as a name.
+bool IsDnsName(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  size_t label = 0;
+  for (char c : s) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+      continue;
+    }
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+    if (++label > 63) return false;
+  }
+  return label > 0;
+}
 
 bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -57,8 +85,13 @@ std::string Clip(std::string_view s) {
 std::string Unfold(std::string_view s) {
   std::string out;
   bool space = false;
-  for (char c : Trim(s)) {
-    if (c == '\r' || c == '\n') continue;
+  s = Trim(s);
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '\r' && i + 1 < s.size() && s[i + 1] == '\n') {  // folding: CRLF WSP
+      ++i;
+      continue;
+    }
     if (IsWsp(c)) {
       space = true;
       continue;
@@ -148,6 +181,13 @@ std::string NoWhitespace(std::string_view s) {
   return out;
 }
 
+// The signature's own field ends the signed data without its CRLF (RFC 6376 §3.7); the last
+// field of a message without a body may have none to begin with.
+std::string WithoutCrlf(std::string s) {
+  if (s.size() >= 2 && s.compare(s.size() - 2, 2, "\r\n") == 0) s.resize(s.size() - 2);
+  return s;
+}
+
 // RFC 6376 §3.4.2, relaxed header canonicalisation, with the field's CRLF.
 std::string RelaxedHeader(const Field& f) { return f.name + ":" + Unfold(f.value()) + "\r\n"; }
 
@@ -215,6 +255,7 @@ Check Fail(std::string reason) { return {"fail", std::move(reason)}; }
 // The public key of a DKIM key record (RFC 6376 §3.6.1), RSA only.
 std::variant<common::EvpPkeyPtr, Check> KeyFor(const DkimKeyFetcher& fetch, std::string_view domain,
                                                std::string_view selector) {
+  if (!IsDnsName(domain) || !IsDnsName(selector)) return Fail("d= or s= is not a domain name");
   DkimKeyLookup lookup = fetch(domain, selector);
   if (lookup.kind == DkimKeyLookup::Kind::kTempError) {
     return Check{"temperror", "key lookup failed"};
@@ -281,12 +322,13 @@ Check VerifyMessageSignature(const Message& m, const Set& set, const DkimKeyFetc
     if (tag(required) == nullptr)
       return Fail(std::string("message signature lacks ") + required + "=");
   }
-  if (*tag("a") != "rsa-sha256") return Fail("algorithm is not rsa-sha256");
+  if (!EqualsNoCase(*tag("a"), "rsa-sha256")) return Fail("algorithm is not rsa-sha256");
   std::string header_canon = "simple", body_canon = "simple";
   if (const std::string* c = tag("c")) {
-    size_t slash = c->find('/');
-    header_canon = c->substr(0, slash);
-    if (slash != std::string::npos) body_canon = c->substr(slash + 1);
+    const std::string lower = Lower(*c);
+    size_t slash = lower.find('/');
+    header_canon = lower.substr(0, slash);
+    if (slash != std::string::npos) body_canon = lower.substr(slash + 1);
   }
   for (const std::string* canon : {&header_canon, &body_canon}) {
     if (*canon != "simple" && *canon != "relaxed") return Fail("unknown canonicalization");
@@ -296,9 +338,13 @@ Check VerifyMessageSignature(const Message& m, const Set& set, const DkimKeyFetc
     if (l->size() > 18 || !AllDigits(*l)) {
       return Fail("l= malformed");
     }
+    // A pass must mean the whole body as received: text added after the signed length (a
+    // footer, or anything else) would otherwise ride on the chain unnoticed.
     const uint64_t length = std::stoull(*l);
-    if (length > body.size()) return Fail("l= is beyond the body");
-    body.resize(length);
+    if (length != body.size()) {
+      return Fail("message signature covers only the first " + std::to_string(length) + " of " +
+                  std::to_string(body.size()) + " body bytes (l=)");
+    }
   }
   const common::Hash body_hash = common::Sha256Of(body);
   std::optional<std::string> stated = common::Base64Decode(NoWhitespace(*tag("bh")));
@@ -312,12 +358,21 @@ Check VerifyMessageSignature(const Message& m, const Set& set, const DkimKeyFetc
   std::string data;
   const bool relaxed = header_canon == "relaxed";
   std::string_view names = *tag("h");
-  size_t pos = 0;
-  while (pos <= names.size()) {
+  std::vector<std::string> listed;
+  for (size_t pos = 0; pos <= names.size();) {
     size_t colon = names.find(':', pos);
-    std::string name =
-        Lower(Trim(names.substr(pos, colon == std::string_view::npos ? colon : colon - pos)));
+    listed.push_back(
+        Lower(Trim(names.substr(pos, colon == std::string_view::npos ? colon : colon - pos))));
     pos = colon == std::string_view::npos ? names.size() + 1 : colon + 1;
+  }
+  // RFC 6376 §5.4: From must be signed; RFC 8617 §4.1.2: the seals are not.
+  if (std::find(listed.begin(), listed.end(), "from") == listed.end()) {
+    return Fail("message signature does not cover From:");
+  }
+  if (std::find(listed.begin(), listed.end(), "arc-seal") != listed.end()) {
+    return Fail("message signature covers ARC-Seal");
+  }
+  for (const std::string& name : listed) {
     auto it = by_name.find(name);
     if (it == by_name.end() || it->second.empty()) continue;
     const Field* f = it->second.back();
@@ -326,9 +381,7 @@ Check VerifyMessageSignature(const Message& m, const Set& set, const DkimKeyFetc
   }
   const std::string own = WithoutSignature(*set.signature);
   Field stripped{own, set.signature->name};
-  std::string last = relaxed ? RelaxedHeader(stripped) : own;
-  last.resize(last.size() - 2);  // the signature's own field ends without CRLF
-  data += last;
+  data += WithoutCrlf(relaxed ? RelaxedHeader(stripped) : own);
 
   auto key = KeyFor(fetch, *tag("d"), *tag("s"));
   if (auto* check = std::get_if<Check>(&key)) return *check;
@@ -342,7 +395,7 @@ Check VerifySeal(const std::vector<Set>& sets, size_t i, const DkimKeyFetcher& f
     if (!t.contains(required)) return Fail(std::string("seal lacks ") + required + "=");
   }
   if (t.contains("h")) return Fail("seal has h=");
-  if (t.at("a") != "rsa-sha256") return Fail("algorithm is not rsa-sha256");
+  if (!EqualsNoCase(t.at("a"), "rsa-sha256")) return Fail("algorithm is not rsa-sha256");
   std::string data;
   for (size_t j = 0; j <= i; ++j) {
     data += RelaxedHeader(*sets[j].results);
@@ -350,9 +403,7 @@ Check VerifySeal(const std::vector<Set>& sets, size_t i, const DkimKeyFetcher& f
     if (j < i) data += RelaxedHeader(*sets[j].seal);
   }
   const std::string own = WithoutSignature(*sets[i].seal);
-  std::string last = RelaxedHeader(Field{own, sets[i].seal->name});
-  last.resize(last.size() - 2);
-  data += last;
+  data += WithoutCrlf(RelaxedHeader(Field{own, sets[i].seal->name}));
   auto key = KeyFor(fetch, t.at("d"), t.at("s"));
   if (auto* check = std::get_if<Check>(&key)) return *check;
   return VerifyRsaSha256(std::get<common::EvpPkeyPtr>(key).get(), data, t.at("b"));
@@ -450,15 +501,35 @@ ArcOutcome VerifyArc(std::string_view message, const DkimKeyFetcher& fetch) {
     sets.push_back(s);
   }
 
-  // RFC 8617 §5.2 step 5's cv rules need no key: checked first, so a broken chain costs no
-  // lookup.
+  // RFC 8617 §5.2 step 5's cv rules need no key: checked first (on the tag as written), so a
+  // broken chain costs no lookup.
   for (uint32_t i = 1; i <= n; ++i) {
-    const std::string& cv = out[i - 1].cv;
-    if (cv == "fail")
+    auto it = sets[i - 1].seal_tags.find("cv");
+    const std::string cv = it == sets[i - 1].seal_tags.end() ? "" : it->second;
+    if (EqualsNoCase(cv, "fail")) {
       return Failed("seal " + std::to_string(i) + " says the chain had failed", out);
-    if ((i == 1) != (cv == "none") || (i > 1 && cv != "pass")) {
+    }
+    if (!EqualsNoCase(cv, i == 1 ? "none" : "pass")) {
       return Failed("seal " + std::to_string(i) + " has cv=" + cv, out);
     }
+  }
+  // Bounds for a chain anyone can build with keys of their own: each seal hashes every set
+  // below it, and each distinct key is a lookup that may take the resolver's whole timeout.
+  size_t arc_bytes = 0;
+  std::set<std::pair<std::string, std::string>> keys;
+  for (const Set& s : sets) {
+    arc_bytes += s.seal->raw.size() + s.signature->raw.size() + s.results->raw.size();
+    for (const auto* t : {&s.seal_tags, &s.signature_tags}) {
+      auto d = t->find("d"), sel = t->find("s");
+      if (d != t->end() && sel != t->end()) keys.emplace(Lower(d->second), Lower(sel->second));
+    }
+  }
+  if (arc_bytes > kMaxArcBytes) {
+    return Failed("the ARC header fields are over " + std::to_string(kMaxArcBytes / 1024) + " KiB",
+                  out);
+  }
+  if (keys.size() > kMaxArcKeys) {
+    return Failed("the ARC sets name more than " + std::to_string(kMaxArcKeys) + " keys", out);
   }
   Check signature = VerifyMessageSignature(m, sets[n - 1], fetch);
   out[n - 1].signature_result = signature.result;

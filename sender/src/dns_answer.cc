@@ -14,9 +14,7 @@ using common::Error;
 namespace {
 
 constexpr std::string_view kArchiveTag = "email-notary/dns-archive/v1\n";
-// More answers than any one message's checks need (DKIM keys of at most 16 signatures,
-// SPF's 10-lookup limit with its void lookups, DMARC, their DNSSEC chains).
-constexpr uint32_t kMaxAnswers = 512;
+constexpr uint32_t kMaxAnswers = kMaxDnsAnswers;
 
 struct PktFree {
   void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }

@@ -27,7 +27,20 @@ std::string NameKey(std::string_view name) {
   return key;
 }
 
-// The lookups of one message: each (name, type) asked once, every answer kept in order.
+// The answer to a question past the archive's limit: the same at reception and offline.
+DnsAnswer OverTheLimit(std::string name, uint16_t type) {
+  DnsAnswer a;
+  a.qname = std::move(name);
+  a.qtype = type;
+  a.outcome = LookupOutcome::kTemperror;
+  a.why = "not asked: over the limit of " + std::to_string(kMaxDnsAnswers) +
+          " DNS answers for one message";
+  return a;
+}
+
+// The lookups of one message: each (name, type) asked once, every answer kept in order, at
+// most kMaxDnsAnswers of them (a hostile message's SPF, DKIM and ARC names could ask for more,
+// and an archive that cannot be encoded would leave the message unchecked for good).
 class ArchivingLookup {
  public:
   explicit ArchivingLookup(const DnsLookup& lookup) : lookup_(lookup) {}
@@ -35,6 +48,10 @@ class ArchivingLookup {
   const DnsAnswer& Ask(std::string_view name, uint16_t type) {
     auto key = std::make_pair(NameKey(name), type);
     if (auto it = index_.find(key); it != index_.end()) return answers_[it->second];
+    if (answers_.size() >= kMaxDnsAnswers) {
+      over_ = OverTheLimit(key.first, type);
+      return over_;
+    }
     answers_.push_back(lookup_(name, type));
     index_.emplace(std::move(key), answers_.size() - 1);
     return answers_.back();
@@ -47,6 +64,7 @@ class ArchivingLookup {
   const DnsLookup& lookup_;
   std::vector<DnsAnswer> answers_;
   std::map<std::pair<std::string, uint16_t>, size_t> index_;
+  DnsAnswer over_;  // the last answer past the limit (a reference to it is returned)
 };
 
 }  // namespace
@@ -147,8 +165,10 @@ common::Result<SenderEvaluation> EvaluateSender(std::string_view message,
 DnsLookup ArchiveLookup(const std::vector<DnsAnswer>& answers) {
   auto index = std::make_shared<std::map<std::pair<std::string, uint16_t>, DnsAnswer>>();
   for (const DnsAnswer& a : answers) index->emplace(std::make_pair(NameKey(a.qname), a.qtype), a);
-  return [index](std::string_view name, uint16_t type) {
+  const bool full = answers.size() >= kMaxDnsAnswers;
+  return [index, full](std::string_view name, uint16_t type) {
     if (auto it = index->find({NameKey(name), type}); it != index->end()) return it->second;
+    if (full) return OverTheLimit(NameKey(name), type);
     DnsAnswer missing;
     missing.qname = NameKey(name);
     missing.qtype = type;

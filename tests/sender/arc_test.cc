@@ -195,6 +195,45 @@ TEST_F(ArcTest, MalformedChainsFailWithoutAnyLookup) {
   EXPECT_EQ(fetches_, 0);
 }
 
+// A d= or s= that is not a domain name is never sent to the resolver.
+TEST_F(ArcTest, ANameThatIsNotADomainNameIsAFailWithoutLookup) {
+  std::string sealed = ListHop(kMessage);
+  size_t ams = sealed.find("ARC-Message-Signature:");
+  size_t d = sealed.find("d=list.example", ams);
+  ASSERT_NE(d, std::string::npos);
+  ArcOutcome arc = VerifyArc(sealed.replace(d, 14, "d=list example"), Keys());
+  EXPECT_EQ(arc.result, "fail");
+  EXPECT_EQ(arc.reason, "message signature 1: d= or s= is not a domain name");
+  EXPECT_EQ(fetches_, 0);
+}
+
+// Chains anyone can build with keys of their own are bounded before any lookup: the bytes
+// every seal hashes, and the number of distinct keys.
+TEST_F(ArcTest, OversizedChainsFailBeforeAnyLookup) {
+  auto set = [](int i, const std::string& selector, const std::string& results) {
+    const std::string n = std::to_string(i);
+    return "ARC-Seal: i=" + n + "; cv=" + (i == 1 ? "none" : "pass") +
+           "; a=rsa-sha256; d=evil.example; s=" + selector + "; b=AAAA\r\n" +
+           "ARC-Message-Signature: i=" + n + "; a=rsa-sha256; d=evil.example; s=" + selector +
+           "; h=from; bh=AAAA; b=AAAA\r\n" + "ARC-Authentication-Results: i=" + n +
+           "; mx.evil.example; " + results + "\r\n";
+  };
+  std::string many;
+  for (int i = 17; i >= 1; --i) many += set(i, "k" + std::to_string(i), "none");
+  ArcOutcome arc = VerifyArc(many + kMessage, Keys());
+  EXPECT_EQ(arc.result, "fail");
+  EXPECT_EQ(arc.reason, "the ARC sets name more than 16 keys");
+  EXPECT_EQ(arc.sets.size(), 17u);
+
+  ArcOutcome big =
+      VerifyArc(set(1, "k1", "dkim=pass " + std::string(300 * 1024, 'x')) + kMessage, Keys());
+  EXPECT_EQ(big.result, "fail");
+  EXPECT_EQ(big.reason, "the ARC header fields are over 256 KiB");
+  ASSERT_EQ(big.sets.size(), 1u);
+  EXPECT_EQ(big.sets[0].auth_results.size(), 1024u) << "stored text is cut to 1,024 bytes";
+  EXPECT_EQ(fetches_, 0);
+}
+
 TEST_F(ArcTest, BareLineFeedsReadAsCrlf) {
   std::string sealed = Seal(ListHop(kMessage), "fwd.example", "fwd", "arc=pass");
   std::string lf;

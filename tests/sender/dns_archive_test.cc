@@ -6,6 +6,7 @@
 #include "common/bytes.h"
 #include "fake_dns.h"
 #include "sender/dns_answer.h"
+#include "sender/evaluate.h"
 
 namespace notary {
 namespace {
@@ -112,4 +113,27 @@ TEST(DnsArchiveTest, DocumentedVectorIsWhatTheCodeProduces) {
 }
 
 }  // namespace
+// A message whose checks would ask more than the archive holds: the questions past the limit
+// are answered "over the limit" at reception, and the offline re-check, reading a full archive,
+// gives the very same answer, so the results it recomputes are the recorded ones.
+TEST(DnsArchiveTest, QuestionsPastTheLimitGetTheSameAnswerOffline) {
+  std::vector<notary::DnsAnswer> answers;
+  for (size_t i = 0; i < notary::kMaxDnsAnswers; ++i) {
+    notary::DnsAnswer a;
+    a.qname = "n" + std::to_string(i) + ".example";
+    a.qtype = notary::kDnsTypeTxt;
+    a.outcome = notary::LookupOutcome::kNxdomain;
+    answers.push_back(std::move(a));
+  }
+  ASSERT_TRUE(notary::EncodeDnsArchive(answers).ok()) << "a full archive still encodes";
+  const notary::DnsAnswer past =
+      notary::ArchiveLookup(answers)("More.Example.", notary::kDnsTypeTxt);
+  EXPECT_EQ(past.outcome, notary::LookupOutcome::kTemperror);
+  EXPECT_EQ(past.qname, "more.example");
+  EXPECT_EQ(past.why, "not asked: over the limit of 512 DNS answers for one message");
+  answers.pop_back();
+  EXPECT_EQ(notary::ArchiveLookup(answers)("more.example", notary::kDnsTypeTxt).why,
+            "not in the archive");
+}
+
 }  // namespace notary

@@ -476,9 +476,16 @@ function senderSection(a) {
         a.arc.sets.length +
         ' ' +
         t('auth_arc_hops') +
-        (first ? ', ' + t('auth_arc_first') + ' d=' + first.seal_domain : '') +
-        (first && first.auth_results ? ': ' + first.auth_results : '') +
-        (a.arc.result !== 'pass' && a.arc.reason ? ' (' + a.arc.reason + ')' : ''),
+        // The first intermediary's words only when the chain holds; else why not.
+        (a.arc.result === 'pass' && first
+          ? ', ' +
+            t('auth_arc_first') +
+            ' d=' +
+            first.seal_domain +
+            (first.auth_results ? ': ' + first.auth_results : '')
+          : a.arc.reason
+            ? ' (' + a.arc.reason + ')'
+            : ''),
     ]);
   }
   rows.push([

@@ -1698,13 +1698,16 @@ function senderView(e, files, l) {
   const dmarc = results.dmarc
     ? { verdict: label(results.dmarc.result), domain: results.dmarc.domain, policy: results.dmarc.policy }
     : null;
-  const first = results.arc?.sets[0];
+  // As texts.cc: the first intermediary's words only when the chain holds, else why not.
+  const arcPass = results.arc && txt(results.arc.result) === 'pass' && results.arc.sets.length > 0;
+  const none = new Uint8Array(0);
   const arc = results.arc
     ? {
         verdict: label(results.arc.result),
         hops: String(results.arc.sets.length),
-        sealer: first ? first.seal_domain : new Uint8Array(0),
-        said: first ? first.auth_results : new Uint8Array(0),
+        sealer: arcPass ? results.arc.sets[0].seal_domain : none,
+        said: arcPass ? results.arc.sets[0].auth_results : none,
+        reason: arcPass ? none : results.arc.reason,
       }
     : null;
   return { checked_at: textTime(record.checkedAt), dkim, spf, dmarc, arc };

@@ -25,8 +25,8 @@ struct ArcSetResult {
   std::string authserv_id;                           // the ARC-Authentication-Results' authserv-id
   std::string auth_results;  // its results after the authserv-id, unfolded, at most 1,024 bytes
   std::string cv;            // the seal's cv= as written (none, pass, fail)
-  // pass, fail or temperror for each seal checked; "" for one not checked (the chain had
-  // already failed above it).
+  // pass, fail or temperror for each seal checked; "" for one not checked (below a failing
+  // seal, or every seal when the chain failed before them).
   std::string seal_result;
   // The newest set's message signature only (RFC 8617 §5.2 step 3); "" for the others.
   std::string signature_result;

@@ -73,6 +73,12 @@ common::Result<std::vector<std::string>> TxtRecords(const DnsAnswer& answer);
 //   "email-notary/dns-archive/v1\n" || u32 count || per answer: str qname || u16 qtype ||
 //   i64 looked_up_at_us || str outcome || str dnssec || str why || str wire
 // kInvalidInput for a field over its limit.
+// At most this many answers in one message's archive: more than any honest message's checks
+// need (DKIM keys of at most 16 signatures, ARC keys, SPF's 10-lookup limit with its void
+// lookups, DMARC, their DNSSEC chains). A question past it is answered, at reception and
+// offline alike, with a temperror saying so (sender/evaluate.h).
+inline constexpr size_t kMaxDnsAnswers = 512;
+
 common::Result<std::string> EncodeDnsArchive(const std::vector<DnsAnswer>& answers);
 common::Result<std::vector<DnsAnswer>> DecodeDnsArchive(std::string_view bytes);
 common::Result<common::Hash> DnsArchiveDigest(const std::vector<DnsAnswer>& answers);

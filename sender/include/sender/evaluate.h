@@ -38,9 +38,9 @@ struct SenderEvaluation {
 // than one address (RFC 7489 §6.6.1: DMARC does not apply).
 std::string FromDomain(std::string_view header_from);
 
-// DKIM for every signature, the ARC chain when there is one, SPF for the client address (when there is one) and DMARC for the
-// From: domain (when there is one). Errors only when a check cannot run at all (kInternal);
-// a message OpenDKIM refuses as a whole has no DKIM results.
+// DKIM for every signature, the ARC chain when there is one, SPF for the client address (when there
+// is one) and DMARC for the From: domain (when there is one). Errors only when a check cannot run
+// at all (kInternal); a message OpenDKIM refuses as a whole has no DKIM results.
 common::Result<SenderEvaluation> EvaluateSender(std::string_view message,
                                                 const SenderContext& context,
                                                 const DnsLookup& lookup);
