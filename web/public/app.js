@@ -512,7 +512,8 @@ async function renderMessage(id) {
   }
   const md = r.metadata || {};
   const lang = state.lang;
-  const evidence = '/v1/messages/' + encodeURIComponent(r.id) + '/evidence?lang=' + lang;
+  // wait: a sealed message's bundle may still wait a moment for its sender checks (409).
+  const evidence = '/v1/messages/' + encodeURIComponent(r.id) + '/evidence?wait=30&lang=' + lang;
   const sealed = r.status === 'sealed';
   const downloads = sealed
     ? h(
