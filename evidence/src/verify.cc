@@ -1340,7 +1340,8 @@ class Verifier {
     }
     auto anchors = ParseDnssecAnchors(opt_.dns_trust_anchors);
     if (!anchors.ok()) return Fail(kId, kName, "the trust anchors: " + anchors.error().message());
-    std::string validated, problems;
+    std::string validated, problems, unconfirmed;
+    size_t validated_count = 0;
     const std::vector<DnssecValidation> results =
         ValidateArchivedAnswers(secure, auth_answers_, *anchors);
     for (size_t i = 0; i < secure.size(); ++i) {
@@ -1349,7 +1350,10 @@ class Verifier {
       const std::string what = Short(a->qname, 255) + " (looked up " +
                                common::FormatRfc3339Micros(a->looked_up_at_us) + ")";
       if (v.validated) {
+        ++validated_count;
         validated += (validated.empty() ? "" : "; ") + what + " via " + Short(v.chain, 300);
+      } else if (v.unconfirmed) {
+        unconfirmed += (unconfirmed.empty() ? "" : "; ") + what + ": " + Short(v.why, 300);
       } else {
         problems += (problems.empty() ? "" : "; ") + what + ": " + Short(v.why, 300);
       }
@@ -1363,9 +1367,20 @@ class Verifier {
                   "validate against the trust anchors" +
                       source + " as of their lookup: " + problems);
     }
+    // Missing chain data or a bound is not a contradiction: a sender's DNS servers can cause
+    // it (a DNSKEY lookup that times out at reception), and failing the bundle for it would let
+    // a stranger make the evidence of their own message fail. Such answers are said to rest on
+    // the notary's resolver, as unsigned ones do.
+    const std::string rest =
+        unconfirmed.empty()
+            ? ""
+            : "; not confirmed here, resting on the notary's resolver as an unsigned answer "
+              "does (the chain is not in the archive or is past the validation's bounds): " +
+                  unconfirmed;
+    if (validated_count == 0) return Skip(kId, kName, rest.substr(2));
     Pass(kId, kName,
-         std::to_string(secure.size()) + " answer(s) validated against the trust anchors" + source +
-             " as of their lookup: " + validated);
+         std::to_string(validated_count) + " answer(s) validated against the trust anchors" +
+             source + " as of their lookup: " + validated + rest);
   }
 
   static std::string Lower(std::string s) {

@@ -76,14 +76,17 @@ bool Extract(const DnsAnswer& answer, const std::string& owner, uint16_t type, L
   return ldns_rr_list_rr_count(rrset.get()) > 0;
 }
 
+// The archived answer for (zone, type): one with records if there is one, else the first
+// that failed or was empty, which says why the chain stops there.
 const DnsAnswer* Find(const std::vector<DnsAnswer>& archive, const std::string& zone,
                       uint16_t type) {
+  const DnsAnswer* other = nullptr;
   for (const DnsAnswer& a : archive) {
-    if (a.qtype == type && ZoneKey(a.qname) == zone && a.outcome == LookupOutcome::kAnswer) {
-      return &a;
-    }
+    if (a.qtype != type || ZoneKey(a.qname) != zone) continue;
+    if (a.outcome == LookupOutcome::kAnswer) return &a;
+    if (other == nullptr) other = &a;
   }
-  return nullptr;
+  return other;
 }
 
 bool SameRdata(const ldns_rr* a, const ldns_rr* b) {
@@ -106,22 +109,30 @@ class Validator {
     }
   }
 
-  // Verifies `rrset` with one of `sigs` at `when`; on success `chain` tells how.
+  // Verifies `rrset` with one of `sigs` at `when`; on success `chain` tells how. When it does
+  // not, `unconfirmed` tells whether that is for want of data (a chain lookup that failed at
+  // reception, a record not archived) or a bound of this validation, rather than a
+  // contradiction (a signature or key that does not match).
   bool VerifyRrset(const ldns_rr_list* rrset, const ldns_rr_list* sigs, time_t when, int depth,
-                   std::string& chain, std::string& why) {
+                   std::string& chain, std::string& why, bool& unconfirmed) {
     if (ldns_rr_list_rr_count(sigs) == 0) {
       why = "no RRSIG over the records";
       return false;
     }
+    if (ldns_rr_list_rr_count(sigs) > kMaxSigsPerRrset) unconfirmed = true;
     for (size_t i = 0; i < ldns_rr_list_rr_count(sigs) && i < kMaxSigsPerRrset; ++i) {
       const ldns_rr* sig = ldns_rr_list_rr(sigs, i);
       const std::string signer = DnameKey(ldns_rr_rrsig_signame(sig));
       const ZoneKeys* keys = TrustedKeys(signer, depth + 1);
       if (keys->keys == nullptr) {
         why = keys->why;
+        unconfirmed = unconfirmed || keys->unconfirmed;
         continue;
       }
-      if (!Spend(why)) return false;
+      if (!Spend(why)) {
+        unconfirmed = true;
+        return false;
+      }
       ldns_status st = ldns_verify_rrsig_keylist_time(rrset, sig, keys->keys.get(), when, nullptr);
       if (st == LDNS_STATUS_OK) {
         chain = keys->chain;
@@ -137,7 +148,12 @@ class Validator {
   struct ZoneKeys {
     List keys;
     std::string chain, why;
+    bool unconfirmed = false;  // for want of data or a bound (VerifyRrset)
   };
+
+  // A record the notary must have archived is missing: its omission, unless the archive was
+  // full (sender/evaluate.h), which a sender's many lookups can cause.
+  bool Full() const { return archive_.size() >= kMaxDnsAnswers; }
 
   bool Spend(std::string& why) {
     if (++verifications_ > kMaxVerifications) {
@@ -155,23 +171,33 @@ class Validator {
     out.why = "the chain loops back to " + ZoneName(zone);
     if (depth > kMaxChainZones) {
       out.why = "the chain is longer than " + std::to_string(kMaxChainZones) + " zones";
+      out.unconfirmed = true;
       return &out;
     }
-    out.keys = Validate(zone, depth, out.chain, out.why);
+    out.keys = Validate(zone, depth, out.chain, out.why, out.unconfirmed);
     return &out;
   }
 
   // The DNSKEY set of `zone`, validated from an anchor: its own RRSIG by a key that an anchor
   // or a validated DS names.
-  List Validate(const std::string& zone, int depth, std::string& chain, std::string& why) {
+  List Validate(const std::string& zone, int depth, std::string& chain, std::string& why,
+                bool& unconfirmed) {
     const DnsAnswer* dnskey = Find(archive_, zone, kDnsTypeDnskey);
     List keys, key_sigs;
-    if (dnskey == nullptr || !Extract(*dnskey, zone, kDnsTypeDnskey, keys, key_sigs)) {
+    if (dnskey == nullptr || dnskey->outcome == LookupOutcome::kTemperror) {
+      why = dnskey == nullptr ? "the archive has no DNSKEY records of " + ZoneName(zone)
+                              : "the DNSKEY lookup of " + ZoneName(zone) +
+                                    " failed at reception (" + dnskey->why + ")";
+      unconfirmed = dnskey != nullptr || Full();
+      return nullptr;
+    }
+    if (!Extract(*dnskey, zone, kDnsTypeDnskey, keys, key_sigs)) {
       why = "the archive has no DNSKEY records of " + ZoneName(zone);
       return nullptr;
     }
     if (ldns_rr_list_rr_count(keys.get()) > kMaxKeysPerZone) {
       why = "more than " + std::to_string(kMaxKeysPerZone) + " DNSKEY records in " + ZoneName(zone);
+      unconfirmed = true;
       return nullptr;
     }
     const time_t when = static_cast<time_t>(dnskey->looked_up_at_us / 1000000);
@@ -194,15 +220,23 @@ class Validator {
     } else {
       const DnsAnswer* ds = Find(archive_, zone, kDnsTypeDs);
       List ds_set, ds_sigs;
-      if (ds == nullptr || !Extract(*ds, zone, kDnsTypeDs, ds_set, ds_sigs)) {
+      if (ds == nullptr || ds->outcome == LookupOutcome::kTemperror) {
+        why = ds == nullptr
+                  ? "the archive has no DS records of " + ZoneName(zone) +
+                        " and no trust anchor covers it"
+                  : "the DS lookup of " + ZoneName(zone) + " failed at reception (" + ds->why + ")";
+        unconfirmed = ds != nullptr || Full();
+        return nullptr;
+      }
+      if (!Extract(*ds, zone, kDnsTypeDs, ds_set, ds_sigs)) {
         why =
             "the archive has no DS records of " + ZoneName(zone) + " and no trust anchor covers it";
         return nullptr;
       }
       std::string parent_chain;
       if (!VerifyRrset(ds_set.get(), ds_sigs.get(),
-                       static_cast<time_t>(ds->looked_up_at_us / 1000000), depth, parent_chain,
-                       why)) {
+                       static_cast<time_t>(ds->looked_up_at_us / 1000000), depth, parent_chain, why,
+                       unconfirmed)) {
         why = "DS of " + ZoneName(zone) + ": " + why;
         return nullptr;
       }
@@ -222,8 +256,12 @@ class Validator {
             (anchors_.Covers(zone) ? "the trust anchor" : "its DS records");
       return nullptr;
     }
+    if (ldns_rr_list_rr_count(key_sigs.get()) > kMaxSigsPerRrset) unconfirmed = true;
     for (size_t i = 0; i < ldns_rr_list_rr_count(key_sigs.get()) && i < kMaxSigsPerRrset; ++i) {
-      if (!Spend(why)) return nullptr;
+      if (!Spend(why)) {
+        unconfirmed = true;
+        return nullptr;
+      }
       if (ldns_verify_rrsig_keylist_time(keys.get(), ldns_rr_list_rr(key_sigs.get(), i),
                                          entry.get(), when, nullptr) == LDNS_STATUS_OK) {
         return keys;
@@ -314,8 +352,11 @@ DnssecValidation ValidateWith(Validator& v, const DnsAnswer& answer) {
   }
   out.validated =
       v.VerifyRrset(rrset.get(), sigs.get(), static_cast<time_t>(answer.looked_up_at_us / 1000000),
-                    0, out.chain, out.why);
-  if (out.validated) out.why.clear();
+                    0, out.chain, out.why, out.unconfirmed);
+  if (out.validated) {
+    out.why.clear();
+    out.unconfirmed = false;
+  }
   return out;
 }
 

@@ -74,6 +74,7 @@ TEST_F(DnssecChainTest, AForgedRecordAnotherAnchorOrAnExpiredSignatureDoNotValid
   v = notary::ValidateArchivedAnswer(key, archive_, *root);
   EXPECT_FALSE(v.validated);
   EXPECT_NE(v.why.find("no DS records of acme.example"), std::string::npos) << v.why;
+  EXPECT_FALSE(v.unconfirmed) << "a chain record the notary did not archive is its omission";
 
   // As of a time after the signatures expired (knot signs for two weeks), nothing validates.
   DnsAnswer late = key;
@@ -81,6 +82,30 @@ TEST_F(DnssecChainTest, AForgedRecordAnotherAnchorOrAnExpiredSignatureDoNotValid
   v = notary::ValidateArchivedAnswer(late, archive_, anchors_);
   EXPECT_FALSE(v.validated);
   EXPECT_NE(v.why.find("does not verify"), std::string::npos) << v.why;
+}
+
+// What a sender's DNS servers can cause is not a contradiction: a DNSKEY lookup that failed at
+// reception leaves the answer unconfirmed (resting on the notary's resolver), not refuted; the
+// same record simply missing from a not-full archive is the notary's omission.
+TEST_F(DnssecChainTest, AChainLookupThatFailedAtReceptionLeavesTheAnswerUnconfirmed) {
+  DnsAnswer key = KeyWithChain();
+  ASSERT_EQ(archive_[1].qtype, notary::kDnsTypeDnskey);
+  std::vector<DnsAnswer> failed = archive_;
+  failed[1].outcome = notary::LookupOutcome::kTemperror;
+  failed[1].why = "DNSKEY acme.example via 127.0.0.1: no answer within 300 ms";
+  failed[1].wire.clear();
+  auto v = notary::ValidateArchivedAnswer(key, failed, anchors_);
+  EXPECT_FALSE(v.validated);
+  EXPECT_TRUE(v.unconfirmed) << v.why;
+  EXPECT_NE(v.why.find("the DNSKEY lookup of acme.example failed at reception (DNSKEY acme"),
+            std::string::npos)
+      << v.why;
+
+  std::vector<DnsAnswer> missing = archive_;
+  missing.erase(missing.begin() + 1);
+  v = notary::ValidateArchivedAnswer(key, missing, anchors_);
+  EXPECT_FALSE(v.validated);
+  EXPECT_FALSE(v.unconfirmed) << v.why;
 }
 
 TEST_F(DnssecChainTest, AnchorFilesParseAndJunkIsRefused) {

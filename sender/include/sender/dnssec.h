@@ -49,6 +49,14 @@ struct DnssecValidation {
   bool validated = false;
   std::string chain;  // "acme.example (anchor)" or "acme.example <- example <- . (anchor)"
   std::string why;    // why not, when not validated
+  // Not validated for what a sender's DNS servers can cause, not because anything contradicts
+  // the answer: a DNSKEY or DS lookup archived as failed at reception, a chain record missing
+  // from a full archive (512 answers), a chain longer than 16 zones, more than 8 RRSIGs on an
+  // RRset or 32 keys in a zone, more than 512 signature checks. The answer's status then rests
+  // on the notary's resolver, as an unsigned one does. Everything else that stops validation
+  // (no RRSIG, a signature or key that does not match, a chain record the notary did not
+  // archive, a loop) is a contradiction.
+  bool unconfirmed = false;
 };
 // Bounded for hostile archives: each zone is validated once per call, at most 8 RRSIGs per
 // RRset and 32 keys per zone are looked at, and at most 512 signatures are checked in all.
