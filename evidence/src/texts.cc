@@ -16,6 +16,7 @@
 #include "log/authentication_record.h"
 #include "log/block.h"
 #include "sender/authentication.h"
+#include "sender/authentication_json.h"
 #include "sender/dns_answer.h"
 #include "text_template.h"
 #include "tsa/token.h"
@@ -159,17 +160,7 @@ common::Result<json> SenderView(const BundleInput& in, const json& l) {
   json dkim = json::array();
   for (const DkimSignatureResult& d : results.dkim) {
     const std::string name = d.selector + "._domainkey." + d.domain;
-    const DnsAnswer* key = nullptr;
-    for (const DnsAnswer& ans : answers) {
-      if (ans.qtype == kDnsTypeTxt && ans.qname.size() == name.size() &&
-          std::equal(ans.qname.begin(), ans.qname.end(), name.begin(), [](char x, char y) {
-            return std::tolower(static_cast<unsigned char>(x)) ==
-                   std::tolower(static_cast<unsigned char>(y));
-          })) {
-        key = &ans;
-        break;
-      }
-    }
+    const DnsAnswer* key = KeyAnswerFor(answers, d);
     std::string published, dnssec;
     if (key != nullptr) {
       ASSIGN_OR_RETURN(auto t, Time(key->looked_up_at_us));

@@ -1235,15 +1235,7 @@ class Verifier {
                         ") here, the record states " + stated[i].result + " (" +
                         Short(stated[i].reason, 100) + ")");
       }
-      const DnsAnswer* key = nullptr;
-      const std::string name = stated[i].selector + "._domainkey." + stated[i].domain;
-      // The first archived answer for the key record, as the summary's sentence takes it.
-      for (const DnsAnswer& ans : auth_answers_) {
-        if (ans.qtype == kDnsTypeTxt && Lower(ans.qname) == Lower(name)) {
-          key = &ans;
-          break;
-        }
-      }
+      const DnsAnswer* key = KeyAnswerFor(auth_answers_, stated[i]);
       sentences += (sentences.empty() ? "" : "; ") + Short(DescribeDkim(stated[i], key), 400);
     }
     // ARC: a record made before the notary checked ARC (results version 1) claims nothing
@@ -1381,11 +1373,6 @@ class Verifier {
     Pass(kId, kName,
          std::to_string(validated_count) + " answer(s) validated against the trust anchors" +
              source + " as of their lookup: " + validated + rest);
-  }
-
-  static std::string Lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
   }
 
   const Bundle& b_;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <variant>
 
+#include "common/ascii.h"
 #include "common/bytes.h"
 #include "common/ossl.h"
 #include "common/sha256.h"
@@ -28,13 +29,6 @@ constexpr size_t kMaxArcBytes = 256 * 1024;
 constexpr size_t kMaxArcKeys = 16;
 
 bool IsWsp(char c) { return c == ' ' || c == '\t'; }
-
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 // RFC 6376's domain-name and selector syntax (letters, digits, "-", "_" in dot-separated labels
 // of 1 to 63 bytes, at most 253 in all), so that no other text is sent to the resolver as a name.
@@ -81,11 +75,11 @@ std::string Clip(std::string_view s) {
   return out;
 }
 
-// Folding removed and every run of whitespace made one space (RFC 6376 §3.4.2's value rule).
-std::string Unfold(std::string_view s) {
-  std::string out;
+// Appends `s` with every run of WSP made one space and WSP at its end dropped: RFC 6376's
+// relaxed rule for a header value (§3.4.2) and for a body line (§3.4.4). CRLF pairs
+// (folding) are skipped.
+void AppendCollapsed(std::string& out, std::string_view s) {
   bool space = false;
-  s = Trim(s);
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
     if (c == '\r' && i + 1 < s.size() && s[i + 1] == '\n') {  // folding: CRLF WSP
@@ -100,6 +94,12 @@ std::string Unfold(std::string_view s) {
     space = false;
     out.push_back(c);
   }
+}
+
+// Folding removed and every run of whitespace made one space, none at either end.
+std::string Unfold(std::string_view s) {
+  std::string out;
+  AppendCollapsed(out, Trim(s));
   return out;
 }
 
@@ -224,18 +224,7 @@ std::string CanonicalBody(std::string_view body, bool relaxed) {
       size_t eol = body.find("\r\n", pos);
       std::string_view line = body.substr(pos, eol == std::string_view::npos ? eol : eol - pos);
       pos = eol == std::string_view::npos ? body.size() : eol + 2;
-      std::string l;
-      bool space = false;
-      for (char c : line) {
-        if (IsWsp(c)) {
-          space = true;
-          continue;
-        }
-        if (space) l.push_back(' ');
-        space = false;
-        l.push_back(c);
-      }
-      out += l;
+      AppendCollapsed(out, line);  // a line holds no CRLF
       if (eol != std::string_view::npos) out += "\r\n";
     }
   }
@@ -322,7 +311,8 @@ Check VerifyMessageSignature(const Message& m, const Set& set, const DkimKeyFetc
     if (tag(required) == nullptr)
       return Fail(std::string("message signature lacks ") + required + "=");
   }
-  if (!EqualsNoCase(*tag("a"), "rsa-sha256")) return Fail("algorithm is not rsa-sha256");
+  if (!common::EqualsIgnoreAsciiCase(*tag("a"), "rsa-sha256"))
+    return Fail("algorithm is not rsa-sha256");
   std::string header_canon = "simple", body_canon = "simple";
   if (const std::string* c = tag("c")) {
     const std::string lower = Lower(*c);
@@ -395,7 +385,8 @@ Check VerifySeal(const std::vector<Set>& sets, size_t i, const DkimKeyFetcher& f
     if (!t.contains(required)) return Fail(std::string("seal lacks ") + required + "=");
   }
   if (t.contains("h")) return Fail("seal has h=");
-  if (!EqualsNoCase(t.at("a"), "rsa-sha256")) return Fail("algorithm is not rsa-sha256");
+  if (!common::EqualsIgnoreAsciiCase(t.at("a"), "rsa-sha256"))
+    return Fail("algorithm is not rsa-sha256");
   std::string data;
   for (size_t j = 0; j <= i; ++j) {
     data += RelaxedHeader(*sets[j].results);
@@ -506,10 +497,10 @@ ArcOutcome VerifyArc(std::string_view message, const DkimKeyFetcher& fetch) {
   for (uint32_t i = 1; i <= n; ++i) {
     auto it = sets[i - 1].seal_tags.find("cv");
     const std::string cv = it == sets[i - 1].seal_tags.end() ? "" : it->second;
-    if (EqualsNoCase(cv, "fail")) {
+    if (common::EqualsIgnoreAsciiCase(cv, "fail")) {
       return Failed("seal " + std::to_string(i) + " says the chain had failed", out);
     }
-    if (!EqualsNoCase(cv, i == 1 ? "none" : "pass")) {
+    if (!common::EqualsIgnoreAsciiCase(cv, i == 1 ? "none" : "pass")) {
       return Failed("seal " + std::to_string(i) + " has cv=" + cv, out);
     }
   }

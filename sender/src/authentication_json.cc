@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/ascii.h"
 #include "common/time.h"
 
 namespace notary {
@@ -38,19 +39,15 @@ std::string Minute(int64_t us) {
   return t.size() >= 16 ? t.substr(0, 16) + "Z" : t;
 }
 
-const DnsAnswer* KeyAnswer(const std::vector<DnsAnswer>& answers, const DkimSignatureResult& d) {
+}  // namespace
+
+const DnsAnswer* KeyAnswerFor(const std::vector<DnsAnswer>& answers, const DkimSignatureResult& d) {
   const std::string name = d.selector + "._domainkey." + d.domain;
   for (const DnsAnswer& a : answers) {
-    if (a.qtype == kDnsTypeTxt && a.qname.size() == name.size() &&
-        std::equal(a.qname.begin(), a.qname.end(), name.begin(),
-                   [](char x, char y) { return std::tolower(x) == std::tolower(y); })) {
-      return &a;
-    }
+    if (a.qtype == kDnsTypeTxt && common::EqualsIgnoreAsciiCase(a.qname, name)) return &a;
   }
   return nullptr;
 }
-
-}  // namespace
 
 std::string DescribeDkim(const DkimSignatureResult& d, const DnsAnswer* key) {
   const std::string name = d.selector + "._domainkey." + d.domain;
@@ -105,7 +102,7 @@ std::string DescribeArc(const ArcOutcome& arc) {
 json AuthenticationJson(const AuthenticationView& view) {
   json dkim = json::array();
   for (const DkimSignatureResult& d : view.results.dkim) {
-    const DnsAnswer* key = KeyAnswer(view.answers, d);
+    const DnsAnswer* key = KeyAnswerFor(view.answers, d);
     dkim.push_back({{"domain", d.domain},
                     {"selector", d.selector},
                     {"algorithm", d.algorithm},

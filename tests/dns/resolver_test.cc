@@ -3,12 +3,8 @@
 // DKIM checked through it: at ingest, then "years later" from the archive alone.
 #include "dns/resolver.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <ldns/ldns.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <map>
@@ -120,20 +116,12 @@ TEST_F(ResolverTest, AWrongTrustAnchorMakesTheSignedZoneBogus) {
 }
 
 TEST_F(ResolverTest, ResolverThatNeverAnswersIsATemperrorSayingWhatWasTried) {
-  // A UDP socket that takes queries and never answers: a resolver that is down or cut off.
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  std::string port = std::to_string(ntohs(addr.sin_port));
-  auto resolver = Make("127.0.0.1:" + port, "", std::chrono::milliseconds(300));
+  testsupport::SilentUdpPort dead;
+  ASSERT_NE(dead.port(), 0);
+  std::string port = std::to_string(dead.port());
+  auto resolver = Make(dead.address(), "", std::chrono::milliseconds(300));
   ASSERT_NE(resolver, nullptr);
   DnsAnswer a = resolver->Lookup("rsa1._domainkey.acme.example", notary::kDnsTypeTxt);
-  close(fd);
   EXPECT_EQ(a.outcome, LookupOutcome::kTemperror);
   EXPECT_EQ(a.dnssec, DnssecStatus::kIndeterminate);
   EXPECT_TRUE(a.wire.empty());

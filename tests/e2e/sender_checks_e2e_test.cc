@@ -3,10 +3,7 @@
 // messages DKIM-signed by dkimpy over SMTP from swaks; after the 250 it checks DKIM, SPF and
 // DMARC, archives the DNS answers, and seals an authentication record that the receipt API
 // shows and notaryctl audit checks.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -515,15 +512,9 @@ TEST_F(SenderChecksTest, TheConsoleMessagePageShowsTheChecksInPlainWords) {
 // accepted as always, its checks are recorded as temperror saying what was tried, never a
 // guess, and the bundle re-verifies exactly that offline.
 TEST_F(SenderBundleTest, AResolverThatIsDownIsRecordedAsTemperrorAndVerifiesAsSuch) {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  const std::string dead = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  testsupport::SilentUdpPort silent;
+  ASSERT_NE(silent.port(), 0);
+  const std::string dead = silent.address();
 
   testsupport::TestDatabase down_db;
   node_ = std::make_unique<e2e::NotarydProcess>(
@@ -536,7 +527,6 @@ TEST_F(SenderBundleTest, AResolverThatIsDownIsRecordedAsTemperrorAndVerifiesAsSu
   const std::string id = Send(Signed(kMessage));
   ASSERT_FALSE(id.empty());
   json a = Authentication(id);
-  close(fd);
   ASSERT_EQ(a["dkim"].size(), 1u) << a.dump(2);
   EXPECT_EQ(a["dkim"][0]["result"], "temperror") << a.dump(2);
   EXPECT_EQ(a["spf"]["result"], "temperror") << a.dump(2);
@@ -564,19 +554,12 @@ TEST_F(SenderBundleTest, AResolverThatIsDownIsRecordedAsTemperrorAndVerifiesAsSu
 // that lacks the sender evidence for good; with `wait`, one request that returns once the
 // checks are recorded and sealed.
 TEST_F(SenderBundleTest, ABundleAskedForBeforeTheChecksFinishWaitsForThem) {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  testsupport::SilentUdpPort silent;
+  ASSERT_NE(silent.port(), 0);
   testsupport::TestDatabase slow_db;
   node_ = std::make_unique<e2e::NotarydProcess>(
       slow_db.AppUrl(), slow_db.OwnerUrl(), dir_ + "/slow-data",
-      std::vector<std::string>{"--sender-checks", "true", "--dns-resolver",
-                               "127.0.0.1:" + std::to_string(ntohs(addr.sin_port)),
+      std::vector<std::string>{"--sender-checks", "true", "--dns-resolver", silent.address(),
                                "--dns-timeout-ms", "3000"});
   ASSERT_TRUE(node_->ready()) << node_->Log();
   key_ = e2e::MakeKey(slow_db.AppUrl(), "default", "ingest,read");
@@ -613,7 +596,6 @@ TEST_F(SenderBundleTest, ABundleAskedForBeforeTheChecksFinishWaitsForThem) {
   const std::string waited_zip = dir_ + "/waited.zip";
   EXPECT_EQ(get(waited, "?wait=60", waited_zip), "200");
   EXPECT_TRUE(has_authentication(waited_zip));
-  close(fd);
   node_.reset();  // before slow_db goes
 }
 

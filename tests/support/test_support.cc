@@ -375,4 +375,21 @@ void AppendSenderChecksOffUnlessAsked(std::vector<std::string>& args,
   args.insert(args.end(), {"--sender-checks", "false"});
 }
 
+SilentUdpPort::SilentUdpPort() {
+  fd_ = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd_ < 0) return;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port_ = ntohs(addr.sin_port);
+  }
+}
+
+SilentUdpPort::~SilentUdpPort() {
+  if (fd_ >= 0) close(fd_);
+}
+
 }  // namespace testsupport

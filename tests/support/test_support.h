@@ -102,6 +102,22 @@ std::optional<ListeningPorts> ParseListeningLine(const std::string& line);
 // NOTARY_DNSTEST_RESOLVER, NOTARY_DNSTEST_TRUST_ANCHOR, NOTARY_DNSTEST_KEY_ACME_RSA, ...
 std::map<std::string, std::string> DnsTestEnv();
 
+// A UDP socket on 127.0.0.1 that takes queries and never answers: a DNS resolver that is down
+// or cut off. Closed by the destructor; port() is 0 when it could not be opened.
+class SilentUdpPort {
+ public:
+  SilentUdpPort();
+  ~SilentUdpPort();
+  SilentUdpPort(const SilentUdpPort&) = delete;
+  SilentUdpPort& operator=(const SilentUdpPort&) = delete;
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 // notaryd checks every message's sender by default, asking the system's resolver and sealing a
 // second leaf per message. Appends "--sender-checks false" to `args` unless `flags` names
 // --sender-checks or --dns-resolver: tests about the checks say so, the others run without.

@@ -23,6 +23,11 @@ struct AuthenticationView {
   std::optional<int64_t> leaf_index;  // the authentication record's, once sealed
 };
 
+// The archived answer for a signature's key record (selector._domainkey.domain, TXT): the
+// first, names compared ASCII case-insensitively, as every view and check takes it (and
+// web/public/verify.js). Null when the archive has none.
+const DnsAnswer* KeyAnswerFor(const std::vector<DnsAnswer>& answers, const DkimSignatureResult& d);
+
 // "signed by d=acme.example (key s1._domainkey.acme.example as published at
 // 2026-12-04T10:00Z, DNSSEC-validated)", or why not.
 std::string DescribeDkim(const DkimSignatureResult& result, const DnsAnswer* key_answer);
