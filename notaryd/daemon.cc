@@ -52,6 +52,7 @@ struct Daemon::Parts {
   std::unique_ptr<dns::Resolver> resolver;
   std::unique_ptr<storage::AuthenticationStore> authentications;
   std::unique_ptr<pipeline::SenderChecker> sender_checker;
+  std::unique_ptr<storage::HoldStore> holds;
   std::unique_ptr<smtp::SmtpServer> smtp;
   std::unique_ptr<http::HttpApi> http;
 };
@@ -352,6 +353,8 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   deps.publisher = p->publisher.get();
   deps.authentications = p->authentications.get();
   deps.sender_check_max_delay = std::chrono::seconds(c.sender_check_max_delay_s);
+  p->holds = std::make_unique<storage::HoldStore>(*p->db);
+  deps.holds = p->holds.get();
   p->http = std::make_unique<http::HttpApi>(ho, deps);
   RETURN_IF_ERROR(p->http->Start());
   spdlog::info("event=started node={} smtp_port={} http_port={}", c.node_name, p->smtp->port(),

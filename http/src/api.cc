@@ -216,6 +216,14 @@ void HttpApi::Routes() {
         body["authentication"] = notary::AuthenticationJson(*view);
       }
     }
+    if (d.holds != nullptr) {
+      // The holds in force on it: while any is, nobody can erase it (docs/retention.md).
+      auto holds = d.holds->Covering(who->tenant, id);
+      if (!holds.ok()) return SendErrorFor(res, holds.error());
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& h : *holds) list.push_back({{"id", h.id}, {"name", h.name}});
+      body["holds"] = list;
+    }
     SendJson(res, body);
   });
 
@@ -269,6 +277,7 @@ void HttpApi::Routes() {
   });
 
   RegisterChainRoutes(s, d, options_);
+  if (d.holds != nullptr) RegisterHoldRoutes(s, d);
   RegisterConsoleRoutes(s, d);
 }
 

@@ -38,6 +38,8 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d, const HttpOptions& opt
 // GET /v1/messages/{id}/evidence: evidence_routes.cc.
 void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& sealer,
                             std::chrono::milliseconds wait_recheck);
+// Legal holds (/v1/holds): hold_routes.cc.
+void RegisterHoldRoutes(httplib::Server& s, HttpDeps& d);
 // The web console's pages, assets and /v1/session: console_routes.cc.
 void RegisterConsoleRoutes(httplib::Server& s, HttpDeps& d);
 

@@ -16,6 +16,7 @@
 #include "common/rfc6962.h"
 #include "common/sha256.h"
 #include "common/thread_annotations.h"
+#include "log/action_record.h"
 #include "log/authentication_record.h"
 #include "log/block.h"
 #include "log/checkpoint.h"
@@ -121,11 +122,35 @@ void CheckAuthenticationLeaf(const storage::StoredLeaf& l, LeafResult& r) {
   }
 }
 
+// An action record's leaf (docs/evidence-format.md, docs/retention.md): the record must
+// describe its row (action, tenant, subject, time, actor) and carry the digest of the stored
+// details, and the tree must hold its hash.
+void CheckActionLeaf(const storage::StoredLeaf& l, LeafResult& r) {
+  auto fail = [&](std::string what) {
+    r.error = "action " + std::to_string(l.action_id) + ": " + std::move(what);
+  };
+  auto record = notary::ActionRecord::Decode(l.action_record);
+  if (!record.ok()) return fail("action record: " + record.error().message());
+  if (record->action != l.action || record->tenant != l.action_tenant ||
+      record->subject != l.action_subject || record->acted_at_us != l.acted_at_us ||
+      record->actor != l.action_actor) {
+    return fail("the action record does not describe its row");
+  }
+  if (record->details_sha256 != common::Sha256Of(l.action_details)) {
+    return fail("the stored details do not match the record's digest");
+  }
+  r.leaf_hash = common::HashLeaf(l.action_record);
+  if (!SameHash(r.leaf_hash, l.leaf_hash)) {
+    return fail("leaf_hash is not SHA-256(0x00 || action record)");
+  }
+}
+
 // The checks of one leaf that need nothing but its own row.
 void CheckLeaf(const storage::StoredLeaf& l, bool canonical, LeafResult& r) {
   r.index = l.leaf_index;
   r.block_height = l.block_height;
   if (l.is_authentication) return CheckAuthenticationLeaf(l, r);
+  if (l.is_action) return CheckActionLeaf(l, r);
   r.bytes = l.raw.size();
   auto fail = [&](std::string what) {
     r.error = std::move(what);

@@ -21,14 +21,20 @@ namespace {
   " a.receipt_id::text, a.record, a.results, a.dns_archive, ar.leaf_hash"
 #define AUTHENTICATION_JOINS                                           \
   " LEFT JOIN authentications a ON a.receipt_id = l.authentication_of" \
-  " LEFT JOIN receipts ar ON ar.id = a.receipt_id"
+  " LEFT JOIN receipts ar ON ar.id = a.receipt_id" ACTION_JOINS
+// An action record's leaf (migration 0011): its row, with its tenant's name.
+#define ACTION_COLUMNS \
+  ", x.id, x.action, x.subject, x.acted_at_us, x.actor, x.details, x.record, xt.name"
+#define ACTION_JOINS                           \
+  " LEFT JOIN actions x ON x.id = l.action_of" \
+  " LEFT JOIN tenants xt ON xt.id = x.tenant_id"
 constexpr const char* kLeafRange =
     "SELECT l.leaf_index, l.block_height, r.leaf_record, l.leaf_hash, r.id::text, t.name,"
     " r.received_at_us, r.raw_sha256, r.canonical_sha256, r.parts_root, r.envelope_digest,"
     " r.salt, r.canon_version::int8, r.envelope_from, r.envelope_to, r.client_ip,"
     " r.client_port::int8, r.helo, r.tls_protocol, r.tls_cipher, r.leaf_version::int8,"
     " r.source, r.listener, r.node, r.client_name, r.auth_user, r.queue_id, r.asserted_by,"
-    " r.journal_report_sha256," AUTHENTICATION_COLUMNS
+    " r.journal_report_sha256," AUTHENTICATION_COLUMNS ACTION_COLUMNS
     " FROM leaves l"
     " LEFT JOIN receipts r ON r.id = l.receipt_id"
     " LEFT JOIN tenants t ON t.id = r.tenant_id" AUTHENTICATION_JOINS
@@ -40,7 +46,7 @@ constexpr const char* kLeafRangeWithBytes =
     " r.salt, r.canon_version::int8, r.envelope_from, r.envelope_to, r.client_ip,"
     " r.client_port::int8, r.helo, r.tls_protocol, r.tls_cipher, r.leaf_version::int8,"
     " r.source, r.listener, r.node, r.client_name, r.auth_user, r.queue_id, r.asserted_by,"
-    " r.journal_report_sha256," AUTHENTICATION_COLUMNS
+    " r.journal_report_sha256," AUTHENTICATION_COLUMNS ACTION_COLUMNS
     ", b.data,"
     " (SELECT array_agg(p.salt ORDER BY p.ordinal) FROM message_parts p"
     "  WHERE p.receipt_id = r.id)"
@@ -117,6 +123,9 @@ constexpr Oid kLeafTypes[] = {
     // An authentication record's leaf: the message it names, the record, results, DNS
     // archive, and the message's leaf hash (migration 0010).
     kText, kBytea, kBytea, kBytea, kBytea,
+    // An action record's leaf: id, action, subject, time, actor, details, record, tenant
+    // (migration 0011).
+    kInt8, kText, kText, kInt8, kText, kBytea, kBytea, kText,
     // With the bytes: the bytes, and the receipt's part salts (canonical form version 2).
     kBytea, kByteaArray};
 
@@ -223,12 +232,21 @@ common::Status LeafChunk::Decode(size_t i, StoredLeaf& out) const {
   c.Bytes(r, 31, out.authentication_results);
   c.Bytes(r, 32, out.authentication_dns_archive);
   c.Bytes(r, 33, out.authenticated_leaf_hash);
+  out.is_action = !c.Null(r, 34);
+  ok = ok && c.Int(r, 34, out.action_id);
+  c.Bytes(r, 35, out.action);
+  c.Bytes(r, 36, out.action_subject);
+  ok = ok && c.Int(r, 37, out.acted_at_us);
+  c.Bytes(r, 38, out.action_actor);
+  c.Bytes(r, 39, out.action_details);
+  c.Bytes(r, 40, out.action_record);
+  c.Bytes(r, 41, out.action_tenant);
   out.bytes_read = c.with_bytes;
-  out.has_bytes = out.bytes_read && !c.Null(r, 34);
+  out.has_bytes = out.bytes_read && !c.Null(r, 42);
   out.part_salts.clear();
   if (out.bytes_read) {
-    ok = ok && c.TextArray(r, 35, out.part_salts, kBytea);
-    c.Bytes(r, 34, out.raw);
+    ok = ok && c.TextArray(r, 43, out.part_salts, kBytea);
+    c.Bytes(r, 42, out.raw);
   } else {
     out.raw.clear();
   }
@@ -399,7 +417,7 @@ common::Result<LeafChunk> LeafRangeReader::Read(int64_t first, int64_t end) {
   PGresult* r = chunk->rows.get();
   if (PQresultStatus(r) != PGRES_TUPLES_OK) return PqError(c, r, "reading leaves failed");
   // The decoder reads each column as the type it expects: check them once per range.
-  const int columns = impl_->with_bytes ? 36 : 34;
+  const int columns = impl_->with_bytes ? 44 : 42;
   if (PQnfields(r) != columns) return common::Error::Internal("unexpected leaf columns");
   for (int k = 0; k < columns; ++k) {
     if (PQftype(r, k) != kLeafTypes[k] || PQfformat(r, k) != 1) {

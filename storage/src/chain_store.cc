@@ -153,9 +153,10 @@ class SealTransaction {
   // when a count differs from what Read() saw.
   void MoveLeaves() {
     const pqxx::result moved = tx_.exec_params(
-        "INSERT INTO leaves (leaf_index, receipt_id, authentication_of, block_height, leaf_hash)"
-        " SELECT $1::bigint + n - 1, receipt_id, authentication_of, $2, leaf_hash FROM"
-        " (SELECT receipt_id, authentication_of, leaf_hash,"
+        "INSERT INTO leaves (leaf_index, receipt_id, authentication_of, action_of, block_height,"
+        " leaf_hash)"
+        " SELECT $1::bigint + n - 1, receipt_id, authentication_of, action_of, $2, leaf_hash FROM"
+        " (SELECT receipt_id, authentication_of, action_of, leaf_hash,"
         "  row_number() OVER (ORDER BY seq) AS n FROM pending WHERE seq <= $3) q"
         " WHERE leaf_hash IS NOT NULL",
         first_leaf_, height_, last_seq_);
@@ -496,12 +497,13 @@ common::Result<std::optional<std::pair<std::string, common::Hash>>> ChainStore::
     int64_t index) {
   using Out = std::optional<std::pair<std::string, common::Hash>>;
   return InTransaction<Out>(db_, [&](pqxx::work& tx) -> common::Result<Out> {
-    // The record is the receipt's (or the authentication's, for an authentication record);
+    // The record is the receipt's (or the authentication's or action's, for those kinds);
     // the hash is the one the tree holds.
     pqxx::result r = tx.exec_params(
-        "SELECT coalesce(r.leaf_record, a.record), l.leaf_hash FROM leaves l"
+        "SELECT coalesce(r.leaf_record, a.record, x.record), l.leaf_hash FROM leaves l"
         " LEFT JOIN receipts r ON r.id = l.receipt_id"
         " LEFT JOIN authentications a ON a.receipt_id = l.authentication_of"
+        " LEFT JOIN actions x ON x.id = l.action_of"
         " WHERE l.leaf_index = $1",
         index);
     if (r.empty()) return Out();

@@ -5,6 +5,7 @@
 
 #include "pg_util.h"
 #include "receipt_rows.h"
+#include "search_filter.h"
 #include "storage/receipt_store.h"
 #include "transaction.h"
 
@@ -34,13 +35,14 @@ common::Result<std::vector<std::string>> InnerWords(Database& db, const std::str
 
 }  // namespace
 
-common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
-  std::vector<std::optional<std::string>> params;
+common::Result<std::string> SearchFilter(Database& db, const SearchQuery& q,
+                                         std::vector<std::optional<std::string>>& params) {
   auto param = [&](std::optional<std::string> v) {
     params.push_back(std::move(v));
     return "$" + std::to_string(params.size());
   };
-  std::string where = "WHERE t.name = " + param(q.tenant);
+  std::string where = "t.name = " + param(q.tenant);
+  if (q.id) where += " AND r.id = " + param(*q.id) + "::uuid";
   if (q.message_id) where += " AND r.message_id = " + param(*q.message_id);
   if (q.from) {
     if (q.from->find('@') != std::string::npos && q.from->find(' ') == std::string::npos) {
@@ -74,7 +76,7 @@ common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
   if (q.attachment_name) {
     // Whole words of the text, when it has any, find the candidates (migration 0005); the
     // contains test then runs on those alone. Otherwise the trigram index serves the LIKE.
-    ASSIGN_OR_RETURN(auto words, InnerWords(db_, *q.attachment_name));
+    ASSIGN_OR_RETURN(auto words, InnerWords(db, *q.attachment_name));
     if (!words.empty()) {
       where += " AND notary_name_tokens(r.attachment_names) @> " + param(TextArray(words)) +
                "::text[] AND strpos(notary_names_text(r.attachment_names), lower(" +
@@ -107,6 +109,17 @@ common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
                  ? " AND l.leaf_index IS NOT NULL"
                  : " AND EXISTS (SELECT 1 FROM pending p WHERE p.receipt_id = r.id)";
   }
+  return where;
+}
+
+common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
+  std::vector<std::optional<std::string>> params;
+  auto param = [&](std::optional<std::string> v) {
+    params.push_back(std::move(v));
+    return "$" + std::to_string(params.size());
+  };
+  ASSIGN_OR_RETURN(std::string filter, SearchFilter(db_, q, params));
+  std::string where = "WHERE " + filter;
   if (q.after) {
     // Cursor: "<received_at_us>_<id>"; rows strictly after it in (time, id) order.
     auto us = q.after->substr(0, q.after->find('_'));

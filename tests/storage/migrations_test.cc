@@ -59,9 +59,10 @@ TEST_P(AppendOnlyTest, SuperuserCannotUpdateDeleteOrTruncateEvenWhenEmpty) {
   ASSERT_TRUE(storage::Migrate(db.OwnerUrl(), storage::BuiltinMigrations()).ok());
   const std::string table = GetParam();
   const std::map<std::string, std::string> column = {
-      {"blocks", "height"},      {"leaves", "leaf_index"}, {"timestamp_tokens", "tsa"},
-      {"access_log", "route"},   {"receipts", "subject"},  {"message_blobs", "size"},
-      {"message_parts", "size"}, {"tiles", "width"}};
+      {"blocks", "height"},        {"leaves", "leaf_index"}, {"timestamp_tokens", "tsa"},
+      {"access_log", "route"},     {"receipts", "subject"},  {"message_blobs", "size"},
+      {"message_parts", "size"},   {"tiles", "width"},       {"actions", "actor"},
+      {"hold_receipts", "hold_id"}};
   const std::string col = column.at(table);
   // CASCADE, so a foreign key cannot be what refuses: the trigger must.
   for (const std::string& stmt : {"DELETE FROM " + table, "TRUNCATE " + table + " CASCADE",
@@ -74,7 +75,48 @@ TEST_P(AppendOnlyTest, SuperuserCannotUpdateDeleteOrTruncateEvenWhenEmpty) {
 
 INSTANTIATE_TEST_SUITE_P(EvidenceTables, AppendOnlyTest,
                          ::testing::Values("blocks", "leaves", "timestamp_tokens", "access_log",
-                                           "receipts", "message_blobs", "message_parts", "tiles"));
+                                           "receipts", "message_blobs", "message_parts", "tiles",
+                                           "actions", "hold_receipts"));
+
+// Migration 0011: a hold changes once, by its release (and nothing else with it); never
+// deleted, by any role.
+TEST(AppendOnlyTest, AHoldChangesOnlyByOneRelease) {
+  TestDatabase db;
+  ASSERT_TRUE(storage::Migrate(db.OwnerUrl(), storage::BuiltinMigrations()).ok());
+  // Two action rows whose records satisfy the CHECKs (digest of the details 64 bytes from
+  // the end, leaf hash of the record), then a hold placed by the first.
+  const std::string action =
+      "INSERT INTO actions (tenant_id, action, subject, acted_at_us, actor, details, record,"
+      " leaf_hash) SELECT 1, 'hold', 's', 0, 'k', '\\x7b7d', r, sha256('\\x00'::bytea || r)"
+      " FROM (SELECT ('\\x' || repeat('00', 40))::bytea || sha256('\\x7b7d'::bytea) ||"
+      " ('\\x' || repeat('00', 32))::bytea AS r) v;";
+  auto ins = Sql(db.SuperUrl(), action + action +
+                                    "INSERT INTO holds (id, tenant_id, name, reason,"
+                                    " created_at_us, created_by, action_id) VALUES"
+                                    " ('0190d5a0-0000-7000-8000-000000000001', 1, 'n', 'r', 0,"
+                                    " 'k', 1)");
+  ASSERT_EQ(ins.exit_code, 0) << ins.out;
+  auto app_rename = Sql(db.AppUrl(), "UPDATE holds SET name = 'x'");
+  EXPECT_NE(app_rename.exit_code, 0);
+  EXPECT_NE(app_rename.out.find("permission denied"), std::string::npos) << app_rename.out;
+  auto rename = Sql(db.SuperUrl(), "UPDATE holds SET name = 'x'");
+  EXPECT_NE(rename.exit_code, 0);
+  EXPECT_NE(rename.out.find("only by a release"), std::string::npos) << rename.out;
+  const std::string release =
+      "UPDATE holds SET released_at_us = 1, released_by = 'k', release_reason = 'done',"
+      " release_action_id = 2";
+  auto half = Sql(db.AppUrl(), "UPDATE holds SET released_at_us = 1");
+  EXPECT_NE(half.exit_code, 0) << "a release without its record";
+  auto first = Sql(db.AppUrl(), release);
+  EXPECT_EQ(first.exit_code, 0) << first.out;
+  auto second = Sql(db.SuperUrl(), "UPDATE holds SET release_reason = 'again'");
+  EXPECT_NE(second.exit_code, 0);
+  for (const char* stmt : {"DELETE FROM holds", "TRUNCATE holds CASCADE"}) {
+    auto r = Sql(db.SuperUrl(), stmt);
+    EXPECT_NE(r.exit_code, 0) << stmt << " was allowed";
+  }
+  EXPECT_EQ(Sql(db.SuperUrl(), "SELECT release_reason FROM holds").out, "done\n");
+}
 
 TEST(AppendOnlyTest, DeleteFromBlocksAsSuperuserFailsWithRows) {
   TestDatabase db;

@@ -20,6 +20,7 @@
 #include "pipeline/ingest.h"
 #include "storage/admin_store.h"
 #include "storage/authentication_store.h"
+#include "storage/hold_store.h"
 #include "storage/receipt_store.h"
 
 namespace httplib {
@@ -79,6 +80,8 @@ struct HttpDeps {
   // The checker's window (--sender-check-max-delay-s): a bundle of a message received within it
   // waits for the message's checks (pipeline::EvidenceSources::checks_expected_since_us).
   std::chrono::seconds sender_check_max_delay{3600};
+  // Legal holds (/v1/holds), and the holds in force on a message in GET /v1/messages/{id}.
+  storage::HoldStore* holds = nullptr;
   const common::Clock* clock = &common::Clock::System();  // sessions, keys, issued_at
 };
 

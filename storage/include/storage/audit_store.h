@@ -67,6 +67,11 @@ struct StoredLeaf {
   std::string authentication_of;
   std::string authentication_record, authentication_results, authentication_dns_archive;
   std::string authenticated_leaf_hash;
+  // An action record's leaf (migration 0011): no receipt of its own; the action's row.
+  bool is_action = false;
+  int64_t action_id = 0;
+  std::string action, action_subject, action_actor, action_details, action_record, action_tenant;
+  int64_t acted_at_us = 0;
 };
 
 class LeafChunk {

@@ -16,7 +16,8 @@
 namespace storage {
 
 struct SearchQuery {
-  std::string tenant;  // required: results never cross tenants
+  std::string tenant;             // required: results never cross tenants
+  std::optional<std::string> id;  // one receipt (a hold's coverage of it), a UUID
   std::optional<std::string> message_id, from, to, subject, sha256, attachment_sha256,
       attachment_name, status;
   // Sender evidence (migration 0010): a DKIM signature by this d= (case-insensitive) and/or

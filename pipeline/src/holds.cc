@@ -1,0 +1,112 @@
+#include "pipeline/holds.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "common/rfc6962.h"
+#include "common/sha256.h"
+#include "common/utf8.h"
+#include "log/action_record.h"
+#include "pipeline/ingest.h"
+
+namespace pipeline {
+namespace {
+
+// Text a person wrote and another will read: UTF-8, no control characters but tab and line
+// breaks, within a size.
+common::Status CheckText(const std::string& what, const std::string& s, size_t max) {
+  if (s.empty() || s.size() > max) {
+    return common::Error::InvalidInput(what + " must have 1 to " + std::to_string(max) + " bytes");
+  }
+  if (common::SanitizeUtf8(s) != s) return common::Error::InvalidInput(what + " is not UTF-8");
+  for (unsigned char c : s) {
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+      return common::Error::InvalidInput(what + " has a control character");
+    }
+  }
+  return common::Ok();
+}
+
+}  // namespace
+
+common::Result<storage::NewAction> MakeAction(std::string_view action, const std::string& tenant,
+                                              const std::string& subject, const std::string& actor,
+                                              int64_t acted_at_us, std::string details) {
+  notary::ActionRecord record;
+  record.action = std::string(action);
+  record.tenant = tenant;
+  record.subject = subject;
+  record.acted_at_us = acted_at_us;
+  record.actor = actor;
+  record.details_sha256 = common::Sha256Of(details);
+  if (RAND_bytes(record.salt.data(), static_cast<int>(record.salt.size())) != 1) {
+    return common::Error::Internal("no randomness for the action record's salt");
+  }
+  storage::NewAction out;
+  ASSIGN_OR_RETURN(out.record, record.Encode());
+  out.leaf_hash = common::HashLeaf(common::AsBytes(out.record));
+  out.action = record.action;
+  out.subject = subject;
+  out.actor = actor;
+  out.acted_at_us = acted_at_us;
+  out.details = std::move(details);
+  return out;
+}
+
+common::Result<storage::Hold> PlaceHold(storage::HoldStore& store, const std::string& tenant,
+                                        const std::string& actor, const HoldRequest& request,
+                                        int64_t now_us) {
+  RETURN_IF_ERROR(CheckText("name", request.name, HoldRequest::kMaxNameBytes));
+  RETURN_IF_ERROR(CheckText("reason", request.reason, HoldRequest::kMaxReasonBytes));
+  if (request.query.has_value() == !request.receipt_ids.empty()) {
+    return common::Error::InvalidInput("a hold names either receipt_ids or a query");
+  }
+  if (request.receipt_ids.size() > HoldRequest::kMaxReceipts) {
+    return common::Error::InvalidInput("a hold lists at most 10000 receipt ids");
+  }
+  if (request.include_future && !request.query) {
+    return common::Error::InvalidInput("include_future needs a query");
+  }
+  storage::NewHold h;
+  h.id = NewReceiptId(now_us);
+  h.tenant = tenant;
+  h.name = request.name;
+  h.reason = request.reason;
+  h.include_future = request.include_future;
+  h.created_at_us = now_us;
+  h.created_by = actor;
+  h.receipt_ids = request.receipt_ids;
+  std::sort(h.receipt_ids.begin(), h.receipt_ids.end());
+  h.receipt_ids.erase(std::unique(h.receipt_ids.begin(), h.receipt_ids.end()), h.receipt_ids.end());
+  for (const std::string& id : h.receipt_ids) {
+    if (!storage::IsUuid(id))
+      return common::Error::InvalidInput("'" + id + "' is not a receipt id");
+  }
+  // What the record binds: the hold as placed, in one JSON text (sorted keys).
+  nlohmann::json details = {{"hold", h.id}, {"name", h.name}, {"reason", h.reason}};
+  if (request.query) {
+    h.query = storage::SearchQueryToJson(*request.query);
+    details["query"] = nlohmann::json::parse(*h.query);
+    details["include_future"] = h.include_future;
+  } else {
+    details["receipt_ids"] = h.receipt_ids;
+  }
+  ASSIGN_OR_RETURN(h.action, MakeAction(notary::ActionRecord::kHold, tenant, h.id, actor, now_us,
+                                        details.dump()));
+  return store.Create(h);
+}
+
+common::Result<storage::Hold> ReleaseHold(storage::HoldStore& store, const std::string& tenant,
+                                          const std::string& hold_id, const std::string& actor,
+                                          const std::string& reason, int64_t now_us) {
+  RETURN_IF_ERROR(CheckText("reason", reason, HoldRequest::kMaxReasonBytes));
+  if (!storage::IsUuid(hold_id)) return common::Error::NotFound("no such hold");
+  nlohmann::json details = {{"hold", hold_id}, {"reason", reason}};
+  ASSIGN_OR_RETURN(auto action, MakeAction(notary::ActionRecord::kRelease, tenant, hold_id, actor,
+                                           now_us, details.dump()));
+  return store.Release(tenant, hold_id, reason, action);
+}
+
+}  // namespace pipeline
