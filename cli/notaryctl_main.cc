@@ -28,6 +28,7 @@
 #include "signer/client.h"
 #include "storage/admin_store.h"
 #include "storage/migrations.h"
+#include "vault/key_wrapper.h"
 
 namespace {
 
@@ -118,6 +119,16 @@ int main(int argc, char** argv) {
   audit->add_flag("--canonical", canonical,
                   "Also re-derive each message's canonical hash and parts_root from its bytes");
   audit->add_option("--workers", workers, "Hashing threads (default: one per core)");
+  // Message bytes sealed at rest (docs/retention.md) are opened with the tenants' keys: from
+  // notary-signer, or from notaryd's data folder when it runs without one.
+  std::string audit_signer, audit_data_dir;
+  audit
+      ->add_option("--signer", audit_signer,
+                   "notary-signer's socket (unix:/path): opens the bytes sealed at rest")
+      ->envname("NOTARY_SIGNER");
+  audit->add_option("--data-dir", audit_data_dir,
+                    "notaryd's data folder, when it runs without a signer: opens the bytes "
+                    "sealed at rest with the key pairs in its keks.d");
 
   auto* monitor = app.add_subcommand(
       "monitor", "Check that a notary's published log only grows (for auditors; cron-friendly)");
@@ -339,6 +350,24 @@ int main(int argc, char** argv) {
     options.canonical = canonical;
     options.progress = !quiet && isatty(2);
     options.workers = workers;
+    std::unique_ptr<vault::KeyHolder> holder;
+    if (!audit_signer.empty() && !audit_data_dir.empty()) {
+      return Fail("give --signer or --data-dir, not both", 2);
+    }
+    if (!audit_signer.empty()) {
+      auto path = signer::ParseSignerAddress(audit_signer);
+      if (!path.ok()) return Fail(path.error().ToString(), 2);
+      holder = std::make_unique<signer::Client>(signer::ClientOptions{*path});
+    } else if (!audit_data_dir.empty()) {
+      auto files = vault::FileKeyHolder::Open(audit_data_dir + "/keks.d");
+      if (!files.ok()) return Fail(files.error().ToString(), 2);
+      holder = std::move(*files);
+    }
+    std::unique_ptr<vault::Wrapper> wrapper;
+    if (holder) {
+      wrapper = std::make_unique<vault::Wrapper>(*holder);
+      options.wrapper = wrapper.get();
+    }
     return pipeline::RunAudit(*db, options, std::cout, std::cerr);
   }
   return Fail("nothing to do", 2);

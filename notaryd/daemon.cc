@@ -35,6 +35,10 @@ namespace notaryd {
 struct Daemon::Parts {
   common::Metrics metrics;
   std::unique_ptr<storage::Database> db;
+  // Encryption at rest (docs/retention.md): the tenants' key pairs are in the signer (a
+  // connection of its own), or without one in <data-dir>/keks.d; before the stores using them.
+  std::unique_ptr<vault::KeyHolder> key_holder;
+  std::unique_ptr<vault::Wrapper> wrapper;
   std::unique_ptr<storage::ReceiptStore> receipts;
   std::unique_ptr<storage::AdminStore> admin;
   std::unique_ptr<storage::ChainStore> chain;
@@ -125,7 +129,14 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
     spdlog::info("event=migrations_applied count={}", applied);
   }
   ASSIGN_OR_RETURN(p->db, storage::Database::Open({c.database_url, c.db_connections}));
-  p->receipts = std::make_unique<storage::ReceiptStore>(*p->db);
+  if (!c.signer.empty()) {
+    ASSIGN_OR_RETURN(std::string socket_path, signer::ParseSignerAddress(c.signer));
+    p->key_holder = std::make_unique<signer::Client>(signer::ClientOptions{socket_path});
+  } else {
+    ASSIGN_OR_RETURN(p->key_holder, pipeline::OpenLocalKeyHolder(c.data_dir));
+  }
+  p->wrapper = std::make_unique<vault::Wrapper>(*p->key_holder);
+  p->receipts = std::make_unique<storage::ReceiptStore>(*p->db, p->wrapper.get());
   p->admin = std::make_unique<storage::AdminStore>(*p->db);
   p->chain = std::make_unique<storage::ChainStore>(*p->db);
 
@@ -230,7 +241,7 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
     ro.trust_anchor_file = c.dns_trust_anchor;
     ro.timeout = std::chrono::milliseconds(c.dns_timeout_ms);
     ASSIGN_OR_RETURN(p->resolver, dns::Resolver::Create(ro));
-    p->authentications = std::make_unique<storage::AuthenticationStore>(*p->db);
+    p->authentications = std::make_unique<storage::AuthenticationStore>(*p->db, p->wrapper.get());
     dns::Resolver* resolver = p->resolver.get();
     pipeline::SenderCheckerOptions co;
     co.workers = static_cast<int>(c.sender_check_workers);

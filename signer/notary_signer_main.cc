@@ -36,6 +36,7 @@
 #include "signer/server.h"
 #include "signer/service.h"
 #include "signer/tsa_key.h"
+#include "vault/key_wrapper.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 // Sanitizer builds only: a PKCS#11 module's own leaks are suppressed by its name
@@ -205,7 +206,15 @@ int main(int argc, char** argv) {
     t.max_clock_skew_us = tsa_skew_s * 1'000'000;
     tsa = std::move(t);
   }
-  signer::Service service(std::move(*ring), std::move(*policy), std::move(tsa));
+  // The tenants' key pairs for encryption at rest (docs/retention.md): private keys as files
+  // in <state-dir>/keks.d, mode 0600, one per tenant, made on first use. In the token when
+  // PKCS#11 is configured is still to come (docs/signer.md).
+  const std::string kek_dir = state_dir + "/keks.d";
+  std::filesystem::create_directories(kek_dir, ec);
+  if (::chmod(kek_dir.c_str(), 0700) != 0) return Fail("cannot chmod 700 " + kek_dir);
+  auto keks = vault::FileKeyHolder::Open(kek_dir);
+  if (!keks.ok()) return Fail(keks.error().ToString());
+  signer::Service service(std::move(*ring), std::move(*policy), std::move(tsa), std::move(*keks));
   if (list_keys) {
     for (const signer::KeyInfo& k : service.Keys().keys) {
       std::cout << notary::KeyId(k.public_key) << " " << k.algorithm << " "

@@ -28,6 +28,7 @@
 #include "sender/dns_answer.h"
 #include "storage/audit_store.h"
 #include "storage/blob_scan.h"
+#include "storage/sealed_blobs.h"
 
 namespace pipeline {
 namespace {
@@ -160,11 +161,14 @@ void CheckLeaf(const storage::StoredLeaf& l, bool canonical, LeafResult& r) {
   if (!l.has_receipt) return fail("its receipt is missing");
   // Without the bytes here, the byte scan (BlobCheck) checks them.
   if (l.bytes_read && !l.has_bytes) return fail(kBytesMissing);
+  if (l.bytes_read && l.sealed_bad) return fail(BytesDiffer(l.raw_sha256));
   if (l.bytes_read && !SameHash(common::Sha256Of(l.raw), l.raw_sha256)) {
     return fail(BytesDiffer(l.raw_sha256));
   }
   r.bytes_fault = false;
-  if (canonical) {
+  if (canonical && !l.bytes_read) {
+    r.canonical_skipped = true;  // sealed, and no key holder to open them
+  } else if (canonical) {
     const auto version = static_cast<uint32_t>(l.canon_version);
     if (l.canon_version >= 0 && l.canon_version <= UINT32_MAX &&
         mime::IsSupportedCanonVersion(version)) {
@@ -257,10 +261,11 @@ struct Item {
 class Pipeline {
  public:
   Pipeline(storage::Database& db, int64_t extent, unsigned workers, bool canonical,
-           size_t chunk_bytes)
+           size_t chunk_bytes, vault::Wrapper* wrapper)
       : db_(db),
         extent_(extent),
         canonical_(canonical),
+        wrapper_(wrapper),
         chunk_bytes_(std::max<size_t>(1, chunk_bytes)),
         capacity_(4 * workers + 4) {
     for (unsigned i = 0; i < workers; ++i) workers_.emplace_back([this] { Work(); });
@@ -337,6 +342,12 @@ class Pipeline {
           r.error = "a stored value of the leaf or its receipt does not parse";
           continue;
         }
+        if (leaf.bytes_read && leaf.sealed) {
+          if (auto st = Unseal(leaf); !st.ok()) {
+            item->read_error = st.error();
+            break;
+          }
+        }
         CheckLeaf(leaf, canonical_, r);
         bytes += leaf.raw.size() + leaf.record.size();
       }
@@ -344,9 +355,33 @@ class Pipeline {
     }
   }
 
+  // A leaf's bytes sealed at rest (migration 0012), opened with the key holder. Bytes that do
+  // not open are the leaf's fault (they are not what was sealed); a holder that cannot answer
+  // is a read error. Without a holder, the bytes and their canonical form are left unchecked
+  // (counted as skipped).
+  common::Status Unseal(storage::StoredLeaf& leaf) {
+    if (wrapper_ == nullptr) {
+      leaf.bytes_read = false;
+      return common::Ok();
+    }
+    common::Hash sha{};
+    if (!ToHash(leaf.raw_sha256, sha)) return common::Ok();  // CheckLeaf names it
+    auto plain = storage::OpenBlob(*wrapper_, leaf.tenant, sha, leaf.sealed_kek_id,
+                                   leaf.sealed_wrapped_key, leaf.sealed_data);
+    if (plain.ok()) {
+      leaf.raw = std::move(*plain);
+    } else if (plain.error().code() == common::ErrorCode::kVerifyFailed) {
+      leaf.sealed_bad = true;  // CheckLeaf reports the bytes as differing
+    } else {
+      return plain.error();
+    }
+    return common::Ok();
+  }
+
   storage::Database& db_;
   const int64_t extent_;
   const bool canonical_;
+  vault::Wrapper* const wrapper_;
   const size_t chunk_bytes_;
   const size_t capacity_;
   common::Mutex mu_;
@@ -573,10 +608,13 @@ class BlobCheck {
     std::optional<storage::BlobLeaf> first;  // the lowest leaf with a byte fault
     bool missing = false;                    // `first`'s bytes are missing (else they differ)
     uint64_t blobs = 0, bytes = 0;
+    // Sealed at rest (migration 0012) and not opened: no key holder was given.
+    uint64_t sealed_unopened = 0;
   };
 
-  BlobCheck(storage::Database& db, int64_t extent)
-      : scan_([this, &db, extent](std::stop_token stop) { Scan(db, extent, stop); }),
+  BlobCheck(storage::Database& db, int64_t extent, vault::Wrapper* wrapper)
+      : wrapper_(wrapper),
+        scan_([this, &db, extent](std::stop_token stop) { Scan(db, extent, stop); }),
         missing_([this, &db, extent] { Missing(db, extent); }) {}
 
   // Stops the scan early (its outcome is then of no use).
@@ -644,6 +682,40 @@ class BlobCheck {
       o.read_error = st.error();
       return;
     }
+    // The bytes sealed at rest, a batch at a time: opened with the key holder (one unwrapping
+    // per tenant and key pair) and hashed against their key; without a holder, only counted.
+    auto sealed = storage::SealedBlobScan::Open(db);
+    if (!sealed.ok()) {
+      o.read_error = sealed.error();
+      return;
+    }
+    st = (*sealed)->ForEachBatch(256, [&](std::vector<storage::SealedBlob>& rows) {
+      o.blobs += rows.size();
+      if (wrapper_ == nullptr) {
+        o.sealed_unopened += rows.size();
+        return !stop.stop_requested();
+      }
+      auto opened = storage::OpenBlobs(*wrapper_, rows);
+      if (!opened.ok()) {
+        o.read_error = opened.error();
+        return false;
+      }
+      for (size_t i = 0; i < rows.size(); ++i) {
+        if ((*opened)[i].ok()) {
+          o.bytes += (*opened)[i]->size();
+        } else {
+          bad.emplace_back(reinterpret_cast<const char*>(rows[i].sha256.data()),
+                           rows[i].sha256.size());
+          if (bad.size() >= 1024) flush();
+        }
+      }
+      bytes_.store(o.bytes, std::memory_order_relaxed);
+      return !stop.stop_requested();
+    });
+    if (!st.ok()) {
+      if (!o.read_error) o.read_error = st.error();
+      return;
+    }
     flush();
   }
 
@@ -657,6 +729,7 @@ class BlobCheck {
     Keep(missing_outcome_, (*finder)->FirstLeafWithoutBlob(extent));
   }
 
+  vault::Wrapper* const wrapper_;
   Outcome outcome_;          // written by scan_ only, read after Wait()
   Outcome missing_outcome_;  // written by missing_ only, read after Wait()
   std::atomic<uint64_t> bytes_{0};
@@ -696,7 +769,7 @@ int RunAudit(storage::Database& db, const AuditOptions& options, std::ostream& o
       options.workers ? options.workers : std::max(1u, std::thread::hardware_concurrency());
   // Default mode: the bytes are checked by a scan of their own, alongside the ordered pass.
   std::optional<BlobCheck> blobs;
-  if (!options.canonical) blobs.emplace(db, *extent);
+  if (!options.canonical) blobs.emplace(db, *extent, options.wrapper);
   auto stop_blobs = [&] {
     if (blobs) blobs->Stop();
   };
@@ -705,7 +778,7 @@ int RunAudit(storage::Database& db, const AuditOptions& options, std::ostream& o
   Position fault_at{std::numeric_limits<int64_t>::max(), kBlockStart};
   auto last_progress = std::chrono::steady_clock::now();
   {
-    Pipeline pipe(db, *extent, workers, options.canonical, options.chunk_bytes);
+    Pipeline pipe(db, *extent, workers, options.canonical, options.chunk_bytes, options.wrapper);
     while (fault.empty()) {
       auto item = pipe.Next();
       if (!item) break;
@@ -751,6 +824,7 @@ int RunAudit(storage::Database& db, const AuditOptions& options, std::ostream& o
     }
   }
   uint64_t bytes = check.bytes();
+  uint64_t sealed_unopened = 0;
   if (blobs) {
     const BlobCheck::Outcome& o = blobs->Wait();
     if (o.read_error) return cannot_read(*o.read_error);
@@ -762,6 +836,7 @@ int RunAudit(storage::Database& db, const AuditOptions& options, std::ostream& o
                   "): " + (o.missing ? std::string(kBytesMissing) : BytesDiffer(b.raw_sha256)));
     }
     bytes = o.bytes;
+    sealed_unopened = o.sealed_unopened;
   }
   if (!fault.empty()) return fail(fault);
   if (options.progress) err << "\n";
@@ -771,7 +846,13 @@ int RunAudit(storage::Database& db, const AuditOptions& options, std::ostream& o
                             : "; canonical hashes not re-derived (--canonical does)");
   if (check.canonical_skipped() > 0) {
     out << " (" << check.canonical_skipped()
-        << " receipts of another canonical-form version left as stored)";
+        << " receipts of another canonical-form version, or sealed with no key holder given,"
+           " left as stored)";
+  }
+  if (sealed_unopened > 0) {
+    out << "; " << sealed_unopened
+        << " blobs sealed at rest present but not opened (give --signer or --data-dir to open"
+           " and hash them)";
   }
   out << "\n";
   return 0;

@@ -46,7 +46,7 @@ common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& rece
   if (!block || !head || !leaf) {
     return common::Error::Internal("sealed receipt without its block or leaf");
   }
-  ASSIGN_OR_RETURN(std::string raw, sources.receipts.GetRaw(receipt.raw_sha256));
+  ASSIGN_OR_RETURN(std::string raw, sources.receipts.GetRaw(receipt.tenant, receipt.raw_sha256));
 
   notary::BundleInput in;
   in.receipt = receipt;

@@ -65,4 +65,12 @@ common::Status EnsurePrivateDir(const std::string& path) {
   return common::Ok();
 }
 
+common::Result<std::unique_ptr<vault::KeyHolder>> OpenLocalKeyHolder(const std::string& data_dir) {
+  RETURN_IF_ERROR(EnsurePrivateDir(data_dir));
+  const std::string dir = data_dir + "/keks.d";
+  RETURN_IF_ERROR(EnsurePrivateDir(dir));
+  ASSIGN_OR_RETURN(auto holder, vault::FileKeyHolder::Open(dir));
+  return std::unique_ptr<vault::KeyHolder>(std::move(holder));
+}
+
 }  // namespace pipeline

@@ -1,5 +1,6 @@
 #include "signer/client.h"
 
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "signer/key_wrap_body.h"
 #include "signer/service.h"
 
 namespace signer {
@@ -195,6 +197,28 @@ common::Result<std::string> Client::SignTimestamp(std::string_view signed_attrs_
     return Down("unexpected answer to sign-timestamp");
   }
   return std::move(answer.body);
+}
+
+common::Result<vault::TenantKey> Client::PublicKeyFor(const std::string& tenant) {
+  ASSIGN_OR_RETURN(Frame answer, Call(Kind::kTenantKey, EncodeTenantKeyRequest(tenant)));
+  if (answer.kind != Kind::kTenantKeyIs) return Down("unexpected answer to tenant-key");
+  return DecodeTenantKeyAnswer(answer.body);
+}
+
+common::Result<std::vector<vault::Key>> Client::Unwrap(const std::string& tenant,
+                                                       const std::string& kek_id,
+                                                       std::span<const std::string> wrapped) {
+  UnwrapRequest r;
+  r.tenant = tenant;
+  r.kek_id = kek_id;
+  r.wrapped.assign(wrapped.begin(), wrapped.end());
+  ASSIGN_OR_RETURN(Frame answer, Call(Kind::kUnwrapKeys, EncodeUnwrapRequest(r)));
+  if (answer.kind != Kind::kDataKeys) return Down("unexpected answer to unwrap-keys");
+  auto keys = DecodeUnwrapAnswer(answer.body);
+  OPENSSL_cleanse(answer.body.data(), answer.body.size());
+  if (!keys.ok()) return keys.error();
+  if (keys->size() != wrapped.size()) return Down("unwrap-keys answered another number of keys");
+  return keys;
 }
 
 }  // namespace signer

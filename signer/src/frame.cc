@@ -11,8 +11,12 @@ bool IsKnownKind(uint8_t kind) {
     case Kind::kSignCheckpoint:
     case Kind::kRotateKey:
     case Kind::kSignTimestamp:
+    case Kind::kTenantKey:
+    case Kind::kUnwrapKeys:
     case Kind::kKeys:
     case Kind::kSignature:
+    case Kind::kTenantKeyIs:
+    case Kind::kDataKeys:
     case Kind::kRefused:
       return true;
   }

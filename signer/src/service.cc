@@ -1,11 +1,13 @@
 #include "signer/service.h"
 
+#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
 #include "log/block.h"
 #include "log/checkpoint.h"
+#include "signer/key_wrap_body.h"
 #include "tsa_authority/tst_signing_check.h"
 
 namespace signer {
@@ -23,6 +25,10 @@ const char* KindName(Kind kind) {
       return "rotate-key";
     case Kind::kSignTimestamp:
       return "sign-timestamp";
+    case Kind::kTenantKey:
+      return "tenant-key";
+    case Kind::kUnwrapKeys:
+      return "unwrap-keys";
     default:
       return "answer-kind";
   }
@@ -102,6 +108,10 @@ common::Result<Frame> Service::Answer(const Frame& request, bool admin) {
       return SignCheckpoint(request.body);
     case Kind::kSignTimestamp:
       return SignTimestamp(request.body);
+    case Kind::kTenantKey:
+      return TenantKey(request.body);
+    case Kind::kUnwrapKeys:
+      return UnwrapKeys(request.body);
     case Kind::kRotateKey: {
       if (!request.body.empty()) return common::Error::InvalidInput("rotate-key takes no body");
       // notaryd's socket cannot rotate: a compromised notaryd could otherwise change the
@@ -168,6 +178,25 @@ common::Result<Frame> Service::SignTimestamp(std::string_view body) {
       notary::CheckTstSigningRequest(body.substr(0, attrs_len), body.substr(attrs_len), policy));
   ASSIGN_OR_RETURN(std::string sig, tsa_->key->SignDigest(digest));
   return Frame{Kind::kSignature, std::move(sig)};
+}
+
+// The tenant name is checked (vault::IsTenantName) before it names a key file or object.
+common::Result<Frame> Service::TenantKey(std::string_view body) {
+  if (!keks_) return common::Error::NotFound("this signer holds no key-encryption keys");
+  ASSIGN_OR_RETURN(std::string tenant, DecodeTenantKeyRequest(body));
+  if (!vault::IsTenantName(tenant)) return common::Error::InvalidInput("not a tenant name");
+  ASSIGN_OR_RETURN(vault::TenantKey key, keks_->PublicKeyFor(tenant));
+  return Frame{Kind::kTenantKeyIs, EncodeTenantKeyAnswer(key)};
+}
+
+common::Result<Frame> Service::UnwrapKeys(std::string_view body) {
+  if (!keks_) return common::Error::NotFound("this signer holds no key-encryption keys");
+  ASSIGN_OR_RETURN(UnwrapRequest r, DecodeUnwrapRequest(body));
+  if (!vault::IsTenantName(r.tenant)) return common::Error::InvalidInput("not a tenant name");
+  ASSIGN_OR_RETURN(std::vector<vault::Key> keys, keks_->Unwrap(r.tenant, r.kek_id, r.wrapped));
+  std::string answer = EncodeUnwrapAnswer(keys);
+  for (auto& k : keys) OPENSSL_cleanse(k.data(), k.size());
+  return Frame{Kind::kDataKeys, std::move(answer)};
 }
 
 }  // namespace signer

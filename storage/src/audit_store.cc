@@ -49,11 +49,13 @@ constexpr const char* kLeafRangeWithBytes =
     " r.journal_report_sha256," AUTHENTICATION_COLUMNS ACTION_COLUMNS
     ", b.data,"
     " (SELECT array_agg(p.salt ORDER BY p.ordinal) FROM message_parts p"
-    "  WHERE p.receipt_id = r.id)"
+    "  WHERE p.receipt_id = r.id), sb.kek_id, sb.wrapped_key, sb.data"
     " FROM leaves l"
     " LEFT JOIN receipts r ON r.id = l.receipt_id"
     " LEFT JOIN tenants t ON t.id = r.tenant_id"
-    " LEFT JOIN message_blobs b ON b.sha256 = r.raw_sha256" AUTHENTICATION_JOINS
+    " LEFT JOIN message_blobs b ON b.sha256 = r.raw_sha256"
+    " LEFT JOIN sealed_blobs sb ON b.sha256 IS NULL AND sb.tenant_id = r.tenant_id"
+    " AND sb.sha256 = r.raw_sha256" AUTHENTICATION_JOINS
     " WHERE l.leaf_index >= $1 AND l.leaf_index < $2"
     " ORDER BY l.leaf_index";
 
@@ -126,8 +128,9 @@ constexpr Oid kLeafTypes[] = {
     // An action record's leaf: id, action, subject, time, actor, details, record, tenant
     // (migration 0011).
     kInt8, kText, kText, kInt8, kText, kBytea, kBytea, kText,
-    // With the bytes: the bytes, and the receipt's part salts (canonical form version 2).
-    kBytea, kByteaArray};
+    // With the bytes: the bytes, and the receipt's part salts (canonical form version 2); the
+    // bytes sealed at rest instead (migration 0012).
+    kBytea, kByteaArray, kText, kBytea, kBytea};
 
 struct LeafChunk::Impl {
   PgResultPtr rows;
@@ -242,11 +245,16 @@ common::Status LeafChunk::Decode(size_t i, StoredLeaf& out) const {
   c.Bytes(r, 40, out.action_record);
   c.Bytes(r, 41, out.action_tenant);
   out.bytes_read = c.with_bytes;
-  out.has_bytes = out.bytes_read && !c.Null(r, 42);
+  out.sealed = out.bytes_read && c.Null(r, 42) && !c.Null(r, 44);
+  out.sealed_bad = false;
+  out.has_bytes = out.bytes_read && (!c.Null(r, 42) || out.sealed);
   out.part_salts.clear();
   if (out.bytes_read) {
     ok = ok && c.TextArray(r, 43, out.part_salts, kBytea);
     c.Bytes(r, 42, out.raw);
+    c.Bytes(r, 44, out.sealed_kek_id);
+    c.Bytes(r, 45, out.sealed_wrapped_key);
+    c.Bytes(r, 46, out.sealed_data);
   } else {
     out.raw.clear();
   }
@@ -417,7 +425,7 @@ common::Result<LeafChunk> LeafRangeReader::Read(int64_t first, int64_t end) {
   PGresult* r = chunk->rows.get();
   if (PQresultStatus(r) != PGRES_TUPLES_OK) return PqError(c, r, "reading leaves failed");
   // The decoder reads each column as the type it expects: check them once per range.
-  const int columns = impl_->with_bytes ? 44 : 42;
+  const int columns = impl_->with_bytes ? 47 : 42;
   if (PQnfields(r) != columns) return common::Error::Internal("unexpected leaf columns");
   for (int k = 0; k < columns; ++k) {
     if (PQftype(r, k) != kLeafTypes[k] || PQfformat(r, k) != 1) {

@@ -4,6 +4,7 @@
 
 #include "pg_util.h"
 #include "storage/receipt_store.h"
+#include "storage/sealed_blobs.h"
 #include "transaction.h"
 
 namespace storage {
@@ -59,30 +60,71 @@ common::Result<std::vector<UncheckedMessage>> AuthenticationStore::Unchecked(int
                                                                              int64_t since_us,
                                                                              int limit) {
   using Out = std::vector<UncheckedMessage>;
-  return InTransaction<Out>(db_, [&](pqxx::work& tx) -> common::Result<Out> {
-    Out out;
-    for (const auto& row : tx.exec_params(
-             "SELECT r.id::text, r.seq, r.received_at_us, r.leaf_hash, r.envelope_from,"
-             " r.client_ip, r.helo, r.hdr_from, b.data FROM receipts r"
-             " JOIN message_blobs b ON b.sha256 = r.raw_sha256"
-             " WHERE r.seq > $1 AND r.received_at_us >= $2 AND r.leaf_hash IS NOT NULL"
-             " AND NOT EXISTS (SELECT 1 FROM authentications a WHERE a.receipt_id = r.id)"
-             " ORDER BY r.seq LIMIT $3",
-             after_seq, since_us, limit)) {
-      UncheckedMessage m;
-      m.receipt_id = row[0].as<std::string>();
-      m.seq = row[1].as<int64_t>();
-      m.received_at_us = row[2].as<int64_t>();
-      m.leaf_hash = HashField(row[3]);
-      m.mail_from = row[4].as<std::string>();
-      m.client_ip = row[5].as<std::string>();
-      m.helo = row[6].as<std::string>();
-      m.header_from = row[7].as<std::string>();
-      m.data = BytesField(row[8]);
-      out.push_back(std::move(m));
+  // The messages whose bytes are sealed (migration 0012), and what opens them.
+  std::vector<size_t> positions;
+  std::vector<SealedBlob> sealed;
+  ASSIGN_OR_RETURN(
+      Out out, InTransaction<Out>(db_, [&](pqxx::work& tx) -> common::Result<Out> {
+        Out rows;
+        positions.clear();
+        sealed.clear();
+        for (
+            const auto& row : tx.exec_params(
+                "SELECT r.id::text, r.seq, r.received_at_us, r.leaf_hash, r.envelope_from,"
+                " r.client_ip, r.helo, r.hdr_from, b.data, t.name, s.kek_id, s.wrapped_key, s.data,"
+                " r.raw_sha256 FROM receipts r JOIN tenants t ON t.id = r.tenant_id"
+                " LEFT JOIN sealed_blobs s ON s.tenant_id = r.tenant_id AND s.sha256 = r.raw_sha256"
+                " LEFT JOIN message_blobs b ON s.sha256 IS NULL AND b.sha256 = r.raw_sha256"
+                " WHERE r.seq > $1 AND r.received_at_us >= $2 AND r.leaf_hash IS NOT NULL"
+                " AND (s.sha256 IS NOT NULL OR b.sha256 IS NOT NULL)"
+                " AND NOT EXISTS (SELECT 1 FROM authentications a WHERE a.receipt_id = r.id)"
+                " ORDER BY r.seq LIMIT $3",
+                after_seq, since_us, limit)) {
+          UncheckedMessage m;
+          m.receipt_id = row[0].as<std::string>();
+          m.seq = row[1].as<int64_t>();
+          m.received_at_us = row[2].as<int64_t>();
+          m.leaf_hash = HashField(row[3]);
+          m.mail_from = row[4].as<std::string>();
+          m.client_ip = row[5].as<std::string>();
+          m.helo = row[6].as<std::string>();
+          m.header_from = row[7].as<std::string>();
+          if (!row[8].is_null()) {
+            m.data = BytesField(row[8]);
+          } else {
+            SealedBlob b;
+            b.tenant = row[9].as<std::string>();
+            b.kek_id = row[10].as<std::string>();
+            b.wrapped_key = BytesField(row[11]);
+            b.data = BytesField(row[12]);
+            b.sha256 = HashField(row[13]);
+            positions.push_back(rows.size());
+            sealed.push_back(std::move(b));
+          }
+          rows.push_back(std::move(m));
+        }
+        return rows;
+      }));
+  if (sealed.empty()) return out;
+  if (wrapper_ == nullptr) {
+    return common::Error::Unavailable("message bytes are sealed and no key holder is set");
+  }
+  ASSIGN_OR_RETURN(auto opened, OpenBlobs(*wrapper_, sealed));
+  std::vector<bool> keep(out.size(), true);
+  for (size_t i = 0; i < opened.size(); ++i) {
+    if (opened[i].ok()) {
+      out[positions[i]].data = std::move(*opened[i]);
+    } else {
+      // Bytes that do not open (altered behind the notary's back) are left unchecked rather
+      // than checked as something else; the audit names them.
+      keep[positions[i]] = false;
     }
-    return out;
-  });
+  }
+  Out kept;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (keep[i]) kept.push_back(std::move(out[i]));
+  }
+  return kept;
 }
 
 }  // namespace storage

@@ -5,6 +5,7 @@
 #include "common/bytes.h"
 #include "copy_parser.h"
 #include "libpq_util.h"
+#include "pg_util.h"
 #include "transaction.h"
 
 namespace storage {
@@ -36,7 +37,9 @@ const std::string kReferencing = std::string(kLeafColumns) +
 // of the few receipts it finds: never a look-up per leaf.
 const std::string kWithoutBlob =
     "WITH missing AS MATERIALIZED (SELECT r.raw_sha256 FROM receipts r WHERE NOT EXISTS"
-    " (SELECT 1 FROM message_blobs b WHERE b.sha256 = r.raw_sha256)) " +
+    " (SELECT 1 FROM message_blobs b WHERE b.sha256 = r.raw_sha256) AND NOT EXISTS"
+    " (SELECT 1 FROM sealed_blobs s WHERE s.tenant_id = r.tenant_id"
+    " AND s.sha256 = r.raw_sha256)) " +
     std::string(kLeafColumns) +
     " FROM missing m JOIN receipts r ON r.raw_sha256 = m.raw_sha256"
     " JOIN leaves l ON l.receipt_id = r.id"
@@ -122,6 +125,61 @@ std::optional<BlobLeaf> LeafOf(const pqxx::result& r) {
 }
 
 }  // namespace
+
+struct SealedBlobScan::Impl {
+  std::unique_ptr<pqxx::connection> conn;
+};
+
+SealedBlobScan::SealedBlobScan(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SealedBlobScan::~SealedBlobScan() = default;
+
+common::Result<std::unique_ptr<SealedBlobScan>> SealedBlobScan::Open(Database& db) {
+  auto impl = std::make_unique<Impl>();
+  try {
+    impl->conn = std::make_unique<pqxx::connection>(db.pool().options.url);
+  } catch (const std::exception& e) {
+    return MapDbException(e);
+  }
+  return std::unique_ptr<SealedBlobScan>(new SealedBlobScan(std::move(impl)));
+}
+
+common::Status SealedBlobScan::ForEachBatch(
+    size_t batch, const std::function<bool(std::vector<SealedBlob>&)>& fn) {
+  if (!impl_->conn) return common::Error::Unavailable("the sealed byte scan was stopped");
+  try {
+    pqxx::read_transaction tx(*impl_->conn);
+    tx.exec(
+        "DECLARE sealed_scan NO SCROLL CURSOR FOR SELECT t.name, s.sha256, s.kek_id,"
+        " s.wrapped_key, s.data FROM sealed_blobs s JOIN tenants t ON t.id = s.tenant_id");
+    const std::string fetch =
+        "FETCH " + std::to_string(std::max<size_t>(1, batch)) + " FROM sealed_scan";
+    std::vector<SealedBlob> rows;
+    while (true) {
+      pqxx::result r = tx.exec(fetch);
+      if (r.empty()) break;
+      rows.clear();
+      for (const auto& row : r) {
+        SealedBlob b;
+        b.tenant = row[0].as<std::string>();
+        const std::string sha = BytesField(row[1]);
+        if (sha.size() == b.sha256.size()) std::copy(sha.begin(), sha.end(), b.sha256.begin());
+        b.kek_id = row[2].as<std::string>();
+        b.wrapped_key = BytesField(row[3]);
+        b.data = BytesField(row[4]);
+        b.size = static_cast<int64_t>(b.data.size());
+        rows.push_back(std::move(b));
+      }
+      if (!fn(rows)) {
+        impl_->conn.reset();
+        return common::Error::Unavailable("the sealed byte scan was stopped");
+      }
+    }
+  } catch (const std::exception& e) {
+    impl_->conn.reset();
+    return MapDbException(e);
+  }
+  return common::Ok();
+}
 
 struct BlobLeafFinder::Impl {
   std::unique_ptr<pqxx::connection> conn;

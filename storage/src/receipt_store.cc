@@ -11,6 +11,7 @@
 #include "pg_array.h"
 #include "pg_util.h"
 #include "receipt_rows.h"
+#include "storage/sealed_blobs.h"
 #include "transaction.h"
 
 namespace storage {
@@ -84,11 +85,17 @@ pqxx::result ExecArrays(pqxx::transaction_base& tx, const char* name, const char
   return tx.exec_prepared(name, arrays.Param()...);
 }
 
-// message_blobs: the group's distinct bytes, when they are too many for one statement.
+// message_blobs or sealed_blobs: the group's distinct bytes, when they are too many for one
+// statement.
 constexpr size_t kBlobBytesPerStatement = 16u << 20;
 constexpr const char* kInsertBlobs =
     "INSERT INTO message_blobs (sha256, size, data) SELECT h, length(d), d"
     " FROM unnest($1::bytea[], $2::bytea[]) AS v(h, d) ON CONFLICT (sha256) DO NOTHING";
+constexpr const char* kInsertSealedBlobs =
+    "INSERT INTO sealed_blobs (tenant_id, sha256, size, kek_id, wrapped_key, data)"
+    " SELECT (SELECT t.id FROM tenants t WHERE t.name = v.tn), v.h, v.n, v.k, v.w, v.d"
+    " FROM unnest($1::text[], $2::bytea[], $3::int8[], $4::text[], $5::bytea[], $6::bytea[])"
+    " AS v(tn, h, n, k, w, d) ON CONFLICT (tenant_id, sha256) DO NOTHING";
 
 // The group's bytes (unless they went ahead in statements of their own), receipts, the queue
 // entries and the parts of the receipts inserted, in one statement: a repeated idempotency
@@ -116,9 +123,15 @@ constexpr const char* kInsertReceipts =
     " $41::bytea[] AS c41, $42::text[] AS c42, $43::int4[] AS c43, $44::text[] AS c44,"
     " $45::text[] AS c45, $46::text[] AS c46, $47::text[] AS c47, $48::text[] AS c48,"
     " $49::int8[] AS c49, $50::bytea[] AS c50, $51::bytea[] AS c51, $52::bytea[] AS c52,"
-    " $53::text[] AS c53, $54::bytea[] AS c54, $55::int4[] AS c55, $56::bytea[] AS c56), b"
+    " $53::text[] AS c53, $54::bytea[] AS c54, $55::int4[] AS c55, $56::bytea[] AS c56,"
+    " $57::text[] AS c57, $58::bytea[] AS c58, $59::int8[] AS c59, $60::text[] AS c60,"
+    " $61::bytea[] AS c61, $62::bytea[] AS c62), b"
     " AS (INSERT INTO message_blobs (sha256, size, data) SELECT h, length(d), d FROM a,"
-    " unnest(a.c51, a.c52) AS b(h, d) ON CONFLICT (sha256) DO NOTHING), v AS (SELECT * FROM"
+    " unnest(a.c51, a.c52) AS b(h, d) ON CONFLICT (sha256) DO NOTHING), s AS (INSERT INTO"
+    " sealed_blobs (tenant_id, sha256, size, kek_id, wrapped_key, data) SELECT (SELECT t.id"
+    " FROM tenants t WHERE t.name = s.tn), s.h, s.n, s.k, s.w, s.d FROM a, unnest(a.c57, a.c58,"
+    " a.c59, a.c60, a.c61, a.c62) AS s(tn, h, n, k, w, d) ON CONFLICT (tenant_id, sha256) DO"
+    " NOTHING), v AS (SELECT * FROM"
     " a, unnest(a.c1, a.c2, a.c3, a.c4, a.c5, a.c6, a.c7, a.c8, a.c9, a.c10, a.c11, a.c12,"
     " a.c13, a.c14, a.c15, a.c16, a.c17, a.c18, a.c19, a.c20, a.c21, a.c22, a.c23, a.c24,"
     " a.c25, a.c26, a.c27, a.c28, a.c29, a.c30, a.c31, a.c32, a.c33, a.c34, a.c35, a.c36,"
@@ -264,20 +277,33 @@ struct ReceiptArrays {
     return common::Ok();
   }
 
-  // The group's distinct bytes; empty when they went ahead in statements of their own.
+  // The group's distinct bytes; empty when they went ahead in statements of their own. In
+  // the clear (no wrapper) or sealed (migration 0012), never both.
   PgArray blob_sha256{T::kBytea}, blob_data{T::kBytea};
+  PgArray sealed_tenant{T::kText}, sealed_sha256{T::kBytea}, sealed_size{T::kInt8},
+      sealed_kek_id{T::kText}, sealed_wrapped{T::kBytea}, sealed_data{T::kBytea};
+
+  void AddSealed(const SealedBlob& b) {
+    sealed_tenant.Add(b.tenant);
+    sealed_sha256.Add(common::AsChars(b.sha256));
+    sealed_size.AddInt8(b.size);
+    sealed_kek_id.Add(b.kek_id);
+    sealed_wrapped.Add(b.wrapped_key);
+    sealed_data.Add(b.data);
+  }
 
   pqxx::result Exec(pqxx::transaction_base& tx) {
-    return ExecArrays(tx, "ingest_receipts", kInsertReceipts, id, tenant, us, node, source,
-                      listener, envelope_from, envelope_to, client_ip, client_port, client_name,
-                      helo, tls_protocol, tls_cipher, auth_user, queue_id, smtputf8, body_type,
-                      size, raw_sha256, canonical_sha256, canon_version, parts_root,
-                      envelope_digest, salt, hdr_from, hdr_sender, hdr_reply_to, hdr_to, hdr_cc,
-                      subject, date_header, date_utc, message_id, in_reply_to, addresses,
-                      attachment_names, parse_warnings, idempotency_key, leaf_record, leaf_hash,
-                      part_receipt, part_ordinal, part_position, part_content_type, part_charset,
-                      part_disposition, part_filename, part_size, part_sha256, blob_sha256,
-                      blob_data, asserted_by, journal_report_sha256, leaf_version, part_salt);
+    return ExecArrays(
+        tx, "ingest_receipts", kInsertReceipts, id, tenant, us, node, source, listener,
+        envelope_from, envelope_to, client_ip, client_port, client_name, helo, tls_protocol,
+        tls_cipher, auth_user, queue_id, smtputf8, body_type, size, raw_sha256, canonical_sha256,
+        canon_version, parts_root, envelope_digest, salt, hdr_from, hdr_sender, hdr_reply_to,
+        hdr_to, hdr_cc, subject, date_header, date_utc, message_id, in_reply_to, addresses,
+        attachment_names, parse_warnings, idempotency_key, leaf_record, leaf_hash, part_receipt,
+        part_ordinal, part_position, part_content_type, part_charset, part_disposition,
+        part_filename, part_size, part_sha256, blob_sha256, blob_data, asserted_by,
+        journal_report_sha256, leaf_version, part_salt, sealed_tenant, sealed_sha256, sealed_size,
+        sealed_kek_id, sealed_wrapped, sealed_data);
   }
 };
 
@@ -317,23 +343,35 @@ common::Result<std::vector<InsertedReceipt>> InsertRows(
 common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
     const std::vector<const NewReceipt*>& batch) {
   ReceiptArrays rows;
-  std::vector<const NewReceipt*> blobs;  // identical bytes in one group are stored once
-  size_t blob_bytes = 0;
+  // Identical bytes in one group are stored once: once per tenant when sealed.
+  std::vector<const NewReceipt*> blobs;
   {
-    std::set<common::Hash> seen;
+    std::set<std::pair<std::string, common::Hash>> seen;
     for (const NewReceipt* m : batch) {
       RETURN_IF_ERROR(rows.Add(*m));
-      if (!seen.insert(m->receipt.raw_sha256).second) continue;
+      const std::string tenant = wrapper_ != nullptr ? m->receipt.tenant : "";
+      if (!seen.insert({tenant, m->receipt.raw_sha256}).second) continue;
       blobs.push_back(m);
-      blob_bytes += m->raw.size();
     }
+  }
+  std::vector<SealedBlob> sealed;
+  size_t blob_bytes = 0;
+  if (wrapper_ != nullptr) {
+    ASSIGN_OR_RETURN(sealed, SealBlobs(*wrapper_, blobs));
+    for (const SealedBlob& b : sealed) blob_bytes += b.data.size();
+  } else {
+    for (const NewReceipt* m : blobs) blob_bytes += m->raw.size();
   }
   // The usual group is one statement and nothing else: it commits on its own, so the group
   // costs one round trip instead of BEGIN, the statement and COMMIT.
   if (blob_bytes <= kBlobBytesPerStatement) {
-    for (const NewReceipt* m : blobs) {
-      rows.blob_sha256.Add(common::AsChars(m->receipt.raw_sha256));
-      rows.blob_data.Add(m->raw);
+    if (wrapper_ != nullptr) {
+      for (const SealedBlob& b : sealed) rows.AddSealed(b);
+    } else {
+      for (const NewReceipt* m : blobs) {
+        rows.blob_sha256.Add(common::AsChars(m->receipt.raw_sha256));
+        rows.blob_data.Add(m->raw);
+      }
     }
     return InAutocommit<std::vector<InsertedReceipt>>(
         db_, [&](pqxx::nontransaction& tx) { return InsertRows(tx, rows, batch); });
@@ -342,20 +380,32 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
   // in the transaction that then inserts the receipts.
   return InTransaction<std::vector<InsertedReceipt>>(
       db_, [&](pqxx::work& tx) -> common::Result<std::vector<InsertedReceipt>> {
-        PgArray hashes(PgArray::Type::kBytea), data(PgArray::Type::kBytea);
-        size_t bytes = 0;
+        ReceiptArrays part;
+        size_t bytes = 0, count = 0;
         auto flush = [&] {
-          if (hashes.size() == 0) return;
-          ExecArrays(tx, "ingest_blobs", kInsertBlobs, hashes, data);
-          hashes = PgArray(PgArray::Type::kBytea);
-          data = PgArray(PgArray::Type::kBytea);
+          if (count == 0) return;
+          if (wrapper_ != nullptr) {
+            ExecArrays(tx, "ingest_sealed_blobs", kInsertSealedBlobs, part.sealed_tenant,
+                       part.sealed_sha256, part.sealed_size, part.sealed_kek_id,
+                       part.sealed_wrapped, part.sealed_data);
+          } else {
+            ExecArrays(tx, "ingest_blobs", kInsertBlobs, part.blob_sha256, part.blob_data);
+          }
+          part = ReceiptArrays();
           bytes = 0;
+          count = 0;
         };
-        for (const NewReceipt* m : blobs) {
-          if (bytes > 0 && bytes + m->raw.size() > kBlobBytesPerStatement) flush();
-          hashes.Add(common::AsChars(m->receipt.raw_sha256));
-          data.Add(m->raw);
-          bytes += m->raw.size();
+        for (size_t i = 0; i < blobs.size(); ++i) {
+          const size_t size = wrapper_ != nullptr ? sealed[i].data.size() : blobs[i]->raw.size();
+          if (bytes > 0 && bytes + size > kBlobBytesPerStatement) flush();
+          if (wrapper_ != nullptr) {
+            part.AddSealed(sealed[i]);
+          } else {
+            part.blob_sha256.Add(common::AsChars(blobs[i]->receipt.raw_sha256));
+            part.blob_data.Add(blobs[i]->raw);
+          }
+          bytes += size;
+          ++count;
         }
         flush();
         return InsertRows(tx, rows, batch);  // its arrays of bytes are empty
@@ -378,13 +428,31 @@ common::Result<std::optional<notary::Receipt>> ReceiptStore::Get(
       });
 }
 
-common::Result<std::string> ReceiptStore::GetRaw(const common::Hash& raw_sha256) {
-  return InTransaction<std::string>(db_, [&](pqxx::work& tx) -> common::Result<std::string> {
-    pqxx::result r =
-        tx.exec_params("SELECT data FROM message_blobs WHERE sha256 = $1", Bytea(raw_sha256));
-    if (r.empty()) return common::Error::NotFound("message bytes not found");
-    return BytesField(r[0][0]);
-  });
+common::Result<std::string> ReceiptStore::GetRaw(const std::string& tenant,
+                                                 const common::Hash& raw_sha256) {
+  struct Stored {
+    bool sealed = false;
+    std::string kek_id, wrapped_key, data;
+  };
+  ASSIGN_OR_RETURN(
+      Stored stored, InTransaction<Stored>(db_, [&](pqxx::work& tx) -> common::Result<Stored> {
+        pqxx::result r = tx.exec_params(
+            "SELECT s.kek_id, s.wrapped_key, s.data FROM sealed_blobs s JOIN tenants t"
+            " ON t.id = s.tenant_id WHERE t.name = $1 AND s.sha256 = $2",
+            tenant, Bytea(raw_sha256));
+        if (!r.empty()) {
+          return Stored{true, r[0][0].as<std::string>(), BytesField(r[0][1]), BytesField(r[0][2])};
+        }
+        // Stored in the clear, before migration 0012 (or by a store without a wrapper).
+        r = tx.exec_params("SELECT data FROM message_blobs WHERE sha256 = $1", Bytea(raw_sha256));
+        if (r.empty()) return common::Error::NotFound("message bytes not found");
+        return Stored{false, "", "", BytesField(r[0][0])};
+      }));
+  if (!stored.sealed) return std::move(stored.data);
+  if (wrapper_ == nullptr) {
+    return common::Error::Unavailable("the message bytes are sealed and no key holder is set");
+  }
+  return OpenBlob(*wrapper_, tenant, raw_sha256, stored.kek_id, stored.wrapped_key, stored.data);
 }
 
 common::Result<int64_t> ReceiptStore::PendingCount() {

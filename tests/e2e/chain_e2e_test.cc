@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -41,7 +42,8 @@ class ChainTest : public ::testing::Test {
   std::string dir_ = testsupport::MakeTempDir("chain");
 
   testsupport::CommandResult Audit() {
-    return RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "audit", "--quiet"});
+    return RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "audit", "--quiet",
+                       "--data-dir", dir_ + "/data"});
   }
 
   // Seals `n` messages and stops the node gracefully.
@@ -85,7 +87,7 @@ TEST_F(ChainTest, AuditNamesATamperedMessageByte) {
   SealSome(10);
   std::string victim = Psql(db_.SuperUrl(), "SELECT receipt_id FROM leaves WHERE leaf_index = 4");
   Tamper(
-      "UPDATE message_blobs SET data = overlay(data placing 'Z' from 40 for 1) WHERE sha256 = "
+      "UPDATE sealed_blobs SET data = overlay(data placing 'Z' from 40 for 1) WHERE sha256 = "
       "(SELECT raw_sha256 FROM receipts WHERE id = '" +
       victim + "')");
   auto a = Audit();
@@ -135,6 +137,13 @@ TEST_F(ChainTest, AuditNamesADroppedLeaf) {
 }
 
 TEST_F(ChainTest, TwoSealersOneKilledKeepTheChainLinearAndLoseNothing) {
+  // Without a signer, nodes that share a database share the tenants' key pairs
+  // (docs/retention.md): one keks.d folder for both, as an operator sets it up.
+  std::filesystem::create_directories(dir_ + "/data/keks.d");
+  for (const char* node : {"/a", "/b"}) {
+    std::filesystem::create_directories(dir_ + node);
+    std::filesystem::create_directory_symlink(dir_ + "/data/keks.d", dir_ + node + "/keks.d");
+  }
   e2e::NotarydProcess a(db_.AppUrl(), db_.OwnerUrl(), dir_ + "/a", {}, "node-a");
   e2e::NotarydProcess b(db_.AppUrl(), db_.OwnerUrl(), dir_ + "/b", {}, "node-b");
   ASSERT_TRUE(a.ready()) << a.Log();

@@ -123,14 +123,16 @@ TEST_F(HoldsTest, HoldAndReleaseAreSealedInTheLogAndAudited) {
                      listed.body["items"][0]["record"]["leaf_index"].dump()),
             listed.body["items"][0]["record"]["leaf_hash"]);
 
-  auto audit = RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "audit"});
+  auto audit = RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "audit",
+                           "--data-dir", dir_ + "/data"});
   EXPECT_EQ(audit.exit_code, 0) << audit.out;
 
   // An attacker with the database rewrites what the hold was about: the audit names it.
   Psql(db_.SuperUrl(),
        "SET session_replication_role = replica; UPDATE actions SET subject = "
        "'00000000-0000-7000-8000-000000000000' WHERE action = 'hold'");
-  audit = RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "audit"});
+  audit = RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "audit", "--data-dir",
+                      dir_ + "/data"});
   EXPECT_EQ(audit.exit_code, 1) << audit.out;
   EXPECT_NE(audit.out.find("does not describe its row"), std::string::npos) << audit.out;
 }

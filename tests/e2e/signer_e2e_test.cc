@@ -208,6 +208,12 @@ TEST_F(SignerE2eTest, BundleThroughTheSignerVerifiesWithTheFingerprintOfKeysList
   // The key is the signer's, in a file of its state directory.
   EXPECT_NE(where.find(dir_ + "/signer/state"), std::string::npos) << where;
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/data/signing_key.pem"));
+  // So is the tenant's key pair for encryption at rest: the bundle's bytes were sealed with
+  // its public half and opened by the signer (docs/retention.md).
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/data/keks.d"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/signer/state/keks.d/default.kek.1"));
+  EXPECT_EQ(testsupport::Psql(db_.SuperUrl(), "SELECT count(*) > 0 FROM sealed_blobs"), "t");
+  EXPECT_EQ(testsupport::Psql(db_.SuperUrl(), "SELECT count(*) FROM message_blobs"), "0");
 }
 
 TEST_F(SignerE2eTest, BundleThroughASoftHsmKeyVerifiesAndTheKeyCannotLeaveTheToken) {

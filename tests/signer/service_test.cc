@@ -24,6 +24,7 @@
 #include "support/test_support.h"
 #include "tsa/client.h"
 #include "tsa_authority/responder.h"
+#include "vault/key_wrapper.h"
 
 namespace {
 
@@ -58,8 +59,11 @@ class RunningSigner {
       t.clock = &clock;
       tsa_signing = std::move(t);
     }
+    std::filesystem::create_directories(state_dir + "/keks.d");
+    auto keks = vault::FileKeyHolder::Open(state_dir + "/keks.d");
+    EXPECT_TRUE(keks.ok());
     service_ = std::make_unique<signer::Service>(std::move(*ring), std::move(*policy),
-                                                 std::move(tsa_signing));
+                                                 std::move(tsa_signing), std::move(*keks));
     auto fd = signer::Listen(socket_path, 0660);
     EXPECT_TRUE(fd.ok()) << fd.error().ToString();
     listen_fd_ = *fd;
@@ -358,6 +362,44 @@ TEST(SignerKeyListTest, RoundTripsAndRefusesWhatItWouldNotWrite) {
   signer::KeyList two = list;
   two.keys[0].current = true;
   EXPECT_FALSE(signer::ParseKeyList(signer::EncodeKeyList(two)).ok());
+}
+
+}  // namespace
+
+namespace {
+
+// Encryption at rest: notaryd wraps data keys with the public key the signer gives, and only
+// the signer, whose private key never crosses the socket, unwraps them; a key wrapped for one
+// tenant is refused as another's, and the key pair outlives a restart.
+TEST_F(SignerServiceTest, UnwrapsDataKeysPerTenantWithKeysThatStayInTheSigner) {
+  std::vector<vault::Key> keys = {*vault::NewKey(), *vault::NewKey(), *vault::NewKey()};
+  vault::Wrapper::Wrapped w;
+  {
+    auto signer = Start();
+    signer::Client client = NewClient();
+    vault::Wrapper wrapper(client);
+    auto wrapped = wrapper.Wrap("acme", keys);
+    ASSERT_TRUE(wrapped.ok()) << wrapped.error().ToString();
+    w = *wrapped;
+    ASSERT_EQ(w.wrapped.size(), 3u);
+    EXPECT_EQ(w.wrapped[0].size(), vault::kWrappedKeyBytes);
+    auto back = client.Unwrap("acme", w.kek_id, w.wrapped);
+    ASSERT_TRUE(back.ok()) << back.error().ToString();
+    EXPECT_EQ(*back, keys);
+    ASSERT_TRUE(client.PublicKeyFor("other").ok());
+    EXPECT_FALSE(client.Unwrap("other", w.kek_id, w.wrapped).ok());
+    EXPECT_EQ(client.PublicKeyFor("../etc").error().code(), common::ErrorCode::kInvalidInput);
+    // The connection serves on after refusals.
+    EXPECT_TRUE(client.Unwrap("acme", w.kek_id, w.wrapped).ok());
+  }
+  struct stat st {};
+  ASSERT_EQ(::stat((state_ + "/keks.d/acme.kek.1").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto signer = Start();
+  signer::Client client = NewClient();
+  auto back = client.Unwrap("acme", w.kek_id, w.wrapped);
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  EXPECT_EQ(*back, keys);
 }
 
 }  // namespace

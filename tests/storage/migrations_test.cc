@@ -59,10 +59,10 @@ TEST_P(AppendOnlyTest, SuperuserCannotUpdateDeleteOrTruncateEvenWhenEmpty) {
   ASSERT_TRUE(storage::Migrate(db.OwnerUrl(), storage::BuiltinMigrations()).ok());
   const std::string table = GetParam();
   const std::map<std::string, std::string> column = {
-      {"blocks", "height"},        {"leaves", "leaf_index"}, {"timestamp_tokens", "tsa"},
-      {"access_log", "route"},     {"receipts", "subject"},  {"message_blobs", "size"},
-      {"message_parts", "size"},   {"tiles", "width"},       {"actions", "actor"},
-      {"hold_receipts", "hold_id"}};
+      {"blocks", "height"},         {"leaves", "leaf_index"}, {"timestamp_tokens", "tsa"},
+      {"access_log", "route"},      {"receipts", "subject"},  {"message_blobs", "size"},
+      {"message_parts", "size"},    {"tiles", "width"},       {"actions", "actor"},
+      {"hold_receipts", "hold_id"}, {"sealed_blobs", "size"}};
   const std::string col = column.at(table);
   // CASCADE, so a foreign key cannot be what refuses: the trigger must.
   for (const std::string& stmt : {"DELETE FROM " + table, "TRUNCATE " + table + " CASCADE",
@@ -76,7 +76,7 @@ TEST_P(AppendOnlyTest, SuperuserCannotUpdateDeleteOrTruncateEvenWhenEmpty) {
 INSTANTIATE_TEST_SUITE_P(EvidenceTables, AppendOnlyTest,
                          ::testing::Values("blocks", "leaves", "timestamp_tokens", "access_log",
                                            "receipts", "message_blobs", "message_parts", "tiles",
-                                           "actions", "hold_receipts"));
+                                           "actions", "hold_receipts", "sealed_blobs"));
 
 // Migration 0011: a hold changes once, by its release (and nothing else with it); never
 // deleted, by any role.

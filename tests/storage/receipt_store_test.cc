@@ -64,7 +64,7 @@ TEST_F(ReceiptStoreTest, InsertedReceiptReadsBackWithPartsAndPendingStatus) {
   EXPECT_EQ(r.parts[0].salt, common::Hash{});
   EXPECT_FALSE(r.leaf_index.has_value());
   EXPECT_EQ(*store.PendingCount(), 1);
-  auto raw = store.GetRaw(m.receipt.raw_sha256);
+  auto raw = store.GetRaw("default", m.receipt.raw_sha256);
   ASSERT_TRUE(raw.ok());
   EXPECT_EQ(*raw, m.raw);
 }
@@ -191,7 +191,7 @@ TEST_F(ReceiptStoreTest, GroupRowsReadBackFieldByField) {
     EXPECT_EQ(r.canon_version, m.receipt.canon_version);
     EXPECT_EQ(r.parts[0].salt, m.receipt.parts[0].salt);  // zero for version 1
     EXPECT_EQ(r.parts[1].salt, m.receipt.parts[1].salt);
-    EXPECT_EQ(*store.GetRaw(m.receipt.raw_sha256), m.raw);
+    EXPECT_EQ(*store.GetRaw("default", m.receipt.raw_sha256), m.raw);
     EXPECT_EQ(r.leaf_version, m.receipt.leaf_version);
     EXPECT_EQ(r.provenance.asserted_by, m.receipt.provenance.asserted_by);
     EXPECT_EQ(r.provenance.journal_report_sha256, m.receipt.provenance.journal_report_sha256);
@@ -221,7 +221,7 @@ TEST_F(ReceiptStoreTest, LargeGroupBytesAreStoredExactlyAndAtomically) {
   auto ins = store.Insert(ptrs);
   ASSERT_TRUE(ins.ok()) << ins.error().ToString();
   EXPECT_EQ(ins->size(), 4u);
-  for (const auto& m : group) EXPECT_EQ(*store.GetRaw(m.receipt.raw_sha256), m.raw);
+  for (const auto& m : group) EXPECT_EQ(*store.GetRaw("default", m.receipt.raw_sha256), m.raw);
 
   // The same again with an unknown tenant in the group: nothing of it is stored.
   std::vector<storage::NewReceipt> bad;
@@ -233,7 +233,7 @@ TEST_F(ReceiptStoreTest, LargeGroupBytesAreStoredExactlyAndAtomically) {
   std::vector<const storage::NewReceipt*> bad_ptrs;
   for (const auto& m : bad) bad_ptrs.push_back(&m);
   EXPECT_FALSE(store.Insert(bad_ptrs).ok());
-  EXPECT_FALSE(store.GetRaw(bad[0].receipt.raw_sha256).ok());
+  EXPECT_FALSE(store.GetRaw("default", bad[0].receipt.raw_sha256).ok());
   auto out = testsupport::RunCommand(
       {"psql", "-X", "-At", tdb_.SuperUrl(), "-c",
        "SELECT (SELECT count(*) FROM message_blobs) || ',' || (SELECT count(*) FROM receipts)"});

@@ -19,6 +19,7 @@
 #include <ostream>
 
 #include "storage/database.h"
+#include "vault/key_wrapper.h"
 
 namespace pipeline {
 
@@ -29,6 +30,9 @@ struct AuditOptions {
   // Stored message bytes per chunk of leaves handed to a worker (tests make it tiny, so that
   // a block is spread over many chunks and workers).
   size_t chunk_bytes = 2 << 20;
+  // Opens the message bytes sealed at rest (migration 0012, docs/retention.md) so that they are
+  // hashed like the rest; without one they are counted, not opened.
+  vault::Wrapper* wrapper = nullptr;
 };
 
 // Returns the process exit code: 0 when everything holds, 1 at the first inconsistency

@@ -10,12 +10,14 @@
 
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "common/thread_annotations.h"
 #include "log/chain_signer.h"
 #include "signer/frame.h"
 #include "signer/key_list.h"
+#include "vault/key_wrapper.h"
 
 namespace signer {
 
@@ -24,7 +26,7 @@ struct ClientOptions {
   int timeout_ms = 10'000;  // per request, connect included
 };
 
-class Client final : public notary::ChainSigner {
+class Client final : public notary::ChainSigner, public vault::KeyHolder {
  public:
   explicit Client(ClientOptions options) : options_(std::move(options)) {}
   ~Client() override;
@@ -42,6 +44,13 @@ class Client final : public notary::ChainSigner {
   // `tst_info_der` (notary::TsaSignFn).
   common::Result<std::string> SignTimestamp(std::string_view signed_attrs_der,
                                             std::string_view tst_info_der) EXCLUDES(mu_);
+  // Encryption at rest: the tenant's public key (wrapping needs nothing else), and data keys
+  // unwrapped with its private half, which stays in the signer.
+  common::Result<vault::TenantKey> PublicKeyFor(const std::string& tenant) override EXCLUDES(mu_);
+  common::Result<std::vector<vault::Key>> Unwrap(const std::string& tenant,
+                                                 const std::string& kek_id,
+                                                 std::span<const std::string> wrapped) override
+      EXCLUDES(mu_);
 
  private:
   // Sends one request and reads its answer; a kRefused answer becomes its error.

@@ -32,10 +32,17 @@ enum class Kind : uint8_t {
   // SET) || the DER TSTInfo they cover (tsa_authority/tst_signing_check.h); answered
   // kSignature with the DER ECDSA signature of the built-in TSA's key.
   kSignTimestamp = 0x05,
+  // Encryption at rest (docs/retention.md, vault/key_wrapper.h): a tenant's key pair's public
+  // half (made on first use), and data keys unwrapped with its private half, which never
+  // leaves the signer (key_wrap_body.h).
+  kTenantKey = 0x06,   // answered kTenantKeyIs
+  kUnwrapKeys = 0x07,  // answered kDataKeys
   // Answers.
   kKeys = 0x81,       // body: the key list (key_list.h)
   kSignature = 0x82,  // body: the block signature (64 bytes) or the signed checkpoint note
-  kRefused = 0xc0,    // body: "<reason code> <why>", printable ASCII (service.h)
+  kTenantKeyIs = 0x83,
+  kDataKeys = 0x84,
+  kRefused = 0xc0,  // body: "<reason code> <why>", printable ASCII (service.h)
 };
 
 bool IsKnownKind(uint8_t kind);

@@ -13,6 +13,7 @@
 // Thread-safety: not thread-safe; one request at a time.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "common/result.h"
@@ -20,6 +21,7 @@
 #include "signer/key_ring.h"
 #include "signer/policy.h"
 #include "signer/tsa_key.h"
+#include "vault/key_wrapper.h"
 
 namespace signer {
 
@@ -35,8 +37,14 @@ struct TsaSigning {
 class Service {
  public:
   // `policy` must name ring.current()'s key id.
-  Service(KeyRing ring, Policy policy, std::optional<TsaSigning> tsa = std::nullopt)
-      : ring_(std::move(ring)), policy_(std::move(policy)), tsa_(std::move(tsa)) {}
+  // `keks`: the tenants' key-encryption keys (tenant-key, unwrap-keys); none, and those
+  // requests are refused as unsupported.
+  Service(KeyRing ring, Policy policy, std::optional<TsaSigning> tsa = std::nullopt,
+          std::unique_ptr<vault::KeyHolder> keks = nullptr)
+      : ring_(std::move(ring)),
+        policy_(std::move(policy)),
+        tsa_(std::move(tsa)),
+        keks_(std::move(keks)) {}
 
   // The answer frame. `peer` names the caller in the log (e.g. "uid=998 pid=123"); only a
   // request from the operator's `admin` socket may rotate keys.
@@ -49,10 +57,13 @@ class Service {
   common::Result<Frame> SignBlock(const std::string& encoded);
   common::Result<Frame> SignCheckpoint(const std::string& text);
   common::Result<Frame> SignTimestamp(std::string_view body);
+  common::Result<Frame> TenantKey(std::string_view body);
+  common::Result<Frame> UnwrapKeys(std::string_view body);
 
   KeyRing ring_;
   Policy policy_;
   std::optional<TsaSigning> tsa_;
+  std::unique_ptr<vault::KeyHolder> keks_;
 };
 
 // The refusal body for `error` (see above) and back.

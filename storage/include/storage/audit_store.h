@@ -60,6 +60,10 @@ struct StoredLeaf {
   // With the bytes: the salts of the receipt's parts, in order ("" for an unsalted part of
   // canonical form version 1).
   std::vector<std::string> part_salts;
+  // With the bytes, when they are sealed at rest (migration 0012): what opens them; `raw` is
+  // empty until the reader's caller opens them. sealed_bad: they did not open.
+  bool sealed = false, sealed_bad = false;
+  std::string sealed_kek_id, sealed_wrapped_key, sealed_data;
   // An authentication record's leaf (migration 0010): no receipt of its own (has_receipt is
   // false); the message it names, its record, the encoded results and DNS archive, and that
   // message's leaf hash as stored with it.

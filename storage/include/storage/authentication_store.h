@@ -14,6 +14,7 @@
 #include "common/bytes.h"
 #include "common/result.h"
 #include "storage/database.h"
+#include "vault/key_wrapper.h"
 
 namespace storage {
 
@@ -43,7 +44,9 @@ struct UncheckedMessage {
 
 class AuthenticationStore {
  public:
-  explicit AuthenticationStore(Database& db) : db_(db) {}
+  // The wrapper opens message bytes sealed at rest (migration 0012) for Unchecked.
+  explicit AuthenticationStore(Database& db, vault::Wrapper* wrapper = nullptr)
+      : db_(db), wrapper_(wrapper) {}
 
   // Stores the row and queues its record for the next block, in one transaction. false when
   // the message already has one (another node checked it first): the first stays.
@@ -57,6 +60,7 @@ class AuthenticationStore {
 
  private:
   Database& db_;
+  vault::Wrapper* wrapper_;
 };
 
 }  // namespace storage

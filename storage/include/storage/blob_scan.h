@@ -24,6 +24,7 @@
 
 #include "common/result.h"
 #include "storage/database.h"
+#include "storage/sealed_blobs.h"
 
 namespace storage {
 
@@ -55,6 +56,27 @@ class BlobScan {
   std::unique_ptr<Impl> impl_;
 };
 
+// The bytes sealed at rest (migration 0012), for the audit: every row of sealed_blobs with its
+// tenant's name, a batch at a time through a cursor on a connection of its own (one snapshot).
+class SealedBlobScan {
+ public:
+  static common::Result<std::unique_ptr<SealedBlobScan>> Open(Database& db);
+  ~SealedBlobScan();
+  SealedBlobScan(const SealedBlobScan&) = delete;
+  SealedBlobScan& operator=(const SealedBlobScan&) = delete;
+
+  // Calls `fn` with batches of at most `batch` rows until the table is read or `fn` returns
+  // false (then kUnavailable).
+  common::Status ForEachBatch(size_t batch,
+                              const std::function<bool(std::vector<SealedBlob>&)>& fn);
+
+  struct Impl;
+
+ private:
+  explicit SealedBlobScan(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 class BlobLeafFinder {
  public:
   // Opens a connection of its own with the pool's URL.
@@ -66,7 +88,8 @@ class BlobLeafFinder {
   // The lowest leaf index in [0, extent) whose receipt's raw_sha256 is one of `keys`.
   common::Result<std::optional<BlobLeaf>> FirstLeafReferencing(const std::vector<std::string>& keys,
                                                                int64_t extent);
-  // The lowest leaf index in [0, extent) whose receipt's raw_sha256 has no message_blobs row.
+  // The lowest leaf index in [0, extent) whose receipt has no bytes stored: no message_blobs
+  // row of its raw_sha256, nor a sealed_blobs row of its tenant and raw_sha256.
   common::Result<std::optional<BlobLeaf>> FirstLeafWithoutBlob(int64_t extent);
 
   struct Impl;

@@ -12,6 +12,7 @@
 #include "common/result.h"
 #include "storage/database.h"
 #include "storage/records.h"
+#include "vault/key_wrapper.h"
 
 namespace storage {
 
@@ -35,18 +36,24 @@ struct SearchPage {
 
 class ReceiptStore {
  public:
-  explicit ReceiptStore(Database& db) : db_(db) {}
+  // With a wrapper, new bytes are sealed for their tenant (migration 0012, docs/retention.md)
+  // and sealed bytes can be read; without one, new bytes are stored in the clear
+  // (message_blobs), and sealed ones cannot be read (kUnavailable).
+  explicit ReceiptStore(Database& db, vault::Wrapper* wrapper = nullptr)
+      : db_(db), wrapper_(wrapper) {}
 
   common::Result<std::vector<InsertedReceipt>> Insert(const std::vector<const NewReceipt*>& batch);
   // nullopt when missing or when `tenant` is given and the receipt belongs to another one.
   common::Result<std::optional<notary::Receipt>> Get(const std::string& id,
                                                      const std::optional<std::string>& tenant);
-  common::Result<std::string> GetRaw(const common::Hash& raw_sha256);
+  // The bytes of the tenant's receipts with this raw_sha256: opened when sealed.
+  common::Result<std::string> GetRaw(const std::string& tenant, const common::Hash& raw_sha256);
   common::Result<SearchPage> Search(const SearchQuery& q);
   common::Result<int64_t> PendingCount();
 
  private:
   Database& db_;
+  vault::Wrapper* wrapper_;
 };
 
 // True when `s` is a canonical UUID text (what receipt ids are).

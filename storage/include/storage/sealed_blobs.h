@@ -1,0 +1,48 @@
+// Message bytes sealed for storage (migration 0012, docs/retention.md): each tenant's distinct
+// bytes under a fresh data key, wrapped for the tenant's key pair (vault/key_wrapper.h), with
+// associated data that binds the tenant and the bytes' SHA-256. Sealed by ReceiptStore; opened
+// by the stores and by the audit (with the key holder), row by row (OpenBlob) or a batch at a
+// time (OpenBlobs: one unwrapping per tenant and key pair).
+//
+// Thread-safety: pure functions over a thread-safe Wrapper.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/result.h"
+#include "storage/records.h"
+#include "vault/key_wrapper.h"
+
+namespace storage {
+
+struct SealedBlob {
+  std::string tenant;
+  common::Hash sha256{};
+  int64_t size = 0;  // of the plaintext
+  std::string kek_id, wrapped_key, data;
+};
+
+// "email-notary/blob\n" || str(tenant) || sha256 (32 bytes).
+std::string BlobAad(const std::string& tenant, const common::Hash& sha256);
+
+// One sealed blob per receipt in `blobs` (the caller passes each tenant's bytes once); one
+// wrapping per tenant present.
+common::Result<std::vector<SealedBlob>> SealBlobs(vault::Wrapper& wrapper,
+                                                  const std::vector<const NewReceipt*>& blobs);
+
+// The plaintext of a stored sealed blob, checked against its SHA-256. kVerifyFailed when it
+// does not open or is not those bytes; the holder's errors otherwise (kNotFound: its key
+// pair is gone).
+common::Result<std::string> OpenBlob(vault::Wrapper& wrapper, const std::string& tenant,
+                                     const common::Hash& sha256, const std::string& kek_id,
+                                     const std::string& wrapped_key, const std::string& data);
+
+// Each blob of `blobs` opened: out[i] is the plaintext, or the error that opening it met
+// (kVerifyFailed for a blob altered or not of its hash). The Result fails only when the key
+// holder does (unreachable, or a key pair gone).
+common::Result<std::vector<common::Result<std::string>>> OpenBlobs(
+    vault::Wrapper& wrapper, const std::vector<SealedBlob>& blobs);
+
+}  // namespace storage
