@@ -452,7 +452,17 @@ common::Result<std::string> ReceiptStore::GetRaw(const std::string& tenant,
   if (wrapper_ == nullptr) {
     return common::Error::Unavailable("the message bytes are sealed and no key holder is set");
   }
-  return OpenBlob(*wrapper_, tenant, raw_sha256, stored.kek_id, stored.wrapped_key, stored.data);
+  auto plain =
+      OpenBlob(*wrapper_, tenant, raw_sha256, stored.kek_id, stored.wrapped_key, stored.data);
+  if (!plain.ok() && (plain.error().code() == common::ErrorCode::kVerifyFailed ||
+                      plain.error().code() == common::ErrorCode::kNotFound ||
+                      plain.error().code() == common::ErrorCode::kInvalidInput)) {
+    // Not the caller's fault: the stored row was altered, or its key pair is not with this
+    // node's key holder (docs/retention.md). A 500, never a 4xx.
+    return common::Error::Internal("the stored message bytes do not open (" +
+                                   plain.error().message() + "); notaryctl audit names them");
+  }
+  return plain;
 }
 
 common::Result<int64_t> ReceiptStore::PendingCount() {
