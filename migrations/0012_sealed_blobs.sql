@@ -28,6 +28,13 @@ CREATE TRIGGER sealed_blobs_append_only_row BEFORE UPDATE OR DELETE ON sealed_bl
 CREATE TRIGGER sealed_blobs_append_only_stmt BEFORE UPDATE OR DELETE OR TRUNCATE ON sealed_blobs
   FOR EACH STATEMENT EXECUTE FUNCTION notary_refuse_change();
 
+-- Exchange journal reports (migration 0002) are sealed the same way: `data` is then the
+-- ciphertext, with the wrapped data key beside it; rows stored before stay in the clear.
+ALTER TABLE journal_reports
+  ADD COLUMN kek_id text,
+  ADD COLUMN wrapped_key bytea CHECK (length(wrapped_key) = 92),
+  ADD CONSTRAINT journal_reports_sealed_whole CHECK ((kek_id IS NULL) = (wrapped_key IS NULL));
+
 -- A receipt's bytes are in sealed_blobs (new) or message_blobs (before this migration); the
 -- audit checks that each receipt has them (storage/blob_scan.h).
 ALTER TABLE receipts DROP CONSTRAINT receipts_raw_sha256_fkey;

@@ -186,7 +186,7 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   }
   p->router = std::make_unique<pipeline::TenantRouter>(std::move(router));
   p->auth = std::make_unique<pipeline::Authenticator>(*p->admin, c.rate_limit_per_minute);
-  p->journal = std::make_unique<storage::JournalStore>(*p->db);
+  p->journal = std::make_unique<storage::JournalStore>(*p->db, p->wrapper.get());
   pipeline::Ingestor::Options ingest_options{c.node_name};
   ingest_options.journal_store = p->journal.get();
   p->ingestor =

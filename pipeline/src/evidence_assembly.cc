@@ -61,7 +61,7 @@ common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& rece
     // whole message, so a part-only bundle never includes it.
     if (sources.journal != nullptr) {
       ASSIGN_OR_RETURN(std::optional<storage::JournalReportRow> report,
-                       sources.journal->Get(receipt.id));
+                       sources.journal->Get(receipt.id, receipt.tenant));
       if (report) in.journal_report = std::move(report->data);
     }
   }

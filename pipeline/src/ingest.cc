@@ -186,7 +186,8 @@ Ingestor::Ready Ingestor::Prepare(Item item) const {
                    item.received_at_us, options_.node, report_sha256),
       std::nullopt};
   if (report) {
-    r.report = storage::JournalReportRow{r.receipt.receipt.id, *report_sha256, std::move(*report)};
+    r.report = storage::JournalReportRow{r.receipt.receipt.id, r.receipt.receipt.tenant,
+                                         *report_sha256, std::move(*report)};
   }
   return r;
 }

@@ -14,6 +14,7 @@
 #include "mime/canonical.h"
 #include "storage/database.h"
 #include "storage/journal_store.h"
+#include "vault/key_wrapper.h"
 
 namespace plugintest {
 namespace {
@@ -158,14 +159,26 @@ class JournalNotaryTest : public ::testing::Test {
     EXPECT_EQ(
         j["canonical_sha256"],
         common::ToHex(mime::Canonicalize(kOriginal, mime::kLatestCanonVersion).canonical_sha256));
-    auto db = storage::Database::Open({notary_->db().AppUrl(), 1});
-    ASSERT_TRUE(db.ok());
-    storage::JournalStore store(**db);
-    auto kept = store.Get(j["id"]);
-    ASSERT_TRUE(kept.ok());
+    auto kept = StoredReport(j["id"]);
+    ASSERT_TRUE(kept.ok()) << kept.error().ToString();
     ASSERT_TRUE(kept->has_value());
     EXPECT_EQ((*kept)->data, report);
     EXPECT_EQ((*kept)->sha256, common::Sha256Of(report));
+    // At rest the report is sealed (migration 0012): the table holds no word of it.
+    EXPECT_EQ(testsupport::Psql(notary_->db().SuperUrl(),
+                                "SELECT count(*) FROM journal_reports WHERE kek_id IS NULL OR"
+                                " position(convert_to('contoso', 'UTF8') in data) > 0"),
+              "0");
+  }
+  // The report kept for receipt `id`, opened with notaryd's key pairs.
+  common::Result<std::optional<storage::JournalReportRow>> StoredReport(const std::string& id) {
+    auto db = storage::Database::Open({notary_->db().AppUrl(), 1});
+    if (!db.ok()) return db.error();
+    auto holder = vault::FileKeyHolder::Open(dir_ + "/notaryd/keks.d");
+    if (!holder.ok()) return holder.error();
+    vault::Wrapper wrapper(**holder);
+    storage::JournalStore store(**db, &wrapper);
+    return store.Get(id, "default");
   }
   std::string dir_;
   std::unique_ptr<Notary> notary_;
@@ -198,11 +211,8 @@ TEST_F(JournalNotaryTest, ReportsFromUntrustedSourcesAreNotarisedAsReceived) {
     EXPECT_EQ(j["raw_sha256"],
               common::ToHex(common::Sha256Of(source == "smtp" ? report + "\r\n" : report)));
     EXPECT_NE(j["envelope_from"], "alice@contoso.com");
-    auto db = storage::Database::Open({notary_->db().AppUrl(), 1});
-    ASSERT_TRUE(db.ok());
-    storage::JournalStore store(**db);
-    auto kept = store.Get(j["id"]);
-    ASSERT_TRUE(kept.ok());
+    auto kept = StoredReport(j["id"]);
+    ASSERT_TRUE(kept.ok()) << kept.error().ToString();
     EXPECT_FALSE(kept->has_value());
   };
   // HTTP, with an ingest key that lacks the journal scope (the milter's kind of key).
