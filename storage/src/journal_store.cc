@@ -1,15 +1,11 @@
 #include "storage/journal_store.h"
 
-#include <openssl/crypto.h>
-
-#include <map>
 #include <pqxx/pqxx>
 
-#include "common/sha256.h"
 #include "pg_util.h"
 #include "storage/receipt_store.h"
+#include "storage/sealed_blobs.h"
 #include "transaction.h"
-#include "vault/aead.h"
 
 namespace storage {
 namespace {
@@ -30,41 +26,20 @@ common::Status JournalStore::Append(const std::vector<const JournalReportRow*>& 
   for (const JournalReportRow* r : rows) {
     if (!IsUuid(r->receipt_id)) return common::Error::InvalidInput("receipt id is not a UUID");
   }
-  // Sealed: a data key per report, wrapped once per tenant present.
-  struct Sealed {
-    std::string kek_id, wrapped_key, data;
-  };
-  std::vector<std::optional<Sealed>> sealed(rows.size());
+  // Sealed like the message bytes (storage/sealed_blobs.h).
+  std::vector<SealedValue> sealed;
   if (wrapper_ != nullptr) {
-    std::map<std::string, std::vector<size_t>> by_tenant;
-    for (size_t i = 0; i < rows.size(); ++i) by_tenant[rows[i]->tenant].push_back(i);
-    for (const auto& [tenant, positions] : by_tenant) {
-      std::vector<vault::Key> keys;
-      for (size_t k = 0; k < positions.size(); ++k) {
-        ASSIGN_OR_RETURN(vault::Key key, vault::NewKey());
-        keys.push_back(key);
-      }
-      auto wrapped = wrapper_->Wrap(tenant, keys);
-      common::Status failed = common::Ok();
-      if (!wrapped.ok()) failed = wrapped.error();
-      for (size_t k = 0; failed.ok() && k < positions.size(); ++k) {
-        const JournalReportRow& r = *rows[positions[k]];
-        auto data = vault::Seal(keys[k], r.data, JournalAad(tenant, r.receipt_id, r.sha256));
-        if (!data.ok()) {
-          failed = data.error();
-        } else {
-          sealed[positions[k]] = Sealed{wrapped->kek_id, wrapped->wrapped[k], std::move(*data)};
-        }
-      }
-      for (vault::Key& k : keys) OPENSSL_cleanse(k.data(), k.size());
-      if (!failed.ok()) return failed.error();
+    std::vector<PlainValue> values;
+    for (const JournalReportRow* r : rows) {
+      values.push_back({r->tenant, r->data, JournalAad(r->tenant, r->receipt_id, r->sha256)});
     }
+    ASSIGN_OR_RETURN(sealed, SealForTenants(*wrapper_, values));
   }
   auto status = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
     for (size_t i = 0; i < rows.size(); ++i) {
       const JournalReportRow* r = rows[i];
-      const std::optional<Sealed>& s = sealed[i];
-      if (s) {
+      const SealedValue* s = sealed.empty() ? nullptr : &sealed[i];
+      if (s != nullptr) {
         tx.exec_params(
             "INSERT INTO journal_reports (receipt_id, sha256, size, data, kek_id, wrapped_key)"
             " VALUES ($1::uuid, $2, $3, $4, $5, $6)",
@@ -107,14 +82,8 @@ common::Result<std::optional<JournalReportRow>> JournalStore::Get(const std::str
   if (wrapper_ == nullptr) {
     return common::Error::Unavailable("the journal report is sealed and no key holder is set");
   }
-  auto keys = wrapper_->Unwrap(tenant, key->first, std::span<const std::string>(&key->second, 1));
-  common::Result<std::string> plain =
-      keys.ok() ? vault::Open((*keys)[0], row->data, JournalAad(tenant, receipt_id, row->sha256))
-                : common::Result<std::string>(keys.error());
-  if (keys.ok()) OPENSSL_cleanse((*keys)[0].data(), (*keys)[0].size());
-  if (plain.ok() && common::Sha256Of(*plain) != row->sha256) {
-    plain = common::Error::VerifyFailed("the journal report does not hash to its digest");
-  }
+  auto plain = OpenSealed(*wrapper_, tenant, key->first, key->second, row->data,
+                          JournalAad(tenant, receipt_id, row->sha256), row->sha256);
   if (!plain.ok()) {
     if (plain.error().code() == common::ErrorCode::kUnavailable) return plain.error();
     return common::Error::Internal("the stored journal report does not open (" +

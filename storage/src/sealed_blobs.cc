@@ -16,11 +16,11 @@ std::string BlobAad(const std::string& tenant, const common::Hash& sha256) {
   return aad;
 }
 
-common::Result<std::vector<SealedBlob>> SealBlobs(vault::Wrapper& wrapper,
-                                                  const std::vector<const NewReceipt*>& blobs) {
+common::Result<std::vector<SealedValue>> SealForTenants(vault::Wrapper& wrapper,
+                                                        const std::vector<PlainValue>& values) {
   std::map<std::string, std::vector<size_t>> by_tenant;
-  for (size_t i = 0; i < blobs.size(); ++i) by_tenant[blobs[i]->receipt.tenant].push_back(i);
-  std::vector<SealedBlob> out(blobs.size());
+  for (size_t i = 0; i < values.size(); ++i) by_tenant[values[i].tenant].push_back(i);
+  std::vector<SealedValue> out(values.size());
   for (const auto& [tenant, positions] : by_tenant) {
     std::vector<vault::Key> keys;
     keys.reserve(positions.size());
@@ -32,19 +32,16 @@ common::Result<std::vector<SealedBlob>> SealBlobs(vault::Wrapper& wrapper,
     common::Status failed = common::Ok();
     if (!wrapped.ok()) failed = wrapped.error();
     for (size_t k = 0; failed.ok() && k < positions.size(); ++k) {
-      const NewReceipt& n = *blobs[positions[k]];
-      SealedBlob& b = out[positions[k]];
-      b.tenant = tenant;
-      b.sha256 = n.receipt.raw_sha256;
-      b.size = static_cast<int64_t>(n.raw.size());
-      b.kek_id = wrapped->kek_id;
-      b.wrapped_key = std::move(wrapped->wrapped[k]);
-      auto data = vault::Seal(keys[k], n.raw, BlobAad(tenant, b.sha256));
+      const PlainValue& v = values[positions[k]];
+      SealedValue& sealed = out[positions[k]];
+      sealed.kek_id = wrapped->kek_id;
+      sealed.wrapped_key = std::move(wrapped->wrapped[k]);
+      auto data = vault::Seal(keys[k], v.bytes, v.aad);
       if (!data.ok()) {
         failed = data.error();
         break;
       }
-      b.data = std::move(*data);
+      sealed.data = std::move(*data);
     }
     for (vault::Key& k : keys) OPENSSL_cleanse(k.data(), k.size());
     if (!failed.ok()) return failed.error();
@@ -52,18 +49,47 @@ common::Result<std::vector<SealedBlob>> SealBlobs(vault::Wrapper& wrapper,
   return out;
 }
 
-common::Result<std::string> OpenBlob(vault::Wrapper& wrapper, const std::string& tenant,
-                                     const common::Hash& sha256, const std::string& kek_id,
-                                     const std::string& wrapped_key, const std::string& data) {
+common::Result<std::string> OpenSealed(vault::Wrapper& wrapper, const std::string& tenant,
+                                       const std::string& kek_id, const std::string& wrapped_key,
+                                       const std::string& data, const std::string& aad,
+                                       const common::Hash& sha256) {
   ASSIGN_OR_RETURN(std::vector<vault::Key> keys,
                    wrapper.Unwrap(tenant, kek_id, std::span<const std::string>(&wrapped_key, 1)));
-  auto plain = vault::Open(keys[0], data, BlobAad(tenant, sha256));
+  auto plain = vault::Open(keys[0], data, aad);
   OPENSSL_cleanse(keys[0].data(), keys[0].size());
   if (!plain.ok()) return plain.error();
   if (common::Sha256Of(*plain) != sha256) {
-    return common::Error::VerifyFailed("stored bytes do not hash to their receipt's raw_sha256");
+    return common::Error::VerifyFailed("stored bytes do not hash to their recorded SHA-256");
   }
   return plain;
+}
+
+common::Result<std::vector<SealedBlob>> SealBlobs(vault::Wrapper& wrapper,
+                                                  const std::vector<const NewReceipt*>& blobs) {
+  std::vector<PlainValue> values;
+  values.reserve(blobs.size());
+  for (const NewReceipt* n : blobs) {
+    values.push_back(
+        {n->receipt.tenant, n->raw, BlobAad(n->receipt.tenant, n->receipt.raw_sha256)});
+  }
+  ASSIGN_OR_RETURN(std::vector<SealedValue> sealed, SealForTenants(wrapper, values));
+  std::vector<SealedBlob> out(blobs.size());
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    SealedBlob& b = out[i];
+    b.tenant = blobs[i]->receipt.tenant;
+    b.sha256 = blobs[i]->receipt.raw_sha256;
+    b.size = static_cast<int64_t>(blobs[i]->raw.size());
+    b.kek_id = std::move(sealed[i].kek_id);
+    b.wrapped_key = std::move(sealed[i].wrapped_key);
+    b.data = std::move(sealed[i].data);
+  }
+  return out;
+}
+
+common::Result<std::string> OpenBlob(vault::Wrapper& wrapper, const std::string& tenant,
+                                     const common::Hash& sha256, const std::string& kek_id,
+                                     const std::string& wrapped_key, const std::string& data) {
+  return OpenSealed(wrapper, tenant, kek_id, wrapped_key, data, BlobAad(tenant, sha256), sha256);
 }
 
 common::Result<std::vector<common::Result<std::string>>> OpenBlobs(

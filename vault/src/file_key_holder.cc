@@ -81,16 +81,22 @@ common::Status CreateKeyFile(const std::string& dir, const std::string& path, co
 struct FileKeyHolder::Impl {
   std::string dir;
   std::mutex mu;
-  std::map<std::string, PrivateKey> loaded;  // tenant -> private key of the current epoch
+  // A tenant's key pair of the current epoch, its public half and name derived once.
+  struct Pair {
+    PrivateKey key;
+    TenantKey pub;
+  };
+  std::map<std::string, Pair> loaded;  // by tenant
 
   ~Impl() {
-    for (auto& [t, k] : loaded) OPENSSL_cleanse(k.data(), k.size());
+    for (auto& [t, p] : loaded) OPENSSL_cleanse(p.key.data(), p.key.size());
   }
 
-  // The tenant's private key, read, or made when `create`; with mu held.
-  common::Result<PrivateKey> Load(const std::string& tenant, bool create) {
+  // The tenant's key pair, read, or made when `create`; with mu held. The reference stays
+  // valid while mu is held.
+  common::Result<const Pair*> Load(const std::string& tenant, bool create) {
     if (!IsTenantName(tenant)) return common::Error::InvalidInput("not a tenant name");
-    if (auto it = loaded.find(tenant); it != loaded.end()) return it->second;
+    if (auto it = loaded.find(tenant); it != loaded.end()) return &it->second;
     const std::string path = dir + "/" + tenant + ".kek." + kEpoch;
     auto k = ReadKeyFile(path);
     if (!k.ok() && k.error().code() == common::ErrorCode::kNotFound && create) {
@@ -106,8 +112,16 @@ struct FileKeyHolder::Impl {
       OPENSSL_cleanse(fresh.data(), fresh.size());
     }
     if (!k.ok()) return k.error();
-    loaded[tenant] = *k;
-    return *k;
+    auto pub = PublicKeyOf(*k);
+    if (!pub.ok()) {
+      OPENSSL_cleanse(k->data(), k->size());
+      return pub.error();
+    }
+    Pair& pair = loaded[tenant];
+    pair.key = *k;
+    pair.pub = TenantKey{KekIdOf(*pub), *pub};
+    OPENSSL_cleanse(k->data(), k->size());
+    return &pair;
   }
 };
 
@@ -126,11 +140,8 @@ common::Result<std::unique_ptr<FileKeyHolder>> FileKeyHolder::Open(std::string d
 
 common::Result<TenantKey> FileKeyHolder::PublicKeyFor(const std::string& tenant) {
   std::lock_guard lock(impl_->mu);
-  ASSIGN_OR_RETURN(PrivateKey k, impl_->Load(tenant, /*create=*/true));
-  auto pub = PublicKeyOf(k);
-  OPENSSL_cleanse(k.data(), k.size());
-  if (!pub.ok()) return pub.error();
-  return TenantKey{KekIdOf(*pub), *pub};
+  ASSIGN_OR_RETURN(const Impl::Pair* pair, impl_->Load(tenant, /*create=*/true));
+  return pair->pub;
 }
 
 common::Result<std::vector<Key>> FileKeyHolder::Unwrap(const std::string& tenant,
@@ -140,23 +151,12 @@ common::Result<std::vector<Key>> FileKeyHolder::Unwrap(const std::string& tenant
     return common::Error::InvalidInput("unwrap 1 to 512 keys per call");
   }
   std::lock_guard lock(impl_->mu);
-  auto k = impl_->Load(tenant, /*create=*/false);
-  if (!k.ok()) {
-    if (k.error().code() == common::ErrorCode::kNotFound) {
-      return common::Error::NotFound("no key pair " + kek_id + " for " + tenant + " here");
-    }
-    return k.error();
+  auto pair = impl_->Load(tenant, /*create=*/false);
+  if (!pair.ok() && pair.error().code() != common::ErrorCode::kNotFound) return pair.error();
+  if (!pair.ok() || (*pair)->pub.kek_id != kek_id) {
+    return common::Error::NotFound("no key pair " + kek_id + " for " + tenant + " here");
   }
-  auto pub = PublicKeyOf(*k);
-  common::Result<std::vector<Key>> keys =
-      common::Error::NotFound("no key pair " + kek_id + " for " + tenant + " here");
-  if (!pub.ok()) {
-    keys = pub.error();
-  } else if (KekIdOf(*pub) == kek_id) {
-    keys = UnwrapKeys(tenant, kek_id, *k, wrapped);
-  }
-  OPENSSL_cleanse(k->data(), k->size());
-  return keys;
+  return UnwrapKeys(tenant, kek_id, (*pair)->key, wrapped);
 }
 
 }  // namespace vault

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/bytes.h"
@@ -23,6 +24,25 @@ struct SealedBlob {
   int64_t size = 0;  // of the plaintext
   std::string kek_id, wrapped_key, data;
 };
+
+// Any value sealed for a tenant (the bytes here, journal reports in journal_store.cc): a fresh
+// data key each, wrapped once per tenant present; the associated data names what and whose.
+struct PlainValue {
+  std::string tenant;
+  std::string_view bytes;
+  std::string aad;
+};
+struct SealedValue {
+  std::string kek_id, wrapped_key, data;
+};
+common::Result<std::vector<SealedValue>> SealForTenants(vault::Wrapper& wrapper,
+                                                        const std::vector<PlainValue>& values);
+// One sealed value opened and checked against its SHA-256: kVerifyFailed when it does not
+// open or is not those bytes; the holder's errors otherwise (kNotFound: its key pair is gone).
+common::Result<std::string> OpenSealed(vault::Wrapper& wrapper, const std::string& tenant,
+                                       const std::string& kek_id, const std::string& wrapped_key,
+                                       const std::string& data, const std::string& aad,
+                                       const common::Hash& sha256);
 
 // "email-notary/blob\n" || str(tenant) || sha256 (32 bytes).
 std::string BlobAad(const std::string& tenant, const common::Hash& sha256);
