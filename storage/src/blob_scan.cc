@@ -32,18 +32,20 @@ const std::string kReferencing = std::string(kLeafColumns) +
                                  " AND l.leaf_index >= 0 AND l.leaf_index < $2"
                                  " ORDER BY l.leaf_index LIMIT 1";
 
-// The anti-join first, on the two indexes' keys alone (receipts_raw_sha256 and
-// message_blobs' primary key, merged in key order: no heap, no hash table), then the leaves
-// of the few receipts it finds: never a look-up per leaf.
+// The anti-join first (receipts against the two blob tables' primary keys; erased receipts,
+// whose bytes go by design, left out), then the leaves of the few receipts it finds: never a
+// look-up per leaf.
 const std::string kWithoutBlob =
     "WITH missing AS MATERIALIZED (SELECT r.raw_sha256 FROM receipts r WHERE NOT EXISTS"
     " (SELECT 1 FROM message_blobs b WHERE b.sha256 = r.raw_sha256) AND NOT EXISTS"
     " (SELECT 1 FROM sealed_blobs s WHERE s.tenant_id = r.tenant_id"
-    " AND s.sha256 = r.raw_sha256)) " +
+    " AND s.sha256 = r.raw_sha256)"
+    " AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.receipt_id = r.id)) " +
     std::string(kLeafColumns) +
     " FROM missing m JOIN receipts r ON r.raw_sha256 = m.raw_sha256"
     " JOIN leaves l ON l.receipt_id = r.id"
-    " WHERE l.leaf_index >= 0 AND l.leaf_index < $1 ORDER BY l.leaf_index LIMIT 1";
+    " WHERE NOT EXISTS (SELECT 1 FROM erasures e WHERE e.receipt_id = r.id)"
+    " AND l.leaf_index >= 0 AND l.leaf_index < $1 ORDER BY l.leaf_index LIMIT 1";
 
 }  // namespace
 
@@ -146,7 +148,9 @@ common::Result<std::unique_ptr<SealedBlobScan>> SealedBlobScan::Open(Database& d
 common::Status SealedBlobScan::ForEachBatch(
     size_t batch, const std::function<bool(std::vector<SealedBlob>&)>& fn) {
   if (!impl_->conn) return common::Error::Unavailable("the sealed byte scan was stopped");
+  bool stopped = false;
   try {
+    // The transaction ends (and aborts) before the connection goes on a stop: it needs it.
     pqxx::read_transaction tx(*impl_->conn);
     tx.exec(
         "DECLARE sealed_scan NO SCROLL CURSOR FOR SELECT t.name, s.sha256, s.kek_id,"
@@ -170,13 +174,17 @@ common::Status SealedBlobScan::ForEachBatch(
         rows.push_back(std::move(b));
       }
       if (!fn(rows)) {
-        impl_->conn.reset();
-        return common::Error::Unavailable("the sealed byte scan was stopped");
+        stopped = true;
+        break;
       }
     }
   } catch (const std::exception& e) {
     impl_->conn.reset();
     return MapDbException(e);
+  }
+  if (stopped) {
+    impl_->conn.reset();
+    return common::Error::Unavailable("the sealed byte scan was stopped");
   }
   return common::Ok();
 }

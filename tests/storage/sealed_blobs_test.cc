@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/sha256.h"
+#include "storage/blob_scan.h"
 #include "storage/migrations.h"
 #include "storage/receipt_store.h"
 #include "support/test_support.h"
@@ -109,3 +110,26 @@ TEST_F(SealedBlobsTest, LargeGroupsAreSealedInStatementsOfTheirOwn) {
 }
 
 }  // namespace
+
+// Regression: a scan stopped by its caller (the audit stops it on a read error elsewhere)
+// closed its connection while the transaction on it was still open, and the transaction's
+// abort then used the freed connection (a crash in `notaryctl audit`, seen under load).
+TEST_F(SealedBlobsTest, AScanStoppedByItsCallerEndsCleanlyAndStaysStopped) {
+  storage::ReceiptStore store(*db_, wrapper_.get());
+  auto a = Make("0190a5d8-0000-7000-8000-000000000301", "default", "one");
+  auto b = Make("0190a5d8-0000-7000-8000-000000000302", "default", "two");
+  ASSERT_TRUE(store.Insert({&a, &b}).ok());
+  auto scan = storage::SealedBlobScan::Open(*db_);
+  ASSERT_TRUE(scan.ok()) << scan.error().ToString();
+  int batches = 0;
+  auto st = (*scan)->ForEachBatch(1, [&](std::vector<storage::SealedBlob>& rows) {
+    EXPECT_EQ(rows.size(), 1u);
+    ++batches;
+    return false;
+  });
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code(), common::ErrorCode::kUnavailable);
+  EXPECT_EQ(batches, 1);
+  auto again = (*scan)->ForEachBatch(1, [&](std::vector<storage::SealedBlob>&) { return true; });
+  EXPECT_EQ(again.error().code(), common::ErrorCode::kUnavailable);
+}
