@@ -6,6 +6,7 @@
 //   notaryctl keys list [--signer unix:PATH] [--data-dir DIR]
 //   notaryctl keys rotate [--signer unix:PATH | --data-dir DIR]
 //   notaryctl audit [--canonical] [--workers N] [--quiet]
+//   notaryctl erase --receipt ID --reason TEXT
 // The database comes from --database-url or NOTARY_DATABASE_URL; migrations use
 // --owner-database-url / NOTARY_OWNER_DATABASE_URL when set.
 #include <unistd.h>
@@ -16,17 +17,20 @@
 #include <filesystem>
 #include <iostream>
 
+#include "common/bytes.h"
 #include "common/printable.h"
 #include "common/time.h"
 #include "log/ed25519.h"
 #include "notaryctl_monitor.h"
 #include "pipeline/audit.h"
 #include "pipeline/auth.h"
+#include "pipeline/erasure.h"
 #include "pipeline/ingest.h"
 #include "pipeline/key_files.h"
 #include "pipeline/sealer.h"
 #include "signer/client.h"
 #include "storage/admin_store.h"
+#include "storage/erasure_store.h"
 #include "storage/migrations.h"
 #include "vault/key_wrapper.h"
 
@@ -130,6 +134,18 @@ int main(int argc, char** argv) {
                     "notaryd's data folder, when it runs without a signer: opens the bytes "
                     "sealed at rest with the key pairs in its keks.d");
 
+  auto* erase = app.add_subcommand(
+      "erase", "Erase a message's bytes and personal fields, recording why (docs/retention.md)");
+  erase->footer(
+      "The message's bytes, addresses, headers, subject, attachment names, journal report and\n"
+      "sender evidence are deleted; its hashes, leaf and proofs stay, so the receipt still\n"
+      "proves that a message with those hashes was received. An erasure record (who, when,\n"
+      "why) is appended to the log. Refused while a legal hold covers the message.");
+  std::string erase_receipt, erase_reason;
+  erase->add_option("--receipt", erase_receipt, "The message's receipt id")->required();
+  erase->add_option("--reason", erase_reason, "Why (recorded in the log's erasure record)")
+      ->required();
+
   auto* monitor = app.add_subcommand(
       "monitor", "Check that a notary's published log only grows (for auditors; cron-friendly)");
   monitor->footer(
@@ -171,6 +187,25 @@ int main(int argc, char** argv) {
   }
   auto db = OpenOrExit(url);
   storage::AdminStore admin(*db);
+
+  if (erase->parsed()) {
+    storage::ErasureStore store(*db);
+    auto tenant_of = store.TenantOf(erase_receipt);
+    if (!tenant_of.ok()) return Fail(tenant_of.error().ToString());
+    if (!*tenant_of) return Fail("no such message: " + erase_receipt);
+    // The record names who erased it: the operating-system user running notaryctl.
+    const char* user = std::getenv("USER");
+    std::string actor = std::string("notaryctl:") + (user != nullptr ? user : "unknown");
+    if (actor.size() > 64) actor.resize(64);
+    auto e = pipeline::EraseMessage(store, **tenant_of, erase_receipt, actor, erase_reason,
+                                    common::Clock::System().NowMicros());
+    if (!e.ok()) return Fail(e.error().message());
+    std::cout << "erased " << e->receipt_id << " at "
+              << common::FormatRfc3339Micros(e->erased_at_us) << " (erasure record "
+              << common::ToHex(e->action.leaf_hash) << ", " << e->copies_removed << " stored cop"
+              << (e->copies_removed == 1 ? "y" : "ies") << " of the bytes removed)\n";
+    return 0;
+  }
 
   if (tenant_create->parsed()) {
     auto st = admin.CreateTenant(tenant_name);

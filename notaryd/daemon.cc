@@ -26,6 +26,7 @@
 #include "storage/admin_store.h"
 #include "storage/authentication_store.h"
 #include "storage/chain_store.h"
+#include "storage/erasure_store.h"
 #include "storage/journal_store.h"
 #include "storage/migrations.h"
 #include "storage/receipt_store.h"
@@ -57,6 +58,7 @@ struct Daemon::Parts {
   std::unique_ptr<storage::AuthenticationStore> authentications;
   std::unique_ptr<pipeline::SenderChecker> sender_checker;
   std::unique_ptr<storage::HoldStore> holds;
+  std::unique_ptr<storage::ErasureStore> erasures;
   std::unique_ptr<smtp::SmtpServer> smtp;
   std::unique_ptr<http::HttpApi> http;
 };
@@ -366,6 +368,8 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   deps.sender_check_max_delay = std::chrono::seconds(c.sender_check_max_delay_s);
   p->holds = std::make_unique<storage::HoldStore>(*p->db);
   deps.holds = p->holds.get();
+  p->erasures = std::make_unique<storage::ErasureStore>(*p->db);
+  deps.erasures = p->erasures.get();
   p->http = std::make_unique<http::HttpApi>(ho, deps);
   RETURN_IF_ERROR(p->http->Start());
   spdlog::info("event=started node={} smtp_port={} http_port={}", c.node_name, p->smtp->port(),

@@ -224,6 +224,11 @@ void HttpApi::Routes() {
       for (const auto& h : *holds) list.push_back({{"id", h.id}, {"name", h.name}});
       body["holds"] = list;
     }
+    if (d.erasures != nullptr && (*row)->erased_at_us) {
+      auto e = d.erasures->Get(who->tenant, id);
+      if (!e.ok()) return SendErrorFor(res, e.error());
+      if (e->has_value()) body["erasure"] = ErasureJson(**e);
+    }
     SendJson(res, body);
   });
 
@@ -278,6 +283,7 @@ void HttpApi::Routes() {
 
   RegisterChainRoutes(s, d, options_);
   if (d.holds != nullptr) RegisterHoldRoutes(s, d);
+  if (d.erasures != nullptr) RegisterErasureRoutes(s, d);
   RegisterConsoleRoutes(s, d);
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "common/bytes.h"
+#include "common/time.h"
 #include "evidence/bundle.h"
 #include "pipeline/evidence_assembly.h"
 #include "pipeline/ingest.h"
@@ -76,6 +77,14 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
       if (!r.ok()) return SendErrorFor(res, r.error());
       if (!r->has_value()) return SendError(res, 404, "not_found", "no such message");
       row = std::move(**r);
+      if (row->erased_at_us) {
+        // Its bytes and personal fields are gone (docs/retention.md); the bundle of an erased
+        // message (hashes, proofs and the erasure record, no message.eml) is not built yet.
+        return SendError(res, 410, "erased",
+                         "the message was erased at " +
+                             common::FormatRfc3339Micros(*row->erased_at_us) +
+                             "; GET /v1/messages/{id} shows the erasure and its record");
+      }
       if (row->leaf_index) {
         request.issued_at_us = d.clock->NowMicros();
         std::optional<int64_t> checks_since;

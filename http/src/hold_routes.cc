@@ -12,13 +12,6 @@
 namespace http {
 namespace {
 
-nlohmann::json RecordJson(const storage::ActionRef& a) {
-  return {{"action_id", a.id},
-          {"leaf_hash", common::ToHex(a.leaf_hash)},
-          {"leaf_index", a.leaf_index ? nlohmann::json(*a.leaf_index) : nlohmann::json()},
-          {"block_height", a.block_height ? nlohmann::json(*a.block_height) : nlohmann::json()}};
-}
-
 common::Result<nlohmann::json> HoldJson(storage::HoldStore& store, const storage::Hold& h) {
   ASSIGN_OR_RETURN(int64_t covered, store.CountCovered(h));
   nlohmann::json j = {{"id", h.id},
@@ -28,7 +21,7 @@ common::Result<nlohmann::json> HoldJson(storage::HoldStore& store, const storage
                       {"messages", covered},
                       {"created_at", common::FormatRfc3339Micros(h.created_at_us)},
                       {"created_by", h.created_by},
-                      {"record", RecordJson(h.placed)},
+                      {"record", ActionRecordJson(h.placed)},
                       {"query", nullptr},
                       {"include_future", h.include_future}};
   if (h.query) {
@@ -47,7 +40,7 @@ common::Result<nlohmann::json> HoldJson(storage::HoldStore& store, const storage
     j["released_at"] = common::FormatRfc3339Micros(*h.released_at_us);
     j["released_by"] = h.released_by;
     j["release_reason"] = h.release_reason;
-    j["release_record"] = RecordJson(*h.released);
+    j["release_record"] = ActionRecordJson(*h.released);
   }
   return j;
 }
@@ -99,6 +92,13 @@ common::Result<pipeline::HoldRequest> HoldRequestFrom(const std::string& body,
 }
 
 }  // namespace
+
+nlohmann::json ActionRecordJson(const storage::ActionRef& a) {
+  return {{"action_id", a.id},
+          {"leaf_hash", common::ToHex(a.leaf_hash)},
+          {"leaf_index", a.leaf_index ? nlohmann::json(*a.leaf_index) : nlohmann::json()},
+          {"block_height", a.block_height ? nlohmann::json(*a.block_height) : nlohmann::json()}};
+}
 
 void RegisterHoldRoutes(httplib::Server& s, HttpDeps& d) {
   s.Post("/v1/holds", [&d](const httplib::Request& req, httplib::Response& res) {

@@ -21,7 +21,9 @@ nlohmann::json ReceiptJson(const notary::Receipt& r) {
   json j = {
       {"id", r.id},
       {"tenant", r.tenant},
-      {"status", r.leaf_index ? "sealed" : "pending"},
+      {"status", r.erased_at_us ? "erased"
+                 : r.leaf_index ? "sealed"
+                                : "pending"},
       {"received_at", common::FormatRfc3339Micros(r.received_at_us)},
       {"received_at_us", r.received_at_us},
       {"node", r.provenance.node},
@@ -69,6 +71,7 @@ nlohmann::json ReceiptJson(const notary::Receipt& r) {
       {"parse_warnings", r.parse_warnings},
       {"leaf_index", r.leaf_index ? json(*r.leaf_index) : json()},
       {"block_height", r.block_height ? json(*r.block_height) : json()},
+      {"erased_at", r.erased_at_us ? json(common::FormatRfc3339Micros(*r.erased_at_us)) : json()},
   };
   return j;
 }

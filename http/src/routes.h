@@ -3,6 +3,7 @@
 
 #include <httplib.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/result.h"
@@ -38,8 +39,14 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d, const HttpOptions& opt
 // GET /v1/messages/{id}/evidence: evidence_routes.cc.
 void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& sealer,
                             std::chrono::milliseconds wait_recheck);
-// Legal holds (/v1/holds): hold_routes.cc.
+// Legal holds (/v1/holds): hold_routes.cc. ActionRecordJson: where the log holds an action
+// record (its leaf hash, and index and block once sealed), as holds and erasures show it.
 void RegisterHoldRoutes(httplib::Server& s, HttpDeps& d);
+nlohmann::json ActionRecordJson(const storage::ActionRef& a);
+// Erasure (POST /v1/messages/{id}/erase): erasure_routes.cc. ErasureJson: the `erasure` object
+// of GET /v1/messages/{id}.
+void RegisterErasureRoutes(httplib::Server& s, HttpDeps& d);
+nlohmann::json ErasureJson(const storage::Erasure& e);
 // The web console's pages, assets and /v1/session: console_routes.cc.
 void RegisterConsoleRoutes(httplib::Server& s, HttpDeps& d);
 

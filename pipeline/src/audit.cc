@@ -88,6 +88,7 @@ struct LeafResult {
   common::Hash leaf_hash{};
   uint64_t bytes = 0;
   bool canonical_skipped = false;  // stored under another canonical-form version
+  bool erased = false;             // the message is erased (docs/retention.md)
   std::string receipt_id;          // kept only with an error
   std::string error;
   bool bytes_fault = false;  // the error is about the receipt or its bytes
@@ -101,6 +102,13 @@ void CheckAuthenticationLeaf(const storage::StoredLeaf& l, LeafResult& r) {
     r.error = std::move(what);
     r.receipt_id = l.authentication_of;
   };
+  if (l.erased && l.authentication_record.empty()) {
+    // Erased with its message (its results name the sender): the tree's hash stays, and the
+    // erasure's own action record says why.
+    r.erased = true;
+    if (!ToHash(l.leaf_hash, r.leaf_hash)) return fail("its stored leaf hash is not 32 bytes");
+    return;
+  }
   auto record = notary::AuthenticationRecord::Decode(l.authentication_record);
   if (!record.ok()) return fail("authentication record: " + record.error().message());
   if (record->receipt_id != l.authentication_of) {
@@ -159,14 +167,19 @@ void CheckLeaf(const storage::StoredLeaf& l, bool canonical, LeafResult& r) {
   };
   r.bytes_fault = true;
   if (!l.has_receipt) return fail("its receipt is missing");
-  // Without the bytes here, the byte scan (BlobCheck) checks them.
-  if (l.bytes_read && !l.has_bytes) return fail(kBytesMissing);
-  if (l.bytes_read && l.sealed_bad) return fail(BytesDiffer(l.raw_sha256));
-  if (l.bytes_read && !SameHash(common::Sha256Of(l.raw), l.raw_sha256)) {
+  r.erased = l.erased;
+  // Without the bytes here, the byte scan (BlobCheck) checks them. An erased message's bytes
+  // are gone unless another live receipt of the tenant shares them.
+  const bool bytes_here = l.bytes_read && (l.has_bytes || !l.erased);
+  if (bytes_here && !l.has_bytes) return fail(kBytesMissing);
+  if (bytes_here && l.sealed_bad) return fail(BytesDiffer(l.raw_sha256));
+  if (bytes_here && !SameHash(common::Sha256Of(l.raw), l.raw_sha256)) {
     return fail(BytesDiffer(l.raw_sha256));
   }
   r.bytes_fault = false;
-  if (canonical && !l.bytes_read) {
+  if (canonical && l.erased && !l.has_bytes) {
+    r.canonical_skipped = true;
+  } else if (canonical && !l.bytes_read) {
     r.canonical_skipped = true;  // sealed, and no key holder to open them
   } else if (canonical) {
     const auto version = static_cast<uint32_t>(l.canon_version);
@@ -202,7 +215,7 @@ void CheckLeaf(const storage::StoredLeaf& l, bool canonical, LeafResult& r) {
   notary::Envelope env{
       l.envelope_from, l.envelope_to,  l.client_ip, static_cast<uint16_t>(l.client_port),
       l.helo,          l.tls_protocol, l.tls_cipher};
-  if (!SameHash(notary::EnvelopeDigest(env), l.envelope_digest)) {
+  if (!l.erased && !SameHash(notary::EnvelopeDigest(env), l.envelope_digest)) {
     return fail("the receipt's envelope does not match its envelope digest");
   }
   // The receipt as stored, field by field where the record binds it.
@@ -462,6 +475,7 @@ class ChainCheck {
     ++leaves_;
     bytes_ += r.bytes;
     canonical_skipped_ += r.canonical_skipped ? 1 : 0;
+    erased_ += r.erased ? 1 : 0;
     return "";
   }
 
@@ -484,6 +498,7 @@ class ChainCheck {
   uint64_t leaves() const { return leaves_; }
   uint64_t bytes() const { return bytes_; }
   uint64_t canonical_skipped() const { return canonical_skipped_; }
+  uint64_t erased() const { return erased_; }
 
  private:
   // Reads the next blocks in height order; false at the end or on a read error.
@@ -589,7 +604,7 @@ class ChainCheck {
   int64_t blocks_ = 0;      // blocks fully verified; also the next expected height
   common::Hash prev_{};
   Frontier batch_, tree_;
-  uint64_t leaves_ = 0, bytes_ = 0, canonical_skipped_ = 0;
+  uint64_t leaves_ = 0, bytes_ = 0, canonical_skipped_ = 0, erased_ = 0;
   Position pos_{0, kBlockStart};
 };
 
@@ -846,8 +861,13 @@ int RunAudit(storage::Database& db, const AuditOptions& options, std::ostream& o
                             : "; canonical hashes not re-derived (--canonical does)");
   if (check.canonical_skipped() > 0) {
     out << " (" << check.canonical_skipped()
-        << " receipts of another canonical-form version, or sealed with no key holder given,"
-           " left as stored)";
+        << " receipts of another canonical-form version, sealed with no key holder given, or"
+           " erased, left as stored)";
+  }
+  if (check.erased() > 0) {
+    out << "; " << check.erased()
+        << " leaves of erased messages checked without their envelope, bytes or sender evidence,"
+           " erased by design";
   }
   if (sealed_unopened > 0) {
     out << "; " << sealed_unopened

@@ -10,26 +10,9 @@
 #include "common/utf8.h"
 #include "log/action_record.h"
 #include "pipeline/ingest.h"
+#include "text_rules.h"
 
 namespace pipeline {
-namespace {
-
-// Text a person wrote and another will read: UTF-8, no control characters but tab and line
-// breaks, within a size.
-common::Status CheckText(const std::string& what, const std::string& s, size_t max) {
-  if (s.empty() || s.size() > max) {
-    return common::Error::InvalidInput(what + " must have 1 to " + std::to_string(max) + " bytes");
-  }
-  if (common::SanitizeUtf8(s) != s) return common::Error::InvalidInput(what + " is not UTF-8");
-  for (unsigned char c : s) {
-    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
-      return common::Error::InvalidInput(what + " has a control character");
-    }
-  }
-  return common::Ok();
-}
-
-}  // namespace
 
 common::Result<storage::NewAction> MakeAction(std::string_view action, const std::string& tenant,
                                               const std::string& subject, const std::string& actor,

@@ -78,6 +78,7 @@ common::Result<std::vector<UncheckedMessage>> AuthenticationStore::Unchecked(int
                 " WHERE r.seq > $1 AND r.received_at_us >= $2 AND r.leaf_hash IS NOT NULL"
                 " AND (s.sha256 IS NOT NULL OR b.sha256 IS NOT NULL)"
                 " AND NOT EXISTS (SELECT 1 FROM authentications a WHERE a.receipt_id = r.id)"
+                " AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.receipt_id = r.id)"
                 " ORDER BY r.seq LIMIT $3",
                 after_seq, since_us, limit)) {
           UncheckedMessage m;

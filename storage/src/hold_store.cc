@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "hold_coverage.h"
 #include "pg_util.h"
 #include "receipt_rows.h"
 #include "search_filter.h"
@@ -72,22 +73,6 @@ Hold ReadHold(const pqxx::row& r) {
   return h;
 }
 
-// Inserts the action and queues its record in receipts' order (the next value of their
-// sequence), so that it seals after every message already queued. Returns its id.
-int64_t InsertAction(pqxx::work& tx, const std::string& tenant, const NewAction& a) {
-  pqxx::result r = tx.exec_params(
-      "WITH x AS (INSERT INTO actions (tenant_id, action, subject, acted_at_us, actor, details,"
-      " record, leaf_hash) SELECT t.id, $2, $3, $4, $5, $6, $7, $8 FROM tenants t"
-      " WHERE t.name = $1 RETURNING id, leaf_hash)"
-      " INSERT INTO pending (seq, action_of, leaf_hash)"
-      " SELECT nextval(pg_get_serial_sequence('receipts', 'seq')), id, leaf_hash FROM x"
-      " RETURNING action_of",
-      tenant, a.action, a.subject, a.acted_at_us, a.actor, Bytea(a.details), Bytea(a.record),
-      Bytea(a.leaf_hash));
-  if (r.empty()) throw std::runtime_error("no such tenant");
-  return r[0][0].as<int64_t>();
-}
-
 std::optional<Hold> GetTx(pqxx::work& tx, const std::string& tenant, const std::string& id) {
   pqxx::result r = tx.exec_params(
       std::string("SELECT ") + kHoldColumns + kHoldFrom + "WHERE t.name = $1 AND h.id = $2::uuid",
@@ -106,6 +91,54 @@ common::Result<SearchQuery> CoverageQuery(const Hold& h) {
 }
 
 }  // namespace
+
+int64_t InsertAction(pqxx::work& tx, const std::string& tenant, const NewAction& a) {
+  pqxx::result r = tx.exec_params(
+      "WITH x AS (INSERT INTO actions (tenant_id, action, subject, acted_at_us, actor, details,"
+      " record, leaf_hash) SELECT t.id, $2, $3, $4, $5, $6, $7, $8 FROM tenants t"
+      " WHERE t.name = $1 RETURNING id, leaf_hash)"
+      " INSERT INTO pending (seq, action_of, leaf_hash)"
+      " SELECT nextval(pg_get_serial_sequence('receipts', 'seq')), id, leaf_hash FROM x"
+      " RETURNING action_of",
+      tenant, a.action, a.subject, a.acted_at_us, a.actor, Bytea(a.details), Bytea(a.record),
+      Bytea(a.leaf_hash));
+  if (r.empty()) throw std::runtime_error("no such tenant");
+  return r[0][0].as<int64_t>();
+}
+
+void LockHolds(pqxx::work& tx, const std::string& tenant) {
+  tx.exec_params("SELECT pg_advisory_xact_lock($1, t.id::integer) FROM tenants t WHERE t.name = $2",
+                 kHoldsLockClass, tenant);
+}
+
+common::Result<std::vector<HoldRef>> CoveringTx(Database& db, pqxx::work& tx,
+                                                const std::string& tenant,
+                                                const std::string& receipt_id) {
+  std::vector<HoldRef> out;
+  if (!IsUuid(receipt_id)) return out;
+  // Holds by list that name the receipt, and every hold by search (evaluated below).
+  std::vector<Hold> active;
+  for (const auto& r :
+       tx.exec_params(std::string("SELECT ") + kHoldColumns + kHoldFrom +
+                          "WHERE t.name = $1 AND h.released_at_us IS NULL AND (h.query IS NOT NULL"
+                          " OR EXISTS (SELECT 1 FROM hold_receipts hr WHERE hr.hold_id = h.id"
+                          " AND hr.receipt_id = $2::uuid)) ORDER BY h.created_at_us, h.id",
+                      tenant, receipt_id)) {
+    active.push_back(ReadHold(r));
+  }
+  for (const Hold& h : active) {
+    if (h.query) {
+      ASSIGN_OR_RETURN(SearchQuery q, CoverageQuery(h));
+      q.id = receipt_id;
+      std::vector<std::optional<std::string>> params;
+      ASSIGN_OR_RETURN(std::string filter, SearchFilter(db, q, params));
+      const std::string sql = std::string("SELECT 1") + kReceiptFrom + "WHERE " + filter;
+      if (tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params)).empty()) continue;
+    }
+    out.push_back({h.id, h.name});
+  }
+  return out;
+}
 
 std::string SearchQueryToJson(const SearchQuery& q) {
   nlohmann::json j = nlohmann::json::object();
@@ -147,6 +180,8 @@ common::Result<Hold> HoldStore::Create(const NewHold& n) {
     if (!IsUuid(id)) return common::Error::InvalidInput("receipt id " + id + " is not a UUID");
   }
   return InTransaction<Hold>(db_, [&](pqxx::work& tx) -> common::Result<Hold> {
+    // After an erasure in flight, so that it cannot take a message this hold covers.
+    LockHolds(tx, n.tenant);
     if (!n.receipt_ids.empty()) {
       const int64_t found =
           tx.exec_params(
@@ -240,40 +275,10 @@ common::Result<int64_t> HoldStore::CountCovered(const Hold& h) {
 
 common::Result<std::vector<HoldRef>> HoldStore::Covering(const std::string& tenant,
                                                          const std::string& receipt_id) {
-  if (!IsUuid(receipt_id)) return std::vector<HoldRef>();
-  ASSIGN_OR_RETURN(
-      auto active,
-      InTransaction<std::vector<Hold>>(
-          db_, [&](pqxx::work& tx) -> common::Result<std::vector<Hold>> {
-            std::vector<Hold> out;
-            // Holds by list that name the receipt, and every hold by search (evaluated below).
-            for (const auto& r : tx.exec_params(
-                     std::string("SELECT ") + kHoldColumns + kHoldFrom +
-                         "WHERE t.name = $1 AND h.released_at_us IS NULL AND (h.query IS NOT NULL"
-                         " OR EXISTS (SELECT 1 FROM hold_receipts hr WHERE hr.hold_id = h.id"
-                         " AND hr.receipt_id = $2::uuid)) ORDER BY h.created_at_us, h.id",
-                     tenant, receipt_id)) {
-              out.push_back(ReadHold(r));
-            }
-            return out;
-          }));
-  std::vector<HoldRef> out;
-  for (const Hold& h : active) {
-    if (h.query) {
-      ASSIGN_OR_RETURN(SearchQuery q, CoverageQuery(h));
-      q.id = receipt_id;
-      std::vector<std::optional<std::string>> params;
-      ASSIGN_OR_RETURN(std::string filter, SearchFilter(db_, q, params));
-      const std::string sql = std::string("SELECT 1") + kReceiptFrom + "WHERE " + filter;
-      ASSIGN_OR_RETURN(
-          bool matches, InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
-            return !tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params)).empty();
-          }));
-      if (!matches) continue;
-    }
-    out.push_back({h.id, h.name});
-  }
-  return out;
+  return InTransaction<std::vector<HoldRef>>(
+      db_, [&](pqxx::work& tx) -> common::Result<std::vector<HoldRef>> {
+        return CoveringTx(db_, tx, tenant, receipt_id);
+      });
 }
 
 }  // namespace storage

@@ -15,7 +15,8 @@ const char* const kReceiptColumns =
     "array_to_json(r.hdr_to)::text, array_to_json(r.hdr_cc)::text, r.subject, r.date_header, "
     "extract(epoch from r.date_utc)::bigint, r.message_id, r.in_reply_to, "
     "array_to_json(r.attachment_names)::text, array_to_json(r.parse_warnings)::text, "
-    "l.leaf_index, l.block_height, r.leaf_version, r.asserted_by, r.journal_report_sha256";
+    "l.leaf_index, l.block_height, r.leaf_version, r.asserted_by, r.journal_report_sha256, "
+    "(SELECT e.erased_at_us FROM erasures e WHERE e.receipt_id = r.id)";
 
 const char* const kReceiptFrom =
     " FROM receipts r JOIN tenants t ON t.id = r.tenant_id"
@@ -72,6 +73,8 @@ notary::Receipt ReadRow(const pqxx::row& row) {
   r.leaf_version = row[i++].as<uint32_t>();
   p.asserted_by = row[i++].as<std::string>();
   if (!row[i].is_null()) p.journal_report_sha256 = HashField(row[i]);
+  ++i;
+  if (!row[i].is_null()) r.erased_at_us = row[i].as<int64_t>();
   return r;
 }
 

@@ -1,6 +1,7 @@
 // Opens a message's page in the web console (Debian's Chromium, headless, playwright-core)
 // signed in with an API key, and prints what its sender section says, as JSON:
-// {"text": "...", "rows": [[heading, value], ...]} or {"text": null} when the page has none.
+// {"text": "...", "rows": [[heading, value], ...]} or {"text": null} when the page has none;
+// with "status" (the status label) and "erased" (the erasure note, or null) beside.
 //   node tests/e2e/console_sender_page.mjs CONSOLE_URL API_KEY RECEIPT_ID LANG(en|ko|zh)
 import { createRequire } from "node:module";
 
@@ -59,6 +60,9 @@ try {
         ),
       }
     : { text: null };
+  const erased = await page.$("[data-erased]");
+  out.erased = erased ? await erased.textContent() : null;
+  out.status = await page.$eval("span.status", (e) => e.textContent);
   process.stdout.write(JSON.stringify(out) + "\n");
 } finally {
   await browser.close();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <vector>
 
 #include "support/test_support.h"
 
@@ -60,13 +61,17 @@ TEST_P(AppendOnlyTest, SuperuserCannotUpdateDeleteOrTruncateEvenWhenEmpty) {
   const std::string table = GetParam();
   const std::map<std::string, std::string> column = {
       {"blocks", "height"},         {"leaves", "leaf_index"}, {"timestamp_tokens", "tsa"},
-      {"access_log", "route"},      {"receipts", "subject"},  {"message_blobs", "size"},
+      {"access_log", "route"},      {"receipts", "node"},     {"message_blobs", "size"},
       {"message_parts", "size"},    {"tiles", "width"},       {"actions", "actor"},
-      {"hold_receipts", "hold_id"}, {"sealed_blobs", "size"}};
+      {"hold_receipts", "hold_id"}, {"sealed_blobs", "size"}, {"erasures", "reason"}};
   const std::string col = column.at(table);
-  // CASCADE, so a foreign key cannot be what refuses: the trigger must.
-  for (const std::string& stmt : {"DELETE FROM " + table, "TRUNCATE " + table + " CASCADE",
-                                  "UPDATE " + table + " SET " + col + " = " + col}) {
+  // CASCADE, so a foreign key cannot be what refuses: the trigger must. The stored bytes go by
+  // an erasure (migration 0013), so their DELETE is refused row by row instead, and an empty
+  // table deletes nothing either way (ErasureTest checks it with rows).
+  std::vector<std::string> stmts = {"TRUNCATE " + table + " CASCADE",
+                                    "UPDATE " + table + " SET " + col + " = " + col};
+  if (table != "message_blobs" && table != "sealed_blobs") stmts.push_back("DELETE FROM " + table);
+  for (const std::string& stmt : stmts) {
     auto r = Sql(db.SuperUrl(), stmt);
     EXPECT_NE(r.exit_code, 0) << stmt << " was allowed";
     EXPECT_NE(r.out.find("append-only"), std::string::npos) << stmt << ": " << r.out;
@@ -76,7 +81,7 @@ TEST_P(AppendOnlyTest, SuperuserCannotUpdateDeleteOrTruncateEvenWhenEmpty) {
 INSTANTIATE_TEST_SUITE_P(EvidenceTables, AppendOnlyTest,
                          ::testing::Values("blocks", "leaves", "timestamp_tokens", "access_log",
                                            "receipts", "message_blobs", "message_parts", "tiles",
-                                           "actions", "hold_receipts", "sealed_blobs"));
+                                           "actions", "hold_receipts", "sealed_blobs", "erasures"));
 
 // Migration 0011: a hold changes once, by its release (and nothing else with it); never
 // deleted, by any role.

@@ -515,7 +515,14 @@ async function renderMessage(id) {
   // wait: a sealed message's bundle may still wait a moment for its sender checks (409).
   const evidence = '/v1/messages/' + encodeURIComponent(r.id) + '/evidence?wait=30&lang=' + lang;
   const sealed = r.status === 'sealed';
-  const downloads = sealed
+  const erasure = r.erasure;
+  const downloads = erasure
+    ? h(
+        'p',
+        { class: 'note', dataset: { erased: 'true' } },
+        t('erased_note', { when: fmtTime(erasure.erased_at), by: erasure.erased_by, reason: erasure.reason }),
+      )
+    : sealed
     ? h(
         'p',
         { class: 'buttons' },

@@ -20,6 +20,7 @@
 #include "pipeline/ingest.h"
 #include "storage/admin_store.h"
 #include "storage/authentication_store.h"
+#include "storage/erasure_store.h"
 #include "storage/hold_store.h"
 #include "storage/receipt_store.h"
 
@@ -82,6 +83,8 @@ struct HttpDeps {
   std::chrono::seconds sender_check_max_delay{3600};
   // Legal holds (/v1/holds), and the holds in force on a message in GET /v1/messages/{id}.
   storage::HoldStore* holds = nullptr;
+  // Erasure (POST /v1/messages/{id}/erase), and a message's `erasure` once erased.
+  storage::ErasureStore* erasures = nullptr;
   const common::Clock* clock = &common::Clock::System();  // sessions, keys, issued_at
 };
 

@@ -35,11 +35,12 @@ struct ActionRecord {
   // [a-z-], so that a verifier of this version can still read (and report) a later kind.
   static constexpr std::string_view kHold = "hold";
   static constexpr std::string_view kRelease = "release";
+  static constexpr std::string_view kErasure = "erasure";  // subject: the receipt id
 
   uint32_t format_version = kFormatVersion;
-  std::string action;              // what was done: hold, release
+  std::string action;              // what was done: hold, release, erasure
   std::string tenant;              // whose mail, 0..64 bytes
-  std::string subject;             // what it was done to: the hold's id, 1..64 bytes
+  std::string subject;             // what it was done to: a hold's or receipt's id, 1..64 bytes
   int64_t acted_at_us = 0;         // when, µs since the epoch, UTC
   std::string actor;               // who: the API key's id, 0..64 bytes
   common::Hash details_sha256{};   // SHA-256 of the stored details (JSON)

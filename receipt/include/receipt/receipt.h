@@ -59,6 +59,10 @@ struct Receipt {
   std::optional<int64_t> leaf_index;
   std::optional<int64_t> block_height;
 
+  // Set once the message was erased (docs/retention.md, "Erasure"): its personal fields are
+  // empty and its bytes gone; the hashes, salt, provenance and proofs stay.
+  std::optional<int64_t> erased_at_us;
+
   bool provenance_bound() const { return leaf_version >= 2; }
 };
 

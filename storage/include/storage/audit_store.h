@@ -76,6 +76,9 @@ struct StoredLeaf {
   int64_t action_id = 0;
   std::string action, action_subject, action_actor, action_details, action_record, action_tenant;
   int64_t acted_at_us = 0;
+  // The message of a receipt's or authentication record's leaf is erased (migration 0013):
+  // its envelope and bytes, and its sender evidence's row, are gone by design.
+  bool erased = false;
 };
 
 class LeafChunk {
