@@ -1,6 +1,7 @@
 // notaryctl: administration of a notary database.
 //   notaryctl migrate
 //   notaryctl tenant create NAME | tenant list
+//   notaryctl tenant set-retention --tenant NAME (--days N | --keep) | tenant retention NAME
 //   notaryctl apikey create --tenant NAME --scope ingest,read,admin [--expires DATE] [--label T]
 //   notaryctl apikey list [--tenant NAME] | apikey revoke KEY_ID
 //   notaryctl keys list [--signer unix:PATH] [--data-dir DIR]
@@ -27,11 +28,13 @@
 #include "pipeline/erasure.h"
 #include "pipeline/ingest.h"
 #include "pipeline/key_files.h"
+#include "pipeline/retention.h"
 #include "pipeline/sealer.h"
 #include "signer/client.h"
 #include "storage/admin_store.h"
 #include "storage/erasure_store.h"
 #include "storage/migrations.h"
+#include "storage/retention_store.h"
 #include "vault/key_wrapper.h"
 
 namespace {
@@ -81,6 +84,21 @@ int main(int argc, char** argv) {
   auto* tenant_create = tenant->add_subcommand("create", "Create a tenant");
   tenant_create->add_option("name", tenant_name, "Tenant name")->required();
   auto* tenant_list = tenant->add_subcommand("list", "List tenants");
+  auto* tenant_set_retention = tenant->add_subcommand(
+      "set-retention",
+      "Set how long the tenant's mail is kept; past it, mail no hold covers is erased "
+      "(docs/retention.md). Recorded in the log.");
+  int retention_days = 0;
+  bool retention_keep = false;
+  tenant_set_retention->add_option("--tenant", tenant_name, "Tenant")->required();
+  auto* days_opt = tenant_set_retention->add_option("--days", retention_days, "1 to 36600")
+                       ->check(CLI::Range(1, 36600));
+  auto* keep_opt = tenant_set_retention->add_flag(
+      "--keep", retention_keep, "No period: keep mail until it is erased by hand");
+  days_opt->excludes(keep_opt);
+  auto* tenant_retention =
+      tenant->add_subcommand("retention", "Show the tenant's retention period in force");
+  tenant_retention->add_option("name", tenant_name, "Tenant")->required();
 
   auto* apikey = app.add_subcommand("apikey", "API keys");
   apikey->require_subcommand(1);
@@ -187,6 +205,39 @@ int main(int argc, char** argv) {
   }
   auto db = OpenOrExit(url);
   storage::AdminStore admin(*db);
+
+  if (tenant_set_retention->parsed() || tenant_retention->parsed()) {
+    storage::RetentionStore store(*db);
+    common::Result<std::optional<storage::RetentionPolicy>> p =
+        std::optional<storage::RetentionPolicy>();
+    if (tenant_set_retention->parsed()) {
+      if (days_opt->count() == 0 && !retention_keep) return Fail("give --days N or --keep", 2);
+      const char* user = std::getenv("USER");
+      std::string actor = std::string("notaryctl:") + (user != nullptr ? user : "unknown");
+      if (actor.size() > 64) actor.resize(64);
+      auto set = pipeline::SetRetention(
+          store, tenant_name, retention_keep ? std::nullopt : std::optional<int>(retention_days),
+          actor, common::Clock::System().NowMicros());
+      if (!set.ok()) return Fail(set.error().message());
+      p = std::optional<storage::RetentionPolicy>(std::move(*set));
+    } else {
+      p = store.Get(tenant_name);
+      if (!p.ok()) return Fail(p.error().ToString());
+    }
+    if (!*p) {
+      std::cout << "tenant " << common::TerminalSafe(tenant_name)
+                << ": no retention period (mail is kept until erased by hand)\n";
+      return 0;
+    }
+    const storage::RetentionPolicy& r = **p;
+    std::cout << "tenant " << common::TerminalSafe(r.tenant) << ": "
+              << (r.days ? "mail erased " + std::to_string(*r.days) + " days after reception"
+                         : std::string("mail kept until erased by hand"))
+              << " (set " << common::FormatRfc3339Micros(r.set_at_us) << " by "
+              << common::TerminalSafe(r.set_by) << ", record " << common::ToHex(r.action.leaf_hash)
+              << ")\n";
+    return 0;
+  }
 
   if (erase->parsed()) {
     storage::ErasureStore store(*db);

@@ -258,6 +258,11 @@ Config ParseConfigOrExit(int argc, char** argv) {
                  "DNS at their reception)")
       ->envname("NOTARY_SENDER_CHECK_MAX_DELAY_S")
       ->check(CLI::Range(1u, 604800u));
+  app.add_option("--retention-sweep-interval-s", c.retention_sweep_interval_s,
+                 "How often to erase the messages past their tenant's retention period that no "
+                 "legal hold covers (docs/retention.md); 0: never on this node")
+      ->envname("NOTARY_RETENTION_SWEEP_INTERVAL_S")
+      ->check(CLI::Range(0u, 604800u));
   app.add_option("--signing-key", c.signing_key, "Ed25519 block signing key (PEM)")
       ->envname("NOTARY_SIGNING_KEY")
       ->check(CLI::ExistingFile);

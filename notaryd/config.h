@@ -70,6 +70,8 @@ struct Config {
   uint32_t sender_check_workers = 32;
   // Messages received this long before notaryd started are not checked.
   uint32_t sender_check_max_delay_s = 3600;
+  // How often the retention sweeper erases what the tenants' periods expired; 0: never.
+  uint32_t retention_sweep_interval_s = 3600;
   bool seal = true;     // take part in sealing (one sealer at a time per database)
   bool migrate = true;  // apply migrations at start-up
   uint32_t rate_limit_per_minute = 600;

@@ -17,6 +17,7 @@
 #include "pipeline/checkpoint_publisher.h"
 #include "pipeline/ingest.h"
 #include "pipeline/key_files.h"
+#include "pipeline/retention.h"
 #include "pipeline/sealer.h"
 #include "pipeline/sender_checker.h"
 #include "pipeline/tenant_router.h"
@@ -30,6 +31,7 @@
 #include "storage/journal_store.h"
 #include "storage/migrations.h"
 #include "storage/receipt_store.h"
+#include "storage/retention_store.h"
 
 namespace notaryd {
 
@@ -59,6 +61,8 @@ struct Daemon::Parts {
   std::unique_ptr<pipeline::SenderChecker> sender_checker;
   std::unique_ptr<storage::HoldStore> holds;
   std::unique_ptr<storage::ErasureStore> erasures;
+  std::unique_ptr<storage::RetentionStore> retention;
+  std::unique_ptr<pipeline::RetentionSweeper> sweeper;  // unless --retention-sweep-interval-s 0
   std::unique_ptr<smtp::SmtpServer> smtp;
   std::unique_ptr<http::HttpApi> http;
 };
@@ -370,6 +374,14 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   deps.holds = p->holds.get();
   p->erasures = std::make_unique<storage::ErasureStore>(*p->db);
   deps.erasures = p->erasures.get();
+  p->retention = std::make_unique<storage::RetentionStore>(*p->db);
+  deps.retention = p->retention.get();
+  if (c.retention_sweep_interval_s > 0) {
+    pipeline::RetentionSweeper::Options ro;
+    ro.interval = std::chrono::seconds(c.retention_sweep_interval_s);
+    p->sweeper = std::make_unique<pipeline::RetentionSweeper>(ro, *p->retention, *p->erasures);
+    p->sweeper->Start();
+  }
   p->http = std::make_unique<http::HttpApi>(ho, deps);
   RETURN_IF_ERROR(p->http->Start());
   spdlog::info("event=started node={} smtp_port={} http_port={}", c.node_name, p->smtp->port(),
@@ -385,6 +397,7 @@ void Daemon::Stop() {
   // The checker asks the ingestor whether it is busy, so it stops first (it works after the
   // 250s: nothing waits on it).
   if (parts_->sender_checker) parts_->sender_checker->Stop();
+  if (parts_->sweeper) parts_->sweeper->Stop();
   parts_->ingestor.reset();                    // answers what is queued
   if (parts_->sealer) parts_->sealer->Stop();  // seals what waits
   if (parts_->publisher) {

@@ -284,6 +284,7 @@ void HttpApi::Routes() {
   RegisterChainRoutes(s, d, options_);
   if (d.holds != nullptr) RegisterHoldRoutes(s, d);
   if (d.erasures != nullptr) RegisterErasureRoutes(s, d);
+  if (d.retention != nullptr) RegisterRetentionRoutes(s, d);
   RegisterConsoleRoutes(s, d);
 }
 

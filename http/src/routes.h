@@ -46,6 +46,8 @@ nlohmann::json ActionRecordJson(const storage::ActionRef& a);
 // Erasure (POST /v1/messages/{id}/erase): erasure_routes.cc. ErasureJson: the `erasure` object
 // of GET /v1/messages/{id}.
 void RegisterErasureRoutes(httplib::Server& s, HttpDeps& d);
+// Retention (GET and PUT /v1/retention): retention_routes.cc.
+void RegisterRetentionRoutes(httplib::Server& s, HttpDeps& d);
 nlohmann::json ErasureJson(const storage::Erasure& e);
 // The web console's pages, assets and /v1/session: console_routes.cc.
 void RegisterConsoleRoutes(httplib::Server& s, HttpDeps& d);

@@ -3,7 +3,9 @@
 // erased; a dump of the whole database then holds the marker nowhere, the erasure is a sealed
 // record of its own, every other message still verifies and `notaryctl audit` passes. A legal
 // hold stops the erasure (409 naming it), another tenant's admin cannot touch the message, and
-// the database refuses every change an erasure does not make, for every role.
+// the database refuses every change an erasure does not make, for every role. Retention periods
+// are set per tenant over the API and with notaryctl, each change a sealed record (the sweeper
+// that erases by them is tested against a sealer in tests/pipeline/retention_test.cc).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -275,6 +277,61 @@ TEST_F(ErasureTest, OnlyTheTenantsAdminErasesAndBadRequestsSayWhy) {
                     id, "--reason", "retention period over"});
   EXPECT_EQ(ctl.exit_code, 0) << ctl.out;
   EXPECT_EQ(Psql(db_.SuperUrl(), "SELECT erased_by LIKE 'notaryctl:%' FROM erasures"), "t");
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(ErasureTest, ARetentionPeriodIsSetPerTenantOverTheApiAndNotaryctlAndRecorded) {
+  ASSERT_EQ(RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "tenant", "create",
+                        "other"})
+                .exit_code,
+            0);
+  const std::string other = e2e::MakeKey(db_.AppUrl(), "other", "ingest,read,admin");
+  const std::string reader = e2e::MakeKey(db_.AppUrl(), "default", "read");
+  const std::string url = node_->Http("/v1/retention");
+  auto none = Call("GET", url, admin_);
+  ASSERT_EQ(none.status, 200) << none.body.dump();
+  EXPECT_TRUE(none.body["days"].is_null());
+
+  auto set = Call("PUT", url, admin_, json{{"days", 3650}}.dump());
+  ASSERT_EQ(set.status, 200) << set.body.dump();
+  EXPECT_EQ(set.body["days"], 3650);
+  for (const std::string& bad :
+       {json{{"days", 0}}.dump(), json{{"days", 36601}}.dump(), json{{"days", "ten years"}}.dump(),
+        std::string("{}"), json{{"days", 5}, {"why", "x"}}.dump(), std::string("nope")}) {
+    auto r = Call("PUT", url, admin_, bad);
+    EXPECT_EQ(r.status, 400) << bad << " -> " << r.body.dump();
+  }
+  EXPECT_EQ(Call("PUT", url, reader, json{{"days", 1}}.dump()).status, 403);
+  EXPECT_EQ(Call("GET", url, reader).status, 403);
+
+  // Another tenant's period is its own.
+  auto ctl = RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "tenant",
+                         "set-retention", "--tenant", "other", "--days", "10"});
+  ASSERT_EQ(ctl.exit_code, 0) << ctl.out;
+  EXPECT_NE(ctl.out.find("mail erased 10 days after reception"), std::string::npos) << ctl.out;
+  EXPECT_EQ(Call("GET", url, other).body["days"], 10);
+  EXPECT_EQ(Call("GET", url, admin_).body["days"], 3650);
+  auto shown = RunCommand(
+      {e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "tenant", "retention", "default"});
+  EXPECT_NE(shown.out.find("3650 days"), std::string::npos) << shown.out;
+  EXPECT_EQ(RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "tenant",
+                        "set-retention", "--tenant", "other", "--days", "0"})
+                .exit_code,
+            2);
+
+  // Each change is sealed in the log as a record of its own.
+  ASSERT_TRUE(testsupport::WaitUntil(
+      [&] {
+        return Psql(db_.SuperUrl(),
+                    "SELECT count(*) FROM actions a JOIN leaves l ON"
+                    " l.action_of = a.id WHERE a.action = 'retention'") == "2";
+      },
+      std::chrono::seconds(30)));
+  EXPECT_FALSE(Call("GET", url, admin_).body["record"]["leaf_index"].is_null());
+  Audit();
 }
 
 }  // namespace

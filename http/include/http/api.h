@@ -23,6 +23,7 @@
 #include "storage/erasure_store.h"
 #include "storage/hold_store.h"
 #include "storage/receipt_store.h"
+#include "storage/retention_store.h"
 
 namespace httplib {
 class Server;
@@ -85,6 +86,8 @@ struct HttpDeps {
   storage::HoldStore* holds = nullptr;
   // Erasure (POST /v1/messages/{id}/erase), and a message's `erasure` once erased.
   storage::ErasureStore* erasures = nullptr;
+  // Retention periods (/v1/retention).
+  storage::RetentionStore* retention = nullptr;
   const common::Clock* clock = &common::Clock::System();  // sessions, keys, issued_at
 };
 

@@ -35,10 +35,11 @@ struct ActionRecord {
   // [a-z-], so that a verifier of this version can still read (and report) a later kind.
   static constexpr std::string_view kHold = "hold";
   static constexpr std::string_view kRelease = "release";
-  static constexpr std::string_view kErasure = "erasure";  // subject: the receipt id
+  static constexpr std::string_view kErasure = "erasure";      // subject: the receipt id
+  static constexpr std::string_view kRetention = "retention";  // subject: the tenant
 
   uint32_t format_version = kFormatVersion;
-  std::string action;              // what was done: hold, release, erasure
+  std::string action;              // what was done: hold, release, erasure, retention
   std::string tenant;              // whose mail, 0..64 bytes
   std::string subject;             // what it was done to: a hold's or receipt's id, 1..64 bytes
   int64_t acted_at_us = 0;         // when, µs since the epoch, UTC
