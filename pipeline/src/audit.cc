@@ -838,6 +838,21 @@ int RunAudit(storage::Database& db, const AuditOptions& options, std::ostream& o
       fault_at = {std::numeric_limits<int64_t>::max(), kBlockStart};
     }
   }
+  // Erased receipts are checked without their envelope and bytes: each must be accounted for
+  // by an erasure record in the log, or its blanking would pass unseen.
+  if (fault.empty()) {
+    auto unrecorded = (*snapshot)->ErasureWithoutRecord();
+    if (!unrecorded.ok()) {
+      stop_blobs();
+      return cannot_read(unrecorded.error());
+    }
+    if (*unrecorded) {
+      fault = "receipt " + **unrecorded +
+              " is erased, but no erasure record in the log names it (erased behind the log's"
+              " back)";
+      fault_at = {std::numeric_limits<int64_t>::max(), kBlockStart};
+    }
+  }
   uint64_t bytes = check.bytes();
   uint64_t sealed_unopened = 0;
   if (blobs) {

@@ -378,6 +378,21 @@ common::Result<std::optional<int64_t>> AuditSnapshot::StrayLeaf(int64_t tree_siz
   });
 }
 
+common::Result<std::optional<std::string>> AuditSnapshot::ErasureWithoutRecord() {
+  return Guard<std::optional<std::string>>(impl_->broken, [&] {
+    pqxx::result r = impl_->tx->exec(
+        "SELECT e.receipt_id::text FROM erasures e WHERE NOT EXISTS (SELECT 1 FROM actions a"
+        " JOIN receipts rc ON rc.id = e.receipt_id WHERE a.id = e.action_id"
+        " AND a.action = 'erasure' AND a.subject = e.receipt_id::text"
+        " AND a.tenant_id = e.tenant_id AND rc.tenant_id = e.tenant_id"
+        " AND (EXISTS (SELECT 1 FROM leaves l WHERE l.action_of = a.id)"
+        " OR EXISTS (SELECT 1 FROM pending p WHERE p.action_of = a.id)))"
+        " ORDER BY e.receipt_id LIMIT 1");
+    return r.empty() ? std::optional<std::string>()
+                     : std::optional<std::string>(r[0][0].as<std::string>());
+  });
+}
+
 struct LeafRangeReader::Impl {
   PgConnPtr conn;
   bool with_bytes = false;

@@ -222,6 +222,21 @@ TEST_F(ErasureTest, TheDatabaseRefusesEveryChangeAnErasureDoesNotMake) {
   EXPECT_EQ(Psql(super, "SELECT count(*) FROM sealed_blobs"), "1");
   EXPECT_EQ(Audit().find("1 leaves of erased messages") != std::string::npos, true);
 
+  // Someone with the database erases the other message behind the log's back (triggers off):
+  // the audit names it.
+  Psql(super,
+       "SET session_replication_role = replica; INSERT INTO erasures SELECT id, tenant_id,"
+       " 0, 'intruder', 'r', 999999 FROM receipts WHERE id = '" +
+           b +
+           "'; UPDATE receipts"
+           " SET envelope_to = '{}', envelope_from = '' WHERE id = '" +
+           b + "'");
+  auto caught = RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "audit"});
+  EXPECT_EQ(caught.exit_code, 1) << caught.out;
+  EXPECT_NE(caught.out.find("receipt " + b + " is erased, but no erasure record"),
+            std::string::npos)
+      << caught.out;
+
   // A database the audit cannot read is said so (exit 2), whichever of its readers meets it.
   Psql(super, "REVOKE SELECT ON erasures FROM notary_app");
   for (const char* mode : {"--quiet", "--canonical"}) {

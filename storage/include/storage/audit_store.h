@@ -118,6 +118,10 @@ class AuditSnapshot {
   common::Result<int64_t> LeafExtent();
   // The lowest stored leaf index outside [0, tree_size), if any.
   common::Result<std::optional<int64_t>> StrayLeaf(int64_t tree_size);
+  // The first erased receipt (migration 0013) whose erasure no action record of kind
+  // "erasure" naming it, sealed or queued, accounts for: an erasure made behind the log's
+  // back (its fields blanked with the triggers off).
+  common::Result<std::optional<std::string>> ErasureWithoutRecord();
 
   struct Impl;
 
