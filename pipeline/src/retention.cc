@@ -69,34 +69,41 @@ SweepStats RetentionSweeper::SweepOnce(int64_t now_us) {
   }
   for (const storage::RetentionPolicy& p : *periods) {
     const int64_t cutoff = now_us - int64_t{*p.days} * 86400 * 1000000;
-    auto& cursor = cursor_[p.tenant];
-    auto expired = retention_.Expired(p.tenant, cutoff, cursor, options_.batch);
-    if (!expired.ok()) {
-      spdlog::warn("event=retention_sweep_failed tenant={} error={}", p.tenant,
-                   expired.error().ToString());
-      ++s.failed;
-      continue;
-    }
-    // A short page ends the pass over the tenant: the next sweep starts again from its oldest
-    // (the held ones, and what arrived meanwhile, are looked at again).
-    if (expired->size() < static_cast<size_t>(options_.batch)) {
-      cursor.reset();
-    } else {
-      cursor = expired->back();
-    }
     const std::string reason = "retention period of " + std::to_string(*p.days) + " days ended";
-    for (const storage::ExpiredMessage& m : *expired) {
-      ++s.examined;
-      auto e = EraseMessage(erasures_, p.tenant, m.receipt_id, "retention", reason, now_us);
-      if (e.ok()) {
-        ++s.erased;
-      } else if (e.error().code() == common::ErrorCode::kConflict) {
-        ++s.held;
-      } else {
+    auto& cursor = cursor_[p.tenant];
+    // Page after page while pages erase something; a page that erases nothing (all held)
+    // ends the tenant's sweep, and the next sweep goes on after it. A short page ends the pass
+    // over the tenant: the next sweep starts again from its oldest (the held ones, and what
+    // arrived meanwhile, are looked at again).
+    while (true) {
+      auto expired = retention_.Expired(p.tenant, cutoff, cursor, options_.batch);
+      if (!expired.ok()) {
+        spdlog::warn("event=retention_sweep_failed tenant={} error={}", p.tenant,
+                     expired.error().ToString());
         ++s.failed;
-        spdlog::warn("event=retention_erase_failed receipt={} error={}", m.receipt_id,
-                     e.error().ToString());
+        break;
       }
+      uint64_t erased = 0;
+      for (const storage::ExpiredMessage& m : *expired) {
+        ++s.examined;
+        auto e = EraseMessage(erasures_, p.tenant, m.receipt_id, "retention", reason, now_us);
+        if (e.ok()) {
+          ++erased;
+        } else if (e.error().code() == common::ErrorCode::kConflict) {
+          ++s.held;
+        } else {
+          ++s.failed;
+          spdlog::warn("event=retention_erase_failed receipt={} error={}", m.receipt_id,
+                       e.error().ToString());
+        }
+      }
+      s.erased += erased;
+      if (expired->size() < static_cast<size_t>(options_.batch)) {
+        cursor.reset();
+        break;
+      }
+      cursor = expired->back();
+      if (erased == 0) break;
     }
   }
   std::lock_guard lock(mu_);

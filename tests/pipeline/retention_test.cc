@@ -171,4 +171,22 @@ TEST_F(RetentionTest, ASweepLooksAtABoundedBatchAndGoesOnFromWhereItEnded) {
   EXPECT_EQ(Sql("SELECT count(*) FROM erasures"), "0");
 }
 
+TEST_F(RetentionTest, OneSweepErasesEveryExpiredMessagePageAfterPage) {
+  for (int i = 0; i < 5; ++i) Store("default", (50 - i) * kDay, 20 + i);
+  const std::string young = Store("default", kDay, 30);
+  Seal();
+  storage::RetentionStore retention(*db_);
+  storage::ErasureStore erasures(*db_);
+  ASSERT_TRUE(pipeline::SetRetention(retention, "default", 30, "k1", kNow).ok());
+  pipeline::RetentionSweeper::Options o;
+  o.batch = 2;
+  pipeline::RetentionSweeper sweeper(o, retention, erasures);
+  pipeline::SweepStats s = sweeper.SweepOnce(kNow);
+  EXPECT_EQ(s.examined, 5u);
+  EXPECT_EQ(s.erased, 5u);
+  EXPECT_EQ(Sql("SELECT count(*) FROM erasures"), "5");
+  EXPECT_EQ(Sql("SELECT count(*) FROM erasures WHERE receipt_id = '" + young + "'"), "0");
+  EXPECT_EQ(sweeper.SweepOnce(kNow).examined, 0u);
+}
+
 }  // namespace

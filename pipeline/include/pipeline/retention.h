@@ -43,8 +43,9 @@ class RetentionSweeper {
  public:
   struct Options {
     std::chrono::seconds interval{3600};
-    // Expired messages looked at per tenant and sweep: a tenant whose expired mail is all held
-    // costs a bounded amount each sweep, and the next sweep goes on from where this one ended.
+    // Expired messages read at once. A sweep goes on page after page while pages erase
+    // something; a page that erases nothing (all held) ends the tenant's sweep, so a tenant
+    // whose expired mail is all held costs one page each sweep, and the next goes on after it.
     int batch = 1000;
     const common::Clock* clock = &common::Clock::System();
   };
