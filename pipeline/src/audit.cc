@@ -274,8 +274,10 @@ struct Item {
 class Pipeline {
  public:
   Pipeline(storage::Database& db, int64_t extent, unsigned workers, bool canonical,
-           size_t chunk_bytes, vault::Wrapper* wrapper)
+           size_t chunk_bytes, vault::Wrapper* wrapper,
+           const std::vector<storage::ReceiptKey>& erased)
       : db_(db),
+        erased_(erased),
         extent_(extent),
         canonical_(canonical),
         wrapper_(wrapper),
@@ -355,6 +357,7 @@ class Pipeline {
           r.error = "a stored value of the leaf or its receipt does not parse";
           continue;
         }
+        leaf.erased = IsErased(leaf);
         if (leaf.bytes_read && leaf.sealed) {
           if (auto st = Unseal(leaf); !st.ok()) {
             item->read_error = st.error();
@@ -391,7 +394,17 @@ class Pipeline {
     return common::Ok();
   }
 
+  // Whether the leaf's message (a receipt's, or the one an authentication record names) is
+  // erased.
+  bool IsErased(const storage::StoredLeaf& leaf) const {
+    if (erased_.empty() || leaf.is_action) return false;
+    auto key =
+        storage::ReceiptKeyOf(leaf.is_authentication ? leaf.authentication_of : leaf.receipt_id);
+    return key && std::binary_search(erased_.begin(), erased_.end(), *key);
+  }
+
   storage::Database& db_;
+  const std::vector<storage::ReceiptKey>& erased_;  // sorted
   const int64_t extent_;
   const bool canonical_;
   vault::Wrapper* const wrapper_;
@@ -767,6 +780,8 @@ int RunAudit(storage::Database& db, const AuditOptions& options, std::ostream& o
   if (!keys.ok()) return cannot_read(keys.error());
   auto extent = (*snapshot)->LeafExtent();
   if (!extent.ok()) return cannot_read(extent.error());
+  auto erased = (*snapshot)->ErasedReceipts();
+  if (!erased.ok()) return cannot_read(erased.error());
   std::map<std::string, notary::Ed25519PublicKey> key_by_id;
   for (const auto& k : *keys) {
     auto pub = notary::ParseEd25519PublicKey(k.public_key);
@@ -793,7 +808,8 @@ int RunAudit(storage::Database& db, const AuditOptions& options, std::ostream& o
   Position fault_at{std::numeric_limits<int64_t>::max(), kBlockStart};
   auto last_progress = std::chrono::steady_clock::now();
   {
-    Pipeline pipe(db, *extent, workers, options.canonical, options.chunk_bytes, options.wrapper);
+    Pipeline pipe(db, *extent, workers, options.canonical, options.chunk_bytes, options.wrapper,
+                  *erased);
     while (fault.empty()) {
       auto item = pipe.Next();
       if (!item) break;

@@ -21,25 +21,20 @@ namespace {
   " l.authentication_of::text, a.record, a.results, a.dns_archive, ar.leaf_hash"
 #define AUTHENTICATION_JOINS                                           \
   " LEFT JOIN authentications a ON a.receipt_id = l.authentication_of" \
-  " LEFT JOIN receipts ar ON ar.id = l.authentication_of" ACTION_JOINS
+  " LEFT JOIN receipts ar ON ar.id = a.receipt_id" ACTION_JOINS
 // An action record's leaf (migration 0011): its row, with its tenant's name.
 #define ACTION_COLUMNS \
   ", x.id, x.action, x.subject, x.acted_at_us, x.actor, x.details, x.record, xt.name"
 #define ACTION_JOINS                           \
   " LEFT JOIN actions x ON x.id = l.action_of" \
-  " LEFT JOIN tenants xt ON xt.id = x.tenant_id" ERASURE_JOIN
-// Whether the message of a receipt's or authentication record's leaf is erased (migration
-// 0013): its envelope, bytes and sender evidence are gone by design.
-#define ERASURE_COLUMN ", e.erased_at_us"
-#define ERASURE_JOIN \
-  " LEFT JOIN erasures e ON e.receipt_id = coalesce(l.receipt_id, l.authentication_of)"
+  " LEFT JOIN tenants xt ON xt.id = x.tenant_id"
 constexpr const char* kLeafRange =
     "SELECT l.leaf_index, l.block_height, r.leaf_record, l.leaf_hash, r.id::text, t.name,"
     " r.received_at_us, r.raw_sha256, r.canonical_sha256, r.parts_root, r.envelope_digest,"
     " r.salt, r.canon_version::int8, r.envelope_from, r.envelope_to, r.client_ip,"
     " r.client_port::int8, r.helo, r.tls_protocol, r.tls_cipher, r.leaf_version::int8,"
     " r.source, r.listener, r.node, r.client_name, r.auth_user, r.queue_id, r.asserted_by,"
-    " r.journal_report_sha256," AUTHENTICATION_COLUMNS ACTION_COLUMNS ERASURE_COLUMN
+    " r.journal_report_sha256," AUTHENTICATION_COLUMNS ACTION_COLUMNS
     " FROM leaves l"
     " LEFT JOIN receipts r ON r.id = l.receipt_id"
     " LEFT JOIN tenants t ON t.id = r.tenant_id" AUTHENTICATION_JOINS
@@ -51,7 +46,7 @@ constexpr const char* kLeafRangeWithBytes =
     " r.salt, r.canon_version::int8, r.envelope_from, r.envelope_to, r.client_ip,"
     " r.client_port::int8, r.helo, r.tls_protocol, r.tls_cipher, r.leaf_version::int8,"
     " r.source, r.listener, r.node, r.client_name, r.auth_user, r.queue_id, r.asserted_by,"
-    " r.journal_report_sha256," AUTHENTICATION_COLUMNS ACTION_COLUMNS ERASURE_COLUMN
+    " r.journal_report_sha256," AUTHENTICATION_COLUMNS ACTION_COLUMNS
     ", b.data,"
     " (SELECT array_agg(p.salt ORDER BY p.ordinal) FROM message_parts p"
     "  WHERE p.receipt_id = r.id), sb.kek_id, sb.wrapped_key, sb.data"
@@ -133,8 +128,6 @@ constexpr Oid kLeafTypes[] = {
     // An action record's leaf: id, action, subject, time, actor, details, record, tenant
     // (migration 0011).
     kInt8, kText, kText, kInt8, kText, kBytea, kBytea, kText,
-    // When the message is erased (migration 0013).
-    kInt8,
     // With the bytes: the bytes, and the receipt's part salts (canonical form version 2); the
     // bytes sealed at rest instead (migration 0012).
     kBytea, kByteaArray, kText, kBytea, kBytea};
@@ -251,18 +244,18 @@ common::Status LeafChunk::Decode(size_t i, StoredLeaf& out) const {
   c.Bytes(r, 39, out.action_details);
   c.Bytes(r, 40, out.action_record);
   c.Bytes(r, 41, out.action_tenant);
-  out.erased = !c.Null(r, 42);
+  out.erased = false;  // the caller knows (AuditSnapshot::ErasedReceipts)
   out.bytes_read = c.with_bytes;
-  out.sealed = out.bytes_read && c.Null(r, 43) && !c.Null(r, 45);
+  out.sealed = out.bytes_read && c.Null(r, 42) && !c.Null(r, 44);
   out.sealed_bad = false;
-  out.has_bytes = out.bytes_read && (!c.Null(r, 43) || out.sealed);
+  out.has_bytes = out.bytes_read && (!c.Null(r, 42) || out.sealed);
   out.part_salts.clear();
   if (out.bytes_read) {
-    ok = ok && c.TextArray(r, 44, out.part_salts, kBytea);
-    c.Bytes(r, 43, out.raw);
-    c.Bytes(r, 45, out.sealed_kek_id);
-    c.Bytes(r, 46, out.sealed_wrapped_key);
-    c.Bytes(r, 47, out.sealed_data);
+    ok = ok && c.TextArray(r, 43, out.part_salts, kBytea);
+    c.Bytes(r, 42, out.raw);
+    c.Bytes(r, 44, out.sealed_kek_id);
+    c.Bytes(r, 45, out.sealed_wrapped_key);
+    c.Bytes(r, 46, out.sealed_data);
   } else {
     out.raw.clear();
   }
@@ -378,6 +371,38 @@ common::Result<std::optional<int64_t>> AuditSnapshot::StrayLeaf(int64_t tree_siz
   });
 }
 
+common::Result<std::vector<ReceiptKey>> AuditSnapshot::ErasedReceipts() {
+  return Guard<std::vector<ReceiptKey>>(impl_->broken, [&] {
+    std::vector<ReceiptKey> out;
+    // uuid_send: the 16 bytes, in the uuid type's own (bytewise) order.
+    for (const auto& r : impl_->tx->exec(
+             "SELECT encode(uuid_send(receipt_id), 'hex') FROM erasures ORDER BY receipt_id")) {
+      auto key = ReceiptKeyOf(r[0].as<std::string>());
+      if (key) out.push_back(*key);
+    }
+    return out;
+  });
+}
+
+std::optional<ReceiptKey> ReceiptKeyOf(std::string_view id) {
+  ReceiptKey k{};
+  size_t n = 0;
+  int hi = -1;
+  for (char ch : id) {
+    if (ch == '-') continue;
+    const int v = kHexDigits[static_cast<unsigned char>(ch)];
+    if (v < 0 || n >= k.size()) return std::nullopt;
+    if (hi < 0) {
+      hi = v;
+    } else {
+      k[n++] = static_cast<uint8_t>(hi << 4 | v);
+      hi = -1;
+    }
+  }
+  if (n != k.size() || hi >= 0) return std::nullopt;
+  return k;
+}
+
 common::Result<std::optional<std::string>> AuditSnapshot::ErasureWithoutRecord() {
   return Guard<std::optional<std::string>>(impl_->broken, [&] {
     pqxx::result r = impl_->tx->exec(
@@ -448,7 +473,7 @@ common::Result<LeafChunk> LeafRangeReader::Read(int64_t first, int64_t end) {
   PGresult* r = chunk->rows.get();
   if (PQresultStatus(r) != PGRES_TUPLES_OK) return PqError(c, r, "reading leaves failed");
   // The decoder reads each column as the type it expects: check them once per range.
-  const int columns = impl_->with_bytes ? 48 : 43;
+  const int columns = impl_->with_bytes ? 47 : 42;
   if (PQnfields(r) != columns) return common::Error::Internal("unexpected leaf columns");
   for (int k = 0; k < columns; ++k) {
     if (PQftype(r, k) != kLeafTypes[k] || PQfformat(r, k) != 1) {
