@@ -523,21 +523,21 @@ async function renderMessage(id) {
         t('erased_note', { when: fmtTime(erasure.erased_at), by: erasure.erased_by, reason: erasure.reason }),
       )
     : sealed
-    ? h(
-        'p',
-        { class: 'buttons' },
-        h(
-          'a',
-          {
-            href: evidence,
-            download: 'evidence-' + r.id + '.zip',
-            class: 'button-link primary',
-            'data-action': 'download-evidence',
-          },
-          t('download'),
-        ),
-      )
-    : h('p', { class: 'note' }, t('not_sealed'));
+      ? h(
+          'p',
+          { class: 'buttons' },
+          h(
+            'a',
+            {
+              href: evidence,
+              download: 'evidence-' + r.id + '.zip',
+              class: 'button-link primary',
+              'data-action': 'download-evidence',
+            },
+            t('download'),
+          ),
+        )
+      : h('p', { class: 'note' }, t('not_sealed'));
 
   const parts = h(
     'table',

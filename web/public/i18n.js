@@ -96,7 +96,8 @@ const S = {
     tsa: 'Authority',
     gen_time: 'Time',
     not_sealed: 'Not sealed yet: the bundle can be downloaded once the message is sealed.',
-    erased_note: 'Erased {when} by {by}: {reason}. Its content and personal fields are gone; its hashes and proofs stay in the log.',
+    erased_note:
+      'Erased {when} by {by}: {reason}. Its content and personal fields are gone; its hashes and proofs stay in the log.',
     download: 'Download evidence bundle',
     download_part: 'Bundle for this attachment',
     copy: 'Copy',
@@ -234,7 +235,8 @@ const S = {
     tsa: '기관',
     gen_time: '시각',
     not_sealed: '아직 봉인되지 않았습니다. 봉인 후 번들을 내려받을 수 있습니다.',
-    erased_note: '{when}에 {by}이(가) 삭제함: {reason}. 내용과 개인 정보는 지워졌고, 해시와 증명은 로그에 남아 있습니다.',
+    erased_note:
+      '{when}에 {by}이(가) 삭제함: {reason}. 내용과 개인 정보는 지워졌고, 해시와 증명은 로그에 남아 있습니다.',
     download: '증거 번들 내려받기',
     download_part: '이 첨부 파일의 번들',
     copy: '복사',
