@@ -66,7 +66,7 @@ const FIELDS_OF = (source) => {
 const DYNAMIC = {
   name: FIELDS_OF, // the search form's fields
   "s||'any'": ['any', 'pending', 'sealed'], // status filter
-  'r.status': ['pending', 'sealed'], // message status from the API
+  'r.status': ['pending', 'sealed', 'erased'], // message status from the API
   "{to:'c_to',subject:'c_subject'}[c]||c": ['received', 'from', 'c_to', 'c_subject', 'attachments', 'status'],
   c: ['position', 'type', 'name', 'size'], // part table headings
   'c.status': ['PASS', 'FAIL', 'SKIP'], // verify.js check results
