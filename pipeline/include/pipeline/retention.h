@@ -61,6 +61,7 @@ class RetentionSweeper {
 
  private:
   void Loop(std::stop_token stop);
+  SweepStats Finish(const SweepStats& s);  // adds a sweep to the totals
 
   const Options options_;
   storage::RetentionStore& retention_;
