@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "common/ascii.h"
+#include "common/utf8.h"
 #include "gmime_support.h"
 
 namespace mime {
@@ -166,6 +167,31 @@ common::Status ParseReportText(std::string_view text, JournalReport& out) {
   return common::Ok();
 }
 
+// Whether a Content-Type field anywhere in `raw` (with its continuation lines) is not valid
+// UTF-8. GMime 3.2 re-encodes every Content-Type it parses, and its parameter encoder grows
+// without end on a long parameter name of invalid UTF-8 (83 bytes took all memory;
+// journal_fuzz found it, tests/fuzz/corpus/journal/gmime-param-name.eml). One pass, linear.
+bool HasContentTypeOfInvalidUtf8(std::string_view raw) {
+  size_t pos = 0;
+  while (pos < raw.size()) {
+    size_t eol = raw.find('\n', pos);
+    if (eol == std::string_view::npos) eol = raw.size();
+    const std::string_view line = raw.substr(pos, eol - pos);
+    if (line.size() >= 13 && common::EqualsIgnoreAsciiCase(line.substr(0, 13), "content-type:")) {
+      size_t end = eol;
+      while (end + 1 < raw.size() && (raw[end + 1] == ' ' || raw[end + 1] == '\t')) {
+        end = raw.find('\n', end + 1);
+        if (end == std::string_view::npos) end = raw.size();
+      }
+      const std::string_view field = raw.substr(pos, end - pos);
+      if (common::SanitizeUtf8(field) != field) return true;
+      eol = end;
+    }
+    pos = eol + 1;
+  }
+  return false;
+}
+
 bool IsIdentityEncoding(const char* cte) {
   if (cte == nullptr) return true;
   std::string_view v = Trim(cte);
@@ -186,6 +212,9 @@ std::vector<std::string> JournalReport::EnvelopeRecipients() const {
 
 common::Result<std::optional<JournalReport>> ParseJournalReport(std::string_view raw) {
   if (!HasJournalHeader(raw)) return std::optional<JournalReport>();
+  if (HasContentTypeOfInvalidUtf8(raw)) {
+    return common::Error::InvalidInput("journal report has a Content-Type field that is not UTF-8");
+  }
   EnsureGMimeInitialized();
 
   GByteArray* bytes = g_byte_array_sized_new(static_cast<guint>(raw.size()));

@@ -134,6 +134,19 @@ TEST(JournalReportTest, OrdinaryMessagesAndBrokenReportsAreTold) {
                    Report("Content-Type: text/plain\r\n", "Subject: no sender, no recipient\r\n"))
                    .ok());
 
+  // journal_fuzz: a long Content-Type parameter name of invalid UTF-8 made GMime's parameter
+  // encoder grow until memory ran out (83 bytes). Such a report is refused before GMime sees it.
+  const std::string hostile(
+      "X-MS-Journal-Report:\x0a"
+      "Content-Type:multipart/"
+      "e;"
+      "\xff\xff\xff\xff\xff\xff\xff\xdb\xdb\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+      "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xdb=\xdb",
+      83);
+  auto refused = mime::ParseJournalReport(hostile);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("not UTF-8"), std::string::npos);
+
   // A broken report is left alone: notarised as received, not as a journal.
   pipeline::Arrival arrival;
   arrival.envelope.mail_from = "postmaster@contoso.com";
