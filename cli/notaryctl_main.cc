@@ -59,6 +59,15 @@ std::optional<int64_t> ParseDate(const std::string& s) {
   return common::ParseRfc3339Micros(s);
 }
 
+// Who an action record names when notaryctl acts: the operating-system user running it
+// (an action record's actor is at most 64 bytes).
+std::string OperatorActor() {
+  const char* user = std::getenv("USER");
+  std::string actor = std::string("notaryctl:") + (user != nullptr ? user : "unknown");
+  if (actor.size() > 64) actor.resize(64);
+  return actor;
+}
+
 std::string Join(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
@@ -212,12 +221,9 @@ int main(int argc, char** argv) {
         std::optional<storage::RetentionPolicy>();
     if (tenant_set_retention->parsed()) {
       if (days_opt->count() == 0 && !retention_keep) return Fail("give --days N or --keep", 2);
-      const char* user = std::getenv("USER");
-      std::string actor = std::string("notaryctl:") + (user != nullptr ? user : "unknown");
-      if (actor.size() > 64) actor.resize(64);
       auto set = pipeline::SetRetention(
           store, tenant_name, retention_keep ? std::nullopt : std::optional<int>(retention_days),
-          actor, common::Clock::System().NowMicros());
+          OperatorActor(), common::Clock::System().NowMicros());
       if (!set.ok()) return Fail(set.error().message());
       p = std::optional<storage::RetentionPolicy>(std::move(*set));
     } else {
@@ -244,12 +250,8 @@ int main(int argc, char** argv) {
     auto tenant_of = store.TenantOf(erase_receipt);
     if (!tenant_of.ok()) return Fail(tenant_of.error().ToString());
     if (!*tenant_of) return Fail("no such message: " + erase_receipt);
-    // The record names who erased it: the operating-system user running notaryctl.
-    const char* user = std::getenv("USER");
-    std::string actor = std::string("notaryctl:") + (user != nullptr ? user : "unknown");
-    if (actor.size() > 64) actor.resize(64);
-    auto e = pipeline::EraseMessage(store, **tenant_of, erase_receipt, actor, erase_reason,
-                                    common::Clock::System().NowMicros());
+    auto e = pipeline::EraseMessage(store, **tenant_of, erase_receipt, OperatorActor(),
+                                    erase_reason, common::Clock::System().NowMicros());
     if (!e.ok()) return Fail(e.error().message());
     std::cout << "erased " << e->receipt_id << " at "
               << common::FormatRfc3339Micros(e->erased_at_us) << " (erasure record "

@@ -105,19 +105,4 @@ common::Result<std::optional<std::string>> ErasureStore::TenantOf(const std::str
       });
 }
 
-common::Result<std::vector<Erasure>> ErasureStore::List(const std::string& tenant, int limit) {
-  return InTransaction<std::vector<Erasure>>(
-      db_, [&](pqxx::work& tx) -> common::Result<std::vector<Erasure>> {
-        std::vector<Erasure> out;
-        for (const auto& r :
-             tx.exec_params(std::string(kErasureSelect) +
-                                "WHERE t.name = $1 ORDER BY e.erased_at_us DESC, e.receipt_id"
-                                " LIMIT $2",
-                            tenant, limit)) {
-          out.push_back(ReadErasure(r));
-        }
-        return out;
-      });
-}
-
 }  // namespace storage

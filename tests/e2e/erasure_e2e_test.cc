@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "json_call.h"
 #include "notaryd_process.h"
 #include "support/test_support.h"
 
@@ -20,27 +21,8 @@ using nlohmann::json;
 using testsupport::Psql;
 using testsupport::RunCommand;
 
-struct Reply {
-  int status = 0;
-  json body;
-};
-
-Reply Call(const std::string& method, const std::string& url, const std::string& key,
-           const std::string& body = "") {
-  std::vector<std::string> argv = {
-      "curl",           "-s", "-o",   "-",  "-w",
-      "\n%{http_code}", "-X", method, "-H", "Authorization: Bearer " + key};
-  if (!body.empty()) {
-    argv.insert(argv.end(), {"-H", "Content-Type: application/json", "--data-binary", body});
-  }
-  argv.push_back(url);
-  auto r = RunCommand(argv, "", 30);
-  auto nl = r.out.rfind('\n');
-  Reply out;
-  out.status = std::atoi(r.out.substr(nl + 1).c_str());
-  out.body = json::parse(r.out.substr(0, nl), nullptr, false);
-  return out;
-}
+using Reply = e2e::JsonReply;
+using e2e::Call;
 
 // What psql says when the statement fails; "" when it succeeds.
 std::string Refusal(const std::string& url, const std::string& sql) {

@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "common/result.h"
 #include "storage/database.h"
@@ -39,8 +38,6 @@ class ErasureStore {
                                              const std::string& receipt_id);
   // The tenant of a receipt (for notaryctl, which names the receipt alone); nullopt: none.
   common::Result<std::optional<std::string>> TenantOf(const std::string& receipt_id);
-  // The tenant's erasures, newest first, at most `limit`.
-  common::Result<std::vector<Erasure>> List(const std::string& tenant, int limit);
 
  private:
   Database& db_;
