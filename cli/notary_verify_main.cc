@@ -100,7 +100,17 @@ void PrintText(const std::string& path, const notary::VerifyReport& r) {
     std::cout << "The checkpoint carries " << r.cosignature_lines
               << " cosignature line(s), unchecked: pass --witness with the witnesses' keys.\n";
   }
-  if (!r.authorities.empty() || !r.witnesses.empty() || r.cosignature_lines > 0) {
+  if (r.erased_at_us) {
+    std::cout << "ERASED   " << common::FormatRfc3339Micros(*r.erased_at_us)
+              << "  the message's bytes and personal fields were destroyed (reason: "
+              << TerminalSafe(r.erasure_reason) << "); its hashes and proofs stay\n";
+  }
+  for (const auto& c : r.checks) {
+    if (c.id == "eml.compare" && c.status == notary::CheckStatus::kPass) {
+      std::cout << "MATCHED  the file given with --eml is the notarised message\n";
+    }
+  }
+  if (!r.authorities.empty() || !r.witnesses.empty() || r.cosignature_lines > 0 || r.erased_at_us) {
     std::cout << "\n";
   }
   if (r.valid) {

@@ -29,6 +29,8 @@ inline constexpr std::string_view kTsaChainFile = "tsa-chain.pem";
 inline constexpr std::string_view kAuthRecordFile = "authentication/record.bin";
 inline constexpr std::string_view kAuthResultsFile = "authentication/results.bin";
 inline constexpr std::string_view kAuthDnsArchiveFile = "authentication/dns-archive.bin";
+inline constexpr std::string_view kErasureRecordFile = "erasure-record.bin";
+inline constexpr std::string_view kErasureDetailsFile = "erasure-details.json";
 inline constexpr std::string_view kFormatName = "email-notary-evidence-bundle";
 
 // "part-<position>.bin"; positions are digits and dots ("1", "2.1").

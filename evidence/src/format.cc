@@ -10,6 +10,7 @@
 #include "common/sha256.h"
 #include "common/time.h"
 #include "evidence/bundle.h"
+#include "log/action_record.h"
 #include "log/block.h"
 #include "log/checkpoint.h"
 #include "mime/canonical.h"
@@ -339,7 +340,26 @@ common::Status ValidateInput(const BundleInput& input) {
   if (input.format_version != kBundleFormatVersion) {
     return common::Error::InvalidInput("unsupported bundle format version");
   }
-  if (!input.disclosed_part &&
+  if (input.erasure) {
+    // What an erased message's bundle may not carry (docs/evidence-bundle.md §6a).
+    if (input.disclosed_part || !input.message.empty() || !input.canonical_form.empty() ||
+        !input.receipt.parts.empty() || input.journal_report || input.authentication ||
+        input.receipt.envelope != Envelope{}) {
+      return common::Error::InvalidInput(
+          "an erased message's bundle has no message, parts, envelope, journal report or "
+          "sender evidence");
+    }
+    auto record = ActionRecord::Decode(input.erasure->record);
+    if (!record.ok() || record->action != ActionRecord::kErasure ||
+        record->subject != input.receipt.id ||
+        record->details_sha256 != common::Sha256Of(input.erasure->details)) {
+      return common::Error::InvalidInput("the erasure record is not this receipt's erasure");
+    }
+    if (input.erasure->leaf_index > uint64_t(INT64_MAX)) {
+      return common::Error::InvalidInput("erasure: leaf index out of range");
+    }
+  }
+  if (!input.disclosed_part && !input.erasure &&
       common::Sha256Of(input.canonical_form) != input.receipt.canonical_sha256) {
     return common::Error::InvalidInput("the canonical form does not have the canonical hash");
   }
@@ -353,7 +373,8 @@ common::Status ValidateInput(const BundleInput& input) {
     // An empty message is a message (SMTP can deliver zero bytes, and it was notarised).
     return common::Error::InvalidInput("give exactly one of message and disclosed_part");
   }
-  if (!input.disclosed_part && common::Sha256Of(input.message) != input.receipt.raw_sha256) {
+  if (!input.disclosed_part && !input.erasure &&
+      common::Sha256Of(input.message) != input.receipt.raw_sha256) {
     return common::Error::InvalidInput("the message bytes do not have the stated raw hash");
   }
   std::set<std::string> positions;
@@ -412,7 +433,10 @@ common::Status ValidateInput(const BundleInput& input) {
 
 std::map<std::string, std::string> LooseFiles(const BundleInput& input) {
   std::map<std::string, std::string> files;
-  if (input.disclosed_part) {
+  if (input.erasure) {
+    files[std::string(kErasureRecordFile)] = input.erasure->record;
+    files[std::string(kErasureDetailsFile)] = input.erasure->details;
+  } else if (input.disclosed_part) {
     files[PartFileName(input.disclosed_part->position)] = input.disclosed_part->bytes;
   } else {
     files[std::string(kMessageFile)] = input.message;
@@ -445,29 +469,29 @@ std::map<std::string, std::string> LooseFiles(const BundleInput& input) {
 std::string EvidenceJson(const BundleInput& in) {
   using namespace bundle_internal;  // the file names and helpers above
   const Envelope& env = in.receipt.envelope;
+  const bool whole = !in.disclosed_part && !in.erasure;  // message.eml is in the bundle
   json receipt = {{"id", in.receipt.id},
                   {"tenant", in.receipt.tenant},
                   {"received_at_us", in.receipt.received_at_us},
-                  {"envelope",
-                   {{"mail_from", env.mail_from},
-                    {"recipients", env.recipients},
-                    {"client_ip", env.client_ip},
-                    {"client_port", env.client_port},
-                    {"helo", env.helo},
-                    {"tls_protocol", env.tls_protocol},
-                    {"tls_cipher", env.tls_cipher}}},
+                  {"envelope", in.erasure ? json()
+                                          : json{{"mail_from", env.mail_from},
+                                                 {"recipients", env.recipients},
+                                                 {"client_ip", env.client_ip},
+                                                 {"client_port", env.client_port},
+                                                 {"helo", env.helo},
+                                                 {"tls_protocol", env.tls_protocol},
+                                                 {"tls_cipher", env.tls_cipher}}},
                   {"provenance", ProvenanceJson(in.receipt.provenance)},
                   {"provenance_bound", in.receipt.provenance_bound()}};
-  json message = {
-      {"file", in.disclosed_part ? json() : json(std::string(kMessageFile))},
-      {"raw_sha256", common::ToHex(in.receipt.raw_sha256)},
-      {"canonical_sha256", common::ToHex(in.receipt.canonical_sha256)},
-      {"canon_version", in.receipt.canon_version},
-      {"canonical_file", in.disclosed_part ? json() : json(std::string(kCanonicalFormFile))},
-      {"disclosed_part", in.disclosed_part
-                             ? json{{"position", in.disclosed_part->position},
-                                    {"file", PartFileName(in.disclosed_part->position)}}
-                             : json()}};
+  json message = {{"file", whole ? json(std::string(kMessageFile)) : json()},
+                  {"raw_sha256", common::ToHex(in.receipt.raw_sha256)},
+                  {"canonical_sha256", common::ToHex(in.receipt.canonical_sha256)},
+                  {"canon_version", in.receipt.canon_version},
+                  {"canonical_file", whole ? json(std::string(kCanonicalFormFile)) : json()},
+                  {"disclosed_part", in.disclosed_part
+                                         ? json{{"position", in.disclosed_part->position},
+                                                {"file", PartFileName(in.disclosed_part->position)}}
+                                         : json()}};
   json parts = json::array();
   for (const auto& p : in.receipt.parts) {
     std::string leaf = common::ToHex(PartRecordLeafHash(p, in.receipt.canon_version));
@@ -559,6 +583,18 @@ std::string EvidenceJson(const BundleInput& in) {
                         ? json::parse(summary->dump(-1, ' ', false, json::error_handler_t::replace))
                         : json()}};
   }
+  // Only bundles of erased messages have the member (§6a): a verifier from before erasure
+  // refuses them rather than read a bundle without its message as if it were whole.
+  if (in.erasure) {
+    const BundleErasure& e = *in.erasure;
+    doc["erasure"] = {{"record_hex", common::ToHex(common::AsBytes(e.record))},
+                      {"record_file", std::string(kErasureRecordFile)},
+                      {"details", e.details},
+                      {"details_file", std::string(kErasureDetailsFile)},
+                      {"leaf_index", e.leaf_index},
+                      {"leaf_hash", common::ToHex(common::HashLeaf(e.record))},
+                      {"inclusion_proof", HashArray(e.checkpoint_proof)}};
+  }
   // Strings that are not UTF-8 are replaced (U+FFFD) rather than thrown on; see the spec.
   return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
@@ -569,10 +605,11 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
   {
     const json doc = ParseStrict(text, r);
     if (!r.ok()) return r.error();
-    r.ExpectOnly(doc, "",
-                 {"format", "format_version", "issued_to", "issued_at_us", "lang", "receipt",
-                  "message", "parts", "parts_root", "journal_report", "leaf", "batch_proof",
-                  "block", "previous_block", "checkpoint", "keys", "tsa", "authentication"});
+    r.ExpectOnly(
+        doc, "",
+        {"format", "format_version", "issued_to", "issued_at_us", "lang", "receipt", "message",
+         "parts", "parts_root", "journal_report", "leaf", "batch_proof", "block", "previous_block",
+         "checkpoint", "keys", "tsa", "authentication", "erasure"});
     BundleInput in;
     if (r.Str(doc, "format", "") != kFormatName) r.Bad("format", "not an evidence bundle");
     uint64_t version = r.U64(doc, "format_version", "");
@@ -596,26 +633,34 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
     in.receipt.id = r.Str(rj, "id", "receipt");
     in.receipt.tenant = r.Str(rj, "tenant", "receipt");
     in.receipt.received_at_us = r.I64(rj, "received_at_us", "receipt");
+    // An erased message's envelope is withheld (null); only with the `erasure` member (§6a).
+    const bool erased = v2 && doc.contains("erasure");
     const json& e = r.Field(rj, "envelope", "receipt");
-    r.ExpectOnly(e, "receipt.envelope",
-                 {"mail_from", "recipients", "client_ip", "client_port", "helo", "tls_protocol",
-                  "tls_cipher"});
-    Envelope& env = in.receipt.envelope;
-    env.mail_from = r.Str(e, "mail_from", "receipt.envelope");
-    for (const auto& x : r.Array(e, "recipients", "receipt.envelope", SIZE_MAX, "not an array")) {
-      if (!x.is_string()) {
-        r.Bad("receipt.envelope.recipients", "an entry is not a string");
-        break;
-      }
-      env.recipients.push_back(x.get<std::string>());
+    if (erased != e.is_null()) {
+      r.Bad("receipt.envelope", erased ? "must be null for an erased message"
+                                       : "must be an object (null only for an erased message)");
     }
-    env.client_ip = r.Str(e, "client_ip", "receipt.envelope");
-    uint64_t port = r.U64(e, "client_port", "receipt.envelope");
-    if (port > 65535) r.Bad("receipt.envelope.client_port", "out of range");
-    env.client_port = static_cast<uint16_t>(port);
-    env.helo = r.Str(e, "helo", "receipt.envelope");
-    env.tls_protocol = r.Str(e, "tls_protocol", "receipt.envelope");
-    env.tls_cipher = r.Str(e, "tls_cipher", "receipt.envelope");
+    if (!e.is_null()) {
+      r.ExpectOnly(e, "receipt.envelope",
+                   {"mail_from", "recipients", "client_ip", "client_port", "helo", "tls_protocol",
+                    "tls_cipher"});
+      Envelope& env = in.receipt.envelope;
+      env.mail_from = r.Str(e, "mail_from", "receipt.envelope");
+      for (const auto& x : r.Array(e, "recipients", "receipt.envelope", SIZE_MAX, "not an array")) {
+        if (!x.is_string()) {
+          r.Bad("receipt.envelope.recipients", "an entry is not a string");
+          break;
+        }
+        env.recipients.push_back(x.get<std::string>());
+      }
+      env.client_ip = r.Str(e, "client_ip", "receipt.envelope");
+      uint64_t port = r.U64(e, "client_port", "receipt.envelope");
+      if (port > 65535) r.Bad("receipt.envelope.client_port", "out of range");
+      env.client_port = static_cast<uint16_t>(port);
+      env.helo = r.Str(e, "helo", "receipt.envelope");
+      env.tls_protocol = r.Str(e, "tls_protocol", "receipt.envelope");
+      env.tls_cipher = r.Str(e, "tls_cipher", "receipt.envelope");
+    }
     Provenance& pv = in.receipt.provenance;
     if (v2) {
       const json& pj = r.Field(rj, "provenance", "receipt");
@@ -665,12 +710,16 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
     const json& mf = r.Field(m, "file", "message");
     if (v2) {
       const json& cf = r.Field(m, "canonical_file", "message");
-      if (dp.is_null() ? cf != json(std::string(kCanonicalFormFile)) : !cf.is_null()) {
+      if (dp.is_null() && !erased ? cf != json(std::string(kCanonicalFormFile)) : !cf.is_null()) {
         r.Bad("message.canonical_file",
-              "must be \"canonical-form.txt\", or null when a part is disclosed");
+              "must be \"canonical-form.txt\", or null when a part is disclosed or the message "
+              "was erased");
       }
     }
-    if (dp.is_null()) {
+    if (erased) {
+      if (!mf.is_null()) r.Bad("message.file", "must be null: the message was erased");
+      if (!dp.is_null()) r.Bad("message.disclosed_part", "must be null: the message was erased");
+    } else if (dp.is_null()) {
       if (mf != json(std::string(kMessageFile))) r.Bad("message.file", "must be \"message.eml\"");
     } else {
       if (!mf.is_null()) r.Bad("message.file", "must be null when a part is disclosed");
@@ -731,11 +780,15 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
     if (in.disclosed_part && !positions.contains(in.disclosed_part->position)) {
       r.Bad("message.disclosed_part.position", "not among the parts");
     }
+    // The part records named files: an erased message's bundle lists none (parts_root, bound
+    // by the leaf record, stays).
+    if (erased && !parts.empty()) r.Bad("parts", "must be empty: the message was erased");
     in.receipt.parts_root = r.HashField(doc, "parts_root", "");
 
     // Optional: bundles issued before journal reports were included lack the field.
     if (auto jr = doc.find("journal_report"); jr != doc.end() && !jr->is_null()) {
       if (in.disclosed_part) r.Bad("journal_report", "must be null when a part is disclosed");
+      if (erased) r.Bad("journal_report", "must be null: the message was erased");
       r.ExpectOnly(*jr, "journal_report", {"file", "sha256", "size"});
       r.ExpectFile(*jr, "file", "journal_report", std::string(kJournalReportFile));
       in.journal_report_sha256 = r.HashField(*jr, "sha256", "journal_report");
@@ -823,7 +876,27 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
       const json& summary = r.Field(*au, "summary", ap);
       if (r.ok() && !summary.is_object()) r.Bad(ap + ".summary", "not an object");
       if (r.ok()) a.stated_summary = summary.dump(-1, ' ', false, json::error_handler_t::replace);
+      if (erased) r.Bad(ap, "must be absent: the message was erased");
       in.authentication = std::move(a);
+    }
+
+    // Only bundles of erased messages (§6a).
+    if (auto er = doc.find("erasure"); r.ok() && er != doc.end()) {
+      const std::string ep = "erasure";
+      if (!v2) r.Bad(ep, "needs format version 2");
+      r.ExpectOnly(*er, ep,
+                   {"record_hex", "record_file", "details", "details_file", "leaf_index",
+                    "leaf_hash", "inclusion_proof"});
+      BundleErasure x;
+      x.record = r.HexField(*er, "record_hex", ep);
+      r.ExpectFile(*er, "record_file", ep, std::string(kErasureRecordFile));
+      x.details = r.Str(*er, "details", ep);
+      r.ExpectFile(*er, "details_file", ep, std::string(kErasureDetailsFile));
+      x.leaf_index = r.U64(*er, "leaf_index", ep);
+      if (x.leaf_index > uint64_t(INT64_MAX)) r.Bad(ep + ".leaf_index", "out of range");
+      x.leaf_hash = r.HashField(*er, "leaf_hash", ep);
+      x.checkpoint_proof = r.HashList(*er, "inclusion_proof", ep);
+      in.erasure = std::move(x);
     }
     if (!r.ok()) return r.error();
     return in;

@@ -11,8 +11,10 @@
 #include "bundle_internal.h"
 #include "bundle_templates.h"
 #include "common/bytes.h"
+#include "common/rfc6962.h"
 #include "common/sha256.h"
 #include "common/time.h"
+#include "log/action_record.h"
 #include "log/authentication_record.h"
 #include "log/block.h"
 #include "sender/authentication.h"
@@ -216,9 +218,25 @@ common::Result<json> TextsView(const BundleInput& in) {
   json v;
   v["lang"] = in.lang;
   v["l"] = labels[in.lang];
-  const bool full = !in.disclosed_part;
+  const bool full = !in.disclosed_part && !in.Erased();
   v["full"] = full;
-  v["disclosed_part"] = full ? "" : in.disclosed_part->position;
+  v["erased"] = json();
+  if (in.erasure) {
+    // What the sealed record and its details say; check erasure.record verifies both.
+    auto record = ActionRecord::Decode(in.erasure->record);
+    if (!record.ok()) return common::Error::InvalidInput("the erasure record does not decode");
+    auto details = json::parse(in.erasure->details, nullptr, false);
+    if (!details.is_object() || !details.contains("reason") || !details["reason"].is_string()) {
+      return common::Error::InvalidInput("the erasure details have no reason");
+    }
+    ASSIGN_OR_RETURN(auto at, Time(record->acted_at_us));
+    v["erased"] = {{"at", at},
+                   {"by", record->actor},
+                   {"reason", details["reason"]},
+                   {"leaf_index", std::to_string(in.erasure->leaf_index)},
+                   {"leaf_hash", common::ToHex(common::HashLeaf(in.erasure->record))}};
+  }
+  v["disclosed_part"] = in.disclosed_part ? in.disclosed_part->position : "";
   std::string subject, from, date;
   std::vector<std::string> to;
   if (full) {

@@ -10,6 +10,7 @@
 #include "common/sha256.h"
 #include "common/time.h"
 #include "evidence/bundle.h"
+#include "log/action_record.h"
 #include "log/authentication_record.h"
 #include "log/block.h"
 #include "log/checkpoint.h"
@@ -84,6 +85,7 @@ class Verifier {
     CheckSenderDkim();
     CheckSenderPolicy();
     CheckSenderDnssec();
+    CheckErasure();
     report_.valid =
         std::none_of(report_.checks.begin(), report_.checks.end(),
                      [](const CheckResult& c) { return c.status == CheckStatus::kFail; });
@@ -284,6 +286,17 @@ class Verifier {
     return std::nullopt;
   }
 
+  // Why a record's leaf (sender evidence, an erasure) is not proven in the tree of check 15's
+  // checkpoint; nullopt when it is.
+  std::optional<std::string> RecordNotInCheckpoint(const common::Hash& leaf, uint64_t index,
+                                                   const std::vector<common::Hash>& proof) const {
+    if (!checkpoint_) return "no verified checkpoint to find the record's leaf in";
+    auto st = VerifyInclusion(leaf, index, checkpoint_->size, proof, checkpoint_->root);
+    if (st.ok()) return std::nullopt;
+    return "the record's leaf " + std::to_string(index) +
+           " is not proven in the checkpoint's tree (" + st.error().message() + ")";
+  }
+
   // ---- the checks, in order ----
 
   void CheckFiles() {
@@ -298,7 +311,7 @@ class Verifier {
         problems += " " + name + " differs from evidence.json;";
       }
     }
-    if (in_.format_version >= 2 && !in_.disclosed_part &&
+    if (in_.format_version >= 2 && !in_.disclosed_part && !in_.Erased() &&
         common::Sha256Of(in_.canonical_form) != in_.receipt.canonical_sha256) {
       problems += " " + std::string(kCanonicalFormFile) +
                   " does not have the SHA-256 message.canonical_sha256 states;";
@@ -310,6 +323,13 @@ class Verifier {
   void CheckRawHash() {
     static constexpr const char* kId = "message.raw_sha256";
     static constexpr const char* kName = "Raw hash of message.eml";
+    if (in_.Erased()) {
+      return Skip(kId, kName,
+                  "the message was erased (check erasure.record): message.eml is destroyed; its "
+                  "raw hash " +
+                      common::ToHex(in_.receipt.raw_sha256) +
+                      " is stated, bound by the leaf record, and a copy can be compared (--eml)");
+    }
     if (in_.disclosed_part) {
       return Skip(kId, kName,
                   "selective disclosure: message.eml is withheld; its raw hash " +
@@ -327,6 +347,12 @@ class Verifier {
   void CheckCanonicalHash() {
     static constexpr const char* kId = "message.canonical_sha256";
     static constexpr const char* kName = "Canonical hash recomputed";
+    if (in_.Erased()) {
+      return Skip(kId, kName,
+                  "the message was erased: its canonical hash " +
+                      common::ToHex(in_.receipt.canonical_sha256) +
+                      " is stated, bound by the leaf record, and a copy can be compared (--eml)");
+    }
     if (in_.disclosed_part) {
       return Skip(kId, kName,
                   "selective disclosure: the canonical hash " +
@@ -360,6 +386,14 @@ class Verifier {
     part_leaves_.clear();
     if (in_.stated_parts.size() != in_.receipt.parts.size()) {
       return Fail(kId, kName, "evidence.json's part list is incomplete");
+    }
+    if (in_.Erased()) {
+      if (!in_.receipt.parts.empty()) {
+        return Fail(kId, kName, "an erased message's bundle lists part records");
+      }
+      return Skip(kId, kName,
+                  "the message was erased: its part records (which named its files) are "
+                  "destroyed");
     }
     for (size_t i = 0; i < in_.receipt.parts.size(); ++i) {
       const Part& p = in_.receipt.parts[i];
@@ -426,6 +460,11 @@ class Verifier {
   void CheckPartsRoot() {
     static constexpr const char* kId = "parts.root";
     static constexpr const char* kName = "Parts root";
+    if (in_.Erased()) {
+      return Skip(kId, kName,
+                  "the message was erased: parts_root " + common::ToHex(in_.receipt.parts_root) +
+                      " is stated, bound by the leaf record, and its records are destroyed");
+    }
     common::Hash root = common::MerkleRoot(part_leaves_);
     if (root != in_.receipt.parts_root) {
       return Fail(kId, kName,
@@ -452,7 +491,8 @@ class Verifier {
     if (rec->canonical_sha256 != in_.receipt.canonical_sha256) diff += " message.canonical_sha256;";
     if (rec->canonical_version != in_.receipt.canon_version) diff += " message.canon_version;";
     if (rec->parts_root != in_.receipt.parts_root) diff += " parts_root;";
-    if (rec->envelope_digest != EnvelopeDigest(in_.receipt.envelope)) {
+    // An erased message's envelope is withheld: its digest stays in the record, unchecked.
+    if (!in_.Erased() && rec->envelope_digest != EnvelopeDigest(in_.receipt.envelope)) {
       diff += " receipt.envelope (the envelope digest recomputed from it differs);";
     }
     // Version 2 binds the provenance; a bundle must then say so, and must not claim it for a
@@ -470,8 +510,10 @@ class Verifier {
     Pass(kId, kName,
          "receipt " + Short(record_->receipt_id, 64) + ", received " +
              common::FormatRfc3339Micros(record_->received_at_us) +
-             ", hashes, tenant and envelope digest " + common::ToHex(record_->envelope_digest) +
-             " all match");
+             (in_.Erased() ? ", hashes and tenant match; the envelope was erased (its digest " +
+                                 common::ToHex(record_->envelope_digest) + " stays in the record)"
+                           : ", hashes, tenant and envelope digest " +
+                                 common::ToHex(record_->envelope_digest) + " all match"));
   }
 
   void CheckLeafHash() {
@@ -802,7 +844,8 @@ class Verifier {
     }
     mime::Canonical other = mime::Canonicalize(*opt_.eml, in_.receipt.canon_version);
     if (other.canonical_sha256 == in_.receipt.canonical_sha256) {
-      bool same_bytes = !in_.disclosed_part && *opt_.eml == in_.message;
+      // raw_sha256 is bound by the leaf record, so this holds for withheld messages too.
+      bool same_bytes = common::Sha256Of(*opt_.eml) == in_.receipt.raw_sha256;
       return Pass(kId, kName,
                   "same canonical hash " + common::ToHex(other.canonical_sha256) +
                       (same_bytes ? " (identical bytes)"
@@ -825,6 +868,11 @@ class Verifier {
     static constexpr const char* kId = "attachment.match";
     static constexpr const char* kName = "A file among the parts (--attachment)";
     if (!opt_.attachment) return Skip(kId, kName, "no --attachment given");
+    if (in_.Erased()) {
+      return Skip(kId, kName,
+                  "not answerable: the message was erased and its part records with it; compare "
+                  "a copy of the whole message with --eml");
+    }
     common::Hash h = common::Sha256Of(*opt_.attachment);
     for (size_t i = 0; i < in_.receipt.parts.size(); ++i) {
       const Part& p = in_.receipt.parts[i];
@@ -847,10 +895,16 @@ class Verifier {
     const bool bound_report = in_.receipt.provenance_bound() &&
                               in_.receipt.provenance.journal_report_sha256 != common::Hash{};
     if (!in_.journal_report) {
-      if (bound_report && !in_.disclosed_part) {
+      if (bound_report && !in_.disclosed_part && !in_.Erased()) {
         return Fail(kId, kName,
                     "the leaf record says the message was unwrapped from a journal report, but "
                     "the bundle does not carry it");
+      }
+      if (bound_report && in_.Erased()) {
+        return Skip(kId, kName,
+                    "the message was erased and the journal report with it (its hash " +
+                        common::ToHex(in_.receipt.provenance.journal_report_sha256) +
+                        " stays bound by the leaf record)");
       }
       return Skip(kId, kName,
                   bound_report ? "selective disclosure: the journal report (hash bound by the "
@@ -1119,17 +1173,11 @@ class Verifier {
     }
     if (!diff.empty())
       return Fail(kId, kName, "the authentication record does not bind this evidence:" + diff);
-    if (!checkpoint_)
-      return Fail(kId, kName, "no verified checkpoint to find the record's leaf in");
     if (a.leaf_index == in_.leaf_index) {
       return Fail(kId, kName, "the record claims the message's own leaf index");
     }
-    auto st = VerifyInclusion(leaf, a.leaf_index, checkpoint_->size, a.checkpoint_proof,
-                              checkpoint_->root);
-    if (!st.ok()) {
-      return Fail(kId, kName,
-                  "the record's leaf " + std::to_string(a.leaf_index) +
-                      " is not proven in the checkpoint's tree (" + st.error().message() + ")");
+    if (auto problem = RecordNotInCheckpoint(leaf, a.leaf_index, a.checkpoint_proof)) {
+      return Fail(kId, kName, *problem);
     }
     auto summary = AuthenticationSummary(a);
     if (!summary.ok()) {
@@ -1375,6 +1423,59 @@ class Verifier {
              source + " as of their lookup: " + validated + rest);
   }
 
+  // Check 27: an erased message's bundle carries the erasure record the notary sealed; it must
+  // be this receipt's, bind the details shown, and be in the checkpoint's tree.
+  void CheckErasure() {
+    static constexpr const char* kId = "erasure.record";
+    static constexpr const char* kName = "Erasure record sealed in the log";
+    if (!in_.Erased()) return Skip(kId, kName, "the message was not erased");
+    const BundleErasure& e = *in_.erasure;
+    auto rec = ActionRecord::Decode(e.record);
+    if (!rec.ok()) {
+      return Fail(kId, kName, "the erasure record does not decode: " + rec.error().message());
+    }
+    std::string diff;
+    if (rec->action != ActionRecord::kErasure) {
+      diff += " it records a \"" + Short(rec->action, 32) + "\", not an erasure;";
+    }
+    if (rec->subject != in_.receipt.id)
+      diff += " it names receipt " + Short(rec->subject, 64) + ";";
+    if (rec->tenant != in_.receipt.tenant) diff += " it names another tenant;";
+    if (rec->acted_at_us < in_.receipt.received_at_us) {
+      diff += " it is dated " + common::FormatRfc3339Micros(rec->acted_at_us) +
+              ", before the message was received;";
+    }
+    if (common::Sha256Of(e.details) != rec->details_sha256) {
+      diff += " " + std::string(kErasureDetailsFile) + " is not the details it binds;";
+    }
+    std::string reason;
+    auto details = nlohmann::json::parse(e.details, nullptr, false);
+    if (!details.is_object() || !details.contains("receipt") || !details.contains("reason") ||
+        details["receipt"] != nlohmann::json(in_.receipt.id) || !details["reason"].is_string()) {
+      diff += " its details are not {\"receipt\": this receipt, \"reason\": text};";
+    } else {
+      reason = details["reason"].get<std::string>();
+    }
+    const common::Hash leaf = common::HashLeaf(e.record);
+    if (leaf != e.leaf_hash) diff += " evidence.json states another leaf hash;";
+    if (e.leaf_index == in_.leaf_index) diff += " it claims the message's own leaf index;";
+    if (!diff.empty()) {
+      return Fail(kId, kName, "the erasure record does not record this erasure:" + diff);
+    }
+    if (auto problem = RecordNotInCheckpoint(leaf, e.leaf_index, e.checkpoint_proof)) {
+      return Fail(kId, kName, *problem);
+    }
+    report_.erased_at_us = rec->acted_at_us;
+    report_.erasure_reason = reason;
+    Pass(kId, kName,
+         "erased " + common::FormatRfc3339Micros(rec->acted_at_us) + " by " +
+             (rec->actor.empty() ? std::string("(no actor)") : Short(rec->actor, 64)) +
+             ", reason \"" + Short(reason, 300) + "\"; record at leaf " +
+             std::to_string(e.leaf_index) + " in the checkpoint's tree of " +
+             std::to_string(checkpoint_->size) +
+             ": the message's bytes and personal fields are gone, its hashes and proofs stay");
+  }
+
   const Bundle& b_;
   const BundleInput& in_;
   const VerifyOptions& opt_;
@@ -1427,7 +1528,9 @@ std::string VerifyReportJson(const VerifyReport& r) {
               {"not_after", opt_time(r.not_after_us)},
               {"key_fingerprint", r.key_fingerprint},
               {"key_self_declared", r.key_self_declared},
-              {"tsa_ca_self_declared", r.tsa_ca_self_declared}};
+              {"tsa_ca_self_declared", r.tsa_ca_self_declared},
+              {"erased_at", opt_time(r.erased_at_us)},
+              {"erasure_reason", r.erased_at_us ? json(r.erasure_reason) : json()}};
   json witnesses = json::array();
   for (const auto& w : r.witnesses) {
     witnesses.push_back(

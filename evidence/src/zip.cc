@@ -219,13 +219,16 @@ common::Result<Bundle> ReadBundleZip(std::string_view zip_bytes) {
   BundleInput& in = bundle.evidence;
 
   // The set of files is fixed by evidence.json: nothing missing, nothing extra.
+  // An erased message's bundle has no content file (its bytes are destroyed).
   std::string content_file =
       in.disclosed_part ? PartFileName(in.disclosed_part->position) : std::string(kMessageFile);
   auto content = bundle.files.find(content_file);
-  if (content == bundle.files.end()) {
+  if (!in.Erased() && content == bundle.files.end()) {
     return Error::InvalidInput("bundle: missing file " + content_file);
   }
-  if (in.disclosed_part) {
+  if (in.Erased()) {
+    // Nothing to read: the message, its canonical form and its parts are not in the bundle.
+  } else if (in.disclosed_part) {
     in.disclosed_part->bytes = content->second;
   } else {
     in.message = content->second;

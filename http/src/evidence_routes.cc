@@ -77,13 +77,14 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
       if (!r.ok()) return SendErrorFor(res, r.error());
       if (!r->has_value()) return SendError(res, 404, "not_found", "no such message");
       row = std::move(**r);
-      if (row->erased_at_us) {
-        // Its bytes and personal fields are gone (docs/retention.md); the bundle of an erased
-        // message (hashes, proofs and the erasure record, no message.eml) is not built yet.
+      if (row->erased_at_us && part) {
+        // Its bytes are gone (docs/retention.md); the whole-message bundle of an erased
+        // message (hashes, proofs and the erasure record) is still served.
         return SendError(res, 410, "erased",
                          "the message was erased at " +
                              common::FormatRfc3339Micros(*row->erased_at_us) +
-                             "; GET /v1/messages/{id} shows the erasure and its record");
+                             ": its parts are gone; its bundle without ?part= proves what "
+                             "remains");
       }
       if (row->leaf_index) {
         request.issued_at_us = d.clock->NowMicros();
@@ -97,7 +98,8 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
         const pipeline::EvidenceSources sources{
             d.receipts,          sealer.chain(),    d.admin,
             sealer.tsa(),        d.journal,         d.publisher != nullptr,
-            sealer.tsa_quorum(), d.authentications, checks_since};
+            sealer.tsa_quorum(), d.authentications, checks_since,
+            d.erasures};
         in = pipeline::AssembleEvidence(*row, request, sources);
         if (in->ok() || in->error().code() != common::ErrorCode::kConflict) break;
       }
@@ -136,7 +138,7 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
     e.route = "GET /v1/messages/{id}/evidence";
     e.receipt_id = row->id;
     e.client_ip = req.remote_addr;
-    e.detail = part ? "part=" + *part : "full";
+    e.detail = part ? "part=" + *part : row->erased_at_us ? "erased" : "full";
     if (auto st = d.admin.LogAccess(e); !st.ok()) return SendErrorFor(res, st.error());
 
     auto zip = notary::BuildBundleZip(**in);

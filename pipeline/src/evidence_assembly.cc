@@ -46,11 +46,30 @@ common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& rece
   if (!block || !head || !leaf) {
     return common::Error::Internal("sealed receipt without its block or leaf");
   }
-  ASSIGN_OR_RETURN(std::string raw, sources.receipts.GetRaw(receipt.tenant, receipt.raw_sha256));
+  const bool erased = receipt.erased_at_us.has_value();
+  std::optional<storage::Erasure> erasure;
+  if (erased) {
+    if (request.part) return common::Error::NotFound("the message was erased: its parts are gone");
+    if (sources.erasures == nullptr) {
+      return common::Error::Internal("an erased receipt's bundle needs the erasure store");
+    }
+    ASSIGN_OR_RETURN(erasure, sources.erasures->Get(receipt.tenant, receipt.id));
+    if (!erasure) return common::Error::Internal("an erased receipt without its erasure");
+  }
+  std::string raw;
+  if (!erased) {
+    ASSIGN_OR_RETURN(raw, sources.receipts.GetRaw(receipt.tenant, receipt.raw_sha256));
+  }
 
   notary::BundleInput in;
   in.receipt = receipt;
-  if (request.part) {
+  if (erased) {
+    // Nothing of the message: no bytes, no canonical form, no envelope, no part records (the
+    // erased form keeps their hashes but not their file names, so their records cannot be
+    // rebuilt, and would say little without the names), no journal report.
+    in.receipt.envelope = notary::Envelope{};
+    in.receipt.parts.clear();
+  } else if (request.part) {
     auto bytes = mime::ExtractPart(raw, *request.part, receipt.canon_version);
     if (!bytes) return common::Error::NotFound("the message has no part " + *request.part);
     in.disclosed_part = notary::DisclosedPart{*request.part, std::move(*bytes)};
@@ -103,7 +122,23 @@ common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& rece
   ASSIGN_OR_RETURN(in.checkpoint_proof,
                    notary::tlog::InclusionProof(in.leaf_index, checkpoint_size, chain.Tiles()));
 
-  if (sources.authentications != nullptr && !request.part) {
+  if (erased) {
+    // The erasure record must be in the same tree, so one checkpoint proves both.
+    if (!erasure->action.leaf_index ||
+        static_cast<uint64_t>(*erasure->action.leaf_index) >= checkpoint_size) {
+      return common::Error::Conflict("the message's erasure record is not in a " +
+                                     std::string(sources.witnessed ? "cosigned " : "") +
+                                     "checkpoint yet");
+    }
+    notary::BundleErasure e;
+    e.record = std::move(erasure->record);
+    e.details = std::move(erasure->details);
+    e.leaf_index = static_cast<uint64_t>(*erasure->action.leaf_index);
+    e.leaf_hash = erasure->action.leaf_hash;
+    ASSIGN_OR_RETURN(e.checkpoint_proof,
+                     notary::tlog::InclusionProof(e.leaf_index, checkpoint_size, chain.Tiles()));
+    in.erasure = std::move(e);
+  } else if (sources.authentications != nullptr && !request.part) {
     // Checked messages carry their sender evidence; a bundle issued in the seconds between the
     // check and its seal would lack it for good, so the client is told to retry instead.
     ASSIGN_OR_RETURN(std::optional<storage::AuthenticationRow> auth,

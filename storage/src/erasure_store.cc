@@ -11,7 +11,7 @@ namespace {
 
 constexpr const char* kErasureSelect =
     "SELECT e.receipt_id::text, t.name, e.reason, e.erased_at_us, e.erased_by, e.action_id,"
-    " a.leaf_hash, l.leaf_index, l.block_height FROM erasures e"
+    " a.leaf_hash, l.leaf_index, l.block_height, a.record, a.details FROM erasures e"
     " JOIN tenants t ON t.id = e.tenant_id JOIN actions a ON a.id = e.action_id"
     " LEFT JOIN leaves l ON l.action_of = a.id ";
 
@@ -31,6 +31,8 @@ Erasure ReadErasure(const pqxx::row& r) {
   e.action.leaf_hash = HashField(r[6]);
   e.action.leaf_index = OptInt(r[7]);
   e.action.block_height = OptInt(r[8]);
+  e.record = BytesField(r[9]);
+  e.details = BytesField(r[10]);
   return e;
 }
 

@@ -153,7 +153,7 @@ test('the verify page, signed out, says valid, and invalid naming the failing st
   const good = await verifyInBrowser(page, bundlePath);
   assert.equal(good.verdict, 'valid', good.text);
   const rows = await page.$$eval('tr[data-check]', (r) => r.map((x) => x.dataset.check));
-  assert.equal(rows.length, 26);
+  assert.equal(rows.length, 27);
   assert.equal(rows[21], 'checkpoint.witnesses');
   assert.equal(rows[22], 'sender.record');
   assert.equal(rows[19], 'journal.report');
@@ -413,6 +413,25 @@ test('the browser verifier gives notary-verify\'s verdicts, check for check', as
   assert.equal(disclosed.valid, true, JSON.stringify(disclosed.checks));
   assert.equal(statusOf(disclosed, 'message.raw_sha256').status, 'SKIP');
   cases.push(['disclosed', part, disclosed]);
+
+  // An erased message's bundle: nothing of the message, its erasure record instead; and the same
+  // bundle claiming another reason than the sealed record binds.
+  const erasedZip = await download(E.ERASED_ID);
+  const erased = cliReport(erasedZip);
+  assert.equal(erased.valid, true, JSON.stringify(erased.checks));
+  assert.equal(statusOf(erased, 'erasure.record').status, 'PASS');
+  assert.equal(statusOf(erased, 'parts.records').status, 'SKIP');
+  cases.push(['erased', erasedZip, erased]);
+  const reason = rezip(erasedZip, 'agree-erasure-reason', (d) => {
+    const p = path.join(d, 'evidence.json');
+    const e = JSON.parse(readFileSync(p, 'utf8'));
+    e.erasure.details = e.erasure.details.replace('"reason":"test"', '"reason":"a court order"');
+    writeFileSync(p, JSON.stringify(e, null, 2) + '\n');
+    writeFileSync(path.join(d, 'erasure-details.json'), e.erasure.details);
+  });
+  const reasonCli = cliReport(reason);
+  assert.equal(statusOf(reasonCli, 'erasure.record').status, 'FAIL');
+  cases.push(['erasure-reason', reason, reasonCli]);
 
   // certificate.html or VERIFY.md edited after issue.
   const cert = rezip(full, 'agree-cert', (d) => editFile(d, 'certificate.html',

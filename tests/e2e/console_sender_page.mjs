@@ -1,7 +1,8 @@
 // Opens a message's page in the web console (Debian's Chromium, headless, playwright-core)
 // signed in with an API key, and prints what its sender section says, as JSON:
 // {"text": "...", "rows": [[heading, value], ...]} or {"text": null} when the page has none;
-// with "status" (the status label) and "erased" (the erasure note, or null) beside.
+// with "status" (the status label), "erased" (the erasure note, or null) and "erased_download"
+// (the label of the erased bundle's download link, or null) beside.
 //   node tests/e2e/console_sender_page.mjs CONSOLE_URL API_KEY RECEIPT_ID LANG(en|ko|zh)
 import { createRequire } from "node:module";
 
@@ -62,6 +63,8 @@ try {
     : { text: null };
   const erased = await page.$("[data-erased]");
   out.erased = erased ? await erased.textContent() : null;
+  const download = await page.$('[data-action="download-erased-evidence"]');
+  out.erased_download = download ? await download.textContent() : null;
   out.status = await page.$eval("span.status", (e) => e.textContent);
   process.stdout.write(JSON.stringify(out) + "\n");
 } finally {

@@ -71,6 +71,15 @@ class ErasureTest : public ::testing::Test {
                 json{{"reason", reason}}.dump());
   }
 
+  // Downloads the evidence bundle of `id` (waiting for its seal) to dir_ + `name`; the status.
+  std::string Download(const std::string& id, const std::string& name) {
+    return RunCommand({"curl", "-s", "-o", dir_ + name, "-w", "%{http_code}", "-H",
+                       "Authorization: Bearer " + admin_,
+                       node_->Http("/v1/messages/" + id + "/evidence?wait=30")},
+                      "", 60)
+        .out;
+  }
+
   std::string Audit(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = {e2e::NotaryctlBinary(), "--database-url",
                                      db_.AppUrl(),           "audit",
@@ -104,6 +113,13 @@ TEST_F(ErasureTest, AnErasedMessageIsNowhereInADumpAndEverythingElseStillVerifie
   ASSERT_NE(Psql(db_.SuperUrl(), "SELECT count(*) FROM receipts WHERE '" + marker +
                                      "-terms.txt' = ANY(attachment_names)"),
             "0");
+
+  // Someone keeps a copy of the original (here: from its bundle, before the erasure).
+  ASSERT_EQ(Download(erased, "/before.zip"), "200");
+  ASSERT_EQ(RunCommand({"sh", "-c",
+                        "unzip -p '" + dir_ + "/before.zip' message.eml > '" + dir_ + "/copy.eml'"})
+                .exit_code,
+            0);
 
   // Held: refused, naming the hold; released: erased.
   auto hold =
@@ -139,7 +155,22 @@ TEST_F(ErasureTest, AnErasedMessageIsNowhereInADumpAndEverythingElseStillVerifie
   EXPECT_EQ(got.body["envelope_to"], json::array());
   EXPECT_EQ(got.body["metadata"]["subject"], "");
   EXPECT_FALSE(got.body["raw_sha256"].get<std::string>().empty());
-  EXPECT_EQ(Call("GET", node_->Http("/v1/messages/" + erased + "/evidence"), admin_).status, 410);
+  // Its bundle holds nothing of it, verifies, names the erasure, and matches the copy.
+  EXPECT_EQ(Call("GET", node_->Http("/v1/messages/" + erased + "/evidence?part=1"), admin_).status,
+            410);
+  ASSERT_EQ(Download(erased, "/erased.zip"), "200");
+  auto contents = RunCommand({"unzip", "-p", dir_ + "/erased.zip"});
+  ASSERT_EQ(contents.exit_code, 0);
+  EXPECT_EQ(contents.out.find(marker), std::string::npos);
+  EXPECT_EQ(contents.out.find("alice@example.com"), std::string::npos);
+  EXPECT_NE(contents.out.find("subject's request under GDPR art. 17"), std::string::npos);
+  auto verified = RunCommand({testsupport::BinaryDir() + "/cli/notary-verify", dir_ + "/erased.zip",
+                              "--eml", dir_ + "/copy.eml"});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out;
+  EXPECT_NE(verified.out.find("MATCHED  the file given with --eml"), std::string::npos)
+      << verified.out;
+  EXPECT_NE(verified.out.find("ERASED "), std::string::npos) << verified.out;
+  EXPECT_NE(verified.out.find("VERDICT: VALID"), std::string::npos) << verified.out;
   // The console's message page (Chromium), in Korean, says so instead of offering a download.
   auto page = RunCommand({"node", testsupport::SourceDir() + "/tests/e2e/console_sender_page.mjs",
                           node_->Http(""), admin_, erased, "ko"},
@@ -147,6 +178,7 @@ TEST_F(ErasureTest, AnErasedMessageIsNowhereInADumpAndEverythingElseStillVerifie
   const json ko = json::parse(page.out, nullptr, false);
   ASSERT_TRUE(ko.is_object() && ko["erased"].is_string()) << page.out;
   EXPECT_EQ(ko["status"], "삭제됨");
+  EXPECT_EQ(ko["erased_download"], "남은 증거와 삭제 기록 번들 내려받기");
   EXPECT_NE(ko["erased"].get<std::string>().find("subject's request under GDPR art. 17"),
             std::string::npos)
       << ko.dump();
@@ -164,10 +196,7 @@ TEST_F(ErasureTest, AnErasedMessageIsNowhereInADumpAndEverythingElseStillVerifie
       << dump.out.substr(dump.out.find(marker) > 300 ? dump.out.find(marker) - 300 : 0, 600);
 
   // The other message is whole and verifies; the audit passes, opening what is left.
-  auto zip = RunCommand({"curl", "-s", "-o", dir_ + "/kept.zip", "-w", "%{http_code}", "-H",
-                         "Authorization: Bearer " + admin_,
-                         node_->Http("/v1/messages/" + kept + "/evidence?wait=30")});
-  ASSERT_EQ(zip.out, "200");
+  ASSERT_EQ(Download(kept, "/kept.zip"), "200");
   auto v = RunCommand({testsupport::BinaryDir() + "/cli/notary-verify", dir_ + "/kept.zip"});
   EXPECT_NE(v.out.find("VALID"), std::string::npos) << v.out;
   EXPECT_NE(Audit().find("erased by design"), std::string::npos);

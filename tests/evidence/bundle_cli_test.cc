@@ -10,6 +10,7 @@
 
 #include "bundle_fixture.h"
 #include "common/bytes.h"
+#include "common/sha256.h"
 #include "evidence/bundle.h"
 #include "support/test_support.h"
 
@@ -112,12 +113,13 @@ TEST_F(BundleCliTest, JsonReportParsesAndOptionalChecksRun) {
   EXPECT_TRUE(j["valid"].get<bool>());
   EXPECT_FALSE(j["key_self_declared"].get<bool>());
   EXPECT_FALSE(j["tsa_ca_self_declared"].get<bool>());
-  ASSERT_EQ(j["checks"].size(), 26u);
+  ASSERT_EQ(j["checks"].size(), 27u);
   for (const auto& c : j["checks"]) {
     // This message did not arrive in a journal report, no witness was given, and it has no
-    // sender evidence; every other check runs and passes.
+    // sender evidence, and it was not erased; every other check runs and passes.
     const bool skipped = c["id"] == "journal.report" || c["id"] == "checkpoint.witnesses" ||
-                         c["id"].get<std::string>().starts_with("sender.");
+                         c["id"].get<std::string>().starts_with("sender.") ||
+                         c["id"] == "erasure.record";
     EXPECT_EQ(c["status"], skipped ? "SKIP" : "PASS") << c.dump();
   }
 
@@ -180,6 +182,42 @@ TEST_F(BundleCliTest, VerifyMdCommandsSucceedWithOpensslAlone) {
                            " -in tokens/1-0.tsr -token_in -CAfile tsa-ca.pem "
                            "-untrusted tsa-chain.pem"});
   EXPECT_NE(r.exit_code, 0) << r.out;
+}
+
+// Issue 22: the bundle of an erased message verifies, says when and why it was erased, still
+// says MATCHED for a copy of the original, and its VERIFY.md commands show with sha256sum that
+// the sealed record binds the details.
+TEST_F(BundleCliTest, ErasedMessageBundleVerifiesAndMatchesTheOriginal) {
+  auto zip = BuildBundleZip(BundleFactory::A().ErasedInput("subject's request"));
+  ASSERT_TRUE(zip.ok()) << zip.error().ToString();
+  const std::string erased = dir_ + "/erased.zip", eml = dir_ + "/copy.eml";
+  testsupport::WriteFile(erased, *zip);
+  testsupport::WriteFile(eml, BundleFactory::A().message());
+  auto r = Run({erased, "--fingerprint", BundleFactory::A().fingerprint(), "--eml", eml});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("PASS  erasure.record"));
+  EXPECT_THAT(r.out, HasSubstr("ERASED   2026-01-20T10:20:30.000000Z"));
+  EXPECT_THAT(r.out, HasSubstr("reason: subject's request"));
+  EXPECT_THAT(r.out, HasSubstr("MATCHED  the file given with --eml"));
+  EXPECT_THAT(r.out, HasSubstr("VERDICT: VALID"));
+
+  Bundle b = *ReadBundleZip(*zip);
+  const std::string folder = dir_ + "/erased";
+  for (const auto& [name, data] : b.files) {
+    std::filesystem::create_directories(std::filesystem::path(folder + "/" + name).parent_path());
+    testsupport::WriteFile(folder + "/" + name, data);
+  }
+  const std::string& md = b.files.at("VERIFY.md");
+  ASSERT_THAT(md, HasSubstr("    sha256sum erasure-details.json\n"));
+  ASSERT_THAT(md, HasSubstr("    tail -c 64 erasure-record.bin | head -c 32 | xxd -p -c 32\n"));
+  auto sh = [&](const std::string& cmd) {
+    return RunCommand({"/bin/sh", "-c", "cd '" + folder + "' && " + cmd}).out;
+  };
+  const std::string details = sh("sha256sum erasure-details.json").substr(0, 64);
+  EXPECT_EQ(details, common::ToHex(common::Sha256Of(b.evidence.erasure->details)));
+  EXPECT_EQ(sh("tail -c 64 erasure-record.bin | head -c 32 | xxd -p -c 32"), details + "\n");
+  EXPECT_THAT(sh("(printf '\\000'; cat erasure-record.bin) | sha256sum"),
+              HasSubstr(common::ToHex(b.evidence.erasure->leaf_hash)));
 }
 
 // Issue 17, finding 5: receipt ids and entry names were printed raw, so a crafted bundle could

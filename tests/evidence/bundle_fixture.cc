@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <zip.h>
 
+#include <nlohmann/json.hpp>
+
 #include "common/rfc6962.h"
 #include "common/sha256.h"
 #include "log/block.h"
@@ -204,6 +206,44 @@ std::string BundleFactory::Attachment() const {
 
 std::string BundleFactory::Zip(std::optional<std::string> part, std::string lang) const {
   return Must(BuildBundleZip(Input(std::move(part), std::move(lang))));
+}
+
+ActionRecord BundleFactory::ErasureRecord(const std::string& reason) const {
+  ActionRecord rec;
+  rec.action = std::string(ActionRecord::kErasure);
+  rec.tenant = receipt_.tenant;
+  rec.subject = receipt_.id;
+  rec.acted_at_us = kT0 + 5 * 86'400'000'000;
+  rec.actor = "7f3a9c21d04e5b68";
+  rec.details_sha256 =
+      common::Sha256Of(nlohmann::json{{"receipt", receipt_.id}, {"reason", reason}}.dump());
+  for (size_t i = 0; i < rec.salt.size(); ++i) rec.salt[i] = static_cast<uint8_t>(0x40 + i);
+  return rec;
+}
+
+BundleInput BundleFactory::ErasedInput(std::string reason, std::string lang,
+                                       std::optional<ActionRecord> record) const {
+  BundleInput in = Input(std::nullopt, std::move(lang));
+  in.message.clear();
+  in.canonical_form.clear();
+  in.journal_report.reset();
+  in.receipt.parts.clear();
+  in.receipt.envelope = Envelope{};
+  const ActionRecord rec = record.value_or(ErasureRecord(reason));
+  BundleErasure e;
+  e.record = Must(rec.Encode());
+  e.details = nlohmann::json{{"receipt", receipt_.id}, {"reason", reason}}.dump();
+  e.leaf_index = 8;
+  e.leaf_hash = common::HashLeaf(e.record);
+  std::vector<common::Hash> leaves = leaves_;
+  leaves.push_back(Filler("7"));
+  leaves.push_back(e.leaf_hash);
+  const MerkleTree tree(leaves);
+  e.checkpoint_proof = Must(tree.InclusionProof(8));
+  in.checkpoint = Must(SignCheckpoint({origin_, 9, tree.Root(), {}}, origin_, signer_));
+  in.checkpoint_proof = Must(tree.InclusionProof(kLeafIndex));
+  in.erasure = std::move(e);
+  return in;
 }
 
 std::string BundleFactory::NewerCheckpoint(bool consistent) const {

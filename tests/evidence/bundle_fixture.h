@@ -13,6 +13,7 @@
 
 #include "common/bytes.h"
 #include "evidence/bundle.h"
+#include "log/action_record.h"
 #include "log/ed25519.h"
 #include "tsa_authority/local_ca.h"
 #include "tsa_authority/responder.h"
@@ -40,6 +41,15 @@ class BundleFactory {
   // newest size 7). `part`: selective disclosure of that part (only "2", the PDF).
   BundleInput Input(std::optional<std::string> part = std::nullopt, std::string lang = "en") const;
   std::string Zip(std::optional<std::string> part = std::nullopt, std::string lang = "en") const;
+
+  // The bundle of the same message after its erasure: the log grew by a filler leaf 7 and the
+  // erasure record (leaf 8, acted five days after kT0, with `reason`), and the checkpoint is
+  // the one at size 9. `record` replaces the action record when given (a forger's).
+  BundleInput ErasedInput(std::string reason = "subject's request under GDPR art. 17",
+                          std::string lang = "en",
+                          std::optional<ActionRecord> record = std::nullopt) const;
+  // The erasure record ErasedInput uses.
+  ActionRecord ErasureRecord(const std::string& reason) const;
 
   // A checkpoint at size 9 (two more leaves) signed by this notary and the consistency proof
   // from size 7 as GET /v1/proofs/consistency returns it. consistent=false: a forked log whose

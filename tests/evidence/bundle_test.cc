@@ -54,7 +54,8 @@ const std::vector<std::string> kCheckIds = {"bundle.files",
                                             "sender.record",
                                             "sender.dkim",
                                             "sender.policy",
-                                            "sender.dnssec"};
+                                            "sender.dnssec",
+                                            "erasure.record"};
 
 Bundle Read(const std::string& zip) {
   auto b = ReadBundleZip(zip);
@@ -130,7 +131,8 @@ TEST(BundleTest, CompleteBundleVerifiesAndSaysTheKeyIsSelfDeclared) {
   for (const auto& c : r.checks) {
     bool optional = c.id == "checkpoint.consistency" || c.id == "eml.compare" ||
                     c.id == "attachment.match" || c.id == "journal.report" ||
-                    c.id == "checkpoint.witnesses" || c.id.starts_with("sender.");
+                    c.id == "checkpoint.witnesses" || c.id.starts_with("sender.") ||
+                    c.id == "erasure.record";
     EXPECT_EQ(c.status, optional ? CheckStatus::kSkip : CheckStatus::kPass)
         << c.id << ": " << c.reason;
   }
@@ -402,6 +404,134 @@ TEST(BundleTest, SelectiveDisclosureProvesOnePartAndHidesTheRest) {
     h = FlipHexDigit(h.template get<std::string>(), 3);
   });
   EXPECT_EQ(FirstFailure(Verify(bad, opt)), "parts.root");
+}
+
+// Issue 22: an erased message's bundle carries nothing of the message, still proves that a
+// message with its hashes was received when it says, and still matches a copy of the original.
+std::string ErasedZip(const std::string& lang = "en") {
+  auto zip =
+      BuildBundleZip(BundleFactory::A().ErasedInput("subject's request under GDPR art. 17", lang));
+  EXPECT_TRUE(zip.ok()) << zip.error().ToString();
+  return zip.ok() ? *zip : "";
+}
+
+TEST(BundleTest, ErasedMessageBundleHoldsNothingOfTheMessageAndVerifies) {
+  const std::string zip = ErasedZip();
+  Bundle b = Read(zip);
+  for (const char* gone : {"message.eml", "canonical-form.txt", "journal-report.eml"}) {
+    EXPECT_FALSE(b.files.contains(gone)) << gone;
+  }
+  ASSERT_TRUE(b.files.contains("erasure-record.bin"));
+  ASSERT_TRUE(b.files.contains("erasure-details.json"));
+  // Nothing personal: not the envelope, the subject, the file name or a part's hash.
+  const BundleInput full = BundleFactory::A().Input();
+  for (const auto& [name, bytes] : b.files) {
+    for (const std::string& secret :
+         {std::string("alice@example.com"), std::string("bob@example.org"),
+          std::string("Signed contract"), std::string("contract.pdf"), std::string("192.0.2.10"),
+          common::ToHex(full.receipt.parts[1].sha256)}) {
+      EXPECT_THAT(bytes, Not(HasSubstr(secret))) << name;
+    }
+  }
+  VerifyReport r = VerifyBundle(b, PinnedA());
+  EXPECT_TRUE(r.valid) << Describe(r);
+  for (const char* skipped : {"message.raw_sha256", "message.canonical_sha256", "parts.records",
+                              "parts.root", "journal.report"}) {
+    EXPECT_EQ(Find(r, skipped).status, CheckStatus::kSkip) << skipped;
+  }
+  EXPECT_EQ(Find(r, "leaf.record").status, CheckStatus::kPass);
+  EXPECT_EQ(Find(r, "checkpoint.inclusion").status, CheckStatus::kPass);
+  EXPECT_EQ(Find(r, "texts.rendered").status, CheckStatus::kPass);
+  EXPECT_EQ(Find(r, "erasure.record").status, CheckStatus::kPass);
+  EXPECT_THAT(Find(r, "erasure.record").reason, HasSubstr("GDPR art. 17"));
+  ASSERT_TRUE(r.erased_at_us.has_value());
+  EXPECT_EQ(*r.erased_at_us, bundle_test::kT0 + 5 * 86'400'000'000);
+  EXPECT_THAT(b.files.at("certificate.html"), HasSubstr("GDPR art. 17"));
+  EXPECT_THAT(Read(ErasedZip("ko")).files.at("certificate.html"), HasSubstr("삭제됨"));
+  // A full bundle says it was not erased.
+  EXPECT_EQ(Find(Verify(BundleFactory::A().Zip(), PinnedA()), "erasure.record").status,
+            CheckStatus::kSkip);
+}
+
+TEST(BundleTest, ErasedMessageBundleStillMatchesACopyOfTheOriginal) {
+  VerifyOptions opt = PinnedA();
+  opt.eml = BundleFactory::A().message();
+  VerifyReport r = Verify(ErasedZip(), opt);
+  EXPECT_TRUE(r.valid) << Describe(r);
+  EXPECT_EQ(Find(r, "eml.compare").status, CheckStatus::kPass);
+  EXPECT_THAT(Find(r, "eml.compare").reason, HasSubstr("identical bytes"));
+
+  std::string changed = BundleFactory::A().message();
+  changed[changed.find("Payment is due on 1 August") + 22] = '2';
+  opt.eml = changed;
+  r = Verify(ErasedZip(), opt);
+  EXPECT_EQ(FirstFailure(r), "eml.compare") << Describe(r);
+  // The attachment question cannot be answered: said, not failed.
+  opt.eml.reset();
+  opt.attachment = BundleFactory::A().Attachment();
+  r = Verify(ErasedZip(), opt);
+  EXPECT_TRUE(r.valid) << Describe(r);
+  EXPECT_EQ(Find(r, "attachment.match").status, CheckStatus::kSkip);
+}
+
+TEST(BundleTest, ForgedOrEditedErasureRecordsFail) {
+  const BundleFactory& a = BundleFactory::A();
+  auto built = [&](std::optional<ActionRecord> rec) {
+    auto zip = BuildBundleZip(a.ErasedInput("subject's request under GDPR art. 17", "en", rec));
+    return zip.ok() ? *zip : std::string();
+  };
+  // The builder refuses a record that is not this receipt's erasure.
+  ActionRecord hold = a.ErasureRecord("subject's request under GDPR art. 17");
+  hold.action = "hold";
+  EXPECT_EQ(built(hold), "");
+
+  const std::string zip = ErasedZip();
+  // Another reason than the sealed one: the record does not bind it.
+  std::string bad = Rezip(zip, [](auto& f) {
+    auto j = nlohmann::json::parse(f.at("evidence.json"));
+    std::string details =
+        nlohmann::json{{"receipt", j["receipt"]["id"]}, {"reason", "a court order"}}.dump();
+    j["erasure"]["details"] = details;
+    f["evidence.json"] = j.dump(2);
+    f["erasure-details.json"] = details;
+  });
+  EXPECT_EQ(FirstFailure(Verify(bad, PinnedA())), "texts.rendered");
+  EXPECT_EQ(Find(Verify(bad, PinnedA()), "erasure.record").status, CheckStatus::kFail);
+  // A record whose leaf is not in the checkpoint's tree.
+  bad = EditJson(zip, [](auto& j) { j["erasure"]["leaf_index"] = 7; });
+  EXPECT_EQ(Find(Verify(bad, PinnedA()), "erasure.record").status, CheckStatus::kFail);
+  bad = EditJson(zip, [](auto& j) {
+    auto& h = j["erasure"]["inclusion_proof"][0];
+    h = FlipHexDigit(h.template get<std::string>(), 5);
+  });
+  EXPECT_THAT(Find(Verify(bad, PinnedA()), "erasure.record").reason, HasSubstr("not proven"));
+  // The erasure claimed for another receipt (rendered texts aside, the record names this one).
+  bad = EditJson(zip, [](auto& j) { j["receipt"]["id"] = "0193e9b2-0000-7d4e-9f00-5a1b2c3d4e5f"; });
+  VerifyReport r = Verify(bad, PinnedA());
+  EXPECT_EQ(Find(r, "leaf.record").status, CheckStatus::kFail);
+  EXPECT_EQ(Find(r, "erasure.record").status, CheckStatus::kFail);
+}
+
+TEST(BundleTest, AnErasedBundleCannotCarryOrHideTheMessage) {
+  const std::string zip = ErasedZip();
+  // The envelope back (someone adding what the erasure removed) or the member dropped.
+  auto envelope = EditJson(zip, [](auto& j) {
+    j["receipt"]["envelope"] = BundleFactory::A().Input().receipt.envelope.mail_from;
+  });
+  EXPECT_FALSE(ReadBundleZip(envelope).ok());
+  auto dropped = EditJson(zip, [](auto& j) { j.erase("erasure"); });
+  EXPECT_THAT(ReadBundleZip(dropped).error().message(), HasSubstr("receipt.envelope"));
+  auto with_parts = EditJson(BundleFactory::A().Zip(), [](auto&) {});
+  auto parts = EditJson(zip, [&](auto& j) {
+    j["parts"] = nlohmann::json::parse(Read(with_parts).files.at("evidence.json"))["parts"];
+  });
+  EXPECT_THAT(ReadBundleZip(parts).error().message(), HasSubstr("must be empty"));
+  auto message = Rezip(zip, [](auto& f) { f["message.eml"] = BundleFactory::A().message(); });
+  EXPECT_FALSE(ReadBundleZip(message).ok());
+  // The builder refuses an erased input that still carries the message.
+  BundleInput in = BundleFactory::A().ErasedInput();
+  in.message = BundleFactory::A().message();
+  EXPECT_FALSE(BuildBundleZip(in).ok());
 }
 
 TEST(BundleTest, ExtraOrMissingFilesAreRefused) {

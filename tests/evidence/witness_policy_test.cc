@@ -146,7 +146,7 @@ TEST(WitnessPolicyTest, BundleMeetingTheWitnessPolicyIsValidAndNamesWhoCosignedW
   EXPECT_EQ(r.cosignature_lines, 2u);
   // The checks before it are untouched: the log's own signature still verifies.
   EXPECT_EQ(Find(r, "checkpoint.signature").status, CheckStatus::kPass);
-  EXPECT_EQ(r.checks[r.checks.size() - 5].id, "checkpoint.witnesses");
+  EXPECT_EQ(r.checks[r.checks.size() - 6].id, "checkpoint.witnesses");
 }
 
 TEST(WitnessPolicyTest, OneCosignatureRemovedBelowTheQuorumIsInvalidNamingTheCheck) {
@@ -485,7 +485,7 @@ TEST_F(WitnessCliTest, PolicyFileHoldsItAllAndFlagsOverrideItsQuorums) {
   EXPECT_EQ(report["authorities"][1]["counted"], true);
   EXPECT_EQ(report["authorities"][1]["gen_time"], "2026-01-15T10:20:31.200000Z");
   EXPECT_EQ(report["cosignature_lines"], 2);
-  const nlohmann::json& witness_check = report["checks"][report["checks"].size() - 5];
+  const nlohmann::json& witness_check = report["checks"][report["checks"].size() - 6];
   EXPECT_EQ(witness_check["id"], "checkpoint.witnesses");
   EXPECT_EQ(witness_check["status"], "PASS");
 

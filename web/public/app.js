@@ -516,11 +516,31 @@ async function renderMessage(id) {
   const evidence = '/v1/messages/' + encodeURIComponent(r.id) + '/evidence?wait=30&lang=' + lang;
   const sealed = r.status === 'sealed';
   const erasure = r.erasure;
+  // An erased message's bundle holds its hashes, proofs and sealed erasure record, and still
+  // matches a copy of the original (docs/evidence-bundle.md §6a).
   const downloads = erasure
     ? h(
-        'p',
-        { class: 'note', dataset: { erased: 'true' } },
-        t('erased_note', { when: fmtTime(erasure.erased_at), by: erasure.erased_by, reason: erasure.reason }),
+        'div',
+        {},
+        h(
+          'p',
+          { class: 'note', dataset: { erased: 'true' } },
+          t('erased_note', { when: fmtTime(erasure.erased_at), by: erasure.erased_by, reason: erasure.reason }),
+        ),
+        h(
+          'p',
+          { class: 'buttons' },
+          h(
+            'a',
+            {
+              href: evidence,
+              download: 'evidence-' + r.id + '.zip',
+              class: 'button-link',
+              'data-action': 'download-erased-evidence',
+            },
+            t('download_erased'),
+          ),
+        ),
       )
     : sealed
       ? h(

@@ -99,6 +99,7 @@ const S = {
     erased_note:
       'Erased {when} by {by}: {reason}. Its content and personal fields are gone; its hashes and proofs stay in the log.',
     download: 'Download evidence bundle',
+    download_erased: 'Download the evidence of what remains and of the erasure',
     download_part: 'Bundle for this attachment',
     copy: 'Copy',
     copied: 'Copied',
@@ -238,6 +239,7 @@ const S = {
     erased_note:
       '{when}에 {by}이(가) 삭제함: {reason}. 내용과 개인 정보는 지워졌고, 해시와 증명은 로그에 남아 있습니다.',
     download: '증거 번들 내려받기',
+    download_erased: '남은 증거와 삭제 기록 번들 내려받기',
     download_part: '이 첨부 파일의 번들',
     copy: '복사',
     copied: '복사됨',
@@ -377,6 +379,7 @@ const S = {
     not_sealed: '尚未封存：封存后即可下载证据包。',
     erased_note: '已于 {when} 由 {by} 删除：{reason}。内容和个人信息已清除，哈希值和证明仍保留在日志中。',
     download: '下载证据包',
+    download_erased: '下载剩余证据及删除记录证据包',
     download_part: '此附件的证据包',
     copy: '复制',
     copied: '已复制',

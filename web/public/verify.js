@@ -43,6 +43,7 @@ export const CHECKS = [
   ['sender.dkim', 'DKIM signatures and ARC chain re-verified with the archived keys'],
   ['sender.policy', 'SPF and DMARC re-evaluated from the archived records'],
   ['sender.dnssec', 'DNSSEC signatures of the archived answers re-validated'],
+  ['erasure.record', 'Erasure record sealed in the log'],
 ];
 
 const MAX_ENTRIES = 64;
@@ -360,7 +361,8 @@ function evidenceSchema(version) {
           id: 'str',
           tenant: 'str',
           received_at_us: 'i64',
-          envelope: ENVELOPE,
+          // null only in the bundle of an erased message (§6a)
+          envelope: nullable(ENVELOPE),
           provenance: {
             source: 'str',
             listener: 'str',
@@ -435,6 +437,21 @@ function evidenceSchema(version) {
         summary: 'obj',
       },
     },
+    ...(v2
+      ? {
+          erasure: {
+            optional: {
+              record_hex: 'hex',
+              record_file: 'str',
+              details: 'str',
+              details_file: 'str',
+              leaf_index: 'u64',
+              leaf_hash: 'hash',
+              inclusion_proof: arrayOf('hash', 128),
+            },
+          },
+        }
+      : {}),
   };
 }
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -467,6 +484,8 @@ function checkShape(v, t, path) {
 const FORMAT_NAME = 'email-notary-evidence-bundle';
 const CANONICAL_FILE = 'canonical-form.txt';
 const JOURNAL_FILE = 'journal-report.eml';
+const ERASURE_RECORD_FILE = 'erasure-record.bin';
+const ERASURE_DETAILS_FILE = 'erasure-details.json';
 export function isValidPosition(p) {
   return typeof p === 'string' && p.length <= 64 && /^[0-9]+(\.[0-9]+)*$/.test(p);
 }
@@ -490,16 +509,33 @@ function checkValues(e) {
   if (e.format_version !== 1 && e.format_version !== 2)
     bad('format_version', 'unsupported version ' + e.format_version);
   const v2 = e.format_version === 2;
-  if (BigInt(e.receipt.envelope.client_port) > 65535n) bad('receipt.envelope.client_port', 'out of range');
+  // An erased message's bundle (§6a): no envelope, no message, no parts, no report.
+  const erased = v2 && e.erasure !== undefined;
+  if (erased !== (e.receipt.envelope === null)) {
+    bad(
+      'receipt.envelope',
+      erased ? 'must be null for an erased message' : 'must be an object (null only for an erased message)',
+    );
+  }
+  if (!erased && BigInt(e.receipt.envelope.client_port) > 65535n) bad('receipt.envelope.client_port', 'out of range');
   if (v2 && e.receipt.provenance.journal_report_sha256 === '0'.repeat(64)) {
     bad('receipt.provenance.journal_report_sha256', 'zero bytes are written as null');
   }
   if (BigInt(e.message.canon_version) > 0xffffffffn) bad('message.canon_version', 'out of range');
   const dp = e.message.disclosed_part;
-  if (v2 && (dp === null ? e.message.canonical_file !== CANONICAL_FILE : e.message.canonical_file !== null)) {
-    bad('message.canonical_file', 'must be "canonical-form.txt", or null when a part is disclosed');
+  if (
+    v2 &&
+    (dp === null && !erased ? e.message.canonical_file !== CANONICAL_FILE : e.message.canonical_file !== null)
+  ) {
+    bad(
+      'message.canonical_file',
+      'must be "canonical-form.txt", or null when a part is disclosed or the message was erased',
+    );
   }
-  if (dp === null) {
+  if (erased) {
+    if (e.message.file !== null) bad('message.file', 'must be null: the message was erased');
+    if (dp !== null) bad('message.disclosed_part', 'must be null: the message was erased');
+  } else if (dp === null) {
     if (e.message.file !== 'message.eml') bad('message.file', 'must be "message.eml"');
   } else {
     if (e.message.file !== null) bad('message.file', 'must be null when a part is disclosed');
@@ -514,9 +550,11 @@ function checkValues(e) {
     positions.add(p.position);
   });
   if (dp && !positions.has(dp.position)) bad('message.disclosed_part.position', 'not among the parts');
+  if (erased && e.parts.length) bad('parts', 'must be empty: the message was erased');
   const jr = e.journal_report ?? null;
   if (jr !== null) {
     if (dp) bad('journal_report', 'must be null when a part is disclosed');
+    if (erased) bad('journal_report', 'must be null: the message was erased');
     if (jr.file !== JOURNAL_FILE) bad('journal_report.file', 'must be "' + JOURNAL_FILE + '"');
     if (BigInt(jr.size) === 0n) bad('journal_report.size', 'must not be 0');
   }
@@ -525,6 +563,14 @@ function checkValues(e) {
       if (e.authentication[f] !== want) bad('authentication.' + f, 'must be "' + want + '"');
     }
     if (BigInt(e.authentication.leaf_index) > INT64_MAX) bad('authentication.leaf_index', 'out of range');
+    if (erased) bad('authentication', 'must be absent: the message was erased');
+  }
+  if (erased) {
+    if (e.erasure.record_file !== ERASURE_RECORD_FILE)
+      bad('erasure.record_file', 'must be "' + ERASURE_RECORD_FILE + '"');
+    if (e.erasure.details_file !== ERASURE_DETAILS_FILE)
+      bad('erasure.details_file', 'must be "' + ERASURE_DETAILS_FILE + '"');
+    if (BigInt(e.erasure.leaf_index) > INT64_MAX) bad('erasure.leaf_index', 'out of range');
   }
   if (e.leaf.file !== 'leaf-record.bin') bad('leaf.file', 'must be "leaf-record.bin"');
   for (const [path, b] of [
@@ -928,6 +974,27 @@ function decodeAuthRecord(b) {
   };
   if (!a.receiptId.length) throw new Error('empty receipt id in the authentication record');
   if (!r.done()) throw new Error('trailing bytes after the authentication record');
+  return a;
+}
+// The action record (docs/evidence-format.md, "Action record"): who did what to the store.
+function decodeActionRecord(b) {
+  const r = new Reader(b);
+  const tag = enc.encode('email-notary/action\n');
+  if (!equal(r.bytes(tag.length), tag)) throw new Error('not an action record');
+  const version = r.u32();
+  if (version !== 1) throw new Error('unknown action record version ' + version);
+  const a = {
+    action: r.str(32),
+    tenant: r.str(64),
+    subject: r.str(64),
+    actedAt: r.i64(),
+    actor: r.str(64),
+    details: r.bytes(32),
+    salt: r.bytes(32),
+  };
+  if (!r.done()) throw new Error('trailing bytes after the action record');
+  if (!/^[a-z-]{1,32}$/.test(new TextDecoder().decode(a.action))) throw new Error('invalid action name');
+  if (!a.subject.length) throw new Error('empty subject in the action record');
   return a;
 }
 // ---- sender evidence: the readable summary rendered from the bound files, as
@@ -1718,8 +1785,23 @@ export async function textsView(e, files, labels) {
   const received = textTime(e.receipt.received_at_us);
   const issued = textTime(e.issued_at_us);
   const dp = e.message.disclosed_part;
-  const full = dp === null;
-  const v = { lang: e.lang, l: labels[e.lang], full, disclosed_part: full ? '' : dp.position };
+  const erasure = e.erasure ?? null;
+  const full = dp === null && !erasure;
+  const v = { lang: e.lang, l: labels[e.lang], full, disclosed_part: dp === null ? '' : dp.position };
+  v.erased = null;
+  if (erasure) {
+    // What the sealed record and its details say; check erasure.record verifies both.
+    const rec = decodeActionRecord(unhex(erasure.record_hex));
+    const details = JSON.parse(erasure.details);
+    if (!isObject(details) || typeof details.reason !== 'string') throw new Error('the erasure details have no reason');
+    v.erased = {
+      at: textTime(rec.actedAt),
+      by: rec.actor,
+      reason: details.reason,
+      leaf_index: String(erasure.leaf_index),
+      leaf_hash: hex(await leafHash(unhex(erasure.record_hex))),
+    };
+  }
   let subject = new Uint8Array(0),
     from = subject,
     date = subject;
@@ -1742,7 +1824,16 @@ export async function textsView(e, files, labels) {
     return concat(...parts);
   };
   Object.assign(v, { subject, from, to: join(to, ', '), date });
-  const env = e.receipt.envelope;
+  // An erased message's envelope is withheld; the template shows none of these then.
+  const env = e.receipt.envelope ?? {
+    mail_from: '',
+    recipients: [],
+    client_ip: '',
+    client_port: 0,
+    helo: '',
+    tls_protocol: '',
+    tls_cipher: '',
+  };
   const v2 = e.format_version >= 2;
   const pv = v2
     ? e.receipt.provenance
@@ -1981,6 +2072,7 @@ export async function verifyBundle(files, trusted, assets) {
   out.receiptId = String(e.receipt?.id ?? '');
   out.receivedAtUs = e.receipt?.received_at_us;
   const disclosed = e.message?.disclosed_part ?? null;
+  const erasure = e.erasure ?? null; // the message was erased (§6a)
 
   // 1. bundle.files
   try {
@@ -1989,7 +2081,10 @@ export async function verifyBundle(files, trusted, assets) {
       ['certificate.html', null],
       ['VERIFY.md', null],
     ]);
-    if (disclosed) expect.set(disclosed.file, null);
+    if (erasure) {
+      expect.set(erasure.record_file, unhex(erasure.record_hex));
+      expect.set(erasure.details_file, enc.encode(erasure.details));
+    } else if (disclosed) expect.set(disclosed.file, null);
     else expect.set('message.eml', null);
     expect.set(e.leaf.file, unhex(e.leaf.record_hex));
     for (const b of [e.block, e.previous_block]) {
@@ -2013,7 +2108,7 @@ export async function verifyBundle(files, trusted, assets) {
     }
     // Format version 2, full bundle: the canonical form the notary computed, whose header
     // lines certificate.html shows; it must have the canonical hash the leaf record binds.
-    const canonical = e.format_version >= 2 && !disclosed;
+    const canonical = e.format_version >= 2 && !disclosed && !erasure;
     if (canonical) expect.set(CANONICAL_FILE, null);
     for (const [name, want] of expect) {
       const got = files.get(name);
@@ -2034,7 +2129,20 @@ export async function verifyBundle(files, trusted, assets) {
   // 2. message.raw_sha256, 3. message.canonical_sha256
   const eml = files.get('message.eml');
   let canonicalV2 = null;
-  if (disclosed) {
+  if (erasure) {
+    const gone = 'the message was erased (check erasure.record): its ';
+    skip(
+      'message.raw_sha256',
+      gone +
+        'raw hash ' +
+        e.message.raw_sha256 +
+        ' is stated, bound by the leaf record; compare a copy with notary-verify --eml',
+    );
+    skip(
+      'message.canonical_sha256',
+      gone + 'canonical hash ' + e.message.canonical_sha256 + ' is stated, bound by the leaf record',
+    );
+  } else if (disclosed) {
     skip('message.raw_sha256', 'one attachment disclosed; message.eml is not in the bundle');
     skip('message.canonical_sha256', 'one attachment disclosed; message.eml is not in the bundle');
   } else if (!eml) {
@@ -2073,64 +2181,69 @@ export async function verifyBundle(files, trusted, assets) {
 
   // 4. parts.records
   const recordHashes = [];
-  try {
-    const v2 = e.message.canon_version === 2;
-    if (v2 && !disclosed && !canonicalV2)
-      throw new Error('the message could not be canonicalised, so its parts were not recomputed');
-    const leaves = v2 || !eml || disclosed ? null : mimeLeaves(eml);
-    const problems = [];
-    let unchecked = 0;
-    for (const p of e.parts) {
-      if (p.redacted) {
-        recordHashes.push(unhex(p.record_leaf_hash));
-        continue;
+  if (erasure) {
+    if (e.parts.length) fail('parts.records', "an erased message's bundle lists part records");
+    else skip('parts.records', 'the message was erased: its part records (which named its files) are destroyed');
+    skip('parts.root', 'the message was erased: parts_root ' + e.parts_root + ' is stated, bound by the leaf record');
+  } else
+    try {
+      const v2 = e.message.canon_version === 2;
+      if (v2 && !disclosed && !canonicalV2)
+        throw new Error('the message could not be canonicalised, so its parts were not recomputed');
+      const leaves = v2 || !eml || disclosed ? null : mimeLeaves(eml);
+      const problems = [];
+      let unchecked = 0;
+      for (const p of e.parts) {
+        if (p.redacted) {
+          recordHashes.push(unhex(p.record_leaf_hash));
+          continue;
+        }
+        let content = null;
+        if (disclosed && p.position === disclosed.position) content = files.get(disclosed.file);
+        else if (leaves) content = leaves.has(p.position) ? leaves.get(p.position) : undefined;
+        if (content === undefined) problems.push('part ' + p.position + ' not found in message.eml');
+        else if (content === null) {
+          if (!v2 || disclosed) unchecked++;
+        } else {
+          const h = hex(await sha256(content));
+          if (h !== p.sha256 || content.length !== p.size) {
+            problems.push('part ' + p.position + ' has SHA-256 ' + h + ' and ' + content.length + ' bytes');
+          }
+        }
+        const rh = await leafHash(encodePartRecord(p, e.message.canon_version));
+        if (hex(rh) !== p.record_leaf_hash)
+          problems.push('record of part ' + p.position + ' does not give its record_leaf_hash');
+        recordHashes.push(rh);
       }
-      let content = null;
-      if (disclosed && p.position === disclosed.position) content = files.get(disclosed.file);
-      else if (leaves) content = leaves.has(p.position) ? leaves.get(p.position) : undefined;
-      if (content === undefined) problems.push('part ' + p.position + ' not found in message.eml');
-      else if (content === null) {
-        if (!v2 || disclosed) unchecked++;
-      } else {
-        const h = hex(await sha256(content));
-        if (h !== p.sha256 || content.length !== p.size) {
-          problems.push('part ' + p.position + ' has SHA-256 ' + h + ' and ' + content.length + ' bytes');
+      if (leaves && leaves.size !== e.parts.length)
+        problems.push('message.eml has ' + leaves.size + ' parts, evidence.json lists ' + e.parts.length);
+      if (v2 && !disclosed) {
+        // Version 2: the parts canonical_v2.js derived from message.eml, field by field.
+        const got = canonicalV2.parts;
+        if (got.length !== e.parts.length)
+          problems.push('message.eml has ' + got.length + ' parts, evidence.json lists ' + e.parts.length);
+        else {
+          got.forEach((g, k) => {
+            const p = e.parts[k];
+            for (const f of ['position', 'content_type', 'charset', 'disposition', 'filename', 'sha256']) {
+              if (g[f] !== p[f]) problems.push('part ' + g.position + ' differs from its record in ' + f);
+            }
+            if (g.size !== p.size) problems.push('part ' + g.position + ' differs from its record in size');
+          });
         }
       }
-      const rh = await leafHash(encodePartRecord(p, e.message.canon_version));
-      if (hex(rh) !== p.record_leaf_hash)
-        problems.push('record of part ' + p.position + ' does not give its record_leaf_hash');
-      recordHashes.push(rh);
+      if (disclosed && !files.get(disclosed.file)) problems.push(disclosed.file + ' is missing');
+      if (problems.length) fail('parts.records', problems.join('; '));
+      else
+        pass(
+          'parts.records',
+          e.parts.length +
+            ' part records' +
+            (unchecked ? ' (' + unchecked + ' in a transfer encoding only notary-verify decodes)' : ''),
+        );
+    } catch (err) {
+      fail('parts.records', err.message);
     }
-    if (leaves && leaves.size !== e.parts.length)
-      problems.push('message.eml has ' + leaves.size + ' parts, evidence.json lists ' + e.parts.length);
-    if (v2 && !disclosed) {
-      // Version 2: the parts canonical_v2.js derived from message.eml, field by field.
-      const got = canonicalV2.parts;
-      if (got.length !== e.parts.length)
-        problems.push('message.eml has ' + got.length + ' parts, evidence.json lists ' + e.parts.length);
-      else {
-        got.forEach((g, k) => {
-          const p = e.parts[k];
-          for (const f of ['position', 'content_type', 'charset', 'disposition', 'filename', 'sha256']) {
-            if (g[f] !== p[f]) problems.push('part ' + g.position + ' differs from its record in ' + f);
-          }
-          if (g.size !== p.size) problems.push('part ' + g.position + ' differs from its record in size');
-        });
-      }
-    }
-    if (disclosed && !files.get(disclosed.file)) problems.push(disclosed.file + ' is missing');
-    if (problems.length) fail('parts.records', problems.join('; '));
-    else
-      pass(
-        'parts.records',
-        e.parts.length +
-          ' part records' +
-          (unchecked ? ' (' + unchecked + ' in a transfer encoding only notary-verify decodes)' : ''),
-      );
-  } catch (err) {
-    fail('parts.records', err.message);
-  }
 
   // 5. parts.root
   if (recordHashes.length === e.parts.length) {
@@ -2145,7 +2258,8 @@ export async function verifyBundle(files, trusted, assets) {
   try {
     leafBytes = unhex(e.leaf.record_hex);
     const l = decodeLeaf(leafBytes);
-    const env = hex(await sha256(encodeEnvelope(e.receipt.envelope)));
+    // An erased message's envelope is withheld: its digest stays in the record, unchecked.
+    const env = erasure ? null : hex(await sha256(encodeEnvelope(e.receipt.envelope)));
     const same = (bytes, str) => equal(bytes, enc.encode(str));
     const diffs = [];
     if (!same(l.receiptId, e.receipt.id)) diffs.push('receipt.id');
@@ -2156,7 +2270,8 @@ export async function verifyBundle(files, trusted, assets) {
     if (hex(l.canonical) !== e.message.canonical_sha256) diffs.push('message.canonical_sha256');
     if (BigInt(l.canonVersion) !== BigInt(e.message.canon_version)) diffs.push('message.canon_version');
     if (hex(l.partsRoot) !== e.parts_root) diffs.push('parts_root');
-    if (hex(l.envelope) !== env) diffs.push('receipt.envelope (the envelope digest recomputed from it differs)');
+    if (!erasure && hex(l.envelope) !== env)
+      diffs.push('receipt.envelope (the envelope digest recomputed from it differs)');
     // Version 2 binds the provenance; a bundle must then say so, and must not claim it for a
     // version 1 record, whose provenance nothing binds.
     const bound = e.format_version >= 2 && e.receipt.provenance_bound;
@@ -2188,9 +2303,9 @@ export async function verifyBundle(files, trusted, assets) {
           fmtUs(l.receivedAt) +
           ', hashes, tenant' +
           (l.version >= 2 ? ', provenance' : '') +
-          ' and envelope digest ' +
-          env +
-          ' all match',
+          (erasure
+            ? ' match; the envelope was erased (its digest ' + hex(l.envelope) + ' stays in the record)'
+            : ' and envelope digest ' + env + ' all match'),
       );
   } catch (err) {
     fail('leaf.record', 'leaf record does not decode: ' + err.message);
@@ -2447,7 +2562,14 @@ export async function verifyBundle(files, trusted, assets) {
   const boundReport =
     e.format_version >= 2 && e.receipt.provenance_bound && e.receipt.provenance.journal_report_sha256 !== null;
   if (!e.journal_report) {
-    if (boundReport && !disclosed) {
+    if (boundReport && erasure) {
+      skip(
+        'journal.report',
+        'the message was erased and the journal report with it (its hash ' +
+          e.receipt.provenance.journal_report_sha256 +
+          ' stays bound by the leaf record)',
+      );
+    } else if (boundReport && !disclosed) {
       fail(
         'journal.report',
         'the leaf record says the message was unwrapped from a journal report, but the bundle does not carry it',
@@ -2622,6 +2744,59 @@ export async function verifyBundle(files, trusted, assets) {
         ? 'the browser is given no DNSSEC trust anchor and has no DNSSEC validator: notary-verify validates the archived signatures'
         : 'not checked: the sender evidence is not bound (check sender.record)',
     );
+  }
+
+  // 27. erasure.record: the sealed record of the erasure names this receipt, binds the details
+  // shown, and is a leaf of the checkpoint's tree.
+  if (!erasure) skip('erasure.record', 'the message was not erased');
+  else {
+    try {
+      const recBytes = unhex(erasure.record_hex);
+      const rec = decodeActionRecord(recBytes);
+      const diffs = [];
+      if (!equal(rec.action, enc.encode('erasure'))) diffs.push('it records another action than an erasure');
+      if (!equal(rec.subject, enc.encode(e.receipt.id))) diffs.push('it names another receipt');
+      if (!equal(rec.tenant, enc.encode(e.receipt.tenant))) diffs.push('it names another tenant');
+      if (rec.actedAt < BigInt(e.receipt.received_at_us)) diffs.push('it is dated before the message was received');
+      if (hex(await sha256(enc.encode(erasure.details))) !== hex(rec.details))
+        diffs.push(ERASURE_DETAILS_FILE + ' is not the details it binds');
+      let details = null;
+      try {
+        details = JSON.parse(erasure.details);
+      } catch {
+        /* reported below */
+      }
+      if (!isObject(details) || details.receipt !== e.receipt.id || typeof details.reason !== 'string')
+        diffs.push('its details are not {"receipt": this receipt, "reason": text}');
+      const lh = await leafHash(recBytes);
+      if (hex(lh) !== erasure.leaf_hash) diffs.push('evidence.json states another leaf hash');
+      if (BigInt(erasure.leaf_index) === BigInt(e.leaf.index)) diffs.push("it claims the message's own leaf index");
+      if (diffs.length) throw new Error('the erasure record does not record this erasure: ' + diffs.join('; '));
+      if (!cp) throw new Error("no verified checkpoint to find the record's leaf in");
+      const root = await rootFromInclusion(erasure.leaf_index, cp.size, lh, erasure.inclusion_proof.map(unhex)).catch(
+        () => null,
+      );
+      if (!root || !equal(root, cp.root))
+        throw new Error("the record's leaf " + erasure.leaf_index + " is not proven in the checkpoint's tree");
+      out.erasedAtUs = rec.actedAt;
+      out.erasureReason = details.reason;
+      pass(
+        'erasure.record',
+        'erased ' +
+          fmtUs(rec.actedAt) +
+          ' by ' +
+          (rec.actor.length ? utf8Lenient.decode(rec.actor) : '(no actor)') +
+          ', reason "' +
+          details.reason +
+          '"; record at leaf ' +
+          erasure.leaf_index +
+          " in the checkpoint's tree of " +
+          cp.size +
+          ": the message's bytes and personal fields are gone, its hashes and proofs stay",
+      );
+    } catch (err) {
+      fail('erasure.record', err.message);
+    }
   }
 
   out.checks = CHECKS.map(([id, name]) => ({

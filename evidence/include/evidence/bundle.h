@@ -82,6 +82,18 @@ struct BundleAuthentication {
   std::string stated_summary;
 };
 
+// The erasure of the message (docs/evidence-bundle.md §6a): the action record of kind
+// "erasure" that the notary sealed when it destroyed the message, the details that record binds
+// by SHA-256 ({"reason", "receipt"}), and the record's leaf in the bundle's checkpoint tree.
+struct BundleErasure {
+  std::string record;   // ActionRecord::Encode() bytes (the salt is inside)
+  std::string details;  // the JSON text whose SHA-256 is the record's details_sha256
+  uint64_t leaf_index = 0;
+  common::Hash leaf_hash{};  // as stated; the verifier recomputes it
+  // RFC 9162 inclusion proof of the record's leaf in the bundle's checkpoint tree.
+  std::vector<common::Hash> checkpoint_proof;
+};
+
 // Everything the server gathers for one receipt.
 struct BundleInput {
   uint32_t format_version = kBundleFormatVersion;
@@ -91,7 +103,7 @@ struct BundleInput {
   // carries and leaves the rest (metadata, transport flags, the private salt) empty.
   Receipt receipt;
 
-  // Exactly one of: the exact message bytes, or one disclosed part.
+  // Exactly one of: the exact message bytes, or one disclosed part, or (erased) neither.
   std::string message;
   std::optional<DisclosedPart> disclosed_part;
 
@@ -141,6 +153,14 @@ struct BundleInput {
 
   // The sender checks, when the message had them and their record is in `checkpoint`'s tree.
   std::optional<BundleAuthentication> authentication;
+
+  // The message was erased (docs/retention.md): the bundle then has no message, no canonical
+  // form, no disclosed part, no parts (their records named files), an empty envelope (withheld:
+  // its digest stays in the leaf record), no journal report and no sender evidence, and it
+  // carries the sealed erasure record instead. The hashes and proofs still show that a message
+  // with those hashes was received at that time.
+  std::optional<BundleErasure> erasure;
+  bool Erased() const { return erasure.has_value(); }
 
   std::vector<BundleKey> keys;  // at least the key that signed the block and the checkpoint
   std::string tsa_chain_pem;    // TSA certificate and intermediates (may be empty)
@@ -247,6 +267,9 @@ struct VerifyReport {
   std::vector<WitnessCosignature> witnesses;   // configured witnesses that cosigned
   std::vector<StampingAuthority> authorities;  // the block's tokens, in bundle order
   size_t cosignature_lines = 0;                // signature lines other than the log's
+  // The message was erased and check erasure.record passed: when, and the reason recorded.
+  std::optional<int64_t> erased_at_us;
+  std::string erasure_reason;
 };
 
 // Runs every check. Never fails: problems become failed checks.

@@ -16,6 +16,7 @@
 #include "storage/admin_store.h"
 #include "storage/authentication_store.h"
 #include "storage/chain_store.h"
+#include "storage/erasure_store.h"
 #include "storage/journal_store.h"
 #include "storage/receipt_store.h"
 
@@ -42,6 +43,9 @@ struct EvidenceSources {
   // lack the evidence for good. The route sets it to "now - --sender-check-max-delay-s", the
   // window the checker works in; older unchecked messages get bundles without it.
   std::optional<int64_t> checks_expected_since_us;
+  // Erasures: an erased receipt's bundle carries its erasure record instead of the message
+  // (docs/evidence-bundle.md §6a). Without it, an erased receipt has no bundle (kInternal).
+  storage::ErasureStore* erasures = nullptr;
 };
 
 struct EvidenceRequest {
@@ -51,10 +55,13 @@ struct EvidenceRequest {
   int64_t issued_at_us = 0;
 };
 
-// The bundle's input for `receipt` (as ReceiptStore::Get read it), which must be sealed.
+// The bundle's input for `receipt` (as ReceiptStore::Get read it), which must be sealed. An
+// erased receipt gets the bundle of an erased message: hashes, proofs and its erasure record,
+// nothing of the message.
 // Errors: kNotFound (the message has no such part), kConflict (its block has no time-stamp
 // token yet, or with witnesses no cosigned checkpoint covers it yet, or its sender checks are
-// not finished or their evidence is not yet in the checkpoint: retry shortly), kTooLarge (a
+// not finished or their evidence is not yet in the checkpoint, or its erasure record is not in
+// the checkpoint yet: retry shortly), kNotFound also for a part of an erased message, kTooLarge (a
 // version 1 receipt listing more parts than a bundle may hold), kUnavailable (the database),
 // kInternal (a sealed receipt without its block, leaf or bytes).
 common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& receipt,

@@ -23,6 +23,8 @@ struct Erasure {
   int64_t erased_at_us = 0;
   std::string erased_by;  // API key id, or "notaryctl:<user>" or "retention"
   ActionRef action;
+  std::string record;          // the action record (notary::ActionRecord::Encode()), as sealed
+  std::string details;         // the JSON text its details_sha256 covers
   int64_t copies_removed = 0;  // stored copies of the bytes deleted (Erase only)
 };
 
