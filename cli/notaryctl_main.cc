@@ -298,6 +298,7 @@ int main(int argc, char** argv) {
                                                    : std::optional<std::string>(key_tenant));
     if (!ks.ok()) return Fail(ks.error().ToString());
     const int64_t now = common::Clock::System().NowMicros();
+    std::cout << "KEY_ID\tTENANT\tSCOPES\tSTATE\tCREATED\tEXPIRES\tLABEL\n";
     for (const auto& k : *ks) {
       std::string state = k.revoked_at_us                                ? "revoked"
                           : (k.expires_at_us && *k.expires_at_us <= now) ? "expired"

@@ -152,6 +152,8 @@ TEST_F(AccessTest, ExpiredAndRevokedKeysAre401AndWrongScopeIs403) {
   // The key list shows state but never a secret.
   auto list =
       RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "apikey", "list"});
+  EXPECT_EQ(list.out.substr(0, list.out.find('\n')),
+            "KEY_ID\tTENANT\tSCOPES\tSTATE\tCREATED\tEXPIRES\tLABEL");
   EXPECT_NE(list.out.find("revoked"), std::string::npos);
   EXPECT_NE(list.out.find("expired"), std::string::npos);
   EXPECT_EQ(list.out.find(revoked.substr(20)), std::string::npos);
