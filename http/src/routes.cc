@@ -118,10 +118,10 @@ common::Result<pipeline::Arrival> ArrivalFromRequest(const httplib::Request& req
 
 common::Result<storage::SearchQuery> SearchFromRequest(const httplib::Request& req,
                                                        const std::string& tenant) {
-  static const char* kKnown[] = {"message_id",      "from",       "to",     "subject",
-                                 "since",           "until",      "sha256", "attachment_sha256",
-                                 "attachment_name", "status",     "limit",  "next",
-                                 "dkim_domain",     "dkim_result"};
+  static const char* kKnown[] = {"message_id",      "from",        "to",     "subject",
+                                 "since",           "until",       "sha256", "attachment_sha256",
+                                 "attachment_name", "status",      "limit",  "next",
+                                 "dkim_domain",     "dkim_result", "order"};
   for (const auto& [name, value] : req.params) {
     bool known = false;
     for (const char* k : kKnown) known = known || name == k;
@@ -174,6 +174,11 @@ common::Result<storage::SearchQuery> SearchFromRequest(const httplib::Request& r
     auto n = ParseU64(*v);
     if (!n || *n < 1 || *n > 1000) return common::Error::InvalidInput("limit is 1 to 1000");
     q.limit = static_cast<int>(*n);
+  }
+  if (auto v = Param(req, "order")) {
+    if (*v != "newest" && *v != "oldest")
+      return common::Error::InvalidInput("order is newest (the default) or oldest");
+    q.oldest_first = *v == "oldest";
   }
   if (auto v = Param(req, "next")) {
     auto us = v->find('_');

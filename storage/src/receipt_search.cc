@@ -1,5 +1,6 @@
 // ReceiptStore::Search: the filters of GET /v1/messages as one parameterised query over the
-// indexes of migration 0003, with (reception time, id) cursor pagination.
+// indexes of migration 0003, with (reception time, id) cursor pagination, newest first unless
+// asked otherwise.
 #include <algorithm>
 #include <pqxx/pqxx>
 
@@ -121,14 +122,18 @@ common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
   ASSIGN_OR_RETURN(std::string filter, SearchFilter(db_, q, params));
   std::string where = "WHERE " + filter;
   if (q.after) {
-    // Cursor: "<received_at_us>_<id>"; rows strictly after it in (time, id) order.
+    // Cursor: "<received_at_us>_<id>"; rows strictly past it in the page's (time, id) order.
     auto us = q.after->substr(0, q.after->find('_'));
     auto id = q.after->substr(q.after->find('_') + 1);
-    where += " AND (r.received_at_us, r.id) > (" + param(us) + "::bigint, " + param(id) + "::uuid)";
+    where += std::string(" AND (r.received_at_us, r.id) ") + (q.oldest_first ? ">" : "<") + " (" +
+             param(us) + "::bigint, " + param(id) + "::uuid)";
   }
   int limit = std::clamp(q.limit, 1, 1000);
+  // Both directions walk the index on (tenant, received_at_us, id) of migration 0003.
   std::string sql = std::string("SELECT ") + kReceiptColumns + kReceiptFrom + where +
-                    " ORDER BY r.received_at_us, r.id LIMIT " + std::to_string(limit + 1);
+                    (q.oldest_first ? " ORDER BY r.received_at_us, r.id"
+                                    : " ORDER BY r.received_at_us DESC, r.id DESC") +
+                    " LIMIT " + std::to_string(limit + 1);
   return InTransaction<SearchPage>(db_, [&](pqxx::work& tx) -> common::Result<SearchPage> {
     pqxx::result r = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
     SearchPage page;

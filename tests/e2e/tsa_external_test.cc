@@ -137,7 +137,7 @@ TEST(ExternalTsaTest, SeveralAuthoritiesWithAQuorumHoldBackBundlesUntilTheLateTo
   for (const auto& t : b0["timestamps"]) EXPECT_EQ(t["own"], t["tsa"] == "local") << t.dump();
 
   auto list = RunCommand({"curl", "-sf", "-H", "Authorization: Bearer " + key,
-                          node.Http("/v1/messages?to=b@example.org")});
+                          node.Http("/v1/messages?to=b@example.org&order=oldest")});
   ASSERT_EQ(list.exit_code, 0);
   const std::string id = json::parse(list.out)["items"][0]["id"].get<std::string>();
   const auto evidence = [&] {

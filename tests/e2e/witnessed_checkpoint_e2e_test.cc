@@ -194,7 +194,7 @@ TEST(WitnessedCheckpointTest, QuorumOfTwoOfThreeSurvivesOneWitnessAndWaitsForTwo
   // The evidence bundle carries a checkpoint the quorum cosigned.
   const std::string api_key = e2e::MakeKey(db.AppUrl(), "default", "ingest,read");
   auto list = RunCommand({"curl", "-sf", "-H", "Authorization: Bearer " + api_key,
-                          node.Http("/v1/messages?to=b@example.org")});
+                          node.Http("/v1/messages?to=b@example.org&order=oldest")});
   ASSERT_EQ(list.exit_code, 0);
   const std::string id = json::parse(list.out)["items"][0]["id"].get<std::string>();
   const std::string zip = dir + "/evidence.zip";

@@ -265,6 +265,20 @@ TEST_F(ReceiptStoreTest, SearchFiltersAndPaginatesWithinTenant) {
     q.after = r->next;
   }
   ASSERT_EQ(seen.size(), 5u);
+  // Newest first by default (issue 24), oldest first when asked.
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(seen[static_cast<size_t>(i)], ms[static_cast<size_t>(4 - i)].receipt.id);
+  q.after.reset();
+  q.oldest_first = true;
+  seen.clear();
+  for (int page = 0; page < 5; ++page) {
+    auto r = store.Search(q);
+    ASSERT_TRUE(r.ok()) << r.error().ToString();
+    for (auto& it : r->items) seen.push_back(it.id);
+    if (!r->next) break;
+    q.after = r->next;
+  }
+  ASSERT_EQ(seen.size(), 5u);
   for (int i = 0; i < 5; ++i)
     EXPECT_EQ(seen[static_cast<size_t>(i)], ms[static_cast<size_t>(i)].receipt.id);
   storage::SearchQuery other;
@@ -287,8 +301,13 @@ TEST_F(ReceiptStoreTest, PaginationStaysStableWhileNewMailArrives) {
   storage::SearchQuery q;
   q.tenant = "default";
   q.limit = 4;
+  q.oldest_first = true;
+  storage::SearchQuery newest = q;
+  newest.oldest_first = false;
   auto page1 = store.Search(q);
   ASSERT_TRUE(page1.ok() && page1->next);
+  auto newest1 = store.Search(newest);
+  ASSERT_TRUE(newest1.ok() && newest1->next);
   // New mail arrives between the two pages (later reception times, as always).
   auto late = Make("0190a5d8-0000-7000-8000-000000000299", "late");
   late.receipt.received_at_us += 1000;
@@ -303,6 +322,19 @@ TEST_F(ReceiptStoreTest, PaginationStaysStableWhileNewMailArrives) {
   for (int i = 0; i < 6; ++i)
     EXPECT_EQ(ids[static_cast<size_t>(i)], first[static_cast<size_t>(i)].receipt.id);
   EXPECT_EQ(ids[6], late.receipt.id);
+  // Newest first: the second page goes on backwards from the first; the newcomer, newer than
+  // the whole walk, is on a fresh first page, not mixed into the old one.
+  newest.after = newest1->next;
+  auto newest2 = store.Search(newest);
+  ASSERT_TRUE(newest2.ok());
+  ids.clear();
+  for (auto& r : newest1->items) ids.push_back(r.id);
+  for (auto& r : newest2->items) ids.push_back(r.id);
+  ASSERT_EQ(ids.size(), 6u);
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(ids[static_cast<size_t>(i)], first[static_cast<size_t>(5 - i)].receipt.id);
+  newest.after.reset();
+  EXPECT_EQ(store.Search(newest)->items.front().id, late.receipt.id);
 }
 
 TEST_F(ReceiptStoreTest, SearchByFromMatchesAddressesExactlyAndNamesByContains) {
@@ -321,6 +353,7 @@ TEST_F(ReceiptStoreTest, SearchByFromMatchesAddressesExactlyAndNamesByContains) 
     storage::SearchQuery q;
     q.tenant = "default";
     q.from = from;
+    q.oldest_first = true;  // in the order they were received
     std::vector<std::string> out;
     auto r = store.Search(q);
     EXPECT_TRUE(r.ok());
@@ -361,6 +394,7 @@ TEST_F(ReceiptStoreTest, AttachmentNameIsAContainsMatchWithOrWithoutWholeWords) 
     storage::SearchQuery q;
     q.tenant = "default";
     q.attachment_name = text;
+    q.oldest_first = true;  // in the order they were received
     auto r = store.Search(q);
     EXPECT_TRUE(r.ok()) << r.error().ToString();
     std::string out;

@@ -27,6 +27,9 @@ struct SearchQuery {
   std::optional<int64_t> since_us, until_us;
   std::optional<std::string> after;  // cursor from a previous page
   int limit = 50;
+  // Newest first (by reception time, then id) unless asked otherwise; a cursor continues in
+  // the order of the page it came from.
+  bool oldest_first = false;
 };
 
 struct SearchPage {
