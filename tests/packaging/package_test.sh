@@ -28,8 +28,13 @@ for key in NoNewPrivileges=yes ProtectSystem=strict PrivateTmp=yes; do
     grep -qx "$key" "$u" || fail "$(basename "$u") lacks $key"
   done
 done
-grep -qx 'RuntimeDirectoryMode=0750' "$src/packaging/systemd/notary-milter.service" ||
-  fail "the milter's socket directory is not 0750"
+# The milter's socket is inside the chroot of Debian's smtpd, in a directory of group postfix.
+grep -q 'listen unix:/var/spool/postfix/notary-milter/milter.sock' \
+  "$src/packaging/systemd/notary-milter.service" || fail "the milter's socket is not in Postfix's chroot"
+grep -qx 'd /var/spool/postfix/notary-milter 0750 notary-milter postfix -' \
+  "$src/packaging/tmpfiles-notary.conf" || fail "the milter's socket directory is not 0750 postfix"
+grep -qx 'smtpd_milters = unix:/notary-milter/milter.sock' "$src/docs/examples/postfix/milter-main.cf" ||
+  fail "docs/examples/postfix/milter-main.cf names another socket than the unit"
 
 # 2. The default configuration is read (an unknown key would stop notaryd before the database).
 cfg_out=$("$build/notaryd/notaryd" --config "$src/packaging/etc/notaryd.conf" \
