@@ -891,6 +891,8 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
       x.record = r.HexField(*er, "record_hex", ep);
       r.ExpectFile(*er, "record_file", ep, std::string(kErasureRecordFile));
       x.details = r.Str(*er, "details", ep);
+      if (x.details.size() > kMaxErasureDetailsBytes)
+        r.Bad(ep + ".details", "longer than 8192 bytes");
       r.ExpectFile(*er, "details_file", ep, std::string(kErasureDetailsFile));
       x.leaf_index = r.U64(*er, "leaf_index", ep);
       if (x.leaf_index > uint64_t(INT64_MAX)) r.Bad(ep + ".leaf_index", "out of range");

@@ -526,6 +526,8 @@ TEST(BundleTest, AnErasedBundleCannotCarryOrHideTheMessage) {
     j["parts"] = nlohmann::json::parse(Read(with_parts).files.at("evidence.json"))["parts"];
   });
   EXPECT_THAT(ReadBundleZip(parts).error().message(), HasSubstr("must be empty"));
+  auto huge = EditJson(zip, [](auto& j) { j["erasure"]["details"] = std::string(8193, 'x'); });
+  EXPECT_THAT(ReadBundleZip(huge).error().message(), HasSubstr("erasure.details"));
   auto message = Rezip(zip, [](auto& f) { f["message.eml"] = BundleFactory::A().message(); });
   EXPECT_FALSE(ReadBundleZip(message).ok());
   // The builder refuses an erased input that still carries the message.

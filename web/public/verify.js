@@ -571,6 +571,7 @@ function checkValues(e) {
     if (e.erasure.details_file !== ERASURE_DETAILS_FILE)
       bad('erasure.details_file', 'must be "' + ERASURE_DETAILS_FILE + '"');
     if (BigInt(e.erasure.leaf_index) > INT64_MAX) bad('erasure.leaf_index', 'out of range');
+    if (enc.encode(e.erasure.details).length > 8192) bad('erasure.details', 'longer than 8192 bytes');
   }
   if (e.leaf.file !== 'leaf-record.bin') bad('leaf.file', 'must be "leaf-record.bin"');
   for (const [path, b] of [

@@ -31,6 +31,8 @@ inline constexpr uint32_t kBundleFormatVersion = 2;
 inline constexpr size_t kMaxBundleEntries = 64;
 inline constexpr uint64_t kMaxBundleTotalBytes = 200ull << 20;  // uncompressed, all entries
 inline constexpr uint64_t kMaxBundleZipBytes = 200ull << 20;    // the zip itself
+// An erasure's details (a reason of at most 2,000 bytes and the receipt id, as JSON).
+inline constexpr size_t kMaxErasureDetailsBytes = 8192;
 
 // Selective disclosure: one part's decoded bytes instead of the message.
 struct DisclosedPart {
