@@ -23,6 +23,7 @@
 #include "common/time.h"
 #include "log/ed25519.h"
 #include "notaryctl_monitor.h"
+#include "notaryctl_tsa_ca.h"
 #include "pipeline/audit.h"
 #include "pipeline/auth.h"
 #include "pipeline/erasure.h"
@@ -173,6 +174,14 @@ int main(int argc, char** argv) {
   erase->add_option("--reason", erase_reason, "Why (recorded in the log's erasure record)")
       ->required();
 
+  auto* tsa_ca = app.add_subcommand(
+      "tsa-ca",
+      "Print the built-in time-stamp authority's root certificate (PEM), to pin with "
+      "notary-verify --tsa-ca");
+  tsa_ca->footer(
+      "Reads --data-dir only; the root's SHA-256 fingerprint goes to stderr.\n"
+      "Example: notaryctl tsa-ca > tsa-ca.pem");
+
   auto* monitor = app.add_subcommand(
       "monitor", "Check that a notary's published log only grows (for auditors; cron-friendly)");
   monitor->footer(
@@ -205,6 +214,8 @@ int main(int argc, char** argv) {
 
   // The monitor talks to a notary over HTTP only: no database.
   if (monitor->parsed()) return cli::RunMonitor(monitor_args);
+  // The TSA root is a file in the data directory: no database either.
+  if (tsa_ca->parsed()) return cli::RunTsaCa(data_dir);
 
   if (migrate->parsed()) {
     auto n = storage::Migrate(owner_url.empty() ? url : owner_url, storage::BuiltinMigrations());

@@ -2,6 +2,7 @@
 // offline by notary-verify with the pinned notary key and TSA CA.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -75,10 +76,16 @@ class EvidenceTest : public ::testing::Test {
   std::string key_, id_, fingerprint_;
 };
 
+// The TSA root to pin, as the README's second terminal takes it: `notaryctl tsa-ca`.
 TEST_F(EvidenceTest, DownloadedBundlePassesNotaryVerifyWithPinnedKeyAndTsaCa) {
   ASSERT_EQ(Download("?wait=20", dir_ + "/e.zip"), 200);
-  auto v = Verify(
-      {dir_ + "/e.zip", "--key", dir_ + "/notary.pem", "--tsa-ca", dir_ + "/data/tsa/ca.pem"});
+  auto ca = RunCommand({"sh", "-c",
+                        "'" + e2e::NotaryctlBinary() + "' --data-dir '" + dir_ +
+                            "/data' tsa-ca > '" + dir_ + "/tsa-ca.pem'"});
+  ASSERT_EQ(ca.exit_code, 0) << ca.out;
+  EXPECT_NE(ca.out.find("SHA-256 fingerprint"), std::string::npos) << ca.out;
+  auto v =
+      Verify({dir_ + "/e.zip", "--key", dir_ + "/notary.pem", "--tsa-ca", dir_ + "/tsa-ca.pem"});
   EXPECT_EQ(v.exit_code, 0) << v.out;
   EXPECT_EQ(v.out.find("FAIL"), std::string::npos) << v.out;
   auto fp = Verify({dir_ + "/e.zip", "--fingerprint", fingerprint_, "--json"});
@@ -91,6 +98,20 @@ TEST_F(EvidenceTest, DownloadedBundlePassesNotaryVerifyWithPinnedKeyAndTsaCa) {
        "SELECT count(*) FROM access_log WHERE route LIKE '%evidence' AND receipt_id = '" + id_ +
            "'"});
   EXPECT_EQ(trail.out, "1\n");
+}
+
+// `notaryctl tsa-ca` prints a root only: the authority's own (leaf) certificate in its place,
+// or a data directory notaryd never used, is refused.
+TEST_F(EvidenceTest, TsaCaRefusesACertificateThatIsNotASelfSignedRoot) {
+  const std::string fake = dir_ + "/fake";
+  std::filesystem::create_directories(fake + "/tsa");
+  testsupport::WriteFile(fake + "/tsa/ca.pem", testsupport::ReadFile(dir_ + "/data/tsa/tsa.pem"));
+  auto leaf = RunCommand({e2e::NotaryctlBinary(), "--data-dir", fake, "tsa-ca"});
+  EXPECT_EQ(leaf.exit_code, 1) << leaf.out;
+  EXPECT_NE(leaf.out.find("not a self-signed CA certificate"), std::string::npos) << leaf.out;
+  auto none = RunCommand({e2e::NotaryctlBinary(), "--data-dir", dir_ + "/none", "tsa-ca"});
+  EXPECT_EQ(none.exit_code, 1) << none.out;
+  EXPECT_EQ(none.out.find("BEGIN CERTIFICATE"), std::string::npos) << none.out;
 }
 
 // Issue 17, finding 9: an empty message got 250 but its evidence was a 500, and a message of
@@ -140,8 +161,8 @@ TEST_F(EvidenceTest, AToOfOneHundredFiftyThousandAddressesIsNotarisedAndItsBundl
                                                  "\r\nSubject: everyone\r\n"
                                                  "Message-ID: <many@example.com>\r\n\r\nhello\r\n");
   auto r = RunCommand({"swaks", "--server", "127.0.0.1:" + std::to_string(node_->smtp_port()),
-                       "--from", "a@example.com", "--to", "user0@example0.com",
-                       "--suppress-data", "--data", "@" + dir_ + "/many.eml"});
+                       "--from", "a@example.com", "--to", "user0@example0.com", "--suppress-data",
+                       "--data", "@" + dir_ + "/many.eml"});
   std::smatch m;
   ASSERT_TRUE(std::regex_search(r.out, m, std::regex("notarised id=([0-9a-f-]{36})"))) << r.out;
   id_ = m[1];
@@ -160,10 +181,10 @@ TEST_F(EvidenceTest, AToOfOneHundredFiftyThousandAddressesIsNotarisedAndItsBundl
       {dir_ + "/many.zip", "--fingerprint", fingerprint_, "--tsa-ca", dir_ + "/data/tsa/ca.pem"});
   EXPECT_EQ(v.exit_code, 0) << v.out;
   // The whole To: is in the canonical form the bundle carries, the last address included.
-  ASSERT_EQ(RunCommand({"unzip", "-o", "-q", dir_ + "/many.zip", "canonical-form.txt", "-d",
-                        dir_ + "/x"})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      RunCommand({"unzip", "-o", "-q", dir_ + "/many.zip", "canonical-form.txt", "-d", dir_ + "/x"})
+          .exit_code,
+      0);
   EXPECT_NE(testsupport::ReadFile(dir_ + "/x/canonical-form.txt").find("<" + last + ">"),
             std::string::npos);
 }

@@ -120,17 +120,18 @@ class SignerE2eTest : public ::testing::Test {
     return std::atoi(r.out.c_str());
   }
 
-  // The built-in TSA's root, pinned for notary-verify: data/tsa/ca.pem while notaryd holds the
-  // TSA key, else the root (last certificate) of the chain notaryd keeps of the signer's TSA.
+  // The built-in TSA's root, pinned for notary-verify as an operator takes it: `notaryctl
+  // tsa-ca`, which reads data/tsa/ca.pem while notaryd holds the TSA key, else the root (last
+  // certificate) of the chain notaryd keeps of the signer's TSA.
   std::vector<std::string> TsaCaFlag() {
-    const std::string ca = dir_ + "/data/tsa/ca.pem";
-    if (std::filesystem::exists(ca)) return {"--tsa-ca", ca};
-    const std::string chain = dir_ + "/data/tsa/signer-chain.pem";
-    if (!std::filesystem::exists(chain)) return {};
-    const std::string pem = testsupport::ReadFile(chain);
-    const size_t root = pem.rfind("-----BEGIN CERTIFICATE-----");
-    if (root == std::string::npos) return {};
-    testsupport::WriteFile(dir_ + "/tsa-root.pem", pem.substr(root));
+    if (!std::filesystem::exists(dir_ + "/data/tsa/ca.pem") &&
+        !std::filesystem::exists(dir_ + "/data/tsa/signer-chain.pem")) {
+      return {};
+    }
+    auto r = RunCommand({"sh", "-c",
+                         "'" + e2e::NotaryctlBinary() + "' --data-dir '" + dir_ +
+                             "/data' tsa-ca > '" + dir_ + "/tsa-root.pem'"});
+    EXPECT_EQ(r.exit_code, 0) << r.out;
     return {"--tsa-ca", dir_ + "/tsa-root.pem"};
   }
 
