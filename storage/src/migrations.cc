@@ -1,5 +1,6 @@
 #include "storage/migrations.h"
 
+#include <algorithm>
 #include <pqxx/pqxx>
 
 #include "common/bytes.h"
@@ -21,6 +22,25 @@ common::Result<int> Migrate(const std::string& url, const std::vector<Migration>
           "CREATE TABLE IF NOT EXISTS schema_migrations ("
           " version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
           " applied_at timestamptz NOT NULL DEFAULT now())");
+    }
+    // A database a newer notaryd migrated: this build would run on a schema it does not know
+    // (triggers, columns, record kinds), so it stops before anything is read or written.
+    int known = 0;
+    for (const Migration& m : migrations) known = std::max(known, m.version);
+    {
+      pqxx::work tx(conn);
+      pqxx::result newer = tx.exec_params(
+          "SELECT version, name FROM schema_migrations WHERE version > $1 ORDER BY version "
+          "LIMIT 1",
+          known);
+      if (!newer.empty()) {
+        return common::Error::Conflict(
+            "the database was migrated by a newer notaryd (migration " +
+            newer[0][1].as<std::string>() + "); this one knows migrations up to " +
+            std::to_string(known) +
+            ": install the newer version again (going back needs a restore from a backup "
+            "taken before the upgrade, docs/operations.md)");
+      }
     }
     int applied = 0;
     for (const Migration& m : migrations) {

@@ -42,6 +42,25 @@ TEST(MigrationsTest, EditedAppliedMigrationIsRefusedByName) {
   EXPECT_NE(r.error().message().find("checksum"), std::string::npos);
 }
 
+// A downgrade after an upgrade: the older build stops, naming the migration it does not know,
+// and changes nothing.
+TEST(MigrationsTest, ADatabaseMigratedByANewerBuildIsRefusedByName) {
+  TestDatabase db;
+  auto newer = storage::BuiltinMigrations();
+  newer.push_back({9000, "9000_from_the_future", "CREATE TABLE future_table (x int);"});
+  ASSERT_TRUE(storage::Migrate(db.OwnerUrl(), newer).ok());
+  auto older = storage::BuiltinMigrations();
+  older.push_back({8999, "8999_not_applied_here", "CREATE TABLE older_table (x int);"});
+  auto r = storage::Migrate(db.OwnerUrl(), older);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), common::ErrorCode::kConflict);
+  EXPECT_NE(r.error().message().find("9000_from_the_future"), std::string::npos)
+      << r.error().message();
+  EXPECT_EQ(Sql(db.OwnerUrl(), "SELECT to_regclass('older_table') IS NULL").out, "t\n");
+  // The same build (or a newer one) still starts.
+  EXPECT_TRUE(storage::Migrate(db.OwnerUrl(), newer).ok());
+}
+
 TEST(MigrationsTest, FailingMigrationLeavesNothingBehind) {
   TestDatabase db;
   auto ms = storage::BuiltinMigrations();

@@ -21,6 +21,8 @@ struct Migration {
 std::vector<Migration> BuiltinMigrations();
 
 // Applies what is missing as the schema owner at `url`. Returns how many were applied.
+// Refuses (Conflict, naming it) a database that holds a migration newer than any of
+// `migrations`: the schema of a newer notaryd, which an older one must not run on.
 common::Result<int> Migrate(const std::string& url, const std::vector<Migration>& migrations);
 
 }  // namespace storage
