@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Postfix snippets of docs/mail-server-setup.md are the files under docs/examples/postfix/:
+# The Postfix and notaryd snippets of docs/mail-server-setup.md are files under docs/examples/:
 # each must appear in the guide as written, and Postfix must read it as intended. Checked on a
 # scratch configuration with `postconf -c`: no warning, and every parameter has exactly the
 # value the guide means (a "# comment" after a value would become part of it, silently).
@@ -13,8 +13,10 @@ fail=0
 bad() { echo "FAIL: $*" >&2; fail=1; }
 
 # 1. The guide shows each file as it is (indented four spaces, consecutive lines).
-for f in bcc-main.cf transport notary-transport-master.cf milter-main.cf; do
-  /usr/bin/python3 - "$guide" "$ex/$f" <<'PY' || bad "docs/mail-server-setup.md does not show docs/examples/postfix/$f as written"
+for f in postfix/bcc-main.cf postfix/transport postfix/notary-transport-master.cf \
+         postfix/notary_tls_policy postfix/transport-notary postfix/milter-main.cf \
+         notary/notaryd.conf; do
+  /usr/bin/python3 - "$guide" "$ex/../$f" <<'PY' || bad "docs/mail-server-setup.md does not show docs/examples/$f as written"
 import sys
 guide, snippet = open(sys.argv[1]).read(), open(sys.argv[2]).read()
 block = "".join("    " + line if line.strip() else line for line in snippet.splitlines(True))
@@ -53,20 +55,33 @@ postmap -c "$work/bcc-main.cf" "hash:$work/transport" 2>"$work/postmap.err" ||
 got=$(postmap -c "$work/bcc-main.cf" -q notary.invalid "hash:$work/transport" 2>&1) || true
 [ "$got" = "smtp:[192.0.2.10]:2525" ] || bad "transport map answers \"$got\" for notary.invalid"
 
-# 4. The dedicated transport in master.cf: the entry parses, with its two overrides.
+# The TLS policy map and the transport map of the dedicated transport compile and answer.
+for map in notary_tls_policy transport-notary; do
+  cp "$ex/$map" "$work/$map"
+  postmap -c "$work/bcc-main.cf" "hash:$work/$map" 2>"$work/postmap.err" ||
+    bad "postmap $map: $(cat "$work/postmap.err")"
+done
+got=$(postmap -c "$work/bcc-main.cf" -q "[192.0.2.10]:2525" "hash:$work/notary_tls_policy" 2>&1) || true
+[ "$got" = "secure match=notary.example.com" ] || bad "the TLS policy answers \"$got\""
+got=$(postmap -c "$work/bcc-main.cf" -q notary.invalid "hash:$work/transport-notary" 2>&1) || true
+[ "$got" = "notary:[192.0.2.10]:2525" ] || bad "transport-notary answers \"$got\""
+
+# 4. The dedicated transport in master.cf: the entry parses, with its overrides.
 dir=$work/master
 mkdir -p "$dir"
 : > "$dir/main.cf"
 { printf 'smtp inet n - n - - smtpd\n'; cat "$ex/notary-transport-master.cf"; } > "$dir/master.cf"
-for kv in smtp_tls_security_level=may smtp_connection_cache_on_demand=yes; do
+for kv in smtp_tls_security_level=encrypt \
+          smtp_tls_policy_maps=hash:/etc/postfix/notary_tls_policy \
+          smtp_tls_CAfile=/etc/ssl/certs/ca-certificates.crt smtp_connection_cache_on_demand=yes; do
   name=${kv%%=*} want=${kv#*=}
   out=$(postconf -c "$dir" -P "notary/unix/$name" 2>"$dir/err") || bad "master.cf: $(cat "$dir/err")"
   [ -z "$(cat "$dir/err")" ] || bad "master.cf: postconf warns: $(cat "$dir/err")"
   [ "$out" = "notary/unix/$name = $want" ] || bad "master.cf: notary/unix/$name is \"$out\""
 done
-want="notary/unix/command = smtp -o smtp_tls_security_level=may -o smtp_connection_cache_on_demand=yes"
+want="notary/unix/command = smtp -o smtp_tls_security_level=encrypt -o smtp_tls_policy_maps=hash:/etc/postfix/notary_tls_policy -o smtp_tls_CAfile=/etc/ssl/certs/ca-certificates.crt -o smtp_connection_cache_on_demand=yes"
 [ "$(postconf -c "$dir" -F notary/unix/command 2>&1)" = "$want" ] ||
-  bad "master.cf: the notary service is not smtp with the two overrides"
+  bad "master.cf: the notary service is not smtp with its four overrides"
 
 [ "$fail" = 0 ] && echo "postfix examples: OK"
 exit "$fail"

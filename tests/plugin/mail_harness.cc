@@ -257,8 +257,9 @@ std::string Milter::Metrics() const {
   return Curl({"http://127.0.0.1:" + std::to_string(status_port_) + "/metrics"}).body;
 }
 
-Postfix::Postfix(const std::string& dir, const std::string& milter_spec, int sink_port)
-    : dir_(dir + "/postfix") {
+Postfix::Postfix(const std::string& dir, const std::string& milter_spec, int sink_port,
+                 const std::string& extra_main_cf, const std::string& extra_master_cf)
+    : dir_(dir + "/postfix"), conf_dir_(dir + "/postfix/conf") {
   smtp_port_ = testsupport::FreePort();
   for (const char* sub : {"conf", "queue", "data"}) fs::create_directories(dir_ + "/" + sub);
   // The postfix user must reach its directories.
@@ -304,6 +305,7 @@ Postfix::Postfix(const std::string& dir, const std::string& milter_spec, int sin
       "smtpd_authorized_xclient_hosts = 127.0.0.0/8\n"
       "smtp_connection_cache_on_demand = no\n"
       "default_process_limit = 40\n";
+  main_cf += extra_main_cf;
   testsupport::WriteFile(dir_ + "/conf/main.cf", main_cf);
   std::string master_cf = "127.0.0.1:" + std::to_string(smtp_port_) +
                           " inet n - n - - smtpd\n"
@@ -326,6 +328,7 @@ Postfix::Postfix(const std::string& dir, const std::string& milter_spec, int sin
                           "anvil unix - - n - 1 anvil\n"
                           "scache unix - - n - 1 scache\n"
                           "postlog unix-dgram n - n - 1 postlogd\n";
+  master_cf += extra_master_cf;
   testsupport::WriteFile(dir_ + "/conf/master.cf", master_cf);
   auto r = RunCommand({"/usr/sbin/postfix", "-c", dir_ + "/conf", "start"}, "", 60);
   if (r.exit_code != 0) throw std::runtime_error("postfix start failed: " + r.out + Log());
@@ -350,6 +353,11 @@ Postfix::~Postfix() {
 }
 
 std::string Postfix::Log() const { return ReadAll(dir_ + "/maillog"); }
+
+void Postfix::Reload() {
+  auto r = RunCommand({"/usr/sbin/postfix", "-c", conf_dir_, "reload"}, "", 30);
+  if (r.exit_code != 0) throw std::runtime_error("postfix reload failed: " + r.out);
+}
 
 testsupport::CommandResult Swaks(int port, const std::vector<std::string>& args) {
   std::vector<std::string> argv = {"swaks", "--server", "127.0.0.1:" + std::to_string(port),

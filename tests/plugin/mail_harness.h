@@ -103,16 +103,23 @@ class Milter {
 
 // A private Postfix (smtpd on a FreePort() port: Postfix cannot report a bound port): its own
 // config, queue and data directories, smtpd on a loopback port, every message relayed to
-// `sink_port`, smtpd_milters = `milter_spec` (Milter::postfix_spec).
+// `sink_port`, smtpd_milters = `milter_spec` (Milter::postfix_spec). `main_cf` and `master_cf`
+// are appended to the generated files (later main.cf lines win), e.g. a snippet of the setup
+// guide.
 class Postfix {
  public:
-  Postfix(const std::string& dir, const std::string& milter_spec, int sink_port);
+  Postfix(const std::string& dir, const std::string& milter_spec, int sink_port,
+          const std::string& main_cf = "", const std::string& master_cf = "");
+  // `postfix reload`: the daemons re-read main.cf, master.cf and their maps.
+  void Reload();
+  const std::string& conf_dir() const { return conf_dir_; }
   ~Postfix();
   int smtp_port() const { return smtp_port_; }
   std::string Log() const;
 
  private:
   std::string dir_;
+  std::string conf_dir_;
   int smtp_port_;
   bool started_ = false;
 };

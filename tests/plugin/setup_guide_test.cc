@@ -1,0 +1,247 @@
+// The network set-up of docs/mail-server-setup.md run as written (issue 24, "The setup guide,
+// tested"): notaryd from docs/examples/notary/notaryd.conf (all interfaces, SMTP only from the
+// mail servers' network, STARTTLS and HTTPS with a CA-issued certificate) and a private Postfix
+// with the guide's BCC snippet, transport map and dedicated `notary` transport (TLS mandatory,
+// the certificate verified by name through the TLS policy map). The test replaces only
+// addresses, ports and paths; everything else is the example files as the guide shows them.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "mail_harness.h"
+#include "support/test_support.h"
+
+namespace {
+
+using plugintest::Binary;
+using plugintest::Postfix;
+using plugintest::Sink;
+using plugintest::Swaks;
+using testsupport::RunCommand;
+using testsupport::WaitUntil;
+
+std::string Example(const std::string& rel) {
+  return testsupport::ReadFile(testsupport::SourceDir() + "/docs/examples/" + rel);
+}
+
+std::string Replace(std::string s, const std::string& from, const std::string& to) {
+  size_t at = s.find(from);
+  EXPECT_NE(at, std::string::npos) << "the example no longer holds " << from;
+  for (; at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+  return s;
+}
+
+// An IPv4 address of this host other than loopback, or "" when it has none.
+std::string OutsideAddress() {
+  ifaddrs* all = nullptr;
+  if (getifaddrs(&all) != 0) return "";
+  std::string found;
+  for (ifaddrs* i = all; i != nullptr && found.empty(); i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
+    char buf[INET_ADDRSTRLEN];
+    auto* in = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+    if (inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf) && std::string(buf).rfind("127.", 0))
+      found = buf;
+  }
+  freeifaddrs(all);
+  return found;
+}
+
+class SetupGuideTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // A certificate authority and, from it, the notary's certificate for notary.example.test,
+    // as a public CA would issue it (the guide's example name is notary.example.com).
+    std::filesystem::create_directories(dir_ + "/tls");
+    auto run = [&](const std::vector<std::string>& argv) {
+      auto r = RunCommand(argv);
+      ASSERT_EQ(r.exit_code, 0) << r.out;
+    };
+    run({"openssl",
+         "req",
+         "-x509",
+         "-newkey",
+         "ec",
+         "-pkeyopt",
+         "ec_paramgen_curve:P-256",
+         "-nodes",
+         "-days",
+         "2",
+         "-subj",
+         "/CN=Setup Guide Test CA",
+         "-keyout",
+         dir_ + "/ca.key",
+         "-out",
+         dir_ + "/ca.pem",
+         "-addext",
+         "basicConstraints=critical,CA:TRUE",
+         "-addext",
+         "keyUsage=critical,keyCertSign,cRLSign"});
+    run({"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+         "-subj", "/CN=notary.example.test", "-keyout", dir_ + "/tls/privkey.pem", "-out",
+         dir_ + "/notary.csr"});
+    testsupport::WriteFile(dir_ + "/ext.cnf",
+                           "subjectAltName=DNS:notary.example.test\n"
+                           "extendedKeyUsage=serverAuth\n");
+    run({"openssl", "x509", "-req", "-in", dir_ + "/notary.csr", "-CA", dir_ + "/ca.pem", "-CAkey",
+         dir_ + "/ca.key", "-CAcreateserial", "-days", "2", "-extfile", dir_ + "/ext.cnf", "-out",
+         dir_ + "/tls/fullchain.pem"});
+
+    std::string conf = Example("notary/notaryd.conf");
+    conf = Replace(conf, "/etc/notary/tls/", dir_ + "/tls/");
+    conf = Replace(conf, "0.0.0.0:2525", "0.0.0.0:0");
+    conf = Replace(conf, "0.0.0.0:8443", "0.0.0.0:0");
+    conf = Replace(conf, "192.0.2.0/24", "127.0.0.0/8");
+    testsupport::WriteFile(dir_ + "/notaryd.conf", conf);
+    std::vector<std::string> argv = {Binary("notaryd/notaryd"),
+                                     "--config",
+                                     dir_ + "/notaryd.conf",
+                                     "--database-url",
+                                     db_.AppUrl(),
+                                     "--owner-database-url",
+                                     db_.OwnerUrl(),
+                                     "--data-dir",
+                                     dir_ + "/data"};
+    testsupport::AppendSenderChecksOffUnlessAsked(argv, {});
+    notaryd_ = std::make_unique<testsupport::ChildProcess>(argv, dir_ + "/notaryd.log");
+    auto line = notaryd_->WaitForLine("event=listening ", std::chrono::seconds(30));
+    ASSERT_TRUE(line) << testsupport::ReadFile(dir_ + "/notaryd.log");
+    listening_ = *line;
+    auto ports = testsupport::ParseListeningLine(*line);
+    ASSERT_TRUE(ports) << *line;
+    smtp_ = ports->smtp;
+    http_ = ports->http;
+  }
+
+  // curl verifying the notary's certificate for its name against the CA.
+  testsupport::CommandResult Https(const std::string& path, const std::string& key = "") {
+    const std::string host = "notary.example.test:" + std::to_string(http_);
+    std::vector<std::string> argv = {"curl",
+                                     "-sS",
+                                     "--fail",
+                                     "--cacert",
+                                     dir_ + "/ca.pem",
+                                     "--resolve",
+                                     host + ":127.0.0.1",
+                                     "https://" + host + path};
+    if (!key.empty()) argv.insert(argv.end(), {"-H", "Authorization: Bearer " + key});
+    return RunCommand(argv);
+  }
+
+  testsupport::TestDatabase db_;
+  std::string dir_ = testsupport::MakeTempDir("setup-guide");
+  std::unique_ptr<testsupport::ChildProcess> notaryd_;
+  std::string listening_;
+  int smtp_ = 0, http_ = 0;
+};
+
+TEST_F(SetupGuideTest, NotaryListensBeyondLoopbackWithTlsAndTakesMailOnlyFromTheMailServers) {
+  EXPECT_NE(listening_.find("smtp=0.0.0.0:"), std::string::npos) << listening_;
+  EXPECT_NE(listening_.find("http=0.0.0.0:"), std::string::npos) << listening_;
+  // HTTPS, the certificate verified by name; plain HTTP is not served.
+  auto healthz = Https("/healthz");
+  EXPECT_EQ(healthz.exit_code, 0) << healthz.out;
+  auto plain = RunCommand({"curl", "-sS", "--fail", "--max-time", "10",
+                           "http://127.0.0.1:" + std::to_string(http_) + "/healthz"});
+  EXPECT_NE(plain.exit_code, 0) << plain.out;
+  // STARTTLS from the allowed network, the certificate verified.
+  auto tls = Swaks(smtp_, {"--tls", "--tls-verify", "--tls-ca-path", dir_ + "/ca.pem", "--tls-sni",
+                           "notary.example.test", "--to", "b@example.org"});
+  EXPECT_EQ(tls.exit_code, 0) << tls.out;
+  EXPECT_NE(tls.out.find("notarised id="), std::string::npos) << tls.out;
+  // From an address of this host outside the allowed network: refused, as a stranger is.
+  const std::string outside = OutsideAddress();
+  if (outside.empty()) GTEST_SKIP() << "this host has no address besides loopback";
+  auto stranger = RunCommand({"swaks", "--server", outside + ":" + std::to_string(smtp_), "--to",
+                              "b@example.org", "--timeout", "20"});
+  EXPECT_NE(stranger.exit_code, 0) << stranger.out;
+  EXPECT_NE(stranger.out.find("554 5.7.1"), std::string::npos) << stranger.out;
+}
+
+TEST_F(SetupGuideTest, PostfixCopiesEveryMessageToTheNotaryOverVerifiedTlsAndNeverToAnImpostor) {
+  const std::string nexthop = "[127.0.0.1]:" + std::to_string(smtp_);
+  testsupport::WriteFile(dir_ + "/transport", Replace(Example("postfix/transport-notary"),
+                                                      "[192.0.2.10]:2525", nexthop));
+  auto policy = [&](const std::string& name) {
+    std::string p = Example("postfix/notary_tls_policy");
+    p = Replace(p, "[192.0.2.10]:2525", nexthop);
+    p = Replace(p, "notary.example.com", name);
+    testsupport::WriteFile(dir_ + "/notary_tls_policy", p);
+    // postmap reads a main.cf; Debian's Postfix without a configuration has none.
+    std::filesystem::create_directories(dir_ + "/mapconf");
+    testsupport::WriteFile(dir_ + "/mapconf/main.cf", "");
+    for (const char* map : {"/transport", "/notary_tls_policy"}) {
+      auto r = RunCommand({"/usr/sbin/postmap", "-c", dir_ + "/mapconf", "hash:" + dir_ + map});
+      ASSERT_EQ(r.exit_code, 0) << r.out;
+    }
+  };
+  policy("notary.example.test");
+  std::string main_cf = Example("postfix/bcc-main.cf");
+  main_cf = Replace(main_cf, "hash:/etc/postfix/transport", "hash:" + dir_ + "/transport");
+  main_cf += "smtp_tls_loglevel = 1\n";  // logs each TLS connection, as the guide suggests
+  std::string master_cf = Example("postfix/notary-transport-master.cf");
+  master_cf = Replace(master_cf, "/etc/postfix/notary_tls_policy", dir_ + "/notary_tls_policy");
+  master_cf = Replace(master_cf, "/etc/ssl/certs/ca-certificates.crt", dir_ + "/ca.pem");
+  master_cf += "tlsmgr unix - - n 1000? 1 tlsmgr\n";  // in every stock master.cf
+  Sink sink(dir_ + "/sink");
+  Postfix postfix(dir_, "", sink.port(), main_cf, master_cf);
+
+  auto sent = Swaks(postfix.smtp_port(), {"--from", "alice@notary.test", "--to",
+                                          "bob@elsewhere.test", "--header", "Subject: contract"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.out;
+  std::smatch m;
+  const std::regex copied(
+      R"(to=<notary@notary\.invalid>.*status=sent \(250 2\.0\.0 Ok: notarised id=([0-9a-f-]{36}))");
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        const std::string log = postfix.Log();
+        return std::regex_search(log, m, copied);
+      },
+      std::chrono::seconds(60)))
+      << postfix.Log();
+  const std::string id = m[1];
+  EXPECT_NE(postfix.Log().find("Verified TLS connection established to 127.0.0.1[127.0.0.1]:" +
+                               std::to_string(smtp_)),
+            std::string::npos)
+      << postfix.Log();
+  EXPECT_TRUE(WaitUntil([&] { return sink.Messages().size() == 1; }, std::chrono::seconds(30)))
+      << "the original delivery goes on as before";
+
+  // The receipt records the copy's TLS, and is read over HTTPS.
+  auto key = RunCommand({Binary("cli/notaryctl"), "--database-url", db_.AppUrl(), "apikey",
+                         "create", "--tenant", "default", "--scope", "read"});
+  ASSERT_EQ(key.exit_code, 0) << key.out;
+  std::string api_key = key.out.substr(key.out.rfind('\n', key.out.size() - 2) + 1);
+  api_key.erase(api_key.find_last_not_of("\n") + 1);
+  auto got = Https("/v1/messages/" + id, api_key);
+  ASSERT_EQ(got.exit_code, 0) << got.out;
+  auto receipt = nlohmann::json::parse(got.out);
+  EXPECT_EQ(receipt["envelope_to"], nlohmann::json::array({"notary@notary.invalid"}));
+  EXPECT_EQ(receipt["tls_protocol"].get<std::string>().rfind("TLSv1.", 0), 0u) << got.out;
+
+  // Someone else's certificate at the notary's address (here: the policy expects another name):
+  // Postfix defers the copy rather than hand it over, and the notary receives nothing.
+  policy("impostor.example.test");
+  postfix.Reload();
+  auto second = Swaks(postfix.smtp_port(), {"--from", "alice@notary.test", "--to",
+                                            "bob@elsewhere.test", "--header", "Subject: two"});
+  ASSERT_EQ(second.exit_code, 0) << second.out;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        const std::string log = postfix.Log();
+        return log.find("to=<notary@notary.invalid>") != std::string::npos &&
+               log.find("status=deferred") != std::string::npos &&
+               log.find("not verified") != std::string::npos;
+      },
+      std::chrono::seconds(60)))
+      << postfix.Log();
+  auto count =
+      RunCommand({"psql", "-X", "-At", db_.SuperUrl(), "-c", "SELECT count(*) FROM receipts"});
+  EXPECT_EQ(count.out, "1\n");
+}
+
+}  // namespace
