@@ -131,7 +131,7 @@ const labelKeys = checkTables('cert_labels.json', labels);
 for (const code of langCodes) {
   if (!labels[code]) problems.push(`cert_labels.json: no labels for the console's language '${code}'`);
 }
-for (const file of ['cert_template.html', 'verify_template.md']) {
+for (const file of ['cert_template.html', 'cert_template_v1.html', 'verify_template.md']) {
   const source = read(file);
   for (const m of source.matchAll(/\{\{[#^/&]?l\.([a-z0-9_]+)\}\}/g)) {
     const line = source.slice(0, m.index).split('\n').length;

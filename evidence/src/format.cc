@@ -595,6 +595,8 @@ std::string EvidenceJson(const BundleInput& in) {
                       {"leaf_hash", common::ToHex(common::HashLeaf(e.record))},
                       {"inclusion_proof", HashArray(e.checkpoint_proof)}};
   }
+  // Absent means 1, so that the bundles issued before the field read as they were written.
+  if (in.texts_version != 1) doc["texts_version"] = in.texts_version;
   // Strings that are not UTF-8 are replaced (U+FFFD) rather than thrown on; see the spec.
   return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
@@ -609,7 +611,7 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
         doc, "",
         {"format", "format_version", "issued_to", "issued_at_us", "lang", "receipt", "message",
          "parts", "parts_root", "journal_report", "leaf", "batch_proof", "block", "previous_block",
-         "checkpoint", "keys", "tsa", "authentication", "erasure"});
+         "checkpoint", "keys", "tsa", "authentication", "erasure", "texts_version"});
     BundleInput in;
     if (r.Str(doc, "format", "") != kFormatName) r.Bad("format", "not an evidence bundle");
     uint64_t version = r.U64(doc, "format_version", "");
@@ -619,6 +621,15 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
     in.issued_to = r.Str(doc, "issued_to", "");
     in.issued_at_us = r.I64(doc, "issued_at_us", "");
     in.lang = r.Str(doc, "lang", "");
+    // Optional: absent in the bundles issued before texts version 2 (§7), which is 1.
+    in.texts_version = 1;
+    if (r.ok() && doc.contains("texts_version")) {
+      const uint64_t tv = r.U64(doc, "texts_version", "");
+      if (r.ok() && (!v2 || tv != 2)) {
+        r.Bad("texts_version", "must be 2, in a version 2 bundle (absent means 1)");
+      }
+      in.texts_version = static_cast<uint32_t>(tv);
+    }
 
     const json& rj = r.Field(doc, "receipt", "");
     if (v2) {

@@ -262,7 +262,11 @@ common::Result<json> TextsView(const BundleInput& in) {
   std::string client = env.client_ip + " port " + std::to_string(env.client_port);
   if (!pv.client_name.empty()) client += " (" + pv.client_name + ")";
   if (!env.helo.empty()) client += ", HELO " + env.helo;
-  v["client"] = client;
+  v["client"] = client;  // texts version 1; version 2 composes the parts with its labels
+  v["client_ip"] = env.client_ip;
+  v["client_port"] = std::to_string(env.client_port);
+  v["client_name"] = pv.client_name;
+  v["helo"] = env.helo;
   v["tls"] = env.tls_protocol.empty() ? "" : env.tls_protocol + " " + env.tls_cipher;
   v["journal"] = in.journal_report
                      ? json{{"file", std::string(kJournalReportFile)},
@@ -356,7 +360,12 @@ common::Result<json> TextsView(const BundleInput& in) {
 
 common::Result<std::string> CertificateHtml(const BundleInput& in) {
   using namespace bundle_internal;  // the templates and the view above
-  static const auto tmpl = TextTemplate::Parse(CertificateTemplate(), TextTemplate::Kind::kHtml);
+  static const auto v2 = TextTemplate::Parse(CertificateTemplate(), TextTemplate::Kind::kHtml);
+  static const auto v1 = TextTemplate::Parse(CertificateTemplateV1(), TextTemplate::Kind::kHtml);
+  if (in.texts_version != 1 && in.texts_version != 2) {
+    return common::Error::InvalidInput("texts_version must be 1 or 2");
+  }
+  const auto& tmpl = in.texts_version == 1 ? v1 : v2;
   if (!tmpl.ok()) return common::Error::Internal(tmpl.error().message());
   ASSIGN_OR_RETURN(auto view, TextsView(in));
   return tmpl->Render(view);

@@ -181,6 +181,22 @@ test('the verify page, signed out, says valid, and invalid naming the failing st
   assert.ok(bad2.text.includes('checkpoint.inclusion'), bad2.text);
   assert.ok(notaryVerify(proof).out.includes('checkpoint.inclusion'));
 
+  // The texts version names the template the certificate was rendered with: without it (1),
+  // the version 2 certificate is not what version 1 renders, in both verifiers.
+  const texts = tamper('texts', 'evidence.json', (b) => {
+    const e = JSON.parse(b.toString('utf8'));
+    assert.equal(e.texts_version, 2);
+    delete e.texts_version;
+    return Buffer.from(JSON.stringify(e));
+  });
+  const bad3 = await verifyInBrowser(page, texts);
+  assert.equal(bad3.verdict, 'invalid');
+  assert.equal(await page.getAttribute('tr[data-check="texts.rendered"]', 'data-status'), 'FAIL');
+  assert.ok(notaryVerify(texts).out.includes('FAIL  texts.rendered'));
+  // A bundle an earlier build issued (texts version 1) renders with the frozen template here too.
+  await verifyInBrowser(page, new URL('../fuzz/corpus/bundle/evidence.zip', import.meta.url).pathname);
+  assert.equal(await page.getAttribute('tr[data-check="texts.rendered"]', 'data-status'), 'PASS');
+
   writeFileSync(path.join(WORK, 'junk.zip'), 'not a zip');
   const junk = await verifyInBrowser(page, path.join(WORK, 'junk.zip'));
   assert.equal(junk.verdict, 'invalid');

@@ -13,6 +13,9 @@ const assets = {
   certTemplate: new Uint8Array(
     readFileSync(path.join(pub, "cert_template.html")),
   ),
+  certTemplateV1: new Uint8Array(
+    readFileSync(path.join(pub, "cert_template_v1.html")),
+  ),
   verifyTemplate: new Uint8Array(
     readFileSync(path.join(pub, "verify_template.md")),
   ),

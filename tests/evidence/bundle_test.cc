@@ -763,6 +763,41 @@ TEST(BundleTest, EditedCertificateOrVerifyMdFailsNamingTheFile) {
   }
 }
 
+// Texts version 2 (issue 24): the sending server's port labelled in the certificate's
+// language and what each time-stamp shows in its own column. A bundle without texts_version
+// renders with the frozen version 1 template; stating another version than the one the
+// certificate was rendered with fails check 21, and only 2 may be stated.
+TEST(BundleTest, TextsVersionChoosesTheTemplateAndCannotBeSwapped) {
+  auto korean = std::make_unique<BundleFactory>(
+      0x33, "notary.example.kr/log",
+      testsupport::ReadFile(testsupport::SourceDir() + "/tests/data/canonical/korean/base.eml"));
+  BundleInput in = korean->Input(std::nullopt, "ko");
+  Bundle v2 = Read(*BuildBundleZip(in));
+  const std::string& html = v2.files.at("certificate.html");
+  EXPECT_THAT(html, HasSubstr(" 포트 "));
+  EXPECT_THAT(html, Not(HasSubstr(" port ")));
+  EXPECT_THAT(html, HasSubstr("<th>시각의 의미</th>"));
+  EXPECT_THAT(html, HasSubstr("<td>늦어도 이 시각 이전에 봉인됨</td>"));
+  EXPECT_THAT(v2.files.at("evidence.json"), HasSubstr("\"texts_version\": 2"));
+  EXPECT_TRUE(VerifyBundle(v2, {}).valid);
+
+  in.texts_version = 1;  // what every bundle before the field was
+  Bundle v1 = Read(*BuildBundleZip(in));
+  EXPECT_THAT(v1.files.at("certificate.html"), HasSubstr(" port "));
+  EXPECT_THAT(v1.files.at("certificate.html"), Not(HasSubstr("시각의 의미")));
+  EXPECT_THAT(v1.files.at("evidence.json"), Not(HasSubstr("texts_version")));
+  EXPECT_TRUE(VerifyBundle(v1, {}).valid);
+
+  const std::string zip = BundleFactory::A().Zip();
+  VerifyReport r = Verify(EditJson(zip, [](auto& j) { j.erase("texts_version"); }), PinnedA());
+  EXPECT_EQ(FirstFailure(r), "texts.rendered") << Describe(r);
+  for (const nlohmann::json& bad : {nlohmann::json(1), nlohmann::json(3), nlohmann::json("2")}) {
+    auto read = ReadBundleZip(EditJson(zip, [&](auto& j) { j["texts_version"] = bad; }));
+    ASSERT_FALSE(read.ok()) << bad;
+    EXPECT_THAT(read.error().message(), HasSubstr("texts_version")) << bad;
+  }
+}
+
 // A version 1 bundle cannot have its texts checked, so a downgrade from version 2 (which a
 // forger could attempt to escape the check) is refused or fails.
 TEST(BundleTest, FormatVersionOneTextsAreNeverTrusted) {
@@ -778,6 +813,7 @@ TEST(BundleTest, FormatVersionOneTextsAreNeverTrusted) {
       j["message"].erase("canonical_file");
       if (claim_canonical_v1) j["message"]["canon_version"] = 1;
       for (auto& part : j["parts"]) part.erase("salt");
+      j.erase("texts_version");  // version 1 bundles have none (§10)
       files["evidence.json"] = j.dump(2);
       files.erase("canonical-form.txt");
     });

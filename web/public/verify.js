@@ -439,6 +439,8 @@ function evidenceSchema(version) {
     },
     ...(v2
       ? {
+          // the certificate template's version (§7); absent: 1
+          texts_version: { optional: 'u64' },
           erasure: {
             optional: {
               record_hex: 'hex',
@@ -509,6 +511,8 @@ function checkValues(e) {
   if (e.format_version !== 1 && e.format_version !== 2)
     bad('format_version', 'unsupported version ' + e.format_version);
   const v2 = e.format_version === 2;
+  if (e.texts_version !== undefined && e.texts_version !== 2)
+    bad('texts_version', 'must be 2, in a version 2 bundle (absent means 1)');
   // An erased message's bundle (§6a): no envelope, no message, no parts, no report.
   const erased = v2 && e.erasure !== undefined;
   if (erased !== (e.receipt.envelope === null)) {
@@ -1703,6 +1707,7 @@ export function renderTemplate(template, view, html) {
 // The templates and labels, loaded once from notaryd (/assets/ serves web/public/).
 const TEXT_ASSETS = {
   certTemplate: 'cert_template.html',
+  certTemplateV1: 'cert_template_v1.html',
   verifyTemplate: 'verify_template.md',
   labels: 'cert_labels.json',
 };
@@ -1724,14 +1729,19 @@ export function loadTextAssets(base = '/assets/') {
   }
   return textAssets;
 }
-// {certTemplate, verifyTemplate, labels}: bytes (or text) -> parsed templates and labels.
+// {certTemplate, certTemplateV1, verifyTemplate, labels}: bytes (or text) -> parsed templates and labels.
 function prepareTextAssets(a) {
   const bytes = (x) => (typeof x === 'string' ? enc.encode(x) : x);
   const labels =
     a.labels instanceof Uint8Array || typeof a.labels === 'string'
       ? JSON.parse(typeof a.labels === 'string' ? a.labels : new TextDecoder().decode(a.labels))
       : a.labels;
-  return { cert: parseTemplate(bytes(a.certTemplate)), verify: parseTemplate(bytes(a.verifyTemplate)), labels };
+  return {
+    cert: parseTemplate(bytes(a.certTemplate)),
+    certV1: parseTemplate(bytes(a.certTemplateV1)),
+    verify: parseTemplate(bytes(a.verifyTemplate)),
+    labels,
+  };
 }
 
 // The view certificate.html and VERIFY.md are rendered from, field for field as TextsView
@@ -1854,7 +1864,11 @@ export async function textsView(e, files, labels) {
   let client = env.client_ip + ' port ' + String(env.client_port);
   if (pv.client_name !== '') client += ' (' + pv.client_name + ')';
   if (env.helo !== '') client += ', HELO ' + env.helo;
-  v.client = client;
+  v.client = client; // texts version 1; version 2 composes the parts with its labels
+  v.client_ip = env.client_ip;
+  v.client_port = String(env.client_port);
+  v.client_name = pv.client_name;
+  v.helo = env.helo;
   v.tls = env.tls_protocol === '' ? '' : env.tls_protocol + ' ' + env.tls_cipher;
   v.journal = e.journal_report
     ? { file: JOURNAL_FILE, sha256: hex(await sha256(files.get(JOURNAL_FILE) ?? new Uint8Array(0))) }
@@ -1965,7 +1979,9 @@ export async function textsView(e, files, labels) {
 export async function renderTexts(e, files, assets) {
   const a = prepareTextAssets(assets);
   const view = await textsView(e, files, a.labels);
-  return { certificate: renderTemplate(a.cert, view, true), verify: renderTemplate(a.verify, view, false) };
+  // The bundle's texts version picks the certificate template (§7): absent is 1.
+  const cert = e.texts_version === 2 ? a.cert : a.certV1;
+  return { certificate: renderTemplate(cert, view, true), verify: renderTemplate(a.verify, view, false) };
 }
 
 // ---------- the checks ----------
@@ -1974,7 +1990,7 @@ function fmtUs(us) {
 }
 
 // `trusted`: null (use the bundle's own keys: self-declared) or [{fingerprint, public_key_pem}].
-// `assets`: {certTemplate, verifyTemplate, labels} (bytes or text) for check 21; when absent
+// `assets`: {certTemplate, certTemplateV1, verifyTemplate, labels} (bytes or text) for check 21; when absent
 // they are loaded from /assets/ (notaryd serves web/public/ there).
 // The signature lines of a checkpoint note other than the log's own (whose name is the
 // origin), read without verifying anything, with the note text they would sign.

@@ -26,6 +26,10 @@ namespace notary {
 
 // What BuildBundleZip writes; ReadBundleZip also reads version 1 (docs/evidence-bundle.md).
 inline constexpr uint32_t kBundleFormatVersion = 2;
+// The version of the texts for people (certificate.html) BuildBundleZip renders; evidence.json
+// states it as `texts_version` when it is not 1, and readers render with that version's
+// template, so that a better layout never breaks the bundles issued before it.
+inline constexpr uint32_t kTextsVersion = 2;
 
 // Limits of ReadBundleZip (zip bombs and junk are refused before they cost memory).
 inline constexpr size_t kMaxBundleEntries = 64;
@@ -171,6 +175,9 @@ struct BundleInput {
   std::string issued_to;  // API key id or tenant the bundle was issued to
   int64_t issued_at_us = 0;
   std::string lang = "en";  // certificate.html language: "en", "ko" or "zh"
+  // Which certificate template renders the texts: 1 (cert_template_v1.html, every bundle
+  // without `texts_version`) or 2 (cert_template.html). Only format version 2 has 2.
+  uint32_t texts_version = kTextsVersion;
 };
 
 // Builds the zip: message.eml (or part-<position>.bin), evidence.json, certificate.html,
