@@ -193,13 +193,15 @@ TEST_F(SetupGuideTest, PostfixCopiesEveryMessageToTheNotaryOverVerifiedTlsAndNev
   auto sent = Swaks(postfix.smtp_port(), {"--from", "alice@notary.test", "--to",
                                           "bob@elsewhere.test", "--header", "Subject: contract"});
   ASSERT_EQ(sent.exit_code, 0) << sent.out;
+  // `m` points into `maillog`, which must outlive it (ASan caught a copy local to the lambda).
+  std::string maillog;
   std::smatch m;
   const std::regex copied(
       R"(to=<notary@notary\.invalid>.*status=sent \(250 2\.0\.0 Ok: notarised id=([0-9a-f-]{36}))");
   ASSERT_TRUE(WaitUntil(
       [&] {
-        const std::string log = postfix.Log();
-        return std::regex_search(log, m, copied);
+        maillog = postfix.Log();
+        return std::regex_search(maillog, m, copied);
       },
       std::chrono::seconds(60)))
       << postfix.Log();
