@@ -8,7 +8,7 @@ namespace notary::bundle_internal {
 
 std::string_view CertificateTemplate();    // web/public/cert_template.html (texts version 2)
 std::string_view CertificateTemplateV1();  // web/public/cert_template_v1.html, frozen
-std::string_view VerifyTemplate();       // web/public/verify_template.md
-std::string_view TextLabels();           // web/public/cert_labels.json: {lang: {key: text}}
+std::string_view VerifyTemplate();         // web/public/verify_template.md
+std::string_view TextLabels();             // web/public/cert_labels.json: {lang: {key: text}}
 
 }  // namespace notary::bundle_internal

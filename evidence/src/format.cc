@@ -607,11 +607,11 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view text) {
   {
     const json doc = ParseStrict(text, r);
     if (!r.ok()) return r.error();
-    r.ExpectOnly(
-        doc, "",
-        {"format", "format_version", "issued_to", "issued_at_us", "lang", "receipt", "message",
-         "parts", "parts_root", "journal_report", "leaf", "batch_proof", "block", "previous_block",
-         "checkpoint", "keys", "tsa", "authentication", "erasure", "texts_version"});
+    r.ExpectOnly(doc, "", {"format",     "format_version", "issued_to",  "issued_at_us",
+                           "lang",       "receipt",        "message",    "parts",
+                           "parts_root", "journal_report", "leaf",       "batch_proof",
+                           "block",      "previous_block", "checkpoint", "keys",
+                           "tsa",        "authentication", "erasure",    "texts_version"});
     BundleInput in;
     if (r.Str(doc, "format", "") != kFormatName) r.Bad("format", "not an evidence bundle");
     uint64_t version = r.U64(doc, "format_version", "");
