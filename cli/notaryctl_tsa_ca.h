@@ -7,11 +7,12 @@
 
 namespace cli {
 
-// Writes the root as PEM to stdout and its subject and SHA-256 fingerprint to stderr (to
-// compare with what the operator publishes). The root is <data-dir>/tsa/ca.pem while notaryd
-// holds the TSA key, else the last certificate of <data-dir>/tsa/signer-chain.pem, the chain
-// notaryd keeps of notary-signer's authority. It must be one self-signed CA certificate.
-// Exit status: 0 printed, 1 no root there or not a self-signed CA.
+// Writes the roots as PEM to stdout and the subject and SHA-256 fingerprint of each to stderr
+// (to compare with what the operator publishes): <data-dir>/tsa/ca.pem, the root of notaryd's
+// own authority, and the last certificate of <data-dir>/tsa/signer-chain.pem, the chain
+// notaryd keeps of notary-signer's authority; both when both exist (after a move to the
+// signer, the old root still verifies the old tokens). Each must be a self-signed CA.
+// Exit status: 0 printed, 1 no root there, an unreadable file, or not a self-signed CA.
 int RunTsaCa(const std::string& data_dir);
 
 }  // namespace cli

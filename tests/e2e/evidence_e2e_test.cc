@@ -109,6 +109,25 @@ TEST_F(EvidenceTest, TsaCaRefusesACertificateThatIsNotASelfSignedRoot) {
   auto leaf = RunCommand({e2e::NotaryctlBinary(), "--data-dir", fake, "tsa-ca"});
   EXPECT_EQ(leaf.exit_code, 1) << leaf.out;
   EXPECT_NE(leaf.out.find("not a self-signed CA certificate"), std::string::npos) << leaf.out;
+  // After a move to the signer both authorities' roots are printed: the old one verifies the
+  // tokens issued before.
+  const std::string both = dir_ + "/both";
+  std::filesystem::create_directories(both + "/tsa");
+  const std::string ca = testsupport::ReadFile(dir_ + "/data/tsa/ca.pem");
+  testsupport::WriteFile(both + "/tsa/ca.pem", ca);
+  testsupport::WriteFile(both + "/tsa/signer-chain.pem",
+                         testsupport::ReadFile(dir_ + "/data/tsa/tsa.pem") + ca);
+  auto two =
+      RunCommand({"sh", "-c",
+                  "'" + e2e::NotaryctlBinary() + "' --data-dir '" + both + "' tsa-ca 2>/dev/null"});
+  EXPECT_EQ(two.exit_code, 0) << two.out;
+  EXPECT_EQ(two.out, ca + ca);
+  // A damaged file is named, not read in part.
+  testsupport::WriteFile(both + "/tsa/signer-chain.pem",
+                         "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
+  auto damaged = RunCommand({e2e::NotaryctlBinary(), "--data-dir", both, "tsa-ca"});
+  EXPECT_EQ(damaged.exit_code, 1) << damaged.out;
+  EXPECT_NE(damaged.out.find("signer-chain.pem"), std::string::npos) << damaged.out;
   auto none = RunCommand({e2e::NotaryctlBinary(), "--data-dir", dir_ + "/none", "tsa-ca"});
   EXPECT_EQ(none.exit_code, 1) << none.out;
   EXPECT_EQ(none.out.find("BEGIN CERTIFICATE"), std::string::npos) << none.out;
