@@ -210,6 +210,16 @@ asio::awaitable<void> SmtpSession::Finish(Step why) {
     co_await Flush(Clock::now() + kGoodbyeGrace);
   }
   DisarmTimer();
+  // An orderly end over TLS says so (close_notify): without it the client cannot tell our
+  // goodbye from a connection cut by someone in between, and logs a TLS error (Exim: "The TLS
+  // connection was non-properly terminated"). Waiting for the client's own close_notify is
+  // bounded like the goodbye; a client that went silent (timeout) or away is not waited for.
+  if (tls_ && tls_ready_ && why != Step::kClosed && why != Step::kTimeout) {
+    ArmTimer(Clock::now() + kGoodbyeGrace);
+    asio::error_code ec;
+    co_await tls_->async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+    DisarmTimer();
+  }
   asio::error_code ignored;
   Lowest().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   Lowest().close(ignored);

@@ -359,6 +359,31 @@ TEST_F(SmtpServerTest, SwaksStartTlsRecordsProtocolAndCipher) {
   EXPECT_EQ(sink_.messages().size(), 1u);
 }
 
+// Regression: the session closed TCP after "221" without a TLS close_notify, so clients saw
+// a truncated stream (OpenSSL: "unexpected eof while reading"; Exim logged a TLS error on
+// every copy it delivered).
+TEST_F(SmtpServerTest, QuitOverTlsEndsWithCloseNotify) {
+  const std::string dir = testsupport::MakeTempDir("smtp-tls-quit");
+  CommandResult gen =
+      RunCommand({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                  "-nodes", "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem", "-days", "2",
+                  "-subj", "/CN=notary.test"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.out;
+  SmtpServerConfig c = BaseConfig();
+  c.tls_cert_file = dir + "/cert.pem";
+  c.tls_key_file = dir + "/key.pem";
+  ASSERT_TRUE(StartServer(c));
+  testsupport::WriteFile(dir + "/session", "EHLO client.test\r\nQUIT\r\n");
+  // -ign_eof: s_client keeps reading after its input ends, until the server closes.
+  CommandResult r = RunCommand({"sh", "-c",
+                                "openssl s_client -brief -ign_eof -starttls smtp -connect "
+                                "127.0.0.1:" +
+                                    std::to_string(port_) + " < " + dir + "/session 2>&1"});
+  EXPECT_NE(r.out.find("221 2.0.0"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("unexpected eof"), std::string::npos) << r.out;
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+}
+
 TEST_F(SmtpServerTest, StartTlsIsNotOfferedWithoutCertificate) {
   ASSERT_TRUE(StartServer(BaseConfig()));
   RawClient c(port_);
