@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The Postfix and notaryd snippets of docs/mail-server-setup.md are files under docs/examples/:
-# each must appear in the guide as written, and Postfix must read it as intended. Checked on a
+# The Postfix, Exim, Sendmail and notaryd snippets of docs/mail-server-setup.md are files under
+# docs/examples/: each must appear in the guide as written, and Postfix must read its own as
+# intended (Exim's and Sendmail's are run by tests/plugin/). Checked on a
 # scratch configuration with `postconf -c`: no warning, and every parameter has exactly the
 # value the guide means (a "# comment" after a value would become part of it, silently).
 set -euo pipefail
@@ -15,7 +16,8 @@ bad() { echo "FAIL: $*" >&2; fail=1; }
 # 1. The guide shows each file as it is (indented four spaces, consecutive lines).
 for f in postfix/bcc-main.cf postfix/transport postfix/notary-transport-master.cf \
          postfix/notary_tls_policy postfix/transport-notary postfix/milter-main.cf \
-         notary/notaryd.conf; do
+         notary/notaryd.conf exim/notary-router.conf exim/notary-transport.conf \
+         sendmail/notary-milter.mc; do
   /usr/bin/python3 - "$guide" "$ex/../$f" <<'PY' || bad "docs/mail-server-setup.md does not show docs/examples/$f as written"
 import sys
 guide, snippet = open(sys.argv[1]).read(), open(sys.argv[2]).read()

@@ -2,7 +2,8 @@
 // tested"): notaryd from docs/examples/notary/notaryd.conf (all interfaces, SMTP only from the
 // mail servers' network, STARTTLS and HTTPS with a CA-issued certificate) and a private Postfix
 // with the guide's BCC snippet, transport map and dedicated `notary` transport (TLS mandatory,
-// the certificate verified by name through the TLS policy map). The test replaces only
+// the certificate verified by name through the TLS policy map), and Exim with the guide's router
+// and transport (TLS mandatory, the certificate verified by name). The test replaces only
 // addresses, ports and paths; everything else is the example files as the guide shows them.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -26,6 +27,12 @@ using testsupport::WaitUntil;
 
 std::string Example(const std::string& rel) {
   return testsupport::ReadFile(testsupport::SourceDir() + "/docs/examples/" + rel);
+}
+
+// Debian's exim4, unpacked by scripts/install-deps (it conflicts with the postfix package).
+std::string EximBinary() {
+  const char* dir = std::getenv("NOTARY_TEST_MTA_DIR");
+  return std::string(dir ? dir : "/opt/email-notary-tests") + "/exim4-daemon-light/usr/sbin/exim4";
 }
 
 std::string Replace(std::string s, const std::string& from, const std::string& to) {
@@ -55,7 +62,8 @@ class SetupGuideTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // A certificate authority and, from it, the notary's certificate for notary.example.test,
-    // as a public CA would issue it (the guide's example name is notary.example.com).
+    // as a public CA would issue it (the guide's example name is notary.example.com). It also
+    // names localhost: Exim checks the name it routed to, and only that one resolves here.
     std::filesystem::create_directories(dir_ + "/tls");
     auto run = [&](const std::vector<std::string>& argv) {
       auto r = RunCommand(argv);
@@ -85,7 +93,7 @@ class SetupGuideTest : public ::testing::Test {
          "-subj", "/CN=notary.example.test", "-keyout", dir_ + "/tls/privkey.pem", "-out",
          dir_ + "/notary.csr"});
     testsupport::WriteFile(dir_ + "/ext.cnf",
-                           "subjectAltName=DNS:notary.example.test\n"
+                           "subjectAltName=DNS:notary.example.test,DNS:localhost\n"
                            "extendedKeyUsage=serverAuth\n");
     run({"openssl", "x509", "-req", "-in", dir_ + "/notary.csr", "-CA", dir_ + "/ca.pem", "-CAkey",
          dir_ + "/ca.key", "-CAcreateserial", "-days", "2", "-extfile", dir_ + "/ext.cnf", "-out",
@@ -241,6 +249,105 @@ TEST_F(SetupGuideTest, PostfixCopiesEveryMessageToTheNotaryOverVerifiedTlsAndNev
       },
       std::chrono::seconds(60)))
       << postfix.Log();
+  auto count =
+      RunCommand({"psql", "-X", "-At", db_.SuperUrl(), "-c", "SELECT count(*) FROM receipts"});
+  EXPECT_EQ(count.out, "1\n");
+}
+
+// Exim's copy keeps the message's envelope recipients, goes over TLS only to a certificate
+// issued for the routed name, and leaves the normal delivery as it was.
+TEST_F(SetupGuideTest, EximCopiesEveryMessageWithItsRecipientsOverVerifiedTlsAndNeverToAnImpostor) {
+  const std::string exim = EximBinary();
+  ASSERT_TRUE(std::filesystem::exists(exim)) << exim << " is missing: run scripts/install-deps";
+  // Exim drops to its compiled-in user Debian-exim (install-deps creates it) to deliver, so
+  // its spool, log, configuration and CA file live where that user can reach them: the build
+  // tree may sit under a directory only root may enter.
+  char tmpl[] = "/tmp/notary-exim-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string spool = tmpl;
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { std::filesystem::remove_all(dir); }
+  } cleanup{spool};
+  std::filesystem::permissions(
+      spool, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                 std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                 std::filesystem::perms::others_exec);
+  std::filesystem::copy_file(dir_ + "/ca.pem", spool + "/ca.pem");
+  std::filesystem::create_directories(spool + "/spool/log");
+  auto own = RunCommand({"chown", "-R", "Debian-exim:Debian-exim", spool + "/spool"});
+  ASSERT_EQ(own.exit_code, 0) << own.out;
+  Sink sink(spool);  // smtp-sink, too, writes as another user (postfix)
+
+  auto configure = [&](const std::string& notary_host) {
+    std::string router = Example("exim/notary-router.conf");
+    router = Replace(router, "notary.example.com", notary_host);
+    std::string transport = Example("exim/notary-transport.conf");
+    transport = Replace(transport, "port = 2525", "port = " + std::to_string(smtp_));
+    transport = Replace(transport, "/etc/ssl/certs/ca-certificates.crt", spool + "/ca.pem");
+    // The rest of a minimal configuration: a local submission, and the normal delivery to a
+    // sink standing in for the next hop.
+    testsupport::WriteFile(
+        spool + "/exim.conf",
+        "exim_path = " + exim + "\nspool_directory = " + spool +
+            "/spool\nlog_file_path = " + spool +
+            "/spool/log/%slog\nprimary_hostname = mx.example.test\nkeep_environment =\n\nbegin "
+            "routers\n\n" +
+            router +
+            "\nnormal_delivery:\n  driver = manualroute\n  route_list = * 127.0.0.1\n"
+            "  transport = next_hop\n  self = send\n\nbegin transports\n\n" +
+            transport + "\nnext_hop:\n  driver = smtp\n  port = " + std::to_string(sink.port()) +
+            "\n\nbegin retry\n\n* * F,1h,5m\n");
+  };
+  auto submit = [&](const std::string& subject) {
+    // -odf: delivered in the foreground, so the log is complete when exim4 returns.
+    return RunCommand({exim, "-C", spool + "/exim.conf", "-odf", "-f", "alice@mx.example.test",
+                       "bob@elsewhere.test", "carol@elsewhere.test"},
+                      "From: alice@mx.example.test\nTo: bob@elsewhere.test\nSubject: " + subject +
+                          "\n\nThe terms as agreed.\n");
+  };
+
+  configure("localhost");
+  auto sent = submit("contract");
+  ASSERT_EQ(sent.exit_code, 0) << sent.out;
+  const std::string log = testsupport::ReadFile(spool + "/spool/log/mainlog");
+  // CV=yes: the certificate verified; one delivery to the notary carries both recipients.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      log, m,
+      std::regex(
+          R"(=> bob@elsewhere\.test R=notary_copy T=notary_smtp .* CV=yes .*notarised id=([0-9a-f-]{36}))")))
+      << log;
+  const std::string id = m[1];
+  EXPECT_NE(log.find("-> carol@elsewhere.test R=notary_copy"), std::string::npos) << log;
+  EXPECT_EQ(log.find("TLS error"), std::string::npos) << log;
+  EXPECT_NE(log.find("R=normal_delivery"), std::string::npos) << log;
+  EXPECT_TRUE(WaitUntil([&] { return sink.Messages().size() == 1; }, std::chrono::seconds(30)))
+      << "the normal delivery goes on as before\n"
+      << log;
+
+  auto key = RunCommand({Binary("cli/notaryctl"), "--database-url", db_.AppUrl(), "apikey",
+                         "create", "--tenant", "default", "--scope", "read"});
+  ASSERT_EQ(key.exit_code, 0) << key.out;
+  std::string api_key = key.out.substr(key.out.rfind('\n', key.out.size() - 2) + 1);
+  api_key.erase(api_key.find_last_not_of("\n") + 1);
+  auto got = Https("/v1/messages/" + id, api_key);
+  ASSERT_EQ(got.exit_code, 0) << got.out;
+  auto receipt = nlohmann::json::parse(got.out);
+  EXPECT_EQ(receipt["envelope_from"], "alice@mx.example.test");
+  EXPECT_EQ(receipt["envelope_to"],
+            nlohmann::json::array({"bob@elsewhere.test", "carol@elsewhere.test"}));
+  EXPECT_EQ(receipt["tls_protocol"].get<std::string>().rfind("TLSv1.", 0), 0u) << got.out;
+
+  // Routed to a name the certificate does not carry: Exim defers the copy, the notary gets
+  // nothing, and the normal delivery still happens.
+  configure("127.0.0.1");
+  auto second = submit("two");
+  ASSERT_EQ(second.exit_code, 0) << second.out;
+  const std::string log2 = testsupport::ReadFile(spool + "/spool/log/mainlog");
+  EXPECT_NE(log2.find("R=notary_copy T=notary_smtp defer"), std::string::npos) << log2;
+  EXPECT_NE(log2.find("certificate verification failed"), std::string::npos) << log2;
+  EXPECT_TRUE(WaitUntil([&] { return sink.Messages().size() == 2; }, std::chrono::seconds(30)));
   auto count =
       RunCommand({"psql", "-X", "-At", db_.SuperUrl(), "-c", "SELECT count(*) FROM receipts"});
   EXPECT_EQ(count.out, "1\n");
