@@ -17,7 +17,7 @@ bad() { echo "FAIL: $*" >&2; fail=1; }
 for f in postfix/bcc-main.cf postfix/transport postfix/notary-transport-master.cf \
          postfix/notary_tls_policy postfix/transport-notary postfix/milter-main.cf \
          notary/notaryd.conf exim/notary-router.conf exim/notary-transport.conf \
-         sendmail/notary-milter.mc; do
+         sendmail/notary-milter.mc http/post-message.sh notary-milter/start.sh; do
   /usr/bin/python3 - "$guide" "$ex/../$f" <<'PY' || bad "docs/mail-server-setup.md does not show docs/examples/$f as written"
 import sys
 guide, snippet = open(sys.argv[1]).read(), open(sys.argv[2]).read()
