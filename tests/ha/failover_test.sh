@@ -10,6 +10,9 @@
 #  3. Once 20 more are acknowledged, the sender stops. Every message that got a 250 is in the
 #     database of the new primary; every other attempt got a 4xx (nothing else: no 5xx, no
 #     dropped connection); the audit of the whole chain is clean.
+#  A second notaryd node shares the database and the keys, takes no mail and seals when it
+#  holds the sealer's lock: afterwards exactly one session holds that lock on the new primary,
+#  and the chain the two nodes sealed is one.
 #
 # It prints the time from the kill to the first 250 (docs/high-availability.md); nothing here
 # asserts a duration. Needs root (PostgreSQL and Patroni run as `postgres`).
@@ -18,11 +21,12 @@ src=${NOTARY_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${NOTARY_BINARY_DIR:-$src/build}
 work=$(mktemp -d /tmp/notary-ha.XXXXXX)
 export NOTARY_HA_DIR=$work/ha
-node_pid="" sender_pid=""
+node_pid="" node_b_pid="" sender_pid=""
 cleanup() {
   touch "$work/stop"
   [ -n "$sender_pid" ] && wait "$sender_pid" 2>/dev/null
   [ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null && wait "$node_pid" 2>/dev/null
+  [ -n "$node_b_pid" ] && kill "$node_b_pid" 2>/dev/null && wait "$node_b_pid" 2>/dev/null
   "$src/scripts/ha" down || true
   rm -rf "$work"
 }
@@ -40,17 +44,20 @@ export NOTARY_DATABASE_URL=$("$src/scripts/ha" url app)
 export NOTARY_OWNER_DATABASE_URL=$("$src/scripts/ha" url owner)
 super=$("$src/scripts/ha" url super)
 
-"$build/notaryd/notaryd" --data-dir "$work/data" --smtp-listen 127.0.0.1:0 \
-  --http-listen 127.0.0.1:0 --sender-checks off > "$work/notaryd.log" 2>&1 &
-node_pid=$!
-listening=""
-for _ in $(seq 1 300); do
-  listening=$(grep -m1 '^event=listening ' "$work/notaryd.log" || true)
-  [ -n "$listening" ] && break
-  kill -0 "$node_pid" 2>/dev/null || fail "notaryd exited"
-  sleep 0.1
-done
-[ -n "$listening" ] || fail "notaryd did not listen"
+start_node() {  # start_node NAME LOG: prints its pid once it listens
+  "$build/notaryd/notaryd" --data-dir "$work/data" --node-name "$1" --smtp-listen 127.0.0.1:0 \
+    --http-listen 127.0.0.1:0 --sender-checks off > "$2" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 300); do
+    grep -q '^event=listening ' "$2" && { echo "$pid"; return 0; }
+    kill -0 "$pid" 2>/dev/null || fail "notaryd $1 exited: $(tail -3 "$2")"
+    sleep 0.1
+  done
+  fail "notaryd $1 did not listen"
+}
+node_pid=$(start_node node-a "$work/notaryd.log")
+node_b_pid=$(start_node node-b "$work/notaryd-b.log")
+listening=$(grep -m1 '^event=listening ' "$work/notaryd.log")
 smtp=$(sed -n 's/.* smtp=\([^ ]*\).*/\1/p' <<<"$listening")
 http=$(sed -n 's/.* http=\([^ ]*\).*/\1/p' <<<"$listening")
 
@@ -102,11 +109,20 @@ old=$("$src/scripts/ha" kill-primary --host)
 # After the kill returned: an attempt begun before it may still commit on the old primary.
 killed_at=$(date +%s.%N)
 before=$(acked)
+# /readyz of the node taking mail, polled while no primary is reachable and after.
+( while [ ! -f "$work/stop" ]; do
+    curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 "http://$http/readyz" >> "$work/readyz.log"
+    sleep 0.1
+  done ) &
+poller_pid=$!
 wait_acked $((before + 20))
 touch "$work/stop"
-wait "$sender_pid"
+wait "$sender_pid" "$poller_pid"
 sender_pid=""
+grep -qx 503 "$work/readyz.log" || fail "/readyz never said 503 while there was no primary"
+[ "$(tail -1 "$work/readyz.log")" = 200 ] || fail "/readyz is not 200 after the failover"
 kill -0 "$node_pid" 2>/dev/null || fail "notaryd did not survive the failover"
+kill -0 "$node_b_pid" 2>/dev/null || fail "the second notaryd did not survive the failover"
 new=$("$src/scripts/ha" leader) || fail "no leader after the failover"
 [ "$new" != "$old" ] || fail "the leader is still $old: no failover happened"
 
@@ -127,8 +143,14 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $key" \
 [ "$code" = 200 ] || fail "the last acknowledged message was not sealed ($code)"
 "$build/cli/notaryctl" audit --quiet > "$work/audit.out" 2>&1 ||
   fail "audit after the failover: $(cat "$work/audit.out")"
+# The sealer's lock (pg_advisory_lock of 0x6e6f7461727902): one holder on the new primary.
+holders=$(psql -X -At "$super" -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+  AND classid = 7237492 AND objid = 1634892034 AND objsubid = 1 AND granted")
+[ "$holders" = 1 ] || fail "$holders sessions hold the sealer's lock on the new primary"
+sealed_by=$(psql -X -At "$super" -c "SELECT string_agg(node || ' ' || n, ', ' ORDER BY node)
+  FROM (SELECT node, count(*) AS n FROM blocks GROUP BY node) b")
 
 first=$(awk -v t="$killed_at" '$2 == "ok" && $3 > t {print $3; exit}' "$work/sent.log")
 told=$(grep -c ' temp ' "$work/sent.log" || true)
-printf 'failover %s -> %s: %d acknowledged and all present, %d told to retry (4xx), first 250 %.1f s after the kill; notaryd not restarted, audit clean\n' \
-  "$old" "$new" "$total" "$told" "$(echo "$first - $killed_at" | bc)"
+printf 'failover %s -> %s: %d acknowledged and all present, %d told to retry (4xx), first 250 %.1f s after the kill; notaryd not restarted, audit clean; blocks sealed by %s\n' \
+  "$old" "$new" "$total" "$told" "$(echo "$first - $killed_at" | bc)" "$sealed_by"
