@@ -263,6 +263,13 @@ Config ParseConfigOrExit(int argc, char** argv) {
                  "legal hold covers (docs/retention.md); 0: never on this node")
       ->envname("NOTARY_RETENTION_SWEEP_INTERVAL_S")
       ->check(CLI::Range(0u, 604800u));
+  app.add_option("--commit-answer-timeout-s", c.commit_answer_timeout_s,
+                 "Answer a message whose commit the database has not confirmed after this long "
+                 "with 451 (SMTP) or 503 (HTTP): the commit may still complete, so a resend is "
+                 "at worst a duplicate (e.g. a primary waiting for a synchronous standby that is "
+                 "gone, docs/high-availability.md); 0: wait as long as the commit takes")
+      ->envname("NOTARY_COMMIT_ANSWER_TIMEOUT_S")
+      ->check(CLI::Range(0u, 3600u));
   app.add_option("--signing-key", c.signing_key, "Ed25519 block signing key (PEM)")
       ->envname("NOTARY_SIGNING_KEY")
       ->check(CLI::ExistingFile);

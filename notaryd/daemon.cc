@@ -195,6 +195,7 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   p->journal = std::make_unique<storage::JournalStore>(*p->db, p->wrapper.get());
   pipeline::Ingestor::Options ingest_options{c.node_name};
   ingest_options.journal_store = p->journal.get();
+  ingest_options.answer_timeout = std::chrono::seconds(c.commit_answer_timeout_s);
   p->ingestor =
       std::make_unique<pipeline::Ingestor>(ingest_options, *p->receipts, *p->router, p->metrics);
 

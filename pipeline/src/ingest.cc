@@ -29,11 +29,26 @@ std::string NewReceiptId(int64_t now_us) {
          hex.substr(16, 4) + "-" + hex.substr(20);
 }
 
+struct Ingestor::Answer {
+  std::atomic<bool> given{false};
+  std::function<void(SubmitOutcome)> done;  // touched only by whoever sets `given` first
+
+  bool Give(SubmitOutcome out) {
+    if (given.exchange(true)) return false;
+    auto d = std::move(done);
+    d(std::move(out));
+    return true;
+  }
+};
+
 Ingestor::Ingestor(Options options, storage::ReceiptStore& store, const TenantRouter& router,
                    common::Metrics& metrics)
     : options_(std::move(options)), store_(store), router_(router), metrics_(metrics) {
   for (size_t i = 0; i < options_.workers; ++i) {
     workers_.emplace_back([this](std::stop_token st) { Work(st); });
+  }
+  if (options_.answer_timeout.count() > 0) {
+    watchdog_ = std::jthread([this](std::stop_token st) { WatchDeadlines(st); });
   }
 }
 
@@ -41,6 +56,60 @@ Ingestor::~Ingestor() {
   for (auto& w : workers_) w.request_stop();
   cv_.notify_all();
   workers_.clear();  // joins; workers drain the queue before they exit
+  if (watchdog_.joinable()) {
+    watchdog_.request_stop();
+    watchdog_.join();
+  }
+}
+
+std::function<void(SubmitOutcome)> Ingestor::Watch(std::function<void(SubmitOutcome)> done) {
+  if (options_.answer_timeout.count() <= 0) return done;
+  auto answer = std::make_shared<Answer>();
+  answer->done = std::move(done);
+  bool was_empty;
+  {
+    common::MutexLock lock(watch_mu_);
+    was_empty = watched_.empty();
+    watched_.emplace_back(std::chrono::steady_clock::now() + options_.answer_timeout, answer);
+  }
+  // Later deadlines never wake the watchdog: it sleeps until the front's.
+  if (was_empty) watch_cv_.notify_one();
+  return [answer](SubmitOutcome out) {
+    const bool accepted = out.kind == SubmitOutcome::Kind::kAccepted;
+    const std::string id = out.receipt_id;
+    if (!answer->Give(std::move(out)) && accepted) {
+      spdlog::warn(
+          "event=commit_confirmed_late id={} note=\"the sender had been told to try again; a "
+          "message it resends is stored twice\"",
+          id);
+    }
+  };
+}
+
+void Ingestor::WatchDeadlines(std::stop_token stop) {
+  common::MutexLock lock(watch_mu_);
+  while (!stop.stop_requested()) {
+    while (!watched_.empty() && watched_.front().second->given.load()) watched_.pop_front();
+    if (watched_.empty()) {
+      watch_cv_.wait(lock, stop, [&]() REQUIRES(watch_mu_) { return !watched_.empty(); });
+      continue;
+    }
+    const auto deadline = watched_.front().first;
+    if (std::chrono::steady_clock::now() < deadline) {
+      watch_cv_.wait_until(lock, stop, deadline, [] { return false; });
+      continue;
+    }
+    std::shared_ptr<Answer> late = std::move(watched_.front().second);
+    watched_.pop_front();
+    SubmitOutcome out;
+    out.kind = SubmitOutcome::Kind::kTempFail;
+    out.message = "the database did not confirm the commit in time, try again later";
+    if (late->Give(std::move(out))) {
+      metrics_.ingest_temp_failures.fetch_add(1);
+      spdlog::warn("event=message_refused reason=commit_not_confirmed timeout_ms={}",
+                   options_.answer_timeout.count());
+    }
+  }
 }
 
 size_t Ingestor::queued() const {
@@ -55,6 +124,7 @@ void Ingestor::Submit(Arrival arrival, std::string raw, std::function<void(Submi
 void Ingestor::SubmitWithExtra(Arrival arrival, std::string raw, Extra extra,
                                std::function<void(SubmitOutcome)> done) {
   submitted_.fetch_add(1, std::memory_order_relaxed);
+  done = Watch(std::move(done));
   const int64_t now = options_.clock->NowMicros();
   {
     common::MutexLock lock(mu_);

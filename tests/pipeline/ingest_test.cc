@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <set>
 #include <thread>
 
@@ -175,3 +176,42 @@ TEST_F(IngestTest, DestructorAnswersEverythingQueuedOrReady) {
 }
 
 }  // namespace
+
+// A commit the database does not confirm (here: the receipts table locked by another session,
+// as a primary waiting for a synchronous standby that is gone would hold it) is answered
+// "try again" at its deadline, not held without an answer; once the database lets it through,
+// the commit completes and the message is stored, answered only once.
+TEST_F(IngestTest, CommitNotConfirmedInTimeIsAnsweredTryAgainOnce) {
+  pqxx::connection blocker(tdb_.SuperUrl());
+  pqxx::work hold(blocker);
+  hold.exec("LOCK TABLE receipts IN ACCESS EXCLUSIVE MODE");
+
+  Ingestor::Options o;
+  o.node = "test";
+  o.answer_timeout = std::chrono::milliseconds(300);
+  auto ingestor = std::make_unique<Ingestor>(o, *store_, *router_, metrics_);
+  Answers answers;
+  const std::string raw = Message(1, 1);
+  Submit(*ingestor, answers, raw);
+  ASSERT_TRUE(answers.WaitFor(1));
+  {
+    std::lock_guard lock(answers.mu);
+    EXPECT_EQ(answers.got[0].second.kind, SubmitOutcome::Kind::kTempFail);
+    EXPECT_NE(answers.got[0].second.message.find("did not confirm the commit"), std::string::npos)
+        << answers.got[0].second.message;
+  }
+
+  hold.commit();  // the database answers again: the commit that waited completes
+  const std::string sha = common::ToHex(common::Sha256Of(raw));
+  EXPECT_TRUE(testsupport::WaitUntil(
+      [&] {
+        auto r = testsupport::RunCommand(
+            {"psql", "-X", "-At", tdb_.SuperUrl(), "-c",
+             "SELECT count(*) FROM receipts WHERE raw_sha256 = '\\x" + sha + "'"});
+        return r.out == "1\n";
+      },
+      std::chrono::seconds(30)));
+  ingestor.reset();  // drains: nothing is answered a second time
+  std::lock_guard lock(answers.mu);
+  EXPECT_EQ(answers.got.size(), 1u);
+}

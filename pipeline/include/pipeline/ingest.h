@@ -13,8 +13,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -41,6 +44,12 @@ class Ingestor : public MessageSink {
     storage::JournalStore* journal_store = nullptr;
     // The time each message is received at (its receipt id and received_at_us).
     const common::Clock* clock = &common::Clock::System();
+    // A message whose commit is not confirmed within this time is answered "try again" while
+    // its commit may still complete (a primary waiting for a synchronous standby that is gone,
+    // a database that stopped answering): the sender resends, so the worst case is a
+    // duplicate, never an acknowledged message lost nor a sender held without an answer.
+    // 0: wait as long as the commit takes.
+    std::chrono::milliseconds answer_timeout{60000};
   };
   Ingestor(Options options, storage::ReceiptStore& store, const TenantRouter& router,
            common::Metrics& metrics);
@@ -74,6 +83,12 @@ class Ingestor : public MessageSink {
     storage::NewReceipt receipt;
     std::optional<storage::JournalReportRow> report;
   };
+  // One message's answer, given once: by its commit, or by the watchdog at its deadline.
+  struct Answer;
+  // `done` wrapped so that the first answer wins, and watched for its deadline.
+  std::function<void(SubmitOutcome)> Watch(std::function<void(SubmitOutcome)> done)
+      EXCLUDES(watch_mu_);
+  void WatchDeadlines(std::stop_token stop) EXCLUDES(watch_mu_);
   void Work(std::stop_token stop) EXCLUDES(mu_, ready_mu_, commit_mu_);
   Ready Prepare(Item item) const;
   // Commits everything ready, unless another worker is committing: it then takes ours too.
@@ -91,7 +106,14 @@ class Ingestor : public MessageSink {
   common::Mutex ready_mu_;
   std::vector<Ready> ready_ GUARDED_BY(ready_mu_);
   common::Mutex commit_mu_;  // held by the one worker committing
+  common::Mutex watch_mu_;
+  std::condition_variable_any watch_cv_;
+  // In deadline order (deadlines are submission time + answer_timeout); answered entries
+  // leave when they reach the front.
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<Answer>>> watched_
+      GUARDED_BY(watch_mu_);
   std::vector<std::jthread> workers_;
+  std::jthread watchdog_;
 };
 
 // A random, time-ordered UUID (RFC 9562 version 7) as text.
