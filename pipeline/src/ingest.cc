@@ -30,6 +30,7 @@ std::string NewReceiptId(int64_t now_us) {
 }
 
 struct Ingestor::Answer {
+  explicit Answer(std::function<void(SubmitOutcome)> d) : done(std::move(d)) {}
   std::atomic<bool> given{false};
   std::function<void(SubmitOutcome)> done;  // touched only by whoever sets `given` first
 
@@ -62,28 +63,28 @@ Ingestor::~Ingestor() {
   }
 }
 
-std::function<void(SubmitOutcome)> Ingestor::Watch(std::function<void(SubmitOutcome)> done) {
-  if (options_.answer_timeout.count() <= 0) return done;
-  auto answer = std::make_shared<Answer>();
-  answer->done = std::move(done);
+void Ingestor::Respond(Answer& answer, SubmitOutcome out) {
+  const bool accepted = out.kind == SubmitOutcome::Kind::kAccepted;
+  const std::string id = out.receipt_id;
+  if (!answer.Give(std::move(out)) && accepted) {
+    spdlog::warn(
+        "event=commit_confirmed_late id={} note=\"the sender had been told to try again; a "
+        "message it resends is stored twice\"",
+        id);
+  }
+}
+
+void Ingestor::Watch(std::shared_ptr<Answer> answer) {
+  if (options_.answer_timeout.count() <= 0) return;
   bool was_empty;
   {
     common::MutexLock lock(watch_mu_);
     was_empty = watched_.empty();
-    watched_.emplace_back(std::chrono::steady_clock::now() + options_.answer_timeout, answer);
+    watched_.emplace_back(std::chrono::steady_clock::now() + options_.answer_timeout,
+                          std::move(answer));
   }
   // Later deadlines never wake the watchdog: it sleeps until the front's.
   if (was_empty) watch_cv_.notify_one();
-  return [answer](SubmitOutcome out) {
-    const bool accepted = out.kind == SubmitOutcome::Kind::kAccepted;
-    const std::string id = out.receipt_id;
-    if (!answer->Give(std::move(out)) && accepted) {
-      spdlog::warn(
-          "event=commit_confirmed_late id={} note=\"the sender had been told to try again; a "
-          "message it resends is stored twice\"",
-          id);
-    }
-  };
 }
 
 void Ingestor::WatchDeadlines(std::stop_token stop) {
@@ -101,6 +102,8 @@ void Ingestor::WatchDeadlines(std::stop_token stop) {
     }
     std::shared_ptr<Answer> late = std::move(watched_.front().second);
     watched_.pop_front();
+    // Answered outside the lock: `done` may take its time, and submitters wait on the lock.
+    lock.unlock();
     SubmitOutcome out;
     out.kind = SubmitOutcome::Kind::kTempFail;
     out.message = "the database did not confirm the commit in time, try again later";
@@ -109,6 +112,7 @@ void Ingestor::WatchDeadlines(std::stop_token stop) {
       spdlog::warn("event=message_refused reason=commit_not_confirmed timeout_ms={}",
                    options_.answer_timeout.count());
     }
+    lock.lock();
   }
 }
 
@@ -124,24 +128,29 @@ void Ingestor::Submit(Arrival arrival, std::string raw, std::function<void(Submi
 void Ingestor::SubmitWithExtra(Arrival arrival, std::string raw, Extra extra,
                                std::function<void(SubmitOutcome)> done) {
   submitted_.fetch_add(1, std::memory_order_relaxed);
-  done = Watch(std::move(done));
   const int64_t now = options_.clock->NowMicros();
+  auto answer = std::make_shared<Answer>(std::move(done));
+  bool queued = false;
   {
     common::MutexLock lock(mu_);
     if (queue_.size() < options_.max_queue_messages &&
         queued_bytes_ + raw.size() <= options_.max_queue_bytes) {
       queued_bytes_ += raw.size();
-      queue_.push_back(
-          Item{std::move(arrival), std::move(raw), std::move(extra), now, std::move(done)});
+      queue_.push_back(Item{std::move(arrival), std::move(raw), std::move(extra), now, answer});
+      queued = true;
       cv_.notify_one();
-      return;
     }
+  }
+  if (queued) {
+    // Watched once queued (a message committed and answered meanwhile is simply skipped).
+    Watch(std::move(answer));
+    return;
   }
   metrics_.ingest_temp_failures.fetch_add(1);
   SubmitOutcome busy;
   busy.kind = SubmitOutcome::Kind::kTempFail;
   busy.message = "notary busy, try again later";
-  done(std::move(busy));
+  answer->Give(std::move(busy));
 }
 
 void Ingestor::Work(std::stop_token stop) {
@@ -153,9 +162,13 @@ void Ingestor::Work(std::stop_token stop) {
       if (queue_.empty()) return;  // stopping and drained
       size_t bytes = 0;
       while (!queue_.empty() && group.size() < options_.max_group && bytes < (64u << 20)) {
-        bytes += queue_.front().raw.size();
         queued_bytes_ -= queue_.front().raw.size();
-        group.push_back(std::move(queue_.front()));
+        // Told to try again while it waited (the commit before it did not complete in time):
+        // the sender resends it, so storing it too would only make a duplicate.
+        if (!queue_.front().answer->given.load()) {
+          bytes += queue_.front().raw.size();
+          group.push_back(std::move(queue_.front()));
+        }
         queue_.pop_front();
       }
     }
@@ -180,6 +193,8 @@ void Ingestor::CommitReady() {
     common::MutexLock lock(ready_mu_);
     group.swap(ready_);
   }
+  // As in Work(): a message already told to try again is not stored as well.
+  std::erase_if(group, [](const Ready& r) { return r.answer->given.load(); });
   if (!group.empty()) CommitGroup(group);
 }
 
@@ -251,7 +266,7 @@ Ingestor::Ready Ingestor::Prepare(Item item) const {
   std::optional<common::Hash> report_sha256;
   if (report) report_sha256 = common::Sha256Of(*report);
   Ready r{
-      std::move(item.done),
+      std::move(item.answer),
       BuildReceipt(std::move(item.arrival), std::move(item.raw), tenant, item.extra.idempotency_key,
                    item.received_at_us, options_.node, report_sha256),
       std::nullopt};
@@ -292,7 +307,7 @@ void Ingestor::CommitGroup(std::vector<Ready>& group) {
       spdlog::warn("event=message_refused reason=store_failed error=\"{}\" bytes={}",
                    r.error().ToString(), group[i].receipt.raw.size());
     }
-    group[i].done(std::move(out));
+    Respond(*group[i].answer, std::move(out));
   };
 
   std::vector<const storage::NewReceipt*> ptrs;

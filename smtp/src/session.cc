@@ -206,15 +206,17 @@ asio::awaitable<void> SmtpSession::Finish(Step why) {
       break;
   }
   // Mid-handshake there is no channel to answer on.
+  bool flushed = true;
   if (!out_.empty() && (!tls_ || tls_ready_)) {
-    co_await Flush(Clock::now() + kGoodbyeGrace);
+    flushed = co_await Flush(Clock::now() + kGoodbyeGrace) == Step::kContinue;
   }
   DisarmTimer();
   // An orderly end over TLS says so (close_notify): without it the client cannot tell our
   // goodbye from a connection cut by someone in between, and logs a TLS error (Exim: "The TLS
   // connection was non-properly terminated"). Waiting for the client's own close_notify is
-  // bounded like the goodbye; a client that went silent (timeout) or away is not waited for.
-  if (tls_ && tls_ready_ && why != Step::kClosed && why != Step::kTimeout) {
+  // bounded like the goodbye; a client that went silent (timeout, or a goodbye it did not read)
+  // or away is not waited for.
+  if (tls_ && tls_ready_ && flushed && why != Step::kClosed && why != Step::kTimeout) {
     ArmTimer(Clock::now() + kGoodbyeGrace);
     asio::error_code ec;
     co_await tls_->async_shutdown(asio::redirect_error(asio::use_awaitable, ec));

@@ -21,13 +21,14 @@ src=${NOTARY_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${NOTARY_BINARY_DIR:-$src/build}
 work=$(mktemp -d /tmp/notary-ha.XXXXXX)
 export NOTARY_HA_DIR=$work/ha
-node_pid="" node_b_pid="" sender_pid=""
+node_pid="" node_b_pid="" sender_pid="" poller_pid=""
 cleanup() {
+  set +e
   touch "$work/stop"
-  [ -n "$sender_pid" ] && wait "$sender_pid" 2>/dev/null
-  [ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null && wait "$node_pid" 2>/dev/null
-  [ -n "$node_b_pid" ] && kill "$node_b_pid" 2>/dev/null && wait "$node_b_pid" 2>/dev/null
-  "$src/scripts/ha" down || true
+  [ -n "$sender_pid" ] && wait "$sender_pid"
+  [ -n "$poller_pid" ] && wait "$poller_pid"
+  for pid in $node_pid $node_b_pid; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  "$src/scripts/ha" down
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -44,19 +45,26 @@ export NOTARY_DATABASE_URL=$("$src/scripts/ha" url app)
 export NOTARY_OWNER_DATABASE_URL=$("$src/scripts/ha" url owner)
 super=$("$src/scripts/ha" url super)
 
-start_node() {  # start_node NAME LOG: prints its pid once it listens
-  "$build/notaryd/notaryd" --data-dir "$work/data" --node-name "$1" --smtp-listen 127.0.0.1:0 \
-    --http-listen 127.0.0.1:0 --sender-checks off > "$2" 2>&1 &
-  local pid=$!
+# The nodes are this shell's children: `wait` reaps them, and a node that exits is seen as gone.
+alive() {
+  kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+wait_listening() {  # wait_listening PID LOG
   for _ in $(seq 1 300); do
-    grep -q '^event=listening ' "$2" && { echo "$pid"; return 0; }
-    kill -0 "$pid" 2>/dev/null || fail "notaryd $1 exited: $(tail -3 "$2")"
+    grep -q '^event=listening ' "$2" && return 0
+    alive "$1" || fail "notaryd exited: $(tail -3 "$2")"
     sleep 0.1
   done
-  fail "notaryd $1 did not listen"
+  fail "notaryd did not listen"
 }
-node_pid=$(start_node node-a "$work/notaryd.log")
-node_b_pid=$(start_node node-b "$work/notaryd-b.log")
+"$build/notaryd/notaryd" --data-dir "$work/data" --node-name node-a --smtp-listen 127.0.0.1:0 \
+  --http-listen 127.0.0.1:0 --sender-checks off > "$work/notaryd.log" 2>&1 &
+node_pid=$!
+wait_listening "$node_pid" "$work/notaryd.log"
+"$build/notaryd/notaryd" --data-dir "$work/data" --node-name node-b --smtp-listen 127.0.0.1:0 \
+  --http-listen 127.0.0.1:0 --sender-checks off > "$work/notaryd-b.log" 2>&1 &
+node_b_pid=$!
+wait_listening "$node_b_pid" "$work/notaryd-b.log"
 listening=$(grep -m1 '^event=listening ' "$work/notaryd.log")
 smtp=$(sed -n 's/.* smtp=\([^ ]*\).*/\1/p' <<<"$listening")
 http=$(sed -n 's/.* http=\([^ ]*\).*/\1/p' <<<"$listening")
@@ -99,7 +107,7 @@ acked() { if [ -f "$work/sent.log" ]; then grep -c ' ok ' "$work/sent.log" || tr
 wait_acked() {  # wait_acked N: until the sender has N acknowledgements (or fail)
   for _ in $(seq 1 1200); do
     [ "$(acked)" -ge "$1" ] && return 0
-    kill -0 "$node_pid" 2>/dev/null || fail "notaryd exited"
+    alive "$node_pid" || fail "notaryd exited"
     sleep 0.1
   done
   fail "only $(acked) of $1 messages acknowledged"
@@ -110,7 +118,8 @@ old=$("$src/scripts/ha" kill-primary --host)
 killed_at=$(date +%s.%N)
 before=$(acked)
 # /readyz of the node taking mail, polled while no primary is reachable and after.
-( while [ ! -f "$work/stop" ]; do
+( set +e
+  while [ ! -f "$work/stop" ]; do
     curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 "http://$http/readyz" >> "$work/readyz.log"
     sleep 0.1
   done ) &
@@ -118,11 +127,11 @@ poller_pid=$!
 wait_acked $((before + 20))
 touch "$work/stop"
 wait "$sender_pid" "$poller_pid"
-sender_pid=""
+sender_pid="" poller_pid=""
 grep -qx 503 "$work/readyz.log" || fail "/readyz never said 503 while there was no primary"
 [ "$(tail -1 "$work/readyz.log")" = 200 ] || fail "/readyz is not 200 after the failover"
-kill -0 "$node_pid" 2>/dev/null || fail "notaryd did not survive the failover"
-kill -0 "$node_b_pid" 2>/dev/null || fail "the second notaryd did not survive the failover"
+alive "$node_pid" || fail "notaryd did not survive the failover"
+alive "$node_b_pid" || fail "the second notaryd did not survive the failover"
 new=$("$src/scripts/ha" leader) || fail "no leader after the failover"
 [ "$new" != "$old" ] || fail "the leader is still $old: no failover happened"
 

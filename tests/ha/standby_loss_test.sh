@@ -19,8 +19,17 @@ work=$(mktemp -d /tmp/notary-ha-standby.XXXXXX)
 export NOTARY_HA_DIR=$work/ha
 node_pid=""
 cleanup() {
-  [ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null && wait "$node_pid" 2>/dev/null
-  "$src/scripts/ha" down || true
+  set +e
+  # notaryd's shutdown waits for the commit in flight, which waits for a standby: bring the
+  # standbys back first when a check failed before that, and never wait on notaryd for long.
+  "$src/scripts/ha" up >/dev/null 2>&1
+  if [ -n "$node_pid" ]; then
+    kill "$node_pid" 2>/dev/null
+    for _ in $(seq 1 100); do kill -0 "$node_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$node_pid" 2>/dev/null
+    wait "$node_pid" 2>/dev/null
+  fi
+  "$src/scripts/ha" down
   rm -rf "$work"
 }
 trap cleanup EXIT

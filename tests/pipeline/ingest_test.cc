@@ -179,39 +179,55 @@ TEST_F(IngestTest, DestructorAnswersEverythingQueuedOrReady) {
 
 // A commit the database does not confirm (here: the receipts table locked by another session,
 // as a primary waiting for a synchronous standby that is gone would hold it) is answered
-// "try again" at its deadline, not held without an answer; once the database lets it through,
-// the commit completes and the message is stored, answered only once.
+// "try again" at its deadline, not held without an answer. Once the database lets it through,
+// that commit completes, answered only once; a message that waited in the queue behind it and
+// was told to try again is not stored as well (its sender resends it).
 TEST_F(IngestTest, CommitNotConfirmedInTimeIsAnsweredTryAgainOnce) {
+  // Destroyed in reverse: the lock goes first (so the ingestor can drain), then the ingestor,
+  // then the answers its workers write to.
+  Answers answers;
+  Ingestor::Options o;
+  o.node = "test";
+  o.workers = 1;
+  o.answer_timeout = std::chrono::milliseconds(300);
+  auto ingestor = std::make_unique<Ingestor>(o, *store_, *router_, metrics_);
   pqxx::connection blocker(tdb_.SuperUrl());
   pqxx::work hold(blocker);
   hold.exec("LOCK TABLE receipts IN ACCESS EXCLUSIVE MODE");
 
-  Ingestor::Options o;
-  o.node = "test";
-  o.answer_timeout = std::chrono::milliseconds(300);
-  auto ingestor = std::make_unique<Ingestor>(o, *store_, *router_, metrics_);
-  Answers answers;
-  const std::string raw = Message(1, 1);
-  Submit(*ingestor, answers, raw);
-  ASSERT_TRUE(answers.WaitFor(1));
-  {
-    std::lock_guard lock(answers.mu);
-    EXPECT_EQ(answers.got[0].second.kind, SubmitOutcome::Kind::kTempFail);
-    EXPECT_NE(answers.got[0].second.message.find("did not confirm the commit"), std::string::npos)
-        << answers.got[0].second.message;
-  }
-
-  hold.commit();  // the database answers again: the commit that waited completes
-  const std::string sha = common::ToHex(common::Sha256Of(raw));
-  EXPECT_TRUE(testsupport::WaitUntil(
+  const std::string first = Message(1, 1);
+  Submit(*ingestor, answers, first);
+  // The one worker is in the first message's commit, which waits for the lock.
+  ASSERT_TRUE(testsupport::WaitUntil(
       [&] {
         auto r = testsupport::RunCommand(
             {"psql", "-X", "-At", tdb_.SuperUrl(), "-c",
-             "SELECT count(*) FROM receipts WHERE raw_sha256 = '\\x" + sha + "'"});
+             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+             "AND datname = current_database()"});
         return r.out == "1\n";
       },
       std::chrono::seconds(30)));
+  const std::string second = Message(1, 2);
+  Submit(*ingestor, answers, second);
+  ASSERT_TRUE(answers.WaitFor(2));
+  {
+    std::lock_guard lock(answers.mu);
+    for (const auto& [raw, out] : answers.got) {
+      EXPECT_EQ(out.kind, SubmitOutcome::Kind::kTempFail);
+      EXPECT_NE(out.message.find("did not confirm the commit"), std::string::npos) << out.message;
+    }
+  }
+
+  hold.commit();  // the database answers again: the commit that waited completes
+  auto stored = [&](const std::string& raw) {
+    auto r = testsupport::RunCommand({"psql", "-X", "-At", tdb_.SuperUrl(), "-c",
+                                      "SELECT count(*) FROM receipts WHERE raw_sha256 = '\\x" +
+                                          common::ToHex(common::Sha256Of(raw)) + "'"});
+    return r.out == "1\n";
+  };
+  EXPECT_TRUE(testsupport::WaitUntil([&] { return stored(first); }, std::chrono::seconds(30)));
   ingestor.reset();  // drains: nothing is answered a second time
+  EXPECT_FALSE(stored(second)) << "a message told to try again was stored as well";
   std::lock_guard lock(answers.mu);
-  EXPECT_EQ(answers.got.size(), 1u);
+  EXPECT_EQ(answers.got.size(), 2u);
 }

@@ -70,24 +70,25 @@ class Ingestor : public MessageSink {
 
  private:
   std::atomic<uint64_t> submitted_{0};
+  // One message's answer, given once: by its commit, or by the watchdog at its deadline.
+  struct Answer;
   struct Item {
     Arrival arrival;
     std::string raw;
     Extra extra;
     int64_t received_at_us;
-    std::function<void(SubmitOutcome)> done;
+    std::shared_ptr<Answer> answer;
   };
   // A message canonicalised and ready to commit.
   struct Ready {
-    std::function<void(SubmitOutcome)> done;
+    std::shared_ptr<Answer> answer;
     storage::NewReceipt receipt;
     std::optional<storage::JournalReportRow> report;
   };
-  // One message's answer, given once: by its commit, or by the watchdog at its deadline.
-  struct Answer;
-  // `done` wrapped so that the first answer wins, and watched for its deadline.
-  std::function<void(SubmitOutcome)> Watch(std::function<void(SubmitOutcome)> done)
-      EXCLUDES(watch_mu_);
+  // Gives `out` unless the message was answered already (then says so when it was stored).
+  static void Respond(Answer& answer, SubmitOutcome out);
+  // Puts `answer` under the watchdog's eye, due answer_timeout from now.
+  void Watch(std::shared_ptr<Answer> answer) EXCLUDES(watch_mu_);
   void WatchDeadlines(std::stop_token stop) EXCLUDES(watch_mu_);
   void Work(std::stop_token stop) EXCLUDES(mu_, ready_mu_, commit_mu_);
   Ready Prepare(Item item) const;
