@@ -162,4 +162,4 @@ sealed_by=$(psql -X -At "$super" -c "SELECT string_agg(node || ' ' || n, ', ' OR
 first=$(awk -v t="$killed_at" '$2 == "ok" && $3 > t {print $3; exit}' "$work/sent.log")
 told=$(grep -c ' temp ' "$work/sent.log" || true)
 printf 'failover %s -> %s: %d acknowledged and all present, %d told to retry (4xx), first 250 %.1f s after the kill; notaryd not restarted, audit clean; blocks sealed by %s\n' \
-  "$old" "$new" "$total" "$told" "$(echo "$first - $killed_at" | bc)" "$sealed_by"
+  "$old" "$new" "$total" "$told" "$(awk -v a="$first" -v b="$killed_at" 'BEGIN { print a - b }')" "$sealed_by"
