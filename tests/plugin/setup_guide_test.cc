@@ -125,6 +125,18 @@ class SetupGuideTest : public ::testing::Test {
     http_ = ports->http;
   }
 
+  // A new API key of tenant "default" with `scopes`, as notaryctl prints it (its last line);
+  // "" (and a failure) when notaryctl fails.
+  std::string ApiKey(const std::string& scopes) {
+    auto r = RunCommand({Binary("cli/notaryctl"), "--database-url", db_.AppUrl(), "apikey",
+                         "create", "--tenant", "default", "--scope", scopes});
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    if (r.exit_code != 0) return "";
+    std::string key = r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1);
+    key.erase(key.find_last_not_of("\n") + 1);
+    return key;
+  }
+
   // curl verifying the notary's certificate for its name against the CA.
   testsupport::CommandResult Https(const std::string& path, const std::string& key = "") {
     const std::string host = "notary.example.test:" + std::to_string(http_);
@@ -222,11 +234,8 @@ TEST_F(SetupGuideTest, PostfixCopiesEveryMessageToTheNotaryOverVerifiedTlsAndNev
       << "the original delivery goes on as before";
 
   // The receipt records the copy's TLS, and is read over HTTPS.
-  auto key = RunCommand({Binary("cli/notaryctl"), "--database-url", db_.AppUrl(), "apikey",
-                         "create", "--tenant", "default", "--scope", "read"});
-  ASSERT_EQ(key.exit_code, 0) << key.out;
-  std::string api_key = key.out.substr(key.out.rfind('\n', key.out.size() - 2) + 1);
-  api_key.erase(api_key.find_last_not_of("\n") + 1);
+  const std::string api_key = ApiKey("read");
+  ASSERT_FALSE(api_key.empty());
   auto got = Https("/v1/messages/" + id, api_key);
   ASSERT_EQ(got.exit_code, 0) << got.out;
   auto receipt = nlohmann::json::parse(got.out);
@@ -326,11 +335,8 @@ TEST_F(SetupGuideTest, EximCopiesEveryMessageWithItsRecipientsOverVerifiedTlsAnd
       << "the normal delivery goes on as before\n"
       << log;
 
-  auto key = RunCommand({Binary("cli/notaryctl"), "--database-url", db_.AppUrl(), "apikey",
-                         "create", "--tenant", "default", "--scope", "read"});
-  ASSERT_EQ(key.exit_code, 0) << key.out;
-  std::string api_key = key.out.substr(key.out.rfind('\n', key.out.size() - 2) + 1);
-  api_key.erase(api_key.find_last_not_of("\n") + 1);
+  const std::string api_key = ApiKey("read");
+  ASSERT_FALSE(api_key.empty());
   auto got = Https("/v1/messages/" + id, api_key);
   ASSERT_EQ(got.exit_code, 0) << got.out;
   auto receipt = nlohmann::json::parse(got.out);
@@ -356,11 +362,8 @@ TEST_F(SetupGuideTest, EximCopiesEveryMessageWithItsRecipientsOverVerifiedTlsAnd
 // The guide's curl command for HTTP ingest, as written: the envelope headers (a quoted local
 // part with a comma among them) reach the receipt, over HTTPS verified against the CA.
 TEST_F(SetupGuideTest, HttpIngestCommandRecordsTheEnvelopeItStates) {
-  auto key = RunCommand({Binary("cli/notaryctl"), "--database-url", db_.AppUrl(), "apikey",
-                         "create", "--tenant", "default", "--scope", "ingest,read"});
-  ASSERT_EQ(key.exit_code, 0) << key.out;
-  std::string api_key = key.out.substr(key.out.rfind('\n', key.out.size() - 2) + 1);
-  api_key.erase(api_key.find_last_not_of("\n") + 1);
+  const std::string api_key = ApiKey("ingest,read");
+  ASSERT_FALSE(api_key.empty());
   const std::string work = dir_ + "/http";
   std::filesystem::create_directories(work);
   testsupport::WriteFile(work + "/message.eml",
