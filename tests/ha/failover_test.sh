@@ -27,7 +27,7 @@ cleanup() {
   touch "$work/stop"
   [ -n "$sender_pid" ] && wait "$sender_pid"
   [ -n "$poller_pid" ] && wait "$poller_pid"
-  for pid in $node_pid $node_b_pid; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  for pid in $node_pid $node_b_pid ${started_pid:-}; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
   "$src/scripts/ha" down
   rm -rf "$work"
 }
@@ -40,34 +40,13 @@ fail() {
   exit 1
 }
 
-"$src/scripts/ha" up || fail "scripts/ha up"
-export NOTARY_DATABASE_URL=$("$src/scripts/ha" url app)
-export NOTARY_OWNER_DATABASE_URL=$("$src/scripts/ha" url owner)
-super=$("$src/scripts/ha" url super)
-
-# The nodes are this shell's children: `wait` reaps them, and a node that exits is seen as gone.
-alive() {
-  kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
-}
-wait_listening() {  # wait_listening PID LOG
-  for _ in $(seq 1 300); do
-    grep -q '^event=listening ' "$2" && return 0
-    alive "$1" || fail "notaryd exited: $(tail -3 "$2")"
-    sleep 0.1
-  done
-  fail "notaryd did not listen"
-}
-"$build/notaryd/notaryd" --data-dir "$work/data" --node-name node-a --smtp-listen 127.0.0.1:0 \
-  --http-listen 127.0.0.1:0 --sender-checks off > "$work/notaryd.log" 2>&1 &
-node_pid=$!
-wait_listening "$node_pid" "$work/notaryd.log"
-"$build/notaryd/notaryd" --data-dir "$work/data" --node-name node-b --smtp-listen 127.0.0.1:0 \
-  --http-listen 127.0.0.1:0 --sender-checks off > "$work/notaryd-b.log" 2>&1 &
-node_b_pid=$!
-wait_listening "$node_b_pid" "$work/notaryd-b.log"
-listening=$(grep -m1 '^event=listening ' "$work/notaryd.log")
-smtp=$(sed -n 's/.* smtp=\([^ ]*\).*/\1/p' <<<"$listening")
-http=$(sed -n 's/.* http=\([^ ]*\).*/\1/p' <<<"$listening")
+# shellcheck source=tests/ha/common.sh
+. "$(dirname "$0")/common.sh"
+ha_up
+start_node "$work/notaryd-b.log" --node-name node-b
+node_b_pid=$started_pid
+start_node "$work/notaryd.log" --node-name node-a  # takes the mail: its ports are kept
+node_pid=$started_pid
 
 # The sender: one line per attempt, "N ok ID", "N temp CODE", or "N bad ..." for anything
 # else. Monotonic times let the test find the first 250 after the kill.

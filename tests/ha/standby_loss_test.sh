@@ -23,6 +23,7 @@ cleanup() {
   # notaryd's shutdown waits for the commit in flight, which waits for a standby: bring the
   # standbys back first when a check failed before that, and never wait on notaryd for long.
   "$src/scripts/ha" up >/dev/null 2>&1
+  node_pid=${node_pid:-${started_pid:-}}
   if [ -n "$node_pid" ]; then
     kill "$node_pid" 2>/dev/null
     for _ in $(seq 1 100); do kill -0 "$node_pid" 2>/dev/null || break; sleep 0.1; done
@@ -40,23 +41,11 @@ fail() {
   exit 1
 }
 
-"$src/scripts/ha" up || fail "scripts/ha up"
-export NOTARY_DATABASE_URL=$("$src/scripts/ha" url app)
-export NOTARY_OWNER_DATABASE_URL=$("$src/scripts/ha" url owner)
-"$build/notaryd/notaryd" --data-dir "$work/data" --smtp-listen 127.0.0.1:0 \
-  --http-listen 127.0.0.1:0 --sender-checks off --commit-answer-timeout-s 5 \
-  > "$work/notaryd.log" 2>&1 &
-node_pid=$!
-listening=""
-for _ in $(seq 1 300); do
-  listening=$(grep -m1 '^event=listening ' "$work/notaryd.log" || true)
-  [ -n "$listening" ] && break
-  kill -0 "$node_pid" 2>/dev/null || fail "notaryd exited"
-  sleep 0.1
-done
-[ -n "$listening" ] || fail "notaryd did not listen"
-smtp=$(sed -n 's/.* smtp=\([^ ]*\).*/\1/p' <<<"$listening")
-http=$(sed -n 's/.* http=\([^ ]*\).*/\1/p' <<<"$listening")
+# shellcheck source=tests/ha/common.sh
+. "$(dirname "$0")/common.sh"
+ha_up
+start_node "$work/notaryd.log" --commit-answer-timeout-s 5
+node_pid=$started_pid
 send() {  # send SUBJECT: swaks's transcript
   swaks --server "$smtp" --from a@example.com --to b@example.org --header "Subject: $1" \
     --timeout 60 2>&1 || true
@@ -80,10 +69,10 @@ done
 grep -q 'event=commit_confirmed_late' "$work/notaryd.log" ||
   fail "the commit that waited never completed"
 send back | grep -q '^<-  250 2.0.0 Ok: notarised' || fail "no 250 once the standbys are back"
-stored=$(psql -X -At "$("$src/scripts/ha" url super)" -c "SELECT count(*) FROM receipts")
+stored=$(psql -X -At "$super" -c "SELECT count(*) FROM receipts")
 [ "$stored" = 3 ] || fail "$stored receipts stored, expected 3 (whole, alone, back)"
 key=$("$build/cli/notaryctl" apikey create --tenant default --scope read | tail -1)
-id=$(psql -X -At "$("$src/scripts/ha" url super)" -c \
+id=$(psql -X -At "$super" -c \
   "SELECT id FROM receipts ORDER BY received_at_us DESC LIMIT 1")
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $key" \
   "http://$http/v1/messages/$id/evidence?wait=60")
