@@ -71,6 +71,15 @@ Config ParseConfigOrExit(int argc, char** argv) {
   app.add_option("--owner-database-url", c.owner_database_url,
                  "libpq URL of the schema owner, for migrations (default: --database-url)")
       ->envname("NOTARY_OWNER_DATABASE_URL");
+  app.add_option("--read-database-url", c.read_database_url,
+                 "libpq URL of a read replica (a standby: target_session_attrs=prefer-standby) "
+                 "for messages, search, evidence, blocks, proofs and tiles; a read goes there only "
+                 "once it has replayed everything the primary acknowledged before the read")
+      ->envname("NOTARY_READ_DATABASE_URL");
+  app.add_option("--read-max-wait-ms", c.read_max_wait_ms,
+                 "How long a read waits for the replica to catch up before the primary answers it")
+      ->envname("NOTARY_READ_MAX_WAIT_MS")
+      ->check(CLI::Range(0u, 10000u));
   app.add_option("--smtp-listen", c.smtp_listen,
                  "SMTP listener address (port 0: any free port, reported in the "
                  "event=listening line on stderr)")

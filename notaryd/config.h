@@ -13,6 +13,10 @@ namespace notaryd {
 struct Config {
   std::string database_url;        // what notaryd uses (notary_app)
   std::string owner_database_url;  // migrations run as this role; defaults to database_url
+  // A standby for the read routes (empty: the primary reads too), and how long a read waits
+  // for it to replay what the primary acknowledged before it reads from the primary instead.
+  std::string read_database_url;
+  uint32_t read_max_wait_ms = 500;
   std::string smtp_listen = "127.0.0.1:2525";
   std::string http_listen = "127.0.0.1:8080";
   std::string data_dir = "var/notary";

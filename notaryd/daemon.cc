@@ -30,6 +30,7 @@
 #include "storage/erasure_store.h"
 #include "storage/journal_store.h"
 #include "storage/migrations.h"
+#include "storage/read_replica.h"
 #include "storage/receipt_store.h"
 #include "storage/retention_store.h"
 
@@ -63,6 +64,18 @@ struct Daemon::Parts {
   std::unique_ptr<storage::ErasureStore> erasures;
   std::unique_ptr<storage::RetentionStore> retention;
   std::unique_ptr<pipeline::RetentionSweeper> sweeper;  // unless --retention-sweep-interval-s 0
+  // With --read-database-url: the replica's pool, its gate and the stores the read routes use
+  // over it.
+  std::unique_ptr<storage::Database> read_db;
+  std::unique_ptr<storage::ReadReplica> read_gate;
+  std::unique_ptr<storage::ReceiptStore> read_receipts;
+  std::unique_ptr<storage::ChainStore> read_chain;
+  std::unique_ptr<storage::AdminStore> read_admin;
+  std::unique_ptr<storage::JournalStore> read_journal;
+  std::unique_ptr<storage::AuthenticationStore> read_authentications;
+  std::unique_ptr<storage::HoldStore> read_holds;
+  std::unique_ptr<storage::ErasureStore> read_erasures;
+  std::unique_ptr<http::ReplicaStores> replica;
   std::unique_ptr<smtp::SmtpServer> smtp;
   std::unique_ptr<http::HttpApi> http;
 };
@@ -382,6 +395,32 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
     ro.interval = std::chrono::seconds(c.retention_sweep_interval_s);
     p->sweeper = std::make_unique<pipeline::RetentionSweeper>(ro, *p->retention, *p->erasures);
     p->sweeper->Start();
+  }
+  if (!c.read_database_url.empty()) {
+    ASSIGN_OR_RETURN(p->read_db, storage::Database::Open({c.read_database_url, c.db_connections}));
+    p->read_gate = std::make_unique<storage::ReadReplica>(
+        *p->db, *p->read_db, std::chrono::milliseconds(c.read_max_wait_ms));
+    p->read_receipts = std::make_unique<storage::ReceiptStore>(*p->read_db, p->wrapper.get());
+    p->read_chain = std::make_unique<storage::ChainStore>(*p->read_db);
+    p->read_admin = std::make_unique<storage::AdminStore>(*p->read_db);
+    p->read_journal = std::make_unique<storage::JournalStore>(*p->read_db, p->wrapper.get());
+    if (p->authentications) {
+      p->read_authentications =
+          std::make_unique<storage::AuthenticationStore>(*p->read_db, p->wrapper.get());
+    }
+    p->read_holds = std::make_unique<storage::HoldStore>(*p->read_db);
+    p->read_erasures = std::make_unique<storage::ErasureStore>(*p->read_db);
+    p->replica = std::make_unique<http::ReplicaStores>(http::ReplicaStores{
+        *p->read_gate, *p->read_receipts, *p->read_chain, *p->read_admin, p->read_journal.get(),
+        p->read_authentications.get(), p->read_holds.get(), p->read_erasures.get()});
+    deps.replica = p->replica.get();
+    storage::ReadReplica* gate = p->read_gate.get();
+    p->metrics.AddCollector([gate](std::string& out) {
+      common::AppendLabelledMetric(out, "http_reads_total", "counter", "from",
+                                   {{"replica", static_cast<double>(gate->fresh())},
+                                    {"primary", static_cast<double>(gate->behind())}});
+    });
+    spdlog::info("event=read_replica max_wait_ms={}", c.read_max_wait_ms);
   }
   p->http = std::make_unique<http::HttpApi>(ho, deps);
   RETURN_IF_ERROR(p->http->Start());

@@ -200,15 +200,18 @@ void HttpApi::Routes() {
     auto who = RequireScope(d, req, res, "read");
     if (!who) return;
     const std::string id = req.matches[1];
-    auto row = d.receipts.Get(id, who->tenant);
+    storage::ReadReplica::Scope scope;
+    auto reads = PickReadStores(d, scope);
+    if (!reads.ok()) return SendErrorFor(res, reads.error());
+    auto row = reads->receipts->Get(id, who->tenant);
     if (!row.ok()) return SendErrorFor(res, row.error());
     if (!row->has_value()) return SendError(res, 404, "not_found", "no such message");
     LogAccess(d, *who, req, "GET /v1/messages/{id}", id, "");
     nlohmann::json body = ReceiptJson(**row);
     // null: not checked (sender checks off, not yet, or received before they were on).
     body["authentication"] = nullptr;
-    if (d.authentications != nullptr) {
-      auto a = d.authentications->Get(id);
+    if (reads->authentications != nullptr) {
+      auto a = reads->authentications->Get(id);
       if (!a.ok()) return SendErrorFor(res, a.error());
       if (a->has_value()) {
         auto view = pipeline::AuthenticationViewOf(**a);
@@ -216,16 +219,16 @@ void HttpApi::Routes() {
         body["authentication"] = notary::AuthenticationJson(*view);
       }
     }
-    if (d.holds != nullptr) {
+    if (reads->holds != nullptr) {
       // The holds in force on it: while any is, nobody can erase it (docs/retention.md).
-      auto holds = d.holds->Covering(who->tenant, id);
+      auto holds = reads->holds->Covering(who->tenant, id);
       if (!holds.ok()) return SendErrorFor(res, holds.error());
       nlohmann::json list = nlohmann::json::array();
       for (const auto& h : *holds) list.push_back({{"id", h.id}, {"name", h.name}});
       body["holds"] = list;
     }
-    if (d.erasures != nullptr && (*row)->erased_at_us) {
-      auto e = d.erasures->Get(who->tenant, id);
+    if (reads->erasures != nullptr && (*row)->erased_at_us) {
+      auto e = reads->erasures->Get(who->tenant, id);
       if (!e.ok()) return SendErrorFor(res, e.error());
       if (e->has_value()) body["erasure"] = ErasureJson(**e);
     }
@@ -237,7 +240,10 @@ void HttpApi::Routes() {
     if (!who) return;
     auto q = SearchFromRequest(req, who->tenant);
     if (!q.ok()) return SendError(res, 400, "bad_query", q.error().message());
-    auto page = d.receipts.Search(*q);
+    storage::ReadReplica::Scope scope;
+    auto reads = PickReadStores(d, scope);
+    if (!reads.ok()) return SendErrorFor(res, reads.error());
+    auto page = reads->receipts->Search(*q);
     if (!page.ok()) return SendErrorFor(res, page.error());
     nlohmann::json items = nlohmann::json::array();
     for (const auto& r : page->items) items.push_back(ReceiptJson(r));

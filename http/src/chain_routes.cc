@@ -126,27 +126,37 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d, const HttpOptions& opt
   }
   if (d.sealer == nullptr) return;
   pipeline::Sealer* sealer = d.sealer;
-  storage::ChainStore* chain = &sealer->chain();
+  // A read route: `fn` gets the chain store to read, the replica's when it is as fresh as the
+  // primary (PickReadStores), for the whole request.
+  auto reading = [&d](auto fn) {
+    return [&d, fn](const httplib::Request& req, httplib::Response& res) {
+      storage::ReadReplica::Scope scope;
+      auto reads = PickReadStores(d, scope);
+      if (!reads.ok()) return SendErrorFor(res, reads.error());
+      fn(reads->chain, req, res);
+    };
+  };
   RegisterEvidenceRoutes(s, d, *sealer, options.evidence_wait_recheck);
 
-  s.Get("/v1/checkpoint", [chain, &d](const httplib::Request&, httplib::Response& res) {
-    if (d.publisher != nullptr) {
-      // Published only once the witness quorum cosigned it (docs/trust.md).
-      auto cosigned = chain->LatestCosignedCheckpoint();
-      if (!cosigned.ok()) return SendErrorFor(res, cosigned.error());
-      if (!cosigned->has_value()) {
-        res.set_header("Retry-After", "10");
-        return SendError(res, 503, "not_cosigned",
-                         "no checkpoint has been cosigned by " +
-                             std::to_string(d.publisher->quorum()) + " witnesses yet");
-      }
-      return res.set_content((*cosigned)->checkpoint, "text/plain; charset=utf-8");
-    }
-    auto latest = chain->Latest();
-    if (!latest.ok()) return SendErrorFor(res, latest.error());
-    if (!latest->has_value()) return SendError(res, 404, "not_found", "no block sealed yet");
-    res.set_content((*latest)->checkpoint, "text/plain; charset=utf-8");
-  });
+  s.Get("/v1/checkpoint",
+        reading([&d](storage::ChainStore* chain, const httplib::Request&, httplib::Response& res) {
+          if (d.publisher != nullptr) {
+            // Published only once the witness quorum cosigned it (docs/trust.md).
+            auto cosigned = chain->LatestCosignedCheckpoint();
+            if (!cosigned.ok()) return SendErrorFor(res, cosigned.error());
+            if (!cosigned->has_value()) {
+              res.set_header("Retry-After", "10");
+              return SendError(res, 503, "not_cosigned",
+                               "no checkpoint has been cosigned by " +
+                                   std::to_string(d.publisher->quorum()) + " witnesses yet");
+            }
+            return res.set_content((*cosigned)->checkpoint, "text/plain; charset=utf-8");
+          }
+          auto latest = chain->Latest();
+          if (!latest.ok()) return SendErrorFor(res, latest.error());
+          if (!latest->has_value()) return SendError(res, 404, "not_found", "no block sealed yet");
+          res.set_content((*latest)->checkpoint, "text/plain; charset=utf-8");
+        }));
 
   s.Get("/v1/keys", [&d, sealer](const httplib::Request&, httplib::Response& res) {
     auto keys = KeysJson(d.admin, *sealer);
@@ -154,7 +164,8 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d, const HttpOptions& opt
     SendJson(res, *keys);
   });
 
-  auto block_route = [chain](const std::optional<storage::BlockRow>& b, httplib::Response& res) {
+  auto block_route = [](storage::ChainStore* chain, const std::optional<storage::BlockRow>& b,
+                        httplib::Response& res) {
     if (!b) return SendError(res, 404, "not_found", "no such block");
     auto tokens = chain->Tokens(b->height);
     auto missing = chain->MissingTokens(b->height);
@@ -162,90 +173,98 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d, const HttpOptions& opt
     if (!missing.ok()) return SendErrorFor(res, missing.error());
     SendJson(res, BlockJson(*b, *tokens, *missing));
   };
-  s.Get("/v1/blocks/latest", [chain, block_route](const httplib::Request&, httplib::Response& res) {
-    auto b = chain->Latest();
-    if (!b.ok()) return SendErrorFor(res, b.error());
-    block_route(*b, res);
-  });
+  s.Get("/v1/blocks/latest",
+        reading([block_route](storage::ChainStore* chain, const httplib::Request&,
+                              httplib::Response& res) {
+          auto b = chain->Latest();
+          if (!b.ok()) return SendErrorFor(res, b.error());
+          block_route(chain, *b, res);
+        }));
   s.Get(R"(/v1/blocks/(\d{1,18}))",
-        [chain, block_route](const httplib::Request& req, httplib::Response& res) {
+        reading([block_route](storage::ChainStore* chain, const httplib::Request& req,
+                              httplib::Response& res) {
           auto b = chain->BlockAt(static_cast<int64_t>(std::stoll(req.matches[1])));
           if (!b.ok()) return SendErrorFor(res, b.error());
-          block_route(*b, res);
-        });
+          block_route(chain, *b, res);
+        }));
 
-  s.Get("/v1/proofs/inclusion", [chain](const httplib::Request& req, httplib::Response& res) {
-    auto index = ParseU64(req.get_param_value("leaf_index"));
-    auto size = ParseU64(req.get_param_value("tree_size"));
-    if (!index || !size || *index >= *size) {
-      return SendError(res, 400, "bad_query", "need leaf_index < tree_size, both integers");
-    }
-    auto latest = chain->Latest();
-    if (!latest.ok()) return SendErrorFor(res, latest.error());
-    // Compared as unsigned: a tree_size above 2^63 is larger than any log, not a negative one.
-    if (!latest->has_value() || *size > static_cast<uint64_t>((*latest)->tree_size)) {
-      return SendError(res, 400, "bad_query", "tree_size is larger than the log");
-    }
-    auto proof = notary::tlog::InclusionProof(*index, *size, chain->Tiles());
-    if (!proof.ok()) return SendErrorFor(res, proof.error(), "bad_query");
-    auto leaf = notary::tlog::LeafHash(*index, *size, chain->Tiles());
-    if (!leaf.ok()) return SendErrorFor(res, leaf.error(), "bad_query");
-    auto root = notary::tlog::TreeRoot(*size, chain->Tiles());
-    if (!root.ok()) return SendErrorFor(res, root.error(), "bad_query");
-    SendJson(res, {{"leaf_index", *index},
-                   {"tree_size", *size},
-                   {"leaf_hash", common::ToHex(*leaf)},
-                   {"hashes", HashList(*proof)},
-                   {"root", common::ToHex(*root)}});
-  });
+  s.Get("/v1/proofs/inclusion", reading([](storage::ChainStore* chain, const httplib::Request& req,
+                                           httplib::Response& res) {
+          auto index = ParseU64(req.get_param_value("leaf_index"));
+          auto size = ParseU64(req.get_param_value("tree_size"));
+          if (!index || !size || *index >= *size) {
+            return SendError(res, 400, "bad_query", "need leaf_index < tree_size, both integers");
+          }
+          auto latest = chain->Latest();
+          if (!latest.ok()) return SendErrorFor(res, latest.error());
+          // Compared as unsigned: a tree_size above 2^63 is larger than any log, not a negative
+          // one.
+          if (!latest->has_value() || *size > static_cast<uint64_t>((*latest)->tree_size)) {
+            return SendError(res, 400, "bad_query", "tree_size is larger than the log");
+          }
+          auto proof = notary::tlog::InclusionProof(*index, *size, chain->Tiles());
+          if (!proof.ok()) return SendErrorFor(res, proof.error(), "bad_query");
+          auto leaf = notary::tlog::LeafHash(*index, *size, chain->Tiles());
+          if (!leaf.ok()) return SendErrorFor(res, leaf.error(), "bad_query");
+          auto root = notary::tlog::TreeRoot(*size, chain->Tiles());
+          if (!root.ok()) return SendErrorFor(res, root.error(), "bad_query");
+          SendJson(res, {{"leaf_index", *index},
+                         {"tree_size", *size},
+                         {"leaf_hash", common::ToHex(*leaf)},
+                         {"hashes", HashList(*proof)},
+                         {"root", common::ToHex(*root)}});
+        }));
 
-  s.Get("/v1/proofs/consistency", [chain](const httplib::Request& req, httplib::Response& res) {
-    auto first = ParseU64(req.get_param_value("first"));
-    auto second = ParseU64(req.get_param_value("second"));
-    if (!first || !second || *first == 0 || *first > *second) {
-      return SendError(res, 400, "bad_query", "need 0 < first <= second, both integers");
-    }
-    auto latest = chain->Latest();
-    if (!latest.ok()) return SendErrorFor(res, latest.error());
-    if (!latest->has_value() || *second > static_cast<uint64_t>((*latest)->tree_size)) {
-      return SendError(res, 400, "bad_query", "second is larger than the log");
-    }
-    auto proof = notary::tlog::ConsistencyProof(*first, *second, chain->Tiles());
-    if (!proof.ok()) return SendErrorFor(res, proof.error(), "bad_query");
-    SendJson(res, {{"first", *first}, {"second", *second}, {"hashes", HashList(*proof)}});
-  });
+  s.Get("/v1/proofs/consistency", reading([](storage::ChainStore* chain,
+                                             const httplib::Request& req, httplib::Response& res) {
+          auto first = ParseU64(req.get_param_value("first"));
+          auto second = ParseU64(req.get_param_value("second"));
+          if (!first || !second || *first == 0 || *first > *second) {
+            return SendError(res, 400, "bad_query", "need 0 < first <= second, both integers");
+          }
+          auto latest = chain->Latest();
+          if (!latest.ok()) return SendErrorFor(res, latest.error());
+          if (!latest->has_value() || *second > static_cast<uint64_t>((*latest)->tree_size)) {
+            return SendError(res, 400, "bad_query", "second is larger than the log");
+          }
+          auto proof = notary::tlog::ConsistencyProof(*first, *second, chain->Tiles());
+          if (!proof.ok()) return SendErrorFor(res, proof.error(), "bad_query");
+          SendJson(res, {{"first", *first}, {"second", *second}, {"hashes", HashList(*proof)}});
+        }));
 
   // C2SP tlog-tiles: hash tiles only; leaf records are not published.
-  s.Get(R"(/tile/(.+))", [chain](const httplib::Request& req, httplib::Response& res) {
-    auto id = notary::tlog::ParseTilePath("tile/" + std::string(req.matches[1]));
-    if (!id.ok()) return SendError(res, 404, "not_found", "no such tile");
-    auto latest = chain->Latest();
-    if (!latest.ok()) return SendErrorFor(res, latest.error());
-    // A tile exists only once the tree has grown past it.
-    const uint64_t size = latest->has_value() ? static_cast<uint64_t>((*latest)->tree_size) : 0;
-    bool exists = false;
-    for (const auto& t : notary::tlog::PartialTiles(size)) exists = exists || t == *id;
-    if (!exists && id->full()) {
-      // (index + 1) * 256^(level + 1) <= size, without overflow: from level 7 on, the span
-      // alone passes 2^64, and no log is that large.
-      uint64_t span = 1;
-      bool overflow = false;
-      for (int l = 0; l <= id->level && !overflow; ++l) {
-        overflow = __builtin_mul_overflow(span, uint64_t{notary::tlog::kTileWidth}, &span);
-      }
-      uint64_t end = 0;
-      overflow =
-          overflow || id->index == UINT64_MAX || __builtin_mul_overflow(id->index + 1, span, &end);
-      exists = !overflow && end <= size;
-    }
-    if (!exists) return SendError(res, 404, "not_found", "no such tile");
-    notary::tlog::TileId want = *id;
-    auto data = chain->Tiles().ReadTiles(std::span<const notary::tlog::TileId>(&want, 1));
-    if (!data.ok()) return SendErrorFor(res, data.error(), "bad_query");
-    res.headers.erase("Cache-Control");
-    res.set_header("Cache-Control", "public, max-age=31536000, immutable");
-    res.set_content((*data)[0].substr(0, 32u * id->width), "application/octet-stream");
-  });
+  s.Get(
+      R"(/tile/(.+))",
+      reading([](storage::ChainStore* chain, const httplib::Request& req, httplib::Response& res) {
+        auto id = notary::tlog::ParseTilePath("tile/" + std::string(req.matches[1]));
+        if (!id.ok()) return SendError(res, 404, "not_found", "no such tile");
+        auto latest = chain->Latest();
+        if (!latest.ok()) return SendErrorFor(res, latest.error());
+        // A tile exists only once the tree has grown past it.
+        const uint64_t size = latest->has_value() ? static_cast<uint64_t>((*latest)->tree_size) : 0;
+        bool exists = false;
+        for (const auto& t : notary::tlog::PartialTiles(size)) exists = exists || t == *id;
+        if (!exists && id->full()) {
+          // (index + 1) * 256^(level + 1) <= size, without overflow: from level 7 on, the span
+          // alone passes 2^64, and no log is that large.
+          uint64_t span = 1;
+          bool overflow = false;
+          for (int l = 0; l <= id->level && !overflow; ++l) {
+            overflow = __builtin_mul_overflow(span, uint64_t{notary::tlog::kTileWidth}, &span);
+          }
+          uint64_t end = 0;
+          overflow = overflow || id->index == UINT64_MAX ||
+                     __builtin_mul_overflow(id->index + 1, span, &end);
+          exists = !overflow && end <= size;
+        }
+        if (!exists) return SendError(res, 404, "not_found", "no such tile");
+        notary::tlog::TileId want = *id;
+        auto data = chain->Tiles().ReadTiles(std::span<const notary::tlog::TileId>(&want, 1));
+        if (!data.ok()) return SendErrorFor(res, data.error(), "bad_query");
+        res.headers.erase("Cache-Control");
+        res.set_header("Cache-Control", "public, max-age=31536000, immutable");
+        res.set_content((*data)[0].substr(0, 32u * id->width), "application/octet-stream");
+      }));
 }
 
 }  // namespace http

@@ -73,7 +73,12 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
     while (true) {
       // Read before the receipt: a block committed after this read wakes the wait below.
       const uint64_t seen = notifier.generation();
-      auto r = d.receipts.Get(id, who->tenant);
+      // A replica is asked again on every try: the block that woke this wait was committed
+      // on the primary, and the replica must show it too before it answers.
+      storage::ReadReplica::Scope scope;
+      auto reads = PickReadStores(d, scope);
+      if (!reads.ok()) return SendErrorFor(res, reads.error());
+      auto r = reads->receipts->Get(id, who->tenant);
       if (!r.ok()) return SendErrorFor(res, r.error());
       if (!r->has_value()) return SendError(res, 404, "not_found", "no such message");
       row = std::move(**r);
@@ -89,17 +94,16 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
       if (row->leaf_index) {
         request.issued_at_us = d.clock->NowMicros();
         std::optional<int64_t> checks_since;
-        if (d.authentications != nullptr) {
+        if (reads->authentications != nullptr) {
           checks_since =
               request.issued_at_us -
               std::chrono::duration_cast<std::chrono::microseconds>(d.sender_check_max_delay)
                   .count();
         }
         const pipeline::EvidenceSources sources{
-            d.receipts,          sealer.chain(),    d.admin,
-            sealer.tsa(),        d.journal,         d.publisher != nullptr,
-            sealer.tsa_quorum(), d.authentications, checks_since,
-            d.erasures};
+            *reads->receipts, *reads->chain,          *reads->admin,       sealer.tsa(),
+            reads->journal,   d.publisher != nullptr, sealer.tsa_quorum(), reads->authentications,
+            checks_since,     reads->erasures};
         in = pipeline::AssembleEvidence(*row, request, sources);
         if (in->ok() || in->error().code() != common::ErrorCode::kConflict) break;
       }

@@ -30,6 +30,21 @@ common::Result<pipeline::Arrival> ArrivalFromRequest(const httplib::Request& req
 common::Result<storage::SearchQuery> SearchFromRequest(const httplib::Request& req,
                                                        const std::string& tenant);
 
+// The stores a read route uses: the replica's when it shows everything the primary had
+// acknowledged before this call (`scope` then holds that floor, and must outlive the reads),
+// else the primary's. `chain` is null without a sealer. Writes (the access trail) always go to
+// HttpDeps' own stores. Errors: the primary is unreachable (kUnavailable).
+struct ReadStores {
+  storage::ReceiptStore* receipts = nullptr;
+  storage::ChainStore* chain = nullptr;
+  storage::AdminStore* admin = nullptr;
+  storage::JournalStore* journal = nullptr;
+  storage::AuthenticationStore* authentications = nullptr;
+  storage::HoldStore* holds = nullptr;
+  storage::ErasureStore* erasures = nullptr;
+};
+common::Result<ReadStores> PickReadStores(HttpDeps& d, storage::ReadReplica::Scope& scope);
+
 // Appends to the access trail; a failure is logged, never shown to the client.
 void LogAccess(HttpDeps& d, const pipeline::Principal& who, const httplib::Request& req,
                const std::string& route, const std::string& receipt_id, const std::string& detail);

@@ -81,6 +81,15 @@ void Database::Pool::Release(std::unique_ptr<pqxx::connection> conn, bool broken
   cv.notify_one();
 }
 
+namespace internal {
+
+ReplicaFloor& ThreadReplicaFloor() {
+  thread_local ReplicaFloor floor;
+  return floor;
+}
+
+}  // namespace internal
+
 namespace {
 
 template <typename Tx>
@@ -90,8 +99,17 @@ common::Status RunOn(Database::Pool& pool, const std::function<common::Status(Tx
   bool broken = false;
   try {
     Tx tx(*c);
-    result = fn(tx);
-    if (result.ok()) tx.commit();
+    const internal::ReplicaFloor& floor = internal::ThreadReplicaFloor();
+    if (floor.pool == &pool && !internal::ReplayedTo(tx, floor.lsn)) {
+      // It reached another standby than the one Enter() asked; a new connection most likely
+      // reaches the first one of the URL again.
+      result = common::Error::Unavailable(
+          "the read replica is behind the primary (this connection reached another standby)");
+      broken = true;
+    } else {
+      result = fn(tx);
+      if (result.ok()) tx.commit();
+    }
   } catch (const std::exception& e) {
     result = MapDbException(e);
     broken = result.error().code() == common::ErrorCode::kUnavailable;

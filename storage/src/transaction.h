@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <pqxx/pqxx>
+#include <string>
 #include <vector>
 
 #include "common/thread_annotations.h"
@@ -37,6 +38,26 @@ struct Database::Pool {
 };
 
 namespace internal {
+
+// The floor ReadReplica::Enter set for this thread: transactions on `pool` first check that
+// their server has replayed WAL up to `lsn` (read_replica.h).
+struct ReplicaFloor {
+  const Database::Pool* pool = nullptr;
+  std::string lsn;
+};
+ReplicaFloor& ThreadReplicaFloor();
+
+// Whether the server `tx` runs on shows every transaction up to WAL position `lsn`: a standby
+// that has replayed that far, or a primary.
+template <typename Tx>
+bool ReplayedTo(Tx& tx, const std::string& lsn) {
+  return tx
+      .exec_params(
+          "SELECT NOT pg_is_in_recovery() OR coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, "
+          "false)",
+          lsn)[0][0]
+      .template as<bool>();
+}
 
 // Runs `fn` through `run` (a Pool entry point) and hands back its result, or the error that
 // running it met.

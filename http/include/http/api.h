@@ -20,8 +20,11 @@
 #include "pipeline/ingest.h"
 #include "storage/admin_store.h"
 #include "storage/authentication_store.h"
+#include "storage/chain_store.h"
 #include "storage/erasure_store.h"
 #include "storage/hold_store.h"
+#include "storage/journal_store.h"
+#include "storage/read_replica.h"
 #include "storage/receipt_store.h"
 #include "storage/retention_store.h"
 
@@ -65,6 +68,20 @@ struct HttpOptions {
   bool public_tsa = false;
 };
 
+// The stores over a read replica (--read-database-url): messages, search, evidence bundles,
+// blocks, proofs, tiles and checkpoints are read there whenever `gate` finds the replica as
+// fresh as the primary, and from the primary otherwise (docs/high-availability.md).
+struct ReplicaStores {
+  storage::ReadReplica& gate;
+  storage::ReceiptStore& receipts;
+  storage::ChainStore& chain;
+  storage::AdminStore& admin;
+  storage::JournalStore* journal = nullptr;
+  storage::AuthenticationStore* authentications = nullptr;
+  storage::HoldStore* holds = nullptr;
+  storage::ErasureStore* erasures = nullptr;
+};
+
 struct HttpDeps {
   storage::Database& db;
   storage::ReceiptStore& receipts;
@@ -89,6 +106,7 @@ struct HttpDeps {
   // Retention periods (/v1/retention).
   storage::RetentionStore* retention = nullptr;
   const common::Clock* clock = &common::Clock::System();  // sessions, keys, issued_at
+  ReplicaStores* replica = nullptr;                       // --read-database-url
 };
 
 class HttpApi {
