@@ -48,38 +48,9 @@ node_b_pid=$started_pid
 start_node "$work/notaryd.log" --node-name node-a  # takes the mail: its ports are kept
 node_pid=$started_pid
 
-# The sender: one line per attempt, "N ok ID", "N temp CODE", or "N bad ..." for anything
-# else. Monotonic times let the test find the first 250 after the kill.
-/usr/bin/python3 - "${smtp%:*}" "${smtp##*:}" "$work/sent.log" "$work/stop" <<'PY' &
-import os, re, smtplib, sys, time
-host, port, log, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-n = 0
-with open(log, "a", buffering=1) as out:
-    while not os.path.exists(stop):
-        n += 1
-        msg = (f"From: a@example.com\r\nTo: b@example.org\r\nSubject: failover {n}\r\n\r\n"
-               f"message {n}\r\n").encode()
-        now = time.clock_gettime(time.CLOCK_REALTIME)
-        try:
-            with smtplib.SMTP(host, port, timeout=60) as s:
-                code, resp = s.ehlo()
-                if code == 250:
-                    code, resp = s.mail("a@example.com")
-                if code == 250:
-                    code, resp = s.rcpt("b@example.org")
-                if code == 250:
-                    code, resp = s.data(msg)
-        except (OSError, smtplib.SMTPException) as e:
-            out.write(f"{n} bad {now:.3f} {type(e).__name__}: {e}\n")
-            continue
-        if code == 250:
-            m = re.search(rb"id=([0-9a-f-]{36})", resp)
-            out.write(f"{n} ok {now:.3f} {m.group(1).decode() if m else '?'}\n")
-        elif 400 <= code < 500:
-            out.write(f"{n} temp {now:.3f} {code}\n")
-        else:
-            out.write(f"{n} bad {now:.3f} {code} {resp!r}\n")
-PY
+# The sender logs one line per attempt with the time it began: the test finds the first 250
+# after the kill there.
+/usr/bin/python3 "$(dirname "$0")/smtp_sender.py" "${smtp%:*}" "${smtp##*:}" "$work/sent.log" "$work/stop" &
 sender_pid=$!
 
 acked() { if [ -f "$work/sent.log" ]; then grep -c ' ok ' "$work/sent.log" || true; else echo 0; fi; }
