@@ -64,6 +64,9 @@ for standby in $("$src/scripts/ha" standbys); do
 done
 start=$(date +%s.%N)
 out=$(send alone)
+# The database still answers reads: the node stays ready (another node would wait likewise).
+ready=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://$http/readyz")
+[ "$ready" = 200 ] || fail "/readyz said $ready while only commits waited"
 elapsed=$(awk -v a="$(date +%s.%N)" -v b="$start" 'BEGIN { print a - b }')
 grep -q '^<\*\* *451 ' <<<"$out" || fail "without a standby: not a 451: $out"
 grep -q '250 2.0.0 Ok: notarised' <<<"$out" && fail "without a standby: a 250: $out"
