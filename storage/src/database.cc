@@ -100,7 +100,7 @@ common::Status RunOn(Database::Pool& pool, const std::function<common::Status(Tx
   try {
     Tx tx(*c);
     const internal::ReplicaFloor& floor = internal::ThreadReplicaFloor();
-    if (floor.pool == &pool && !internal::ReplayedTo(tx, floor.lsn)) {
+    if (floor.pool == &pool && !internal::ShowsPosition(tx, floor.at)) {
       // It reached another standby than the one Enter() asked; a new connection most likely
       // reaches the first one of the URL again.
       result = common::Error::Unavailable(

@@ -39,23 +39,38 @@ struct Database::Pool {
 
 namespace internal {
 
+// Where the primary's WAL stood when a read began: the flush position and the timeline it is
+// on (read_replica.h).
+struct WalPosition {
+  std::string lsn;
+  int64_t timeline = 0;
+};
+
 // The floor ReadReplica::Enter set for this thread: transactions on `pool` first check that
-// their server has replayed WAL up to `lsn` (read_replica.h).
+// their server shows `at` (ShowsPosition).
 struct ReplicaFloor {
   const Database::Pool* pool = nullptr;
-  std::string lsn;
+  WalPosition at;
 };
 ReplicaFloor& ThreadReplicaFloor();
 
-// Whether the server `tx` runs on shows every transaction up to WAL position `lsn`: a standby
-// that has replayed that far, or a primary.
+// The timeline of a server that is not in recovery, as the name of its current WAL file gives
+// it.
+inline constexpr const char* kCurrentTimelineSql =
+    "('x' || substr(pg_walfile_name(pg_current_wal_flush_lsn()), 1, 8))::bit(32)::integer";
+
+// Whether the server `tx` runs on shows every transaction up to `at`, on the same history: a
+// standby that has replayed that far and whose last restartpoint is on the same timeline (a
+// standby left on the timeline of a primary that failed may have replayed WAL the new primary
+// never had), or a primary on the same timeline (an old primary not yet fenced is not).
 template <typename Tx>
-bool ReplayedTo(Tx& tx, const std::string& lsn) {
+bool ShowsPosition(Tx& tx, const WalPosition& at) {
   return tx
-      .exec_params(
-          "SELECT NOT pg_is_in_recovery() OR coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, "
-          "false)",
-          lsn)[0][0]
+      .exec_params(std::string("SELECT CASE WHEN pg_is_in_recovery() THEN "
+                               "coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AND "
+                               "(SELECT timeline_id FROM pg_control_checkpoint()) = $2 ELSE ") +
+                       kCurrentTimelineSql + " = $2 END",
+                   at.lsn, at.timeline)[0][0]
       .template as<bool>();
 }
 
