@@ -397,7 +397,13 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
     p->sweeper->Start();
   }
   if (!c.read_database_url.empty()) {
-    ASSIGN_OR_RETURN(p->read_db, storage::Database::Open({c.read_database_url, c.db_connections}));
+    // Say which URL failed: the primary's opened a moment ago.
+    auto read_db = storage::Database::Open({c.read_database_url, c.db_connections});
+    if (!read_db.ok()) {
+      return common::Error(read_db.error().code(),
+                           "--read-database-url: " + read_db.error().message());
+    }
+    p->read_db = std::move(*read_db);
     p->read_gate = std::make_unique<storage::ReadReplica>(
         *p->db, *p->read_db, std::chrono::milliseconds(c.read_max_wait_ms));
     p->read_receipts = std::make_unique<storage::ReceiptStore>(*p->read_db, p->wrapper.get());
