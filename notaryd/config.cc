@@ -272,6 +272,11 @@ Config ParseConfigOrExit(int argc, char** argv) {
                  "legal hold covers (docs/retention.md); 0: never on this node")
       ->envname("NOTARY_RETENTION_SWEEP_INTERVAL_S")
       ->check(CLI::Range(0u, 604800u));
+  app.add_option("--index-interval-ms", c.index_interval_ms,
+                 "How often the indexer copies new receipts into the search index when it has "
+                 "caught up (docs/retention.md, \"The search index\"); 0: never on this node")
+      ->envname("NOTARY_INDEX_INTERVAL_MS")
+      ->check(CLI::Range(0u, 60000u));
   app.add_option("--commit-answer-timeout-s", c.commit_answer_timeout_s,
                  "Answer a message whose commit the database has not confirmed after this long "
                  "with 451 (SMTP) or 503 (HTTP): the commit may still complete, so a resend is "

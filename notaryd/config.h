@@ -76,6 +76,8 @@ struct Config {
   uint32_t sender_check_max_delay_s = 3600;
   // How often the retention sweeper erases what the tenants' periods expired; 0: never.
   uint32_t retention_sweep_interval_s = 3600;
+  // How often the indexer looks for receipts to index once it has caught up; 0: never here.
+  uint32_t index_interval_ms = 200;
   uint32_t commit_answer_timeout_s = 60;
   bool seal = true;     // take part in sealing (one sealer at a time per database)
   bool migrate = true;  // apply migrations at start-up

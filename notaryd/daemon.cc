@@ -15,6 +15,7 @@
 #include "log/cosignature.h"
 #include "pipeline/auth.h"
 #include "pipeline/checkpoint_publisher.h"
+#include "pipeline/indexer.h"
 #include "pipeline/ingest.h"
 #include "pipeline/key_files.h"
 #include "pipeline/retention.h"
@@ -31,6 +32,7 @@
 #include "storage/journal_store.h"
 #include "storage/migrations.h"
 #include "storage/read_replica.h"
+#include "storage/receipt_index.h"
 #include "storage/receipt_store.h"
 #include "storage/retention_store.h"
 
@@ -64,6 +66,8 @@ struct Daemon::Parts {
   std::unique_ptr<storage::ErasureStore> erasures;
   std::unique_ptr<storage::RetentionStore> retention;
   std::unique_ptr<pipeline::RetentionSweeper> sweeper;  // unless --retention-sweep-interval-s 0
+  std::unique_ptr<storage::ReceiptIndex> index;
+  std::unique_ptr<pipeline::Indexer> indexer;  // unless --index-interval-ms 0
   // With --read-database-url: the replica's pool, its gate and the stores the read routes use
   // over it.
   std::unique_ptr<storage::Database> read_db;
@@ -396,6 +400,13 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
     p->sweeper = std::make_unique<pipeline::RetentionSweeper>(ro, *p->retention, *p->erasures);
     p->sweeper->Start();
   }
+  p->index = std::make_unique<storage::ReceiptIndex>(*p->db);
+  if (c.index_interval_ms > 0) {
+    pipeline::Indexer::Options io;
+    io.interval = std::chrono::milliseconds(c.index_interval_ms);
+    p->indexer = std::make_unique<pipeline::Indexer>(io, *p->index, p->metrics);
+    p->indexer->Start();
+  }
   if (!c.read_database_url.empty()) {
     // Say which URL failed: the primary's opened a moment ago.
     auto read_db = storage::Database::Open({c.read_database_url, c.db_connections});
@@ -444,6 +455,7 @@ void Daemon::Stop() {
   // 250s: nothing waits on it).
   if (parts_->sender_checker) parts_->sender_checker->Stop();
   if (parts_->sweeper) parts_->sweeper->Stop();
+  if (parts_->indexer) parts_->indexer->Stop();
   parts_->ingestor.reset();                    // answers what is queued
   if (parts_->sealer) parts_->sealer->Stop();  // seals what waits
   if (parts_->publisher) {

@@ -69,6 +69,8 @@ std::string Metrics::Render() const {
                static_cast<double>(ingest_temp_failures.load()));
   AppendMetric(out, "blocks_sealed_total", "counter", static_cast<double>(blocks_sealed.load()));
   AppendMetric(out, "leaves_sealed_total", "counter", static_cast<double>(leaves_sealed.load()));
+  AppendMetric(out, "receipts_indexed_total", "counter",
+               static_cast<double>(receipts_indexed.load()));
   AppendMetric(out, "tsa_failures_total", "counter", static_cast<double>(tsa_failures.load()));
   AppendMetric(out, "tsa_replies_total", "counter", static_cast<double>(tsa_replies.load()));
   AppendMetric(out, "http_requests_total", "counter", static_cast<double>(http_requests.load()));

@@ -200,6 +200,8 @@ void HttpApi::Routes() {
     auto who = RequireScope(d, req, res, "read");
     if (!who) return;
     const std::string id = req.matches[1];
+    // The holds in force below include those by search, which read the index.
+    if (auto st = CatchUpIndex(d, who->tenant); !st.ok()) return SendErrorFor(res, st.error());
     storage::ReadReplica::Scope scope;
     auto reads = PickReadStores(d, scope);
     if (!reads.ok()) return SendErrorFor(res, reads.error());
@@ -240,6 +242,7 @@ void HttpApi::Routes() {
     if (!who) return;
     auto q = SearchFromRequest(req, who->tenant);
     if (!q.ok()) return SendError(res, 400, "bad_query", q.error().message());
+    if (auto st = CatchUpIndex(d, who->tenant); !st.ok()) return SendErrorFor(res, st.error());
     storage::ReadReplica::Scope scope;
     auto reads = PickReadStores(d, scope);
     if (!reads.ok()) return SendErrorFor(res, reads.error());

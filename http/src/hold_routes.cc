@@ -12,8 +12,10 @@
 namespace http {
 namespace {
 
-common::Result<nlohmann::json> HoldJson(storage::HoldStore& store, const storage::Hold& h) {
-  ASSIGN_OR_RETURN(int64_t covered, store.CountCovered(h));
+common::Result<nlohmann::json> HoldJson(HttpDeps& d, const storage::Hold& h) {
+  // A hold by search counts what the index shows: every message received before this call.
+  if (h.query) RETURN_IF_ERROR(CatchUpIndex(d, h.tenant));
+  ASSIGN_OR_RETURN(int64_t covered, d.holds->CountCovered(h));
   nlohmann::json j = {{"id", h.id},
                       {"name", h.name},
                       {"reason", h.reason},
@@ -110,7 +112,7 @@ void RegisterHoldRoutes(httplib::Server& s, HttpDeps& d) {
         pipeline::PlaceHold(*d.holds, who->tenant, who->key_id, *request, d.clock->NowMicros());
     if (!hold.ok()) return SendErrorFor(res, hold.error(), "bad_hold");
     LogAccess(d, *who, req, "POST /v1/holds", "", "hold " + hold->id);
-    auto body = HoldJson(*d.holds, *hold);
+    auto body = HoldJson(d, *hold);
     if (!body.ok()) return SendErrorFor(res, body.error());
     SendJson(res, *body, 201);
   });
@@ -122,7 +124,7 @@ void RegisterHoldRoutes(httplib::Server& s, HttpDeps& d) {
     if (!holds.ok()) return SendErrorFor(res, holds.error());
     nlohmann::json items = nlohmann::json::array();
     for (const auto& h : *holds) {
-      auto j = HoldJson(*d.holds, h);
+      auto j = HoldJson(d, h);
       if (!j.ok()) return SendErrorFor(res, j.error());
       items.push_back(std::move(*j));
     }
@@ -136,7 +138,7 @@ void RegisterHoldRoutes(httplib::Server& s, HttpDeps& d) {
     auto hold = d.holds->Get(who->tenant, req.matches[1]);
     if (!hold.ok()) return SendErrorFor(res, hold.error());
     if (!hold->has_value()) return SendError(res, 404, "not_found", "no such hold");
-    auto body = HoldJson(*d.holds, **hold);
+    auto body = HoldJson(d, **hold);
     if (!body.ok()) return SendErrorFor(res, body.error());
     LogAccess(d, *who, req, "GET /v1/holds/{id}", "", "hold " + (*hold)->id);
     SendJson(res, *body);
@@ -156,7 +158,7 @@ void RegisterHoldRoutes(httplib::Server& s, HttpDeps& d) {
                                       j["reason"].get<std::string>(), d.clock->NowMicros());
     if (!hold.ok()) return SendErrorFor(res, hold.error(), "bad_release");
     LogAccess(d, *who, req, "DELETE /v1/holds/{id}", "", "release " + hold->id);
-    auto body = HoldJson(*d.holds, *hold);
+    auto body = HoldJson(d, *hold);
     if (!body.ok()) return SendErrorFor(res, body.error());
     SendJson(res, *body);
   });

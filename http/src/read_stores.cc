@@ -1,6 +1,7 @@
-// PickReadStores: where a read route reads (routes.h).
+// PickReadStores: where a read route reads, and CatchUpIndex (routes.h).
 #include "pipeline/sealer.h"
 #include "routes.h"
+#include "storage/receipt_index.h"
 
 namespace http {
 
@@ -17,6 +18,12 @@ common::Result<ReadStores> PickReadStores(HttpDeps& d, storage::ReadReplica::Sco
                     &d.admin,          d.journal,
                     d.authentications, d.holds,
                     d.erasures};
+}
+
+common::Status CatchUpIndex(HttpDeps& d, const std::string& tenant) {
+  auto n = storage::ReceiptIndex(d.db).CatchUp(tenant);
+  if (!n.ok()) return n.error();
+  return common::Ok();
 }
 
 }  // namespace http

@@ -45,6 +45,11 @@ struct ReadStores {
 };
 common::Result<ReadStores> PickReadStores(HttpDeps& d, storage::ReadReplica::Scope& scope);
 
+// Indexes the tenant's receipts still queued for the search index (storage/receipt_index.h),
+// on the primary, so that a search or a hold's coverage read after it sees every message
+// acknowledged before. Call it before PickReadStores: the replica then waits for these rows too.
+common::Status CatchUpIndex(HttpDeps& d, const std::string& tenant);
+
 // Appends to the access trail; a failure is logged, never shown to the client.
 void LogAccess(HttpDeps& d, const pipeline::Principal& who, const httplib::Request& req,
                const std::string& route, const std::string& receipt_id, const std::string& detail);

@@ -4,6 +4,7 @@
 
 #include "hold_coverage.h"
 #include "pg_util.h"
+#include "storage/receipt_index.h"
 #include "transaction.h"
 
 namespace storage {
@@ -66,6 +67,9 @@ common::Result<Erasure> ErasureStore::Erase(const std::string& tenant,
       return common::Error::Conflict(
           "the message is not sealed yet; erase it once it is (within seconds)");
     }
+    // A hold by search is weighed against the message's searchable fields: a receipt still
+    // queued for the index (migration 0015) is indexed first.
+    IndexReceiptTx(tx, receipt_id);
     ASSIGN_OR_RETURN(std::vector<HoldRef> holds, CoveringTx(db_, tx, tenant, receipt_id));
     if (!holds.empty()) {
       std::string names;

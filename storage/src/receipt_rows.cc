@@ -20,7 +20,8 @@ const char* const kReceiptColumns =
 
 const char* const kReceiptFrom =
     " FROM receipts r JOIN tenants t ON t.id = r.tenant_id"
-    " LEFT JOIN leaves l ON l.receipt_id = r.id ";
+    " LEFT JOIN leaves l ON l.receipt_id = r.id"
+    " LEFT JOIN receipt_index x ON x.receipt_id = r.id ";
 
 notary::Receipt ReadRow(const pqxx::row& row) {
   notary::Receipt r;

@@ -1,6 +1,6 @@
 // ReceiptStore::Search: the filters of GET /v1/messages as one parameterised query over the
-// indexes of migration 0003, with (reception time, id) cursor pagination, newest first unless
-// asked otherwise.
+// receipts and their search index (receipt_index, migration 0015), with (reception time, id) cursor
+// pagination, newest first unless asked otherwise.
 #include <algorithm>
 #include <pqxx/pqxx>
 
@@ -44,21 +44,21 @@ common::Result<std::string> SearchFilter(Database& db, const SearchQuery& q,
   };
   std::string where = "t.name = " + param(q.tenant);
   if (q.id) where += " AND r.id = " + param(*q.id) + "::uuid";
-  if (q.message_id) where += " AND r.message_id = " + param(*q.message_id);
+  if (q.message_id) where += " AND x.message_id = " + param(*q.message_id);
   if (q.from) {
     if (q.from->find('@') != std::string::npos && q.from->find(' ') == std::string::npos) {
       std::string p = param(*q.from);
       // An address: the envelope sender or the From header's address, exactly.
       where +=
-          " AND (lower(r.envelope_from) = lower(" + p + ") OR r.hdr_from_addr = lower(" + p + "))";
+          " AND (lower(x.envelope_from) = lower(" + p + ") OR x.hdr_from_addr = lower(" + p + "))";
     } else {
       // Anything else (a name, part of an address): contained in the From header.
-      where += " AND lower(r.hdr_from) LIKE lower(" + param(LikePattern(*q.from)) + ")";
+      where += " AND lower(x.hdr_from) LIKE lower(" + param(LikePattern(*q.from)) + ")";
     }
   }
-  if (q.to) where += " AND r.addresses @> ARRAY[lower(" + param(*q.to) + ")]";
+  if (q.to) where += " AND x.addresses @> ARRAY[lower(" + param(*q.to) + ")]";
   if (q.subject)
-    where += " AND lower(r.subject) LIKE lower(" + param(LikePattern(*q.subject)) + ")";
+    where += " AND lower(x.subject) LIKE lower(" + param(LikePattern(*q.subject)) + ")";
   if (q.since_us)
     where += " AND r.received_at_us >= " + param(std::to_string(*q.since_us)) + "::bigint";
   if (q.until_us)
@@ -79,11 +79,11 @@ common::Result<std::string> SearchFilter(Database& db, const SearchQuery& q,
     // contains test then runs on those alone. Otherwise the trigram index serves the LIKE.
     ASSIGN_OR_RETURN(auto words, InnerWords(db, *q.attachment_name));
     if (!words.empty()) {
-      where += " AND notary_name_tokens(r.attachment_names) @> " + param(TextArray(words)) +
-               "::text[] AND strpos(notary_names_text(r.attachment_names), lower(" +
+      where += " AND notary_name_tokens(x.attachment_names) @> " + param(TextArray(words)) +
+               "::text[] AND strpos(notary_names_text(x.attachment_names), lower(" +
                param(*q.attachment_name) + ")) > 0";
     } else {
-      where += " AND notary_names_text(r.attachment_names) LIKE lower(" +
+      where += " AND notary_names_text(x.attachment_names) LIKE lower(" +
                param(LikePattern(*q.attachment_name)) + ")";
     }
   }

@@ -1,5 +1,6 @@
-// Private: the filters of a SearchQuery as one SQL condition over `receipts r JOIN tenants t`
-// (and `leaves l` for status), with its values appended to `params` as $n placeholders. Used
+// Private: the filters of a SearchQuery as one SQL condition over `receipts r JOIN tenants t`,
+// `receipt_index x` for the personal fields (a receipt not indexed yet matches none of
+// those) and `leaves l` for status, with its values appended to `params` as $n placeholders. Used
 // by ReceiptStore::Search and by the holds whose coverage is a search (HoldStore).
 #pragma once
 

@@ -41,6 +41,7 @@ class Metrics {
   std::atomic<uint64_t> ingest_temp_failures{0};
   std::atomic<uint64_t> blocks_sealed{0};
   std::atomic<uint64_t> leaves_sealed{0};
+  std::atomic<uint64_t> receipts_indexed{0};  // copied into the search index
   std::atomic<uint64_t> tsa_failures{0};
   std::atomic<uint64_t> tsa_replies{0};
   std::atomic<uint64_t> http_requests{0};

@@ -1,9 +1,9 @@
 // ErasureStore: erasing a message (migration 0013, docs/retention.md "Erasure"). An erasure
 // appends an action record of kind "erasure" (queued for sealing), and in the same
 // transaction the database's notary_erase() blanks the receipt's personal fields and deletes
-// its bytes (when no live receipt of the tenant shares them), journal report and sender
-// evidence. The hashes, leaf record and proofs stay: the receipt still proves that a message
-// with those hashes was received.
+// its bytes (when no live receipt of the tenant shares them), search index row, journal report
+// and sender evidence. The hashes, leaf record and proofs stay: the receipt still proves that a
+// message with those hashes was received.
 //
 // Thread-safety: thread-safe (uses the Database pool).
 #pragma once
