@@ -8,7 +8,8 @@
 # notaryd, PostgreSQL, smtp-source and smtp-sink, and the CPU budget per message that half of
 # smtp-sink's rate leaves for notaryd and PostgreSQL on this machine.
 #
-#   bench/smtp_ingest.sh [MESSAGES]        BUILD_DIR=build SESSIONS=20
+#   bench/smtp_ingest.sh [MESSAGES]        BUILD_DIR=build SESSIONS=20 NOTARYD_ARGS=
+# (NOTARYD_ARGS="--index-interval-ms 0": the durable path alone, the search index left queued)
 # Needs root (Postfix's master) and a build with notaryd.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -22,7 +23,7 @@ bench_start smtp-bench
 notary=$(port); http=$(port); sink=$(port); relay_sink=$(port); pfport=$(port)
 "$build/notaryd/notaryd" --sender-checks false --database-url "$app" --owner-database-url "$owner" \
   --data-dir "$work/notaryd" --http-listen "127.0.0.1:$http" --smtp-listen "127.0.0.1:$notary" \
-  --log-level warn > "$work/notaryd.log" 2>&1 &
+  --log-level warn $NOTARYD_ARGS > "$work/notaryd.log" 2>&1 &
 notaryd_pid=$!
 pids+=($notaryd_pid)
 wait_port "$notary"

@@ -20,6 +20,9 @@ CREATE INDEX index_pending_tenant ON index_pending (tenant_id);
 CREATE TABLE receipt_index (
   receipt_id        uuid PRIMARY KEY REFERENCES receipts(id),
   tenant_id         bigint NOT NULL,
+  -- The receipt's, so that a search on these fields pages in reception-time order here and
+  -- reads receipts only for the rows of its page.
+  received_at_us    bigint NOT NULL,
   envelope_from     text NOT NULL,
   hdr_from          text NOT NULL,
   -- The From header's address alone, for exact sender searches ("from=alice@example.com").
@@ -30,6 +33,7 @@ CREATE TABLE receipt_index (
   addresses         text[] NOT NULL,   -- lower-case addr-specs, envelope and headers
   attachment_names  text[] NOT NULL
 );
+CREATE INDEX receipt_index_tenant_time ON receipt_index (tenant_id, received_at_us, receipt_id);
 CREATE INDEX receipt_index_subject_trgm ON receipt_index USING gin (lower(subject) gin_trgm_ops);
 CREATE INDEX receipt_index_hdr_from_trgm ON receipt_index USING gin (lower(hdr_from) gin_trgm_ops);
 CREATE INDEX receipt_index_hdr_from_addr ON receipt_index (tenant_id, hdr_from_addr);
@@ -79,11 +83,13 @@ CREATE TRIGGER erasures_unindex AFTER INSERT ON erasures
   FOR EACH ROW EXECUTE FUNCTION notary_unindex_erased();
 
 -- Every receipt not erased, indexed now (they were searchable through receipts until here).
-INSERT INTO receipt_index (receipt_id, tenant_id, envelope_from, hdr_from, subject, message_id,
-                           addresses, attachment_names)
-SELECT r.id, r.tenant_id, r.envelope_from, r.hdr_from, r.subject, r.message_id, r.addresses,
-       r.attachment_names
+INSERT INTO receipt_index (receipt_id, tenant_id, received_at_us, envelope_from, hdr_from, subject,
+                           message_id, addresses, attachment_names)
+SELECT r.id, r.tenant_id, r.received_at_us, r.envelope_from, r.hdr_from, r.subject, r.message_id,
+       r.addresses, r.attachment_names
   FROM receipts r WHERE NOT EXISTS (SELECT 1 FROM erasures e WHERE e.receipt_id = r.id);
+-- The planner's statistics for the new table at once, not at autovacuum's next visit.
+ANALYZE receipt_index;
 
 -- The search indexes leave the evidence table, and with them the computed column.
 DROP INDEX receipts_subject_trgm, receipts_hdr_from_trgm, receipts_hdr_from_addr,

@@ -340,6 +340,12 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
     if (pending.ok()) {
       common::AppendMetric(out, "receipts_pending", "gauge", static_cast<double>(*pending));
     }
+    if (raw->index) {
+      auto queued = raw->index->Backlog();
+      if (queued.ok()) {
+        common::AppendMetric(out, "receipts_index_pending", "gauge", static_cast<double>(*queued));
+      }
+    }
   });
 
   auto smtp_addr = ParseHostPort(c.smtp_listen);

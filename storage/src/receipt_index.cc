@@ -10,9 +10,10 @@ namespace {
 std::string IndexStatement(const std::string& pick) {
   return "WITH q AS (DELETE FROM index_pending WHERE receipt_id IN (" + pick +
          ") RETURNING receipt_id), i AS (INSERT INTO receipt_index (receipt_id, tenant_id,"
-         " envelope_from, hdr_from, subject, message_id, addresses, attachment_names)"
-         " SELECT r.id, r.tenant_id, r.envelope_from, r.hdr_from, r.subject, r.message_id,"
-         " r.addresses, r.attachment_names FROM q JOIN receipts r ON r.id = q.receipt_id"
+         " received_at_us, envelope_from, hdr_from, subject, message_id, addresses,"
+         " attachment_names) SELECT r.id, r.tenant_id, r.received_at_us, r.envelope_from,"
+         " r.hdr_from, r.subject, r.message_id, r.addresses, r.attachment_names"
+         " FROM q JOIN receipts r ON r.id = q.receipt_id"
          " WHERE NOT EXISTS (SELECT 1 FROM erasures e WHERE e.receipt_id = r.id)"
          " ON CONFLICT (receipt_id) DO NOTHING RETURNING 1)"
          " SELECT count(*) FROM q";

@@ -34,6 +34,11 @@ common::Result<std::vector<std::string>> InnerWords(Database& db, const std::str
       });
 }
 
+// Whether the query filters on a field of receipt_index (migration 0015).
+bool IndexedFieldsIn(const SearchQuery& q) {
+  return q.message_id || q.from || q.to || q.subject || q.attachment_name;
+}
+
 }  // namespace
 
 common::Result<std::string> SearchFilter(Database& db, const SearchQuery& q,
@@ -43,6 +48,12 @@ common::Result<std::string> SearchFilter(Database& db, const SearchQuery& q,
     return "$" + std::to_string(params.size());
   };
   std::string where = "t.name = " + param(q.tenant);
+  if (IndexedFieldsIn(q)) {
+    // The receipt's index row must exist (migration 0015). Said outright, because the
+    // planner cannot tell that the name functions below are NULL on a missing row, and would
+    // otherwise keep the outer join and filter after joining every receipt.
+    where += " AND x.receipt_id IS NOT NULL AND x.tenant_id = t.id";
+  }
   if (q.id) where += " AND r.id = " + param(*q.id) + "::uuid";
   if (q.message_id) where += " AND x.message_id = " + param(*q.message_id);
   if (q.from) {
@@ -121,19 +132,25 @@ common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
   };
   ASSIGN_OR_RETURN(std::string filter, SearchFilter(db_, q, params));
   std::string where = "WHERE " + filter;
+  // A search on the indexed fields pages over receipt_index's own copy of the reception time
+  // (migration 0015): the matching rows are sorted there, and receipts is read for the page
+  // alone. Otherwise over receipts'. The same values either way: x.receipt_id = r.id.
+  const bool indexed = IndexedFieldsIn(q);
+  const std::string time = indexed ? "x.received_at_us" : "r.received_at_us";
+  const std::string id_column = indexed ? "x.receipt_id" : "r.id";
   if (q.after) {
     // Cursor: "<received_at_us>_<id>"; rows strictly past it in the page's (time, id) order.
     auto us = q.after->substr(0, q.after->find('_'));
     auto id = q.after->substr(q.after->find('_') + 1);
-    where += std::string(" AND (r.received_at_us, r.id) ") + (q.oldest_first ? ">" : "<") + " (" +
+    where += " AND (" + time + ", " + id_column + ") " + (q.oldest_first ? ">" : "<") + " (" +
              param(us) + "::bigint, " + param(id) + "::uuid)";
   }
   int limit = std::clamp(q.limit, 1, 1000);
-  // Both directions walk the index on (tenant, received_at_us, id) of migration 0003.
-  std::string sql = std::string("SELECT ") + kReceiptColumns + kReceiptFrom + where +
-                    (q.oldest_first ? " ORDER BY r.received_at_us, r.id"
-                                    : " ORDER BY r.received_at_us DESC, r.id DESC") +
-                    " LIMIT " + std::to_string(limit + 1);
+  // Both directions can walk an index on (tenant, received_at_us, id), 0003's on receipts or
+  // 0015's on receipt_index, when the filter is broad; a narrow one sorts what its index found.
+  std::string sql = std::string("SELECT ") + kReceiptColumns + kReceiptFrom + where + " ORDER BY " +
+                    time + (q.oldest_first ? "" : " DESC") + ", " + id_column +
+                    (q.oldest_first ? "" : " DESC") + " LIMIT " + std::to_string(limit + 1);
   return InTransaction<SearchPage>(db_, [&](pqxx::work& tx) -> common::Result<SearchPage> {
     pqxx::result r = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
     SearchPage page;
