@@ -18,10 +18,13 @@ const char* const kReceiptColumns =
     "l.leaf_index, l.block_height, r.leaf_version, r.asserted_by, r.journal_report_sha256, "
     "(SELECT e.erased_at_us FROM erasures e WHERE e.receipt_id = r.id)";
 
-const char* const kReceiptFrom =
-    " FROM receipts r JOIN tenants t ON t.id = r.tenant_id"
-    " LEFT JOIN leaves l ON l.receipt_id = r.id"
-    " LEFT JOIN receipt_index x ON x.receipt_id = r.id ";
+#define NOTARY_RECEIPT_JOINS                   \
+  " JOIN tenants t ON t.id = r.tenant_id"      \
+  " LEFT JOIN leaves l ON l.receipt_id = r.id" \
+  " LEFT JOIN receipt_index x ON x.receipt_id = r.id "
+const char* const kReceiptJoins = NOTARY_RECEIPT_JOINS;
+const char* const kReceiptFrom = " FROM receipts r" NOTARY_RECEIPT_JOINS;
+#undef NOTARY_RECEIPT_JOINS
 
 notary::Receipt ReadRow(const pqxx::row& row) {
   notary::Receipt r;

@@ -12,6 +12,8 @@ namespace storage {
 // The columns ReadRow expects, in order, and the FROM clause they need.
 extern const char* const kReceiptColumns;
 extern const char* const kReceiptFrom;
+// kReceiptFrom without its first table: what follows a FROM item that names receipts `r`.
+extern const char* const kReceiptJoins;
 
 notary::Receipt ReadRow(const pqxx::row& row);
 
