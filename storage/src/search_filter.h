@@ -1,7 +1,9 @@
 // Private: the filters of a SearchQuery as one SQL condition over `receipts r JOIN tenants t`,
 // `receipt_index x` for the personal fields (a receipt not indexed yet matches none of
-// those) and `leaves l` for status, with its values appended to `params` as $n placeholders. Used
-// by ReceiptStore::Search and by the holds whose coverage is a search (HoldStore).
+// those) and `leaves l` for status, with its values appended to `params` as $n placeholders.
+// When the query has a personal field, the condition names only `x` and `t` outside its own
+// subqueries, so that Search can choose a page from receipt_index alone. Used by
+// ReceiptStore::Search and by the holds whose coverage is a search (HoldStore).
 #pragma once
 
 #include <optional>

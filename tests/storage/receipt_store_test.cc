@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/bytes.h"
 #include "common/sha256.h"
 #include "storage/migrations.h"
 #include "storage/receipt_index.h"
@@ -422,6 +423,69 @@ TEST_F(ReceiptStoreTest, AttachmentNameIsAContainsMatchWithOrWithoutWholeWords) 
   EXPECT_EQ(found("\xec\x95\xbd.pd"), "3");
   EXPECT_EQ(found("txt 517"), "4");  // names are searched as one text, joined by spaces
   EXPECT_EQ(found("50%"), "");
+}
+
+// A search on an indexed field chooses its page in receipt_index and names the receipt through
+// it in every other filter (hash, part, status, time, id): each still narrows as on receipts.
+TEST_F(ReceiptStoreTest, IndexedSearchCombinesWithEveryOtherFilter) {
+  storage::ReceiptStore store(*db_);
+  std::vector<storage::NewReceipt> ms;
+  for (int i = 0; i < 4; ++i) {
+    auto m =
+        Make("0190a5d8-0000-7000-8000-00000000040" + std::to_string(i), "c" + std::to_string(i));
+    m.receipt.received_at_us += i;
+    m.receipt.parts[0].sha256 = common::Sha256Of("part " + std::to_string(i % 2));
+    ms.push_back(m);
+  }
+  std::vector<const storage::NewReceipt*> ptrs;
+  for (auto& m : ms) ptrs.push_back(&m);
+  ASSERT_TRUE(store.Insert(ptrs).ok());
+  Index();
+  auto ids = [&](storage::SearchQuery q) {
+    q.tenant = "default";
+    q.subject = "vertrag";  // every one of them, through the index
+    q.oldest_first = true;
+    auto r = store.Search(q);
+    EXPECT_TRUE(r.ok()) << r.error().ToString();
+    std::string out;
+    if (r.ok()) {
+      for (const auto& it : r->items) out += it.id.substr(it.id.size() - 1);
+    }
+    return out;
+  };
+  EXPECT_EQ(ids({}), "0123");
+  storage::SearchQuery q;
+  q.sha256 = common::ToHex(ms[2].receipt.raw_sha256);
+  EXPECT_EQ(ids(q), "2");
+  q = {};
+  q.attachment_sha256 = common::ToHex(common::Sha256Of("part 1"));
+  EXPECT_EQ(ids(q), "13");
+  q = {};
+  q.since_us = ms[1].receipt.received_at_us;
+  q.until_us = ms[3].receipt.received_at_us;
+  EXPECT_EQ(ids(q), "12");
+  q = {};
+  q.id = ms[3].receipt.id;
+  EXPECT_EQ(ids(q), "3");
+  q = {};
+  q.status = "pending";  // none is sealed here
+  EXPECT_EQ(ids(q), "0123");
+  q.status = "sealed";
+  EXPECT_EQ(ids(q), "");
+  // Paging by the index's own time and id, two at a time.
+  q = {};
+  q.limit = 2;
+  q.tenant = "default";
+  q.subject = "vertrag";
+  auto first = store.Search(q);
+  ASSERT_TRUE(first.ok() && first->next);
+  EXPECT_EQ(first->items[0].id, ms[3].receipt.id);  // newest first
+  q.after = first->next;
+  auto second = store.Search(q);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->items.size(), 2u);
+  EXPECT_EQ(second->items[1].id, ms[0].receipt.id);
+  EXPECT_FALSE(second->next);
 }
 
 TEST(DatabaseTest, UnreachableDatabaseIsUnavailableNotACrash) {
