@@ -48,20 +48,12 @@ CREATE INDEX receipt_index_attachment_name_tokens ON receipt_index
   USING gin (notary_name_tokens(attachment_names));
 CREATE INDEX receipt_index_message_id ON receipt_index (tenant_id, message_id);
 
--- No index row for an erased receipt (an indexer that read it before the erasure), and the
--- erasure takes the row with it. An erasure waits until the receipt is indexed (the app indexes
--- it first), so that a hold by search is weighed against the message's fields.
-CREATE FUNCTION notary_index_not_erased() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF EXISTS (SELECT 1 FROM erasures WHERE receipt_id = NEW.receipt_id) THEN
-    RAISE EXCEPTION 'receipt % is erased', NEW.receipt_id
-      USING ERRCODE = 'object_not_in_prerequisite_state';
-  END IF;
-  RETURN NEW;
-END;
-$$;
+-- No index row for an erased receipt (an indexer that read it before the erasure; 0013's
+-- check, as for sender evidence), and the erasure takes the row with it. An erasure waits
+-- until the receipt is indexed (the app indexes it first), so that a hold by search is weighed
+-- against the message's fields.
 CREATE TRIGGER receipt_index_not_erased BEFORE INSERT ON receipt_index
-  FOR EACH ROW EXECUTE FUNCTION notary_index_not_erased();
+  FOR EACH ROW EXECUTE FUNCTION notary_refuse_erased();
 
 CREATE FUNCTION notary_erasure_indexed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

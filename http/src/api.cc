@@ -201,7 +201,9 @@ void HttpApi::Routes() {
     if (!who) return;
     const std::string id = req.matches[1];
     // The holds in force below include those by search, which read the index.
-    if (auto st = CatchUpIndex(d, who->tenant); !st.ok()) return SendErrorFor(res, st.error());
+    if (d.holds != nullptr) {
+      if (auto st = CatchUpIndex(d, who->tenant); !st.ok()) return SendErrorFor(res, st.error());
+    }
     storage::ReadReplica::Scope scope;
     auto reads = PickReadStores(d, scope);
     if (!reads.ok()) return SendErrorFor(res, reads.error());

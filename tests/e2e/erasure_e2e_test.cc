@@ -13,6 +13,7 @@
 
 #include "json_call.h"
 #include "notaryd_process.h"
+#include "sealed_for_erasure.h"
 #include "support/test_support.h"
 
 namespace {
@@ -56,14 +57,8 @@ class ErasureTest : public ::testing::Test {
 
   // Sealed, with its sender evidence (when checked) too: what an erasure waits for.
   void WaitSealed(const std::string& id) {
-    ASSERT_TRUE(testsupport::WaitUntil(
-        [&] {
-          return Psql(db_.SuperUrl(),
-                      "SELECT count(*) FROM leaves WHERE receipt_id = '" + id + "'") == "1" &&
-                 Psql(db_.SuperUrl(), "SELECT count(*) FROM pending WHERE receipt_id = '" + id +
-                                          "' OR authentication_of = '" + id + "'") == "0";
-        },
-        std::chrono::seconds(30)));
+    ASSERT_TRUE(testsupport::WaitUntil([&] { return e2e::SealedForErasure(db_.SuperUrl(), id); },
+                                       std::chrono::seconds(30)));
   }
 
   Reply Erase(const std::string& key, const std::string& id, const std::string& reason) {

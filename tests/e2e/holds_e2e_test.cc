@@ -7,6 +7,7 @@
 
 #include "json_call.h"
 #include "notaryd_process.h"
+#include "sealed_for_erasure.h"
 #include "support/test_support.h"
 
 namespace {
@@ -170,14 +171,8 @@ TEST_F(UnindexedHoldsTest, ErasureSearchAndCountsIndexAMessageFirst) {
   ASSERT_EQ(hold.status, 201) << hold.body.dump();
   const std::string id = Send(admin_, "Merger plans");
   // Sealed (an erasure needs it), still waiting for the index.
-  ASSERT_TRUE(testsupport::WaitUntil(
-      [&] {
-        return Psql(db_.SuperUrl(),
-                    "SELECT count(*) FROM leaves WHERE receipt_id = '" + id + "'") == "1" &&
-               Psql(db_.SuperUrl(), "SELECT count(*) FROM pending WHERE receipt_id = '" + id +
-                                        "' OR authentication_of = '" + id + "'") == "0";
-      },
-      std::chrono::seconds(30)));
+  ASSERT_TRUE(testsupport::WaitUntil([&] { return e2e::SealedForErasure(db_.SuperUrl(), id); },
+                                     std::chrono::seconds(30)));
   ASSERT_EQ(Queued(id), "1");
   EXPECT_EQ(Psql(db_.SuperUrl(), "SELECT count(*) FROM receipt_index"), "0");
 
