@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <pqxx/pqxx>
 #include <random>
@@ -33,7 +34,9 @@
 #include "storage/chain_store.h"
 #include "storage/database.h"
 #include "storage/migrations.h"
+#include "storage/receipt_fields.h"
 #include "storage/receipt_index.h"
+#include "vault/key_wrapper.h"
 
 namespace {
 
@@ -114,7 +117,12 @@ common::Hash HashOf(const pqxx::field& f) {
 // Inserts the templates, then N receipts in SQL. Each receipt's bytes are its template with
 // an X-Bench-Seq header (outside the canonical header set): distinct raw hashes, the
 // template's canonical hash, so notaryctl audit recomputes and agrees.
-void Generate(const std::string& owner_url, int64_t n, int templates) {
+// Each receipt's personal fields are sealed for the tenant as ingest seals them (migration
+// 0016): groups of kSealGroup receipts share an ephemeral key, as a group committed together
+// does; the receipts' own columns for them stay empty.
+constexpr size_t kSealGroup = 32;
+
+void Generate(const std::string& owner_url, int64_t n, int templates, vault::Wrapper& wrapper) {
   pqxx::connection c(owner_url);
   pqxx::work tx(c);
   tx.exec(
@@ -124,9 +132,11 @@ void Generate(const std::string& owner_url, int64_t n, int templates) {
   notary::Envelope env{
       "bounce@bench.example", {"archive@notary.example"}, "127.0.0.1", 0, "", "", ""};
   const common::Hash envelope_digest = notary::EnvelopeDigest(env);
+  std::vector<mime::Canonical> canonical(templates);
   for (int k = 0; k < templates; ++k) {
     std::string raw = Template(k, 300);
-    mime::Canonical can = mime::Canonicalize(raw);
+    mime::Canonical& can = canonical[k];
+    can = mime::Canonicalize(raw);
     auto split = raw.find("\r\nSubject:");
     std::string parts = "[";
     for (size_t i = 0; i < can.parts.size(); ++i) {
@@ -170,12 +180,15 @@ void Generate(const std::string& owner_url, int64_t n, int templates) {
     // the receipt will hold, as ingest builds them before it stores the receipt.
     pqxx::result fields = w.exec(
         "SELECT id::text, (1764000000 * 1e6 + i * 10000)::bigint, sha256(data), canonical,"
-        " parts_root, envelope_digest, sha256(convert_to(id::text, 'UTF8')) FROM g ORDER BY i");
+        " parts_root, envelope_digest, sha256(convert_to(id::text, 'UTF8')), k FROM g ORDER BY i");
     w.exec("CREATE TEMP TABLE rec (id uuid PRIMARY KEY, record bytea, hash bytea) ON COMMIT DROP");
+    std::vector<notary::Receipt> sealing;
+    sealing.reserve(fields.size());
     {
       pqxx::stream_to rec(w, "rec", std::vector<std::string>{"id", "record", "hash"});
       for (const auto& row : fields) {
-        notary::Receipt p;
+        sealing.emplace_back();
+        notary::Receipt& p = sealing.back();
         p.id = row[0].as<std::string>();
         p.tenant = "default";
         p.received_at_us = row[1].as<int64_t>();
@@ -194,8 +207,31 @@ void Generate(const std::string& owner_url, int64_t n, int templates) {
         if (!record.ok()) throw std::runtime_error(record.error().ToString());
         rec << std::make_tuple(p.id, "\\x" + common::ToHex(common::AsBytes(*record)),
                                "\\x" + common::ToHex(common::HashLeaf(*record)));
+        const mime::Canonical& can = canonical[row[7].as<int>()];
+        p.envelope = env;
+        p.metadata = can.metadata;
+        p.parts = can.parts;
       }
       rec.complete();
+    }
+    {
+      pqxx::stream_to out(w, "receipt_fields",
+                          std::vector<std::string>{"receipt_id", "kek_id", "wrapped_key", "data"});
+      for (size_t at = 0; at < sealing.size(); at += kSealGroup) {
+        std::vector<const notary::Receipt*> group;
+        for (size_t j = at; j < std::min(sealing.size(), at + kSealGroup); ++j) {
+          group.push_back(&sealing[j]);
+        }
+        auto sealed = storage::SealFields(wrapper, group);
+        if (!sealed.ok()) throw std::runtime_error(sealed.error().ToString());
+        for (size_t j = 0; j < group.size(); ++j) {
+          const storage::SealedValue& v = (*sealed)[j];
+          out << std::make_tuple(group[j]->id, v.kek_id,
+                                 "\\x" + common::ToHex(common::AsBytes(v.wrapped_key)),
+                                 "\\x" + common::ToHex(common::AsBytes(v.data)));
+        }
+      }
+      out.complete();
     }
     // Receipts with their records, and their queue entries taking the hash from the inserted
     // row, in one statement: as ingest writes them (storage/src/receipt_store.cc).
@@ -206,11 +242,10 @@ void Generate(const std::string& owner_url, int64_t n, int templates) {
         " parts_root, envelope_digest, salt, hdr_from, hdr_to, subject, message_id, addresses,"
         " attachment_names, leaf_record, leaf_hash) SELECT g.id, 1,"
         " to_timestamp(1764000000 + i / 100.0), (1764000000 * 1e6 + i * 10000)::bigint,"
-        " 'bench', 'smtp', 'smtp:127.0.0.1:25', $2, 'bounce@bench.example', "
-        "'{archive@notary.example}', '127.0.0.1',"
+        " 'bench', 'smtp', 'smtp:127.0.0.1:25', $2, '', '{}', '127.0.0.1',"
         " length(data), sha256(data), canonical, $1, parts_root, envelope_digest,"
-        " sha256(convert_to(g.id::text, 'UTF8')), hdr_from, hdr_to, subject, message_id,"
-        " addresses, names, rec.record, rec.hash FROM g JOIN rec ON rec.id = g.id ORDER BY i"
+        " sha256(convert_to(g.id::text, 'UTF8')), '', '{}', '', '', '{}', '{}', rec.record,"
+        " rec.hash FROM g JOIN rec ON rec.id = g.id ORDER BY i"
         " RETURNING id, seq, leaf_hash, tenant_id), q AS (INSERT INTO pending (seq, receipt_id,"
         " leaf_hash) SELECT seq, id, leaf_hash FROM r)"
         " INSERT INTO index_pending (receipt_id, tenant_id) SELECT id, tenant_id FROM r",
@@ -219,7 +254,7 @@ void Generate(const std::string& owner_url, int64_t n, int templates) {
     w.exec(
         "INSERT INTO message_parts (receipt_id, ordinal, position, content_type, charset,"
         " disposition, filename, size, sha256) SELECT g.id, (p.ord - 1)::int, p.e->>'position',"
-        " p.e->>'ct', p.e->>'cs', p.e->>'disp', p.e->>'fn', (p.e->>'size')::bigint,"
+        " p.e->>'ct', p.e->>'cs', p.e->>'disp', '', (p.e->>'size')::bigint,"
         " decode(p.e->>'sha', 'hex') FROM g, jsonb_array_elements(g.parts) WITH ORDINALITY p(e, "
         "ord)");
     w.commit();
@@ -270,9 +305,17 @@ int main(int argc, char** argv) {
     std::cerr << m.error().ToString() << "\n";
     return 1;
   }
+  // The tenants' key pairs where the bench's notaryd keeps them (it runs without a signer).
+  std::filesystem::create_directories(data_dir + "/keks.d");
+  auto holder = vault::FileKeyHolder::Open(data_dir + "/keks.d");
+  if (!holder.ok()) {
+    std::cerr << holder.error().ToString() << "\n";
+    return 1;
+  }
+  vault::Wrapper wrapper(**holder);
   if (generate) {
     auto t0 = Clock::now();
-    Generate(owner, n, 1000);
+    Generate(owner, n, 1000, wrapper);
     std::printf("generated %lld receipts in %.1f s\n", static_cast<long long>(n),
                 Ms(Clock::now() - t0) / 1000);
   }
@@ -283,7 +326,7 @@ int main(int argc, char** argv) {
   {
     // The search index, as notaryd's indexer builds it (pipeline/indexer.h), timed: what
     // ingest no longer does while the sender waits.
-    storage::ReceiptIndex index(**db);
+    storage::ReceiptIndex index(**db, &wrapper);
     auto t0 = Clock::now();
     int64_t indexed = 0;
     while (true) {

@@ -156,11 +156,12 @@ int main(int argc, char** argv) {
   std::string audit_signer, audit_data_dir;
   audit
       ->add_option("--signer", audit_signer,
-                   "notary-signer's socket (unix:/path): opens the bytes sealed at rest")
+                   "notary-signer's socket (unix:/path): opens the bytes and fields sealed at rest")
       ->envname("NOTARY_SIGNER");
-  audit->add_option("--data-dir", audit_data_dir,
-                    "notaryd's data folder, when it runs without a signer: opens the bytes "
-                    "sealed at rest with the key pairs in its keks.d");
+  audit->add_option(
+      "--data-dir", audit_data_dir,
+      "notaryd's data folder, when it runs without a signer: opens the bytes and fields "
+      "sealed at rest with the key pairs in its keks.d");
 
   auto* erase = app.add_subcommand(
       "erase", "Erase a message's bytes and personal fields, recording why (docs/retention.md)");

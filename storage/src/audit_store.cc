@@ -28,16 +28,20 @@ namespace {
 #define ACTION_JOINS                           \
   " LEFT JOIN actions x ON x.id = l.action_of" \
   " LEFT JOIN tenants xt ON xt.id = x.tenant_id"
+// A receipt's personal fields sealed at rest (migration 0016): its envelope is checked
+// against the envelope digest once they are opened.
+#define FIELDS_COLUMNS ", f.kek_id, f.wrapped_key, f.data"
+#define FIELDS_JOINS " LEFT JOIN receipt_fields f ON f.receipt_id = r.id"
 constexpr const char* kLeafRange =
     "SELECT l.leaf_index, l.block_height, r.leaf_record, l.leaf_hash, r.id::text, t.name,"
     " r.received_at_us, r.raw_sha256, r.canonical_sha256, r.parts_root, r.envelope_digest,"
     " r.salt, r.canon_version::int8, r.envelope_from, r.envelope_to, r.client_ip,"
     " r.client_port::int8, r.helo, r.tls_protocol, r.tls_cipher, r.leaf_version::int8,"
     " r.source, r.listener, r.node, r.client_name, r.auth_user, r.queue_id, r.asserted_by,"
-    " r.journal_report_sha256," AUTHENTICATION_COLUMNS ACTION_COLUMNS
+    " r.journal_report_sha256," AUTHENTICATION_COLUMNS ACTION_COLUMNS FIELDS_COLUMNS
     " FROM leaves l"
     " LEFT JOIN receipts r ON r.id = l.receipt_id"
-    " LEFT JOIN tenants t ON t.id = r.tenant_id" AUTHENTICATION_JOINS
+    " LEFT JOIN tenants t ON t.id = r.tenant_id" FIELDS_JOINS AUTHENTICATION_JOINS
     " WHERE l.leaf_index >= $1 AND l.leaf_index < $2"
     " ORDER BY l.leaf_index";
 constexpr const char* kLeafRangeWithBytes =
@@ -46,13 +50,13 @@ constexpr const char* kLeafRangeWithBytes =
     " r.salt, r.canon_version::int8, r.envelope_from, r.envelope_to, r.client_ip,"
     " r.client_port::int8, r.helo, r.tls_protocol, r.tls_cipher, r.leaf_version::int8,"
     " r.source, r.listener, r.node, r.client_name, r.auth_user, r.queue_id, r.asserted_by,"
-    " r.journal_report_sha256," AUTHENTICATION_COLUMNS ACTION_COLUMNS
+    " r.journal_report_sha256," AUTHENTICATION_COLUMNS ACTION_COLUMNS FIELDS_COLUMNS
     ", b.data,"
     " (SELECT array_agg(p.salt ORDER BY p.ordinal) FROM message_parts p"
     "  WHERE p.receipt_id = r.id), sb.kek_id, sb.wrapped_key, sb.data"
     " FROM leaves l"
     " LEFT JOIN receipts r ON r.id = l.receipt_id"
-    " LEFT JOIN tenants t ON t.id = r.tenant_id"
+    " LEFT JOIN tenants t ON t.id = r.tenant_id" FIELDS_JOINS
     " LEFT JOIN message_blobs b ON b.sha256 = r.raw_sha256"
     " LEFT JOIN sealed_blobs sb ON b.sha256 IS NULL AND sb.tenant_id = r.tenant_id"
     " AND sb.sha256 = r.raw_sha256" AUTHENTICATION_JOINS
@@ -128,6 +132,8 @@ constexpr Oid kLeafTypes[] = {
     // An action record's leaf: id, action, subject, time, actor, details, record, tenant
     // (migration 0011).
     kInt8, kText, kText, kInt8, kText, kBytea, kBytea, kText,
+    // The receipt's sealed personal fields (migration 0016).
+    kText, kBytea, kBytea,
     // With the bytes: the bytes, and the receipt's part salts (canonical form version 2); the
     // bytes sealed at rest instead (migration 0012).
     kBytea, kByteaArray, kText, kBytea, kBytea};
@@ -246,16 +252,23 @@ common::Status LeafChunk::Decode(size_t i, StoredLeaf& out) const {
   c.Bytes(r, 41, out.action_tenant);
   out.erased = false;  // the caller knows (AuditSnapshot::ErasedReceipts)
   out.bytes_read = c.with_bytes;
-  out.sealed = out.bytes_read && c.Null(r, 42) && !c.Null(r, 44);
+  out.fields_sealed = !c.Null(r, 42);
+  out.fields_opened = false;
+  out.fields_bad = false;
+  out.fields_beside = out.fields_sealed && (!out.envelope_from.empty() || !out.envelope_to.empty());
+  c.Bytes(r, 42, out.fields_kek_id);
+  c.Bytes(r, 43, out.fields_wrapped_key);
+  c.Bytes(r, 44, out.fields_data);
+  out.sealed = out.bytes_read && c.Null(r, 45) && !c.Null(r, 47);
   out.sealed_bad = false;
-  out.has_bytes = out.bytes_read && (!c.Null(r, 42) || out.sealed);
+  out.has_bytes = out.bytes_read && (!c.Null(r, 45) || out.sealed);
   out.part_salts.clear();
   if (out.bytes_read) {
-    ok = ok && c.TextArray(r, 43, out.part_salts, kBytea);
-    c.Bytes(r, 42, out.raw);
-    c.Bytes(r, 44, out.sealed_kek_id);
-    c.Bytes(r, 45, out.sealed_wrapped_key);
-    c.Bytes(r, 46, out.sealed_data);
+    ok = ok && c.TextArray(r, 46, out.part_salts, kBytea);
+    c.Bytes(r, 45, out.raw);
+    c.Bytes(r, 47, out.sealed_kek_id);
+    c.Bytes(r, 48, out.sealed_wrapped_key);
+    c.Bytes(r, 49, out.sealed_data);
   } else {
     out.raw.clear();
   }
@@ -473,7 +486,7 @@ common::Result<LeafChunk> LeafRangeReader::Read(int64_t first, int64_t end) {
   PGresult* r = chunk->rows.get();
   if (PQresultStatus(r) != PGRES_TUPLES_OK) return PqError(c, r, "reading leaves failed");
   // The decoder reads each column as the type it expects: check them once per range.
-  const int columns = impl_->with_bytes ? 47 : 42;
+  const int columns = impl_->with_bytes ? 50 : 45;
   if (PQnfields(r) != columns) return common::Error::Internal("unexpected leaf columns");
   for (int k = 0; k < columns; ++k) {
     if (PQftype(r, k) != kLeafTypes[k] || PQfformat(r, k) != 1) {

@@ -3,6 +3,7 @@
 #include <pqxx/pqxx>
 
 #include "pg_util.h"
+#include "storage/receipt_fields.h"
 #include "storage/receipt_store.h"
 #include "storage/sealed_blobs.h"
 #include "transaction.h"
@@ -63,16 +64,23 @@ common::Result<std::vector<UncheckedMessage>> AuthenticationStore::Unchecked(int
   // The messages whose bytes are sealed (migration 0012), and what opens them.
   std::vector<size_t> positions;
   std::vector<SealedBlob> sealed;
+  // The messages whose envelope and headers are sealed (migration 0016).
+  std::vector<size_t> field_positions;
+  std::vector<FieldsToOpen> fields;
   ASSIGN_OR_RETURN(
       Out out, InTransaction<Out>(db_, [&](pqxx::work& tx) -> common::Result<Out> {
         Out rows;
         positions.clear();
         sealed.clear();
+        field_positions.clear();
+        fields.clear();
         for (
             const auto& row : tx.exec_params(
                 "SELECT r.id::text, r.seq, r.received_at_us, r.leaf_hash, r.envelope_from,"
                 " r.client_ip, r.helo, r.hdr_from, b.data, t.name, s.kek_id, s.wrapped_key, s.data,"
-                " r.raw_sha256 FROM receipts r JOIN tenants t ON t.id = r.tenant_id"
+                " r.raw_sha256, f.kek_id, f.wrapped_key, f.data"
+                " FROM receipts r JOIN tenants t ON t.id = r.tenant_id"
+                " LEFT JOIN receipt_fields f ON f.receipt_id = r.id"
                 " LEFT JOIN sealed_blobs s ON s.tenant_id = r.tenant_id AND s.sha256 = r.raw_sha256"
                 " LEFT JOIN message_blobs b ON s.sha256 IS NULL AND b.sha256 = r.raw_sha256"
                 " WHERE r.seq > $1 AND r.received_at_us >= $2 AND r.leaf_hash IS NOT NULL"
@@ -90,6 +98,12 @@ common::Result<std::vector<UncheckedMessage>> AuthenticationStore::Unchecked(int
           m.client_ip = row[5].as<std::string>();
           m.helo = row[6].as<std::string>();
           m.header_from = row[7].as<std::string>();
+          if (!row[14].is_null()) {
+            field_positions.push_back(rows.size());
+            fields.push_back({row[9].as<std::string>(), m.receipt_id,
+                              SealedFields{row[14].as<std::string>(), BytesField(row[15]),
+                                           BytesField(row[16])}});
+          }
           if (!row[8].is_null()) {
             m.data = BytesField(row[8]);
           } else {
@@ -106,12 +120,22 @@ common::Result<std::vector<UncheckedMessage>> AuthenticationStore::Unchecked(int
         }
         return rows;
       }));
-  if (sealed.empty()) return out;
+  if (sealed.empty() && fields.empty()) return out;
   if (wrapper_ == nullptr) {
-    return common::Error::Unavailable("message bytes are sealed and no key holder is set");
+    return common::Error::Unavailable("messages are sealed and no key holder is set");
+  }
+  std::vector<bool> keep(out.size(), true);
+  ASSIGN_OR_RETURN(auto opened_fields, OpenFields(*wrapper_, fields));
+  for (size_t i = 0; i < opened_fields.size(); ++i) {
+    UncheckedMessage& m = out[field_positions[i]];
+    if (opened_fields[i].ok()) {
+      m.mail_from = std::move(opened_fields[i]->mail_from);
+      m.header_from = std::move(opened_fields[i]->from);
+    } else {
+      keep[field_positions[i]] = false;  // as for bytes that do not open, below
+    }
   }
   ASSIGN_OR_RETURN(auto opened, OpenBlobs(*wrapper_, sealed));
-  std::vector<bool> keep(out.size(), true);
   for (size_t i = 0; i < opened.size(); ++i) {
     if (opened[i].ok()) {
       out[positions[i]].data = std::move(*opened[i]);

@@ -16,17 +16,19 @@ const char* const kReceiptColumns =
     "extract(epoch from r.date_utc)::bigint, r.message_id, r.in_reply_to, "
     "array_to_json(r.attachment_names)::text, array_to_json(r.parse_warnings)::text, "
     "l.leaf_index, l.block_height, r.leaf_version, r.asserted_by, r.journal_report_sha256, "
-    "(SELECT e.erased_at_us FROM erasures e WHERE e.receipt_id = r.id)";
+    "(SELECT e.erased_at_us FROM erasures e WHERE e.receipt_id = r.id), f.kek_id, f.wrapped_key,"
+    " f.data";
 
-#define NOTARY_RECEIPT_JOINS                   \
-  " JOIN tenants t ON t.id = r.tenant_id"      \
-  " LEFT JOIN leaves l ON l.receipt_id = r.id" \
-  " LEFT JOIN receipt_index x ON x.receipt_id = r.id "
+#define NOTARY_RECEIPT_JOINS                          \
+  " JOIN tenants t ON t.id = r.tenant_id"             \
+  " LEFT JOIN leaves l ON l.receipt_id = r.id"        \
+  " LEFT JOIN receipt_index x ON x.receipt_id = r.id" \
+  " LEFT JOIN receipt_fields f ON f.receipt_id = r.id "
 const char* const kReceiptJoins = NOTARY_RECEIPT_JOINS;
 const char* const kReceiptFrom = " FROM receipts r" NOTARY_RECEIPT_JOINS;
 #undef NOTARY_RECEIPT_JOINS
 
-notary::Receipt ReadRow(const pqxx::row& row) {
+notary::Receipt ReadRow(const pqxx::row& row, std::optional<SealedFields>& sealed) {
   notary::Receipt r;
   notary::Envelope& e = r.envelope;
   notary::Provenance& p = r.provenance;
@@ -79,6 +81,11 @@ notary::Receipt ReadRow(const pqxx::row& row) {
   if (!row[i].is_null()) p.journal_report_sha256 = HashField(row[i]);
   ++i;
   if (!row[i].is_null()) r.erased_at_us = row[i].as<int64_t>();
+  ++i;
+  sealed.reset();
+  if (!row[i].is_null()) {
+    sealed = SealedFields{row[i].as<std::string>(), BytesField(row[i + 1]), BytesField(row[i + 2])};
+  }
   return r;
 }
 
@@ -113,6 +120,31 @@ void LoadParts(pqxx::work& tx, std::vector<notary::Receipt*> rows) {
       "ordinal",
       TextArray(ids));
   for (const auto& p : pr) by_id[p[0].as<std::string>()]->parts.push_back(ReadPart(p, 1));
+}
+
+common::Status OpenRows(vault::Wrapper* wrapper, const std::vector<notary::Receipt*>& rows,
+                        std::vector<std::optional<SealedFields>>& sealed) {
+  std::vector<FieldsToOpen> to_open;
+  std::vector<notary::Receipt*> owners;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (!sealed[i]) continue;
+    to_open.push_back({rows[i]->tenant, rows[i]->id, std::move(*sealed[i])});
+    owners.push_back(rows[i]);
+  }
+  if (to_open.empty()) return common::Ok();
+  if (wrapper == nullptr) {
+    return common::Error::Unavailable("the receipt's fields are sealed and no key holder is set");
+  }
+  ASSIGN_OR_RETURN(auto opened, OpenFields(*wrapper, to_open));
+  for (size_t i = 0; i < opened.size(); ++i) {
+    common::Status st = opened[i].ok() ? PutFields(std::move(*opened[i]), *owners[i])
+                                       : common::Status(opened[i].error());
+    if (!st.ok()) {
+      return common::Error::Internal("the stored fields of receipt " + owners[i]->id +
+                                     " do not open (" + st.error().message() + ")");
+    }
+  }
+  return common::Ok();
 }
 
 }  // namespace storage

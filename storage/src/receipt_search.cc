@@ -175,22 +175,32 @@ common::Result<SearchPage> ReceiptStore::Search(const SearchQuery& q) {
     sql = std::string("SELECT ") + kReceiptColumns + kReceiptFrom + where + " ORDER BY " + time +
           dir + ", " + id_column + dir + take;
   }
-  return InTransaction<SearchPage>(db_, [&](pqxx::work& tx) -> common::Result<SearchPage> {
-    pqxx::result r = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
-    SearchPage page;
-    for (const auto& row : r) {
-      if (static_cast<int>(page.items.size()) == limit) {
-        const notary::Receipt& last = page.items.back();
-        page.next = std::to_string(last.received_at_us) + "_" + last.id;
-        break;
-      }
-      page.items.push_back(ReadRow(row));
-    }
-    std::vector<notary::Receipt*> rows;
-    for (auto& item : page.items) rows.push_back(&item);
-    LoadParts(tx, rows);
-    return page;
-  });
+  std::vector<std::optional<SealedFields>> sealed;
+  ASSIGN_OR_RETURN(
+      SearchPage page,
+      InTransaction<SearchPage>(db_, [&](pqxx::work& tx) -> common::Result<SearchPage> {
+        pqxx::result r = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+        SearchPage page;
+        sealed.clear();
+        for (const auto& row : r) {
+          if (static_cast<int>(page.items.size()) == limit) {
+            const notary::Receipt& last = page.items.back();
+            page.next = std::to_string(last.received_at_us) + "_" + last.id;
+            break;
+          }
+          sealed.emplace_back();
+          page.items.push_back(ReadRow(row, sealed.back()));
+        }
+        std::vector<notary::Receipt*> rows;
+        for (auto& item : page.items) rows.push_back(&item);
+        LoadParts(tx, rows);
+        return page;
+      }));
+  // Opened after the transaction: the key holder may be a round trip away.
+  std::vector<notary::Receipt*> rows;
+  for (auto& item : page.items) rows.push_back(&item);
+  RETURN_IF_ERROR(OpenRows(wrapper_, rows, sealed));
+  return page;
 }
 
 }  // namespace storage

@@ -11,18 +11,12 @@
 #include "pg_array.h"
 #include "pg_util.h"
 #include "receipt_rows.h"
+#include "storage/receipt_fields.h"
 #include "storage/sealed_blobs.h"
 #include "transaction.h"
 
 namespace storage {
 namespace {
-
-std::vector<std::string> Clean(const std::vector<std::string>& v) {
-  std::vector<std::string> out;
-  out.reserve(v.size());
-  for (const auto& s : v) out.push_back(common::SanitizeUtf8(s));
-  return out;
-}
 
 std::string C(const std::string& s) { return common::SanitizeUtf8(s); }
 
@@ -40,21 +34,6 @@ bool BoundTextIsUtf8(const notary::Receipt& r) {
     if (C(t) != t) return false;
   }
   return true;
-}
-
-// Search by address covers the envelope as well as the headers, in lower case.
-std::vector<std::string> SearchAddresses(const notary::Receipt& r) {
-  auto lower = [](std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    return s;
-  };
-  std::vector<std::string> out = r.metadata.addresses;
-  if (!r.envelope.mail_from.empty()) out.push_back(lower(r.envelope.mail_from));
-  for (const std::string& t : r.envelope.recipients) out.push_back(lower(t));
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return Clean(out);
 }
 
 }  // namespace
@@ -125,7 +104,8 @@ constexpr const char* kInsertReceipts =
     " $49::int8[] AS c49, $50::bytea[] AS c50, $51::bytea[] AS c51, $52::bytea[] AS c52,"
     " $53::text[] AS c53, $54::bytea[] AS c54, $55::int4[] AS c55, $56::bytea[] AS c56,"
     " $57::text[] AS c57, $58::bytea[] AS c58, $59::int8[] AS c59, $60::text[] AS c60,"
-    " $61::bytea[] AS c61, $62::bytea[] AS c62), b"
+    " $61::bytea[] AS c61, $62::bytea[] AS c62, $63::text[] AS c63, $64::text[] AS c64,"
+    " $65::bytea[] AS c65, $66::bytea[] AS c66), b"
     " AS (INSERT INTO message_blobs (sha256, size, data) SELECT h, length(d), d FROM a,"
     " unnest(a.c51, a.c52) AS b(h, d) ON CONFLICT (sha256) DO NOTHING), s AS (INSERT INTO"
     " sealed_blobs (tenant_id, sha256, size, kek_id, wrapped_key, data) SELECT (SELECT t.id"
@@ -170,7 +150,9 @@ constexpr const char* kInsertReceipts =
     " p.disposition, p.filename, p.size, p.sha256, p.salt FROM a, unnest(a.c42, a.c43, a.c44,"
     " a.c45, a.c46, a.c47, a.c48, a.c49, a.c50, a.c56) AS p(receipt_id, ordinal, position,"
     " content_type, charset, disposition, filename, size, sha256, salt) WHERE"
-    " p.receipt_id::uuid IN (SELECT id FROM r))"
+    " p.receipt_id::uuid IN (SELECT id FROM r)), f AS (INSERT INTO receipt_fields (receipt_id,"
+    " kek_id, wrapped_key, data) SELECT f.id::uuid, f.k, f.w, f.d FROM a, unnest(a.c63, a.c64,"
+    " a.c65, a.c66) AS f(id, k, w, d) WHERE f.id::uuid IN (SELECT id FROM r))"
     " SELECT id::text FROM r";
 
 // The receipts statement's columns, in its parameter order.
@@ -192,7 +174,9 @@ struct ReceiptArrays {
       part_content_type{T::kText}, part_charset{T::kText}, part_disposition{T::kText},
       part_filename{T::kText}, part_size{T::kInt8}, part_sha256{T::kBytea}, part_salt{T::kBytea};
 
-  common::Status Add(const NewReceipt& n) {
+  // `sealed`: the personal fields go to receipt_fields (AddFields), and their columns here
+  // stay empty.
+  common::Status Add(const NewReceipt& n, bool sealed) {
     const notary::Receipt& m = n.receipt;
     if (!BoundTextIsUtf8(m)) {
       return common::Error::InvalidInput("receipt " + m.id + ": bound text is not UTF-8");
@@ -201,14 +185,15 @@ struct ReceiptArrays {
     const notary::Envelope& e = m.envelope;
     const notary::Provenance& p = m.provenance;
     const mime::Metadata& md = m.metadata;
+    const PersonalFields f = sealed ? PersonalFields() : FieldsOf(m);
     id.Add(m.id);
     tenant.Add(m.tenant);
     us.AddInt8(m.received_at_us);
     node.Add(p.node);
     source.Add(p.source);
     listener.Add(p.listener);
-    envelope_from.Add(e.mail_from);
-    envelope_to.Add(TextArray(e.recipients));
+    envelope_from.Add(f.mail_from);
+    envelope_to.Add(TextArray(f.recipients));
     client_ip.Add(e.client_ip);
     client_port.AddInt4(e.client_port);
     client_name.Add(p.client_name);
@@ -226,23 +211,23 @@ struct ReceiptArrays {
     parts_root.Add(common::AsChars(m.parts_root));
     envelope_digest.Add(common::AsChars(m.envelope_digest));
     salt.Add(common::AsChars(m.salt));
-    hdr_from.Add(C(md.from));
-    hdr_sender.Add(C(md.sender));
-    hdr_reply_to.Add(C(md.reply_to));
-    hdr_to.Add(TextArray(Clean(md.to)));
-    hdr_cc.Add(TextArray(Clean(md.cc)));
-    subject.Add(C(md.subject));
-    date_header.Add(C(md.date));
+    hdr_from.Add(f.from);
+    hdr_sender.Add(f.sender);
+    hdr_reply_to.Add(f.reply_to);
+    hdr_to.Add(TextArray(f.to));
+    hdr_cc.Add(TextArray(f.cc));
+    subject.Add(f.subject);
+    date_header.Add(f.date);
     if (md.date_utc_unix) {
       date_utc.AddInt8(*md.date_utc_unix);
     } else {
       date_utc.AddNull();
     }
-    message_id.Add(C(md.message_id));
-    in_reply_to.Add(C(md.in_reply_to));
-    addresses.Add(TextArray(SearchAddresses(m)));
-    attachment_names.Add(TextArray(Clean(md.attachment_names)));
-    parse_warnings.Add(TextArray(Clean(m.parse_warnings)));
+    message_id.Add(f.message_id);
+    in_reply_to.Add(f.in_reply_to);
+    addresses.Add(TextArray(f.addresses));
+    attachment_names.Add(TextArray(f.attachment_names));
+    parse_warnings.Add(TextArray(f.parse_warnings));
     if (n.idempotency_key) {
       idempotency_key.Add(*n.idempotency_key);
     } else {
@@ -266,7 +251,7 @@ struct ReceiptArrays {
       part_content_type.Add(C(part.content_type));
       part_charset.Add(C(part.charset));
       part_disposition.Add(C(part.disposition));
-      part_filename.Add(C(part.filename));
+      part_filename.Add(sealed ? std::string() : C(part.filename));
       part_size.AddInt8(static_cast<int64_t>(part.size));
       part_sha256.Add(common::AsChars(part.sha256));
       // Version 1 part records are unsalted: NULL, not zeros.
@@ -285,6 +270,17 @@ struct ReceiptArrays {
   PgArray sealed_tenant{T::kText}, sealed_sha256{T::kBytea}, sealed_size{T::kInt8},
       sealed_kek_id{T::kText}, sealed_wrapped{T::kBytea}, sealed_data{T::kBytea};
 
+  // The personal fields of the group's receipts, sealed (migration 0016).
+  PgArray fields_receipt{T::kText}, fields_kek_id{T::kText}, fields_wrapped{T::kBytea},
+      fields_data{T::kBytea};
+
+  void AddFields(const std::string& receipt_id, const SealedValue& v) {
+    fields_receipt.Add(receipt_id);
+    fields_kek_id.Add(v.kek_id);
+    fields_wrapped.Add(v.wrapped_key);
+    fields_data.Add(v.data);
+  }
+
   void AddSealed(const SealedBlob& b) {
     sealed_tenant.Add(b.tenant);
     sealed_sha256.Add(common::AsChars(b.sha256));
@@ -295,24 +291,27 @@ struct ReceiptArrays {
   }
 
   pqxx::result Exec(pqxx::transaction_base& tx) {
-    return ExecArrays(
-        tx, "ingest_receipts", kInsertReceipts, id, tenant, us, node, source, listener,
-        envelope_from, envelope_to, client_ip, client_port, client_name, helo, tls_protocol,
-        tls_cipher, auth_user, queue_id, smtputf8, body_type, size, raw_sha256, canonical_sha256,
-        canon_version, parts_root, envelope_digest, salt, hdr_from, hdr_sender, hdr_reply_to,
-        hdr_to, hdr_cc, subject, date_header, date_utc, message_id, in_reply_to, addresses,
-        attachment_names, parse_warnings, idempotency_key, leaf_record, leaf_hash, part_receipt,
-        part_ordinal, part_position, part_content_type, part_charset, part_disposition,
-        part_filename, part_size, part_sha256, blob_sha256, blob_data, asserted_by,
-        journal_report_sha256, leaf_version, part_salt, sealed_tenant, sealed_sha256, sealed_size,
-        sealed_kek_id, sealed_wrapped, sealed_data);
+    return ExecArrays(tx, "ingest_receipts", kInsertReceipts, id, tenant, us, node, source,
+                      listener, envelope_from, envelope_to, client_ip, client_port, client_name,
+                      helo, tls_protocol, tls_cipher, auth_user, queue_id, smtputf8, body_type,
+                      size, raw_sha256, canonical_sha256, canon_version, parts_root,
+                      envelope_digest, salt, hdr_from, hdr_sender, hdr_reply_to, hdr_to, hdr_cc,
+                      subject, date_header, date_utc, message_id, in_reply_to, addresses,
+                      attachment_names, parse_warnings, idempotency_key, leaf_record, leaf_hash,
+                      part_receipt, part_ordinal, part_position, part_content_type, part_charset,
+                      part_disposition, part_filename, part_size, part_sha256, blob_sha256,
+                      blob_data, asserted_by, journal_report_sha256, leaf_version, part_salt,
+                      sealed_tenant, sealed_sha256, sealed_size, sealed_kek_id, sealed_wrapped,
+                      sealed_data, fields_receipt, fields_kek_id, fields_wrapped, fields_data);
   }
 };
 
 // Inserts a group whose rows are in `rows`. Bytes too large for one statement have gone
 // ahead in statements of their own (in the same transaction).
-common::Result<std::vector<InsertedReceipt>> InsertRows(
-    pqxx::transaction_base& tx, ReceiptArrays& rows, const std::vector<const NewReceipt*>& batch) {
+common::Result<std::vector<InsertedReceipt>> InsertRows(pqxx::transaction_base& tx,
+                                                        ReceiptArrays& rows,
+                                                        const std::vector<const NewReceipt*>& batch,
+                                                        vault::Wrapper* wrapper) {
   std::set<std::string> inserted;
   for (const auto& row : rows.Exec(tx)) inserted.insert(row[0].as<std::string>());
   std::vector<InsertedReceipt> out;
@@ -327,14 +326,34 @@ common::Result<std::vector<InsertedReceipt>> InsertRows(
     // under it are a conflict, never the earlier receipt passed off as theirs. The
     // connection (client port) differs on every retry and is not compared.
     pqxx::result ex = tx.exec_params(
-        "SELECT r.id::text, r.received_at_us, r.raw_sha256 = $3 AND r.envelope_from = $4"
-        " AND r.envelope_to = $5::text[] FROM receipts r JOIN tenants t"
-        " ON t.id = r.tenant_id WHERE t.name = $1 AND r.idempotency_key = $2",
-        m.tenant, n->idempotency_key, Bytea(m.raw_sha256), m.envelope.mail_from,
-        TextArray(m.envelope.recipients));
+        "SELECT r.id::text, r.received_at_us, r.raw_sha256 = $3, r.envelope_from,"
+        " array_to_json(r.envelope_to)::text, f.kek_id, f.wrapped_key, f.data"
+        " FROM receipts r JOIN tenants t ON t.id = r.tenant_id"
+        " LEFT JOIN receipt_fields f ON f.receipt_id = r.id"
+        " WHERE t.name = $1 AND r.idempotency_key = $2",
+        m.tenant, n->idempotency_key, Bytea(m.raw_sha256));
     if (ex.empty()) return common::Error::Internal("receipt neither inserted nor found");
     InsertedReceipt dup{ex[0][0].as<std::string>(), true, ex[0][1].as<int64_t>()};
-    dup.conflict = !ex[0][2].as<bool>();
+    std::string mail_from = ex[0][3].as<std::string>();
+    std::vector<std::string> recipients = JsonTextArray(ex[0][4]);
+    if (!ex[0][5].is_null()) {
+      // Its envelope is sealed (migration 0016).
+      if (wrapper == nullptr) {
+        return common::Error::Unavailable(
+            "the earlier receipt's fields are sealed and no key "
+            "holder is set");
+      }
+      ASSIGN_OR_RETURN(
+          auto opened,
+          OpenFields(*wrapper, {{m.tenant, dup.id,
+                                 SealedFields{ex[0][5].as<std::string>(), BytesField(ex[0][6]),
+                                              BytesField(ex[0][7])}}}));
+      if (!opened[0].ok()) return opened[0].error();
+      mail_from = std::move(opened[0]->mail_from);
+      recipients = std::move(opened[0]->recipients);
+    }
+    dup.conflict = !ex[0][2].as<bool>() || mail_from != m.envelope.mail_from ||
+                   recipients != m.envelope.recipients;
     out.push_back(std::move(dup));
   }
   return out;
@@ -350,7 +369,7 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
   {
     std::set<std::pair<std::string, common::Hash>> seen;
     for (const NewReceipt* m : batch) {
-      RETURN_IF_ERROR(rows.Add(*m));
+      RETURN_IF_ERROR(rows.Add(*m, wrapper_ != nullptr));
       const std::string tenant = wrapper_ != nullptr ? m->receipt.tenant : "";
       if (!seen.insert({tenant, m->receipt.raw_sha256}).second) continue;
       blobs.push_back(m);
@@ -359,6 +378,11 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
   std::vector<SealedBlob> sealed;
   size_t blob_bytes = 0;
   if (wrapper_ != nullptr) {
+    std::vector<const notary::Receipt*> receipts;
+    receipts.reserve(batch.size());
+    for (const NewReceipt* m : batch) receipts.push_back(&m->receipt);
+    ASSIGN_OR_RETURN(std::vector<SealedValue> fields, SealFields(*wrapper_, receipts));
+    for (size_t i = 0; i < batch.size(); ++i) rows.AddFields(batch[i]->receipt.id, fields[i]);
     ASSIGN_OR_RETURN(sealed, SealBlobs(*wrapper_, blobs));
     for (const SealedBlob& b : sealed) blob_bytes += b.data.size();
   } else {
@@ -376,7 +400,7 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
       }
     }
     return InAutocommit<std::vector<InsertedReceipt>>(
-        db_, [&](pqxx::nontransaction& tx) { return InsertRows(tx, rows, batch); });
+        db_, [&](pqxx::nontransaction& tx) { return InsertRows(tx, rows, batch, wrapper_); });
   }
   // Large bytes go ahead in statements of at most about 16 MiB (a message may be 50 MiB),
   // in the transaction that then inserts the receipts.
@@ -410,24 +434,29 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
           ++count;
         }
         flush();
-        return InsertRows(tx, rows, batch);  // its arrays of bytes are empty
+        return InsertRows(tx, rows, batch, wrapper_);  // its arrays of bytes are empty
       });
 }
 
 common::Result<std::optional<notary::Receipt>> ReceiptStore::Get(
     const std::string& id, const std::optional<std::string>& tenant) {
   if (!IsUuid(id)) return std::optional<notary::Receipt>();
-  return InTransaction<std::optional<notary::Receipt>>(
-      db_, [&](pqxx::work& tx) -> common::Result<std::optional<notary::Receipt>> {
-        pqxx::result r =
-            tx.exec_params(std::string("SELECT ") + kReceiptColumns + kReceiptFrom +
-                               "WHERE r.id = $1::uuid AND ($2::text IS NULL OR t.name = $2)",
-                           id, tenant);
-        if (r.empty()) return std::optional<notary::Receipt>();
-        notary::Receipt row = ReadRow(r[0]);
-        LoadParts(tx, {&row});
-        return std::optional<notary::Receipt>(std::move(row));
-      });
+  std::vector<std::optional<SealedFields>> sealed(1);
+  ASSIGN_OR_RETURN(std::optional<notary::Receipt> row,
+                   InTransaction<std::optional<notary::Receipt>>(
+                       db_, [&](pqxx::work& tx) -> common::Result<std::optional<notary::Receipt>> {
+                         pqxx::result r = tx.exec_params(
+                             std::string("SELECT ") + kReceiptColumns + kReceiptFrom +
+                                 "WHERE r.id = $1::uuid AND ($2::text IS NULL OR t.name = $2)",
+                             id, tenant);
+                         if (r.empty()) return std::optional<notary::Receipt>();
+                         notary::Receipt row = ReadRow(r[0], sealed[0]);
+                         LoadParts(tx, {&row});
+                         return std::optional<notary::Receipt>(std::move(row));
+                       }));
+  // Opened after the transaction: the key holder may be a round trip away.
+  if (row) RETURN_IF_ERROR(OpenRows(wrapper_, {&*row}, sealed));
+  return row;
 }
 
 common::Result<std::string> ReceiptStore::GetRaw(const std::string& tenant,

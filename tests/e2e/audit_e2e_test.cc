@@ -13,6 +13,8 @@
 #include "notaryd_process.h"
 #include "pipeline/audit.h"
 #include "storage/database.h"
+#include "storage/receipt_fields.h"
+#include "storage/receipt_store.h"
 #include "support/test_support.h"
 #include "vault/key_wrapper.h"
 
@@ -125,6 +127,25 @@ class AuditTest : public ::testing::Test {
              ReceiptOf(leaf) + "')");
     }
   }
+  // The envelope is sealed with the receipt's personal fields (migration 0016): an attacker
+  // who holds the tenant's key pair as well seals it anew with other recipients.
+  void TamperSealedEnvelope(const std::string& receipt) {
+    auto db = storage::Database::Open({db_.AppUrl(), 1});
+    ASSERT_TRUE(db.ok());
+    auto holder = vault::FileKeyHolder::Open(dir_ + "/data/keks.d");
+    ASSERT_TRUE(holder.ok());
+    vault::Wrapper wrapper(**holder);
+    auto got = storage::ReceiptStore(**db, &wrapper).Get(receipt, std::nullopt);
+    ASSERT_TRUE(got.ok() && got->has_value());
+    notary::Receipt forged = **got;
+    forged.envelope.recipients = {"someone@else.example"};
+    auto sealed = storage::SealFields(wrapper, {&forged});
+    ASSERT_TRUE(sealed.ok());
+    Tamper("UPDATE receipt_fields SET kek_id = '" + (*sealed)[0].kek_id + "', wrapped_key = '\\x" +
+           common::ToHex(common::AsBytes((*sealed)[0].wrapped_key)) + "', data = '\\x" +
+           common::ToHex(common::AsBytes((*sealed)[0].data)) + "' WHERE receipt_id = '" + receipt +
+           "'");
+  }
   void DeleteMessageBytes(const std::string& receipt) {
     for (const char* table : {"message_blobs", "sealed_blobs"}) {
       Tamper(std::string("DELETE FROM ") + table +
@@ -165,7 +186,18 @@ TEST_F(AuditTest, EnvelopeBytesThatAreNotUtf8AreSealedAsStored) {
   ASSERT_TRUE(WaitUntil([&] { return Count(db_.SuperUrl(), "SELECT count(*) FROM leaves") == 1; },
                         std::chrono::seconds(60)));
   node.Stop();
-  EXPECT_EQ(Psql(db_.SuperUrl(), "SELECT envelope_from FROM receipts"), "caf\uFFFD@example.com");
+  // Sealed with the receipt's personal fields (migration 0016), opened with the node's keys.
+  auto db = storage::Database::Open({db_.AppUrl(), 1});
+  ASSERT_TRUE(db.ok());
+  auto holder = vault::FileKeyHolder::Open(dir_ + "/data/keks.d");
+  ASSERT_TRUE(holder.ok());
+  vault::Wrapper wrapper(**holder);
+  auto got = storage::ReceiptStore(**db, &wrapper)
+                 .Get(Psql(db_.SuperUrl(), "SELECT id FROM receipts"), std::nullopt);
+  ASSERT_TRUE(got.ok() && got->has_value()) << (got.ok() ? "" : got.error().ToString());
+  EXPECT_EQ((*got)->envelope.mail_from, "caf\uFFFD@example.com");
+  EXPECT_EQ((*got)->envelope.recipients, std::vector<std::string>{"b\uFFFD\uFFFD@example.org"});
+  EXPECT_EQ(Psql(db_.SuperUrl(), "SELECT envelope_from FROM receipts"), "");
   AuditRun a = Audit(false, 2, 2 << 20);
   EXPECT_EQ(a.rc, 0) << a.out << a.err;
 }
@@ -277,9 +309,18 @@ TEST_F(AuditTest, NamesTheLastLeafOfTheChainDropped) {
 TEST_F(AuditTest, NamesAReceiptWhoseEnvelopeWasChanged) {
   SealSome(10);
   const std::string receipt = ReceiptOf(3);
-  Tamper("UPDATE receipts SET envelope_to = '{someone@else.example}' WHERE id = '" + receipt + "'");
+  TamperSealedEnvelope(receipt);
   ExpectEveryLayoutReports(
       {"leaf 3 (receipt " + receipt, "envelope does not match its envelope digest"});
+}
+
+// Ingest leaves a sealed receipt's own columns empty: values written there since are named,
+// though every reader takes the sealed ones.
+TEST_F(AuditTest, NamesASealedReceiptWhoseClearEnvelopeColumnsWereFilledIn) {
+  SealSome(10);
+  const std::string receipt = ReceiptOf(4);
+  Tamper("UPDATE receipts SET envelope_to = '{someone@else.example}' WHERE id = '" + receipt + "'");
+  ExpectEveryLayoutReports({"leaf 4 (receipt " + receipt, "hold values beside its sealed fields"});
 }
 
 TEST_F(AuditTest, NamesATamperedLeafRecord) {
@@ -296,7 +337,7 @@ TEST_F(AuditTest, NamesATamperedLeafRecord) {
 TEST_F(AuditTest, AnEarlierChainFaultWinsOverLaterBadBytes) {
   SealSome(10);
   const std::string receipt = ReceiptOf(2);
-  Tamper("UPDATE receipts SET envelope_to = '{someone@else.example}' WHERE id = '" + receipt + "'");
+  TamperSealedEnvelope(receipt);
   TamperMessageByte(7);
   ExpectEveryLayoutReports({"leaf 2 (receipt " + receipt, "envelope does not match"});
 }
@@ -304,8 +345,7 @@ TEST_F(AuditTest, AnEarlierChainFaultWinsOverLaterBadBytes) {
 TEST_F(AuditTest, EarlierMissingBytesWinOverALaterChainFault) {
   SealSome(10);
   const std::string receipt = ReceiptOf(1);
-  Tamper("UPDATE receipts SET envelope_to = '{someone@else.example}' WHERE id = '" + ReceiptOf(8) +
-         "'");
+  TamperSealedEnvelope(ReceiptOf(8));
   TamperMessageByte(4);
   DeleteMessageBytes(receipt);
   ExpectEveryLayoutReports({"leaf 1 (receipt " + receipt, "stored message bytes are missing"});

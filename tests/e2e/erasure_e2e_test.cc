@@ -105,9 +105,16 @@ TEST_F(ErasureTest, AnErasedMessageIsNowhereInADumpAndEverythingElseStillVerifie
   ASSERT_FALSE(kept.empty());
   WaitSealed(erased);
   WaitSealed(kept);
-  ASSERT_NE(Psql(db_.SuperUrl(), "SELECT count(*) FROM receipts WHERE '" + marker +
-                                     "-terms.txt' = ANY(attachment_names)"),
-            "0");
+  // Its personal fields are sealed at rest (migration 0016), and searchable in the index.
+  ASSERT_EQ(Psql(db_.SuperUrl(),
+                 "SELECT count(*) FROM receipt_fields WHERE receipt_id = '" + erased + "'"),
+            "1");
+  ASSERT_TRUE(testsupport::WaitUntil(
+      [&] {
+        return Psql(db_.SuperUrl(), "SELECT count(*) FROM receipt_index WHERE '" + marker +
+                                        "-terms.txt' = ANY(attachment_names)") != "0";
+      },
+      std::chrono::seconds(30)));
 
   // Someone keeps a copy of the original (here: from its bundle, before the erasure).
   ASSERT_EQ(Download(erased, "/before.zip"), "200");
@@ -182,6 +189,14 @@ TEST_F(ErasureTest, AnErasedMessageIsNowhereInADumpAndEverythingElseStillVerifie
                  " WHERE a.subject = '" +
                      erased + "'"),
             "erasure");
+
+  // Its sealed fields went with it, wrapped data key and all.
+  EXPECT_EQ(Psql(db_.SuperUrl(),
+                 "SELECT count(*) FROM receipt_fields WHERE receipt_id = '" + erased + "'"),
+            "0");
+  EXPECT_EQ(
+      Psql(db_.SuperUrl(), "SELECT count(*) FROM receipt_fields WHERE receipt_id = '" + kept + "'"),
+      "1");
 
   // Nothing of it is left anywhere a backup would take.
   auto dump = RunCommand({"/usr/lib/postgresql/15/bin/pg_dump", "-d", db_.SuperUrl()}, "", 120);

@@ -71,6 +71,14 @@ struct StoredLeaf {
   // empty until the reader's caller opens them. sealed_bad: they did not open.
   bool sealed = false, sealed_bad = false;
   std::string sealed_kek_id, sealed_wrapped_key, sealed_data;
+  // The receipt's personal fields sealed at rest (migration 0016): its envelope columns are
+  // empty, and the envelope is in the sealed document (storage/receipt_fields.h).
+  // fields_opened / fields_bad: set by the reader's caller once it opened them / they did not
+  // open.
+  // fields_beside: the receipt's own envelope columns are not empty though its fields are
+  // sealed (ingest leaves them empty; something wrote them since).
+  bool fields_sealed = false, fields_opened = false, fields_bad = false, fields_beside = false;
+  std::string fields_kek_id, fields_wrapped_key, fields_data;
   // An authentication record's leaf (migration 0010): no receipt of its own (has_receipt is
   // false); the message it names, its record, the encoded results and DNS archive, and that
   // message's leaf hash as stored with it.
