@@ -34,6 +34,7 @@ bool Indexer::RunOnce(uint64_t& indexed) {
       // Fields that do not open were altered behind the notary's back; reading the message
       // (GET /v1/messages/{id}) names it.
       spdlog::error("event=index_fields_unreadable count={}", unreadable);
+      metrics_.fields_unreadable.fetch_add(static_cast<uint64_t>(unreadable));
     }
     indexed += static_cast<uint64_t>(*n);
     metrics_.receipts_indexed.fetch_add(static_cast<uint64_t>(*n));

@@ -54,7 +54,7 @@ class AuditTest : public ::testing::Test {
   }
 
   // The audit in this process, with chunks of about `chunk_bytes` spread over `workers`.
-  AuditRun Audit(bool canonical, unsigned workers, size_t chunk_bytes) {
+  AuditRun Audit(bool canonical, unsigned workers, size_t chunk_bytes, bool with_keys = true) {
     auto db = storage::Database::Open({db_.AppUrl(), 2});
     EXPECT_TRUE(db.ok());
     if (!db.ok()) return {};
@@ -62,7 +62,7 @@ class AuditTest : public ::testing::Test {
     // The node's key pairs open the bytes it sealed at rest (docs/retention.md).
     auto holder = vault::FileKeyHolder::Open(dir_ + "/data/keks.d");
     std::unique_ptr<vault::Wrapper> wrapper;
-    if (holder.ok()) {
+    if (holder.ok() && with_keys) {
       wrapper = std::make_unique<vault::Wrapper>(**holder);
       o.wrapper = wrapper.get();
     }
@@ -200,6 +200,18 @@ TEST_F(AuditTest, EnvelopeBytesThatAreNotUtf8AreSealedAsStored) {
   EXPECT_EQ(Psql(db_.SuperUrl(), "SELECT envelope_from FROM receipts"), "");
   AuditRun a = Audit(false, 2, 2 << 20);
   EXPECT_EQ(a.rc, 0) << a.out << a.err;
+}
+
+// Without the key holder, the sealed envelopes (migration 0016) cannot be checked against their
+// digests: the audit passes on what it can check and says how many it left.
+TEST_F(AuditTest, WithoutTheKeyHolderSaysHowManySealedEnvelopesItLeftUnchecked) {
+  SealSome(6);
+  AuditRun a = Audit(false, 2, 2 << 20, /*with_keys=*/false);
+  EXPECT_EQ(a.rc, 0) << a.out << a.err;
+  EXPECT_NE(a.out.find("6 envelopes sealed at rest not opened"), std::string::npos) << a.out;
+  AuditRun b = Audit(false, 2, 2 << 20);
+  EXPECT_EQ(b.rc, 0) << b.out << b.err;
+  EXPECT_EQ(b.out.find("envelopes sealed at rest not opened"), std::string::npos) << b.out;
 }
 
 TEST_F(AuditTest, NamesABadLeafInTheMiddleOfABigBlock) {

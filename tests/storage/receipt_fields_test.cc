@@ -208,6 +208,26 @@ TEST_F(ReceiptFieldsTest, FieldsMovedToAnotherReceiptOrResealedWithAnotherEnvelo
   EXPECT_NE(resealed.error().message().find("envelope digest"), std::string::npos);
 }
 
+// A row that does not open does not stop the indexer: its receipt is indexed with no fields
+// (found by none), counted, and the others as usual.
+TEST_F(ReceiptFieldsTest, TheIndexerCountsFieldsThatDoNotOpenAndGoesOn) {
+  storage::ReceiptStore store(*db_, wrapper_.get());
+  auto a = Make("0190a5d8-0000-7000-8000-000000000f01", "message a");
+  auto b = Make("0190a5d8-0000-7000-8000-000000000f02", "message b");
+  ASSERT_TRUE(store.Insert({&a, &b}).ok());
+  Sql("SET session_replication_role = replica; UPDATE receipt_fields SET data ="
+      " set_byte(data, 20, get_byte(data, 20) # 1) WHERE receipt_id = '" +
+      a.receipt.id + "'");
+  int64_t unreadable = 0;
+  auto n = storage::ReceiptIndex(*db_, wrapper_.get()).IndexBatch(100, &unreadable);
+  ASSERT_TRUE(n.ok()) << n.error().ToString();
+  EXPECT_EQ(*n, 2);
+  EXPECT_EQ(unreadable, 1);
+  EXPECT_EQ(Sql("SELECT receipt_id || ':' || subject FROM receipt_index ORDER BY receipt_id"),
+            a.receipt.id + ":\n" + b.receipt.id + ":" + b.receipt.metadata.subject + "\n");
+  EXPECT_EQ(Sql("SELECT count(*) FROM index_pending"), "0\n");
+}
+
 TEST_F(ReceiptFieldsTest, TheRowIsAppendOnlyUntilItsReceiptIsErased) {
   storage::ReceiptStore store(*db_, wrapper_.get());
   auto a = Make("0190a5d8-0000-7000-8000-000000000d01", "message a");
