@@ -248,7 +248,10 @@ void Generate(const std::string& owner_url, int64_t n, int templates, vault::Wra
         " rec.hash FROM g JOIN rec ON rec.id = g.id ORDER BY i"
         " RETURNING id, seq, leaf_hash, tenant_id), q AS (INSERT INTO pending (seq, receipt_id,"
         " leaf_hash) SELECT seq, id, leaf_hash FROM r)"
-        " INSERT INTO index_pending (receipt_id, tenant_id) SELECT id, tenant_id FROM r",
+        " INSERT INTO index_pending (receipt_id, tenant_id, received_at_us, envelope_from,"
+        " hdr_from, subject, message_id, addresses, attachment_names) SELECT r.id, r.tenant_id,"
+        " (1764000000 * 1e6 + g.i * 10000)::bigint, 'bounce@bench.example', g.hdr_from,"
+        " g.subject, g.message_id, g.addresses, g.names FROM r JOIN g ON g.id = r.id",
         static_cast<int>(mime::kCanonVersion),
         static_cast<int>(notary::LeafRecord::kLatestFormatVersion));
     w.exec(
@@ -326,7 +329,7 @@ int main(int argc, char** argv) {
   {
     // The search index, as notaryd's indexer builds it (pipeline/indexer.h), timed: what
     // ingest no longer does while the sender waits.
-    storage::ReceiptIndex index(**db, &wrapper);
+    storage::ReceiptIndex index(**db);
     auto t0 = Clock::now();
     int64_t indexed = 0;
     while (true) {

@@ -23,7 +23,7 @@ bench_start smtp-bench
 notary=$(port); http=$(port); sink=$(port); relay_sink=$(port); pfport=$(port)
 "$build/notaryd/notaryd" --sender-checks false --database-url "$app" --owner-database-url "$owner" \
   --data-dir "$work/notaryd" --http-listen "127.0.0.1:$http" --smtp-listen "127.0.0.1:$notary" \
-  --log-level warn $NOTARYD_ARGS > "$work/notaryd.log" 2>&1 &
+  --log-level warn ${NOTARYD_ARGS:-} > "$work/notaryd.log" 2>&1 &
 notaryd_pid=$!
 pids+=($notaryd_pid)
 wait_port "$notary"

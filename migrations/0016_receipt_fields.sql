@@ -11,6 +11,11 @@
 --
 -- The row is append-only, and goes with its receipt's erasure (a trigger on erasures, below):
 -- with it go the wrapped data key and the only copy of the fields.
+--
+-- The search index (0015) can no longer copy its fields from the receipt: the queue row
+-- carries them instead, written by ingest in the statement that stores the receipt, so the
+-- indexer still copies rows in SQL alone and needs no key. The queue, like the index, is not
+-- evidence and holds nothing once the indexer has been by.
 CREATE TABLE receipt_fields (
   receipt_id   uuid PRIMARY KEY REFERENCES receipts(id),
   kek_id       text NOT NULL,
@@ -36,6 +41,25 @@ END;
 $$;
 CREATE TRIGGER erasures_shred_fields AFTER INSERT ON erasures
   FOR EACH ROW EXECUTE FUNCTION notary_shred_erased_fields();
+
+-- Receipts queued before this migration are indexed from their own columns here, so that
+-- every queue row from now on carries its fields.
+INSERT INTO receipt_index (receipt_id, tenant_id, received_at_us, envelope_from, hdr_from, subject,
+                           message_id, addresses, attachment_names)
+SELECT r.id, r.tenant_id, r.received_at_us, r.envelope_from, r.hdr_from, r.subject, r.message_id,
+       r.addresses, r.attachment_names
+  FROM index_pending q JOIN receipts r ON r.id = q.receipt_id
+ WHERE NOT EXISTS (SELECT 1 FROM erasures e WHERE e.receipt_id = r.id)
+ON CONFLICT (receipt_id) DO NOTHING;
+DELETE FROM index_pending;
+ALTER TABLE index_pending
+  ADD COLUMN received_at_us    bigint NOT NULL,
+  ADD COLUMN envelope_from     text NOT NULL,
+  ADD COLUMN hdr_from          text NOT NULL,
+  ADD COLUMN subject           text NOT NULL,
+  ADD COLUMN message_id        text NOT NULL,
+  ADD COLUMN addresses         text[] NOT NULL,
+  ADD COLUMN attachment_names  text[] NOT NULL;
 
 DO $$
 BEGIN

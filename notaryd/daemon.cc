@@ -396,7 +396,7 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   deps.sender_check_max_delay = std::chrono::seconds(c.sender_check_max_delay_s);
   p->holds = std::make_unique<storage::HoldStore>(*p->db);
   deps.holds = p->holds.get();
-  p->erasures = std::make_unique<storage::ErasureStore>(*p->db, p->wrapper.get());
+  p->erasures = std::make_unique<storage::ErasureStore>(*p->db);
   deps.erasures = p->erasures.get();
   p->retention = std::make_unique<storage::RetentionStore>(*p->db);
   deps.retention = p->retention.get();
@@ -406,8 +406,7 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
     p->sweeper = std::make_unique<pipeline::RetentionSweeper>(ro, *p->retention, *p->erasures);
     p->sweeper->Start();
   }
-  p->index = std::make_unique<storage::ReceiptIndex>(*p->db, p->wrapper.get());
-  deps.index = p->index.get();
+  p->index = std::make_unique<storage::ReceiptIndex>(*p->db);
   if (c.index_interval_ms > 0) {
     pipeline::Indexer::Options io;
     io.interval = std::chrono::milliseconds(c.index_interval_ms);
@@ -433,7 +432,7 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
           std::make_unique<storage::AuthenticationStore>(*p->read_db, p->wrapper.get());
     }
     p->read_holds = std::make_unique<storage::HoldStore>(*p->read_db);
-    p->read_erasures = std::make_unique<storage::ErasureStore>(*p->read_db, p->wrapper.get());
+    p->read_erasures = std::make_unique<storage::ErasureStore>(*p->read_db);
     p->replica = std::make_unique<http::ReplicaStores>(http::ReplicaStores{
         *p->read_gate, *p->read_receipts, *p->read_chain, *p->read_admin, p->read_journal.get(),
         p->read_authentications.get(), p->read_holds.get(), p->read_erasures.get()});

@@ -71,8 +71,6 @@ std::string Metrics::Render() const {
   AppendMetric(out, "leaves_sealed_total", "counter", static_cast<double>(leaves_sealed.load()));
   AppendMetric(out, "receipts_indexed_total", "counter",
                static_cast<double>(receipts_indexed.load()));
-  AppendMetric(out, "receipt_fields_unreadable_total", "counter",
-               static_cast<double>(fields_unreadable.load()));
   AppendMetric(out, "tsa_failures_total", "counter", static_cast<double>(tsa_failures.load()));
   AppendMetric(out, "tsa_replies_total", "counter", static_cast<double>(tsa_replies.load()));
   AppendMetric(out, "http_requests_total", "counter", static_cast<double>(http_requests.load()));

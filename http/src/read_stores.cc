@@ -21,8 +21,7 @@ common::Result<ReadStores> PickReadStores(HttpDeps& d, storage::ReadReplica::Sco
 }
 
 common::Status CatchUpIndex(HttpDeps& d, const std::string& tenant) {
-  auto n =
-      d.index != nullptr ? d.index->CatchUp(tenant) : storage::ReceiptIndex(d.db).CatchUp(tenant);
+  auto n = storage::ReceiptIndex(d.db).CatchUp(tenant);
   if (!n.ok()) return n.error();
   return common::Ok();
 }

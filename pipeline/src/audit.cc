@@ -358,6 +358,12 @@ class Pipeline {
         continue;
       }
       item->results.resize(chunk->size());
+      auto envelopes = OpenEnvelopes(*chunk);
+      if (!envelopes.ok()) {
+        item->read_error = envelopes.error();
+        Finish(*item, 0);
+        continue;
+      }
       for (size_t i = 0; i < chunk->size(); ++i) {
         LeafResult& r = item->results[i];
         if (auto st = chunk->Decode(i, leaf); !st.ok()) {
@@ -374,10 +380,14 @@ class Pipeline {
             break;
           }
         }
-        if (leaf.fields_sealed && !leaf.erased) {
-          if (auto st = OpenEnvelope(leaf); !st.ok()) {
-            item->read_error = st.error();
-            break;
+        if (leaf.fields_sealed && !leaf.erased && envelopes->at[i] >= 0) {
+          auto& opened = envelopes->opened[static_cast<size_t>(envelopes->at[i])];
+          if (opened.ok()) {
+            leaf.envelope_from = std::move(opened->mail_from);
+            leaf.envelope_to = std::move(opened->recipients);
+            leaf.fields_opened = true;
+          } else {
+            leaf.fields_bad = true;  // CheckLeaf names it
           }
         }
         CheckLeaf(leaf, canonical_, r);
@@ -410,25 +420,29 @@ class Pipeline {
     return common::Ok();
   }
 
-  // A receipt's envelope sealed with its personal fields (migration 0016), opened with the key
-  // holder: CheckLeaf then checks it against the envelope digest. Fields that do not open are
-  // the leaf's fault; a holder that cannot answer is a read error; without a holder the
-  // envelope is left unchecked (counted).
-  common::Status OpenEnvelope(storage::StoredLeaf& leaf) {
-    if (wrapper_ == nullptr) return common::Ok();
-    auto opened = storage::OpenFields(
-        *wrapper_,
-        {{leaf.tenant, leaf.receipt_id,
-          storage::SealedFields{leaf.fields_kek_id, leaf.fields_wrapped_key, leaf.fields_data}}});
-    if (!opened.ok()) return opened.error();
-    if (!(*opened)[0].ok()) {
-      leaf.fields_bad = true;
-      return common::Ok();
+  // The chunk's sealed envelopes (migration 0016), opened together with the key holder (one
+  // unwrapping per tenant and key pair): opened[at[i]] for row i, at[i] -1 for a row without.
+  // CheckLeaf then checks each against its envelope digest; one that does not open is the
+  // leaf's fault; a holder that cannot answer is a read error; without a holder the envelopes
+  // are left unchecked (counted).
+  struct Envelopes {
+    std::vector<int> at;
+    std::vector<common::Result<storage::PersonalFields>> opened;
+  };
+  common::Result<Envelopes> OpenEnvelopes(const storage::LeafChunk& chunk) {
+    Envelopes e;
+    e.at.assign(chunk.size(), -1);
+    if (wrapper_ == nullptr) return e;
+    std::vector<storage::FieldsToOpen> rows;
+    storage::FieldsToOpen row;
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      if (!chunk.SealedFieldsAt(i, row)) continue;
+      e.at[i] = static_cast<int>(rows.size());
+      rows.push_back(std::move(row));
     }
-    leaf.envelope_from = std::move((*opened)[0]->mail_from);
-    leaf.envelope_to = std::move((*opened)[0]->recipients);
-    leaf.fields_opened = true;
-    return common::Ok();
+    if (rows.empty()) return e;
+    ASSIGN_OR_RETURN(e.opened, storage::OpenFields(*wrapper_, rows));
+    return e;
   }
 
   // Whether the leaf's message (a receipt's, or the one an authentication record names) is

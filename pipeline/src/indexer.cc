@@ -24,17 +24,10 @@ bool Indexer::RunOnce(uint64_t& indexed) {
   indexed = 0;
   const std::stop_token stop = thread_.get_stop_token();
   while (!stop.stop_requested()) {
-    int64_t unreadable = 0;
-    auto n = index_.IndexBatch(options_.batch, &unreadable);
+    auto n = index_.IndexBatch(options_.batch);
     if (!n.ok()) {
       spdlog::warn("event=index_failed error={}", n.error().ToString());
       return false;
-    }
-    if (unreadable > 0) {
-      // Fields that do not open were altered behind the notary's back; reading the message
-      // (GET /v1/messages/{id}) names it.
-      spdlog::error("event=index_fields_unreadable count={}", unreadable);
-      metrics_.fields_unreadable.fetch_add(static_cast<uint64_t>(unreadable));
     }
     indexed += static_cast<uint64_t>(*n);
     metrics_.receipts_indexed.fetch_add(static_cast<uint64_t>(*n));

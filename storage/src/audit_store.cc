@@ -198,6 +198,18 @@ int64_t LeafChunk::LeafIndexAt(size_t i) const {
   return v;
 }
 
+bool LeafChunk::SealedFieldsAt(size_t i, FieldsToOpen& out) const {
+  const Impl& c = *impl_;
+  const int r = static_cast<int>(i);
+  if (c.Null(r, 42)) return false;
+  c.Bytes(r, 5, out.tenant);
+  c.Bytes(r, 4, out.receipt_id);
+  c.Bytes(r, 42, out.sealed.kek_id);
+  c.Bytes(r, 43, out.sealed.wrapped_key);
+  c.Bytes(r, 44, out.sealed.data);
+  return true;
+}
+
 common::Status LeafChunk::Decode(size_t i, StoredLeaf& out) const {
   const Impl& c = *impl_;
   const int r = static_cast<int>(i);

@@ -69,7 +69,7 @@ common::Result<Erasure> ErasureStore::Erase(const std::string& tenant,
     }
     // A hold by search is weighed against the message's searchable fields: a receipt still
     // queued for the index (migration 0015) is indexed first.
-    RETURN_IF_ERROR(IndexReceiptTx(tx, wrapper_, receipt_id));
+    IndexReceiptTx(tx, receipt_id);
     ASSIGN_OR_RETURN(std::vector<HoldRef> holds, CoveringTx(db_, tx, tenant, receipt_id));
     if (!holds.empty()) {
       std::string names;

@@ -1,5 +1,7 @@
 #include "storage/receipt_store.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <cctype>
 #include <pqxx/pqxx>
@@ -87,7 +89,9 @@ constexpr const char* kInsertSealedBlobs =
 // materialised CTE (`a`) so that the planner sees their lengths neither in a custom plan nor
 // in the generic one: both then cost the same, and PostgreSQL settles on the generic plan
 // after its first five executions. Given the arrays themselves, it re-planned the statement
-// on every execution (custom plans looked cheaper), about 100 µs each.
+// on every execution (custom plans looked cheaper), about 100 µs each. `v` names its own
+// columns only: two statements read it, so PostgreSQL materialises it, and `a.*` there would
+// copy every array (the bytes among them) into each row.
 constexpr const char* kInsertReceipts =
     "WITH a AS MATERIALIZED (SELECT $1::text[] AS c1, $2::text[] AS c2, $3::int8[] AS c3,"
     " $4::text[] AS c4, $5::text[] AS c5, $6::text[] AS c6, $7::text[] AS c7, $8::text[] AS"
@@ -105,24 +109,27 @@ constexpr const char* kInsertReceipts =
     " $53::text[] AS c53, $54::bytea[] AS c54, $55::int4[] AS c55, $56::bytea[] AS c56,"
     " $57::text[] AS c57, $58::bytea[] AS c58, $59::int8[] AS c59, $60::text[] AS c60,"
     " $61::bytea[] AS c61, $62::bytea[] AS c62, $63::text[] AS c63, $64::text[] AS c64,"
-    " $65::bytea[] AS c65, $66::bytea[] AS c66), b"
+    " $65::bytea[] AS c65, $66::bytea[] AS c66, $67::text[] AS c67, $68::text[] AS c68,"
+    " $69::text[] AS c69, $70::text[] AS c70, $71::text[] AS c71, $72::text[] AS c72), b"
     " AS (INSERT INTO message_blobs (sha256, size, data) SELECT h, length(d), d FROM a,"
     " unnest(a.c51, a.c52) AS b(h, d) ON CONFLICT (sha256) DO NOTHING), s AS (INSERT INTO"
     " sealed_blobs (tenant_id, sha256, size, kek_id, wrapped_key, data) SELECT (SELECT t.id"
     " FROM tenants t WHERE t.name = s.tn), s.h, s.n, s.k, s.w, s.d FROM a, unnest(a.c57, a.c58,"
     " a.c59, a.c60, a.c61, a.c62) AS s(tn, h, n, k, w, d) ON CONFLICT (tenant_id, sha256) DO"
-    " NOTHING), v AS (SELECT * FROM"
+    " NOTHING), v AS (SELECT v.* FROM"
     " a, unnest(a.c1, a.c2, a.c3, a.c4, a.c5, a.c6, a.c7, a.c8, a.c9, a.c10, a.c11, a.c12,"
     " a.c13, a.c14, a.c15, a.c16, a.c17, a.c18, a.c19, a.c20, a.c21, a.c22, a.c23, a.c24,"
     " a.c25, a.c26, a.c27, a.c28, a.c29, a.c30, a.c31, a.c32, a.c33, a.c34, a.c35, a.c36,"
-    " a.c37, a.c38, a.c39, a.c40, a.c41, a.c53, a.c54, a.c55) AS v(id, tenant, us, node,"
+    " a.c37, a.c38, a.c39, a.c40, a.c41, a.c53, a.c54, a.c55, a.c67, a.c68, a.c69, a.c70,"
+    " a.c71, a.c72) AS v(id, tenant, us, node,"
     " source, listener,"
     " envelope_from, envelope_to, client_ip, client_port, client_name, helo, tls_protocol,"
     " tls_cipher, auth_user, queue_id, smtputf8, body_type, size, raw_sha256,"
     " canonical_sha256, canon_version, parts_root, envelope_digest, salt, hdr_from,"
     " hdr_sender, hdr_reply_to, hdr_to, hdr_cc, subject, date_header, date_utc, message_id,"
     " in_reply_to, addresses, attachment_names, parse_warnings, idempotency_key,"
-    " leaf_record, leaf_hash, asserted_by, journal_report_sha256, leaf_version)), r AS"
+    " leaf_record, leaf_hash, asserted_by, journal_report_sha256, leaf_version, ix_envelope_from,"
+    " ix_hdr_from, ix_subject, ix_message_id, ix_addresses, ix_attachment_names)), r AS"
     " (INSERT INTO receipts (id, tenant_id, received_at,"
     " received_at_us, node, source, listener, envelope_from, envelope_to, client_ip,"
     " client_port, client_name, helo, tls_protocol, tls_cipher, auth_user, queue_id,"
@@ -143,7 +150,11 @@ constexpr const char* kInsertReceipts =
     " FROM v ON CONFLICT (tenant_id, idempotency_key) DO NOTHING"
     " RETURNING id, seq, leaf_hash, tenant_id), q AS (INSERT INTO pending (seq, receipt_id,"
     " leaf_hash) SELECT seq, id, leaf_hash FROM r), ix AS (INSERT INTO index_pending"
-    " (receipt_id, tenant_id) SELECT id, tenant_id FROM r), p AS (INSERT INTO message_parts "
+    " (receipt_id, tenant_id, received_at_us, envelope_from, hdr_from, subject, message_id,"
+    " addresses, attachment_names) SELECT r.id, r.tenant_id, v.us, v.ix_envelope_from,"
+    " v.ix_hdr_from, v.ix_subject, v.ix_message_id, v.ix_addresses::text[],"
+    " v.ix_attachment_names::text[] FROM r JOIN v ON v.id::uuid = r.id),"
+    " p AS (INSERT INTO message_parts "
     "(receipt_id,"
     " ordinal, position, content_type, charset, disposition, filename, size, sha256, salt)"
     " SELECT p.receipt_id::uuid, p.ordinal, p.position, p.content_type, p.charset,"
@@ -169,7 +180,9 @@ struct ReceiptArrays {
       message_id{T::kText}, in_reply_to{T::kText}, addresses{T::kText}, attachment_names{T::kText},
       parse_warnings{T::kText}, idempotency_key{T::kText}, leaf_record{T::kBytea},
       leaf_hash{T::kBytea}, asserted_by{T::kText}, journal_report_sha256{T::kBytea},
-      leaf_version{T::kInt4};
+      leaf_version{T::kInt4}, ix_envelope_from{T::kText}, ix_hdr_from{T::kText},
+      ix_subject{T::kText}, ix_message_id{T::kText}, ix_addresses{T::kText},
+      ix_attachment_names{T::kText};
   PgArray part_receipt{T::kText}, part_ordinal{T::kInt4}, part_position{T::kText},
       part_content_type{T::kText}, part_charset{T::kText}, part_disposition{T::kText},
       part_filename{T::kText}, part_size{T::kInt8}, part_sha256{T::kBytea}, part_salt{T::kBytea};
@@ -185,7 +198,10 @@ struct ReceiptArrays {
     const notary::Envelope& e = m.envelope;
     const notary::Provenance& p = m.provenance;
     const mime::Metadata& md = m.metadata;
-    const PersonalFields f = sealed ? PersonalFields() : FieldsOf(m);
+    // The search index's fields travel in its queue row either way (migration 0016).
+    const PersonalFields all = FieldsOf(m);
+    const PersonalFields none;
+    const PersonalFields& f = sealed ? none : all;
     id.Add(m.id);
     tenant.Add(m.tenant);
     us.AddInt8(m.received_at_us);
@@ -228,6 +244,12 @@ struct ReceiptArrays {
     addresses.Add(TextArray(f.addresses));
     attachment_names.Add(TextArray(f.attachment_names));
     parse_warnings.Add(TextArray(f.parse_warnings));
+    ix_envelope_from.Add(all.mail_from);
+    ix_hdr_from.Add(all.from);
+    ix_subject.Add(all.subject);
+    ix_message_id.Add(all.message_id);
+    ix_addresses.Add(TextArray(all.addresses));
+    ix_attachment_names.Add(TextArray(all.attachment_names));
     if (n.idempotency_key) {
       idempotency_key.Add(*n.idempotency_key);
     } else {
@@ -291,20 +313,63 @@ struct ReceiptArrays {
   }
 
   pqxx::result Exec(pqxx::transaction_base& tx) {
-    return ExecArrays(tx, "ingest_receipts", kInsertReceipts, id, tenant, us, node, source,
-                      listener, envelope_from, envelope_to, client_ip, client_port, client_name,
-                      helo, tls_protocol, tls_cipher, auth_user, queue_id, smtputf8, body_type,
-                      size, raw_sha256, canonical_sha256, canon_version, parts_root,
-                      envelope_digest, salt, hdr_from, hdr_sender, hdr_reply_to, hdr_to, hdr_cc,
-                      subject, date_header, date_utc, message_id, in_reply_to, addresses,
-                      attachment_names, parse_warnings, idempotency_key, leaf_record, leaf_hash,
-                      part_receipt, part_ordinal, part_position, part_content_type, part_charset,
-                      part_disposition, part_filename, part_size, part_sha256, blob_sha256,
-                      blob_data, asserted_by, journal_report_sha256, leaf_version, part_salt,
-                      sealed_tenant, sealed_sha256, sealed_size, sealed_kek_id, sealed_wrapped,
-                      sealed_data, fields_receipt, fields_kek_id, fields_wrapped, fields_data);
+    return ExecArrays(
+        tx, "ingest_receipts", kInsertReceipts, id, tenant, us, node, source, listener,
+        envelope_from, envelope_to, client_ip, client_port, client_name, helo, tls_protocol,
+        tls_cipher, auth_user, queue_id, smtputf8, body_type, size, raw_sha256, canonical_sha256,
+        canon_version, parts_root, envelope_digest, salt, hdr_from, hdr_sender, hdr_reply_to,
+        hdr_to, hdr_cc, subject, date_header, date_utc, message_id, in_reply_to, addresses,
+        attachment_names, parse_warnings, idempotency_key, leaf_record, leaf_hash, part_receipt,
+        part_ordinal, part_position, part_content_type, part_charset, part_disposition,
+        part_filename, part_size, part_sha256, blob_sha256, blob_data, asserted_by,
+        journal_report_sha256, leaf_version, part_salt, sealed_tenant, sealed_sha256, sealed_size,
+        sealed_kek_id, sealed_wrapped, sealed_data, fields_receipt, fields_kek_id, fields_wrapped,
+        fields_data, ix_envelope_from, ix_hdr_from, ix_subject, ix_message_id, ix_addresses,
+        ix_attachment_names);
   }
 };
+
+// A group's personal fields (one document per receipt, migration 0016) and distinct bytes
+// (0012), sealed in one go: each tenant's data keys are wrapped under one ephemeral key, so
+// the group costs one X25519 key agreement per tenant, not two.
+struct SealedGroup {
+  std::vector<SealedValue> fields;  // in the order of the batch
+  std::vector<SealedBlob> blobs;    // in the order of `blobs`
+};
+common::Result<SealedGroup> SealGroup(vault::Wrapper& wrapper,
+                                      const std::vector<const NewReceipt*>& batch,
+                                      const std::vector<const NewReceipt*>& blobs) {
+  std::vector<std::string> docs, aads;
+  docs.reserve(batch.size() + blobs.size());
+  aads.reserve(batch.size() + blobs.size());
+  for (const NewReceipt* n : batch) {
+    docs.push_back(EncodeFields(FieldsOf(n->receipt)));
+    aads.push_back(FieldsAad(n->receipt.tenant, n->receipt.id));
+  }
+  for (const NewReceipt* n : blobs)
+    aads.push_back(BlobAad(n->receipt.tenant, n->receipt.raw_sha256));
+  std::vector<PlainValue> values;
+  values.reserve(batch.size() + blobs.size());
+  for (size_t i = 0; i < batch.size(); ++i)
+    values.push_back({batch[i]->receipt.tenant, docs[i], aads[i]});
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    values.push_back({blobs[i]->receipt.tenant, blobs[i]->raw, aads[batch.size() + i]});
+  }
+  auto sealed = SealForTenants(wrapper, values);
+  for (std::string& d : docs) OPENSSL_cleanse(d.data(), d.size());
+  if (!sealed.ok()) return sealed.error();
+  SealedGroup out;
+  out.fields.assign(
+      std::make_move_iterator(sealed->begin()),
+      std::make_move_iterator(sealed->begin() + static_cast<ptrdiff_t>(batch.size())));
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    SealedValue& v = (*sealed)[batch.size() + i];
+    out.blobs.push_back({blobs[i]->receipt.tenant, blobs[i]->receipt.raw_sha256,
+                         static_cast<int64_t>(blobs[i]->raw.size()), std::move(v.kek_id),
+                         std::move(v.wrapped_key), std::move(v.data)});
+  }
+  return out;
+}
 
 // Inserts a group whose rows are in `rows`. Bytes too large for one statement have gone
 // ahead in statements of their own (in the same transaction).
@@ -378,12 +443,9 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
   std::vector<SealedBlob> sealed;
   size_t blob_bytes = 0;
   if (wrapper_ != nullptr) {
-    std::vector<const notary::Receipt*> receipts;
-    receipts.reserve(batch.size());
-    for (const NewReceipt* m : batch) receipts.push_back(&m->receipt);
-    ASSIGN_OR_RETURN(std::vector<SealedValue> fields, SealFields(*wrapper_, receipts));
-    for (size_t i = 0; i < batch.size(); ++i) rows.AddFields(batch[i]->receipt.id, fields[i]);
-    ASSIGN_OR_RETURN(sealed, SealBlobs(*wrapper_, blobs));
+    ASSIGN_OR_RETURN(SealedGroup group, SealGroup(*wrapper_, batch, blobs));
+    for (size_t i = 0; i < batch.size(); ++i) rows.AddFields(batch[i]->receipt.id, group.fields[i]);
+    sealed = std::move(group.blobs);
     for (const SealedBlob& b : sealed) blob_bytes += b.data.size();
   } else {
     for (const NewReceipt* m : blobs) blob_bytes += m->raw.size();

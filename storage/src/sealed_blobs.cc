@@ -64,28 +64,6 @@ common::Result<std::string> OpenSealed(vault::Wrapper& wrapper, const std::strin
   return plain;
 }
 
-common::Result<std::vector<SealedBlob>> SealBlobs(vault::Wrapper& wrapper,
-                                                  const std::vector<const NewReceipt*>& blobs) {
-  std::vector<PlainValue> values;
-  values.reserve(blobs.size());
-  for (const NewReceipt* n : blobs) {
-    values.push_back(
-        {n->receipt.tenant, n->raw, BlobAad(n->receipt.tenant, n->receipt.raw_sha256)});
-  }
-  ASSIGN_OR_RETURN(std::vector<SealedValue> sealed, SealForTenants(wrapper, values));
-  std::vector<SealedBlob> out(blobs.size());
-  for (size_t i = 0; i < blobs.size(); ++i) {
-    SealedBlob& b = out[i];
-    b.tenant = blobs[i]->receipt.tenant;
-    b.sha256 = blobs[i]->receipt.raw_sha256;
-    b.size = static_cast<int64_t>(blobs[i]->raw.size());
-    b.kek_id = std::move(sealed[i].kek_id);
-    b.wrapped_key = std::move(sealed[i].wrapped_key);
-    b.data = std::move(sealed[i].data);
-  }
-  return out;
-}
-
 common::Result<std::string> OpenBlob(vault::Wrapper& wrapper, const std::string& tenant,
                                      const common::Hash& sha256, const std::string& kek_id,
                                      const std::string& wrapped_key, const std::string& data) {

@@ -42,8 +42,6 @@ class Metrics {
   std::atomic<uint64_t> blocks_sealed{0};
   std::atomic<uint64_t> leaves_sealed{0};
   std::atomic<uint64_t> receipts_indexed{0};  // copied into the search index
-  // Sealed personal fields the indexer found not to open (altered behind the notary's back).
-  std::atomic<uint64_t> fields_unreadable{0};
   std::atomic<uint64_t> tsa_failures{0};
   std::atomic<uint64_t> tsa_replies{0};
   std::atomic<uint64_t> http_requests{0};

@@ -25,7 +25,6 @@
 #include "storage/hold_store.h"
 #include "storage/journal_store.h"
 #include "storage/read_replica.h"
-#include "storage/receipt_index.h"
 #include "storage/receipt_store.h"
 #include "storage/retention_store.h"
 
@@ -106,9 +105,6 @@ struct HttpDeps {
   storage::ErasureStore* erasures = nullptr;
   // Retention periods (/v1/retention).
   storage::RetentionStore* retention = nullptr;
-  // The search index (migration 0015), caught up on before a search; it opens receipts' sealed
-  // fields (0016). Without it, one without a key holder.
-  storage::ReceiptIndex* index = nullptr;
   const common::Clock* clock = &common::Clock::System();  // sessions, keys, issued_at
   ReplicaStores* replica = nullptr;                       // --read-database-url
 };

@@ -30,6 +30,7 @@
 
 #include "common/result.h"
 #include "storage/database.h"
+#include "storage/receipt_fields.h"
 #include "storage/records.h"
 
 namespace storage {
@@ -107,6 +108,9 @@ class LeafChunk {
   int64_t LeafIndexAt(size_t i) const;
   // Decodes row i into `out` (reusing its buffers). kInternal when a value does not parse.
   common::Status Decode(size_t i, StoredLeaf& out) const;
+  // Row i's sealed personal fields (migration 0016), without decoding the rest: false when the
+  // row has none. So that a chunk's envelopes are opened together (storage::OpenFields).
+  bool SealedFieldsAt(size_t i, FieldsToOpen& out) const;
 
  private:
   std::shared_ptr<const Impl> impl_;

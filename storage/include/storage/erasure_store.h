@@ -15,7 +15,6 @@
 #include "common/result.h"
 #include "storage/database.h"
 #include "storage/hold_store.h"
-#include "vault/key_wrapper.h"
 
 namespace storage {
 
@@ -31,11 +30,7 @@ struct Erasure {
 
 class ErasureStore {
  public:
-  // `wrapper` opens the sealed fields (migration 0016) of a receipt still queued for the
-  // index, which an erasure indexes first; without one, such an erasure fails (kUnavailable)
-  // until the indexer has been by.
-  explicit ErasureStore(Database& db, vault::Wrapper* wrapper = nullptr)
-      : db_(db), wrapper_(wrapper) {}
+  explicit ErasureStore(Database& db) : db_(db) {}
 
   // kNotFound: not one of the tenant's receipts. kConflict: erased already, under a hold
   // (the message names each hold in force), or not sealed yet (retry shortly).
@@ -48,7 +43,6 @@ class ErasureStore {
 
  private:
   Database& db_;
-  vault::Wrapper* wrapper_;
 };
 
 }  // namespace storage

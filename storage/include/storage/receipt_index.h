@@ -16,7 +16,6 @@
 
 #include "common/result.h"
 #include "storage/database.h"
-#include "vault/key_wrapper.h"
 
 namespace storage {
 
@@ -24,16 +23,11 @@ class ReceiptIndex {
  public:
   static constexpr int kCatchUpBatch = 5000;
 
-  // `wrapper` opens the fields of receipts stored sealed (migration 0016); without one, a
-  // batch holding such a receipt fails with kUnavailable.
-  explicit ReceiptIndex(Database& db, vault::Wrapper* wrapper = nullptr)
-      : db_(db), wrapper_(wrapper) {}
+  explicit ReceiptIndex(Database& db) : db_(db) {}
 
   // Indexes up to `limit` queued receipts of any tenant, passing over those another indexer
-  // is working on. Returns how many it took from the queue. A receipt whose sealed fields do
-  // not open (altered behind the notary's back) is indexed with none, so that it is found by
-  // no personal field, and counted in `unreadable`.
-  common::Result<int64_t> IndexBatch(int limit, int64_t* unreadable = nullptr);
+  // is working on. Returns how many it took from the queue.
+  common::Result<int64_t> IndexBatch(int limit);
   // Indexes every receipt of the tenant queued when it starts, waiting for an indexer that
   // holds some until it commits: afterwards the index shows each of them. Returns how many it
   // indexed itself.
@@ -43,12 +37,10 @@ class ReceiptIndex {
 
  private:
   Database& db_;
-  vault::Wrapper* wrapper_;
 };
 
 // In the caller's transaction: indexes one receipt if it is still queued (waiting for an
 // indexer that holds it). Used by the erasure before it weighs holds by search.
-common::Status IndexReceiptTx(pqxx::transaction_base& tx, vault::Wrapper* wrapper,
-                              const std::string& receipt_id);
+void IndexReceiptTx(pqxx::transaction_base& tx, const std::string& receipt_id);
 
 }  // namespace storage

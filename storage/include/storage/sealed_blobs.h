@@ -47,11 +47,6 @@ common::Result<std::string> OpenSealed(vault::Wrapper& wrapper, const std::strin
 // "email-notary/blob\n" || str(tenant) || sha256 (32 bytes).
 std::string BlobAad(const std::string& tenant, const common::Hash& sha256);
 
-// One sealed blob per receipt in `blobs` (the caller passes each tenant's bytes once); one
-// wrapping per tenant present.
-common::Result<std::vector<SealedBlob>> SealBlobs(vault::Wrapper& wrapper,
-                                                  const std::vector<const NewReceipt*>& blobs);
-
 // The plaintext of a stored sealed blob, checked against its SHA-256. kVerifyFailed when it
 // does not open or is not those bytes; the holder's errors otherwise (kNotFound: its key
 // pair is gone).
