@@ -214,25 +214,6 @@ void Generate(const std::string& owner_url, int64_t n, int templates, vault::Wra
       }
       rec.complete();
     }
-    {
-      pqxx::stream_to out(w, "receipt_fields",
-                          std::vector<std::string>{"receipt_id", "kek_id", "wrapped_key", "data"});
-      for (size_t at = 0; at < sealing.size(); at += kSealGroup) {
-        std::vector<const notary::Receipt*> group;
-        for (size_t j = at; j < std::min(sealing.size(), at + kSealGroup); ++j) {
-          group.push_back(&sealing[j]);
-        }
-        auto sealed = storage::SealFields(wrapper, group);
-        if (!sealed.ok()) throw std::runtime_error(sealed.error().ToString());
-        for (size_t j = 0; j < group.size(); ++j) {
-          const storage::SealedValue& v = (*sealed)[j];
-          out << std::make_tuple(group[j]->id, v.kek_id,
-                                 "\\x" + common::ToHex(common::AsBytes(v.wrapped_key)),
-                                 "\\x" + common::ToHex(common::AsBytes(v.data)));
-        }
-      }
-      out.complete();
-    }
     // Receipts with their records, and their queue entries taking the hash from the inserted
     // row, in one statement: as ingest writes them (storage/src/receipt_store.cc).
     w.exec_params(
@@ -254,6 +235,26 @@ void Generate(const std::string& owner_url, int64_t n, int templates, vault::Wra
         " g.subject, g.message_id, g.addresses, g.names FROM r JOIN g ON g.id = r.id",
         static_cast<int>(mime::kCanonVersion),
         static_cast<int>(notary::LeafRecord::kLatestFormatVersion));
+    // After the receipts they belong to (a foreign key).
+    {
+      pqxx::stream_to out(w, "receipt_fields",
+                          std::vector<std::string>{"receipt_id", "kek_id", "wrapped_key", "data"});
+      for (size_t at = 0; at < sealing.size(); at += kSealGroup) {
+        std::vector<const notary::Receipt*> group;
+        for (size_t j = at; j < std::min(sealing.size(), at + kSealGroup); ++j) {
+          group.push_back(&sealing[j]);
+        }
+        auto sealed = storage::SealFields(wrapper, group);
+        if (!sealed.ok()) throw std::runtime_error(sealed.error().ToString());
+        for (size_t j = 0; j < group.size(); ++j) {
+          const storage::SealedValue& v = (*sealed)[j];
+          out << std::make_tuple(group[j]->id, v.kek_id,
+                                 "\\x" + common::ToHex(common::AsBytes(v.wrapped_key)),
+                                 "\\x" + common::ToHex(common::AsBytes(v.data)));
+        }
+      }
+      out.complete();
+    }
     w.exec(
         "INSERT INTO message_parts (receipt_id, ordinal, position, content_type, charset,"
         " disposition, filename, size, sha256) SELECT g.id, (p.ord - 1)::int, p.e->>'position',"
@@ -463,13 +464,19 @@ int main(int argc, char** argv) {
     // Real hashes to look up: one receipt's raw hash, one attachment's hash.
     pqxx::connection c(owner);
     pqxx::work tx(c);
-    std::string raw_hex =
-        tx.exec("SELECT encode(raw_sha256, 'hex') FROM receipts OFFSET 4242 LIMIT 1")[0][0]
-            .as<std::string>();
-    std::string att_hex = tx.exec(
-                                "SELECT encode(sha256, 'hex') FROM message_parts WHERE filename = "
-                                "'case-517.bin' LIMIT 1")[0][0]
+    std::string raw_hex = tx.exec_params(
+                                "SELECT encode(raw_sha256, 'hex') FROM receipts OFFSET $1"
+                                " LIMIT 1",
+                                std::min<int64_t>(4242, n - 1))[0][0]
                               .as<std::string>();
+    // Part file names are sealed with the receipt's fields: the attachment is found through
+    // the search index.
+    std::string att_hex =
+        tx.exec(
+              "SELECT encode(p.sha256, 'hex') FROM receipt_index x JOIN message_parts p"
+              " ON p.receipt_id = x.receipt_id AND p.disposition = 'attachment'"
+              " WHERE x.attachment_names = '{case-517.bin}' LIMIT 1")[0][0]
+            .as<std::string>();
     tx.commit();
     for (auto [field, value] : queries) {
       if (value == "SHA") value = raw_hex;
@@ -498,5 +505,5 @@ int main(int argc, char** argv) {
     }
   }
 
-  return AuditFigures(**db, owner, n);
+  return AuditFigures(**db, owner, n, wrapper);
 }
