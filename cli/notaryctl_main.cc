@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
   key_create->add_option("--tenant", key_tenant, "Tenant")->required();
   key_create
       ->add_option("--scope", key_scope,
-                   "ingest, read, admin, relay, journal, tsa (comma-separated)")
+                   "ingest, read, admin, relay, journal, tsa, cases (comma-separated)")
       ->required();
   key_create->add_option("--expires", key_expires, "Expiry date YYYY-MM-DD (UTC)");
   key_create->add_option("--label", key_label, "Free text shown in listings");

@@ -27,6 +27,7 @@
 #include "smtp/server.h"
 #include "storage/admin_store.h"
 #include "storage/authentication_store.h"
+#include "storage/case_store.h"
 #include "storage/chain_store.h"
 #include "storage/erasure_store.h"
 #include "storage/journal_store.h"
@@ -65,6 +66,7 @@ struct Daemon::Parts {
   std::unique_ptr<storage::HoldStore> holds;
   std::unique_ptr<storage::ErasureStore> erasures;
   std::unique_ptr<storage::RetentionStore> retention;
+  std::unique_ptr<storage::CaseStore> cases;
   std::unique_ptr<pipeline::RetentionSweeper> sweeper;  // unless --retention-sweep-interval-s 0
   std::unique_ptr<storage::ReceiptIndex> index;
   std::unique_ptr<pipeline::Indexer> indexer;  // unless --index-interval-ms 0
@@ -400,6 +402,8 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   deps.erasures = p->erasures.get();
   p->retention = std::make_unique<storage::RetentionStore>(*p->db);
   deps.retention = p->retention.get();
+  p->cases = std::make_unique<storage::CaseStore>(*p->db);
+  deps.cases = p->cases.get();
   if (c.retention_sweep_interval_s > 0) {
     pipeline::RetentionSweeper::Options ro;
     ro.interval = std::chrono::seconds(c.retention_sweep_interval_s);

@@ -296,6 +296,7 @@ void HttpApi::Routes() {
   if (d.holds != nullptr) RegisterHoldRoutes(s, d);
   if (d.erasures != nullptr) RegisterErasureRoutes(s, d);
   if (d.retention != nullptr) RegisterRetentionRoutes(s, d);
+  if (d.cases != nullptr) RegisterCaseRoutes(s, d);
   RegisterConsoleRoutes(s, d);
 }
 

@@ -26,18 +26,7 @@ common::Result<nlohmann::json> HoldJson(HttpDeps& d, const storage::Hold& h) {
                       {"record", ActionRecordJson(h.placed)},
                       {"query", nullptr},
                       {"include_future", h.include_future}};
-  if (h.query) {
-    // As GET /v1/messages parameters, with times in RFC 3339.
-    nlohmann::json q = nlohmann::json::parse(*h.query);
-    for (const char* t : {"since", "until"}) {
-      const std::string key = std::string(t) + "_us";
-      if (q.contains(key)) {
-        q[t] = common::FormatRfc3339Micros(q[key].get<int64_t>());
-        q.erase(key);
-      }
-    }
-    j["query"] = q;
-  }
+  if (h.query) j["query"] = SearchQueryJson(*h.query);
   if (h.released_at_us) {
     j["released_at"] = common::FormatRfc3339Micros(*h.released_at_us);
     j["released_by"] = h.released_by;
@@ -76,7 +65,9 @@ common::Result<pipeline::HoldRequest> HoldRequestFrom(const std::string& body,
       // The same parameters, rules and errors as GET /v1/messages, without paging.
       httplib::Request search;
       for (const auto& [name, v] : value.items()) {
-        if (name == "limit" || name == "next" || name == "status") {
+        // Not "case" either: a case's messages change when someone with the cases scope
+        // changes the case, and a hold must not shrink by that.
+        if (name == "limit" || name == "next" || name == "status" || name == "case") {
           return common::Error::InvalidInput("a hold's query has no '" + name + "'");
         }
         if (!v.is_string()) return common::Error::InvalidInput("query." + name + " is a string");

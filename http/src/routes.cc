@@ -121,7 +121,7 @@ common::Result<storage::SearchQuery> SearchFromRequest(const httplib::Request& r
   static const char* kKnown[] = {"message_id",      "from",        "to",     "subject",
                                  "since",           "until",       "sha256", "attachment_sha256",
                                  "attachment_name", "status",      "limit",  "next",
-                                 "dkim_domain",     "dkim_result", "order"};
+                                 "dkim_domain",     "dkim_result", "order",  "case"};
   for (const auto& [name, value] : req.params) {
     bool known = false;
     for (const char* k : kKnown) known = known || name == k;
@@ -150,6 +150,10 @@ common::Result<storage::SearchQuery> SearchFromRequest(const httplib::Request& r
     q.attachment_sha256 = *v;
   }
   q.dkim_domain = Param(req, "dkim_domain");
+  if (auto v = Param(req, "case")) {
+    if (!storage::IsUuid(*v)) return common::Error::InvalidInput("case is a case id");
+    q.case_id = *v;
+  }
   if (auto v = Param(req, "dkim_result")) {
     if (*v != "pass" && *v != "fail" && *v != "neutral" && *v != "temperror" && *v != "permerror") {
       return common::Error::InvalidInput(

@@ -66,6 +66,11 @@ nlohmann::json ActionRecordJson(const storage::ActionRef& a);
 // Erasure (POST /v1/messages/{id}/erase): erasure_routes.cc. ErasureJson: the `erasure` object
 // of GET /v1/messages/{id}.
 void RegisterErasureRoutes(httplib::Server& s, HttpDeps& d);
+// Cases (/v1/cases): case_routes.cc.
+// SearchQueryJson: a stored search (storage::SearchQueryToJson) as GET /v1/messages parameters,
+// times in RFC 3339, as holds and case changes show it.
+void RegisterCaseRoutes(httplib::Server& s, HttpDeps& d);
+nlohmann::json SearchQueryJson(const std::string& stored);
 // Retention (GET and PUT /v1/retention): retention_routes.cc.
 void RegisterRetentionRoutes(httplib::Server& s, HttpDeps& d);
 nlohmann::json ErasureJson(const storage::Erasure& e);

@@ -41,9 +41,9 @@ common::Result<NewApiKey> GenerateApiKey(const std::string& tenant,
   if (scopes.empty()) return common::Error::InvalidInput("at least one scope is needed");
   for (const auto& s : scopes) {
     if (s != "ingest" && s != "read" && s != "admin" && s != "relay" && s != "journal" &&
-        s != "tsa") {
+        s != "tsa" && s != "cases") {
       return common::Error::InvalidInput("unknown scope '" + s +
-                                         "' (ingest, read, admin, relay, journal, tsa)");
+                                         "' (ingest, read, admin, relay, journal, tsa, cases)");
     }
   }
   NewApiKey k;

@@ -27,6 +27,7 @@ constexpr TextFilter kTextFilters[] = {
     {"attachment_name", &SearchQuery::attachment_name},
     {"dkim_domain", &SearchQuery::dkim_domain},
     {"dkim_result", &SearchQuery::dkim_result},
+    {"case", &SearchQuery::case_id},
 };
 
 constexpr const char* kHoldColumns =

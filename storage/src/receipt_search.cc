@@ -60,6 +60,10 @@ common::Result<std::string> SearchFilter(Database& db, const SearchQuery& q,
     where += " AND x.receipt_id IS NOT NULL AND x.tenant_id = t.id";
   }
   if (q.id) where += " AND " + rid + " = " + param(*q.id) + "::uuid";
+  if (q.case_id) {
+    where += " AND " + rid + " IN (SELECT m.receipt_id FROM notary_case_members(" +
+             param(*q.case_id) + "::uuid) m)";
+  }
   if (q.message_id) where += " AND x.message_id = " + param(*q.message_id);
   if (q.from) {
     if (q.from->find('@') != std::string::npos && q.from->find(' ') == std::string::npos) {

@@ -78,11 +78,21 @@ TEST_P(AppendOnlyTest, SuperuserCannotUpdateDeleteOrTruncateEvenWhenEmpty) {
   TestDatabase db;
   ASSERT_TRUE(storage::Migrate(db.OwnerUrl(), storage::BuiltinMigrations()).ok());
   const std::string table = GetParam();
-  const std::map<std::string, std::string> column = {
-      {"blocks", "height"},         {"leaves", "leaf_index"}, {"timestamp_tokens", "tsa"},
-      {"access_log", "route"},      {"receipts", "node"},     {"message_blobs", "size"},
-      {"message_parts", "size"},    {"tiles", "width"},       {"actions", "actor"},
-      {"hold_receipts", "hold_id"}, {"sealed_blobs", "size"}, {"erasures", "reason"}};
+  const std::map<std::string, std::string> column = {{"blocks", "height"},
+                                                     {"leaves", "leaf_index"},
+                                                     {"timestamp_tokens", "tsa"},
+                                                     {"access_log", "route"},
+                                                     {"receipts", "node"},
+                                                     {"message_blobs", "size"},
+                                                     {"message_parts", "size"},
+                                                     {"tiles", "width"},
+                                                     {"actions", "actor"},
+                                                     {"hold_receipts", "hold_id"},
+                                                     {"sealed_blobs", "size"},
+                                                     {"erasures", "reason"},
+                                                     {"cases", "name"},
+                                                     {"case_changes", "reason"},
+                                                     {"case_change_receipts", "receipt_id"}};
   const std::string col = column.at(table);
   // CASCADE, so a foreign key cannot be what refuses: the trigger must. The stored bytes go by
   // an erasure (migration 0013), so their DELETE is refused row by row instead, and an empty
@@ -100,7 +110,8 @@ TEST_P(AppendOnlyTest, SuperuserCannotUpdateDeleteOrTruncateEvenWhenEmpty) {
 INSTANTIATE_TEST_SUITE_P(EvidenceTables, AppendOnlyTest,
                          ::testing::Values("blocks", "leaves", "timestamp_tokens", "access_log",
                                            "receipts", "message_blobs", "message_parts", "tiles",
-                                           "actions", "hold_receipts", "sealed_blobs", "erasures"));
+                                           "actions", "hold_receipts", "sealed_blobs", "erasures",
+                                           "cases", "case_changes", "case_change_receipts"));
 
 // Migration 0011: a hold changes once, by its release (and nothing else with it); never
 // deleted, by any role.

@@ -20,6 +20,7 @@
 #include "pipeline/ingest.h"
 #include "storage/admin_store.h"
 #include "storage/authentication_store.h"
+#include "storage/case_store.h"
 #include "storage/chain_store.h"
 #include "storage/erasure_store.h"
 #include "storage/hold_store.h"
@@ -105,6 +106,8 @@ struct HttpDeps {
   storage::ErasureStore* erasures = nullptr;
   // Retention periods (/v1/retention).
   storage::RetentionStore* retention = nullptr;
+  // Cases (/v1/cases).
+  storage::CaseStore* cases = nullptr;
   const common::Clock* clock = &common::Clock::System();  // sessions, keys, issued_at
   ReplicaStores* replica = nullptr;                       // --read-database-url
 };

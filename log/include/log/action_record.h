@@ -37,9 +37,13 @@ struct ActionRecord {
   static constexpr std::string_view kRelease = "release";
   static constexpr std::string_view kErasure = "erasure";      // subject: the receipt id
   static constexpr std::string_view kRetention = "retention";  // subject: the tenant
+  // Cases (docs/cases.md); subject: the case id.
+  static constexpr std::string_view kCase = "case";               // opened
+  static constexpr std::string_view kCaseAdd = "case-add";        // messages added
+  static constexpr std::string_view kCaseRemove = "case-remove";  // messages removed
 
   uint32_t format_version = kFormatVersion;
-  std::string action;              // what was done: hold, release, erasure, retention
+  std::string action;              // what was done: one of the kinds above
   std::string tenant;              // whose mail, 0..64 bytes
   std::string subject;             // what it was done to: a hold's or receipt's id, 1..64 bytes
   int64_t acted_at_us = 0;         // when, µs since the epoch, UTC

@@ -24,6 +24,9 @@ struct SearchQuery {
   // Sender evidence (migration 0010): a DKIM signature by this d= (case-insensitive) and/or
   // with this result.
   std::optional<std::string> dkim_domain, dkim_result;
+  // The messages in a case now (migration 0017), a UUID; a case of another tenant has none
+  // of this tenant's.
+  std::optional<std::string> case_id;
   std::optional<int64_t> since_us, until_us;
   std::optional<std::string> after;  // cursor from a previous page
   int limit = 50;

@@ -1,0 +1,82 @@
+// CaseStore: cases (matters) and the changes to their messages (migration 0017,
+// docs/cases.md). Opening a case and each addition or removal append an action record
+// (log/action_record.h), queued for sealing in the same transaction, so that what a case held
+// at any moment, and who changed it, is in the log. Every read and write is confined to one
+// tenant; the database also refuses a receipt of another tenant in a case.
+//
+// Thread-safety: thread-safe (uses the Database pool).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "storage/database.h"
+#include "storage/hold_store.h"
+#include "storage/receipt_store.h"
+
+namespace storage {
+
+struct Case {
+  std::string id, tenant, name, description, reference;
+  int64_t created_at_us = 0;
+  std::string created_by;  // API key id
+  ActionRef opened;
+  int64_t messages = 0;  // in the case now
+};
+
+struct NewCase {
+  std::string id, tenant, name, description, reference;
+  int64_t created_at_us = 0;
+  std::string created_by;
+  NewAction action;
+};
+
+struct CaseChange {
+  int64_t id = 0;
+  std::string change;                // "add" or "remove"
+  std::optional<std::string> query;  // an addition by search: SearchQueryToJson
+  std::string reason;
+  int64_t acted_at_us = 0;
+  std::string actor;
+  ActionRef record;
+  int64_t receipts = 0;  // how many it named
+};
+
+struct NewCaseChange {
+  std::string tenant, case_id, change;   // "add" or "remove"
+  std::optional<std::string> query;      // with "add": the search that found receipt_ids
+  std::vector<std::string> receipt_ids;  // distinct, sorted UUIDs
+  std::string reason;
+  NewAction action;
+};
+
+class CaseStore {
+ public:
+  explicit CaseStore(Database& db) : db_(db) {}
+
+  common::Result<Case> Create(const NewCase& c);
+  // The tenant's cases, newest first (at most 1000).
+  common::Result<std::vector<Case>> List(const std::string& tenant);
+  common::Result<std::optional<Case>> Get(const std::string& tenant, const std::string& id);
+  // The receipts a search matches, sorted by id: kInvalidInput when more than `max` do.
+  common::Result<std::vector<std::string>> Matching(const SearchQuery& q, size_t max);
+  // kNotFound: no such case of the tenant, or a listed receipt is not the tenant's (the two
+  // look the same to a caller, so that a case cannot probe another tenant's ids).
+  // kInvalidInput: a removal names a receipt not in the case. An addition of a receipt in
+  // the case already is recorded, and changes nothing.
+  common::Result<CaseChange> Change(const NewCaseChange& change);
+  // Every change to the case, oldest first. kNotFound: no such case of the tenant.
+  common::Result<std::vector<CaseChange>> Changes(const std::string& tenant,
+                                                  const std::string& case_id);
+  // The receipts in the case now, in order of reception (then id). kNotFound as above.
+  common::Result<std::vector<std::string>> Members(const std::string& tenant,
+                                                   const std::string& case_id);
+
+ private:
+  Database& db_;
+};
+
+}  // namespace storage
