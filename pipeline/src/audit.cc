@@ -346,7 +346,7 @@ class Pipeline {
   }
 
   void Work() EXCLUDES(mu_) {
-    auto reader = storage::LeafRangeReader::Open(db_, canonical_);
+    auto reader = storage::LeafRangeReader::Open(db_, canonical_, wrapper_ != nullptr);
     storage::StoredLeaf leaf;
     while (auto item = Reserve()) {
       uint64_t bytes = 0;

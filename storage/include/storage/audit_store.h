@@ -158,7 +158,10 @@ class LeafRangeReader {
  public:
   // Opens a connection of its own (not from the pool: one per worker, for a long read).
   // `with_bytes`: each leaf also carries its receipt's stored message bytes.
-  static common::Result<std::unique_ptr<LeafRangeReader>> Open(Database& db, bool with_bytes);
+  // `with_sealed_fields`: and its sealed personal fields (migration 0016), to be opened;
+  // without, only whether it has them (fields_sealed; fields_kek_id and the rest empty).
+  static common::Result<std::unique_ptr<LeafRangeReader>> Open(Database& db, bool with_bytes,
+                                                               bool with_sealed_fields = true);
   ~LeafRangeReader();
   LeafRangeReader(const LeafRangeReader&) = delete;
   LeafRangeReader& operator=(const LeafRangeReader&) = delete;
