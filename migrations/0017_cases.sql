@@ -38,6 +38,34 @@ CREATE TABLE case_change_receipts (
 );
 CREATE INDEX case_change_receipts_receipt ON case_change_receipts (receipt_id, change_id);
 
+-- case_exports: each production exported (docs/cases.md, "The production"), recorded with its
+-- action record `case-export` before its files are built; case_export_receipts: the Bates
+-- number each message got there, so that a message's chain of custody names every
+-- production it went into.
+CREATE TABLE case_exports (
+  id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  case_id       uuid NOT NULL REFERENCES cases(id),
+  bates_prefix  text NOT NULL CHECK (bates_prefix ~ '^[A-Za-z0-9_-]{0,20}$'),
+  bates_start   bigint NOT NULL CHECK (bates_start BETWEEN 0 AND 999999999999),
+  bates_width   integer NOT NULL CHECK (bates_width BETWEEN 1 AND 12),
+  acted_at_us   bigint NOT NULL,
+  actor         text NOT NULL,
+  action_id     bigint NOT NULL UNIQUE REFERENCES actions(id)
+);
+CREATE INDEX case_exports_case ON case_exports (case_id, id);
+
+CREATE TABLE case_export_receipts (
+  export_id   bigint NOT NULL REFERENCES case_exports(id),
+  receipt_id  uuid NOT NULL REFERENCES receipts(id),
+  bates       text NOT NULL,
+  PRIMARY KEY (export_id, receipt_id),
+  UNIQUE (export_id, bates)
+);
+CREATE INDEX case_export_receipts_receipt ON case_export_receipts (receipt_id);
+
+-- A message's chain of custody reads its access entries (and GET /v1/access-log?receipt_id=).
+CREATE INDEX access_log_receipt ON access_log (receipt_id) WHERE receipt_id IS NOT NULL;
+
 -- A change names receipts of its case's tenant only: said here as well as by the store, so
 -- that no query mistake can put one tenant's message into another's case.
 CREATE FUNCTION notary_case_receipt_tenant() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -57,7 +85,8 @@ CREATE TRIGGER case_change_receipts_tenant BEFORE INSERT ON case_change_receipts
 DO $$
 DECLARE t text;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['cases', 'case_changes', 'case_change_receipts'] LOOP
+  FOREACH t IN ARRAY ARRAY['cases', 'case_changes', 'case_change_receipts', 'case_exports',
+                           'case_export_receipts'] LOOP
     EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON %I FOR EACH ROW '
                    'EXECUTE FUNCTION notary_refuse_change()', t || '_append_only_row', t);
     EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE OR TRUNCATE ON %I '
@@ -69,8 +98,9 @@ END $$;
 DO $$
 BEGIN
   IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'notary_app') THEN
-    GRANT SELECT, INSERT ON cases, case_changes, case_change_receipts TO notary_app;
-    GRANT USAGE, SELECT ON SEQUENCE case_changes_id_seq TO notary_app;
+    GRANT SELECT, INSERT ON cases, case_changes, case_change_receipts, case_exports,
+      case_export_receipts TO notary_app;
+    GRANT USAGE, SELECT ON SEQUENCE case_changes_id_seq, case_exports_id_seq TO notary_app;
   END IF;
 END $$;
 

@@ -1,12 +1,21 @@
 // Cases (docs/cases.md, `cases` scope): POST /v1/cases, GET /v1/cases, GET /v1/cases/{id},
 // POST /v1/cases/{id}/messages (add by receipt ids or by search), DELETE
-// /v1/cases/{id}/messages (remove, with a reason). Opening a case and each change are
-// recorded in the log (pipeline/cases.h) and on the access trail. A case's messages are
-// listed by GET /v1/messages?case={id} (`read` scope).
+// /v1/cases/{id}/messages (remove, with a reason), GET /v1/cases/{id}/export (the production,
+// pipeline/case_export.h; with a sealer only). Opening a case, each change and each export are
+// recorded in the log and on the access trail. A case's messages are listed by
+// GET /v1/messages?case={id} (`read` scope).
 #include <httplib.h>
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
 
 #include "common/time.h"
+#include "pipeline/case_export.h"
 #include "pipeline/cases.h"
+#include "pipeline/sealer.h"
 #include "routes.h"
 #include "util.h"
 
@@ -133,7 +142,112 @@ void Change(HttpDeps& d, const httplib::Request& req, httplib::Response& res, bo
   SendJson(res, body, add ? 201 : 200);
 }
 
+// A temporary folder of the export's own, removed with everything in it when the download
+// ends (or fails).
+struct ExportFiles {
+  std::string dir;
+  ~ExportFiles() {
+    if (dir.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    if (ec) spdlog::warn("event=case_export_cleanup_failed error=\"{}\"", ec.message());
+  }
+};
+
+// GET /v1/cases/{id}/export: ?bates_prefix, bates_start, bates_width, custodian, lang.
+common::Result<pipeline::CaseExportRequest> ExportRequestFrom(const httplib::Request& req) {
+  for (const auto& [name, value] : req.params) {
+    if (name != "bates_prefix" && name != "bates_start" && name != "bates_width" &&
+        name != "custodian" && name != "lang") {
+      return common::Error::InvalidInput("unknown parameter '" + name + "'");
+    }
+  }
+  pipeline::CaseExportRequest r;
+  if (auto v = Param(req, "bates_prefix")) r.options.bates_prefix = *v;
+  if (auto v = Param(req, "bates_start")) {
+    auto n = ParseU64(*v);
+    if (!n) return common::Error::InvalidInput("bates_start is a number");
+    r.options.bates_start = *n;
+  }
+  if (auto v = Param(req, "bates_width")) {
+    auto n = ParseU64(*v);
+    if (!n || *n > 12) return common::Error::InvalidInput("bates_width is 1 to 12 digits");
+    r.options.bates_width = static_cast<int>(*n);
+  }
+  if (auto v = Param(req, "custodian")) r.options.custodian = *v;
+  if (auto v = Param(req, "lang")) r.lang = *v;
+  if (r.lang != "en" && r.lang != "ko" && r.lang != "zh") {
+    return common::Error::InvalidInput("lang is en, ko or zh");
+  }
+  return r;
+}
+
 }  // namespace
+
+void RegisterCaseExportRoute(httplib::Server& s, HttpDeps& d, pipeline::Sealer& sealer) {
+  if (d.cases == nullptr) return;
+  s.Get(R"(/v1/cases/([^/]+)/export)", [&d, &sealer](const httplib::Request& req,
+                                                     httplib::Response& res) {
+    // The production holds every message of the case: the key must also be allowed to read.
+    auto who = RequireScope(d, req, res, "cases");
+    if (!who) return;
+    if (!who->Has("read")) {
+      return SendError(res, 403, "forbidden", "an export needs the read scope too");
+    }
+    const std::string case_id = req.matches[1];
+    auto request = ExportRequestFrom(req);
+    if (!request.ok()) return SendErrorFor(res, request.error(), "bad_query");
+    request->actor = who->key_id;
+    request->issued_to = "API key " + who->key_id + " (tenant " + who->tenant + ")";
+    request->now_us = d.clock->NowMicros();
+
+    auto files = std::make_shared<ExportFiles>();
+    std::string tmpl = (std::filesystem::temp_directory_path() / "notary-export.XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      return SendError(res, 503, "unavailable", "no room for the export's files");
+    }
+    files->dir = tmpl;
+    const std::string staging = files->dir + "/staging";
+    const std::string zip_path = files->dir + "/production.zip";
+    std::error_code made;
+    std::filesystem::create_directory(staging, made);
+    if (made) return SendError(res, 503, "unavailable", "no room for the export's files");
+    const pipeline::EvidenceSources sources{
+        d.receipts,          sealer.chain(),    d.admin,
+        sealer.tsa(),        d.journal,         d.publisher != nullptr,
+        sealer.tsa_quorum(), d.authentications, std::nullopt,
+        d.erasures};
+    auto done =
+        pipeline::ExportCase(*d.cases, sources, who->tenant, case_id, *request, staging, zip_path);
+    if (!done.ok()) {
+      if (done.error().code() == common::ErrorCode::kConflict) res.set_header("Retry-After", "5");
+      return SendErrorFor(res, done.error(), "bad_export");
+    }
+    std::filesystem::remove_all(staging);
+    LogAccess(d, *who, req, "GET /v1/cases/{id}/export", "",
+              "case " + case_id + ": " + std::to_string(done->messages) + " messages, record " +
+                  common::ToHex(done->recorded.record.leaf_hash));
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(zip_path, ec);
+    if (ec) return SendError(res, 503, "unavailable", "the export's file is gone");
+    auto file = std::shared_ptr<std::FILE>(std::fopen(zip_path.c_str(), "rb"), [](std::FILE* f) {
+      if (f != nullptr) std::fclose(f);
+    });
+    if (!file) return SendError(res, 503, "unavailable", "the export's file cannot be read");
+    res.set_header("Content-Disposition", "attachment; filename=\"case-" + case_id + ".zip\"");
+    // Streamed from the file in pieces; the folder goes when the download ends.
+    res.set_content_provider(
+        size, "application/zip",
+        [file](size_t offset, size_t length, httplib::DataSink& sink) {
+          char buf[64 * 1024];
+          if (std::fseek(file.get(), static_cast<long>(offset), SEEK_SET) != 0) return false;
+          const size_t n = std::fread(buf, 1, std::min(length, sizeof(buf)), file.get());
+          if (n == 0) return false;
+          return sink.write(buf, n);
+        },
+        [files, file](bool) {});
+  });
+}
 
 nlohmann::json SearchQueryJson(const std::string& stored) {
   // As GET /v1/messages parameters, with times in RFC 3339.

@@ -137,6 +137,7 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d, const HttpOptions& opt
     };
   };
   RegisterEvidenceRoutes(s, d, *sealer, options.evidence_wait_recheck);
+  RegisterCaseExportRoute(s, d, *sealer);
 
   s.Get("/v1/checkpoint",
         reading([&d](storage::ChainStore* chain, const httplib::Request&, httplib::Response& res) {

@@ -70,6 +70,8 @@ void RegisterErasureRoutes(httplib::Server& s, HttpDeps& d);
 // SearchQueryJson: a stored search (storage::SearchQueryToJson) as GET /v1/messages parameters,
 // times in RFC 3339, as holds and case changes show it.
 void RegisterCaseRoutes(httplib::Server& s, HttpDeps& d);
+// GET /v1/cases/{id}/export (case_routes.cc): with a sealer, as evidence bundles.
+void RegisterCaseExportRoute(httplib::Server& s, HttpDeps& d, pipeline::Sealer& sealer);
 nlohmann::json SearchQueryJson(const std::string& stored);
 // Retention (GET and PUT /v1/retention): retention_routes.cc.
 void RegisterRetentionRoutes(httplib::Server& s, HttpDeps& d);

@@ -233,4 +233,142 @@ common::Result<std::vector<std::string>> CaseStore::Members(const std::string& t
       });
 }
 
+common::Result<int64_t> CaseStore::UnsealedMembers(const std::string& tenant,
+                                                   const std::string& case_id) {
+  if (!IsUuid(case_id)) return common::Error::NotFound("no such case");
+  return InTransaction<int64_t>(db_, [&](pqxx::work& tx) -> common::Result<int64_t> {
+    if (!GetTx(tx, tenant, case_id)) return common::Error::NotFound("no such case");
+    return tx
+        .exec_params(
+            "SELECT count(*) FROM notary_case_members($1::uuid) m"
+            " WHERE NOT EXISTS (SELECT 1 FROM leaves l WHERE l.receipt_id = m.receipt_id)",
+            case_id)[0][0]
+        .as<int64_t>();
+  });
+}
+
+common::Result<CaseExport> CaseStore::RecordExport(const NewCaseExport& e) {
+  if (!IsUuid(e.case_id)) return common::Error::NotFound("no such case");
+  std::vector<std::string> ids, bates;
+  for (const auto& [id, b] : e.receipts) {
+    if (!IsUuid(id)) return common::Error::InvalidInput("receipt id " + id + " is not a UUID");
+    ids.push_back(id);
+    bates.push_back(b);
+  }
+  return InTransaction<CaseExport>(db_, [&](pqxx::work& tx) -> common::Result<CaseExport> {
+    if (!LockCase(tx, e.tenant, e.case_id)) return common::Error::NotFound("no such case");
+    // The messages named must be the case's now: a change committed since they were read
+    // makes this export stale (retry).
+    const int64_t members =
+        tx.exec_params("SELECT count(*) FROM notary_case_members($1::uuid)", e.case_id)[0][0]
+            .as<int64_t>();
+    const int64_t named =
+        tx.exec_params(
+              "SELECT count(*) FROM unnest($2::uuid[]) u"
+              " WHERE u IN (SELECT receipt_id FROM notary_case_members($1::uuid))",
+              e.case_id, TextArray(ids))[0][0]
+            .as<int64_t>();
+    if (members != static_cast<int64_t>(ids.size()) || named != members) {
+      return common::Error::Conflict("the case changed while its export began: retry");
+    }
+    CaseExport out;
+    out.record.id = InsertAction(tx, e.tenant, e.action);
+    out.record.leaf_hash = e.action.leaf_hash;
+    out.id = tx.exec_params(
+                   "INSERT INTO case_exports (case_id, bates_prefix, bates_start, bates_width,"
+                   " acted_at_us, actor, action_id) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7)"
+                   " RETURNING id",
+                   e.case_id, e.bates_prefix, e.bates_start, e.bates_width, e.action.acted_at_us,
+                   e.action.actor, out.record.id)[0][0]
+                 .as<int64_t>();
+    tx.exec_params(
+        "INSERT INTO case_export_receipts (export_id, receipt_id, bates)"
+        " SELECT $1, u.id, u.bates FROM unnest($2::uuid[], $3::text[]) AS u(id, bates)",
+        out.id, TextArray(ids), TextArray(bates));
+    return out;
+  });
+}
+
+common::Result<std::vector<CustodyEvent>> CaseStore::Custody(const std::string& tenant,
+                                                             const std::vector<std::string>& ids) {
+  if (ids.size() > 1000) return common::Error::InvalidInput("custody of 1000 receipts at most");
+  for (const std::string& id : ids) {
+    if (!IsUuid(id)) return common::Error::InvalidInput("receipt id " + id + " is not a UUID");
+  }
+  // Every event names a receipt of the tenant (the first CTE); action records come with the
+  // leaf that seals them, once sealed.
+  static const char* const kSql =
+      "WITH ids AS (SELECT r.id FROM receipts r JOIN tenants t ON t.id = r.tenant_id"
+      "             WHERE t.name = $1 AND r.id = ANY($2::uuid[]))"
+      " SELECT r.id::text, r.received_at_us, 'received', '',"
+      "   'over ' || r.source || ', listener ' || r.listener || ', client ' || r.client_ip, "
+      "NULL::bigint,"
+      "   NULL::bytea, NULL::bigint, NULL::bigint"
+      " FROM receipts r JOIN ids ON ids.id = r.id"
+      " UNION ALL"
+      " SELECT l.receipt_id::text, b.sealed_at_us, 'sealed', '',"
+      "   'block ' || l.block_height || ', leaf ' || l.leaf_index, NULL, l.leaf_hash,"
+      "   l.leaf_index, l.block_height"
+      " FROM leaves l JOIN ids ON ids.id = l.receipt_id JOIN blocks b ON b.height = l.block_height"
+      " UNION ALL"
+      " SELECT a.receipt_id::text, (extract(epoch from a.at) * 1e6)::bigint, 'access', a.key_id,"
+      "   a.route || CASE WHEN a.detail = '' THEN '' ELSE ': ' || a.detail END, NULL, NULL, NULL,"
+      "   NULL"
+      " FROM access_log a JOIN ids ON ids.id = a.receipt_id"
+      " UNION ALL"
+      " SELECT cr.receipt_id::text, c.acted_at_us, 'case-' || c.change, c.actor,"
+      "   'case ' || c.case_id || CASE WHEN c.reason = '' THEN '' ELSE ': ' || c.reason END,"
+      "   x.id, x.leaf_hash, lx.leaf_index, lx.block_height"
+      " FROM case_change_receipts cr JOIN ids ON ids.id = cr.receipt_id"
+      " JOIN case_changes c ON c.id = cr.change_id JOIN actions x ON x.id = c.action_id"
+      " LEFT JOIN leaves lx ON lx.action_of = x.id"
+      " UNION ALL"
+      " SELECT er.receipt_id::text, e.acted_at_us, 'export', e.actor,"
+      "   'case ' || e.case_id || ' as ' || er.bates, x.id, x.leaf_hash, lx.leaf_index,"
+      "   lx.block_height"
+      " FROM case_export_receipts er JOIN ids ON ids.id = er.receipt_id"
+      " JOIN case_exports e ON e.id = er.export_id JOIN actions x ON x.id = e.action_id"
+      " LEFT JOIN leaves lx ON lx.action_of = x.id"
+      " UNION ALL"
+      " SELECT hr.receipt_id::text, h.created_at_us, 'hold', h.created_by,"
+      "   'hold ' || h.id || ' (' || h.name || ')', x.id, x.leaf_hash, lx.leaf_index,"
+      "   lx.block_height"
+      " FROM hold_receipts hr JOIN ids ON ids.id = hr.receipt_id JOIN holds h ON h.id = hr.hold_id"
+      " JOIN actions x ON x.id = h.action_id LEFT JOIN leaves lx ON lx.action_of = x.id"
+      " UNION ALL"
+      " SELECT hr.receipt_id::text, h.released_at_us, 'hold-release', h.released_by,"
+      "   'hold ' || h.id || ': ' || h.release_reason, x.id, x.leaf_hash, lx.leaf_index,"
+      "   lx.block_height"
+      " FROM hold_receipts hr JOIN ids ON ids.id = hr.receipt_id JOIN holds h ON h.id = hr.hold_id"
+      " JOIN actions x ON x.id = h.release_action_id LEFT JOIN leaves lx ON lx.action_of = x.id"
+      " UNION ALL"
+      " SELECT e.receipt_id::text, e.erased_at_us, 'erasure', e.erased_by, e.reason, x.id,"
+      "   x.leaf_hash, lx.leaf_index, lx.block_height"
+      " FROM erasures e JOIN ids ON ids.id = e.receipt_id JOIN actions x ON x.id = e.action_id"
+      " LEFT JOIN leaves lx ON lx.action_of = x.id"
+      " ORDER BY 1, 2, 3";
+  return InTransaction<std::vector<CustodyEvent>>(
+      db_, [&](pqxx::work& tx) -> common::Result<std::vector<CustodyEvent>> {
+        std::vector<CustodyEvent> out;
+        for (const auto& r : tx.exec_params(kSql, tenant, TextArray(ids))) {
+          CustodyEvent ev;
+          ev.receipt_id = r[0].as<std::string>();
+          ev.at_us = r[1].as<int64_t>();
+          ev.event = r[2].as<std::string>();
+          ev.actor = r[3].as<std::string>();
+          ev.detail = r[4].as<std::string>();
+          if (!r[6].is_null()) {
+            ActionRef a;
+            a.id = r[5].is_null() ? 0 : r[5].as<int64_t>();
+            a.leaf_hash = HashField(r[6]);
+            a.leaf_index = OptInt(r[7]);
+            a.block_height = OptInt(r[8]);
+            ev.record = a;
+          }
+          out.push_back(std::move(ev));
+        }
+        return out;
+      });
+}
+
 }  // namespace storage

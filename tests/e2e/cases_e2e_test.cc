@@ -248,4 +248,146 @@ TEST_F(CasesTest, OneTenantNeverSeesChangesNorFillsAnothersCase) {
       << sneaked.out;
 }
 
+// The production (docs/cases.md): three messages, one with a Korean attachment name, exported
+// with curl and unzipped with Info-ZIP: the index and the load file have one row per message
+// whose hashes sha256sum and md5sum reproduce from the natives; each bundle verifies with
+// notary-verify against its native; the mailbox holds the natives byte for byte; the export is
+// recorded in the log and appears in every message's chain of custody, the next export's too.
+TEST_F(CasesTest, ExportIsAProductionWhoseHashesAndBundlesCheckOut) {
+  const std::string korean =
+      "From: a@example.com\r\nTo: b@example.org\r\nSubject: =?UTF-8?B?6rOE7JW97ISc?=\r\n"
+      "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\n"
+      "Content-Type: text/plain\r\n\r\nsee attached\r\n--b1\r\n"
+      "Content-Type: application/pdf\r\nContent-Disposition: attachment;"
+      " filename*=UTF-8''%EA%B3%84%EC%95%BD%EC%84%9C.pdf\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b1--\r\n";
+  auto sent = RunCommand({"curl", "-s", "-H", "Authorization: Bearer " + lawyer_, "-H",
+                          "Content-Type: message/rfc822", "-H", "X-Envelope-From: a@example.com",
+                          "-H", "X-Envelope-To: b@example.org", "--data-binary", korean,
+                          node_->Http("/v1/messages")});
+  const std::string k = json::parse(sent.out, nullptr, false).value("id", "");
+  ASSERT_FALSE(k.empty()) << sent.out;
+  const std::string a = Send(lawyer_, "=cmd|' /C calc'!A0");
+  // A body line that starts with "From ", which the mailbox must quote.
+  const std::string b = Send(lawyer_, "minutes\r\n\r\nFrom the board");
+  auto opened = Open(lawyer_, {{"name", "Acme v. Widget"}, {"reference", "1:26-cv-00042"}});
+  ASSERT_EQ(opened.status, 201);
+  const std::string id = opened.body["id"];
+  ASSERT_EQ(Add(lawyer_, id, {{"receipt_ids", {k, a, b}}}).status, 201);
+  for (const std::string& r : {k, a, b}) {
+    auto bundle = RunCommand({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                              "Authorization: Bearer " + lawyer_,
+                              node_->Http("/v1/messages/" + r + "/evidence?wait=30")});
+    ASSERT_EQ(bundle.out, "200") << r;
+  }
+
+  const std::string out = dir_ + "/export";
+  auto Export = [&](const std::string& zip, const std::string& query) {
+    return RunCommand({"curl", "-s", "-o", zip, "-w", "%{http_code}", "-H",
+                       "Authorization: Bearer " + lawyer_,
+                       node_->Http("/v1/cases/" + id + "/export" + query)});
+  };
+  ASSERT_EQ(Export(dir_ + "/case.zip", "?bates_prefix=ACME&bates_start=7&custodian=J.%20Doe").out,
+            "200");
+  ASSERT_EQ(RunCommand({"unzip", "-q", dir_ + "/case.zip", "-d", out}).exit_code, 0);
+
+  // index.csv: a header and three rows in Bates order (reception order); the formula in a
+  // subject is defused.
+  auto index = testsupport::ReadFile(out + "/index.csv");
+  EXPECT_EQ(index.substr(0, 3), "\xEF\xBB\xBF");
+  EXPECT_NE(index.find("\"'=cmd|' /C calc'!A0\""), std::string::npos) << index;
+  auto sums = RunCommand({"sh", "-c", "cd " + out + " && sha256sum natives/*.eml"});
+  ASSERT_EQ(sums.exit_code, 0) << sums.out;
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"ACME000007", k}, {"ACME000008", a}, {"ACME000009", b}};
+  const std::string dat = testsupport::ReadFile(out + "/loadfile.dat");
+  EXPECT_NE(dat.find("\xC3\xBE"
+                     "BEGBATES\xC3\xBE\x14"),
+            std::string::npos);
+  EXPECT_EQ(std::count(dat.begin(), dat.end(), '\n'), 4);
+  EXPECT_EQ(std::count(index.begin(), index.end(), '\n'), 4);
+  for (const auto& [bates, receipt] : rows) {
+    const std::string raw = Psql(db_.SuperUrl(),
+                                 "SELECT encode(raw_sha256, 'hex') FROM receipts"
+                                 " WHERE id = '" +
+                                     receipt + "'");
+    EXPECT_NE(sums.out.find(raw + "  natives/" + bates + ".eml"), std::string::npos)
+        << bates << "\n"
+        << sums.out;
+    EXPECT_NE(index.find("\"" + bates + "\",\"" + receipt + "\""), std::string::npos) << index;
+    EXPECT_NE(index.find("\"" + raw + "\""), std::string::npos);
+    // The load file's row: Bates, custodian, MD5 and SHA-256 of the native.
+    auto md5sum = RunCommand({"md5sum", out + "/natives/" + bates + ".eml"});
+    ASSERT_EQ(md5sum.exit_code, 0) << md5sum.out;
+    const std::string md5 = md5sum.out.substr(0, 32);
+    const std::string q = "\xC3\xBE";
+    EXPECT_NE(dat.find(q + bates + q + "\x14" + q + bates + q + "\x14" + q + "J. Doe" + q),
+              std::string::npos);
+    EXPECT_NE(
+        dat.find(q + md5 + q + "\x14" + q + raw + q + "\x14" + q + "natives/" + bates + ".eml" + q),
+        std::string::npos)
+        << bates;
+    // The bundle verifies, and the native is the message it proves.
+    auto verified = RunCommand({testsupport::BinaryDir() + "/cli/notary-verify",
+                                out + "/bundles/evidence-" + receipt + ".zip", "--eml",
+                                out + "/natives/" + bates + ".eml"});
+    EXPECT_EQ(verified.exit_code, 0) << verified.out;
+    EXPECT_NE(verified.out.find("MATCHED"), std::string::npos) << verified.out;
+  }
+  EXPECT_NE(dat.find("계약서"), std::string::npos);  // the subject, decoded
+  // The mailbox: three messages, each the native byte for byte (mboxrd-quoted inside).
+  const std::string mbox = testsupport::ReadFile(out + "/messages.mbox");
+  EXPECT_NE(mbox.find("\n>From the board"), std::string::npos);
+  EXPECT_EQ(mbox.find("\nFrom the board"), std::string::npos);
+
+  // Recorded before it was built, and in every message's chain of custody.
+  const json custody = json::parse(testsupport::ReadFile(out + "/custody.json"));
+  ASSERT_EQ(custody["messages"].size(), 3u);
+  for (const auto& m : custody["messages"]) {
+    std::vector<std::string> events;
+    for (const auto& e : m["events"]) events.push_back(e["event"]);
+    EXPECT_EQ(events.front(), "received") << m.dump();
+    EXPECT_NE(std::find(events.begin(), events.end(), "sealed"), events.end()) << m.dump();
+    EXPECT_NE(std::find(events.begin(), events.end(), "case-add"), events.end()) << m.dump();
+    EXPECT_NE(std::find(events.begin(), events.end(), "export"), events.end()) << m.dump();
+    // The bundle download above is on the access trail.
+    EXPECT_NE(std::find(events.begin(), events.end(), "access"), events.end()) << m.dump();
+  }
+  const std::string leaf = custody["export"]["record"]["leaf_hash"];
+  EXPECT_EQ(Psql(db_.SuperUrl(),
+                 "SELECT action FROM actions WHERE leaf_hash = decode('" + leaf + "', 'hex')"),
+            "case-export");
+  EXPECT_EQ(json::parse(Psql(db_.SuperUrl(),
+                             "SELECT convert_from(details, 'UTF8') FROM actions WHERE"
+                             " action = 'case-export'"))["receipt_ids"],
+            json({k, a, b}));
+  ASSERT_EQ(Export(dir_ + "/again.zip", "").out, "200");
+  ASSERT_EQ(RunCommand({"unzip", "-q", dir_ + "/again.zip", "custody.json", "-d", dir_ + "/again"})
+                .exit_code,
+            0);
+  const json again = json::parse(testsupport::ReadFile(dir_ + "/again/custody.json"));
+  size_t exports = 0;
+  for (const auto& e : again["messages"][0]["events"]) exports += e["event"] == "export";
+  EXPECT_EQ(exports, 2u);
+  EXPECT_EQ(again["messages"][0]["bates"], "000001");
+
+  // Only a key that may also read exports; another tenant has no such case; bad options.
+  const std::string cases_only = e2e::MakeKey(db_.AppUrl(), "default", "cases");
+  EXPECT_EQ(Call("GET", node_->Http("/v1/cases/" + id + "/export"), cases_only).status, 403);
+  ASSERT_EQ(RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "tenant", "create",
+                        "other"})
+                .exit_code,
+            0);
+  const std::string other = e2e::MakeKey(db_.AppUrl(), "other", "read,cases");
+  EXPECT_EQ(Call("GET", node_->Http("/v1/cases/" + id + "/export"), other).status, 404);
+  EXPECT_EQ(
+      Call("GET", node_->Http("/v1/cases/" + id + "/export?bates_prefix=a/b"), lawyer_).status,
+      400);
+  EXPECT_EQ(
+      Call("GET", node_->Http("/v1/cases/" + id + "/export?bates_width=1&bates_start=8"), lawyer_)
+          .status,
+      400);
+  EXPECT_EQ(Psql(db_.SuperUrl(), "SELECT count(*) FROM case_exports"), "2");
+}
+
 }  // namespace

@@ -92,7 +92,9 @@ TEST_P(AppendOnlyTest, SuperuserCannotUpdateDeleteOrTruncateEvenWhenEmpty) {
                                                      {"erasures", "reason"},
                                                      {"cases", "name"},
                                                      {"case_changes", "reason"},
-                                                     {"case_change_receipts", "receipt_id"}};
+                                                     {"case_change_receipts", "receipt_id"},
+                                                     {"case_exports", "actor"},
+                                                     {"case_export_receipts", "bates"}};
   const std::string col = column.at(table);
   // CASCADE, so a foreign key cannot be what refuses: the trigger must. The stored bytes go by
   // an erasure (migration 0013), so their DELETE is refused row by row instead, and an empty
@@ -111,7 +113,8 @@ INSTANTIATE_TEST_SUITE_P(EvidenceTables, AppendOnlyTest,
                          ::testing::Values("blocks", "leaves", "timestamp_tokens", "access_log",
                                            "receipts", "message_blobs", "message_parts", "tiles",
                                            "actions", "hold_receipts", "sealed_blobs", "erasures",
-                                           "cases", "case_changes", "case_change_receipts"));
+                                           "cases", "case_changes", "case_change_receipts",
+                                           "case_exports", "case_export_receipts"));
 
 // Migration 0011: a hold changes once, by its release (and nothing else with it); never
 // deleted, by any role.

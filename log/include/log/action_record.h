@@ -41,6 +41,7 @@ struct ActionRecord {
   static constexpr std::string_view kCase = "case";               // opened
   static constexpr std::string_view kCaseAdd = "case-add";        // messages added
   static constexpr std::string_view kCaseRemove = "case-remove";  // messages removed
+  static constexpr std::string_view kCaseExport = "case-export";  // a production exported
 
   uint32_t format_version = kFormatVersion;
   std::string action;              // what was done: one of the kinds above

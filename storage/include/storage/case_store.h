@@ -53,6 +53,33 @@ struct NewCaseChange {
   NewAction action;
 };
 
+struct NewCaseExport {
+  std::string tenant, case_id;
+  std::string bates_prefix;
+  int64_t bates_start = 1;
+  int bates_width = 6;
+  // (receipt id, Bates number), in Bates order: the case's messages at the time.
+  std::vector<std::pair<std::string, std::string>> receipts;
+  NewAction action;
+};
+
+struct CaseExport {
+  int64_t id = 0;
+  ActionRef record;
+};
+
+// One event in a message's chain of custody (custody.json), from the append-only tables:
+// "received", "sealed", "access" (the access trail), "case-add", "case-remove", "export",
+// "hold", "hold-release", "erasure".
+struct CustodyEvent {
+  std::string receipt_id;
+  int64_t at_us = 0;
+  std::string event;
+  std::string actor;  // API key id, or "" for the notary itself
+  std::string detail;
+  std::optional<ActionRef> record;  // the action record, or for "sealed" the leaf
+};
+
 class CaseStore {
  public:
   explicit CaseStore(Database& db) : db_(db) {}
@@ -74,6 +101,15 @@ class CaseStore {
   // The receipts in the case now, in order of reception (then id). kNotFound as above.
   common::Result<std::vector<std::string>> Members(const std::string& tenant,
                                                    const std::string& case_id);
+  // How many of the case's messages are not sealed yet.
+  common::Result<int64_t> UnsealedMembers(const std::string& tenant, const std::string& case_id);
+  // Records an export and the Bates number of each message, with its action record queued
+  // for sealing. kNotFound: no such case of the tenant.
+  common::Result<CaseExport> RecordExport(const NewCaseExport& e);
+  // The custody events of the tenant's receipts `ids` (at most 1000), by receipt, oldest
+  // first.
+  common::Result<std::vector<CustodyEvent>> Custody(const std::string& tenant,
+                                                    const std::vector<std::string>& ids);
 
  private:
   Database& db_;

@@ -1,0 +1,196 @@
+#include "pipeline/case_export.h"
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "common/bytes.h"
+#include "common/time.h"
+#include "log/action_record.h"
+#include "pipeline/holds.h"
+
+namespace pipeline {
+namespace {
+
+constexpr size_t kCustodyChunk = 1000;
+
+std::string Joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : "; ") + s;
+  return out;
+}
+
+std::string Bates(const production::ProductionOptions& o, uint64_t n) {
+  std::string digits = std::to_string(n);
+  const size_t width = static_cast<size_t>(o.bates_width);
+  if (digits.size() < width) digits.insert(0, width - digits.size(), '0');
+  return o.bates_prefix + digits;
+}
+
+// Where the log holds a record (a message's own leaf: no action id).
+nlohmann::json RecordJson(const storage::ActionRef& a) {
+  nlohmann::json j = {
+      {"leaf_hash", common::ToHex(a.leaf_hash)},
+      {"leaf_index", a.leaf_index ? nlohmann::json(*a.leaf_index) : nlohmann::json()},
+      {"block_height", a.block_height ? nlohmann::json(*a.block_height) : nlohmann::json()}};
+  if (a.id != 0) j["action_id"] = a.id;
+  return j;
+}
+
+std::string VerifyText(const storage::Case& c, const CaseExportResult& r,
+                       const production::ProductionOptions& o) {
+  std::string t;
+  t += "# Production of case \"" + c.name + "\"\n\n";
+  t += "Case " + c.id + (c.reference.empty() ? "" : ", reference " + c.reference) + ": " +
+       std::to_string(r.messages) + " messages, Bates " + o.bates_prefix + "… from " +
+       Bates(o, o.bates_start) + ".\n\n";
+  t += "## What proves what\n\n"
+       "- `bundles/evidence-<receipt>.zip` is each message's evidence bundle. It proves, "
+       "offline and without trusting the notary's word, that a message with those hashes was "
+       "received and sealed in the notary's signed log at the time it states. Check each "
+       "with notary-verify:\n\n"
+       "      notary-verify bundles/evidence-<receipt>.zip --eml natives/<Bates>.eml\n\n"
+       "  which must end in VERIFIED and MATCHED for the native beside it.\n"
+       "- `natives/<Bates>.eml` are the messages as received: `sha256sum` of each equals the "
+       "`raw_sha256` of its row in `index.csv` and the `SHA256HASH` of `loadfile.dat`, and the "
+       "bundle binds that hash. `md5sum` gives the load file's `MD5HASH` (MD5 is there for "
+       "review platforms; it proves nothing on its own).\n"
+       "- `index.csv`, `loadfile.dat` and `messages.mbox` are conveniences built from the "
+       "same messages: every hash in them is checked by the steps above; the names, "
+       "addresses, subjects and dates they show are as the headers state them and are bound "
+       "only through the native whose hash is checked.\n"
+       "- `custody.json` is each message's chain of custody from the notary's append-only "
+       "tables: reception, seal, every access on the access trail, case changes, holds, "
+       "exports and erasure. It is the notary's account. Its action records (case changes, "
+       "holds, this export) are leaves of the signed log: the `leaf_hash` and `leaf_index` "
+       "given can be checked with an inclusion proof from the notary's log "
+       "(`GET /v1/proofs/inclusion`).\n"
+       "- This export itself is the action record `case-export` with leaf hash " +
+       common::ToHex(r.recorded.record.leaf_hash) +
+       ": its details list every message's receipt id in Bates order.\n";
+  return t;
+}
+
+}  // namespace
+
+common::Result<CaseExportResult> ExportCase(storage::CaseStore& cases,
+                                            const EvidenceSources& sources,
+                                            const std::string& tenant, const std::string& case_id,
+                                            const CaseExportRequest& request,
+                                            const std::string& staging_dir,
+                                            const std::string& zip_path) {
+  production::ProductionOptions options = request.options;
+  if (options.custodian.empty()) options.custodian = tenant;
+  RETURN_IF_ERROR(production::CheckOptions(options));
+  ASSIGN_OR_RETURN(std::optional<storage::Case> c, cases.Get(tenant, case_id));
+  if (!c) return common::Error::NotFound("no such case");
+  ASSIGN_OR_RETURN(int64_t unsealed, cases.UnsealedMembers(tenant, case_id));
+  if (unsealed > 0) {
+    return common::Error::Conflict(std::to_string(unsealed) +
+                                   " of the case's messages are not sealed yet: retry shortly");
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> ids, cases.Members(tenant, case_id));
+  const uint64_t last = options.bates_start + ids.size();
+  if (!ids.empty() && Bates(options, last - 1).size() >
+                          options.bates_prefix.size() + static_cast<size_t>(options.bates_width)) {
+    return common::Error::InvalidInput("the case's " + std::to_string(ids.size()) +
+                                       " messages do not fit in " +
+                                       std::to_string(options.bates_width) + " Bates digits");
+  }
+
+  // Recorded first: the record binds which message gets which number.
+  storage::NewCaseExport e;
+  e.tenant = tenant;
+  e.case_id = case_id;
+  e.bates_prefix = options.bates_prefix;
+  e.bates_start = static_cast<int64_t>(options.bates_start);
+  e.bates_width = options.bates_width;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    e.receipts.emplace_back(ids[i], Bates(options, options.bates_start + i));
+  }
+  nlohmann::json details = {{"case", case_id},
+                            {"bates_prefix", options.bates_prefix},
+                            {"bates_start", options.bates_start},
+                            {"bates_width", options.bates_width},
+                            {"receipt_ids", ids}};
+  ASSIGN_OR_RETURN(e.action, MakeAction(notary::ActionRecord::kCaseExport, tenant, case_id,
+                                        request.actor, request.now_us, details.dump()));
+  CaseExportResult result;
+  ASSIGN_OR_RETURN(result.recorded, cases.RecordExport(e));
+
+  ASSIGN_OR_RETURN(auto writer, production::ProductionWriter::Create(staging_dir, options));
+  nlohmann::json custody = nlohmann::json::array();
+  EvidenceRequest er;
+  er.lang = request.lang;
+  er.issued_to = request.issued_to;
+  er.issued_at_us = request.now_us;
+  for (size_t start = 0; start < ids.size(); start += kCustodyChunk) {
+    const std::vector<std::string> chunk(
+        ids.begin() + static_cast<std::ptrdiff_t>(start),
+        ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), start + kCustodyChunk)));
+    ASSIGN_OR_RETURN(std::vector<storage::CustodyEvent> events, cases.Custody(tenant, chunk));
+    std::map<std::string, std::vector<const storage::CustodyEvent*>> by_receipt;
+    for (const auto& ev : events) by_receipt[ev.receipt_id].push_back(&ev);
+    for (const std::string& id : chunk) {
+      ASSIGN_OR_RETURN(std::optional<notary::Receipt> receipt, sources.receipts.Get(id, tenant));
+      if (!receipt) return common::Error::Internal("a case's message " + id + " is missing");
+      ASSIGN_OR_RETURN(notary::BundleInput in, AssembleEvidence(*receipt, er, sources));
+      production::ProductionMessage m;
+      m.receipt_id = id;
+      m.received_at_us = receipt->received_at_us;
+      if (receipt->metadata.date_utc_unix)
+        m.date_sent_us = *receipt->metadata.date_utc_unix * 1000000;
+      m.envelope_from = receipt->envelope.mail_from;
+      m.from = receipt->metadata.from;
+      m.to = Joined(receipt->metadata.to);
+      m.cc = Joined(receipt->metadata.cc);
+      m.subject = receipt->metadata.subject;
+      m.raw_sha256 = receipt->raw_sha256;
+      m.canonical_sha256 = receipt->canonical_sha256;
+      m.block_height = receipt->block_height.value_or(-1);
+      if (!in.Erased()) m.native = in.message;
+      ASSIGN_OR_RETURN(m.bundle_zip, notary::BuildBundleZip(in));
+      ASSIGN_OR_RETURN(production::ProducedMessage produced, writer->Add(m));
+      ++result.messages;
+
+      nlohmann::json list = nlohmann::json::array();
+      for (const storage::CustodyEvent* event : by_receipt[id]) {
+        const storage::CustodyEvent& ev = *event;
+        nlohmann::json j = {{"at", common::FormatRfc3339Micros(ev.at_us)},
+                            {"event", ev.event},
+                            {"by", ev.actor},
+                            {"detail", ev.detail}};
+        if (ev.record) j["record"] = RecordJson(*ev.record);
+        list.push_back(std::move(j));
+      }
+      custody.push_back({{"bates", produced.bates},
+                         {"receipt_id", id},
+                         {"raw_sha256", common::ToHex(receipt->raw_sha256)},
+                         {"native", produced.native_path},
+                         {"bundle", produced.bundle_path},
+                         {"events", std::move(list)}});
+    }
+  }
+  const nlohmann::json export_json = {{"at", common::FormatRfc3339Micros(request.now_us)},
+                                      {"by", request.actor},
+                                      {"bates_prefix", options.bates_prefix},
+                                      {"bates_start", options.bates_start},
+                                      {"bates_width", options.bates_width},
+                                      {"custodian", options.custodian},
+                                      {"messages", result.messages},
+                                      {"record", RecordJson(result.recorded.record)}};
+  const nlohmann::json case_json = {{"case",
+                                     {{"id", c->id},
+                                      {"name", c->name},
+                                      {"description", c->description},
+                                      {"reference", c->reference},
+                                      {"created_at", common::FormatRfc3339Micros(c->created_at_us)},
+                                      {"record", RecordJson(c->opened)}}},
+                                    {"export", export_json}};
+  const nlohmann::json custody_doc = {{"export", export_json}, {"messages", std::move(custody)}};
+  RETURN_IF_ERROR(writer->Finish(case_json.dump(2) + "\n", custody_doc.dump(2) + "\n",
+                                 VerifyText(*c, result, options), zip_path));
+  return result;
+}
+
+}  // namespace pipeline

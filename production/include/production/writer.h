@@ -1,0 +1,72 @@
+// ProductionWriter: a case production (docs/cases.md, "The production") built a message at a
+// time in a staging folder and zipped at the end, so that its size is bounded by the disk,
+// not by memory: each message's bundle and native are written out as they come, and the
+// index, load file and mailbox grow line by line.
+//
+//   bundles/evidence-<receipt id>.zip   the message's evidence bundle (docs/evidence-bundle.md)
+//   natives/<Bates>.eml                 the message as received (none for an erased message)
+//   index.csv, loadfile.dat             one line per message (production/load_file.h)
+//   messages.mbox                       the natives in one mboxrd mailbox
+//   custody.json, VERIFY.md, case.json  given to Finish
+//
+// Thread-safety: not thread-safe; one writer per export.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/bytes.h"
+#include "common/result.h"
+
+namespace production {
+
+struct ProductionOptions {
+  static constexpr size_t kMaxPrefixBytes = 20;
+  std::string bates_prefix;  // [A-Za-z0-9_-]{0,20}
+  uint64_t bates_start = 1;  // the first message's number
+  int bates_width = 6;       // digits, zero-padded: 1 to 12
+  std::string custodian;     // the load file's CUSTODIAN of every message
+};
+
+// kInvalidInput naming the rule an option breaks.
+common::Status CheckOptions(const ProductionOptions& options);
+
+// One message of the production, in Bates order.
+struct ProductionMessage {
+  std::string receipt_id;
+  int64_t received_at_us = 0;
+  std::optional<int64_t> date_sent_us;  // the Date header, when it parsed
+  std::string envelope_from;            // for the mailbox's From line
+  std::string from, to, cc, subject;    // as the headers show them (to, cc: "; "-joined)
+  common::Hash raw_sha256{}, canonical_sha256{};
+  int64_t block_height = 0;
+  std::optional<std::string> native;  // the message's bytes; none once erased
+  std::string bundle_zip;             // its evidence bundle
+};
+
+// Where a message went: its Bates number and file names in the zip.
+struct ProducedMessage {
+  std::string bates, native_path, bundle_path;
+};
+
+class ProductionWriter {
+ public:
+  // `dir` must be an empty folder; the caller removes it afterwards.
+  static common::Result<std::unique_ptr<ProductionWriter>> Create(std::string dir,
+                                                                  ProductionOptions options);
+  ~ProductionWriter();
+
+  common::Result<ProducedMessage> Add(const ProductionMessage& m);
+  // Writes the closing files and zips everything into `zip_path` (outside `dir`).
+  common::Status Finish(const std::string& case_json, const std::string& custody_json,
+                        const std::string& verify_md, const std::string& zip_path);
+
+ private:
+  struct Impl;
+  explicit ProductionWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace production

@@ -1,0 +1,236 @@
+#include "production/writer.h"
+
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <zip.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <vector>
+
+#include "common/time.h"
+#include "production/load_file.h"
+
+namespace production {
+namespace {
+
+const std::vector<std::string> kIndexHeader = {
+    "bates",      "receipt_id",       "received_at",  "from", "to",    "subject",
+    "raw_sha256", "canonical_sha256", "block_height", "file", "bundle"};
+const std::vector<bool> kIndexFreeText = {false, false, false, true,  true, true,
+                                          false, false, false, false, false};
+const std::vector<std::string> kDatHeader = {
+    "BEGBATES",   "ENDBATES",   "CUSTODIAN", "FROM",           "TO",
+    "CC",         "SUBJECT",    "DATESENT",  "DATERECEIVED",   "MD5HASH",
+    "SHA256HASH", "NATIVEPATH", "RECEIPTID", "CANONICALSHA256"};
+
+std::string Errno(const std::string& what, const std::string& path) {
+  return what + " " + path + ": " + std::strerror(errno);
+}
+
+// "YYYY-MM-DD HH:MM:SS", UTC: what review platforms read as a date and time field.
+std::string LoadFileTime(int64_t us) {
+  const std::time_t t = static_cast<std::time_t>(us / 1000000 - (us % 1000000 < 0 ? 1 : 0));
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+std::string Md5Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_md5(), nullptr) != 1) return "";
+  return common::ToHex(std::span<const uint8_t>(md, len));
+}
+
+// An append-only file of the staging folder.
+class Appender {
+ public:
+  common::Status Open(const std::string& path) {
+    path_ = path;
+    f_ = std::fopen(path.c_str(), "wbx");
+    if (f_ == nullptr) return common::Error::Unavailable(Errno("cannot create", path));
+    return common::Ok();
+  }
+  common::Status Append(std::string_view data) {
+    if (std::fwrite(data.data(), 1, data.size(), f_) != data.size()) {
+      return common::Error::Unavailable(Errno("cannot write", path_));
+    }
+    return common::Ok();
+  }
+  common::Status Close() {
+    if (f_ == nullptr) return common::Ok();
+    const bool ok = std::fclose(f_) == 0;
+    f_ = nullptr;
+    if (!ok) return common::Error::Unavailable(Errno("cannot write", path_));
+    return common::Ok();
+  }
+  ~Appender() {
+    if (f_ != nullptr) std::fclose(f_);
+  }
+
+ private:
+  std::string path_;
+  std::FILE* f_ = nullptr;
+};
+
+common::Status WriteWhole(const std::string& path, std::string_view data) {
+  Appender a;
+  RETURN_IF_ERROR(a.Open(path));
+  RETURN_IF_ERROR(a.Append(data));
+  return a.Close();
+}
+
+bool IsPrefixChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
+}
+
+}  // namespace
+
+common::Status CheckOptions(const ProductionOptions& o) {
+  if (o.bates_prefix.size() > ProductionOptions::kMaxPrefixBytes) {
+    return common::Error::InvalidInput("bates_prefix has at most 20 characters");
+  }
+  for (char c : o.bates_prefix) {
+    if (!IsPrefixChar(c)) {
+      return common::Error::InvalidInput("bates_prefix is letters, digits, '_' and '-'");
+    }
+  }
+  if (o.bates_width < 1 || o.bates_width > 12) {
+    return common::Error::InvalidInput("bates_width is 1 to 12 digits");
+  }
+  if (o.bates_start > 999999999999ULL) {
+    return common::Error::InvalidInput("bates_start has at most 12 digits");
+  }
+  if (o.custodian.size() > 200) return common::Error::InvalidInput("custodian is too long");
+  return common::Ok();
+}
+
+struct ProductionWriter::Impl {
+  std::string dir;
+  ProductionOptions options;
+  uint64_t next = 0;
+  Appender index, dat, mbox;
+  // Entries of the zip, in order: name in the zip, and whether to store it as is (bundles are
+  // zips already).
+  std::vector<std::pair<std::string, bool>> entries;
+};
+
+ProductionWriter::ProductionWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ProductionWriter::~ProductionWriter() = default;
+
+common::Result<std::unique_ptr<ProductionWriter>> ProductionWriter::Create(
+    std::string dir, ProductionOptions options) {
+  RETURN_IF_ERROR(CheckOptions(options));
+  auto impl = std::make_unique<Impl>();
+  impl->dir = std::move(dir);
+  impl->options = std::move(options);
+  impl->next = impl->options.bates_start;
+  for (const char* sub : {"/bundles", "/natives"}) {
+    const std::string path = impl->dir + sub;
+    if (::mkdir(path.c_str(), 0700) != 0) {
+      return common::Error::Unavailable(Errno("cannot create", path));
+    }
+  }
+  RETURN_IF_ERROR(impl->index.Open(impl->dir + "/index.csv"));
+  RETURN_IF_ERROR(impl->index.Append(kUtf8Bom));
+  RETURN_IF_ERROR(impl->index.Append(CsvLine(kIndexHeader, {})));
+  RETURN_IF_ERROR(impl->dat.Open(impl->dir + "/loadfile.dat"));
+  RETURN_IF_ERROR(impl->dat.Append(kUtf8Bom));
+  RETURN_IF_ERROR(impl->dat.Append(DatLine(kDatHeader)));
+  RETURN_IF_ERROR(impl->mbox.Open(impl->dir + "/messages.mbox"));
+  return std::unique_ptr<ProductionWriter>(new ProductionWriter(std::move(impl)));
+}
+
+common::Result<ProducedMessage> ProductionWriter::Add(const ProductionMessage& m) {
+  Impl& s = *impl_;
+  std::string digits = std::to_string(s.next);
+  if (digits.size() > static_cast<size_t>(s.options.bates_width)) {
+    return common::Error::InvalidInput("Bates number " + digits + " does not fit in " +
+                                       std::to_string(s.options.bates_width) + " digits");
+  }
+  ProducedMessage out;
+  out.bates = s.options.bates_prefix +
+              std::string(static_cast<size_t>(s.options.bates_width) - digits.size(), '0') + digits;
+  ++s.next;
+  out.bundle_path = "bundles/evidence-" + m.receipt_id + ".zip";
+  RETURN_IF_ERROR(WriteWhole(s.dir + "/" + out.bundle_path, m.bundle_zip));
+  s.entries.emplace_back(out.bundle_path, true);
+  std::string md5;
+  if (m.native) {
+    out.native_path = "natives/" + out.bates + ".eml";
+    RETURN_IF_ERROR(WriteWhole(s.dir + "/" + out.native_path, *m.native));
+    s.entries.emplace_back(out.native_path, false);
+    md5 = Md5Hex(*m.native);
+    if (md5.empty()) return common::Error::Internal("MD5 is not available");
+    std::string mboxed;
+    AppendMboxrd(mboxed, m.envelope_from, m.received_at_us, *m.native);
+    RETURN_IF_ERROR(s.mbox.Append(mboxed));
+  }
+  const std::string raw = common::ToHex(m.raw_sha256);
+  const std::string canonical = common::ToHex(m.canonical_sha256);
+  RETURN_IF_ERROR(s.index.Append(CsvLine(
+      {out.bates, m.receipt_id, common::FormatRfc3339Micros(m.received_at_us), m.from, m.to,
+       m.subject, raw, canonical, std::to_string(m.block_height), out.native_path, out.bundle_path},
+      kIndexFreeText)));
+  RETURN_IF_ERROR(s.dat.Append(
+      DatLine({out.bates, out.bates, s.options.custodian, m.from, m.to, m.cc, m.subject,
+               m.date_sent_us ? LoadFileTime(*m.date_sent_us) : "", LoadFileTime(m.received_at_us),
+               md5, raw, out.native_path, m.receipt_id, canonical})));
+  return out;
+}
+
+common::Status ProductionWriter::Finish(const std::string& case_json,
+                                        const std::string& custody_json,
+                                        const std::string& verify_md, const std::string& zip_path) {
+  Impl& s = *impl_;
+  RETURN_IF_ERROR(s.index.Close());
+  RETURN_IF_ERROR(s.dat.Close());
+  RETURN_IF_ERROR(s.mbox.Close());
+  RETURN_IF_ERROR(WriteWhole(s.dir + "/case.json", case_json));
+  RETURN_IF_ERROR(WriteWhole(s.dir + "/custody.json", custody_json));
+  RETURN_IF_ERROR(WriteWhole(s.dir + "/VERIFY.md", verify_md));
+  std::vector<std::pair<std::string, bool>> entries = {
+      {"VERIFY.md", false},    {"case.json", false},    {"index.csv", false},
+      {"loadfile.dat", false}, {"custody.json", false}, {"messages.mbox", false}};
+  entries.insert(entries.end(), s.entries.begin(), s.entries.end());
+
+  int err = 0;
+  zip_t* za = zip_open(zip_path.c_str(), ZIP_CREATE | ZIP_EXCL, &err);
+  if (za == nullptr) {
+    zip_error_t ze;
+    zip_error_init_with_code(&ze, err);
+    std::string why = zip_error_strerror(&ze);
+    zip_error_fini(&ze);
+    return common::Error::Unavailable("cannot create " + zip_path + ": " + why);
+  }
+  auto fail = [&](const std::string& what) {
+    std::string why = what + ": " + zip_strerror(za);
+    zip_discard(za);
+    std::remove(zip_path.c_str());
+    return common::Error::Unavailable("libzip: " + why);
+  };
+  for (const auto& [name, stored] : entries) {
+    // Read from the staging file when the archive is written (zip_close), one at a time.
+    zip_source_t* src = zip_source_file(za, (s.dir + "/" + name).c_str(), 0, -1);
+    if (src == nullptr) return fail(name);
+    const zip_int64_t idx = zip_file_add(za, name.c_str(), src, ZIP_FL_ENC_UTF_8);
+    if (idx < 0) {
+      zip_source_free(src);
+      return fail(name);
+    }
+    if (zip_set_file_compression(za, static_cast<zip_uint64_t>(idx),
+                                 stored ? ZIP_CM_STORE : ZIP_CM_DEFLATE, 0) != 0) {
+      return fail(name);
+    }
+  }
+  if (zip_close(za) != 0) return fail("writing " + zip_path);
+  return common::Ok();
+}
+
+}  // namespace production
