@@ -119,7 +119,6 @@ common::Result<CaseExportResult> ExportCase(storage::CaseStore& cases,
   ASSIGN_OR_RETURN(result.recorded, cases.RecordExport(e));
 
   ASSIGN_OR_RETURN(auto writer, production::ProductionWriter::Create(staging_dir, options));
-  nlohmann::json custody = nlohmann::json::array();
   EvidenceRequest er;
   er.lang = request.lang;
   er.issued_to = request.issued_to;
@@ -163,12 +162,13 @@ common::Result<CaseExportResult> ExportCase(storage::CaseStore& cases,
         if (ev.record) j["record"] = RecordJson(*ev.record);
         list.push_back(std::move(j));
       }
-      custody.push_back({{"bates", produced.bates},
-                         {"receipt_id", id},
-                         {"raw_sha256", common::ToHex(receipt->raw_sha256)},
-                         {"native", produced.native_path},
-                         {"bundle", produced.bundle_path},
-                         {"events", std::move(list)}});
+      const nlohmann::json entry = {{"bates", produced.bates},
+                                    {"receipt_id", id},
+                                    {"raw_sha256", common::ToHex(receipt->raw_sha256)},
+                                    {"native", produced.native_path},
+                                    {"bundle", produced.bundle_path},
+                                    {"events", std::move(list)}};
+      RETURN_IF_ERROR(writer->AddCustody(entry.dump(2)));
     }
   }
   const nlohmann::json export_json = {{"at", common::FormatRfc3339Micros(request.now_us)},
@@ -187,8 +187,7 @@ common::Result<CaseExportResult> ExportCase(storage::CaseStore& cases,
                                       {"created_at", common::FormatRfc3339Micros(c->created_at_us)},
                                       {"record", RecordJson(c->opened)}}},
                                     {"export", export_json}};
-  const nlohmann::json custody_doc = {{"export", export_json}, {"messages", std::move(custody)}};
-  RETURN_IF_ERROR(writer->Finish(case_json.dump(2) + "\n", custody_doc.dump(2) + "\n",
+  RETURN_IF_ERROR(writer->Finish(case_json.dump(2) + "\n", export_json.dump(2),
                                  VerifyText(*c, result, options), zip_path));
   return result;
 }

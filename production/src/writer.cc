@@ -115,7 +115,8 @@ struct ProductionWriter::Impl {
   std::string dir;
   ProductionOptions options;
   uint64_t next = 0;
-  Appender index, dat, mbox;
+  Appender index, dat, mbox, custody;
+  bool custody_empty = true;
   // Entries of the zip, in order: name in the zip, and whether to store it as is (bundles are
   // zips already).
   std::vector<std::pair<std::string, bool>> entries;
@@ -144,6 +145,8 @@ common::Result<std::unique_ptr<ProductionWriter>> ProductionWriter::Create(
   RETURN_IF_ERROR(impl->dat.Append(kUtf8Bom));
   RETURN_IF_ERROR(impl->dat.Append(DatLine(kDatHeader)));
   RETURN_IF_ERROR(impl->mbox.Open(impl->dir + "/messages.mbox"));
+  RETURN_IF_ERROR(impl->custody.Open(impl->dir + "/custody.json"));
+  RETURN_IF_ERROR(impl->custody.Append("{\"messages\": ["));
   return std::unique_ptr<ProductionWriter>(new ProductionWriter(std::move(impl)));
 }
 
@@ -185,15 +188,23 @@ common::Result<ProducedMessage> ProductionWriter::Add(const ProductionMessage& m
   return out;
 }
 
+common::Status ProductionWriter::AddCustody(const std::string& entry_json) {
+  Impl& s = *impl_;
+  RETURN_IF_ERROR(s.custody.Append(s.custody_empty ? "\n" : ",\n"));
+  s.custody_empty = false;
+  return s.custody.Append(entry_json);
+}
+
 common::Status ProductionWriter::Finish(const std::string& case_json,
-                                        const std::string& custody_json,
+                                        const std::string& custody_export_json,
                                         const std::string& verify_md, const std::string& zip_path) {
   Impl& s = *impl_;
   RETURN_IF_ERROR(s.index.Close());
   RETURN_IF_ERROR(s.dat.Close());
   RETURN_IF_ERROR(s.mbox.Close());
+  RETURN_IF_ERROR(s.custody.Append("\n],\n\"export\": " + custody_export_json + "}\n"));
+  RETURN_IF_ERROR(s.custody.Close());
   RETURN_IF_ERROR(WriteWhole(s.dir + "/case.json", case_json));
-  RETURN_IF_ERROR(WriteWhole(s.dir + "/custody.json", custody_json));
   RETURN_IF_ERROR(WriteWhole(s.dir + "/VERIFY.md", verify_md));
   std::vector<std::pair<std::string, bool>> entries = {
       {"VERIFY.md", false},    {"case.json", false},    {"index.csv", false},

@@ -7,7 +7,8 @@
 //   natives/<Bates>.eml                 the message as received (none for an erased message)
 //   index.csv, loadfile.dat             one line per message (production/load_file.h)
 //   messages.mbox                       the natives in one mboxrd mailbox
-//   custody.json, VERIFY.md, case.json  given to Finish
+//   custody.json                        {"messages": [AddCustody's entries], "export": …}
+//   VERIFY.md, case.json                given to Finish
 //
 // Thread-safety: not thread-safe; one writer per export.
 #pragma once
@@ -59,8 +60,12 @@ class ProductionWriter {
   ~ProductionWriter();
 
   common::Result<ProducedMessage> Add(const ProductionMessage& m);
-  // Writes the closing files and zips everything into `zip_path` (outside `dir`).
-  common::Status Finish(const std::string& case_json, const std::string& custody_json,
+  // Appends one message's entry (a JSON object) to custody.json's "messages" array, written
+  // out as it comes so that no part of the custody is held for the whole case.
+  common::Status AddCustody(const std::string& entry_json);
+  // Writes the closing files, custody.json's "export" member (a JSON value) among them, and
+  // zips everything into `zip_path` (outside `dir`).
+  common::Status Finish(const std::string& case_json, const std::string& custody_export_json,
                         const std::string& verify_md, const std::string& zip_path);
 
  private:
