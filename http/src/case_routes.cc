@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -154,6 +156,23 @@ struct ExportFiles {
   }
 };
 
+// One of the few exports a process builds at a time (kMaxExports), held for the request.
+class ExportSlot {
+ public:
+  static constexpr int kMaxExports = 2;
+  ExportSlot() : taken_(running_.fetch_add(1) < kMaxExports) {
+    if (!taken_) running_.fetch_sub(1);
+  }
+  ~ExportSlot() {
+    if (taken_) running_.fetch_sub(1);
+  }
+  bool taken() const { return taken_; }
+
+ private:
+  static inline std::atomic<int> running_{0};
+  const bool taken_;
+};
+
 // GET /v1/cases/{id}/export: ?bates_prefix, bates_start, bates_width, custodian, lang.
 common::Result<pipeline::CaseExportRequest> ExportRequestFrom(const httplib::Request& req) {
   for (const auto& [name, value] : req.params) {
@@ -197,6 +216,13 @@ void RegisterCaseExportRoute(httplib::Server& s, HttpDeps& d, pipeline::Sealer& 
     const std::string case_id = req.matches[1];
     auto request = ExportRequestFrom(req);
     if (!request.ok()) return SendErrorFor(res, request.error(), "bad_query");
+    // A few exports at a time: each holds a worker, a core and disk for its whole length.
+    ExportSlot slot;
+    if (!slot.taken()) {
+      res.set_header("Retry-After", "30");
+      return SendError(res, 429, "too_many_exports",
+                       "other exports are being built; retry when one has finished");
+    }
     request->actor = who->key_id;
     request->issued_to = "API key " + who->key_id + " (tenant " + who->tenant + ")";
     request->now_us = d.clock->NowMicros();
@@ -212,10 +238,18 @@ void RegisterCaseExportRoute(httplib::Server& s, HttpDeps& d, pipeline::Sealer& 
     std::error_code made;
     std::filesystem::create_directory(staging, made);
     if (made) return SendError(res, 503, "unavailable", "no room for the export's files");
+    // As for one bundle: a message still within the sender checks' window waits for them
+    // (409, retry) rather than go out without its sender evidence.
+    std::optional<int64_t> checks_since;
+    if (d.authentications != nullptr) {
+      checks_since =
+          request->now_us -
+          std::chrono::duration_cast<std::chrono::microseconds>(d.sender_check_max_delay).count();
+    }
     const pipeline::EvidenceSources sources{
         d.receipts,          sealer.chain(),    d.admin,
         sealer.tsa(),        d.journal,         d.publisher != nullptr,
-        sealer.tsa_quorum(), d.authentications, std::nullopt,
+        sealer.tsa_quorum(), d.authentications, checks_since,
         d.erasures};
     auto done =
         pipeline::ExportCase(*d.cases, sources, who->tenant, case_id, *request, staging, zip_path);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/time.h"
+#include "common/utf8.h"
 #include "production/load_file.h"
 
 namespace production {
@@ -108,6 +109,13 @@ common::Status CheckOptions(const ProductionOptions& o) {
     return common::Error::InvalidInput("bates_start has at most 12 digits");
   }
   if (o.custodian.size() > 200) return common::Error::InvalidInput("custodian is too long");
+  if (common::SanitizeUtf8(o.custodian) != o.custodian) {
+    return common::Error::InvalidInput("custodian is not UTF-8");
+  }
+  for (unsigned char c : o.custodian) {
+    if (c < 0x20 || c == 0x7f)
+      return common::Error::InvalidInput("custodian has a control character");
+  }
   return common::Ok();
 }
 
