@@ -387,9 +387,9 @@ TEST_F(CasesTest, ExportIsAProductionWhoseHashesAndBundlesCheckOut) {
       Call("GET", node_->Http("/v1/cases/" + id + "/export?bates_width=1&bates_start=8"), lawyer_)
           .status,
       400);
-  EXPECT_EQ(Call("GET", node_->Http("/v1/cases/" + id + "/export?custodian=%FF%FE"), lawyer_)
-                .status,
-            400);
+  EXPECT_EQ(
+      Call("GET", node_->Http("/v1/cases/" + id + "/export?custodian=%FF%FE"), lawyer_).status,
+      400);
   EXPECT_EQ(Psql(db_.SuperUrl(), "SELECT count(*) FROM case_exports"), "2");
 }
 
