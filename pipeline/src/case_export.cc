@@ -20,13 +20,6 @@ std::string Joined(const std::vector<std::string>& v) {
   return out;
 }
 
-std::string Bates(const production::ProductionOptions& o, uint64_t n) {
-  std::string digits = std::to_string(n);
-  const size_t width = static_cast<size_t>(o.bates_width);
-  if (digits.size() < width) digits.insert(0, width - digits.size(), '0');
-  return o.bates_prefix + digits;
-}
-
 // Where the log holds a record (a message's own leaf: no action id).
 nlohmann::json RecordJson(const storage::ActionRef& a) {
   nlohmann::json j = {
@@ -43,7 +36,7 @@ std::string VerifyText(const storage::Case& c, const CaseExportResult& r,
   t += "# Production of case \"" + c.name + "\"\n\n";
   t += "Case " + c.id + (c.reference.empty() ? "" : ", reference " + c.reference) + ": " +
        std::to_string(r.messages) + " messages, Bates " + o.bates_prefix + "… from " +
-       Bates(o, o.bates_start) + ".\n\n";
+       production::BatesNumber(o, o.bates_start).value_or("") + ".\n\n";
   t += "## What proves what\n\n"
        "- `bundles/evidence-<receipt>.zip` is each message's evidence bundle. It proves, "
        "offline and without trusting the notary's word, that a message with those hashes was "
@@ -90,14 +83,6 @@ common::Result<CaseExportResult> ExportCase(storage::CaseStore& cases,
                                    " of the case's messages are not sealed yet: retry shortly");
   }
   ASSIGN_OR_RETURN(std::vector<std::string> ids, cases.Members(tenant, case_id));
-  const uint64_t last = options.bates_start + ids.size();
-  if (!ids.empty() && Bates(options, last - 1).size() >
-                          options.bates_prefix.size() + static_cast<size_t>(options.bates_width)) {
-    return common::Error::InvalidInput("the case's " + std::to_string(ids.size()) +
-                                       " messages do not fit in " +
-                                       std::to_string(options.bates_width) + " Bates digits");
-  }
-
   // Recorded first: the record binds which message gets which number.
   storage::NewCaseExport e;
   e.tenant = tenant;
@@ -106,7 +91,13 @@ common::Result<CaseExportResult> ExportCase(storage::CaseStore& cases,
   e.bates_start = static_cast<int64_t>(options.bates_start);
   e.bates_width = options.bates_width;
   for (size_t i = 0; i < ids.size(); ++i) {
-    e.receipts.emplace_back(ids[i], Bates(options, options.bates_start + i));
+    std::optional<std::string> bates = production::BatesNumber(options, options.bates_start + i);
+    if (!bates) {
+      return common::Error::InvalidInput("the case's " + std::to_string(ids.size()) +
+                                         " messages do not fit in " +
+                                         std::to_string(options.bates_width) + " Bates digits");
+    }
+    e.receipts.emplace_back(ids[i], std::move(*bates));
   }
   nlohmann::json details = {{"case", case_id},
                             {"bates_prefix", options.bates_prefix},

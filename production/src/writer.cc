@@ -119,6 +119,13 @@ common::Status CheckOptions(const ProductionOptions& o) {
   return common::Ok();
 }
 
+std::optional<std::string> BatesNumber(const ProductionOptions& o, uint64_t n) {
+  const std::string digits = std::to_string(n);
+  const size_t width = static_cast<size_t>(o.bates_width);
+  if (digits.size() > width) return std::nullopt;
+  return o.bates_prefix + std::string(width - digits.size(), '0') + digits;
+}
+
 struct ProductionWriter::Impl {
   std::string dir;
   ProductionOptions options;
@@ -160,14 +167,14 @@ common::Result<std::unique_ptr<ProductionWriter>> ProductionWriter::Create(
 
 common::Result<ProducedMessage> ProductionWriter::Add(const ProductionMessage& m) {
   Impl& s = *impl_;
-  std::string digits = std::to_string(s.next);
-  if (digits.size() > static_cast<size_t>(s.options.bates_width)) {
-    return common::Error::InvalidInput("Bates number " + digits + " does not fit in " +
-                                       std::to_string(s.options.bates_width) + " digits");
+  std::optional<std::string> bates = BatesNumber(s.options, s.next);
+  if (!bates) {
+    return common::Error::InvalidInput("Bates number " + std::to_string(s.next) +
+                                       " does not fit in " + std::to_string(s.options.bates_width) +
+                                       " digits");
   }
   ProducedMessage out;
-  out.bates = s.options.bates_prefix +
-              std::string(static_cast<size_t>(s.options.bates_width) - digits.size(), '0') + digits;
+  out.bates = std::move(*bates);
   ++s.next;
   out.bundle_path = "bundles/evidence-" + m.receipt_id + ".zip";
   RETURN_IF_ERROR(WriteWhole(s.dir + "/" + out.bundle_path, m.bundle_zip));

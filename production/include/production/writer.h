@@ -34,6 +34,10 @@ struct ProductionOptions {
 // kInvalidInput naming the rule an option breaks.
 common::Status CheckOptions(const ProductionOptions& options);
 
+// The prefix and `n` zero-padded to the width: "ACME000042". nullopt when `n` has more digits
+// than the width.
+std::optional<std::string> BatesNumber(const ProductionOptions& options, uint64_t n);
+
 // One message of the production, in Bates order.
 struct ProductionMessage {
   std::string receipt_id;
