@@ -78,14 +78,30 @@ t1=$(date +%s.%N)
 z0=$(date +%s.%N)
 (cd "$work" && zip -q -r natives.zip natives)
 z1=$(date +%s.%N)
+# notary-verify of the production on one thread and on every core, next to Info-ZIP's
+# `unzip -tq` (every entry's CRC) of the same zip: wall seconds and CPU seconds (user + sys).
+timed() {
+  local TIMEFORMAT='%R %U %S' rc=0
+  { time "$@" >"$work/verify.out" 2>&1 || rc=$?; } 2>"$work/time"
+  if [ "$rc" != 0 ]; then tail -5 "$work/verify.out" >&2; echo "failed: $*" >&2; exit 1; fi
+  awk '{printf "%s %.2f", $1, $2 + $3}' "$work/time"
+}
+v1=$(timed "$build/cli/notary-verify" --threads 1 "$work/case.zip")
+vn=$(timed "$build/cli/notary-verify" "$work/case.zip")
+ut=$(timed unzip -tq "$work/case.zip")
 python3 - "$added" "$t0" "$t1" "$z0" "$z1" "$base" "$peak" "$(stat -c %s "$work/case.zip")" \
-  "$(stat -c %s "$work/natives.zip")" <<'PY'
+  "$(stat -c %s "$work/natives.zip")" "$v1" "$vn" "$ut" "$(nproc)" <<'PY'
 import sys
-n, t0, t1, z0, z1, base, peak, size, zsize = sys.argv[1:]
+n, t0, t1, z0, z1, base, peak, size, zsize, v1, vn, ut, cores = sys.argv[1:]
 export, ref = float(t1) - float(t0), float(z1) - float(z0)
 print(f"case of {n} messages of 10 KB")
 print(f"export (GET /v1/cases/{{id}}/export): {export:.2f} s, {int(size)/1e6:.0f} MB")
 print(f"Info-ZIP zip -r of the natives:       {ref:.2f} s, {int(zsize)/1e6:.0f} MB")
 print(f"ratio: {export/ref:.1f} x (issue 23 target: at most 3 x)")
 print(f"notaryd resident memory: {int(base)/1024:.0f} MB before, peak {int(peak)/1024:.0f} MB during the export (target: under 200 MB)")
+(w1, c1), (wn, cn), (wu, cu) = ([float(x) for x in v.split()] for v in (v1, vn, ut))
+print(f"notary-verify case.zip, 1 thread:        {w1:.2f} s wall, {c1:.2f} s CPU")
+print(f"notary-verify case.zip, {cores} threads (default): {wn:.2f} s wall, {cn:.2f} s CPU "
+      f"({cn/wn:.2f} cores busy, {w1/wn:.2f} x faster)")
+print(f"Info-ZIP unzip -tq case.zip:            {wu:.2f} s wall ({wn/wu:.0f} x for notary-verify)")
 PY

@@ -1,15 +1,20 @@
 // NAME
-//   notary-verify - check an e-mail evidence bundle offline
+//   notary-verify - check an e-mail evidence bundle, or a case's production, offline
 // SUMMARY
 //   notary-verify BUNDLE.zip [--policy FILE] [--key PEM]... [--fingerprint HEX]...
 //                 [--tsa-ca PEM]... [--tsa-quorum N] [--witness VKEY]... [--witness-quorum N]
 //                 [--eml FILE] [--attachment FILE] [--checkpoint FILE [--consistency-proof FILE]]
 //                 [--dns-trust-anchor FILE]... [--json]
+//   notary-verify PRODUCTION.zip [the same trust flags] [--threads N] [--json]
 // DESCRIPTION
 //   Runs every check of docs/verifying.md on the bundle and prints one line per check
 //   (PASS, FAIL or SKIP, with the reason), then a verdict. Never uses the network: keys, the
 //   TSA roots, the witnesses' keys and newer checkpoints are what the user obtained
 //   separately (flags, or one --policy file; flags add to its lists and override its quorums).
+//   Given a case's production (GET /v1/cases/{id}/export: it has index.csv, loadfile.dat and
+//   case.json), verifies every bundle inside against its native on every core and checks the
+//   index, the load file, the mailbox and the custody file against them (docs/cases.md,
+//   "Checking a production"): one line per message, then a verdict.
 //   Exit status: 0 valid, 1 invalid (or --eml/--attachment do not match), 2 usage error or
 //   unreadable input.
 #include <unistd.h>
@@ -21,12 +26,14 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/bytes.h"
 #include "common/printable.h"
 #include "common/time.h"
 #include "evidence/bundle.h"
+#include "production/verify.h"
 
 namespace {
 
@@ -146,6 +153,71 @@ void PrintText(const std::string& path, const notary::VerifyReport& r) {
   }
 }
 
+void PrintProductionNotes(const production::ProductionReport& r);
+
+void PrintProduction(const std::string& path, const production::ProductionReport& r) {
+  using common::TerminalSafe;
+  std::cout << "Case production " << TerminalSafe(path) << ": " << r.messages.size()
+            << " message(s)\n\n";
+  for (const auto& m : r.messages) {
+    std::cout << (m.valid ? "PASS  " : "FAIL  ") << TerminalSafe(m.bates) << "  receipt "
+              << TerminalSafe(m.receipt_id);
+    if (m.erased) std::cout << " (erased: the bundle proves its hashes; there is no native)";
+    for (size_t i = 0; i < m.problems.size(); ++i) {
+      std::cout << (i == 0 ? ": " : "; ") << TerminalSafe(m.problems[i]);
+    }
+    std::cout << "\n";
+  }
+  for (const auto& p : r.problems) std::cout << "FAIL  production: " << TerminalSafe(p) << "\n";
+  std::cout << "\n";
+  if (r.valid) {
+    std::cout << "VERDICT: VALID - every one of the " << r.messages.size()
+              << " bundles verified against its native, and index.csv, loadfile.dat, "
+                 "messages.mbox, custody.json and case.json agree with them.\n";
+  } else {
+    std::cout << "VERDICT: INVALID - ";
+    if (r.failed == 0) {
+      std::cout << "every message passed, but the production itself has " << r.problems.size()
+                << " problem(s).\n";
+      return PrintProductionNotes(r);
+    }
+    std::cout << r.failed << " of " << r.messages.size() << " message(s) failed";
+    size_t shown = 0;
+    for (const auto& m : r.messages) {
+      if (m.valid) continue;
+      if (shown++ == 20) {
+        std::cout << ", …";
+        break;
+      }
+      std::cout << (shown == 1 ? ": " : ", ") << TerminalSafe(m.bates);
+    }
+    if (!r.problems.empty()) {
+      std::cout << "; " << r.problems.size() << " problem(s) with the production itself";
+    }
+    std::cout << ".\n";
+  }
+  PrintProductionNotes(r);
+}
+
+void PrintProductionNotes(const production::ProductionReport& r) {
+  using common::TerminalSafe;
+  if (r.key_self_declared) {
+    std::cout << "NOTE: the notary keys were taken from the bundles themselves "
+                 "(self-declared). Their fingerprints:";
+    for (const auto& fp : r.key_fingerprints) std::cout << " " << TerminalSafe(fp);
+    std::cout << ". Compare them with the fingerprints the notary publishes, or run again "
+                 "with --fingerprint or --key.\n";
+  }
+  if (r.tsa_ca_self_declared) {
+    std::cout << "NOTE: the time-stamp authorities' root certificates were taken from the "
+                 "bundles themselves (self-declared): run again with --tsa-ca and the TSAs' "
+                 "published roots.\n";
+  }
+  std::cout << "NOTE: custody.json and case.json are the notary's account: they are checked "
+               "to name the same messages and numbers, not proven (VERIFY.md inside says how "
+               "to check their records against the log).\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -184,6 +256,11 @@ int main(int argc, char** argv) {
                  "DNSSEC trust anchors for the sender evidence (DS or DNSKEY records, zone-file "
                  "format); repeatable; default: /usr/share/dns/root.key when installed");
   app.add_flag("--json", json, "print the report as JSON");
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  app.add_option("--threads", threads,
+                 "a production's bundles are verified on this many threads (default: the "
+                 "number of cores)")
+      ->check(CLI::Range(1, 256));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -251,6 +328,25 @@ int main(int argc, char** argv) {
     for (const auto& p : dns_anchor_paths) {
       opt.dns_trust_anchors += ReadInput(p, 1 << 20) + "\n";
       opt.dns_trust_anchor_source += (opt.dns_trust_anchor_source.empty() ? "" : ", ") + p;
+    }
+    if (production::IsProduction(bundle_path)) {
+      if (opt.eml || opt.attachment || opt.newer_checkpoint) {
+        std::cerr << "notary-verify: --eml, --attachment and --checkpoint are for one bundle; a "
+                     "production's natives are checked against their bundles\n";
+        return kExitUsage;
+      }
+      auto report = production::VerifyProduction(bundle_path, opt, threads);
+      if (!report.ok()) {
+        if (json) std::cout << "{\"valid\": false, \"error\": \"unreadable production\"}\n";
+        std::cerr << "notary-verify: " << common::TerminalSafe(report.error().message()) << "\n";
+        return kExitUsage;
+      }
+      if (json) {
+        std::cout << production::ProductionReportJson(*report);
+      } else {
+        PrintProduction(bundle_path, *report);
+      }
+      return report->valid ? kExitValid : kExitInvalid;
     }
     zip = ReadInput(bundle_path, notary::kMaxBundleZipBytes);
   } catch (const Unreadable& u) {

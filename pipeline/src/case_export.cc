@@ -37,6 +37,12 @@ std::string VerifyText(const storage::Case& c, const CaseExportResult& r,
   t += "Case " + c.id + (c.reference.empty() ? "" : ", reference " + c.reference) + ": " +
        std::to_string(r.messages) + " messages, Bates " + o.bates_prefix + "… from " +
        production::BatesNumber(o, o.bates_start).value_or("") + ".\n\n";
+  t += "## Check it all at once\n\n"
+       "      notary-verify --fingerprint <the notary's published key fingerprint> case.zip\n\n"
+       "verifies every bundle against its native, on every core, and checks index.csv, "
+       "loadfile.dat, messages.mbox, custody.json and case.json against them: one line per "
+       "message, then a verdict (exit status 0 only when everything passed). The steps below "
+       "are what it does, one file at a time.\n\n";
   t += "## What proves what\n\n"
        "- `bundles/evidence-<receipt>.zip` is each message's evidence bundle. It proves, "
        "offline and without trusting the notary's word, that a message with those hashes was "

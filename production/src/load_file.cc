@@ -181,37 +181,78 @@ void AppendMboxrd(std::string& out, const std::string& sender, int64_t received_
   out += '\n';
 }
 
-common::Result<std::vector<std::string>> SplitMboxrd(std::string_view mbox) {
-  std::vector<std::string> out;
-  if (mbox.substr(0, 5) != "From ") {
+MboxrdReader::MboxrdReader(size_t max_message_bytes, OnMessage on_message)
+    : max_(max_message_bytes), on_message_(std::move(on_message)) {}
+
+common::Status MboxrdReader::Feed(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const size_t nl = bytes.find('\n');
+    if (nl == std::string_view::npos) {
+      if (partial_.size() + bytes.size() > max_) {
+        return common::Error::InvalidInput("messages.mbox: a line is too long");
+      }
+      partial_ += bytes;
+      return common::Ok();
+    }
+    if (partial_.empty()) {
+      RETURN_IF_ERROR(Line(bytes.substr(0, nl + 1)));
+    } else {
+      partial_ += bytes.substr(0, nl + 1);
+      RETURN_IF_ERROR(Line(partial_));
+      partial_.clear();
+    }
+    bytes.remove_prefix(nl + 1);
+  }
+  return common::Ok();
+}
+
+common::Status MboxrdReader::Line(std::string_view line) {
+  if (!any_line_ && line.substr(0, 5) != "From ") {
     return common::Error::InvalidInput("messages.mbox does not start with a From line");
   }
-  std::string* current = nullptr;
-  size_t pos = 0;
-  while (pos < mbox.size()) {
-    size_t nl = mbox.find('\n', pos);
-    const size_t end = nl == std::string_view::npos ? mbox.size() : nl + 1;
-    std::string_view line = mbox.substr(pos, end - pos);
-    pos = end;
-    if (line.substr(0, 5) == "From ") {
-      if (current != nullptr) {
-        if (current->empty() || current->back() != '\n') {
-          return common::Error::InvalidInput("messages.mbox: a message lacks its closing LF");
-        }
-        current->pop_back();
-      }
-      current = &out.emplace_back();
-      continue;
-    }
-    size_t k = 0;
-    while (k < line.size() && line[k] == '>') ++k;
-    if (k > 0 && line.substr(k, 5) == "From ") line.remove_prefix(1);
-    *current += line;
+  any_line_ = true;
+  if (line.substr(0, 5) == "From ") {
+    if (current_) RETURN_IF_ERROR(EndMessage());
+    current_.emplace();
+    return common::Ok();
   }
-  if (current->empty() || current->back() != '\n') {
+  size_t k = 0;
+  while (k < line.size() && line[k] == '>') ++k;
+  if (k > 0 && line.substr(k, 5) == "From ") line.remove_prefix(1);
+  if (current_->size() + line.size() > max_) {
+    return common::Error::InvalidInput("messages.mbox: a message is too large");
+  }
+  *current_ += line;
+  return common::Ok();
+}
+
+// Every message ends with the LF AppendMboxrd adds after it.
+common::Status MboxrdReader::EndMessage() {
+  if (current_->empty() || current_->back() != '\n') {
     return common::Error::InvalidInput("messages.mbox: a message lacks its closing LF");
   }
-  current->pop_back();
+  current_->pop_back();
+  on_message_(std::move(*current_));
+  current_.reset();
+  return common::Ok();
+}
+
+common::Status MboxrdReader::Finish() {
+  if (!partial_.empty()) {
+    RETURN_IF_ERROR(Line(partial_));
+    partial_.clear();
+  }
+  if (!any_line_) {
+    return common::Error::InvalidInput("messages.mbox does not start with a From line");
+  }
+  return EndMessage();
+}
+
+common::Result<std::vector<std::string>> SplitMboxrd(std::string_view mbox) {
+  std::vector<std::string> out;
+  MboxrdReader reader(mbox.size() + 1, [&](std::string m) { out.push_back(std::move(m)); });
+  RETURN_IF_ERROR(reader.Feed(mbox));
+  RETURN_IF_ERROR(reader.Finish());
   return out;
 }
 

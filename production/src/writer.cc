@@ -41,13 +41,6 @@ std::string LoadFileTime(int64_t us) {
   return buf;
 }
 
-std::string Md5Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_md5(), nullptr) != 1) return "";
-  return common::ToHex(std::span<const uint8_t>(md, len));
-}
-
 // An append-only file of the staging folder.
 class Appender {
  public:
@@ -92,6 +85,49 @@ bool IsPrefixChar(char c) {
 }
 
 }  // namespace
+
+std::string Md5Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_md5(), nullptr) != 1) return "";
+  return common::ToHex(std::span<const uint8_t>(md, len));
+}
+
+const std::vector<std::string>& IndexHeader() { return kIndexHeader; }
+const std::vector<bool>& IndexFreeText() { return kIndexFreeText; }
+const std::vector<std::string>& DatHeader() { return kDatHeader; }
+
+std::vector<std::string> IndexRow(const ProductionMessage& m, const ProducedMessage& p) {
+  return {p.bates,
+          m.receipt_id,
+          common::FormatRfc3339Micros(m.received_at_us),
+          m.from,
+          m.to,
+          m.subject,
+          common::ToHex(m.raw_sha256),
+          common::ToHex(m.canonical_sha256),
+          std::to_string(m.block_height),
+          p.native_path,
+          p.bundle_path};
+}
+
+std::vector<std::string> DatRow(const ProductionMessage& m, const ProducedMessage& p,
+                                const std::string& custodian, const std::string& md5) {
+  return {p.bates,
+          p.bates,
+          custodian,
+          m.from,
+          m.to,
+          m.cc,
+          m.subject,
+          m.date_sent_us ? LoadFileTime(*m.date_sent_us) : "",
+          LoadFileTime(m.received_at_us),
+          md5,
+          common::ToHex(m.raw_sha256),
+          p.native_path,
+          m.receipt_id,
+          common::ToHex(m.canonical_sha256)};
+}
 
 common::Status CheckOptions(const ProductionOptions& o) {
   if (o.bates_prefix.size() > ProductionOptions::kMaxPrefixBytes) {
@@ -190,16 +226,8 @@ common::Result<ProducedMessage> ProductionWriter::Add(const ProductionMessage& m
     AppendMboxrd(mboxed, m.envelope_from, m.received_at_us, *m.native);
     RETURN_IF_ERROR(s.mbox.Append(mboxed));
   }
-  const std::string raw = common::ToHex(m.raw_sha256);
-  const std::string canonical = common::ToHex(m.canonical_sha256);
-  RETURN_IF_ERROR(s.index.Append(CsvLine(
-      {out.bates, m.receipt_id, common::FormatRfc3339Micros(m.received_at_us), m.from, m.to,
-       m.subject, raw, canonical, std::to_string(m.block_height), out.native_path, out.bundle_path},
-      kIndexFreeText)));
-  RETURN_IF_ERROR(s.dat.Append(
-      DatLine({out.bates, out.bates, s.options.custodian, m.from, m.to, m.cc, m.subject,
-               m.date_sent_us ? LoadFileTime(*m.date_sent_us) : "", LoadFileTime(m.received_at_us),
-               md5, raw, out.native_path, m.receipt_id, canonical})));
+  RETURN_IF_ERROR(s.index.Append(CsvLine(IndexRow(m, out), kIndexFreeText)));
+  RETURN_IF_ERROR(s.dat.Append(DatLine(DatRow(m, out, s.options.custodian, md5))));
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "json_call.h"
@@ -339,6 +340,78 @@ TEST_F(CasesTest, ExportIsAProductionWhoseHashesAndBundlesCheckOut) {
   const std::string mbox = testsupport::ReadFile(out + "/messages.mbox");
   EXPECT_NE(mbox.find("\n>From the board"), std::string::npos);
   EXPECT_EQ(mbox.find("\nFrom the board"), std::string::npos);
+
+  // notary-verify checks the whole production: every bundle against its native, and the
+  // index, load file, mailbox and custody against them; one line per message.
+  const std::string verify = testsupport::BinaryDir() + "/cli/notary-verify";
+  auto whole = RunCommand({verify, dir_ + "/case.zip"});
+  EXPECT_EQ(whole.exit_code, 0) << whole.out;
+  for (const auto& [bates, receipt] : rows) {
+    EXPECT_NE(whole.out.find("PASS  " + bates + "  receipt " + receipt), std::string::npos)
+        << whole.out;
+  }
+  EXPECT_NE(whole.out.find("VERDICT: VALID"), std::string::npos) << whole.out;
+  auto whole_json = RunCommand({verify, dir_ + "/case.zip", "--json", "--threads", "1"});
+  EXPECT_EQ(whole_json.exit_code, 0) << whole_json.out;
+  const json report = json::parse(whole_json.out, nullptr, false);
+  EXPECT_EQ(report.value("valid", false), true) << whole_json.out;
+  EXPECT_EQ(report["messages"].size(), 3u) << whole_json.out;
+  // Each tampering is a copy of the production with one entry replaced (Info-ZIP's zip); each
+  // must fail, naming the message it touches.
+  int copies = 0;
+  auto Tampered = [&](const std::string& entry, const std::string& bytes) {
+    const std::string t = dir_ + "/tampered" + std::to_string(++copies);
+    std::filesystem::create_directories(std::filesystem::path(t + "/" + entry).parent_path());
+    testsupport::WriteFile(t + "/" + entry, bytes);
+    std::filesystem::copy_file(dir_ + "/case.zip", t + "/case.zip");
+    EXPECT_EQ(
+        RunCommand({"sh", "-c", "cd '" + t + "' && zip -q case.zip '" + entry + "'"}).exit_code, 0);
+    return RunCommand({verify, t + "/case.zip"});
+  };
+  const std::string native8 = testsupport::ReadFile(out + "/natives/ACME000008.eml");
+  auto changed = Tampered("natives/ACME000008.eml", native8 + " ");
+  EXPECT_EQ(changed.exit_code, 1) << changed.out;
+  EXPECT_NE(changed.out.find("FAIL  ACME000008  receipt " + a), std::string::npos) << changed.out;
+  EXPECT_NE(changed.out.find("PASS  ACME000007"), std::string::npos) << changed.out;
+  EXPECT_NE(changed.out.find("VERDICT: INVALID - 1 of 3 message(s) failed: ACME000008."),
+            std::string::npos)
+      << changed.out;
+  // Another message's genuine bundle in place of ACME000009's.
+  auto swapped = Tampered("bundles/evidence-" + b + ".zip",
+                          testsupport::ReadFile(out + "/bundles/evidence-" + a + ".zip"));
+  EXPECT_EQ(swapped.exit_code, 1) << swapped.out;
+  EXPECT_NE(swapped.out.find("FAIL  ACME000009"), std::string::npos) << swapped.out;
+  EXPECT_NE(swapped.out.find("PASS  ACME000008"), std::string::npos) << swapped.out;
+  // A row whose hashes are right but whose subject is not the message's.
+  std::string forged_index = index;
+  const size_t calc = forged_index.find("calc");
+  ASSERT_NE(calc, std::string::npos);
+  forged_index.replace(calc, 4, "CALC");
+  auto relabelled = Tampered("index.csv", forged_index);
+  EXPECT_EQ(relabelled.exit_code, 1) << relabelled.out;
+  EXPECT_NE(relabelled.out.find("FAIL  ACME000008  receipt " + a +
+                                ": index.csv's subject is not what the bundle and the native show"),
+            std::string::npos)
+      << relabelled.out;
+  // A mailbox without the last message, and a file nobody listed.
+  const size_t last = mbox.rfind("\nFrom ");
+  ASSERT_NE(last, std::string::npos);
+  auto short_mbox = Tampered("messages.mbox", mbox.substr(0, last + 1));
+  EXPECT_EQ(short_mbox.exit_code, 1) << short_mbox.out;
+  EXPECT_NE(short_mbox.out.find("FAIL  production: messages.mbox holds 2 messages, not the 3 "
+                                "natives\n\nVERDICT: INVALID - every message passed, but the "
+                                "production itself has 1 problem(s)."),
+            std::string::npos)
+      << short_mbox.out;
+  auto extra = Tampered("natives/ACME000010.eml", native8);
+  EXPECT_EQ(extra.exit_code, 1) << extra.out;
+  EXPECT_NE(extra.out.find("the zip holds natives/ACME000010.eml, which index.csv does not list"),
+            std::string::npos)
+      << extra.out;
+  // A single bundle's options do not apply to a production.
+  EXPECT_EQ(
+      RunCommand({verify, dir_ + "/case.zip", "--eml", out + "/natives/ACME000008.eml"}).exit_code,
+      2);
 
   // Recorded before it was built, and in every message's chain of custody.
   const json custody = json::parse(testsupport::ReadFile(out + "/custody.json"));

@@ -80,4 +80,28 @@ TEST(LoadFileTest, MboxrdGivesEveryMessageBackByteForByte) {
   EXPECT_FALSE(SplitMboxrd("not a mailbox").ok());
 }
 
+// notary-verify reads a production's mailbox a chunk at a time: a line split across chunks,
+// even inside "From ", must give the same messages, and the size limit must hold.
+TEST(LoadFileTest, MboxrdReaderByTheByteEqualsSplit) {
+  const std::vector<std::string> messages = {"A: 1\r\n\r\nFrom x\r\n>From y\r\n", "tail", "",
+                                             "B: 2\n\n>>From z\n"};
+  std::string mbox;
+  for (const auto& m : messages) AppendMboxrd(mbox, "s@example.com", 0, m);
+  std::vector<std::string> got;
+  production::MboxrdReader reader(1 << 20, [&](std::string m) { got.push_back(std::move(m)); });
+  for (char c : mbox) ASSERT_TRUE(reader.Feed(std::string_view(&c, 1)).ok());
+  ASSERT_TRUE(reader.Finish().ok());
+  EXPECT_EQ(got, messages);
+
+  size_t count = 0;
+  production::MboxrdReader small(8, [&](std::string) { ++count; });
+  EXPECT_FALSE(small.Feed(mbox).ok());
+  production::MboxrdReader unclosed(1 << 20, [&](std::string) { ++count; });
+  ASSERT_TRUE(unclosed.Feed("From a Thu Jan  1 00:00:00 1970\nno closing LF").ok());
+  EXPECT_FALSE(unclosed.Finish().ok());
+  production::MboxrdReader empty(1 << 20, [&](std::string) { ++count; });
+  EXPECT_FALSE(empty.Finish().ok());
+  EXPECT_EQ(count, 0u);
+}
+
 }  // namespace

@@ -21,6 +21,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,5 +52,27 @@ void AppendMboxrd(std::string& out, const std::string& sender, int64_t received_
 // The messages of an mboxrd mailbox, unquoted, byte for byte as they were appended.
 // kInvalidInput when it does not start with a "From " line.
 common::Result<std::vector<std::string>> SplitMboxrd(std::string_view mbox);
+
+// SplitMboxrd a chunk at a time, for a mailbox too large to hold: memory is one message and
+// one line. Each complete message is handed to `on_message` as soon as the next "From " line
+// (or Finish) ends it. kInvalidInput as SplitMboxrd, or when a message or a line exceeds
+// `max_message_bytes`.
+class MboxrdReader {
+ public:
+  using OnMessage = std::function<void(std::string message)>;
+  MboxrdReader(size_t max_message_bytes, OnMessage on_message);
+  common::Status Feed(std::string_view bytes);
+  common::Status Finish();
+
+ private:
+  common::Status Line(std::string_view line);
+  common::Status EndMessage();
+
+  size_t max_;
+  OnMessage on_message_;
+  std::string partial_;  // a line not yet ended by LF
+  std::optional<std::string> current_;
+  bool any_line_ = false;
+};
 
 }  // namespace production

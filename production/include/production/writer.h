@@ -17,6 +17,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/bytes.h"
 #include "common/result.h"
@@ -55,6 +57,18 @@ struct ProductionMessage {
 struct ProducedMessage {
   std::string bates, native_path, bundle_path;
 };
+
+// The columns of index.csv and loadfile.dat, and one message's rows as Add writes them: `md5`
+// is MD5Hex of the native ("" when erased). notary-verify rebuilds a message's rows from its
+// bundle and native with these and compares them with the rows it was given.
+const std::vector<std::string>& IndexHeader();
+const std::vector<bool>& IndexFreeText();  // which index.csv columns get the formula defence
+const std::vector<std::string>& DatHeader();
+std::vector<std::string> IndexRow(const ProductionMessage& m, const ProducedMessage& p);
+std::vector<std::string> DatRow(const ProductionMessage& m, const ProducedMessage& p,
+                                const std::string& custodian, const std::string& md5);
+// Lower-case hex MD5 of `data` ("" if OpenSSL has no MD5, as in a FIPS-only configuration).
+std::string Md5Hex(std::string_view data);
 
 class ProductionWriter {
  public:
