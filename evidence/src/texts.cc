@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -127,13 +128,39 @@ std::vector<std::string> CosignerNames(std::string_view note, std::string_view o
   return names;
 }
 
+// A token's genTime, or nullopt when it does not parse. A case's production renders thousands
+// of bundles sealed by the same few blocks, and parsing a token (a CMS SignedData with its
+// certificates, each public key decoded) cost more than the rest of the texts: each thread
+// remembers the last few tokens it parsed, compared by their whole DER.
+std::optional<int64_t> TokenTime(const std::string& der) {
+  struct Seen {
+    std::string der;
+    std::optional<int64_t> time;
+  };
+  constexpr size_t kRemembered = 8;
+  thread_local std::vector<Seen> seen;
+  thread_local size_t next = 0;
+  for (const Seen& s : seen) {
+    if (s.der == der) return s.time;
+  }
+  std::optional<int64_t> time;
+  if (auto info = ParseToken(der); info.ok()) time = info->gen_time_us;
+  if (seen.size() < kRemembered) {
+    seen.push_back({der, time});
+  } else {
+    seen[next] = {der, time};
+    next = (next + 1) % kRemembered;
+  }
+  return time;
+}
+
 common::Result<json> TokenList(const BundleBlock& block, uint64_t height, bool this_block,
                                const std::string& block_hash_hex, json& certificate_tokens) {
   json files = json::array();
   for (size_t i = 0; i < block.tokens.size(); ++i) {
     std::string time;
-    if (auto info = ParseToken(block.tokens[i].der); info.ok()) {
-      ASSIGN_OR_RETURN(auto t, Time(info->gen_time_us));
+    if (std::optional<int64_t> at = TokenTime(block.tokens[i].der)) {
+      ASSIGN_OR_RETURN(auto t, Time(*at));
       time = t;
     }
     certificate_tokens.push_back({{"height", std::to_string(height)},
@@ -358,25 +385,62 @@ common::Result<json> TextsView(const BundleInput& in) {
 
 }  // namespace bundle_internal
 
-common::Result<std::string> CertificateHtml(const BundleInput& in) {
-  using namespace bundle_internal;  // the templates and the view above
+namespace {
+
+using nlohmann::json;
+
+const common::Result<TextTemplate>& CertificateTemplateFor(uint32_t texts_version) {
+  using namespace bundle_internal;
   static const auto v2 = TextTemplate::Parse(CertificateTemplate(), TextTemplate::Kind::kHtml);
   static const auto v1 = TextTemplate::Parse(CertificateTemplateV1(), TextTemplate::Kind::kHtml);
+  return texts_version == 1 ? v1 : v2;
+}
+
+const common::Result<TextTemplate>& VerifyTemplateText() {
+  using namespace bundle_internal;
+  static const auto tmpl = TextTemplate::Parse(VerifyTemplate(), TextTemplate::Kind::kText);
+  return tmpl;
+}
+
+common::Result<std::string> RenderCertificate(const BundleInput& in, const json& view) {
   if (in.texts_version != 1 && in.texts_version != 2) {
     return common::Error::InvalidInput("texts_version must be 1 or 2");
   }
-  const auto& tmpl = in.texts_version == 1 ? v1 : v2;
+  const auto& tmpl = CertificateTemplateFor(in.texts_version);
   if (!tmpl.ok()) return common::Error::Internal(tmpl.error().message());
-  ASSIGN_OR_RETURN(auto view, TextsView(in));
   return tmpl->Render(view);
 }
 
-common::Result<std::string> VerifyMarkdown(const BundleInput& in) {
-  using namespace bundle_internal;  // the templates and the view above
-  static const auto tmpl = TextTemplate::Parse(VerifyTemplate(), TextTemplate::Kind::kText);
+common::Result<std::string> RenderVerify(const json& view) {
+  const auto& tmpl = VerifyTemplateText();
   if (!tmpl.ok()) return common::Error::Internal(tmpl.error().message());
-  ASSIGN_OR_RETURN(auto view, TextsView(in));
   return tmpl->Render(view);
+}
+
+}  // namespace
+
+common::Result<std::string> CertificateHtml(const BundleInput& in) {
+  if (in.texts_version != 1 && in.texts_version != 2) {
+    return common::Error::InvalidInput("texts_version must be 1 or 2");
+  }
+  ASSIGN_OR_RETURN(auto view, bundle_internal::TextsView(in));
+  return RenderCertificate(in, view);
+}
+
+common::Result<std::string> VerifyMarkdown(const BundleInput& in) {
+  ASSIGN_OR_RETURN(auto view, bundle_internal::TextsView(in));
+  return RenderVerify(view);
+}
+
+common::Result<BundleTexts> RenderTexts(const BundleInput& in) {
+  if (in.texts_version != 1 && in.texts_version != 2) {
+    return common::Error::InvalidInput("texts_version must be 1 or 2");
+  }
+  ASSIGN_OR_RETURN(auto view, bundle_internal::TextsView(in));
+  BundleTexts t;
+  ASSIGN_OR_RETURN(t.certificate_html, RenderCertificate(in, view));
+  ASSIGN_OR_RETURN(t.verify_md, RenderVerify(view));
+  return t;
 }
 
 }  // namespace notary

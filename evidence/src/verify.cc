@@ -969,12 +969,9 @@ class Verifier {
                   "verifier can derive from its evidence: do not rely on them; download the "
                   "bundle again (the evidence is the same, the texts are then checked)");
     }
-    auto certificate = CertificateHtml(in_);
-    auto verify = VerifyMarkdown(in_);
-    if (!certificate.ok() || !verify.ok()) {
-      return Fail(kId, kName,
-                  "the evidence cannot be rendered: " +
-                      (certificate.ok() ? verify.error() : certificate.error()).message());
+    auto texts = RenderTexts(in_);
+    if (!texts.ok()) {
+      return Fail(kId, kName, "the evidence cannot be rendered: " + texts.error().message());
     }
     std::string problems;
     auto compare = [&](std::string_view name, const std::string& expected) {
@@ -983,8 +980,8 @@ class Verifier {
         problems += " " + std::string(name) + " is not what evidence.json gives;";
       }
     };
-    compare(kCertificateFile, *certificate);
-    compare(kVerifyFile, *verify);
+    compare(kCertificateFile, texts->certificate_html);
+    compare(kVerifyFile, texts->verify_md);
     if (!problems.empty()) {
       return Fail(kId, kName, "Changed after issue:" + problems + " do not rely on it");
     }

@@ -86,10 +86,9 @@ common::Result<std::string> BuildBundleZip(const BundleInput& input) {
   RETURN_IF_ERROR(ValidateInput(input));
   std::map<std::string, std::string> files = LooseFiles(input);
   files[std::string(kEvidenceFile)] = EvidenceJson(input);
-  ASSIGN_OR_RETURN(auto certificate, CertificateHtml(input));
-  ASSIGN_OR_RETURN(auto verify, VerifyMarkdown(input));
-  files[std::string(kCertificateFile)] = std::move(certificate);
-  files[std::string(kVerifyFile)] = std::move(verify);
+  ASSIGN_OR_RETURN(BundleTexts texts, RenderTexts(input));
+  files[std::string(kCertificateFile)] = std::move(texts.certificate_html);
+  files[std::string(kVerifyFile)] = std::move(texts.verify_md);
 
   zip_error_t err;
   zip_error_init(&err);

@@ -23,6 +23,21 @@ notary::BundleBlock ToBundleBlock(const storage::BlockRow& b,
 
 }  // namespace
 
+common::Result<std::shared_ptr<const notary::MerkleTree>> BlockTreeCache::Get(
+    storage::ChainStore& chain, int64_t height) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = trees_.find(height); it != trees_.end()) return it->second;
+  }
+  // Built outside the lock: two threads may both build a block's tree the first time.
+  ASSIGN_OR_RETURN(std::vector<common::Hash> leaves, chain.BlockLeafHashes(height));
+  auto tree = std::make_shared<const notary::MerkleTree>(leaves);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (trees_.size() >= kBlocks) trees_.erase(trees_.begin());  // the lowest: exports go upward
+  trees_.emplace(height, tree);
+  return std::shared_ptr<const notary::MerkleTree>(tree);
+}
+
 common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& receipt,
                                                      const EvidenceRequest& request,
                                                      const EvidenceSources& sources) {
@@ -88,10 +103,16 @@ common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& rece
   in.leaf_index = static_cast<uint64_t>(*receipt.leaf_index);
   in.leaf_hash = leaf->second;
 
-  ASSIGN_OR_RETURN(std::vector<common::Hash> batch, chain.BlockLeafHashes(block->height));
   in.batch_index = in.leaf_index - static_cast<uint64_t>(block->first_leaf);
-  in.batch_size = batch.size();
-  ASSIGN_OR_RETURN(in.batch_proof, notary::InclusionProof(batch, in.batch_index));
+  if (sources.block_trees != nullptr) {
+    ASSIGN_OR_RETURN(auto tree, sources.block_trees->Get(chain, block->height));
+    in.batch_size = tree->size();
+    ASSIGN_OR_RETURN(in.batch_proof, tree->InclusionProof(in.batch_index));
+  } else {
+    ASSIGN_OR_RETURN(std::vector<common::Hash> batch, chain.BlockLeafHashes(block->height));
+    in.batch_size = batch.size();
+    ASSIGN_OR_RETURN(in.batch_proof, notary::InclusionProof(batch, in.batch_index));
+  }
 
   ASSIGN_OR_RETURN(std::vector<storage::TokenRow> tokens, chain.Tokens(block->height));
   if (tokens.empty() || tokens.size() < sources.tsa_quorum) {

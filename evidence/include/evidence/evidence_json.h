@@ -28,5 +28,11 @@ common::Result<BundleInput> ParseEvidenceJson(std::string_view json);
 // canonical form that does not parse, an unknown lang).
 common::Result<std::string> CertificateHtml(const BundleInput& input);
 common::Result<std::string> VerifyMarkdown(const BundleInput& input);
+// Both from one view of the evidence: what building and checking a bundle use, since the view
+// (time-stamp tokens parsed, canonical form read) costs more than the rendering.
+struct BundleTexts {
+  std::string certificate_html, verify_md;
+};
+common::Result<BundleTexts> RenderTexts(const BundleInput& input);
 
 }  // namespace notary

@@ -1,17 +1,21 @@
 // Evidence assembly: everything an evidence bundle (docs/evidence-bundle.md) holds for one
-// sealed receipt, gathered from the stores. The HTTP route (and, later, case exports) add
-// who it is issued to, put the download on the access trail and zip it
-// (evidence/bundle.h BuildBundleZip).
+// sealed receipt, gathered from the stores. The HTTP route and case exports add who it is
+// issued to, put the download on the access trail and zip it (evidence/bundle.h
+// BuildBundleZip).
 //
-// Thread-safety: a stateless function; the stores are thread-safe.
+// Thread-safety: a stateless function; the stores and BlockTreeCache are thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "common/result.h"
 #include "evidence/bundle.h"
+#include "log/merkle.h"
 #include "receipt/receipt.h"
 #include "storage/admin_store.h"
 #include "storage/authentication_store.h"
@@ -23,6 +27,20 @@
 namespace pipeline {
 
 class TsaService;
+
+// The batch trees of the last few blocks, each read and built once. A case's production asks
+// for the proofs of thousands of messages in a few blocks, in order; without it, every message
+// read its block's leaf hashes again and rebuilt the tree.
+class BlockTreeCache {
+ public:
+  common::Result<std::shared_ptr<const notary::MerkleTree>> Get(storage::ChainStore& chain,
+                                                                int64_t height);
+
+ private:
+  static constexpr size_t kBlocks = 4;
+  std::mutex mu_;
+  std::map<int64_t, std::shared_ptr<const notary::MerkleTree>> trees_;  // GUARDED_BY(mu_)
+};
 
 struct EvidenceSources {
   storage::ReceiptStore& receipts;
@@ -46,6 +64,8 @@ struct EvidenceSources {
   // Erasures: an erased receipt's bundle carries its erasure record instead of the message
   // (docs/evidence-bundle.md §6a). Without it, an erased receipt has no bundle (kInternal).
   storage::ErasureStore* erasures = nullptr;
+  // Many bundles at once (a case's production): block trees kept between them.
+  BlockTreeCache* block_trees = nullptr;
 };
 
 struct EvidenceRequest {

@@ -1,7 +1,7 @@
 // ProductionWriter: a case production (docs/cases.md, "The production") built a message at a
 // time in a staging folder and zipped at the end, so that its size is bounded by the disk,
-// not by memory: each message's bundle and native are written out as they come, and the
-// index, load file and mailbox grow line by line.
+// not by memory: each message's bundle and native are appended to one spool file as they come,
+// and the index, load file and mailbox grow line by line.
 //
 //   bundles/evidence-<receipt id>.zip   the message's evidence bundle (docs/evidence-bundle.md)
 //   natives/<Bates>.eml                 the message as received (none for an erased message)
