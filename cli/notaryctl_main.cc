@@ -22,6 +22,7 @@
 #include "common/printable.h"
 #include "common/time.h"
 #include "log/ed25519.h"
+#include "notaryctl_case.h"
 #include "notaryctl_monitor.h"
 #include "notaryctl_tsa_ca.h"
 #include "pipeline/audit.h"
@@ -206,6 +207,30 @@ int main(int argc, char** argv) {
   monitor->add_option("--timeout-s", monitor_args.timeout_s, "Per request")
       ->check(CLI::Range(1, 600));
 
+  auto* case_cmd = app.add_subcommand("case", "Cases (matters) and their productions");
+  case_cmd->require_subcommand(1);
+  auto* case_export = case_cmd->add_subcommand(
+      "export", "Download a case's production from a notary (GET /v1/cases/{id}/export)");
+  case_export->footer(
+      "The API key (scopes cases and read) is read from --api-key-file or NOTARY_API_KEY.\n"
+      "Exit status: 0 written, 1 refused (reason printed), 2 usage or file error,\n"
+      "3 notary unreachable or failing. Example (docs/cases.md):\n"
+      "  NOTARY_API_KEY=$(cat lawyer.key) notaryctl case export https://notary.example \\\n"
+      "      --case 01a2… --bates-prefix ACME --out acme.zip && notary-verify acme.zip");
+  cli::CaseExportArgs case_args;
+  case_export->add_option("url", case_args.url, "The notary's base URL")->required();
+  case_export->add_option("--case", case_args.case_id, "The case's id")->required();
+  case_export->add_option("--out", case_args.out, "The zip to write (must not exist)")->required();
+  case_export->add_option("--api-key-file", case_args.api_key_file,
+                          "A file holding the API key (default: $NOTARY_API_KEY)");
+  case_export->add_option("--bates-prefix", case_args.bates_prefix, "Bates prefix, e.g. ACME");
+  case_export->add_option("--bates-start", case_args.bates_start, "The first Bates number");
+  case_export->add_option("--bates-width", case_args.bates_width, "Digits of the Bates number");
+  case_export->add_option("--custodian", case_args.custodian, "The load file's CUSTODIAN");
+  case_export->add_option("--lang", case_args.lang, "The bundles' certificates: en, ko or zh");
+  case_export->add_option("--timeout-s", case_args.timeout_s, "Connecting, and between reads")
+      ->check(CLI::Range(1, 86400));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -215,6 +240,8 @@ int main(int argc, char** argv) {
 
   // The monitor talks to a notary over HTTP only: no database.
   if (monitor->parsed()) return cli::RunMonitor(monitor_args);
+  // So is a case's export: notaryd builds it, with the keys that open the messages.
+  if (case_export->parsed()) return cli::RunCaseExport(case_args);
   // The TSA root is a file in the data directory: no database either.
   if (tsa_ca->parsed()) return cli::RunTsaCa(data_dir);
 

@@ -464,6 +464,27 @@ TEST_F(CasesTest, ExportIsAProductionWhoseHashesAndBundlesCheckOut) {
       Call("GET", node_->Http("/v1/cases/" + id + "/export?custodian=%FF%FE"), lawyer_).status,
       400);
   EXPECT_EQ(Psql(db_.SuperUrl(), "SELECT count(*) FROM case_exports"), "2");
+
+  // notaryctl case export: the same route into a file, the key read from a file; a refusal
+  // prints the notary's reason, exits 1 and leaves no file.
+  testsupport::WriteFile(dir_ + "/lawyer.key", lawyer_ + "\n");
+  auto ctl = RunCommand({e2e::NotaryctlBinary(), "case", "export", node_->Http("/"), "--case", id,
+                         "--bates-prefix", "CTL", "--api-key-file", dir_ + "/lawyer.key", "--out",
+                         dir_ + "/ctl.zip"});
+  EXPECT_EQ(ctl.exit_code, 0) << ctl.out;
+  auto ctl_verified = RunCommand({verify, dir_ + "/ctl.zip"});
+  EXPECT_EQ(ctl_verified.exit_code, 0) << ctl_verified.out;
+  EXPECT_NE(ctl_verified.out.find("PASS  CTL000001  receipt " + k), std::string::npos)
+      << ctl_verified.out;
+  testsupport::WriteFile(dir_ + "/other.key", other);
+  auto refused =
+      RunCommand({e2e::NotaryctlBinary(), "case", "export", node_->Http(""), "--case", id,
+                  "--api-key-file", dir_ + "/other.key", "--out", dir_ + "/refused.zip"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_NE(refused.out.find("the notary answered 404"), std::string::npos) << refused.out;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/refused.zip"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/refused.zip.part"));
+  EXPECT_EQ(Psql(db_.SuperUrl(), "SELECT count(*) FROM case_exports"), "3");
 }
 
 }  // namespace
