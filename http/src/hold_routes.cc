@@ -25,7 +25,8 @@ common::Result<nlohmann::json> HoldJson(HttpDeps& d, const storage::Hold& h) {
                       {"created_by", h.created_by},
                       {"record", ActionRecordJson(h.placed)},
                       {"query", nullptr},
-                      {"include_future", h.include_future}};
+                      {"include_future", h.include_future},
+                      {"case", h.case_id ? nlohmann::json(*h.case_id) : nlohmann::json()}};
   if (h.query) j["query"] = SearchQueryJson(*h.query);
   if (h.released_at_us) {
     j["released_at"] = common::FormatRfc3339Micros(*h.released_at_us);
@@ -36,8 +37,8 @@ common::Result<nlohmann::json> HoldJson(HttpDeps& d, const storage::Hold& h) {
   return j;
 }
 
-// The body of POST /v1/holds: {"name", "reason", and "receipt_ids": [...] or "query": {the
-// parameters of GET /v1/messages}, optionally with "include_future": true}.
+// The body of POST /v1/holds: {"name", "reason", and "receipt_ids": [...], "query": {the
+// parameters of GET /v1/messages}, optionally with "include_future": true, or "case": id}.
 common::Result<pipeline::HoldRequest> HoldRequestFrom(const std::string& body,
                                                       const std::string& tenant) {
   auto j = nlohmann::json::parse(body, nullptr, false);
@@ -74,6 +75,11 @@ common::Result<pipeline::HoldRequest> HoldRequestFrom(const std::string& body,
         search.params.emplace(name, v.get<std::string>());
       }
       ASSIGN_OR_RETURN(r.query, SearchFromRequest(search, tenant));
+    } else if (key == "case") {
+      if (!value.is_string() || value.get<std::string>().empty()) {
+        return common::Error::InvalidInput("case is a case's id");
+      }
+      r.case_id = value.get<std::string>();
     } else if (key == "include_future") {
       if (!value.is_boolean()) return common::Error::InvalidInput("include_future is a boolean");
       r.include_future = value.get<bool>();

@@ -38,20 +38,14 @@ common::Result<storage::NewAction> MakeAction(std::string_view action, const std
   return out;
 }
 
-common::Result<storage::Hold> PlaceHold(storage::HoldStore& store, const std::string& tenant,
-                                        const std::string& actor, const HoldRequest& request,
-                                        int64_t now_us) {
-  RETURN_IF_ERROR(CheckText("name", request.name, HoldRequest::kMaxNameBytes));
-  RETURN_IF_ERROR(CheckText("reason", request.reason, HoldRequest::kMaxReasonBytes));
-  if (request.query.has_value() == !request.receipt_ids.empty()) {
-    return common::Error::InvalidInput("a hold names either receipt_ids or a query");
-  }
-  if (request.receipt_ids.size() > HoldRequest::kMaxReceipts) {
-    return common::Error::InvalidInput("a hold lists at most 10000 receipt ids");
-  }
-  if (request.include_future && !request.query) {
-    return common::Error::InvalidInput("include_future needs a query");
-  }
+namespace {
+
+// The hold as the record binds it and the store keeps it, naming `receipt_ids` (a case's
+// members, for a hold on a case).
+common::Result<storage::Hold> PlaceListedHold(storage::HoldStore& store, const std::string& tenant,
+                                              const std::string& actor, const HoldRequest& request,
+                                              const std::vector<std::string>& receipt_ids,
+                                              int64_t now_us) {
   storage::NewHold h;
   h.id = NewReceiptId(now_us);
   h.tenant = tenant;
@@ -60,7 +54,8 @@ common::Result<storage::Hold> PlaceHold(storage::HoldStore& store, const std::st
   h.include_future = request.include_future;
   h.created_at_us = now_us;
   h.created_by = actor;
-  h.receipt_ids = request.receipt_ids;
+  h.case_id = request.case_id;
+  h.receipt_ids = receipt_ids;
   std::sort(h.receipt_ids.begin(), h.receipt_ids.end());
   h.receipt_ids.erase(std::unique(h.receipt_ids.begin(), h.receipt_ids.end()), h.receipt_ids.end());
   for (const std::string& id : h.receipt_ids) {
@@ -76,9 +71,46 @@ common::Result<storage::Hold> PlaceHold(storage::HoldStore& store, const std::st
   } else {
     details["receipt_ids"] = h.receipt_ids;
   }
+  // A hold on a case binds the case and its members then; what is added later is bound by
+  // each addition's own record (case-add), sealed after this one.
+  if (request.case_id) details["case"] = *request.case_id;
   ASSIGN_OR_RETURN(h.action, MakeAction(notary::ActionRecord::kHold, tenant, h.id, actor, now_us,
                                         details.dump()));
   return store.Create(h);
+}
+
+}  // namespace
+
+common::Result<storage::Hold> PlaceHold(storage::HoldStore& store, const std::string& tenant,
+                                        const std::string& actor, const HoldRequest& request,
+                                        int64_t now_us) {
+  RETURN_IF_ERROR(CheckText("name", request.name, HoldRequest::kMaxNameBytes));
+  RETURN_IF_ERROR(CheckText("reason", request.reason, HoldRequest::kMaxReasonBytes));
+  const int named = static_cast<int>(request.query.has_value()) +
+                    static_cast<int>(!request.receipt_ids.empty()) +
+                    static_cast<int>(request.case_id.has_value());
+  if (named != 1) {
+    return common::Error::InvalidInput("a hold names one of receipt_ids, a query or a case");
+  }
+  if (request.receipt_ids.size() > HoldRequest::kMaxReceipts) {
+    return common::Error::InvalidInput("a hold lists at most 10000 receipt ids");
+  }
+  if (request.include_future && !request.query) {
+    return common::Error::InvalidInput("include_future needs a query");
+  }
+  if (request.case_id) {
+    // The members read, then checked again under the case's lock when stored: a case that
+    // changed in between is read again (a few times, then the caller is told to retry).
+    for (int attempt = 0;; ++attempt) {
+      ASSIGN_OR_RETURN(std::vector<std::string> members,
+                       store.CaseMembers(tenant, *request.case_id));
+      auto placed = PlaceListedHold(store, tenant, actor, request, members, now_us);
+      if (placed.ok() || placed.error().code() != common::ErrorCode::kConflict || attempt == 2) {
+        return placed;
+      }
+    }
+  }
+  return PlaceListedHold(store, tenant, actor, request, request.receipt_ids, now_us);
 }
 
 common::Result<storage::Hold> ReleaseHold(storage::HoldStore& store, const std::string& tenant,

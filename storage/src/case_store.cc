@@ -79,6 +79,8 @@ std::optional<Case> GetTx(pqxx::work& tx, const std::string& tenant, const std::
 // Whether the case is the tenant's, taking a lock on it for the transaction, so that two
 // changes to one case cannot interleave their membership checks with each other's inserts
 // (a row lock would need an UPDATE grant on an append-only table).
+}  // namespace
+
 bool LockCase(pqxx::work& tx, const std::string& tenant, const std::string& id) {
   return !tx.exec_params(
                 "SELECT pg_advisory_xact_lock(hashtextextended(k.id::text, 0))"
@@ -87,8 +89,6 @@ bool LockCase(pqxx::work& tx, const std::string& tenant, const std::string& id) 
                 tenant, id)
               .empty();
 }
-
-}  // namespace
 
 common::Result<Case> CaseStore::Create(const NewCase& n) {
   if (!IsUuid(n.id)) return common::Error::InvalidInput("a case id is a UUID");
@@ -159,6 +159,8 @@ common::Result<CaseChange> CaseStore::Change(const NewCaseChange& n) {
     if (!IsUuid(id)) return common::Error::InvalidInput("receipt id " + id + " is not a UUID");
   }
   return InTransaction<CaseChange>(db_, [&](pqxx::work& tx) -> common::Result<CaseChange> {
+    // An addition extends the case's holds: it takes the holds lock first (hold_coverage.h).
+    if (n.change == "add") LockHolds(tx, n.tenant);
     if (!LockCase(tx, n.tenant, n.case_id)) return common::Error::NotFound("no such case");
     const std::string ids = TextArray(n.receipt_ids);
     if (n.change == "add") {
@@ -193,6 +195,16 @@ common::Result<CaseChange> CaseStore::Change(const NewCaseChange& n) {
         "INSERT INTO case_change_receipts (change_id, receipt_id)"
         " SELECT $1, u FROM unnest($2::uuid[]) AS u",
         change_id, ids);
+    if (n.change == "add") {
+      // Every hold in force on the case covers what is added (migration 0018), from this same
+      // commit on: an erasure takes the holds lock taken above and sees both or neither.
+      tx.exec_params(
+          "INSERT INTO hold_receipts (hold_id, receipt_id)"
+          " SELECT h.id, u FROM holds h, unnest($2::uuid[]) AS u"
+          " WHERE h.case_id = $1::uuid AND h.released_at_us IS NULL"
+          " ON CONFLICT DO NOTHING",
+          n.case_id, ids);
+    }
     pqxx::result r = tx.exec_params(
         std::string("SELECT ") + kChangeColumns + kChangeFrom + "WHERE c.id = $1", change_id);
     return ReadChange(r[0]);

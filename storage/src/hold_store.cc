@@ -34,7 +34,7 @@ constexpr const char* kHoldColumns =
     "h.id::text, t.name, h.name, h.reason, h.query::text, h.include_future, h.created_at_us,"
     " h.created_by, h.action_id, pa.leaf_hash, pl.leaf_index, pl.block_height,"
     " h.released_at_us, h.released_by, h.release_reason, h.release_action_id, ra.leaf_hash,"
-    " rl.leaf_index, rl.block_height";
+    " rl.leaf_index, rl.block_height, h.case_id::text";
 constexpr const char* kHoldFrom =
     " FROM holds h JOIN tenants t ON t.id = h.tenant_id"
     " JOIN actions pa ON pa.id = h.action_id LEFT JOIN leaves pl ON pl.action_of = pa.id"
@@ -71,6 +71,7 @@ Hold ReadHold(const pqxx::row& r) {
     a.block_height = OptInt(r[18]);
     h.released = a;
   }
+  if (!r[19].is_null()) h.case_id = r[19].as<std::string>();
   return h;
 }
 
@@ -194,13 +195,28 @@ common::Result<Hold> HoldStore::Create(const NewHold& n) {
         return common::Error::NotFound("a listed receipt is not one of this tenant's messages");
       }
     }
+    if (n.case_id) {
+      if (!LockCase(tx, n.tenant, *n.case_id)) return common::Error::NotFound("no such case");
+      // The case's members as the record names them: a case changed since they were read is
+      // a conflict to retry (its changes take the case's lock too).
+      pqxx::result members = tx.exec_params(
+          "SELECT m.receipt_id::text FROM cases k JOIN tenants t ON t.id = k.tenant_id,"
+          " notary_case_members(k.id) m WHERE t.name = $1 AND k.id = $2::uuid"
+          " ORDER BY 1",
+          n.tenant, *n.case_id);
+      std::vector<std::string> now;
+      for (const auto& r : members) now.push_back(r[0].as<std::string>());
+      if (now != n.receipt_ids) {
+        return common::Error::Conflict("the case changed while the hold was placed: retry");
+      }
+    }
     const int64_t action_id = InsertAction(tx, n.tenant, n.action);
     tx.exec_params(
         "INSERT INTO holds (id, tenant_id, name, reason, query, include_future, created_at_us,"
-        " created_by, action_id) SELECT $1::uuid, t.id, $3, $4, $5::jsonb, $6, $7, $8, $9"
-        " FROM tenants t WHERE t.name = $2",
+        " created_by, action_id, case_id) SELECT $1::uuid, t.id, $3, $4, $5::jsonb, $6, $7, $8,"
+        " $9, $10::uuid FROM tenants t WHERE t.name = $2",
         n.id, n.tenant, n.name, n.reason, n.query, n.include_future, n.created_at_us, n.created_by,
-        action_id);
+        action_id, n.case_id);
     if (!n.receipt_ids.empty()) {
       tx.exec_params(
           "INSERT INTO hold_receipts (hold_id, receipt_id)"
@@ -211,6 +227,26 @@ common::Result<Hold> HoldStore::Create(const NewHold& n) {
     if (!h) return common::Error::Internal("the hold just stored is missing");
     return std::move(*h);
   });
+}
+
+common::Result<std::vector<std::string>> HoldStore::CaseMembers(const std::string& tenant,
+                                                                const std::string& case_id) {
+  if (!IsUuid(case_id)) return common::Error::NotFound("no such case");
+  return InTransaction<std::vector<std::string>>(
+      db_, [&](pqxx::work& tx) -> common::Result<std::vector<std::string>> {
+        pqxx::result k = tx.exec_params(
+            "SELECT 1 FROM cases k JOIN tenants t ON t.id = k.tenant_id"
+            " WHERE t.name = $1 AND k.id = $2::uuid",
+            tenant, case_id);
+        if (k.empty()) return common::Error::NotFound("no such case");
+        std::vector<std::string> out;
+        for (const auto& r :
+             tx.exec_params("SELECT receipt_id::text FROM notary_case_members($1::uuid) ORDER BY 1",
+                            case_id)) {
+          out.push_back(r[0].as<std::string>());
+        }
+        return out;
+      });
 }
 
 common::Result<std::vector<Hold>> HoldStore::List(const std::string& tenant) {

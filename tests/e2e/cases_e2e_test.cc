@@ -10,6 +10,7 @@
 
 #include "json_call.h"
 #include "notaryd_process.h"
+#include "sealed_for_erasure.h"
 #include "support/test_support.h"
 
 namespace {
@@ -206,6 +207,80 @@ TEST_F(CasesTest, RequestsThatBreakARuleAreRefusedAndChangeNothing) {
 
   EXPECT_EQ(Psql(db_.SuperUrl(), "SELECT count(*) FROM case_changes"), "0");
   EXPECT_EQ(Psql(db_.SuperUrl(), "SELECT count(*) FROM actions WHERE action LIKE 'case-%'"), "0");
+}
+
+// A hold on a case (docs/cases.md, "A hold on a case"): it covers the case's messages when
+// placed and each one added while it is in force; a removal from the case does not release a
+// message; its release does. Its record binds the case and the members then; another tenant's
+// admin cannot place one on the case.
+TEST_F(CasesTest, AHoldOnACaseCoversWhatIsAddedAndOutlivesRemovals) {
+  const std::string admin = e2e::MakeKey(db_.AppUrl(), "default", "admin");
+  const std::string before = Send(lawyer_, "in the case before the hold");
+  const std::string outside = Send(lawyer_, "never in the case");
+  auto opened = Open(lawyer_, {{"name", "Acme v. Widget"}});
+  ASSERT_EQ(opened.status, 201);
+  const std::string id = opened.body["id"];
+  ASSERT_EQ(Add(lawyer_, id, {{"receipt_ids", {before}}}).status, 201);
+
+  auto hold = Call(
+      "POST", node_->Http("/v1/holds"), admin,
+      json{{"name", "Acme litigation hold"}, {"reason", "complaint served"}, {"case", id}}.dump());
+  ASSERT_EQ(hold.status, 201) << hold.body.dump();
+  EXPECT_EQ(hold.body["case"], id);
+  EXPECT_EQ(hold.body["messages"], 1);
+  const std::string hold_id = hold.body["id"];
+  const json details = json::parse(Psql(db_.SuperUrl(),
+                                        "SELECT convert_from(details, 'UTF8') FROM actions"
+                                        " WHERE action = 'hold'"));
+  EXPECT_EQ(details["case"], id);
+  EXPECT_EQ(details["receipt_ids"], json({before}));
+
+  // Added after the hold: covered from that commit on.
+  const std::string after = Send(lawyer_, "added after the hold");
+  ASSERT_EQ(Add(lawyer_, id, {{"receipt_ids", {after}}}).status, 201);
+  EXPECT_EQ(Call("GET", node_->Http("/v1/holds/" + hold_id), admin).body["messages"], 2);
+  // Removed from the case: still held.
+  ASSERT_EQ(Remove(lawyer_, id, {{"receipt_ids", {before}}, {"reason", "not relevant"}}).status,
+            200);
+  auto Erase = [&](const std::string& r) {
+    EXPECT_TRUE(testsupport::WaitUntil([&] { return e2e::SealedForErasure(db_.SuperUrl(), r); },
+                                       std::chrono::seconds(30)));
+    return Call("POST", node_->Http("/v1/messages/" + r + "/erase"), admin,
+                json{{"reason", "data subject's request"}}.dump());
+  };
+  for (const std::string& r : {before, after}) {
+    auto refused = Erase(r);
+    EXPECT_EQ(refused.status, 409) << refused.body.dump();
+    EXPECT_NE(refused.body.dump().find("Acme litigation hold"), std::string::npos)
+        << refused.body.dump();
+  }
+  EXPECT_EQ(Erase(outside).status, 200);
+
+  // Another tenant's admin: no such case.
+  ASSERT_EQ(RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "tenant", "create",
+                        "other"})
+                .exit_code,
+            0);
+  const std::string other = e2e::MakeKey(db_.AppUrl(), "other", "admin");
+  auto foreign = Call("POST", node_->Http("/v1/holds"), other,
+                      json{{"name", "n"}, {"reason", "r"}, {"case", id}}.dump());
+  EXPECT_EQ(foreign.status, 404) << foreign.body.dump();
+  // A hold names one of a list, a search or a case.
+  auto both =
+      Call("POST", node_->Http("/v1/holds"), admin,
+           json{{"name", "n"}, {"reason", "r"}, {"case", id}, {"receipt_ids", {after}}}.dump());
+  EXPECT_EQ(both.status, 400) << both.body.dump();
+
+  // Released: neither is held any more, and what is added next is not held.
+  ASSERT_EQ(
+      Call("DELETE", node_->Http("/v1/holds/" + hold_id), admin, json{{"reason", "settled"}}.dump())
+          .status,
+      200);
+  const std::string late = Send(lawyer_, "added after the release");
+  ASSERT_EQ(Add(lawyer_, id, {{"receipt_ids", {late}}}).status, 201);
+  EXPECT_EQ(Psql(db_.SuperUrl(), "SELECT count(*) FROM hold_receipts"), "2");
+  EXPECT_EQ(Erase(before).status, 200);
+  EXPECT_EQ(Erase(after).status, 200);
 }
 
 TEST_F(CasesTest, OneTenantNeverSeesChangesNorFillsAnothersCase) {

@@ -30,14 +30,16 @@ struct HoldRequest {
   static constexpr size_t kMaxReceipts = 10000;
 
   std::string name, reason;
-  // Exactly one of: receipt ids (1 to 10,000), or a search (its tenant is ignored).
+  // Exactly one of: receipt ids (1 to 10,000), a search (its tenant is ignored), or a case:
+  // its messages now and every one added to it while the hold is in force (docs/cases.md).
   std::vector<std::string> receipt_ids;
   std::optional<storage::SearchQuery> query;
+  std::optional<std::string> case_id;
   bool include_future = false;  // with a search: also mail received after the hold
 };
 
-// kInvalidInput for a request that breaks a rule above; kNotFound when a listed receipt is
-// not the tenant's.
+// kInvalidInput for a request that breaks a rule above; kNotFound when a listed receipt or the
+// case is not the tenant's; kConflict when the case kept changing while the hold was placed.
 common::Result<storage::Hold> PlaceHold(storage::HoldStore& store, const std::string& tenant,
                                         const std::string& actor, const HoldRequest& request,
                                         int64_t now_us);

@@ -41,6 +41,9 @@ struct Hold {
   // the hold was placed. By list: nullopt.
   std::optional<std::string> query;
   bool include_future = false;
+  // On a case (migration 0018): its messages when placed and every one added while in force,
+  // kept as the hold's list. nullopt for other holds.
+  std::optional<std::string> case_id;
   int64_t created_at_us = 0;
   std::string created_by;  // API key id
   ActionRef placed;
@@ -53,6 +56,9 @@ struct NewHold {
   std::string id, tenant, name, reason;
   std::optional<std::string> query;  // SearchQueryToJson, or nullopt with receipt_ids
   bool include_future = false;
+  // On a case: receipt_ids are its members as read before the record was made, sorted; Create
+  // refuses (kConflict) when they are no longer the members.
+  std::optional<std::string> case_id;
   int64_t created_at_us = 0;
   std::string created_by;
   std::vector<std::string> receipt_ids;  // distinct UUIDs, each the tenant's
@@ -73,8 +79,13 @@ class HoldStore {
   explicit HoldStore(Database& db) : db_(db) {}
 
   // kNotFound when a listed receipt is not the tenant's (or does not exist: the two look the
-  // same, so that a hold cannot probe another tenant's ids).
+  // same, so that a hold cannot probe another tenant's ids); kConflict when a case hold's case
+  // changed since its members were read.
   common::Result<Hold> Create(const NewHold& hold);
+  // A case's messages now, sorted: what a hold placed on it now names. kNotFound when the
+  // tenant has no such case.
+  common::Result<std::vector<std::string>> CaseMembers(const std::string& tenant,
+                                                       const std::string& case_id);
   // The tenant's holds, newest first, released ones too.
   common::Result<std::vector<Hold>> List(const std::string& tenant);
   common::Result<std::optional<Hold>> Get(const std::string& tenant, const std::string& id);
