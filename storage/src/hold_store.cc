@@ -1,5 +1,6 @@
 #include "storage/hold_store.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
@@ -201,11 +202,11 @@ common::Result<Hold> HoldStore::Create(const NewHold& n) {
       // a conflict to retry (its changes take the case's lock too).
       pqxx::result members = tx.exec_params(
           "SELECT m.receipt_id::text FROM cases k JOIN tenants t ON t.id = k.tenant_id,"
-          " notary_case_members(k.id) m WHERE t.name = $1 AND k.id = $2::uuid"
-          " ORDER BY 1",
+          " notary_case_members(k.id) m WHERE t.name = $1 AND k.id = $2::uuid",
           n.tenant, *n.case_id);
       std::vector<std::string> now;
       for (const auto& r : members) now.push_back(r[0].as<std::string>());
+      std::sort(now.begin(), now.end());  // as the pipeline sorts them, whatever the collation
       if (now != n.receipt_ids) {
         return common::Error::Conflict("the case changed while the hold was placed: retry");
       }
@@ -240,11 +241,11 @@ common::Result<std::vector<std::string>> HoldStore::CaseMembers(const std::strin
             tenant, case_id);
         if (k.empty()) return common::Error::NotFound("no such case");
         std::vector<std::string> out;
-        for (const auto& r :
-             tx.exec_params("SELECT receipt_id::text FROM notary_case_members($1::uuid) ORDER BY 1",
-                            case_id)) {
+        for (const auto& r : tx.exec_params(
+                 "SELECT receipt_id::text FROM notary_case_members($1::uuid)", case_id)) {
           out.push_back(r[0].as<std::string>());
         }
+        std::sort(out.begin(), out.end());
         return out;
       });
 }
