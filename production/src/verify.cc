@@ -179,7 +179,11 @@ void CheckMessage(zip_t* za, const Given& given, size_t i, const notary::VerifyO
   m.raw_sha256 = receipt.raw_sha256;
   m.canonical_sha256 = receipt.canonical_sha256;
   m.block_height = static_cast<int64_t>(report.block_height);
-  if (native && !out.erased) {
+  if (native && !out.erased && !mime::IsSupportedCanonVersion(receipt.canon_version)) {
+    // The bundle's check has failed already; its headers cannot be read by an unknown version.
+    problems.push_back("its bundle names canonical form version " +
+                       std::to_string(receipt.canon_version) + ", which this verifier lacks");
+  } else if (native && !out.erased) {
     const mime::Canonical c = mime::Canonicalize(*native, receipt.canon_version);
     m.from = c.metadata.from;
     m.to = Joined(c.metadata.to);
