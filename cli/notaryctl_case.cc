@@ -84,6 +84,11 @@ int RunCaseExport(const CaseExportArgs& args) {
   std::string base = args.url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   const std::string part = args.out + ".part";
+  if (::access(args.out.c_str(), F_OK) == 0) {
+    std::cerr << "notaryctl case export: " << common::TerminalSafe(args.out)
+              << " exists: choose another --out\n";
+    return kUsage;
+  }
   const int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     std::cerr << "notaryctl case export: cannot create " << common::TerminalSafe(part) << ": "
@@ -149,12 +154,15 @@ int RunCaseExport(const CaseExportArgs& args) {
               << common::TerminalSafe(reason) << "\n";
     return status >= 500 ? kUnavailable : kRefused;
   }
-  if (::rename(part.c_str(), args.out.c_str()) != 0) {
-    std::cerr << "notaryctl case export: cannot rename to " << common::TerminalSafe(args.out)
-              << ": " << std::strerror(errno) << "\n";
-    discard();
+  // link() refuses an existing file where rename() would replace it: --out is never
+  // overwritten, even by a file that appeared during the download.
+  if (::link(part.c_str(), args.out.c_str()) != 0) {
+    std::cerr << "notaryctl case export: cannot write " << common::TerminalSafe(args.out) << ": "
+              << std::strerror(errno) << " (the download is kept in " << common::TerminalSafe(part)
+              << ")\n";
     return kUsage;
   }
+  ::unlink(part.c_str());
   std::cout << "wrote " << common::TerminalSafe(args.out) << " (" << written
             << " bytes); check it offline with: notary-verify " << common::TerminalSafe(args.out)
             << "\n";

@@ -3,8 +3,8 @@
 //
 // The API key (scopes cases and read) comes from --api-key-file or NOTARY_API_KEY, never from
 // the command line, where `ps` would show it. The zip is written to "<out>.part" (mode 0600:
-// it holds the messages in the clear), synced, and renamed to <out> only once the notary said
-// 200 and the download ended; anything else removes it.
+// it holds the messages in the clear), synced, and linked as <out> only once the notary said
+// 200 and the download ended; anything else removes it. An existing <out> is never replaced.
 #pragma once
 
 #include <cstdint>

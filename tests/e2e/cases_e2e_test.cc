@@ -551,6 +551,12 @@ TEST_F(CasesTest, ExportIsAProductionWhoseHashesAndBundlesCheckOut) {
   EXPECT_EQ(ctl_verified.exit_code, 0) << ctl_verified.out;
   EXPECT_NE(ctl_verified.out.find("PASS  CTL000001  receipt " + k), std::string::npos)
       << ctl_verified.out;
+  // An existing file is never replaced.
+  auto again_ctl =
+      RunCommand({e2e::NotaryctlBinary(), "case", "export", node_->Http("/"), "--case", id,
+                  "--api-key-file", dir_ + "/lawyer.key", "--out", dir_ + "/ctl.zip"});
+  EXPECT_EQ(again_ctl.exit_code, 2) << again_ctl.out;
+  EXPECT_NE(again_ctl.out.find("exists"), std::string::npos) << again_ctl.out;
   testsupport::WriteFile(dir_ + "/other.key", other);
   auto refused =
       RunCommand({e2e::NotaryctlBinary(), "case", "export", node_->Http(""), "--case", id,
