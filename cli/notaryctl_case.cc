@@ -69,7 +69,12 @@ std::optional<std::string> ApiKey(const CaseExportArgs& a) {
   while (!key.empty() && (key.back() == '\n' || key.back() == '\r' || key.back() == ' ')) {
     key.pop_back();
   }
-  if (key.empty()) return std::nullopt;
+  // A key is printable ASCII: anything else (a line break above all, which would add a header
+  // of its own to the request) is not a key.
+  if (key.empty() || key.size() > 512) return std::nullopt;
+  for (unsigned char c : key) {
+    if (c < 0x21 || c > 0x7e) return std::nullopt;
+  }
   return key;
 }
 
@@ -78,7 +83,8 @@ std::optional<std::string> ApiKey(const CaseExportArgs& a) {
 int RunCaseExport(const CaseExportArgs& args) {
   const std::optional<std::string> key = ApiKey(args);
   if (!key) {
-    std::cerr << "notaryctl case export: no API key: give --api-key-file or set NOTARY_API_KEY\n";
+    std::cerr << "notaryctl case export: no API key (one line of printable ASCII): give "
+                 "--api-key-file or set NOTARY_API_KEY\n";
     return kUsage;
   }
   std::string base = args.url;

@@ -402,10 +402,15 @@ const common::Result<TextTemplate>& VerifyTemplateText() {
   return tmpl;
 }
 
-common::Result<std::string> RenderCertificate(const BundleInput& in, const json& view) {
+common::Status CheckTextsVersion(const BundleInput& in) {
   if (in.texts_version != 1 && in.texts_version != 2) {
     return common::Error::InvalidInput("texts_version must be 1 or 2");
   }
+  return common::Ok();
+}
+
+// REQUIRES: CheckTextsVersion(in).
+common::Result<std::string> RenderCertificate(const BundleInput& in, const json& view) {
   const auto& tmpl = CertificateTemplateFor(in.texts_version);
   if (!tmpl.ok()) return common::Error::Internal(tmpl.error().message());
   return tmpl->Render(view);
@@ -420,9 +425,7 @@ common::Result<std::string> RenderVerify(const json& view) {
 }  // namespace
 
 common::Result<std::string> CertificateHtml(const BundleInput& in) {
-  if (in.texts_version != 1 && in.texts_version != 2) {
-    return common::Error::InvalidInput("texts_version must be 1 or 2");
-  }
+  RETURN_IF_ERROR(CheckTextsVersion(in));
   ASSIGN_OR_RETURN(auto view, bundle_internal::TextsView(in));
   return RenderCertificate(in, view);
 }
@@ -433,9 +436,7 @@ common::Result<std::string> VerifyMarkdown(const BundleInput& in) {
 }
 
 common::Result<BundleTexts> RenderTexts(const BundleInput& in) {
-  if (in.texts_version != 1 && in.texts_version != 2) {
-    return common::Error::InvalidInput("texts_version must be 1 or 2");
-  }
+  RETURN_IF_ERROR(CheckTextsVersion(in));
   ASSIGN_OR_RETURN(auto view, bundle_internal::TextsView(in));
   BundleTexts t;
   ASSIGN_OR_RETURN(t.certificate_html, RenderCertificate(in, view));

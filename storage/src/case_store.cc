@@ -76,11 +76,11 @@ std::optional<Case> GetTx(pqxx::work& tx, const std::string& tenant, const std::
   return ReadCase(r[0]);
 }
 
+}  // namespace
+
 // Whether the case is the tenant's, taking a lock on it for the transaction, so that two
 // changes to one case cannot interleave their membership checks with each other's inserts
 // (a row lock would need an UPDATE grant on an append-only table).
-}  // namespace
-
 bool LockCase(pqxx::work& tx, const std::string& tenant, const std::string& id) {
   return !tx.exec_params(
                 "SELECT pg_advisory_xact_lock(hashtextextended(k.id::text, 0))"
