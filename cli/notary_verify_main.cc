@@ -216,6 +216,11 @@ void PrintProductionNotes(const production::ProductionReport& r) {
   std::cout << "NOTE: custody.json and case.json are the notary's account: they are checked "
                "to name the same messages and numbers, not proven (VERIFY.md inside says how "
                "to check their records against the log).\n";
+  if (r.has_certificate) {
+    std::cout << "NOTE: certificate.pdf is the notary's signed statement about this "
+                 "production and is not read here: check its signature with pdfsig, and its "
+                 "hashes of index.csv, loadfile.dat and messages.mbox with sha256sum.\n";
+  }
 }
 
 }  // namespace

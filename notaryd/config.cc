@@ -223,6 +223,23 @@ Config ParseConfigOrExit(int argc, char** argv) {
   app.add_option("--tsa-policy", c.tsa_policy,
                  "Built-in TSA policy OID (default: see docs/timestamping.md)")
       ->envname("NOTARY_TSA_POLICY");
+  app.add_option("--operator-name", c.operator_name,
+                 "The operator's legal name, shown on every certificate")
+      ->envname("NOTARY_OPERATOR_NAME");
+  app.add_option("--operator-address", c.operator_address,
+                 "The operator's postal address, shown on every certificate")
+      ->envname("NOTARY_OPERATOR_ADDRESS");
+  app.add_option("--operator-contact", c.operator_contact,
+                 "How to reach the operator (e-mail, telephone), shown on every certificate")
+      ->envname("NOTARY_OPERATOR_CONTACT");
+  app.add_option("--document-cert", c.document_cert,
+                 "PEM certificate (then its chain) that signs certificate.pdf")
+      ->envname("NOTARY_DOCUMENT_CERT")
+      ->check(CLI::ExistingFile);
+  app.add_option("--document-key", c.document_key,
+                 "Private key of --document-cert (PEM, mode 0600)")
+      ->envname("NOTARY_DOCUMENT_KEY")
+      ->check(CLI::ExistingFile);
   app.add_option("--signer", c.signer,
                  "notary-signer's socket (unix:/path): it holds the signing keys, not notaryd");
   app.add_option("--witness", c.witnesses,

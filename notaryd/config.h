@@ -57,6 +57,10 @@ struct Config {
   std::string tsa_policy;                    // empty: notary::kDefaultTsaPolicyOid
   std::string signing_key;                   // Ed25519 PEM; generated in data_dir when empty
   std::string signer;                        // "unix:/path": notary-signer holds the keys
+  // Who runs the notary, on every certificate (docs/cases.md, "The certificate").
+  std::string operator_name, operator_address, operator_contact;
+  // The operator's document certificate (PEM chain) and key: what signs certificate.pdf.
+  std::string document_cert, document_key;
   // Independent witnesses (C2SP tlog-witness): "VKEY=URL", the cosigner vkey (type 0x04) and
   // the submission prefix. With witnesses, /v1/checkpoint and bundles carry only checkpoints
   // `witness_quorum` of them cosigned (0: all of them).

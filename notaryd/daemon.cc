@@ -15,6 +15,7 @@
 #include "log/cosignature.h"
 #include "pipeline/auth.h"
 #include "pipeline/checkpoint_publisher.h"
+#include "pipeline/document_key.h"
 #include "pipeline/indexer.h"
 #include "pipeline/ingest.h"
 #include "pipeline/key_files.h"
@@ -54,6 +55,7 @@ struct Daemon::Parts {
   // A connection of its own for the TSA: POST /v1/tsa under load must not queue the sealer.
   std::unique_ptr<signer::Client> tsa_signer;
   std::unique_ptr<pipeline::TsaService> tsa;
+  pipeline::CertificateOptions certificate;  // certificate.pdf of a case's production
   std::unique_ptr<pipeline::TenantRouter> router;
   std::unique_ptr<pipeline::Authenticator> auth;
   std::unique_ptr<pipeline::Ingestor> ingestor;
@@ -197,6 +199,31 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
     }
   }
   ASSIGN_OR_RETURN(p->tsa, pipeline::TsaService::Create(tsa_files, http::HttpTsaTransport()));
+
+  p->certificate.op = {c.operator_name, c.operator_address, c.operator_contact};
+  if (c.document_cert.empty() != c.document_key.empty()) {
+    return common::Error::InvalidInput("--document-cert and --document-key go together");
+  }
+  if (!c.document_key.empty()) {
+    if (!c.signer.empty()) {
+      // notary-signer does not hold a document key yet: with it, no key stays in notaryd.
+      return common::Error::InvalidInput(
+          "--document-key with --signer: notary-signer cannot hold the document key yet, and "
+          "notaryd keeps no key beside it (docs/cases.md, \"The certificate\")");
+    }
+    ASSIGN_OR_RETURN(p->certificate.signer,
+                     pipeline::LoadDocumentSigner(c.document_cert, c.document_key));
+    // The signature's time: an independent authority when one is configured.
+    pipeline::TsaService* tsa = p->tsa.get();
+    const std::string url = c.tsa_urls.empty() ? "" : c.tsa_urls.front();
+    p->certificate.signature_tsa = url.empty() ? pipeline::TsaService::kLocalName : url;
+    p->certificate.signer.timestamp =
+        [tsa, url](const common::Hash& digest) -> common::Result<std::string> {
+      ASSIGN_OR_RETURN(notary::TokenInfo token,
+                       url.empty() ? tsa->StampLocal(digest) : tsa->StampExternal(url, digest));
+      return token.token_der;
+    };
+  }
 
   ASSIGN_OR_RETURN(pipeline::TenantRouter router,
                    pipeline::TenantRouter::Create(c.tenant_rules, c.default_tenant));
@@ -404,6 +431,7 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   deps.retention = p->retention.get();
   p->cases = std::make_unique<storage::CaseStore>(*p->db);
   deps.cases = p->cases.get();
+  deps.certificate = &p->certificate;
   if (c.retention_sweep_interval_s > 0) {
     pipeline::RetentionSweeper::Options ro;
     ro.interval = std::chrono::seconds(c.retention_sweep_interval_s);

@@ -226,6 +226,7 @@ void RegisterCaseExportRoute(httplib::Server& s, HttpDeps& d, pipeline::Sealer& 
     request->actor = who->key_id;
     request->issued_to = "API key " + who->key_id + " (tenant " + who->tenant + ")";
     request->now_us = d.clock->NowMicros();
+    request->certificate = d.certificate;
 
     auto files = std::make_shared<ExportFiles>();
     std::string tmpl = (std::filesystem::temp_directory_path() / "notary-export.XXXXXX").string();

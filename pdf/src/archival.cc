@@ -3,16 +3,17 @@
 // with a trailer ID that depends on the content only (the same PDF and info give the same
 // bytes) and with every stream as it came: the XMP is left unfiltered, as PDF/A readers
 // expect of metadata.
+#include "pdf/archival.h"
+
 #include <lcms2.h>
+
+#include <exception>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFObjectHandle.hh>
 #include <qpdf/QPDFWriter.hh>
-
-#include <exception>
 #include <string>
 
 #include "common/time.h"
-#include "pdf/archival.h"
 
 namespace pdf {
 namespace {
@@ -21,19 +22,26 @@ std::string XmlEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
 }
 
-std::string XmpDate(int64_t us) {
-  return common::FormatRfc3339Micros(us).substr(0, 19) + "Z";
-}
+std::string XmpDate(int64_t us) { return common::FormatRfc3339Micros(us).substr(0, 19) + "Z"; }
 
 std::string PdfDate(int64_t us) {
   const std::string t = XmpDate(us);  // YYYY-MM-DDTHH:MM:SSZ

@@ -42,7 +42,7 @@ std::string SansFamily(const std::string& lang) {
 }
 
 struct Style {
-  FontPtr title, heading, body, bold, note, mono, footer;
+  FontPtr title, heading, body, bold, note, mono, mono_table, footer;
 };
 
 FontPtr Font(const std::string& family, double size, bool bold) {
@@ -76,6 +76,8 @@ class Layouter {
     style_.bold = Font(sans, 9, true);
     style_.note = Font(sans, 8, false);
     style_.mono = Font("DejaVu Sans Mono", 7.5, false);
+    // Small enough that a SHA-256 in hex fits half the width on one line.
+    style_.mono_table = Font("DejaVu Sans Mono", 6.5, false);
     style_.footer = Font(sans, 7.5, false);
     language_ = pango_language_from_string(doc.lang.c_str());
     NewPage();
@@ -91,7 +93,7 @@ class Layouter {
     LayoutPtr l = Make(text, style_.heading.get(), kBodyWidth, false);
     const double h = Height(l.get());
     // A heading never ends a page: it keeps the height of a line or two after it.
-    if (y_ + 8 + h + 30 > kBottom) NewPage();
+    if (y_ + 8 + h + 60 > kBottom) NewPage();
     y_ += 8;
     Put(std::move(l), kMargin, h);
     Line(kMargin, kMargin + kBodyWidth, 0.6);
@@ -106,9 +108,8 @@ class Layouter {
     const double label_w = kBodyWidth * kLabelShare;
     for (const Field& f : fields) {
       LayoutPtr label = Make(f.label, style_.bold.get(), label_w - 2 * kCellPad, false);
-      LayoutPtr value =
-          Make(f.value, f.mono ? style_.mono.get() : style_.body.get(),
-               kBodyWidth - label_w - 2 * kCellPad, f.mono);
+      LayoutPtr value = Make(f.value, f.mono ? style_.mono.get() : style_.body.get(),
+                             kBodyWidth - label_w - 2 * kCellPad, f.mono);
       std::vector<LayoutPtr> cells;
       cells.push_back(std::move(label));
       cells.push_back(std::move(value));
@@ -137,7 +138,7 @@ class Layouter {
       std::vector<LayoutPtr> cells;
       for (size_t i = 0; i < row.size(); ++i) {
         const bool mono = i < b.mono.size() && b.mono[i];
-        cells.push_back(Make(row[i], mono ? style_.mono.get() : style_.body.get(),
+        cells.push_back(Make(row[i], mono ? style_.mono_table.get() : style_.body.get(),
                              b.widths[i] * kBodyWidth - 2 * kCellPad, mono));
       }
       if (y_ + RowHeight(cells) > kBottom) {
@@ -165,9 +166,8 @@ class Layouter {
         cairo_move_to(cr_, t.x, t.y);
         pango_cairo_show_layout(cr_, t.layout.get());
       }
-      const std::string footer =
-          doc_.footer + (doc_.footer.empty() ? "" : "   ") + std::to_string(i + 1) + " / " +
-          std::to_string(total);
+      const std::string footer = doc_.footer + (doc_.footer.empty() ? "" : "   ") +
+                                 std::to_string(i + 1) + " / " + std::to_string(total);
       LayoutPtr f = Make(footer, style_.footer.get(), kBodyWidth, false);
       cairo_move_to(cr_, kMargin, kPageHeight - kMargin - Height(f.get()));
       pango_cairo_show_layout(cr_, f.get());
@@ -211,8 +211,8 @@ class Layouter {
       PangoLayoutIter* it = pango_layout_get_iter(l.get());
       do {
         PangoLayoutLine* line = pango_layout_iter_get_line_readonly(it);
-        const std::string part = text.substr(static_cast<size_t>(line->start_index),
-                                             static_cast<size_t>(line->length));
+        const std::string part =
+            text.substr(static_cast<size_t>(line->start_index), static_cast<size_t>(line->length));
         LayoutPtr one = Make(part, font, width, false);
         const double lh = Height(one.get());
         if (y_ + lh > kBottom) NewPage();
@@ -344,9 +344,9 @@ common::Result<std::string> RenderPdf(const Document& doc) {
   const cairo_status_t finished = cairo_surface_status(surface);
   cairo_surface_destroy(surface);
   if (drawn != CAIRO_STATUS_SUCCESS || finished != CAIRO_STATUS_SUCCESS) {
-    return common::Error::Internal(std::string("cairo: ") +
-                                   cairo_status_to_string(drawn != CAIRO_STATUS_SUCCESS ? drawn
-                                                                                        : finished));
+    return common::Error::Internal(
+        std::string("cairo: ") +
+        cairo_status_to_string(drawn != CAIRO_STATUS_SUCCESS ? drawn : finished));
   }
   return out;
 }

@@ -3,16 +3,18 @@
 // file; the placeholders are found in those bytes and the real ranges written over them,
 // padded to the same length; the CMS is built over the ranges and its hex written into
 // /Contents, padded with zeros. Nothing moves once written, so the ranges stay right.
+#include "pdf/signature.h"
+
 #include <openssl/err.h>
 #include <openssl/ess.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
-#include <qpdf/QPDF.hh>
-#include <qpdf/QPDFObjectHandle.hh>
-#include <qpdf/QPDFWriter.hh>
 
 #include <climits>
 #include <exception>
+#include <qpdf/QPDF.hh>
+#include <qpdf/QPDFObjectHandle.hh>
+#include <qpdf/QPDFWriter.hh>
 #include <string>
 #include <vector>
 
@@ -21,7 +23,6 @@
 #include "common/ossl.h"
 #include "common/sha256.h"
 #include "common/time.h"
-#include "pdf/signature.h"
 
 namespace pdf {
 namespace {
@@ -152,7 +153,8 @@ common::Result<std::string> BuildCms(const common::Hash& digest, const PadesSign
     return Ossl("contentType");
   }
   ASN1_OCTET_STRING* md = ASN1_OCTET_STRING_new();
-  if (md == nullptr || ASN1_OCTET_STRING_set(md, digest.data(), static_cast<int>(digest.size())) != 1 ||
+  if (md == nullptr ||
+      ASN1_OCTET_STRING_set(md, digest.data(), static_cast<int>(digest.size())) != 1 ||
       PKCS7_add_signed_attribute(si, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING, md) != 1) {
     ASN1_OCTET_STRING_free(md);
     return Ossl("messageDigest");
@@ -161,10 +163,10 @@ common::Result<std::string> BuildCms(const common::Hash& digest, const PadesSign
   unsigned char* ess_der = nullptr;
   const int ess_len = ess ? i2d_ESS_SIGNING_CERT_V2(ess.get(), &ess_der) : -1;
   const bool ess_ok =
-      ess_len > 0 && AddSequenceAttribute(si, NID_id_smime_aa_signingCertificateV2,
-                                          std::string_view(reinterpret_cast<char*>(ess_der),
-                                                           static_cast<size_t>(ess_len)),
-                                          true);
+      ess_len > 0 &&
+      AddSequenceAttribute(
+          si, NID_id_smime_aa_signingCertificateV2,
+          std::string_view(reinterpret_cast<char*>(ess_der), static_cast<size_t>(ess_len)), true);
   OPENSSL_free(ess_der);
   if (!ess_ok) return Ossl("signingCertificateV2");
 
@@ -191,8 +193,7 @@ common::Result<std::string> BuildCms(const common::Hash& digest, const PadesSign
     return common::Error::VerifyFailed(
         "the document signature does not verify with the signing certificate's key");
   }
-  if (ASN1_STRING_set(si->enc_digest, signature.data(), static_cast<int>(signature.size())) !=
-      1) {
+  if (ASN1_STRING_set(si->enc_digest, signature.data(), static_cast<int>(signature.size())) != 1) {
     return Ossl("signature value");
   }
   if (signer.timestamp) {

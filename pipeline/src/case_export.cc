@@ -6,9 +6,11 @@
 #include <future>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/bytes.h"
 #include "common/time.h"
+#include "evidence/bundle.h"
 #include "log/action_record.h"
 #include "pipeline/holds.h"
 
@@ -71,7 +73,13 @@ std::string VerifyText(const storage::Case& c, const CaseExportResult& r,
        "(`GET /v1/proofs/inclusion`).\n"
        "- This export itself is the action record `case-export` with leaf hash " +
        common::ToHex(r.recorded.record.leaf_hash) +
-       ": its details list every message's receipt id in Bates order.\n";
+       ": its details list every message's receipt id in Bates order.\n"
+       "- `certificate.pdf`, when the production has one, is the operator's certificate of "
+       "this production (PDF/A-2b): who the operator is, how each bundle was checked when the "
+       "production was issued, which time-stamp authorities are the operator's own and which "
+       "are independent, and every message's hash. Check its signature with "
+       "`pdfsig certificate.pdf` (poppler-utils) and its hashes of `index.csv`, `loadfile.dat` "
+       "and `messages.mbox` with `sha256sum`; notary-verify does not read it.\n";
   return t;
 }
 
@@ -131,7 +139,14 @@ common::Result<CaseExportResult> ExportCase(storage::CaseStore& cases,
   BlockTreeCache trees;
   EvidenceSources with_trees = sources;
   with_trees.block_trees = &trees;
-  auto build = [&](const std::string& id) -> common::Result<production::ProductionMessage> {
+  // A message as built, and what checking its bundle found.
+  struct Built {
+    production::ProductionMessage m;
+    CertifiedMessage certified;
+    std::vector<notary::StampingAuthority> authorities;
+    std::string key_fingerprint;
+  };
+  auto build = [&](const std::string& id) -> common::Result<Built> {
     ASSIGN_OR_RETURN(std::optional<notary::Receipt> receipt, sources.receipts.Get(id, tenant));
     if (!receipt) return common::Error::Internal("a case's message " + id + " is missing");
     ASSIGN_OR_RETURN(notary::BundleInput in, AssembleEvidence(*receipt, er, with_trees));
@@ -150,9 +165,32 @@ common::Result<CaseExportResult> ExportCase(storage::CaseStore& cases,
     m.block_height = receipt->block_height.value_or(-1);
     if (!in.Erased()) m.native = in.message;
     ASSIGN_OR_RETURN(m.bundle_zip, notary::BuildBundleZip(in));
-    return m;
+    Built b;
+    b.certified.receipt_id = id;
+    b.certified.raw_sha256 = m.raw_sha256;
+    b.certified.erased = in.Erased();
+    if (request.certificate != nullptr) {
+      // The checks of `notary-verify BUNDLE --eml NATIVE`, on the bytes that go out.
+      ASSIGN_OR_RETURN(notary::Bundle bundle, notary::ReadBundleZip(m.bundle_zip));
+      notary::VerifyOptions vo;
+      if (m.native) vo.eml = *m.native;
+      notary::VerifyReport report = notary::VerifyBundle(bundle, vo);
+      b.certified.checked = report.valid;
+      for (const auto& check : report.checks) {
+        if (check.status != notary::CheckStatus::kFail) continue;
+        if (!b.certified.problems.empty()) b.certified.problems += "; ";
+        b.certified.problems += check.id + ": " + check.reason;
+      }
+      b.authorities = std::move(report.authorities);
+      b.key_fingerprint = std::move(report.key_fingerprint);
+    }
+    b.m = std::move(m);
+    return b;
   };
-  std::deque<std::future<common::Result<production::ProductionMessage>>> ahead;
+  std::deque<std::future<common::Result<Built>>> ahead;
+  ProductionCertificateInput certificate;
+  std::map<std::pair<std::string, std::string>, SeenAuthority> authorities;
+  std::set<std::string> fingerprints;
   size_t launched = 0;
   auto fill = [&] {
     while (ahead.size() < kBuildAhead && launched < ids.size()) {
@@ -169,13 +207,25 @@ common::Result<CaseExportResult> ExportCase(storage::CaseStore& cases,
     for (const auto& ev : events) by_receipt[ev.receipt_id].push_back(&ev);
     for (const std::string& id : chunk) {
       fill();
-      common::Result<production::ProductionMessage> built = ahead.front().get();
+      common::Result<Built> built = ahead.front().get();
       ahead.pop_front();
       // On an error the futures still ahead finish (their destructors wait) before it returns.
       if (!built.ok()) return built.error();
-      const production::ProductionMessage& m = *built;
+      const production::ProductionMessage& m = built->m;
       ASSIGN_OR_RETURN(production::ProducedMessage produced, writer->Add(m));
       ++result.messages;
+      if (request.certificate != nullptr) {
+        built->certified.bates = produced.bates;
+        certificate.messages.push_back(std::move(built->certified));
+        for (const auto& a : built->authorities) {
+          SeenAuthority& seen = authorities[{a.tsa, a.subject}];
+          seen.tsa = a.tsa;
+          seen.subject = a.subject;
+          seen.built_in = a.built_in;
+          ++seen.messages;
+        }
+        if (!built->key_fingerprint.empty()) fingerprints.insert(built->key_fingerprint);
+      }
 
       nlohmann::json list = nlohmann::json::array();
       for (const storage::CustodyEvent* event : by_receipt[id]) {
@@ -212,8 +262,20 @@ common::Result<CaseExportResult> ExportCase(storage::CaseStore& cases,
                                       {"created_at", common::FormatRfc3339Micros(c->created_at_us)},
                                       {"record", RecordJson(c->opened)}}},
                                     {"export", export_json}};
+  std::string certificate_pdf;
+  if (request.certificate != nullptr) {
+    certificate.c = *c;
+    certificate.options = options;
+    certificate.digests = writer->Digests();
+    for (auto& [key, seen] : authorities) certificate.authorities.push_back(std::move(seen));
+    certificate.key_fingerprints.assign(fingerprints.begin(), fingerprints.end());
+    certificate.record = result.recorded.record;
+    certificate.issued_to = request.issued_to;
+    certificate.issued_at_us = request.now_us;
+    ASSIGN_OR_RETURN(certificate_pdf, ProductionCertificatePdf(certificate, *request.certificate));
+  }
   RETURN_IF_ERROR(writer->Finish(case_json.dump(2) + "\n", export_json.dump(2),
-                                 VerifyText(*c, result, options), zip_path));
+                                 VerifyText(*c, result, options), certificate_pdf, zip_path));
   return result;
 }
 

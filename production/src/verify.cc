@@ -28,6 +28,7 @@ struct ZipFileClose {
 using ZipFilePtr = std::unique_ptr<zip_file_t, ZipFileClose>;
 
 // The production's own files (docs/cases.md): exactly these, the rows' bundles and natives.
+constexpr char kCertificateFile[] = "certificate.pdf";
 const std::vector<std::string> kFixedFiles = {"VERIFY.md",    "case.json",    "index.csv",
                                               "loadfile.dat", "custody.json", "messages.mbox"};
 
@@ -365,6 +366,9 @@ bool ReadRows(zip_t* za, Given& given, ProductionReport& report) {
 // receipt appears once.
 void CheckEntries(const Given& given, ProductionReport& report) {
   std::set<std::string> listed(kFixedFiles.begin(), kFixedFiles.end());
+  // The notary's signed certificate, when the production has one: allowed, not read here
+  // (docs/cases.md, "The certificate": pdfsig checks its signature).
+  listed.insert(kCertificateFile);
   std::set<std::string> bates, receipts;
   for (const auto& row : given.index_rows) {
     if (!bates.insert(row[kBates]).second) {
@@ -421,6 +425,7 @@ common::Result<ProductionReport> VerifyProduction(const std::string& path,
       report.problems.push_back(std::string("the zip holds ") + name + " twice");
     }
   }
+  report.has_certificate = given.entries.contains(kCertificateFile);
   for (const auto& name : kFixedFiles) {
     if (!given.entries.contains(name)) report.problems.push_back("the zip lacks " + name);
   }
@@ -480,7 +485,8 @@ std::string ProductionReportJson(const ProductionReport& r) {
                             {"problems", r.problems},
                             {"messages", std::move(messages)},
                             {"key_self_declared", r.key_self_declared},
-                            {"tsa_ca_self_declared", r.tsa_ca_self_declared}};
+                            {"tsa_ca_self_declared", r.tsa_ca_self_declared},
+                            {"certificate_unchecked", r.has_certificate}};
   // Names and problems come from a zip someone else made: never abort on bad UTF-8.
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }

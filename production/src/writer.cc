@@ -9,6 +9,7 @@
 #include <ctime>
 #include <vector>
 
+#include "common/sha256.h"
 #include "common/time.h"
 #include "common/utf8.h"
 #include "production/load_file.h"
@@ -176,6 +177,8 @@ struct ProductionWriter::Impl {
   ProductionOptions options;
   uint64_t next = 0;
   Appender index, dat, mbox, custody;
+  common::Sha256 index_sha, dat_sha, mbox_sha;  // of what index, dat and mbox were given
+  std::optional<ListDigests> digests;           // once the lists are done
   bool custody_empty = true;
   // Every bundle and native, one after the other in one file: creating two files a message
   // cost more than building its bundle once ext4 had deleted a previous export's thousands
@@ -183,6 +186,15 @@ struct ProductionWriter::Impl {
   Appender spool;
   uint64_t spool_size = 0;
   std::vector<StagedEntry> entries;
+
+  common::Status AppendIndex(std::string_view text) {
+    index_sha.Update(text);
+    return index.Append(text);
+  }
+  common::Status AppendDat(std::string_view text) {
+    dat_sha.Update(text);
+    return dat.Append(text);
+  }
 
   common::Status Spool(const std::string& name, std::string_view data, bool stored) {
     RETURN_IF_ERROR(spool.Append(data));
@@ -204,11 +216,11 @@ common::Result<std::unique_ptr<ProductionWriter>> ProductionWriter::Create(
   impl->next = impl->options.bates_start;
   RETURN_IF_ERROR(impl->spool.Open(impl->dir + "/spool"));
   RETURN_IF_ERROR(impl->index.Open(impl->dir + "/index.csv"));
-  RETURN_IF_ERROR(impl->index.Append(kUtf8Bom));
-  RETURN_IF_ERROR(impl->index.Append(CsvLine(kIndexHeader, {})));
+  RETURN_IF_ERROR(impl->AppendIndex(kUtf8Bom));
+  RETURN_IF_ERROR(impl->AppendIndex(CsvLine(kIndexHeader, {})));
   RETURN_IF_ERROR(impl->dat.Open(impl->dir + "/loadfile.dat"));
-  RETURN_IF_ERROR(impl->dat.Append(kUtf8Bom));
-  RETURN_IF_ERROR(impl->dat.Append(DatLine(kDatHeader)));
+  RETURN_IF_ERROR(impl->AppendDat(kUtf8Bom));
+  RETURN_IF_ERROR(impl->AppendDat(DatLine(kDatHeader)));
   RETURN_IF_ERROR(impl->mbox.Open(impl->dir + "/messages.mbox"));
   RETURN_IF_ERROR(impl->custody.Open(impl->dir + "/custody.json"));
   RETURN_IF_ERROR(impl->custody.Append("{\"messages\": ["));
@@ -217,6 +229,7 @@ common::Result<std::unique_ptr<ProductionWriter>> ProductionWriter::Create(
 
 common::Result<ProducedMessage> ProductionWriter::Add(const ProductionMessage& m) {
   Impl& s = *impl_;
+  if (s.digests) return common::Error::Internal("a message added after the lists were closed");
   std::optional<std::string> bates = BatesNumber(s.options, s.next);
   if (!bates) {
     return common::Error::InvalidInput("Bates number " + std::to_string(s.next) +
@@ -236,10 +249,11 @@ common::Result<ProducedMessage> ProductionWriter::Add(const ProductionMessage& m
     if (md5.empty()) return common::Error::Internal("MD5 is not available");
     std::string mboxed;
     AppendMboxrd(mboxed, m.envelope_from, m.received_at_us, *m.native);
+    s.mbox_sha.Update(mboxed);
     RETURN_IF_ERROR(s.mbox.Append(mboxed));
   }
-  RETURN_IF_ERROR(s.index.Append(CsvLine(IndexRow(m, out), kIndexFreeText)));
-  RETURN_IF_ERROR(s.dat.Append(DatLine(DatRow(m, out, s.options.custodian, md5))));
+  RETURN_IF_ERROR(s.AppendIndex(CsvLine(IndexRow(m, out), kIndexFreeText)));
+  RETURN_IF_ERROR(s.AppendDat(DatLine(DatRow(m, out, s.options.custodian, md5))));
   return out;
 }
 
@@ -250,9 +264,19 @@ common::Status ProductionWriter::AddCustody(const std::string& entry_json) {
   return s.custody.Append(entry_json);
 }
 
+ListDigests ProductionWriter::Digests() {
+  Impl& s = *impl_;
+  if (!s.digests) {
+    s.digests = ListDigests{s.index_sha.Finish(), s.dat_sha.Finish(), s.mbox_sha.Finish()};
+  }
+  return *s.digests;
+}
+
 common::Status ProductionWriter::Finish(const std::string& case_json,
                                         const std::string& custody_export_json,
-                                        const std::string& verify_md, const std::string& zip_path) {
+                                        const std::string& verify_md,
+                                        const std::string& certificate_pdf,
+                                        const std::string& zip_path) {
   Impl& s = *impl_;
   RETURN_IF_ERROR(s.index.Close());
   RETURN_IF_ERROR(s.dat.Close());
@@ -266,6 +290,11 @@ common::Status ProductionWriter::Finish(const std::string& case_json,
   for (const char* name :
        {"VERIFY.md", "case.json", "index.csv", "loadfile.dat", "custody.json", "messages.mbox"}) {
     entries.push_back({name, name});
+  }
+  if (!certificate_pdf.empty()) {
+    RETURN_IF_ERROR(WriteWhole(s.dir + "/certificate.pdf", certificate_pdf));
+    // Stored: its streams are deflated already, and its bytes are what its signature covers.
+    entries.push_back({"certificate.pdf", "certificate.pdf", 0, -1, true});
   }
   entries.insert(entries.end(), s.entries.begin(), s.entries.end());
 

@@ -3,6 +3,7 @@
 // action record the log seals and `notaryctl audit` checks; GET /v1/messages?case= lists
 // exactly the case's messages; one tenant never sees, changes or fills another's case.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -329,6 +330,109 @@ TEST_F(CasesTest, OneTenantNeverSeesChangesNorFillsAnothersCase) {
 // whose hashes sha256sum and md5sum reproduce from the natives; each bundle verifies with
 // notary-verify against its native; the mailbox holds the natives byte for byte; the export is
 // recorded in the log and appears in every message's chain of custody, the next export's too.
+// The certificate of a production, from a notary whose operator states who it is and signs with
+// a document certificate: qpdf checks the file, pdfsig finds the signature valid over the
+// whole document, pdftotext shows the operator, every message's hash and Bates number, the
+// check at issue and the authority marked as the operator's own, and the hash of index.csv
+// that sha256sum gives. A key readable by others, or one that is not the certificate's, stops
+// notaryd at start.
+TEST_F(CasesTest, TheCertificateIsSignedArchivalAndNamesTheOperator) {
+  const std::string keys = dir_ + "/document";
+  std::filesystem::create_directories(keys);
+  ASSERT_EQ(
+      RunCommand({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                  "-nodes", "-keyout", keys + "/doc.key", "-out", keys + "/doc.pem", "-days", "30",
+                  "-subj", "/CN=ACME Notary GmbH/O=ACME Notary GmbH/C=DE"})
+          .exit_code,
+      0);
+  ::chmod((keys + "/doc.key").c_str(), 0600);
+  node_->Stop();
+  const std::vector<std::string> flags = {"--operator-name",    "ACME Notary GmbH",
+                                          "--operator-address", "Hauptstraße 1, 10115 Berlin",
+                                          "--operator-contact", "legal@acme.example",
+                                          "--document-cert",    keys + "/doc.pem",
+                                          "--document-key",     keys + "/doc.key"};
+  node_ =
+      std::make_unique<e2e::NotarydProcess>(db_.AppUrl(), db_.OwnerUrl(), dir_ + "/data", flags);
+  ASSERT_TRUE(node_->ready()) << node_->Log();
+
+  const std::vector<std::string> ids = {Send(lawyer_, "=?UTF-8?B?6rOE7JW97ISc?="),
+                                        Send(lawyer_, "second"), Send(lawyer_, "third")};
+  auto opened = Open(lawyer_, {{"name", "Acme v. Widget"}});
+  ASSERT_EQ(opened.status, 201);
+  const std::string id = opened.body["id"];
+  ASSERT_EQ(Add(lawyer_, id, {{"receipt_ids", ids}}).status, 201);
+  for (const std::string& r : ids) {
+    ASSERT_EQ(Call("GET", node_->Http("/v1/messages/" + r + "/evidence?wait=30"), lawyer_).status,
+              200);
+  }
+  const std::string zip = dir_ + "/signed.zip", out = dir_ + "/signed";
+  ASSERT_EQ(RunCommand({"curl", "-s", "-o", zip, "-w", "%{http_code}", "-H",
+                        "Authorization: Bearer " + lawyer_,
+                        node_->Http("/v1/cases/" + id + "/export?bates_prefix=ACME")})
+                .out,
+            "200");
+  ASSERT_EQ(RunCommand({"unzip", "-q", zip, "-d", out}).exit_code, 0);
+  const std::string pdf = out + "/certificate.pdf";
+
+  auto check = RunCommand({"qpdf", "--check", pdf});
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  auto sig = RunCommand({"pdfsig", pdf});
+  EXPECT_EQ(sig.exit_code, 0) << sig.out;
+  EXPECT_NE(sig.out.find("Signature Validation: Signature is Valid."), std::string::npos)
+      << sig.out;
+  EXPECT_NE(sig.out.find("Total document signed"), std::string::npos) << sig.out;
+  EXPECT_NE(sig.out.find("Signer Certificate Common Name: ACME Notary GmbH"), std::string::npos);
+  EXPECT_NE(RunCommand({"pdfinfo", "-meta", pdf}).out.find("<pdfaid:part>2</pdfaid:part>"),
+            std::string::npos);
+
+  auto text = RunCommand({"pdftotext", "-enc", "UTF-8", pdf, "-"});
+  ASSERT_EQ(text.exit_code, 0) << text.out;
+  for (const char* shown : {"ACME Notary GmbH", "Hauptstraße 1, 10115 Berlin", "legal@acme.example",
+                            "3 of 3 passed every check of notary-verify", "the operator's own",
+                            "Acme v. Widget", "ACME000001 to ACME000003"}) {
+    EXPECT_NE(text.out.find(shown), std::string::npos) << shown << "\n" << text.out;
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const std::string raw = Psql(db_.SuperUrl(),
+                                 "SELECT encode(raw_sha256, 'hex') FROM receipts"
+                                 " WHERE id = '" +
+                                     ids[i] + "'");
+    EXPECT_NE(text.out.find(raw), std::string::npos) << raw << "\n" << text.out;
+    EXPECT_NE(text.out.find("ACME00000" + std::to_string(i + 1)), std::string::npos);
+  }
+  auto index_sum = RunCommand({"sha256sum", out + "/index.csv"});
+  ASSERT_EQ(index_sum.exit_code, 0);
+  EXPECT_NE(text.out.find(index_sum.out.substr(0, 64)), std::string::npos) << text.out;
+  // The production with its certificate still checks out whole.
+  auto whole = RunCommand({testsupport::BinaryDir() + "/cli/notary-verify", zip});
+  EXPECT_EQ(whole.exit_code, 0) << whole.out;
+
+  // A key others may read, and a key that is not the certificate's: notaryd will not start.
+  node_->Stop();
+  std::vector<std::string> args = {e2e::NotarydBinary(),   "--database-url", db_.AppUrl(),
+                                   "--owner-database-url", db_.OwnerUrl(),   "--data-dir",
+                                   dir_ + "/data",         "--smtp-listen",  "127.0.0.1:0",
+                                   "--http-listen",        "127.0.0.1:0"};
+  ::chmod((keys + "/doc.key").c_str(), 0644);
+  auto open_key = args;
+  open_key.insert(open_key.end(), flags.begin(), flags.end());
+  auto refused = RunCommand(open_key, "", 60);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.out.find("readable by group or others"), std::string::npos) << refused.out;
+  ASSERT_EQ(RunCommand({"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-out", keys + "/other.key"})
+                .exit_code,
+            0);
+  ::chmod((keys + "/other.key").c_str(), 0600);
+  auto wrong_key = args;
+  wrong_key.insert(wrong_key.end(),
+                   {"--document-cert", keys + "/doc.pem", "--document-key", keys + "/other.key"});
+  auto wrong = RunCommand(wrong_key, "", 60);
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.out.find("is not the key of"), std::string::npos) << wrong.out;
+}
+
 TEST_F(CasesTest, ExportIsAProductionWhoseHashesAndBundlesCheckOut) {
   const std::string korean =
       "From: a@example.com\r\nTo: b@example.org\r\nSubject: =?UTF-8?B?6rOE7JW97ISc?=\r\n"
@@ -366,6 +470,17 @@ TEST_F(CasesTest, ExportIsAProductionWhoseHashesAndBundlesCheckOut) {
   ASSERT_EQ(Export(dir_ + "/case.zip", "?bates_prefix=ACME&bates_start=7&custodian=J.%20Doe").out,
             "200");
   ASSERT_EQ(RunCommand({"unzip", "-q", dir_ + "/case.zip", "-d", out}).exit_code, 0);
+  // Without --document-cert the certificate is there, archival, and says it is not signed;
+  // without --operator-name it says the operator has not stated who it is.
+  EXPECT_EQ(RunCommand({"qpdf", "--check", out + "/certificate.pdf"}).exit_code, 0);
+  auto unsigned_text = RunCommand({"pdftotext", out + "/certificate.pdf", "-"});
+  EXPECT_NE(
+      unsigned_text.out.find("NOT signed: the operator has configured no document certificate"),
+      std::string::npos)
+      << unsigned_text.out;
+  EXPECT_NE(unsigned_text.out.find("(not stated by the operator)"), std::string::npos);
+  EXPECT_NE(RunCommand({"pdfsig", out + "/certificate.pdf"}).out.find("does not contain any"),
+            std::string::npos);
 
   // index.csv: a header and three rows in Bates order (reception order); the formula in a
   // subject is defused.
@@ -426,6 +541,9 @@ TEST_F(CasesTest, ExportIsAProductionWhoseHashesAndBundlesCheckOut) {
         << whole.out;
   }
   EXPECT_NE(whole.out.find("VERDICT: VALID"), std::string::npos) << whole.out;
+  EXPECT_NE(whole.out.find("NOTE: certificate.pdf is the notary's signed statement"),
+            std::string::npos)
+      << whole.out;
   auto whole_json = RunCommand({verify, dir_ + "/case.zip", "--json", "--threads", "1"});
   EXPECT_EQ(whole_json.exit_code, 0) << whole_json.out;
   const json report = json::parse(whole_json.out, nullptr, false);

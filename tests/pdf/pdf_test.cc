@@ -78,17 +78,16 @@ Keys MakeKeys() {
   // configuration `openssl ts -reply` reads.
   EXPECT_EQ(RunCommand({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                         "ec_paramgen_curve:P-256", "-nodes", "-keyout", d + "/tsa.key", "-out",
-                        d + "/tsa.pem", "-days", "30", "-subj", "/CN=Independent TSA",
-                        "-addext", "extendedKeyUsage=critical,timeStamping"})
+                        d + "/tsa.pem", "-days", "30", "-subj", "/CN=Independent TSA", "-addext",
+                        "extendedKeyUsage=critical,timeStamping"})
                 .exit_code,
             0);
   testsupport::WriteFile(d + "/serial", "01\n");
-  testsupport::WriteFile(d + "/tsa.cnf",
-                         "[tsa]\ndefault_tsa = t\n[t]\ndir = " + d +
-                             "\nserial = $dir/serial\nsigner_cert = $dir/tsa.pem\n"
-                             "signer_key = $dir/tsa.key\nsigner_digest = sha256\n"
-                             "default_policy = 1.2.3.4.1\ndigests = sha256\n"
-                             "ess_cert_id_alg = sha256\n");
+  testsupport::WriteFile(d + "/tsa.cnf", "[tsa]\ndefault_tsa = t\n[t]\ndir = " + d +
+                                             "\nserial = $dir/serial\nsigner_cert = $dir/tsa.pem\n"
+                                             "signer_key = $dir/tsa.key\nsigner_digest = sha256\n"
+                                             "default_policy = 1.2.3.4.1\ndigests = sha256\n"
+                                             "ess_cert_id_alg = sha256\n");
   return k;
 }
 
@@ -138,8 +137,8 @@ TEST(PdfTest, ArchivalSignedCertificatePassesQpdfAndPdfsigAndShowsItsText) {
   const std::string dir = testsupport::MakeTempDir("pdf");
   auto rendered = pdf::RenderPdf(Sample(120));
   ASSERT_TRUE(rendered.ok()) << rendered.error().ToString();
-  pdf::ArchivalInfo info{"증거 인증서", "ACME Notary GmbH", "case ACME-1", "ko", "notaryd test",
-                         1'765'000'000'000'000};
+  pdf::ArchivalInfo info{"증거 인증서", "ACME Notary GmbH", "case ACME-1",
+                         "ko",          "notaryd test",     1'765'000'000'000'000};
   auto archival = pdf::MakeArchival(*rendered, info);
   ASSERT_TRUE(archival.ok()) << archival.error().ToString();
   Keys keys = MakeKeys();
@@ -204,9 +203,9 @@ TEST(PdfTest, ArchivalSignedCertificatePassesQpdfAndPdfsigAndShowsItsText) {
   const ASN1_OCTET_STRING* value = si->enc_digest;
   const common::Hash over = common::Sha256Of(std::string_view(
       reinterpret_cast<const char*>(value->data), static_cast<size_t>(value->length)));
-  auto reply = RunCommand({"openssl", "ts", "-verify", "-digest", common::ToHex(over),
-                           "-token_in", "-in", Save(dir, "token.tst", token_der), "-CAfile",
-                           keys.dir + "/tsa.pem"});
+  auto reply =
+      RunCommand({"openssl", "ts", "-verify", "-digest", common::ToHex(over), "-token_in", "-in",
+                  Save(dir, "token.tst", token_der), "-CAfile", keys.dir + "/tsa.pem"});
   EXPECT_EQ(reply.exit_code, 0) << reply.out;
 
   // One byte changed inside the signed range: pdfsig no longer calls it valid.

@@ -18,6 +18,7 @@
 #include "common/result.h"
 #include "pipeline/auth.h"
 #include "pipeline/ingest.h"
+#include "pipeline/production_certificate.h"
 #include "storage/admin_store.h"
 #include "storage/authentication_store.h"
 #include "storage/case_store.h"
@@ -106,8 +107,9 @@ struct HttpDeps {
   storage::ErasureStore* erasures = nullptr;
   // Retention periods (/v1/retention).
   storage::RetentionStore* retention = nullptr;
-  // Cases (/v1/cases).
+  // Cases (/v1/cases), and how their productions' certificate.pdf is made and signed.
   storage::CaseStore* cases = nullptr;
+  const pipeline::CertificateOptions* certificate = nullptr;
   const common::Clock* clock = &common::Clock::System();  // sessions, keys, issued_at
   ReplicaStores* replica = nullptr;                       // --read-database-url
 };

@@ -36,7 +36,7 @@ struct PadesSigner {
 
 struct SignatureFields {
   std::string name, reason, location, contact;  // shown by PDF readers; UTF-8
-  int64_t signing_time_us = 0;                   // /M, the claimed signing time
+  int64_t signing_time_us = 0;                  // /M, the claimed signing time
 };
 
 // Room for the CMS in /Contents: the chain, a signature and a token with its own chain.

@@ -12,6 +12,7 @@
 
 #include "common/result.h"
 #include "pipeline/evidence_assembly.h"
+#include "pipeline/production_certificate.h"
 #include "production/writer.h"
 #include "storage/case_store.h"
 
@@ -23,6 +24,9 @@ struct CaseExportRequest {
   std::string actor;                      // API key id, or "notaryctl:<user>"
   std::string issued_to;                  // as in EvidenceRequest
   int64_t now_us = 0;
+  // Set: every bundle is checked as notary-verify would when built, and the production gets
+  // certificate.pdf (production_certificate.h). Unset: neither.
+  const CertificateOptions* certificate = nullptr;
 };
 
 struct CaseExportResult {

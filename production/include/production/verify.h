@@ -48,6 +48,7 @@ struct ProductionReport {
   std::set<std::string> key_fingerprints;
   bool key_self_declared = false;     // some bundle's key was taken from the bundle itself
   bool tsa_ca_self_declared = false;  // some bundle's TSA root was
+  bool has_certificate = false;       // certificate.pdf is there (not read: pdfsig checks it)
 };
 
 // True when the zip at `path` is a production rather than one message's bundle: it has
@@ -62,7 +63,7 @@ common::Result<ProductionReport> VerifyProduction(const std::string& path,
 
 // {"production": true, "valid", "problems": [...], "messages": [{"bates", "receipt_id",
 // "valid", "erased", "problems": [...], "key_fingerprint"}], "key_self_declared",
-// "tsa_ca_self_declared"}
+// "tsa_ca_self_declared", "certificate_unchecked"}
 std::string ProductionReportJson(const ProductionReport& report);
 
 }  // namespace production

@@ -9,6 +9,7 @@
 //   messages.mbox                       the natives in one mboxrd mailbox
 //   custody.json                        {"messages": [AddCustody's entries], "export": …}
 //   VERIFY.md, case.json                given to Finish
+//   certificate.pdf                     given to Finish, when there is one
 //
 // Thread-safety: not thread-safe; one writer per export.
 #pragma once
@@ -70,6 +71,12 @@ std::vector<std::string> DatRow(const ProductionMessage& m, const ProducedMessag
 // Lower-case hex MD5 of `data` ("" if OpenSSL has no MD5, as in a FIPS-only configuration).
 std::string Md5Hex(std::string_view data);
 
+// SHA-256 of index.csv, loadfile.dat and messages.mbox as written, so that a certificate can
+// bind them.
+struct ListDigests {
+  common::Hash index_csv{}, loadfile_dat{}, messages_mbox{};
+};
+
 class ProductionWriter {
  public:
   // `dir` must be an empty folder; the caller removes it afterwards.
@@ -81,10 +88,13 @@ class ProductionWriter {
   // Appends one message's entry (a JSON object) to custody.json's "messages" array, written
   // out as it comes so that no part of the custody is held for the whole case.
   common::Status AddCustody(const std::string& entry_json);
+  // The digests of the three lists, once the last message is added (no Add after it).
+  ListDigests Digests();
   // Writes the closing files, custody.json's "export" member (a JSON value) among them, and
-  // zips everything into `zip_path` (outside `dir`).
+  // zips everything into `zip_path` (outside `dir`). `certificate_pdf` empty: no certificate.
   common::Status Finish(const std::string& case_json, const std::string& custody_export_json,
-                        const std::string& verify_md, const std::string& zip_path);
+                        const std::string& verify_md, const std::string& certificate_pdf,
+                        const std::string& zip_path);
 
  private:
   struct Impl;

@@ -1,0 +1,22 @@
+// The operator's document certificate and, without notary-signer, its key (notaryd
+// --document-cert, --document-key): what signs certificate.pdf (production_certificate.h).
+//
+// Thread-safety: the returned functions may be called from several threads at once.
+#pragma once
+
+#include <string>
+
+#include "common/result.h"
+#include "pdf/signature.h"
+
+namespace pipeline {
+
+// `cert_path`: PEM certificates, the signer's first, then its chain. `key_path`: its private
+// key (PEM, EC P-256/P-384 or RSA of at least 2048 bits), readable by its owner only.
+// Returns a signer whose `sign` signs with that key (`timestamp` left unset).
+// Errors: kNotFound for a missing file; kInvalidInput for a file that does not parse, a key
+//   readable by group or others, a weak key, or a key that is not the certificate's.
+common::Result<pdf::PadesSigner> LoadDocumentSigner(const std::string& cert_path,
+                                                    const std::string& key_path);
+
+}  // namespace pipeline

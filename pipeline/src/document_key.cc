@@ -1,0 +1,81 @@
+// LoadDocumentSigner: the key is read once and held by the returned function; an EVP_PKEY is
+// safe to sign with from several threads, each with its own EVP_MD_CTX.
+#include "pipeline/document_key.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+
+#include <memory>
+
+#include "common/ossl.h"
+#include "pipeline/key_files.h"
+
+namespace pipeline {
+
+common::Result<pdf::PadesSigner> LoadDocumentSigner(const std::string& cert_path,
+                                                    const std::string& key_path) {
+  ASSIGN_OR_RETURN(std::string certs_pem, ReadTextFile(cert_path));
+  pdf::PadesSigner s;
+  common::BioPtr bio{BIO_new_mem_buf(certs_pem.data(), static_cast<int>(certs_pem.size()))};
+  common::X509Ptr first;
+  while (true) {
+    common::X509Ptr x{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)};
+    if (!x) break;
+    unsigned char* der = nullptr;
+    const int len = i2d_X509(x.get(), &der);
+    if (len <= 0)
+      return common::Error::InvalidInput(cert_path + ": a certificate re-encodes badly");
+    s.chain_der.emplace_back(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+    OPENSSL_free(der);
+    if (!first) first = std::move(x);
+  }
+  ERR_clear_error();
+  if (!first) return common::Error::InvalidInput(cert_path + ": no PEM certificate");
+
+  struct stat st {};
+  if (::stat(key_path.c_str(), &st) != 0) return common::Error::NotFound("cannot read " + key_path);
+  if ((st.st_mode & 077) != 0) {
+    return common::Error::InvalidInput(key_path + " is readable by group or others: chmod 600 it");
+  }
+  ASSIGN_OR_RETURN(std::string key_pem, ReadTextFile(key_path));
+  common::BioPtr key_bio{BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()))};
+  std::shared_ptr<EVP_PKEY> key{PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr),
+                                EVP_PKEY_free};
+  if (!key) {
+    ERR_clear_error();
+    return common::Error::InvalidInput(key_path + ": not a PEM private key");
+  }
+  const int id = EVP_PKEY_get_base_id(key.get());
+  const int bits = EVP_PKEY_get_bits(key.get());
+  if (!((id == EVP_PKEY_EC && bits >= 256) || (id == EVP_PKEY_RSA && bits >= 2048))) {
+    return common::Error::InvalidInput(key_path +
+                                       ": the key is neither EC of 256 bits or more nor RSA "
+                                       "of 2048 bits or more");
+  }
+  if (X509_check_private_key(first.get(), key.get()) != 1) {
+    ERR_clear_error();
+    return common::Error::InvalidInput(key_path + " is not the key of " + cert_path +
+                                       "'s first certificate");
+  }
+  s.sign = [key](std::string_view data) -> common::Result<std::string> {
+    common::EvpMdCtxPtr ctx{EVP_MD_CTX_new()};
+    size_t len = 0;
+    const auto* in = reinterpret_cast<const unsigned char*>(data.data());
+    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
+        EVP_DigestSign(ctx.get(), nullptr, &len, in, data.size()) != 1) {
+      return common::Error::Internal("document signature: " + common::OpenSslError());
+    }
+    std::string sig(len, '\0');
+    if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, in,
+                       data.size()) != 1) {
+      return common::Error::Internal("document signature: " + common::OpenSslError());
+    }
+    sig.resize(len);
+    return sig;
+  };
+  return s;
+}
+
+}  // namespace pipeline
