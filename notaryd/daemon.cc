@@ -54,6 +54,7 @@ struct Daemon::Parts {
   std::unique_ptr<signer::Client> signer;  // before the TSA and the sealer, which use it
   // A connection of its own for the TSA: POST /v1/tsa under load must not queue the sealer.
   std::unique_ptr<signer::Client> tsa_signer;
+  std::unique_ptr<signer::Client> document_signer;  // certificate.pdf, with --signer
   std::unique_ptr<pipeline::TsaService> tsa;
   pipeline::CertificateOptions certificate;  // certificate.pdf of a case's production
   std::unique_ptr<pipeline::TenantRouter> router;
@@ -201,18 +202,27 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   ASSIGN_OR_RETURN(p->tsa, pipeline::TsaService::Create(tsa_files, http::HttpTsaTransport()));
 
   p->certificate.op = {c.operator_name, c.operator_address, c.operator_contact};
-  if (c.document_cert.empty() != c.document_key.empty()) {
-    return common::Error::InvalidInput("--document-cert and --document-key go together");
-  }
-  if (!c.document_key.empty()) {
-    if (!c.signer.empty()) {
-      // notary-signer does not hold a document key yet: with it, no key stays in notaryd.
+  if (!c.document_cert.empty() && !c.signer.empty()) {
+    // notary-signer holds the key (--document-key there); notaryd keeps the certificate only.
+    if (!c.document_key.empty()) {
       return common::Error::InvalidInput(
-          "--document-key with --signer: notary-signer cannot hold the document key yet, and "
-          "notaryd keeps no key beside it (docs/cases.md, \"The certificate\")");
+          "--document-key with --signer: give the key to notary-signer (its --document-key), "
+          "not to notaryd");
     }
+    ASSIGN_OR_RETURN(p->certificate.signer, pipeline::LoadDocumentChain(c.document_cert));
+    ASSIGN_OR_RETURN(std::string socket_path, signer::ParseSignerAddress(c.signer));
+    p->document_signer = std::make_unique<signer::Client>(signer::ClientOptions{socket_path});
+    signer::Client* client = p->document_signer.get();
+    p->certificate.signer.sign = [client](std::string_view attrs) {
+      return client->SignDocument(attrs);
+    };
+  } else if (c.document_cert.empty() != c.document_key.empty()) {
+    return common::Error::InvalidInput("--document-cert and --document-key go together");
+  } else if (!c.document_key.empty()) {
     ASSIGN_OR_RETURN(p->certificate.signer,
                      pipeline::LoadDocumentSigner(c.document_cert, c.document_key));
+  }
+  if (p->certificate.signer.sign) {
     // The signature's time: an independent authority when one is configured.
     pipeline::TsaService* tsa = p->tsa.get();
     const std::string url = c.tsa_urls.empty() ? "" : c.tsa_urls.front();

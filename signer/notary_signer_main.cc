@@ -30,6 +30,7 @@
 
 #include "common/bytes.h"
 #include "common/clock.h"
+#include "signer/document_signing.h"
 #include "signer/key_ring.h"
 #include "signer/pkcs11_key.h"
 #include "signer/policy.h"
@@ -99,6 +100,7 @@ int main(int argc, char** argv) {
   CLI::App app{"notary-signer: holds the notary's signing keys and signs only what may be signed"};
   std::string socket_path, admin_socket, state_dir, origin, user, socket_group;
   std::string p11_module, p11_token, p11_pin_file, key_label = "notary-log";
+  std::string document_key, document_cert;
   int64_t max_skew_s = 300;
   bool list_keys = false, no_tsa = false, accept_first_block = false;
   int64_t tsa_skew_s = 10;
@@ -125,6 +127,12 @@ int main(int argc, char** argv) {
                "first (docs/signer.md)");
   app.add_flag("--no-tsa", no_tsa,
                "Hold no key for notaryd's built-in TSA (notaryd then needs --tsa-key or none)");
+  app.add_option("--document-key", document_key,
+                 "The operator's document key (PEM, mode 0600): signs certificate.pdf")
+      ->check(CLI::ExistingFile);
+  app.add_option("--document-cert", document_cert,
+                 "Its certificate (PEM, then its chain; notaryd --document-cert gets the same)")
+      ->check(CLI::ExistingFile);
   app.add_flag("--list-keys", list_keys, "Print the keys (generating the first) and exit");
   CLI11_PARSE(app, argc, argv);
   if (!list_keys && socket_path.empty()) return Fail("--socket is required");
@@ -215,6 +223,14 @@ int main(int argc, char** argv) {
   auto keks = vault::FileKeyHolder::Open(kek_dir);
   if (!keks.ok()) return Fail(keks.error().ToString());
   signer::Service service(std::move(*ring), std::move(*policy), std::move(tsa), std::move(*keks));
+  if (document_key.empty() != document_cert.empty()) {
+    return Fail("--document-key and --document-cert go together");
+  }
+  if (!document_key.empty()) {
+    auto document = signer::OpenDocumentSigning(document_key, document_cert);
+    if (!document.ok()) return Fail(document.error().ToString());
+    service.set_document(std::move(*document));
+  }
   if (list_keys) {
     for (const signer::KeyInfo& k : service.Keys().keys) {
       std::cout << notary::KeyId(k.public_key) << " " << k.algorithm << " "

@@ -14,10 +14,11 @@
 
 namespace pipeline {
 
-common::Result<pdf::PadesSigner> LoadDocumentSigner(const std::string& cert_path,
-                                                    const std::string& key_path) {
+namespace {
+
+// The chain's DER, and its first certificate.
+common::Result<common::X509Ptr> ReadChain(const std::string& cert_path, pdf::PadesSigner& s) {
   ASSIGN_OR_RETURN(std::string certs_pem, ReadTextFile(cert_path));
-  pdf::PadesSigner s;
   common::BioPtr bio{BIO_new_mem_buf(certs_pem.data(), static_cast<int>(certs_pem.size()))};
   common::X509Ptr first;
   while (true) {
@@ -33,6 +34,21 @@ common::Result<pdf::PadesSigner> LoadDocumentSigner(const std::string& cert_path
   }
   ERR_clear_error();
   if (!first) return common::Error::InvalidInput(cert_path + ": no PEM certificate");
+  return first;
+}
+
+}  // namespace
+
+common::Result<pdf::PadesSigner> LoadDocumentChain(const std::string& cert_path) {
+  pdf::PadesSigner s;
+  ASSIGN_OR_RETURN(common::X509Ptr first, ReadChain(cert_path, s));
+  return s;
+}
+
+common::Result<pdf::PadesSigner> LoadDocumentSigner(const std::string& cert_path,
+                                                    const std::string& key_path) {
+  pdf::PadesSigner s;
+  ASSIGN_OR_RETURN(common::X509Ptr first, ReadChain(cert_path, s));
 
   struct stat st {};
   if (::stat(key_path.c_str(), &st) != 0) return common::Error::NotFound("cannot read " + key_path);

@@ -199,6 +199,14 @@ common::Result<std::string> Client::SignTimestamp(std::string_view signed_attrs_
   return std::move(answer.body);
 }
 
+common::Result<std::string> Client::SignDocument(std::string_view signed_attrs_der) {
+  ASSIGN_OR_RETURN(Frame answer, Call(Kind::kSignDocument, signed_attrs_der));
+  if (answer.kind != Kind::kSignature || answer.body.empty()) {
+    return Down("unexpected answer to sign-document");
+  }
+  return std::move(answer.body);
+}
+
 common::Result<vault::TenantKey> Client::PublicKeyFor(const std::string& tenant) {
   ASSIGN_OR_RETURN(Frame answer, Call(Kind::kTenantKey, EncodeTenantKeyRequest(tenant)));
   if (answer.kind != Kind::kTenantKeyIs) return Down("unexpected answer to tenant-key");

@@ -13,6 +13,7 @@ bool IsKnownKind(uint8_t kind) {
     case Kind::kSignTimestamp:
     case Kind::kTenantKey:
     case Kind::kUnwrapKeys:
+    case Kind::kSignDocument:
     case Kind::kKeys:
     case Kind::kSignature:
     case Kind::kTenantKeyIs:

@@ -29,6 +29,8 @@ const char* KindName(Kind kind) {
       return "tenant-key";
     case Kind::kUnwrapKeys:
       return "unwrap-keys";
+    case Kind::kSignDocument:
+      return "sign-document";
     default:
       return "answer-kind";
   }
@@ -112,6 +114,8 @@ common::Result<Frame> Service::Answer(const Frame& request, bool admin) {
       return TenantKey(request.body);
     case Kind::kUnwrapKeys:
       return UnwrapKeys(request.body);
+    case Kind::kSignDocument:
+      return SignDocument(request.body);
     case Kind::kRotateKey: {
       if (!request.body.empty()) return common::Error::InvalidInput("rotate-key takes no body");
       // notaryd's socket cannot rotate: a compromised notaryd could otherwise change the
@@ -177,6 +181,14 @@ common::Result<Frame> Service::SignTimestamp(std::string_view body) {
       const common::Hash digest,
       notary::CheckTstSigningRequest(body.substr(0, attrs_len), body.substr(attrs_len), policy));
   ASSIGN_OR_RETURN(std::string sig, tsa_->key->SignDigest(digest));
+  return Frame{Kind::kSignature, std::move(sig)};
+}
+
+common::Result<Frame> Service::SignDocument(std::string_view body) {
+  if (!document_) return common::Error::NotFound("this signer holds no document key");
+  ASSIGN_OR_RETURN(const common::Hash digest, CheckDocumentSigningRequest(body, *document_));
+  ASSIGN_OR_RETURN(std::string sig, SignDocumentDigest(*document_, digest));
+  spdlog::info("event=signer_signed_document");
   return Frame{Kind::kSignature, std::move(sig)};
 }
 

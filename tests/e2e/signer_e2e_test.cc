@@ -552,4 +552,73 @@ TEST_F(SignerE2eTest, TheSignersStateAllowsOneSignerAndRefusesALostRecord) {
   EXPECT_EQ(first.ListKeys().exit_code, 0) << "the record exists again";
 }
 
+// With notary-signer the operator's document key is the signer's (--document-key there):
+// notaryd, given only the certificate, has certificate.pdf signed through the socket, and
+// pdfsig finds the signature valid over the whole document. notaryd refuses the key itself
+// beside --signer, and the signer refuses to sign attributes of any other kind.
+TEST_F(SignerE2eTest, TheDocumentKeyStaysInTheSigner) {
+  const std::string keys = dir_ + "/document";
+  std::filesystem::create_directories(keys);
+  ASSERT_EQ(RunCommand({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        keys + "/doc.key", "-out", keys + "/doc.pem", "-days", "30", "-subj",
+                        "/CN=Signer Held Document Key"})
+                .exit_code,
+            0);
+  ::chmod((keys + "/doc.key").c_str(), 0600);
+  signer_ = std::make_unique<e2e::SignerProcess>(
+      dir_ + "/signer", std::vector<std::string>{"--document-key", keys + "/doc.key",
+                                                 "--document-cert", keys + "/doc.pem"});
+  ASSERT_TRUE(signer_->Start()) << signer_->Log();
+  std::vector<std::string> flags = SignerFlag();
+  flags.insert(flags.end(), {"--document-cert", keys + "/doc.pem", "--operator-name", "Op"});
+  node_ =
+      std::make_unique<e2e::NotarydProcess>(db_.AppUrl(), db_.OwnerUrl(), dir_ + "/data", flags);
+  ASSERT_TRUE(node_->ready()) << node_->Log();
+  api_key_ = e2e::MakeKey(db_.AppUrl(), "default", "ingest,read,cases");
+  auto sent = RunCommand({"curl", "-s", "-H", "Authorization: Bearer " + api_key_, "-H",
+                          "Content-Type: message/rfc822", "-H", "X-Envelope-From: a@example.com",
+                          "-H", "X-Envelope-To: b@example.org", "--data-binary",
+                          "From: a@example.com\r\nSubject: s\r\n\r\nbody\r\n",
+                          node_->Http("/v1/messages")});
+  const std::string id = json::parse(sent.out, nullptr, false).value("id", "");
+  ASSERT_FALSE(id.empty()) << sent.out;
+  ASSERT_EQ(Download(id, dir_ + "/bundle.zip"), 200);
+  auto Post = [&](const std::string& path, const json& body) {
+    return RunCommand({"curl", "-s", "-H", "Authorization: Bearer " + api_key_, "-H",
+                       "Content-Type: application/json", "--data-binary", body.dump(),
+                       node_->Http(path)});
+  };
+  const std::string c =
+      json::parse(Post("/v1/cases", {{"name", "held"}}).out, nullptr, false).value("id", "");
+  ASSERT_FALSE(c.empty());
+  Post("/v1/cases/" + c + "/messages", {{"receipt_ids", {id}}});
+  auto got =
+      RunCommand({"curl", "-s", "-o", dir_ + "/case.zip", "-w", "%{http_code}", "-H",
+                  "Authorization: Bearer " + api_key_, node_->Http("/v1/cases/" + c + "/export")});
+  ASSERT_EQ(got.out, "200");
+  ASSERT_EQ(RunCommand({"unzip", "-q", dir_ + "/case.zip", "certificate.pdf", "-d", dir_ + "/out"})
+                .exit_code,
+            0);
+  auto sig = RunCommand({"pdfsig", dir_ + "/out/certificate.pdf"});
+  EXPECT_NE(sig.out.find("Signature Validation: Signature is Valid."), std::string::npos)
+      << sig.out;
+  EXPECT_NE(sig.out.find("Signer Certificate Common Name: Signer Held Document Key"),
+            std::string::npos)
+      << sig.out;
+  EXPECT_NE(sig.out.find("Total document signed"), std::string::npos) << sig.out;
+  EXPECT_TRUE(signer_->WaitForLine("event=signer_signed_document", std::chrono::seconds(5)))
+      << signer_->Log();
+
+  // The key beside --signer: notaryd will not start.
+  node_->Stop();
+  auto refused =
+      RunCommand({e2e::NotarydBinary(), "--database-url", db_.AppUrl(), "--owner-database-url",
+                  db_.OwnerUrl(), "--data-dir", dir_ + "/data", "--smtp-listen", "127.0.0.1:0",
+                  "--http-listen", "127.0.0.1:0", "--signer", signer_->address(), "--document-cert",
+                  keys + "/doc.pem", "--document-key", keys + "/doc.key"},
+                 "", 60);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.out.find("give the key to notary-signer"), std::string::npos) << refused.out;
+}
+
 }  // namespace

@@ -15,11 +15,6 @@
 namespace notary {
 namespace {
 
-void FreeAttributes(STACK_OF(X509_ATTRIBUTE) * s) {
-  sk_X509_ATTRIBUTE_pop_free(s, X509_ATTRIBUTE_free);
-}
-using AttributesPtr = std::unique_ptr<STACK_OF(X509_ATTRIBUTE), common::Deleter<FreeAttributes>>;
-
 common::Error Malformed(std::string why) {
   ERR_clear_error();  // what OpenSSL queued is in `why`, in our words
   return common::Error::InvalidInput("TSA signing request: " + std::move(why));
@@ -36,26 +31,6 @@ bool Within(int64_t a, int64_t b, int64_t skew) {
   return d <= static_cast<uint64_t>(skew);
 }
 
-// The SET OF Attribute, decoded as the signature input it is (PKCS7_ATTR_SIGN: universal
-// SET, tag 0x31, sorted on encoding), and accepted only if encoding it again gives the same
-// bytes: DER, not merely BER, so that what is checked is what is signed.
-common::Result<AttributesPtr> DecodeAttributes(std::string_view der) {
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  const unsigned char* end = p + der.size();
-  AttributesPtr attrs{reinterpret_cast<STACK_OF(X509_ATTRIBUTE)*>(
-      ASN1_item_d2i(nullptr, &p, static_cast<long>(der.size()), ASN1_ITEM_rptr(PKCS7_ATTR_SIGN)))};
-  if (!attrs) return Malformed("signed attributes are not a SET OF Attribute");
-  if (p != end) return Malformed("trailing bytes after the signed attributes");
-  unsigned char* again = nullptr;
-  const int len = ASN1_item_i2d(reinterpret_cast<ASN1_VALUE*>(attrs.get()), &again,
-                                ASN1_ITEM_rptr(PKCS7_ATTR_SIGN));
-  const bool same = len > 0 && static_cast<size_t>(len) == der.size() &&
-                    std::memcmp(again, der.data(), der.size()) == 0;
-  OPENSSL_free(again);
-  if (!same) return Malformed("signed attributes are not DER");
-  return attrs;
-}
-
 // signingTime is UTCTime or GeneralizedTime (RFC 5652 §11.3), whole seconds.
 common::Result<int64_t> TimeMicros(const ASN1_TIME* t) {
   struct tm tm {};
@@ -66,6 +41,34 @@ common::Result<int64_t> TimeMicros(const ASN1_TIME* t) {
 }
 
 }  // namespace
+
+void FreeAttributes(STACK_OF(X509_ATTRIBUTE) * s) {
+  sk_X509_ATTRIBUTE_pop_free(s, X509_ATTRIBUTE_free);
+}
+
+// The SET OF Attribute, decoded as the signature input it is (PKCS7_ATTR_SIGN: universal
+// SET, tag 0x31, sorted on encoding), and accepted only if encoding it again gives the same
+// bytes: DER, not merely BER, so that what is checked is what is signed.
+common::Result<AttributesPtr> DecodeDerSignedAttributes(std::string_view der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  const unsigned char* end = p + der.size();
+  ERR_clear_error();
+  AttributesPtr attrs{reinterpret_cast<STACK_OF(X509_ATTRIBUTE)*>(
+      ASN1_item_d2i(nullptr, &p, static_cast<long>(der.size()), ASN1_ITEM_rptr(PKCS7_ATTR_SIGN)))};
+  if (!attrs) {
+    ERR_clear_error();
+    return common::Error::InvalidInput("signed attributes are not a SET OF Attribute");
+  }
+  if (p != end) return common::Error::InvalidInput("trailing bytes after the signed attributes");
+  unsigned char* again = nullptr;
+  const int len = ASN1_item_i2d(reinterpret_cast<ASN1_VALUE*>(attrs.get()), &again,
+                                ASN1_ITEM_rptr(PKCS7_ATTR_SIGN));
+  const bool same = len > 0 && static_cast<size_t>(len) == der.size() &&
+                    std::memcmp(again, der.data(), der.size()) == 0;
+  OPENSSL_free(again);
+  if (!same) return common::Error::InvalidInput("signed attributes are not DER");
+  return attrs;
+}
 
 common::Result<common::Hash> CheckTstSigningRequest(std::string_view signed_attrs_der,
                                                     std::string_view tst_info_der,
@@ -100,7 +103,9 @@ common::Result<common::Hash> CheckTstSigningRequest(std::string_view signed_attr
                    tsa_internal::EncodeSigningCertV2(EVP_sha256(), sk_X509_value(certs.get(), 0)));
   const common::Hash content_digest = common::Sha256Of(tst_info_der);
 
-  ASSIGN_OR_RETURN(AttributesPtr attrs, DecodeAttributes(signed_attrs_der));
+  auto decoded = DecodeDerSignedAttributes(signed_attrs_der);
+  if (!decoded.ok()) return Malformed(decoded.error().message());
+  AttributesPtr attrs = std::move(*decoded);
   bool content_type = false, message_digest = false, signing_cert = false, signing_time = false;
   for (int i = 0; i < sk_X509_ATTRIBUTE_num(attrs.get()); ++i) {
     X509_ATTRIBUTE* attr = sk_X509_ATTRIBUTE_value(attrs.get(), i);

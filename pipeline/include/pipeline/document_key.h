@@ -11,6 +11,11 @@
 
 namespace pipeline {
 
+// The chain of `cert_path` (PEM certificates, the signer's first), `sign` and `timestamp`
+// unset: with notary-signer, which holds the key, notaryd sets `sign` to ask it.
+// Errors: kNotFound, kInvalidInput for a file without a PEM certificate.
+common::Result<pdf::PadesSigner> LoadDocumentChain(const std::string& cert_path);
+
 // `cert_path`: PEM certificates, the signer's first, then its chain. `key_path`: its private
 // key (PEM, EC P-256/P-384 or RSA of at least 2048 bits), readable by its owner only.
 // Returns a signer whose `sign` signs with that key (`timestamp` left unset).

@@ -44,6 +44,9 @@ class Client final : public notary::ChainSigner, public vault::KeyHolder {
   // `tst_info_der` (notary::TsaSignFn).
   common::Result<std::string> SignTimestamp(std::string_view signed_attrs_der,
                                             std::string_view tst_info_der) EXCLUDES(mu_);
+  // The document key's signature over certificate.pdf's signed attributes
+  // (document_signing.h); pdf::SignPades checks it against the certificate.
+  common::Result<std::string> SignDocument(std::string_view signed_attrs_der) EXCLUDES(mu_);
   // Encryption at rest: the tenant's public key (wrapping needs nothing else), and data keys
   // unwrapped with its private half, which stays in the signer.
   common::Result<vault::TenantKey> PublicKeyFor(const std::string& tenant) override EXCLUDES(mu_);

@@ -37,6 +37,9 @@ enum class Kind : uint8_t {
   // leaves the signer (key_wrap_body.h).
   kTenantKey = 0x06,   // answered kTenantKeyIs
   kUnwrapKeys = 0x07,  // answered kDataKeys
+  // body: the DER signed attributes of certificate.pdf's CMS SignerInfo
+  // (document_signing.h); answered kSignature with the document key's signature.
+  kSignDocument = 0x08,
   // Answers.
   kKeys = 0x81,       // body: the key list (key_list.h)
   kSignature = 0x82,  // body: the block signature (64 bytes) or the signed checkpoint note

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "signer/document_signing.h"
 #include "signer/frame.h"
 #include "signer/key_ring.h"
 #include "signer/policy.h"
@@ -52,6 +53,10 @@ class Service {
 
   KeyList Keys() const;
 
+  // The operator's document key (sign-document); none, and those requests are refused as
+  // unsupported.
+  void set_document(DocumentSigning document) { document_ = std::move(document); }
+
  private:
   common::Result<Frame> Answer(const Frame& request, bool admin);
   common::Result<Frame> SignBlock(const std::string& encoded);
@@ -59,11 +64,13 @@ class Service {
   common::Result<Frame> SignTimestamp(std::string_view body);
   common::Result<Frame> TenantKey(std::string_view body);
   common::Result<Frame> UnwrapKeys(std::string_view body);
+  common::Result<Frame> SignDocument(std::string_view body);
 
   KeyRing ring_;
   Policy policy_;
   std::optional<TsaSigning> tsa_;
   std::unique_ptr<vault::KeyHolder> keks_;
+  std::optional<DocumentSigning> document_;
 };
 
 // The refusal body for `error` (see above) and back.

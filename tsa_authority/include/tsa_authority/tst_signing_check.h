@@ -13,12 +13,16 @@
 // Thread-safety: pure function.
 #pragma once
 
+#include <openssl/x509.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "common/bytes.h"
+#include "common/deleter.h"
 #include "common/result.h"
 
 namespace notary {
@@ -53,5 +57,14 @@ struct TstSigningPolicy {
 common::Result<common::Hash> CheckTstSigningRequest(std::string_view signed_attrs_der,
                                                     std::string_view tst_info_der,
                                                     const TstSigningPolicy& policy);
+
+void FreeAttributes(STACK_OF(X509_ATTRIBUTE) * s);
+using AttributesPtr = std::unique_ptr<STACK_OF(X509_ATTRIBUTE), common::Deleter<FreeAttributes>>;
+
+// A CMS SignerInfo's signed attributes as the signature input they are (a DER SET OF
+// Attribute, RFC 5652 §5.4), accepted only when encoding them again gives the same bytes, so
+// that what a signer checks is what it signs. kInvalidInput otherwise. Also used by
+// notary-signer's check of a document signature (signer/document_signing.h).
+common::Result<AttributesPtr> DecodeDerSignedAttributes(std::string_view der);
 
 }  // namespace notary
