@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
+#include <string_view>
 #include <functional>
 #include <memory>
 #include <string>
@@ -53,9 +55,22 @@ FontPtr Font(const std::string& family, double size, bool bold) {
   return f;
 }
 
-// One placed piece of text; drawn in the second pass.
-struct Placed {
+// A piece of text laid out to measure it: the layout and what made it.
+struct Cell {
   LayoutPtr layout;
+  std::string_view text;  // the document's, or a split paragraph's line kept in `parts_`
+  PangoFontDescription* font = nullptr;
+  double width = 0;
+  bool break_anywhere = false;
+};
+
+// One placed piece of text, without its layout: the layouts of a long table would take
+// hundreds of megabytes, so the second pass makes each again to draw it.
+struct Placed {
+  std::string_view text;
+  PangoFontDescription* font = nullptr;
+  double width = 0;
+  bool break_anywhere = false;
   double x = 0, y = 0;
 };
 struct Rule {
@@ -90,8 +105,8 @@ class Layouter {
   }
 
   void Heading(const std::string& text) {
-    LayoutPtr l = Make(text, style_.heading.get(), kBodyWidth, false);
-    const double h = Height(l.get());
+    Cell l = Make(text, style_.heading.get(), kBodyWidth, false);
+    const double h = Height(l);
     // A heading never ends a page: it keeps the height of a line or two after it.
     if (y_ + 8 + h + 60 > kBottom) NewPage();
     y_ += 8;
@@ -107,10 +122,10 @@ class Layouter {
   void Fields(const std::vector<Field>& fields) {
     const double label_w = kBodyWidth * kLabelShare;
     for (const Field& f : fields) {
-      LayoutPtr label = Make(f.label, style_.bold.get(), label_w - 2 * kCellPad, false);
-      LayoutPtr value = Make(f.value, f.mono ? style_.mono.get() : style_.body.get(),
+      Cell label = Make(f.label, style_.bold.get(), label_w - 2 * kCellPad, false);
+      Cell value = Make(f.value, f.mono ? style_.mono.get() : style_.body.get(),
                              kBodyWidth - label_w - 2 * kCellPad, f.mono);
-      std::vector<LayoutPtr> cells;
+      std::vector<Cell> cells;
       cells.push_back(std::move(label));
       cells.push_back(std::move(value));
       Row(std::move(cells), {0, label_w});
@@ -126,7 +141,7 @@ class Layouter {
       x += w * kBodyWidth;
     }
     auto header = [&] {
-      std::vector<LayoutPtr> cells;
+      std::vector<Cell> cells;
       for (size_t i = 0; i < b.columns.size(); ++i) {
         cells.push_back(
             Make(b.columns[i], style_.bold.get(), b.widths[i] * kBodyWidth - 2 * kCellPad, false));
@@ -135,7 +150,7 @@ class Layouter {
     };
     header();
     for (const auto& row : b.rows) {
-      std::vector<LayoutPtr> cells;
+      std::vector<Cell> cells;
       for (size_t i = 0; i < row.size(); ++i) {
         const bool mono = i < b.mono.size() && b.mono[i];
         cells.push_back(Make(row[i], mono ? style_.mono_table.get() : style_.body.get(),
@@ -163,58 +178,59 @@ class Layouter {
         cairo_stroke(cr_);
       }
       for (const Placed& t : p.texts) {
+        Cell c = Make(t.text, t.font, t.width, t.break_anywhere);
         cairo_move_to(cr_, t.x, t.y);
-        pango_cairo_show_layout(cr_, t.layout.get());
+        pango_cairo_show_layout(cr_, c.layout.get());
       }
       const std::string footer = doc_.footer + (doc_.footer.empty() ? "" : "   ") +
                                  std::to_string(i + 1) + " / " + std::to_string(total);
-      LayoutPtr f = Make(footer, style_.footer.get(), kBodyWidth, false);
-      cairo_move_to(cr_, kMargin, kPageHeight - kMargin - Height(f.get()));
-      pango_cairo_show_layout(cr_, f.get());
+      Cell f = Make(footer, style_.footer.get(), kBodyWidth, false);
+      cairo_move_to(cr_, kMargin, kPageHeight - kMargin - Height(f));
+      pango_cairo_show_layout(cr_, f.layout.get());
       cairo_show_page(cr_);
     }
   }
 
  private:
-  LayoutPtr Make(const std::string& text, PangoFontDescription* font, double width,
-                 bool break_anywhere) {
+  Cell Make(std::string_view text, PangoFontDescription* font, double width,
+            bool break_anywhere) {
     LayoutPtr l{pango_cairo_create_layout(cr_)};
     pango_context_set_language(pango_layout_get_context(l.get()), language_);
     pango_layout_set_font_description(l.get(), font);
     pango_layout_set_width(l.get(), static_cast<int>(width * PANGO_SCALE));
     pango_layout_set_wrap(l.get(), break_anywhere ? PANGO_WRAP_CHAR : PANGO_WRAP_WORD_CHAR);
     pango_layout_set_text(l.get(), text.data(), static_cast<int>(text.size()));
-    return l;
+    return Cell{std::move(l), text, font, width, break_anywhere};
   }
 
-  static double Height(PangoLayout* l) {
+  static double Height(const Cell& c) {
     int w = 0, h = 0;
-    pango_layout_get_size(l, &w, &h);
+    pango_layout_get_size(c.layout.get(), &w, &h);
     return static_cast<double>(h) / PANGO_SCALE;
   }
 
-  static double RowHeight(const std::vector<LayoutPtr>& cells) {
+  static double RowHeight(const std::vector<Cell>& cells) {
     double h = 0;
-    for (const auto& c : cells) h = std::max(h, Height(c.get()));
+    for (const auto& c : cells) h = std::max(h, Height(c));
     return h + 2 * kCellPad;
   }
 
   void Text(const std::string& text, PangoFontDescription* font, double x, double width,
             double after) {
     // A paragraph longer than a page is split by lines, each placed as its own layout.
-    LayoutPtr l = Make(text, font, width, false);
-    const double h = Height(l.get());
+    Cell l = Make(text, font, width, false);
+    const double h = Height(l);
     if (y_ + h <= kBottom || h <= kBottom - kMargin) {
       if (y_ + h > kBottom) NewPage();
       Put(std::move(l), x, h);
     } else {
-      PangoLayoutIter* it = pango_layout_get_iter(l.get());
+      PangoLayoutIter* it = pango_layout_get_iter(l.layout.get());
       do {
         PangoLayoutLine* line = pango_layout_iter_get_line_readonly(it);
-        const std::string part =
-            text.substr(static_cast<size_t>(line->start_index), static_cast<size_t>(line->length));
-        LayoutPtr one = Make(part, font, width, false);
-        const double lh = Height(one.get());
+        parts_.push_back(
+            text.substr(static_cast<size_t>(line->start_index), static_cast<size_t>(line->length)));
+        Cell one = Make(parts_.back(), font, width, false);
+        const double lh = Height(one);
         if (y_ + lh > kBottom) NewPage();
         Put(std::move(one), x, lh);
       } while (pango_layout_iter_next_line(it));
@@ -223,19 +239,22 @@ class Layouter {
     y_ += after;
   }
 
-  void Row(std::vector<LayoutPtr> cells, const std::vector<double>& xs) {
+  void Row(std::vector<Cell> cells, const std::vector<double>& xs) {
     const double h = RowHeight(cells);
     if (y_ + h > kBottom) NewPage();
     for (size_t i = 0; i < cells.size(); ++i) {
-      page().texts.push_back({std::move(cells[i]), kMargin + xs[i] + kCellPad, y_ + kCellPad});
+      Place(std::move(cells[i]), kMargin + xs[i] + kCellPad, y_ + kCellPad);
     }
     y_ += h;
     page().rules.push_back({kMargin, kMargin + kBodyWidth, y_, 0.3});
   }
 
-  void Put(LayoutPtr l, double x, double h) {
-    page().texts.push_back({std::move(l), x, y_});
+  void Put(Cell l, double x, double h) {
+    Place(std::move(l), x, y_);
     y_ += h;
+  }
+  void Place(Cell c, double x, double y) {
+    page().texts.push_back({c.text, c.font, c.width, c.break_anywhere, x, y});
   }
   void Line(double x0, double x1, double width) {
     y_ += 1.5;
@@ -253,6 +272,7 @@ class Layouter {
   Style style_;
   PangoLanguage* language_ = nullptr;
   std::vector<Page> pages_;
+  std::deque<std::string> parts_;  // lines of paragraphs split over pages (stable addresses)
   double y_ = kMargin;
 };
 
