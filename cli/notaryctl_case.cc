@@ -52,6 +52,7 @@ std::string ExportPath(const CaseExportArgs& a) {
   if (a.bates_width) add("bates_width", std::to_string(*a.bates_width));
   if (!a.custodian.empty()) add("custodian", a.custodian);
   if (!a.lang.empty()) add("lang", a.lang);
+  if (!a.certificate_template.empty()) add("template", a.certificate_template);
   return "/v1/cases/" + QueryValue(a.case_id) + "/export" + q;
 }
 

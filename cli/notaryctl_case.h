@@ -19,6 +19,7 @@ struct CaseExportArgs {
   std::string out;      // the zip to write
   std::string api_key_file;
   std::string bates_prefix, custodian, lang;
+  std::string certificate_template;  // certificate.pdf: default, us-fre-902, kr or cn
   std::optional<uint64_t> bates_start;
   std::optional<int> bates_width;
   int timeout_s = 600;  // connecting, and between two reads of the answer

@@ -228,6 +228,8 @@ int main(int argc, char** argv) {
   case_export->add_option("--bates-width", case_args.bates_width, "Digits of the Bates number");
   case_export->add_option("--custodian", case_args.custodian, "The load file's CUSTODIAN");
   case_export->add_option("--lang", case_args.lang, "The bundles' certificates: en, ko or zh");
+  case_export->add_option("--template", case_args.certificate_template,
+                          "certificate.pdf: default, us-fre-902, kr or cn");
   case_export->add_option("--timeout-s", case_args.timeout_s, "Connecting, and between reads")
       ->check(CLI::Range(1, 86400));
 

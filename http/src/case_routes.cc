@@ -173,11 +173,12 @@ class ExportSlot {
   const bool taken_;
 };
 
-// GET /v1/cases/{id}/export: ?bates_prefix, bates_start, bates_width, custodian, lang.
+// GET /v1/cases/{id}/export: ?bates_prefix, bates_start, bates_width, custodian, lang,
+// template (certificate.pdf's).
 common::Result<pipeline::CaseExportRequest> ExportRequestFrom(const httplib::Request& req) {
   for (const auto& [name, value] : req.params) {
     if (name != "bates_prefix" && name != "bates_start" && name != "bates_width" &&
-        name != "custodian" && name != "lang") {
+        name != "custodian" && name != "lang" && name != "template") {
       return common::Error::InvalidInput("unknown parameter '" + name + "'");
     }
   }
@@ -197,6 +198,11 @@ common::Result<pipeline::CaseExportRequest> ExportRequestFrom(const httplib::Req
   if (auto v = Param(req, "lang")) r.lang = *v;
   if (r.lang != "en" && r.lang != "ko" && r.lang != "zh") {
     return common::Error::InvalidInput("lang is en, ko or zh");
+  }
+  if (auto v = Param(req, "template")) {
+    auto t = pipeline::ParseCertificateTemplate(*v);
+    if (!t) return common::Error::InvalidInput("template is default, us-fre-902, kr or cn");
+    r.certificate_template = *t;
   }
   return r;
 }

@@ -9,10 +9,10 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
-#include <string_view>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/deleter.h"
@@ -124,7 +124,7 @@ class Layouter {
     for (const Field& f : fields) {
       Cell label = Make(f.label, style_.bold.get(), label_w - 2 * kCellPad, false);
       Cell value = Make(f.value, f.mono ? style_.mono.get() : style_.body.get(),
-                             kBodyWidth - label_w - 2 * kCellPad, f.mono);
+                        kBodyWidth - label_w - 2 * kCellPad, f.mono);
       std::vector<Cell> cells;
       cells.push_back(std::move(label));
       cells.push_back(std::move(value));
@@ -192,8 +192,7 @@ class Layouter {
   }
 
  private:
-  Cell Make(std::string_view text, PangoFontDescription* font, double width,
-            bool break_anywhere) {
+  Cell Make(std::string_view text, PangoFontDescription* font, double width, bool break_anywhere) {
     LayoutPtr l{pango_cairo_create_layout(cr_)};
     pango_context_set_language(pango_layout_get_context(l.get()), language_);
     pango_layout_set_font_description(l.get(), font);

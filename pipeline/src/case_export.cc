@@ -168,6 +168,13 @@ common::Result<CaseExportResult> ExportCase(storage::CaseStore& cases,
     Built b;
     b.certified.receipt_id = id;
     b.certified.raw_sha256 = m.raw_sha256;
+    b.certified.received_at_us = m.received_at_us;
+    b.certified.date_sent_us = m.date_sent_us;
+    b.certified.from = m.from;
+    b.certified.to = m.to;
+    b.certified.source = receipt->provenance.source;
+    b.certified.observed = receipt->provenance.asserted_by.empty();
+    b.certified.tls = receipt->envelope.tls_protocol;
     b.certified.erased = in.Erased();
     if (request.certificate != nullptr) {
       // The checks of `notary-verify BUNDLE --eml NATIVE`, on the bytes that go out.
@@ -272,6 +279,7 @@ common::Result<CaseExportResult> ExportCase(storage::CaseStore& cases,
     certificate.record = result.recorded.record;
     certificate.issued_to = request.issued_to;
     certificate.issued_at_us = request.now_us;
+    certificate.kind = request.certificate_template;
     ASSIGN_OR_RETURN(certificate_pdf, ProductionCertificatePdf(certificate, *request.certificate));
   }
   RETURN_IF_ERROR(writer->Finish(case_json.dump(2) + "\n", export_json.dump(2),

@@ -6,11 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "certificate_parts.h"
 #include "common/time.h"
 #include "pdf/archival.h"
 #include "pdf/document.h"
 
 namespace pipeline {
+namespace certificate_parts {
 namespace {
 
 using pdf::Block;
@@ -22,24 +24,65 @@ std::string OrUnstated(const std::string& s) {
 
 }  // namespace
 
-common::Result<std::string> ProductionCertificatePdf(const ProductionCertificateInput& in,
-                                                     const CertificateOptions& o) {
+Counts CountOf(const ProductionCertificateInput& in) {
+  Counts c;
+  c.messages = in.messages.size();
+  for (const auto& m : in.messages) {
+    c.passed += m.checked ? 1 : 0;
+    c.erased += m.erased ? 1 : 0;
+  }
+  if (!in.messages.empty()) {
+    c.first_bates = in.messages.front().bates;
+    c.last_bates = in.messages.back().bates;
+  }
+  return c;
+}
+
+std::string Utc(int64_t us) {
+  const std::string t = common::FormatRfc3339Micros(us);
+  return t.substr(0, 10) + " " + t.substr(11, 8) + " UTC";
+}
+
+pdf::Block Table(std::vector<std::string> columns, std::vector<double> widths,
+                 std::vector<bool> mono) {
+  Block b;
+  b.kind = Block::Kind::kTable;
+  b.columns = std::move(columns);
+  b.widths = std::move(widths);
+  b.mono = std::move(mono);
+  return b;
+}
+
+std::string Fingerprints(const ProductionCertificateInput& in, const std::string& none) {
+  std::string s;
+  for (const auto& f : in.key_fingerprints) s += (s.empty() ? "" : "\n") + f;
+  return s.empty() ? none : s;
+}
+
+std::vector<pdf::Field> ListDigestFields(const ProductionCertificateInput& in) {
+  return {{"index.csv SHA-256", common::ToHex(in.digests.index_csv), true},
+          {"loadfile.dat SHA-256", common::ToHex(in.digests.loadfile_dat), true},
+          {"messages.mbox SHA-256", common::ToHex(in.digests.messages_mbox), true}};
+}
+
+std::string SignatureAuthority(const CertificateOptions& o, const std::string& local,
+                               const std::string& none) {
+  if (!o.signer.timestamp) return none;
+  return o.signature_tsa == "local" ? local : o.signature_tsa;
+}
+
+pdf::Document DefaultCertificate(const ProductionCertificateInput& in,
+                                 const CertificateOptions& o) {
   const bool signed_pdf = static_cast<bool>(o.signer.sign);
   const std::string issued = common::FormatRfc3339Micros(in.issued_at_us);
-  size_t passed = 0, erased = 0;
-  for (const auto& m : in.messages) {
-    passed += m.checked ? 1 : 0;
-    erased += m.erased ? 1 : 0;
-  }
-  const std::string first = in.messages.empty() ? "" : in.messages.front().bates;
-  const std::string last = in.messages.empty() ? "" : in.messages.back().bates;
+  const Counts n = CountOf(in);
+  const size_t passed = n.passed, erased = n.erased;
+  const std::string first = n.first_bates, last = n.last_bates;
 
   pdf::Document d;
   d.lang = "en";
   d.title = "Certificate of a court production";
-  d.author = o.op.name.empty() ? "operator not stated" : o.op.name;
   d.footer = "Case " + in.c.name + ", production of " + issued;
-  d.created_us = in.issued_at_us;
   d.blocks.push_back(Block::Paragraph(
       "The operator named below issues this certificate for the production of the case below, "
       "made by its e-mail evidence notary. " +
@@ -71,10 +114,8 @@ common::Result<std::string> ProductionCertificatePdf(const ProductionCertificate
       {"Bates numbers", first.empty() ? "(none)" : first + " to " + last},
       {"Custodian", in.options.custodian},
       {"Export record (leaf hash)", common::ToHex(in.record.leaf_hash), true},
-      {"index.csv SHA-256", common::ToHex(in.digests.index_csv), true},
-      {"loadfile.dat SHA-256", common::ToHex(in.digests.loadfile_dat), true},
-      {"messages.mbox SHA-256", common::ToHex(in.digests.messages_mbox), true},
   }));
+  for (pdf::Field& f : ListDigestFields(in)) d.blocks.back().fields.push_back(std::move(f));
 
   d.blocks.push_back(Block::Heading("Checked at issue"));
   d.blocks.push_back(Block::Fields({
@@ -101,11 +142,8 @@ common::Result<std::string> ProductionCertificatePdf(const ProductionCertificate
       "(--fingerprint) and the authorities' roots (--tsa-ca)."));
 
   d.blocks.push_back(Block::Heading("Time-stamp authorities"));
-  Block tsas;
-  tsas.kind = Block::Kind::kTable;
-  tsas.columns = {"Authority", "Certificate", "Whose", "Messages"};
-  tsas.widths = {0.25, 0.4, 0.22, 0.13};
-  tsas.mono = {false, false, false, false};
+  Block tsas = Table({"Authority", "Certificate", "Whose", "Messages"}, {0.25, 0.4, 0.22, 0.13},
+                     {false, false, false, false});
   for (const auto& a : in.authorities) {
     tsas.rows.push_back({a.built_in ? "the notary's built-in authority" : a.tsa, a.subject,
                          a.built_in ? "the operator's own" : "independent of the operator",
@@ -145,25 +183,55 @@ common::Result<std::string> ProductionCertificatePdf(const ProductionCertificate
   }
 
   d.blocks.push_back(Block::Heading("Messages"));
-  Block list;
-  list.kind = Block::Kind::kTable;
-  list.columns = {"Bates", "Receipt", "SHA-256 of the message as received"};
-  list.widths = {0.16, 0.32, 0.52};
-  list.mono = {false, true, true};
+  Block list = Table({"Bates", "Receipt", "SHA-256 of the message as received"}, {0.16, 0.32, 0.52},
+                     {false, true, true});
   list.rows.reserve(in.messages.size());
   for (const auto& m : in.messages) {
     list.rows.push_back({m.bates, m.receipt_id, common::ToHex(m.raw_sha256)});
   }
   d.blocks.push_back(std::move(list));
 
+  return d;
+}
+
+}  // namespace certificate_parts
+
+std::optional<CertificateTemplate> ParseCertificateTemplate(std::string_view name) {
+  if (name == "default") return CertificateTemplate::kDefault;
+  if (name == "us-fre-902") return CertificateTemplate::kUsFre902;
+  if (name == "kr") return CertificateTemplate::kKorea;
+  if (name == "cn") return CertificateTemplate::kChina;
+  return std::nullopt;
+}
+
+common::Result<std::string> ProductionCertificatePdf(const ProductionCertificateInput& in,
+                                                     const CertificateOptions& o) {
+  using namespace certificate_parts;
+  pdf::Document d;
+  switch (in.kind) {
+    case CertificateTemplate::kDefault:
+      d = DefaultCertificate(in, o);
+      break;
+    case CertificateTemplate::kUsFre902:
+      d = UsFre902Certificate(in, o);
+      break;
+    case CertificateTemplate::kKorea:
+      d = KoreanCertificate(in, o);
+      break;
+    case CertificateTemplate::kChina:
+      d = ChineseCertificate(in, o);
+      break;
+  }
+  d.author = o.op.name.empty() ? "operator not stated" : o.op.name;
+  d.created_us = in.issued_at_us;
   ASSIGN_OR_RETURN(std::string rendered, pdf::RenderPdf(d));
   pdf::ArchivalInfo info{d.title, d.author,   "Production of case " + in.c.name,
                          d.lang,  o.producer, in.issued_at_us};
   ASSIGN_OR_RETURN(std::string archival, pdf::MakeArchival(rendered, info));
-  if (!signed_pdf) return archival;
-  return pdf::SignPades(archival, o.signer,
-                        {o.op.name, "Certificate of the production of case " + in.c.name,
-                         o.op.address, o.op.contact, in.issued_at_us});
+  if (!o.signer.sign) return archival;
+  return pdf::SignPades(
+      archival, o.signer,
+      {o.op.name, d.title + ": " + in.c.name, o.op.address, o.op.contact, in.issued_at_us});
 }
 
 }  // namespace pipeline

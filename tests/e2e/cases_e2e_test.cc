@@ -408,6 +408,45 @@ TEST_F(CasesTest, TheCertificateIsSignedArchivalAndNamesTheOperator) {
   auto whole = RunCommand({testsupport::BinaryDir() + "/cli/notary-verify", zip});
   EXPECT_EQ(whole.exit_code, 0) << whole.out;
 
+  // The jurisdiction templates: each signed, each with what its rule asks, in its language.
+  auto Template = [&](const std::string& name) {
+    const std::string t = dir_ + "/template-" + name;
+    EXPECT_EQ(RunCommand({"curl", "-s", "-o", t + ".zip", "-w", "%{http_code}", "-H",
+                          "Authorization: Bearer " + lawyer_,
+                          node_->Http("/v1/cases/" + id + "/export?template=" + name)})
+                  .out,
+              "200")
+        << name;
+    EXPECT_EQ(RunCommand({"unzip", "-q", t + ".zip", "certificate.pdf", "-d", t}).exit_code, 0);
+    auto signature = RunCommand({"pdfsig", t + "/certificate.pdf"});
+    EXPECT_NE(signature.out.find("Signature is Valid."), std::string::npos) << signature.out;
+    return RunCommand({"pdftotext", "-enc", "UTF-8", t + "/certificate.pdf", "-"}).out;
+  };
+  const std::string us = Template("us-fre-902");
+  for (const char* shown : {"Certification of records under Federal Rules of Evidence",
+                            "902(13) and 902(14)", "§ 1746", "3 of 3 passed", "ACME Notary GmbH"}) {
+    EXPECT_NE(us.find(shown), std::string::npos) << shown << "\n" << us;
+  }
+  const std::string kr = Template("kr");
+  for (const char* shown : {"전자문서 보관 사실 증명서", "제31조의7", "공인전자문서센터",
+                            "a@example.com", "3건 중 3건", "운영자 자체"}) {
+    EXPECT_NE(kr.find(shown), std::string::npos) << shown << "\n" << kr;
+  }
+  const std::string cn = Template("cn");
+  for (const char* shown : {"电子数据存证证明", "哈希校验", "可信时间", "运营方与案件当事人的关系",
+                            "http 3 封", "运营方自有"}) {
+    EXPECT_NE(cn.find(shown), std::string::npos) << shown << "\n" << cn;
+  }
+  for (const std::string* shown : {&us, &kr, &cn}) {
+    const std::string raw = Psql(db_.SuperUrl(),
+                                 "SELECT encode(raw_sha256, 'hex') FROM receipts"
+                                 " WHERE id = '" +
+                                     ids[0] + "'");
+    EXPECT_NE(shown->find(raw), std::string::npos) << *shown;
+  }
+  EXPECT_EQ(Call("GET", node_->Http("/v1/cases/" + id + "/export?template=fr"), lawyer_).status,
+            400);
+
   // A key others may read, and a key that is not the certificate's: notaryd will not start.
   node_->Stop();
   std::vector<std::string> args = {e2e::NotarydBinary(),   "--database-url", db_.AppUrl(),

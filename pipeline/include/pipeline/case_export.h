@@ -27,6 +27,7 @@ struct CaseExportRequest {
   // Set: every bundle is checked as notary-verify would when built, and the production gets
   // certificate.pdf (production_certificate.h). Unset: neither.
   const CertificateOptions* certificate = nullptr;
+  CertificateTemplate certificate_template = CertificateTemplate::kDefault;
 };
 
 struct CaseExportResult {

@@ -8,7 +8,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/bytes.h"
@@ -34,9 +36,26 @@ struct CertificateOptions {
   std::string signature_tsa;  // which authority stamps the signature: "local" or its URL
 };
 
+// Which certificate: the notary's own statement (English), or one shaped for a court
+// (docs/cases.md, "Jurisdiction templates").
+enum class CertificateTemplate {
+  kDefault,   // "default"
+  kUsFre902,  // "us-fre-902": a certification under FRE 902(11), (13) and (14), to be signed
+  kKorea,  // "kr": 전자문서 보관 사실 증명서 (author, recipient, times, the fact of storage)
+  kChina,  // "cn": 电子数据存证证明 (hash check, trusted time, platform, collection)
+};
+// nullopt for a name that is none of the above.
+std::optional<CertificateTemplate> ParseCertificateTemplate(std::string_view name);
+
 // What the export learned of one message while building it.
 struct CertifiedMessage {
   std::string bates, receipt_id;
+  int64_t received_at_us = 0;
+  std::optional<int64_t> date_sent_us;  // the Date header
+  std::string from, to;                 // as the headers state them; "" once erased
+  std::string source;                   // provenance: smtp, http, milter or journal
+  bool observed = false;                // the notary saw the envelope itself (its SMTP listener)
+  std::string tls;                      // the TLS protocol it arrived over; "" without
   common::Hash raw_sha256{};
   bool erased = false;
   bool checked = false;  // every check of notary-verify passed on its bundle at issue
@@ -61,6 +80,7 @@ struct ProductionCertificateInput {
   storage::ActionRef record;                  // the case-export record
   std::string issued_to;
   int64_t issued_at_us = 0;
+  CertificateTemplate kind = CertificateTemplate::kDefault;
 };
 
 // certificate.pdf's bytes. Errors: those of pdf::RenderPdf, MakeArchival and SignPades.
