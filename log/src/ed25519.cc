@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "common/memo.h"
 #include "common/sha256.h"
 
 namespace notary {
@@ -98,7 +99,23 @@ common::Result<Ed25519Signature> Ed25519Signer::Sign(std::span<const uint8_t> me
   return sig;
 }
 
+namespace {
+common::Result<Ed25519PublicKey> ParsePublicKeyOnce(std::string_view raw_or_pem);
+}  // namespace
+
 common::Result<Ed25519PublicKey> ParseEd25519PublicKey(std::string_view raw_or_pem) {
+  // Remembered (common/memo.h): a production's bundles carry the same PEM keys, and
+  // PEM_read_bio_PUBKEY goes through OpenSSL 3.0's decoders each time.
+  static auto* memo = new common::Memo<common::Result<Ed25519PublicKey>>(256);  // until exit
+  const common::Hash key = common::MemoKey().Add(raw_or_pem).Finish();
+  if (auto known = memo->Find(key)) return std::move(*known);
+  common::Result<Ed25519PublicKey> parsed = ParsePublicKeyOnce(raw_or_pem);
+  memo->Put(key, parsed);
+  return parsed;
+}
+
+namespace {
+common::Result<Ed25519PublicKey> ParsePublicKeyOnce(std::string_view raw_or_pem) {
   if (raw_or_pem.size() == 32 && !LooksLikePem(raw_or_pem)) {
     Ed25519PublicKey key{};
     std::copy(raw_or_pem.begin(), raw_or_pem.end(), key.begin());
@@ -116,6 +133,7 @@ common::Result<Ed25519PublicKey> ParseEd25519PublicKey(std::string_view raw_or_p
   }
   return RawPublic(key.get());
 }
+}  // namespace
 
 std::string Ed25519PublicPem(const Ed25519PublicKey& key) {
   common::EvpPkeyPtr pkey = PublicPkey(key);

@@ -408,6 +408,27 @@ TEST_F(TsaTest, VerifyTokenRejectsFlippedBytesWrongImprintAndUntrustedCa) {
           .ok());
   EXPECT_FALSE(VerifyToken(token, common::AsBytes(digest), TsaHashAlg::kSha256, "", "").ok());
   EXPECT_FALSE(ParseToken("not a token").ok());
+  // VerifyToken and ParseToken remember their answers (common/memo.h): each tampering above
+  // came after the genuine token's valid answer was remembered and still failed; asked
+  // again, every answer is the same, and an answer for one set of arguments is never given
+  // for another.
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(
+        VerifyToken(token, common::AsBytes(digest), TsaHashAlg::kSha256, tsa_->ca_cert_pem, "")
+            .ok());
+    EXPECT_FALSE(
+        VerifyToken(token, common::AsBytes(wrong), TsaHashAlg::kSha256, tsa_->ca_cert_pem, "")
+            .ok());
+    EXPECT_FALSE(
+        VerifyToken(token, common::AsBytes(digest), TsaHashAlg::kSha256, other_->ca_cert_pem, "")
+            .ok());
+    std::string bad = token;
+    bad.back() = static_cast<char>(bad.back() ^ 0x01);
+    EXPECT_FALSE(
+        VerifyToken(bad, common::AsBytes(digest), TsaHashAlg::kSha256, tsa_->ca_cert_pem, "")
+            .ok());
+    EXPECT_EQ(ParseToken(token)->token_der, token);
+  }
 }
 
 TEST_F(TsaTest, ChainIsCheckedAtGenTimeUnlessAnotherTimeIsGiven) {

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <utility>
 
+#include "common/memo.h"
 #include "common/ossl.h"
 #include "tsa/openssl_ts.h"
 
@@ -185,11 +186,13 @@ common::Result<TokenInfo> VerifyReply(std::string_view reply_der, std::string_vi
   return info;
 }
 
-common::Result<TokenInfo> VerifyToken(std::string_view token_der,
-                                      std::span<const uint8_t> expected_digest, TsaHashAlg alg,
-                                      std::string_view trusted_ca_pem,
-                                      std::string_view untrusted_chain_pem,
-                                      std::optional<int64_t> at_time_us) {
+namespace {
+
+common::Result<TokenInfo> VerifyTokenOnce(std::string_view token_der,
+                                          std::span<const uint8_t> expected_digest, TsaHashAlg alg,
+                                          std::string_view trusted_ca_pem,
+                                          std::string_view untrusted_chain_pem,
+                                          std::optional<int64_t> at_time_us) {
   // A query without nonce and policy carries exactly what the token must match.
   ASSIGN_OR_RETURN(auto query, CreateQuery(alg, expected_digest, std::nullopt, false));
   TsReqPtr req = tsa_internal::DecodeRequest(query);
@@ -215,6 +218,32 @@ common::Result<TokenInfo> VerifyToken(std::string_view token_der,
   RETURN_IF_ERROR(status);
   RETURN_IF_ERROR(FinishSigner(token.get(), untrusted_chain_pem, check_time_us, info));
   return info;
+}
+
+}  // namespace
+
+common::Result<TokenInfo> VerifyToken(std::string_view token_der,
+                                      std::span<const uint8_t> expected_digest, TsaHashAlg alg,
+                                      std::string_view trusted_ca_pem,
+                                      std::string_view untrusted_chain_pem,
+                                      std::optional<int64_t> at_time_us) {
+  // Remembered (common/memo.h): a production verifies each block's tokens once per message
+  // of the block, and OpenSSL 3.0 decodes every certificate's key again each time. The
+  // answer depends on the arguments alone: the time checked at is given, or the token's own.
+  static auto* memo = new common::Memo<common::Result<TokenInfo>>(1024);  // lives until exit
+  const common::Hash key = common::MemoKey()
+                               .Add(token_der)
+                               .Add(common::AsChars(expected_digest))
+                               .Add(TsaHashAlgName(alg))
+                               .Add(trusted_ca_pem)
+                               .Add(untrusted_chain_pem)
+                               .Add(at_time_us ? std::to_string(*at_time_us) : "genTime")
+                               .Finish();
+  if (auto known = memo->Find(key)) return std::move(*known);
+  common::Result<TokenInfo> answer = VerifyTokenOnce(
+      token_der, expected_digest, alg, trusted_ca_pem, untrusted_chain_pem, at_time_us);
+  memo->Put(key, answer);
+  return answer;
 }
 
 common::Result<TokenSigner> IdentifyTokenSigner(std::string_view token_der,

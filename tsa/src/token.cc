@@ -10,6 +10,7 @@
 #include <optional>
 #include <utility>
 
+#include "common/memo.h"
 #include "tsa/openssl_ts.h"
 
 namespace notary {
@@ -367,13 +368,22 @@ common::Result<TsaReplyStatus> ParseReplyStatus(std::string_view reply_der) {
 }
 
 common::Result<TokenInfo> ParseToken(std::string_view token_der) {
-  tsa_internal::Pkcs7Ptr token = tsa_internal::DecodePkcs7(token_der);
-  if (!token) {
-    ERR_clear_error();
-    return common::Error::InvalidInput("not a DER TimeStampToken");
-  }
-  auto info = tsa_internal::TokenInfoOf(token.get());
-  if (info.ok()) info->token_der = std::string(token_der);  // the caller's exact bytes
+  // Remembered (common/memo.h): the same block's tokens are read once per message of a
+  // production, and d2i_PKCS7 decodes each certificate's key with OpenSSL 3.0's decoders.
+  static auto* memo = new common::Memo<common::Result<TokenInfo>>(1024);  // lives until exit
+  const common::Hash key = common::MemoKey().Add(token_der).Finish();
+  if (auto known = memo->Find(key)) return std::move(*known);
+  common::Result<TokenInfo> info = [&]() -> common::Result<TokenInfo> {
+    tsa_internal::Pkcs7Ptr token = tsa_internal::DecodePkcs7(token_der);
+    if (!token) {
+      ERR_clear_error();
+      return common::Error::InvalidInput("not a DER TimeStampToken");
+    }
+    auto parsed = tsa_internal::TokenInfoOf(token.get());
+    if (parsed.ok()) parsed->token_der = std::string(token_der);  // the caller's exact bytes
+    return parsed;
+  }();
+  memo->Put(key, info);
   return info;
 }
 
