@@ -10,10 +10,10 @@
 #include <exception>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFObjectHandle.hh>
-#include <qpdf/QPDFWriter.hh>
 #include <string>
 
 #include "common/time.h"
+#include "qpdf_io.h"
 
 namespace pdf {
 namespace {
@@ -42,12 +42,6 @@ std::string XmlEscape(std::string_view s) {
 }
 
 std::string XmpDate(int64_t us) { return common::FormatRfc3339Micros(us).substr(0, 19) + "Z"; }
-
-std::string PdfDate(int64_t us) {
-  const std::string t = XmpDate(us);  // YYYY-MM-DDTHH:MM:SSZ
-  return "D:" + t.substr(0, 4) + t.substr(5, 2) + t.substr(8, 2) + t.substr(11, 2) +
-         t.substr(14, 2) + t.substr(17, 2) + "Z";
-}
 
 // The XMP packet: PDF/A identification and the Dublin Core, XMP and PDF properties that
 // mirror the Info dictionary (ISO 19005-2 §6.6.2.3 asks them to agree).
@@ -135,20 +129,12 @@ common::Result<std::string> MakeArchival(std::string_view bytes, const ArchivalI
     doc_info.replaceKey("/Subject", QPDFObjectHandle::newUnicodeString(info.subject));
     doc_info.replaceKey("/Creator", QPDFObjectHandle::newUnicodeString(info.producer));
     doc_info.replaceKey("/Producer", QPDFObjectHandle::newUnicodeString(info.producer));
-    doc_info.replaceKey("/CreationDate", QPDFObjectHandle::newString(PdfDate(info.created_us)));
-    doc_info.replaceKey("/ModDate", QPDFObjectHandle::newString(PdfDate(info.created_us)));
+    doc_info.replaceKey("/CreationDate",
+                        QPDFObjectHandle::newString(qpdf_io::PdfDate(info.created_us)));
+    doc_info.replaceKey("/ModDate", QPDFObjectHandle::newString(qpdf_io::PdfDate(info.created_us)));
     q.getTrailer().replaceKey("/Info", q.makeIndirectObject(doc_info));
 
-    QPDFWriter w(q);
-    w.setOutputMemory();
-    w.setDeterministicID(true);
-    w.setObjectStreamMode(qpdf_o_disable);
-    w.setDecodeLevel(qpdf_dl_none);
-    w.setCompressStreams(false);
-    w.setMinimumPDFVersion("1.7");
-    w.write();
-    auto buffer = w.getBufferSharedPointer();
-    return std::string(reinterpret_cast<const char*>(buffer->getBuffer()), buffer->getSize());
+    return qpdf_io::Write(q, "1.7");
   } catch (const std::exception& e) {
     return common::Error::InvalidInput(std::string("qpdf: ") + e.what());
   }

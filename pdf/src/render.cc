@@ -315,13 +315,6 @@ common::Status CheckDocument(const Document& doc) {
   return common::Status();
 }
 
-// PDF's date form, D:YYYYMMDDHHmmSSZ, of a time in microseconds.
-std::string PdfDate(int64_t us) {
-  const std::string t = common::FormatRfc3339Micros(us);  // YYYY-MM-DDTHH:MM:SS.ffffffZ
-  return t.substr(0, 4) + t.substr(5, 2) + t.substr(8, 2) + t.substr(11, 2) + t.substr(14, 2) +
-         t.substr(17, 2) + "Z";
-}
-
 }  // namespace
 
 common::Result<std::string> RenderPdf(const Document& doc) {
@@ -332,8 +325,9 @@ common::Result<std::string> RenderPdf(const Document& doc) {
   cairo_pdf_surface_restrict_to_version(surface, CAIRO_PDF_VERSION_1_5);
   cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, doc.title.c_str());
   cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_AUTHOR, doc.author.c_str());
-  cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATE_DATE,
-                                 PdfDate(doc.created_us).c_str());
+  // ISO 8601, as cairo asks (MakeArchival writes the Info dictionary again).
+  const std::string created = common::FormatRfc3339Micros(doc.created_us).substr(0, 19) + "Z";
+  cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATE_DATE, created.c_str());
   cairo_t* cr = cairo_create(surface);
   {
     Layouter l(cr, doc);

@@ -14,7 +14,6 @@
 #include <exception>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFObjectHandle.hh>
-#include <qpdf/QPDFWriter.hh>
 #include <string>
 #include <vector>
 
@@ -22,7 +21,7 @@
 #include "common/deleter.h"
 #include "common/ossl.h"
 #include "common/sha256.h"
-#include "common/time.h"
+#include "qpdf_io.h"
 
 namespace pdf {
 namespace {
@@ -35,12 +34,6 @@ constexpr std::string_view kRangePlaceholder = "[ 0 1000000000 1000000000 100000
 
 common::Error Ossl(const std::string& what) {
   return common::Error::Internal(what + ": " + common::OpenSslError());
-}
-
-std::string PdfDate(int64_t us) {
-  const std::string t = common::FormatRfc3339Micros(us);
-  return "D:" + t.substr(0, 4) + t.substr(5, 2) + t.substr(8, 2) + t.substr(11, 2) +
-         t.substr(14, 2) + t.substr(17, 2) + "Z";
 }
 
 // The file with the signature field, its placeholders unfilled.
@@ -58,7 +51,7 @@ common::Result<std::string> WithPlaceholders(std::string_view bytes, const Signa
         std::string(kRangePlaceholder) + " >>");
     sig.replaceKey("/Contents",
                    QPDFObjectHandle::newString(std::string(kSignatureReserveBytes, '\0')));
-    sig.replaceKey("/M", QPDFObjectHandle::newString(PdfDate(f.signing_time_us)));
+    sig.replaceKey("/M", QPDFObjectHandle::newString(qpdf_io::PdfDate(f.signing_time_us)));
     if (!f.name.empty()) sig.replaceKey("/Name", QPDFObjectHandle::newUnicodeString(f.name));
     if (!f.reason.empty()) sig.replaceKey("/Reason", QPDFObjectHandle::newUnicodeString(f.reason));
     if (!f.location.empty()) {
@@ -90,15 +83,7 @@ common::Result<std::string> WithPlaceholders(std::string_view bytes, const Signa
     form.replaceKey("/SigFlags", QPDFObjectHandle::newInteger(3));
     q.getRoot().replaceKey("/AcroForm", form);
 
-    QPDFWriter w(q);
-    w.setOutputMemory();
-    w.setDeterministicID(true);
-    w.setObjectStreamMode(qpdf_o_disable);
-    w.setDecodeLevel(qpdf_dl_none);
-    w.setCompressStreams(false);
-    w.write();
-    auto buffer = w.getBufferSharedPointer();
-    return std::string(reinterpret_cast<const char*>(buffer->getBuffer()), buffer->getSize());
+    return qpdf_io::Write(q);
   } catch (const std::exception& e) {
     return common::Error::InvalidInput(std::string("qpdf: ") + e.what());
   }

@@ -34,6 +34,12 @@ std::vector<pdf::Field> ListDigestFields(const ProductionCertificateInput& in);
 std::string SignatureAuthority(const CertificateOptions& o, const std::string& local,
                                const std::string& none);
 
+// The time-stamp authorities as a table: `columns` (authority, certificate, whose, messages),
+// the built-in authority's name, and the words for the operator's own and independent.
+pdf::Block AuthoritiesTable(const ProductionCertificateInput& in, std::vector<std::string> columns,
+                            const std::string& built_in, const std::string& own,
+                            const std::string& independent, const std::string& none);
+
 // The document for each template.
 pdf::Document DefaultCertificate(const ProductionCertificateInput& in, const CertificateOptions& o);
 pdf::Document UsFre902Certificate(const ProductionCertificateInput& in,

@@ -142,15 +142,9 @@ pdf::Document KoreanCertificate(const ProductionCertificateInput& in, const Cert
   for (Field& f : ListDigestFields(in)) facts.push_back(std::move(f));
   d.blocks.push_back(Block::Fields(std::move(facts)));
   d.blocks.push_back(Block::Heading("시각 인증 기관"));
-  Block tsas = Table({"기관", "인증서", "구분", "건수"}, {0.25, 0.4, 0.22, 0.13},
-                     {false, false, false, false});
-  for (const auto& a : in.authorities) {
-    tsas.rows.push_back({a.built_in ? "공증 시스템 자체 시각 인증" : a.tsa, a.subject,
-                         a.built_in ? "운영자 자체" : "운영자와 독립된 기관",
-                         std::to_string(a.messages)});
-  }
-  if (tsas.rows.empty()) tsas.rows.push_back({"(없음)", "", "", ""});
-  d.blocks.push_back(std::move(tsas));
+  d.blocks.push_back(AuthoritiesTable(in, {"기관", "인증서", "구분", "건수"},
+                                      "공증 시스템 자체 시각 인증", "운영자 자체",
+                                      "운영자와 독립된 기관", "(없음)"));
   d.blocks.push_back(Block::Heading("보관 사실"));
   d.blocks.push_back(Block::Paragraph(
       "작성자와 수신자는 각 전자우편의 From, To 헤더에 적힌 대로이며, 송신 시각은 Date 헤더에 "
@@ -214,14 +208,9 @@ pdf::Document ChineseCertificate(const ProductionCertificateInput& in,
   for (Field& f : ListDigestFields(in)) checks.push_back(std::move(f));
   d.blocks.push_back(Block::Fields(std::move(checks)));
   d.blocks.push_back(Block::Heading("四、可信时间"));
-  Block tsas = Table({"时间戳机构", "证书", "性质", "邮件数"}, {0.25, 0.4, 0.22, 0.13},
-                     {false, false, false, false});
-  for (const auto& a : in.authorities) {
-    tsas.rows.push_back({a.built_in ? "平台自有时间戳服务" : a.tsa, a.subject,
-                         a.built_in ? "运营方自有" : "独立于运营方", std::to_string(a.messages)});
-  }
-  if (tsas.rows.empty()) tsas.rows.push_back({"（无）", "", "", ""});
-  d.blocks.push_back(std::move(tsas));
+  d.blocks.push_back(AuthoritiesTable(in, {"时间戳机构", "证书", "性质", "邮件数"},
+                                      "平台自有时间戳服务", "运营方自有", "独立于运营方",
+                                      "（无）"));
   d.blocks.push_back(Block::Heading("五、遵循的标准"));
   d.blocks.push_back(Block::Paragraph(
       "电子邮件 RFC 5321 / RFC 5322；哈希 FIPS 180-4（SHA-256）；默克尔树 RFC 6962；时间戳 RFC "

@@ -71,6 +71,18 @@ std::string SignatureAuthority(const CertificateOptions& o, const std::string& l
   return o.signature_tsa == "local" ? local : o.signature_tsa;
 }
 
+pdf::Block AuthoritiesTable(const ProductionCertificateInput& in, std::vector<std::string> columns,
+                            const std::string& built_in, const std::string& own,
+                            const std::string& independent, const std::string& none) {
+  Block t = Table(std::move(columns), {0.25, 0.4, 0.22, 0.13}, {false, false, false, false});
+  for (const auto& a : in.authorities) {
+    t.rows.push_back({a.built_in ? built_in : a.tsa, a.subject, a.built_in ? own : independent,
+                      std::to_string(a.messages)});
+  }
+  if (t.rows.empty()) t.rows.push_back({none, "", "", ""});
+  return t;
+}
+
 pdf::Document DefaultCertificate(const ProductionCertificateInput& in,
                                  const CertificateOptions& o) {
   const bool signed_pdf = static_cast<bool>(o.signer.sign);
@@ -142,15 +154,9 @@ pdf::Document DefaultCertificate(const ProductionCertificateInput& in,
       "(--fingerprint) and the authorities' roots (--tsa-ca)."));
 
   d.blocks.push_back(Block::Heading("Time-stamp authorities"));
-  Block tsas = Table({"Authority", "Certificate", "Whose", "Messages"}, {0.25, 0.4, 0.22, 0.13},
-                     {false, false, false, false});
-  for (const auto& a : in.authorities) {
-    tsas.rows.push_back({a.built_in ? "the notary's built-in authority" : a.tsa, a.subject,
-                         a.built_in ? "the operator's own" : "independent of the operator",
-                         std::to_string(a.messages)});
-  }
-  if (tsas.rows.empty()) tsas.rows.push_back({"(none)", "", "", ""});
-  d.blocks.push_back(std::move(tsas));
+  d.blocks.push_back(AuthoritiesTable(in, {"Authority", "Certificate", "Whose", "Messages"},
+                                      "the notary's built-in authority", "the operator's own",
+                                      "independent of the operator", "(none)"));
   d.blocks.push_back(Block::Note(
       "A token of the operator's own authority rests on the operator's clock and word. A token "
       "of an independent authority proves, without trusting the operator, that the block "
