@@ -425,8 +425,7 @@ TEST_F(TsaTest, VerifyTokenRejectsFlippedBytesWrongImprintAndUntrustedCa) {
     std::string bad = token;
     bad.back() = static_cast<char>(bad.back() ^ 0x01);
     EXPECT_FALSE(
-        VerifyToken(bad, common::AsBytes(digest), TsaHashAlg::kSha256, tsa_->ca_cert_pem, "")
-            .ok());
+        VerifyToken(bad, common::AsBytes(digest), TsaHashAlg::kSha256, tsa_->ca_cert_pem, "").ok());
     EXPECT_EQ(ParseToken(token)->token_der, token);
   }
 }
