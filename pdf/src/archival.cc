@@ -8,12 +8,10 @@
 #include <lcms2.h>
 
 #include <exception>
-#include <qpdf/QPDF.hh>
-#include <qpdf/QPDFObjectHandle.hh>
 #include <string>
 
 #include "common/time.h"
-#include "qpdf_io.h"
+#include "qpdf_edit.h"
 
 namespace pdf {
 namespace {
@@ -94,47 +92,19 @@ common::Result<std::string> SrgbProfile() {
 
 }  // namespace
 
+std::string PdfDate(int64_t us) {
+  const std::string t = XmpDate(us);  // YYYY-MM-DDTHH:MM:SSZ
+  return "D:" + t.substr(0, 4) + t.substr(5, 2) + t.substr(8, 2) + t.substr(11, 2) +
+         t.substr(14, 2) + t.substr(17, 2) + "Z";
+}
+
 common::Result<std::string> MakeArchival(std::string_view bytes, const ArchivalInfo& info) {
   static const common::Result<std::string> icc = SrgbProfile();
   if (!icc.ok()) return icc.error();
   try {
-    QPDF q;
-    q.setSuppressWarnings(true);
-    q.processMemoryFile("certificate", bytes.data(), bytes.size());
-    if (q.anyWarnings()) return common::Error::InvalidInput("the PDF reads with warnings");
-
-    QPDFObjectHandle root = q.getRoot();
-    QPDFObjectHandle xmp = QPDFObjectHandle::newStream(&q, Xmp(info));
-    xmp.getDict().replaceKey("/Type", QPDFObjectHandle::newName("/Metadata"));
-    xmp.getDict().replaceKey("/Subtype", QPDFObjectHandle::newName("/XML"));
-    root.replaceKey("/Metadata", xmp);
-
-    QPDFObjectHandle profile = QPDFObjectHandle::newStream(&q, *icc);
-    profile.getDict().replaceKey("/N", QPDFObjectHandle::newInteger(3));
-    QPDFObjectHandle intent = QPDFObjectHandle::newDictionary();
-    intent.replaceKey("/Type", QPDFObjectHandle::newName("/OutputIntent"));
-    intent.replaceKey("/S", QPDFObjectHandle::newName("/GTS_PDFA1"));
-    intent.replaceKey("/OutputConditionIdentifier",
-                      QPDFObjectHandle::newString("sRGB IEC61966-2.1"));
-    intent.replaceKey("/RegistryName", QPDFObjectHandle::newString("http://www.color.org"));
-    intent.replaceKey("/DestOutputProfile", q.makeIndirectObject(profile));
-    QPDFObjectHandle intents = QPDFObjectHandle::newArray();
-    intents.appendItem(intent);
-    root.replaceKey("/OutputIntents", intents);
-    root.replaceKey("/Lang", QPDFObjectHandle::newUnicodeString(info.lang));
-
-    QPDFObjectHandle doc_info = QPDFObjectHandle::newDictionary();
-    doc_info.replaceKey("/Title", QPDFObjectHandle::newUnicodeString(info.title));
-    doc_info.replaceKey("/Author", QPDFObjectHandle::newUnicodeString(info.author));
-    doc_info.replaceKey("/Subject", QPDFObjectHandle::newUnicodeString(info.subject));
-    doc_info.replaceKey("/Creator", QPDFObjectHandle::newUnicodeString(info.producer));
-    doc_info.replaceKey("/Producer", QPDFObjectHandle::newUnicodeString(info.producer));
-    doc_info.replaceKey("/CreationDate",
-                        QPDFObjectHandle::newString(qpdf_io::PdfDate(info.created_us)));
-    doc_info.replaceKey("/ModDate", QPDFObjectHandle::newString(qpdf_io::PdfDate(info.created_us)));
-    q.getTrailer().replaceKey("/Info", q.makeIndirectObject(doc_info));
-
-    return qpdf_io::Write(q, "1.7");
+    return qpdf_edit::AddArchivalParts(
+        std::string(bytes), {Xmp(info), *icc, info.lang, info.title, info.author, info.subject,
+                             info.producer, PdfDate(info.created_us)});
   } catch (const std::exception& e) {
     return common::Error::InvalidInput(std::string("qpdf: ") + e.what());
   }

@@ -12,8 +12,6 @@
 
 #include <climits>
 #include <exception>
-#include <qpdf/QPDF.hh>
-#include <qpdf/QPDFObjectHandle.hh>
 #include <string>
 #include <vector>
 
@@ -21,7 +19,9 @@
 #include "common/deleter.h"
 #include "common/ossl.h"
 #include "common/sha256.h"
-#include "qpdf_io.h"
+#include "common/time.h"
+#include "pdf/archival.h"
+#include "qpdf_edit.h"
 
 namespace pdf {
 namespace {
@@ -39,51 +39,10 @@ common::Error Ossl(const std::string& what) {
 // The file with the signature field, its placeholders unfilled.
 common::Result<std::string> WithPlaceholders(std::string_view bytes, const SignatureFields& f) {
   try {
-    QPDF q;
-    q.setSuppressWarnings(true);
-    q.processMemoryFile("certificate", bytes.data(), bytes.size());
-    if (q.anyWarnings()) return common::Error::InvalidInput("the PDF reads with warnings");
-    std::vector<QPDFObjectHandle> pages = q.getAllPages();
-    if (pages.empty()) return common::Error::InvalidInput("a PDF without pages");
-
-    QPDFObjectHandle sig = QPDFObjectHandle::parse(
-        "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange " +
-        std::string(kRangePlaceholder) + " >>");
-    sig.replaceKey("/Contents",
-                   QPDFObjectHandle::newString(std::string(kSignatureReserveBytes, '\0')));
-    sig.replaceKey("/M", QPDFObjectHandle::newString(qpdf_io::PdfDate(f.signing_time_us)));
-    if (!f.name.empty()) sig.replaceKey("/Name", QPDFObjectHandle::newUnicodeString(f.name));
-    if (!f.reason.empty()) sig.replaceKey("/Reason", QPDFObjectHandle::newUnicodeString(f.reason));
-    if (!f.location.empty()) {
-      sig.replaceKey("/Location", QPDFObjectHandle::newUnicodeString(f.location));
-    }
-    if (!f.contact.empty()) {
-      sig.replaceKey("/ContactInfo", QPDFObjectHandle::newUnicodeString(f.contact));
-    }
-    QPDFObjectHandle sig_ref = q.makeIndirectObject(sig);
-
-    // An invisible widget (zero area, which PDF/A exempts from an appearance) flagged Print
-    // and Locked, as PDF/A wants every annotation printable.
-    QPDFObjectHandle field = QPDFObjectHandle::parse(
-        "<< /Type /Annot /Subtype /Widget /FT /Sig /F 132 /Rect [0 0 0 0] >>");
-    field.replaceKey("/T", QPDFObjectHandle::newString("Signature1"));
-    field.replaceKey("/V", sig_ref);
-    field.replaceKey("/P", pages[0]);
-    QPDFObjectHandle field_ref = q.makeIndirectObject(field);
-    QPDFObjectHandle annots = pages[0].getKey("/Annots");
-    if (!annots.isArray()) {
-      annots = QPDFObjectHandle::newArray();
-      pages[0].replaceKey("/Annots", annots);
-    }
-    annots.appendItem(field_ref);
-    QPDFObjectHandle form = QPDFObjectHandle::newDictionary();
-    QPDFObjectHandle fields = QPDFObjectHandle::newArray();
-    fields.appendItem(field_ref);
-    form.replaceKey("/Fields", fields);
-    form.replaceKey("/SigFlags", QPDFObjectHandle::newInteger(3));
-    q.getRoot().replaceKey("/AcroForm", form);
-
-    return qpdf_io::Write(q);
+    return qpdf_edit::AddSignatureField(
+        std::string(bytes),
+        {"/ETSI.CAdES.detached", "[0 1000000000 1000000000 1000000000]", kSignatureReserveBytes,
+         PdfDate(f.signing_time_us), f.name, f.reason, f.location, f.contact});
   } catch (const std::exception& e) {
     return common::Error::InvalidInput(std::string("qpdf: ") + e.what());
   }

@@ -23,6 +23,10 @@ struct ArchivalInfo {
   int64_t created_us = 0;
 };
 
+// PDF's date form "D:YYYYMMDDHHmmSSZ" of a time in microseconds since the epoch (whole
+// seconds, UTC), as the Info dictionary and a signature's /M take it.
+std::string PdfDate(int64_t us);
+
 // Errors: kInvalidInput when `pdf` is not a PDF qpdf reads without a warning; kInternal when
 // the profile cannot be made.
 common::Result<std::string> MakeArchival(std::string_view pdf, const ArchivalInfo& info);
