@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
 #include "common/cidr.h"
+#include "common/utf8.h"
 
 namespace notaryd {
 
@@ -338,6 +340,17 @@ Config ParseConfigOrExit(int argc, char** argv) {
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     std::cerr << "notaryd: --tls-cert and --tls-key go together\n";
     std::exit(2);
+  }
+  // Printed on every certificate: UTF-8 text of one line, checked now rather than failing
+  // each export later.
+  for (const std::string* field : {&c.operator_name, &c.operator_address, &c.operator_contact}) {
+    if (field->size() > 500 || common::SanitizeUtf8(*field) != *field ||
+        std::any_of(field->begin(), field->end(),
+                    [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; })) {
+      std::cerr << "notaryd: --operator-name, --operator-address and --operator-contact are "
+                   "UTF-8 text of one line, at most 500 bytes each\n";
+      std::exit(2);
+    }
   }
   if (c.smtp_tls_cert.empty()) {
     c.smtp_tls_cert = c.tls_cert;

@@ -470,6 +470,12 @@ TEST_F(CasesTest, TheCertificateIsSignedArchivalAndNamesTheOperator) {
   auto wrong = RunCommand(wrong_key, "", 60);
   EXPECT_NE(wrong.exit_code, 0);
   EXPECT_NE(wrong.out.find("is not the key of"), std::string::npos) << wrong.out;
+  // An operator field that is not one line of UTF-8 is refused before anything starts.
+  auto two_lines = RunCommand({e2e::NotarydBinary(), "--database-url", db_.AppUrl(),
+                               "--operator-name", "ACME\nForged line"},
+                              "", 60);
+  EXPECT_EQ(two_lines.exit_code, 2) << two_lines.out;
+  EXPECT_NE(two_lines.out.find("UTF-8 text of one line"), std::string::npos) << two_lines.out;
 }
 
 TEST_F(CasesTest, ExportIsAProductionWhoseHashesAndBundlesCheckOut) {
