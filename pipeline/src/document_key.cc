@@ -5,11 +5,11 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <sys/stat.h>
 
 #include <memory>
 
 #include "common/ossl.h"
+#include "common/signing_key_file.h"
 #include "pipeline/key_files.h"
 
 namespace pipeline {
@@ -41,7 +41,7 @@ common::Result<common::X509Ptr> ReadChain(const std::string& cert_path, pdf::Pad
 
 common::Result<pdf::PadesSigner> LoadDocumentChain(const std::string& cert_path) {
   pdf::PadesSigner s;
-  ASSIGN_OR_RETURN(common::X509Ptr first, ReadChain(cert_path, s));
+  RETURN_IF_ERROR(ReadChain(cert_path, s));
   return s;
 }
 
@@ -50,31 +50,9 @@ common::Result<pdf::PadesSigner> LoadDocumentSigner(const std::string& cert_path
   pdf::PadesSigner s;
   ASSIGN_OR_RETURN(common::X509Ptr first, ReadChain(cert_path, s));
 
-  struct stat st {};
-  if (::stat(key_path.c_str(), &st) != 0) return common::Error::NotFound("cannot read " + key_path);
-  if ((st.st_mode & 077) != 0) {
-    return common::Error::InvalidInput(key_path + " is readable by group or others: chmod 600 it");
-  }
-  ASSIGN_OR_RETURN(std::string key_pem, ReadTextFile(key_path));
-  common::BioPtr key_bio{BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()))};
-  std::shared_ptr<EVP_PKEY> key{PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr),
-                                EVP_PKEY_free};
-  if (!key) {
-    ERR_clear_error();
-    return common::Error::InvalidInput(key_path + ": not a PEM private key");
-  }
-  const int id = EVP_PKEY_get_base_id(key.get());
-  const int bits = EVP_PKEY_get_bits(key.get());
-  if (!((id == EVP_PKEY_EC && bits >= 256) || (id == EVP_PKEY_RSA && bits >= 2048))) {
-    return common::Error::InvalidInput(key_path +
-                                       ": the key is neither EC of 256 bits or more nor RSA "
-                                       "of 2048 bits or more");
-  }
-  if (X509_check_private_key(first.get(), key.get()) != 1) {
-    ERR_clear_error();
-    return common::Error::InvalidInput(key_path + " is not the key of " + cert_path +
-                                       "'s first certificate");
-  }
+  ASSIGN_OR_RETURN(common::EvpPkeyPtr read,
+                   common::ReadSigningKeyFile(key_path, first.get(), cert_path));
+  std::shared_ptr<EVP_PKEY> key{read.release(), EVP_PKEY_free};
   s.sign = [key](std::string_view data) -> common::Result<std::string> {
     common::EvpMdCtxPtr ctx{EVP_MD_CTX_new()};
     size_t len = 0;

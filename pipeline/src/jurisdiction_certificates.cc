@@ -12,10 +12,23 @@ namespace pipeline::certificate_parts {
 namespace {
 
 using pdf::Block;
+
+constexpr size_t kMaxHeaderShown = 300;
+constexpr char kClippedKo[] = " … (이하 생략: index.csv에 전체)";
 using pdf::Field;
 
 std::string Or(const std::string& s, const std::string& otherwise) {
   return s.empty() ? otherwise : s;
+}
+
+// A header a message states, cut to `max` bytes at a character boundary with `more` after
+// it: a To header of thousands of recipients would make a table row taller than a page,
+// and the rest of the row would fall off it. index.csv and loadfile.dat keep it whole.
+std::string Clipped(const std::string& s, size_t max, const std::string& more) {
+  if (s.size() <= max) return s;
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return s.substr(0, cut) + more;
 }
 
 // How many messages arrived by each channel, and how many of those over TLS.
@@ -156,7 +169,10 @@ pdf::Document KoreanCertificate(const ProductionCertificateInput& in, const Cert
                      {0.12, 0.2, 0.16, 0.52}, {false, false, false, true});
   for (const auto& m : in.messages) {
     list.rows.push_back(
-        {m.bates, m.erased ? "(삭제됨)" : Or(m.from, "-") + "\n→ " + Or(m.to, "-"),
+        {m.bates,
+         m.erased ? "(삭제됨)"
+                  : Clipped(Or(m.from, "-"), kMaxHeaderShown, kClippedKo) + "\n→ " +
+                        Clipped(Or(m.to, "-"), kMaxHeaderShown, kClippedKo),
          (m.date_sent_us ? Utc(*m.date_sent_us) : "-") + "\n" + Utc(m.received_at_us),
          common::ToHex(m.raw_sha256)});
   }

@@ -5,13 +5,13 @@
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
-#include <sys/stat.h>
 
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "common/sha256.h"
+#include "common/signing_key_file.h"
 #include "tsa_authority/tst_signing_check.h"
 
 namespace signer {
@@ -35,34 +35,15 @@ common::Error Refused(const std::string& why) {
 
 common::Result<DocumentSigning> OpenDocumentSigning(const std::string& key_path,
                                                     const std::string& cert_path) {
-  struct stat st {};
-  if (::stat(key_path.c_str(), &st) != 0) return common::Error::NotFound("cannot read " + key_path);
-  if ((st.st_mode & 077) != 0) {
-    return common::Error::InvalidInput(key_path + " is readable by group or others: chmod 600 it");
-  }
   DocumentSigning d;
-  ASSIGN_OR_RETURN(std::string key_pem, ReadFile(key_path));
   ASSIGN_OR_RETURN(d.cert_pem, ReadFile(cert_path));
-  common::BioPtr kb{BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()))};
-  d.key.reset(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
-  OPENSSL_cleanse(key_pem.data(), key_pem.size());
   common::BioPtr cb{BIO_new_mem_buf(d.cert_pem.data(), static_cast<int>(d.cert_pem.size()))};
   common::X509Ptr cert{PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr)};
-  ERR_clear_error();
-  if (!d.key) return common::Error::InvalidInput(key_path + ": not a PEM private key");
-  if (!cert) return common::Error::InvalidInput(cert_path + ": no PEM certificate");
-  const int id = EVP_PKEY_get_base_id(d.key.get());
-  const int bits = EVP_PKEY_get_bits(d.key.get());
-  if (!((id == EVP_PKEY_EC && bits >= 256) || (id == EVP_PKEY_RSA && bits >= 2048))) {
-    return common::Error::InvalidInput(key_path +
-                                       ": neither EC of 256 bits or more nor RSA of "
-                                       "2048 bits or more");
-  }
-  if (X509_check_private_key(cert.get(), d.key.get()) != 1) {
+  if (!cert) {
     ERR_clear_error();
-    return common::Error::InvalidInput(key_path + " is not the key of " + cert_path +
-                                       "'s first certificate");
+    return common::Error::InvalidInput(cert_path + ": no PEM certificate");
   }
+  ASSIGN_OR_RETURN(d.key, common::ReadSigningKeyFile(key_path, cert.get(), cert_path));
   EssV2Ptr ess{OSSL_ESS_signing_cert_v2_new_init(EVP_sha256(), cert.get(), nullptr, 0)};
   unsigned char* der = nullptr;
   const int len = ess ? i2d_ESS_SIGNING_CERT_V2(ess.get(), &der) : -1;
