@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <memory>
 
 #include "common/time.h"
+#include "http/export_progress.h"
 #include "pipeline/case_export.h"
 #include "pipeline/cases.h"
 #include "pipeline/sealer.h"
@@ -173,12 +175,48 @@ class ExportSlot {
   const bool taken_;
 };
 
+// Ends an export's progress entry however the route returns: ready once the file is built,
+// failed (with the reason when there is one) otherwise.
+struct ProgressGuard {
+  ProgressGuard(std::string t, const common::Clock& c) : token(std::move(t)), clock(c) {}
+  ~ProgressGuard() {
+    ExportProgress::Instance().End(token, ok, ok || !error.empty() ? error : "the export failed",
+                                   clock.NowMicros());
+  }
+  std::string token;
+  const common::Clock& clock;
+  bool ok = false;
+  std::string error;
+};
+
+const char* StateName(ExportProgress::State s) {
+  switch (s) {
+    case ExportProgress::State::kBuilding:
+      return "building";
+    case ExportProgress::State::kReady:
+      return "ready";
+    case ExportProgress::State::kFailed:
+      return "failed";
+  }
+  return "failed";
+}
+
+nlohmann::json CustodyEventJson(const storage::CustodyEvent& ev) {
+  nlohmann::json j = {{"at", common::FormatRfc3339Micros(ev.at_us)},
+                      {"event", ev.event},
+                      {"by", ev.actor},
+                      {"detail", ev.detail},
+                      {"record", nullptr}};
+  if (ev.record) j["record"] = ActionRecordJson(*ev.record);
+  return j;
+}
+
 // GET /v1/cases/{id}/export: ?bates_prefix, bates_start, bates_width, custodian, lang,
-// template (certificate.pdf's).
+// template (certificate.pdf's), progress (a token to follow it by, export_progress.h).
 common::Result<pipeline::CaseExportRequest> ExportRequestFrom(const httplib::Request& req) {
   for (const auto& [name, value] : req.params) {
     if (name != "bates_prefix" && name != "bates_start" && name != "bates_width" &&
-        name != "custodian" && name != "lang" && name != "template") {
+        name != "custodian" && name != "lang" && name != "template" && name != "progress") {
       return common::Error::InvalidInput("unknown parameter '" + name + "'");
     }
   }
@@ -216,18 +254,40 @@ void RegisterCaseExportRoute(httplib::Server& s, HttpDeps& d, pipeline::Sealer& 
     // The production holds every message of the case: the key must also be allowed to read.
     auto who = RequireScope(d, req, res, "cases");
     if (!who) return;
-    if (!who->Has("read")) {
-      return SendError(res, 403, "forbidden", "an export needs the read scope too");
-    }
     const std::string case_id = req.matches[1];
+    // Followed by the console: from here on the outcome is kept under the client's token
+    // (export_progress.h), refusals included, so that the page can say why.
+    std::optional<ProgressGuard> progress;
+    if (auto token = Param(req, "progress")) {
+      if (!ExportProgress::ValidToken(*token)) {
+        return SendError(res, 400, "bad_query", "progress is 16 to 64 characters of 0-9 and a-f");
+      }
+      if (!ExportProgress::Instance().Begin(who->tenant, case_id, *token, d.clock->NowMicros())) {
+        return SendError(res, 409, "conflict", "that progress token is in use; choose another");
+      }
+      progress.emplace(*token, *d.clock);
+    }
+    auto refuse = [&](int status, const std::string& code, const std::string& message) {
+      if (progress) progress->error = message;
+      SendError(res, status, code, message);
+    };
+    if (!who->Has("read")) return refuse(403, "forbidden", "an export needs the read scope too");
     auto request = ExportRequestFrom(req);
-    if (!request.ok()) return SendErrorFor(res, request.error(), "bad_query");
+    if (!request.ok()) {
+      if (progress) progress->error = request.error().message();
+      return SendErrorFor(res, request.error(), "bad_query");
+    }
     // A few exports at a time: each holds a worker, a core and disk for its whole length.
     ExportSlot slot;
     if (!slot.taken()) {
       res.set_header("Retry-After", "30");
-      return SendError(res, 429, "too_many_exports",
-                       "other exports are being built; retry when one has finished");
+      return refuse(429, "too_many_exports",
+                    "other exports are being built; retry when one has finished");
+    }
+    if (progress) {
+      request->on_progress = [token = progress->token](int64_t done, int64_t total) {
+        ExportProgress::Instance().Update(token, done, total);
+      };
     }
     request->actor = who->key_id;
     request->issued_to = "API key " + who->key_id + " (tenant " + who->tenant + ")";
@@ -237,14 +297,14 @@ void RegisterCaseExportRoute(httplib::Server& s, HttpDeps& d, pipeline::Sealer& 
     auto files = std::make_shared<ExportFiles>();
     std::string tmpl = (std::filesystem::temp_directory_path() / "notary-export.XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) {
-      return SendError(res, 503, "unavailable", "no room for the export's files");
+      return refuse(503, "unavailable", "no room for the export's files");
     }
     files->dir = tmpl;
     const std::string staging = files->dir + "/staging";
     const std::string zip_path = files->dir + "/production.zip";
     std::error_code made;
     std::filesystem::create_directory(staging, made);
-    if (made) return SendError(res, 503, "unavailable", "no room for the export's files");
+    if (made) return refuse(503, "unavailable", "no room for the export's files");
     // As for one bundle: a message still within the sender checks' window waits for them
     // (409, retry) rather than go out without its sender evidence.
     std::optional<int64_t> checks_since;
@@ -261,6 +321,7 @@ void RegisterCaseExportRoute(httplib::Server& s, HttpDeps& d, pipeline::Sealer& 
     auto done =
         pipeline::ExportCase(*d.cases, sources, who->tenant, case_id, *request, staging, zip_path);
     if (!done.ok()) {
+      if (progress) progress->error = done.error().message();
       if (done.error().code() == common::ErrorCode::kConflict) res.set_header("Retry-After", "5");
       return SendErrorFor(res, done.error(), "bad_export");
     }
@@ -270,11 +331,12 @@ void RegisterCaseExportRoute(httplib::Server& s, HttpDeps& d, pipeline::Sealer& 
                   common::ToHex(done->recorded.record.leaf_hash));
     std::error_code ec;
     const auto size = std::filesystem::file_size(zip_path, ec);
-    if (ec) return SendError(res, 503, "unavailable", "the export's file is gone");
+    if (ec) return refuse(503, "unavailable", "the export's file is gone");
     auto file = std::shared_ptr<std::FILE>(std::fopen(zip_path.c_str(), "rb"), [](std::FILE* f) {
       if (f != nullptr) std::fclose(f);
     });
-    if (!file) return SendError(res, 503, "unavailable", "the export's file cannot be read");
+    if (!file) return refuse(503, "unavailable", "the export's file cannot be read");
+    if (progress) progress->ok = true;
     res.set_header("Content-Disposition", "attachment; filename=\"case-" + case_id + ".zip\"");
     // Streamed from the file in pieces; the folder goes when the download ends.
     res.set_content_provider(
@@ -336,6 +398,53 @@ void RegisterCaseRoutes(httplib::Server& s, HttpDeps& d) {
     if (!body.ok()) return SendErrorFor(res, body.error());
     LogAccess(d, *who, req, "GET /v1/cases/{id}", "", "case " + (*c)->id);
     SendJson(res, *body);
+  });
+
+  // ?progress=TOKEN of an export of the case: {"state", "done", "total"} (and "error").
+  s.Get(R"(/v1/cases/([^/]+)/export/progress)", [&d](const httplib::Request& req,
+                                                     httplib::Response& res) {
+    auto who = RequireScope(d, req, res, "cases");
+    if (!who) return;
+    const auto token = Param(req, "progress");
+    if (!token || !ExportProgress::ValidToken(*token)) {
+      return SendError(res, 400, "bad_query", "progress is 16 to 64 characters of 0-9 and a-f");
+    }
+    auto found =
+        ExportProgress::Instance().Find(who->tenant, req.matches[1], *token, d.clock->NowMicros());
+    if (!found) return SendError(res, 404, "not_found", "no such export of this case");
+    nlohmann::json j = {
+        {"state", StateName(found->state)},
+        {"done", found->done},
+        {"total", found->total >= 0 ? nlohmann::json(found->total) : nlohmann::json()}};
+    if (found->state == ExportProgress::State::kFailed) j["error"] = found->error;
+    SendJson(res, j);
+  });
+
+  // ?receipt=ID of a message in the case now: its chain of custody, as custody.json's.
+  s.Get(R"(/v1/cases/([^/]+)/custody)", [&d](const httplib::Request& req, httplib::Response& res) {
+    auto who = RequireScope(d, req, res, "cases");
+    if (!who) return;
+    if (!who->Has("read")) {
+      return SendError(res, 403, "forbidden", "a message's custody needs the read scope too");
+    }
+    const std::string case_id = req.matches[1];
+    const auto receipt = Param(req, "receipt");
+    if (!receipt || receipt->empty() || receipt->size() > 64) {
+      return SendError(res, 400, "bad_query", "receipt names one message of the case");
+    }
+    auto members = d.cases->Members(who->tenant, case_id);
+    if (!members.ok()) return SendErrorFor(res, members.error());
+    if (std::find(members->begin(), members->end(), *receipt) == members->end()) {
+      return SendError(res, 404, "not_found", "no such message in this case");
+    }
+    auto events = d.cases->Custody(who->tenant, {*receipt});
+    if (!events.ok()) return SendErrorFor(res, events.error());
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& ev : *events) {
+      if (ev.receipt_id == *receipt) list.push_back(CustodyEventJson(ev));
+    }
+    LogAccess(d, *who, req, "GET /v1/cases/{id}/custody", *receipt, "case " + case_id);
+    SendJson(res, {{"case", case_id}, {"receipt_id", *receipt}, {"events", std::move(list)}});
   });
 
   s.Post(R"(/v1/cases/([^/]+)/messages)",

@@ -83,12 +83,14 @@ bool IsJson(const httplib::Request& req) {
 }  // namespace
 
 void RegisterConsoleRoutes(httplib::Server& s, HttpDeps& d) {
-  for (const char* page : {"/", "/search", "/verify"}) {
+  for (const char* page : {"/", "/search", "/verify", "/cases"}) {
     s.Get(page,
           [](const httplib::Request&, httplib::Response& res) { ServeAsset(res, "index.html"); });
   }
-  s.Get(R"(/messages/[^/]{1,64})",
-        [](const httplib::Request&, httplib::Response& res) { ServeAsset(res, "index.html"); });
+  for (const char* page : {R"(/messages/[^/]{1,64})", R"(/cases/[^/]{1,64})"}) {
+    s.Get(page,
+          [](const httplib::Request&, httplib::Response& res) { ServeAsset(res, "index.html"); });
+  }
   s.Get(R"(/assets/([A-Za-z0-9_-]{1,64}\.[a-z]{1,5}))",
         [](const httplib::Request& req, httplib::Response& res) {
           ServeAsset(res, req.matches[1].str());

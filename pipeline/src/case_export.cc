@@ -127,6 +127,8 @@ common::Result<CaseExportResult> ExportCase(storage::CaseStore& cases,
                                         request.actor, request.now_us, details.dump()));
   CaseExportResult result;
   ASSIGN_OR_RETURN(result.recorded, cases.RecordExport(e));
+  const auto total = static_cast<int64_t>(ids.size());
+  if (request.on_progress) request.on_progress(0, total);
 
   ASSIGN_OR_RETURN(auto writer, production::ProductionWriter::Create(staging_dir, options));
   EvidenceRequest er;
@@ -221,6 +223,7 @@ common::Result<CaseExportResult> ExportCase(storage::CaseStore& cases,
       const production::ProductionMessage& m = built->m;
       ASSIGN_OR_RETURN(production::ProducedMessage produced, writer->Add(m));
       ++result.messages;
+      if (request.on_progress) request.on_progress(result.messages, total);
       if (request.certificate != nullptr) {
         built->certified.bates = produced.bates;
         certificate.messages.push_back(std::move(built->certified));

@@ -668,6 +668,125 @@ test('edge cases render alike in the browser and notary-verify (canonical form, 
   await context.close();
 });
 
+// The Cases page (issue 23): open a case, add two searches' results, see the counts, the
+// changes and a message's custody, export the production with its progress (a zip
+// notary-verify passes, its custody then names the export), remove a message with a reason;
+// a key without the cases scope, and a lawyer of the other tenant, see none of it.
+test('cases: open, add from a search, custody, export with progress, remove; tenants apart', async () => {
+  const { context, page, errors } = await newPage('en');
+  await signIn(page, E.CASES_KEY);
+  await page.click('nav a[href="/cases"]');
+  await ready(page, 'cases');
+  assert.ok((await page.textContent('main')).includes('No case has been opened yet.'));
+  await page.evaluate(() => { document.documentElement.dataset.ready = ''; });
+  await page.fill('#case-name', 'Kim v. Lee 계약');
+  await page.fill('#case-reference', '2026가합1234');
+  await page.click('form.open-case button[type="submit"]');
+  await ready(page, 'case');
+  assert.equal(await page.textContent('h1.case-name'), 'Kim v. Lee 계약');
+  const caseId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+  assert.match(caseId, /^[0-9a-f-]{36}$/);
+  assert.equal(await page.textContent('#case-count'), '0');
+  assert.equal(await page.$('[data-action="export-case"]'), null, 'nothing to export yet');
+
+  // Add from a search: the whole search is recorded, not the page.
+  await page.evaluate(() => { document.documentElement.dataset.ready = ''; });
+  await page.click('nav a[href="/search"]');
+  await ready(page, 'search');
+  for (const [subject, id] of [['계약서', E.KOREAN_ID], ['onerror', E.HOSTILE_ID]]) {
+    assert.deepEqual(await search(page, { subject }), [id]);
+    await page.selectOption('#add-case', caseId);
+    await page.fill('#add-reason', 'relevant to the claim');
+    await page.click('[data-action="add-to-case"]');
+    await page.waitForSelector('form.add-to-case[data-state="added"]');
+    assert.match(await page.textContent('#add-status'), /1 messages named/);
+  }
+
+  await page.evaluate(() => { document.documentElement.dataset.ready = ''; });
+  await page.click('#add-status a');
+  await ready(page, 'case');
+  assert.equal(await page.textContent('#case-count'), '2');
+  const listed = await page.$$eval('.case-messages tr[data-message-id]', (r) => r.map((x) => x.dataset.messageId));
+  assert.deepEqual(listed.sort(), [E.KOREAN_ID, E.HOSTILE_ID].sort());
+  // The hostile subject is text, never markup.
+  assert.equal(await page.$('.case-messages img'), null);
+  const changes = await page.$$eval('table.changes tbody tr', (r) => r.map((x) => [x.dataset.change, x.textContent]));
+  assert.equal(changes.length, 2);
+  assert.ok(changes.every(([kind, text]) => kind === 'add' && text.includes('relevant to the claim')), JSON.stringify(changes));
+  assert.ok(changes[0][1].includes('계약서'), 'the search is shown with its change');
+
+  const custodyEvents = async () => {
+    await page.click(`.case-messages tr[data-message-id="${E.KOREAN_ID}"] [data-action="show-custody"]`);
+    await page.waitForSelector(`table.custody[data-receipt-id="${E.KOREAN_ID}"]`);
+    const events = await page.$$eval('table.custody tbody tr', (r) => r.map((x) => x.dataset.event));
+    await page.evaluate(() => document.querySelector('.custody-box').replaceChildren());
+    return events;
+  };
+  const before = await custodyEvents();
+  assert.equal(before[0], 'received');
+  assert.ok(before.includes('sealed') && before.includes('case-add'), before.join());
+  assert.ok(!before.includes('export'));
+  await axe(page, 'case');
+
+  // Export with progress: the bar reaches 2 of 2 and the browser saves the production.
+  await page.fill('#x-prefix', 'KIM');
+  await page.selectOption('#x-template', 'kr');
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120000 }),
+                                        page.click('[data-action="export-case"]')]);
+  const zipPath = path.join(WORK, 'console-case.zip');
+  await download.saveAs(zipPath);
+  await page.waitForSelector('form.export[data-state="ready"]', { timeout: 60000 });
+  assert.equal(await page.getAttribute('#export-progress', 'value'), '2');
+  assert.equal(await page.getAttribute('#export-progress', 'max'), '2');
+  assert.match(await page.textContent('#export-status'), /Built: 2 messages/);
+  const v = notaryVerify(zipPath);
+  assert.equal(v.code, 0, v.out);
+  assert.ok(v.out.includes('PASS  KIM000001'), v.out);
+  const text = execFileSync('sh', ['-c', `unzip -p '${zipPath}' certificate.pdf | pdftotext - -`], { encoding: 'utf8' });
+  assert.ok(text.includes('전자문서'), 'the Korean template was chosen');
+  await shot(page, 'case');
+  assert.ok((await custodyEvents()).includes('export'), 'the export is in the custody');
+
+  // Remove one, with a reason.
+  await page.check(`.case-messages tr[data-message-id="${E.HOSTILE_ID}"] input[name="pick"]`);
+  await page.fill('#remove-reason', 'not about the contract');
+  await page.evaluate(() => { document.documentElement.dataset.ready = ''; });
+  await page.click('[data-action="remove-messages"]');
+  await ready(page, 'case');
+  assert.equal(await page.textContent('#case-count'), '1');
+  const kinds = await page.$$eval('table.changes tbody tr', (r) => r.map((x) => x.dataset.change));
+  assert.deepEqual(kinds, ['add', 'add', 'remove']);
+  assert.deepEqual(errors, []);
+  await context.close();
+
+  // A key without the cases scope: the page says so; the search has no "add to a case".
+  const reader = await newPage('ko');
+  await signIn(reader.page, E.READ_KEY);
+  assert.deepEqual(await search(reader.page, { subject: '계약서' }), [E.KOREAN_ID]);
+  assert.equal(await reader.page.$('form.add-to-case'), null);
+  await reader.page.click('nav a[href="/cases"]');
+  await ready(reader.page, 'cases');
+  assert.ok((await reader.page.textContent('main')).includes('cases 권한'));
+  await reader.context.close();
+
+  // The other tenant's lawyer: not in the list, not by its address, not its custody.
+  const rival = await newPage('zh');
+  await signIn(rival.page, E.RIVAL_CASES_KEY);
+  await rival.page.goto(URL0 + '/cases');
+  await ready(rival.page, 'cases');
+  assert.equal(await rival.page.$(`tr[data-case-id="${caseId}"]`), null);
+  await rival.page.goto(URL0 + '/cases/' + caseId);
+  await rival.page.waitForSelector('p.error[role="alert"]');
+  assert.equal(await rival.page.$('h1.case-name'), null);
+  const probes = await rival.page.evaluate(async ({ caseId, id }) => {
+    const st = async (u) => (await fetch(u, { credentials: 'same-origin' })).status;
+    return [await st('/v1/cases/' + caseId), await st(`/v1/cases/${caseId}/custody?receipt=${id}`),
+      await st(`/v1/cases/${caseId}/export`)];
+  }, { caseId, id: E.KOREAN_ID });
+  assert.deepEqual(probes, [404, 404, 404]);
+  await rival.context.close();
+});
+
 test('no request left this origin', () => {
   assert.deepEqual(foreignRequests, []);
 });

@@ -128,7 +128,11 @@ TEST_F(ConsoleTest, BrowserScenariosPassInHeadlessChromium) {
   const std::string read_key = e2e::MakeKey(db.AppUrl(), "default", "read");
   const std::string ingest_key = e2e::MakeKey(db.AppUrl(), "default", "ingest");
   const std::string rival_key = e2e::MakeKey(db.AppUrl(), "rival", "ingest,read");
-  ASSERT_FALSE(read_key.empty() || ingest_key.empty() || rival_key.empty());
+  // The Cases page's keys: a lawyer of each tenant.
+  const std::string cases_key = e2e::MakeKey(db.AppUrl(), "default", "read,cases");
+  const std::string rival_cases_key = e2e::MakeKey(db.AppUrl(), "rival", "read,cases");
+  ASSERT_FALSE(read_key.empty() || ingest_key.empty() || rival_key.empty() || cases_key.empty() ||
+               rival_cases_key.empty());
 
   const std::string korean_id = Smtp(node, "ko.eml", kKoreanMessage);
   const std::string hostile_id = Smtp(node, "xss.eml", kHostileMessage);
@@ -178,6 +182,7 @@ TEST_F(ConsoleTest, BrowserScenariosPassInHeadlessChromium) {
   std::string env =
       "CONSOLE_URL=" + node.Http("") + " CONSOLE_SHORT_URL=" + short_node.Http("") +
       " READ_KEY=" + read_key + " INGEST_KEY=" + ingest_key + " RIVAL_KEY=" + rival_key +
+      " CASES_KEY=" + cases_key + " RIVAL_CASES_KEY=" + rival_cases_key +
       " SHORT_KEY=" + short_key + " KOREAN_ID=" + korean_id + " HOSTILE_ID=" + hostile_id +
       " CHINESE_ID=" + chinese_id + " RIVAL_ID=" + rival_id + " EDGE_ID=" + edge_id +
       " ERASED_ID=" + erased_id + " NOTARY_VERIFY=" + testsupport::BinaryDir() +

@@ -325,6 +325,95 @@ TEST_F(CasesTest, OneTenantNeverSeesChangesNorFillsAnothersCase) {
       << sneaked.out;
 }
 
+// The console's view of an export and of a message's custody (docs/cases.md, "Following an
+// export"): the progress kept under the client's token, for that tenant and case only, with a
+// refusal's reason; the custody of a message in the case, with the export in it.
+TEST_F(CasesTest, AnExportIsFollowedByItsTokenAndShowsInTheCustody) {
+  ASSERT_EQ(RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "tenant", "create",
+                        "other"})
+                .exit_code,
+            0);
+  const std::string other = e2e::MakeKey(db_.AppUrl(), "other", "ingest,read,cases");
+  const std::string reader = e2e::MakeKey(db_.AppUrl(), "default", "read");
+  const std::string a = Send(lawyer_, "first");
+  const std::string b = Send(lawyer_, "second");
+  const std::string outside = Send(lawyer_, "not in the case");
+  auto opened = Open(lawyer_, {{"name", "followed"}});
+  ASSERT_EQ(opened.status, 201);
+  const std::string id = opened.body["id"];
+  ASSERT_EQ(Add(lawyer_, id, {{"receipt_ids", {a, b}}}).status, 201);
+  for (const std::string& r : {a, b}) {
+    ASSERT_EQ(Call("GET", node_->Http("/v1/messages/" + r + "/evidence?wait=30"), lawyer_).status,
+              200);
+  }
+  const std::string token = "00112233445566778899aabbccddeeff";
+  auto Progress = [&](const std::string& key, const std::string& case_id, const std::string& t) {
+    return Call("GET", node_->Http("/v1/cases/" + case_id + "/export/progress?progress=" + t), key);
+  };
+  EXPECT_EQ(Progress(lawyer_, id, token).status, 404);  // nothing under it yet
+  EXPECT_EQ(Progress(lawyer_, id, "xyz").status, 400);
+  EXPECT_EQ(Progress(lawyer_, id, "ABCDEF0123456789").status, 400);  // lower-case hex only
+
+  auto zip = RunCommand({"curl", "-s", "-o", dir_ + "/followed.zip", "-w", "%{http_code}", "-H",
+                         "Authorization: Bearer " + lawyer_,
+                         node_->Http("/v1/cases/" + id + "/export?progress=" + token)});
+  ASSERT_EQ(zip.out, "200");
+  auto done = Progress(lawyer_, id, token);
+  ASSERT_EQ(done.status, 200) << done.body.dump();
+  EXPECT_EQ(done.body["state"], "ready");
+  EXPECT_EQ(done.body["done"], 2);
+  EXPECT_EQ(done.body["total"], 2);
+  // Another tenant, or another case, finds nothing under the same token.
+  EXPECT_EQ(Progress(other, id, token).status, 404);
+  auto their_case = Open(other, {{"name", "theirs"}});
+  ASSERT_EQ(their_case.status, 201);
+  EXPECT_EQ(Progress(other, their_case.body["id"], token).status, 404);
+  // A token in use is refused; a refused export says why under its token.
+  auto reused = Call("GET", node_->Http("/v1/cases/" + id + "/export?progress=" + token), lawyer_);
+  EXPECT_EQ(reused.status, 409);
+  const std::string bad = "ffeeddccbbaa99887766554433221100";
+  EXPECT_EQ(Call("GET", node_->Http("/v1/cases/" + id + "/export?bates_width=13&progress=" + bad),
+                 lawyer_)
+                .status,
+            400);
+  auto failed = Progress(lawyer_, id, bad);
+  ASSERT_EQ(failed.status, 200);
+  EXPECT_EQ(failed.body["state"], "failed");
+  EXPECT_NE(failed.body.value("error", "").find("bates_width"), std::string::npos)
+      << failed.body.dump();
+  // Without the read scope the export is refused, and that is what its token says.
+  const std::string cases_only = e2e::MakeKey(db_.AppUrl(), "default", "cases");
+  const std::string third = "0123456789abcdef0123456789abcdef";
+  EXPECT_EQ(
+      Call("GET", node_->Http("/v1/cases/" + id + "/export?progress=" + third), cases_only).status,
+      403);
+  EXPECT_EQ(Progress(cases_only, id, third).body["state"], "failed");
+
+  // The custody of a message in the case: received, sealed, added, exported, oldest first.
+  auto custody = Call("GET", node_->Http("/v1/cases/" + id + "/custody?receipt=" + a), lawyer_);
+  ASSERT_EQ(custody.status, 200) << custody.body.dump();
+  EXPECT_EQ(custody.body["receipt_id"], a);
+  std::vector<std::string> events;
+  for (const auto& e : custody.body["events"]) events.push_back(e["event"]);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.front(), "received");
+  for (const char* want : {"sealed", "case-add", "export"}) {
+    EXPECT_NE(std::find(events.begin(), events.end(), want), events.end()) << want;
+  }
+  // Only a message in the case, only for the case's tenant, only with the read scope too.
+  EXPECT_EQ(
+      Call("GET", node_->Http("/v1/cases/" + id + "/custody?receipt=" + outside), lawyer_).status,
+      404);
+  EXPECT_EQ(Call("GET", node_->Http("/v1/cases/" + id + "/custody?receipt=" + a), other).status,
+            404);
+  EXPECT_EQ(
+      Call("GET", node_->Http("/v1/cases/" + id + "/custody?receipt=" + a), cases_only).status,
+      403);
+  EXPECT_EQ(Call("GET", node_->Http("/v1/cases/" + id + "/custody?receipt=" + a), reader).status,
+            403);
+  EXPECT_EQ(Call("GET", node_->Http("/v1/cases/" + id + "/custody"), lawyer_).status, 400);
+}
+
 // The production (docs/cases.md): three messages, one with a Korean attachment name, exported
 // with curl and unzipped with Info-ZIP: the index and the load file have one row per message
 // whose hashes sha256sum and md5sum reproduce from the natives; each bundle verifies with

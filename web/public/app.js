@@ -1,7 +1,9 @@
-// The notary web console: sign-in, search, message view and the in-browser bundle verifier.
+// The notary web console: sign-in, search, message view, cases (cases.js) and the in-browser
+// bundle verifier.
 // Every message-derived value reaches the page through text nodes (h() below), never HTML.
 import { LANGS, pickLang, translator } from './i18n.js';
 import { checkCosignatures, formatUtcMicros, parseWitnessKey, readZip, verifyBundle } from './verify.js';
+import { casesPages } from './cases.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -114,6 +116,13 @@ function kv(rows) {
 
 // ---------- API ----------
 class SessionEnded extends Error {}
+// A refusal by the API, with its HTTP status.
+class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
 async function api(path, opts = {}) {
   const headers = { Accept: 'application/json', ...(opts.headers || {}) };
   if (opts.method && opts.method !== 'GET' && state.session) headers['X-CSRF-Token'] = state.session.csrf_token;
@@ -124,9 +133,11 @@ async function api(path, opts = {}) {
     renderNav();
     throw new SessionEnded(t('session_ended'));
   }
-  if (!res.ok) throw new Error(body?.error?.message || res.statusText || String(res.status));
+  if (!res.ok) throw new ApiError(body?.error?.message || res.statusText || String(res.status), res.status);
   return body;
 }
+
+const cases = casesPages({ h, show, api, t, fmtTime, go, kv, state, ApiError });
 
 // ---------- navigation ----------
 function go(url, replace = false) {
@@ -167,6 +178,7 @@ function renderNav() {
   );
   const items = [
     h('a', { href: '/search', 'data-nav': true }, t('nav_search')),
+    state.session ? h('a', { href: '/cases', 'data-nav': true }, t('nav_cases')) : null,
     h('a', { href: '/verify', 'data-nav': true }, t('nav_verify')),
     h('label', { for: 'lang', class: 'lang' }, t('language')),
     select,
@@ -177,7 +189,7 @@ function renderNav() {
       h('button', { type: 'button', 'data-action': 'sign-out', onclick: signOut }, t('sign_out')),
     );
   }
-  nav.replaceChildren(...items);
+  nav.replaceChildren(...items.filter(Boolean));
 }
 
 async function signOut() {
@@ -199,6 +211,9 @@ async function route() {
     if (!state.session) return renderSignIn();
     const m = /^\/messages\/([^/]+)$/.exec(path);
     if (m) return await renderMessage(decodeURIComponent(m[1]));
+    if (path === '/cases') return await cases.renderCases();
+    const c = /^\/cases\/([^/]+)$/.exec(path);
+    if (c) return await cases.renderCase(decodeURIComponent(c[1]));
     return await renderSearch();
   } catch (err) {
     if (err instanceof SessionEnded) return renderSignIn(err.message);
@@ -434,6 +449,10 @@ async function renderSearch() {
       : h('p', {}, t('no_results')),
     pager,
   );
+  if (rows.length) {
+    const panel = await cases.addToCasePanel(params);
+    if (panel) results.append(panel);
+  }
   results.setAttribute('aria-busy', 'false');
   document.documentElement.dataset.ready = 'search';
 }

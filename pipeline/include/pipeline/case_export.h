@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/result.h"
@@ -28,6 +29,9 @@ struct CaseExportRequest {
   // certificate.pdf (production_certificate.h). Unset: neither.
   const CertificateOptions* certificate = nullptr;
   CertificateTemplate certificate_template = CertificateTemplate::kDefault;
+  // Told (done, total) once the case's messages are known and after each message goes into
+  // the production; called on the exporting thread.
+  std::function<void(int64_t done, int64_t total)> on_progress;
 };
 
 struct CaseExportResult {
