@@ -216,6 +216,8 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
     p->certificate.signer.sign = [client](std::string_view attrs) {
       return client->SignDocument(attrs);
     };
+    // A certificate that is not the signer's key's would only show at the first export.
+    RETURN_IF_ERROR(pipeline::CheckDocumentSigner(p->certificate.signer));
   } else if (c.document_cert.empty() != c.document_key.empty()) {
     return common::Error::InvalidInput("--document-cert and --document-key go together");
   } else if (!c.document_key.empty()) {

@@ -10,6 +10,7 @@
 
 #include "common/ossl.h"
 #include "common/signing_key_file.h"
+#include "pdf/document.h"
 #include "pipeline/key_files.h"
 
 namespace pipeline {
@@ -70,6 +71,21 @@ common::Result<pdf::PadesSigner> LoadDocumentSigner(const std::string& cert_path
     return sig;
   };
   return s;
+}
+
+common::Status CheckDocumentSigner(const pdf::PadesSigner& signer) {
+  pdf::Document probe;
+  probe.title = "notaryd start-up check of the document key";
+  probe.blocks.push_back(pdf::Block::Paragraph("Not a certificate: signed once at start-up."));
+  ASSIGN_OR_RETURN(std::string blank, pdf::RenderPdf(probe));
+  pdf::PadesSigner untimed = signer;
+  untimed.timestamp = nullptr;  // no authority is asked for a start-up check
+  auto signed_pdf = pdf::SignPades(blank, untimed, {"", "start-up check", "", "", 0});
+  if (signed_pdf.ok()) return common::Ok();
+  if (signed_pdf.error().code() == common::ErrorCode::kUnavailable) return signed_pdf.error();
+  return common::Error::InvalidInput(
+      "--document-cert is not the certificate of notary-signer's document key (" +
+      signed_pdf.error().message() + ")");
 }
 
 }  // namespace pipeline

@@ -619,6 +619,23 @@ TEST_F(SignerE2eTest, TheDocumentKeyStaysInTheSigner) {
                  "", 60);
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.out.find("give the key to notary-signer"), std::string::npos) << refused.out;
+
+  // A certificate that is not the signer's key's: notaryd will not start either (the
+  // start-up check), rather than fail every export later.
+  ASSERT_EQ(RunCommand({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        keys + "/other.key", "-out", keys + "/other.pem", "-days", "30", "-subj",
+                        "/CN=Someone Else"})
+                .exit_code,
+            0);
+  auto mismatched = RunCommand(
+      {e2e::NotarydBinary(), "--database-url", db_.AppUrl(), "--owner-database-url", db_.OwnerUrl(),
+       "--data-dir", dir_ + "/data", "--smtp-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
+       "--signer", signer_->address(), "--document-cert", keys + "/other.pem"},
+      "", 60);
+  EXPECT_NE(mismatched.exit_code, 0);
+  EXPECT_NE(mismatched.out.find("is not the certificate of notary-signer's document key"),
+            std::string::npos)
+      << mismatched.out;
 }
 
 }  // namespace

@@ -24,4 +24,11 @@ common::Result<pdf::PadesSigner> LoadDocumentChain(const std::string& cert_path)
 common::Result<pdf::PadesSigner> LoadDocumentSigner(const std::string& cert_path,
                                                     const std::string& key_path);
 
+// notaryd's start-up check that `signer.sign` (notary-signer's document key) signs for the
+// chain's certificate: a one-line PDF signed without a time-stamp, whose signature SignPades
+// checks against the certificate. Errors: kInvalidInput naming the mismatch (the signer
+// refused, or its signature is another key's), and `sign`'s own (kUnavailable: the signer is
+// down).
+common::Status CheckDocumentSigner(const pdf::PadesSigner& signer);
+
 }  // namespace pipeline
