@@ -81,6 +81,29 @@ bool OnlyMatchChecksFailed(const notary::VerifyReport& r) {
 // Every value printed comes from the bundle or the command line and goes through
 // TerminalSafe: a crafted receipt id or file name must not be able to move the cursor and
 // paint a verdict of its own.
+// What certificate.pdf's signature shows (evidence/pdf_signature.h): the file is unchanged
+// since the named certificate signed it, or not, or it is not signed at all.
+void PrintCertificatePdf(const notary::PdfSignature& sig, const std::string& what) {
+  using common::TerminalSafe;
+  using State = notary::PdfSignature::State;
+  switch (sig.state) {
+    case State::kIntact:
+      std::cout << "NOTE: certificate.pdf is " << what << ". Its signature is intact: signed by "
+                << TerminalSafe(sig.signer) << " (certificate SHA-256 "
+                << TerminalSafe(sig.signer_fingerprint)
+                << "), unchanged since. Compare the signer with the certificate the operator "
+                   "publishes; pdfsig also checks the signature's time-stamp.\n";
+      break;
+    case State::kUnsigned:
+      std::cout << "NOTE: certificate.pdf is " << what << ". It is NOT signed: nothing binds it.\n";
+      break;
+    case State::kBroken:
+      std::cout << "WARNING: certificate.pdf is " << what << ". Its signature is BROKEN ("
+                << TerminalSafe(sig.problem) << "): do not rely on it.\n";
+      break;
+  }
+}
+
 void PrintText(const std::string& path, const notary::VerifyReport& r) {
   using common::TerminalSafe;
   std::cout << "Evidence bundle " << TerminalSafe(path) << "\n"
@@ -151,6 +174,12 @@ void PrintText(const std::string& path, const notary::VerifyReport& r) {
                  "itself (self-declared): run again with --tsa-ca and the TSA's published "
                  "root.\n";
   }
+  if (r.certificate_pdf) {
+    PrintCertificatePdf(r.certificate_pdf_signature,
+                        "the operator's copy of certificate.html; its text is not read here: "
+                        "certificate.html, which the checks above re-render from the evidence, "
+                        "is what binds");
+  }
 }
 
 void PrintProductionNotes(const production::ProductionReport& r);
@@ -217,9 +246,10 @@ void PrintProductionNotes(const production::ProductionReport& r) {
                "to name the same messages and numbers, not proven (VERIFY.md inside says how "
                "to check their records against the log).\n";
   if (r.has_certificate) {
-    std::cout << "NOTE: certificate.pdf is the notary's signed statement about this "
-                 "production and is not read here: check its signature with pdfsig, and its "
-                 "hashes of index.csv, loadfile.dat and messages.mbox with sha256sum.\n";
+    PrintCertificatePdf(r.certificate_signature,
+                        "the operator's statement about this production; its text is not read "
+                        "here: check its hashes of index.csv, loadfile.dat and messages.mbox with "
+                        "sha256sum");
   }
 }
 

@@ -19,6 +19,9 @@ namespace notary::bundle_internal {
 inline constexpr std::string_view kEvidenceFile = "evidence.json";
 inline constexpr std::string_view kCertificateFile = "certificate.html";
 inline constexpr std::string_view kVerifyFile = "VERIFY.md";
+// The operator's signed PDF of the certificate (docs/evidence-bundle.md §7a): optional, and
+// read by no check.
+inline constexpr std::string_view kCertificatePdfFile = "certificate.pdf";
 inline constexpr std::string_view kMessageFile = "message.eml";
 inline constexpr std::string_view kCanonicalFormFile = "canonical-form.txt";
 inline constexpr std::string_view kJournalReportFile = "journal-report.eml";

@@ -435,6 +435,12 @@ common::Result<std::string> VerifyMarkdown(const BundleInput& in) {
   return RenderVerify(view);
 }
 
+common::Result<std::string> CertificateViewJson(const BundleInput& in) {
+  RETURN_IF_ERROR(CheckTextsVersion(in));
+  ASSIGN_OR_RETURN(auto view, bundle_internal::TextsView(in));
+  return view.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 common::Result<BundleTexts> RenderTexts(const BundleInput& in) {
   RETURN_IF_ERROR(CheckTextsVersion(in));
   ASSIGN_OR_RETURN(auto view, bundle_internal::TextsView(in));

@@ -1502,8 +1502,23 @@ class Verifier {
 }  // namespace
 
 VerifyReport VerifyBundle(const Bundle& bundle, const VerifyOptions& options) {
-  return Verifier(bundle, options).Run();
+  VerifyReport report = Verifier(bundle, options).Run();
+  auto pdf = bundle.files.find(std::string(bundle_internal::kCertificatePdfFile));
+  if (pdf != bundle.files.end()) {
+    report.certificate_pdf = true;
+    report.certificate_pdf_signature = CheckPdfSignature(pdf->second);
+  }
+  return report;
 }
+
+namespace {
+nlohmann::json PdfSignatureJson(const PdfSignature& s) {
+  return {{"signature", PdfSignatureStateName(s.state)},
+          {"signer", s.signer},
+          {"signer_fingerprint", s.signer_fingerprint},
+          {"problem", s.problem}};
+}
+}  // namespace
 
 std::string VerifyReportJson(const VerifyReport& r) {
   using nlohmann::json;
@@ -1527,7 +1542,10 @@ std::string VerifyReportJson(const VerifyReport& r) {
               {"key_self_declared", r.key_self_declared},
               {"tsa_ca_self_declared", r.tsa_ca_self_declared},
               {"erased_at", opt_time(r.erased_at_us)},
-              {"erasure_reason", r.erased_at_us ? json(r.erasure_reason) : json()}};
+              {"erasure_reason", r.erased_at_us ? json(r.erasure_reason) : json()},
+              {"certificate_pdf_unchecked", r.certificate_pdf},
+              {"certificate_pdf",
+               r.certificate_pdf ? PdfSignatureJson(r.certificate_pdf_signature) : json()}};
   json witnesses = json::array();
   for (const auto& w : r.witnesses) {
     witnesses.push_back(

@@ -82,13 +82,15 @@ bool IsAllowedName(std::string_view name, bool& is_directory) {
 
 }  // namespace
 
-common::Result<std::string> BuildBundleZip(const BundleInput& input) {
+common::Result<std::string> BuildBundleZip(const BundleInput& input,
+                                           std::string_view certificate_pdf) {
   RETURN_IF_ERROR(ValidateInput(input));
   std::map<std::string, std::string> files = LooseFiles(input);
   files[std::string(kEvidenceFile)] = EvidenceJson(input);
   ASSIGN_OR_RETURN(BundleTexts texts, RenderTexts(input));
   files[std::string(kCertificateFile)] = std::move(texts.certificate_html);
   files[std::string(kVerifyFile)] = std::move(texts.verify_md);
+  if (!certificate_pdf.empty()) files[std::string(kCertificatePdfFile)] = certificate_pdf;
 
   zip_error_t err;
   zip_error_init(&err);
@@ -118,7 +120,9 @@ common::Result<std::string> BuildBundleZip(const BundleInput& input) {
     }
     auto uidx = static_cast<zip_uint64_t>(idx);
     if (zip_file_set_dostime(za.get(), uidx, dos_time, dos_date, 0) != 0 ||
-        zip_set_file_compression(za.get(), uidx, ZIP_CM_DEFLATE, 9) != 0) {
+        zip_set_file_compression(za.get(), uidx,
+                                 name == kCertificatePdfFile ? ZIP_CM_STORE : ZIP_CM_DEFLATE,
+                                 name == kCertificatePdfFile ? 0 : 9) != 0) {
       return common::Error::Internal("libzip: cannot set attributes of " + name);
     }
   }
@@ -263,7 +267,7 @@ common::Result<Bundle> ReadBundleZip(std::string_view zip_bytes) {
     if (!bundle.files.contains(name)) return Error::InvalidInput("bundle: missing file " + name);
   }
   for (const auto& [name, _] : bundle.files) {
-    if (!expected.contains(name)) {
+    if (!expected.contains(name) && name != kCertificatePdfFile) {
       return Error::InvalidInput("bundle: unexpected file " + name);
     }
   }

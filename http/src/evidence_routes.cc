@@ -10,6 +10,7 @@
 #include "common/bytes.h"
 #include "common/time.h"
 #include "evidence/bundle.h"
+#include "pipeline/bundle_certificate.h"
 #include "pipeline/evidence_assembly.h"
 #include "pipeline/ingest.h"
 #include "pipeline/seal_notifier.h"
@@ -52,6 +53,11 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
       auto n = ParseU64(*w);
       if (!n || *n > 60) return SendError(res, 400, "bad_query", "wait is 0 to 60 seconds");
       wait_s = *n;
+    }
+    // certificate.pdf beside certificate.html (docs/evidence-bundle.md §7a) unless asked not to.
+    const std::string certificate = Param(req, "certificate").value_or("pdf");
+    if (certificate != "pdf" && certificate != "none") {
+      return SendError(res, 400, "bad_query", "certificate is pdf or none");
     }
     std::optional<std::string> part = Param(req, "part");
     pipeline::EvidenceRequest request;
@@ -145,7 +151,18 @@ void RegisterEvidenceRoutes(httplib::Server& s, HttpDeps& d, pipeline::Sealer& s
     e.detail = part ? "part=" + *part : row->erased_at_us ? "erased" : "full";
     if (auto st = d.admin.LogAccess(e); !st.ok()) return SendErrorFor(res, st.error());
 
-    auto zip = notary::BuildBundleZip(**in);
+    common::Result<std::string> zip = common::Error::Internal("not built");
+    if (certificate == "pdf" && d.certificate != nullptr) {
+      zip = pipeline::BuildBundleZipWithPdf(**in, *d.certificate);
+      if (!zip.ok()) {
+        // The evidence does not depend on the PDF: without it (its signer or the authority
+        // stamping its signature unreachable) the bundle still goes out, and says so.
+        spdlog::warn("event=bundle_certificate_pdf_failed receipt={} error=\"{}\"", row->id,
+                     zip.error().message());
+        res.set_header("Notary-Certificate-Pdf", "omitted");
+      }
+    }
+    if (!zip.ok()) zip = notary::BuildBundleZip(**in);
     if (!zip.ok()) return SendErrorFor(res, zip.error());
     res.set_header("Content-Disposition", "attachment; filename=\"evidence-" + row->id +
                                               (part ? "-part-" + *part : "") + ".zip\"");

@@ -426,6 +426,16 @@ common::Result<ProductionReport> VerifyProduction(const std::string& path,
     }
   }
   report.has_certificate = given.entries.contains(kCertificateFile);
+  if (report.has_certificate) {
+    auto pdf = ReadEntry(za.get(), given.entries.at(kCertificateFile), kMaxProductionTextBytes,
+                         kCertificateFile);
+    if (pdf.ok()) {
+      report.certificate_signature = notary::CheckPdfSignature(*pdf);
+    } else {
+      report.certificate_signature.state = notary::PdfSignature::State::kBroken;
+      report.certificate_signature.problem = pdf.error().message();
+    }
+  }
   for (const auto& name : kFixedFiles) {
     if (!given.entries.contains(name)) report.problems.push_back("the zip lacks " + name);
   }
@@ -479,14 +489,23 @@ std::string ProductionReportJson(const ProductionReport& r) {
                         {"problems", m.problems},
                         {"key_fingerprint", m.key_fingerprint}});
   }
-  const nlohmann::json j = {{"production", true},
-                            {"valid", r.valid},
-                            {"failed", r.failed},
-                            {"problems", r.problems},
-                            {"messages", std::move(messages)},
-                            {"key_self_declared", r.key_self_declared},
-                            {"tsa_ca_self_declared", r.tsa_ca_self_declared},
-                            {"certificate_unchecked", r.has_certificate}};
+  const nlohmann::json j = {
+      {"production", true},
+      {"valid", r.valid},
+      {"failed", r.failed},
+      {"problems", r.problems},
+      {"messages", std::move(messages)},
+      {"key_self_declared", r.key_self_declared},
+      {"tsa_ca_self_declared", r.tsa_ca_self_declared},
+      {"certificate_unchecked", r.has_certificate},
+      {"certificate",
+       r.has_certificate
+           ? nlohmann::json{{"signature",
+                             notary::PdfSignatureStateName(r.certificate_signature.state)},
+                            {"signer", r.certificate_signature.signer},
+                            {"signer_fingerprint", r.certificate_signature.signer_fingerprint},
+                            {"problem", r.certificate_signature.problem}}
+           : nlohmann::json()}};
   // Names and problems come from a zip someone else made: never abort on bad UTF-8.
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }

@@ -152,6 +152,10 @@ test('the verify page, signed out, says valid, and invalid naming the failing st
   const { context, page, errors } = await newPage('en');
   const good = await verifyInBrowser(page, bundlePath);
   assert.equal(good.verdict, 'valid', good.text);
+  // The bundle carries certificate.pdf (docs/evidence-bundle.md §7a): accepted, and said to be
+  // unread.
+  assert.ok(execFileSync('unzip', ['-l', bundlePath], { encoding: 'utf8' }).includes('certificate.pdf'));
+  assert.ok(await page.$('[data-certificate-pdf="unchecked"]'), 'the page says certificate.pdf is not read');
   const rows = await page.$$eval('tr[data-check]', (r) => r.map((x) => x.dataset.check));
   assert.equal(rows.length, 27);
   assert.equal(rows[21], 'checkpoint.witnesses');

@@ -425,6 +425,110 @@ TEST_F(CasesTest, AnExportIsFollowedByItsTokenAndShowsInTheCustody) {
 // check at issue and the authority marked as the operator's own, and the hash of index.csv
 // that sha256sum gives. A key readable by others, or one that is not the certificate's, stops
 // notaryd at start.
+// One message's bundle carries certificate.pdf beside certificate.html (docs/evidence-bundle.md
+// §7a): the same facts in the bundle's language, signed by the operator's document key,
+// archival; notary-verify passes the bundle and says the PDF is not read; ?certificate=none
+// leaves it out.
+TEST_F(CasesTest, ABundleCarriesItsCertificateAsASignedPdf) {
+  const std::string keys = dir_ + "/document";
+  std::filesystem::create_directories(keys);
+  ASSERT_EQ(
+      RunCommand({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                  "-nodes", "-keyout", keys + "/doc.key", "-out", keys + "/doc.pem", "-days", "30",
+                  "-subj", "/CN=ACME Notary GmbH/O=ACME Notary GmbH/C=DE"})
+          .exit_code,
+      0);
+  ::chmod((keys + "/doc.key").c_str(), 0600);
+  node_->Stop();
+  node_ = std::make_unique<e2e::NotarydProcess>(
+      db_.AppUrl(), db_.OwnerUrl(), dir_ + "/data",
+      std::vector<std::string>{"--operator-name", "ACME Notary GmbH", "--document-cert",
+                               keys + "/doc.pem", "--document-key", keys + "/doc.key"});
+  ASSERT_TRUE(node_->ready()) << node_->Log();
+  const std::string id = Send(lawyer_, "=?UTF-8?B?6rOE7JW97ISc?= signed");
+  auto message = Call("GET", node_->Http("/v1/messages/" + id), lawyer_);
+  ASSERT_EQ(message.status, 200);
+  const std::string raw = message.body.value("raw_sha256", "");
+  ASSERT_EQ(raw.size(), 64u) << message.body.dump();
+
+  auto Download = [&](const std::string& query, const std::string& zip) {
+    return RunCommand({"curl", "-s", "-o", zip, "-w", "%{http_code}", "-H",
+                       "Authorization: Bearer " + lawyer_,
+                       node_->Http("/v1/messages/" + id + "/evidence?wait=30" + query)},
+                      "", 60)
+        .out;
+  };
+  const std::string zip = dir_ + "/bundle-ko.zip", out = dir_ + "/bundle-ko";
+  ASSERT_EQ(Download("&lang=ko", zip), "200");
+  ASSERT_EQ(RunCommand({"unzip", "-q", zip, "-d", out}).exit_code, 0);
+  const std::string pdf = out + "/certificate.pdf";
+  auto check = RunCommand({"qpdf", "--check", pdf});
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  auto sig = RunCommand({"pdfsig", pdf});
+  EXPECT_NE(sig.out.find("Signature Validation: Signature is Valid."), std::string::npos)
+      << sig.out;
+  EXPECT_NE(sig.out.find("Total document signed"), std::string::npos) << sig.out;
+  EXPECT_NE(sig.out.find("ACME Notary GmbH"), std::string::npos) << sig.out;
+  EXPECT_NE(RunCommand({"pdfinfo", "-meta", pdf}).out.find("<pdfaid:part>2</pdfaid:part>"),
+            std::string::npos);
+  const std::string text = RunCommand({"pdftotext", pdf, "-"}).out;
+  for (const std::string& want :
+       {id, raw, std::string("ACME Notary GmbH"), std::string("운영자"),
+        std::string("계약서 signed"), std::string("notary-verify의 모든 검사 통과")}) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
+  }
+  // notary-verify: the bundle is valid; the PDF's text is not read, its signature is intact
+  // and names the operator's certificate.
+  const std::string verify = testsupport::BinaryDir() + "/cli/notary-verify";
+  auto verified = RunCommand({verify, zip});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out;
+  EXPECT_NE(verified.out.find("NOTE: certificate.pdf is the operator's copy of certificate.html; "
+                              "its text is not read here"),
+            std::string::npos)
+      << verified.out;
+  EXPECT_NE(verified.out.find(
+                "Its signature is intact: signed by C=DE,O=ACME Notary GmbH,CN=ACME Notary GmbH"),
+            std::string::npos)
+      << verified.out;
+  auto as_json = json::parse(RunCommand({verify, zip, "--json"}).out, nullptr, false);
+  EXPECT_EQ(as_json.value("certificate_pdf_unchecked", false), true);
+  EXPECT_EQ(as_json["certificate_pdf"].value("signature", ""), "intact") << as_json.dump();
+  // The signer's fingerprint is the operator's certificate's.
+  const std::string fp =
+      RunCommand({"sh", "-c",
+                  "openssl x509 -in " + keys + "/doc.pem -outform DER | sha256sum | cut -c1-64"})
+          .out;
+  EXPECT_EQ(as_json["certificate_pdf"].value("signer_fingerprint", "") + "\n", fp);
+  // One byte changed in the PDF: pdfsig no longer calls it valid, and notary-verify warns
+  // that its signature is broken; the evidence itself stays valid (certificate.html binds).
+  std::string bytes = testsupport::ReadFile(pdf);
+  const size_t at = bytes.find("ACME Notary GmbH");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at] = 'X';
+  testsupport::WriteFile(pdf, bytes);
+  EXPECT_EQ(RunCommand({"pdfsig", pdf}).out.find("Signature Validation: Signature is Valid."),
+            std::string::npos);
+  const std::string changed = dir_ + "/bundle-changed.zip";
+  ASSERT_EQ(RunCommand({"sh", "-c", "cd " + out + " && zip -q -X -r " + changed + " ."}).exit_code,
+            0);
+  auto warned = RunCommand({verify, changed});
+  EXPECT_EQ(warned.exit_code, 0) << warned.out;
+  EXPECT_NE(warned.out.find("WARNING: certificate.pdf is the operator's copy of certificate.html"),
+            std::string::npos)
+      << warned.out;
+  EXPECT_NE(warned.out.find("Its signature is BROKEN (the signature does not verify over the "
+                            "file: it was changed after signing)"),
+            std::string::npos)
+      << warned.out;
+
+  // ?certificate=none: the bundle as before, without the PDF.
+  const std::string plain = dir_ + "/bundle-plain.zip";
+  ASSERT_EQ(Download("&certificate=none", plain), "200");
+  EXPECT_EQ(RunCommand({"unzip", "-l", plain}).out.find("certificate.pdf"), std::string::npos);
+  EXPECT_EQ(RunCommand({verify, plain}).out.find("certificate.pdf"), std::string::npos);
+  EXPECT_EQ(Download("&certificate=html", dir_ + "/x.zip"), "400");
+}
+
 TEST_F(CasesTest, TheCertificateIsSignedArchivalAndNamesTheOperator) {
   const std::string keys = dir_ + "/document";
   std::filesystem::create_directories(keys);
@@ -675,7 +779,11 @@ TEST_F(CasesTest, ExportIsAProductionWhoseHashesAndBundlesCheckOut) {
         << whole.out;
   }
   EXPECT_NE(whole.out.find("VERDICT: VALID"), std::string::npos) << whole.out;
-  EXPECT_NE(whole.out.find("NOTE: certificate.pdf is the notary's signed statement"),
+  // Unsigned (no --document-cert): said so.
+  EXPECT_NE(whole.out.find("NOTE: certificate.pdf is the operator's statement about this "
+                           "production; its text is not read here: check its hashes of "
+                           "index.csv, loadfile.dat and messages.mbox with sha256sum. It is NOT "
+                           "signed"),
             std::string::npos)
       << whole.out;
   auto whole_json = RunCommand({verify, dir_ + "/case.zip", "--json", "--threads", "1"});

@@ -583,6 +583,14 @@ TEST_F(SignerE2eTest, TheDocumentKeyStaysInTheSigner) {
   const std::string id = json::parse(sent.out, nullptr, false).value("id", "");
   ASSERT_FALSE(id.empty()) << sent.out;
   ASSERT_EQ(Download(id, dir_ + "/bundle.zip"), 200);
+  // The bundle's own certificate.pdf is signed through the signer too.
+  ASSERT_EQ(
+      RunCommand({"unzip", "-q", dir_ + "/bundle.zip", "certificate.pdf", "-d", dir_ + "/bundle"})
+          .exit_code,
+      0);
+  EXPECT_NE(RunCommand({"pdfsig", dir_ + "/bundle/certificate.pdf"})
+                .out.find("Signature Validation: Signature is Valid."),
+            std::string::npos);
   auto Post = [&](const std::string& path, const json& body) {
     return RunCommand({"curl", "-s", "-H", "Authorization: Bearer " + api_key_, "-H",
                        "Content-Type: application/json", "--data-binary", body.dump(),

@@ -6,12 +6,16 @@
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
 
+#include <cstdio>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/bytes.h"
 #include "common/deleter.h"
 #include "common/ossl.h"
 #include "common/sha256.h"
+#include "evidence/pdf_signature.h"
 #include "pdf/archival.h"
 #include "pdf/document.h"
 #include "pdf/signature.h"
@@ -231,6 +235,68 @@ TEST(PdfTest, ASignatureFromAnotherKeyIsRefused) {
   auto signed_pdf = pdf::SignPades(*rendered, s, {"x", "", "", "", 0});
   ASSERT_FALSE(signed_pdf.ok());
   EXPECT_EQ(signed_pdf.error().code(), common::ErrorCode::kVerifyFailed);
+}
+
+// notary-verify's reading of certificate.pdf (evidence/pdf_signature.h) on what SignPades
+// writes: intact and naming the signer; broken by a changed byte, by an update appended after
+// signing, by a second signature dictionary; unsigned; and hostile bytes never crash it.
+TEST(PdfTest, TheVerifierSeesWhetherTheSignatureCoversTheWholeUnchangedFile) {
+  Keys keys = MakeKeys();
+  auto rendered = pdf::RenderPdf(Sample(3));
+  ASSERT_TRUE(rendered.ok());
+  pdf::PadesSigner s = Signer(keys);
+  s.timestamp = nullptr;
+  auto signed_pdf = pdf::SignPades(*rendered, s, {"ACME Notary GmbH", "", "", "", 0});
+  ASSERT_TRUE(signed_pdf.ok()) << signed_pdf.error().message();
+  using State = notary::PdfSignature::State;
+
+  const notary::PdfSignature good = notary::CheckPdfSignature(*signed_pdf);
+  EXPECT_EQ(good.state, State::kIntact) << good.problem;
+  EXPECT_EQ(good.signer, "O=ACME,CN=ACME Notary GmbH");
+  EXPECT_EQ(good.signer_fingerprint, common::ToHex(common::Sha256Of(keys.chain_der)));
+
+  std::string changed = *signed_pdf;
+  changed[changed.find("/Title") + 1] = 'X';
+  EXPECT_EQ(notary::CheckPdfSignature(changed).state, State::kBroken);
+  // An incremental update appended after signing: bytes the signature does not cover.
+  const std::string appended = *signed_pdf + "1 0 obj\n<< /Title (forged) >>\nendobj\n%%EOF\n";
+  const notary::PdfSignature grown = notary::CheckPdfSignature(appended);
+  EXPECT_EQ(grown.state, State::kBroken);
+  EXPECT_NE(grown.problem.find("does not cover the whole file"), std::string::npos);
+  EXPECT_EQ(notary::CheckPdfSignature(*signed_pdf + "%/ByteRange [0 1 2 3]").state, State::kBroken);
+  // pdfsig agrees on the appended update.
+  const std::string dir = testsupport::MakeTempDir("pdf-sig-check");
+  EXPECT_EQ(
+      RunCommand({"pdfsig", Save(dir, "grown.pdf", appended)}).out.find("Total document signed"),
+      std::string::npos);
+
+  EXPECT_EQ(notary::CheckPdfSignature(*rendered).state, State::kUnsigned);
+  // Hostile bytes, each failing a different rule: ranges that do not start at 0 or end at the
+  // file's end, an unreadable range, and (with well-formed ranges around the hole) a hole that
+  // is not a hex string, hex cut short, and hex that is not a CMS.
+  for (const std::string bad :
+       {"/ByteRange [0 10 20 99999999999]", "/ByteRange [0 1", "/ByteRange [1 2 3 4]"}) {
+    EXPECT_EQ(notary::CheckPdfSignature(bad).state, State::kBroken) << bad;
+  }
+  auto Holed = [](const std::string& hole) {
+    char header[64];
+    const auto len = static_cast<size_t>(
+        std::snprintf(header, sizeof(header), "/ByteRange [0 %010d %010d %010d]", 0, 0, 0));
+    const std::string after = "\n%%EOF\n";
+    std::snprintf(header, sizeof(header), "/ByteRange [0 %010zu %010zu %010zu]", len,
+                  len + hole.size(), after.size());
+    return std::string(header) + hole + after;
+  };
+  for (const auto& [hole, why] : std::vector<std::pair<std::string, std::string>>{
+           {"(abcd)", "not /Contents"},
+           {"<zz>", "not hexadecimal"},
+           {"<0>", "cut short"},
+           {"<00>", "not a CMS"},
+           {"<" + std::string(80, '7') + ">", "not a CMS"}}) {
+    const notary::PdfSignature r = notary::CheckPdfSignature(Holed(hole));
+    EXPECT_EQ(r.state, State::kBroken) << hole;
+    EXPECT_NE(r.problem.find(why), std::string::npos) << hole << ": " << r.problem;
+  }
 }
 
 TEST(PdfTest, BadInputIsRefused) {

@@ -882,6 +882,9 @@ function renderVerify() {
     out.replaceChildren(
       verdict,
       keyLine,
+      ...(report.certificatePdf
+        ? [h('p', { class: 'note', dataset: { certificatePdf: 'unchecked' } }, t('certificate_pdf'))]
+        : []),
       ...cosignatures,
       h(
         'table',

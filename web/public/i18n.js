@@ -139,6 +139,8 @@ const S = {
     h_subject: 'Subject',
     c_to: 'To',
     c_subject: 'Subject',
+    certificate_pdf:
+      "certificate.pdf is the operator's signed copy of certificate.html and is not read here: check its signature with pdfsig or a PDF reader. certificate.html, which the checks below re-render from the evidence, is what binds.",
     nav_cases: 'Cases',
     cases_title: 'Cases',
     cases_no_scope: 'This API key cannot see cases: it needs the cases scope (and read, to export).',
@@ -344,6 +346,8 @@ const S = {
     h_subject: '제목',
     c_to: '받는 사람',
     c_subject: '제목',
+    certificate_pdf:
+      'certificate.pdf는 운영자가 서명한 certificate.html의 사본이며 여기서는 읽지 않습니다. 서명은 pdfsig나 PDF 뷰어로 확인하십시오. 구속력이 있는 것은 아래 검사가 증거에서 다시 만들어 비교하는 certificate.html입니다.',
     nav_cases: '사건',
     cases_title: '사건',
     cases_no_scope: '이 API 키로는 사건을 볼 수 없습니다. cases 권한(내보내기에는 read 권한도)이 필요합니다.',
@@ -547,6 +551,8 @@ const S = {
     h_subject: '主题',
     c_to: '收件人',
     c_subject: '主题',
+    certificate_pdf:
+      'certificate.pdf 是运营方签名的 certificate.html 副本，此处不读取：请用 pdfsig 或 PDF 阅读器检查其签名。具有约束力的是下方检查从证据重新生成并比对的 certificate.html。',
     nav_cases: '案件',
     cases_title: '案件',
     cases_no_scope: '此 API 密钥无法查看案件：需要 cases 权限（导出还需要 read 权限）。',

@@ -2087,6 +2087,7 @@ export async function verifyBundle(files, trusted, assets) {
     throw new Error('not an evidence bundle: ' + err.message, { cause: err });
   }
   out.receiptId = String(e.receipt?.id ?? '');
+  out.certificatePdf = files.has('certificate.pdf');
   out.receivedAtUs = e.receipt?.received_at_us;
   const disclosed = e.message?.disclosed_part ?? null;
   const erasure = e.erasure ?? null; // the message was erased (§6a)
@@ -2132,6 +2133,9 @@ export async function verifyBundle(files, trusted, assets) {
       if (!got) problems.push(name + ' is missing');
       else if (want && !equal(got, want)) problems.push(name + ' differs from evidence.json');
     }
+    // certificate.pdf (§7a): the operator's signed copy of the certificate, optional and read
+    // by no check.
+    if (files.has('certificate.pdf')) expect.set('certificate.pdf', null);
     for (const name of files.keys()) if (!expect.has(name)) problems.push('unexpected file ' + name);
     const form = files.get(CANONICAL_FILE);
     if (canonical && form && hex(await sha256(form)) !== e.message.canonical_sha256) {

@@ -18,6 +18,7 @@
 
 #include "common/bytes.h"
 #include "common/result.h"
+#include "evidence/pdf_signature.h"
 #include "log/cosignature.h"
 #include "log/leaf_record.h"
 #include "receipt/receipt.h"
@@ -181,11 +182,13 @@ struct BundleInput {
 };
 
 // Builds the zip: message.eml (or part-<position>.bin), evidence.json, certificate.html,
-// VERIFY.md and the loose copies the openssl commands of VERIFY.md need.
+// VERIFY.md and the loose copies the openssl commands of VERIFY.md need; and certificate.pdf
+// (stored as it is) when `certificate_pdf` is not empty.
 // Errors: kInvalidInput when the input is inconsistent (a block header that does not decode,
 // a disclosed part that is not among the parts, an unknown lang, both or neither of message and
 // disclosed_part); kInternal when libzip fails.
-common::Result<std::string> BuildBundleZip(const BundleInput& input);
+common::Result<std::string> BuildBundleZip(const BundleInput& input,
+                                           std::string_view certificate_pdf = {});
 
 // A bundle read back from a zip: the evidence and every file, by name.
 struct Bundle {
@@ -196,7 +199,8 @@ struct Bundle {
 // Reads a zip without trusting it: at most kMaxBundleEntries entries, names from the expected
 // set only (no directories other than the bundle's own, no "..", no absolute paths, no
 // duplicates), uncompressed bytes counted while inflating (kMaxBundleTotalBytes in all),
-// evidence.json parsed strictly, and every file evidence.json names present and no other.
+// evidence.json parsed strictly, and every file evidence.json names present and no other but
+// an optional certificate.pdf.
 // Never writes to disk. Errors: kInvalidInput naming the problem.
 common::Result<Bundle> ReadBundleZip(std::string_view zip_bytes);
 
@@ -279,6 +283,10 @@ struct VerifyReport {
   // The message was erased and check erasure.record passed: when, and the reason recorded.
   std::optional<int64_t> erased_at_us;
   std::string erasure_reason;
+  // The bundle carries certificate.pdf, the operator's signed rendering of the certificate,
+  // whose text no check reads (docs/evidence-bundle.md §7a), and what its signature shows.
+  bool certificate_pdf = false;
+  PdfSignature certificate_pdf_signature;
 };
 
 // Runs every check. Never fails: problems become failed checks.

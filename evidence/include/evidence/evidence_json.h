@@ -35,4 +35,10 @@ struct BundleTexts {
 };
 common::Result<BundleTexts> RenderTexts(const BundleInput& input);
 
+// The view certificate.html is rendered from (docs/evidence-bundle.md §7), as JSON, with the
+// labels of input.lang under "l": what the server's PDF of the same certificate
+// (certificate.pdf, §7a) shows, so that the two never say different things. Errors as
+// CertificateHtml's.
+common::Result<std::string> CertificateViewJson(const BundleInput& input);
+
 }  // namespace notary

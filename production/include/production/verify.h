@@ -46,9 +46,10 @@ struct ProductionReport {
   bool valid = false;                  // no problem at all, every message valid
   size_t failed = 0;                   // messages with a problem
   std::set<std::string> key_fingerprints;
-  bool key_self_declared = false;     // some bundle's key was taken from the bundle itself
-  bool tsa_ca_self_declared = false;  // some bundle's TSA root was
-  bool has_certificate = false;       // certificate.pdf is there (not read: pdfsig checks it)
+  bool key_self_declared = false;              // some bundle's key was taken from the bundle itself
+  bool tsa_ca_self_declared = false;           // some bundle's TSA root was
+  bool has_certificate = false;                // certificate.pdf is there (its text is not read)
+  notary::PdfSignature certificate_signature;  // what its signature shows
 };
 
 // True when the zip at `path` is a production rather than one message's bundle: it has
