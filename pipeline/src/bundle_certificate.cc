@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "certificate_parts.h"
 #include "evidence/evidence_json.h"
 #include "pdf/archival.h"
 #include "pdf/document.h"
@@ -14,6 +15,7 @@
 namespace pipeline {
 namespace {
 
+using certificate_parts::Table;
 using nlohmann::json;
 using pdf::Block;
 using pdf::Field;
@@ -189,15 +191,6 @@ std::string Str(const json& v, const char* key) {
 std::string Label(const json& view, const char* key) { return Str(view["l"], key); }
 
 std::string OrUnstated(const std::string& s, const Words& w) { return s.empty() ? w.unstated : s; }
-
-Block Table(std::vector<std::string> columns, std::vector<double> widths, std::vector<bool> mono) {
-  Block b;
-  b.kind = Block::Kind::kTable;
-  b.columns = std::move(columns);
-  b.widths = std::move(widths);
-  b.mono = std::move(mono);
-  return b;
-}
 
 void MessageSection(const json& v, const Words& w, pdf::Document& d) {
   if (v.value("full", false)) {

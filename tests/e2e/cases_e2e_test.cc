@@ -65,6 +65,20 @@ class CasesTest : public ::testing::Test {
     return out;
   }
 
+  // The operator's document key and certificate (EC P-256, self-signed) in dir_/document.
+  std::string MakeDocumentKey() {
+    const std::string keys = dir_ + "/document";
+    std::filesystem::create_directories(keys);
+    EXPECT_EQ(RunCommand({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                          "ec_paramgen_curve:P-256", "-nodes", "-keyout", keys + "/doc.key", "-out",
+                          keys + "/doc.pem", "-days", "30", "-subj",
+                          "/CN=ACME Notary GmbH/O=ACME Notary GmbH/C=DE"})
+                  .exit_code,
+              0);
+    ::chmod((keys + "/doc.key").c_str(), 0600);
+    return keys;
+  }
+
   static std::vector<std::string> Sorted(std::vector<std::string> v) {
     std::sort(v.begin(), v.end());
     return v;
@@ -430,15 +444,7 @@ TEST_F(CasesTest, AnExportIsFollowedByItsTokenAndShowsInTheCustody) {
 // archival; notary-verify passes the bundle and says the PDF is not read; ?certificate=none
 // leaves it out.
 TEST_F(CasesTest, ABundleCarriesItsCertificateAsASignedPdf) {
-  const std::string keys = dir_ + "/document";
-  std::filesystem::create_directories(keys);
-  ASSERT_EQ(
-      RunCommand({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                  "-nodes", "-keyout", keys + "/doc.key", "-out", keys + "/doc.pem", "-days", "30",
-                  "-subj", "/CN=ACME Notary GmbH/O=ACME Notary GmbH/C=DE"})
-          .exit_code,
-      0);
-  ::chmod((keys + "/doc.key").c_str(), 0600);
+  const std::string keys = MakeDocumentKey();
   node_->Stop();
   node_ = std::make_unique<e2e::NotarydProcess>(
       db_.AppUrl(), db_.OwnerUrl(), dir_ + "/data",
@@ -530,15 +536,7 @@ TEST_F(CasesTest, ABundleCarriesItsCertificateAsASignedPdf) {
 }
 
 TEST_F(CasesTest, TheCertificateIsSignedArchivalAndNamesTheOperator) {
-  const std::string keys = dir_ + "/document";
-  std::filesystem::create_directories(keys);
-  ASSERT_EQ(
-      RunCommand({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                  "-nodes", "-keyout", keys + "/doc.key", "-out", keys + "/doc.pem", "-days", "30",
-                  "-subj", "/CN=ACME Notary GmbH/O=ACME Notary GmbH/C=DE"})
-          .exit_code,
-      0);
-  ::chmod((keys + "/doc.key").c_str(), 0600);
+  const std::string keys = MakeDocumentKey();
   node_->Stop();
   const std::vector<std::string> flags = {"--operator-name",    "ACME Notary GmbH",
                                           "--operator-address", "Hauptstraße 1, 10115 Berlin",
