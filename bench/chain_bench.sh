@@ -11,9 +11,14 @@ bench_start chain-bench
 key=$("$build/cli/notaryctl" --database-url "$app" apikey create --tenant default --scope ingest,read | tail -1)
 port=$(port)
 smtp=$(port)
+# The operator's document key, so that each bundle's certificate.pdf is signed (and its
+# signature time-stamped) as a deployment's would be.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/doc.key" \
+  -out "$work/doc.pem" -days 30 -subj "/CN=Bench Operator" >/dev/null 2>&1
+chmod 600 "$work/doc.key"
 # notaryd serves HTTP only; the bench's own Sealer seals, so each block can be timed, and the
 # bench indexes for search, so that the indexing is timed alone.
-"$build/notaryd/notaryd" --sender-checks false --database-url "$app" --owner-database-url "$owner" --data-dir "$work/data" \
+"$build/notaryd/notaryd" --document-cert "$work/doc.pem" --document-key "$work/doc.key" --sender-checks false --database-url "$app" --owner-database-url "$owner" --data-dir "$work/data" \
   --http-listen "127.0.0.1:$port" --smtp-listen "127.0.0.1:$smtp" --rate-limit 1000000 \
   --seal false --index-interval-ms 0 --log-level warn > "$work/notaryd.log" 2>&1 &
 pids+=($!)

@@ -440,9 +440,9 @@ TEST_F(CasesTest, AnExportIsFollowedByItsTokenAndShowsInTheCustody) {
 // that sha256sum gives. A key readable by others, or one that is not the certificate's, stops
 // notaryd at start.
 // One message's bundle carries certificate.pdf beside certificate.html (docs/evidence-bundle.md
-// §7a): the same facts in the bundle's language, signed by the operator's document key,
-// archival; notary-verify passes the bundle and says the PDF is not read; ?certificate=none
-// leaves it out.
+// §7a), when asked for (?certificate=pdf): the same facts in the bundle's language, signed by
+// the operator's document key, archival; notary-verify passes the bundle, says the PDF's text
+// is not read, checks its signature; without the parameter there is no PDF.
 TEST_F(CasesTest, ABundleCarriesItsCertificateAsASignedPdf) {
   const std::string keys = MakeDocumentKey();
   node_->Stop();
@@ -465,7 +465,7 @@ TEST_F(CasesTest, ABundleCarriesItsCertificateAsASignedPdf) {
         .out;
   };
   const std::string zip = dir_ + "/bundle-ko.zip", out = dir_ + "/bundle-ko";
-  ASSERT_EQ(Download("&lang=ko", zip), "200");
+  ASSERT_EQ(Download("&certificate=pdf&lang=ko", zip), "200");
   ASSERT_EQ(RunCommand({"unzip", "-q", zip, "-d", out}).exit_code, 0);
   const std::string pdf = out + "/certificate.pdf";
   auto check = RunCommand({"qpdf", "--check", pdf});
@@ -527,9 +527,9 @@ TEST_F(CasesTest, ABundleCarriesItsCertificateAsASignedPdf) {
             std::string::npos)
       << warned.out;
 
-  // ?certificate=none: the bundle as before, without the PDF.
+  // Not asked for (or ?certificate=none): the bundle as before, without the PDF.
   const std::string plain = dir_ + "/bundle-plain.zip";
-  ASSERT_EQ(Download("&certificate=none", plain), "200");
+  ASSERT_EQ(Download("", plain), "200");
   EXPECT_EQ(RunCommand({"unzip", "-l", plain}).out.find("certificate.pdf"), std::string::npos);
   EXPECT_EQ(RunCommand({verify, plain}).out.find("certificate.pdf"), std::string::npos);
   EXPECT_EQ(Download("&certificate=html", dir_ + "/x.zip"), "400");

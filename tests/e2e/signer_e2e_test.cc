@@ -116,7 +116,7 @@ class SignerE2eTest : public ::testing::Test {
   int Download(const std::string& id, const std::string& out) {
     auto r = RunCommand({"curl", "-s", "-o", out, "-w", "%{http_code}", "-H",
                          "Authorization: Bearer " + api_key_,
-                         node_->Http("/v1/messages/" + id + "/evidence?wait=30")});
+                         node_->Http("/v1/messages/" + id + "/evidence?wait=30&certificate=pdf")});
     return std::atoi(r.out.c_str());
   }
 

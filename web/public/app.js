@@ -532,7 +532,8 @@ async function renderMessage(id) {
   const md = r.metadata || {};
   const lang = state.lang;
   // wait: a sealed message's bundle may still wait a moment for its sender checks (409).
-  const evidence = '/v1/messages/' + encodeURIComponent(r.id) + '/evidence?wait=30&lang=' + lang;
+  // With certificate.pdf, the operator's signed copy of certificate.html (evidence-bundle.md §7a).
+  const evidence = '/v1/messages/' + encodeURIComponent(r.id) + '/evidence?wait=30&certificate=pdf&lang=' + lang;
   const sealed = r.status === 'sealed';
   const erasure = r.erasure;
   // An erased message's bundle holds its hashes, proofs and sealed erasure record, and still
@@ -617,7 +618,7 @@ async function renderMessage(id) {
                       encodeURIComponent(r.id) +
                       '/evidence?part=' +
                       encodeURIComponent(p.position) +
-                      '&lang=' +
+                      '&certificate=pdf&lang=' +
                       lang,
                     download: 'evidence-' + r.id + '-part-' + p.position + '.zip',
                     'data-action': 'download-part-evidence',
