@@ -617,6 +617,39 @@ TEST_F(SignerE2eTest, TheDocumentKeyStaysInTheSigner) {
   EXPECT_TRUE(signer_->WaitForLine("event=signer_signed_document", std::chrono::seconds(5)))
       << signer_->Log();
 
+  // The PDF cannot be signed (the signer now holds another document key, and refuses this
+  // certificate's attributes): the bundle asked with its PDF still goes out, without the PDF,
+  // and says so; the evidence does not depend on the operator's signature.
+  ASSERT_EQ(RunCommand({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        keys + "/third.key", "-out", keys + "/third.pem", "-days", "30", "-subj",
+                        "/CN=Third"})
+                .exit_code,
+            0);
+  ::chmod((keys + "/third.key").c_str(), 0600);
+  signer_->Stop();
+  signer_ = std::make_unique<e2e::SignerProcess>(
+      dir_ + "/signer", std::vector<std::string>{"--document-key", keys + "/third.key",
+                                                 "--document-cert", keys + "/third.pem"});
+  ASSERT_TRUE(signer_->Start()) << signer_->Log();
+  auto without = RunCommand({"curl", "-s", "-D", dir_ + "/headers.txt", "-o", dir_ + "/no-pdf.zip",
+                             "-w", "%{http_code}", "-H", "Authorization: Bearer " + api_key_,
+                             node_->Http("/v1/messages/" + id + "/evidence?certificate=pdf")},
+                            "", 60);
+  EXPECT_EQ(without.out, "200");
+  EXPECT_NE(testsupport::ReadFile(dir_ + "/headers.txt").find("Notary-Certificate-Pdf: omitted"),
+            std::string::npos);
+  EXPECT_EQ(RunCommand({"unzip", "-l", dir_ + "/no-pdf.zip"}).out.find("certificate.pdf"),
+            std::string::npos);
+  EXPECT_EQ(
+      RunCommand({testsupport::BinaryDir() + "/cli/notary-verify", dir_ + "/no-pdf.zip"}).exit_code,
+      0);
+  EXPECT_NE(node_->Log().find("event=bundle_certificate_pdf_failed"), std::string::npos);
+  signer_->Stop();
+  signer_ = std::make_unique<e2e::SignerProcess>(
+      dir_ + "/signer", std::vector<std::string>{"--document-key", keys + "/doc.key",
+                                                 "--document-cert", keys + "/doc.pem"});
+  ASSERT_TRUE(signer_->Start()) << signer_->Log();
+
   // The key beside --signer: notaryd will not start.
   node_->Stop();
   auto refused =
