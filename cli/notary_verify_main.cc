@@ -78,9 +78,6 @@ bool OnlyMatchChecksFailed(const notary::VerifyReport& r) {
   return any;
 }
 
-// Every value printed comes from the bundle or the command line and goes through
-// TerminalSafe: a crafted receipt id or file name must not be able to move the cursor and
-// paint a verdict of its own.
 // What certificate.pdf's signature shows (evidence/pdf_signature.h): the file is unchanged
 // since the named certificate signed it, or not, or it is not signed at all.
 void PrintCertificatePdf(const notary::PdfSignature& sig, const std::string& what) {
@@ -104,6 +101,9 @@ void PrintCertificatePdf(const notary::PdfSignature& sig, const std::string& wha
   }
 }
 
+// Every value printed comes from the bundle or the command line and goes through
+// TerminalSafe: a crafted receipt id or file name must not be able to move the cursor and
+// paint a verdict of its own.
 void PrintText(const std::string& path, const notary::VerifyReport& r) {
   using common::TerminalSafe;
   std::cout << "Evidence bundle " << TerminalSafe(path) << "\n"
@@ -175,7 +175,7 @@ void PrintText(const std::string& path, const notary::VerifyReport& r) {
                  "root.\n";
   }
   if (r.certificate_pdf) {
-    PrintCertificatePdf(r.certificate_pdf_signature,
+    PrintCertificatePdf(*r.certificate_pdf,
                         "the operator's copy of certificate.html; its text is not read here: "
                         "certificate.html, which the checks above re-render from the evidence, "
                         "is what binds");
@@ -245,8 +245,8 @@ void PrintProductionNotes(const production::ProductionReport& r) {
   std::cout << "NOTE: custody.json and case.json are the notary's account: they are checked "
                "to name the same messages and numbers, not proven (VERIFY.md inside says how "
                "to check their records against the log).\n";
-  if (r.has_certificate) {
-    PrintCertificatePdf(r.certificate_signature,
+  if (r.certificate) {
+    PrintCertificatePdf(*r.certificate,
                         "the operator's statement about this production; its text is not read "
                         "here: check its hashes of index.csv, loadfile.dat and messages.mbox with "
                         "sha256sum");

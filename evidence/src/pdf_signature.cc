@@ -5,7 +5,6 @@
 // appended later would leave bytes outside the ranges).
 #include "evidence/pdf_signature.h"
 
-#include <openssl/bio.h>
 #include <openssl/cms.h>
 #include <openssl/x509.h>
 
@@ -15,6 +14,8 @@
 #include <optional>
 
 #include "common/bytes.h"
+#include "common/deleter.h"
+#include "common/ossl.h"
 #include "common/sha256.h"
 
 namespace notary {
@@ -22,12 +23,7 @@ namespace {
 
 constexpr std::string_view kByteRange = "/ByteRange";
 
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct CmsFree {
-  void operator()(CMS_ContentInfo* c) const { CMS_ContentInfo_free(c); }
-};
+using CmsPtr = std::unique_ptr<CMS_ContentInfo, common::Deleter<CMS_ContentInfo_free>>;
 
 bool IsSpace(char c) {
   return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\0';
@@ -54,13 +50,6 @@ std::optional<std::array<uint64_t, 4>> ParseRange(std::string_view pdf, size_t a
   while (i < pdf.size() && IsSpace(pdf[i])) ++i;
   if (i >= pdf.size() || pdf[i] != ']') return std::nullopt;
   return out;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 PdfSignature Broken(std::string why) {
@@ -100,23 +89,17 @@ PdfSignature CheckPdfSignature(std::string_view pdf) {
   if (pdf[b] != '<' || pdf[c - 1] != '>') return Broken("the unsigned bytes are not /Contents");
   const uint64_t hex_begin = b + 1, hex_end = c - 1;
   if ((hex_end - hex_begin) % 2 != 0) return Broken("the signature's /Contents is cut short");
-  std::string der;
-  der.reserve((hex_end - hex_begin) / 2);
-  for (uint64_t i = hex_begin; i < hex_end; i += 2) {
-    const int hi = HexValue(pdf[i]);
-    const int lo = HexValue(pdf[i + 1]);
-    if (hi < 0 || lo < 0) return Broken("the signature's /Contents is not hexadecimal");
-    der.push_back(static_cast<char>(hi * 16 + lo));
-  }
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  std::unique_ptr<CMS_ContentInfo, CmsFree> cms(
-      d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
+  const std::optional<std::string> der =
+      common::FromHex(pdf.substr(hex_begin, hex_end - hex_begin));
+  if (!der) return Broken("the signature's /Contents is not hexadecimal");
+  const auto* p = reinterpret_cast<const unsigned char*>(der->data());
+  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der->size())));
   if (!cms) return Broken("the signature is not a CMS structure");
   std::string signed_bytes;
   signed_bytes.reserve(b + d);
   signed_bytes.append(pdf.substr(0, b));
   signed_bytes.append(pdf.substr(c, d));
-  std::unique_ptr<BIO, BioFree> content(
+  common::BioPtr content(
       BIO_new_mem_buf(signed_bytes.data(), static_cast<int>(signed_bytes.size())));
   if (!content) return Broken("out of memory");
   // The certificate is not trusted here (the operator's own); the signature and the digest of
@@ -133,7 +116,7 @@ PdfSignature CheckPdfSignature(std::string_view pdf) {
   X509* cert = sk_X509_value(signers, 0);
   PdfSignature out;
   out.state = PdfSignature::State::kIntact;
-  std::unique_ptr<BIO, BioFree> name(BIO_new(BIO_s_mem()));
+  common::BioPtr name(BIO_new(BIO_s_mem()));
   if (name &&
       X509_NAME_print_ex(name.get(), X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
     char* text = nullptr;

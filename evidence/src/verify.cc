@@ -1504,10 +1504,7 @@ class Verifier {
 VerifyReport VerifyBundle(const Bundle& bundle, const VerifyOptions& options) {
   VerifyReport report = Verifier(bundle, options).Run();
   auto pdf = bundle.files.find(std::string(bundle_internal::kCertificatePdfFile));
-  if (pdf != bundle.files.end()) {
-    report.certificate_pdf = true;
-    report.certificate_pdf_signature = CheckPdfSignature(pdf->second);
-  }
+  if (pdf != bundle.files.end()) report.certificate_pdf = CheckPdfSignature(pdf->second);
   return report;
 }
 
@@ -1532,20 +1529,20 @@ std::string VerifyReportJson(const VerifyReport& r) {
   auto opt_time = [](const std::optional<int64_t>& t) {
     return t ? json(common::FormatRfc3339Micros(*t)) : json();
   };
-  json doc = {{"valid", r.valid},
-              {"receipt_id", r.receipt_id},
-              {"received_at", common::FormatRfc3339Micros(r.received_at_us)},
-              {"block_height", r.block_height},
-              {"not_before", opt_time(r.not_before_us)},
-              {"not_after", opt_time(r.not_after_us)},
-              {"key_fingerprint", r.key_fingerprint},
-              {"key_self_declared", r.key_self_declared},
-              {"tsa_ca_self_declared", r.tsa_ca_self_declared},
-              {"erased_at", opt_time(r.erased_at_us)},
-              {"erasure_reason", r.erased_at_us ? json(r.erasure_reason) : json()},
-              {"certificate_pdf_unchecked", r.certificate_pdf},
-              {"certificate_pdf",
-               r.certificate_pdf ? PdfSignatureJson(r.certificate_pdf_signature) : json()}};
+  json doc = {
+      {"valid", r.valid},
+      {"receipt_id", r.receipt_id},
+      {"received_at", common::FormatRfc3339Micros(r.received_at_us)},
+      {"block_height", r.block_height},
+      {"not_before", opt_time(r.not_before_us)},
+      {"not_after", opt_time(r.not_after_us)},
+      {"key_fingerprint", r.key_fingerprint},
+      {"key_self_declared", r.key_self_declared},
+      {"tsa_ca_self_declared", r.tsa_ca_self_declared},
+      {"erased_at", opt_time(r.erased_at_us)},
+      {"erasure_reason", r.erased_at_us ? json(r.erasure_reason) : json()},
+      {"certificate_pdf_unchecked", r.certificate_pdf.has_value()},
+      {"certificate_pdf", r.certificate_pdf ? PdfSignatureJson(*r.certificate_pdf) : json()}};
   json witnesses = json::array();
   for (const auto& w : r.witnesses) {
     witnesses.push_back(

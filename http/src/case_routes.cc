@@ -8,7 +8,6 @@
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -262,8 +261,16 @@ void RegisterCaseExportRoute(httplib::Server& s, HttpDeps& d, pipeline::Sealer& 
       if (!ExportProgress::ValidToken(*token)) {
         return SendError(res, 400, "bad_query", "progress is 16 to 64 characters of 0-9 and a-f");
       }
-      if (!ExportProgress::Instance().Begin(who->tenant, case_id, *token, d.clock->NowMicros())) {
-        return SendError(res, 409, "conflict", "that progress token is in use; choose another");
+      switch (
+          ExportProgress::Instance().Begin(who->tenant, case_id, *token, d.clock->NowMicros())) {
+        case ExportProgress::Begun::kStarted:
+          break;
+        case ExportProgress::Begun::kInUse:
+          return SendError(res, 409, "conflict", "that progress token is in use; choose another");
+        case ExportProgress::Begun::kFull:
+          res.set_header("Retry-After", "30");
+          return SendError(res, 429, "too_many_exports",
+                           "too many exports are being followed; retry when one has finished");
       }
       progress.emplace(*token, *d.clock);
     }
@@ -432,11 +439,9 @@ void RegisterCaseRoutes(httplib::Server& s, HttpDeps& d) {
     if (!receipt || receipt->empty() || receipt->size() > 64) {
       return SendError(res, 400, "bad_query", "receipt names one message of the case");
     }
-    auto members = d.cases->Members(who->tenant, case_id);
-    if (!members.ok()) return SendErrorFor(res, members.error());
-    if (std::find(members->begin(), members->end(), *receipt) == members->end()) {
-      return SendError(res, 404, "not_found", "no such message in this case");
-    }
+    auto member = d.cases->HasMember(who->tenant, case_id, *receipt);
+    if (!member.ok()) return SendErrorFor(res, member.error());
+    if (!*member) return SendError(res, 404, "not_found", "no such message in this case");
     auto events = d.cases->Custody(who->tenant, {*receipt});
     if (!events.ok()) return SendErrorFor(res, events.error());
     nlohmann::json list = nlohmann::json::array();

@@ -21,8 +21,8 @@ void ExportProgress::DropStaleLocked(int64_t now_us) {
         it->second.ended_at_us != 0 && now_us - it->second.ended_at_us > kKeepAfterEndUs;
     it = stale ? entries_.erase(it) : std::next(it);
   }
-  // Still full: the ended ones go, oldest first. Exports being built are few (ExportSlot), so
-  // this always makes room.
+  // Still full: the ended ones go, oldest first. Those being built stay: each holds an HTTP
+  // worker, so there are never many, but they are counted before an export takes its slot.
   while (entries_.size() >= kMaxEntries) {
     auto oldest = entries_.end();
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
@@ -36,17 +36,18 @@ void ExportProgress::DropStaleLocked(int64_t now_us) {
   }
 }
 
-bool ExportProgress::Begin(const std::string& tenant, const std::string& case_id,
-                           const std::string& token, int64_t now_us) {
-  std::lock_guard lock(mu_);
+ExportProgress::Begun ExportProgress::Begin(const std::string& tenant, const std::string& case_id,
+                                            const std::string& token, int64_t now_us) {
+  common::MutexLock lock(mu_);
   DropStaleLocked(now_us);
-  if (entries_.size() >= kMaxEntries || entries_.count(token) != 0) return false;
+  if (entries_.count(token) != 0) return Begun::kInUse;
+  if (entries_.size() >= kMaxEntries) return Begun::kFull;
   entries_[token] = Entry{tenant, case_id, Snapshot{}, 0};
-  return true;
+  return Begun::kStarted;
 }
 
 void ExportProgress::Update(const std::string& token, int64_t done, int64_t total) {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   auto it = entries_.find(token);
   if (it == entries_.end()) return;
   it->second.snapshot.done = done;
@@ -55,7 +56,7 @@ void ExportProgress::Update(const std::string& token, int64_t done, int64_t tota
 
 void ExportProgress::End(const std::string& token, bool ok, const std::string& error,
                          int64_t now_us) {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   auto it = entries_.find(token);
   if (it == entries_.end()) return;
   it->second.snapshot.state = ok ? State::kReady : State::kFailed;
@@ -67,7 +68,7 @@ std::optional<ExportProgress::Snapshot> ExportProgress::Find(const std::string& 
                                                              const std::string& case_id,
                                                              const std::string& token,
                                                              int64_t now_us) {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   DropStaleLocked(now_us);
   auto it = entries_.find(token);
   if (it == entries_.end() || it->second.tenant != tenant || it->second.case_id != case_id) {

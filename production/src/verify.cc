@@ -425,15 +425,14 @@ common::Result<ProductionReport> VerifyProduction(const std::string& path,
       report.problems.push_back(std::string("the zip holds ") + name + " twice");
     }
   }
-  report.has_certificate = given.entries.contains(kCertificateFile);
-  if (report.has_certificate) {
-    auto pdf = ReadEntry(za.get(), given.entries.at(kCertificateFile), kMaxProductionTextBytes,
-                         kCertificateFile);
+  if (auto entry = given.entries.find(kCertificateFile); entry != given.entries.end()) {
+    auto pdf = ReadEntry(za.get(), entry->second, kMaxProductionTextBytes, kCertificateFile);
+    report.certificate.emplace();
     if (pdf.ok()) {
-      report.certificate_signature = notary::CheckPdfSignature(*pdf);
+      report.certificate = notary::CheckPdfSignature(*pdf);
     } else {
-      report.certificate_signature.state = notary::PdfSignature::State::kBroken;
-      report.certificate_signature.problem = pdf.error().message();
+      report.certificate->state = notary::PdfSignature::State::kBroken;
+      report.certificate->problem = pdf.error().message();
     }
   }
   for (const auto& name : kFixedFiles) {
@@ -497,14 +496,13 @@ std::string ProductionReportJson(const ProductionReport& r) {
       {"messages", std::move(messages)},
       {"key_self_declared", r.key_self_declared},
       {"tsa_ca_self_declared", r.tsa_ca_self_declared},
-      {"certificate_unchecked", r.has_certificate},
+      {"certificate_unchecked", r.certificate.has_value()},
       {"certificate",
-       r.has_certificate
-           ? nlohmann::json{{"signature",
-                             notary::PdfSignatureStateName(r.certificate_signature.state)},
-                            {"signer", r.certificate_signature.signer},
-                            {"signer_fingerprint", r.certificate_signature.signer_fingerprint},
-                            {"problem", r.certificate_signature.problem}}
+       r.certificate
+           ? nlohmann::json{{"signature", notary::PdfSignatureStateName(r.certificate->state)},
+                            {"signer", r.certificate->signer},
+                            {"signer_fingerprint", r.certificate->signer_fingerprint},
+                            {"problem", r.certificate->problem}}
            : nlohmann::json()}};
   // Names and problems come from a zip someone else made: never abort on bad UTF-8.
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";

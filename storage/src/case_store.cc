@@ -245,6 +245,21 @@ common::Result<std::vector<std::string>> CaseStore::Members(const std::string& t
       });
 }
 
+common::Result<bool> CaseStore::HasMember(const std::string& tenant, const std::string& case_id,
+                                          const std::string& receipt_id) {
+  if (!IsUuid(case_id)) return common::Error::NotFound("no such case");
+  if (!IsUuid(receipt_id)) return false;
+  return InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
+    if (!GetTx(tx, tenant, case_id)) return common::Error::NotFound("no such case");
+    return tx
+        .exec_params(
+            "SELECT EXISTS (SELECT 1 FROM notary_case_members($1::uuid) m"
+            " WHERE m.receipt_id = $2::uuid)",
+            case_id, receipt_id)[0][0]
+        .as<bool>();
+  });
+}
+
 common::Result<int64_t> CaseStore::UnsealedMembers(const std::string& tenant,
                                                    const std::string& case_id) {
   if (!IsUuid(case_id)) return common::Error::NotFound("no such case");

@@ -283,10 +283,10 @@ struct VerifyReport {
   // The message was erased and check erasure.record passed: when, and the reason recorded.
   std::optional<int64_t> erased_at_us;
   std::string erasure_reason;
-  // The bundle carries certificate.pdf, the operator's signed rendering of the certificate,
-  // whose text no check reads (docs/evidence-bundle.md §7a), and what its signature shows.
-  bool certificate_pdf = false;
-  PdfSignature certificate_pdf_signature;
+  // Set when the bundle carries certificate.pdf, the operator's signed rendering of the
+  // certificate, whose text no check reads (docs/evidence-bundle.md §7a): what its signature
+  // shows.
+  std::optional<PdfSignature> certificate_pdf;
 };
 
 // Runs every check. Never fails: problems become failed checks.

@@ -8,10 +8,10 @@
 
 #include <cstdint>
 #include <map>
-#include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
+
+#include "common/thread_annotations.h"
 
 namespace http {
 
@@ -34,9 +34,11 @@ class ExportProgress {
   // notary relies on (every poll is also checked against the tenant and the case).
   static bool ValidToken(const std::string& token);
 
-  // Starts tracking; false when the token is in use already (for any tenant or case).
-  bool Begin(const std::string& tenant, const std::string& case_id, const std::string& token,
-             int64_t now_us);
+  enum class Begun { kStarted, kInUse, kFull };
+  // Starts tracking. kInUse: the token is someone's already (any tenant or case); kFull:
+  // kMaxEntries exports are being followed now (ended ones make room).
+  Begun Begin(const std::string& tenant, const std::string& case_id, const std::string& token,
+              int64_t now_us);
   void Update(const std::string& token, int64_t done, int64_t total);
   void End(const std::string& token, bool ok, const std::string& error, int64_t now_us);
   // Only the tenant's own export of that case is found.
@@ -50,10 +52,10 @@ class ExportProgress {
     Snapshot snapshot;
     int64_t ended_at_us = 0;  // 0 while building
   };
-  void DropStaleLocked(int64_t now_us);
+  void DropStaleLocked(int64_t now_us) REQUIRES(mu_);
 
-  std::mutex mu_;
-  std::map<std::string, Entry> entries_;
+  common::Mutex mu_;
+  std::map<std::string, Entry> entries_ GUARDED_BY(mu_);  // by token
 };
 
 }  // namespace http

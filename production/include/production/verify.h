@@ -15,6 +15,7 @@
 // Thread-safety: VerifyProduction may run on several threads at once.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -46,10 +47,10 @@ struct ProductionReport {
   bool valid = false;                  // no problem at all, every message valid
   size_t failed = 0;                   // messages with a problem
   std::set<std::string> key_fingerprints;
-  bool key_self_declared = false;              // some bundle's key was taken from the bundle itself
-  bool tsa_ca_self_declared = false;           // some bundle's TSA root was
-  bool has_certificate = false;                // certificate.pdf is there (its text is not read)
-  notary::PdfSignature certificate_signature;  // what its signature shows
+  bool key_self_declared = false;     // some bundle's key was taken from the bundle itself
+  bool tsa_ca_self_declared = false;  // some bundle's TSA root was
+  // Set when certificate.pdf is there (its text is not read): what its signature shows.
+  std::optional<notary::PdfSignature> certificate;
 };
 
 // True when the zip at `path` is a production rather than one message's bundle: it has

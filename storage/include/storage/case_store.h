@@ -101,6 +101,9 @@ class CaseStore {
   // The receipts in the case now, in order of reception (then id). kNotFound as above.
   common::Result<std::vector<std::string>> Members(const std::string& tenant,
                                                    const std::string& case_id);
+  // Whether the receipt is in the case now. kNotFound as above.
+  common::Result<bool> HasMember(const std::string& tenant, const std::string& case_id,
+                                 const std::string& receipt_id);
   // How many of the case's messages are not sealed yet.
   common::Result<int64_t> UnsealedMembers(const std::string& tenant, const std::string& case_id);
   // Records an export and the Bates number of each message, with its action record queued
