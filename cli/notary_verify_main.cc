@@ -256,6 +256,7 @@ void PrintProductionNotes(const production::ProductionReport& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  common::PinLocalTimeZone();  // before any thread
   CLI::App app{"notary-verify: check an e-mail evidence bundle offline (docs/verifying.md)"};
   std::string bundle_path;
   std::vector<std::string> key_paths, fingerprints, tsa_ca_paths, witness_vkeys;

@@ -79,6 +79,7 @@ std::string Join(const std::vector<std::string>& v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  common::PinLocalTimeZone();  // before any thread
   CLI::App app{"notaryctl: administer the e-mail evidence notary"};
   app.require_subcommand(1);
   std::string url, owner_url, data_dir = "var/notary";

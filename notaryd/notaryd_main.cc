@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "common/time.h"
 #include "config.h"
 #include "daemon.h"
 
@@ -20,6 +21,7 @@ std::string ListenText(const std::string& configured, uint16_t port) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  common::PinLocalTimeZone();  // before any thread
   notaryd::Config config = notaryd::ParseConfigOrExit(argc, argv);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v", spdlog::pattern_time_type::utc);
   spdlog::set_level(spdlog::level::from_str(config.log_level));

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 namespace common {
 
@@ -61,6 +62,10 @@ std::optional<int64_t> ParseRfc3339Micros(std::string_view s) {
   if (*y < 1 || !ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
   const auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec};
   return duration_cast<microseconds>(t.time_since_epoch()).count();
+}
+
+void PinLocalTimeZone() {
+  if (std::getenv("TZ") == nullptr) setenv("TZ", ":/etc/localtime", 0);
 }
 
 }  // namespace common

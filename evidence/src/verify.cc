@@ -842,7 +842,13 @@ class Verifier {
                   "canonical form version " + std::to_string(in_.receipt.canon_version) +
                       " is not implemented by this verifier");
     }
-    mime::Canonical other = mime::Canonicalize(*opt_.eml, in_.receipt.canon_version);
+    // The very bytes of message.eml (as a production's native is): their canonical form is
+    // the one computed above, Canonicalize being a function of the bytes and version alone.
+    std::optional<mime::Canonical> computed;
+    const mime::Canonical& other =
+        canonical_ && *opt_.eml == in_.message
+            ? *canonical_
+            : computed.emplace(mime::Canonicalize(*opt_.eml, in_.receipt.canon_version));
     if (other.canonical_sha256 == in_.receipt.canonical_sha256) {
       // raw_sha256 is bound by the leaf record, so this holds for withheld messages too.
       bool same_bytes = common::Sha256Of(*opt_.eml) == in_.receipt.raw_sha256;

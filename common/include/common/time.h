@@ -20,4 +20,10 @@ std::string FormatRfc3339Micros(int64_t us);
 // for other zones, and for days that do not exist (2026-02-31) or years before 1.
 std::optional<int64_t> ParseRfc3339Micros(std::string_view text);
 
+// Sets TZ to ":/etc/localtime" when it is unset: the same zone, but glibc then stops calling
+// stat on /etc/localtime at every mktime and localtime, which libzip makes for each entry it
+// reads or writes (a zip's times are local DOS times): 4 % of a production's export
+// (docs/benchmarks.md). Call it at the top of main, before any thread starts (setenv).
+void PinLocalTimeZone();
+
 }  // namespace common
