@@ -127,14 +127,15 @@ common::Status AdminStore::InsertSigningKey(const KeyRow& k) {
 }
 
 common::Result<std::vector<KeyRow>> AdminStore::ListSigningKeys() {
-  return InTransaction<std::vector<KeyRow>>(
-      db_, [&](pqxx::work& tx) -> common::Result<std::vector<KeyRow>> {
+  return InAutocommit<std::vector<KeyRow>>(
+      db_, [&](pqxx::nontransaction& tx) -> common::Result<std::vector<KeyRow>> {
         std::vector<KeyRow> out;
         for (const auto& r :
-             tx.exec("SELECT key_id, algorithm, public_pem, fingerprint, public_key,"
-                     " (extract(epoch from valid_from) * 1e6)::bigint,"
-                     " (extract(epoch from valid_until) * 1e6)::bigint FROM signing_keys"
-                     " ORDER BY valid_from, key_id")) {
+             ExecPrepared(tx,
+                          "SELECT key_id, algorithm, public_pem, fingerprint, public_key,"
+                          " (extract(epoch from valid_from) * 1e6)::bigint,"
+                          " (extract(epoch from valid_until) * 1e6)::bigint FROM signing_keys"
+                          " ORDER BY valid_from, key_id")) {
           KeyRow k;
           k.key_id = r[0].as<std::string>();
           k.algorithm = r[1].as<std::string>();

@@ -38,7 +38,8 @@ BlockRow ReadBlock(const pqxx::row& r) {
 }
 
 // Reads tiles in one query: for each (level, index) the widest stored version.
-common::Result<std::vector<std::string>> ReadTilesTx(pqxx::work& tx,
+template <typename Tx>
+common::Result<std::vector<std::string>> ReadTilesTx(Tx& tx,
                                                      std::span<const notary::tlog::TileId> ids) {
   if (ids.empty()) return std::vector<std::string>();
   std::string levels = "{", idxs = "{";
@@ -49,7 +50,8 @@ common::Result<std::vector<std::string>> ReadTilesTx(pqxx::work& tx,
   }
   levels += '}';
   idxs += '}';
-  pqxx::result r = tx.exec_params(
+  pqxx::result r = ExecPrepared(
+      tx,
       "SELECT DISTINCT ON (t.level, t.idx) t.level, t.idx, t.width, t.hashes FROM tiles t"
       " JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, idx)"
       " ON t.level = w.level AND t.idx = w.idx ORDER BY t.level, t.idx, t.width DESC",
@@ -401,32 +403,34 @@ common::Result<std::optional<CosignedCheckpointRow>> ChainStore::LatestCosignedC
 }
 
 common::Result<std::optional<BlockRow>> ChainStore::BlockAt(int64_t height) {
-  return InTransaction<std::optional<BlockRow>>(
-      db_, [&](pqxx::work& tx) -> common::Result<std::optional<BlockRow>> {
+  return InAutocommit<std::optional<BlockRow>>(
+      db_, [&](pqxx::nontransaction& tx) -> common::Result<std::optional<BlockRow>> {
         pqxx::result r =
-            tx.exec_params(std::string("SELECT ") + kBlockColumns + "WHERE height = $1", height);
+            ExecPrepared(tx, std::string("SELECT ") + kBlockColumns + "WHERE height = $1", height);
         if (r.empty()) return std::optional<BlockRow>();
         return std::optional<BlockRow>(ReadBlock(r[0]));
       });
 }
 
 common::Result<std::optional<BlockRow>> ChainStore::BlockContaining(int64_t leaf_index) {
-  return InTransaction<std::optional<BlockRow>>(
-      db_, [&](pqxx::work& tx) -> common::Result<std::optional<BlockRow>> {
-        pqxx::result r = tx.exec_params(std::string("SELECT ") + kBlockColumns +
-                                            "WHERE first_leaf <= $1 AND $1 < tree_size"
-                                            " ORDER BY height DESC LIMIT 1",
-                                        leaf_index);
+  return InAutocommit<std::optional<BlockRow>>(
+      db_, [&](pqxx::nontransaction& tx) -> common::Result<std::optional<BlockRow>> {
+        pqxx::result r = ExecPrepared(tx,
+                                      std::string("SELECT ") + kBlockColumns +
+                                          "WHERE first_leaf <= $1 AND $1 < tree_size"
+                                          " ORDER BY height DESC LIMIT 1",
+                                      leaf_index);
         if (r.empty()) return std::optional<BlockRow>();
         return std::optional<BlockRow>(ReadBlock(r[0]));
       });
 }
 
 common::Result<std::vector<TokenRow>> ChainStore::Tokens(int64_t height) {
-  return InTransaction<std::vector<TokenRow>>(
-      db_, [&](pqxx::work& tx) -> common::Result<std::vector<TokenRow>> {
+  return InAutocommit<std::vector<TokenRow>>(
+      db_, [&](pqxx::nontransaction& tx) -> common::Result<std::vector<TokenRow>> {
         std::vector<TokenRow> out;
-        for (const auto& r : tx.exec_params(
+        for (const auto& r : ExecPrepared(
+                 tx,
                  "SELECT block_height, tsa, (extract(epoch from gen_time) * 1e6)::bigint, token"
                  " FROM timestamp_tokens WHERE block_height = $1 ORDER BY id",
                  height)) {
@@ -496,16 +500,17 @@ common::Status ChainStore::TokenFailed(int64_t height, const std::string& tsa,
 common::Result<std::optional<std::pair<std::string, common::Hash>>> ChainStore::Leaf(
     int64_t index) {
   using Out = std::optional<std::pair<std::string, common::Hash>>;
-  return InTransaction<Out>(db_, [&](pqxx::work& tx) -> common::Result<Out> {
+  return InAutocommit<Out>(db_, [&](pqxx::nontransaction& tx) -> common::Result<Out> {
     // The record is the receipt's (or the authentication's or action's, for those kinds);
     // the hash is the one the tree holds.
-    pqxx::result r = tx.exec_params(
-        "SELECT coalesce(r.leaf_record, a.record, x.record), l.leaf_hash FROM leaves l"
-        " LEFT JOIN receipts r ON r.id = l.receipt_id"
-        " LEFT JOIN authentications a ON a.receipt_id = l.authentication_of"
-        " LEFT JOIN actions x ON x.id = l.action_of"
-        " WHERE l.leaf_index = $1",
-        index);
+    pqxx::result r =
+        ExecPrepared(tx,
+                     "SELECT coalesce(r.leaf_record, a.record, x.record), l.leaf_hash FROM leaves l"
+                     " LEFT JOIN receipts r ON r.id = l.receipt_id"
+                     " LEFT JOIN authentications a ON a.receipt_id = l.authentication_of"
+                     " LEFT JOIN actions x ON x.id = l.action_of"
+                     " WHERE l.leaf_index = $1",
+                     index);
     if (r.empty()) return Out();
     return Out(std::make_pair(BytesField(r[0][0]), HashField(r[0][1])));
   });
@@ -513,8 +518,8 @@ common::Result<std::optional<std::pair<std::string, common::Hash>>> ChainStore::
 
 common::Result<std::vector<std::string>> ChainStore::PoolTileReader::ReadTiles(
     std::span<const notary::tlog::TileId> ids) {
-  return InTransaction<std::vector<std::string>>(
-      db_, [&](pqxx::work& tx) { return ReadTilesTx(tx, ids); });
+  return InAutocommit<std::vector<std::string>>(
+      db_, [&](pqxx::nontransaction& tx) { return ReadTilesTx(tx, ids); });
 }
 
 common::Result<std::vector<BlockRow>> ChainStore::AllBlocks() {

@@ -64,8 +64,9 @@ common::Result<std::optional<JournalReportRow>> JournalStore::Get(const std::str
   if (!IsUuid(receipt_id)) return Out();
   std::optional<std::pair<std::string, std::string>> key;  // kek_id, wrapped key
   ASSIGN_OR_RETURN(
-      Out row, InTransaction<Out>(db_, [&](pqxx::work& tx) -> common::Result<Out> {
-        pqxx::result r = tx.exec_params(
+      Out row, InAutocommit<Out>(db_, [&](pqxx::nontransaction& tx) -> common::Result<Out> {
+        pqxx::result r = ExecPrepared(
+            tx,
             "SELECT receipt_id::text, sha256, data, kek_id, wrapped_key FROM journal_reports"
             " WHERE receipt_id = $1::uuid",
             receipt_id);

@@ -3,7 +3,13 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "common/sha256.h"
+
 namespace storage {
+
+std::string PreparedName(std::string_view sql) {
+  return "p" + common::ToHex(common::Sha256Of(sql)).substr(0, 24);
+}
 
 std::string TextArray(const std::vector<std::string>& items) {
   std::string out = "{";

@@ -114,7 +114,8 @@ void LoadParts(pqxx::work& tx, std::vector<notary::Receipt*> rows) {
     by_id[r->id] = r;
     ids.push_back(r->id);
   }
-  pqxx::result pr = tx.exec_params(
+  pqxx::result pr = ExecPrepared(
+      tx,
       "SELECT receipt_id::text, position, content_type, charset, disposition, filename, size,"
       " sha256, salt FROM message_parts WHERE receipt_id = ANY($1::uuid[]) ORDER BY receipt_id, "
       "ordinal",

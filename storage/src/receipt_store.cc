@@ -507,7 +507,8 @@ common::Result<std::optional<notary::Receipt>> ReceiptStore::Get(
   ASSIGN_OR_RETURN(std::optional<notary::Receipt> row,
                    InTransaction<std::optional<notary::Receipt>>(
                        db_, [&](pqxx::work& tx) -> common::Result<std::optional<notary::Receipt>> {
-                         pqxx::result r = tx.exec_params(
+                         pqxx::result r = ExecPrepared(
+                             tx,
                              std::string("SELECT ") + kReceiptColumns + kReceiptFrom +
                                  "WHERE r.id = $1::uuid AND ($2::text IS NULL OR t.name = $2)",
                              id, tenant);
@@ -529,10 +530,11 @@ common::Result<std::string> ReceiptStore::GetRaw(const std::string& tenant,
   };
   ASSIGN_OR_RETURN(
       Stored stored, InTransaction<Stored>(db_, [&](pqxx::work& tx) -> common::Result<Stored> {
-        pqxx::result r = tx.exec_params(
-            "SELECT s.kek_id, s.wrapped_key, s.data FROM sealed_blobs s JOIN tenants t"
-            " ON t.id = s.tenant_id WHERE t.name = $1 AND s.sha256 = $2",
-            tenant, Bytea(raw_sha256));
+        pqxx::result r =
+            ExecPrepared(tx,
+                         "SELECT s.kek_id, s.wrapped_key, s.data FROM sealed_blobs s JOIN tenants t"
+                         " ON t.id = s.tenant_id WHERE t.name = $1 AND s.sha256 = $2",
+                         tenant, Bytea(raw_sha256));
         if (!r.empty()) {
           return Stored{true, r[0][0].as<std::string>(), BytesField(r[0][1]), BytesField(r[0][2])};
         }
