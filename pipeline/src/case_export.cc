@@ -18,8 +18,10 @@ namespace pipeline {
 namespace {
 
 constexpr size_t kCustodyChunk = 1000;
-// Bundles built ahead of the one being written: enough to keep two cores busy.
-constexpr size_t kBuildAhead = 3;
+// Bundles built ahead of the one being written. Each build waits on about ten queries, so
+// it takes more builders than cores to keep two cores busy: a case of 2,000 took 12.0 s with
+// three ahead, 8.5 to 9.0 s with six, no less with ten (docs/benchmarks.md).
+constexpr size_t kBuildAhead = 6;
 
 std::string Joined(const std::vector<std::string>& v) {
   std::string out;
@@ -144,6 +146,7 @@ common::Result<CaseExportResult> ExportCase(storage::CaseStore& cases,
   // A message as built, and what checking its bundle found.
   struct Built {
     production::ProductionMessage m;
+    production::PackedMessage packed;  // its native and mailbox entry, deflated here
     CertifiedMessage certified;
     std::vector<notary::StampingAuthority> authorities;
     std::string key_fingerprint;
@@ -193,6 +196,7 @@ common::Result<CaseExportResult> ExportCase(storage::CaseStore& cases,
       b.authorities = std::move(report.authorities);
       b.key_fingerprint = std::move(report.key_fingerprint);
     }
+    ASSIGN_OR_RETURN(b.packed, production::Pack(m));
     b.m = std::move(m);
     return b;
   };
@@ -221,7 +225,7 @@ common::Result<CaseExportResult> ExportCase(storage::CaseStore& cases,
       // On an error the futures still ahead finish (their destructors wait) before it returns.
       if (!built.ok()) return built.error();
       const production::ProductionMessage& m = built->m;
-      ASSIGN_OR_RETURN(production::ProducedMessage produced, writer->Add(m));
+      ASSIGN_OR_RETURN(production::ProducedMessage produced, writer->Add(m, built->packed));
       ++result.messages;
       if (request.on_progress) request.on_progress(result.messages, total);
       if (request.certificate != nullptr) {

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <zip.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -170,13 +171,104 @@ struct StagedEntry {
   zip_uint64_t offset = 0;  // the range of `file`; length -1: to its end
   zip_int64_t length = -1;
   bool stored = false;
+  // Set when the range is raw DEFLATE already: the input's CRC-32 and size.
+  std::optional<std::pair<uint32_t, uint64_t>> deflated;
+};
+
+// A zip source for a range of a staging file that holds raw DEFLATE: its stat gives method 8
+// with the CRC-32 and sizes, so that zip_close copies the bytes as they are rather than
+// compressing them again (libzip recompresses only when the source's method differs from the
+// entry's).
+class DeflatedRange {
+ public:
+  static zip_source_t* Create(zip_t* za, std::string path, uint64_t offset, uint64_t length,
+                              uint32_t crc, uint64_t size) {
+    auto* self = new DeflatedRange(std::move(path), offset, length, crc, size);
+    zip_source_t* src = zip_source_function(za, &DeflatedRange::Callback, self);
+    if (src == nullptr) delete self;
+    return src;
+  }
+
+ private:
+  DeflatedRange(std::string path, uint64_t offset, uint64_t length, uint32_t crc, uint64_t size)
+      : path_(std::move(path)), offset_(offset), length_(length), crc_(crc), size_(size) {
+    zip_error_init(&error_);
+  }
+  ~DeflatedRange() {
+    if (f_ != nullptr) std::fclose(f_);
+    zip_error_fini(&error_);
+  }
+
+  static zip_int64_t Callback(void* state, void* data, zip_uint64_t len, zip_source_cmd_t cmd) {
+    auto* self = static_cast<DeflatedRange*>(state);
+    switch (cmd) {
+      case ZIP_SOURCE_OPEN:
+        self->f_ = std::fopen(self->path_.c_str(), "rb");
+        if (self->f_ == nullptr ||
+            fseeko(self->f_, static_cast<off_t>(self->offset_), SEEK_SET) != 0) {
+          zip_error_set(&self->error_, ZIP_ER_OPEN, errno);
+          return -1;
+        }
+        self->read_ = 0;
+        return 0;
+      case ZIP_SOURCE_READ: {
+        const uint64_t n = std::min<uint64_t>(len, self->length_ - self->read_);
+        if (n > 0 && std::fread(data, 1, n, self->f_) != n) {
+          zip_error_set(&self->error_, ZIP_ER_READ, errno);
+          return -1;
+        }
+        self->read_ += n;
+        return static_cast<zip_int64_t>(n);
+      }
+      case ZIP_SOURCE_CLOSE:
+        if (self->f_ != nullptr) std::fclose(self->f_);
+        self->f_ = nullptr;
+        return 0;
+      case ZIP_SOURCE_STAT: {
+        auto* st = ZIP_SOURCE_GET_ARGS(zip_stat_t, data, len, &self->error_);
+        if (st == nullptr) return -1;
+        zip_stat_init(st);
+        st->valid = ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD | ZIP_STAT_CRC |
+                    ZIP_STAT_ENCRYPTION_METHOD;
+        st->size = self->size_;
+        st->comp_size = self->length_;
+        st->comp_method = ZIP_CM_DEFLATE;
+        st->crc = self->crc_;
+        st->encryption_method = ZIP_EM_NONE;
+        return sizeof(*st);
+      }
+      case ZIP_SOURCE_ERROR:
+        return zip_error_to_data(&self->error_, data, len);
+      case ZIP_SOURCE_FREE:
+        delete self;
+        return 0;
+      case ZIP_SOURCE_SUPPORTS:
+        return ZIP_SOURCE_SUPPORTS_READABLE;
+      default:
+        zip_error_set(&self->error_, ZIP_ER_OPNOTSUPP, 0);
+        return -1;
+    }
+  }
+
+  const std::string path_;
+  const uint64_t offset_, length_;
+  const uint32_t crc_;
+  const uint64_t size_;
+  std::FILE* f_ = nullptr;
+  uint64_t read_ = 0;
+  zip_error_t error_;
 };
 
 struct ProductionWriter::Impl {
   std::string dir;
   ProductionOptions options;
   uint64_t next = 0;
-  Appender index, dat, mbox, custody;
+  Appender index, dat, custody;
+  // The mailbox's DEFLATE pieces, one message after another (deflate.h), and the CRC-32 and
+  // size of what they deflate.
+  Appender mbox;
+  uint32_t mbox_crc = 0;
+  uint64_t mbox_size = 0, mbox_deflated = 0;
   common::Sha256 index_sha, dat_sha, mbox_sha;  // of what index, dat and mbox were given
   std::optional<ListDigests> digests;           // once the lists are done
   bool custody_empty = true;
@@ -196,9 +288,11 @@ struct ProductionWriter::Impl {
     return dat.Append(text);
   }
 
-  common::Status Spool(const std::string& name, std::string_view data, bool stored) {
+  common::Status Spool(const std::string& name, std::string_view data, bool stored,
+                       std::optional<std::pair<uint32_t, uint64_t>> deflated = std::nullopt) {
     RETURN_IF_ERROR(spool.Append(data));
-    entries.push_back({name, "spool", spool_size, static_cast<zip_int64_t>(data.size()), stored});
+    entries.push_back(
+        {name, "spool", spool_size, static_cast<zip_int64_t>(data.size()), stored, deflated});
     spool_size += data.size();
     return common::Ok();
   }
@@ -221,15 +315,35 @@ common::Result<std::unique_ptr<ProductionWriter>> ProductionWriter::Create(
   RETURN_IF_ERROR(impl->dat.Open(impl->dir + "/loadfile.dat"));
   RETURN_IF_ERROR(impl->AppendDat(kUtf8Bom));
   RETURN_IF_ERROR(impl->AppendDat(DatLine(kDatHeader)));
-  RETURN_IF_ERROR(impl->mbox.Open(impl->dir + "/messages.mbox"));
+  RETURN_IF_ERROR(impl->mbox.Open(impl->dir + "/messages.mbox.deflated"));
   RETURN_IF_ERROR(impl->custody.Open(impl->dir + "/custody.json"));
   RETURN_IF_ERROR(impl->custody.Append("{\"messages\": ["));
   return std::unique_ptr<ProductionWriter>(new ProductionWriter(std::move(impl)));
 }
 
+common::Result<PackedMessage> Pack(const ProductionMessage& m) {
+  PackedMessage p;
+  if (!m.native) return p;
+  p.md5 = Md5Hex(*m.native);
+  if (p.md5.empty()) return common::Error::Internal("MD5 is not available");
+  ASSIGN_OR_RETURN(p.native, Deflate(*m.native, /*whole=*/true));
+  AppendMboxrd(p.mbox_entry, m.envelope_from, m.received_at_us, *m.native);
+  ASSIGN_OR_RETURN(p.mbox, Deflate(p.mbox_entry, /*whole=*/false));
+  return p;
+}
+
 common::Result<ProducedMessage> ProductionWriter::Add(const ProductionMessage& m) {
+  ASSIGN_OR_RETURN(PackedMessage packed, Pack(m));
+  return Add(m, packed);
+}
+
+common::Result<ProducedMessage> ProductionWriter::Add(const ProductionMessage& m,
+                                                      const PackedMessage& packed) {
   Impl& s = *impl_;
   if (s.digests) return common::Error::Internal("a message added after the lists were closed");
+  if (m.native.has_value() != packed.native.has_value()) {
+    return common::Error::Internal("a message packed for another");
+  }
   std::optional<std::string> bates = BatesNumber(s.options, s.next);
   if (!bates) {
     return common::Error::InvalidInput("Bates number " + std::to_string(s.next) +
@@ -241,19 +355,17 @@ common::Result<ProducedMessage> ProductionWriter::Add(const ProductionMessage& m
   ++s.next;
   out.bundle_path = "bundles/evidence-" + m.receipt_id + ".zip";
   RETURN_IF_ERROR(s.Spool(out.bundle_path, m.bundle_zip, true));
-  std::string md5;
-  if (m.native) {
+  if (packed.native) {
     out.native_path = "natives/" + out.bates + ".eml";
-    RETURN_IF_ERROR(s.Spool(out.native_path, *m.native, false));
-    md5 = Md5Hex(*m.native);
-    if (md5.empty()) return common::Error::Internal("MD5 is not available");
-    std::string mboxed;
-    AppendMboxrd(mboxed, m.envelope_from, m.received_at_us, *m.native);
-    s.mbox_sha.Update(mboxed);
-    RETURN_IF_ERROR(s.mbox.Append(mboxed));
+    RETURN_IF_ERROR(s.Spool(out.native_path, packed.native->data, false,
+                            std::make_pair(packed.native->crc, packed.native->size)));
+    s.mbox_sha.Update(packed.mbox_entry);
+    RETURN_IF_ERROR(s.mbox.Append(packed.mbox.data));
+    Follow(s.mbox_crc, s.mbox_size, packed.mbox);
+    s.mbox_deflated += packed.mbox.data.size();
   }
   RETURN_IF_ERROR(s.AppendIndex(CsvLine(IndexRow(m, out), kIndexFreeText)));
-  RETURN_IF_ERROR(s.AppendDat(DatLine(DatRow(m, out, s.options.custodian, md5))));
+  RETURN_IF_ERROR(s.AppendDat(DatLine(DatRow(m, out, s.options.custodian, packed.md5))));
   return out;
 }
 
@@ -280,6 +392,9 @@ common::Status ProductionWriter::Finish(const std::string& case_json,
   Impl& s = *impl_;
   RETURN_IF_ERROR(s.index.Close());
   RETURN_IF_ERROR(s.dat.Close());
+  ASSIGN_OR_RETURN(const std::string final_block, FinalBlock());
+  RETURN_IF_ERROR(s.mbox.Append(final_block));
+  s.mbox_deflated += final_block.size();
   RETURN_IF_ERROR(s.mbox.Close());
   RETURN_IF_ERROR(s.custody.Append("\n],\n\"export\": " + custody_export_json + "}\n"));
   RETURN_IF_ERROR(s.custody.Close());
@@ -287,14 +402,16 @@ common::Status ProductionWriter::Finish(const std::string& case_json,
   RETURN_IF_ERROR(WriteWhole(s.dir + "/VERIFY.md", verify_md));
   RETURN_IF_ERROR(s.spool.Close());
   std::vector<StagedEntry> entries;
-  for (const char* name :
-       {"VERIFY.md", "case.json", "index.csv", "loadfile.dat", "custody.json", "messages.mbox"}) {
-    entries.push_back({name, name});
+  for (const char* name : {"VERIFY.md", "case.json", "index.csv", "loadfile.dat", "custody.json"}) {
+    entries.push_back({name, name, 0, -1, false, std::nullopt});
   }
+  entries.push_back({"messages.mbox", "messages.mbox.deflated", 0,
+                     static_cast<zip_int64_t>(s.mbox_deflated), false,
+                     std::make_pair(s.mbox_crc, s.mbox_size)});
   if (!certificate_pdf.empty()) {
     RETURN_IF_ERROR(WriteWhole(s.dir + "/certificate.pdf", certificate_pdf));
     // Stored: its streams are deflated already, and its bytes are what its signature covers.
-    entries.push_back({"certificate.pdf", "certificate.pdf", 0, -1, true});
+    entries.push_back({"certificate.pdf", "certificate.pdf", 0, -1, true, std::nullopt});
   }
   entries.insert(entries.end(), s.entries.begin(), s.entries.end());
 
@@ -317,7 +434,11 @@ common::Status ProductionWriter::Finish(const std::string& case_json,
     const std::string& name = e.name;
     const bool stored = e.stored;
     // Read from the staging files when the archive is written (zip_close), one at a time.
-    zip_source_t* src = zip_source_file(za, (s.dir + "/" + e.file).c_str(), e.offset, e.length);
+    const std::string file = s.dir + "/" + e.file;
+    zip_source_t* src =
+        e.deflated ? DeflatedRange::Create(za, file, e.offset, static_cast<uint64_t>(e.length),
+                                           e.deflated->first, e.deflated->second)
+                   : zip_source_file(za, file.c_str(), e.offset, e.length);
     if (src == nullptr) return fail(name);
     const zip_int64_t idx = zip_file_add(za, name.c_str(), src, ZIP_FL_ENC_UTF_8);
     if (idx < 0) {
@@ -326,7 +447,9 @@ common::Status ProductionWriter::Finish(const std::string& case_json,
     }
     // Level 6, zlib's and Info-ZIP's default: libzip's own default is 9, which took three
     // times as long on a mailbox of 1,500 messages for 5 % less (docs/benchmarks.md).
-    if (zip_set_file_compression(za, static_cast<zip_uint64_t>(idx),
+    // Deflated already: the entry keeps the default method, which takes the source's.
+    if (!e.deflated &&
+        zip_set_file_compression(za, static_cast<zip_uint64_t>(idx),
                                  stored ? ZIP_CM_STORE : ZIP_CM_DEFLATE, stored ? 0 : 6) != 0) {
       return fail(name);
     }

@@ -23,6 +23,7 @@
 
 #include "common/bytes.h"
 #include "common/result.h"
+#include "production/deflate.h"
 
 namespace production {
 
@@ -54,6 +55,17 @@ struct ProductionMessage {
   std::string bundle_zip;             // its evidence bundle
 };
 
+// A message's share of the production's natives and mailbox, worked out on any thread before
+// Add, so that the writer only appends: its native and its mailbox entry deflated as the zip
+// stores them, and the native's MD5. Errors: kInternal (zlib or MD5 unavailable).
+struct PackedMessage {
+  std::string md5;                 // MD5Hex of the native; "" when erased
+  std::optional<Deflated> native;  // a whole stream; none when erased
+  std::string mbox_entry;          // as appended to messages.mbox (for its SHA-256)
+  Deflated mbox;                   // that entry, a piece of the mailbox's stream
+};
+common::Result<PackedMessage> Pack(const ProductionMessage& m);
+
 // Where a message went: its Bates number and file names in the zip.
 struct ProducedMessage {
   std::string bates, native_path, bundle_path;
@@ -84,7 +96,9 @@ class ProductionWriter {
                                                                   ProductionOptions options);
   ~ProductionWriter();
 
+  // `packed` is Pack(m), made on any thread; the first form makes it here.
   common::Result<ProducedMessage> Add(const ProductionMessage& m);
+  common::Result<ProducedMessage> Add(const ProductionMessage& m, const PackedMessage& packed);
   // Appends one message's entry (a JSON object) to custody.json's "messages" array, written
   // out as it comes so that no part of the custody is held for the whole case.
   common::Status AddCustody(const std::string& entry_json);
