@@ -140,9 +140,9 @@ common::Result<CaseExportResult> ExportCase(storage::CaseStore& cases,
   // Each message's bundle is built on another thread, a few messages ahead of the one being
   // written, and written in Bates order: building (queries, unwrapping, texts, deflate) is most
   // of an export's time, and the window keeps memory to a few bundles.
-  BlockTreeCache trees;
+  EvidenceCache shared;
   EvidenceSources with_trees = sources;
-  with_trees.block_trees = &trees;
+  with_trees.cache = &shared;
   // A message as built, and what checking its bundle found.
   struct Built {
     production::ProductionMessage m;

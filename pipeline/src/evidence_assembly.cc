@@ -23,19 +23,110 @@ notary::BundleBlock ToBundleBlock(const storage::BlockRow& b,
 
 }  // namespace
 
-common::Result<std::shared_ptr<const notary::MerkleTree>> BlockTreeCache::Get(
+common::Result<std::shared_ptr<const notary::MerkleTree>> EvidenceCache::Tree(
     storage::ChainStore& chain, int64_t height) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    common::MutexLock lock(mu_);
     if (auto it = trees_.find(height); it != trees_.end()) return it->second;
   }
   // Built outside the lock: two threads may both build a block's tree the first time.
   ASSIGN_OR_RETURN(std::vector<common::Hash> leaves, chain.BlockLeafHashes(height));
   auto tree = std::make_shared<const notary::MerkleTree>(leaves);
-  std::lock_guard<std::mutex> lock(mu_);
+  common::MutexLock lock(mu_);
   if (trees_.size() >= kBlocks) trees_.erase(trees_.begin());  // the lowest: exports go upward
   trees_.emplace(height, tree);
   return std::shared_ptr<const notary::MerkleTree>(tree);
+}
+
+common::Result<std::optional<EvidenceCache::Block>> EvidenceCache::BlockAt(
+    storage::ChainStore& chain, int64_t height) {
+  {
+    common::MutexLock lock(mu_);
+    if (auto it = blocks_.find(height); it != blocks_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(std::optional<storage::BlockRow> row, chain.BlockAt(height));
+  std::optional<Block> block;
+  if (row) {
+    ASSIGN_OR_RETURN(std::vector<storage::TokenRow> tokens, chain.Tokens(height));
+    block = Block{std::move(*row), std::move(tokens)};
+  }
+  common::MutexLock lock(mu_);
+  // A message's block and the one before: twice as many as the trees.
+  if (blocks_.size() >= 2 * kBlocks) blocks_.erase(blocks_.begin());
+  blocks_.emplace(height, block);
+  return block;
+}
+
+common::Result<std::vector<storage::KeyRow>> EvidenceCache::Keys(storage::AdminStore& admin) {
+  {
+    common::MutexLock lock(mu_);
+    if (keys_) return *keys_;
+  }
+  ASSIGN_OR_RETURN(std::vector<storage::KeyRow> keys, admin.ListSigningKeys());
+  common::MutexLock lock(mu_);
+  if (!keys_) keys_ = std::move(keys);  // the first answer stays, for every bundle
+  return *keys_;
+}
+
+common::Result<std::optional<storage::BlockRow>> EvidenceCache::Head(storage::ChainStore& chain) {
+  {
+    common::MutexLock lock(mu_);
+    if (head_) return *head_;
+  }
+  ASSIGN_OR_RETURN(std::optional<storage::BlockRow> head, chain.Latest());
+  common::MutexLock lock(mu_);
+  if (!head_) head_ = std::move(head);
+  return *head_;
+}
+
+common::Result<std::optional<storage::CosignedCheckpointRow>> EvidenceCache::Cosigned(
+    storage::ChainStore& chain) {
+  {
+    common::MutexLock lock(mu_);
+    if (cosigned_) return *cosigned_;
+  }
+  ASSIGN_OR_RETURN(std::optional<storage::CosignedCheckpointRow> cosigned,
+                   chain.LatestCosignedCheckpoint());
+  common::MutexLock lock(mu_);
+  if (!cosigned_) cosigned_ = std::move(cosigned);
+  return *cosigned_;
+}
+
+notary::tlog::TileReader& EvidenceCache::Tiles(storage::ChainStore& chain) {
+  common::MutexLock lock(mu_);
+  if (!reader_) reader_ = std::make_unique<CachingTiles>(*this, chain);
+  return *reader_;
+}
+
+common::Result<std::vector<std::string>> EvidenceCache::CachingTiles::ReadTiles(
+    std::span<const notary::tlog::TileId> ids) {
+  std::vector<std::string> out(ids.size());
+  std::vector<notary::tlog::TileId> missing;
+  std::vector<size_t> where;
+  {
+    common::MutexLock lock(cache_.mu_);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto it = cache_.tiles_.find({ids[i].level, static_cast<int64_t>(ids[i].index)});
+      // A wider version of the tile serves as well (tlog.h); a narrower one does not.
+      if (it != cache_.tiles_.end() && it->second.size() >= 32u * ids[i].width) {
+        out[i] = it->second;
+      } else {
+        missing.push_back(ids[i]);
+        where.push_back(i);
+      }
+    }
+  }
+  if (missing.empty()) return out;
+  ASSIGN_OR_RETURN(std::vector<std::string> read, chain_.Tiles().ReadTiles(missing));
+  if (read.size() != missing.size()) return common::Error::Internal("tiles read short");
+  common::MutexLock lock(cache_.mu_);
+  for (size_t k = 0; k < missing.size(); ++k) {
+    if (cache_.tiles_.size() >= kTiles) cache_.tiles_.clear();
+    std::string& kept = cache_.tiles_[{missing[k].level, static_cast<int64_t>(missing[k].index)}];
+    if (read[k].size() > kept.size()) kept = read[k];
+    out[where[k]] = std::move(read[k]);
+  }
+  return out;
 }
 
 common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& receipt,
@@ -55,8 +146,25 @@ common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& rece
     return common::Error::Internal("receipt of an unknown canonical form version");
   }
   storage::ChainStore& chain = sources.chain;
-  ASSIGN_OR_RETURN(std::optional<storage::BlockRow> block, chain.BlockAt(*receipt.block_height));
-  ASSIGN_OR_RETURN(std::optional<storage::BlockRow> head, chain.Latest());
+  EvidenceCache* cache = sources.cache;
+  std::optional<storage::BlockRow> block, head;
+  std::vector<storage::TokenRow> tokens;
+  if (cache != nullptr) {
+    ASSIGN_OR_RETURN(std::optional<EvidenceCache::Block> b,
+                     cache->BlockAt(chain, *receipt.block_height));
+    if (b) {
+      block = b->row;
+      tokens = b->tokens;
+    }
+    ASSIGN_OR_RETURN(head, cache->Head(chain));
+  } else {
+    ASSIGN_OR_RETURN(block, chain.BlockAt(*receipt.block_height));
+    if (block) {
+      ASSIGN_OR_RETURN(tokens, chain.Tokens(block->height));
+    }
+    ASSIGN_OR_RETURN(head, chain.Latest());
+  }
+  notary::tlog::TileReader& tiles = cache != nullptr ? cache->Tiles(chain) : chain.Tiles();
   ASSIGN_OR_RETURN(auto leaf, chain.Leaf(*receipt.leaf_index));
   if (!block || !head || !leaf) {
     return common::Error::Internal("sealed receipt without its block or leaf");
@@ -104,8 +212,8 @@ common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& rece
   in.leaf_hash = leaf->second;
 
   in.batch_index = in.leaf_index - static_cast<uint64_t>(block->first_leaf);
-  if (sources.block_trees != nullptr) {
-    ASSIGN_OR_RETURN(auto tree, sources.block_trees->Get(chain, block->height));
+  if (cache != nullptr) {
+    ASSIGN_OR_RETURN(auto tree, cache->Tree(chain, block->height));
     in.batch_size = tree->size();
     ASSIGN_OR_RETURN(in.batch_proof, tree->InclusionProof(in.batch_index));
   } else {
@@ -114,7 +222,6 @@ common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& rece
     ASSIGN_OR_RETURN(in.batch_proof, notary::InclusionProof(batch, in.batch_index));
   }
 
-  ASSIGN_OR_RETURN(std::vector<storage::TokenRow> tokens, chain.Tokens(block->height));
   if (tokens.empty() || tokens.size() < sources.tsa_quorum) {
     return common::Error::Conflict("the message's block has " + std::to_string(tokens.size()) +
                                    " of the " +
@@ -122,7 +229,11 @@ common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& rece
                                    " time-stamp tokens it needs yet");
   }
   in.block = ToBundleBlock(*block, tokens);
-  if (block->height > 0) {
+  if (block->height > 0 && cache != nullptr) {
+    ASSIGN_OR_RETURN(std::optional<EvidenceCache::Block> prev,
+                     cache->BlockAt(chain, block->height - 1));
+    if (prev) in.previous_block = ToBundleBlock(prev->row, prev->tokens);
+  } else if (block->height > 0) {
     ASSIGN_OR_RETURN(std::optional<storage::BlockRow> prev, chain.BlockAt(block->height - 1));
     ASSIGN_OR_RETURN(std::vector<storage::TokenRow> prev_tokens, chain.Tokens(block->height - 1));
     if (prev) in.previous_block = ToBundleBlock(*prev, prev_tokens);
@@ -131,8 +242,12 @@ common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& rece
   uint64_t checkpoint_size = static_cast<uint64_t>(head->tree_size);
   if (sources.witnessed) {
     // The newest tree the witness quorum cosigned; it must already hold the leaf.
-    ASSIGN_OR_RETURN(std::optional<storage::CosignedCheckpointRow> cosigned,
-                     chain.LatestCosignedCheckpoint());
+    std::optional<storage::CosignedCheckpointRow> cosigned;
+    if (cache != nullptr) {
+      ASSIGN_OR_RETURN(cosigned, cache->Cosigned(chain));
+    } else {
+      ASSIGN_OR_RETURN(cosigned, chain.LatestCosignedCheckpoint());
+    }
     if (!cosigned || cosigned->tree_size <= static_cast<int64_t>(in.leaf_index)) {
       return common::Error::Conflict(
           "no checkpoint cosigned by the witness quorum covers the message yet");
@@ -141,7 +256,7 @@ common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& rece
     checkpoint_size = static_cast<uint64_t>(cosigned->tree_size);
   }
   ASSIGN_OR_RETURN(in.checkpoint_proof,
-                   notary::tlog::InclusionProof(in.leaf_index, checkpoint_size, chain.Tiles()));
+                   notary::tlog::InclusionProof(in.leaf_index, checkpoint_size, tiles));
 
   if (erased) {
     // The erasure record must be in the same tree, so one checkpoint proves both.
@@ -157,7 +272,7 @@ common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& rece
     e.leaf_index = static_cast<uint64_t>(*erasure->action.leaf_index);
     e.leaf_hash = erasure->action.leaf_hash;
     ASSIGN_OR_RETURN(e.checkpoint_proof,
-                     notary::tlog::InclusionProof(e.leaf_index, checkpoint_size, chain.Tiles()));
+                     notary::tlog::InclusionProof(e.leaf_index, checkpoint_size, tiles));
     in.erasure = std::move(e);
   } else if (sources.authentications != nullptr && !request.part) {
     // Checked messages carry their sender evidence; a bundle issued in the seconds between the
@@ -175,7 +290,7 @@ common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& rece
       a.leaf_index = static_cast<uint64_t>(*auth->leaf_index);
       a.leaf_hash = auth->leaf_hash;
       ASSIGN_OR_RETURN(a.checkpoint_proof,
-                       notary::tlog::InclusionProof(a.leaf_index, checkpoint_size, chain.Tiles()));
+                       notary::tlog::InclusionProof(a.leaf_index, checkpoint_size, tiles));
       a.results = std::move(auth->results);
       a.dns_archive = std::move(auth->dns_archive);
       in.authentication = std::move(a);
@@ -184,7 +299,12 @@ common::Result<notary::BundleInput> AssembleEvidence(const notary::Receipt& rece
       return common::Error::Conflict("the message's sender checks are not finished");
     }
   }
-  ASSIGN_OR_RETURN(std::vector<storage::KeyRow> keys, sources.admin.ListSigningKeys());
+  std::vector<storage::KeyRow> keys;
+  if (cache != nullptr) {
+    ASSIGN_OR_RETURN(keys, cache->Keys(sources.admin));
+  } else {
+    ASSIGN_OR_RETURN(keys, sources.admin.ListSigningKeys());
+  }
   for (const auto& k : keys) {
     in.keys.push_back({k.key_id, k.public_pem, k.fingerprint, k.valid_from_us, k.valid_until_us});
   }

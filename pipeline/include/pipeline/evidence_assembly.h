@@ -3,7 +3,7 @@
 // issued to, put the download on the access trail and zip it (evidence/bundle.h
 // BuildBundleZip).
 //
-// Thread-safety: a stateless function; the stores and BlockTreeCache are thread-safe.
+// Thread-safety: a stateless function; the stores and EvidenceCache are thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -14,8 +14,10 @@
 #include <string>
 
 #include "common/result.h"
+#include "common/thread_annotations.h"
 #include "evidence/bundle.h"
 #include "log/merkle.h"
+#include "log/tlog.h"
 #include "receipt/receipt.h"
 #include "storage/admin_store.h"
 #include "storage/authentication_store.h"
@@ -28,18 +30,56 @@ namespace pipeline {
 
 class TsaService;
 
-// The batch trees of the last few blocks, each read and built once. A case's production asks
-// for the proofs of thousands of messages in a few blocks, in order; without it, every message
-// read its block's leaf hashes again and rebuilt the tree.
-class BlockTreeCache {
+// What the bundles of one production share, each read once (a case's production asks for
+// thousands of messages in a few blocks, in order; without it every message read its block,
+// the block before, their tokens, the keys, the head and the tiles of its proof again, and
+// rebuilt its block's tree: half of PostgreSQL's work in an export, docs/benchmarks.md):
+//   - the batch trees, block rows and tokens of the last few blocks;
+//   - the signing keys, and the head and cosigned checkpoint, as of the first bundle: every
+//     bundle of the production is proven against the same checkpoint;
+//   - the log's tiles, up to kTiles of them (their contents never change).
+// Only for one production at a time: a block's tokens that arrive during it are not seen.
+class EvidenceCache {
  public:
-  common::Result<std::shared_ptr<const notary::MerkleTree>> Get(storage::ChainStore& chain,
-                                                                int64_t height);
+  common::Result<std::shared_ptr<const notary::MerkleTree>> Tree(storage::ChainStore& chain,
+                                                                 int64_t height) EXCLUDES(mu_);
+  // The block at `height` and its tokens; nullopt when there is none.
+  struct Block {
+    storage::BlockRow row;
+    std::vector<storage::TokenRow> tokens;
+  };
+  common::Result<std::optional<Block>> BlockAt(storage::ChainStore& chain, int64_t height)
+      EXCLUDES(mu_);
+  common::Result<std::vector<storage::KeyRow>> Keys(storage::AdminStore& admin) EXCLUDES(mu_);
+  common::Result<std::optional<storage::BlockRow>> Head(storage::ChainStore& chain) EXCLUDES(mu_);
+  common::Result<std::optional<storage::CosignedCheckpointRow>> Cosigned(storage::ChainStore& chain)
+      EXCLUDES(mu_);
+  // A tile reader over `chain`'s that remembers what it read.
+  notary::tlog::TileReader& Tiles(storage::ChainStore& chain);
 
  private:
   static constexpr size_t kBlocks = 4;
-  std::mutex mu_;
-  std::map<int64_t, std::shared_ptr<const notary::MerkleTree>> trees_;  // GUARDED_BY(mu_)
+  static constexpr size_t kTiles = 4096;  // at most 8 KiB each
+  class CachingTiles : public notary::tlog::TileReader {
+   public:
+    CachingTiles(EvidenceCache& cache, storage::ChainStore& chain) : cache_(cache), chain_(chain) {}
+    common::Result<std::vector<std::string>> ReadTiles(
+        std::span<const notary::tlog::TileId> ids) override;
+
+   private:
+    EvidenceCache& cache_;
+    storage::ChainStore& chain_;
+  };
+
+  common::Mutex mu_;
+  std::map<int64_t, std::shared_ptr<const notary::MerkleTree>> trees_ GUARDED_BY(mu_);
+  std::map<int64_t, std::optional<Block>> blocks_ GUARDED_BY(mu_);
+  std::optional<std::vector<storage::KeyRow>> keys_ GUARDED_BY(mu_);
+  std::optional<std::optional<storage::BlockRow>> head_ GUARDED_BY(mu_);
+  std::optional<std::optional<storage::CosignedCheckpointRow>> cosigned_ GUARDED_BY(mu_);
+  // (level, index) -> the widest contents read
+  std::map<std::pair<int, int64_t>, std::string> tiles_ GUARDED_BY(mu_);
+  std::unique_ptr<CachingTiles> reader_ GUARDED_BY(mu_);
 };
 
 struct EvidenceSources {
@@ -64,8 +104,8 @@ struct EvidenceSources {
   // Erasures: an erased receipt's bundle carries its erasure record instead of the message
   // (docs/evidence-bundle.md §6a). Without it, an erased receipt has no bundle (kInternal).
   storage::ErasureStore* erasures = nullptr;
-  // Many bundles at once (a case's production): block trees kept between them.
-  BlockTreeCache* block_trees = nullptr;
+  // Many bundles at once (a case's production): what they share, read once.
+  EvidenceCache* cache = nullptr;
 };
 
 struct EvidenceRequest {
