@@ -1,15 +1,20 @@
 // Public, read-only routes over the sealed chain: checkpoint, keys, blocks, proofs, tiles,
 // and the RFC 3161 time-stamp authority.
 #include <httplib.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
 #include "common/bytes.h"
+#include "common/ossl.h"
+#include "common/sha256.h"
 #include "common/time.h"
 #include "log/checkpoint.h"
 #include "log/ed25519.h"
 #include "log/tlog.h"
 #include "pipeline/checkpoint_publisher.h"
 #include "pipeline/ingest.h"
+#include "pipeline/production_certificate.h"
 #include "pipeline/sealer.h"
 #include "pipeline/tsa_service.h"
 #include "routes.h"
@@ -64,9 +69,45 @@ json BlockJson(const storage::BlockRow& b, const std::vector<storage::TokenRow>&
           {"status", missing.empty() ? "complete" : "timestamps_missing"}};
 }
 
+// The certificate that signs certificate.pdf (--document-cert), so that a reader can compare
+// what notary-verify and pdfsig say signed a PDF with what the operator publishes: its
+// subject, the SHA-256 of its DER (notary-verify's "fingerprint"), and the chain as PEM. null
+// when PDFs are issued unsigned.
+json DocumentJson(const pipeline::CertificateOptions* certificate) {
+  if (certificate == nullptr || !certificate->signer.sign ||
+      certificate->signer.chain_der.empty()) {
+    return nullptr;
+  }
+  json pems = json::array();
+  std::string subject;
+  for (const std::string& der : certificate->signer.chain_der) {
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    common::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    common::BioPtr bio(BIO_new(BIO_s_mem()));
+    // Checked at start (LoadDocumentChain); an unreadable one here is a bug, not an input.
+    if (!cert || !bio || PEM_write_bio_X509(bio.get(), cert.get()) != 1) return nullptr;
+    char* text = nullptr;
+    long n = BIO_get_mem_data(bio.get(), &text);
+    pems.push_back(std::string(text, static_cast<size_t>(n)));
+    if (pems.size() == 1) {  // the signer's subject, as notary-verify prints it (RFC 2253)
+      common::BioPtr name(BIO_new(BIO_s_mem()));
+      if (name && X509_NAME_print_ex(name.get(), X509_get_subject_name(cert.get()), 0,
+                                     XN_FLAG_RFC2253) >= 0) {
+        n = BIO_get_mem_data(name.get(), &text);
+        subject.assign(text, static_cast<size_t>(n));
+      }
+    }
+  }
+  return json{{"subject", subject},
+              {"fingerprint_sha256",
+               common::ToHex(common::Sha256Of(certificate->signer.chain_der.front()))},
+              {"certificates_pem", pems}};
+}
+
 // An error when the keys cannot be read: an empty list would read as "this notary publishes
 // no such key", which a verifier takes for a forgery.
-common::Result<json> KeysJson(storage::AdminStore& admin, pipeline::Sealer& sealer) {
+common::Result<json> KeysJson(storage::AdminStore& admin, pipeline::Sealer& sealer,
+                              const pipeline::CertificateOptions* certificate) {
   json keys = json::array();
   ASSIGN_OR_RETURN(std::vector<storage::KeyRow> rows, admin.ListSigningKeys());
   {
@@ -94,7 +135,8 @@ common::Result<json> KeysJson(storage::AdminStore& admin, pipeline::Sealer& seal
                 {"ca_pem", sealer.tsa().ca_pem()},
                 {"external", sealer.tsa_urls()},
                 {"builtin", sealer.builtin_tsa()},
-                {"quorum", sealer.tsa_quorum()}}}};
+                {"quorum", sealer.tsa_quorum()}}},
+              {"document", DocumentJson(certificate)}};
 }
 
 void RegisterChainRoutes(httplib::Server& s, HttpDeps& d, const HttpOptions& options) {
@@ -160,7 +202,7 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d, const HttpOptions& opt
         }));
 
   s.Get("/v1/keys", [&d, sealer](const httplib::Request&, httplib::Response& res) {
-    auto keys = KeysJson(d.admin, *sealer);
+    auto keys = KeysJson(d.admin, *sealer, d.certificate);
     if (!keys.ok()) return SendErrorFor(res, keys.error());
     SendJson(res, *keys);
   });

@@ -445,6 +445,11 @@ TEST_F(CasesTest, AnExportIsFollowedByItsTokenAndShowsInTheCustody) {
 // is not read, checks its signature; without the parameter there is no PDF.
 TEST_F(CasesTest, ABundleCarriesItsCertificateAsASignedPdf) {
   const std::string keys = MakeDocumentKey();
+  // Without a document key, no document certificate is published.
+  auto before =
+      json::parse(RunCommand({"curl", "-s", node_->Http("/v1/keys")}).out, nullptr, false);
+  ASSERT_TRUE(before.contains("document")) << before.dump();
+  EXPECT_TRUE(before["document"].is_null()) << before.dump();
   node_->Stop();
   node_ = std::make_unique<e2e::NotarydProcess>(
       db_.AppUrl(), db_.OwnerUrl(), dir_ + "/data",
@@ -505,6 +510,16 @@ TEST_F(CasesTest, ABundleCarriesItsCertificateAsASignedPdf) {
                   "openssl x509 -in " + keys + "/doc.pem -outform DER | sha256sum | cut -c1-64"})
           .out;
   EXPECT_EQ(as_json["certificate_pdf"].value("signer_fingerprint", "") + "\n", fp);
+  // ...and the operator publishes it, without a key, beside the notary's keys.
+  auto published = RunCommand({"curl", "-s", node_->Http("/v1/keys")});
+  auto keys_json = json::parse(published.out, nullptr, false);
+  ASSERT_TRUE(keys_json.contains("document")) << published.out;
+  EXPECT_EQ(keys_json["document"].value("fingerprint_sha256", "") + "\n", fp);
+  EXPECT_EQ(keys_json["document"].value("subject", ""),
+            as_json["certificate_pdf"].value("signer", ""));
+  ASSERT_EQ(keys_json["document"]["certificates_pem"].size(), 1u);
+  EXPECT_EQ(keys_json["document"]["certificates_pem"][0].get<std::string>(),
+            testsupport::ReadFile(keys + "/doc.pem"));
   // One byte changed in the PDF: pdfsig no longer calls it valid, and notary-verify warns
   // that its signature is broken; the evidence itself stays valid (certificate.html binds).
   std::string bytes = testsupport::ReadFile(pdf);
