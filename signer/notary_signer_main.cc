@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
   std::string p11_module, p11_token, p11_pin_file, key_label = "notary-log";
   std::string document_key, document_cert;
   int64_t max_skew_s = 300;
-  bool list_keys = false, no_tsa = false, accept_first_block = false;
+  bool list_keys = false, no_tsa = false, accept_first_block = false, document_public = false;
   int64_t tsa_skew_s = 10;
   app.add_option("--socket", socket_path, "Unix socket to serve (notaryd --signer unix:PATH)");
   app.add_option("--state-dir", state_dir, "Where the signer keeps its state and key files")
@@ -128,14 +128,20 @@ int main(int argc, char** argv) {
   app.add_flag("--no-tsa", no_tsa,
                "Hold no key for notaryd's built-in TSA (notaryd then needs --tsa-key or none)");
   app.add_option("--document-key", document_key,
-                 "The operator's document key (PEM, mode 0600): signs certificate.pdf")
+                 "The operator's document key (PEM, mode 0600): signs certificate.pdf. With "
+                 "PKCS#11 the key is the token's <key-label>-document instead")
       ->check(CLI::ExistingFile);
   app.add_option("--document-cert", document_cert,
                  "Its certificate (PEM, then its chain; notaryd --document-cert gets the same)")
       ->check(CLI::ExistingFile);
+  app.add_flag("--document-public-key", document_public,
+               "With PKCS#11: print the token's document key's public key (PEM, generating the "
+               "key in the token when it has none) for a CA to certify, and exit");
   app.add_flag("--list-keys", list_keys, "Print the keys (generating the first) and exit");
   CLI11_PARSE(app, argc, argv);
-  if (!list_keys && socket_path.empty()) return Fail("--socket is required");
+  if (!list_keys && !document_public && socket_path.empty()) {
+    return Fail("--socket is required");
+  }
 
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
@@ -223,10 +229,29 @@ int main(int argc, char** argv) {
   auto keks = vault::FileKeyHolder::Open(kek_dir);
   if (!keks.ok()) return Fail(keks.error().ToString());
   signer::Service service(std::move(*ring), std::move(*policy), std::move(tsa), std::move(*keks));
-  if (document_key.empty() != document_cert.empty()) {
+  if (p11) {
+    // The document key in the token, as the log and TSA keys (ECDSA P-256: every HSM has it).
+    if (!document_key.empty()) {
+      return Fail("with PKCS#11 the document key is the token's: drop --document-key");
+    }
+    if (document_public || !document_cert.empty()) {
+      signer::Pkcs11Options o = *p11;
+      o.key_label = key_label + "-document";
+      auto token_key = signer::Pkcs11EcdsaP256Key::Open(o);
+      if (!token_key.ok()) return Fail(token_key.error().ToString());
+      if (document_public) {
+        std::cout << signer::TokenPublicKeyPem(**token_key);
+        return 0;
+      }
+      auto document = signer::OpenTokenDocumentSigning(std::move(*token_key), document_cert);
+      if (!document.ok()) return Fail(document.error().ToString());
+      service.set_document(std::move(*document));
+    }
+  } else if (document_public) {
+    return Fail("--document-public-key is for a document key in a PKCS#11 token");
+  } else if (document_key.empty() != document_cert.empty()) {
     return Fail("--document-key and --document-cert go together");
-  }
-  if (!document_key.empty()) {
+  } else if (!document_key.empty()) {
     auto document = signer::OpenDocumentSigning(document_key, document_cert);
     if (!document.ok()) return Fail(document.error().ToString());
     service.set_document(std::move(*document));

@@ -33,9 +33,10 @@ common::Error Refused(const std::string& why) {
 
 }  // namespace
 
-common::Result<DocumentSigning> OpenDocumentSigning(const std::string& key_path,
-                                                    const std::string& cert_path) {
-  DocumentSigning d;
+namespace {
+
+// The first certificate of the PEM at `cert_path`, its text kept in `d`.
+common::Result<common::X509Ptr> ReadCertificate(const std::string& cert_path, DocumentSigning& d) {
   ASSIGN_OR_RETURN(d.cert_pem, ReadFile(cert_path));
   common::BioPtr cb{BIO_new_mem_buf(d.cert_pem.data(), static_cast<int>(d.cert_pem.size()))};
   common::X509Ptr cert{PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr)};
@@ -43,13 +44,57 @@ common::Result<DocumentSigning> OpenDocumentSigning(const std::string& key_path,
     ERR_clear_error();
     return common::Error::InvalidInput(cert_path + ": no PEM certificate");
   }
-  ASSIGN_OR_RETURN(d.key, common::ReadSigningKeyFile(key_path, cert.get(), cert_path));
-  EssV2Ptr ess{OSSL_ESS_signing_cert_v2_new_init(EVP_sha256(), cert.get(), nullptr, 0)};
+  return cert;
+}
+
+common::Status SetSigningCertificate(X509* cert, DocumentSigning& d) {
+  EssV2Ptr ess{OSSL_ESS_signing_cert_v2_new_init(EVP_sha256(), cert, nullptr, 0)};
   unsigned char* der = nullptr;
   const int len = ess ? i2d_ESS_SIGNING_CERT_V2(ess.get(), &der) : -1;
   if (len <= 0) return common::Error::Internal("SigningCertificateV2: " + common::OpenSslError());
   d.signing_cert_v2_der.assign(reinterpret_cast<char*>(der), static_cast<size_t>(len));
   OPENSSL_free(der);
+  return common::Ok();
+}
+
+}  // namespace
+
+common::Result<DocumentSigning> OpenDocumentSigning(const std::string& key_path,
+                                                    const std::string& cert_path) {
+  DocumentSigning d;
+  ASSIGN_OR_RETURN(common::X509Ptr cert, ReadCertificate(cert_path, d));
+  ASSIGN_OR_RETURN(d.key, common::ReadSigningKeyFile(key_path, cert.get(), cert_path));
+  RETURN_IF_ERROR(SetSigningCertificate(cert.get(), d));
+  return d;
+}
+
+std::string TokenPublicKeyPem(const Pkcs11EcdsaP256Key& key) {
+  const std::string& der = key.public_spki_der();
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  common::EvpPkeyPtr pub{d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()))};
+  common::BioPtr bio{BIO_new(BIO_s_mem())};
+  if (!pub || !bio || PEM_write_bio_PUBKEY(bio.get(), pub.get()) != 1) return "";
+  char* text = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &text);
+  return std::string(text, static_cast<size_t>(n));
+}
+
+common::Result<DocumentSigning> OpenTokenDocumentSigning(std::unique_ptr<Pkcs11EcdsaP256Key> key,
+                                                         const std::string& cert_path) {
+  DocumentSigning d;
+  ASSIGN_OR_RETURN(common::X509Ptr cert, ReadCertificate(cert_path, d));
+  unsigned char* der = nullptr;
+  const int len = i2d_PUBKEY(X509_get0_pubkey(cert.get()), &der);
+  const bool same = len > 0 && std::string_view(reinterpret_cast<char*>(der),
+                                                static_cast<size_t>(len)) == key->public_spki_der();
+  OPENSSL_free(der);
+  if (!same) {
+    return common::Error::InvalidInput(
+        cert_path + " is not the certificate of the token's document key " + key->uri() +
+        ": have one issued for its public key,\n" + TokenPublicKeyPem(*key));
+  }
+  RETURN_IF_ERROR(SetSigningCertificate(cert.get(), d));
+  d.token = std::move(key);
   return d;
 }
 
@@ -98,6 +143,7 @@ common::Result<common::Hash> CheckDocumentSigningRequest(std::string_view der,
 
 common::Result<std::string> SignDocumentDigest(const DocumentSigning& document,
                                                const common::Hash& digest) {
+  if (document.token) return document.token->SignDigest(digest);
   common::EvpPkeyCtxPtr ctx{EVP_PKEY_CTX_new_from_pkey(nullptr, document.key.get(), nullptr)};
   size_t len = 0;
   if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 ||

@@ -680,3 +680,116 @@ TEST_F(SignerE2eTest, TheDocumentKeyStaysInTheSigner) {
 }
 
 }  // namespace
+
+// With PKCS#11 the document key is the token's too: the operator prints its public key, has a
+// certificate issued for it, and certificate.pdf is signed by the token (pdfsig: valid); a
+// certificate for another key, and a key file beside the token, stop the signer at start.
+TEST_F(SignerE2eTest, TheDocumentKeyInTheTokenSignsThePdf) {
+  e2e::SoftHsmToken token("notary doc");
+  ASSERT_TRUE(token.ok()) << token.init_output();
+  const std::string keys = dir_ + "/document";
+  std::filesystem::create_directories(keys);
+  std::vector<std::string> base = {
+      "env",      token.Env(),      e2e::SignerBinary(), "--state-dir", dir_ + "/signer/state",
+      "--origin", "notary.test/log"};
+  std::filesystem::create_directories(dir_ + "/signer/state");
+  for (const std::string& f : token.SignerFlags("notary-log")) base.push_back(f);
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunCommand(args, "", 60);
+  };
+  // 1. The token's public key, generated in the token on first asking; the same the second time.
+  // (The command's output has the signer's log lines before the key.)
+  auto pem_of = [](const std::string& out) {
+    const size_t begin = out.find("-----BEGIN PUBLIC KEY-----");
+    const size_t end = out.find("-----END PUBLIC KEY-----\n");
+    if (begin == std::string::npos || end == std::string::npos) return std::string();
+    return out.substr(begin, end + 25 - begin);
+  };
+  auto first = with({"--document-public-key"});
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  const std::string pub = pem_of(first.out);
+  ASSERT_FALSE(pub.empty()) << first.out;
+  EXPECT_EQ(pem_of(with({"--document-public-key"}).out), pub);
+  testsupport::WriteFile(keys + "/token-pub.pem", pub);
+  // 2. A CA issues the document certificate for that public key (openssl -force_pubkey).
+  ASSERT_EQ(RunCommand({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", keys + "/ca.key", "-out",
+                        keys + "/ca.pem", "-days", "30", "-subj", "/CN=Operator CA"})
+                .exit_code,
+            0);
+  ASSERT_EQ(RunCommand({"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", keys + "/throwaway.key",
+                        "-out", keys + "/doc.csr", "-subj", "/O=ACME/CN=Token Held Document Key"})
+                .exit_code,
+            0);
+  auto issued = RunCommand({"openssl", "x509", "-req", "-in", keys + "/doc.csr", "-CA",
+                            keys + "/ca.pem", "-CAkey", keys + "/ca.key", "-force_pubkey",
+                            keys + "/token-pub.pem", "-days", "30", "-out", keys + "/doc.pem"});
+  ASSERT_EQ(issued.exit_code, 0) << issued.out;
+  testsupport::WriteFile(keys + "/chain.pem", testsupport::ReadFile(keys + "/doc.pem") +
+                                                  testsupport::ReadFile(keys + "/ca.pem"));
+  // A certificate of another key is refused, naming the key to certify.
+  ASSERT_EQ(RunCommand({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", keys + "/other.key", "-out",
+                        keys + "/other.pem", "-days", "30", "-subj", "/CN=Other"})
+                .exit_code,
+            0);
+  auto wrong = with({"--document-cert", keys + "/other.pem", "--list-keys"});
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.out.find("is not the certificate of the token's document key"), std::string::npos)
+      << wrong.out;
+  EXPECT_NE(wrong.out.find(pub), std::string::npos) << wrong.out;
+  // A key file beside the token: refused.
+  ::chmod((keys + "/other.key").c_str(), 0600);
+  auto beside = with({"--document-key", keys + "/other.key", "--document-cert", keys + "/other.pem",
+                      "--list-keys"});
+  EXPECT_NE(beside.exit_code, 0);
+  EXPECT_NE(beside.out.find("drop --document-key"), std::string::npos) << beside.out;
+
+  // 3. The signer holds the token's key; notaryd is given the chain only.
+  std::vector<std::string> flags = token.SignerFlags("notary-log");
+  flags.insert(flags.end(), {"--document-cert", keys + "/chain.pem"});
+  signer_ = std::make_unique<e2e::SignerProcess>(dir_ + "/signer", flags,
+                                                 std::vector<std::string>{token.Env()});
+  ASSERT_TRUE(signer_->Start()) << signer_->Log();
+  std::vector<std::string> node_flags = SignerFlag();
+  node_flags.insert(node_flags.end(), {"--document-cert", keys + "/chain.pem"});
+  node_ = std::make_unique<e2e::NotarydProcess>(db_.AppUrl(), db_.OwnerUrl(), dir_ + "/data",
+                                                node_flags);
+  ASSERT_TRUE(node_->ready()) << node_->Log();
+  api_key_ = e2e::MakeKey(db_.AppUrl(), "default", "ingest,read");
+  auto sent = RunCommand({"curl", "-s", "-H", "Authorization: Bearer " + api_key_, "-H",
+                          "Content-Type: message/rfc822", "-H", "X-Envelope-From: a@example.com",
+                          "-H", "X-Envelope-To: b@example.org", "--data-binary",
+                          "From: a@example.com\r\nSubject: s\r\n\r\nbody\r\n",
+                          node_->Http("/v1/messages")});
+  const std::string id = json::parse(sent.out, nullptr, false).value("id", "");
+  ASSERT_FALSE(id.empty()) << sent.out;
+  ASSERT_EQ(Download(id, dir_ + "/bundle.zip"), 200);
+  ASSERT_EQ(
+      RunCommand({"unzip", "-q", dir_ + "/bundle.zip", "certificate.pdf", "-d", dir_ + "/bundle"})
+          .exit_code,
+      0);
+  auto sig = RunCommand({"pdfsig", dir_ + "/bundle/certificate.pdf"});
+  EXPECT_NE(sig.out.find("Signature Validation: Signature is Valid."), std::string::npos)
+      << sig.out;
+  EXPECT_NE(sig.out.find("Signer Certificate Common Name: Token Held Document Key"),
+            std::string::npos)
+      << sig.out;
+  // notary-verify names the token's certificate, as GET /v1/keys publishes it.
+  auto verified =
+      RunCommand({testsupport::BinaryDir() + "/cli/notary-verify", dir_ + "/bundle.zip", "--json"});
+  auto report = json::parse(verified.out, nullptr, false);
+  const std::string fp =
+      RunCommand({"sh", "-c",
+                  "openssl x509 -in " + keys + "/doc.pem -outform DER | sha256sum | cut -c1-64"})
+          .out;
+  EXPECT_EQ(report["certificate_pdf"].value("signature", ""), "intact") << verified.out;
+  EXPECT_EQ(report["certificate_pdf"].value("signer_fingerprint", "") + "\n", fp);
+  auto published =
+      json::parse(RunCommand({"curl", "-s", node_->Http("/v1/keys")}).out, nullptr, false);
+  EXPECT_EQ(published["document"].value("fingerprint_sha256", "") + "\n", fp);
+  EXPECT_EQ(published["document"]["certificates_pem"].size(), 2u);
+}

@@ -13,21 +13,24 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "common/bytes.h"
 #include "common/ossl.h"
 #include "common/result.h"
+#include "signer/pkcs11_key.h"
 
 namespace signer {
 
 inline constexpr size_t kMaxDocumentAttributesBytes = 4096;
 
 struct DocumentSigning {
-  common::EvpPkeyPtr key;
-  std::string cert_pem;             // the document certificate, then its chain
-  std::string signing_cert_v2_der;  // the SigningCertificateV2 value it must carry
+  common::EvpPkeyPtr key;                     // from a file, or
+  std::unique_ptr<Pkcs11EcdsaP256Key> token;  // in a PKCS#11 token (never leaves it)
+  std::string cert_pem;                       // the document certificate, then its chain
+  std::string signing_cert_v2_der;            // the SigningCertificateV2 value it must carry
 };
 
 // `key_path`: PEM private key (EC of 256 bits or more, or RSA of 2048 or more) readable by its
@@ -35,6 +38,13 @@ struct DocumentSigning {
 // naming what is wrong (mode, parse, strength, a key that is not the certificate's).
 common::Result<DocumentSigning> OpenDocumentSigning(const std::string& key_path,
                                                     const std::string& cert_path);
+// The same with the key in a token (ECDSA P-256, sensitive, not extractable): kInvalidInput
+// when the certificate is not for that key, saying so and giving the key's public key (PEM)
+// for a certificate to be issued for it.
+common::Result<DocumentSigning> OpenTokenDocumentSigning(std::unique_ptr<Pkcs11EcdsaP256Key> key,
+                                                         const std::string& cert_path);
+// The PEM SubjectPublicKeyInfo of a token key, for a CA to certify.
+std::string TokenPublicKeyPem(const Pkcs11EcdsaP256Key& key);
 
 // SHA-256 of `signed_attrs_der` when it is such a request. Errors: kInvalidInput for malformed
 // or oversize input, kPermissionDenied (naming why) for well-formed attributes of another kind.
