@@ -120,6 +120,13 @@ class SignerE2eTest : public ::testing::Test {
     return std::atoi(r.out.c_str());
   }
 
+  // What pdfsig says of the certificate.pdf inside bundle `zip` ("" without one).
+  std::string BundlePdfSig(const std::string& zip) {
+    const std::string out = zip + ".d";
+    if (RunCommand({"unzip", "-qo", zip, "certificate.pdf", "-d", out}).exit_code != 0) return "";
+    return RunCommand({"pdfsig", out + "/certificate.pdf"}).out;
+  }
+
   // The built-in TSA's root, pinned for notary-verify as an operator takes it: `notaryctl
   // tsa-ca`, which reads data/tsa/ca.pem while notaryd holds the TSA key, else the root (last
   // certificate) of the chain notaryd keeps of the signer's TSA.
@@ -575,21 +582,12 @@ TEST_F(SignerE2eTest, TheDocumentKeyStaysInTheSigner) {
       std::make_unique<e2e::NotarydProcess>(db_.AppUrl(), db_.OwnerUrl(), dir_ + "/data", flags);
   ASSERT_TRUE(node_->ready()) << node_->Log();
   api_key_ = e2e::MakeKey(db_.AppUrl(), "default", "ingest,read,cases");
-  auto sent = RunCommand({"curl", "-s", "-H", "Authorization: Bearer " + api_key_, "-H",
-                          "Content-Type: message/rfc822", "-H", "X-Envelope-From: a@example.com",
-                          "-H", "X-Envelope-To: b@example.org", "--data-binary",
-                          "From: a@example.com\r\nSubject: s\r\n\r\nbody\r\n",
-                          node_->Http("/v1/messages")});
-  const std::string id = json::parse(sent.out, nullptr, false).value("id", "");
-  ASSERT_FALSE(id.empty()) << sent.out;
+  std::string sent;
+  const std::string id = SendOne(*node_, "document", &sent);
+  ASSERT_FALSE(id.empty()) << sent;
   ASSERT_EQ(Download(id, dir_ + "/bundle.zip"), 200);
   // The bundle's own certificate.pdf is signed through the signer too.
-  ASSERT_EQ(
-      RunCommand({"unzip", "-q", dir_ + "/bundle.zip", "certificate.pdf", "-d", dir_ + "/bundle"})
-          .exit_code,
-      0);
-  EXPECT_NE(RunCommand({"pdfsig", dir_ + "/bundle/certificate.pdf"})
-                .out.find("Signature Validation: Signature is Valid."),
+  EXPECT_NE(BundlePdfSig(dir_ + "/bundle.zip").find("Signature Validation: Signature is Valid."),
             std::string::npos);
   auto Post = [&](const std::string& path, const json& body) {
     return RunCommand({"curl", "-s", "-H", "Authorization: Bearer " + api_key_, "-H",
@@ -760,24 +758,14 @@ TEST_F(SignerE2eTest, TheDocumentKeyInTheTokenSignsThePdf) {
                                                 node_flags);
   ASSERT_TRUE(node_->ready()) << node_->Log();
   api_key_ = e2e::MakeKey(db_.AppUrl(), "default", "ingest,read");
-  auto sent = RunCommand({"curl", "-s", "-H", "Authorization: Bearer " + api_key_, "-H",
-                          "Content-Type: message/rfc822", "-H", "X-Envelope-From: a@example.com",
-                          "-H", "X-Envelope-To: b@example.org", "--data-binary",
-                          "From: a@example.com\r\nSubject: s\r\n\r\nbody\r\n",
-                          node_->Http("/v1/messages")});
-  const std::string id = json::parse(sent.out, nullptr, false).value("id", "");
-  ASSERT_FALSE(id.empty()) << sent.out;
+  std::string sent;
+  const std::string id = SendOne(*node_, "document", &sent);
+  ASSERT_FALSE(id.empty()) << sent;
   ASSERT_EQ(Download(id, dir_ + "/bundle.zip"), 200);
-  ASSERT_EQ(
-      RunCommand({"unzip", "-q", dir_ + "/bundle.zip", "certificate.pdf", "-d", dir_ + "/bundle"})
-          .exit_code,
-      0);
-  auto sig = RunCommand({"pdfsig", dir_ + "/bundle/certificate.pdf"});
-  EXPECT_NE(sig.out.find("Signature Validation: Signature is Valid."), std::string::npos)
-      << sig.out;
-  EXPECT_NE(sig.out.find("Signer Certificate Common Name: Token Held Document Key"),
-            std::string::npos)
-      << sig.out;
+  const std::string sig = BundlePdfSig(dir_ + "/bundle.zip");
+  EXPECT_NE(sig.find("Signature Validation: Signature is Valid."), std::string::npos) << sig;
+  EXPECT_NE(sig.find("Signer Certificate Common Name: Token Held Document Key"), std::string::npos)
+      << sig;
   // notary-verify names the token's certificate, as GET /v1/keys publishes it.
   auto verified =
       RunCommand({testsupport::BinaryDir() + "/cli/notary-verify", dir_ + "/bundle.zip", "--json"});
