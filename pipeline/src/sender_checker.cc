@@ -26,6 +26,7 @@ common::Result<storage::AuthenticationRow> CheckSender(const storage::UncheckedM
   const notary::AuthenticationResults& results = evaluation.results;
   storage::AuthenticationRow row;
   row.receipt_id = message.receipt_id;
+  row.tenant = message.tenant;
   row.checked_at_us = clock.NowMicros();
   ASSIGN_OR_RETURN(row.results, results.Encode());
   ASSIGN_OR_RETURN(row.dns_archive, notary::EncodeDnsArchive(evaluation.answers));

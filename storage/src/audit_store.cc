@@ -21,7 +21,8 @@ namespace {
   " l.authentication_of::text, a.record, a.results, a.dns_archive, ar.leaf_hash"
 #define AUTHENTICATION_JOINS                                           \
   " LEFT JOIN authentications a ON a.receipt_id = l.authentication_of" \
-  " LEFT JOIN receipts ar ON ar.id = a.receipt_id" ACTION_JOINS
+  " LEFT JOIN receipts ar ON ar.id = a.receipt_id"                     \
+  " LEFT JOIN tenants atn ON atn.id = ar.tenant_id" ACTION_JOINS
 // An action record's leaf (migration 0011): its row, with its tenant's name.
 #define ACTION_COLUMNS \
   ", x.id, x.action, x.subject, x.acted_at_us, x.actor, x.details, x.record, xt.name"
@@ -32,6 +33,9 @@ namespace {
 // against the envelope digest once they are opened.
 #define FIELDS_COLUMNS ", f.kek_id, f.wrapped_key, f.data"
 #define FIELDS_JOINS " LEFT JOIN receipt_fields f ON f.receipt_id = r.id"
+// An authentication record's results and DNS archive sealed at rest (migration 0019), with the
+// tenant whose key pair opens them.
+#define AUTHENTICATION_SEALED_COLUMNS ", atn.name, a.kek_id, a.wrapped_key, a.sealed"
 constexpr const char* kLeafRange =
     "SELECT l.leaf_index, l.block_height, r.leaf_record, l.leaf_hash, r.id::text, t.name,"
     " r.received_at_us, r.raw_sha256, r.canonical_sha256, r.parts_root, r.envelope_digest,"
@@ -39,6 +43,7 @@ constexpr const char* kLeafRange =
     " r.client_port::int8, r.helo, r.tls_protocol, r.tls_cipher, r.leaf_version::int8,"
     " r.source, r.listener, r.node, r.client_name, r.auth_user, r.queue_id, r.asserted_by,"
     " r.journal_report_sha256," AUTHENTICATION_COLUMNS ACTION_COLUMNS FIELDS_COLUMNS
+        AUTHENTICATION_SEALED_COLUMNS
     " FROM leaves l"
     " LEFT JOIN receipts r ON r.id = l.receipt_id"
     " LEFT JOIN tenants t ON t.id = r.tenant_id" FIELDS_JOINS AUTHENTICATION_JOINS
@@ -51,6 +56,7 @@ constexpr const char* kLeafRangeWithBytes =
     " r.client_port::int8, r.helo, r.tls_protocol, r.tls_cipher, r.leaf_version::int8,"
     " r.source, r.listener, r.node, r.client_name, r.auth_user, r.queue_id, r.asserted_by,"
     " r.journal_report_sha256," AUTHENTICATION_COLUMNS ACTION_COLUMNS FIELDS_COLUMNS
+        AUTHENTICATION_SEALED_COLUMNS
     ", b.data,"
     " (SELECT array_agg(p.salt ORDER BY p.ordinal) FROM message_parts p"
     "  WHERE p.receipt_id = r.id), sb.kek_id, sb.wrapped_key, sb.data"
@@ -134,6 +140,8 @@ constexpr Oid kLeafTypes[] = {
     kInt8, kText, kText, kInt8, kText, kBytea, kBytea, kText,
     // The receipt's sealed personal fields (migration 0016).
     kText, kBytea, kBytea,
+    // An authentication record's sealed results and archive, and its tenant (migration 0019).
+    kText, kText, kBytea, kBytea,
     // With the bytes: the bytes, and the receipt's part salts (canonical form version 2); the
     // bytes sealed at rest instead (migration 0012).
     kBytea, kByteaArray, kText, kBytea, kBytea};
@@ -210,6 +218,19 @@ bool LeafChunk::SealedFieldsAt(size_t i, FieldsToOpen& out) const {
   return true;
 }
 
+bool LeafChunk::SealedSenderEvidenceAt(size_t i, SenderEvidenceToOpen& out) const {
+  const Impl& c = *impl_;
+  const int r = static_cast<int>(i);
+  if (c.Null(r, 48)) return false;
+  c.Bytes(r, 45, out.tenant);
+  c.Bytes(r, 29, out.receipt_id);
+  c.Bytes(r, 30, out.record);
+  c.Bytes(r, 46, out.kek_id);
+  c.Bytes(r, 47, out.wrapped_key);
+  c.Bytes(r, 48, out.data);
+  return true;
+}
+
 common::Status LeafChunk::Decode(size_t i, StoredLeaf& out) const {
   const Impl& c = *impl_;
   const int r = static_cast<int>(i);
@@ -271,16 +292,23 @@ common::Status LeafChunk::Decode(size_t i, StoredLeaf& out) const {
   c.Bytes(r, 42, out.fields_kek_id);
   c.Bytes(r, 43, out.fields_wrapped_key);
   c.Bytes(r, 44, out.fields_data);
-  out.sealed = out.bytes_read && c.Null(r, 45) && !c.Null(r, 47);
+  out.authentication_sealed = !c.Null(r, 48);
+  out.authentication_opened = false;
+  out.authentication_bad = false;
+  c.Bytes(r, 45, out.authentication_tenant);
+  c.Bytes(r, 46, out.authentication_kek_id);
+  c.Bytes(r, 47, out.authentication_wrapped_key);
+  c.Bytes(r, 48, out.authentication_sealed_data);
+  out.sealed = out.bytes_read && c.Null(r, 49) && !c.Null(r, 51);
   out.sealed_bad = false;
-  out.has_bytes = out.bytes_read && (!c.Null(r, 45) || out.sealed);
+  out.has_bytes = out.bytes_read && (!c.Null(r, 49) || out.sealed);
   out.part_salts.clear();
   if (out.bytes_read) {
-    ok = ok && c.TextArray(r, 46, out.part_salts, kBytea);
-    c.Bytes(r, 45, out.raw);
-    c.Bytes(r, 47, out.sealed_kek_id);
-    c.Bytes(r, 48, out.sealed_wrapped_key);
-    c.Bytes(r, 49, out.sealed_data);
+    ok = ok && c.TextArray(r, 50, out.part_salts, kBytea);
+    c.Bytes(r, 49, out.raw);
+    c.Bytes(r, 51, out.sealed_kek_id);
+    c.Bytes(r, 52, out.sealed_wrapped_key);
+    c.Bytes(r, 53, out.sealed_data);
   } else {
     out.raw.clear();
   }
@@ -510,7 +538,7 @@ common::Result<LeafChunk> LeafRangeReader::Read(int64_t first, int64_t end) {
   PGresult* r = chunk->rows.get();
   if (PQresultStatus(r) != PGRES_TUPLES_OK) return PqError(c, r, "reading leaves failed");
   // The decoder reads each column as the type it expects: check them once per range.
-  const int columns = impl_->with_bytes ? 50 : 45;
+  const int columns = impl_->with_bytes ? 54 : 49;
   if (PQnfields(r) != columns) return common::Error::Internal("unexpected leaf columns");
   for (int k = 0; k < columns; ++k) {
     if (PQftype(r, k) != kLeafTypes[k] || PQfformat(r, k) != 1) {

@@ -151,40 +151,15 @@ common::Result<PersonalFields> OpenOne(const vault::Key& key, const FieldsToOpen
 
 common::Result<std::vector<common::Result<PersonalFields>>> OpenFields(
     vault::Wrapper& wrapper, const std::vector<FieldsToOpen>& rows) {
-  std::map<std::pair<std::string, std::string>, std::vector<size_t>> groups;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    groups[{rows[i].tenant, rows[i].sealed.kek_id}].push_back(i);
-  }
+  std::vector<WrappedKeyRef> refs;
+  refs.reserve(rows.size());
+  for (const FieldsToOpen& r : rows)
+    refs.push_back({&r.tenant, &r.sealed.kek_id, &r.sealed.wrapped_key});
   std::vector<common::Result<PersonalFields>> out(rows.size(),
                                                   common::Error::Internal("not opened"));
-  for (const auto& [group, positions] : groups) {
-    std::vector<std::string> wrapped;
-    wrapped.reserve(positions.size());
-    for (size_t at : positions) wrapped.push_back(rows[at].sealed.wrapped_key);
-    auto keys = wrapper.Unwrap(group.first, group.second, wrapped);
-    if (!keys.ok() && keys.error().code() == common::ErrorCode::kVerifyFailed) {
-      // One wrapped key of the group is bad: unwrap the group's one at a time to say which.
-      for (size_t at : positions) {
-        auto one = wrapper.Unwrap(group.first, group.second,
-                                  std::span<const std::string>(&rows[at].sealed.wrapped_key, 1));
-        if (!one.ok() && one.error().code() != common::ErrorCode::kVerifyFailed) {
-          return one.error();
-        }
-        if (!one.ok()) {
-          out[at] = one.error();
-          continue;
-        }
-        out[at] = OpenOne((*one)[0], rows[at]);
-        OPENSSL_cleanse((*one)[0].data(), (*one)[0].size());
-      }
-      continue;
-    }
-    if (!keys.ok()) return keys.error();
-    for (size_t k = 0; k < positions.size(); ++k) {
-      out[positions[k]] = OpenOne((*keys)[k], rows[positions[k]]);
-    }
-    for (vault::Key& k : *keys) OPENSSL_cleanse(k.data(), k.size());
-  }
+  RETURN_IF_ERROR(UnwrapEach(
+      wrapper, refs, [&](size_t i, const vault::Key& key) { out[i] = OpenOne(key, rows[i]); },
+      [&](size_t i, const common::Error& e) { out[i] = e; }));
   return out;
 }
 

@@ -3,6 +3,9 @@
 #include <openssl/crypto.h>
 
 #include <map>
+#include <span>
+#include <string_view>
+#include <utility>
 
 #include "common/sha256.h"
 #include "vault/aead.h"
@@ -14,6 +17,42 @@ std::string BlobAad(const std::string& tenant, const common::Hash& sha256) {
   common::AppendLengthPrefixed(aad, tenant);
   common::AppendBytes(aad, sha256);
   return aad;
+}
+
+common::Status UnwrapEach(vault::Wrapper& wrapper, const std::vector<WrappedKeyRef>& rows,
+                          const std::function<void(size_t, const vault::Key&)>& open,
+                          const std::function<void(size_t, const common::Error&)>& bad) {
+  std::map<std::pair<std::string_view, std::string_view>, std::vector<size_t>> groups;
+  for (size_t i = 0; i < rows.size(); ++i) groups[{*rows[i].tenant, *rows[i].kek_id}].push_back(i);
+  for (const auto& [group, positions] : groups) {
+    const std::string& tenant = *rows[positions[0]].tenant;
+    const std::string& kek_id = *rows[positions[0]].kek_id;
+    std::vector<std::string> wrapped;
+    wrapped.reserve(positions.size());
+    for (size_t at : positions) wrapped.push_back(*rows[at].wrapped_key);
+    auto keys = wrapper.Unwrap(tenant, kek_id, wrapped);
+    if (!keys.ok() && keys.error().code() == common::ErrorCode::kVerifyFailed) {
+      // One wrapped key of the group is bad: unwrap the group's one at a time to say which.
+      for (size_t at : positions) {
+        auto one =
+            wrapper.Unwrap(tenant, kek_id, std::span<const std::string>(rows[at].wrapped_key, 1));
+        if (!one.ok() && one.error().code() != common::ErrorCode::kVerifyFailed) {
+          return one.error();
+        }
+        if (!one.ok()) {
+          bad(at, one.error());
+          continue;
+        }
+        open(at, (*one)[0]);
+        OPENSSL_cleanse((*one)[0].data(), (*one)[0].size());
+      }
+      continue;
+    }
+    if (!keys.ok()) return keys.error();
+    for (size_t k = 0; k < positions.size(); ++k) open(positions[k], (*keys)[k]);
+    for (vault::Key& k : *keys) OPENSSL_cleanse(k.data(), k.size());
+  }
+  return common::Ok();
 }
 
 common::Result<std::vector<SealedValue>> SealForTenants(vault::Wrapper& wrapper,

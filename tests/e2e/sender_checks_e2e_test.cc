@@ -126,13 +126,31 @@ TEST_F(SenderChecksTest, SignedMessageIsCheckedArchivedSealedAndAudited) {
                  "SELECT count(*) FROM leaves l JOIN receipts r ON r.id = l.authentication_of"
                  " JOIN leaves m ON m.receipt_id = r.id WHERE m.leaf_index < l.leaf_index"),
             "1");
-  // Both audit modes: the default reads no message bytes, --canonical reads them all.
+  // At rest the results and the DNS answers are ciphertext (migration 0019): the row's own
+  // columns are empty, and nothing of the sender's address or domain is in the clear.
+  EXPECT_EQ(Psql(db_.SuperUrl(),
+                 "SELECT length(results) || ' ' || length(dns_archive) || ' ' ||"
+                 " (sealed IS NOT NULL) || ' ' ||"
+                 " (position(convert_to('acme.example', 'UTF8') in sealed) = 0)"
+                 " FROM authentications"),
+            "0 0 true true");
+  // Both audit modes: the default reads no message bytes, --canonical reads them all. With
+  // the key holder's folder the sealed checks are opened and compared with their record;
+  // without it, they are counted as not opened.
   for (const char* mode : {"--quiet", "--canonical"}) {
-    auto audit = RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "audit", mode},
+    auto audit = RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "audit", mode,
+                             "--data-dir", dir_ + "/data"},
                             "", 120);
     EXPECT_EQ(audit.exit_code, 0) << mode << ": " << audit.out;
     EXPECT_NE(audit.out.find("audit: OK"), std::string::npos) << mode << ": " << audit.out;
+    EXPECT_EQ(audit.out.find("sender checks sealed at rest not opened"), std::string::npos)
+        << audit.out;
   }
+  auto unopened =
+      RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "audit"}, "", 120);
+  EXPECT_EQ(unopened.exit_code, 0) << unopened.out;
+  EXPECT_NE(unopened.out.find("; 1 sender checks sealed at rest not opened"), std::string::npos)
+      << unopened.out;
 }
 
 // The checks are on unless turned off: a notaryd given only a resolver checks the sender.
@@ -619,20 +637,49 @@ TEST_F(SenderBundleTest, ARecordedFailIsReverifiedAsAFail) {
 
 TEST_F(SenderChecksTest, StoredResultsCannotBeChangedOrPairedWithAnotherRecord) {
   std::string id = Send(Signed(kMessage));
+  std::string other = Send(kMessage);  // unsigned: other results
   ASSERT_FALSE(id.empty());
+  ASSERT_FALSE(other.empty());
   Authentication(id);
-  // Append-only for every role, and the CHECK ties the row's columns to its record's digests.
+  Authentication(other);
+  auto audit = [&] {
+    return RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "audit", "--quiet",
+                       "--data-dir", dir_ + "/data"},
+                      "", 120);
+  };
+  ASSERT_EQ(audit().exit_code, 0);
+  // Append-only for every role.
   auto update = RunCommand({"psql", "-X", "-q", db_.SuperUrl(), "-c",
                             "UPDATE authentications SET results = results || '\\x00'::bytea"});
   EXPECT_NE(update.exit_code, 0) << update.out;
   EXPECT_NE(update.out.find("append-only"), std::string::npos) << update.out;
-  // With the triggers off (as a superuser may), the CHECK still refuses results that are not
-  // the ones the record's digest names.
-  auto forged = RunCommand({"psql", "-X", "-q", db_.SuperUrl(), "-c",
-                            "SET session_replication_role = replica;"
-                            " UPDATE authentications SET results = results || '\\x00'::bytea"});
-  EXPECT_NE(forged.exit_code, 0) << forged.out;
-  EXPECT_NE(forged.out.find("authentications_record_binds_row"), std::string::npos) << forged.out;
+  // With the triggers off (as a superuser may), the CHECK still refuses results in the clear
+  // beside sealed ones, and a row in the clear without the results its record's digest names.
+  for (const char* sql :
+       {"UPDATE authentications SET results = '\\x00'::bytea",
+        "UPDATE authentications SET sealed = NULL, kek_id = NULL, wrapped_key = NULL"}) {
+    auto forged = RunCommand({"psql", "-X", "-q", db_.SuperUrl(), "-c",
+                              std::string("SET session_replication_role = replica; ") + sql});
+    EXPECT_NE(forged.exit_code, 0) << sql << ": " << forged.out;
+    EXPECT_NE(forged.out.find("authentications_record_binds_row"), std::string::npos) << forged.out;
+  }
+  // The CHECK cannot see into ciphertext: the other message's sealed results copied onto this
+  // one's row pass it, but they do not open as this receipt's, and the message's page and the
+  // audit say so.
+  auto moved = RunCommand(
+      {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", db_.SuperUrl(), "-c",
+       "SET session_replication_role = replica; UPDATE authentications d SET sealed = o.sealed,"
+       " wrapped_key = o.wrapped_key FROM authentications o WHERE d.receipt_id = '" +
+           id + "' AND o.receipt_id = '" + other + "'"});
+  ASSERT_EQ(moved.exit_code, 0) << moved.out;
+  auto page = RunCommand({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                          "Authorization: Bearer " + key_, node_->Http("/v1/messages/" + id)});
+  EXPECT_EQ(page.out, "500");
+  auto failed = audit();
+  EXPECT_NE(failed.exit_code, 0) << failed.out;
+  EXPECT_NE(failed.out.find("receipt " + id), std::string::npos) << failed.out;
+  EXPECT_NE(failed.out.find("sealed sender evidence does not open"), std::string::npos)
+      << failed.out;
 }
 
 }  // namespace

@@ -11,6 +11,8 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "common/bytes.h"
+#include "common/sha256.h"
 #include "log/authentication_record.h"
 #include "pipeline/ingest.h"
 #include "receipt/receipt.h"
@@ -18,6 +20,7 @@
 #include "storage/migrations.h"
 #include "support/manual_clock.h"
 #include "support/test_support.h"
+#include "vault/key_wrapper.h"
 
 namespace {
 
@@ -181,6 +184,61 @@ TEST_F(SenderCheckerTest, GivingWayToIngestNeverStopsTheChecks) {
       testsupport::WaitUntil([&] { return checker.checked() == 3u; }, std::chrono::seconds(60)));
   checker.Stop();
   EXPECT_GT(asked.load(), 0) << "the checker asked whether ingest was busy";
+}
+
+// With a key holder the results and the DNS archive are sealed for the message's tenant
+// (migration 0019) and read back whole; results sealed anew for the same receipt by someone
+// holding the tenant's key pair open, but are not the ones the record binds, and are refused.
+TEST_F(SenderCheckerTest, SealedResultsReadBackAndResealedOnesAreRefused) {
+  auto holder = vault::FileKeyHolder::Open(testsupport::MakeTempDir("keks"));
+  ASSERT_TRUE(holder.ok());
+  vault::Wrapper wrapper(**holder);
+  storage::AuthenticationStore sealed_store(*db_, &wrapper);
+  std::vector<std::string> ids = Store(1);
+  ASSERT_EQ(ids.size(), 1u);
+  testsupport::ManualClock now(kReceived + 1000000);
+  pipeline::SenderChecker checker(sealed_store, Down(), now, {});
+  ASSERT_TRUE(checker.RunOnce().ok());
+  EXPECT_EQ(testsupport::Psql(tdb_.SuperUrl(),
+                              "SELECT length(results) || ' ' || length(dns_archive) || ' ' ||"
+                              " (kek_id LIKE 'file/1/%') FROM authentications"),
+            "0 0 true");
+
+  auto row = sealed_store.Get(ids[0]);
+  ASSERT_TRUE(row.ok() && row->has_value()) << (row.ok() ? "" : row.error().message());
+  auto record = notary::AuthenticationRecord::Decode((*row)->record);
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(common::Sha256Of((*row)->results), record->results_sha256);
+  EXPECT_EQ(common::Sha256Of((*row)->dns_archive), record->dns_archive_sha256);
+  auto results = notary::AuthenticationResults::Decode((*row)->results);
+  ASSERT_TRUE(results.ok());
+  ASSERT_TRUE(results->spf.has_value());
+  EXPECT_EQ(results->spf->result, "temperror");
+
+  // Without the key holder, a sealed row is not shown as anything.
+  auto unopened = authentications_->Get(ids[0]);
+  ASSERT_FALSE(unopened.ok());
+  EXPECT_EQ(unopened.error().code(), common::ErrorCode::kUnavailable);
+
+  // Other results, sealed properly for this receipt and tenant, put in place with the
+  // triggers off: they open, but the record's digests name the original ones.
+  std::string other = (*row)->results;
+  other.push_back('\0');
+  auto resealed =
+      storage::SealSenderEvidence(wrapper, "default", ids[0], other, (*row)->dns_archive);
+  ASSERT_TRUE(resealed.ok());
+  testsupport::Psql(
+      tdb_.SuperUrl(),
+      "SET session_replication_role = replica; UPDATE authentications SET sealed = '\\x" +
+          common::ToHex(common::AsBytes(resealed->data)) + "', wrapped_key = '\\x" +
+          common::ToHex(common::AsBytes(resealed->wrapped_key)) + "'");
+  auto refused = sealed_store.Get(ids[0]);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), common::ErrorCode::kInternal);
+  EXPECT_NE(refused.error().message().find("digests its authentication record binds"),
+            std::string::npos)
+      << refused.error().message();
+  EXPECT_NE(refused.error().message().find(ids[0]), std::string::npos);
 }
 
 }  // namespace

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "storage/authentication_store.h"
 #include "storage/database.h"
 #include "storage/receipt_fields.h"
 #include "storage/records.h"
@@ -87,6 +88,13 @@ struct StoredLeaf {
   std::string authentication_of;
   std::string authentication_record, authentication_results, authentication_dns_archive;
   std::string authenticated_leaf_hash;
+  // Its results and DNS archive sealed at rest (migration 0019): the row's own are empty, and
+  // these open them. authentication_opened / authentication_bad: set by the reader's caller
+  // once it opened them into authentication_results and authentication_dns_archive / they did
+  // not open or did not match the record.
+  bool authentication_sealed = false, authentication_opened = false, authentication_bad = false;
+  std::string authentication_tenant, authentication_kek_id, authentication_wrapped_key,
+      authentication_sealed_data;
   // An action record's leaf (migration 0011): no receipt of its own; the action's row.
   bool is_action = false;
   int64_t action_id = 0;
@@ -111,6 +119,8 @@ class LeafChunk {
   // Row i's sealed personal fields (migration 0016), without decoding the rest: false when the
   // row has none. So that a chunk's envelopes are opened together (storage::OpenFields).
   bool SealedFieldsAt(size_t i, FieldsToOpen& out) const;
+  // Row i's sealed sender evidence (migration 0019), likewise: false when the row has none.
+  bool SealedSenderEvidenceAt(size_t i, SenderEvidenceToOpen& out) const;
 
  private:
   std::shared_ptr<const Impl> impl_;

@@ -7,6 +7,7 @@
 // Thread-safety: pure functions over a thread-safe Wrapper.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,21 @@ common::Result<std::string> OpenSealed(vault::Wrapper& wrapper, const std::strin
                                        const std::string& kek_id, const std::string& wrapped_key,
                                        const std::string& data, const std::string& aad,
                                        const common::Hash& sha256);
+
+// Rows sealed under data keys wrapped for their tenants, opened a batch at a time: one
+// unwrapping per tenant and key pair, and, when a group's unwrapping says one of its wrapped
+// keys is bad, that group's keys one at a time, so that each row gets its own answer.
+// `open(i, key)` is called for every row whose key unwrapped (the key is wiped afterwards);
+// `bad(i, error)` for every row whose key did not. Fails only when the holder does
+// (unreachable, or a key pair gone).
+struct WrappedKeyRef {
+  const std::string* tenant;
+  const std::string* kek_id;
+  const std::string* wrapped_key;
+};
+common::Status UnwrapEach(vault::Wrapper& wrapper, const std::vector<WrappedKeyRef>& rows,
+                          const std::function<void(size_t, const vault::Key&)>& open,
+                          const std::function<void(size_t, const common::Error&)>& bad);
 
 // "email-notary/blob\n" || str(tenant) || sha256 (32 bytes).
 std::string BlobAad(const std::string& tenant, const common::Hash& sha256);
