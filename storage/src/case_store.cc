@@ -106,18 +106,43 @@ common::Result<Case> CaseStore::Create(const NewCase& n) {
   });
 }
 
-common::Result<std::vector<Case>> CaseStore::List(const std::string& tenant) {
-  return InTransaction<std::vector<Case>>(
-      db_, [&](pqxx::work& tx) -> common::Result<std::vector<Case>> {
-        std::vector<Case> out;
-        for (const auto& r : tx.exec_params(std::string("SELECT ") + kCaseColumns + kCaseFrom +
-                                                "WHERE t.name = $1 ORDER BY k.created_at_us DESC,"
-                                                " k.id LIMIT 1000",
-                                            tenant)) {
-          out.push_back(ReadCase(r));
-        }
-        return out;
-      });
+common::Result<CasePage> CaseStore::List(const std::string& tenant, int limit,
+                                         const std::string& after) {
+  if (limit < 1 || limit > kMaxListLimit) {
+    return common::Error::InvalidInput("limit is 1 to " + std::to_string(kMaxListLimit));
+  }
+  // The cursor is the last case shown: "<created_at_us>_<id>", as a search's (routes.cc). Newest
+  // first, ties by id, so that cases opened in the same microsecond are neither repeated nor
+  // skipped.
+  int64_t after_us = 0;
+  std::string after_id;
+  if (!after.empty()) {
+    const size_t dot = after.find('_');
+    const std::string us = after.substr(0, dot == std::string::npos ? 0 : dot);
+    after_id = dot == std::string::npos ? "" : after.substr(dot + 1);
+    const bool digits =
+        !us.empty() && us.size() <= 18 && us.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || !IsUuid(after_id)) {
+      return common::Error::InvalidInput("next is not a cursor this list gave");
+    }
+    after_us = std::stoll(us);
+  }
+  return InAutocommit<CasePage>(db_, [&](pqxx::nontransaction& tx) -> common::Result<CasePage> {
+    CasePage page;
+    const std::string sql = std::string("SELECT ") + kCaseColumns + kCaseFrom +
+                            "WHERE t.name = $1 AND ($2 = '' OR (k.created_at_us, k.id) <"
+                            " ($3, NULLIF($2, '')::uuid))"
+                            " ORDER BY k.created_at_us DESC, k.id DESC LIMIT $4";
+    for (const auto& r : ExecPrepared(tx, sql, tenant, after_id, after_us, limit + 1)) {
+      page.items.push_back(ReadCase(r));
+    }
+    if (page.items.size() > static_cast<size_t>(limit)) {
+      page.items.pop_back();
+      const Case& last = page.items.back();
+      page.next = std::to_string(last.created_at_us) + "_" + last.id;
+    }
+    return page;
+  });
 }
 
 common::Result<std::optional<Case>> CaseStore::Get(const std::string& tenant,

@@ -732,6 +732,40 @@ test('cases: open, add from a search, custody, export with progress, remove; ten
   assert.ok(!before.includes('export'));
   await axe(page, 'case');
 
+  // A page at a time (?limit=, as the API's): "Show more" appends the next page of the
+  // case's messages, then goes; the cases list pages the same way.
+  const rowsOf = (sel) => page.$$eval(sel, (r) => r.map((x) => x.dataset.messageId || x.dataset.caseId));
+  await page.evaluate(() => { document.documentElement.dataset.ready = ''; });
+  await page.goto(URL0 + '/cases/' + caseId + '?limit=1');
+  await ready(page, 'case');
+  const firstPage = await rowsOf('.case-messages tr[data-message-id]');
+  assert.equal(firstPage.length, 1);
+  assert.equal(await page.textContent('#case-shown'), 'Showing 1 of 2.');
+  await page.click('[data-action="more-messages"]');
+  await page.waitForSelector('[data-action="more-messages"]', { state: 'detached' });
+  const both = await rowsOf('.case-messages tr[data-message-id]');
+  assert.deepEqual(both.slice().sort(), [E.KOREAN_ID, E.HOSTILE_ID].sort());
+  assert.equal(both[0], firstPage[0], 'the next page is appended, not swapped');
+  assert.equal(await page.textContent('#case-shown'), 'Showing 2 of 2.');
+  await page.evaluate(() => { document.documentElement.dataset.ready = ''; });
+  await page.goto(URL0 + '/cases');
+  await ready(page, 'cases');
+  await page.evaluate(() => { document.documentElement.dataset.ready = ''; });
+  await page.fill('#case-name', 'Second matter');
+  await page.click('form.open-case button[type="submit"]');
+  await ready(page, 'case');
+  const second = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+  await page.evaluate(() => { document.documentElement.dataset.ready = ''; });
+  await page.goto(URL0 + '/cases?limit=1');
+  await ready(page, 'cases');
+  assert.deepEqual(await rowsOf('.case-list tr[data-case-id]'), [second], 'newest first');
+  await page.click('[data-action="more-cases"]');
+  await page.waitForSelector('[data-action="more-cases"]', { state: 'detached' });
+  assert.deepEqual(await rowsOf('.case-list tr[data-case-id]'), [second, caseId]);
+  await page.evaluate(() => { document.documentElement.dataset.ready = ''; });
+  await page.goto(URL0 + '/cases/' + caseId);
+  await ready(page, 'case');
+
   // Export with progress: the bar reaches 2 of 2 and the browser saves the production.
   await page.fill('#x-prefix', 'KIM');
   await page.selectOption('#x-template', 'kr');

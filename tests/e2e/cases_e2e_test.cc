@@ -339,6 +339,52 @@ TEST_F(CasesTest, OneTenantNeverSeesChangesNorFillsAnothersCase) {
       << sneaked.out;
 }
 
+// GET /v1/cases pages newest first with a cursor: every case once, in order, across pages;
+// a cursor that is not one, or a limit out of range, is a 400; the other tenant's pages hold
+// none of them.
+TEST_F(CasesTest, TheCasesListPagesNewestFirstWithACursor) {
+  std::vector<std::string> opened;
+  for (int i = 0; i < 5; ++i) {
+    auto c = Open(lawyer_, {{"name", "matter " + std::to_string(i)}});
+    ASSERT_EQ(c.status, 201) << c.body.dump();
+    opened.push_back(c.body["id"]);
+  }
+  std::vector<std::string> listed;
+  std::string next;
+  int pages = 0;
+  do {
+    auto r = Call("GET", node_->Http("/v1/cases?limit=2" + (next.empty() ? "" : "&next=" + next)),
+                  lawyer_);
+    ASSERT_EQ(r.status, 200) << r.body.dump();
+    EXPECT_LE(r.body["items"].size(), 2u);
+    for (const auto& c : r.body["items"]) listed.push_back(c["id"]);
+    next = r.body["next"].is_null() ? "" : r.body["next"].get<std::string>();
+    ++pages;
+  } while (!next.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(listed, std::vector<std::string>(opened.rbegin(), opened.rend()));
+  // Without a limit: the first hundred, here all five, and no next page.
+  auto whole = Call("GET", node_->Http("/v1/cases"), lawyer_);
+  EXPECT_EQ(whole.body["items"].size(), 5u);
+  EXPECT_TRUE(whole.body["next"].is_null());
+
+  for (const char* bad : {"limit=0", "limit=1001", "limit=x", "next=12_notauuid",
+                          "next=0190a5d8-0000-7000-8000-000000000a01", "next=%27%3B--_x"}) {
+    auto r = Call("GET", node_->Http(std::string("/v1/cases?") + bad), lawyer_);
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.body.dump();
+  }
+  ASSERT_EQ(RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "tenant", "create",
+                        "other"})
+                .exit_code,
+            0);
+  const std::string other = e2e::MakeKey(db_.AppUrl(), "other", "cases");
+  auto first = Call("GET", node_->Http("/v1/cases?limit=1"), lawyer_);
+  auto theirs =
+      Call("GET", node_->Http("/v1/cases?next=" + first.body["next"].get<std::string>()), other);
+  EXPECT_EQ(theirs.status, 200);
+  EXPECT_TRUE(theirs.body["items"].empty()) << "a cursor is no way into another tenant's cases";
+}
+
 // The console's view of an export and of a message's custody (docs/cases.md, "Following an
 // export"): the progress kept under the client's token, for that tenant and case only, with a
 // refusal's reason; the custody of a message in the case, with the export in it.

@@ -9,13 +9,54 @@ export function casesPages(ui) {
   const { h, show, api, t, fmtTime, go, kv } = ui;
 
   // null when the key may not use cases (403): the pages say so, the search page hides its panel.
-  async function listCases() {
+  // One page ({items, next}) of the tenant's cases, newest first.
+  async function listCases(limit = 1000, next = '') {
     try {
-      return (await api('/v1/cases')).items;
+      const q = new URLSearchParams({ limit: String(limit) });
+      if (next) q.set('next', next);
+      return await api('/v1/cases?' + q.toString());
     } catch (err) {
       if (err instanceof ui.ApiError && err.status === 403) return null;
       throw err;
     }
+  }
+
+  // How many rows a list shows at a time: the page's ?limit= (1 to 1000, as the API takes),
+  // 100 otherwise.
+  function pageSize() {
+    const n = Number(new URLSearchParams(location.search).get('limit'));
+    return Number.isInteger(n) && n >= 1 && n <= 1000 ? n : 100;
+  }
+
+  // "Show more" under a list: loads the page after `next` and appends its rows, until the last
+  // page, when the button goes. `load(cursor)` gives {items, next}; `append(items)` adds rows.
+  function moreButton(action, next, load, append) {
+    const status = h('p', { role: 'alert', class: 'error' });
+    const box = h('div', { class: 'buttons more' });
+    let cursor = next;
+    const button = h(
+      'button',
+      {
+        type: 'button',
+        'data-action': action,
+        onclick: async () => {
+          button.disabled = true;
+          try {
+            const page = await load(cursor);
+            append(page.items);
+            cursor = page.next;
+            if (!cursor) box.remove();
+          } catch (err) {
+            status.textContent = t('error', { msg: err.message });
+          } finally {
+            button.disabled = false;
+          }
+        },
+      },
+      t('show_more'),
+    );
+    box.append(button, status);
+    return box;
   }
 
   function recordText(rec) {
@@ -27,7 +68,8 @@ export function casesPages(ui) {
 
   async function renderCases() {
     show(h('h1', {}, t('cases_title')), h('p', {}, t('loading')));
-    const items = await listCases();
+    const first = await listCases(pageSize());
+    const items = first === null ? null : first.items;
     if (items === null) {
       show(h('h1', {}, t('cases_title')), h('p', { class: 'note', role: 'status' }, t('cases_no_scope')));
       document.documentElement.dataset.ready = 'cases';
@@ -81,6 +123,17 @@ export function casesPages(ui) {
       ),
       h('div', { class: 'buttons' }, h('button', { type: 'submit' }, t('open_case'))),
     );
+    const caseRow = (c) =>
+      h(
+        'tr',
+        { dataset: { caseId: c.id } },
+        h('td', {}, h('a', { href: '/cases/' + encodeURIComponent(c.id), 'data-nav': true }, c.name)),
+        h('td', {}, c.reference),
+        h('td', { class: 'num' }, String(c.messages)),
+        h('td', {}, fmtTime(c.created_at)),
+        h('td', {}, c.created_by),
+      );
+    const caseRows = h('tbody', {}, items.map(caseRow));
     const table = items.length
       ? h(
           'table',
@@ -96,26 +149,20 @@ export function casesPages(ui) {
               ),
             ),
           ),
-          h(
-            'tbody',
-            {},
-            items.map((c) =>
-              h(
-                'tr',
-                { dataset: { caseId: c.id } },
-                h('td', {}, h('a', { href: '/cases/' + encodeURIComponent(c.id), 'data-nav': true }, c.name)),
-                h('td', {}, c.reference),
-                h('td', { class: 'num' }, String(c.messages)),
-                h('td', {}, fmtTime(c.created_at)),
-                h('td', {}, c.created_by),
-              ),
-            ),
-          ),
+          caseRows,
         )
       : h('p', {}, t('no_cases'));
+    const more = first.next
+      ? moreButton(
+          'more-cases',
+          first.next,
+          (cursor) => listCases(pageSize(), cursor),
+          (list) => caseRows.append(...list.map(caseRow)),
+        )
+      : null;
     show(
       h('h1', {}, t('cases_title')),
-      h('section', {}, h('h2', {}, t('your_cases')), table),
+      h('section', { class: 'case-list' }, h('h2', {}, t('your_cases')), table, more),
       h('section', {}, h('h2', {}, t('open_case')), status, form),
     );
     document.documentElement.dataset.ready = 'cases';
@@ -327,11 +374,17 @@ export function casesPages(ui) {
   async function renderCase(id) {
     show(h('h1', {}, t('cases_title')), h('p', {}, t('loading')));
     const c = await api('/v1/cases/' + encodeURIComponent(id));
-    const page = await api('/v1/messages?limit=1000&case=' + encodeURIComponent(id));
+    // The case's messages a page at a time, with "Show more" (the search's cursor).
+    const messagesPage = (next) => {
+      const q = new URLSearchParams({ limit: String(pageSize()), case: id });
+      if (next) q.set('next', next);
+      return api('/v1/messages?' + q.toString());
+    };
+    const page = await messagesPage('');
     const custodyBox = h('section', { class: 'custody-box', 'aria-live': 'polite' });
     const removeStatus = h('p', { role: 'alert', class: 'error', id: 'remove-status' });
     const reason = h('input', { id: 'remove-reason', name: 'reason', required: true, maxlength: 4000 });
-    const rows = page.items.map((r) => {
+    const messageRow = (r) => {
       const md = r.metadata || {};
       return h(
         'tr',
@@ -376,7 +429,14 @@ export function casesPages(ui) {
           ),
         ),
       );
-    });
+    };
+    const rows = page.items.map(messageRow);
+    const messageRows = h('tbody', {}, rows);
+    const shown = h('p', { class: 'note', id: 'case-shown' });
+    const countShown = () => {
+      shown.textContent = t('shown_of', { n: messageRows.children.length, total: c.messages });
+    };
+    countShown();
     const removeForm = h(
       'form',
       {
@@ -427,10 +487,16 @@ export function casesPages(ui) {
                 h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, t('custody_title'))),
               ),
             ),
-            h('tbody', {}, rows),
+            messageRows,
           )
         : h('p', {}, t('no_results')),
-      page.next ? h('p', { class: 'note' }, t('case_more', { n: page.items.length })) : null,
+      rows.length ? shown : null,
+      page.next
+        ? moreButton('more-messages', page.next, messagesPage, (list) => {
+            messageRows.append(...list.map(messageRow));
+            countShown();
+          })
+        : null,
       rows.length ? h('div', {}, removeStatus, removeForm) : null,
     );
     show(
@@ -455,7 +521,9 @@ export function casesPages(ui) {
   // Under the search results: add every message the search matches to a chosen case. The
   // change records the search and the ids it found (docs/cases.md).
   async function addToCasePanel(params) {
-    const items = await listCases().catch(() => null);
+    // The newest thousand cases (the API's largest page).
+    const first = await listCases().catch(() => null);
+    const items = first && first.items;
     if (!items || !items.length) return null;
     const status = h('p', { role: 'status', id: 'add-status', 'aria-live': 'polite' });
     const query = {};

@@ -27,6 +27,12 @@ struct Case {
   int64_t messages = 0;  // in the case now
 };
 
+// One page of a tenant's cases, and the cursor of the next ("" after the last).
+struct CasePage {
+  std::vector<Case> items;
+  std::string next;
+};
+
 struct NewCase {
   std::string id, tenant, name, description, reference;
   int64_t created_at_us = 0;
@@ -85,8 +91,11 @@ class CaseStore {
   explicit CaseStore(Database& db) : db_(db) {}
 
   common::Result<Case> Create(const NewCase& c);
-  // The tenant's cases, newest first (at most 1000).
-  common::Result<std::vector<Case>> List(const std::string& tenant);
+  // The tenant's cases, newest first, `limit` (1 to 1000) at a time: after the one `after`
+  // names (a cursor of CasePage::next; "" for the first page). kInvalidInput when `after` is
+  // not such a cursor.
+  static constexpr int kMaxListLimit = 1000;
+  common::Result<CasePage> List(const std::string& tenant, int limit, const std::string& after);
   common::Result<std::optional<Case>> Get(const std::string& tenant, const std::string& id);
   // The receipts a search matches, sorted by id: kInvalidInput when more than `max` do.
   common::Result<std::vector<std::string>> Matching(const SearchQuery& q, size_t max);
