@@ -2,6 +2,8 @@
 #include <zip.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <set>
 
@@ -80,6 +82,28 @@ bool IsAllowedName(std::string_view name, bool& is_directory) {
   return true;
 }
 
+// Writes the zip into its buffer source and reads it back whole.
+common::Result<std::string> CloseAndRead(ZipPtr za, zip_source_t* src) {
+  if (zip_close(za.get()) != 0) {
+    return common::Error::Internal(std::string("libzip: ") + zip_strerror(za.get()));
+  }
+  (void)za.release();  // zip_close freed it
+
+  if (zip_source_open(src) != 0) return common::Error::Internal("libzip: reopen failed");
+  std::string out;
+  if (zip_source_seek(src, 0, SEEK_END) == 0) {
+    zip_int64_t size = zip_source_tell(src);
+    if (size > 0 && zip_source_seek(src, 0, SEEK_SET) == 0) {
+      out.resize(static_cast<size_t>(size));
+      zip_int64_t n = zip_source_read(src, out.data(), out.size());
+      if (n != size) out.clear();
+    }
+  }
+  zip_source_close(src);
+  if (out.empty()) return common::Error::Internal("libzip: cannot read the finished zip");
+  return out;
+}
+
 }  // namespace
 
 common::Result<std::string> BuildBundleZip(const BundleInput& input,
@@ -126,24 +150,50 @@ common::Result<std::string> BuildBundleZip(const BundleInput& input,
       return common::Error::Internal("libzip: cannot set attributes of " + name);
     }
   }
-  if (zip_close(za.get()) != 0) {
-    return common::Error::Internal(std::string("libzip: ") + zip_strerror(za.get()));
-  }
-  (void)za.release();  // zip_close freed it
+  return CloseAndRead(std::move(za), src.get());
+}
 
-  if (zip_source_open(src.get()) != 0) return common::Error::Internal("libzip: reopen failed");
-  std::string out;
-  if (zip_source_seek(src.get(), 0, SEEK_END) == 0) {
-    zip_int64_t size = zip_source_tell(src.get());
-    if (size > 0 && zip_source_seek(src.get(), 0, SEEK_SET) == 0) {
-      out.resize(static_cast<size_t>(size));
-      zip_int64_t n = zip_source_read(src.get(), out.data(), out.size());
-      if (n != size) out.clear();
-    }
+common::Result<std::string> AddCertificatePdf(std::string_view bundle_zip,
+                                              std::string_view certificate_pdf,
+                                              int64_t issued_at_us) {
+  if (certificate_pdf.empty()) return common::Error::InvalidInput("no certificate.pdf to add");
+  zip_error_t err;
+  zip_error_init(&err);
+  // libzip copies the entries it keeps as they are: nothing is deflated again. It gets a copy
+  // of its own, which it frees: once it has written the new zip, libzip 1.7.3's buffer source
+  // frees the buffer it was opened on even when told it does not own it (valgrind: an invalid
+  // free in zip_source_free, of the caller's bytes).
+  void* copy = std::malloc(bundle_zip.size());
+  if (copy == nullptr) return common::Error::Internal("out of memory for the bundle");
+  std::memcpy(copy, bundle_zip.data(), bundle_zip.size());
+  zip_source_t* raw_src = zip_source_buffer_create(copy, bundle_zip.size(), 1, &err);
+  if (raw_src == nullptr) {
+    std::free(copy);
+    return common::Error::Internal("libzip: " + ZipErrorText(&err));
   }
-  zip_source_close(src.get());
-  if (out.empty()) return common::Error::Internal("libzip: cannot read the finished zip");
-  return out;
+  ZipSourcePtr src{raw_src};
+  ZipPtr za{zip_open_from_source(src.get(), 0, &err)};
+  if (!za) return common::Error::InvalidInput("bundle: " + ZipErrorText(&err));
+  zip_source_keep(src.get());
+  const std::string name(kCertificatePdfFile);
+  if (zip_name_locate(za.get(), name.c_str(), 0) >= 0) {
+    return common::Error::InvalidInput("the bundle has a certificate.pdf already");
+  }
+  zip_source_t* fs = zip_source_buffer(za.get(), certificate_pdf.data(), certificate_pdf.size(), 0);
+  if (fs == nullptr) return common::Error::Internal("libzip: cannot add " + name);
+  zip_int64_t idx = zip_file_add(za.get(), name.c_str(), fs, ZIP_FL_ENC_UTF_8);
+  if (idx < 0) {
+    zip_source_free(fs);
+    return common::Error::Internal("libzip: cannot add " + name);
+  }
+  uint16_t dos_time = 0, dos_date = 0;
+  DosTime(issued_at_us, dos_time, dos_date);
+  const auto uidx = static_cast<zip_uint64_t>(idx);
+  if (zip_file_set_dostime(za.get(), uidx, dos_time, dos_date, 0) != 0 ||
+      zip_set_file_compression(za.get(), uidx, ZIP_CM_STORE, 0) != 0) {
+    return common::Error::Internal("libzip: cannot set attributes of " + name);
+  }
+  return CloseAndRead(std::move(za), src.get());
 }
 
 common::Result<Bundle> ReadBundleZip(std::string_view zip_bytes) {

@@ -35,12 +35,16 @@ using LayoutPtr = std::unique_ptr<PangoLayout, common::Deleter<g_object_unref>>;
 using FontPtr = std::unique_ptr<PangoFontDescription, common::Deleter<pango_font_description_free>>;
 
 // The sans face by language: Noto Sans CJK has every script a certificate shows, and its
-// regional variant picks the glyph forms a reader of that language expects.
+// regional variant picks the glyph forms a reader of that language expects. Other languages
+// set their text in DejaVu Sans, with Noto Sans CJK for the characters it lacks (a Korean
+// file name, a Chinese subject): embedding a subset of the 19 MB CJK face was 30 % of a
+// certificate's CPU (docs/benchmarks.md), spent on a certificate without one CJK character.
 std::string SansFamily(const std::string& lang) {
   const std::string l = lang.substr(0, 2);
   if (l == "zh") return "Noto Sans CJK SC";
   if (l == "ja") return "Noto Sans CJK JP";
-  return "Noto Sans CJK KR";
+  if (l == "ko") return "Noto Sans CJK KR";
+  return "DejaVu Sans, Noto Sans CJK KR";
 }
 
 struct Style {

@@ -372,7 +372,8 @@ common::Result<std::string> BuildBundleZipWithPdf(const notary::BundleInput& in,
   ASSIGN_OR_RETURN(notary::Bundle bundle, notary::ReadBundleZip(plain));
   const notary::VerifyReport report = notary::VerifyBundle(bundle, notary::VerifyOptions{});
   ASSIGN_OR_RETURN(std::string pdf, BundleCertificatePdf(in, report, options));
-  return notary::BuildBundleZip(in, pdf);
+  // The bundle just checked, with the PDF added: its entries are not built again.
+  return notary::AddCertificatePdf(plain, pdf, in.issued_at_us);
 }
 
 }  // namespace pipeline

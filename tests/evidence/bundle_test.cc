@@ -180,6 +180,31 @@ TEST(BundleTest, ZipHoldsExactlyTheDocumentedFiles) {
   EXPECT_EQ(BundleFactory::A().Zip(), BundleFactory::A().Zip());
 }
 
+// certificate.pdf added to a built bundle (what notaryd does once the bundle is checked) gives
+// the entries a bundle built with it has, each entry of the first copied as it was; a second
+// PDF, or bytes that are not a zip, are refused.
+TEST(BundleTest, AddingTheCertificatePdfKeepsEveryEntryAndStoresThePdf) {
+  const BundleInput in = BundleFactory::A().Input();
+  const std::string plain = BundleFactory::A().Zip();
+  const std::string pdf = "%PDF-1.7\n% not a real one, stored as it is\n%%EOF\n";
+  auto added = notary::AddCertificatePdf(plain, pdf, in.issued_at_us);
+  ASSERT_TRUE(added.ok()) << added.error().message();
+  auto built = notary::BuildBundleZip(in, pdf);
+  ASSERT_TRUE(built.ok());
+  EXPECT_EQ(Read(*added).files, Read(*built).files);
+  EXPECT_EQ(Read(*added).files.at("certificate.pdf"), pdf);
+  // The PDF is stored, as BuildBundleZip stores it.
+  auto listing = testsupport::RunCommand(
+      {"sh", "-c", "f=$(mktemp) && cat > $f && unzip -v $f; rm -f $f"}, *added);
+  EXPECT_NE(listing.out.find("Stored"), std::string::npos) << listing.out;
+  EXPECT_TRUE(Verify(*added).valid);
+
+  auto twice = notary::AddCertificatePdf(*added, pdf, in.issued_at_us);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.error().code(), common::ErrorCode::kInvalidInput);
+  EXPECT_FALSE(notary::AddCertificatePdf("not a zip", pdf, in.issued_at_us).ok());
+}
+
 TEST(BundleTest, OneByteOfTheMessageFailsTheRawHash) {
   std::string zip =
       Rezip(BundleFactory::A().Zip(), [](auto& files) { files["message.eml"][700] ^= 0x01; });

@@ -221,6 +221,41 @@ TEST(PdfTest, ArchivalSignedCertificatePassesQpdfAndPdfsigAndShowsItsText) {
   EXPECT_EQ(bad.out.find("Signature is Valid."), std::string::npos) << bad.out;
 }
 
+// An English certificate is set in DejaVu Sans; a Korean or Chinese name in it still shows,
+// from Noto Sans CJK, which is embedded only when such a character is there.
+TEST(PdfTest, AnEnglishCertificateTakesCjkGlyphsFromNotoOnlyWhenItHasThem) {
+  const std::string dir = testsupport::MakeTempDir("pdf-en");
+  auto fonts_of = [&](const pdf::Document& d, const std::string& name) {
+    auto rendered = pdf::RenderPdf(d);
+    EXPECT_TRUE(rendered.ok()) << rendered.error().ToString();
+    const std::string path = Save(dir, name, rendered.ok() ? *rendered : "");
+    auto text = RunCommand({"pdftotext", "-enc", "UTF-8", path, "-"});
+    auto fonts = RunCommand({"pdffonts", path});
+    EXPECT_EQ(fonts.exit_code, 0) << fonts.out;
+    EXPECT_EQ(fonts.out.find(" no  "), std::string::npos) << "every font embedded: " << fonts.out;
+    return std::make_pair(text.out, fonts.out);
+  };
+  pdf::Document latin;
+  latin.lang = "en";
+  latin.title = "Certificate of evidence";
+  latin.author = "ACME Notary GmbH";
+  latin.created_us = 1'765'000'000'000'000;
+  latin.blocks.push_back(pdf::Block::Fields({{"Subject", "Contract, signed"}}));
+  auto [latin_text, latin_fonts] = fonts_of(latin, "latin.pdf");
+  EXPECT_NE(latin_text.find("Contract, signed"), std::string::npos) << latin_text;
+  EXPECT_NE(latin_fonts.find("DejaVuSans"), std::string::npos) << latin_fonts;
+  EXPECT_EQ(latin_fonts.find("NotoSansCJK"), std::string::npos) << latin_fonts;
+
+  pdf::Document mixed = latin;
+  mixed.blocks.push_back(pdf::Block::Fields(
+      {{"File name", "계약서 최종본.pdf"}, {"Subject (zh)", "电子数据的完整性已经校验"}}));
+  auto [mixed_text, mixed_fonts] = fonts_of(mixed, "mixed.pdf");
+  EXPECT_NE(mixed_text.find("계약서 최종본.pdf"), std::string::npos) << mixed_text;
+  EXPECT_NE(mixed_text.find("电子数据的完整性已经校验"), std::string::npos) << mixed_text;
+  EXPECT_NE(mixed_fonts.find("DejaVuSans"), std::string::npos) << mixed_fonts;
+  EXPECT_NE(mixed_fonts.find("NotoSansCJK"), std::string::npos) << mixed_fonts;
+}
+
 TEST(PdfTest, ASignatureFromAnotherKeyIsRefused) {
   Keys keys = MakeKeys();
   Keys other = MakeKeys();

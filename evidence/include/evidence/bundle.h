@@ -190,6 +190,14 @@ struct BundleInput {
 common::Result<std::string> BuildBundleZip(const BundleInput& input,
                                            std::string_view certificate_pdf = {});
 
+// The zip BuildBundleZip(input) made, with certificate.pdf added (stored, dated
+// `issued_at_us`, after the other entries), every other entry copied as it is: what
+// BuildBundleZip(input, certificate_pdf) would hold, without deflating and rendering the rest
+// again. kInvalidInput when `bundle_zip` is not a zip or has a certificate.pdf already.
+common::Result<std::string> AddCertificatePdf(std::string_view bundle_zip,
+                                              std::string_view certificate_pdf,
+                                              int64_t issued_at_us);
+
 // A bundle read back from a zip: the evidence and every file, by name.
 struct Bundle {
   BundleInput evidence;                      // parsed from evidence.json (+ message file)

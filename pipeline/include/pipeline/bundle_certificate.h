@@ -23,7 +23,7 @@ common::Result<std::string> BundleCertificatePdf(const notary::BundleInput& in,
                                                  const CertificateOptions& options);
 
 // The bundle's zip with certificate.pdf beside certificate.html: built, read back and checked
-// as notary-verify would, then built again with the PDF of that result. Errors: those of
+// as notary-verify would, then the PDF of that result added to it. Errors: those of
 // BuildBundleZip, and of BundleCertificatePdf.
 common::Result<std::string> BuildBundleZipWithPdf(const notary::BundleInput& in,
                                                   const CertificateOptions& options);
