@@ -54,9 +54,7 @@ int RunTsaCa(const std::string& data_dir) {
     }
     common::BioPtr bio(BIO_new(BIO_s_mem()));
     if (!bio || PEM_write_bio_X509(bio.get(), root) != 1) return Fail(common::OpenSslError());
-    char* data = nullptr;
-    const long len = BIO_get_mem_data(bio.get(), &data);
-    out_pem.append(data, static_cast<size_t>(len));
+    out_pem += common::BioContents(bio.get());
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
     if (X509_digest(root, EVP_sha256(), md, &md_len) != 1) return Fail(common::OpenSslError());

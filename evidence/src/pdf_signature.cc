@@ -116,13 +116,7 @@ PdfSignature CheckPdfSignature(std::string_view pdf) {
   X509* cert = sk_X509_value(signers, 0);
   PdfSignature out;
   out.state = PdfSignature::State::kIntact;
-  common::BioPtr name(BIO_new(BIO_s_mem()));
-  if (name &&
-      X509_NAME_print_ex(name.get(), X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
-    char* text = nullptr;
-    const long n = BIO_get_mem_data(name.get(), &text);
-    if (n > 0) out.signer.assign(text, static_cast<size_t>(n));
-  }
+  out.signer = common::NameRfc2253(X509_get_subject_name(cert));
   unsigned char* cert_der = nullptr;
   const int len = i2d_X509(cert, &cert_der);
   if (len > 0) {

@@ -1,9 +1,11 @@
 // Public, read-only routes over the sealed chain: checkpoint, keys, blocks, proofs, tiles,
 // and the RFC 3161 time-stamp authority.
 #include <httplib.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
+
+#include <memory>
+#include <mutex>
 
 #include "common/bytes.h"
 #include "common/ossl.h"
@@ -83,19 +85,12 @@ json DocumentJson(const pipeline::CertificateOptions* certificate) {
   for (const std::string& der : certificate->signer.chain_der) {
     const auto* p = reinterpret_cast<const unsigned char*>(der.data());
     common::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-    common::BioPtr bio(BIO_new(BIO_s_mem()));
     // Checked at start (LoadDocumentChain); an unreadable one here is a bug, not an input.
-    if (!cert || !bio || PEM_write_bio_X509(bio.get(), cert.get()) != 1) return nullptr;
-    char* text = nullptr;
-    long n = BIO_get_mem_data(bio.get(), &text);
-    pems.push_back(std::string(text, static_cast<size_t>(n)));
-    if (pems.size() == 1) {  // the signer's subject, as notary-verify prints it (RFC 2253)
-      common::BioPtr name(BIO_new(BIO_s_mem()));
-      if (name && X509_NAME_print_ex(name.get(), X509_get_subject_name(cert.get()), 0,
-                                     XN_FLAG_RFC2253) >= 0) {
-        n = BIO_get_mem_data(name.get(), &text);
-        subject.assign(text, static_cast<size_t>(n));
-      }
+    std::string pem = cert ? common::CertificatePem(cert.get()) : std::string();
+    if (pem.empty()) return nullptr;
+    pems.push_back(std::move(pem));
+    if (pems.size() == 1) {  // the signer's subject, as notary-verify prints it
+      subject = common::NameRfc2253(X509_get_subject_name(cert.get()));
     }
   }
   return json{{"subject", subject},
@@ -107,7 +102,7 @@ json DocumentJson(const pipeline::CertificateOptions* certificate) {
 // An error when the keys cannot be read: an empty list would read as "this notary publishes
 // no such key", which a verifier takes for a forgery.
 common::Result<json> KeysJson(storage::AdminStore& admin, pipeline::Sealer& sealer,
-                              const pipeline::CertificateOptions* certificate) {
+                              const json& document) {
   json keys = json::array();
   ASSIGN_OR_RETURN(std::vector<storage::KeyRow> rows, admin.ListSigningKeys());
   {
@@ -136,7 +131,7 @@ common::Result<json> KeysJson(storage::AdminStore& admin, pipeline::Sealer& seal
                 {"external", sealer.tsa_urls()},
                 {"builtin", sealer.builtin_tsa()},
                 {"quorum", sealer.tsa_quorum()}}},
-              {"document", DocumentJson(certificate)}};
+              {"document", document}};
 }
 
 void RegisterChainRoutes(httplib::Server& s, HttpDeps& d, const HttpOptions& options) {
@@ -201,8 +196,16 @@ void RegisterChainRoutes(httplib::Server& s, HttpDeps& d, const HttpOptions& opt
           res.set_content((*latest)->checkpoint, "text/plain; charset=utf-8");
         }));
 
-  s.Get("/v1/keys", [&d, sealer](const httplib::Request&, httplib::Response& res) {
-    auto keys = KeysJson(d.admin, *sealer, d.certificate);
+  // The document chain is fixed at start: parsed once, on the first request (the route needs
+  // no key, so it should cost little).
+  struct Document {
+    std::once_flag once;
+    json value;
+  };
+  auto document = std::make_shared<Document>();
+  s.Get("/v1/keys", [&d, sealer, document](const httplib::Request&, httplib::Response& res) {
+    std::call_once(document->once, [&] { document->value = DocumentJson(d.certificate); });
+    auto keys = KeysJson(d.admin, *sealer, document->value);
     if (!keys.ok()) return SendErrorFor(res, keys.error());
     SendJson(res, *keys);
   });

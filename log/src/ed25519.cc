@@ -5,6 +5,7 @@
 #include <openssl/x509.h>
 
 #include "common/memo.h"
+#include "common/ossl.h"
 #include "common/sha256.h"
 
 namespace notary {
@@ -14,12 +15,6 @@ using common::Error;
 
 common::BioPtr MemBio(std::string_view data) {
   return common::BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
-}
-
-std::string BioContents(BIO* bio) {
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<size_t>(n));
 }
 
 common::Result<Ed25519PublicKey> RawPublic(EVP_PKEY* key) {
@@ -81,7 +76,7 @@ common::Result<std::string> Ed25519Signer::PrivatePem() const {
       PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return Error::Internal("writing the private key PEM: " + common::OpenSslError());
   }
-  return BioContents(bio.get());
+  return common::BioContents(bio.get());
 }
 
 std::string Ed25519Signer::PublicPem() const { return Ed25519PublicPem(public_key_); }
@@ -140,7 +135,7 @@ std::string Ed25519PublicPem(const Ed25519PublicKey& key) {
   common::BioPtr bio(BIO_new(BIO_s_mem()));
   // Every 32-byte string is accepted by EVP_PKEY_new_raw_public_key; failure is an OOM.
   if (!pkey || !bio || PEM_write_bio_PUBKEY(bio.get(), pkey.get()) != 1) std::abort();
-  return BioContents(bio.get());
+  return common::BioContents(bio.get());
 }
 
 std::string Ed25519PublicDer(const Ed25519PublicKey& key) {

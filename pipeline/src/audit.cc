@@ -366,9 +366,12 @@ class Pipeline {
         continue;
       }
       item->results.resize(chunk->size());
-      auto envelopes = OpenEnvelopes(*chunk);
-      auto evidence = envelopes.ok() ? OpenSenderEvidence(*chunk)
-                                     : common::Result<SenderEvidences>(envelopes.error());
+      auto envelopes =
+          OpenSealedRows(*chunk, &storage::LeafChunk::SealedFieldsAt, &storage::OpenFields);
+      auto evidence = envelopes.ok()
+                          ? OpenSealedRows(*chunk, &storage::LeafChunk::SealedSenderEvidenceAt,
+                                           &storage::OpenSenderEvidence)
+                          : envelopes.error();
       if (!evidence.ok()) {
         item->read_error = evidence.error();
         Finish(*item, 0);
@@ -390,21 +393,19 @@ class Pipeline {
             break;
           }
         }
-        if (leaf.fields_sealed && !leaf.erased && envelopes->at[i] >= 0) {
-          auto& opened = envelopes->opened[static_cast<size_t>(envelopes->at[i])];
-          if (opened.ok()) {
-            leaf.envelope_from = std::move(opened->mail_from);
-            leaf.envelope_to = std::move(opened->recipients);
+        if (auto* opened = envelopes->For(i); leaf.fields_sealed && !leaf.erased && opened) {
+          if (opened->ok()) {
+            leaf.envelope_from = std::move((*opened)->mail_from);
+            leaf.envelope_to = std::move((*opened)->recipients);
             leaf.fields_opened = true;
           } else {
             leaf.fields_bad = true;  // CheckLeaf names it
           }
         }
-        if (leaf.authentication_sealed && !leaf.erased && evidence->at[i] >= 0) {
-          auto& opened = evidence->opened[static_cast<size_t>(evidence->at[i])];
-          if (opened.ok()) {
-            leaf.authentication_results = std::move(opened->results);
-            leaf.authentication_dns_archive = std::move(opened->dns_archive);
+        if (auto* opened = evidence->For(i); leaf.authentication_sealed && !leaf.erased && opened) {
+          if (opened->ok()) {
+            leaf.authentication_results = std::move((*opened)->results);
+            leaf.authentication_dns_archive = std::move((*opened)->dns_archive);
             leaf.authentication_opened = true;
           } else {
             leaf.authentication_bad = true;  // CheckLeaf names it
@@ -440,50 +441,36 @@ class Pipeline {
     return common::Ok();
   }
 
-  // The chunk's sealed envelopes (migration 0016), opened together with the key holder (one
-  // unwrapping per tenant and key pair): opened[at[i]] for row i, at[i] -1 for a row without.
-  // CheckLeaf then checks each against its envelope digest; one that does not open is the
-  // leaf's fault; a holder that cannot answer is a read error; without a holder the envelopes
-  // are left unchecked (counted).
-  struct Envelopes {
-    std::vector<int> at;
-    std::vector<common::Result<storage::PersonalFields>> opened;
+  // A chunk's rows sealed at rest, opened together with the key holder (one unwrapping per
+  // tenant and key pair): the envelopes (migration 0016) and the sender checks (0019).
+  // CheckLeaf then checks an envelope against its digest (the checks were checked against
+  // their record as they opened); one that does not open is the leaf's fault; a holder that
+  // cannot answer is a read error; without a holder they are left unchecked (counted).
+  template <typename Value>
+  struct OpenedRows {
+    std::vector<int> at;  // row i's place in `opened`, -1 for a row with nothing sealed
+    std::vector<common::Result<Value>> opened;
+    common::Result<Value>* For(size_t i) {
+      return at[i] < 0 ? nullptr : &opened[static_cast<size_t>(at[i])];
+    }
   };
-  common::Result<Envelopes> OpenEnvelopes(const storage::LeafChunk& chunk) {
-    Envelopes e;
+  template <typename Row, typename Value>
+  common::Result<OpenedRows<Value>> OpenSealedRows(
+      const storage::LeafChunk& chunk, bool (storage::LeafChunk::*sealed_at)(size_t, Row&) const,
+      common::Result<std::vector<common::Result<Value>>> (*open)(vault::Wrapper&,
+                                                                 const std::vector<Row>&)) {
+    OpenedRows<Value> e;
     e.at.assign(chunk.size(), -1);
     if (wrapper_ == nullptr) return e;
-    std::vector<storage::FieldsToOpen> rows;
-    storage::FieldsToOpen row;
+    std::vector<Row> rows;
+    Row row;
     for (size_t i = 0; i < chunk.size(); ++i) {
-      if (!chunk.SealedFieldsAt(i, row)) continue;
+      if (!(chunk.*sealed_at)(i, row)) continue;
       e.at[i] = static_cast<int>(rows.size());
       rows.push_back(std::move(row));
     }
     if (rows.empty()) return e;
-    ASSIGN_OR_RETURN(e.opened, storage::OpenFields(*wrapper_, rows));
-    return e;
-  }
-
-  // The chunk's sealed sender evidence (migration 0019), opened together as the envelopes
-  // are, and checked against each record's digests as it opens.
-  struct SenderEvidences {
-    std::vector<int> at;
-    std::vector<common::Result<storage::SenderEvidence>> opened;
-  };
-  common::Result<SenderEvidences> OpenSenderEvidence(const storage::LeafChunk& chunk) {
-    SenderEvidences e;
-    e.at.assign(chunk.size(), -1);
-    if (wrapper_ == nullptr) return e;
-    std::vector<storage::SenderEvidenceToOpen> rows;
-    storage::SenderEvidenceToOpen row;
-    for (size_t i = 0; i < chunk.size(); ++i) {
-      if (!chunk.SealedSenderEvidenceAt(i, row)) continue;
-      e.at[i] = static_cast<int>(rows.size());
-      rows.push_back(std::move(row));
-    }
-    if (rows.empty()) return e;
-    ASSIGN_OR_RETURN(e.opened, storage::OpenSenderEvidence(*wrapper_, rows));
+    ASSIGN_OR_RETURN(e.opened, open(*wrapper_, rows));
     return e;
   }
 

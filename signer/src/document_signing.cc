@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/ossl.h"
 #include "common/sha256.h"
 #include "common/signing_key_file.h"
 #include "tsa_authority/tst_signing_check.h"
@@ -74,9 +75,7 @@ std::string TokenPublicKeyPem(const Pkcs11EcdsaP256Key& key) {
   common::EvpPkeyPtr pub{d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()))};
   common::BioPtr bio{BIO_new(BIO_s_mem())};
   if (!pub || !bio || PEM_write_bio_PUBKEY(bio.get(), pub.get()) != 1) return "";
-  char* text = nullptr;
-  const long n = BIO_get_mem_data(bio.get(), &text);
-  return std::string(text, static_cast<size_t>(n));
+  return common::BioContents(bio.get());
 }
 
 common::Result<DocumentSigning> OpenTokenDocumentSigning(std::unique_ptr<Pkcs11EcdsaP256Key> key,

@@ -101,9 +101,7 @@ common::Result<std::unique_ptr<TsaKey>> OpenFileTsaKey(const std::string& path) 
             1) {
       return common::Error::Internal("P-256 key generation: " + common::OpenSslError());
     }
-    char* data = nullptr;
-    const long n = BIO_get_mem_data(bio.get(), &data);
-    RETURN_IF_ERROR(CreateSecretFile(path, std::string(data, static_cast<size_t>(n))));
+    RETURN_IF_ERROR(CreateSecretFile(path, common::BioContents(bio.get())));
     spdlog::info("event=signer_tsa_key_generated where=\"{}\"", path);
   }
   struct stat sb {};

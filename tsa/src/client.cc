@@ -91,7 +91,7 @@ common::Result<common::X509Ptr> SignerOf(PKCS7* token, std::string_view untruste
 // this file looks, and does not depend on how the store's time parameter is inherited.
 common::Status SignerValidAt(X509* signer, int64_t at_us) {
   time_t t = static_cast<time_t>(at_us / 1'000'000);
-  const std::string who = tsa_internal::NameText(X509_get_subject_name(signer));
+  const std::string who = common::NameRfc2253(X509_get_subject_name(signer));
   if (X509_cmp_time(X509_get0_notBefore(signer), &t) >= 0) {
     ERR_clear_error();
     return common::Error::VerifyFailed("the TSA's signing certificate (" + who +
@@ -110,8 +110,8 @@ common::Status FinishSigner(PKCS7* token, std::string_view untrusted_chain_pem, 
                             TokenInfo& info) {
   ASSIGN_OR_RETURN(auto signer, SignerOf(token, untrusted_chain_pem));
   RETURN_IF_ERROR(SignerValidAt(signer.get(), at_us));
-  info.signer_subject = tsa_internal::NameText(X509_get_subject_name(signer.get()));
-  info.signer_issuer = tsa_internal::NameText(X509_get_issuer_name(signer.get()));
+  info.signer_subject = common::NameRfc2253(X509_get_subject_name(signer.get()));
+  info.signer_issuer = common::NameRfc2253(X509_get_issuer_name(signer.get()));
   return common::Ok();
 }
 
@@ -256,8 +256,8 @@ common::Result<TokenSigner> IdentifyTokenSigner(std::string_view token_der,
   }
   ASSIGN_OR_RETURN(auto signer, SignerOf(token.get(), untrusted_chain_pem));
   TokenSigner out;
-  out.subject = tsa_internal::NameText(X509_get_subject_name(signer.get()));
-  out.issuer = tsa_internal::NameText(X509_get_issuer_name(signer.get()));
+  out.subject = common::NameRfc2253(X509_get_subject_name(signer.get()));
+  out.issuer = common::NameRfc2253(X509_get_issuer_name(signer.get()));
   auto store = tsa_internal::MakeTrustStore(trusted_ca_pem);
   if (!store.ok()) return out;  // no trusted certificate at all: chains to nothing
   ASSIGN_OR_RETURN(auto untrusted,

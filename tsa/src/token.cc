@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "common/memo.h"
+#include "common/ossl.h"
 #include "tsa/openssl_ts.h"
 
 namespace notary {
@@ -103,14 +104,6 @@ common::Result<common::EvpPkeyPtr> ReadPrivateKey(std::string_view pem) {
   return key;
 }
 
-std::string CertificateToPem(X509* cert) {
-  common::BioPtr bio{BIO_new(BIO_s_mem())};
-  if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) return {};
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(len));
-}
-
 common::Result<X509StorePtr> MakeTrustStore(std::string_view trusted_pem) {
   ASSIGN_OR_RETURN(auto certs, ReadCertificates(trusted_pem, "trusted CA"));
   if (sk_X509_num(certs.get()) == 0) {
@@ -148,14 +141,6 @@ std::string ObjectText(const ASN1_OBJECT* obj) {
   OBJ_obj2txt(big.data(), len + 1, obj, 1);
   big.resize(static_cast<size_t>(len));
   return big;
-}
-
-std::string NameText(const X509_NAME* name) {
-  common::BioPtr bio{BIO_new(BIO_s_mem())};
-  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return {};
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(len));
 }
 
 namespace {
@@ -261,13 +246,11 @@ common::Result<TokenInfo> TokenInfoOf(PKCS7* token) {
   }
   if (GENERAL_NAME* tsa = TS_TST_INFO_get_tsa(tst.get())) {
     if (tsa->type == GEN_DIRNAME) {
-      info.tsa_name = NameText(tsa->d.directoryName);
+      info.tsa_name = common::NameRfc2253(tsa->d.directoryName);
     } else {
       common::BioPtr bio{BIO_new(BIO_s_mem())};
       if (bio && GENERAL_NAME_print(bio.get(), tsa) == 1) {
-        char* data = nullptr;
-        long len = BIO_get_mem_data(bio.get(), &data);
-        info.tsa_name.assign(data, static_cast<size_t>(len));
+        info.tsa_name = common::BioContents(bio.get());
       }
     }
   }

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/ossl.h"
 #include "tsa/openssl_ts.h"
 
 namespace notary {
@@ -38,9 +39,7 @@ std::string KeyToPem(EVP_PKEY* key) {
       PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return {};
   }
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(len));
+  return common::BioContents(bio.get());
 }
 
 // Builds and signs one certificate. `issuer` == nullptr makes it self-signed with `key`.
@@ -126,9 +125,9 @@ common::Result<LocalTsa> GenerateLocalTsa(std::string_view common_name_prefix, i
   ASSIGN_OR_RETURN(Issued issued, Issue(common_name_prefix, tsa_key.get(), now_us));
   LocalTsa out;
   out.ca_key_pem = KeyToPem(issued.ca_key.get());
-  out.ca_cert_pem = tsa_internal::CertificateToPem(issued.ca_cert.get());
+  out.ca_cert_pem = common::CertificatePem(issued.ca_cert.get());
   out.tsa_key_pem = KeyToPem(tsa_key.get());
-  out.tsa_cert_pem = tsa_internal::CertificateToPem(issued.tsa_cert.get());
+  out.tsa_cert_pem = common::CertificatePem(issued.tsa_cert.get());
   if (out.ca_key_pem.empty() || out.ca_cert_pem.empty() || out.tsa_key_pem.empty() ||
       out.tsa_cert_pem.empty()) {
     return common::Error::Internal("PEM encoding failed");
@@ -147,8 +146,8 @@ common::Result<LocalTsaCertificates> CertifyTsaKey(std::string_view common_name_
   }
   ASSIGN_OR_RETURN(Issued issued, Issue(common_name_prefix, key.get(), now_us));
   LocalTsaCertificates out;
-  out.ca_cert_pem = tsa_internal::CertificateToPem(issued.ca_cert.get());
-  out.tsa_cert_pem = tsa_internal::CertificateToPem(issued.tsa_cert.get());
+  out.ca_cert_pem = common::CertificatePem(issued.ca_cert.get());
+  out.tsa_cert_pem = common::CertificatePem(issued.tsa_cert.get());
   if (out.ca_cert_pem.empty() || out.tsa_cert_pem.empty()) {
     return common::Error::Internal("PEM encoding failed");
   }

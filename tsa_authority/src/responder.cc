@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/ossl.h"
 #include "common/sha256.h"
 #include "common/thread_annotations.h"
 #include "token_signer.h"
@@ -232,9 +233,9 @@ TsaResponder::~TsaResponder() = default;
 const std::string& TsaResponder::policy_oid() const { return state_->policy_text; }
 
 std::string TsaResponder::CertificatesPem() const {
-  std::string out = tsa_internal::CertificateToPem(state_->cert.get());
+  std::string out = common::CertificatePem(state_->cert.get());
   for (int i = 0; i < sk_X509_num(state_->chain.get()); ++i) {
-    out += tsa_internal::CertificateToPem(sk_X509_value(state_->chain.get(), i));
+    out += common::CertificatePem(sk_X509_value(state_->chain.get(), i));
   }
   return out;
 }

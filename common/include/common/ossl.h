@@ -23,4 +23,12 @@ using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
 // the queue: the one OpenSSL error drain, for error messages.
 std::string OpenSslError();
 
+// What a memory BIO holds.
+std::string BioContents(BIO* bio);
+// An X.509 name as RFC 2253 text, as notary-verify, GET /v1/keys and the time-stamp views print
+// it; "" when OpenSSL cannot print it.
+std::string NameRfc2253(const X509_NAME* name);
+// A certificate as PEM; "" when OpenSSL cannot write it.
+std::string CertificatePem(X509* cert);
+
 }  // namespace common

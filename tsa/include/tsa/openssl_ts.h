@@ -82,7 +82,6 @@ std::optional<TsaHashAlg> HashAlgFromNid(int nid);
 // All certificates in `pem` (possibly none). kInvalidInput when a PEM block does not parse.
 common::Result<X509StackPtr> ReadCertificates(std::string_view pem, std::string_view what);
 common::Result<common::EvpPkeyPtr> ReadPrivateKey(std::string_view pem);
-std::string CertificateToPem(X509* cert);
 
 // An X509_STORE trusting every certificate of `trusted_pem` (at least one).
 common::Result<X509StorePtr> MakeTrustStore(std::string_view trusted_pem);
@@ -91,8 +90,6 @@ common::Result<X509StorePtr> MakeTrustStore(std::string_view trusted_pem);
 std::string IntegerHex(const ASN1_INTEGER* v);
 // Dotted decimal.
 std::string ObjectText(const ASN1_OBJECT* obj);
-// RFC 2253 form.
-std::string NameText(const X509_NAME* name);
 // GeneralizedTime "YYYYMMDDHHMMSS[.f*]Z" to microseconds since the epoch (fraction digits
 // past the sixth are dropped); nullopt for any other form.
 std::optional<int64_t> GeneralizedTimeMicros(const ASN1_GENERALIZEDTIME* t);
