@@ -117,9 +117,9 @@ common::Result<CasePage> CaseStore::List(const std::string& tenant, int limit,
   int64_t after_us = 0;
   std::string after_id;
   if (!after.empty()) {
-    const size_t dot = after.find('_');
-    const std::string us = after.substr(0, dot == std::string::npos ? 0 : dot);
-    after_id = dot == std::string::npos ? "" : after.substr(dot + 1);
+    const size_t sep = after.find('_');
+    const std::string us = after.substr(0, sep == std::string::npos ? 0 : sep);
+    after_id = sep == std::string::npos ? "" : after.substr(sep + 1);
     const bool digits =
         !us.empty() && us.size() <= 18 && us.find_first_not_of("0123456789") == std::string::npos;
     if (!digits || !IsUuid(after_id)) {
