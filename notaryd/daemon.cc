@@ -70,6 +70,7 @@ struct Daemon::Parts {
   std::unique_ptr<storage::ErasureStore> erasures;
   std::unique_ptr<storage::RetentionStore> retention;
   std::unique_ptr<storage::CaseStore> cases;
+  std::unique_ptr<storage::ExportProgressStore> export_progress;
   std::unique_ptr<pipeline::RetentionSweeper> sweeper;  // unless --retention-sweep-interval-s 0
   std::unique_ptr<storage::ReceiptIndex> index;
   std::unique_ptr<pipeline::Indexer> indexer;  // unless --index-interval-ms 0
@@ -443,6 +444,8 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   deps.retention = p->retention.get();
   p->cases = std::make_unique<storage::CaseStore>(*p->db);
   deps.cases = p->cases.get();
+  p->export_progress = std::make_unique<storage::ExportProgressStore>(*p->db, c.node_name);
+  deps.export_progress = p->export_progress.get();
   deps.certificate = &p->certificate;
   if (c.retention_sweep_interval_s > 0) {
     pipeline::RetentionSweeper::Options ro;

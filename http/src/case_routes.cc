@@ -15,7 +15,6 @@
 #include <memory>
 
 #include "common/time.h"
-#include "http/export_progress.h"
 #include "pipeline/case_export.h"
 #include "pipeline/cases.h"
 #include "pipeline/sealer.h"
@@ -174,27 +173,38 @@ class ExportSlot {
   const bool taken_;
 };
 
+using storage::ExportProgressStore;
+
 // Ends an export's progress entry however the route returns: ready once the file is built,
 // failed (with the reason when there is one) otherwise.
 struct ProgressGuard {
-  ProgressGuard(std::string t, const common::Clock& c) : token(std::move(t)), clock(c) {}
+  ProgressGuard(ExportProgressStore& s, std::string t, const common::Clock& c)
+      : store(s), token(std::move(t)), clock(c) {}
   ~ProgressGuard() {
-    ExportProgress::Instance().End(token, ok, ok || !error.empty() ? error : "the export failed",
-                                   clock.NowMicros());
+    auto ended =
+        store.End(token, ok, ok || !error.empty() ? error : "the export failed", clock.NowMicros());
+    if (!ended.ok()) {
+      spdlog::warn("event=export_progress_not_kept error=\"{}\"", ended.error().ToString());
+    }
   }
+  ExportProgressStore& store;
   std::string token;
   const common::Clock& clock;
   bool ok = false;
   std::string error;
 };
 
-const char* StateName(ExportProgress::State s) {
+// How often a building export writes its count: a poll every second or so sees it move, and
+// a production of 10,000 messages makes tens of writes, not 10,000.
+constexpr int64_t kProgressEveryUs = 250000;
+
+const char* StateName(ExportProgressStore::State s) {
   switch (s) {
-    case ExportProgress::State::kBuilding:
+    case ExportProgressStore::State::kBuilding:
       return "building";
-    case ExportProgress::State::kReady:
+    case ExportProgressStore::State::kReady:
       return "ready";
-    case ExportProgress::State::kFailed:
+    case ExportProgressStore::State::kFailed:
       return "failed";
   }
   return "failed";
@@ -211,7 +221,7 @@ nlohmann::json CustodyEventJson(const storage::CustodyEvent& ev) {
 }
 
 // GET /v1/cases/{id}/export: ?bates_prefix, bates_start, bates_width, custodian, lang,
-// template (certificate.pdf's), progress (a token to follow it by, export_progress.h).
+// template (certificate.pdf's), progress (a token to follow it by, export_progress_store.h).
 common::Result<pipeline::CaseExportRequest> ExportRequestFrom(const httplib::Request& req) {
   for (const auto& [name, value] : req.params) {
     if (name != "bates_prefix" && name != "bates_start" && name != "bates_width" &&
@@ -255,24 +265,28 @@ void RegisterCaseExportRoute(httplib::Server& s, HttpDeps& d, pipeline::Sealer& 
     if (!who) return;
     const std::string case_id = req.matches[1];
     // Followed by the console: from here on the outcome is kept under the client's token
-    // (export_progress.h), refusals included, so that the page can say why.
+    // (export_progress_store.h), refusals included, so that the page can say why.
     std::optional<ProgressGuard> progress;
     if (auto token = Param(req, "progress")) {
-      if (!ExportProgress::ValidToken(*token)) {
+      if (!ExportProgressStore::ValidToken(*token)) {
         return SendError(res, 400, "bad_query", "progress is 16 to 64 characters of 0-9 and a-f");
       }
-      switch (
-          ExportProgress::Instance().Begin(who->tenant, case_id, *token, d.clock->NowMicros())) {
-        case ExportProgress::Begun::kStarted:
+      if (d.export_progress == nullptr) {
+        return SendError(res, 400, "bad_query", "this notary does not follow exports");
+      }
+      auto begun = d.export_progress->Begin(who->tenant, case_id, *token, d.clock->NowMicros());
+      if (!begun.ok()) return SendErrorFor(res, begun.error(), "bad_query");
+      switch (*begun) {
+        case ExportProgressStore::Begun::kStarted:
           break;
-        case ExportProgress::Begun::kInUse:
+        case ExportProgressStore::Begun::kInUse:
           return SendError(res, 409, "conflict", "that progress token is in use; choose another");
-        case ExportProgress::Begun::kFull:
+        case ExportProgressStore::Begun::kFull:
           res.set_header("Retry-After", "30");
           return SendError(res, 429, "too_many_exports",
                            "too many exports are being followed; retry when one has finished");
       }
-      progress.emplace(*token, *d.clock);
+      progress.emplace(*d.export_progress, *token, *d.clock);
     }
     auto refuse = [&](int status, const std::string& code, const std::string& message) {
       if (progress) progress->error = message;
@@ -292,8 +306,17 @@ void RegisterCaseExportRoute(httplib::Server& s, HttpDeps& d, pipeline::Sealer& 
                     "other exports are being built; retry when one has finished");
     }
     if (progress) {
-      request->on_progress = [token = progress->token](int64_t done, int64_t total) {
-        ExportProgress::Instance().Update(token, done, total);
+      // On the export's own thread, between messages: a write at the start, at the end and
+      // every kProgressEveryUs between. A failed write is not the export's failure.
+      request->on_progress = [store = d.export_progress, token = progress->token, clock = d.clock,
+                              last_us = int64_t{-1}](int64_t done, int64_t total) mutable {
+        const int64_t now_us = clock->NowMicros();
+        if (done != 0 && done != total && now_us - last_us < kProgressEveryUs) return;
+        last_us = now_us;
+        auto updated = store->Update(token, done, total, now_us);
+        if (!updated.ok()) {
+          spdlog::warn("event=export_progress_not_kept error=\"{}\"", updated.error().ToString());
+        }
       };
     }
     request->actor = who->key_id;
@@ -422,17 +445,21 @@ void RegisterCaseRoutes(httplib::Server& s, HttpDeps& d) {
     auto who = RequireScope(d, req, res, "cases");
     if (!who) return;
     const auto token = Param(req, "progress");
-    if (!token || !ExportProgress::ValidToken(*token)) {
+    if (!token || !ExportProgressStore::ValidToken(*token)) {
       return SendError(res, 400, "bad_query", "progress is 16 to 64 characters of 0-9 and a-f");
     }
-    auto found =
-        ExportProgress::Instance().Find(who->tenant, req.matches[1], *token, d.clock->NowMicros());
-    if (!found) return SendError(res, 404, "not_found", "no such export of this case");
-    nlohmann::json j = {
-        {"state", StateName(found->state)},
-        {"done", found->done},
-        {"total", found->total >= 0 ? nlohmann::json(found->total) : nlohmann::json()}};
-    if (found->state == ExportProgress::State::kFailed) j["error"] = found->error;
+    if (d.export_progress == nullptr) {
+      return SendError(res, 404, "not_found", "no such export of this case");
+    }
+    // From the primary, where the node building the export writes, whichever node that is.
+    auto found = d.export_progress->Find(who->tenant, req.matches[1], *token, d.clock->NowMicros());
+    if (!found.ok()) return SendErrorFor(res, found.error());
+    if (!found->has_value()) return SendError(res, 404, "not_found", "no such export of this case");
+    const ExportProgressStore::Snapshot& p = **found;
+    nlohmann::json j = {{"state", StateName(p.state)},
+                        {"done", p.done},
+                        {"total", p.total >= 0 ? nlohmann::json(p.total) : nlohmann::json()}};
+    if (p.state == ExportProgressStore::State::kFailed) j["error"] = p.error;
     SendJson(res, j);
   });
 

@@ -387,7 +387,8 @@ TEST_F(CasesTest, TheCasesListPagesNewestFirstWithACursor) {
 
 // The console's view of an export and of a message's custody (docs/cases.md, "Following an
 // export"): the progress kept under the client's token, for that tenant and case only, with a
-// refusal's reason; the custody of a message in the case, with the export in it.
+// refusal's reason, answered by any node on the database; the custody of a message in the
+// case, with the export in it.
 TEST_F(CasesTest, AnExportIsFollowedByItsTokenAndShowsInTheCustody) {
   ASSERT_EQ(RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "tenant", "create",
                         "other"})
@@ -423,6 +424,19 @@ TEST_F(CasesTest, AnExportIsFollowedByItsTokenAndShowsInTheCustody) {
   EXPECT_EQ(done.body["state"], "ready");
   EXPECT_EQ(done.body["done"], 2);
   EXPECT_EQ(done.body["total"], 2);
+  // Another node on the same database (behind the same load balancer) answers the poll alike,
+  // and refuses the token as in use.
+  std::filesystem::create_directories(dir_ + "/b");
+  e2e::NotarydProcess node_b(db_.AppUrl(), db_.OwnerUrl(), dir_ + "/b", {}, "node-b");
+  ASSERT_TRUE(node_b.ready()) << node_b.Log();
+  auto elsewhere =
+      Call("GET", node_b.Http("/v1/cases/" + id + "/export/progress?progress=" + token), lawyer_);
+  ASSERT_EQ(elsewhere.status, 200) << elsewhere.body.dump();
+  EXPECT_EQ(elsewhere.body, done.body);
+  EXPECT_EQ(
+      Call("GET", node_b.Http("/v1/cases/" + id + "/export?progress=" + token), lawyer_).status,
+      409);
+  node_b.Stop();
   // Another tenant, or another case, finds nothing under the same token.
   EXPECT_EQ(Progress(other, id, token).status, 404);
   auto their_case = Open(other, {{"name", "theirs"}});

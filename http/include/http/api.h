@@ -24,6 +24,7 @@
 #include "storage/case_store.h"
 #include "storage/chain_store.h"
 #include "storage/erasure_store.h"
+#include "storage/export_progress_store.h"
 #include "storage/hold_store.h"
 #include "storage/journal_store.h"
 #include "storage/read_replica.h"
@@ -109,6 +110,8 @@ struct HttpDeps {
   storage::RetentionStore* retention = nullptr;
   // Cases (/v1/cases), and how their productions' certificate.pdf is made and signed.
   storage::CaseStore* cases = nullptr;
+  // Where each export being built has got, on the primary: any node answers a poll.
+  storage::ExportProgressStore* export_progress = nullptr;
   const pipeline::CertificateOptions* certificate = nullptr;
   const common::Clock* clock = &common::Clock::System();  // sessions, keys, issued_at
   ReplicaStores* replica = nullptr;                       // --read-database-url
