@@ -410,15 +410,9 @@ void RegisterCaseRoutes(httplib::Server& s, HttpDeps& d) {
   s.Get("/v1/cases", [&d](const httplib::Request& req, httplib::Response& res) {
     auto who = RequireScope(d, req, res, "cases");
     if (!who) return;
-    int limit = 100;
-    if (auto v = Param(req, "limit")) {
-      auto n = ParseU64(*v);
-      if (!n || *n < 1 || *n > storage::CaseStore::kMaxListLimit) {
-        return SendError(res, 400, "bad_query", "limit is 1 to 1000");
-      }
-      limit = static_cast<int>(*n);
-    }
-    auto cases = d.cases->List(who->tenant, limit, Param(req, "next").value_or(""));
+    const std::optional<int> limit = ListLimit(req, 100, storage::CaseStore::kMaxListLimit);
+    if (!limit) return SendError(res, 400, "bad_query", "limit is 1 to 1000");
+    auto cases = d.cases->List(who->tenant, *limit, Param(req, "next").value_or(""));
     if (!cases.ok()) return SendErrorFor(res, cases.error(), "bad_query");
     nlohmann::json items = nlohmann::json::array();
     for (const auto& c : cases->items) items.push_back(CaseJson(c));

@@ -117,16 +117,21 @@ void RegisterHoldRoutes(httplib::Server& s, HttpDeps& d) {
   s.Get("/v1/holds", [&d](const httplib::Request& req, httplib::Response& res) {
     auto who = RequireScope(d, req, res, "admin");
     if (!who) return;
-    auto holds = d.holds->List(who->tenant);
-    if (!holds.ok()) return SendErrorFor(res, holds.error());
+    // A page at a time (?limit=, ?next=), as GET /v1/cases: each hold's count of messages is
+    // worked out for the page only.
+    const std::optional<int> limit = ListLimit(req, 100, storage::HoldStore::kMaxListLimit);
+    if (!limit) return SendError(res, 400, "bad_query", "limit is 1 to 1000");
+    auto holds = d.holds->List(who->tenant, *limit, Param(req, "next").value_or(""));
+    if (!holds.ok()) return SendErrorFor(res, holds.error(), "bad_query");
     nlohmann::json items = nlohmann::json::array();
-    for (const auto& h : *holds) {
+    for (const auto& h : holds->items) {
       auto j = HoldJson(d, h);
       if (!j.ok()) return SendErrorFor(res, j.error());
       items.push_back(std::move(*j));
     }
     LogAccess(d, *who, req, "GET /v1/holds", "", "");
-    SendJson(res, {{"items", items}});
+    SendJson(res, {{"items", items},
+                   {"next", holds->next.empty() ? nlohmann::json() : nlohmann::json(holds->next)}});
   });
 
   s.Get(R"(/v1/holds/([^/]+))", [&d](const httplib::Request& req, httplib::Response& res) {

@@ -142,4 +142,12 @@ std::optional<uint64_t> ParseU64(const std::string& s) {
   return std::stoull(s);
 }
 
+std::optional<int> ListLimit(const httplib::Request& req, int fallback, int max) {
+  auto v = Param(req, "limit");
+  if (!v) return fallback;
+  auto n = ParseU64(*v);
+  if (!n || *n < 1 || *n > static_cast<uint64_t>(max)) return std::nullopt;
+  return static_cast<int>(*n);
+}
+
 }  // namespace http

@@ -37,5 +37,7 @@ std::optional<pipeline::Principal> RequireScope(HttpDeps& d, const httplib::Requ
 std::optional<std::string> Param(const httplib::Request& req, const char* name);
 // Parses a non-negative decimal integer; nullopt on anything else.
 std::optional<uint64_t> ParseU64(const std::string& s);
+// A list's ?limit=: `fallback` when absent, nullopt when not 1 to `max`.
+std::optional<int> ListLimit(const httplib::Request& req, int fallback, int max);
 
 }  // namespace http

@@ -3,6 +3,7 @@
 #include <pqxx/pqxx>
 
 #include "hold_coverage.h"
+#include "list_cursor.h"
 #include "pg_util.h"
 #include "receipt_rows.h"
 #include "search_filter.h"
@@ -108,38 +109,21 @@ common::Result<Case> CaseStore::Create(const NewCase& n) {
 
 common::Result<CasePage> CaseStore::List(const std::string& tenant, int limit,
                                          const std::string& after) {
-  if (limit < 1 || limit > kMaxListLimit) {
-    return common::Error::InvalidInput("limit is 1 to " + std::to_string(kMaxListLimit));
-  }
-  // The cursor is the last case shown: "<created_at_us>_<id>", as a search's (routes.cc). Newest
-  // first, ties by id, so that cases opened in the same microsecond are neither repeated nor
-  // skipped.
-  int64_t after_us = 0;
-  std::string after_id;
-  if (!after.empty()) {
-    const size_t sep = after.find('_');
-    const std::string us = after.substr(0, sep == std::string::npos ? 0 : sep);
-    after_id = sep == std::string::npos ? "" : after.substr(sep + 1);
-    const bool digits =
-        !us.empty() && us.size() <= 18 && us.find_first_not_of("0123456789") == std::string::npos;
-    if (!digits || !IsUuid(after_id)) {
-      return common::Error::InvalidInput("next is not a cursor this list gave");
-    }
-    after_us = std::stoll(us);
-  }
+  // Newest first, ties by id (list_cursor.h).
+  ASSIGN_OR_RETURN(const ListCursor from, PageStart(limit, kMaxListLimit, after));
   return InAutocommit<CasePage>(db_, [&](pqxx::nontransaction& tx) -> common::Result<CasePage> {
     CasePage page;
     const std::string sql = std::string("SELECT ") + kCaseColumns + kCaseFrom +
                             "WHERE t.name = $1 AND ($2 = '' OR (k.created_at_us, k.id) <"
                             " ($3, NULLIF($2, '')::uuid))"
                             " ORDER BY k.created_at_us DESC, k.id DESC LIMIT $4";
-    for (const auto& r : ExecPrepared(tx, sql, tenant, after_id, after_us, limit + 1)) {
+    for (const auto& r : ExecPrepared(tx, sql, tenant, from.id, from.at_us, limit + 1)) {
       page.items.push_back(ReadCase(r));
     }
     if (page.items.size() > static_cast<size_t>(limit)) {
       page.items.pop_back();
       const Case& last = page.items.back();
-      page.next = std::to_string(last.created_at_us) + "_" + last.id;
+      page.next = FormatListCursor(last.created_at_us, last.id);
     }
     return page;
   });

@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "hold_coverage.h"
+#include "list_cursor.h"
 #include "pg_util.h"
 #include "receipt_rows.h"
 #include "search_filter.h"
@@ -250,18 +251,26 @@ common::Result<std::vector<std::string>> HoldStore::CaseMembers(const std::strin
       });
 }
 
-common::Result<std::vector<Hold>> HoldStore::List(const std::string& tenant) {
-  return InTransaction<std::vector<Hold>>(
-      db_, [&](pqxx::work& tx) -> common::Result<std::vector<Hold>> {
-        std::vector<Hold> out;
-        for (const auto& r : tx.exec_params(std::string("SELECT ") + kHoldColumns + kHoldFrom +
-                                                "WHERE t.name = $1 ORDER BY h.created_at_us DESC,"
-                                                " h.id LIMIT 1000",
-                                            tenant)) {
-          out.push_back(ReadHold(r));
-        }
-        return out;
-      });
+common::Result<HoldPage> HoldStore::List(const std::string& tenant, int limit,
+                                         const std::string& after) {
+  // Newest first, ties by id (list_cursor.h).
+  ASSIGN_OR_RETURN(const ListCursor from, PageStart(limit, kMaxListLimit, after));
+  return InAutocommit<HoldPage>(db_, [&](pqxx::nontransaction& tx) -> common::Result<HoldPage> {
+    HoldPage page;
+    const std::string sql = std::string("SELECT ") + kHoldColumns + kHoldFrom +
+                            "WHERE t.name = $1 AND ($2 = '' OR (h.created_at_us, h.id) <"
+                            " ($3, NULLIF($2, '')::uuid))"
+                            " ORDER BY h.created_at_us DESC, h.id DESC LIMIT $4";
+    for (const auto& r : ExecPrepared(tx, sql, tenant, from.id, from.at_us, limit + 1)) {
+      page.items.push_back(ReadHold(r));
+    }
+    if (page.items.size() > static_cast<size_t>(limit)) {
+      page.items.pop_back();
+      const Hold& last = page.items.back();
+      page.next = FormatListCursor(last.created_at_us, last.id);
+    }
+    return page;
+  });
 }
 
 common::Result<std::optional<Hold>> HoldStore::Get(const std::string& tenant,

@@ -244,4 +244,57 @@ TEST_F(HoldsTest, BadRequestsAreRefusedWithAReason) {
   EXPECT_EQ(Psql(db_.SuperUrl(), "SELECT count(*) FROM holds"), "0");
 }
 
+// GET /v1/holds a page at a time: ?limit= and the `next` cursor walk every hold once, newest
+// first; a limit out of range or a cursor the list did not give is a 400; another tenant's
+// admin, given this tenant's cursor, sees none of its holds.
+TEST_F(HoldsTest, TheHoldsListPagesNewestFirstWithACursor) {
+  const std::string held = Send(admin_, "paged");
+  std::vector<std::string> placed;
+  for (int i = 0; i < 5; ++i) {
+    auto h = Place(
+        admin_,
+        {{"name", "hold " + std::to_string(i)}, {"reason", "paging"}, {"receipt_ids", {held}}});
+    ASSERT_EQ(h.status, 201) << h.body.dump();
+    placed.push_back(h.body["id"]);
+  }
+  std::vector<std::string> seen;
+  std::string next;
+  int pages = 0;
+  do {
+    auto page = Call(
+        "GET", node_->Http("/v1/holds?limit=2" + (next.empty() ? "" : "&next=" + next)), admin_);
+    ASSERT_EQ(page.status, 200) << page.body.dump();
+    ASSERT_LE(page.body["items"].size(), 2u);
+    for (const auto& h : page.body["items"]) {
+      seen.push_back(h["id"]);
+      EXPECT_EQ(h["messages"], 1);
+    }
+    next = page.body["next"].is_null() ? "" : page.body["next"].get<std::string>();
+    ++pages;
+  } while (!next.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen, std::vector<std::string>(placed.rbegin(), placed.rend()));
+  // Without a limit, the first 100.
+  auto all = Call("GET", node_->Http("/v1/holds"), admin_);
+  ASSERT_EQ(all.status, 200);
+  EXPECT_EQ(all.body["items"].size(), 5u);
+  EXPECT_TRUE(all.body["next"].is_null());
+
+  for (const std::string& bad :
+       std::vector<std::string>{"limit=0", "limit=1001", "limit=x", "next=123",
+                                "next=x_" + placed[0], "next=1234567890123456789_" + placed[0]}) {
+    EXPECT_EQ(Call("GET", node_->Http("/v1/holds?" + bad), admin_).status, 400) << bad;
+  }
+  ASSERT_EQ(RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "tenant", "create",
+                        "other"})
+                .exit_code,
+            0);
+  const std::string other = e2e::MakeKey(db_.AppUrl(), "other", "admin");
+  auto first = Call("GET", node_->Http("/v1/holds?limit=1"), admin_);
+  auto theirs =
+      Call("GET", node_->Http("/v1/holds?next=" + first.body["next"].get<std::string>()), other);
+  EXPECT_EQ(theirs.status, 200);
+  EXPECT_TRUE(theirs.body["items"].empty()) << "a cursor is no way into another tenant's holds";
+}
+
 }  // namespace

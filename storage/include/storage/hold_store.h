@@ -52,6 +52,11 @@ struct Hold {
   std::optional<ActionRef> released;
 };
 
+struct HoldPage {
+  std::vector<Hold> items;
+  std::string next;  // "" after the last page
+};
+
 struct NewHold {
   std::string id, tenant, name, reason;
   std::optional<std::string> query;  // SearchQueryToJson, or nullopt with receipt_ids
@@ -86,8 +91,11 @@ class HoldStore {
   // tenant has no such case.
   common::Result<std::vector<std::string>> CaseMembers(const std::string& tenant,
                                                        const std::string& case_id);
-  // The tenant's holds, newest first, released ones too.
-  common::Result<std::vector<Hold>> List(const std::string& tenant);
+  // The tenant's holds, newest first, released ones too, `limit` (1 to 1000) at a time: after
+  // the one `after` names (a cursor of HoldPage::next; "" for the first page). kInvalidInput
+  // when `after` is not such a cursor.
+  static constexpr int kMaxListLimit = 1000;
+  common::Result<HoldPage> List(const std::string& tenant, int limit, const std::string& after);
   common::Result<std::optional<Hold>> Get(const std::string& tenant, const std::string& id);
   // kNotFound: no such hold of the tenant; kConflict: released already.
   common::Result<Hold> Release(const std::string& tenant, const std::string& id,
