@@ -366,6 +366,9 @@ void RegisterCaseExportRoute(httplib::Server& s, HttpDeps& d, pipeline::Sealer& 
       if (f != nullptr) std::fclose(f);
     });
     if (!file) return refuse(503, "unavailable", "the export's file cannot be read");
+    // Streamed from the open file: from here on it has no name, so a crash during the download
+    // leaves no copy of the case's mail on the disk.
+    std::filesystem::remove(zip_path, ec);
     if (progress) progress->ok = true;
     res.set_header("Content-Disposition", "attachment; filename=\"case-" + case_id + ".zip\"");
     // Streamed from the file in pieces; the folder goes when the download ends.

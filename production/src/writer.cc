@@ -42,13 +42,19 @@ std::string LoadFileTime(int64_t us) {
   return buf;
 }
 
-// An append-only file of the staging folder.
+// An append-only file of the staging folder that has no name: it is unlinked as soon as it is
+// created and read back through /proc/self/fd, so that the case's mail staged in it leaves
+// the disk when the process ends, however it ends (a crash, SIGKILL), and no copy outlives the
+// export for an erasure to miss. Only the zip being written has a name (docs/cases.md).
 class Appender {
  public:
   common::Status Open(const std::string& path) {
     path_ = path;
     f_ = std::fopen(path.c_str(), "wbx");
     if (f_ == nullptr) return common::Error::Unavailable(Errno("cannot create", path));
+    if (std::remove(path.c_str()) != 0)
+      return common::Error::Unavailable(Errno("cannot unlink", path));
+    read_path_ = "/proc/self/fd/" + std::to_string(fileno(f_));
     return common::Ok();
   }
   common::Status Append(std::string_view data) {
@@ -57,28 +63,21 @@ class Appender {
     }
     return common::Ok();
   }
-  common::Status Close() {
-    if (f_ == nullptr) return common::Ok();
-    const bool ok = std::fclose(f_) == 0;
-    f_ = nullptr;
-    if (!ok) return common::Error::Unavailable(Errno("cannot write", path_));
+  // Everything appended is in the file, to be read back through read_path(); the file stays
+  // open (closing it would free it).
+  common::Status Flush() {
+    if (std::fflush(f_) != 0) return common::Error::Unavailable(Errno("cannot write", path_));
     return common::Ok();
   }
+  const std::string& read_path() const { return read_path_; }
   ~Appender() {
     if (f_ != nullptr) std::fclose(f_);
   }
 
  private:
-  std::string path_;
+  std::string path_, read_path_;
   std::FILE* f_ = nullptr;
 };
-
-common::Status WriteWhole(const std::string& path, std::string_view data) {
-  Appender a;
-  RETURN_IF_ERROR(a.Open(path));
-  RETURN_IF_ERROR(a.Append(data));
-  return a.Close();
-}
 
 bool IsPrefixChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -167,7 +166,7 @@ std::optional<std::string> BatesNumber(const ProductionOptions& o, uint64_t n) {
 // of its own), and whether to store it as is (bundles are zips already).
 struct StagedEntry {
   std::string name;
-  std::string file;         // in the staging folder
+  std::string file;         // where to read it (Appender::read_path)
   zip_uint64_t offset = 0;  // the range of `file`; length -1: to its end
   zip_int64_t length = -1;
   bool stored = false;
@@ -277,6 +276,7 @@ struct ProductionWriter::Impl {
   // (it avoids reusing recently freed inodes, and searched its bitmap on every create).
   Appender spool;
   uint64_t spool_size = 0;
+  Appender case_json, verify_md, certificate_pdf;  // written whole by Finish
   std::vector<StagedEntry> entries;
 
   common::Status AppendIndex(std::string_view text) {
@@ -291,8 +291,8 @@ struct ProductionWriter::Impl {
   common::Status Spool(const std::string& name, std::string_view data, bool stored,
                        std::optional<std::pair<uint32_t, uint64_t>> deflated = std::nullopt) {
     RETURN_IF_ERROR(spool.Append(data));
-    entries.push_back(
-        {name, "spool", spool_size, static_cast<zip_int64_t>(data.size()), stored, deflated});
+    entries.push_back({name, spool.read_path(), spool_size, static_cast<zip_int64_t>(data.size()),
+                       stored, deflated});
     spool_size += data.size();
     return common::Ok();
   }
@@ -390,31 +390,41 @@ common::Status ProductionWriter::Finish(const std::string& case_json,
                                         const std::string& certificate_pdf,
                                         const std::string& zip_path) {
   Impl& s = *impl_;
-  RETURN_IF_ERROR(s.index.Close());
-  RETURN_IF_ERROR(s.dat.Close());
+  RETURN_IF_ERROR(s.index.Flush());
+  RETURN_IF_ERROR(s.dat.Flush());
   ASSIGN_OR_RETURN(const std::string final_block, FinalBlock());
   RETURN_IF_ERROR(s.mbox.Append(final_block));
   s.mbox_deflated += final_block.size();
-  RETURN_IF_ERROR(s.mbox.Close());
+  RETURN_IF_ERROR(s.mbox.Flush());
   RETURN_IF_ERROR(s.custody.Append("\n],\n\"export\": " + custody_export_json + "}\n"));
-  RETURN_IF_ERROR(s.custody.Close());
-  RETURN_IF_ERROR(WriteWhole(s.dir + "/case.json", case_json));
-  RETURN_IF_ERROR(WriteWhole(s.dir + "/VERIFY.md", verify_md));
-  RETURN_IF_ERROR(s.spool.Close());
+  RETURN_IF_ERROR(s.custody.Flush());
+  auto whole = [&](Appender& a, const char* name, std::string_view data) -> common::Status {
+    RETURN_IF_ERROR(a.Open(s.dir + "/" + name));
+    RETURN_IF_ERROR(a.Append(data));
+    return a.Flush();
+  };
+  RETURN_IF_ERROR(whole(s.case_json, "case.json", case_json));
+  RETURN_IF_ERROR(whole(s.verify_md, "VERIFY.md", verify_md));
+  RETURN_IF_ERROR(s.spool.Flush());
   std::vector<StagedEntry> entries;
-  for (const char* name : {"VERIFY.md", "case.json", "index.csv", "loadfile.dat", "custody.json"}) {
-    entries.push_back({name, name, 0, -1, false, std::nullopt});
+  for (const auto& [name, a] :
+       std::vector<std::pair<const char*, const Appender*>>{{"VERIFY.md", &s.verify_md},
+                                                            {"case.json", &s.case_json},
+                                                            {"index.csv", &s.index},
+                                                            {"loadfile.dat", &s.dat},
+                                                            {"custody.json", &s.custody}}) {
+    entries.push_back({name, a->read_path(), 0, -1, false, std::nullopt});
   }
-  entries.push_back({"messages.mbox", "messages.mbox.deflated", 0,
+  entries.push_back({"messages.mbox", s.mbox.read_path(), 0,
                      static_cast<zip_int64_t>(s.mbox_deflated), false,
                      std::make_pair(s.mbox_crc, s.mbox_size)});
   if (!certificate_pdf.empty()) {
-    RETURN_IF_ERROR(WriteWhole(s.dir + "/certificate.pdf", certificate_pdf));
+    RETURN_IF_ERROR(whole(s.certificate_pdf, "certificate.pdf", certificate_pdf));
     // Stored: its streams are deflated already, and its bytes are what its signature covers.
-    entries.push_back({"certificate.pdf", "certificate.pdf", 0, -1, true, std::nullopt});
+    entries.push_back(
+        {"certificate.pdf", s.certificate_pdf.read_path(), 0, -1, true, std::nullopt});
   }
   entries.insert(entries.end(), s.entries.begin(), s.entries.end());
-
   int err = 0;
   zip_t* za = zip_open(zip_path.c_str(), ZIP_CREATE | ZIP_EXCL, &err);
   if (za == nullptr) {
@@ -434,7 +444,7 @@ common::Status ProductionWriter::Finish(const std::string& case_json,
     const std::string& name = e.name;
     const bool stored = e.stored;
     // Read from the staging files when the archive is written (zip_close), one at a time.
-    const std::string file = s.dir + "/" + e.file;
+    const std::string& file = e.file;
     zip_source_t* src =
         e.deflated ? DeflatedRange::Create(za, file, e.offset, static_cast<uint64_t>(e.length),
                                            e.deflated->first, e.deflated->second)

@@ -1,7 +1,9 @@
 // ProductionWriter: a case production (docs/cases.md, "The production") built a message at a
 // time in a staging folder and zipped at the end, so that its size is bounded by the disk,
 // not by memory: each message's bundle and native are appended to one spool file as they come,
-// and the index, load file and mailbox grow line by line.
+// and the index, load file and mailbox grow line by line. The staged files are unlinked as
+// soon as they are made and read back through /proc/self/fd: the folder shows nothing, and
+// they leave the disk with the writer or the process, however it ends.
 //
 //   bundles/evidence-<receipt id>.zip   the message's evidence bundle (docs/evidence-bundle.md)
 //   natives/<Bates>.eml                 the message as received (none for an erased message)
