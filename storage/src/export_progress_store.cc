@@ -33,7 +33,7 @@ common::Result<ExportProgressStore::Begun> ExportProgressStore::Begin(const std:
                                                                       const std::string& token,
                                                                       int64_t now_us) {
   if (!ValidToken(token)) return common::Error::InvalidInput("not a progress token");
-  if (case_id.size() > 64) return Begun::kFull;  // no such case can exist: nothing to follow
+  if (case_id.size() > 64) return common::Error::NotFound("no such case");  // nor can there be
   return InTransaction<Begun>(db_, [&](pqxx::work& tx) -> common::Result<Begun> {
     // What is no longer kept goes: ended long enough ago, or silent for longer than a poll
     // reports it as failed plus the time an ended one is kept.

@@ -59,6 +59,9 @@ TEST_F(ExportProgressStoreTest, TokensAreTheirTenantsAndCasesAndEndWithTheirOutc
   EXPECT_FALSE(ExportProgressStore::ValidToken("0123456789ABCDEF"));  // upper case
   EXPECT_FALSE(ExportProgressStore::ValidToken(std::string(65, 'a')));
   EXPECT_FALSE(a_->Begin("acme", "case-1", "not hex at all!!", kT0).ok());
+  auto long_case = a_->Begin("acme", std::string(65, 'c'), Token(9), kT0);
+  ASSERT_FALSE(long_case.ok());
+  EXPECT_EQ(long_case.error().code(), common::ErrorCode::kNotFound);
 
   ASSERT_EQ(BeginOk(*a_, "acme", "case-1", Token(1), kT0), Begun::kStarted);
   // The token is taken on every node, for every tenant.
