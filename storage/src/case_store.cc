@@ -110,23 +110,12 @@ common::Result<Case> CaseStore::Create(const NewCase& n) {
 common::Result<CasePage> CaseStore::List(const std::string& tenant, int limit,
                                          const std::string& after) {
   // Newest first, ties by id (list_cursor.h).
-  ASSIGN_OR_RETURN(const ListCursor from, PageStart(limit, kMaxListLimit, after));
-  return InAutocommit<CasePage>(db_, [&](pqxx::nontransaction& tx) -> common::Result<CasePage> {
-    CasePage page;
-    const std::string sql = std::string("SELECT ") + kCaseColumns + kCaseFrom +
+  return ReadPage<Case>(db_,
+                        std::string("SELECT ") + kCaseColumns + kCaseFrom +
                             "WHERE t.name = $1 AND ($2 = '' OR (k.created_at_us, k.id) <"
                             " ($3, NULLIF($2, '')::uuid))"
-                            " ORDER BY k.created_at_us DESC, k.id DESC LIMIT $4";
-    for (const auto& r : ExecPrepared(tx, sql, tenant, from.id, from.at_us, limit + 1)) {
-      page.items.push_back(ReadCase(r));
-    }
-    if (page.items.size() > static_cast<size_t>(limit)) {
-      page.items.pop_back();
-      const Case& last = page.items.back();
-      page.next = FormatListCursor(last.created_at_us, last.id);
-    }
-    return page;
-  });
+                            " ORDER BY k.created_at_us DESC, k.id DESC LIMIT $4",
+                        tenant, limit, kMaxListLimit, after, ReadCase);
 }
 
 common::Result<std::optional<Case>> CaseStore::Get(const std::string& tenant,

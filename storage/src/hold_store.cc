@@ -254,23 +254,12 @@ common::Result<std::vector<std::string>> HoldStore::CaseMembers(const std::strin
 common::Result<HoldPage> HoldStore::List(const std::string& tenant, int limit,
                                          const std::string& after) {
   // Newest first, ties by id (list_cursor.h).
-  ASSIGN_OR_RETURN(const ListCursor from, PageStart(limit, kMaxListLimit, after));
-  return InAutocommit<HoldPage>(db_, [&](pqxx::nontransaction& tx) -> common::Result<HoldPage> {
-    HoldPage page;
-    const std::string sql = std::string("SELECT ") + kHoldColumns + kHoldFrom +
+  return ReadPage<Hold>(db_,
+                        std::string("SELECT ") + kHoldColumns + kHoldFrom +
                             "WHERE t.name = $1 AND ($2 = '' OR (h.created_at_us, h.id) <"
                             " ($3, NULLIF($2, '')::uuid))"
-                            " ORDER BY h.created_at_us DESC, h.id DESC LIMIT $4";
-    for (const auto& r : ExecPrepared(tx, sql, tenant, from.id, from.at_us, limit + 1)) {
-      page.items.push_back(ReadHold(r));
-    }
-    if (page.items.size() > static_cast<size_t>(limit)) {
-      page.items.pop_back();
-      const Hold& last = page.items.back();
-      page.next = FormatListCursor(last.created_at_us, last.id);
-    }
-    return page;
-  });
+                            " ORDER BY h.created_at_us DESC, h.id DESC LIMIT $4",
+                        tenant, limit, kMaxListLimit, after, ReadHold);
 }
 
 common::Result<std::optional<Hold>> HoldStore::Get(const std::string& tenant,

@@ -15,6 +15,7 @@
 #include "common/result.h"
 #include "storage/database.h"
 #include "storage/hold_store.h"
+#include "storage/list_page.h"
 #include "storage/receipt_store.h"
 
 namespace storage {
@@ -28,10 +29,7 @@ struct Case {
 };
 
 // One page of a tenant's cases, and the cursor of the next ("" after the last).
-struct CasePage {
-  std::vector<Case> items;
-  std::string next;
-};
+using CasePage = ListPage<Case>;
 
 struct NewCase {
   std::string id, tenant, name, description, reference;

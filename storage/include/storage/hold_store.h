@@ -14,6 +14,7 @@
 #include "common/bytes.h"
 #include "common/result.h"
 #include "storage/database.h"
+#include "storage/list_page.h"
 #include "storage/receipt_store.h"
 
 namespace storage {
@@ -52,10 +53,7 @@ struct Hold {
   std::optional<ActionRef> released;
 };
 
-struct HoldPage {
-  std::vector<Hold> items;
-  std::string next;  // "" after the last page
-};
+using HoldPage = ListPage<Hold>;
 
 struct NewHold {
   std::string id, tenant, name, reason;
