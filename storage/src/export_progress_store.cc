@@ -5,6 +5,7 @@
 
 #include "common/utf8.h"
 #include "pg_util.h"
+#include "storage/receipt_store.h"
 #include "transaction.h"
 
 namespace storage {
@@ -33,7 +34,9 @@ common::Result<ExportProgressStore::Begun> ExportProgressStore::Begin(const std:
                                                                       const std::string& token,
                                                                       int64_t now_us) {
   if (!ValidToken(token)) return common::Error::InvalidInput("not a progress token");
-  if (case_id.size() > 64) return common::Error::NotFound("no such case");  // nor can there be
+  // A case id is a UUID: anything else names no case (and bytes that are not UTF-8 would be
+  // refused by the text column as a server error rather than a 404).
+  if (!IsUuid(case_id)) return common::Error::NotFound("no such case");
   return InTransaction<Begun>(db_, [&](pqxx::work& tx) -> common::Result<Begun> {
     // What is no longer kept goes: ended long enough ago, or silent for longer than a poll
     // reports it as failed plus the time an ended one is kept.
@@ -94,6 +97,7 @@ common::Result<std::optional<ExportProgressStore::Snapshot>> ExportProgressStore
     const std::string& tenant, const std::string& case_id, const std::string& token,
     int64_t now_us) {
   using Found = std::optional<Snapshot>;
+  if (!IsUuid(case_id)) return Found();  // as in Begin
   return InAutocommit<Found>(db_, [&](pqxx::nontransaction& tx) -> common::Result<Found> {
     const pqxx::result r = ExecPrepared(
         tx,

@@ -1,8 +1,11 @@
 #include "list_cursor.h"
 
+#include <optional>
+
 #include "storage/receipt_store.h"
 
 namespace storage {
+namespace {
 
 std::optional<ListCursor> ParseListCursor(const std::string& text) {
   const size_t sep = text.find('_');
@@ -16,6 +19,8 @@ std::optional<ListCursor> ParseListCursor(const std::string& text) {
   c.at_us = std::stoll(us);
   return c;
 }
+
+}  // namespace
 
 std::string FormatListCursor(int64_t at_us, const std::string& id) {
   return std::to_string(at_us) + "_" + id;

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -21,13 +20,11 @@ struct ListCursor {
   std::string id;  // a UUID
 };
 
-// nullopt when `text` is not a cursor FormatListCursor could have made: at most 18 digits,
-// "_", a UUID.
-std::optional<ListCursor> ParseListCursor(const std::string& text);
 std::string FormatListCursor(int64_t at_us, const std::string& id);
 
 // A page's request checked: kInvalidInput unless `limit` is 1 to `max` and `after` is "" (the
-// first page: a cursor with an empty id) or a cursor.
+// first page: a cursor with an empty id) or a cursor FormatListCursor could have made (at most
+// 18 digits, "_", a UUID).
 common::Result<ListCursor> PageStart(int limit, int max, const std::string& after);
 
 // One page of the tenant's rows newest first. `select` is a statement whose parameters are $1

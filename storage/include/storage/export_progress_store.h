@@ -45,8 +45,8 @@ class ExportProgressStore {
 
   enum class Begun { kStarted, kInUse, kFull };
   // Starts following. kInUse: the token is someone's already (any tenant or case); kFull: the
-  // tenant has kMaxPerTenant exports being built or kept. kNotFound: a case id longer than
-  // any case's; kInvalidInput: not a token.
+  // tenant has kMaxPerTenant exports being built or kept. kNotFound: a case id that is not a
+  // UUID; kInvalidInput: not a token.
   common::Result<Begun> Begin(const std::string& tenant, const std::string& case_id,
                               const std::string& token, int64_t now_us);
   // Changes only an export still being built.
