@@ -2,6 +2,9 @@
 //   notaryctl migrate
 //   notaryctl tenant create NAME | tenant list
 //   notaryctl tenant set-retention --tenant NAME (--days N | --keep) | tenant retention NAME
+//   notaryctl tenant rotate-key --tenant NAME [--signer unix:PATH]
+//   notaryctl tenant rewrap-keys --tenant NAME [--signer unix:PATH]
+//   notaryctl tenant destroy-key --tenant NAME --kek-id ID [--signer unix:PATH]
 //   notaryctl apikey create --tenant NAME --scope ingest,read,admin [--expires DATE] [--label T]
 //   notaryctl apikey list [--tenant NAME] | apikey revoke KEY_ID
 //   notaryctl keys list [--signer unix:PATH] [--data-dir DIR]
@@ -13,6 +16,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -30,11 +34,13 @@
 #include "pipeline/erasure.h"
 #include "pipeline/ingest.h"
 #include "pipeline/key_files.h"
+#include "pipeline/key_rotation.h"
 #include "pipeline/retention.h"
 #include "pipeline/sealer.h"
 #include "signer/client.h"
 #include "storage/admin_store.h"
 #include "storage/erasure_store.h"
+#include "storage/key_rotation_store.h"
 #include "storage/migrations.h"
 #include "storage/retention_store.h"
 #include "vault/key_wrapper.h"
@@ -111,6 +117,37 @@ int main(int argc, char** argv) {
   auto* tenant_retention =
       tenant->add_subcommand("retention", "Show the tenant's retention period in force");
   tenant_retention->add_option("name", tenant_name, "Tenant")->required();
+
+  auto* tenant_rotate_key = tenant->add_subcommand(
+      "rotate-key",
+      "Make a new key pair current for the tenant's encryption at rest (docs/retention.md): "
+      "new mail is wrapped for it; the earlier pairs stay, to read the mail stored before");
+  std::string rotate_signer;
+  tenant_rotate_key->add_option("--tenant", tenant_name, "Tenant")->required();
+  tenant_rotate_key
+      ->add_option("--signer", rotate_signer,
+                   "notary-signer's socket (unix:/path), when it holds the key pairs; asked on "
+                   "its admin socket (PATH.admin). Without it: the key pairs in --data-dir's "
+                   "keks.d")
+      ->envname("NOTARY_SIGNER");
+
+  auto* tenant_rewrap = tenant->add_subcommand(
+      "rewrap-keys",
+      "Re-wrap every data key of the tenant stored for an earlier key pair for the current one "
+      "(the ciphertext stays); needs the schema owner (--owner-database-url)");
+  tenant_rewrap->add_option("--tenant", tenant_name, "Tenant")->required();
+  tenant_rewrap->add_option("--signer", rotate_signer, "As for rotate-key")
+      ->envname("NOTARY_SIGNER");
+  std::string destroy_kek;
+  auto* tenant_destroy_key = tenant->add_subcommand(
+      "destroy-key",
+      "Destroy an earlier key pair of the tenant once no stored row is wrapped for it: what "
+      "was wrapped for it in backups and copies no longer opens; needs the schema owner");
+  tenant_destroy_key->add_option("--tenant", tenant_name, "Tenant")->required();
+  tenant_destroy_key->add_option("--kek-id", destroy_kek, "The pair, as rewrap-keys lists it")
+      ->required();
+  tenant_destroy_key->add_option("--signer", rotate_signer, "As for rotate-key")
+      ->envname("NOTARY_SIGNER");
 
   auto* apikey = app.add_subcommand("apikey", "API keys");
   apikey->require_subcommand(1);
@@ -306,6 +343,64 @@ int main(int argc, char** argv) {
     auto st = admin.CreateTenant(tenant_name);
     if (!st.ok()) return Fail(st.error().message());
     std::cout << "tenant " << common::TerminalSafe(tenant_name) << " created\n";
+    return 0;
+  }
+  if (tenant_rotate_key->parsed() || tenant_rewrap->parsed() || tenant_destroy_key->parsed()) {
+    // Only a tenant the database knows: a mistyped name would otherwise make a key pair that
+    // wraps nothing.
+    auto known = admin.ListTenants();
+    if (!known.ok()) return Fail(known.error().ToString());
+    if (std::find(known->begin(), known->end(), tenant_name) == known->end()) {
+      return Fail("no such tenant: " + common::TerminalSafe(tenant_name));
+    }
+  }
+  // The tenants' key pairs: notary-signer's, asked on its admin socket (the only one that
+  // rotates and destroys), or the files of notaryd's data folder.
+  std::unique_ptr<vault::KeyHolder> keks;
+  if (tenant_rotate_key->parsed() || tenant_rewrap->parsed() || tenant_destroy_key->parsed()) {
+    if (!rotate_signer.empty()) {
+      auto path = signer::ParseSignerAddress(rotate_signer);
+      if (!path.ok()) return Fail(path.error().ToString(), 2);
+      keks = std::make_unique<signer::Client>(signer::ClientOptions{*path + ".admin"});
+    } else {
+      auto files = vault::FileKeyHolder::Open(data_dir + "/keks.d");
+      if (!files.ok()) return Fail(files.error().ToString(), 2);
+      keks = std::move(*files);
+    }
+  }
+  if (tenant_rewrap->parsed() || tenant_destroy_key->parsed()) {
+    // Re-wrapping updates rows and retiring locks tables: the schema owner's.
+    auto owner_db = OpenOrExit(owner_url.empty() ? url : owner_url);
+    storage::KeyRotationStore store(*owner_db);
+    if (tenant_destroy_key->parsed()) {
+      auto st = pipeline::DestroyTenantKey(store, *keks, tenant_name, destroy_kek);
+      if (!st.ok()) return Fail(st.error().ToString());
+      std::cout << "tenant " << common::TerminalSafe(tenant_name) << ": key pair "
+                << common::TerminalSafe(destroy_kek)
+                << " destroyed; no stored row was wrapped for it, and what backups and copies "
+                   "hold wrapped for it no longer opens\n";
+      return 0;
+    }
+    auto report = pipeline::RewrapTenant(store, *keks, tenant_name);
+    if (!report.ok()) return Fail(report.error().ToString());
+    std::cout << "tenant " << common::TerminalSafe(tenant_name) << ": current key pair "
+              << common::TerminalSafe(report->current) << "\n";
+    for (const auto& [table, n] : report->rewrapped) {
+      std::cout << "re-wrapped\t" << table << "\t" << n << "\n";
+    }
+    for (const auto& [kek, n] : report->in_use) {
+      std::cout << "wrapped for\t" << common::TerminalSafe(kek) << "\t" << n << "\n";
+    }
+    return 0;
+  }
+  if (tenant_rotate_key->parsed()) {
+    auto rotated = keks->Rotate(tenant_name);
+    if (!rotated.ok()) return Fail(rotated.error().ToString());
+    std::cout << "tenant " << common::TerminalSafe(tenant_name) << ": key pair "
+              << common::TerminalSafe(rotated->kek_id)
+              << " is current; notaryd wraps new mail for it within its "
+                 "--tenant-key-refresh-ms (a minute by default); the earlier pairs are kept "
+                 "for the mail stored before\n";
     return 0;
   }
   if (tenant_list->parsed()) {

@@ -291,6 +291,12 @@ Config ParseConfigOrExit(int argc, char** argv) {
                  "legal hold covers (docs/retention.md); 0: never on this node")
       ->envname("NOTARY_RETENTION_SWEEP_INTERVAL_S")
       ->check(CLI::Range(0u, 604800u));
+  app.add_option("--tenant-key-refresh-ms", c.tenant_key_refresh_ms,
+                 "How long a tenant's public key is kept before it is asked again of the key "
+                 "holder: a rotation (notaryctl tenant rotate-key) reaches new mail within it; "
+                 "0: asked for every group of messages")
+      ->envname("NOTARY_TENANT_KEY_REFRESH_MS")
+      ->check(CLI::Range(0u, 3600000u));
   app.add_option("--index-interval-ms", c.index_interval_ms,
                  "How often the indexer copies new receipts into the search index when it has "
                  "caught up (docs/retention.md, \"The search index\"); 0: never on this node")

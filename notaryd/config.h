@@ -82,6 +82,9 @@ struct Config {
   uint32_t retention_sweep_interval_s = 3600;
   // How often the indexer looks for receipts to index once it has caught up; 0: never here.
   uint32_t index_interval_ms = 200;
+  // How long a tenant's public key is kept before the key holder is asked again (a rotation
+  // reaches new mail within it); 0: asked for every group.
+  uint32_t tenant_key_refresh_ms = 60'000;
   uint32_t commit_answer_timeout_s = 60;
   bool seal = true;     // take part in sealing (one sealer at a time per database)
   bool migrate = true;  // apply migrations at start-up

@@ -164,7 +164,8 @@ common::Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& c) {
   } else {
     ASSIGN_OR_RETURN(p->key_holder, pipeline::OpenLocalKeyHolder(c.data_dir));
   }
-  p->wrapper = std::make_unique<vault::Wrapper>(*p->key_holder);
+  p->wrapper = std::make_unique<vault::Wrapper>(*p->key_holder,
+                                                std::chrono::milliseconds(c.tenant_key_refresh_ms));
   p->receipts = std::make_unique<storage::ReceiptStore>(*p->db, p->wrapper.get());
   p->admin = std::make_unique<storage::AdminStore>(*p->db);
   p->chain = std::make_unique<storage::ChainStore>(*p->db);

@@ -213,6 +213,19 @@ common::Result<vault::TenantKey> Client::PublicKeyFor(const std::string& tenant)
   return DecodeTenantKeyAnswer(answer.body);
 }
 
+common::Result<vault::TenantKey> Client::Rotate(const std::string& tenant) {
+  ASSIGN_OR_RETURN(Frame answer, Call(Kind::kRotateTenantKey, EncodeTenantKeyRequest(tenant)));
+  if (answer.kind != Kind::kTenantKeyIs) return Down("unexpected answer to rotate-tenant-key");
+  return DecodeTenantKeyAnswer(answer.body);
+}
+
+common::Status Client::Destroy(const std::string& tenant, const std::string& kek_id) {
+  ASSIGN_OR_RETURN(Frame answer,
+                   Call(Kind::kDestroyTenantKey, EncodeDestroyKeyRequest({tenant, kek_id})));
+  if (answer.kind != Kind::kTenantKeyIs) return Down("unexpected answer to destroy-tenant-key");
+  return common::Ok();
+}
+
 common::Result<std::vector<vault::Key>> Client::Unwrap(const std::string& tenant,
                                                        const std::string& kek_id,
                                                        std::span<const std::string> wrapped) {

@@ -14,6 +14,8 @@ bool IsKnownKind(uint8_t kind) {
     case Kind::kTenantKey:
     case Kind::kUnwrapKeys:
     case Kind::kSignDocument:
+    case Kind::kRotateTenantKey:
+    case Kind::kDestroyTenantKey:
     case Kind::kKeys:
     case Kind::kSignature:
     case Kind::kTenantKeyIs:

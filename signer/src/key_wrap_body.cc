@@ -55,6 +55,23 @@ common::Result<vault::TenantKey> DecodeTenantKeyAnswer(std::string_view body) {
   return key;
 }
 
+std::string EncodeDestroyKeyRequest(const DestroyKeyRequest& r) {
+  std::string out;
+  common::AppendLengthPrefixed(out, r.tenant);
+  common::AppendLengthPrefixed(out, r.kek_id);
+  return out;
+}
+
+common::Result<DestroyKeyRequest> DecodeDestroyKeyRequest(std::string_view body) {
+  common::ByteReader in(body);
+  DestroyKeyRequest r;
+  if (!in.String(r.tenant, kMaxName) || !in.String(r.kek_id, kMaxName) || r.kek_id.empty() ||
+      !in.done()) {
+    return Error::InvalidInput("destroy-tenant-key: not a tenant and a key pair");
+  }
+  return r;
+}
+
 std::string EncodeUnwrapRequest(const UnwrapRequest& r) {
   std::string out;
   common::AppendLengthPrefixed(out, r.tenant);

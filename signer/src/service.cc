@@ -31,6 +31,10 @@ const char* KindName(Kind kind) {
       return "unwrap-keys";
     case Kind::kSignDocument:
       return "sign-document";
+    case Kind::kRotateTenantKey:
+      return "rotate-tenant-key";
+    case Kind::kDestroyTenantKey:
+      return "destroy-tenant-key";
     default:
       return "answer-kind";
   }
@@ -116,6 +120,17 @@ common::Result<Frame> Service::Answer(const Frame& request, bool admin) {
       return UnwrapKeys(request.body);
     case Kind::kSignDocument:
       return SignDocument(request.body);
+    case Kind::kRotateTenantKey:
+      // As rotate-key: a compromised notaryd must not make key pairs at will.
+      if (!admin) {
+        return common::Error::PermissionDenied("rotate-tenant-key only on the admin socket");
+      }
+      return RotateTenantKey(request.body);
+    case Kind::kDestroyTenantKey:
+      if (!admin) {
+        return common::Error::PermissionDenied("destroy-tenant-key only on the admin socket");
+      }
+      return DestroyTenantKey(request.body);
     case Kind::kRotateKey: {
       if (!request.body.empty()) return common::Error::InvalidInput("rotate-key takes no body");
       // notaryd's socket cannot rotate: a compromised notaryd could otherwise change the
@@ -198,6 +213,25 @@ common::Result<Frame> Service::TenantKey(std::string_view body) {
   ASSIGN_OR_RETURN(std::string tenant, DecodeTenantKeyRequest(body));
   if (!vault::IsTenantName(tenant)) return common::Error::InvalidInput("not a tenant name");
   ASSIGN_OR_RETURN(vault::TenantKey key, keks_->PublicKeyFor(tenant));
+  return Frame{Kind::kTenantKeyIs, EncodeTenantKeyAnswer(key)};
+}
+
+common::Result<Frame> Service::RotateTenantKey(std::string_view body) {
+  if (!keks_) return common::Error::NotFound("this signer holds no key-encryption keys");
+  ASSIGN_OR_RETURN(std::string tenant, DecodeTenantKeyRequest(body));
+  if (!vault::IsTenantName(tenant)) return common::Error::InvalidInput("not a tenant name");
+  ASSIGN_OR_RETURN(vault::TenantKey key, keks_->Rotate(tenant));
+  spdlog::info("event=signer_tenant_key_rotated tenant={} kek_id={}", tenant, key.kek_id);
+  return Frame{Kind::kTenantKeyIs, EncodeTenantKeyAnswer(key)};
+}
+
+common::Result<Frame> Service::DestroyTenantKey(std::string_view body) {
+  if (!keks_) return common::Error::NotFound("this signer holds no key-encryption keys");
+  ASSIGN_OR_RETURN(DestroyKeyRequest r, DecodeDestroyKeyRequest(body));
+  if (!vault::IsTenantName(r.tenant)) return common::Error::InvalidInput("not a tenant name");
+  RETURN_IF_ERROR(keks_->Destroy(r.tenant, r.kek_id));
+  spdlog::info("event=signer_tenant_key_destroyed tenant={} kek_id={}", r.tenant, r.kek_id);
+  ASSIGN_OR_RETURN(vault::TenantKey key, keks_->PublicKeyFor(r.tenant));
   return Frame{Kind::kTenantKeyIs, EncodeTenantKeyAnswer(key)};
 }
 

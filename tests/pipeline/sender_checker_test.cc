@@ -15,8 +15,10 @@
 #include "common/sha256.h"
 #include "log/authentication_record.h"
 #include "pipeline/ingest.h"
+#include "pipeline/key_rotation.h"
 #include "receipt/receipt.h"
 #include "sender/authentication.h"
+#include "storage/key_rotation_store.h"
 #include "storage/migrations.h"
 #include "support/manual_clock.h"
 #include "support/test_support.h"
@@ -239,6 +241,54 @@ TEST_F(SenderCheckerTest, SealedResultsReadBackAndResealedOnesAreRefused) {
             std::string::npos)
       << refused.error().message();
   EXPECT_NE(refused.error().message().find(ids[0]), std::string::npos);
+}
+
+// A rotation's re-wrap (migration 0021, docs/retention.md "Rotation") moves a sealed row's
+// data key to the tenant's new pair; the row still opens to the same results, and the update
+// may change the wrapping and nothing else.
+TEST_F(SenderCheckerTest, ASealedRowIsReWrappedForTheNewPairAndStillOpens) {
+  auto holder = vault::FileKeyHolder::Open(testsupport::MakeTempDir("keks"));
+  ASSERT_TRUE(holder.ok());
+  vault::Wrapper wrapper(**holder);
+  storage::AuthenticationStore sealed_store(*db_, &wrapper);
+  std::vector<std::string> ids = Store(1);
+  ASSERT_EQ(ids.size(), 1u);
+  testsupport::ManualClock now(kReceived + 1000000);
+  pipeline::SenderChecker checker(sealed_store, Down(), now, {});
+  ASSERT_TRUE(checker.RunOnce().ok());
+  auto before = sealed_store.Get(ids[0]);
+  ASSERT_TRUE(before.ok() && before->has_value());
+
+  auto rotated = (*holder)->Rotate("default");
+  ASSERT_TRUE(rotated.ok());
+  auto owner = storage::Database::Open({tdb_.OwnerUrl(), 2});
+  ASSERT_TRUE(owner.ok());
+  storage::KeyRotationStore rotation(**owner);
+  auto report = pipeline::RewrapTenant(rotation, **holder, "default");
+  ASSERT_TRUE(report.ok()) << report.error().ToString();
+  EXPECT_EQ(report->current, rotated->kek_id);
+  ASSERT_EQ(report->rewrapped.size(), 4u);
+  EXPECT_EQ(report->rewrapped[2], std::make_pair(std::string("authentications"), int64_t{1}));
+  ASSERT_EQ(report->in_use.size(), 1u);
+  EXPECT_EQ(report->in_use[0].first, rotated->kek_id);
+  EXPECT_EQ(testsupport::Psql(tdb_.SuperUrl(), "SELECT kek_id FROM authentications"),
+            rotated->kek_id);
+  auto after = sealed_store.Get(ids[0]);
+  ASSERT_TRUE(after.ok() && after->has_value()) << (after.ok() ? "" : after.error().message());
+  EXPECT_EQ((*after)->results, (*before)->results);
+  EXPECT_EQ((*after)->dns_archive, (*before)->dns_archive);
+
+  // In a re-wrap, the owner may change the wrapping alone: another column is refused.
+  EXPECT_THROW(testsupport::Psql(tdb_.OwnerUrl(),
+                                 "BEGIN; SET LOCAL notary.rewrap = 'on'; UPDATE authentications"
+                                 " SET dkim_results = '{pass}'; COMMIT"),
+               std::exception);
+  EXPECT_EQ(testsupport::Psql(tdb_.OwnerUrl(),
+                              "BEGIN; SET LOCAL notary.rewrap = 'on'; UPDATE authentications"
+                              " SET kek_id = kek_id; COMMIT; SELECT count(*) FROM authentications"
+                              " WHERE kek_id = '" +
+                                  rotated->kek_id + "'"),
+            "1");
 }
 
 }  // namespace

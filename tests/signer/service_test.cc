@@ -400,6 +400,27 @@ TEST_F(SignerServiceTest, UnwrapsDataKeysPerTenantWithKeysThatStayInTheSigner) {
   auto back = client.Unwrap("acme", w.kek_id, w.wrapped);
   ASSERT_TRUE(back.ok()) << back.error().ToString();
   EXPECT_EQ(*back, keys);
+
+  // A rotation: refused on notaryd's socket, made on the operator's. The new pair wraps from
+  // then on; what was wrapped for the first still unwraps.
+  auto refused = client.Rotate("acme");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), common::ErrorCode::kPermissionDenied);
+  EXPECT_EQ(client.PublicKeyFor("acme")->kek_id, w.kek_id);
+  signer::Client admin({socket_ + ".admin", 5000});
+  auto rotated = admin.Rotate("acme");
+  ASSERT_TRUE(rotated.ok()) << rotated.error().ToString();
+  EXPECT_EQ(rotated->kek_id.substr(0, 7), "file/2/");
+  EXPECT_EQ(admin.Rotate("../etc").error().code(), common::ErrorCode::kInvalidInput);
+  ASSERT_EQ(::stat((state_ + "/keks.d/acme.kek.2").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  vault::Wrapper wrapper(client, std::chrono::milliseconds(0));
+  std::vector<vault::Key> later = {*vault::NewKey()};
+  auto w2 = wrapper.Wrap("acme", later);
+  ASSERT_TRUE(w2.ok()) << w2.error().ToString();
+  EXPECT_EQ(w2->kek_id, rotated->kek_id);
+  EXPECT_EQ(*client.Unwrap("acme", w2->kek_id, w2->wrapped), later);
+  EXPECT_EQ(*client.Unwrap("acme", w.kek_id, w.wrapped), keys);
 }
 
 }  // namespace

@@ -94,7 +94,8 @@ TEST_P(AppendOnlyTest, SuperuserCannotUpdateDeleteOrTruncateEvenWhenEmpty) {
                                                      {"case_changes", "reason"},
                                                      {"case_change_receipts", "receipt_id"},
                                                      {"case_exports", "actor"},
-                                                     {"case_export_receipts", "bates"}};
+                                                     {"case_export_receipts", "bates"},
+                                                     {"retired_keks", "tenant_id"}};
   const std::string col = column.at(table);
   // CASCADE, so a foreign key cannot be what refuses: the trigger must. The stored bytes go by
   // an erasure (migration 0013), so their DELETE is refused row by row instead, and an empty
@@ -114,7 +115,7 @@ INSTANTIATE_TEST_SUITE_P(EvidenceTables, AppendOnlyTest,
                                            "receipts", "message_blobs", "message_parts", "tiles",
                                            "actions", "hold_receipts", "sealed_blobs", "erasures",
                                            "cases", "case_changes", "case_change_receipts",
-                                           "case_exports", "case_export_receipts"));
+                                           "case_exports", "case_export_receipts", "retired_keks"));
 
 // Migration 0011: a hold changes once, by its release (and nothing else with it); never
 // deleted, by any role.

@@ -228,20 +228,40 @@ common::Result<std::vector<Key>> UnwrapKeys(const std::string& tenant, const std
 common::Result<Wrapper::Wrapped> Wrapper::Wrap(const std::string& tenant,
                                                std::span<const Key> keys) {
   TenantKey kek;
+  bool due = true;
+  const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mu_);
     auto it = keys_.find(tenant);
-    if (it != keys_.end()) kek = it->second;
+    if (it != keys_.end()) {
+      kek = it->second.key;
+      due = now - it->second.fetched >= refresh_;
+    }
   }
-  if (kek.kek_id.empty()) {
-    ASSIGN_OR_RETURN(kek, holder_.PublicKeyFor(tenant));
-    std::lock_guard lock(mu_);
-    keys_[tenant] = kek;
+  if (due) {
+    auto fresh = holder_.PublicKeyFor(tenant);
+    if (fresh.ok()) {
+      kek = *fresh;
+      std::lock_guard lock(mu_);
+      keys_[tenant] = Kept{kek, now};
+    } else if (kek.kek_id.empty()) {
+      return fresh.error();
+    } else {
+      // Asked again after another `refresh`, not at every group: a signer that hangs would
+      // otherwise hold up every group for its time-out.
+      std::lock_guard lock(mu_);
+      keys_[tenant].fetched = now;
+    }
   }
   Wrapped out;
   out.kek_id = kek.kek_id;
   ASSIGN_OR_RETURN(out.wrapped, WrapKeys(tenant, kek, keys));
   return out;
+}
+
+void Wrapper::Forget(const std::string& tenant) {
+  std::lock_guard lock(mu_);
+  keys_.erase(tenant);
 }
 
 common::Result<std::vector<Key>> Wrapper::Unwrap(const std::string& tenant,

@@ -54,6 +54,11 @@ class Client final : public notary::ChainSigner, public vault::KeyHolder {
                                                  const std::string& kek_id,
                                                  std::span<const std::string> wrapped) override
       EXCLUDES(mu_);
+  // A new key pair for the tenant; the signer answers it on its admin socket only.
+  common::Result<vault::TenantKey> Rotate(const std::string& tenant) override EXCLUDES(mu_);
+  // An earlier key pair deleted; on the admin socket only.
+  common::Status Destroy(const std::string& tenant, const std::string& kek_id) override
+      EXCLUDES(mu_);
 
  private:
   // Sends one request and reads its answer; a kRefused answer becomes its error.

@@ -40,6 +40,12 @@ enum class Kind : uint8_t {
   // body: the DER signed attributes of certificate.pdf's CMS SignerInfo
   // (document_signing.h); answered kSignature with the document key's signature.
   kSignDocument = 0x08,
+  // body: as kTenantKey; only on the admin socket. A new key pair becomes the tenant's
+  // current one (vault::KeyHolder::Rotate); answered kTenantKeyIs with its public half.
+  kRotateTenantKey = 0x09,
+  // body: str(tenant) || str(kek_id); only on the admin socket. An earlier key pair of the
+  // tenant is destroyed (vault::KeyHolder::Destroy); answered kTenantKeyIs with the current.
+  kDestroyTenantKey = 0x0a,
   // Answers.
   kKeys = 0x81,       // body: the key list (key_list.h)
   kSignature = 0x82,  // body: the block signature (64 bytes) or the signed checkpoint note

@@ -29,6 +29,12 @@ std::string EncodeTenantKeyRequest(const std::string& tenant);
 common::Result<std::string> DecodeTenantKeyRequest(std::string_view body);
 std::string EncodeTenantKeyAnswer(const vault::TenantKey& key);
 common::Result<vault::TenantKey> DecodeTenantKeyAnswer(std::string_view body);
+// destroy-tenant-key: str(tenant) || str(kek_id).
+struct DestroyKeyRequest {
+  std::string tenant, kek_id;
+};
+std::string EncodeDestroyKeyRequest(const DestroyKeyRequest& r);
+common::Result<DestroyKeyRequest> DecodeDestroyKeyRequest(std::string_view body);
 std::string EncodeUnwrapRequest(const UnwrapRequest& r);
 common::Result<UnwrapRequest> DecodeUnwrapRequest(std::string_view body);
 std::string EncodeUnwrapAnswer(const std::vector<vault::Key>& keys);

@@ -64,6 +64,8 @@ class Service {
   common::Result<Frame> SignTimestamp(std::string_view body);
   common::Result<Frame> TenantKey(std::string_view body);
   common::Result<Frame> UnwrapKeys(std::string_view body);
+  common::Result<Frame> RotateTenantKey(std::string_view body);
+  common::Result<Frame> DestroyTenantKey(std::string_view body);
   common::Result<Frame> SignDocument(std::string_view body);
 
   KeyRing ring_;

@@ -58,6 +58,9 @@ class ReceiptStore {
   common::Result<int64_t> PendingCount();
 
  private:
+  common::Result<std::vector<InsertedReceipt>> InsertGroup(
+      const std::vector<const NewReceipt*>& batch);
+
   Database& db_;
   vault::Wrapper* wrapper_;
 };

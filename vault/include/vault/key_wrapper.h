@@ -22,6 +22,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -77,14 +78,24 @@ class KeyHolder {
   virtual common::Result<std::vector<Key>> Unwrap(const std::string& tenant,
                                                   const std::string& kek_id,
                                                   std::span<const std::string> wrapped) = 0;
+  // Makes a new key pair current for the tenant and returns its public half: data keys
+  // wrapped from then on are wrapped for it. The older pairs stay, to unwrap what was
+  // wrapped for them. The reason to rotate: a pair whose private half may have leaked
+  // reads no mail stored after the rotation.
+  virtual common::Result<TenantKey> Rotate(const std::string& tenant) = 0;
+  // Deletes an earlier key pair of the tenant: whatever was wrapped for it, wherever a copy
+  // is kept, no longer opens. The caller checks that nothing stored still needs it
+  // (pipeline::DestroyTenantKey). kConflict: it is the current pair; kNotFound: no such pair.
+  virtual common::Status Destroy(const std::string& tenant, const std::string& kek_id) = 0;
 };
 
 // Key pairs as files `<dir>/<tenant>.kek.<epoch>` (the 32-byte private key, mode 0600, made
 // on first use: written aside, fsync, linked into place); kek_id "file/<epoch>/<16 hex digits
 // of SHA-256 of the public key>". Nodes that share a database and no signer must share the
-// folder. Epoch 1 today; rotation (a new
-// pair, data keys re-wrapped, the old file destroyed) is what makes backups of wrapped keys
-// useless after an erasure (docs/retention.md).
+// folder. The first pair is epoch 1; Rotate makes the next one (epoch + 1), and the highest
+// epoch in the folder is the current pair: every PublicKeyFor looks for the next epoch's
+// file (one stat), so a rotation by another process (notaryctl, a node sharing the folder)
+// is seen at the next call. Unwrap opens the epoch its kek_id names.
 class FileKeyHolder final : public KeyHolder {
  public:
   // `dir` must exist; it should be readable by the key holder only.
@@ -94,6 +105,10 @@ class FileKeyHolder final : public KeyHolder {
   common::Result<TenantKey> PublicKeyFor(const std::string& tenant) override;
   common::Result<std::vector<Key>> Unwrap(const std::string& tenant, const std::string& kek_id,
                                           std::span<const std::string> wrapped) override;
+  common::Result<TenantKey> Rotate(const std::string& tenant) override;
+  // Overwrites the pair's file with zeros (fsync) and unlinks it. What the file system or the
+  // disk keeps of the old blocks is beyond this: keep keks.d on an encrypted volume.
+  common::Status Destroy(const std::string& tenant, const std::string& kek_id) override;
 
  private:
   struct Impl;
@@ -101,11 +116,16 @@ class FileKeyHolder final : public KeyHolder {
   std::unique_ptr<Impl> impl_;
 };
 
-// notaryd's side: wraps with the tenants' public keys, fetched from the holder once and kept;
-// unwraps through the holder, in calls of at most KeyHolder::kMaxKeysPerCall.
+// notaryd's side: wraps with the tenants' public keys, fetched from the holder and kept for
+// `refresh` (so a rotation reaches new mail within that time; zero asks the holder for every
+// call); unwraps through the holder, in calls of at most KeyHolder::kMaxKeysPerCall. A key
+// due for refresh that the holder cannot give (notary-signer down) is used as it is, so mail
+// is still taken.
 class Wrapper {
  public:
-  explicit Wrapper(KeyHolder& holder) : holder_(holder) {}
+  static constexpr std::chrono::milliseconds kDefaultRefresh{60'000};
+  explicit Wrapper(KeyHolder& holder, std::chrono::milliseconds refresh = kDefaultRefresh)
+      : holder_(holder), refresh_(refresh) {}
 
   struct Wrapped {
     std::string kek_id;
@@ -114,11 +134,19 @@ class Wrapper {
   common::Result<Wrapped> Wrap(const std::string& tenant, std::span<const Key> keys);
   common::Result<std::vector<Key>> Unwrap(const std::string& tenant, const std::string& kek_id,
                                           std::span<const std::string> wrapped);
+  // Drops the tenant's kept key, so the next Wrap asks the holder: after the database refused
+  // a group (its pair retired, migration 0021).
+  void Forget(const std::string& tenant);
 
  private:
+  struct Kept {
+    TenantKey key;
+    std::chrono::steady_clock::time_point fetched;
+  };
   KeyHolder& holder_;
+  const std::chrono::milliseconds refresh_;
   std::mutex mu_;
-  std::map<std::string, TenantKey> keys_;  // by tenant
+  std::map<std::string, Kept> keys_;  // by tenant
 };
 
 }  // namespace vault

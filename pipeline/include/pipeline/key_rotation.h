@@ -1,0 +1,45 @@
+// A tenant's data keys moved to its current key pair, and an earlier pair destroyed once
+// nothing is wrapped for it (docs/retention.md, "Rotation"). notaryctl runs both, as the
+// schema owner, with the key holder that has the tenant's pairs (notary-signer's admin
+// socket, or notaryd's keks.d).
+//
+// Thread-safety: the functions may run beside notaryd; two re-wraps of one tenant at once
+// are safe (each row is re-wrapped once: the update checks the wrapping it replaces).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "storage/key_rotation_store.h"
+#include "vault/key_wrapper.h"
+
+namespace pipeline {
+
+struct RewrapReport {
+  std::string current;  // the kek_id every re-wrapped row now names
+  // Rows re-wrapped, per table, in storage::kWrappedTables order.
+  std::vector<std::pair<std::string, int64_t>> rewrapped;
+  // Every pair still named by a row afterwards (the current one, and any a node stored under
+  // while this ran), with its count.
+  std::vector<std::pair<std::string, int64_t>> in_use;
+};
+
+// Re-wraps every data key of the tenant wrapped for a pair other than the current one: each
+// batch is unwrapped by the holder and wrapped anew for the current pair's public half. The
+// ciphertext is not touched. kNotFound: the holder lacks a pair a row names (the message is
+// left as it was; the error names the pair).
+common::Result<RewrapReport> RewrapTenant(storage::KeyRotationStore& store,
+                                          vault::KeyHolder& holder, const std::string& tenant);
+
+// Destroys an earlier pair of the tenant: lists it as retired (no row wrapped for it is stored
+// from then on), checks that no stored row is wrapped for it, then has the holder delete it.
+// kConflict: it is the current pair, or rows are still wrapped for it (RewrapTenant first;
+// it stays retired). What was wrapped for it elsewhere (backups, copies of the database) can
+// no longer be opened by anyone.
+common::Status DestroyTenantKey(storage::KeyRotationStore& store, vault::KeyHolder& holder,
+                                const std::string& tenant, const std::string& kek_id);
+
+}  // namespace pipeline
