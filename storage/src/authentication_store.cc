@@ -107,7 +107,7 @@ common::Result<bool> AuthenticationStore::Append(const AuthenticationRow& row) {
     return !r.empty();
   });
   // Refused for a key pair retired meanwhile (migration 0021): the retry asks for the current.
-  if (!appended.ok() && sealed) wrapper_->Forget(row.tenant);
+  if (!appended.ok() && sealed) wrapper_->RefreshSoon(row.tenant);
   return appended;
 }
 

@@ -56,7 +56,7 @@ common::Status JournalStore::Append(const std::vector<const JournalReportRow*>& 
   });
   // Refused for a key pair retired meanwhile (migration 0021): the retry asks for the current.
   if (!status.ok() && wrapper_ != nullptr) {
-    for (const JournalReportRow* r : rows) wrapper_->Forget(r->tenant);
+    for (const JournalReportRow* r : rows) wrapper_->RefreshSoon(r->tenant);
   }
   RETURN_IF_ERROR(status);
   return common::Ok();

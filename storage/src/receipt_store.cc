@@ -430,10 +430,11 @@ common::Result<std::vector<InsertedReceipt>> ReceiptStore::Insert(
     const std::vector<const NewReceipt*>& batch) {
   auto inserted = InsertGroup(batch);
   // A group refused because its tenant's key pair was retired meanwhile (migration 0021) is
-  // retried by its senders; the next group asks the holder for the current pair. Any failure
-  // does, as it costs one question to the holder and failures are rare.
+  // retried (by its senders, or one by one at once); the retry asks the holder for the
+  // current pair. Any failure does: it costs one question to the holder, failures are rare,
+  // and a holder that cannot answer leaves the kept key in use.
   if (!inserted.ok() && wrapper_ != nullptr) {
-    for (const NewReceipt* m : batch) wrapper_->Forget(m->receipt.tenant);
+    for (const NewReceipt* m : batch) wrapper_->RefreshSoon(m->receipt.tenant);
   }
   return inserted;
 }

@@ -120,6 +120,9 @@ TEST(KeyWrapTest, ARotationMakesANewCurrentPairAndTheEarlierOnesStillUnwrap) {
   auto w2 = asks_every_time.Wrap("acme", after);
   ASSERT_TRUE(w2.ok());
   EXPECT_EQ(w2->kek_id, rotated->kek_id);
+  // After a refused group (RefreshSoon), the one that keeps keys asks at its next Wrap.
+  keeps_a_minute.RefreshSoon("acme");
+  EXPECT_EQ(keeps_a_minute.Wrap("acme", before)->kek_id, rotated->kek_id);
 
   // Both epochs unwrap, each only under its own name, in both processes.
   for (auto* h : {holder->get(), other->get()}) {

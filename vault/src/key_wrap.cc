@@ -235,7 +235,7 @@ common::Result<Wrapper::Wrapped> Wrapper::Wrap(const std::string& tenant,
     auto it = keys_.find(tenant);
     if (it != keys_.end()) {
       kek = it->second.key;
-      due = now - it->second.fetched >= refresh_;
+      due = it->second.stale || now - it->second.fetched >= refresh_;
     }
   }
   if (due) {
@@ -243,7 +243,7 @@ common::Result<Wrapper::Wrapped> Wrapper::Wrap(const std::string& tenant,
     if (fresh.ok()) {
       kek = *fresh;
       std::lock_guard lock(mu_);
-      keys_[tenant] = Kept{kek, now};
+      keys_[tenant] = Kept{kek, now, false};
     } else if (kek.kek_id.empty()) {
       return fresh.error();
     } else {
@@ -251,6 +251,7 @@ common::Result<Wrapper::Wrapped> Wrapper::Wrap(const std::string& tenant,
       // otherwise hold up every group for its time-out.
       std::lock_guard lock(mu_);
       keys_[tenant].fetched = now;
+      keys_[tenant].stale = false;
     }
   }
   Wrapped out;
@@ -259,9 +260,11 @@ common::Result<Wrapper::Wrapped> Wrapper::Wrap(const std::string& tenant,
   return out;
 }
 
-void Wrapper::Forget(const std::string& tenant) {
+void Wrapper::RefreshSoon(const std::string& tenant) {
   std::lock_guard lock(mu_);
-  keys_.erase(tenant);
+  if (auto it = keys_.find(tenant); it != keys_.end()) {
+    it->second.stale = true;
+  }
 }
 
 common::Result<std::vector<Key>> Wrapper::Unwrap(const std::string& tenant,

@@ -134,14 +134,16 @@ class Wrapper {
   common::Result<Wrapped> Wrap(const std::string& tenant, std::span<const Key> keys);
   common::Result<std::vector<Key>> Unwrap(const std::string& tenant, const std::string& kek_id,
                                           std::span<const std::string> wrapped);
-  // Drops the tenant's kept key, so the next Wrap asks the holder: after the database refused
-  // a group (its pair retired, migration 0021).
-  void Forget(const std::string& tenant);
+  // Makes the tenant's kept key due, so the next Wrap asks the holder for the current pair
+  // (keeping this one if the holder cannot answer): after the database refused a group, whose
+  // pair may have been retired (migration 0021).
+  void RefreshSoon(const std::string& tenant);
 
  private:
   struct Kept {
     TenantKey key;
     std::chrono::steady_clock::time_point fetched;
+    bool stale = false;  // RefreshSoon: ask at the next Wrap
   };
   KeyHolder& holder_;
   const std::chrono::milliseconds refresh_;
