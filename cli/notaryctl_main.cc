@@ -363,7 +363,22 @@ int main(int argc, char** argv) {
       if (!path.ok()) return Fail(path.error().ToString(), 2);
       keks = std::make_unique<signer::Client>(signer::ClientOptions{*path + ".admin"});
     } else {
-      auto files = vault::FileKeyHolder::Open(data_dir + "/keks.d");
+      // A folder without the tenant's pair is not where its mail is wrapped (notary-signer
+      // holds it, or another data folder): making a pair here would wrap nothing, and a
+      // re-wrap for it would wrap the mail for a pair notaryd does not have.
+      const std::string dir = data_dir + "/keks.d";
+      bool has_pair = false;
+      std::error_code ec;
+      for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+        has_pair = has_pair || e.path().filename().string().rfind(tenant_name + ".kek.", 0) == 0;
+      }
+      if (!has_pair) {
+        return Fail("no key pair of " + common::TerminalSafe(tenant_name) + " in " +
+                        common::TerminalSafe(dir) +
+                        ": give --signer when notary-signer holds the tenants' key pairs",
+                    2);
+      }
+      auto files = vault::FileKeyHolder::Open(dir);
       if (!files.ok()) return Fail(files.error().ToString(), 2);
       keks = std::move(*files);
     }

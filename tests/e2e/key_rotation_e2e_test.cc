@@ -94,6 +94,13 @@ TEST_F(KeyRotationTest, ADestroyedPairOpensNoBackupAndTheRestIsReWrappedAndVerif
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.out.find("current key pair"), std::string::npos) << refused.out;
   EXPECT_NE(Ctl({"tenant", "rewrap-keys", "--tenant", "nosuch"}).exit_code, 0);
+  // A folder without the tenant's pair (a notary whose pairs notary-signer holds) is refused,
+  // not given a pair that would wrap nothing.
+  auto elsewhere = RunCommand({e2e::NotaryctlBinary(), "--database-url", db_.AppUrl(), "--data-dir",
+                               testsupport::MakeTempDir("no-keks"), "tenant", "rotate-key",
+                               "--tenant", "default"});
+  EXPECT_EQ(elsewhere.exit_code, 2) << elsewhere.out;
+  EXPECT_NE(elsewhere.out.find("give --signer"), std::string::npos) << elsewhere.out;
 
   auto rotated = Ctl({"tenant", "rotate-key", "--tenant", "default"});
   ASSERT_EQ(rotated.exit_code, 0) << rotated.out;
