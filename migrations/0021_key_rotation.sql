@@ -18,19 +18,26 @@
 -- database's CPU each, bench/key_rotation.sh): a new blob is stored only in the transaction
 -- that stores its receipt's fields, sealed in the same call for the same pair, so the fields'
 -- refusal rolls the blob back with it.
+-- A pair is retired for one tenant: a name given with the wrong tenant retires nothing of
+-- another's.
 CREATE TABLE retired_keks (
-  kek_id      text PRIMARY KEY CHECK (length(kek_id) BETWEEN 1 AND 200),
   tenant_id   bigint NOT NULL REFERENCES tenants (id),
-  retired_at  timestamptz NOT NULL DEFAULT now()
+  kek_id      text NOT NULL CHECK (length(kek_id) BETWEEN 1 AND 200),
+  retired_at  timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (tenant_id, kek_id)
 );
+CREATE INDEX retired_keks_by_kek ON retired_keks (kek_id);
 CREATE TRIGGER retired_keks_append_only_row BEFORE UPDATE OR DELETE ON retired_keks
   FOR EACH ROW EXECUTE FUNCTION notary_refuse_change();
 CREATE TRIGGER retired_keks_append_only_stmt BEFORE UPDATE OR DELETE OR TRUNCATE ON retired_keks
   FOR EACH STATEMENT EXECUTE FUNCTION notary_refuse_change();
 
+-- The three guarded tables name a receipt, whose tenant the retirement must be for.
 CREATE FUNCTION notary_refuse_retired_kek() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF NEW.kek_id IS NOT NULL AND EXISTS (SELECT 1 FROM retired_keks WHERE kek_id = NEW.kek_id) THEN
+  IF NEW.kek_id IS NOT NULL AND EXISTS (
+       SELECT 1 FROM retired_keks k JOIN receipts r ON r.tenant_id = k.tenant_id
+        WHERE k.kek_id = NEW.kek_id AND r.id = NEW.receipt_id) THEN
     RAISE EXCEPTION 'key pair % is retired: wrap for the tenant''s current pair', NEW.kek_id
       USING ERRCODE = 'object_not_in_prerequisite_state';
   END IF;

@@ -126,17 +126,10 @@ common::Status KeyRotationStore::Retire(const std::string& tenant, const std::st
     tx.exec(
         "LOCK TABLE sealed_blobs, receipt_fields, authentications, journal_reports"
         " IN SHARE ROW EXCLUSIVE MODE");
-    pqxx::result r = tx.exec_params(
-        "INSERT INTO retired_keks (kek_id, tenant_id) VALUES ($1, $2)"
-        " ON CONFLICT (kek_id) DO NOTHING",
-        kek_id, tenant_id);
-    if (r.affected_rows() == 0) {
-      pqxx::result owner =
-          tx.exec_params("SELECT tenant_id FROM retired_keks WHERE kek_id = $1", kek_id);
-      if (owner.empty() || owner[0][0].as<int64_t>() != tenant_id) {
-        return common::Error::Conflict("key pair " + kek_id + " is another tenant's");
-      }
-    }
+    tx.exec_params(
+        "INSERT INTO retired_keks (tenant_id, kek_id) VALUES ($1, $2)"
+        " ON CONFLICT (tenant_id, kek_id) DO NOTHING",
+        tenant_id, kek_id);
     return true;
   });
   if (!done.ok()) return done.error();

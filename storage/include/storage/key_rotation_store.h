@@ -51,8 +51,8 @@ class KeyRotationStore {
   common::Result<int64_t> Rewrap(WrappedTable table, const std::string& tenant,
                                  std::span<const WrappedRow> rows, const std::string& new_kek,
                                  std::span<const std::string> new_wrapped);
-  // Lists `kek_id` as retired for the tenant (again: no change): from then on no row wrapped
-  // for it is stored. kNotFound: no such tenant; kConflict: the name is another tenant's.
+  // Lists `kek_id` as retired for the tenant (again: no change): from then on no row of the
+  // tenant wrapped for it is stored. kNotFound: no such tenant.
   common::Status Retire(const std::string& tenant, const std::string& kek_id);
   // The pairs the tenant's rows are wrapped for, with how many rows each, in kek_id order.
   common::Result<std::vector<std::pair<std::string, int64_t>>> PairsInUse(
