@@ -369,8 +369,14 @@ int main(int argc, char** argv) {
       const std::string dir = data_dir + "/keks.d";
       bool has_pair = false;
       std::error_code ec;
+      const std::string prefix = tenant_name + ".kek.";
       for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-        has_pair = has_pair || e.path().filename().string().rfind(tenant_name + ".kek.", 0) == 0;
+        // "<tenant>.kek.<epoch>", not another tenant's whose name begins with this one's
+        // ("acme.kek" has "acme.kek.kek.1"), nor a file being written aside.
+        const std::string name = e.path().filename().string();
+        has_pair =
+            has_pair || (name.size() > prefix.size() && name.rfind(prefix, 0) == 0 &&
+                         name.find_first_not_of("0123456789", prefix.size()) == std::string::npos);
       }
       if (!has_pair) {
         return Fail("no key pair of " + common::TerminalSafe(tenant_name) + " in " +
