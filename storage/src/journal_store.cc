@@ -40,6 +40,9 @@ common::Status JournalStore::Append(const std::vector<const JournalReportRow*>& 
       const JournalReportRow* r = rows[i];
       const SealedValue* s = sealed.empty() ? nullptr : &sealed[i];
       if (s != nullptr) {
+        // The report is stored before its receipt: the retired-pair guard (migration 0022)
+        // reads the row's tenant from here.
+        tx.exec_params("SELECT set_config('notary.row_tenant', $1, true)", r->tenant);
         tx.exec_params(
             "INSERT INTO journal_reports (receipt_id, sha256, size, data, kek_id, wrapped_key)"
             " VALUES ($1::uuid, $2, $3, $4, $5, $6)",

@@ -285,6 +285,46 @@ TEST_F(JournalNotaryTest, JournalReportsAreAppendOnly) {
   }
 }
 
+// A node still holding a retired key pair (notaryd keeps a tenant's public key for a minute
+// after a rotation) has a journal report refused along with its receipt. The report is stored
+// first, before its receipt exists: migration 0021's guard, which read the tenant from the
+// receipt, let it in, an orphan wrapped for a pair about to be destroyed (migration 0022).
+TEST_F(JournalNotaryTest, AReportForARetiredPairIsRefusedAndItsRetryUsesTheCurrentPair) {
+  const std::string key = notary_->CreateKey("ingest,journal");
+  const std::string super = notary_->db().SuperUrl();
+  ASSERT_EQ(HttpPost(notary_->url() + "/v1/messages", key, PlainReport()).status, 201);
+  const std::string old_kek = testsupport::Psql(super, "SELECT kek_id FROM journal_reports");
+  ASSERT_EQ(old_kek.substr(0, 7), "file/1/");
+  // Rotated by another process on the same folder, as notaryctl does; notaryd still wraps for
+  // epoch 1 until its refresh (60 s by default). Retired as `notaryctl tenant destroy-key` does.
+  auto holder = vault::FileKeyHolder::Open(dir_ + "/notaryd/keks.d");
+  ASSERT_TRUE(holder.ok()) << holder.error().ToString();
+  ASSERT_TRUE((*holder)->Rotate("default").ok());
+  testsupport::Psql(super, "INSERT INTO retired_keks (tenant_id, kek_id) SELECT id, '" + old_kek +
+                               "' FROM tenants WHERE name = 'default'");
+
+  // Another message than the first, so that the retry is not taken for a duplicate.
+  const std::string second = Report("Content-Type: text/plain; charset=\"us-ascii\"\r\n",
+                                    kReportText, kOriginal + "A second paragraph.\r\n");
+  auto refused = HttpPost(notary_->url() + "/v1/messages", key, second);
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(testsupport::Psql(super, "SELECT count(*) FROM journal_reports"), "1");
+  EXPECT_EQ(testsupport::Psql(super, "SELECT count(*) FROM receipts"), "1");
+
+  auto retried = HttpPost(notary_->url() + "/v1/messages", key, second);
+  ASSERT_EQ(retried.status, 201) << retried.body;
+  const std::string id = nlohmann::json::parse(retried.body)["id"];
+  EXPECT_EQ(
+      testsupport::Psql(super, "SELECT kek_id FROM journal_reports WHERE receipt_id = '" + id + "'")
+          .substr(0, 7),
+      "file/2/");
+  EXPECT_EQ(testsupport::Psql(super, "SELECT count(*) FROM journal_reports"), "2");
+  auto kept = StoredReport(id);
+  ASSERT_TRUE(kept.ok()) << kept.error().ToString();
+  ASSERT_TRUE(kept->has_value());
+  EXPECT_EQ((*kept)->data, second);
+}
+
 // A lawyer's bundle of a journaled message carries the report it arrived in, and notary-verify
 // checks it against the sealed envelope (Bcc recipients included).
 TEST_F(JournalNotaryTest, EvidenceBundleCarriesTheReportAndNotaryVerifyChecksIt) {
