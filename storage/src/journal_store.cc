@@ -36,13 +36,17 @@ common::Status JournalStore::Append(const std::vector<const JournalReportRow*>& 
     ASSIGN_OR_RETURN(sealed, SealForTenants(*wrapper_, values));
   }
   auto status = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
+    const std::string* named_tenant = nullptr;  // what notary.row_tenant holds in this tx
     for (size_t i = 0; i < rows.size(); ++i) {
       const JournalReportRow* r = rows[i];
       const SealedValue* s = sealed.empty() ? nullptr : &sealed[i];
       if (s != nullptr) {
         // The report is stored before its receipt: the retired-pair guard (migration 0022)
-        // reads the row's tenant from here.
-        tx.exec_params("SELECT set_config('notary.row_tenant', $1, true)", r->tenant);
+        // reads the row's tenant from here. Set again only when the tenant changes.
+        if (named_tenant == nullptr || *named_tenant != r->tenant) {
+          tx.exec_params("SELECT set_config('notary.row_tenant', $1, true)", r->tenant);
+          named_tenant = &r->tenant;
+        }
         tx.exec_params(
             "INSERT INTO journal_reports (receipt_id, sha256, size, data, kek_id, wrapped_key)"
             " VALUES ($1::uuid, $2, $3, $4, $5, $6)",
