@@ -394,7 +394,7 @@ int main(int argc, char** argv) {
     auto owner_db = OpenOrExit(owner_url.empty() ? url : owner_url);
     storage::KeyRotationStore store(*owner_db);
     if (tenant_destroy_key->parsed()) {
-      auto st = pipeline::DestroyTenantKey(store, *keks, tenant_name, destroy_kek);
+      auto st = pipeline::DestroyTenantKey(store, *keks, tenant_name, destroy_kek, OperatorActor());
       if (!st.ok()) return Fail(st.error().ToString());
       std::cout << "tenant " << common::TerminalSafe(tenant_name) << ": key pair "
                 << common::TerminalSafe(destroy_kek)
@@ -402,7 +402,7 @@ int main(int argc, char** argv) {
                    "hold wrapped for it no longer opens\n";
       return 0;
     }
-    auto report = pipeline::RewrapTenant(store, *keks, tenant_name);
+    auto report = pipeline::RewrapTenant(store, *keks, tenant_name, OperatorActor());
     if (!report.ok()) return Fail(report.error().ToString());
     std::cout << "tenant " << common::TerminalSafe(tenant_name) << ": current key pair "
               << common::TerminalSafe(report->current) << "\n";
@@ -415,7 +415,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (tenant_rotate_key->parsed()) {
-    auto rotated = keks->Rotate(tenant_name);
+    storage::KeyRotationStore store(*db);  // its record in the log, as notaryd's role may
+    auto rotated = pipeline::RotateTenantKey(store, *keks, tenant_name, OperatorActor());
     if (!rotated.ok()) return Fail(rotated.error().ToString());
     std::cout << "tenant " << common::TerminalSafe(tenant_name) << ": key pair "
               << common::TerminalSafe(rotated->kek_id)

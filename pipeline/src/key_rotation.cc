@@ -3,6 +3,11 @@
 #include <openssl/crypto.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "log/action_record.h"
+#include "pipeline/holds.h"
 
 namespace pipeline {
 namespace {
@@ -47,23 +52,64 @@ common::Result<int64_t> RewrapTable(storage::KeyRotationStore& store, vault::Key
   }
 }
 
+// Records what was just done to the tenant's pair `kek_id`; `done` says what, for the error
+// when the record cannot be stored (the change stands).
+common::Status RecordKeyAction(storage::KeyRotationStore& store, std::string_view action,
+                               const std::string& tenant, const std::string& kek_id,
+                               const std::string& actor, nlohmann::json details,
+                               const std::string& done) {
+  details["kek_id"] = kek_id;
+  auto made = MakeAction(action, tenant, kek_id, actor, common::Clock::System().NowMicros(),
+                         details.dump());
+  common::Status st = made.ok() ? store.Record(tenant, *made) : common::Status(made.error());
+  if (!st.ok()) {
+    return common::Error(st.error().code(), done + ", but its record in the log was not stored: " +
+                                                st.error().message());
+  }
+  return common::Ok();
+}
+
 }  // namespace
 
+common::Result<vault::TenantKey> RotateTenantKey(storage::KeyRotationStore& store,
+                                                 vault::KeyHolder& holder,
+                                                 const std::string& tenant,
+                                                 const std::string& actor) {
+  ASSIGN_OR_RETURN(vault::TenantKey made, holder.Rotate(tenant));
+  RETURN_IF_ERROR(RecordKeyAction(store, notary::ActionRecord::kKeyRotate, tenant, made.kek_id,
+                                  actor, nlohmann::json::object(),
+                                  "key pair " + made.kek_id + " is current"));
+  return made;
+}
+
 common::Result<RewrapReport> RewrapTenant(storage::KeyRotationStore& store,
-                                          vault::KeyHolder& holder, const std::string& tenant) {
+                                          vault::KeyHolder& holder, const std::string& tenant,
+                                          const std::string& actor) {
   ASSIGN_OR_RETURN(vault::TenantKey current, holder.PublicKeyFor(tenant));
   RewrapReport report;
   report.current = current.kek_id;
+  nlohmann::json counts = nlohmann::json::object();
+  int64_t total = 0;
   for (storage::WrappedTable table : storage::kWrappedTables) {
     ASSIGN_OR_RETURN(int64_t n, RewrapTable(store, holder, table, tenant, current));
     report.rewrapped.emplace_back(storage::TableName(table), n);
+    counts[storage::TableName(table)] = n;
+    total += n;
+  }
+  // A re-wrap that found nothing to move changed nothing, and is not recorded.
+  if (total > 0) {
+    RETURN_IF_ERROR(RecordKeyAction(
+        store, notary::ActionRecord::kKeyRewrap, tenant, current.kek_id, actor,
+        {{"rewrapped", counts}},
+        std::to_string(total) + " data keys were re-wrapped for " + current.kek_id));
   }
   ASSIGN_OR_RETURN(report.in_use, store.PairsInUse(tenant));
   return report;
 }
 
 common::Status DestroyTenantKey(storage::KeyRotationStore& store, vault::KeyHolder& holder,
-                                const std::string& tenant, const std::string& kek_id) {
+                                const std::string& tenant, const std::string& kek_id,
+                                const std::string& actor) {
   ASSIGN_OR_RETURN(vault::TenantKey current, holder.PublicKeyFor(tenant));
   if (current.kek_id == kek_id) {
     return common::Error::Conflict(kek_id + " is the current key pair: rotate first");
@@ -76,7 +122,9 @@ common::Status DestroyTenantKey(storage::KeyRotationStore& store, vault::KeyHold
                                      kek_id + " (it is retired now: re-wrap them, then destroy)");
     }
   }
-  return holder.Destroy(tenant, kek_id);
+  RETURN_IF_ERROR(holder.Destroy(tenant, kek_id));
+  return RecordKeyAction(store, notary::ActionRecord::kKeyDestroy, tenant, kek_id, actor,
+                         nlohmann::json::object(), "key pair " + kek_id + " was destroyed");
 }
 
 }  // namespace pipeline

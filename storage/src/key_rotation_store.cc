@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include "hold_coverage.h"
 #include "pg_array.h"
 #include "pg_util.h"
 #include "transaction.h"
@@ -113,6 +114,16 @@ common::Result<int64_t> KeyRotationStore::Rewrap(WrappedTable table, const std::
     }
     return static_cast<int64_t>(r.affected_rows());
   });
+}
+
+common::Status KeyRotationStore::Record(const std::string& tenant, const NewAction& action) {
+  auto done = InTransaction<bool>(db_, [&](pqxx::work& tx) -> common::Result<bool> {
+    if (TenantIdTx(tx, tenant) == 0) return common::Error::NotFound("no such tenant");
+    InsertAction(tx, tenant, action);
+    return true;
+  });
+  if (!done.ok()) return done.error();
+  return common::Ok();
 }
 
 common::Status KeyRotationStore::Retire(const std::string& tenant, const std::string& kek_id) {

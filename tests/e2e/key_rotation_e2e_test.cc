@@ -135,6 +135,34 @@ TEST_F(KeyRotationTest, ADestroyedPairOpensNoBackupAndTheRestIsReWrappedAndVerif
   EXPECT_NE(::stat((dir_ + "/data/keks.d/default.kek.1").c_str(), &st), 0);
   EXPECT_EQ(opens_backup().error().code(), common::ErrorCode::kNotFound);
 
+  // Each step is in the log, in order, by whoever ran notaryctl: the pair made current, the
+  // keys moved to it, the earlier pair destroyed. The refused destructions and the re-wrap
+  // that moved nothing are not.
+  EXPECT_EQ(Psql(db_.SuperUrl(),
+                 "SELECT string_agg(action || ' ' || subject || ' ' || (actor LIKE 'notaryctl:%')"
+                 "::text, ',' ORDER BY id) FROM actions WHERE action LIKE 'key-%'"),
+            "key-rotate " + new_kek + " true,key-rewrap " + new_kek + " true,key-destroy " +
+                old_kek + " true");
+  EXPECT_EQ(Psql(db_.SuperUrl(),
+                 "SELECT convert_from(details, 'UTF8') FROM actions WHERE action = 'key-rewrap'"),
+            "{\"kek_id\":\"" + new_kek +
+                "\",\"rewrapped\":{\"authentications\":0,\"journal_reports\":0,"
+                "\"receipt_fields\":1,\"sealed_blobs\":1}}");
+  EXPECT_EQ(Psql(db_.SuperUrl(),
+                 "SELECT convert_from(details, 'UTF8') FROM actions WHERE action = 'key-destroy'"),
+            "{\"kek_id\":\"" + old_kek + "\"}");
+  // Sealed as leaves of their own, which the audit below checks against their rows.
+  ASSERT_TRUE(testsupport::WaitUntil(
+      [&] {
+        return Psql(db_.SuperUrl(), "SELECT count(*) FROM pending WHERE action_of IS NOT NULL") ==
+               "0";
+      },
+      std::chrono::seconds(30)));
+  EXPECT_EQ(Psql(db_.SuperUrl(),
+                 "SELECT count(*) FROM leaves l JOIN actions a ON a.id = l.action_of"
+                 " WHERE a.action LIKE 'key-%'"),
+            "3");
+
   // The kept message reads back whole from its re-wrapped key, and verifies; so does the audit.
   const std::string zip = dir_ + "/kept.zip";
   auto got = RunCommand({"curl", "-s", "-o", zip, "-w", "%{http_code}", "-H",

@@ -264,7 +264,7 @@ TEST_F(SenderCheckerTest, ASealedRowIsReWrappedForTheNewPairAndStillOpens) {
   auto owner = storage::Database::Open({tdb_.OwnerUrl(), 2});
   ASSERT_TRUE(owner.ok());
   storage::KeyRotationStore rotation(**owner);
-  auto report = pipeline::RewrapTenant(rotation, **holder, "default");
+  auto report = pipeline::RewrapTenant(rotation, **holder, "default", "test");
   ASSERT_TRUE(report.ok()) << report.error().ToString();
   EXPECT_EQ(report->current, rotated->kek_id);
   ASSERT_EQ(report->rewrapped.size(), 4u);

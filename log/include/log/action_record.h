@@ -42,6 +42,10 @@ struct ActionRecord {
   static constexpr std::string_view kCaseAdd = "case-add";        // messages added
   static constexpr std::string_view kCaseRemove = "case-remove";  // messages removed
   static constexpr std::string_view kCaseExport = "case-export";  // a production exported
+  // A tenant's key pairs (docs/retention.md, "Rotation"); subject: the pair's kek_id.
+  static constexpr std::string_view kKeyRotate = "key-rotate";    // made current
+  static constexpr std::string_view kKeyRewrap = "key-rewrap";    // data keys moved to it
+  static constexpr std::string_view kKeyDestroy = "key-destroy";  // deleted
 
   uint32_t format_version = kFormatVersion;
   std::string action;              // what was done: one of the kinds above

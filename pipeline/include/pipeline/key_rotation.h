@@ -27,19 +27,34 @@ struct RewrapReport {
   std::vector<std::pair<std::string, int64_t>> in_use;
 };
 
+// Each of the three is recorded in the log once done, as an action record of the tenant
+// (docs/evidence-format.md: `key-rotate`, `key-rewrap`, `key-destroy`, subject the pair's
+// kek_id) naming `actor`, so that when the mail was last readable under which pair is itself
+// evidence. The record follows the change: a failure to store it is returned after the change
+// was made, and says so.
+
+// Makes a new key pair current for the tenant (the holder's Rotate) and records it.
+common::Result<vault::TenantKey> RotateTenantKey(storage::KeyRotationStore& store,
+                                                 vault::KeyHolder& holder,
+                                                 const std::string& tenant,
+                                                 const std::string& actor);
+
 // Re-wraps every data key of the tenant wrapped for a pair other than the current one: each
 // batch is unwrapped by the holder and wrapped anew for the current pair's public half. The
 // ciphertext is not touched. kNotFound: the holder lacks a pair a row names (the message is
-// left as it was; the error names the pair).
+// left as it was; the error names the pair). Recorded when it re-wrapped anything, with the
+// count per table.
 common::Result<RewrapReport> RewrapTenant(storage::KeyRotationStore& store,
-                                          vault::KeyHolder& holder, const std::string& tenant);
+                                          vault::KeyHolder& holder, const std::string& tenant,
+                                          const std::string& actor);
 
 // Destroys an earlier pair of the tenant: lists it as retired (no row wrapped for it is stored
-// from then on), checks that no stored row is wrapped for it, then has the holder delete it.
-// kConflict: it is the current pair, or rows are still wrapped for it (RewrapTenant first;
-// it stays retired). What was wrapped for it elsewhere (backups, copies of the database) can
-// no longer be opened by anyone.
+// from then on), checks that no stored row is wrapped for it, then has the holder delete it,
+// and records that. kConflict: it is the current pair, or rows are still wrapped for it
+// (RewrapTenant first; it stays retired). What was wrapped for it elsewhere (backups, copies
+// of the database) can no longer be opened by anyone.
 common::Status DestroyTenantKey(storage::KeyRotationStore& store, vault::KeyHolder& holder,
-                                const std::string& tenant, const std::string& kek_id);
+                                const std::string& tenant, const std::string& kek_id,
+                                const std::string& actor);
 
 }  // namespace pipeline

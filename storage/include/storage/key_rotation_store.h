@@ -18,6 +18,7 @@
 
 #include "common/result.h"
 #include "storage/database.h"
+#include "storage/hold_store.h"
 
 namespace storage {
 
@@ -54,6 +55,10 @@ class KeyRotationStore {
   // Lists `kek_id` as retired for the tenant (again: no change): from then on no row of the
   // tenant wrapped for it is stored. kNotFound: no such tenant.
   common::Status Retire(const std::string& tenant, const std::string& kek_id);
+  // Appends `action` (a pair made current, data keys re-wrapped, a pair destroyed) to the log
+  // as the tenant's action record, queued to seal after every message already queued.
+  // kNotFound: no such tenant.
+  common::Status Record(const std::string& tenant, const NewAction& action);
   // The pairs the tenant's rows are wrapped for, with how many rows each, in kek_id order.
   common::Result<std::vector<std::pair<std::string, int64_t>>> PairsInUse(
       const std::string& tenant);
