@@ -1,7 +1,7 @@
-// A tenant's data keys moved to its current key pair, and an earlier pair destroyed once
-// nothing is wrapped for it (docs/retention.md, "Rotation"). notaryctl runs both, as the
-// schema owner, with the key holder that has the tenant's pairs (notary-signer's admin
-// socket, or notaryd's keks.d).
+// A tenant's new key pair made current, its data keys moved to that pair, and an earlier pair
+// destroyed once nothing is wrapped for it (docs/retention.md, "Rotation"). notaryctl runs
+// them with the key holder that has the tenant's pairs (notary-signer's admin socket, or
+// notaryd's keks.d); the last two as the schema owner.
 //
 // Thread-safety: the functions may run beside notaryd; two re-wraps of one tenant at once
 // are safe (each row is re-wrapped once: the update checks the wrapping it replaces).
